@@ -1,0 +1,63 @@
+/**
+ * One error class for the whole library. `code` is stable and machine-readable; the message
+ * carries the facts. Whether a failure may be retried is decided here, once, from the code.
+ */
+export type ErrorCode =
+  | 'BAD_INPUT'
+  | 'BAD_REFERENCE'
+  | 'BAD_CONFIG'
+  | 'UNKNOWN_TARGET'
+  | 'UNKNOWN_PROMOTION'
+  | 'KEY_MISSING'
+  | 'KEY_INVALID'
+  | 'KEY_PASSPHRASE_MISSING'
+  | 'KEY_WRONG_PASSPHRASE'
+  | 'REGISTRY_UNREACHABLE'
+  | 'REGISTRY_ERROR'
+  | 'MANIFEST_UNKNOWN'
+  | 'BLOB_UNKNOWN'
+  | 'DIGEST_MISMATCH'
+  | 'BUILD_FAILED'
+  | 'BUILD_NOT_REPRODUCIBLE'
+  | 'SIGNATURE_INVALID'
+  | 'SIGNATURE_MISSING'
+  | 'ATTESTATION_INVALID'
+  | 'POLICY_MISMATCH'
+  | 'VERIFICATION_FAILED'
+  | 'APPROVAL_REFUSED'
+  | 'TOOL_MISSING'
+  | 'STACK_ERROR'
+  | 'INTERNAL';
+
+/** Codes for conditions that can clear up on their own; everything else fails at once. */
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'REGISTRY_UNREACHABLE',
+  'REGISTRY_ERROR',
+  'STACK_ERROR',
+  'INTERNAL',
+]);
+
+export class CountersignError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(`${code}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CountersignError';
+    this.code = code;
+    this.details = options.details;
+  }
+
+  get retryable(): boolean {
+    return RETRYABLE.has(this.code);
+  }
+}
+
+export function isRetryableCode(code: string): boolean {
+  return RETRYABLE.has(code as ErrorCode);
+}
+
+/** True when `err` is a CountersignError with the given code (tests assert on codes, not text). */
+export function hasCode(err: unknown, code: ErrorCode): boolean {
+  return err instanceof CountersignError && err.code === code;
+}
