@@ -1,0 +1,59 @@
+import { heartbeat } from '@temporalio/activity';
+import type { BuildFacts } from '../src/provenance/slsa';
+import type { TargetPolicy } from '../src/policy/policy';
+import * as steps from '../src/promotion/steps';
+import { asActivity } from './failure';
+
+export type { BuildOutcome, AttestOutcome, VerificationReport } from '../src/promotion/steps';
+
+/** Promotion activities over src/promotion/steps; `deps` gives them the store and environment. */
+export function createPromotionActivities(deps: steps.StepDeps) {
+  return {
+    async build(directory: string, target: steps.ImageLocation): Promise<steps.BuildOutcome> {
+      return asActivity(() => steps.buildAndPush(deps, directory, target));
+    },
+
+    async resolveImage(target: steps.ImageLocation): Promise<void> {
+      return asActivity(() => steps.resolveImage(deps, target));
+    },
+
+    async attest(
+      directory: string,
+      target: steps.ImageLocation,
+      facts: BuildFacts & { invocationId: string; startedOn: string; finishedOn: string },
+    ): Promise<steps.AttestOutcome> {
+      return asActivity(() => steps.createAttestations(deps, directory, target, facts));
+    },
+
+    async devSign(
+      target: steps.ImageLocation,
+      key: { ref: string; passwordEnv: string },
+      statements: string[],
+    ): Promise<{ signatureAdded: boolean; attestationsAdded: number }> {
+      return asActivity(() => steps.developerSign(deps, target, key, statements));
+    },
+
+    async platformVerify(
+      target: steps.ImageLocation,
+      developerPublicKeyPem: string,
+      policy: TargetPolicy,
+      requestedCommit: string | undefined,
+    ): Promise<steps.VerificationReport> {
+      return asActivity(() => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit));
+    },
+
+    async prodSign(
+      target: steps.ImageLocation,
+      key: { ref: string; passwordEnv: string; fingerprint: string },
+    ): Promise<{ added: boolean; keyFingerprint: string }> {
+      heartbeat('signing');
+      return asActivity(() => steps.productionSign(deps, target, key));
+    },
+
+    async release(target: steps.ImageLocation, tag: string): Promise<{ reference: string }> {
+      return asActivity(() => steps.release(deps, target, tag));
+    },
+  };
+}
+
+export type PromotionActivities = ReturnType<typeof createPromotionActivities>;

@@ -1,0 +1,215 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { parseDuration } from './duration';
+import { CountersignError } from './errors';
+import type { TargetPolicy } from './policy/policy';
+
+export const DEFAULT_CONFIG_FILE = 'countersign.yaml';
+export const DEFAULT_DEADLINE = '72h';
+export const DEFAULT_RELEASE_TAG = 'prod';
+export const DEFAULT_DEV_PASSWORD_ENV = 'COUNTERSIGN_DEV_KEY_PASSWORD';
+export const DEFAULT_PLATFORM_PASSWORD_ENV = 'COUNTERSIGN_PLATFORM_KEY_PASSWORD';
+
+export interface KeyConfig {
+  /** Private key reference (absolute path of a cosign.key); absent when only verifying. */
+  key?: string;
+  /** Absolute path of the public key PEM. */
+  publicKey: string;
+  /** Environment variable holding the private key's passphrase. */
+  passwordEnv: string;
+}
+
+export interface ApprovalConfig {
+  approvers: string[];
+  required: number;
+  deadlineMs: number;
+}
+
+export interface TargetConfig {
+  name: string;
+  /** "registry-host/path" where images for this target live. */
+  repository: string;
+  releaseTag: string;
+  policy: TargetPolicy;
+  approval: ApprovalConfig;
+  keys: { developer: KeyConfig; platform: KeyConfig };
+}
+
+export interface Config {
+  file: string;
+  registry?: string;
+  targets: Record<string, TargetConfig>;
+}
+
+type Raw = Record<string, unknown>;
+
+/** Collects every problem in a config file, so one run shows all of them. */
+class Problems {
+  readonly list: string[] = [];
+  add(field: string, problem: string): void {
+    this.list.push(`${field}: ${problem}`);
+  }
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(absolute, 'utf8');
+  } catch {
+    throw new CountersignError('BAD_CONFIG', `config file ${absolute} not found (pass --config or create ${DEFAULT_CONFIG_FILE})`);
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (cause) {
+    throw new CountersignError('BAD_CONFIG', `${absolute} is not valid YAML: ${(cause as Error).message}`, { cause });
+  }
+  return parseConfig(raw, absolute, env);
+}
+
+export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const problems = new Problems();
+  const base = path.dirname(file);
+  if (!isObject(raw)) throw new CountersignError('BAD_CONFIG', `${file}: the top level must be a mapping`);
+  const registry = optionalString(raw, 'registry', problems) ?? env.COUNTERSIGN_REGISTRY;
+  const sharedKeys = isObject(raw.keys) ? raw.keys : {};
+  if (raw.keys !== undefined && !isObject(raw.keys)) problems.add('keys', 'must be a mapping');
+  const targets: Record<string, TargetConfig> = {};
+  if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
+    problems.add('targets', 'must be a mapping with at least one target');
+  } else {
+    for (const [name, value] of Object.entries(raw.targets)) {
+      const target = parseTarget(name, value, { base, registry, sharedKeys, problems });
+      if (target) targets[name] = target;
+    }
+  }
+  if (problems.list.length > 0) {
+    throw new CountersignError('BAD_CONFIG', `${file} has ${problems.list.length} problem(s):\n  - ${problems.list.join('\n  - ')}`, {
+      details: { problems: problems.list },
+    });
+  }
+  return { file, registry, targets };
+}
+
+function parseTarget(
+  name: string,
+  value: unknown,
+  ctx: { base: string; registry?: string; sharedKeys: Raw; problems: Problems },
+): TargetConfig | undefined {
+  const { problems } = ctx;
+  const at = `targets.${name}`;
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) problems.add(at, 'target names are lowercase letters, digits and "-"');
+  if (!isObject(value)) {
+    problems.add(at, 'must be a mapping');
+    return undefined;
+  }
+  const repository = resolveRepository(requiredString(value, 'repository', problems, at), ctx.registry, `${at}.repository`, problems);
+  const releaseTag = optionalString(value, 'releaseTag', problems, at) ?? DEFAULT_RELEASE_TAG;
+  if (!/^[\w][\w.-]{0,127}$/.test(releaseTag)) problems.add(`${at}.releaseTag`, `"${releaseTag}" is not a valid tag`);
+
+  const rawPolicy = isObject(value.policy) ? value.policy : (problems.add(`${at}.policy`, 'is required'), {});
+  const builderIds = stringList(rawPolicy, 'builderIds', problems, `${at}.policy`);
+  if (builderIds.length === 0) problems.add(`${at}.policy.builderIds`, 'must list at least one builder id');
+  const requireCommit = rawPolicy.requireCommit ?? true;
+  if (typeof requireCommit !== 'boolean') problems.add(`${at}.policy.requireCommit`, 'must be true or false');
+  const policy: TargetPolicy = {
+    sourceRepo: requiredString(rawPolicy, 'sourceRepo', problems, `${at}.policy`) ?? '',
+    builderIds,
+    buildCommand: optionalString(rawPolicy, 'buildCommand', problems, `${at}.policy`),
+    requireCommit: requireCommit === true,
+  };
+
+  const rawApproval = isObject(value.approval) ? value.approval : (problems.add(`${at}.approval`, 'is required'), {});
+  const approvers = stringList(rawApproval, 'approvers', problems, `${at}.approval`);
+  if (approvers.length === 0) problems.add(`${at}.approval.approvers`, 'must list at least one approver');
+  const required = rawApproval.required ?? 1;
+  if (!Number.isInteger(required) || (required as number) < 1 || (required as number) > Math.max(1, approvers.length)) {
+    problems.add(`${at}.approval.required`, `must be a whole number from 1 to the number of approvers (${approvers.length})`);
+  }
+  let deadlineMs = 0;
+  try {
+    deadlineMs = parseDuration(String(rawApproval.deadline ?? DEFAULT_DEADLINE), `${at}.approval.deadline`);
+  } catch (err) {
+    problems.add(`${at}.approval.deadline`, (err as Error).message.replace(/^BAD_INPUT: /, ''));
+  }
+
+  const rawKeys = isObject(value.keys) ? { ...ctx.sharedKeys, ...value.keys } : ctx.sharedKeys;
+  const developer = parseKey(rawKeys.developer, `${at}.keys.developer`, DEFAULT_DEV_PASSWORD_ENV, ctx);
+  const platform = parseKey(rawKeys.platform, `${at}.keys.platform`, DEFAULT_PLATFORM_PASSWORD_ENV, ctx);
+  if (!repository || !developer || !platform) return undefined;
+  return {
+    name,
+    repository,
+    releaseTag,
+    policy,
+    approval: { approvers, required: required as number, deadlineMs },
+    keys: { developer, platform },
+  };
+}
+
+function parseKey(value: unknown, at: string, defaultEnv: string, ctx: { base: string; problems: Problems }): KeyConfig | undefined {
+  if (!isObject(value)) {
+    ctx.problems.add(at, 'is required (key, publicKey, passwordEnv), here or under the top-level keys:');
+    return undefined;
+  }
+  const key = optionalString(value, 'key', ctx.problems, at);
+  const publicKey = requiredString(value, 'publicKey', ctx.problems, at);
+  const passwordEnv = optionalString(value, 'passwordEnv', ctx.problems, at) ?? defaultEnv;
+  if (!publicKey) return undefined;
+  const resolved = path.resolve(ctx.base, publicKey);
+  if (!fs.existsSync(resolved)) ctx.problems.add(`${at}.publicKey`, `file ${resolved} does not exist`);
+  return { key: key === undefined ? undefined : resolveKeyRef(key, ctx.base), publicKey: resolved, passwordEnv };
+}
+
+/** File paths are made absolute against the config's folder; URIs (awskms://) are kept. */
+export function resolveKeyRef(ref: string, base: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//.test(ref) ? ref : path.resolve(base, ref);
+}
+
+function resolveRepository(value: string | undefined, registry: string | undefined, at: string, problems: Problems): string | undefined {
+  if (value === undefined) return undefined;
+  const first = value.split('/')[0];
+  const hasHost = first.includes('.') || first.includes(':') || first === 'localhost';
+  if (hasHost) return value;
+  if (!registry) {
+    problems.add(at, `"${value}" names no registry host; add one, set top-level registry:, or COUNTERSIGN_REGISTRY`);
+    return undefined;
+  }
+  return `${registry}/${value}`;
+}
+
+function isObject(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function requiredString(obj: Raw, key: string, problems: Problems, at?: string): string | undefined {
+  const v = obj[key];
+  const field = at ? `${at}.${key}` : key;
+  if (typeof v !== 'string' || v.trim() === '') {
+    problems.add(field, v === undefined ? 'is required' : 'must be a non-empty string');
+    return undefined;
+  }
+  return v;
+}
+
+function optionalString(obj: Raw, key: string, problems: Problems, at?: string): string | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.trim() === '') {
+    problems.add(at ? `${at}.${key}` : key, 'must be a non-empty string');
+    return undefined;
+  }
+  return v;
+}
+
+function stringList(obj: Raw, key: string, problems: Problems, at: string): string[] {
+  const v = obj[key];
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s === '')) {
+    problems.add(`${at}.${key}`, 'must be a list of non-empty strings');
+    return [];
+  }
+  return [...new Set(v as string[])];
+}

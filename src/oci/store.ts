@@ -1,0 +1,26 @@
+import type { Blob } from './types';
+
+/** A manifest as stored: the exact bytes (digests are over them), their media type and digest. */
+export interface StoredManifest {
+  data: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+/**
+ * Where images and their signatures live. The registry is the one we run against; an OCI
+ * image layout on disk is the other shape this takes (air-gapped hand-over), hence the interface.
+ * `repository` is the path inside the store, e.g. "apps/hello".
+ */
+export interface Store {
+  /** Human-readable location, e.g. "127.0.0.1:5000". */
+  readonly location: string;
+  hasBlob(repository: string, digest: string): Promise<boolean>;
+  getBlob(repository: string, digest: string): Promise<Buffer>;
+  putBlob(repository: string, blob: Blob): Promise<void>;
+  /** Undefined when the tag or digest does not exist. */
+  getManifest(repository: string, reference: string): Promise<StoredManifest | undefined>;
+  /** Stores manifest bytes under a tag or digest and returns the manifest digest. */
+  putManifest(repository: string, reference: string, data: Buffer, mediaType: string): Promise<string>;
+  listTags(repository: string): Promise<string[]>;
+}

@@ -1,0 +1,114 @@
+/**
+ * The promotion workflow's public contract: its input, its states, and the messages (query,
+ * update) that the CLI, tests and other clients use. No I/O here; safe inside the workflow bundle.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { TargetPolicy } from '../src/policy/policy';
+import type { BuildFacts } from '../src/provenance/slsa';
+
+export const TASK_QUEUE = 'countersign';
+export const PROMOTION_WORKFLOW_TYPE = 'promotion';
+
+export const SEARCH_ATTRIBUTES = {
+  state: 'CountersignState',
+  target: 'CountersignTarget',
+  digest: 'CountersignDigest',
+} as const;
+
+export type PromotionState =
+  | 'BUILDING'
+  | 'ATTESTING'
+  | 'DEV_SIGNING'
+  | 'VERIFYING'
+  | 'AWAITING_APPROVAL'
+  | 'PROD_SIGNING'
+  | 'RELEASING'
+  | 'PROMOTED'
+  | 'REJECTED'
+  | 'EXPIRED'
+  | 'FAILED';
+
+export const TERMINAL_STATES: readonly PromotionState[] = ['PROMOTED', 'REJECTED', 'EXPIRED', 'FAILED'];
+
+export type StepName = 'build' | 'attest' | 'dev-sign' | 'platform-verify' | 'approval' | 'prod-sign' | 'release';
+export type StepStatus = 'running' | 'succeeded' | 'skipped' | 'rejected' | 'expired' | 'failed';
+
+export interface TimelineEntry {
+  step: StepName;
+  status: StepStatus;
+  startedAt: string;
+  finishedAt?: string;
+  detail?: string;
+  error?: string;
+}
+
+export interface KeyPin {
+  /** Private key reference (file path or URI); the passphrase stays in the worker's environment. */
+  ref?: string;
+  passwordEnv: string;
+  publicKeyPem: string;
+  fingerprint: string;
+}
+
+export type PromotionSource =
+  | { kind: 'directory'; path: string }
+  /** An image the developer's CI already built, signed and attested (for example with cosign). */
+  | { kind: 'image'; reference: string };
+
+export interface PromotionInput {
+  target: string;
+  source: PromotionSource;
+  /** "registry-host/path" of the image. */
+  repository: string;
+  /** The image digest; for a directory the deterministic build must reproduce it. */
+  digest: string;
+  build: BuildFacts;
+  policy: TargetPolicy;
+  approval: { approvers: string[]; required: number; deadlineMs: number };
+  keys: { developer: KeyPin; platform: KeyPin };
+  releaseTag: string;
+  initiator: string;
+}
+
+export interface Vote {
+  approver: string;
+  decision: 'approve' | 'reject';
+  reason?: string;
+  at: string;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  message: string;
+}
+
+export interface PromotionStatus {
+  promotionId: string;
+  state: PromotionState;
+  target: string;
+  digest: string;
+  repository: string;
+  releaseReference?: string;
+  timeline: TimelineEntry[];
+  checks: CheckResult[];
+  votes: Vote[];
+  approval: { required: number; approvers: string[]; deadline?: string };
+  error?: string;
+}
+
+export interface DecisionRequest {
+  approver: string;
+  decision: 'approve' | 'reject';
+  reason?: string;
+}
+
+export const statusQuery = defineQuery<PromotionStatus>('status');
+/** Approve or reject; validated before it is accepted, so the caller hears at once why not. */
+export const decideUpdate = defineUpdate<PromotionStatus, [DecisionRequest]>('decide');
+
+/** Workflow id for a promotion: derived from target and digest, so a repeated trigger finds it. */
+export function promotionId(target: string, digest: string): string {
+  const hex = digest.replace(/^sha256:/, '');
+  return `promote-${target}-${hex.slice(0, 16)}`;
+}
