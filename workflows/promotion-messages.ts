@@ -15,6 +15,13 @@ export const SEARCH_ATTRIBUTES = {
   digest: 'CountersignDigest',
 } as const;
 
+/** Their types, for registering them on a server (all keywords). */
+export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword'> = {
+  [SEARCH_ATTRIBUTES.state]: 'Keyword',
+  [SEARCH_ATTRIBUTES.target]: 'Keyword',
+  [SEARCH_ATTRIBUTES.digest]: 'Keyword',
+};
+
 export type PromotionState =
   | 'BUILDING'
   | 'ATTESTING'

@@ -1,0 +1,233 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { TypedSearchAttributes, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { TargetConfig } from '../config';
+import { CountersignError } from '../errors';
+import { keyFingerprint, parsePublicKeyPem } from '../keys/public-key';
+import { buildImageFromDirectory } from '../oci/build';
+import { parseImageReference, repositoryOf } from '../oci/reference';
+import type { BuildFacts } from '../provenance/slsa';
+import {
+  PROMOTION_WORKFLOW_TYPE,
+  SEARCH_ATTRIBUTES,
+  TASK_QUEUE,
+  TERMINAL_STATES,
+  decideUpdate,
+  promotionId,
+  statusQuery,
+  type DecisionRequest,
+  type KeyPin,
+  type PromotionInput,
+  type PromotionState,
+  type PromotionStatus,
+} from '../../workflows/promotion-messages';
+
+export const STATE_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.state, SearchAttributeType.KEYWORD);
+export const TARGET_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.target, SearchAttributeType.KEYWORD);
+export const DIGEST_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.digest, SearchAttributeType.KEYWORD);
+
+export type PromoteSource = { directory: string } | { image: string };
+
+export interface PromoteRequest {
+  target: TargetConfig;
+  source: PromoteSource;
+  build: BuildFacts;
+  initiator: string;
+  /** Overrides the target's approval deadline (ms), e.g. for tests and drills. */
+  deadlineMs?: number;
+}
+
+export interface PromoteResult {
+  promotionId: string;
+  digest: string;
+  repository: string;
+  /** True when a promotion for the same target and digest was already running and this joined it. */
+  attached: boolean;
+}
+
+/**
+ * Starts a promotion, or joins the running one for the same target and digest. All input is
+ * checked here first, so a bad request starts nothing.
+ */
+export async function startPromotion(client: Client, request: PromoteRequest): Promise<PromoteResult> {
+  const { target } = request;
+  validateBuildFacts(request.build, target);
+  let repository: string;
+  let digest: string;
+  let source: PromotionInput['source'];
+  if ('directory' in request.source) {
+    const dir = path.resolve(request.source.directory);
+    digest = (await buildImageFromDirectory(dir)).digest;
+    repository = target.repository;
+    source = { kind: 'directory', path: dir };
+  } else {
+    const ref = parseImageReference(request.source.image);
+    if (!ref.digest) {
+      throw new CountersignError('BAD_REFERENCE', `image "${request.source.image}" has no digest; a tag is never trusted: pass reference@sha256:<digest>`);
+    }
+    digest = ref.digest;
+    repository = repositoryOf(ref);
+    source = { kind: 'image', reference: `${repository}@${digest}` };
+  }
+  const keys = {
+    developer: await pinKey(target.keys.developer, 'developer'),
+    platform: await pinKey(target.keys.platform, 'platform'),
+  };
+  if (source.kind === 'directory' && !keys.developer.ref) {
+    throw new CountersignError('KEY_MISSING', `target ${target.name} has no developer private key (keys.developer.key), needed to sign a build`);
+  }
+  if (!keys.platform.ref) throw new CountersignError('KEY_MISSING', `target ${target.name} has no platform private key (keys.platform.key)`);
+
+  const input: PromotionInput = {
+    target: target.name,
+    source,
+    repository,
+    digest,
+    build: request.build,
+    policy: target.policy,
+    approval: { ...target.approval, deadlineMs: request.deadlineMs ?? target.approval.deadlineMs },
+    keys,
+    releaseTag: target.releaseTag,
+    initiator: request.initiator,
+  };
+  const workflowId = promotionId(target.name, digest);
+  const before = await describeOrUndefined(client, workflowId);
+  const handle = await client.workflow.start(PROMOTION_WORKFLOW_TYPE, {
+    taskQueue: TASK_QUEUE,
+    workflowId,
+    args: [input],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: STATE_KEY, value: 'BUILDING' },
+      { key: TARGET_KEY, value: target.name },
+      { key: DIGEST_KEY, value: digest },
+    ]),
+  });
+  const attached = before?.status.name === 'RUNNING' && before.runId === handle.firstExecutionRunId;
+  return { promotionId: workflowId, digest, repository, attached };
+}
+
+function validateBuildFacts(build: BuildFacts, target: TargetConfig): void {
+  const problems: string[] = [];
+  if (!build.sourceRepo) problems.push('--source-repo is required');
+  if (!build.builderId) problems.push('--builder-id is required');
+  if (!build.buildCommand) problems.push('--build-command is required');
+  if (build.commit && !/^[0-9a-f]{7,64}$/i.test(build.commit)) problems.push(`--commit "${build.commit}" is not a hex commit id (7 to 64 digits)`);
+  if (!build.commit && target.policy.requireCommit) problems.push(`--commit is required by target ${target.name}`);
+  if (problems.length > 0) throw new CountersignError('BAD_INPUT', problems.join('; '));
+}
+
+async function pinKey(key: TargetConfig['keys']['developer'], role: string): Promise<KeyPin> {
+  let pem: string;
+  try {
+    pem = await fs.readFile(key.publicKey, 'utf8');
+  } catch {
+    throw new CountersignError('KEY_MISSING', `${role} public key ${key.publicKey} not found`);
+  }
+  parsePublicKeyPem(pem);
+  if (key.key && !key.key.includes('://')) {
+    try {
+      await fs.access(key.key);
+    } catch {
+      throw new CountersignError('KEY_MISSING', `${role} private key ${key.key} not found`);
+    }
+  }
+  return { ref: key.key, passwordEnv: key.passwordEnv, publicKeyPem: pem, fingerprint: keyFingerprint(pem) };
+}
+
+async function describeOrUndefined(client: Client, workflowId: string) {
+  try {
+    return await client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Current status of a promotion, running or finished. */
+export async function getPromotionStatus(client: Client, id: string): Promise<PromotionStatus> {
+  const handle = client.workflow.getHandle(id);
+  const description = await describeOrUndefined(client, id);
+  if (!description || description.type !== PROMOTION_WORKFLOW_TYPE) {
+    throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${id}" (see countersign list)`);
+  }
+  if (description.status.name === 'COMPLETED') return (await handle.result()) as PromotionStatus;
+  if (description.status.name === 'RUNNING') return handle.query(statusQuery);
+  throw new CountersignError('INTERNAL', `promotion ${id} ended as ${description.status.name} without a result`);
+}
+
+/** Waits until the promotion reaches a terminal state or `predicate` holds, polling its status. */
+export async function waitForPromotion(
+  client: Client,
+  id: string,
+  options: { onUpdate?: (status: PromotionStatus) => void; until?: (status: PromotionStatus) => boolean; pollMs?: number } = {},
+): Promise<PromotionStatus> {
+  const until = options.until ?? ((s: PromotionStatus) => TERMINAL_STATES.includes(s.state));
+  for (;;) {
+    const status = await getPromotionStatus(client, id);
+    options.onUpdate?.(status);
+    if (until(status) || TERMINAL_STATES.includes(status.state)) return status;
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+  }
+}
+
+/** Approves or rejects; the workflow's validator answers at once, with the reason when refused. */
+export async function decide(client: Client, id: string, request: DecisionRequest): Promise<PromotionStatus> {
+  try {
+    return await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [request] });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no running promotion with id "${id}"`);
+    if (err instanceof WorkflowUpdateFailedError) {
+      const reason = (err.cause as Error | undefined)?.message ?? err.message;
+      throw new CountersignError('APPROVAL_REFUSED', reason);
+    }
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw err;
+    throw err;
+  }
+}
+
+export interface PromotionSummary {
+  promotionId: string;
+  state: PromotionState | string;
+  target: string;
+  digest: string;
+  startedAt?: string;
+  closedAt?: string;
+}
+
+/** Lists promotions, newest first, filtered by state and target through search attributes. */
+export async function listPromotions(
+  client: Client,
+  filter: { state?: string; target?: string; limit?: number } = {},
+): Promise<PromotionSummary[]> {
+  const clauses = [`WorkflowType = '${PROMOTION_WORKFLOW_TYPE}'`];
+  if (filter.state) clauses.push(`${SEARCH_ATTRIBUTES.state} = '${quote(filter.state.toUpperCase())}'`);
+  if (filter.target) clauses.push(`${SEARCH_ATTRIBUTES.target} = '${quote(filter.target)}'`);
+  const out: PromotionSummary[] = [];
+  for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
+    out.push({
+      promotionId: wf.workflowId,
+      state: wf.typedSearchAttributes.get(STATE_KEY) ?? wf.status.name,
+      target: wf.typedSearchAttributes.get(TARGET_KEY) ?? '',
+      digest: wf.typedSearchAttributes.get(DIGEST_KEY) ?? '',
+      startedAt: wf.startTime.toISOString(),
+      closedAt: wf.closeTime?.toISOString(),
+    });
+    if (out.length >= (filter.limit ?? 100)) break;
+  }
+  return out;
+}
+
+function quote(value: string): string {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(value)) throw new CountersignError('BAD_INPUT', `filter value "${value}" has characters that are not allowed`);
+  return value;
+}

@@ -1,0 +1,113 @@
+/**
+ * A real environment for workflow tests: Temporal dev server and OCI registry on free loopback
+ * ports, a worker in this process, freshly generated developer and platform keys, and a target.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { parseConfig, type TargetConfig } from '../../src/config';
+import { writeKeyPair } from '../../src/keys/file-signer';
+import { RegistryStore } from '../../src/oci/registry';
+import { startEmbeddedStack, type EmbeddedStack } from '../../src/stack/embedded';
+import { createWorker } from '../../workers/worker';
+
+export const TEST_PASSWORD = 'countersign-test';
+export const DEV_PASSWORD_ENV = 'COUNTERSIGN_TEST_DEV_PASSWORD';
+export const PLATFORM_PASSWORD_ENV = 'COUNTERSIGN_TEST_PLATFORM_PASSWORD';
+export const SOURCE_REPO = 'https://github.com/acme/hello';
+export const BUILDER_ID = 'https://countersign.dev/builders/local@v1';
+export const BUILD_COMMAND = 'countersign build examples/hello';
+export const COMMIT = '4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e';
+
+export interface TestEnv {
+  dir: string;
+  stack: EmbeddedStack;
+  client: Client;
+  store: RegistryStore;
+  keysDir: string;
+  target: TargetConfig;
+  workerEnv: NodeJS.ProcessEnv;
+  /** Starts an in-process worker; stop it with the returned function. */
+  startWorker(): Promise<() => Promise<void>>;
+  /** Writes a config with overrides and returns the parsed target named "prod". */
+  targetWith(overrides: Record<string, unknown>): TargetConfig;
+  close(): Promise<void>;
+}
+
+export async function startTestEnv(): Promise<TestEnv> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-test-'));
+  const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
+  const keysDir = path.join(dir, 'keys');
+  await writeKeyPair(keysDir, 'dev', TEST_PASSWORD);
+  await writeKeyPair(keysDir, 'platform', TEST_PASSWORD);
+  const connection = await Connection.connect({ address: stack.temporal.address });
+  const client = new Client({ connection });
+  const workerEnv = { [DEV_PASSWORD_ENV]: TEST_PASSWORD, [PLATFORM_PASSWORD_ENV]: TEST_PASSWORD };
+  const workers = new Set<() => Promise<void>>();
+
+  const targetWith = (overrides: Record<string, unknown>): TargetConfig => {
+    const base = {
+      repository: `${stack.registry.address}/apps/hello`,
+      releaseTag: 'prod',
+      policy: { sourceRepo: SOURCE_REPO, builderIds: [BUILDER_ID], buildCommand: BUILD_COMMAND, requireCommit: true },
+      approval: { approvers: ['alice', 'bob'], required: 1, deadline: '1h' },
+      keys: {
+        developer: { key: 'keys/dev.key', publicKey: 'keys/dev.pub', passwordEnv: DEV_PASSWORD_ENV },
+        platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: PLATFORM_PASSWORD_ENV },
+      },
+    };
+    const merged = deepMerge(base, overrides);
+    return parseConfig({ targets: { prod: merged } }, path.join(dir, 'countersign.yaml')).targets.prod;
+  };
+
+  const startWorker = async () => {
+    const { worker, connection: native } = await createWorker({ address: stack.temporal.address, env: workerEnv });
+    const running = worker.run();
+    const stop = async () => {
+      workers.delete(stop);
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await native.close();
+    };
+    workers.add(stop);
+    return stop;
+  };
+
+  return {
+    dir,
+    stack,
+    client,
+    store: new RegistryStore(stack.registry.address),
+    keysDir,
+    target: targetWith({}),
+    workerEnv,
+    startWorker,
+    targetWith,
+    close: async () => {
+      for (const stop of [...workers]) await stop();
+      await connection.close();
+      await stack.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Copies a fixture directory so a test can change it without touching the committed one. */
+export async function copyDir(from: string, to: string): Promise<string> {
+  await fs.cp(from, to, { recursive: true });
+  return to;
+}
+
+export function buildFacts(overrides: Partial<{ sourceRepo: string; commit: string; buildCommand: string; builderId: string }> = {}) {
+  return { sourceRepo: SOURCE_REPO, commit: COMMIT, buildCommand: BUILD_COMMAND, builderId: BUILDER_ID, ...overrides };
+}
+
+function deepMerge(base: Record<string, any>, over: Record<string, any>): Record<string, any> {
+  const out: Record<string, any> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && typeof base[k] === 'object' ? deepMerge(base[k], v) : v;
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cosignTag } from '../../src/cosign/tags';
+import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { decide, getPromotionStatus, startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { hasCode } from '../../src/errors';
+import { startTestEnv, buildFacts, copyDir, type TestEnv } from '../support/env';
+import fs from 'node:fs/promises';
+
+const HELLO = path.resolve(__dirname, '../../examples/hello');
+
+describe('promotion workflow on a real Temporal dev server and registry', () => {
+  let env: TestEnv;
+  let stopWorker: () => Promise<void>;
+
+  before(async () => {
+    env = await startTestEnv();
+    stopWorker = await env.startWorker();
+  });
+  after(async () => {
+    await stopWorker?.();
+    await env?.close();
+  });
+
+  it('promotes a directory build end to end once approved', async () => {
+    const started = await startPromotion(env.client, { target: env.target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
+    assert.equal(started.attached, false);
+    const waiting = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(waiting.state, 'AWAITING_APPROVAL');
+    assert.ok(waiting.checks.length >= 6 && waiting.checks.every((c) => c.ok), JSON.stringify(waiting.checks));
+
+    await decide(env.client, started.promotionId, { approver: 'alice', decision: 'approve', reason: 'looks good' });
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+    assert.deepEqual(
+      done.timeline.map((t) => [t.step, t.status]),
+      [
+        ['build', 'succeeded'],
+        ['attest', 'succeeded'],
+        ['dev-sign', 'succeeded'],
+        ['platform-verify', 'succeeded'],
+        ['approval', 'succeeded'],
+        ['prod-sign', 'succeeded'],
+        ['release', 'succeeded'],
+      ],
+    );
+    const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
+    const sigs = await verifyImageSignatures(env.store, 'apps/hello', started.digest, platformPem);
+    assert.equal(sigs.valid, 1);
+    const prod = await env.store.getManifest('apps/hello', 'prod');
+    assert.equal(prod?.digest, started.digest);
+    assert.ok((await env.store.getManifest('apps/hello', cosignTag(started.digest, 'att'))) !== undefined);
+  });
+
+  it('rejects at platform verify when the provenance does not match the policy, listing every failed check', async () => {
+    const dir = await copyDir(HELLO, path.join(env.dir, 'mismatch'));
+    await fs.writeFile(path.join(dir, 'VERSION'), 'mismatch\n');
+    const started = await startPromotion(env.client, {
+      target: env.target,
+      source: { directory: dir },
+      build: buildFacts({ sourceRepo: 'https://github.com/evil/fork', builderId: 'https://example.com/rogue-builder' }),
+      initiator: 'ci',
+    });
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'REJECTED');
+    const failed = done.checks.filter((c) => !c.ok).map((c) => c.name).sort();
+    assert.deepEqual(failed, ['policy.builderId', 'policy.sourceRepo']);
+    assert.match(done.error ?? '', /source repo expected https:\/\/github.com\/acme\/hello, attested https:\/\/github.com\/evil\/fork/);
+    assert.ok(!done.timeline.some((t) => t.step === 'approval'), 'no approval is asked');
+    const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
+    assert.equal((await verifyImageSignatures(env.store, 'apps/hello', started.digest, platformPem)).valid, 0);
+  });
+
+  it('refuses a bad decision with the reason and rejects with a reason', async () => {
+    const dir = await copyDir(HELLO, path.join(env.dir, 'reject'));
+    await fs.writeFile(path.join(dir, 'VERSION'), 'reject\n');
+    const started = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    await assert.rejects(decide(env.client, started.promotionId, { approver: 'mallory', decision: 'approve' }), (e) => hasCode(e, 'APPROVAL_REFUSED') && /not an approver/.test((e as Error).message));
+    await assert.rejects(decide(env.client, started.promotionId, { approver: 'bob', decision: 'reject' }), (e) => hasCode(e, 'APPROVAL_REFUSED') && /needs a reason/.test((e as Error).message));
+    await decide(env.client, started.promotionId, { approver: 'bob', decision: 'reject', reason: 'CVE-2026-1234 unpatched' });
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'REJECTED');
+    assert.match(done.error ?? '', /bob: CVE-2026-1234 unpatched/);
+    await assert.rejects(decide(env.client, started.promotionId, { approver: 'alice', decision: 'approve' }), (e) => hasCode(e, 'UNKNOWN_PROMOTION') || hasCode(e, 'APPROVAL_REFUSED'));
+  });
+
+  it('expires when nobody decides before the deadline', async () => {
+    const dir = await copyDir(HELLO, path.join(env.dir, 'expire'));
+    await fs.writeFile(path.join(dir, 'VERSION'), 'expire\n');
+    const started = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci', deadlineMs: 2000 });
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'EXPIRED');
+    assert.equal(done.timeline.find((t) => t.step === 'approval')?.status, 'expired');
+  });
+
+  it('attaches a duplicate trigger to the running promotion', async () => {
+    const dir = await copyDir(HELLO, path.join(env.dir, 'dup'));
+    await fs.writeFile(path.join(dir, 'VERSION'), 'dup\n');
+    const first = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    const second = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    assert.equal(second.promotionId, first.promotionId);
+    assert.equal(second.attached, true);
+    await waitForPromotion(env.client, first.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    await decide(env.client, first.promotionId, { approver: 'alice', decision: 'approve' });
+    assert.equal((await waitForPromotion(env.client, first.promotionId)).state, 'PROMOTED');
+  });
+
+  it('reports an unknown promotion id clearly', async () => {
+    await assert.rejects(getPromotionStatus(env.client, 'promote-prod-0000000000000000'), (e) => hasCode(e, 'UNKNOWN_PROMOTION'));
+  });
+});

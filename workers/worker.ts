@@ -1,0 +1,80 @@
+import path from 'node:path';
+import type { Duration } from '@temporalio/common';
+import { Connection as ClientConnection } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createPromotionActivities } from '../activities/promotion';
+import { RegistryStore } from '../src/oci/registry';
+import type { Store } from '../src/oci/store';
+import { SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE } from '../workflows/promotion-messages';
+
+export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
+
+let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Bundles the workflow code once per process; tests and benches start many workers. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundlePromise;
+}
+
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (message: string, meta?: unknown) => console.error(message, meta ?? ''),
+  log: () => undefined,
+};
+
+export interface WorkerOptions {
+  address: string;
+  namespace?: string;
+  taskQueue?: string;
+  /** Where passphrases are read from (the worker's own environment by default). */
+  env?: NodeJS.ProcessEnv;
+  maxConcurrentActivityTaskExecutions?: number;
+  shutdownGraceTime?: Duration;
+}
+
+/** Creates a worker with the promotion workflow and real activities, ready to run. */
+export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: options.address });
+  const stores = new Map<string, Store>();
+  const activities = createPromotionActivities({
+    storeFor: (host) => {
+      let store = stores.get(host);
+      if (!store) {
+        store = new RegistryStore(host);
+        stores.set(host, store);
+      }
+      return store;
+    },
+    env: options.env ?? process.env,
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
+    shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+  });
+  return { worker, connection };
+}
+
+/** Registers the search attributes on a server that lacks them (a fresh cluster; the dev server gets them as flags). */
+export async function ensureSearchAttributes(address: string, namespace = 'default'): Promise<void> {
+  const connection = await ClientConnection.connect({ address });
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = Object.keys(SEARCH_ATTRIBUTE_TYPES).filter((name) => !(name in (existing.customAttributes ?? {})));
+    if (missing.length === 0) return;
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
+    });
+  } finally {
+    await connection.close();
+  }
+}
