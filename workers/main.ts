@@ -3,15 +3,14 @@
  * TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
  * passphrases in the variables the targets name (COUNTERSIGN_*_KEY_PASSWORD by default).
  */
-import { Runtime } from '@temporalio/worker';
 import { createLogger } from '../src/log';
-import { createWorker, ensureSearchAttributes } from './worker';
+import { createWorker, ensureSearchAttributes, installRuntime } from './worker';
 
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = createLogger('countersign-worker');
   const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  installRuntime({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   await ensureSearchAttributes(address, namespace);
   const { worker, connection } = await createWorker({ address, namespace, env });
   log.info({ address, namespace, taskQueue: worker.options.taskQueue }, 'worker started');

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Duration } from '@temporalio/common';
 import { Connection as ClientConnection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createPromotionActivities } from '../activities/promotion';
 import { RegistryStore } from '../src/oci/registry';
 import type { Store } from '../src/oci/store';
@@ -36,8 +36,26 @@ export interface WorkerOptions {
   shutdownGraceTime?: Duration;
 }
 
+let runtimeInstalled = false;
+
+/**
+ * Quiets the SDK's own logging to warnings (COUNTERSIGN_SDK_LOG_LEVEL to change) unless the
+ * process installed a runtime itself. Must run before the first connection.
+ */
+export function installRuntime(options: { shutdownSignals?: NodeJS.Signals[] } = {}): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = (process.env.COUNTERSIGN_SDK_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
+  try {
+    Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: options.shutdownSignals ?? [] });
+  } catch {
+    // A runtime already exists (installed by the embedding program); keep it.
+  }
+}
+
 /** Creates a worker with the promotion workflow and real activities, ready to run. */
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntime();
   const connection = await NativeConnection.connect({ address: options.address });
   const stores = new Map<string, Store>();
   const activities = createPromotionActivities({

@@ -1,0 +1,127 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import YAML from 'yaml';
+import { decide, startPromotion } from '../../client/promotions';
+import { loadConfig } from '../../config';
+import { writeKeyPair } from '../../keys/file-signer';
+import { startEmbeddedStack } from '../../stack/embedded';
+import { locateTool } from '../../stack/tools';
+import { createWorker } from '../../../workers/worker';
+import { EXIT, printJson, write, type Command } from '../command';
+import { countersignHome } from '../context';
+import { renderStatus } from '../render';
+import { exitCodeFor, progressPrinter, waitWithProgress } from './promotions';
+
+export const DEMO_PASSWORD = 'countersign-demo-only';
+const DEMO_APPROVER = 'platform-lead';
+const EXAMPLE_DIR = path.resolve(__dirname, '../../../examples/hello');
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'run a full promotion on a fresh embedded stack and verify the result',
+  usage: 'countersign demo [--data-dir DIR] [--dir DIR]',
+  options: { 'data-dir': { type: 'string' }, dir: { type: 'string' } },
+  optionHelp: {
+    'data-dir': 'where the demo keeps its stack state, keys and config (default $COUNTERSIGN_HOME/demo)',
+    dir: 'directory to build and promote (default examples/hello)',
+  },
+  details:
+    'Starts Temporal (SQLite under the data dir), a registry and a worker; generates demo keys (passphrase "countersign-demo-only", for the demo only); builds, attests, signs, verifies, approves as "platform-lead", production-signs and releases; then prints and, when cosign is installed, runs the customer\'s verify command. Exit code 0 only if every step passed.',
+  async run(args, io) {
+    const dataDir = path.resolve((args.values['data-dir'] as string | undefined) ?? path.join(countersignHome(io.env), 'demo'));
+    const sourceDir = path.resolve((args.values.dir as string | undefined) ?? EXAMPLE_DIR);
+    const json = Boolean(args.values.json);
+    const say = (text: string) => {
+      if (!json) write(io.stderr, text);
+    };
+
+    say(`starting the embedded stack in ${dataDir}`);
+    const stack = await startEmbeddedStack({ dataDir });
+    say(`  temporal ${stack.temporal.address}, registry ${stack.registry.address}`);
+    const keysDir = path.join(dataDir, 'keys');
+    for (const prefix of ['developer', 'platform']) {
+      if (!fs.existsSync(path.join(keysDir, `${prefix}.key`))) await writeKeyPair(keysDir, prefix, DEMO_PASSWORD);
+    }
+    const configFile = path.join(dataDir, 'countersign.yaml');
+    fs.writeFileSync(configFile, YAML.stringify(demoConfig(stack.registry.address)));
+    const target = loadConfig(configFile).targets.production;
+
+    const workerEnv = { ...io.env, COUNTERSIGN_DEV_KEY_PASSWORD: DEMO_PASSWORD, COUNTERSIGN_PLATFORM_KEY_PASSWORD: DEMO_PASSWORD };
+    const { worker, connection: workerConnection } = await createWorker({ address: stack.temporal.address, env: workerEnv });
+    const workerRun = worker.run();
+    const connection = await Connection.connect({ address: stack.temporal.address });
+    const client = new Client({ connection });
+    try {
+      const started = await startPromotion(client, {
+        target,
+        source: { directory: sourceDir },
+        build: {
+          sourceRepo: 'https://github.com/countersign/hello',
+          commit: '9f00e1c4b2a7d6e5f4c3b2a1908f7e6d5c4b3a29',
+          buildCommand: 'countersign build examples/hello',
+          builderId: 'https://countersign.dev/builders/local@v1',
+        },
+        initiator: 'demo',
+      });
+      say(`promotion ${started.promotionId}${started.attached ? ' (attached to the running one)' : ''}\n  image ${started.repository}@${started.digest}`);
+      const progress = progressPrinter(io, json);
+      const gate = await waitWithProgress(client, started.promotionId, progress, (s) => s.state === 'AWAITING_APPROVAL');
+      if (gate.state === 'AWAITING_APPROVAL') {
+        say(`approving as ${DEMO_APPROVER}`);
+        await decide(client, started.promotionId, { approver: DEMO_APPROVER, decision: 'approve', reason: 'demo: provenance and signatures checked' });
+      }
+      const final = await waitWithProgress(client, started.promotionId, progress);
+      const verifyArgs = ['verify', '--key', path.join(keysDir, 'platform.pub'), '--insecure-ignore-tlog=true', `${final.repository}@${final.digest}`];
+      const verifyCommand = `cosign ${verifyArgs.join(' ')}`;
+      let cosignResult: 'passed' | 'failed' | 'not installed' | 'not run' = 'not run';
+      if (final.state === 'PROMOTED') {
+        const cosign = locateTool('cosign', io.env);
+        if (cosign) {
+          const run = spawnSync(cosign, verifyArgs, { encoding: 'utf8', env: { ...io.env, COSIGN_PASSWORD: '' } });
+          cosignResult = run.status === 0 ? 'passed' : 'failed';
+          if (run.status !== 0) say(`cosign verify failed:\n${run.stderr}${run.stdout}`);
+        } else cosignResult = 'not installed';
+      }
+      if (json) printJson(io, { ...final, verifyCommand, cosignVerify: cosignResult });
+      else {
+        write(io.stdout, renderStatus(final));
+        write(io.stdout, `\nA customer verifies the production signature with stock cosign:\n  ${verifyCommand}`);
+        write(io.stdout, `cosign verify: ${cosignResult}${cosignResult === 'not installed' ? ' (npm run toolchain installs it)' : ''}`);
+      }
+      const code = exitCodeFor(final);
+      if (code !== EXIT.ok) return code;
+      return cosignResult === 'failed' ? EXIT.failed : EXIT.ok;
+    } finally {
+      worker.shutdown();
+      await workerRun.catch(() => undefined);
+      await workerConnection.close();
+      await connection.close();
+      await stack.stop();
+    }
+  },
+};
+
+function demoConfig(registry: string) {
+  return {
+    registry,
+    keys: {
+      developer: { key: 'keys/developer.key', publicKey: 'keys/developer.pub', passwordEnv: 'COUNTERSIGN_DEV_KEY_PASSWORD' },
+      platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: 'COUNTERSIGN_PLATFORM_KEY_PASSWORD' },
+    },
+    targets: {
+      production: {
+        repository: 'apps/hello',
+        releaseTag: 'prod',
+        policy: {
+          sourceRepo: 'https://github.com/countersign/hello',
+          builderIds: ['https://countersign.dev/builders/local@v1'],
+          buildCommand: 'countersign build examples/hello',
+          requireCommit: true,
+        },
+        approval: { approvers: [DEMO_APPROVER, 'security-lead'], required: 1, deadline: '10m' },
+      },
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { CountersignError } from '../../errors';
+import { startEmbeddedStack } from '../../stack/embedded';
+import { isPidAlive, stopPid } from '../../stack/service';
+import { spawnWorkerProcess, waitForWorker } from '../../stack/worker-process';
+import { EXIT, printJson, write, type Command, type CommandIo } from '../command';
+import { defaultDataDir, readStackState, stackStateFile, type StackState } from '../context';
+
+export const DEFAULT_TEMPORAL_PORT = 7233;
+export const DEFAULT_UI_PORT = 8233;
+export const DEFAULT_REGISTRY_PORT = 5001;
+
+function dataDirOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv): string {
+  return path.resolve((values['data-dir'] as string | undefined) ?? defaultDataDir(env));
+}
+
+function port(value: unknown, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CountersignError('BAD_INPUT', `${flag} must be a port number, not "${value}"`);
+  return n;
+}
+
+function describe(state: StackState): string {
+  return [
+    `temporal:  ${state.temporal.address}`,
+    `web ui:    ${state.temporal.uiUrl ?? '(headless)'}`,
+    `registry:  ${state.registry.address}`,
+    `worker:    pid ${state.worker?.pid ?? '-'} (log ${state.worker?.logFile ?? '-'})`,
+    `data dir:  ${state.dataDir}`,
+  ].join('\n');
+}
+
+function running(state: StackState): { temporal: boolean; registry: boolean; worker: boolean } {
+  return {
+    temporal: isPidAlive(state.temporal.pid),
+    registry: isPidAlive(state.registry.pid),
+    worker: state.worker ? isPidAlive(state.worker.pid) : false,
+  };
+}
+
+const dataDirOption = { 'data-dir': { type: 'string' as const } };
+const dataDirHelp = { 'data-dir': 'where state lives (default $COUNTERSIGN_HOME/dev, i.e. ~/.countersign/dev)' };
+
+export const devUpCommand: Command = {
+  name: 'dev up',
+  summary: 'start the embedded stack (Temporal dev server, registry, worker) in the background',
+  usage: 'countersign dev up [--data-dir DIR] [--temporal-port N] [--ui-port N] [--registry-port N]',
+  options: {
+    ...dataDirOption,
+    'temporal-port': { type: 'string' },
+    'ui-port': { type: 'string' },
+    'registry-port': { type: 'string' },
+  },
+  optionHelp: {
+    ...dataDirHelp,
+    'temporal-port': `Temporal frontend port (default ${DEFAULT_TEMPORAL_PORT})`,
+    'ui-port': `Temporal Web UI port (default ${DEFAULT_UI_PORT})`,
+    'registry-port': `OCI registry port (default ${DEFAULT_REGISTRY_PORT})`,
+  },
+  details:
+    'State (Temporal\'s SQLite file, registry blobs) stays in the data dir across dev down/up. The worker inherits this shell\'s environment, so export key passphrases first.',
+  async run(args, io) {
+    const dataDir = dataDirOf(args.values, io.env);
+    const existing = readStackState(dataDir);
+    if (existing) {
+      const alive = running(existing);
+      if (alive.temporal && alive.registry && alive.worker) {
+        if (args.values.json) printJson(io, existing);
+        else write(io.stdout, `already running\n${describe(existing)}`);
+        return EXIT.ok;
+      }
+      await stopState(existing);
+    }
+    fs.mkdirSync(dataDir, { recursive: true });
+    const stack = await startEmbeddedStack({
+      dataDir,
+      detached: true,
+      ui: true,
+      temporalPort: port(args.values['temporal-port'], DEFAULT_TEMPORAL_PORT, '--temporal-port'),
+      uiPort: port(args.values['ui-port'], DEFAULT_UI_PORT, '--ui-port'),
+      registryPort: port(args.values['registry-port'], DEFAULT_REGISTRY_PORT, '--registry-port'),
+    });
+    const logFile = path.join(dataDir, 'worker.log');
+    const worker = spawnWorkerProcess({ address: stack.temporal.address, logFile, detached: true, env: io.env });
+    const state: StackState = {
+      dataDir,
+      temporal: { address: stack.temporal.address, uiUrl: stack.temporal.uiUrl, pid: stack.temporal.pid },
+      registry: { address: stack.registry.address, pid: stack.registry.pid },
+      worker: { pid: worker.pid!, logFile },
+      startedAt: new Date().toISOString(),
+    };
+    fs.writeFileSync(stackStateFile(dataDir), JSON.stringify(state, null, 2));
+    try {
+      await waitForWorker(stack.temporal.address, { pid: worker.pid, logFile });
+    } catch (err) {
+      await stopState(state);
+      fs.rmSync(stackStateFile(dataDir), { force: true });
+      throw err;
+    }
+    if (args.values.json) printJson(io, state);
+    else write(io.stdout, `countersign dev stack is up\n${describe(state)}\nstop it with: countersign dev down${args.values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`);
+    return EXIT.ok;
+  },
+};
+
+async function stopState(state: StackState): Promise<void> {
+  if (state.worker) await stopPid(state.worker.pid).catch(() => false);
+  await Promise.all([stopPid(state.temporal.pid).catch(() => false), stopPid(state.registry.pid).catch(() => false)]);
+}
+
+export const devDownCommand: Command = {
+  name: 'dev down',
+  summary: 'stop the embedded stack; its state stays in the data dir',
+  usage: 'countersign dev down [--data-dir DIR]',
+  options: { ...dataDirOption },
+  optionHelp: { ...dataDirHelp },
+  async run(args, io: CommandIo) {
+    const dataDir = dataDirOf(args.values, io.env);
+    const state = readStackState(dataDir);
+    if (!state) {
+      write(io.stdout, `no dev stack is running from ${dataDir}`);
+      return EXIT.ok;
+    }
+    await stopState(state);
+    fs.rmSync(stackStateFile(dataDir), { force: true });
+    if (args.values.json) printJson(io, { stopped: true, dataDir });
+    else write(io.stdout, `stopped; state kept in ${dataDir}`);
+    return EXIT.ok;
+  },
+};
+
+export const devStatusCommand: Command = {
+  name: 'dev status',
+  summary: 'show whether the embedded stack is running and where',
+  usage: 'countersign dev status [--data-dir DIR]',
+  options: { ...dataDirOption },
+  optionHelp: { ...dataDirHelp },
+  details: 'Exit codes: 0 all running, 10 not running or partly down.',
+  async run(args, io) {
+    const dataDir = dataDirOf(args.values, io.env);
+    const state = readStackState(dataDir);
+    const alive = state ? running(state) : undefined;
+    if (args.values.json) printJson(io, { state: state ?? null, running: alive ?? null });
+    else if (!state) write(io.stdout, `not running (data dir ${dataDir})`);
+    else write(io.stdout, `${describe(state)}\nrunning:   temporal ${alive!.temporal}, registry ${alive!.registry}, worker ${alive!.worker}`);
+    return state && alive!.temporal && alive!.registry && alive!.worker ? EXIT.ok : EXIT.unavailable;
+  },
+};

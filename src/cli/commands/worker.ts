@@ -1,0 +1,21 @@
+import { runWorker } from '../../../workers/main';
+import { EXIT, type Command } from '../command';
+import { temporalAddress } from '../context';
+
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'run a countersign worker in the foreground (Ctrl-C to stop)',
+  usage: 'countersign worker [--address HOST:PORT] [--namespace NS]',
+  options: {},
+  optionHelp: {},
+  details: 'Key passphrases come from the environment variables the targets name (COUNTERSIGN_DEV_KEY_PASSWORD, COUNTERSIGN_PLATFORM_KEY_PASSWORD by default).',
+  async run(args, io) {
+    const env = {
+      ...io.env,
+      TEMPORAL_ADDRESS: temporalAddress(args, io.env),
+      TEMPORAL_NAMESPACE: (args.values.namespace as string | undefined) ?? io.env.TEMPORAL_NAMESPACE ?? 'default',
+    };
+    await runWorker(env);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DEFAULT_CONFIG_FILE, loadConfig, type Config, type TargetConfig } from '../config';
+import { CountersignError } from '../errors';
+import type { ParsedArgs } from './command';
+
+export interface StackState {
+  dataDir: string;
+  temporal: { address: string; uiUrl?: string; pid: number };
+  registry: { address: string; pid: number };
+  worker?: { pid: number; logFile: string };
+  startedAt: string;
+}
+
+/** Where countersign keeps its state: $COUNTERSIGN_HOME or ~/.countersign. */
+export function countersignHome(env: NodeJS.ProcessEnv): string {
+  return path.resolve(env.COUNTERSIGN_HOME ?? path.join(os.homedir(), '.countersign'));
+}
+
+export function stackStateFile(dataDir: string): string {
+  return path.join(dataDir, 'stack.json');
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  return path.join(countersignHome(env), 'dev');
+}
+
+export function readStackState(dataDir: string): StackState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(stackStateFile(dataDir), 'utf8')) as StackState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** --address, then $TEMPORAL_ADDRESS, then a running dev stack, then the Temporal default. */
+export function temporalAddress(args: ParsedArgs, env: NodeJS.ProcessEnv): string {
+  const flag = args.values.address as string | undefined;
+  if (flag) return flag;
+  if (env.TEMPORAL_ADDRESS) return env.TEMPORAL_ADDRESS;
+  return readStackState(defaultDataDir(env))?.temporal.address ?? '127.0.0.1:7233';
+}
+
+export async function connectClient(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<{ client: Client; close(): Promise<void> }> {
+  const address = temporalAddress(args, env);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '5s' });
+  } catch (cause) {
+    throw new CountersignError('STACK_ERROR', `cannot reach Temporal at ${address} (start it with "countersign dev up", or pass --address)`, { cause });
+  }
+  const namespace = (args.values.namespace as string | undefined) ?? env.TEMPORAL_NAMESPACE ?? 'default';
+  return { client: new Client({ connection, namespace }), close: () => connection.close() };
+}
+
+export function configFile(args: ParsedArgs, env: NodeJS.ProcessEnv): string {
+  return path.resolve((args.values.config as string | undefined) ?? env.COUNTERSIGN_CONFIG ?? DEFAULT_CONFIG_FILE);
+}
+
+/** Loads the config; a registry-relative repository falls back to the dev stack's registry. */
+export function loadCliConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): Config {
+  const registry = env.COUNTERSIGN_REGISTRY ?? readStackState(defaultDataDir(env))?.registry.address;
+  return loadConfig(configFile(args, env), { ...env, COUNTERSIGN_REGISTRY: registry });
+}
+
+export function findTarget(config: Config, name: string | undefined): TargetConfig {
+  const names = Object.keys(config.targets);
+  if (!name) {
+    if (names.length === 1) return config.targets[names[0]];
+    throw new CountersignError('BAD_INPUT', `--target is required (targets in ${config.file}: ${names.join(', ')})`);
+  }
+  const target = config.targets[name];
+  if (!target) throw new CountersignError('UNKNOWN_TARGET', `no target "${name}" in ${config.file} (targets: ${names.join(', ')})`);
+  return target;
+}

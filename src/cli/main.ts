@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { CountersignError } from '../errors';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, write, type Command, type CommandIo } from './command';
+import { demoCommand } from './commands/demo';
+import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
+import { keysGenerateCommand } from './commands/keys';
+import { approveCommand, listCommand, promoteCommand, rejectCommand, statusCommand } from './commands/promotions';
+import { workerCommand } from './commands/worker';
+
+export const COMMANDS: Command[] = [
+  demoCommand,
+  promoteCommand,
+  statusCommand,
+  listCommand,
+  approveCommand,
+  rejectCommand,
+  keysGenerateCommand,
+  devUpCommand,
+  devDownCommand,
+  devStatusCommand,
+  workerCommand,
+];
+
+const EXIT_BY_CODE: Partial<Record<string, number>> = {
+  BAD_INPUT: EXIT.usage,
+  BAD_REFERENCE: EXIT.usage,
+  BAD_CONFIG: EXIT.usage,
+  UNKNOWN_TARGET: EXIT.usage,
+  UNKNOWN_PROMOTION: EXIT.notFound,
+  APPROVAL_REFUSED: EXIT.refused,
+  STACK_ERROR: EXIT.unavailable,
+  TOOL_MISSING: EXIT.unavailable,
+  REGISTRY_UNREACHABLE: EXIT.unavailable,
+};
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'countersign: promote software artifacts through build, attest, sign, verify, approval and production signing.',
+    '',
+    'Usage: countersign <command> [options]   (countersign <command> --help for details)',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Exit codes: 0 ok, 1 error, 2 bad input or config, 3 unknown promotion, 4 rejected, 5 expired,',
+    '            6 failed, 7 approval refused, 10 Temporal/registry/tools unavailable.',
+  ].join('\n');
+}
+
+function commandHelp(command: Command): string {
+  const options = { ...command.optionHelp, ...COMMON_HELP };
+  const flags = Object.entries(options).map(([name, text]) => {
+    const spec = command.options[name] ?? COMMON_OPTIONS[name];
+    const short = spec?.short ? `-${spec.short}, ` : '    ';
+    return `  ${short}--${name}${spec?.type === 'string' ? ' VALUE' : ''}`.padEnd(32) + text;
+  });
+  return [`${command.summary}`, '', `Usage: ${command.usage}`, '', 'Options:', ...flags, ...(command.details ? ['', command.details] : [])].join('\n');
+}
+
+/** Finds the command named by the first one or two words. */
+function findCommand(argv: string[]): { command?: Command; rest: string[] } {
+  const two = argv.slice(0, 2).join(' ');
+  const byTwo = COMMANDS.find((c) => c.name === two);
+  if (byTwo) return { command: byTwo, rest: argv.slice(2) };
+  const byOne = COMMANDS.find((c) => c.name === argv[0]);
+  return { command: byOne, rest: argv.slice(1) };
+}
+
+export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    write(argv.length === 0 ? io.stderr : io.stdout, usage());
+    return argv.length === 0 ? EXIT.usage : EXIT.ok;
+  }
+  const { command, rest } = findCommand(argv);
+  if (!command) {
+    const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `)).map((c) => c.name);
+    write(io.stderr, group.length > 0 ? `"${argv.join(' ')}": choose one of: ${group.join(', ')}` : `unknown command "${argv[0]}"\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    write(io.stderr, `${(err as Error).message}\n\n${commandHelp(command)}`);
+    return EXIT.usage;
+  }
+  if (parsed.values.help) {
+    write(io.stdout, commandHelp(command));
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(parsed as never, io);
+  } catch (err) {
+    return reportError(err, io, Boolean(parsed.values.json));
+  }
+}
+
+function reportError(err: unknown, io: CommandIo, json: boolean): number {
+  const code = err instanceof CountersignError ? err.code : 'INTERNAL';
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) write(io.stdout, JSON.stringify({ error: { code, message } }, null, 2));
+  write(io.stderr, `error: ${message}`);
+  if (!(err instanceof CountersignError) && io.env.COUNTERSIGN_DEBUG && err instanceof Error) write(io.stderr, err.stack ?? '');
+  return EXIT_BY_CODE[code] ?? EXIT.error;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err);
+      process.exit(EXIT.error);
+    },
+  );
+}

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { CountersignError } from '../errors';
+import { TASK_QUEUE } from '../../workflows/promotion-messages';
+import { readFileTail } from './service';
+
+export const WORKER_ENTRY = path.resolve(__dirname, '../../workers/main.ts');
+
+/**
+ * Starts the worker as its own process (node + tsx), optionally detached so it outlives the CLI.
+ * Its environment is this process's, so key passphrases exported by the user reach it.
+ */
+export function spawnWorkerProcess(opts: { address: string; namespace?: string; logFile: string; detached?: boolean; env?: NodeJS.ProcessEnv }) {
+  fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  const out = fs.openSync(opts.logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
+    env: {
+      ...(opts.env ?? process.env),
+      TEMPORAL_ADDRESS: opts.address,
+      TEMPORAL_NAMESPACE: opts.namespace ?? 'default',
+      COUNTERSIGN_LOG_FORMAT: 'json',
+    },
+    stdio: ['ignore', out, out],
+    detached: opts.detached ?? false,
+  });
+  fs.closeSync(out);
+  if (opts.detached) child.unref();
+  return child;
+}
+
+/** Resolves once a worker polls the countersign task queue; fails early if `pid` dies. */
+export async function waitForWorker(address: string, opts: { namespace?: string; pid?: number; logFile?: string; timeoutMs?: number } = {}): Promise<void> {
+  const connection = await Connection.connect({ address });
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  try {
+    for (;;) {
+      const res = await connection.workflowService.describeTaskQueue({
+        namespace: opts.namespace ?? 'default',
+        taskQueue: { name: TASK_QUEUE },
+        taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+      });
+      if ((res.pollers ?? []).length > 0) return;
+      if (opts.pid !== undefined && !alive(opts.pid)) {
+        const tail = opts.logFile ? readFileTail(opts.logFile, 4000) : '';
+        throw new CountersignError('STACK_ERROR', `the worker exited during startup${tail ? `:\n${tail}` : ''}`);
+      }
+      if (Date.now() > deadline) throw new CountersignError('STACK_ERROR', `no worker polled task queue ${TASK_QUEUE} within ${opts.timeoutMs ?? 60_000} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
