@@ -6,7 +6,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { parseConfig, type TargetConfig } from '../../src/config';
 import { writeKeyPair } from '../../src/keys/file-signer';
 import { RegistryStore } from '../../src/oci/registry';
