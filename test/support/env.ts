@@ -12,7 +12,7 @@ import { RegistryStore } from '../../src/oci/registry';
 import { startEmbeddedStack, type EmbeddedStack } from '../../src/stack/embedded';
 import { createWorker } from '../../workers/worker';
 
-export const TEST_PASSWORD = 'countersign-test';
+export const TEST_PASSWORD = 'pw-5b1e9c-test-only';
 export const DEV_PASSWORD_ENV = 'COUNTERSIGN_TEST_DEV_PASSWORD';
 export const PLATFORM_PASSWORD_ENV = 'COUNTERSIGN_TEST_PLATFORM_PASSWORD';
 export const SOURCE_REPO = 'https://github.com/acme/hello';
