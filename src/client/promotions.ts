@@ -14,6 +14,7 @@ import { CountersignError } from '../errors';
 import { keyFingerprint, parsePublicKeyPem } from '../keys/public-key';
 import { buildImageFromDirectory } from '../oci/build';
 import { parseImageReference, repositoryOf } from '../oci/reference';
+import { RegistryStore } from '../oci/registry';
 import type { BuildFacts } from '../provenance/slsa';
 import {
   PROMOTION_WORKFLOW_TYPE,
@@ -86,6 +87,8 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
   }
   if (!keys.platform.ref) throw new CountersignError('KEY_MISSING', `target ${target.name} has no platform private key (keys.platform.key)`);
 
+  await preflightRegistry(repository, source.kind === 'image' ? digest : undefined);
+
   const input: PromotionInput = {
     target: target.name,
     source,
@@ -114,6 +117,19 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
   });
   const attached = before?.status.name === 'RUNNING' && before.runId === handle.firstExecutionRunId;
   return { promotionId: workflowId, digest, repository, attached };
+}
+
+/**
+ * Fails fast, before anything starts, when the registry cannot be reached or an existing image is
+ * not there: otherwise the workflow would only find out after its retries.
+ */
+async function preflightRegistry(repository: string, existingDigest: string | undefined): Promise<void> {
+  const slash = repository.indexOf('/');
+  const store = new RegistryStore(repository.slice(0, slash), { timeoutMs: 10_000 });
+  await store.ping();
+  if (existingDigest && !(await store.getManifest(repository.slice(slash + 1), existingDigest))) {
+    throw new CountersignError('MANIFEST_UNKNOWN', `image ${repository}@${existingDigest} does not exist`);
+  }
 }
 
 function validateBuildFacts(build: BuildFacts, target: TargetConfig): void {

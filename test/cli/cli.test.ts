@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import YAML from 'yaml';
+import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { runCli } from '../support/cli';
+import { BUILD_COMMAND, BUILDER_ID, COMMIT, DEV_PASSWORD_ENV, PLATFORM_PASSWORD_ENV, SOURCE_REPO, TEST_PASSWORD, copyDir, startTestEnv, type TestEnv } from '../support/env';
+
+const HELLO = path.resolve(__dirname, '../../examples/hello');
+
+describe('countersign CLI against a real stack', () => {
+  let env: TestEnv;
+  let stopWorker: () => Promise<void>;
+  let configFile: string;
+  let cliEnv: NodeJS.ProcessEnv;
+
+  const buildFlags = ['--source-repo', SOURCE_REPO, '--commit', COMMIT, '--build-command', BUILD_COMMAND, '--builder-id', BUILDER_ID];
+  const variant = async (name: string) => {
+    const dir = await copyDir(HELLO, path.join(env.dir, name));
+    await fs.writeFile(path.join(dir, 'VERSION'), `${name}\n`);
+    return dir;
+  };
+
+  before(async () => {
+    env = await startTestEnv();
+    stopWorker = await env.startWorker();
+    configFile = path.join(env.dir, 'countersign.yaml');
+    await fs.writeFile(
+      configFile,
+      YAML.stringify({
+        registry: env.stack.registry.address,
+        keys: {
+          developer: { key: 'keys/dev.key', publicKey: 'keys/dev.pub', passwordEnv: DEV_PASSWORD_ENV },
+          platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: PLATFORM_PASSWORD_ENV },
+        },
+        targets: {
+          prod: {
+            repository: 'apps/cli',
+            policy: { sourceRepo: SOURCE_REPO, builderIds: [BUILDER_ID], buildCommand: BUILD_COMMAND },
+            approval: { approvers: ['alice', 'bob'], deadline: '1h' },
+          },
+        },
+      }),
+    );
+    cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: configFile, COUNTERSIGN_HOME: path.join(env.dir, 'home') };
+  });
+  after(async () => {
+    await stopWorker?.();
+    await env?.close();
+  });
+
+  it('prints help for the tool and for each command', async () => {
+    const top = await runCli(['--help']);
+    assert.equal(top.code, 0);
+    for (const name of ['promote', 'status', 'list', 'approve', 'reject', 'keys generate', 'dev up', 'dev down', 'demo']) assert.match(top.stdout, new RegExp(`\\b${name}\\b`));
+    const promote = await runCli(['promote', '--help']);
+    assert.equal(promote.code, 0);
+    assert.match(promote.stdout, /--source-repo VALUE/);
+    assert.match(promote.stdout, /--json/);
+  });
+
+  it('exits 2 on an unknown command or flag', async () => {
+    assert.equal((await runCli(['frobnicate'])).code, 2);
+    const bad = await runCli(['status', '--bogus']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /bogus/);
+    assert.equal((await runCli([])).code, 2);
+  });
+
+  it('promotes with --wait, then status, list and approve work with --json', async () => {
+    const dir = await variant('cli-happy');
+    const started = await runCli(['promote', '--dir', dir, ...buildFlags, '--json'], cliEnv);
+    assert.equal(started.code, 0, started.stderr);
+    const { promotionId, digest } = JSON.parse(started.stdout);
+    assert.match(promotionId, /^promote-prod-[0-9a-f]{16}$/);
+
+    let status;
+    for (let i = 0; i < 100; i++) {
+      status = JSON.parse((await runCli(['status', promotionId, '--json'], cliEnv)).stdout);
+      if (status.state === 'AWAITING_APPROVAL') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status.state, 'AWAITING_APPROVAL');
+
+    const waiting = JSON.parse((await runCli(['list', '--state', 'awaiting_approval', '--json'], cliEnv)).stdout);
+    assert.ok(waiting.some((p: { promotionId: string }) => p.promotionId === promotionId), 'list filters by state through search attributes');
+
+    const refused = await runCli(['approve', promotionId, '--as', 'mallory'], cliEnv);
+    assert.equal(refused.code, 7);
+    assert.match(refused.stderr, /mallory is not an approver/);
+
+    const approved = await runCli(['approve', promotionId, '--as', 'alice', '--reason', 'ok'], cliEnv);
+    assert.equal(approved.code, 0, approved.stderr);
+
+    const waited = await runCli(['promote', '--dir', dir, ...buildFlags, '--wait'], cliEnv);
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stdout, /state:\s+PROMOTED/);
+    assert.match(waited.stdout, /\[ok\] prod-sign/);
+
+    const byTarget = JSON.parse((await runCli(['list', '--target', 'prod', '--state', 'PROMOTED', '--json'], cliEnv)).stdout);
+    assert.ok(byTarget.some((p: { digest: string }) => p.digest === digest));
+    const human = await runCli(['status', promotionId], cliEnv);
+    assert.match(human.stdout, /timeline:/);
+  });
+
+  it('reject needs a reason and exits 4 once the promotion is rejected', async () => {
+    const dir = await variant('cli-reject');
+    const { promotionId } = JSON.parse((await runCli(['promote', '--dir', dir, ...buildFlags, '--json'], cliEnv)).stdout);
+    const noReason = await runCli(['reject', promotionId, '--as', 'bob'], cliEnv);
+    assert.equal(noReason.code, 2);
+    assert.match(noReason.stderr, /--reason/);
+    for (let i = 0; i < 100; i++) {
+      const s = JSON.parse((await runCli(['status', promotionId, '--json'], cliEnv)).stdout);
+      if (s.state === 'AWAITING_APPROVAL') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await runCli(['reject', promotionId, '--as', 'bob', '--reason', 'not today'], cliEnv)).code, 0);
+    let status;
+    for (let i = 0; i < 100; i++) {
+      status = await runCli(['status', promotionId], cliEnv);
+      if (/REJECTED/.test(status.stdout)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status!.code, 4);
+    assert.match(status!.stdout, /REJECTED by bob: not today/);
+  });
+
+  describe('bad input changes nothing', () => {
+    it('unknown promotion id -> exit 3', async () => {
+      const r = await runCli(['status', 'promote-prod-ffffffffffffffff'], cliEnv);
+      assert.equal(r.code, 3);
+      assert.match(r.stderr, /UNKNOWN_PROMOTION: no promotion with id "promote-prod-ffffffffffffffff"/);
+      assert.equal((await runCli(['approve', 'promote-prod-ffffffffffffffff', '--as', 'alice'], cliEnv)).code, 3);
+    });
+
+    it('malformed image reference and a tag without digest are refused before anything starts', async () => {
+      const bad = await runCli(['promote', '--image', 'Not A Ref!!', ...buildFlags], cliEnv);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /BAD_REFERENCE/);
+      const tagOnly = await runCli(['promote', '--image', `${env.stack.registry.address}/apps/cli:latest`, ...buildFlags], cliEnv);
+      assert.equal(tagOnly.code, 2);
+      assert.match(tagOnly.stderr, /has no digest; a tag is never trusted/);
+    });
+
+    it('missing flags, both sources, a bad commit and an unknown target are named', async () => {
+      const dir = await variant('cli-bad');
+      const missing = await runCli(['promote', '--dir', dir, '--json'], cliEnv);
+      assert.equal(missing.code, 2);
+      const error = JSON.parse(missing.stdout).error;
+      assert.equal(error.code, 'BAD_INPUT');
+      for (const flag of ['--source-repo', '--builder-id', '--build-command', '--commit']) assert.ok(error.message.includes(flag), `${flag} named`);
+      assert.equal((await runCli(['promote', '--dir', dir, '--image', 'x', ...buildFlags], cliEnv)).code, 2);
+      const commit = await runCli(['promote', '--dir', dir, ...buildFlags.slice(0, 2), '--commit', 'zzz', ...buildFlags.slice(4)], cliEnv);
+      assert.match(commit.stderr, /--commit "zzz" is not a hex commit id/);
+      const target = await runCli(['promote', '--dir', dir, '--target', 'staging', ...buildFlags], cliEnv);
+      assert.equal(target.code, 2);
+      assert.match(target.stderr, /no target "staging"/);
+      const list = JSON.parse((await runCli(['list', '--json'], cliEnv)).stdout);
+      assert.ok(!list.some((p: { promotionId: string }) => p.promotionId.includes('cli-bad')));
+    });
+
+    it('a missing key file is refused at start', async () => {
+      const broken = path.join(env.dir, 'missing-key.yaml');
+      const config = YAML.parse(await fs.readFile(configFile, 'utf8'));
+      config.keys.platform.key = 'keys/nope.key';
+      await fs.writeFile(broken, YAML.stringify(config));
+      const r = await runCli(['promote', '--dir', await variant('cli-missing-key'), ...buildFlags], { ...cliEnv, COUNTERSIGN_CONFIG: broken });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /KEY_MISSING: platform private key .*nope.key not found/);
+    });
+
+    it('a bad config lists every problem', async () => {
+      const broken = path.join(env.dir, 'broken.yaml');
+      await fs.writeFile(broken, YAML.stringify({ targets: { prod: { repository: 'apps/x', approval: { approvers: [], deadline: 'soon' }, policy: {} } } }));
+      const r = await runCli(['promote', '--dir', HELLO, ...buildFlags], { ...cliEnv, COUNTERSIGN_CONFIG: broken });
+      assert.equal(r.code, 2);
+      for (const field of ['policy.sourceRepo', 'policy.builderIds', 'approval.approvers', 'approval.deadline', 'keys.developer']) {
+        assert.ok(r.stderr.includes(field), `${field} reported in: ${r.stderr}`);
+      }
+    });
+
+    it('registry unreachable or image missing -> refused at start, nothing started', async () => {
+      const missing = `${env.stack.registry.address}/apps/cli@sha256:${'0'.repeat(64)}`;
+      const gone = await runCli(['promote', '--image', missing, ...buildFlags], cliEnv);
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /MANIFEST_UNKNOWN: image .* does not exist/);
+      const closed = await runCli(['promote', '--image', `127.0.0.1:1/apps/cli@sha256:${'0'.repeat(64)}`, ...buildFlags], cliEnv);
+      assert.equal(closed.code, 10);
+      assert.match(closed.stderr, /REGISTRY_UNREACHABLE: registry 127.0.0.1:1 unreachable/);
+      const list = JSON.parse((await runCli(['list', '--json'], cliEnv)).stdout);
+      assert.ok(!list.some((p: { digest: string }) => p.digest === `sha256:${'0'.repeat(64)}`));
+    });
+
+    it('Temporal unreachable -> exit 10 with the address', async () => {
+      const r = await runCli(['list'], { ...cliEnv, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+      assert.equal(r.code, 10);
+      assert.match(r.stderr, /cannot reach Temporal at 127.0.0.1:1/);
+    });
+
+    it('a wrong platform passphrase fails the promotion at prod sign and signs nothing', async () => {
+      const stop = stopWorker;
+      await stop();
+      stopWorker = async () => undefined;
+      const wrongEnv = { ...env.workerEnv, [PLATFORM_PASSWORD_ENV]: `${TEST_PASSWORD}-wrong` };
+      const { createWorker } = await import('../../workers/worker');
+      const { worker, connection } = await createWorker({ address: env.stack.temporal.address, env: wrongEnv });
+      const running = worker.run();
+      try {
+        const dir = await variant('cli-wrong-pass');
+        const { promotionId, digest } = JSON.parse((await runCli(['promote', '--dir', dir, ...buildFlags, '--json'], cliEnv)).stdout);
+        for (let i = 0; i < 100; i++) {
+          const s = JSON.parse((await runCli(['status', promotionId, '--json'], cliEnv)).stdout);
+          if (s.state === 'AWAITING_APPROVAL') break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await runCli(['approve', promotionId, '--as', 'alice'], cliEnv);
+        const waited = await runCli(['promote', '--dir', dir, ...buildFlags, '--wait', '--json'], cliEnv);
+        assert.equal(waited.code, 6);
+        const final = JSON.parse(waited.stdout);
+        assert.equal(final.state, 'FAILED');
+        assert.match(final.error, /KEY_WRONG_PASSPHRASE/);
+        assert.ok(!final.error.includes(TEST_PASSWORD), 'the passphrase is not in the error');
+        const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
+        assert.equal((await verifyImageSignatures(env.store, 'apps/cli', digest, platformPem)).valid, 0);
+      } finally {
+        worker.shutdown();
+        await running;
+        await connection.close();
+        stopWorker = await env.startWorker();
+      }
+    });
+  });
+});
