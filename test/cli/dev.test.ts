@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import YAML from 'yaml';
+import { writeKeyPair } from '../../src/keys/file-signer';
+import { freePort } from '../../src/stack/ports';
+import { runCli } from '../support/cli';
+import { BUILD_COMMAND, BUILDER_ID, COMMIT, SOURCE_REPO, TEST_PASSWORD } from '../support/env';
+
+const HELLO = path.resolve(__dirname, '../../examples/hello');
+
+describe('countersign dev up / dev down', () => {
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  let ports: string[];
+
+  before(async () => {
+    home = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-dev-'));
+    await writeKeyPair(path.join(home, 'keys'), 'dev', TEST_PASSWORD);
+    await writeKeyPair(path.join(home, 'keys'), 'platform', TEST_PASSWORD);
+    const config = path.join(home, 'countersign.yaml');
+    await fs.writeFile(
+      config,
+      YAML.stringify({
+        keys: { developer: { key: 'keys/dev.key', publicKey: 'keys/dev.pub' }, platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub' } },
+        targets: {
+          prod: {
+            repository: 'apps/dev',
+            policy: { sourceRepo: SOURCE_REPO, builderIds: [BUILDER_ID] },
+            approval: { approvers: ['alice'] },
+          },
+        },
+      }),
+    );
+    env = {
+      COUNTERSIGN_HOME: home,
+      COUNTERSIGN_CONFIG: config,
+      COUNTERSIGN_DEV_KEY_PASSWORD: TEST_PASSWORD,
+      COUNTERSIGN_PLATFORM_KEY_PASSWORD: TEST_PASSWORD,
+    };
+    ports = ['--temporal-port', String(await freePort()), '--ui-port', String(await freePort()), '--registry-port', String(await freePort())];
+  });
+  after(async () => {
+    await runCli(['dev', 'down'], env);
+    await fs.rm(home, { recursive: true, force: true });
+  });
+
+  const awaitState = async (id: string, state: string) => {
+    for (let i = 0; i < 200; i++) {
+      const r = await runCli(['status', id, '--json'], env);
+      if (r.code === 0 && JSON.parse(r.stdout).state === state) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.fail(`${id} never reached ${state}`);
+  };
+
+  it('runs the stack in the background, and state survives down + up', async () => {
+    const up = await runCli(['dev', 'up', ...ports, '--json'], env);
+    assert.equal(up.code, 0, up.stderr);
+    const state = JSON.parse(up.stdout);
+    assert.match(state.temporal.address, /^127\.0\.0\.1:\d+$/);
+    assert.match(state.temporal.uiUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(state.dataDir, path.join(home, 'dev'));
+    assert.equal((await runCli(['dev', 'status'], env)).code, 0);
+    const again = await runCli(['dev', 'up', ...ports], env);
+    assert.match(again.stdout, /already running/);
+
+    const started = await runCli(
+      ['promote', '--dir', HELLO, '--source-repo', SOURCE_REPO, '--commit', COMMIT, '--build-command', BUILD_COMMAND, '--builder-id', BUILDER_ID, '--json'],
+      env,
+    );
+    assert.equal(started.code, 0, started.stderr);
+    const { promotionId } = JSON.parse(started.stdout);
+    await awaitState(promotionId, 'AWAITING_APPROVAL');
+
+    const down = await runCli(['dev', 'down'], env);
+    assert.equal(down.code, 0);
+    assert.equal((await runCli(['dev', 'status'], env)).code, 10);
+    assert.equal((await runCli(['status', promotionId], env)).code, 10, 'nothing answers while the stack is down');
+
+    assert.equal((await runCli(['dev', 'up', ...ports], env)).code, 0);
+    await awaitState(promotionId, 'AWAITING_APPROVAL');
+    assert.equal((await runCli(['approve', promotionId, '--as', 'alice'], env)).code, 0);
+    await awaitState(promotionId, 'PROMOTED');
+  });
+});
