@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import {
+  DEFAULT_DEV_PASSWORD_ENV,
+  DEFAULT_PLATFORM_PASSWORD_ENV,
+  loadConfig,
+  parseConfig,
+  resolveKeyRef,
+} from '../src/config';
+import { formatDuration, parseDuration } from '../src/duration';
+import { CountersignError, hasCode } from '../src/errors';
+
+const HOUR = 3_600_000;
+
+/** A config folder with keys/ holding the public keys the config names. */
+function configDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(path.join(dir, 'keys'));
+  for (const name of ['dev.pub', 'platform.pub', 'other.pub']) writeFileSync(path.join(dir, 'keys', name), '-----BEGIN PUBLIC KEY-----\n');
+  return dir;
+}
+
+const VALID_YAML = `
+registry: 127.0.0.1:5000
+keys:
+  developer:
+    key: keys/dev.key
+    publicKey: keys/dev.pub
+  platform:
+    key: awskms://localhost:4566/alias/platform
+    publicKey: ./keys/platform.pub
+    passwordEnv: PLATFORM_PW
+targets:
+  prod:
+    repository: apps/hello
+    policy:
+      sourceRepo: https://github.com/acme/hello
+      builderIds: [https://countersign.dev/builders/local@v1]
+      buildCommand: countersign build examples/hello
+    approval:
+      approvers: [alice, bob, alice]
+      required: 2
+      deadline: 1h30m
+  staging:
+    repository: registry.example.com:443/apps/hello
+    releaseTag: staging-1.0
+    policy:
+      sourceRepo: https://github.com/acme/hello
+      builderIds: [b1, b2]
+      requireCommit: false
+    approval:
+      approvers: [carol]
+    keys:
+      developer:
+        publicKey: keys/other.pub
+`;
+
+test('a valid file: defaults, shared keys, relative paths resolved against the config folder', (t) => {
+  const dir = configDir(t);
+  const file = path.join(dir, 'countersign.yaml');
+  writeFileSync(file, VALID_YAML);
+  const config = loadConfig(file, {});
+  assert.equal(config.file, file);
+  assert.equal(config.registry, '127.0.0.1:5000');
+  assert.deepEqual(Object.keys(config.targets), ['prod', 'staging']);
+
+  const prod = config.targets.prod;
+  assert.deepEqual(prod, {
+    name: 'prod',
+    repository: '127.0.0.1:5000/apps/hello',
+    releaseTag: 'prod',
+    policy: {
+      sourceRepo: 'https://github.com/acme/hello',
+      builderIds: ['https://countersign.dev/builders/local@v1'],
+      buildCommand: 'countersign build examples/hello',
+      requireCommit: true,
+    },
+    approval: { approvers: ['alice', 'bob'], required: 2, deadlineMs: 1.5 * HOUR },
+    keys: {
+      developer: { key: path.join(dir, 'keys', 'dev.key'), publicKey: path.join(dir, 'keys', 'dev.pub'), passwordEnv: DEFAULT_DEV_PASSWORD_ENV },
+      platform: { key: 'awskms://localhost:4566/alias/platform', publicKey: path.join(dir, 'keys', 'platform.pub'), passwordEnv: 'PLATFORM_PW' },
+    },
+  });
+
+  const staging = config.targets.staging;
+  assert.equal(staging.repository, 'registry.example.com:443/apps/hello', 'a repository with a host is kept');
+  assert.equal(staging.releaseTag, 'staging-1.0');
+  assert.equal(staging.policy.requireCommit, false);
+  assert.equal(staging.policy.buildCommand, undefined);
+  assert.deepEqual(staging.approval, { approvers: ['carol'], required: 1, deadlineMs: 72 * HOUR });
+  assert.deepEqual(staging.keys.developer, { key: undefined, publicKey: path.join(dir, 'keys', 'other.pub'), passwordEnv: DEFAULT_DEV_PASSWORD_ENV });
+  assert.equal(staging.keys.platform.passwordEnv, 'PLATFORM_PW', 'shared platform key still applies');
+});
+
+test('paths resolve against the config folder, not the working directory', (t) => {
+  const dir = configDir(t);
+  const sub = path.join(dir, 'etc');
+  mkdirSync(sub);
+  writeFileSync(path.join(sub, 'c.yaml'), VALID_YAML.replaceAll('keys/', '../keys/'));
+  const cwd = process.cwd();
+  process.chdir(os.tmpdir());
+  try {
+    const config = loadConfig(path.relative(os.tmpdir(), path.join(sub, 'c.yaml')), {});
+    assert.equal(config.file, path.join(sub, 'c.yaml'));
+    assert.equal(config.targets.prod.keys.developer.key, path.join(dir, 'keys', 'dev.key'));
+    assert.equal(config.targets.prod.keys.developer.publicKey, path.join(dir, 'keys', 'dev.pub'));
+  } finally {
+    process.chdir(cwd);
+  }
+  assert.equal(resolveKeyRef('k/dev.key', '/etc/cs'), '/etc/cs/k/dev.key');
+  assert.equal(resolveKeyRef('/abs/dev.key', '/etc/cs'), '/abs/dev.key');
+  assert.equal(resolveKeyRef('awskms:///alias/x', '/etc/cs'), 'awskms:///alias/x');
+});
+
+test('repository: registry-relative names use registry:, else COUNTERSIGN_REGISTRY, else a problem', (t) => {
+  const dir = configDir(t);
+  const file = path.join(dir, 'countersign.yaml');
+  const raw = (registry?: string, repository = 'apps/hello') => ({
+    ...(registry ? { registry } : {}),
+    targets: {
+      prod: {
+        repository,
+        policy: { sourceRepo: 'https://github.com/acme/hello', builderIds: ['b'] },
+        approval: { approvers: ['a'] },
+        keys: { developer: { publicKey: 'keys/dev.pub' }, platform: { publicKey: 'keys/platform.pub' } },
+      },
+    },
+  });
+  const parsed = parseConfig(raw('reg.example.com'), file, {}).targets.prod;
+  assert.equal(parsed.repository, 'reg.example.com/apps/hello');
+  assert.deepEqual(
+    [parsed.keys.developer.passwordEnv, parsed.keys.platform.passwordEnv],
+    [DEFAULT_DEV_PASSWORD_ENV, DEFAULT_PLATFORM_PASSWORD_ENV],
+    'default passphrase variables',
+  );
+  assert.equal(parseConfig(raw(undefined), file, { COUNTERSIGN_REGISTRY: '127.0.0.1:5999' }).targets.prod.repository, '127.0.0.1:5999/apps/hello');
+  assert.equal(parseConfig(raw('reg.example.com'), file, { COUNTERSIGN_REGISTRY: 'ignored:1' }).registry, 'reg.example.com');
+  for (const withHost of ['localhost/apps/hello', 'localhost:5000/apps/hello', 'ghcr.io/acme/hello', '10.0.0.1:5000/x']) {
+    assert.equal(parseConfig(raw('reg.example.com', withHost), file, {}).targets.prod.repository, withHost);
+  }
+  assert.throws(
+    () => parseConfig(raw(undefined), file, {}),
+    (e: unknown) =>
+      hasCode(e, 'BAD_CONFIG') &&
+      (e as CountersignError).details?.problems instanceof Array &&
+      /targets\.prod\.repository: "apps\/hello" names no registry host/.test((e as Error).message),
+  );
+});
+
+/** Parses `raw` expecting BAD_CONFIG; returns the list of problems. */
+function problemsOf(raw: unknown, file: string): string[] {
+  try {
+    parseConfig(raw, file, {});
+  } catch (err) {
+    assert.ok(hasCode(err, 'BAD_CONFIG'), String(err));
+    const problems = (err as CountersignError).details?.problems as string[];
+    assert.ok(Array.isArray(problems));
+    assert.match((err as Error).message, new RegExp(`has ${problems.length} problem\\(s\\)`));
+    for (const p of problems) assert.ok((err as Error).message.includes(p), `message lists "${p}"`);
+    return problems;
+  }
+  assert.fail('expected BAD_CONFIG');
+}
+
+test('each bad field is reported with its path', (t) => {
+  const dir = configDir(t);
+  const file = path.join(dir, 'countersign.yaml');
+  const target = () => ({
+    repository: '127.0.0.1:5000/apps/hello',
+    releaseTag: 'prod',
+    policy: { sourceRepo: 'https://github.com/acme/hello', builderIds: ['b'], requireCommit: true },
+    approval: { approvers: ['alice', 'bob'], required: 1, deadline: '1h' },
+    keys: { developer: { publicKey: 'keys/dev.pub' }, platform: { publicKey: 'keys/platform.pub' } },
+  });
+  assert.equal(parseConfig({ targets: { prod: target() } }, file, {}).targets.prod.name, 'prod', 'the base is valid');
+
+  const cases: Array<[string, (t: any) => void, RegExp]> = [
+    ['no repository', (t) => delete t.repository, /^targets\.prod\.repository: is required$/],
+    ['empty repository', (t) => (t.repository = ' '), /^targets\.prod\.repository: must be a non-empty string$/],
+    ['bad release tag', (t) => (t.releaseTag = 'has space'), /^targets\.prod\.releaseTag: "has space" is not a valid tag$/],
+    ['release tag starting with "-"', (t) => (t.releaseTag = '-x'), /^targets\.prod\.releaseTag: /],
+    ['no policy', (t) => delete t.policy, /^targets\.prod\.policy: is required$/],
+    ['no sourceRepo', (t) => delete t.policy.sourceRepo, /^targets\.prod\.policy\.sourceRepo: is required$/],
+    ['sourceRepo not a string', (t) => (t.policy.sourceRepo = 7), /^targets\.prod\.policy\.sourceRepo: must be a non-empty string$/],
+    ['no builderIds', (t) => (t.policy.builderIds = []), /^targets\.prod\.policy\.builderIds: must list at least one builder id$/],
+    ['builderIds not strings', (t) => (t.policy.builderIds = ['a', 3]), /^targets\.prod\.policy\.builderIds: must be a list of non-empty strings$/],
+    ['buildCommand empty', (t) => (t.policy.buildCommand = ''), /^targets\.prod\.policy\.buildCommand: must be a non-empty string$/],
+    ['requireCommit not boolean', (t) => (t.policy.requireCommit = 'yes'), /^targets\.prod\.policy\.requireCommit: must be true or false$/],
+    ['no approval', (t) => delete t.approval, /^targets\.prod\.approval: is required$/],
+    ['no approvers', (t) => (t.approval.approvers = []), /^targets\.prod\.approval\.approvers: must list at least one approver$/],
+    ['approvers not a list', (t) => (t.approval.approvers = 'alice'), /^targets\.prod\.approval\.approvers: must be a list of non-empty strings$/],
+    ['required above approvers', (t) => (t.approval.required = 3), /^targets\.prod\.approval\.required: must be a whole number from 1 to the number of approvers \(2\)$/],
+    ['required zero', (t) => (t.approval.required = 0), /^targets\.prod\.approval\.required: /],
+    ['required fractional', (t) => (t.approval.required = 1.5), /^targets\.prod\.approval\.required: /],
+    ['required a string', (t) => (t.approval.required = '1'), /^targets\.prod\.approval\.required: /],
+    ['bad deadline', (t) => (t.approval.deadline = 'soon'), /^targets\.prod\.approval\.deadline: .*"soon" is not a duration/],
+    ['zero deadline', (t) => (t.approval.deadline = '0h'), /^targets\.prod\.approval\.deadline: .*must be longer than zero$/],
+    ['no developer key', (t) => delete t.keys.developer, /^targets\.prod\.keys\.developer: is required/],
+    ['platform key not a mapping', (t) => (t.keys.platform = 'keys/platform.pub'), /^targets\.prod\.keys\.platform: is required/],
+    ['no publicKey', (t) => delete t.keys.developer.publicKey, /^targets\.prod\.keys\.developer\.publicKey: is required$/],
+    ['publicKey missing on disk', (t) => (t.keys.developer.publicKey = 'keys/nope.pub'), /^targets\.prod\.keys\.developer\.publicKey: file .*keys\/nope\.pub does not exist$/],
+    ['key empty', (t) => (t.keys.platform.key = ''), /^targets\.prod\.keys\.platform\.key: must be a non-empty string$/],
+    ['passwordEnv not a string', (t) => (t.keys.platform.passwordEnv = 1), /^targets\.prod\.keys\.platform\.passwordEnv: must be a non-empty string$/],
+  ];
+  for (const [what, mutate, expected] of cases) {
+    const value = target();
+    mutate(value);
+    const problems = problemsOf({ targets: { prod: value } }, file);
+    assert.ok(problems.some((p) => expected.test(p)), `${what}: ${JSON.stringify(problems)}`);
+  }
+
+  // Top-level problems.
+  assert.deepEqual(problemsOf({ targets: {} }, file), ['targets: must be a mapping with at least one target']);
+  assert.deepEqual(problemsOf({}, file), ['targets: must be a mapping with at least one target']);
+  assert.ok(problemsOf({ registry: 5, targets: { prod: target() } }, file).includes('registry: must be a non-empty string'));
+  assert.ok(problemsOf({ keys: [], targets: { prod: target() } }, file).includes('keys: must be a mapping'));
+  assert.ok(problemsOf({ targets: { Prod_1: target() } }, file).some((p) => /^targets\.Prod_1: target names are lowercase/.test(p)));
+  assert.ok(problemsOf({ targets: { prod: 'x' } }, file).includes('targets.prod: must be a mapping'));
+  for (const top of [null, [], 'targets', 3]) {
+    assert.throws(() => parseConfig(top, file, {}), (e) => hasCode(e, 'BAD_CONFIG') && /the top level must be a mapping/.test((e as Error).message));
+  }
+});
+
+test('all problems come in one BAD_CONFIG error, across targets', (t) => {
+  const dir = configDir(t);
+  const file = path.join(dir, 'countersign.yaml');
+  const problems = problemsOf(
+    {
+      targets: {
+        prod: {
+          repository: 'apps/hello',
+          releaseTag: 'a b',
+          policy: { builderIds: [] },
+          approval: { approvers: ['a'], required: 5, deadline: 'never' },
+          keys: { developer: { publicKey: 'keys/missing.pub' } },
+        },
+        staging: { repository: 'x.io/y' },
+      },
+    },
+    file,
+  );
+  const expected: Array<string | RegExp> = [
+    'targets.prod.repository: "apps/hello" names no registry host; add one, set top-level registry:, or COUNTERSIGN_REGISTRY',
+    'targets.prod.releaseTag: "a b" is not a valid tag',
+    'targets.prod.policy.builderIds: must list at least one builder id',
+    'targets.prod.policy.sourceRepo: is required',
+    'targets.prod.approval.required: must be a whole number from 1 to the number of approvers (1)',
+    /^targets\.prod\.approval\.deadline: .*"never" is not a duration like 90s, 30m, 72h or 7d$/,
+    `targets.prod.keys.developer.publicKey: file ${path.join(dir, 'keys', 'missing.pub')} does not exist`,
+    'targets.prod.keys.platform: is required (key, publicKey, passwordEnv), here or under the top-level keys:',
+    'targets.staging.policy: is required',
+    'targets.staging.policy.builderIds: must list at least one builder id',
+    'targets.staging.policy.sourceRepo: is required',
+    'targets.staging.approval: is required',
+    'targets.staging.approval.approvers: must list at least one approver',
+    'targets.staging.keys.developer: is required (key, publicKey, passwordEnv), here or under the top-level keys:',
+    'targets.staging.keys.platform: is required (key, publicKey, passwordEnv), here or under the top-level keys:',
+  ];
+  assert.equal(problems.length, expected.length, JSON.stringify(problems, null, 1));
+  expected.forEach((e, i) => (typeof e === 'string' ? assert.equal(problems[i], e) : assert.match(problems[i], e)));
+});
+
+test('loadConfig: a missing file or broken YAML is BAD_CONFIG naming the file', (t) => {
+  const dir = configDir(t);
+  const missing = path.join(dir, 'nope.yaml');
+  assert.throws(() => loadConfig(missing, {}), (e) => hasCode(e, 'BAD_CONFIG') && (e as Error).message.includes(missing));
+  const broken = path.join(dir, 'broken.yaml');
+  writeFileSync(broken, 'targets: [unclosed\n  - : :');
+  assert.throws(() => loadConfig(broken, {}), (e) => hasCode(e, 'BAD_CONFIG') && /is not valid YAML/.test((e as Error).message));
+  const empty = path.join(dir, 'empty.yaml');
+  writeFileSync(empty, '');
+  assert.throws(() => loadConfig(empty, {}), (e) => hasCode(e, 'BAD_CONFIG'));
+});
+
+test('parseDuration: units, sums, and refusals', () => {
+  const cases: Array<[string, number]> = [
+    ['90s', 90_000],
+    ['30m', 30 * 60_000],
+    ['72h', 72 * HOUR],
+    ['7d', 7 * 24 * HOUR],
+    ['1h30m', 1.5 * HOUR],
+    ['1d2h3m4s5ms', 86_400_000 + 2 * HOUR + 3 * 60_000 + 4_000 + 5],
+    ['250ms', 250],
+    [' 5m ', 300_000],
+  ];
+  for (const [text, ms] of cases) assert.equal(parseDuration(text), ms, text);
+  for (const bad of ['', '   ', '10', 'h', '1.5h', '-1h', '1 h', '1h 30m', '1H', '1w', 'soon', '0s', '0h0m', 'ms']) {
+    assert.throws(() => parseDuration(bad, 'deadline'), (e) => hasCode(e, 'BAD_INPUT') && /^BAD_INPUT: deadline "/.test((e as Error).message), JSON.stringify(bad));
+  }
+  assert.equal(formatDuration(500), '500ms');
+  assert.equal(formatDuration(90_000), '90s');
+  assert.equal(formatDuration(30 * 60_000), '30m');
+  assert.equal(formatDuration(5 * HOUR), '5h');
+  assert.equal(formatDuration(72 * HOUR), '3d');
+});
