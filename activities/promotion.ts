@@ -1,20 +1,22 @@
 import { heartbeat } from '@temporalio/activity';
 import type { BuildFacts } from '../src/provenance/slsa';
 import type { TargetPolicy } from '../src/policy/policy';
+import type { Logger } from 'pino';
 import * as steps from '../src/promotion/steps';
 import { asActivity } from './failure';
 
 export type { BuildOutcome, AttestOutcome, VerificationReport } from '../src/promotion/steps';
 
 /** Promotion activities over src/promotion/steps; `deps` gives them the store and environment. */
-export function createPromotionActivities(deps: steps.StepDeps) {
+export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger }) {
+  const { log } = deps;
   return {
     async build(directory: string, target: steps.ImageLocation): Promise<steps.BuildOutcome> {
-      return asActivity(() => steps.buildAndPush(deps, directory, target));
+      return asActivity(log, () => steps.buildAndPush(deps, directory, target));
     },
 
     async resolveImage(target: steps.ImageLocation): Promise<void> {
-      return asActivity(() => steps.resolveImage(deps, target));
+      return asActivity(log, () => steps.resolveImage(deps, target));
     },
 
     async attest(
@@ -22,7 +24,7 @@ export function createPromotionActivities(deps: steps.StepDeps) {
       target: steps.ImageLocation,
       facts: BuildFacts & { invocationId: string; startedOn: string; finishedOn: string },
     ): Promise<steps.AttestOutcome> {
-      return asActivity(() => steps.createAttestations(deps, directory, target, facts));
+      return asActivity(log, () => steps.createAttestations(deps, directory, target, facts));
     },
 
     async devSign(
@@ -30,7 +32,7 @@ export function createPromotionActivities(deps: steps.StepDeps) {
       key: { ref: string; passwordEnv: string },
       statements: string[],
     ): Promise<{ signatureAdded: boolean; attestationsAdded: number }> {
-      return asActivity(() => steps.developerSign(deps, target, key, statements));
+      return asActivity(log, () => steps.developerSign(deps, target, key, statements));
     },
 
     async platformVerify(
@@ -39,7 +41,7 @@ export function createPromotionActivities(deps: steps.StepDeps) {
       policy: TargetPolicy,
       requestedCommit: string | undefined,
     ): Promise<steps.VerificationReport> {
-      return asActivity(() => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit));
+      return asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit));
     },
 
     async prodSign(
@@ -47,11 +49,11 @@ export function createPromotionActivities(deps: steps.StepDeps) {
       key: { ref: string; passwordEnv: string; fingerprint: string },
     ): Promise<{ added: boolean; keyFingerprint: string }> {
       heartbeat('signing');
-      return asActivity(() => steps.productionSign(deps, target, key));
+      return asActivity(log, () => steps.productionSign(deps, target, key));
     },
 
     async release(target: steps.ImageLocation, tag: string): Promise<{ reference: string }> {
-      return asActivity(() => steps.release(deps, target, tag));
+      return asActivity(log, () => steps.release(deps, target, tag));
     },
   };
 }

@@ -12,7 +12,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
   installRuntime({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   await ensureSearchAttributes(address, namespace);
-  const { worker, connection } = await createWorker({ address, namespace, env });
+  const { worker, connection } = await createWorker({ address, namespace, env, log });
   log.info({ address, namespace, taskQueue: worker.options.taskQueue }, 'worker started');
   try {
     await worker.run();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Duration } from '@temporalio/common';
+import type { Logger } from 'pino';
 import { Connection as ClientConnection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createPromotionActivities } from '../activities/promotion';
@@ -34,6 +35,8 @@ export interface WorkerOptions {
   env?: NodeJS.ProcessEnv;
   maxConcurrentActivityTaskExecutions?: number;
   shutdownGraceTime?: Duration;
+  /** Step outcomes are logged here when given. */
+  log?: Logger;
 }
 
 let runtimeInstalled = false;
@@ -68,6 +71,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       return store;
     },
     env: options.env ?? process.env,
+    log: options.log,
   });
   const worker = await Worker.create({
     connection,

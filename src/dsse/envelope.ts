@@ -40,7 +40,8 @@ export async function signEnvelope(payload: Buffer, payloadType: string, signer:
   };
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+// Standard or URL-safe alphabet: the DSSE spec asks verifiers to accept both.
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /** Parses and shape-checks an envelope; refuses unknown fields, since verifiers parse strictly. */
 export function parseEnvelope(data: Buffer | string): DsseEnvelope {

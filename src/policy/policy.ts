@@ -57,13 +57,13 @@ export function evaluatePolicy(policy: TargetPolicy, attested: Partial<BuildFact
 }
 
 function normaliseRepo(repo: string): string {
-  return repo.trim().replace(/\.git$/, '').replace(/\/+$/, '').toLowerCase();
+  return repo.trim().replace(/\/+$/, '').replace(/\.git$/, '').replace(/\/+$/, '').toLowerCase();
 }
 
 /** An abbreviated commit (at least 7 hex digits) matches the full one it starts. */
 export function commitsMatch(a: string, b: string): boolean {
   const x = a.toLowerCase();
   const y = b.toLowerCase();
-  if (x.length < 7 || y.length < 7) return false;
+  if (!/^[0-9a-f]{7,64}$/.test(x) || !/^[0-9a-f]{7,64}$/.test(y)) return false;
   return x.length <= y.length ? y.startsWith(x) : x.startsWith(y);
 }

@@ -70,7 +70,7 @@ export function readBuildFacts(predicate: unknown): Partial<BuildFacts> {
   }
   const ext = (p.buildDefinition.externalParameters ?? {}) as Record<string, any>;
   const gitDep = (p.buildDefinition.resolvedDependencies ?? []).find((d) => typeof d?.uri === 'string' && d.uri.startsWith('git+'));
-  const depRepo = gitDep?.uri?.replace(/^git\+/, '').replace(/@[^@/]*$/, '');
+  const depRepo = gitDep?.uri ? stripGitRef(gitDep.uri.replace(/^git\+/, '')) : undefined;
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   return {
     sourceRepo: str(ext.source?.repository) ?? str(ext.workflow?.repository) ?? str(depRepo),
@@ -78,4 +78,12 @@ export function readBuildFacts(predicate: unknown): Partial<BuildFacts> {
     buildCommand: str(ext.buildCommand),
     builderId: str(p.runDetails.builder?.id),
   };
+}
+
+/** "https://host/org/repo@refs/heads/main" -> "https://host/org/repo"; an "@" in the host part (ssh user) stays. */
+function stripGitRef(uri: string): string {
+  const scheme = uri.indexOf('://');
+  const pathStart = uri.indexOf('/', scheme >= 0 ? scheme + 3 : 0);
+  const at = uri.lastIndexOf('@');
+  return pathStart >= 0 && at > pathStart ? uri.slice(0, at) : uri;
 }

@@ -118,12 +118,6 @@ test('parseEnvelope refuses non-JSON and non-objects', () => {
 
 test(
   'parseEnvelope accepts URL-safe base64, which the DSSE spec says verifiers must accept',
-  {
-    todo:
-      'BUG: src/dsse/envelope.ts parseEnvelope checks payload and sig against /^[A-Za-z0-9+/]*={0,2}$/ (standard alphabet only), ' +
-      'but DSSE envelope.md says "Either standard or URL-safe encoding is allowed ... verifiers MUST accept either" ' +
-      "(cosign's go-securesystemslib b64Decode falls back to URLEncoding), so a valid URL-safe envelope is refused as ATTESTATION_INVALID",
-  },
   async () => {
     const signer = testSigner();
     // 0xfb 0xff encodes to "+/8=" in the standard alphabet and "-_8=" in the URL-safe one.

@@ -110,11 +110,6 @@ test('commit: abbreviations of 7+ characters match the full commit, either way r
 
 test(
   'commit: only hex digits count as a commit (a branch name is not one)',
-  {
-    todo:
-      'BUG: src/policy/policy.ts commitsMatch is documented as "at least 7 hex digits" but never checks for hex, so a ' +
-      'requested "refs/heads/main" matches an attested "refs/heads/main" and the commit check passes without pinning a commit',
-  },
   () => {
     assert.equal(commitsMatch('refs/heads/main', 'refs/heads/main'), false);
     assert.equal(byName(evaluatePolicy(POLICY, { ...FACTS, commit: 'release-1.2.3' }, 'release-1.2.3')).commit.ok, false);
@@ -152,11 +147,6 @@ test('sourceRepo: normalised for a .git suffix, trailing slashes, case and surro
 
 test(
   'sourceRepo: ".git/" (suffix and trailing slash together) is normalised too',
-  {
-    todo:
-      'BUG: src/policy/policy.ts normaliseRepo strips /\\.git$/ before /\\/+$/, so "https://github.com/acme/hello.git/" ' +
-      'normalises to ".../hello.git" and fails against "https://github.com/acme/hello"',
-  },
   () => {
     const check = byName(evaluatePolicy(POLICY, { ...FACTS, sourceRepo: 'https://github.com/acme/hello.git/' }, COMMIT)).sourceRepo;
     assert.equal(check.ok, true, check.message);

@@ -122,12 +122,6 @@ test('readBuildFacts falls back to a git+ dependency pinned by commit (sha1 dige
 
 test(
   'readBuildFacts strips a ref such as @refs/heads/main from a git+ dependency uri',
-  {
-    todo:
-      'BUG: src/provenance/slsa.ts readBuildFacts strips the "@<ref>" suffix with /@[^@/]*$/, which cannot match a ref ' +
-      'containing "/" (the usual git+https://host/org/repo@refs/heads/main written by GitHub Actions), so sourceRepo ' +
-      'comes back as "https://github.com/acme/hello@refs/heads/main" when externalParameters has no repository',
-  },
   () => {
     const { externalParameters: _ignored, ...rest } = GITHUB_PREDICATE.buildDefinition;
     const predicate = { ...GITHUB_PREDICATE, buildDefinition: { ...rest, externalParameters: {} } };
