@@ -130,7 +130,7 @@ function parseTarget(
   }
   let deadlineMs = 0;
   try {
-    deadlineMs = parseDuration(String(rawApproval.deadline ?? DEFAULT_DEADLINE), `${at}.approval.deadline`);
+    deadlineMs = parseDuration(String(rawApproval.deadline ?? DEFAULT_DEADLINE), 'value');
   } catch (err) {
     problems.add(`${at}.approval.deadline`, (err as Error).message.replace(/^BAD_INPUT: /, ''));
   }

@@ -177,7 +177,13 @@ export async function getPromotionStatus(client: Client, id: string): Promise<Pr
     throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${id}" (see countersign list)`);
   }
   if (description.status.name === 'COMPLETED') return (await handle.result()) as PromotionStatus;
-  if (description.status.name === 'RUNNING') return handle.query(statusQuery);
+  if (description.status.name === 'RUNNING') {
+    try {
+      return await handle.query(statusQuery);
+    } catch (cause) {
+      throw new CountersignError('STACK_ERROR', `no worker answered the status query for ${id} in time (is a countersign worker running and keeping up?)`, { cause });
+    }
+  }
   throw new CountersignError('INTERNAL', `promotion ${id} ended as ${description.status.name} without a result`);
 }
 
@@ -185,11 +191,29 @@ export async function getPromotionStatus(client: Client, id: string): Promise<Pr
 export async function waitForPromotion(
   client: Client,
   id: string,
-  options: { onUpdate?: (status: PromotionStatus) => void; until?: (status: PromotionStatus) => boolean; pollMs?: number } = {},
+  options: {
+    onUpdate?: (status: PromotionStatus) => void;
+    until?: (status: PromotionStatus) => boolean;
+    pollMs?: number;
+    /** How long status queries may go unanswered before giving up (default 2 minutes). */
+    unansweredLimitMs?: number;
+  } = {},
 ): Promise<PromotionStatus> {
   const until = options.until ?? ((s: PromotionStatus) => TERMINAL_STATES.includes(s.state));
+  let unansweredSince: number | undefined;
   for (;;) {
-    const status = await getPromotionStatus(client, id);
+    let status: PromotionStatus;
+    try {
+      status = await getPromotionStatus(client, id);
+      unansweredSince = undefined;
+    } catch (err) {
+      // A busy or restarting worker misses a query now and then; only a long silence is an error.
+      if (!(err instanceof CountersignError && err.code === 'STACK_ERROR')) throw err;
+      unansweredSince ??= Date.now();
+      if (Date.now() - unansweredSince > (options.unansweredLimitMs ?? 120_000)) throw err;
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+      continue;
+    }
     options.onUpdate?.(status);
     if (until(status) || TERMINAL_STATES.includes(status.state)) return status;
     await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
