@@ -5,7 +5,10 @@ import { cosignTag } from '../../src/cosign/tags';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { decide, getPromotionStatus, startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { hasCode } from '../../src/errors';
-import { startTestEnv, buildFacts, copyDir, type TestEnv } from '../support/env';
+import { startTestEnv, buildFacts, copyDir, TEST_PASSWORD, type TestEnv } from '../support/env';
+import { buildImageFromDirectory } from '../../src/oci/build';
+import { buildAndPush, createAttestations, developerSign } from '../../src/promotion/steps';
+import { writeKeyPair } from '../../src/keys/file-signer';
 import fs from 'node:fs/promises';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -105,6 +108,50 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     await waitForPromotion(env.client, first.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     await decide(env.client, first.promotionId, { approver: 'alice', decision: 'approve' });
     assert.equal((await waitForPromotion(env.client, first.promotionId)).state, 'PROMOTED');
+  });
+
+  /** Plays the developer's CI: builds, pushes, attests and signs an image with the given key. */
+  async function developerCiPublish(name: string, devKeyPrefix: string, facts = buildFacts()) {
+    const dir = await copyDir(HELLO, path.join(env.dir, name));
+    await fs.writeFile(path.join(dir, 'VERSION'), `${name}\n`);
+    const image = await buildImageFromDirectory(dir);
+    const deps = { storeFor: () => env.store, env: { CI_KEY_PASSWORD: TEST_PASSWORD } };
+    const location = { repository: `${env.stack.registry.address}/apps/ci`, digest: image.digest };
+    await buildAndPush(deps, dir, location);
+    const statements = await createAttestations(deps, dir, location, { ...facts, invocationId: 'ci-run-1', startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
+    await developerSign(deps, location, { ref: path.join(env.keysDir, `${devKeyPrefix}.key`), passwordEnv: 'CI_KEY_PASSWORD' }, [statements.provenanceDigest, statements.sbomDigest]);
+    return `${location.repository}@${image.digest}`;
+  }
+
+  it('promotes an existing image the developer CI signed and attested', async () => {
+    const reference = await developerCiPublish('ci-good', 'dev');
+    const started = await startPromotion(env.client, { target: env.target, source: { image: reference }, build: buildFacts(), initiator: 'ci' });
+    await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    await decide(env.client, started.promotionId, { approver: 'bob', decision: 'approve' });
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+    assert.deepEqual(done.timeline.filter((t) => t.status === 'skipped').map((t) => t.step), ['attest', 'dev-sign']);
+    assert.equal((await env.store.getManifest('apps/ci', 'prod'))?.digest, started.digest);
+  });
+
+  it('rejects an image signed and attested by a key other than the developer key', async () => {
+    await writeKeyPair(env.keysDir, 'intruder', TEST_PASSWORD, { force: true });
+    const reference = await developerCiPublish('ci-intruder', 'intruder');
+    const started = await startPromotion(env.client, { target: env.target, source: { image: reference }, build: buildFacts(), initiator: 'ci' });
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'REJECTED');
+    const failed = done.checks.filter((c) => !c.ok).map((c) => c.name).sort();
+    assert.deepEqual(failed, ['developerSignature', 'provenanceAttestation', 'sbomAttestation']);
+    assert.match(done.error ?? '', /signature does not verify with the expected key/);
+  });
+
+  it('rejects when the attested commit is not the one asked for', async () => {
+    const reference = await developerCiPublish('ci-commit', 'dev', buildFacts({ commit: '9f00e1c000000000000000000000000000000000' }));
+    const started = await startPromotion(env.client, { target: env.target, source: { image: reference }, build: buildFacts({ commit: 'abc1234' }), initiator: 'ci' });
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'REJECTED');
+    assert.deepEqual(done.checks.filter((c) => !c.ok).map((c) => c.name), ['policy.commit']);
+    assert.match(done.error ?? '', /commit expected abc1234, attested 9f00e1c0/);
   });
 
   it('reports an unknown promotion id clearly', async () => {
