@@ -11,6 +11,8 @@ export interface ReadPassphraseOptions {
   input?: NodeJS.ReadableStream;
   /** Where the prompt goes; defaults to process.stderr so stdout stays clean. */
   output?: NodeJS.WritableStream;
+  /** Environment to read envVar from; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 type TtyInput = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown; isRaw?: boolean };
@@ -25,7 +27,7 @@ export async function readPassphrase(opts: ReadPassphraseOptions): Promise<strin
   if (typeof envVar !== 'string' || envVar === '') {
     throw new CountersignError('BAD_INPUT', 'readPassphrase needs the name of an environment variable');
   }
-  const fromEnv = process.env[envVar];
+  const fromEnv = (opts.env ?? process.env)[envVar];
   if (fromEnv !== undefined) return fromEnv;
 
   const input = (opts.input ?? process.stdin) as TtyInput;

@@ -29,7 +29,7 @@ export const keysGenerateCommand: Command = {
     const dir = path.resolve((args.values['output-dir'] as string | undefined) ?? '.');
     const prefix = (args.values.prefix as string | undefined) ?? 'cosign';
     const envVar = (args.values['password-env'] as string | undefined) ?? DEFAULT_KEY_PASSWORD_ENV;
-    const password = await readPassphrase({ envVar, confirm: true, output: io.stderr });
+    const password = await readPassphrase({ envVar, confirm: true, output: io.stderr, env: io.env });
     if (password === '' && !io.env.COUNTERSIGN_ALLOW_EMPTY_PASSPHRASE) {
       throw new CountersignError('BAD_INPUT', `the passphrase in ${envVar} is empty; set COUNTERSIGN_ALLOW_EMPTY_PASSPHRASE=1 if you really want an unprotected key`);
     }
