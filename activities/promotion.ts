@@ -11,6 +11,10 @@ export type { BuildOutcome, AttestOutcome, VerificationReport } from '../src/pro
 export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger }) {
   const { log } = deps;
   return {
+    async checkKeys(keys: Array<{ role: string; ref: string; passwordEnv: string; fingerprint: string }>): Promise<{ checked: string[] }> {
+      return asActivity(log, () => steps.checkSigningKeys(deps, keys));
+    },
+
     async build(directory: string, target: steps.ImageLocation): Promise<steps.BuildOutcome> {
       return asActivity(log, () => steps.buildAndPush(deps, directory, target));
     },

@@ -23,6 +23,7 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword'> = {
 };
 
 export type PromotionState =
+  | 'CHECKING_KEYS'
   | 'BUILDING'
   | 'ATTESTING'
   | 'DEV_SIGNING'
@@ -37,7 +38,7 @@ export type PromotionState =
 
 export const TERMINAL_STATES: readonly PromotionState[] = ['PROMOTED', 'REJECTED', 'EXPIRED', 'FAILED'];
 
-export type StepName = 'build' | 'attest' | 'dev-sign' | 'platform-verify' | 'approval' | 'prod-sign' | 'release';
+export type StepName = 'keys' | 'build' | 'attest' | 'dev-sign' | 'platform-verify' | 'approval' | 'prod-sign' | 'release';
 export type StepStatus = 'running' | 'succeeded' | 'skipped' | 'rejected' | 'expired' | 'failed';
 
 export interface TimelineEntry {

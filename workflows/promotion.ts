@@ -20,6 +20,12 @@ import type {
 } from './promotion-messages';
 import { SEARCH_ATTRIBUTES, decideUpdate, statusQuery } from './promotion-messages';
 
+// Opening keys is local and fast; a missing file or wrong passphrase fails at once (non-retryable).
+const { checkKeys } = proxyActivities<PromotionActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+});
+
 // Building and attesting read the source tree; a few attempts cover a flaky registry.
 const { build, resolveImage, attest, devSign } = proxyActivities<PromotionActivities>({
   startToCloseTimeout: '10 minutes',
@@ -45,7 +51,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
   const target = { repository: input.repository, digest: input.digest };
   const status: PromotionStatus = {
     promotionId: workflowInfo().workflowId,
-    state: 'BUILDING',
+    state: 'CHECKING_KEYS',
     target: input.target,
     digest: input.digest,
     repository: input.repository,
@@ -89,6 +95,12 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
 
   let current: TimelineEntry | undefined;
   try {
+    current = begin('keys', 'CHECKING_KEYS');
+    const needed = [{ role: 'platform', ...platformKey(input) }];
+    if (input.source.kind === 'directory') needed.unshift({ role: 'developer', ...devKey(input), fingerprint: input.keys.developer.fingerprint });
+    const keys = await checkKeys(needed);
+    finish(current, 'succeeded', keys.checked.join(', '));
+
     if (input.source.kind === 'directory') {
       current = begin('build', 'BUILDING');
       const built = await build(input.source.path, target);

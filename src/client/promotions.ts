@@ -110,7 +110,7 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: new TypedSearchAttributes([
-      { key: STATE_KEY, value: 'BUILDING' },
+      { key: STATE_KEY, value: 'CHECKING_KEYS' },
       { key: TARGET_KEY, value: target.name },
       { key: DIGEST_KEY, value: digest },
     ]),
@@ -150,13 +150,8 @@ async function pinKey(key: TargetConfig['keys']['developer'], role: string): Pro
     throw new CountersignError('KEY_MISSING', `${role} public key ${key.publicKey} not found`);
   }
   parsePublicKeyPem(pem);
-  if (key.key && !key.key.includes('://')) {
-    try {
-      await fs.access(key.key);
-    } catch {
-      throw new CountersignError('KEY_MISSING', `${role} private key ${key.key} not found`);
-    }
-  }
+  // The private key is the worker's to open (it may live on another machine): the workflow's
+  // first step checks it there, before anything is built or signed.
   return { ref: key.key, passwordEnv: key.passwordEnv, publicKeyPem: pem, fingerprint: keyFingerprint(pem) };
 }
 

@@ -187,6 +187,29 @@ export async function verifyForPlatform(
   return { ok: checks.every((c) => c.ok), checks };
 }
 
+/**
+ * Opens each signing key the promotion will need and checks it is the key pinned at start, so
+ * a missing file, a wrong passphrase or a swapped key stops the run before anything is signed.
+ */
+export async function checkSigningKeys(
+  deps: StepDeps,
+  keys: Array<{ role: string; ref: string; passwordEnv: string; fingerprint: string }>,
+): Promise<{ checked: string[] }> {
+  const checked: string[] = [];
+  for (const key of keys) {
+    const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
+    const actual = keyFingerprint(await signer.publicKeyPem());
+    if (actual !== key.fingerprint) {
+      throw new CountersignError(
+        'KEY_INVALID',
+        `${key.role} key ${key.ref} has fingerprint ${actual.slice(0, 16)}, but the target's public key is ${key.fingerprint.slice(0, 16)}`,
+      );
+    }
+    checked.push(`${key.role} ${actual.slice(0, 16)}`);
+  }
+  return { checked };
+}
+
 /** The production signature: platform key, by digest, at most once per (digest, key). */
 export async function productionSign(
   deps: StepDeps,

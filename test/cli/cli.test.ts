@@ -160,14 +160,18 @@ describe('countersign CLI against a real stack', () => {
       assert.ok(!list.some((p: { promotionId: string }) => p.promotionId.includes('cli-bad')));
     });
 
-    it('a missing key file is refused at start', async () => {
+    it('a missing key file fails the first step: nothing is built or signed', async () => {
       const broken = path.join(env.dir, 'missing-key.yaml');
       const config = YAML.parse(await fs.readFile(configFile, 'utf8'));
       config.keys.platform.key = 'keys/nope.key';
       await fs.writeFile(broken, YAML.stringify(config));
-      const r = await runCli(['promote', '--dir', await variant('cli-missing-key'), ...buildFlags], { ...cliEnv, COUNTERSIGN_CONFIG: broken });
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /KEY_MISSING: platform private key .*nope.key not found/);
+      const r = await runCli(['promote', '--dir', await variant('cli-missing-key'), ...buildFlags, '--wait', '--json'], { ...cliEnv, COUNTERSIGN_CONFIG: broken });
+      assert.equal(r.code, 6);
+      const final = JSON.parse(r.stdout);
+      assert.equal(final.state, 'FAILED');
+      assert.deepEqual(final.timeline.map((t: { step: string; status: string }) => `${t.step}:${t.status}`), ['keys:failed']);
+      assert.match(final.error, /KEY_MISSING: .*nope.key/);
+      assert.equal(await env.store.getManifest('apps/cli', final.digest), undefined, 'nothing was pushed');
     });
 
     it('a bad config lists every problem', async () => {
@@ -198,7 +202,7 @@ describe('countersign CLI against a real stack', () => {
       assert.match(r.stderr, /cannot reach Temporal at 127.0.0.1:1/);
     });
 
-    it('a wrong platform passphrase fails the promotion at prod sign and signs nothing', async () => {
+    it('a wrong platform passphrase fails the promotion before anything is signed', async () => {
       const stop = stopWorker;
       await stop();
       stopWorker = async () => undefined;
@@ -208,21 +212,18 @@ describe('countersign CLI against a real stack', () => {
       const running = worker.run();
       try {
         const dir = await variant('cli-wrong-pass');
-        const { promotionId, digest } = JSON.parse((await runCli(['promote', '--dir', dir, ...buildFlags, '--json'], cliEnv)).stdout);
-        for (let i = 0; i < 100; i++) {
-          const s = JSON.parse((await runCli(['status', promotionId, '--json'], cliEnv)).stdout);
-          if (s.state === 'AWAITING_APPROVAL') break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        await runCli(['approve', promotionId, '--as', 'alice'], cliEnv);
+        const { digest } = JSON.parse((await runCli(['promote', '--dir', dir, ...buildFlags, '--json'], cliEnv)).stdout);
         const waited = await runCli(['promote', '--dir', dir, ...buildFlags, '--wait', '--json'], cliEnv);
         assert.equal(waited.code, 6);
         const final = JSON.parse(waited.stdout);
         assert.equal(final.state, 'FAILED');
         assert.match(final.error, /KEY_WRONG_PASSPHRASE/);
+        assert.equal(final.timeline[0].step, 'keys');
+        assert.equal(final.timeline.length, 1, 'no later step ran');
         assert.ok(!final.error.includes(TEST_PASSWORD), 'the passphrase is not in the error');
         const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
         assert.equal((await verifyImageSignatures(env.store, 'apps/cli', digest, platformPem)).valid, 0);
+        assert.equal(await env.store.getManifest('apps/cli', digest), undefined, 'not even built');
       } finally {
         worker.shutdown();
         await running;

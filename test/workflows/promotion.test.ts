@@ -39,6 +39,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     assert.deepEqual(
       done.timeline.map((t) => [t.step, t.status]),
       [
+        ['keys', 'succeeded'],
         ['build', 'succeeded'],
         ['attest', 'succeeded'],
         ['dev-sign', 'succeeded'],

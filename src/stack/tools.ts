@@ -1,0 +1,127 @@
+/**
+ * Finds the external tools installed by scripts/toolchain.sh. Lookup order for each tool:
+ * its env var, then `$COUNTERSIGN_CACHE/tools.env` (written by the script), then the script's
+ * known install paths, then PATH.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CountersignError } from '../errors';
+
+export type ToolName = 'temporal' | 'docker-registry' | 'cosign' | 'moto_server';
+
+/** Pins must match scripts/toolchain.sh. */
+export const TOOL_PINS = {
+  temporalBin: '1.9.1',
+  temporalGo: 'v1.5.1',
+  cosign: 'v3.1.2',
+  moto: '5.2.5',
+} as const;
+
+export const TOOL_ENV_VARS: Record<ToolName, string> = {
+  temporal: 'TEMPORAL_CLI_PATH',
+  'docker-registry': 'DOCKER_REGISTRY_PATH',
+  cosign: 'COSIGN_PATH',
+  moto_server: 'MOTO_SERVER_PATH',
+};
+
+/** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
+export function toolCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.COUNTERSIGN_CACHE;
+  if (fromEnv !== undefined && fromEnv !== '') return path.resolve(fromEnv);
+  return path.join(env.HOME || os.homedir(), '.cache', 'countersign');
+}
+
+function knownPaths(name: ToolName, cache: string): string[] {
+  switch (name) {
+    case 'temporal':
+      return [path.join(cache, 'venv', 'bin', 'temporal'), path.join(cache, 'tools', `temporal-${TOOL_PINS.temporalGo}`, 'temporal')];
+    case 'docker-registry':
+      return ['/usr/bin/docker-registry'];
+    case 'cosign':
+      return [path.join(cache, 'tools', `cosign-${TOOL_PINS.cosign}`, 'cosign')];
+    case 'moto_server':
+      return [path.join(cache, 'venv', 'bin', 'moto_server')];
+  }
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    if (!fs.statSync(file).isFile()) return false;
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Parses KEY=VALUE lines (optional `export `, quotes, # comments). Missing file: empty map. */
+export function readToolsEnv(file: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return out;
+  }
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2]!.trim();
+    if (value.length >= 2 && ((value.startsWith("'") && value.endsWith("'")) || (value.startsWith('"') && value.endsWith('"')))) {
+      value = value.slice(1, -1);
+    }
+    out.set(m[1]!, value);
+  }
+  return out;
+}
+
+function searchPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, command);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * The path of `name`, or undefined when it is not installed. An env var that is set wins outright:
+ * if it does not name an executable file the tool counts as missing (requireTool says why).
+ */
+export function locateTool(name: ToolName, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const varName = TOOL_ENV_VARS[name];
+  const explicit = env[varName];
+  if (explicit !== undefined && explicit !== '') return isExecutableFile(explicit) ? path.resolve(explicit) : undefined;
+
+  const cache = toolCacheDir(env);
+  const recorded = readToolsEnv(path.join(cache, 'tools.env')).get(varName);
+  if (recorded !== undefined && recorded !== '' && isExecutableFile(recorded)) return recorded;
+
+  for (const candidate of knownPaths(name, cache)) {
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  return searchPath(name, env);
+}
+
+/** Like locateTool, but throws TOOL_MISSING telling how to install it. */
+export function requireTool(name: ToolName, env: NodeJS.ProcessEnv = process.env): string {
+  const found = locateTool(name, env);
+  if (found !== undefined) return found;
+  const varName = TOOL_ENV_VARS[name];
+  const explicit = env[varName];
+  if (explicit !== undefined && explicit !== '') {
+    throw new CountersignError('TOOL_MISSING', `${varName}=${explicit} is not an executable file; fix or unset it, or run \`npm run toolchain\``, {
+      details: { tool: name, envVar: varName },
+    });
+  }
+  // moto is not in the toolchain's default set, so it has to be asked for.
+  const command = name === 'moto_server' ? 'npm run toolchain -- moto' : 'npm run toolchain';
+  throw new CountersignError(
+    'TOOL_MISSING',
+    `${name} is not installed; run \`${command}\` (installs into ${toolCacheDir(env)}), or set ${varName}`,
+    { details: { tool: name, envVar: varName, cache: toolCacheDir(env) } },
+  );
+}
