@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CountersignError } from '../errors';
 
-export type ToolName = 'temporal' | 'docker-registry' | 'cosign' | 'moto_server';
+export type ToolName = 'temporal' | 'docker-registry' | 'cosign' | 'moto_server' | 'helm' | 'helm-legacy' | 'gpg';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
@@ -16,6 +16,9 @@ export const TOOL_PINS = {
   temporalGo: 'v1.5.1',
   cosign: 'v3.1.2',
   moto: '5.2.5',
+  helm: 'v3.21.4',
+  /** The older Helm on golang.org/x/crypto/openpgp, for provenance interop. */
+  helmLegacy: 'v3.18.6',
 } as const;
 
 export const TOOL_ENV_VARS: Record<ToolName, string> = {
@@ -23,6 +26,9 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   'docker-registry': 'DOCKER_REGISTRY_PATH',
   cosign: 'COSIGN_PATH',
   moto_server: 'MOTO_SERVER_PATH',
+  helm: 'HELM_PATH',
+  'helm-legacy': 'HELM_LEGACY_PATH',
+  gpg: 'GPG_PATH',
 };
 
 /** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
@@ -42,6 +48,12 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return [path.join(cache, 'tools', `cosign-${TOOL_PINS.cosign}`, 'cosign')];
     case 'moto_server':
       return [path.join(cache, 'venv', 'bin', 'moto_server')];
+    case 'helm':
+      return [path.join(cache, 'tools', `helm-${TOOL_PINS.helm}`, 'helm')];
+    case 'helm-legacy':
+      return [path.join(cache, 'tools', `helm-${TOOL_PINS.helmLegacy}`, 'helm')];
+    case 'gpg':
+      return ['/usr/bin/gpg'];
   }
 }
 
@@ -103,7 +115,8 @@ export function locateTool(name: ToolName, env: NodeJS.ProcessEnv = process.env)
   for (const candidate of knownPaths(name, cache)) {
     if (isExecutableFile(candidate)) return candidate;
   }
-  return searchPath(name, env);
+  // The legacy helm is never whatever `helm` PATH has.
+  return name === 'helm-legacy' ? undefined : searchPath(name, env);
 }
 
 /** Like locateTool, but throws TOOL_MISSING telling how to install it. */
