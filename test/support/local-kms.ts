@@ -1,0 +1,46 @@
+/**
+ * local-kms (github.com/nsmithuk/local-kms, built by scripts/toolchain.sh) on a free port, with its
+ * database in a temporary directory so a restart keeps the keys. It honours MessageType DIGEST,
+ * so signatures made through it verify with stock cosign. It has no bind-address option and
+ * listens on every interface; it holds only throwaway test keys and lives as long as a test file.
+ */
+import fsSync from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../src/stack/ports';
+import { toolCacheDir } from '../../src/stack/tools';
+import { serveKms, TEST_AWS_ENV, type KmsTestServer } from './kms-server';
+
+/** Must match LOCAL_KMS_VERSION in scripts/toolchain.sh. */
+export const LOCAL_KMS_VERSION = 'v0.0.0-20231025161602-e4d9425700fe';
+
+/** LOCAL_KMS_PATH, else the toolchain cache; undefined when neither is an executable. */
+export function localKmsPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const candidates = [env.LOCAL_KMS_PATH, path.join(toolCacheDir(env), 'tools', `local-kms-${LOCAL_KMS_VERSION}`, 'local-kms')];
+  return candidates.find((c): c is string => {
+    if (!c) return false;
+    try {
+      fsSync.accessSync(c, fsSync.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export async function startLocalKms(): Promise<KmsTestServer> {
+  const command = localKmsPath();
+  if (!command) throw new Error('local-kms is not installed: run `bash scripts/toolchain.sh local-kms`');
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-local-kms-'));
+  const port = await freePort();
+  const env = {
+    PATH: process.env.PATH,
+    PORT: String(port),
+    KMS_REGION: TEST_AWS_ENV.AWS_REGION,
+    KMS_ACCOUNT_ID: '111122223333',
+    KMS_DATA_PATH: dataDir,
+    KMS_SEED_PATH: path.join(dataDir, 'no-seed.yaml'),
+  };
+  return serveKms({ name: 'local-kms', port, command, args: [], env, cleanup: () => fs.rm(dataDir, { recursive: true, force: true }) });
+}
