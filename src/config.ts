@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { parseDuration } from './duration';
+import { DEFAULT_SIGNATURE_FORMAT, SIGNATURE_FORMATS, isSignatureFormat, type SignatureFormat } from './cosign/formats';
 import { CountersignError } from './errors';
 import { isKmsRef, parseKmsRef } from './keys/kms-ref';
 import type { TargetPolicy } from './policy/policy';
@@ -41,6 +42,8 @@ export interface TargetConfig {
   policy: TargetPolicy;
   approval: ApprovalConfig;
   keys: { developer: KeyConfig; platform: KeyConfig };
+  /** Where signatures and attestations are published: legacy (default), bundle or both. */
+  signatureFormat: SignatureFormat;
 }
 
 export interface Config {
@@ -115,6 +118,8 @@ function parseTarget(
   const repository = resolveRepository(requiredString(value, 'repository', problems, at), ctx.registry, `${at}.repository`, problems);
   const releaseTag = optionalString(value, 'releaseTag', problems, at) ?? DEFAULT_RELEASE_TAG;
   if (!/^[\w][\w.-]{0,127}$/.test(releaseTag)) problems.add(`${at}.releaseTag`, `"${releaseTag}" is not a valid tag`);
+  const signatureFormat = value.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT;
+  if (!isSignatureFormat(signatureFormat)) problems.add(`${at}.signatureFormat`, `must be one of ${SIGNATURE_FORMATS.join(', ')}, not ${JSON.stringify(signatureFormat)}`);
 
   const rawPolicy = isObject(value.policy) ? value.policy : (problems.add(`${at}.policy`, 'is required'), {});
   const builderIds = stringList(rawPolicy, 'builderIds', problems, `${at}.policy`);
@@ -153,6 +158,7 @@ function parseTarget(
     policy,
     approval: { approvers, required: required as number, deadlineMs },
     keys: { developer, platform },
+    signatureFormat: signatureFormat as SignatureFormat,
   };
 }
 

@@ -84,6 +84,7 @@ test('a valid file: defaults, shared keys, relative paths resolved against the c
       developer: { key: path.join(dir, 'keys', 'dev.key'), publicKey: path.join(dir, 'keys', 'dev.pub'), passwordEnv: DEFAULT_DEV_PASSWORD_ENV },
       platform: { key: 'awskms://localhost:4566/alias/platform', publicKey: path.join(dir, 'keys', 'platform.pub'), passwordEnv: 'PLATFORM_PW' },
     },
+    signatureFormat: 'legacy',
   });
 
   const staging = config.targets.staging;
@@ -182,6 +183,7 @@ test('each bad field is reported with its path', (t) => {
     ['no repository', (t) => delete t.repository, /^targets\.prod\.repository: is required$/],
     ['empty repository', (t) => (t.repository = ' '), /^targets\.prod\.repository: must be a non-empty string$/],
     ['bad release tag', (t) => (t.releaseTag = 'has space'), /^targets\.prod\.releaseTag: "has space" is not a valid tag$/],
+    ['unknown signature format', (t) => (t.signatureFormat = 'sigstore'), /^targets\.prod\.signatureFormat: must be one of legacy, bundle, both, not "sigstore"$/],
     ['release tag starting with "-"', (t) => (t.releaseTag = '-x'), /^targets\.prod\.releaseTag: /],
     ['no policy', (t) => delete t.policy, /^targets\.prod\.policy: is required$/],
     ['no sourceRepo', (t) => delete t.policy.sourceRepo, /^targets\.prod\.policy\.sourceRepo: is required$/],

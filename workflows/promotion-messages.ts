@@ -76,6 +76,8 @@ export interface PromotionInput {
   keys: { developer: KeyPin; platform: KeyPin };
   releaseTag: string;
   initiator: string;
+  /** Where signatures and attestations are published (legacy when absent, as in older histories). */
+  signatureFormat?: 'legacy' | 'bundle' | 'both';
 }
 
 export interface Vote {

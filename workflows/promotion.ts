@@ -48,7 +48,7 @@ const { prodSign, release } = proxyActivities<PromotionActivities>({
 
 /** build -> attest -> dev sign -> platform verify -> approval -> prod sign -> release. */
 export async function promotion(input: PromotionInput): Promise<PromotionStatus> {
-  const target = { repository: input.repository, digest: input.digest };
+  const target = { repository: input.repository, digest: input.digest, signatureFormat: input.signatureFormat ?? 'legacy' };
   const status: PromotionStatus = {
     promotionId: workflowInfo().workflowId,
     state: 'CHECKING_KEYS',

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CountersignError } from '../errors';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, write, type Command, type CommandIo } from './command';
+import { COSIGN_COMMANDS } from './commands/cosign';
 import { demoCommand } from './commands/demo';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
 import { keysGenerateCommand } from './commands/keys';
@@ -15,6 +16,7 @@ export const COMMANDS: Command[] = [
   approveCommand,
   rejectCommand,
   keysGenerateCommand,
+  ...COSIGN_COMMANDS,
   devUpCommand,
   devDownCommand,
   devStatusCommand,

@@ -99,6 +99,7 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
     approval: { ...target.approval, deadlineMs: request.deadlineMs ?? target.approval.deadlineMs },
     keys,
     releaseTag: target.releaseTag,
+    signatureFormat: target.signatureFormat,
     initiator: request.initiator,
   };
   const workflowId = promotionId(target.name, digest);

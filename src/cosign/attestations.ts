@@ -1,6 +1,5 @@
 import type { KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { CountersignError } from '../errors';
 import { IN_TOTO_PAYLOAD_TYPE, envelopePayload, parseEnvelope, signEnvelope, verifyEnvelope } from '../dsse/envelope';
 import type { Signer } from '../keys/signer';
 import type { Store } from '../oci/store';
@@ -8,7 +7,8 @@ import { MEDIA_TYPE } from '../oci/types';
 import type { Statement } from '../provenance/statement';
 import { parseStatement, statementCoversDigest, subjectDigests } from '../provenance/statement';
 import { SIGNATURE_ANNOTATION } from './image-signatures';
-import { appendSignatureLayer, readSignatureLayers } from './signature-manifest';
+import { EvidenceError, formatProblem, looksLikeDerSignature, type Problem } from './problems';
+import { appendSignatureLayer, checkSignatureLayers } from './signature-manifest';
 import { cosignTag } from './tags';
 
 export const PREDICATE_TYPE_ANNOTATION = 'predicateType';
@@ -21,6 +21,8 @@ export interface VerifiedAttestation {
 export interface AttestationReport {
   attestations: VerifiedAttestation[];
   problems: string[];
+  /** The same problems, with a stable code each. */
+  issues: Problem[];
 }
 
 /**
@@ -34,40 +36,42 @@ export async function verifyAttestations(
   publicKey: string | KeyObject,
 ): Promise<AttestationReport> {
   const tag = cosignTag(digest, 'att');
-  let layers;
+  const { results: attestations, issues } = await checkSignatureLayers(store, repository, tag, 'attestation', (layer) =>
+    checkAttestationLayer(layer.descriptor.mediaType, layer.descriptor.annotations, layer.data, digest, publicKey),
+  );
+  const problems = issues.map((i) => (i.code === 'NOT_FOUND' || i.where === tag ? i.message : formatProblem(i)));
+  return { attestations, problems, issues };
+}
+
+function checkAttestationLayer(
+  mediaType: string,
+  annotations: Record<string, string> | undefined,
+  data: Buffer,
+  digest: string,
+  publicKey: string | KeyObject,
+): VerifiedAttestation {
+  if (mediaType !== MEDIA_TYPE.dsseEnvelope) throw new EvidenceError('WRONG_TYPE', `layer media type ${mediaType} is not a DSSE envelope`);
+  let envelope;
   try {
-    layers = await readSignatureLayers(store, repository, tag);
+    envelope = parseEnvelope(data);
   } catch (err) {
-    if (err instanceof CountersignError && err.code === 'SIGNATURE_INVALID') return { attestations: [], problems: [err.message] };
-    throw err;
+    const message = (err as Error).message.replace(/^ATTESTATION_INVALID: /, '');
+    throw new EvidenceError(/no signatures/.test(message) ? 'UNSIGNED' : /sig missing or not base64/.test(message) ? 'BAD_SIGNATURE_ENCODING' : 'MALFORMED', message);
   }
-  if (layers.length === 0) return { attestations: [], problems: [`no attestations stored at ${store.location}/${repository}:${tag}`] };
-  const attestations: VerifiedAttestation[] = [];
-  const problems: string[] = [];
-  layers.forEach((layer, index) => {
-    const label = `attestation ${index + 1}/${layers.length}`;
-    if (layer.descriptor.mediaType !== MEDIA_TYPE.dsseEnvelope) {
-      problems.push(`${label}: layer media type ${layer.descriptor.mediaType} is not a DSSE envelope`);
-      return;
-    }
-    try {
-      const envelope = parseEnvelope(layer.data);
-      if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new CountersignError('ATTESTATION_INVALID', `payloadType ${envelope.payloadType} is not in-toto`);
-      if (!verifyEnvelope(envelope, publicKey)) throw new CountersignError('ATTESTATION_INVALID', 'not signed by the expected key');
-      const statement = parseStatement(envelopePayload(envelope));
-      if (!statementCoversDigest(statement, digest)) {
-        throw new CountersignError('ATTESTATION_INVALID', `subject is ${subjectDigests(statement).join(', ') || 'empty'}, not ${digest}`);
-      }
-      const annotated = layer.descriptor.annotations?.[PREDICATE_TYPE_ANNOTATION];
-      if (annotated !== undefined && annotated !== statement.predicateType) {
-        throw new CountersignError('ATTESTATION_INVALID', `annotated predicate type ${annotated} differs from the signed ${statement.predicateType}`);
-      }
-      attestations.push({ predicateType: statement.predicateType, statement });
-    } catch (err) {
-      problems.push(`${label}: ${(err as Error).message.replace(/^ATTESTATION_INVALID: /, '')}`);
-    }
-  });
-  return { attestations, problems };
+  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new EvidenceError('WRONG_TYPE', `payloadType ${envelope.payloadType} is not in-toto`);
+  if (!envelope.signatures.some((s) => looksLikeDerSignature(Buffer.from(s.sig, 'base64')))) {
+    throw new EvidenceError('BAD_SIGNATURE_ENCODING', 'no signature is a whole DER ECDSA signature (truncated?)');
+  }
+  if (!verifyEnvelope(envelope, publicKey)) throw new EvidenceError('WRONG_KEY', 'not signed by the expected key');
+  const statement = parseStatement(envelopePayload(envelope));
+  if (!statementCoversDigest(statement, digest)) {
+    throw new EvidenceError('WRONG_DIGEST', `subject is ${subjectDigests(statement).join(', ') || 'empty'}, not ${digest}`);
+  }
+  const annotated = annotations?.[PREDICATE_TYPE_ANNOTATION];
+  if (annotated !== undefined && annotated !== statement.predicateType) {
+    throw new EvidenceError('WRONG_TYPE', `annotated predicate type ${annotated} differs from the signed ${statement.predicateType}`);
+  }
+  return { predicateType: statement.predicateType, statement };
 }
 
 /**

@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import { CountersignError } from '../errors';
 import { keyFingerprint, verifySignature } from '../keys/public-key';
 import type { Signer } from '../keys/signer';
 import type { Store } from '../oci/store';
 import { MEDIA_TYPE } from '../oci/types';
-import { appendSignatureLayer, readSignatureLayers } from './signature-manifest';
+import { EvidenceError, formatProblem, looksLikeDerSignature, type Problem } from './problems';
+import { appendSignatureLayer, checkSignatureLayers } from './signature-manifest';
 import { createSimpleSigningPayload, parseSimpleSigningPayload } from './simple-signing';
 import { cosignTag } from './tags';
 
@@ -16,6 +16,8 @@ export interface ImageSignatureReport {
   valid: number;
   /** One line per layer that did not verify, saying why. */
   problems: string[];
+  /** The same, with a stable code each. */
+  issues: Problem[];
 }
 
 /**
@@ -29,22 +31,11 @@ export async function verifyImageSignatures(
   publicKey: string | KeyObject,
 ): Promise<ImageSignatureReport> {
   const tag = cosignTag(digest, 'sig');
-  let layers;
-  try {
-    layers = await readSignatureLayers(store, repository, tag);
-  } catch (err) {
-    if (err instanceof CountersignError && err.code === 'SIGNATURE_INVALID') return { valid: 0, problems: [err.message] };
-    throw err;
-  }
-  if (layers.length === 0) return { valid: 0, problems: [`no signatures stored at ${store.location}/${repository}:${tag}`] };
-  const problems: string[] = [];
-  let valid = 0;
-  layers.forEach((layer, index) => {
-    const problem = checkSignatureLayer(layer.descriptor.mediaType, layer.descriptor.annotations, layer.data, digest, publicKey);
-    if (problem) problems.push(`signature ${index + 1}/${layers.length}: ${problem}`);
-    else valid += 1;
-  });
-  return { valid, problems };
+  const { results, issues } = await checkSignatureLayers(store, repository, tag, 'signature', (layer) =>
+    checkSignatureLayer(layer.descriptor.mediaType, layer.descriptor.annotations, layer.data, digest, publicKey),
+  );
+  const problems = issues.map((i) => (i.code === 'NOT_FOUND' || i.where === tag ? i.message : formatProblem(i)));
+  return { valid: results.length, problems, issues };
 }
 
 function checkSignatureLayer(
@@ -53,21 +44,20 @@ function checkSignatureLayer(
   payload: Buffer,
   digest: string,
   publicKey: string | KeyObject,
-): string | undefined {
-  if (mediaType !== MEDIA_TYPE.cosignSimpleSigning) return `layer media type ${mediaType} is not a simple-signing payload`;
+): true {
+  if (mediaType !== MEDIA_TYPE.cosignSimpleSigning) throw new EvidenceError('WRONG_TYPE', `layer media type ${mediaType} is not a simple-signing payload`);
   const signature = annotations?.[SIGNATURE_ANNOTATION] ?? '';
-  if (signature === '') return 'no signature annotation';
-  if (!BASE64.test(signature)) return 'signature is not base64';
+  if (signature === '') throw new EvidenceError('UNSIGNED', 'no signature annotation');
+  if (!BASE64.test(signature)) throw new EvidenceError('BAD_SIGNATURE_ENCODING', 'signature is not base64');
+  if (!looksLikeDerSignature(Buffer.from(signature, 'base64'))) {
+    throw new EvidenceError('BAD_SIGNATURE_ENCODING', 'signature does not verify: not a whole DER ECDSA signature (truncated?)');
+  }
   if (!verifySignature(publicKey, payload, Buffer.from(signature, 'base64'))) {
-    return 'signature does not verify with the expected key (other key, or payload changed after signing)';
+    throw new EvidenceError('WRONG_KEY', 'signature does not verify with the expected key (other key, or payload changed after signing)');
   }
-  try {
-    const signed = parseSimpleSigningPayload(payload).critical.image['docker-manifest-digest'];
-    if (signed !== digest) return `signature was made for ${signed}, not ${digest}`;
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return undefined;
+  const signed = parseSimpleSigningPayload(payload).critical.image['docker-manifest-digest'];
+  if (signed !== digest) throw new EvidenceError('WRONG_DIGEST', `signature was made for ${signed}, not ${digest}`);
+  return true;
 }
 
 export interface SignImageResult {

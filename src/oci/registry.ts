@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CountersignError } from '../errors';
 import type { Store, StoredManifest } from './store';
-import type { Blob } from './types';
+import type { Blob, Descriptor } from './types';
 import { MEDIA_TYPE } from './types';
 
 const MANIFEST_ACCEPT = [
@@ -115,6 +115,29 @@ export class RegistryStore implements Store {
     if (res.status !== 200) throw await this.unexpected(`list tags of ${repository}`, res);
     const body = (await res.json()) as { tags?: string[] | null };
     return body.tags ?? [];
+  }
+
+  /**
+   * GET /v2/<repo>/referrers/<digest>. A registry with the API answers 200 with an image index
+   * (empty when nothing refers to the digest); 404 means the API is not offered (distribution 2.8).
+   */
+  async getReferrers(repository: string, digest: string): Promise<Descriptor[] | undefined> {
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new CountersignError('BAD_REFERENCE', `not a sha256 digest: "${digest}"`);
+    const res = await this.request('GET', `/${repository}/referrers/${digest}`, undefined, { accept: MEDIA_TYPE.imageIndex });
+    if (res.status === 404 || res.status === 405) {
+      await res.arrayBuffer();
+      return undefined;
+    }
+    if (res.status !== 200) throw await this.unexpected(`GET referrers of ${repository}@${digest}`, res);
+    const contentType = (res.headers.get('content-type') ?? '').split(';')[0].trim();
+    const text = await res.text();
+    let body: { manifests?: unknown };
+    try {
+      body = JSON.parse(text) as { manifests?: unknown };
+    } catch (cause) {
+      throw new CountersignError('REGISTRY_ERROR', `referrers of ${repository}@${digest} at ${this.location}: not JSON (${contentType})`, { cause });
+    }
+    return Array.isArray(body.manifests) ? (body.manifests as Descriptor[]) : [];
   }
 
   private async request(

@@ -1,4 +1,4 @@
-import type { Blob } from './types';
+import type { Blob, Descriptor } from './types';
 
 /** A manifest as stored: the exact bytes (digests are over them), their media type and digest. */
 export interface StoredManifest {
@@ -23,4 +23,10 @@ export interface Store {
   /** Stores manifest bytes under a tag or digest and returns the manifest digest. */
   putManifest(repository: string, reference: string, data: Buffer, mediaType: string): Promise<string>;
   listTags(repository: string): Promise<string[]>;
+  /**
+   * The OCI 1.1 Referrers API: descriptors of the manifests whose subject is `digest`, or
+   * undefined when the store does not offer the API (then the fallback index tag `sha256-<hex>`
+   * holds them; see src/cosign/referrers.ts). Optional: stores without it count as "no API".
+   */
+  getReferrers?(repository: string, digest: string): Promise<Descriptor[] | undefined>;
 }

@@ -1,10 +1,11 @@
-import { attachAttestation, verifyAttestations } from '../cosign/attestations';
-import { signImage, verifyImageSignatures } from '../cosign/image-signatures';
+import { DEFAULT_SIGNATURE_FORMAT, type SignatureFormat } from '../cosign/formats';
+import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, signatureCheck } from '../cosign/verify-image';
 import { CountersignError } from '../errors';
 import { loadSigner } from '../keys/load-signer';
 import { keyFingerprint } from '../keys/public-key';
 import { buildImageFromDirectory } from '../oci/build';
 import { jsonBlob } from '../oci/digest';
+import type { Signer } from '../keys/signer';
 import type { Store } from '../oci/store';
 import { MEDIA_TYPE } from '../oci/types';
 import { evaluatePolicy } from '../policy/policy';
@@ -25,6 +26,8 @@ export interface ImageLocation {
   /** "registry-host/path" */
   repository: string;
   digest: string;
+  /** Where signatures and attestations are published (default legacy); verification reads both. */
+  signatureFormat?: SignatureFormat;
 }
 
 export function splitRepository(repository: string): { host: string; path: string } {
@@ -116,10 +119,11 @@ export async function developerSign(
   const { store, path } = open(deps, target.repository);
   const loaded: Statement[] = [];
   for (const digest of statements) loaded.push(parseStatement(await store.getBlob(path, digest)));
-  const signature = await signImage(store, path, target.digest, signer);
+  const format = target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT;
+  const signature = await signImageAs(format, store, path, target.digest, signer);
   let attestationsAdded = 0;
   for (const statement of loaded) {
-    if ((await attachAttestation(store, path, target.digest, statement, signer)).added) attestationsAdded += 1;
+    if ((await attestImageAs(format, store, path, target.digest, statement, signer)).added) attestationsAdded += 1;
   }
   return { signatureAdded: signature.added, attestationsAdded };
 }
@@ -128,6 +132,8 @@ export interface Check {
   name: string;
   ok: boolean;
   message: string;
+  /** Stable reason: OK, a cosign ProblemCode (WRONG_KEY, WRONG_DIGEST, ...) or POLICY_MISMATCH. */
+  code?: string;
 }
 
 export interface VerificationReport {
@@ -147,41 +153,24 @@ export async function verifyForPlatform(
   requestedCommit: string | undefined,
 ): Promise<VerificationReport> {
   const { store, path } = open(deps, target.repository);
-  const fingerprint = keyFingerprint(developerPublicKeyPem).slice(0, 16);
-  const [signatures, attestations] = await Promise.all([
-    verifyImageSignatures(store, path, target.digest, developerPublicKeyPem),
-    verifyAttestations(store, path, target.digest, developerPublicKeyPem),
-  ]);
-  const checks: Check[] = [];
-  checks.push({
-    name: 'developerSignature',
-    ok: signatures.valid > 0,
-    message:
-      signatures.valid > 0
-        ? `${signatures.valid} signature(s) by developer key ${fingerprint} over ${target.digest}`
-        : `no valid signature by developer key ${fingerprint}: ${signatures.problems.join('; ')}`,
-  });
-  const provenance = attestations.attestations.find((a) => a.predicateType === SLSA_PROVENANCE_V1);
-  const sbom = attestations.attestations.find((a) => a.predicateType === SPDX_PREDICATE_TYPE);
-  const attestationProblems = attestations.problems.length > 0 ? ` (${attestations.problems.join('; ')})` : '';
-  checks.push({
-    name: 'provenanceAttestation',
-    ok: provenance !== undefined,
-    message: provenance
-      ? `SLSA v1 provenance signed by ${fingerprint} for ${target.digest}`
-      : `no SLSA v1 provenance signed by developer key ${fingerprint} for ${target.digest}${attestationProblems}`,
-  });
-  checks.push({
-    name: 'sbomAttestation',
-    ok: sbom !== undefined,
-    message: sbom ? `SPDX SBOM signed by ${fingerprint}` : `no SPDX SBOM signed by developer key ${fingerprint}${attestationProblems}`,
-  });
+  const label = `developer key ${keyFingerprint(developerPublicKeyPem).slice(0, 16)}`;
+  // Both storage formats are always read: cosign v2 and legacy-mode v3 write .sig/.att tags, v3 by default bundles.
+  const evidence = await collectImageEvidence(store, path, target.digest, developerPublicKeyPem);
+  const provenanceCheck = attestationCheck('provenanceAttestation', evidence, SLSA_PROVENANCE_V1, label, target.digest);
+  const provenance = provenanceCheck.statement ? { statement: provenanceCheck.statement } : undefined;
+  const checks: Check[] = [
+    signatureCheck('developerSignature', evidence, target.digest, label),
+    provenanceCheck.check,
+    attestationCheck('sbomAttestation', evidence, SPDX_PREDICATE_TYPE, label, target.digest).check,
+  ];
   if (provenance) {
     try {
       const facts = readBuildFacts(provenance.statement.predicate);
-      for (const c of evaluatePolicy(policy, facts, requestedCommit)) checks.push({ name: `policy.${c.name}`, ok: c.ok, message: c.message });
+      for (const c of evaluatePolicy(policy, facts, requestedCommit)) {
+        checks.push({ name: `policy.${c.name}`, ok: c.ok, message: c.message, code: c.ok ? 'OK' : 'POLICY_MISMATCH' });
+      }
     } catch (err) {
-      checks.push({ name: 'policy', ok: false, message: (err as Error).message });
+      checks.push({ name: 'policy', ok: false, message: (err as Error).message, code: 'MALFORMED' });
     }
   }
   return { ok: checks.every((c) => c.ok), checks };
@@ -222,7 +211,13 @@ export async function productionSign(
     throw new CountersignError('KEY_INVALID', `platform key ${key.ref} has fingerprint ${actual}, but the promotion pinned ${key.fingerprint}`);
   }
   const { store, path } = open(deps, target.repository);
-  return signImage(store, path, target.digest, signer);
+  return productionSignature(target, store, path, signer, actual);
+}
+
+/** The platform signature in the promotion's format, once per (digest, key). */
+async function productionSignature(target: ImageLocation, store: Store, path: string, signer: Signer, fingerprint: string) {
+  const signed = await signImageAs(target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT, store, path, target.digest, signer);
+  return { added: signed.added, keyFingerprint: fingerprint };
 }
 
 /** Points the release tag at the promoted digest (by copying the manifest bytes, never by re-resolving a tag). */

@@ -100,7 +100,7 @@ describe('image signatures in a real registry', () => {
     const manifest = await manifestAt(repo, tag);
     assert.equal(manifest.layers.length, 1);
     assert.equal(manifest.layers[0].mediaType, MEDIA_TYPE.cosignSimpleSigning);
-    assert.deepEqual(await verifyImageSignatures(store, repo, image.digest, await devKey.publicKeyPem()), { valid: 1, problems: [] });
+    assert.deepEqual(await verifyImageSignatures(store, repo, image.digest, await devKey.publicKeyPem()), { valid: 1, problems: [], issues: [] });
     assert.deepEqual((await store.listTags(repo)).sort(), [tag]);
   });
 

@@ -149,7 +149,7 @@ describe('verifyImageSignatures on cosign signatures', () => {
   test("accepts cosign's signature with cosign's key", async () => {
     const store = await loadVectors();
     const report = await verifyImageSignatures(store, REPO, DIGEST, COSIGN_PUB);
-    assert.deepEqual(report, { valid: 1, problems: [] });
+    assert.deepEqual(report, { valid: 1, problems: [], issues: [] });
   });
 
   test('refuses it with another key, saying why', async () => {
@@ -271,7 +271,10 @@ describe('verifyImageSignatures on cosign signatures', () => {
     const manifest = JSON.parse((await store.getManifest(REPO, SIG_TAG))!.data.toString('utf8')) as ImageManifest;
     assert.equal(manifest.layers.length, 2);
     assert.deepEqual(manifest.layers[0], json<ImageManifest>('sig-manifest.json').layers[0], "cosign's layer kept as it was");
-    assert.deepEqual(await verifyImageSignatures(store, REPO, DIGEST, COSIGN_PUB), { valid: 1, problems: ['signature 2/2: signature does not verify with the expected key (other key, or payload changed after signing)'] });
+    const after = await verifyImageSignatures(store, REPO, DIGEST, COSIGN_PUB);
+    assert.equal(after.valid, 1);
+    assert.deepEqual(after.problems, ['signature 2/2: signature does not verify with the expected key (other key, or payload changed after signing)']);
+    assert.deepEqual(after.issues.map((i) => i.code), ['WRONG_KEY']);
     assert.equal((await verifyImageSignatures(store, REPO, DIGEST, await other.publicKeyPem())).valid, 1);
   });
 });
@@ -460,7 +463,8 @@ describe('verifyForPlatform over cosign-made signature and attestations', () => 
       ['provenanceAttestation', false],
       ['sbomAttestation', true],
     ]);
-    assert.match(report.checks[1].message, /^no SLSA v1 provenance signed by developer key [0-9a-f]{16} for sha256:/);
+    assert.match(report.checks[1].message, /^no https:\/\/slsa.dev\/provenance\/v1 attestation signed by developer key [0-9a-f]{16} for sha256:/);
+    assert.equal(report.checks[1].code, 'WRONG_TYPE');
   });
 
   test('policy mismatches are reported as expected versus attested', async () => {

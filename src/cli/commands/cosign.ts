@@ -1,0 +1,127 @@
+/**
+ * cosign-compatible commands: verify an image (either storage format), sign and verify blobs
+ * with sigstore bundles. Each prints the stock cosign command that checks the same thing.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { verifyBlob, signBlob } from '../../cosign/blob';
+import { cosignTypeName, predicateTypeFor } from '../../cosign/predicate-types';
+import { attestationCheck, collectImageEvidence, signatureCheck, type EvidenceCheck } from '../../cosign/verify-image';
+import { CountersignError } from '../../errors';
+import { loadSigner } from '../../keys/load-signer';
+import { keyFingerprint, loadPublicKeyFile, publicKeyToPem } from '../../keys/public-key';
+import { parseImageReference, repositoryOf } from '../../oci/reference';
+import { RegistryStore } from '../../oci/registry';
+import { EXIT, printJson, write, type Command, type ParsedArgs } from '../command';
+import { DEFAULT_KEY_PASSWORD_ENV } from './keys';
+
+function required(args: ParsedArgs, name: string): string {
+  const value = args.values[name];
+  if (typeof value !== 'string' || value === '') throw new CountersignError('BAD_INPUT', `--${name} is required`);
+  return value;
+}
+
+function onePositional(args: ParsedArgs, what: string): string {
+  if (args.positionals.length !== 1) throw new CountersignError('BAD_INPUT', `give exactly one ${what}`);
+  return args.positionals[0];
+}
+
+async function readInput(file: string, what: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (cause) {
+    throw new CountersignError('BAD_INPUT', `${what} ${file} cannot be read (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause });
+  }
+}
+
+export const verifyImageCommand: Command = {
+  name: 'verify',
+  summary: 'verify an image signature and attestations by key (cosign legacy tags and v3 bundles)',
+  usage: 'countersign verify REGISTRY/REPO@sha256:... --key PUB [--type slsaprovenance1] [--type spdxjson] [--json]',
+  options: { key: { type: 'string', short: 'k' }, type: { type: 'string', multiple: true } },
+  optionHelp: {
+    key: 'public key (cosign.pub, SPKI PEM)',
+    type: 'attestation that must be present: a cosign --type name (slsaprovenance1, spdxjson, cyclonedx, ...) or a predicate type URI; repeatable',
+  },
+  details: 'Exit codes: 0 every check passed, 4 a check failed, 2 bad input, 10 registry unreachable.',
+  async run(args, io) {
+    const input = onePositional(args, 'image reference');
+    const ref = parseImageReference(input);
+    if (!ref.digest) throw new CountersignError('BAD_REFERENCE', `"${input}" has no digest; a tag is never trusted: pass REPO@sha256:<digest>`);
+    const keyFile = path.resolve(required(args, 'key'));
+    const pem = publicKeyToPem(await loadPublicKeyFile(keyFile));
+    const types = ((args.values.type as string[] | undefined) ?? []).map(predicateTypeFor);
+    const repository = repositoryOf(ref);
+    const slash = repository.indexOf('/');
+    const store = new RegistryStore(repository.slice(0, slash));
+    const label = `key ${keyFingerprint(pem).slice(0, 16)}`;
+    const evidence = await collectImageEvidence(store, repository.slice(slash + 1), ref.digest, pem);
+    const checks: EvidenceCheck[] = [signatureCheck('signature', evidence, ref.digest, label)];
+    for (const t of types) checks.push(attestationCheck(`attestation ${cosignTypeName(t)}`, evidence, t, label, ref.digest).check);
+    const image = `${repository}@${ref.digest}`;
+    const flags = `--key ${keyFile} --insecure-ignore-tlog=true`;
+    const cosign = [`cosign verify ${flags} ${image}`, ...types.map((t) => `cosign verify-attestation ${flags} --type ${cosignTypeName(t)} ${image}`)];
+    const ok = checks.every((c) => c.ok);
+    if (args.values.json) printJson(io, { ok, image, checks, cosign, problems: evidence.problems });
+    else {
+      for (const c of checks) write(io.stdout, `[${c.ok ? 'ok' : 'NO'}] ${c.name}: ${c.ok ? '' : `${c.code} `}${c.message}`);
+      write(io.stdout, `\nthe same with stock cosign:\n${cosign.map((c) => `  ${c}`).join('\n')}`);
+    }
+    return ok ? EXIT.ok : EXIT.rejected;
+  },
+};
+
+export const signBlobCommand: Command = {
+  name: 'sign-blob',
+  summary: 'sign a file into a sigstore bundle (what cosign sign-blob --bundle writes)',
+  usage: 'countersign sign-blob FILE --key KEY --bundle OUT [--password-env VAR]',
+  options: { key: { type: 'string', short: 'k' }, bundle: { type: 'string' }, 'password-env': { type: 'string' } },
+  optionHelp: {
+    key: 'private key: a cosign.key (made by cosign or countersign keys generate)',
+    bundle: 'where to write the bundle JSON',
+    'password-env': `environment variable holding the key's passphrase (default ${DEFAULT_KEY_PASSWORD_ENV})`,
+  },
+  details: 'Check it with: cosign verify-blob --key KEY.pub --bundle OUT --insecure-ignore-tlog=true FILE',
+  async run(args, io) {
+    const file = path.resolve(onePositional(args, 'file'));
+    const out = path.resolve(required(args, 'bundle'));
+    const signer = await loadSigner(path.resolve(required(args, 'key')), (args.values['password-env'] as string | undefined) ?? DEFAULT_KEY_PASSWORD_ENV, io.env);
+    const bundle = await signBlob(await readInput(file, 'file'), signer);
+    await fs.writeFile(out, JSON.stringify(bundle));
+    const pem = await signer.publicKeyPem();
+    const cosign = `cosign verify-blob --key <public key> --bundle ${out} --insecure-ignore-tlog=true ${file}`;
+    if (args.values.json) printJson(io, { bundle: out, file, keyFingerprint: keyFingerprint(pem), cosign });
+    else write(io.stdout, `wrote ${out}\ncheck with: ${cosign}`);
+    return EXIT.ok;
+  },
+};
+
+export const verifyBlobCommand: Command = {
+  name: 'verify-blob',
+  summary: 'verify a file against a sigstore bundle and a public key (cosign verify-blob --bundle)',
+  usage: 'countersign verify-blob FILE --key PUB --bundle BUNDLE [--json]',
+  options: { key: { type: 'string', short: 'k' }, bundle: { type: 'string' } },
+  optionHelp: { key: 'public key (cosign.pub, SPKI PEM)', bundle: 'the bundle JSON (from cosign sign-blob --bundle or countersign sign-blob)' },
+  details: 'Exit codes: 0 verified, 4 not verified (the problem code says why), 2 bad input.',
+  async run(args, io) {
+    const file = path.resolve(onePositional(args, 'file'));
+    const keyFile = path.resolve(required(args, 'key'));
+    const bundleFile = path.resolve(required(args, 'bundle'));
+    const key = await loadPublicKeyFile(keyFile);
+    const cosign = `cosign verify-blob --key ${keyFile} --bundle ${bundleFile} --insecure-ignore-tlog=true ${file}`;
+    try {
+      verifyBlob(await readInput(file, 'file'), await readInput(bundleFile, 'bundle'), key);
+    } catch (err) {
+      if (!(err instanceof CountersignError) || err.code !== 'SIGNATURE_INVALID') throw err;
+      const problem = String(err.details?.problem ?? 'MALFORMED');
+      if (args.values.json) printJson(io, { ok: false, problem, message: err.message, cosign });
+      else write(io.stdout, `[NO] ${problem}: ${err.message.replace(/^SIGNATURE_INVALID: /, '')}\nthe same with stock cosign: ${cosign}`);
+      return EXIT.rejected;
+    }
+    if (args.values.json) printJson(io, { ok: true, cosign });
+    else write(io.stdout, `Verified OK\nthe same with stock cosign: ${cosign}`);
+    return EXIT.ok;
+  },
+};
+
+export const COSIGN_COMMANDS: Command[] = [verifyImageCommand, signBlobCommand, verifyBlobCommand];

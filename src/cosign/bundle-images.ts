@@ -1,0 +1,141 @@
+/**
+ * Image signatures and attestations in cosign v3's default ("new bundle") format: each one a
+ * sigstore v0.3 bundle holding a DSSE-signed in-toto statement, pushed as an OCI referrer of the
+ * image. A signature is a statement of predicate type https://sigstore.dev/cosign/sign/v1.
+ */
+import { createHash } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { IN_TOTO_PAYLOAD_TYPE } from '../dsse/envelope';
+import type { Signer } from '../keys/signer';
+import { digestOf } from '../oci/digest';
+import type { Store } from '../oci/store';
+import type { ImageManifest } from '../oci/types';
+import { MEDIA_TYPE } from '../oci/types';
+import type { Statement } from '../provenance/statement';
+import { STATEMENT_TYPE_V1, parseStatement, statementCoversDigest, subjectDigests } from '../provenance/statement';
+import { BUNDLE_V03_MEDIA_TYPE, createDsseBundle, parseBundle, verifyDsseBundle } from './bundle';
+import { EvidenceError, asProblem, type Problem } from './problems';
+import { listReferrers, pushReferrer } from './referrers';
+import { CountersignError } from '../errors';
+
+export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
+export const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
+export const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+const EMPTY_CONFIG = Buffer.from('{}', 'utf8');
+
+export interface VerifiedStatement {
+  predicateType: string;
+  statement: Statement;
+}
+
+export interface BundleEvidence {
+  /** Bundles with a cosign signature statement for the digest, signed by the key. */
+  signatures: number;
+  /** Other statements for the digest signed by the key (provenance, SBOM, …). */
+  attestations: VerifiedStatement[];
+  /** Every sigstore-bundle referrer that did not count, and why. */
+  problems: Problem[];
+  /** How many bundle referrers were looked at. */
+  examined: number;
+}
+
+/** Reads every sigstore-bundle referrer of `digest` and sorts what verifies under the key. */
+export async function verifyImageBundles(store: Store, repository: string, digest: string, publicKey: string | KeyObject): Promise<BundleEvidence> {
+  const out: BundleEvidence = { signatures: 0, attestations: [], problems: [], examined: 0 };
+  const referrers = (await listReferrers(store, repository, digest)).filter((d) => !d.artifactType || d.artifactType === BUNDLE_V03_MEDIA_TYPE);
+  const checked = await Promise.all(
+    referrers.map(async (descriptor) => {
+      const where = `bundle ${descriptor.digest.slice(0, 19)}`;
+      try {
+        return { where, statement: await checkReferrer(store, repository, digest, descriptor.digest, publicKey) };
+      } catch (err) {
+        return { where, problem: asProblem(where, err) };
+      }
+    }),
+  );
+  for (const c of checked) {
+    if ('problem' in c && c.problem) out.problems.push(c.problem);
+    else if (c.statement === 'not-a-bundle') continue;
+    else if (c.statement) {
+      if (c.statement.predicateType === COSIGN_SIGN_PREDICATE_TYPE) out.signatures += 1;
+      else out.attestations.push(c.statement);
+    }
+    out.examined += 1;
+  }
+  return out;
+}
+
+async function checkReferrer(store: Store, repository: string, digest: string, referrer: string, publicKey: string | KeyObject): Promise<VerifiedStatement | 'not-a-bundle'> {
+  const stored = await store.getManifest(repository, referrer);
+  if (!stored) throw new EvidenceError('NOT_FOUND', `referrer manifest ${referrer} is listed but not stored`);
+  let manifest: ImageManifest;
+  try {
+    manifest = JSON.parse(stored.data.toString('utf8')) as ImageManifest;
+  } catch {
+    throw new EvidenceError('MALFORMED', 'referrer manifest is not JSON');
+  }
+  if (manifest.artifactType !== BUNDLE_V03_MEDIA_TYPE) return 'not-a-bundle';
+  if (manifest.subject?.digest !== digest) throw new EvidenceError('WRONG_DIGEST', `referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
+  if (!Array.isArray(manifest.layers) || manifest.layers.length !== 1 || manifest.layers[0].mediaType !== BUNDLE_V03_MEDIA_TYPE) {
+    throw new EvidenceError('MALFORMED', `a bundle referrer has exactly one ${BUNDLE_V03_MEDIA_TYPE} layer`);
+  }
+  const bundle = parseBundle(await store.getBlob(repository, manifest.layers[0].digest));
+  const { payloadType, payload } = verifyDsseBundle(bundle, publicKey);
+  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new EvidenceError('WRONG_TYPE', `payloadType ${payloadType} is not in-toto`);
+  const statement = parseStatement(payload);
+  if (!statementCoversDigest(statement, digest)) {
+    throw new EvidenceError('WRONG_DIGEST', `signed statement's subject is ${subjectDigests(statement).join(', ') || 'empty'}, not ${digest}`);
+  }
+  const annotated = manifest.annotations?.[BUNDLE_PREDICATE_ANNOTATION];
+  if (annotated !== undefined && annotated !== statement.predicateType) {
+    throw new EvidenceError('WRONG_TYPE', `annotated predicate type ${annotated} differs from the signed ${statement.predicateType}`);
+  }
+  return { predicateType: statement.predicateType, statement };
+}
+
+/** The statement cosign v3 signs for `cosign sign`: the image digest as subject, empty predicate. */
+export function signatureStatement(digest: string): Record<string, unknown> {
+  return { _type: STATEMENT_TYPE_V1, subject: [{ digest: { sha256: digest.slice('sha256:'.length) }, annotations: {} }], predicateType: COSIGN_SIGN_PREDICATE_TYPE, predicate: {} };
+}
+
+/** Signs a statement into a bundle and pushes it as a referrer of the image. Returns the referrer digest. */
+async function pushStatementBundle(store: Store, repository: string, digest: string, statement: object, predicateType: string, signer: Signer): Promise<string> {
+  const image = await store.getManifest(repository, digest);
+  if (!image) throw new CountersignError('MANIFEST_UNKNOWN', `image ${store.location}/${repository}@${digest} does not exist`);
+  const bundle = Buffer.from(JSON.stringify(await createDsseBundle(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE, signer)), 'utf8');
+  const bundleDigest = digestOf(bundle);
+  await store.putBlob(repository, { data: EMPTY_CONFIG, descriptor: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(EMPTY_CONFIG), size: 2 } });
+  await store.putBlob(repository, { data: bundle, descriptor: { mediaType: BUNDLE_V03_MEDIA_TYPE, digest: bundleDigest, size: bundle.length } });
+  const annotations = {
+    [BUNDLE_CONTENT_ANNOTATION]: 'dsse-envelope',
+    [BUNDLE_PREDICATE_ANNOTATION]: predicateType,
+    'org.opencontainers.image.created': new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE.imageManifest,
+    config: { mediaType: MEDIA_TYPE.emptyJson, size: 2, digest: digestOf(EMPTY_CONFIG), artifactType: BUNDLE_V03_MEDIA_TYPE },
+    layers: [{ mediaType: BUNDLE_V03_MEDIA_TYPE, size: bundle.length, digest: bundleDigest }],
+    annotations,
+    subject: { mediaType: image.mediaType, size: image.data.length, digest },
+    artifactType: BUNDLE_V03_MEDIA_TYPE,
+  };
+  return pushReferrer(store, repository, digest, Buffer.from(JSON.stringify(manifest), 'utf8'), BUNDLE_V03_MEDIA_TYPE, annotations);
+}
+
+/** A cosign v3 signature bundle for `digest`, unless one by the same key is already there. */
+export async function signImageBundle(store: Store, repository: string, digest: string, signer: Signer): Promise<{ added: boolean }> {
+  const existing = await verifyImageBundles(store, repository, digest, await signer.publicKeyPem());
+  if (existing.signatures > 0) return { added: false };
+  await pushStatementBundle(store, repository, digest, signatureStatement(digest), COSIGN_SIGN_PREDICATE_TYPE, signer);
+  return { added: true };
+}
+
+/** An attestation bundle for `digest`, unless the same statement signed by the same key is there. */
+export async function attestImageBundle(store: Store, repository: string, digest: string, statement: Statement, signer: Signer): Promise<{ added: boolean }> {
+  const hash = (s: unknown) => createHash('sha256').update(JSON.stringify(s)).digest('hex');
+  const existing = await verifyImageBundles(store, repository, digest, await signer.publicKeyPem());
+  if (existing.attestations.some((a) => hash(a.statement) === hash(statement))) return { added: false };
+  await pushStatementBundle(store, repository, digest, statement, statement.predicateType, signer);
+  return { added: true };
+}

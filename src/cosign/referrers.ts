@@ -1,0 +1,87 @@
+/**
+ * OCI 1.1 referrers: manifests whose `subject` is an image. Registries with the Referrers API
+ * list them at /v2/<repo>/referrers/<digest>; on the others (distribution 2.8) the writer keeps an
+ * image index under the fallback tag `sha256-<hex>`, as cosign v3 and oras do.
+ */
+import { CountersignError } from '../errors';
+import { digestOf } from '../oci/digest';
+import type { Store } from '../oci/store';
+import type { Descriptor } from '../oci/types';
+import { MEDIA_TYPE } from '../oci/types';
+
+/** How often a fallback index update is re-merged when another writer moved the tag meanwhile. */
+export const FALLBACK_UPDATE_ATTEMPTS = 5;
+
+interface ImageIndex {
+  schemaVersion: 2;
+  mediaType: string;
+  manifests: Descriptor[];
+}
+
+/** The referrers fallback tag for a digest: sha256-<hex>. */
+export function referrersFallbackTag(digest: string): string {
+  const match = /^sha256:([0-9a-f]{64})$/.exec(digest);
+  if (!match) throw new CountersignError('BAD_REFERENCE', `not a sha256 digest: "${digest}"`);
+  return `sha256-${match[1]}`;
+}
+
+async function readFallbackIndex(store: Store, repository: string, digest: string): Promise<{ index: ImageIndex; at?: string }> {
+  const tag = referrersFallbackTag(digest);
+  const stored = await store.getManifest(repository, tag);
+  if (!stored) return { index: { schemaVersion: 2, mediaType: MEDIA_TYPE.imageIndex, manifests: [] } };
+  let index: ImageIndex;
+  try {
+    index = JSON.parse(stored.data.toString('utf8')) as ImageIndex;
+  } catch (cause) {
+    throw new CountersignError('SIGNATURE_INVALID', `${store.location}/${repository}:${tag} is not JSON`, { cause });
+  }
+  if (index.mediaType !== MEDIA_TYPE.imageIndex || !Array.isArray(index.manifests)) {
+    throw new CountersignError('SIGNATURE_INVALID', `${store.location}/${repository}:${tag} is not an OCI image index (referrers fallback)`);
+  }
+  return { index, at: stored.digest };
+}
+
+/**
+ * Every referrer of `digest`: the Referrers API when the store has it, plus the fallback tag
+ * (a registry may have gained the API after cosign wrote the tag). Deduplicated by digest.
+ */
+export async function listReferrers(store: Store, repository: string, digest: string): Promise<Descriptor[]> {
+  const [api, fallback] = await Promise.all([
+    store.getReferrers ? store.getReferrers(repository, digest) : Promise.resolve(undefined),
+    readFallbackIndex(store, repository, digest),
+  ]);
+  const seen = new Set<string>();
+  return [...(api ?? []), ...fallback.index.manifests].filter((d) => {
+    if (typeof d?.digest !== 'string' || seen.has(d.digest)) return false;
+    seen.add(d.digest);
+    return true;
+  });
+}
+
+/**
+ * Pushes a referrer manifest by digest, then makes it findable: nothing more when the registry
+ * indexed it through the Referrers API, else by adding it to the fallback index tag. The tag is
+ * re-read just before writing; when another writer moved it in between, the merge starts over, so
+ * no writer's entry is lost.
+ */
+export async function pushReferrer(store: Store, repository: string, subjectDigest: string, manifest: Buffer, artifactType: string, annotations: Record<string, string>): Promise<string> {
+  const digest = await store.putManifest(repository, digestOf(manifest), manifest, MEDIA_TYPE.imageManifest);
+  const api = store.getReferrers ? await store.getReferrers(repository, subjectDigest) : undefined;
+  if (api !== undefined) {
+    if (api.some((d) => d.digest === digest)) return digest;
+    throw new CountersignError('REGISTRY_ERROR', `${store.location} has the Referrers API but does not list ${digest} as a referrer of ${subjectDigest}`);
+  }
+  const tag = referrersFallbackTag(subjectDigest);
+  for (let attempt = 1; attempt <= FALLBACK_UPDATE_ATTEMPTS; attempt++) {
+    const { index, at } = await readFallbackIndex(store, repository, subjectDigest);
+    if (index.manifests.some((d) => d.digest === digest)) return digest;
+    const descriptor: Descriptor = { mediaType: MEDIA_TYPE.imageManifest, size: manifest.length, digest, artifactType, annotations };
+    const next = Buffer.from(JSON.stringify({ ...index, manifests: [...index.manifests, descriptor] }), 'utf8');
+    const now = await store.getManifest(repository, tag);
+    if (now?.digest !== at) continue; // moved since we read it: merge again
+    await store.putManifest(repository, tag, next, MEDIA_TYPE.imageIndex);
+    const after = await readFallbackIndex(store, repository, subjectDigest);
+    if (after.index.manifests.some((d) => d.digest === digest)) return digest;
+  }
+  throw new CountersignError('REGISTRY_ERROR', `${store.location}/${repository}:${tag} kept moving; could not add ${digest} after ${FALLBACK_UPDATE_ATTEMPTS} attempts`);
+}
