@@ -3,6 +3,7 @@ import type { Duration } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { Connection as ClientConnection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createChartActivities } from '../activities/chart';
 import { createPromotionActivities } from '../activities/promotion';
 import { RegistryStore } from '../src/oci/registry';
 import type { Store } from '../src/oci/store';
@@ -56,13 +57,13 @@ export function installRuntime(options: { shutdownSignals?: NodeJS.Signals[] } =
   }
 }
 
-/** Creates a worker with the promotion workflow and real activities, ready to run. */
+/** Creates a worker with the promotion and chart release workflows and real activities, ready to run. */
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime();
   const connection = await NativeConnection.connect({ address: options.address });
   const stores = new Map<string, Store>();
-  const activities = createPromotionActivities({
-    storeFor: (host) => {
+  const deps = {
+    storeFor: (host: string): Store => {
       let store = stores.get(host);
       if (!store) {
         store = new RegistryStore(host);
@@ -72,7 +73,8 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     },
     env: options.env ?? process.env,
     log: options.log,
-  });
+  };
+  const activities = { ...createPromotionActivities(deps), ...createChartActivities(deps) };
   const worker = await Worker.create({
     connection,
     namespace: options.namespace ?? 'default',

@@ -1,1 +1,2 @@
 export { promotion } from './promotion';
+export { chartRelease } from './chart-release';

@@ -1,0 +1,157 @@
+/**
+ * The chart release steps as plain functions (the chart-release workflow's activities are thin
+ * adapters over these): package into a staging directory, sign (.prov with the OpenPGP key),
+ * verify (every check, as a report), publish (chart repository directory and/or OCI registry, the
+ * OCI manifest cosign-signed, then read back and checked). Private keys are named by reference;
+ * passphrases come from the worker's environment.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { signImage, verifyImageSignatures } from '../cosign/image-signatures';
+import { CountersignError } from '../errors';
+import { loadSigner } from '../keys/load-signer';
+import type { Store } from '../oci/store';
+import { sha256Hex } from '../oci/digest';
+import { packageChart } from './package';
+import { loadSigningKey } from './pgp-key';
+import { signChart } from './provenance';
+import { publishToRepository } from './repository';
+import { pullChart, pushChart } from './oci';
+import { verifyChart, type ChartCheck } from './verify';
+
+export interface ChartStepDeps {
+  storeFor(registryHost: string): Store;
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+}
+
+/** Where a release keeps its files between steps: `<stagingDir>/<fileName>` and `.prov`. */
+export interface StagedChart {
+  stagingDir: string;
+  fileName: string;
+  /** Hex sha256 the archive must have (pinned when the release started). */
+  sha256: string;
+}
+
+export interface PgpKeyRef {
+  ref: string;
+  passwordEnv: string;
+  /** Upper-case fingerprint the key must have. */
+  fingerprint: string;
+}
+
+export interface CosignKeyRef {
+  ref: string;
+  passwordEnv: string;
+  publicKeyPem: string;
+}
+
+const archivePath = (s: StagedChart) => path.join(s.stagingDir, s.fileName);
+const provPath = (s: StagedChart) => `${archivePath(s)}.prov`;
+
+/** Packages `chartDir` into the staging directory; the bytes must hash to the pinned sha256. */
+export async function packageStep(chartDir: string, staged: StagedChart): Promise<{ files: number }> {
+  const pkg = await packageChart(chartDir);
+  if (pkg.fileName !== staged.fileName || pkg.sha256 !== staged.sha256) {
+    throw new CountersignError(
+      'BUILD_NOT_REPRODUCIBLE',
+      `packaging ${chartDir} gave ${pkg.fileName} sha256:${pkg.sha256}, but the release was started for ${staged.fileName} sha256:${staged.sha256} (the chart changed?)`,
+    );
+  }
+  await fsp.mkdir(staged.stagingDir, { recursive: true });
+  await fsp.writeFile(archivePath(staged), pkg.data);
+  return { files: pkg.files.length };
+}
+
+async function readStaged(staged: StagedChart): Promise<Buffer> {
+  const data = await fsp.readFile(archivePath(staged)).catch((cause) => {
+    throw new CountersignError('BAD_INPUT', `staged chart ${archivePath(staged)} is missing: ${(cause as Error).message}`, { cause });
+  });
+  if (sha256Hex(data) !== staged.sha256) {
+    throw new CountersignError('DIGEST_MISMATCH', `staged chart ${archivePath(staged)} has sha256:${sha256Hex(data)}, expected sha256:${staged.sha256}`);
+  }
+  return data;
+}
+
+/** Opens the OpenPGP key (passphrase from the environment) and checks its pinned fingerprint. */
+export async function openPgpKey(deps: ChartStepDeps, key: PgpKeyRef) {
+  const env = deps.env ?? process.env;
+  const passphrase = env[key.passwordEnv];
+  if (passphrase === undefined) {
+    throw new CountersignError('KEY_PASSPHRASE_MISSING', `the passphrase for ${key.ref} is read from $${key.passwordEnv}, which is not set in the worker's environment`);
+  }
+  const pgp = await loadSigningKey(key.ref, passphrase);
+  const actual = pgp.getFingerprint().toUpperCase();
+  if (actual !== key.fingerprint.toUpperCase()) {
+    throw new CountersignError('KEY_INVALID', `${key.ref} has fingerprint ${actual}, but the release pinned ${key.fingerprint}`);
+  }
+  return pgp;
+}
+
+/** Writes `<fileName>.prov`, signed now by the pinned OpenPGP key. */
+export async function signStep(deps: ChartStepDeps, staged: StagedChart, key: PgpKeyRef): Promise<{ signedAt: string }> {
+  const data = await readStaged(staged);
+  const pgp = await openPgpKey(deps, key);
+  const date = new Date(Math.floor((deps.now?.() ?? new Date()).getTime() / 1000) * 1000);
+  const prov = await signChart(data, { fileName: staged.fileName, key: pgp, date });
+  await fsp.writeFile(provPath(staged), prov);
+  return { signedAt: date.toISOString() };
+}
+
+export interface ChartReport {
+  ok: boolean;
+  checks: ChartCheck[];
+}
+
+/** Verifies the staged chart and .prov against the published keyring; failures come back as checks. */
+export async function verifyStep(staged: StagedChart, keyringPath: string): Promise<ChartReport> {
+  const [archive, provenance, keyring] = await Promise.all([readStaged(staged), fsp.readFile(provPath(staged)), fsp.readFile(keyringPath)]);
+  const report = await verifyChart({ archive, fileName: staged.fileName, provenance, keyring, keyringName: keyringPath });
+  return { ok: report.ok, checks: report.checks };
+}
+
+export interface PublishTargets {
+  /** A chart repository directory (served statically), re-indexed after the chart is added. */
+  repositoryDir?: string;
+  repositoryUrl?: string;
+  /** `<registry host>/<namespace>`: the chart goes to `<host>/<namespace>/<name>:<version>`. */
+  oci?: string;
+  /** Pinned RFC 3339 creation time for the OCI manifest, so a retry pushes the same digest. */
+  created: string;
+  cosign?: CosignKeyRef;
+}
+
+export interface PublishOutcome {
+  repository?: { dir: string; indexed: number };
+  oci?: { reference: string; digest: string; pushed: boolean; signatureAdded?: boolean };
+}
+
+/** Publishes to each configured target; safe to retry (same bytes, same manifest, one signature). */
+export async function publishStep(deps: ChartStepDeps, staged: StagedChart, targets: PublishTargets): Promise<PublishOutcome> {
+  const archive = await readStaged(staged);
+  const provenance = await fsp.readFile(provPath(staged), 'utf8');
+  const out: PublishOutcome = {};
+  if (targets.repositoryDir) {
+    const charts = await publishToRepository(targets.repositoryDir, { fileName: staged.fileName, archive, provenance }, { baseUrl: targets.repositoryUrl, now: deps.now?.() });
+    out.repository = { dir: targets.repositoryDir, indexed: charts.length };
+  }
+  if (targets.oci) {
+    const slash = targets.oci.indexOf('/');
+    const host = slash < 0 ? targets.oci : targets.oci.slice(0, slash);
+    const namespace = slash < 0 ? '' : targets.oci.slice(slash + 1);
+    const store = deps.storeFor(host);
+    const pushed = await pushChart(store, namespace, { fileName: staged.fileName, archive, provenance, created: targets.created });
+    out.oci = { reference: pushed.reference, digest: pushed.digest, pushed: pushed.pushed };
+    if (targets.cosign) {
+      const signer = await loadSigner(targets.cosign.ref, targets.cosign.passwordEnv, deps.env ?? process.env);
+      out.oci.signatureAdded = (await signImage(store, pushed.repository, pushed.digest, signer)).added;
+      const check = await verifyImageSignatures(store, pushed.repository, pushed.digest, targets.cosign.publicKeyPem);
+      if (check.valid === 0) throw new CountersignError('SIGNATURE_INVALID', `cosign signature of ${pushed.reference} does not verify: ${check.problems.join('; ')}`);
+    }
+    const back = await pullChart(store, pushed.repository, pushed.tag);
+    if (back.digest !== pushed.digest || !back.archive.equals(archive)) {
+      throw new CountersignError('DIGEST_MISMATCH', `${pushed.reference} reads back as ${back.digest}, not what was pushed`);
+    }
+  }
+  return out;
+}
