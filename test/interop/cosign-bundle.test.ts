@@ -1,0 +1,125 @@
+/**
+ * Both directions against the REAL cosign v3.1.2 in its default (bundle) format, on a real
+ * registry without the Referrers API, and a promotion on a real Temporal dev server that starts
+ * from an image cosign signed and attested. Skips when cosign is not installed.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { signBlob } from '../../src/cosign/blob';
+import { attestImageAs, signImageAs } from '../../src/cosign/verify-image';
+import { decide, startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { FileSigner } from '../../src/keys/file-signer';
+import { buildImageFromDirectory } from '../../src/oci/build';
+import { RegistryStore } from '../../src/oci/registry';
+import { verifyForPlatform } from '../../src/promotion/steps';
+import { createStatement } from '../../src/provenance/statement';
+import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
+import { locateTool } from '../../src/stack/tools';
+import { KEYS, PASSWORD, produceWithCosign, runCosign, shapeOf, type Produced } from '../vectors/cosign-bundle/produce';
+import { buildFacts, startTestEnv, type TestEnv } from '../support/env';
+
+const VECTORS = path.join(__dirname, '..', 'vectors', 'cosign-bundle');
+const PUB = path.join(KEYS, 'cosign.pub');
+const cosign = locateTool('cosign');
+const POLICY = { sourceRepo: 'https://github.com/acme/hello', builderIds: ['https://countersign.dev/builders/local@v1'], buildCommand: 'countersign build examples/hello', requireCommit: true };
+const COMMIT = '4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e';
+
+function committed(): Produced {
+  const v = JSON.parse(fs.readFileSync(path.join(VECTORS, 'vector.json'), 'utf8'));
+  const read = (n: string) => fs.readFileSync(path.join(VECTORS, n));
+  return {
+    repository: v.repository,
+    imageDigest: v.imageDigest,
+    imageManifest: read('image-manifest.json'),
+    fallbackIndex: read('fallback-index.json'),
+    referrers: v.referrers.map((r: any) => ({ predicateType: r.predicateType, manifest: read(r.manifest), bundle: read(r.bundle) })),
+    blobBundle: read('blob.bundle.json'),
+  };
+}
+
+describe('real cosign v3, default bundle format', { skip: cosign ? false : 'cosign not installed' }, () => {
+  let work: string;
+  let registry: RunningRegistry;
+  let store: RegistryStore;
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-interop-'));
+    registry = await startRegistry({ rootDir: path.join(work, 'registry') });
+    store = new RegistryStore(registry.address);
+  });
+  after(async () => {
+    await registry?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('cosign sign + attest + sign-blob: same shapes as the committed vectors, and our platform verify passes', async () => {
+    const fresh = await produceWithCosign(cosign!, registry.address, work, 'apps/hello');
+    assert.deepEqual(shapeOf(fresh), shapeOf(committed()));
+    const report = await verifyForPlatform({ storeFor: () => store }, { repository: `${registry.address}/apps/hello`, digest: fresh.imageDigest }, fs.readFileSync(PUB, 'utf8'), POLICY, COMMIT);
+    assert.deepEqual(report.checks.filter((c) => !c.ok), []);
+    assert.equal(report.checks.length, 7);
+  });
+
+  test('stock cosign verifies our bundle-format signature, both attestations and our blob bundle', async () => {
+    const signer = await FileSigner.load(path.join(KEYS, 'cosign.key'), PASSWORD);
+    const image = await buildImageFromDirectory(path.join(__dirname, '..', 'fixtures', 'hello-image'));
+    const repo = 'apps/ours';
+    for (const blob of [...image.layers, image.config]) await store.putBlob(repo, blob);
+    await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+    const ref = `${registry.address}/${repo}@${image.digest}`;
+    const predicate = (n: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'vectors', 'cosign-image', n), 'utf8'));
+    assert.deepEqual(await signImageAs('bundle', store, repo, image.digest, signer), { added: true, format: 'bundle' });
+    await attestImageAs('bundle', store, repo, image.digest, createStatement(`${registry.address}/${repo}`, image.digest, 'https://slsa.dev/provenance/v1', predicate('slsa-predicate.json')), signer);
+    await attestImageAs('bundle', store, repo, image.digest, createStatement(`${registry.address}/${repo}`, image.digest, 'https://spdx.dev/Document', predicate('spdx-predicate.json')), signer);
+    const flags = ['--key', PUB, '--insecure-ignore-tlog=true', '--allow-http-registry'];
+    for (const args of [['verify', ...flags, ref], ['verify-attestation', ...flags, '--type', 'slsaprovenance1', ref], ['verify-attestation', ...flags, '--type', 'spdxjson', ref]]) {
+      const r = await runCosign(cosign!, args, work);
+      assert.equal(r.code, 0, `cosign ${args[0]}: ${r.stderr}`);
+    }
+    assert.equal((await store.listTags(repo)).some((t) => t.endsWith('.sig')), false, 'bundle format writes no .sig tag');
+
+    const blobFile = path.join(KEYS, 'blob.txt');
+    const bundleFile = path.join(work, 'ours.bundle.json');
+    fs.writeFileSync(bundleFile, JSON.stringify(await signBlob(fs.readFileSync(blobFile), signer)));
+    const blob = await runCosign(cosign!, ['verify-blob', '--key', PUB, '--bundle', bundleFile, '--insecure-ignore-tlog=true', blobFile], work);
+    assert.equal(blob.code, 0, blob.stderr);
+    const wrong = await runCosign(cosign!, ['verify-blob', '--key', PUB, '--bundle', bundleFile, '--insecure-ignore-tlog=true', bundleFile], work);
+    assert.notEqual(wrong.code, 0, 'cosign refuses the bundle for another file');
+  });
+});
+
+describe('a promotion that starts from an image stock cosign v3 signed and attested', { skip: cosign ? false : 'cosign not installed' }, () => {
+  let env: TestEnv;
+  let stopWorker: () => Promise<void>;
+  before(async () => {
+    env = await startTestEnv();
+    stopWorker = await env.startWorker();
+  });
+  after(async () => {
+    await stopWorker?.();
+    await env?.close();
+  });
+
+  test('platform verifies the bundles, countersigns, and stock cosign verifies both keys', async () => {
+    const work = path.join(env.dir, 'cosign-home');
+    fs.mkdirSync(work);
+    // The developer's cosign key is the one this target pins.
+    const target = env.targetWith({ keys: { developer: { key: undefined, publicKey: PUB } } });
+    const produced = await produceWithCosign(cosign!, env.stack.registry.address, work, 'apps/hello');
+    const reference = `${env.stack.registry.address}/apps/hello@${produced.imageDigest}`;
+    const started = await startPromotion(env.client, { target, source: { image: reference }, build: buildFacts(), initiator: 'ci' });
+    const waiting = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(waiting.state, 'AWAITING_APPROVAL', waiting.error);
+    await decide(env.client, started.promotionId, { approver: 'alice', decision: 'approve' });
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+    assert.match(done.timeline.find((t) => t.step === 'prod-sign')?.detail ?? '', /^platform key/);
+    const flags = ['--insecure-ignore-tlog=true', '--allow-http-registry', reference];
+    for (const key of [path.join(env.keysDir, 'platform.pub'), PUB]) {
+      const r = await runCosign(cosign!, ['verify', '--key', key, ...flags], work);
+      assert.equal(r.code, 0, `cosign verify --key ${path.basename(key)}: ${r.stderr}`);
+    }
+  });
+});
