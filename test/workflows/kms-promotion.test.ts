@@ -1,0 +1,86 @@
+/**
+ * A promotion whose platform key lives in KMS (awskms://127.0.0.1:PORT/alias/..., served by
+ * local-kms), on a real Temporal dev server and registry. The worker gets the AWS settings in its
+ * environment and no platform passphrase at all; the production signature verifies with our
+ * verifier and with stock cosign, using the PEM that GetPublicKey returned.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DisableKeyCommand } from '@aws-sdk/client-kms';
+import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { decide, startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { KmsSigner } from '../../src/keys/kms-signer';
+import { locateTool } from '../../src/stack/tools';
+import { buildFacts, copyDir, PLATFORM_PASSWORD_ENV, startTestEnv, type TestEnv } from '../support/env';
+import { createTestKey, type KmsTestServer } from '../support/kms-server';
+import { localKmsPath, startLocalKms } from '../support/local-kms';
+
+const HELLO = path.resolve(__dirname, '../../examples/hello');
+
+describe('promotion signed by a KMS platform key', { skip: localKmsPath() ? false : 'local-kms not installed (bash scripts/toolchain.sh local-kms)' }, () => {
+  let env: TestEnv;
+  let kms: KmsTestServer;
+  let stopWorker: () => Promise<void>;
+
+  /** A target whose platform key is a fresh KMS key; its public key file holds the GetPublicKey PEM. */
+  async function kmsTarget(name: string, opts: { disabled?: boolean } = {}) {
+    const key = await createTestKey(kms, { alias: `platform-${name}` });
+    const pem = await new KmsSigner(key.ref, { env: kms.env }).publicKeyPem();
+    await fs.writeFile(path.join(env.keysDir, `kms-${name}.pub`), pem);
+    if (opts.disabled) await kms.client.send(new DisableKeyCommand({ KeyId: key.keyId }));
+    const target = env.targetWith({ keys: { platform: { key: key.ref, publicKey: `keys/kms-${name}.pub` } } });
+    return { key, pem, target };
+  }
+
+  before(async () => {
+    env = await startTestEnv();
+    kms = await startLocalKms();
+    Object.assign(env.workerEnv, kms.env); // AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+    delete env.workerEnv[PLATFORM_PASSWORD_ENV]; // a KMS key has no passphrase
+    stopWorker = await env.startWorker();
+  });
+  after(async () => {
+    await stopWorker?.();
+    await env?.close();
+    await kms?.close();
+  });
+
+  it('ends PROMOTED; our verifier and stock cosign accept the production signature', async () => {
+    const { key, pem, target } = await kmsTarget('prod');
+    assert.equal(target.keys.platform.key, key.ref);
+    const started = await startPromotion(env.client, { target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
+    await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    await decide(env.client, started.promotionId, { approver: 'alice', decision: 'approve' });
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+
+    assert.equal((await verifyImageSignatures(env.store, 'apps/hello', started.digest, pem)).valid, 1);
+    const cosign = locateTool('cosign');
+    if (!cosign) return; // the interop test covers cosign; here it is a bonus when installed
+    const pemFile = path.join(env.dir, 'kms-prod.pub');
+    await fs.writeFile(pemFile, pem);
+    const ref = `${env.stack.registry.address}/apps/hello@${started.digest}`;
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(cosign, ['verify', '--key', pemFile, '--insecure-ignore-tlog=true', '--allow-http-registry', ref], { env: { ...process.env, HOME: env.dir }, timeout: 120_000 }, (err, _out, stderr) =>
+        resolve({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stderr: String(stderr) }),
+      ),
+    );
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  it('a disabled KMS key fails the run at the key check, at once and with the reason', async () => {
+    const { target } = await kmsTarget('disabled', { disabled: true });
+    const dir = await copyDir(HELLO, path.join(env.dir, 'disabled'));
+    await fs.writeFile(path.join(dir, 'VERSION'), 'disabled\n');
+    const started = Date.now();
+    const run = await startPromotion(env.client, { target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    const done = await waitForPromotion(env.client, run.promotionId);
+    assert.equal(done.state, 'FAILED');
+    assert.match(done.error ?? '', /KMS_KEY_DISABLED/);
+    assert.equal(done.timeline.find((t) => t.step === 'keys')?.status, 'failed');
+    assert.ok(Date.now() - started < 30_000, 'not retried for long');
+  });
+});
