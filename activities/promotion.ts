@@ -51,9 +51,10 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger 
     async prodSign(
       target: steps.ImageLocation,
       key: { ref: string; passwordEnv: string; fingerprint: string },
-    ): Promise<{ added: boolean; keyFingerprint: string }> {
+      approvalRecord?: unknown,
+    ): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean }> {
       heartbeat('signing');
-      return asActivity(log, () => steps.productionSign(deps, target, key));
+      return asActivity(log, () => steps.productionSign(deps, target, key, approvalRecord));
     },
 
     async release(target: steps.ImageLocation, tag: string): Promise<{ reference: string }> {

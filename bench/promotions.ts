@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { parseConfig } from '../src/config';
-import { decide, startPromotion, waitForPromotion } from '../src/client/promotions';
-import { writeKeyPair } from '../src/keys/file-signer';
+import { signAndDecide, startPromotion, waitForPromotion } from '../src/client/promotions';
+import { FileSigner, writeKeyPair } from '../src/keys/file-signer';
 import { startEmbeddedStack } from '../src/stack/embedded';
 import { spawnWorkerProcess, waitForWorker } from '../src/stack/worker-process';
 import type { PromotionStatus } from '../workflows/promotion-messages';
@@ -36,8 +36,11 @@ async function main(): Promise<void> {
   const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
   await writeKeyPair(path.join(dir, 'keys'), 'dev', PASSWORD);
   await writeKeyPair(path.join(dir, 'keys'), 'platform', PASSWORD);
+  await writeKeyPair(path.join(dir, 'keys'), 'bench-approver', PASSWORD);
+  const approverKey = await FileSigner.load(path.join(dir, 'keys', 'bench-approver.key'), PASSWORD);
   const target = parseConfig(
     {
+      approvers: { 'bench-approver': { publicKey: 'keys/bench-approver.pub' } },
       targets: {
         bench: {
           repository: `${stack.registry.address}/bench/app`,
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
             initiator: 'bench',
           });
           const status = await waitForPromotion(client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL', pollMs: GATE_POLL_MS });
-          if (status.state === 'AWAITING_APPROVAL') await decide(client, started.promotionId, { approver: 'bench-approver', decision: 'approve' });
+          if (status.state === 'AWAITING_APPROVAL') await signAndDecide(client, started.promotionId, { approver: 'bench-approver', decision: 'approve', signer: approverKey });
           const final = (await client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;
           if (final.state !== 'PROMOTED') throw new Error(`${started.promotionId} ended ${final.state}: ${final.error}`);
           return Date.now() - t0;

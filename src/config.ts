@@ -1,14 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { parseDuration } from './duration';
 import { DEFAULT_SIGNATURE_FORMAT, SIGNATURE_FORMATS, isSignatureFormat, type SignatureFormat } from './cosign/formats';
 import { CountersignError } from './errors';
 import { isKmsRef, parseKmsRef } from './keys/kms-ref';
 import type { TargetPolicy } from './policy/policy';
 
 export const DEFAULT_CONFIG_FILE = 'countersign.yaml';
-export const DEFAULT_DEADLINE = '72h';
 export const DEFAULT_RELEASE_TAG = 'prod';
 export const DEFAULT_DEV_PASSWORD_ENV = 'COUNTERSIGN_DEV_KEY_PASSWORD';
 export const DEFAULT_PLATFORM_PASSWORD_ENV = 'COUNTERSIGN_PLATFORM_KEY_PASSWORD';
@@ -28,11 +26,9 @@ export interface KeyConfig {
   passwordEnv: string;
 }
 
-export interface ApprovalConfig {
-  approvers: string[];
-  required: number;
-  deadlineMs: number;
-}
+import { parseApproval, parseRoster, type ApprovalConfig, type RosterConfig } from './approval/config';
+
+export type { ApprovalConfig, RosterConfig };
 
 export interface TargetConfig {
   name: string;
@@ -41,6 +37,8 @@ export interface TargetConfig {
   releaseTag: string;
   policy: TargetPolicy;
   approval: ApprovalConfig;
+  /** Roster entries of everyone this target's approval policy names. */
+  approvers: Record<string, RosterConfig>;
   keys: { developer: KeyConfig; platform: KeyConfig };
   /** Where signatures and attestations are published: legacy (default), bundle or both. */
   signatureFormat: SignatureFormat;
@@ -49,6 +47,8 @@ export interface TargetConfig {
 export interface Config {
   file: string;
   registry?: string;
+  /** The approver roster (top-level approvers:). */
+  roster: Record<string, RosterConfig>;
   targets: Record<string, TargetConfig>;
 }
 
@@ -86,12 +86,13 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const registry = optionalString(raw, 'registry', problems) ?? env.COUNTERSIGN_REGISTRY;
   const sharedKeys = isObject(raw.keys) ? raw.keys : {};
   if (raw.keys !== undefined && !isObject(raw.keys)) problems.add('keys', 'must be a mapping');
+  const roster = parseRoster(raw.approvers, base, (field, problem) => problems.add(field, problem));
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
   } else {
     for (const [name, value] of Object.entries(raw.targets)) {
-      const target = parseTarget(name, value, { base, registry, sharedKeys, problems });
+      const target = parseTarget(name, value, { base, registry, sharedKeys, roster, problems });
       if (target) targets[name] = target;
     }
   }
@@ -100,13 +101,13 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, targets };
+  return { file, registry, roster, targets };
 }
 
 function parseTarget(
   name: string,
   value: unknown,
-  ctx: { base: string; registry?: string; sharedKeys: Raw; problems: Problems },
+  ctx: { base: string; registry?: string; sharedKeys: Raw; roster: Record<string, RosterConfig>; problems: Problems },
 ): TargetConfig | undefined {
   const { problems } = ctx;
   const at = `targets.${name}`;
@@ -133,19 +134,7 @@ function parseTarget(
     requireCommit: requireCommit === true,
   };
 
-  const rawApproval = isObject(value.approval) ? value.approval : (problems.add(`${at}.approval`, 'is required'), {});
-  const approvers = stringList(rawApproval, 'approvers', problems, `${at}.approval`);
-  if (approvers.length === 0) problems.add(`${at}.approval.approvers`, 'must list at least one approver');
-  const required = rawApproval.required ?? 1;
-  if (!Number.isInteger(required) || (required as number) < 1 || (required as number) > Math.max(1, approvers.length)) {
-    problems.add(`${at}.approval.required`, `must be a whole number from 1 to the number of approvers (${approvers.length})`);
-  }
-  let deadlineMs = 0;
-  try {
-    deadlineMs = parseDuration(String(rawApproval.deadline ?? DEFAULT_DEADLINE), 'value');
-  } catch (err) {
-    problems.add(`${at}.approval.deadline`, (err as Error).message.replace(/^BAD_INPUT: /, ''));
-  }
+  const approval = parseApproval(value.approval, `${at}.approval`, ctx.roster, (field, problem) => problems.add(field, problem));
 
   const rawKeys = isObject(value.keys) ? { ...ctx.sharedKeys, ...value.keys } : ctx.sharedKeys;
   const developer = parseKey(rawKeys.developer, `${at}.keys.developer`, DEFAULT_DEV_PASSWORD_ENV, ctx);
@@ -156,7 +145,12 @@ function parseTarget(
     repository,
     releaseTag,
     policy,
-    approval: { approvers, required: required as number, deadlineMs },
+    approval,
+    approvers: Object.fromEntries(
+      [...approval.groups.flatMap((g) => g.members), ...(approval.escalation?.members ?? [])]
+        .filter((name) => ctx.roster[name])
+        .map((name) => [name, ctx.roster[name]]),
+    ),
     keys: { developer, platform },
     signatureFormat: signatureFormat as SignatureFormat,
   };

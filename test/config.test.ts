@@ -20,12 +20,19 @@ function configDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-config-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(path.join(dir, 'keys'));
-  for (const name of ['dev.pub', 'platform.pub', 'other.pub']) writeFileSync(path.join(dir, 'keys', name), '-----BEGIN PUBLIC KEY-----\n');
+  for (const name of ['dev.pub', 'platform.pub', 'other.pub', 'alice.pub', 'bob.pub', 'carol.pub', 'a.pub']) writeFileSync(path.join(dir, 'keys', name), '-----BEGIN PUBLIC KEY-----\n');
   return dir;
 }
 
+/** The approver roster every config here shares. */
+const ROSTER = Object.fromEntries(['alice', 'bob', 'carol', 'a'].map((n) => [n, { publicKey: `keys/${n}.pub` }]));
+
 const VALID_YAML = `
 registry: 127.0.0.1:5000
+approvers:
+  alice: { publicKey: keys/alice.pub, identities: [alice@example.com] }
+  bob: { publicKey: keys/bob.pub }
+  carol: { publicKey: keys/carol.pub }
 keys:
   developer:
     key: keys/dev.key
@@ -79,7 +86,19 @@ test('a valid file: defaults, shared keys, relative paths resolved against the c
       buildCommand: 'countersign build examples/hello',
       requireCommit: true,
     },
-    approval: { approvers: ['alice', 'bob'], required: 2, deadlineMs: 1.5 * HOUR },
+    approval: {
+      groups: [{ name: 'approvers', members: ['alice', 'bob'], required: 2 }],
+      vetoOnReject: true,
+      deadlineMs: 1.5 * HOUR,
+      reminderEveryMs: undefined,
+      escalateAfterReminders: undefined,
+      escalation: undefined,
+      webhookUrl: undefined,
+    },
+    approvers: {
+      alice: { publicKey: path.join(dir, 'keys', 'alice.pub'), identities: ['alice@example.com'], signingKeys: [] },
+      bob: { publicKey: path.join(dir, 'keys', 'bob.pub'), identities: [], signingKeys: [] },
+    },
     keys: {
       developer: { key: path.join(dir, 'keys', 'dev.key'), publicKey: path.join(dir, 'keys', 'dev.pub'), passwordEnv: DEFAULT_DEV_PASSWORD_ENV },
       platform: { key: 'awskms://localhost:4566/alias/platform', publicKey: path.join(dir, 'keys', 'platform.pub'), passwordEnv: 'PLATFORM_PW' },
@@ -92,7 +111,9 @@ test('a valid file: defaults, shared keys, relative paths resolved against the c
   assert.equal(staging.releaseTag, 'staging-1.0');
   assert.equal(staging.policy.requireCommit, false);
   assert.equal(staging.policy.buildCommand, undefined);
-  assert.deepEqual(staging.approval, { approvers: ['carol'], required: 1, deadlineMs: 72 * HOUR });
+  assert.deepEqual(staging.approval.groups, [{ name: 'approvers', members: ['carol'], required: 1 }]);
+  assert.equal(staging.approval.deadlineMs, 72 * HOUR);
+  assert.deepEqual(Object.keys(staging.approvers), ['carol']);
   assert.deepEqual(staging.keys.developer, { key: undefined, publicKey: path.join(dir, 'keys', 'other.pub'), passwordEnv: DEFAULT_DEV_PASSWORD_ENV });
   assert.equal(staging.keys.platform.passwordEnv, 'PLATFORM_PW', 'shared platform key still applies');
 });
@@ -122,6 +143,7 @@ test('repository: registry-relative names use registry:, else COUNTERSIGN_REGIST
   const file = path.join(dir, 'countersign.yaml');
   const raw = (registry?: string, repository = 'apps/hello') => ({
     ...(registry ? { registry } : {}),
+    approvers: ROSTER,
     targets: {
       prod: {
         repository,
@@ -177,7 +199,7 @@ test('each bad field is reported with its path', (t) => {
     approval: { approvers: ['alice', 'bob'], required: 1, deadline: '1h' },
     keys: { developer: { publicKey: 'keys/dev.pub' }, platform: { publicKey: 'keys/platform.pub' } },
   });
-  assert.equal(parseConfig({ targets: { prod: target() } }, file, {}).targets.prod.name, 'prod', 'the base is valid');
+  assert.equal(parseConfig({ approvers: ROSTER, targets: { prod: target() } }, file, {}).targets.prod.name, 'prod', 'the base is valid');
 
   const cases: Array<[string, (t: any) => void, RegExp]> = [
     ['no repository', (t) => delete t.repository, /^targets\.prod\.repository: is required$/],
@@ -193,9 +215,9 @@ test('each bad field is reported with its path', (t) => {
     ['buildCommand empty', (t) => (t.policy.buildCommand = ''), /^targets\.prod\.policy\.buildCommand: must be a non-empty string$/],
     ['requireCommit not boolean', (t) => (t.policy.requireCommit = 'yes'), /^targets\.prod\.policy\.requireCommit: must be true or false$/],
     ['no approval', (t) => delete t.approval, /^targets\.prod\.approval: is required$/],
-    ['no approvers', (t) => (t.approval.approvers = []), /^targets\.prod\.approval\.approvers: must list at least one approver$/],
+    ['no approvers', (t) => (t.approval.approvers = []), /^targets\.prod\.approval\.approvers: must list at least one approver \(or use groups:\)$/],
     ['approvers not a list', (t) => (t.approval.approvers = 'alice'), /^targets\.prod\.approval\.approvers: must be a list of non-empty strings$/],
-    ['required above approvers', (t) => (t.approval.required = 3), /^targets\.prod\.approval\.required: must be a whole number from 1 to the number of approvers \(2\)$/],
+    ['required above approvers', (t) => (t.approval.required = 3), /^targets\.prod\.approval\.required: must be a whole number from 1 to the number of members \(2\)$/],
     ['required zero', (t) => (t.approval.required = 0), /^targets\.prod\.approval\.required: /],
     ['required fractional', (t) => (t.approval.required = 1.5), /^targets\.prod\.approval\.required: /],
     ['required a string', (t) => (t.approval.required = '1'), /^targets\.prod\.approval\.required: /],
@@ -211,7 +233,7 @@ test('each bad field is reported with its path', (t) => {
   for (const [what, mutate, expected] of cases) {
     const value = target();
     mutate(value);
-    const problems = problemsOf({ targets: { prod: value } }, file);
+    const problems = problemsOf({ approvers: ROSTER, targets: { prod: value } }, file);
     assert.ok(problems.some((p) => expected.test(p)), `${what}: ${JSON.stringify(problems)}`);
   }
 
@@ -232,6 +254,7 @@ test('all problems come in one BAD_CONFIG error, across targets', (t) => {
   const file = path.join(dir, 'countersign.yaml');
   const problems = problemsOf(
     {
+      approvers: ROSTER,
       targets: {
         prod: {
           repository: 'apps/hello',
@@ -250,7 +273,7 @@ test('all problems come in one BAD_CONFIG error, across targets', (t) => {
     'targets.prod.releaseTag: "a b" is not a valid tag',
     'targets.prod.policy.builderIds: must list at least one builder id',
     'targets.prod.policy.sourceRepo: is required',
-    'targets.prod.approval.required: must be a whole number from 1 to the number of approvers (1)',
+    'targets.prod.approval.required: must be a whole number from 1 to the number of members (1)',
     /^targets\.prod\.approval\.deadline: .*"never" is not a duration like 90s, 30m, 72h or 7d$/,
     `targets.prod.keys.developer.publicKey: file ${path.join(dir, 'keys', 'missing.pub')} does not exist`,
     'targets.prod.keys.platform: is required (key, publicKey, passwordEnv), here or under the top-level keys:',
@@ -258,7 +281,7 @@ test('all problems come in one BAD_CONFIG error, across targets', (t) => {
     'targets.staging.policy.builderIds: must list at least one builder id',
     'targets.staging.policy.sourceRepo: is required',
     'targets.staging.approval: is required',
-    'targets.staging.approval.approvers: must list at least one approver',
+    'targets.staging.approval.approvers: must list at least one approver (or use groups:)',
     'targets.staging.keys.developer: is required (key, publicKey, passwordEnv), here or under the top-level keys:',
     'targets.staging.keys.platform: is required (key, publicKey, passwordEnv), here or under the top-level keys:',
   ];

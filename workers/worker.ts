@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Connection as ClientConnection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createChartActivities } from '../activities/chart';
+import { createNotifyActivities } from '../activities/notify';
 import { createPromotionActivities } from '../activities/promotion';
 import { RegistryStore } from '../src/oci/registry';
 import type { Store } from '../src/oci/store';
@@ -74,7 +75,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     env: options.env ?? process.env,
     log: options.log,
   };
-  const activities = { ...createPromotionActivities(deps), ...createChartActivities(deps) };
+  const activities = { ...createPromotionActivities(deps), ...createChartActivities(deps), ...createNotifyActivities(deps) };
   const worker = await Worker.create({
     connection,
     namespace: options.namespace ?? 'default',

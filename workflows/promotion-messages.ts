@@ -2,9 +2,12 @@
  * The promotion workflow's public contract: its input, its states, and the messages (query,
  * update) that the CLI, tests and other clients use. No I/O here; safe inside the workflow bundle.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery } from '@temporalio/workflow';
 import type { TargetPolicy } from '../src/policy/policy';
 import type { BuildFacts } from '../src/provenance/slsa';
+import type { ApprovalPolicy, ApprovalView } from './approval-messages';
+
+export { decideUpdate, approvalQuery } from './approval-messages';
 
 export const TASK_QUEUE = 'countersign';
 export const PROMOTION_WORKFLOW_TYPE = 'promotion';
@@ -72,19 +75,12 @@ export interface PromotionInput {
   digest: string;
   build: BuildFacts;
   policy: TargetPolicy;
-  approval: { approvers: string[]; required: number; deadlineMs: number };
+  approval: ApprovalPolicy;
   keys: { developer: KeyPin; platform: KeyPin };
   releaseTag: string;
   initiator: string;
   /** Where signatures and attestations are published (legacy when absent, as in older histories). */
   signatureFormat?: 'legacy' | 'bundle' | 'both';
-}
-
-export interface Vote {
-  approver: string;
-  decision: 'approve' | 'reject';
-  reason?: string;
-  at: string;
 }
 
 export interface CheckResult {
@@ -102,20 +98,12 @@ export interface PromotionStatus {
   releaseReference?: string;
   timeline: TimelineEntry[];
   checks: CheckResult[];
-  votes: Vote[];
-  approval: { required: number; approvers: string[]; deadline?: string };
+  /** The approval gate: groups, votes, who is excluded and why, time left. */
+  approval: ApprovalView;
   error?: string;
 }
 
-export interface DecisionRequest {
-  approver: string;
-  decision: 'approve' | 'reject';
-  reason?: string;
-}
-
 export const statusQuery = defineQuery<PromotionStatus>('status');
-/** Approve or reject; validated before it is accepted, so the caller hears at once why not. */
-export const decideUpdate = defineUpdate<PromotionStatus, [DecisionRequest]>('decide');
 
 /** Workflow id for a promotion: derived from target and digest, so a repeated trigger finds it. */
 export function promotionId(target: string, digest: string): string {

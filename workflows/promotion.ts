@@ -1,24 +1,8 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PromotionActivities } from '../activities/promotion';
-import type {
-  CheckResult,
-  DecisionRequest,
-  PromotionInput,
-  PromotionState,
-  PromotionStatus,
-  StepName,
-  TimelineEntry,
-  Vote,
-} from './promotion-messages';
-import { SEARCH_ATTRIBUTES, decideUpdate, statusQuery } from './promotion-messages';
+import { ApprovalGate } from './approval-gate';
+import type { CheckResult, PromotionInput, PromotionState, PromotionStatus, StepName, TimelineEntry } from './promotion-messages';
+import { SEARCH_ATTRIBUTES, statusQuery } from './promotion-messages';
 
 // Opening keys is local and fast; a missing file or wrong passphrase fails at once (non-retryable).
 const { checkKeys } = proxyActivities<PromotionActivities>({
@@ -49,6 +33,10 @@ const { prodSign, release } = proxyActivities<PromotionActivities>({
 /** build -> attest -> dev sign -> platform verify -> approval -> prod sign -> release. */
 export async function promotion(input: PromotionInput): Promise<PromotionStatus> {
   const target = { repository: input.repository, digest: input.digest, signatureFormat: input.signatureFormat ?? 'legacy' };
+  const gate = new ApprovalGate(
+    { id: workflowInfo().workflowId, digest: input.digest, initiator: input.initiator, developerKeyFingerprint: input.keys.developer.fingerprint },
+    input.approval,
+  );
   const status: PromotionStatus = {
     promotionId: workflowInfo().workflowId,
     state: 'CHECKING_KEYS',
@@ -57,21 +45,10 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     repository: input.repository,
     timeline: [],
     checks: [],
-    votes: [],
-    approval: { required: input.approval.required, approvers: input.approval.approvers },
+    approval: gate.view(),
   };
-  let deadlineAt = 0;
 
-  setHandler(statusQuery, () => status);
-  setHandler(
-    decideUpdate,
-    (request: DecisionRequest) => {
-      const vote: Vote = { ...request, at: new Date().toISOString() };
-      status.votes.push(vote);
-      return status;
-    },
-    { validator: (request: DecisionRequest) => validateDecision(status, input, deadlineAt, request) },
-  );
+  setHandler(statusQuery, () => ({ ...status, approval: gate.view() }));
 
   const enter = (state: PromotionState) => {
     status.state = state;
@@ -139,28 +116,21 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     }
     finish(current, 'succeeded', `${report.checks.length} checks passed`);
 
+    gate.excludeIdentity(report.facts?.commitAuthor, 'authored the commit');
     current = begin('approval', 'AWAITING_APPROVAL');
-    deadlineAt = Date.now() + input.approval.deadlineMs;
-    status.approval.deadline = new Date(deadlineAt).toISOString();
-    const decided = await condition(() => decision(status, input) !== 'pending', input.approval.deadlineMs);
-    if (!decided) {
-      finish(current, 'expired', `no decision by ${status.approval.deadline}`);
-      status.error = `EXPIRED: no approval quorum (${approvals(status)}/${input.approval.required}) before ${status.approval.deadline}`;
-      enter('EXPIRED');
+    const outcome = await gate.run();
+    status.approval = gate.view();
+    if (outcome.state !== 'APPROVED') {
+      finish(current, outcome.state === 'EXPIRED' ? 'expired' : 'rejected', outcome.summary);
+      status.error = `${outcome.state}: ${outcome.summary}`;
+      enter(outcome.state);
       return status;
     }
-    if (decision(status, input) === 'rejected') {
-      const veto = status.votes.find((v) => v.decision === 'reject')!;
-      finish(current, 'rejected', `rejected by ${veto.approver}: ${veto.reason}`);
-      status.error = `REJECTED by ${veto.approver}: ${veto.reason}`;
-      enter('REJECTED');
-      return status;
-    }
-    finish(current, 'succeeded', `approved by ${status.votes.filter((v) => v.decision === 'approve').map((v) => v.approver).join(', ')}`);
+    finish(current, 'succeeded', outcome.summary);
 
     current = begin('prod-sign', 'PROD_SIGNING');
-    const prod = await prodSign(target, platformKey(input));
-    finish(current, 'succeeded', `platform key ${prod.keyFingerprint.slice(0, 16)}${prod.added ? '' : ' (signature already present)'}`);
+    const prod = await prodSign(target, platformKey(input), approvalRecord(input, gate));
+    finish(current, 'succeeded', `platform key ${prod.keyFingerprint.slice(0, 16)}${prod.added ? '' : ' (signature already present)'}, approval record attached`);
 
     current = begin('release', 'RELEASING');
     const released = await release(target, input.releaseTag);
@@ -191,31 +161,26 @@ function platformKey(input: PromotionInput): { ref: string; passwordEnv: string;
   return { ref: input.keys.platform.ref, passwordEnv: input.keys.platform.passwordEnv, fingerprint: input.keys.platform.fingerprint };
 }
 
-function approvals(status: PromotionStatus): number {
-  return status.votes.filter((v) => v.decision === 'approve').length;
-}
-
-function decision(status: PromotionStatus, input: PromotionInput): 'pending' | 'approved' | 'rejected' {
-  if (status.votes.some((v) => v.decision === 'reject')) return 'rejected';
-  return approvals(status) >= input.approval.required ? 'approved' : 'pending';
-}
-
-/** Refuses a decision before it reaches history; the message is what the approver sees. */
-function validateDecision(status: PromotionStatus, input: PromotionInput, deadlineAt: number, request: DecisionRequest): void {
-  const refuse = (why: string) => {
-    throw ApplicationFailure.nonRetryable(why, 'APPROVAL_REFUSED');
+/** The approval record attached to the released image: every signed statement and how it counted. */
+function approvalRecord(input: PromotionInput, gate: ApprovalGate) {
+  return {
+    promotionId: workflowInfo().workflowId,
+    target: input.target,
+    digest: input.digest,
+    initiator: input.initiator,
+    policy: { groups: input.approval.groups, vetoOnReject: input.approval.vetoOnReject },
+    decisions: gate.record().map((v) => ({
+      approver: v.approver,
+      decision: v.decision,
+      reason: v.reason,
+      countedFor: v.countedFor,
+      signedAt: v.signedAt,
+      acceptedAt: v.acceptedAt,
+      keyFingerprint: v.keyFingerprint,
+      statement: v.signed.statement,
+      signature: v.signed.signature,
+    })),
   };
-  if (!request || typeof request.approver !== 'string' || request.approver.trim() === '') refuse('an approver name is required');
-  if (request.decision !== 'approve' && request.decision !== 'reject') refuse(`decision must be approve or reject, not "${request.decision}"`);
-  if (status.state !== 'AWAITING_APPROVAL') refuse(`promotion ${status.promotionId} is ${status.state}, not awaiting approval`);
-  if (Date.now() >= deadlineAt) refuse(`the approval deadline ${status.approval.deadline} has passed`);
-  if (!input.approval.approvers.includes(request.approver)) {
-    refuse(`${request.approver} is not an approver for target ${input.target} (approvers: ${input.approval.approvers.join(', ')})`);
-  }
-  if (status.votes.some((v) => v.approver === request.approver)) refuse(`${request.approver} has already voted on ${status.promotionId}`);
-  if (request.decision === 'reject' && (typeof request.reason !== 'string' || request.reason.trim() === '')) {
-    refuse('a rejection needs a reason');
-  }
 }
 
 function failureMessage(err: unknown): string {

@@ -1,4 +1,5 @@
 import { formatDuration } from '../duration';
+import type { ApprovalView } from '../../workflows/approval-messages';
 import type { PromotionStatus, TimelineEntry } from '../../workflows/promotion-messages';
 
 const MARK: Record<TimelineEntry['status'], string> = {
@@ -25,6 +26,21 @@ export function renderTimeline(status: PromotionStatus, now = new Date()): strin
   return lines.join('\n');
 }
 
+/** "Why is this blocked?": each group's progress, who voted, who may not vote, time left. */
+export function renderApproval(view: ApprovalView): string[] {
+  const lines = [`  approval:   ${view.state.toLowerCase()}: ${view.summary}`];
+  for (const g of view.groups) {
+    const waitingOn = g.missing > 0 && g.eligible.length > 0 ? `; can still approve: ${g.eligible.join(', ')}` : '';
+    lines.push(`    group ${g.name}: ${g.have}/${g.required}${waitingOn}`);
+  }
+  for (const v of view.votes) {
+    lines.push(`    ${v.decision === 'approve' ? 'approved' : 'rejected'} by ${v.approver}${v.countedFor ? ` (for ${v.countedFor})` : ''} at ${time(v.acceptedAt)}${v.reason ? `: ${v.reason}` : ''}`);
+  }
+  for (const e of view.excluded) lines.push(`    ${e.approver} may not approve: ${e.why}`);
+  if (view.state === 'OPEN' && view.msLeft !== undefined) lines.push(`    deadline ${view.deadline} (${formatDuration(view.msLeft)} left), ${view.reminders} reminder(s) sent${view.escalatedAt ? `, escalated at ${time(view.escalatedAt)}` : ''}`);
+  return lines;
+}
+
 export function renderStatus(status: PromotionStatus): string {
   const lines = [
     `promotion ${status.promotionId}`,
@@ -33,11 +49,7 @@ export function renderStatus(status: PromotionStatus): string {
     `  image:      ${status.repository}@${status.digest}`,
   ];
   if (status.releaseReference) lines.push(`  released:   ${status.releaseReference}`);
-  if (status.state === 'AWAITING_APPROVAL') {
-    const approvals = status.votes.filter((v) => v.decision === 'approve').length;
-    lines.push(`  approval:   ${approvals}/${status.approval.required} from [${status.approval.approvers.join(', ')}], deadline ${status.approval.deadline ?? '-'}`);
-  }
-  for (const vote of status.votes) lines.push(`  vote:       ${vote.approver} ${vote.decision} at ${time(vote.at)}${vote.reason ? ` (${vote.reason})` : ''}`);
+  if (status.approval.state !== 'WAITING') lines.push(...renderApproval(status.approval));
   if (status.error) lines.push(`  error:      ${status.error}`);
   lines.push('timeline:');
   lines.push(renderTimeline(status));

@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   Client,
-  WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
@@ -15,16 +14,20 @@ import { keyFingerprint, parsePublicKeyPem } from '../keys/public-key';
 import { buildImageFromDirectory } from '../oci/build';
 import { parseImageReference, repositoryOf } from '../oci/reference';
 import { RegistryStore } from '../oci/registry';
+import { pinRoster } from '../approval/roster';
+import { signDecision } from '../approval/sign';
+import type { Signer } from '../keys/signer';
+import type { ApprovalView, SignedDecision } from '../../workflows/approval-messages';
 import type { BuildFacts } from '../provenance/slsa';
 import {
   PROMOTION_WORKFLOW_TYPE,
   SEARCH_ATTRIBUTES,
   TASK_QUEUE,
   TERMINAL_STATES,
+  approvalQuery,
   decideUpdate,
   promotionId,
   statusQuery,
-  type DecisionRequest,
   type KeyPin,
   type PromotionInput,
   type PromotionState,
@@ -96,7 +99,11 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
     digest,
     build: request.build,
     policy: target.policy,
-    approval: { ...target.approval, deadlineMs: request.deadlineMs ?? target.approval.deadlineMs },
+    approval: {
+      ...target.approval,
+      deadlineMs: request.deadlineMs ?? target.approval.deadlineMs,
+      roster: await pinRoster(target.approvers),
+    },
     keys,
     releaseTag: target.releaseTag,
     signatureFormat: target.signatureFormat,
@@ -216,17 +223,44 @@ export async function waitForPromotion(
   }
 }
 
-/** Approves or rejects; the workflow's validator answers at once, with the reason when refused. */
-export async function decide(client: Client, id: string, request: DecisionRequest): Promise<PromotionStatus> {
+/** The approval gate of a promotion (or any workflow with the gate): who is needed, by when. */
+export async function getApproval(client: Client, id: string): Promise<ApprovalView> {
+  const description = await describeOrUndefined(client, id);
+  if (!description) throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${id}" (see countersign list)`);
+  if (description.status.name !== 'RUNNING') {
+    throw new CountersignError('APPROVAL_REFUSED', `${id} has ended (${description.status.name.toLowerCase()}); it is not awaiting approval`);
+  }
   try {
-    return await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [request] });
+    return await client.workflow.getHandle(id).query(approvalQuery);
+  } catch (cause) {
+    throw new CountersignError('STACK_ERROR', `no worker answered for ${id} in time (is a countersign worker running?)`, { cause });
+  }
+}
+
+/** Signs a decision as `approver` for the subject the gate names, and sends it. */
+export async function signAndDecide(
+  client: Client,
+  id: string,
+  request: { approver: string; decision: 'approve' | 'reject'; reason?: string; signer: Signer },
+): Promise<ApprovalView> {
+  const view = await getApproval(client, id);
+  const signed = await signDecision(
+    { promotionId: view.subject.id, digest: view.subject.digest, decision: request.decision, reason: request.reason, approver: request.approver },
+    request.signer,
+  );
+  return decide(client, id, signed);
+}
+
+/** Sends a signed decision; the workflow's validator answers at once, with the reason when refused. */
+export async function decide(client: Client, id: string, decision: SignedDecision): Promise<ApprovalView> {
+  try {
+    return await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [decision] });
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no running promotion with id "${id}"`);
     if (err instanceof WorkflowUpdateFailedError) {
       const reason = (err.cause as Error | undefined)?.message ?? err.message;
       throw new CountersignError('APPROVAL_REFUSED', reason);
     }
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw err;
     throw err;
   }
 }

@@ -1,3 +1,4 @@
+import { attachAttestation } from '../cosign/attestations';
 import { DEFAULT_SIGNATURE_FORMAT, type SignatureFormat } from '../cosign/formats';
 import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, signatureCheck } from '../cosign/verify-image';
 import { CountersignError } from '../errors';
@@ -14,6 +15,7 @@ import { SLSA_PROVENANCE_V1, createProvenance, readBuildFacts } from '../provena
 import type { Statement } from '../provenance/statement';
 import { createStatement, parseStatement } from '../provenance/statement';
 import { SPDX_PREDICATE_TYPE, createSpdxSbom } from '../sbom/spdx';
+import { APPROVAL_PREDICATE_TYPE } from '../approval/constants';
 
 /** What each step needs from the outside world; the worker wires the real ones. */
 export interface StepDeps {
@@ -139,6 +141,8 @@ export interface Check {
 export interface VerificationReport {
   ok: boolean;
   checks: Check[];
+  /** What the provenance attested, when it could be read (the approval gate uses the commit author). */
+  facts?: Partial<BuildFacts>;
 }
 
 /**
@@ -163,9 +167,11 @@ export async function verifyForPlatform(
     provenanceCheck.check,
     attestationCheck('sbomAttestation', evidence, SPDX_PREDICATE_TYPE, label, target.digest).check,
   ];
+  let attested: Partial<BuildFacts> | undefined;
   if (provenance) {
     try {
       const facts = readBuildFacts(provenance.statement.predicate);
+      attested = facts;
       for (const c of evaluatePolicy(policy, facts, requestedCommit)) {
         checks.push({ name: `policy.${c.name}`, ok: c.ok, message: c.message, code: c.ok ? 'OK' : 'POLICY_MISMATCH' });
       }
@@ -173,7 +179,7 @@ export async function verifyForPlatform(
       checks.push({ name: 'policy', ok: false, message: (err as Error).message, code: 'MALFORMED' });
     }
   }
-  return { ok: checks.every((c) => c.ok), checks };
+  return { ok: checks.every((c) => c.ok), checks, facts: attested };
 }
 
 /**
@@ -204,14 +210,21 @@ export async function productionSign(
   deps: StepDeps,
   target: ImageLocation,
   key: { ref: string; passwordEnv: string; fingerprint: string },
-): Promise<{ added: boolean; keyFingerprint: string }> {
+  approvalRecord?: unknown,
+): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean }> {
   const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
   const actual = keyFingerprint(await signer.publicKeyPem());
   if (actual !== key.fingerprint) {
     throw new CountersignError('KEY_INVALID', `platform key ${key.ref} has fingerprint ${actual}, but the promotion pinned ${key.fingerprint}`);
   }
   const { store, path } = open(deps, target.repository);
-  return productionSignature(target, store, path, signer, actual);
+  const signed = await productionSignature(target, store, path, signer, actual);
+  if (approvalRecord === undefined) return signed;
+  // The signed approval statements travel with the image, signed by the platform key, so a
+  // customer can check with cosign verify-attestation that approvals happened.
+  const statement = createStatement(target.repository, target.digest, APPROVAL_PREDICATE_TYPE, approvalRecord);
+  const record = await attachAttestation(store, path, target.digest, statement, signer);
+  return { ...signed, approvalRecordAdded: record.added };
 }
 
 /** The platform signature in the promotion's format, once per (digest, key). */

@@ -11,6 +11,8 @@ export interface BuildFacts {
   commit: string;
   buildCommand: string;
   builderId: string;
+  /** Who authored the commit (email or handle); approvals exclude them. */
+  commitAuthor?: string;
 }
 
 export interface ProvenanceInput extends BuildFacts {
@@ -43,7 +45,7 @@ export function createProvenance(input: ProvenanceInput): Statement<SlsaProvenan
     buildDefinition: {
       buildType: input.buildType ?? COUNTERSIGN_BUILD_TYPE,
       externalParameters: {
-        source: { repository: input.sourceRepo, commit: input.commit },
+        source: { repository: input.sourceRepo, commit: input.commit, ...(input.commitAuthor ? { author: input.commitAuthor } : {}) },
         buildCommand: input.buildCommand,
       },
       resolvedDependencies: [
@@ -77,6 +79,7 @@ export function readBuildFacts(predicate: unknown): Partial<BuildFacts> {
     commit: str(ext.source?.commit) ?? str(gitDep?.digest?.gitCommit) ?? str(gitDep?.digest?.sha1),
     buildCommand: str(ext.buildCommand),
     builderId: str(p.runDetails.builder?.id),
+    commitAuthor: str(ext.source?.author),
   };
 }
 

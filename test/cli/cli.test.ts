@@ -15,6 +15,7 @@ describe('countersign CLI against a real stack', () => {
   let configFile: string;
   let cliEnv: NodeJS.ProcessEnv;
 
+  const key = (name: string) => path.join(env.keysDir, `${name}.key`);
   const buildFlags = ['--source-repo', SOURCE_REPO, '--commit', COMMIT, '--build-command', BUILD_COMMAND, '--builder-id', BUILDER_ID];
   const variant = async (name: string) => {
     const dir = await copyDir(HELLO, path.join(env.dir, name));
@@ -30,6 +31,7 @@ describe('countersign CLI against a real stack', () => {
       configFile,
       YAML.stringify({
         registry: env.stack.registry.address,
+        approvers: { alice: { publicKey: 'keys/alice.pub' }, bob: { publicKey: 'keys/bob.pub' } },
         keys: {
           developer: { key: 'keys/dev.key', publicKey: 'keys/dev.pub', passwordEnv: DEV_PASSWORD_ENV },
           platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: PLATFORM_PASSWORD_ENV },
@@ -43,7 +45,12 @@ describe('countersign CLI against a real stack', () => {
         },
       }),
     );
-    cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: configFile, COUNTERSIGN_HOME: path.join(env.dir, 'home') };
+    cliEnv = {
+      TEMPORAL_ADDRESS: env.stack.temporal.address,
+      COUNTERSIGN_CONFIG: configFile,
+      COUNTERSIGN_HOME: path.join(env.dir, 'home'),
+      COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD,
+    };
   });
   after(async () => {
     await stopWorker?.();
@@ -86,11 +93,14 @@ describe('countersign CLI against a real stack', () => {
     const waiting = JSON.parse((await runCli(['list', '--state', 'awaiting_approval', '--json'], cliEnv)).stdout);
     assert.ok(waiting.some((p: { promotionId: string }) => p.promotionId === promotionId), 'list filters by state through search attributes');
 
-    const refused = await runCli(['approve', promotionId, '--as', 'mallory'], cliEnv);
-    assert.equal(refused.code, 7);
-    assert.match(refused.stderr, /mallory is not an approver/);
+    const impostor = await runCli(['approve', promotionId, '--as', 'bob', '--key', key('alice')], cliEnv);
+    assert.equal(impostor.code, 7);
+    assert.match(impostor.stderr, /the signature does not verify with bob's roster key/);
+    const noKey = await runCli(['approve', promotionId, '--as', 'alice'], cliEnv);
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.stderr, /--key is required/);
 
-    const approved = await runCli(['approve', promotionId, '--as', 'alice', '--reason', 'ok'], cliEnv);
+    const approved = await runCli(['approve', promotionId, '--as', 'alice', '--key', key('alice'), '--reason', 'ok'], cliEnv);
     assert.equal(approved.code, 0, approved.stderr);
 
     const waited = await runCli(['promote', '--dir', dir, ...buildFlags, '--wait'], cliEnv);
@@ -107,7 +117,7 @@ describe('countersign CLI against a real stack', () => {
   it('reject needs a reason and exits 4 once the promotion is rejected', async () => {
     const dir = await variant('cli-reject');
     const { promotionId } = JSON.parse((await runCli(['promote', '--dir', dir, ...buildFlags, '--json'], cliEnv)).stdout);
-    const noReason = await runCli(['reject', promotionId, '--as', 'bob'], cliEnv);
+    const noReason = await runCli(['reject', promotionId, '--as', 'bob', '--key', key('bob')], cliEnv);
     assert.equal(noReason.code, 2);
     assert.match(noReason.stderr, /--reason/);
     for (let i = 0; i < 100; i++) {
@@ -115,7 +125,7 @@ describe('countersign CLI against a real stack', () => {
       if (s.state === 'AWAITING_APPROVAL') break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal((await runCli(['reject', promotionId, '--as', 'bob', '--reason', 'not today'], cliEnv)).code, 0);
+    assert.equal((await runCli(['reject', promotionId, '--as', 'bob', '--key', key('bob'), '--reason', 'not today'], cliEnv)).code, 0);
     let status;
     for (let i = 0; i < 100; i++) {
       status = await runCli(['status', promotionId], cliEnv);
@@ -123,7 +133,7 @@ describe('countersign CLI against a real stack', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(status!.code, 4);
-    assert.match(status!.stdout, /REJECTED by bob: not today/);
+    assert.match(status!.stdout, /REJECTED: rejected by bob: not today/);
   });
 
   describe('bad input changes nothing', () => {
@@ -131,7 +141,7 @@ describe('countersign CLI against a real stack', () => {
       const r = await runCli(['status', 'promote-prod-ffffffffffffffff'], cliEnv);
       assert.equal(r.code, 3);
       assert.match(r.stderr, /UNKNOWN_PROMOTION: no promotion with id "promote-prod-ffffffffffffffff"/);
-      assert.equal((await runCli(['approve', 'promote-prod-ffffffffffffffff', '--as', 'alice'], cliEnv)).code, 3);
+      assert.equal((await runCli(['approve', 'promote-prod-ffffffffffffffff', '--as', 'alice', '--key', key('alice')], cliEnv)).code, 3);
     });
 
     it('malformed image reference and a tag without digest are refused before anything starts', async () => {
@@ -176,10 +186,11 @@ describe('countersign CLI against a real stack', () => {
 
     it('a bad config lists every problem', async () => {
       const broken = path.join(env.dir, 'broken.yaml');
-      await fs.writeFile(broken, YAML.stringify({ targets: { prod: { repository: 'apps/x', approval: { approvers: [], deadline: 'soon' }, policy: {} } } }));
+      await fs.writeFile(broken, YAML.stringify({ targets: { prod: { repository: 'apps/x', approval: { approvers: ['zed'], deadline: 'soon' }, policy: {} } } }));
       const r = await runCli(['promote', '--dir', HELLO, ...buildFlags], { ...cliEnv, COUNTERSIGN_CONFIG: broken });
       assert.equal(r.code, 2);
-      for (const field of ['policy.sourceRepo', 'policy.builderIds', 'approval.approvers', 'approval.deadline', 'keys.developer']) {
+      assert.match(r.stderr, /zed is not in the approvers roster/);
+      for (const field of ['policy.sourceRepo', 'policy.builderIds', 'approval.deadline', 'keys.developer']) {
         assert.ok(r.stderr.includes(field), `${field} reported in: ${r.stderr}`);
       }
     });

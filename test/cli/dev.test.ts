@@ -20,10 +20,12 @@ describe('countersign dev up / dev down', () => {
     home = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-dev-'));
     await writeKeyPair(path.join(home, 'keys'), 'dev', TEST_PASSWORD);
     await writeKeyPair(path.join(home, 'keys'), 'platform', TEST_PASSWORD);
+    await writeKeyPair(path.join(home, 'keys'), 'alice', TEST_PASSWORD);
     const config = path.join(home, 'countersign.yaml');
     await fs.writeFile(
       config,
       YAML.stringify({
+        approvers: { alice: { publicKey: 'keys/alice.pub' } },
         keys: { developer: { key: 'keys/dev.key', publicKey: 'keys/dev.pub' }, platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub' } },
         targets: {
           prod: {
@@ -39,6 +41,8 @@ describe('countersign dev up / dev down', () => {
       COUNTERSIGN_CONFIG: config,
       COUNTERSIGN_DEV_KEY_PASSWORD: TEST_PASSWORD,
       COUNTERSIGN_PLATFORM_KEY_PASSWORD: TEST_PASSWORD,
+      COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD,
+      COUNTERSIGN_APPROVER_KEY: path.join(home, 'keys', 'alice.key'),
     };
     ports = ['--temporal-port', String(await freePort()), '--ui-port', String(await freePort()), '--registry-port', String(await freePort())];
   });

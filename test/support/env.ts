@@ -7,7 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { parseConfig, type TargetConfig } from '../../src/config';
-import { writeKeyPair } from '../../src/keys/file-signer';
+import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
+import { signAndDecide } from '../../src/client/promotions';
+import type { ApprovalView } from '../../workflows/approval-messages';
 import { RegistryStore } from '../../src/oci/registry';
 import { startEmbeddedStack, type EmbeddedStack } from '../../src/stack/embedded';
 import { createWorker } from '../../workers/worker';
@@ -19,6 +21,8 @@ export const SOURCE_REPO = 'https://github.com/acme/hello';
 export const BUILDER_ID = 'https://countersign.dev/builders/local@v1';
 export const BUILD_COMMAND = 'countersign build examples/hello';
 export const COMMIT = '4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e';
+/** People in the test roster; each has keys/<name>.key (TEST_PASSWORD) and keys/<name>.pub. */
+export const APPROVERS = ['alice', 'bob', 'carol', 'dave', 'erin'];
 
 export interface TestEnv {
   dir: string;
@@ -30,6 +34,8 @@ export interface TestEnv {
   workerEnv: NodeJS.ProcessEnv;
   /** Starts an in-process worker; stop it with the returned function. */
   startWorker(): Promise<() => Promise<void>>;
+  /** Signs a decision with the approver's test key and sends it through the update. */
+  decideAs(id: string, approver: string, decision: 'approve' | 'reject', reason?: string): Promise<ApprovalView>;
   /** Writes a config with overrides and returns the parsed target named "prod". */
   targetWith(overrides: Record<string, unknown>): TargetConfig;
   close(): Promise<void>;
@@ -41,6 +47,7 @@ export async function startTestEnv(): Promise<TestEnv> {
   const keysDir = path.join(dir, 'keys');
   await writeKeyPair(keysDir, 'dev', TEST_PASSWORD);
   await writeKeyPair(keysDir, 'platform', TEST_PASSWORD);
+  for (const name of APPROVERS) await writeKeyPair(keysDir, name, TEST_PASSWORD);
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection });
   const workerEnv = { [DEV_PASSWORD_ENV]: TEST_PASSWORD, [PLATFORM_PASSWORD_ENV]: TEST_PASSWORD };
@@ -57,8 +64,10 @@ export async function startTestEnv(): Promise<TestEnv> {
         platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: PLATFORM_PASSWORD_ENV },
       },
     };
-    const merged = deepMerge(base, overrides);
-    return parseConfig({ targets: { prod: merged } }, path.join(dir, 'countersign.yaml')).targets.prod;
+    const { approvers: roster, ...targetOverrides } = overrides as { approvers?: Record<string, unknown> };
+    const merged = deepMerge(base, targetOverrides);
+    const approvers = roster ?? Object.fromEntries(APPROVERS.map((name) => [name, { publicKey: `keys/${name}.pub`, identities: [`${name}@example.com`] }]));
+    return parseConfig({ approvers, targets: { prod: merged } }, path.join(dir, 'countersign.yaml')).targets.prod;
   };
 
   const startWorker = async () => {
@@ -74,9 +83,15 @@ export async function startTestEnv(): Promise<TestEnv> {
     return stop;
   };
 
+  const decideAs = async (id: string, approver: string, decision: 'approve' | 'reject', reason?: string) => {
+    const signer = await FileSigner.load(path.join(keysDir, `${approver}.key`), TEST_PASSWORD);
+    return signAndDecide(client, id, { approver, decision, reason, signer });
+  };
+
   return {
     dir,
     stack,
+    decideAs,
     client,
     store: new RegistryStore(stack.registry.address),
     keysDir,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cosignTag } from '../../src/cosign/tags';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
-import { decide, getPromotionStatus, startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { getPromotionStatus, startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { hasCode } from '../../src/errors';
 import { startTestEnv, buildFacts, copyDir, TEST_PASSWORD, type TestEnv } from '../support/env';
 import { buildImageFromDirectory } from '../../src/oci/build';
@@ -33,7 +33,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     assert.equal(waiting.state, 'AWAITING_APPROVAL');
     assert.ok(waiting.checks.length >= 6 && waiting.checks.every((c) => c.ok), JSON.stringify(waiting.checks));
 
-    await decide(env.client, started.promotionId, { approver: 'alice', decision: 'approve', reason: 'looks good' });
+    await env.decideAs(started.promotionId, 'alice', 'approve', 'looks good');
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
     assert.deepEqual(
@@ -81,13 +81,14 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     await fs.writeFile(path.join(dir, 'VERSION'), 'reject\n');
     const started = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    await assert.rejects(decide(env.client, started.promotionId, { approver: 'mallory', decision: 'approve' }), (e) => hasCode(e, 'APPROVAL_REFUSED') && /not an approver/.test((e as Error).message));
-    await assert.rejects(decide(env.client, started.promotionId, { approver: 'bob', decision: 'reject' }), (e) => hasCode(e, 'APPROVAL_REFUSED') && /needs a reason/.test((e as Error).message));
-    await decide(env.client, started.promotionId, { approver: 'bob', decision: 'reject', reason: 'CVE-2026-1234 unpatched' });
+    await writeKeyPair(env.keysDir, 'mallory', TEST_PASSWORD, { force: true });
+    await assert.rejects(env.decideAs(started.promotionId, 'mallory', 'approve'), (e) => hasCode(e, 'APPROVAL_REFUSED') && /mallory is not in the approver roster/.test((e as Error).message));
+    await assert.rejects(env.decideAs(started.promotionId, 'bob', 'reject'), (e) => hasCode(e, 'APPROVAL_REFUSED') && /needs a reason/.test((e as Error).message));
+    await env.decideAs(started.promotionId, 'bob', 'reject', 'CVE-2026-1234 unpatched');
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'REJECTED');
     assert.match(done.error ?? '', /bob: CVE-2026-1234 unpatched/);
-    await assert.rejects(decide(env.client, started.promotionId, { approver: 'alice', decision: 'approve' }), (e) => hasCode(e, 'UNKNOWN_PROMOTION') || hasCode(e, 'APPROVAL_REFUSED'));
+    await assert.rejects(env.decideAs(started.promotionId, 'alice', 'approve'), (e) => hasCode(e, 'UNKNOWN_PROMOTION') || hasCode(e, 'APPROVAL_REFUSED'));
   });
 
   it('expires when nobody decides before the deadline', async () => {
@@ -107,7 +108,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     assert.equal(second.promotionId, first.promotionId);
     assert.equal(second.attached, true);
     await waitForPromotion(env.client, first.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    await decide(env.client, first.promotionId, { approver: 'alice', decision: 'approve' });
+    await env.decideAs(first.promotionId, 'alice', 'approve');
     assert.equal((await waitForPromotion(env.client, first.promotionId)).state, 'PROMOTED');
   });
 
@@ -128,7 +129,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     const reference = await developerCiPublish('ci-good', 'dev');
     const started = await startPromotion(env.client, { target: env.target, source: { image: reference }, build: buildFacts(), initiator: 'ci' });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    await decide(env.client, started.promotionId, { approver: 'bob', decision: 'approve' });
+    await env.decideAs(started.promotionId, 'bob', 'approve');
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
     assert.deepEqual(done.timeline.filter((t) => t.status === 'skipped').map((t) => t.step), ['attest', 'dev-sign']);

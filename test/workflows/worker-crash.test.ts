@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
-import { decide, getPromotionStatus, startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { getPromotionStatus, startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { spawnWorkerProcess, waitForWorker } from '../../src/stack/worker-process';
 import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
@@ -40,7 +40,7 @@ describe('a worker process killed mid-promotion', () => {
     const first = await startWorkerProcess(1);
     const started = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL', pollMs: 50 });
-    await decide(env.client, started.promotionId, { approver: 'alice', decision: 'approve' });
+    await env.decideAs(started.promotionId, 'alice', 'approve');
 
     // Kill the worker the moment the workflow enters production signing.
     let state = '';

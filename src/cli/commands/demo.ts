@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import YAML from 'yaml';
-import { decide, startPromotion } from '../../client/promotions';
+import { signAndDecide, startPromotion } from '../../client/promotions';
 import { loadConfig } from '../../config';
-import { writeKeyPair } from '../../keys/file-signer';
+import { FileSigner, writeKeyPair } from '../../keys/file-signer';
 import { startEmbeddedStack } from '../../stack/embedded';
 import { locateTool } from '../../stack/tools';
 import { createWorker } from '../../../workers/worker';
@@ -28,7 +28,7 @@ export const demoCommand: Command = {
     dir: 'directory to build and promote (default examples/hello)',
   },
   details:
-    'Starts Temporal (SQLite under the data dir), a registry and a worker; generates demo keys (passphrase "countersign-demo-only", for the demo only); builds, attests, signs, verifies, approves as "platform-lead", production-signs and releases; then prints and, when cosign is installed, runs the customer\'s verify command. Exit code 0 only if every step passed.',
+    'Starts Temporal (SQLite under the data dir), a registry and a worker; generates demo keys (passphrase "countersign-demo-only", for the demo only); builds, attests, signs, verifies, approves with a statement signed by "platform-lead", production-signs and releases; then prints and, when cosign is installed, runs the customer\'s verify command. Exit code 0 only if every step passed.',
   async run(args, io) {
     const dataDir = path.resolve((args.values['data-dir'] as string | undefined) ?? path.join(countersignHome(io.env), 'demo'));
     const sourceDir = path.resolve((args.values.dir as string | undefined) ?? EXAMPLE_DIR);
@@ -41,7 +41,7 @@ export const demoCommand: Command = {
     const stack = await startEmbeddedStack({ dataDir });
     say(`  temporal ${stack.temporal.address}, registry ${stack.registry.address}`);
     const keysDir = path.join(dataDir, 'keys');
-    for (const prefix of ['developer', 'platform']) {
+    for (const prefix of ['developer', 'platform', DEMO_APPROVER, 'security-lead']) {
       if (!fs.existsSync(path.join(keysDir, `${prefix}.key`))) await writeKeyPair(keysDir, prefix, DEMO_PASSWORD);
     }
     const configFile = path.join(dataDir, 'countersign.yaml');
@@ -70,7 +70,8 @@ export const demoCommand: Command = {
       const gate = await waitWithProgress(client, started.promotionId, progress, (s) => s.state === 'AWAITING_APPROVAL');
       if (gate.state === 'AWAITING_APPROVAL') {
         say(`approving as ${DEMO_APPROVER}`);
-        await decide(client, started.promotionId, { approver: DEMO_APPROVER, decision: 'approve', reason: 'demo: provenance and signatures checked' });
+        const signer = await FileSigner.load(path.join(keysDir, `${DEMO_APPROVER}.key`), DEMO_PASSWORD);
+        await signAndDecide(client, started.promotionId, { approver: DEMO_APPROVER, decision: 'approve', reason: 'demo: provenance and signatures checked', signer });
       }
       const final = await waitWithProgress(client, started.promotionId, progress);
       const verifyArgs = ['verify', '--key', path.join(keysDir, 'platform.pub'), '--insecure-ignore-tlog=true', `${final.repository}@${final.digest}`];
@@ -109,6 +110,10 @@ function demoConfig(registry: string) {
     keys: {
       developer: { key: 'keys/developer.key', publicKey: 'keys/developer.pub', passwordEnv: 'COUNTERSIGN_DEV_KEY_PASSWORD' },
       platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: 'COUNTERSIGN_PLATFORM_KEY_PASSWORD' },
+    },
+    approvers: {
+      [DEMO_APPROVER]: { publicKey: `keys/${DEMO_APPROVER}.pub` },
+      'security-lead': { publicKey: 'keys/security-lead.pub' },
     },
     targets: {
       production: {

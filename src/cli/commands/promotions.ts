@@ -1,5 +1,7 @@
 import os from 'node:os';
-import { decide, getPromotionStatus, listPromotions, startPromotion, waitForPromotion } from '../../client/promotions';
+import { getPromotionStatus, listPromotions, signAndDecide, startPromotion, waitForPromotion } from '../../client/promotions';
+import { FileSigner } from '../../keys/file-signer';
+import { readPassphrase } from '../../keys/passphrase';
 import { parseDuration } from '../../duration';
 import { CountersignError } from '../../errors';
 import type { PromotionStatus } from '../../../workflows/promotion-messages';
@@ -159,28 +161,38 @@ export const listCommand: Command = {
   },
 };
 
+export const APPROVER_KEY_PASSWORD_ENV = 'COUNTERSIGN_APPROVER_KEY_PASSWORD';
+
 function decisionCommand(decision: 'approve' | 'reject'): Command {
   return {
     name: decision,
-    summary: decision === 'approve' ? 'approve a promotion awaiting approval' : 'reject a promotion (a reason is required)',
-    usage: `countersign ${decision} <promotion-id> [--as NAME]${decision === 'reject' ? ' --reason TEXT' : ' [--reason TEXT]'}`,
-    options: { as: { type: 'string' }, reason: { type: 'string', short: 'r' } },
+    summary: decision === 'approve' ? 'approve a promotion awaiting approval (a signed statement)' : 'reject a promotion (a signed statement with a reason)',
+    usage: `countersign ${decision} <promotion-id> --as NAME --key FILE${decision === 'reject' ? ' --reason TEXT' : ' [--reason TEXT]'}`,
+    options: { as: { type: 'string' }, key: { type: 'string', short: 'k' }, 'password-env': { type: 'string' }, reason: { type: 'string', short: 'r' } },
     optionHelp: {
-      as: 'approver name (default $COUNTERSIGN_APPROVER, else $USER)',
+      as: 'your name in the approver roster (default $COUNTERSIGN_APPROVER, else $USER)',
+      key: 'your cosign-format private key (default $COUNTERSIGN_APPROVER_KEY)',
+      'password-env': `environment variable holding the key's passphrase (default ${APPROVER_KEY_PASSWORD_ENV}); prompted on a terminal when unset`,
       reason: decision === 'reject' ? 'why (required)' : 'optional note recorded with the approval',
     },
-    details: 'Exit codes: 0 accepted, 3 unknown promotion, 7 refused (the reason is printed).',
+    details:
+      'The statement (promotion id, digest, decision, reason, time) is signed with your key and checked against the roster public key before the workflow accepts it.\nExit codes: 0 accepted, 3 unknown promotion, 7 refused (the reason is printed).',
     async run(args, io) {
       const id = args.positionals[0];
       if (!id) throw new CountersignError('BAD_INPUT', 'a promotion id is required (see countersign list --state AWAITING_APPROVAL)');
       const reason = args.values.reason as string | undefined;
       if (decision === 'reject' && !reason?.trim()) throw new CountersignError('BAD_INPUT', 'reject needs --reason');
       const approver = (args.values.as as string | undefined) ?? io.env.COUNTERSIGN_APPROVER ?? io.env.USER ?? os.userInfo().username;
+      const keyFile = (args.values.key as string | undefined) ?? io.env.COUNTERSIGN_APPROVER_KEY;
+      if (!keyFile) throw new CountersignError('BAD_INPUT', `--key is required: the private key ${approver} signs decisions with (or set COUNTERSIGN_APPROVER_KEY)`);
+      const envVar = (args.values['password-env'] as string | undefined) ?? APPROVER_KEY_PASSWORD_ENV;
+      const password = await readPassphrase({ envVar, output: io.stderr, env: io.env, prompt: `Passphrase for ${keyFile}: ` });
+      const signer = await FileSigner.load(keyFile, password);
       const { client, close } = await connectClient(args, io.env);
       try {
-        const status = await decide(client, id, { approver, decision, reason });
-        if (args.values.json) printJson(io, status);
-        else write(io.stdout, `${decision === 'approve' ? 'approval' : 'rejection'} by ${approver} accepted for ${id}`);
+        const view = await signAndDecide(client, id, { approver, decision, reason, signer });
+        if (args.values.json) printJson(io, view);
+        else write(io.stdout, `${decision === 'approve' ? 'approval' : 'rejection'} by ${approver} accepted for ${id}: ${view.summary}`);
         return EXIT.ok;
       } finally {
         await close();

@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { decide, startPromotion, waitForPromotion } from '../../../src/client/promotions';
+import { startPromotion, waitForPromotion } from '../../../src/client/promotions';
 import { requireTool } from '../../../src/stack/tools';
 import { buildFacts, copyDir, startTestEnv } from '../../support/env';
 
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
 
     const promoted = await startPromotion(env.client, { target: env.target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
     await waitForPromotion(env.client, promoted.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    await decide(env.client, promoted.promotionId, { approver: 'alice', decision: 'approve', reason: 'recorded' });
+    await env.decideAs(promoted.promotionId, 'alice', 'approve', 'recorded');
     await waitForPromotion(env.client, promoted.promotionId);
     await record('promoted', promoted.promotionId);
 
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 
     const vetoed = await startPromotion(env.client, { target: env.target, source: { directory: await variant('approver-rejected') }, build: buildFacts(), initiator: 'ci' });
     await waitForPromotion(env.client, vetoed.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    await decide(env.client, vetoed.promotionId, { approver: 'bob', decision: 'reject', reason: 'recorded rejection' });
+    await env.decideAs(vetoed.promotionId, 'bob', 'reject', 'recorded rejection');
     await waitForPromotion(env.client, vetoed.promotionId);
     await record('approver-rejected', vetoed.promotionId);
 

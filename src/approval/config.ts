@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseDuration } from '../duration';
+
+export const DEFAULT_DEADLINE = '72h';
+/** Name of the group made from the shorthand `approvers: [...]` + `required: N`. */
+export const SHORTHAND_GROUP = 'approvers';
+
+export interface ApprovalGroupConfig {
+  name: string;
+  members: string[];
+  required: number;
+}
+
+/** A target's approval policy as configured (pinned into each promotion at start). */
+export interface ApprovalConfig {
+  groups: ApprovalGroupConfig[];
+  vetoOnReject: boolean;
+  deadlineMs: number;
+  reminderEveryMs?: number;
+  escalateAfterReminders?: number;
+  escalation?: { group: string; members: string[] };
+  webhookUrl?: string;
+}
+
+/** One person in the approver roster. */
+export interface RosterConfig {
+  /** Absolute path of the SPKI PEM the approver signs statements with. */
+  publicKey: string;
+  identities: string[];
+  /** Absolute paths of public keys this person signs builds with (separation of duties). */
+  signingKeys: string[];
+}
+
+type Raw = Record<string, unknown>;
+type Add = (field: string, problem: string) => void;
+
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function names(value: unknown, field: string, add: Add): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((s) => typeof s !== 'string' || s === '')) {
+    add(field, 'must be a list of non-empty strings');
+    return [];
+  }
+  return [...new Set(value as string[])];
+}
+
+function duration(value: unknown, field: string, add: Add): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDuration(String(value), 'value');
+  } catch (err) {
+    add(field, (err as Error).message.replace(/^BAD_INPUT: /, ''));
+    return undefined;
+  }
+}
+
+/** The approver roster: name -> public key, other identities, build-signing keys. */
+export function parseRoster(value: unknown, base: string, add: Add): Record<string, RosterConfig> {
+  const roster: Record<string, RosterConfig> = {};
+  if (value === undefined) return roster;
+  if (!isObject(value)) {
+    add('approvers', 'must map each approver name to { publicKey, identities, signingKeys }');
+    return roster;
+  }
+  for (const [name, entry] of Object.entries(value)) {
+    const at = `approvers.${name}`;
+    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(name)) add(at, 'approver names are letters, digits and . _ @ -');
+    if (!isObject(entry) || typeof entry.publicKey !== 'string' || entry.publicKey === '') {
+      add(`${at}.publicKey`, 'is required: the key this approver signs statements with');
+      continue;
+    }
+    const publicKey = path.resolve(base, entry.publicKey);
+    if (!fs.existsSync(publicKey)) add(`${at}.publicKey`, `file ${publicKey} does not exist`);
+    const signingKeys = names(entry.signingKeys, `${at}.signingKeys`, add).map((p) => path.resolve(base, p));
+    for (const key of signingKeys) if (!fs.existsSync(key)) add(`${at}.signingKeys`, `file ${key} does not exist`);
+    roster[name] = { publicKey, identities: names(entry.identities, `${at}.identities`, add), signingKeys };
+  }
+  return roster;
+}
+
+/** A target's `approval:` section: groups (or the approvers/required shorthand), veto, timers, webhook. */
+export function parseApproval(value: unknown, at: string, roster: Record<string, RosterConfig>, add: Add): ApprovalConfig {
+  const raw = isObject(value) ? value : (add(at, 'is required'), {} as Raw);
+  const groups: ApprovalGroupConfig[] = [];
+  if (raw.groups !== undefined && raw.approvers !== undefined) add(at, 'give either groups: or the approvers:/required: shorthand, not both');
+  if (raw.groups !== undefined) {
+    if (!isObject(raw.groups) || Object.keys(raw.groups).length === 0) add(`${at}.groups`, 'must map group names to { members, required }');
+    else {
+      for (const [name, g] of Object.entries(raw.groups)) {
+        const field = `${at}.groups.${name}`;
+        const members = names(isObject(g) ? g.members : undefined, `${field}.members`, add);
+        if (members.length === 0) add(`${field}.members`, 'must list at least one approver');
+        groups.push({ name, members, required: requiredCount(isObject(g) ? g.required : undefined, members.length, `${field}.required`, add) });
+      }
+    }
+  } else {
+    const members = names(raw.approvers, `${at}.approvers`, add);
+    if (members.length === 0) add(`${at}.approvers`, 'must list at least one approver (or use groups:)');
+    groups.push({ name: SHORTHAND_GROUP, members, required: requiredCount(raw.required, members.length, `${at}.required`, add) });
+  }
+  for (const g of groups) {
+    for (const m of g.members) if (!roster[m]) add(`${at}.groups.${g.name}.members`, `${m} is not in the approvers roster (top-level approvers:, with a publicKey each)`);
+  }
+
+  const vetoOnReject = raw.vetoOnReject ?? true;
+  if (typeof vetoOnReject !== 'boolean') add(`${at}.vetoOnReject`, 'must be true or false');
+  const deadlineMs = duration(raw.deadline ?? DEFAULT_DEADLINE, `${at}.deadline`, add) ?? 0;
+  const reminderEveryMs = duration(raw.reminderEvery, `${at}.reminderEvery`, add);
+  let escalateAfterReminders: number | undefined;
+  if (raw.escalateAfter !== undefined) {
+    if (!Number.isInteger(raw.escalateAfter) || (raw.escalateAfter as number) < 1) add(`${at}.escalateAfter`, 'must be a whole number of reminders (1 or more)');
+    else escalateAfterReminders = raw.escalateAfter as number;
+    if (reminderEveryMs === undefined) add(`${at}.escalateAfter`, 'needs reminderEvery: escalation follows reminders');
+  }
+  let escalation: ApprovalConfig['escalation'];
+  if (raw.escalation !== undefined) {
+    const members = names(isObject(raw.escalation) ? raw.escalation.members : undefined, `${at}.escalation.members`, add);
+    if (members.length === 0) add(`${at}.escalation.members`, 'must list who is told when approval stalls');
+    escalation = { group: isObject(raw.escalation) && typeof raw.escalation.name === 'string' ? raw.escalation.name : 'escalation', members };
+    if (escalateAfterReminders === undefined) add(`${at}.escalation`, 'needs escalateAfter: how many reminders before escalating');
+  }
+  let webhookUrl: string | undefined;
+  if (raw.webhook !== undefined) {
+    try {
+      const url = new URL(String(raw.webhook));
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
+      webhookUrl = url.toString();
+    } catch {
+      add(`${at}.webhook`, `"${String(raw.webhook)}" is not an http(s) URL`);
+    }
+  }
+  return { groups, vetoOnReject: vetoOnReject === true, deadlineMs, reminderEveryMs, escalateAfterReminders, escalation, webhookUrl };
+}
+
+function requiredCount(value: unknown, members: number, field: string, add: Add): number {
+  const required = value ?? 1;
+  if (!Number.isInteger(required) || (required as number) < 1 || (required as number) > Math.max(1, members)) {
+    add(field, `must be a whole number from 1 to the number of members (${members})`);
+    return 1;
+  }
+  return required as number;
+}

@@ -1,0 +1,37 @@
+import fs from 'node:fs/promises';
+import { CountersignError } from '../errors';
+import { keyFingerprint, parsePublicKeyPem } from '../keys/public-key';
+import type { RosterEntry } from '../../workflows/approval-messages';
+import type { RosterConfig } from './config';
+
+/** Uncompressed P-256 point (04||x||y) as hex: what the workflow's verifier takes. */
+export function publicKeyPointHex(pem: string): string {
+  const jwk = parsePublicKeyPem(pem).export({ format: 'jwk' }) as { x: string; y: string };
+  return Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]).toString('hex');
+}
+
+async function readPem(file: string, who: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch {
+    throw new CountersignError('KEY_MISSING', `${who}: public key ${file} not found`);
+  }
+}
+
+/** Reads the roster's public keys so the workflow input carries them (pinned for the whole run). */
+export async function pinRoster(roster: Record<string, RosterConfig>): Promise<Record<string, RosterEntry>> {
+  const pinned: Record<string, RosterEntry> = {};
+  for (const [name, entry] of Object.entries(roster)) {
+    const pem = await readPem(entry.publicKey, `approver ${name}`);
+    const signingKeyFingerprints: string[] = [];
+    for (const key of entry.signingKeys) signingKeyFingerprints.push(keyFingerprint(await readPem(key, `approver ${name} signing key`)));
+    pinned[name] = {
+      publicKeyPem: pem,
+      publicKeyHex: publicKeyPointHex(pem),
+      fingerprint: keyFingerprint(pem),
+      identities: entry.identities,
+      signingKeyFingerprints,
+    };
+  }
+  return pinned;
+}

@@ -1,0 +1,28 @@
+import type { Signer } from '../keys/signer';
+import { APPROVAL_STATEMENT_TYPE } from './constants';
+import { canonicalStatement, type ApprovalStatement, type SignedDecision } from '../../workflows/approval-messages';
+
+export interface DecisionInput {
+  promotionId: string;
+  digest: string;
+  decision: 'approve' | 'reject';
+  reason?: string;
+  approver: string;
+  time?: Date;
+}
+
+/** Builds the approval statement and signs its exact bytes with the approver's key. */
+export async function signDecision(input: DecisionInput, signer: Signer): Promise<SignedDecision> {
+  const statement: ApprovalStatement = {
+    _type: APPROVAL_STATEMENT_TYPE,
+    promotionId: input.promotionId,
+    digest: input.digest,
+    decision: input.decision,
+    reason: input.reason?.trim() ? input.reason.trim() : undefined,
+    approver: input.approver,
+    time: (input.time ?? new Date()).toISOString(),
+  };
+  const text = canonicalStatement(statement);
+  const signature = await signer.sign(Buffer.from(text, 'utf8'));
+  return { statement: text, signature: signature.toString('base64') };
+}

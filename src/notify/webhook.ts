@@ -1,0 +1,35 @@
+import { CountersignError } from '../errors';
+
+/** A notification about an approval gate: who is needed, by when. */
+export interface Notification {
+  kind: string;
+  subject: string;
+  digest: string;
+  /** Names of the people this is for. */
+  to: string[];
+  summary: string;
+  deadline?: string;
+  reminders: number;
+  at: string;
+}
+
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** POSTs the notification as JSON. 5xx, 429 and network errors may be retried; other 4xx may not. */
+export async function postWebhook(url: string, notification: Notification, timeoutMs = DEFAULT_WEBHOOK_TIMEOUT_MS): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'countersign' },
+      body: JSON.stringify(notification),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (cause) {
+    throw new CountersignError('NOTIFY_UNAVAILABLE', `webhook ${url} unreachable: ${(cause as Error).message}`, { cause });
+  }
+  await res.arrayBuffer().catch(() => undefined);
+  if (res.ok) return;
+  const code = res.status >= 500 || res.status === 429 ? 'NOTIFY_UNAVAILABLE' : 'NOTIFY_REJECTED';
+  throw new CountersignError(code, `webhook ${url} answered HTTP ${res.status} to a ${notification.kind} notification`);
+}

@@ -1,0 +1,268 @@
+/**
+ * The approval gate, reusable by every workflow that needs human approval. Approvers send signed
+ * statements through the `decide` update; the validator checks each against the pinned roster and
+ * policy before it reaches history, so the approver hears at once why a vote is refused.
+ * Reminders and escalation are durable timers; the deadline ends the gate EXPIRED.
+ */
+import { ApplicationFailure, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { NotifyActivities } from '../activities/notify';
+import {
+  APPROVAL_STATEMENT_TYPE,
+  approvalQuery,
+  decideUpdate,
+  type ApprovalPolicy,
+  type ApprovalStatement,
+  type ApprovalView,
+  type GateState,
+  type GateSubject,
+  type RecordedVote,
+  type SignedDecision,
+} from './approval-messages';
+import { verifyStatementSignature } from './approval-signature';
+import { evaluateQuorum, quorumReachable } from './quorum';
+
+// Notifications are best effort: a dead webhook is retried, then recorded, never fatal.
+const { notify } = proxyActivities<NotifyActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/** How far a statement's own time may sit outside the gate's window (clocks differ). */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+export type NotificationKind = 'requested' | 'reminder' | 'escalation' | 'approved' | 'rejected' | 'expired';
+
+export interface GateOutcome {
+  state: 'APPROVED' | 'REJECTED' | 'EXPIRED';
+  votes: RecordedVote[];
+  summary: string;
+}
+
+export class ApprovalGate {
+  private state: GateState = 'WAITING';
+  private readonly votes: RecordedVote[] = [];
+  private readonly excluded = new Map<string, string>();
+  private openedAt = 0;
+  private deadlineAt = 0;
+  private reminders = 0;
+  private escalatedAt?: string;
+  private notificationFailures = 0;
+
+  constructor(
+    private readonly subject: GateSubject,
+    private readonly policy: ApprovalPolicy,
+  ) {
+    this.excludeBySubject();
+    setHandler(approvalQuery, () => this.view());
+    setHandler(decideUpdate, (decision: SignedDecision) => this.accept(decision), {
+      validator: (decision: SignedDecision) => {
+        this.validate(decision);
+      },
+    });
+  }
+
+  /** Separation of duties for facts learned during the run (e.g. the commit author in the provenance). */
+  excludeIdentity(identity: string | undefined, why: string): void {
+    if (!identity) return;
+    for (const [name, entry] of Object.entries(this.policy.roster)) {
+      if (name === identity || entry.identities.includes(identity)) this.exclude(name, why);
+    }
+  }
+
+  /** Opens the gate and waits for a decision, the deadline, reminders and escalation in between. */
+  async run(): Promise<GateOutcome> {
+    this.state = 'OPEN';
+    this.openedAt = Date.now();
+    this.deadlineAt = this.openedAt + this.policy.deadlineMs;
+    await this.notify('requested', this.stillNeeded());
+    for (;;) {
+      const nextReminder = this.policy.reminderEveryMs ? this.openedAt + (this.reminders + 1) * this.policy.reminderEveryMs : Infinity;
+      const wakeAt = Math.min(nextReminder, this.deadlineAt);
+      const decided = await condition(() => this.outcome() !== 'pending', Math.max(1, wakeAt - Date.now()));
+      if (decided) break;
+      if (Date.now() >= this.deadlineAt) {
+        this.state = 'EXPIRED';
+        await this.notify('expired', this.stillNeeded());
+        return { state: 'EXPIRED', votes: this.votes, summary: this.summary() };
+      }
+      this.reminders += 1;
+      await this.notify('reminder', this.stillNeeded());
+      const escalation = this.policy.escalation;
+      if (escalation && this.policy.escalateAfterReminders !== undefined && this.reminders === this.policy.escalateAfterReminders) {
+        this.escalatedAt = new Date().toISOString();
+        await this.notify('escalation', escalation.members);
+      }
+    }
+    const outcome = this.outcome() === 'approved' ? 'APPROVED' : 'REJECTED';
+    this.state = outcome;
+    await this.notify(outcome === 'APPROVED' ? 'approved' : 'rejected', []);
+    return { state: outcome, votes: this.votes, summary: this.summary() };
+  }
+
+  view(): ApprovalView {
+    const quorum = evaluateQuorum(this.policy.groups, this.approvers());
+    return {
+      state: this.state,
+      subject: { id: this.subject.id, digest: this.subject.digest },
+      groups: this.policy.groups.map((g) => ({
+        name: g.name,
+        required: g.required,
+        have: quorum.have[g.name],
+        missing: g.required - quorum.have[g.name],
+        eligible: g.members.filter((m) => !this.excluded.has(m) && !this.votes.some((v) => v.approver === m)),
+      })),
+      votes: this.votes.map(({ signed: _signed, ...vote }) => ({ ...vote, countedFor: quorum.assignment[vote.approver] })),
+      excluded: [...this.excluded].map(([approver, why]) => ({ approver, why })),
+      deadline: this.deadlineAt ? new Date(this.deadlineAt).toISOString() : undefined,
+      msLeft: this.state === 'OPEN' ? Math.max(0, this.deadlineAt - Date.now()) : undefined,
+      reminders: this.reminders,
+      escalatedAt: this.escalatedAt,
+      notificationFailures: this.notificationFailures,
+      summary: this.summary(),
+    };
+  }
+
+  /** The signed statements with the group each approval counted toward, for the approval record. */
+  record(): RecordedVote[] {
+    const quorum = evaluateQuorum(this.policy.groups, this.approvers());
+    return this.votes.map((v) => ({ ...v, countedFor: quorum.assignment[v.approver] }));
+  }
+
+  private approvers(): string[] {
+    return this.votes.filter((v) => v.decision === 'approve').map((v) => v.approver);
+  }
+
+  private outcome(): 'pending' | 'approved' | 'rejected' {
+    const rejected = this.votes.some((v) => v.decision === 'reject');
+    if (rejected && this.policy.vetoOnReject) return 'rejected';
+    if (evaluateQuorum(this.policy.groups, this.approvers()).met) return 'approved';
+    const eligible = this.policy.groups.flatMap((g) => g.members).filter((m) => !this.excluded.has(m) && !this.votes.some((v) => v.approver === m));
+    return quorumReachable(this.policy.groups, this.approvers(), [...new Set(eligible)]) ? 'pending' : 'rejected';
+  }
+
+  private summary(): string {
+    switch (this.state) {
+      case 'WAITING':
+        return 'not yet at the approval step';
+      case 'APPROVED':
+        return `approved by ${this.approvers().join(', ')}`;
+      case 'EXPIRED':
+        return `expired at ${new Date(this.deadlineAt).toISOString()} with ${this.missingText() || 'nothing missing'}`;
+      case 'REJECTED': {
+        const veto = this.votes.find((v) => v.decision === 'reject');
+        return veto ? `rejected by ${veto.approver}: ${veto.reason}` : `quorum can no longer be met: ${this.missingText()}`;
+      }
+      default:
+        return `waiting for ${this.missingText()}`;
+    }
+  }
+
+  private missingText(): string {
+    const quorum = evaluateQuorum(this.policy.groups, this.approvers());
+    return this.policy.groups
+      .filter((g) => quorum.have[g.name] < g.required)
+      .map((g) => `${g.required - quorum.have[g.name]} more of ${g.name}`)
+      .join(', ');
+  }
+
+  private stillNeeded(): string[] {
+    const quorum = evaluateQuorum(this.policy.groups, this.approvers());
+    const names = this.policy.groups
+      .filter((g) => quorum.have[g.name] < g.required)
+      .flatMap((g) => g.members)
+      .filter((m) => !this.excluded.has(m) && !this.votes.some((v) => v.approver === m));
+    return [...new Set(names)];
+  }
+
+  private excludeBySubject(): void {
+    const { initiator, developerKeyFingerprint } = this.subject;
+    this.excludeIdentity(initiator, 'started this promotion');
+    if (developerKeyFingerprint) {
+      for (const [name, entry] of Object.entries(this.policy.roster)) {
+        if (entry.fingerprint === developerKeyFingerprint || entry.signingKeyFingerprints.includes(developerKeyFingerprint)) {
+          this.exclude(name, 'signed the build with the developer key');
+        }
+      }
+    }
+  }
+
+  private exclude(name: string, why: string): void {
+    const previous = this.excluded.get(name);
+    this.excluded.set(name, previous && !previous.includes(why) ? `${previous}; ${why}` : why);
+  }
+
+  private accept(decision: SignedDecision): ApprovalView {
+    const statement = JSON.parse(decision.statement) as ApprovalStatement;
+    this.votes.push({
+      approver: statement.approver,
+      decision: statement.decision,
+      reason: statement.reason,
+      signedAt: statement.time,
+      acceptedAt: new Date().toISOString(),
+      signed: { statement: decision.statement, signature: decision.signature },
+      keyFingerprint: this.policy.roster[statement.approver].fingerprint,
+    });
+    return this.view();
+  }
+
+  /** Throws (refusing the update) with the reason the approver sees. */
+  private validate(decision: SignedDecision): void {
+    const refuse = (why: string): never => {
+      throw ApplicationFailure.nonRetryable(why, 'APPROVAL_REFUSED');
+    };
+    if (typeof decision?.statement !== 'string' || typeof decision?.signature !== 'string') refuse('a decision is a signed statement: { statement, signature }');
+    let statement: ApprovalStatement;
+    try {
+      statement = JSON.parse(decision.statement) as ApprovalStatement;
+    } catch {
+      return refuse('the statement is not JSON');
+    }
+    const known = new Set(['_type', 'promotionId', 'digest', 'decision', 'reason', 'approver', 'time']);
+    const unknown = Object.keys(statement ?? {}).filter((k) => !known.has(k));
+    if (statement?._type !== APPROVAL_STATEMENT_TYPE) refuse(`the statement type must be ${APPROVAL_STATEMENT_TYPE}`);
+    if (unknown.length > 0) refuse(`the statement has unknown fields: ${unknown.join(', ')}`);
+    if (statement.decision !== 'approve' && statement.decision !== 'reject') refuse(`decision must be approve or reject, not "${statement.decision}"`);
+    if (typeof statement.approver !== 'string' || statement.approver === '') refuse('the statement names no approver');
+    if (this.state !== 'OPEN') refuse(`${this.subject.id} is not awaiting approval (gate ${this.state.toLowerCase()})`);
+    if (Date.now() >= this.deadlineAt) refuse(`the approval deadline ${new Date(this.deadlineAt).toISOString()} has passed`);
+    if (statement.promotionId !== this.subject.id) refuse(`the statement is for ${statement.promotionId}, not ${this.subject.id}`);
+    if (statement.digest !== this.subject.digest) refuse(`the statement is for digest ${statement.digest}, but ${this.subject.id} promotes ${this.subject.digest}`);
+    const entry = this.policy.roster[statement.approver];
+    if (!entry) refuse(`${statement.approver} is not in the approver roster`);
+    if (!verifyStatementSignature(decision.statement, decision.signature, entry.publicKeyHex)) {
+      refuse(`the signature does not verify with ${statement.approver}'s roster key ${entry.fingerprint.slice(0, 16)}`);
+    }
+    const signedAt = Date.parse(statement.time);
+    if (Number.isNaN(signedAt)) refuse(`statement time "${statement.time}" is not a timestamp`);
+    if (signedAt < this.openedAt - CLOCK_SKEW_MS || signedAt > Date.now() + CLOCK_SKEW_MS) {
+      refuse(`the statement was signed at ${statement.time}, outside this approval window (opened ${new Date(this.openedAt).toISOString()}): sign a fresh one`);
+    }
+    if (!this.policy.groups.some((g) => g.members.includes(statement.approver))) {
+      refuse(`${statement.approver} is in none of the approver groups (${this.policy.groups.map((g) => g.name).join(', ')})`);
+    }
+    const excluded = this.excluded.get(statement.approver);
+    if (excluded) refuse(`${statement.approver} may not approve ${this.subject.id}: ${excluded}`);
+    if (this.votes.some((v) => v.approver === statement.approver)) refuse(`${statement.approver} has already voted on ${this.subject.id}`);
+    if (statement.decision === 'reject' && !statement.reason?.trim()) refuse('a rejection needs a reason');
+    if (this.outcome() !== 'pending') refuse(`${this.subject.id} is already decided (${this.summary()})`);
+  }
+
+  private async notify(kind: NotificationKind, to: string[]): Promise<void> {
+    if (!this.policy.webhookUrl) return;
+    try {
+      await notify(this.policy.webhookUrl, {
+        kind,
+        subject: this.subject.id,
+        digest: this.subject.digest,
+        to,
+        summary: this.summary(),
+        deadline: this.deadlineAt ? new Date(this.deadlineAt).toISOString() : undefined,
+        reminders: this.reminders,
+        at: new Date().toISOString(),
+      });
+    } catch (err) {
+      this.notificationFailures += 1;
+      log.warn('notification failed', { kind, error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The approval gate's contract, shared by every workflow that asks for approval (image
+ * promotion, chart release) and by the CLI. No I/O: safe inside the workflow bundle.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+import { APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE } from '../src/approval/constants';
+
+export { APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE };
+
+export interface RosterEntry {
+  /** SPKI PEM of the key the approver signs statements with. */
+  publicKeyPem: string;
+  /** Uncompressed P-256 point (04||x||y) as hex, for verification inside the workflow. */
+  publicKeyHex: string;
+  fingerprint: string;
+  /** Other names this person goes by (commit author emails, CI user names). */
+  identities: string[];
+  /** Fingerprints of keys this person signs builds with (developer keys). */
+  signingKeyFingerprints: string[];
+}
+
+export interface ApprovalGroup {
+  name: string;
+  members: string[];
+  required: number;
+}
+
+/** The approval policy, pinned into the workflow input at start. */
+export interface ApprovalPolicy {
+  groups: ApprovalGroup[];
+  /** One rejection ends the gate REJECTED (default); otherwise only an unreachable quorum does. */
+  vetoOnReject: boolean;
+  deadlineMs: number;
+  reminderEveryMs?: number;
+  /** After this many reminders, the escalation group is notified. */
+  escalateAfterReminders?: number;
+  escalation?: { group: string; members: string[] };
+  /** Where notifications are POSTed (JSON). */
+  webhookUrl?: string;
+  roster: Record<string, RosterEntry>;
+}
+
+/** Who the gate is about; used for separation of duties. */
+export interface GateSubject {
+  /** The workflow id the statement must name. */
+  id: string;
+  digest: string;
+  initiator: string;
+  developerKeyFingerprint?: string;
+}
+
+/** What an approver signs. Serialised with canonicalStatement(); the signature covers those bytes. */
+export interface ApprovalStatement {
+  _type: typeof APPROVAL_STATEMENT_TYPE;
+  promotionId: string;
+  digest: string;
+  decision: 'approve' | 'reject';
+  reason?: string;
+  approver: string;
+  time: string;
+}
+
+export interface SignedDecision {
+  /** The exact statement bytes (UTF-8 JSON) the signature covers. */
+  statement: string;
+  /** Base64 ASN.1 DER ECDSA P-256 signature over sha256(statement). */
+  signature: string;
+}
+
+export interface RecordedVote {
+  approver: string;
+  decision: 'approve' | 'reject';
+  reason?: string;
+  /** Time the approver put in the statement. */
+  signedAt: string;
+  /** Workflow time the vote was accepted. */
+  acceptedAt: string;
+  /** The group the approval counts toward, once quorum arithmetic assigns it. */
+  countedFor?: string;
+  signed: SignedDecision;
+  keyFingerprint: string;
+}
+
+export type GateState = 'WAITING' | 'OPEN' | 'APPROVED' | 'REJECTED' | 'EXPIRED';
+
+export interface GroupProgress {
+  name: string;
+  required: number;
+  have: number;
+  missing: number;
+  eligible: string[];
+}
+
+export interface ApprovalView {
+  state: GateState;
+  /** The workflow id and digest a statement must name. */
+  subject: { id: string; digest: string };
+  groups: GroupProgress[];
+  votes: Array<Omit<RecordedVote, 'signed'>>;
+  /** People who may not approve this subject, and why. */
+  excluded: Array<{ approver: string; why: string }>;
+  deadline?: string;
+  msLeft?: number;
+  reminders: number;
+  escalatedAt?: string;
+  notificationFailures: number;
+  /** One line: why the gate is still closed, or how it ended. */
+  summary: string;
+}
+
+export const decideUpdate = defineUpdate<ApprovalView, [SignedDecision]>('decide');
+export const approvalQuery = defineQuery<ApprovalView>('approval');
+
+/** Canonical statement bytes: fixed key order, no whitespace. */
+export function canonicalStatement(statement: ApprovalStatement): string {
+  const ordered: Record<string, unknown> = {
+    _type: statement._type,
+    approver: statement.approver,
+    decision: statement.decision,
+    digest: statement.digest,
+    promotionId: statement.promotionId,
+  };
+  if (statement.reason !== undefined) ordered.reason = statement.reason;
+  ordered.time = statement.time;
+  return JSON.stringify(ordered);
+}
