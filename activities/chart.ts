@@ -13,12 +13,12 @@ export function createChartActivities(deps: steps.ChartStepDeps & { log?: Logger
       return asActivity(log, () => steps.packageStep(chartDir, staged));
     },
 
-    async chartSign(staged: steps.StagedChart, key: steps.PgpKeyRef): Promise<{ signedAt: string }> {
-      return asActivity(log, () => steps.signStep(deps, staged, key));
+    async chartSign(staged: steps.StagedChart, key: steps.PgpKeyRef, cosign?: steps.CosignKeyRef): Promise<{ signedAt: string; bundle: boolean }> {
+      return asActivity(log, () => steps.signStep(deps, staged, key, cosign));
     },
 
-    async chartVerify(staged: steps.StagedChart, keyringPath: string): Promise<steps.ChartReport> {
-      return asActivity(log, () => steps.verifyStep(staged, keyringPath));
+    async chartVerify(staged: steps.StagedChart, keyringPath: string, cosignPublicKeyPem?: string): Promise<steps.ChartReport> {
+      return asActivity(log, () => steps.verifyStep(staged, keyringPath, cosignPublicKeyPem));
     },
 
     async chartPublish(staged: steps.StagedChart, targets: steps.PublishTargets): Promise<steps.PublishOutcome> {

@@ -67,11 +67,11 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     finish(current, 'succeeded', `${pkg.files} files -> ${input.fileName} sha256:${input.sha256}`);
 
     current = begin('sign', 'SIGNING');
-    const signed = await chartSign(staged, input.pgpKey);
-    finish(current, 'succeeded', `OpenPGP key ${input.pgpKey.fingerprint} at ${signed.signedAt}`);
+    const signed = await chartSign(staged, input.pgpKey, input.publish.cosign);
+    finish(current, 'succeeded', `OpenPGP key ${input.pgpKey.fingerprint} at ${signed.signedAt}${signed.bundle ? ', sigstore bundle with the cosign key' : ''}`);
 
     current = begin('verify', 'VERIFYING');
-    const report = await chartVerify(staged, input.keyringPath);
+    const report = await chartVerify(staged, input.keyringPath, input.publish.cosign?.publicKeyPem);
     status.checks = report.checks;
     if (!report.ok) {
       const failed = report.checks.filter((c) => !c.ok).map((c) => c.message);

@@ -7,6 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { signBlob, verifyBlob } from '../cosign/blob';
 import { signImage, verifyImageSignatures } from '../cosign/image-signatures';
 import { CountersignError } from '../errors';
 import { loadSigner } from '../keys/load-signer';
@@ -48,6 +49,8 @@ export interface CosignKeyRef {
 
 const archivePath = (s: StagedChart) => path.join(s.stagingDir, s.fileName);
 const provPath = (s: StagedChart) => `${archivePath(s)}.prov`;
+/** The sigstore bundle of the archive, as `cosign sign-blob --bundle` writes it. */
+export const bundlePath = (s: StagedChart) => `${archivePath(s)}.sigstore.json`;
 
 /** Packages `chartDir` into the staging directory; the bytes must hash to the pinned sha256. */
 export async function packageStep(chartDir: string, staged: StagedChart): Promise<{ files: number }> {
@@ -88,14 +91,21 @@ export async function openPgpKey(deps: ChartStepDeps, key: PgpKeyRef) {
   return pgp;
 }
 
-/** Writes `<fileName>.prov`, signed now by the pinned OpenPGP key. */
-export async function signStep(deps: ChartStepDeps, staged: StagedChart, key: PgpKeyRef): Promise<{ signedAt: string }> {
+/**
+ * Writes `<fileName>.prov`, signed now by the pinned OpenPGP key, and with a cosign key also
+ * `<fileName>.sigstore.json`, the blob bundle `cosign verify-blob --bundle` checks.
+ */
+export async function signStep(deps: ChartStepDeps, staged: StagedChart, key: PgpKeyRef, cosign?: CosignKeyRef): Promise<{ signedAt: string; bundle: boolean }> {
   const data = await readStaged(staged);
   const pgp = await openPgpKey(deps, key);
   const date = new Date(Math.floor((deps.now?.() ?? new Date()).getTime() / 1000) * 1000);
   const prov = await signChart(data, { fileName: staged.fileName, key: pgp, date });
   await fsp.writeFile(provPath(staged), prov);
-  return { signedAt: date.toISOString() };
+  if (cosign) {
+    const signer = await loadSigner(cosign.ref, cosign.passwordEnv, deps.env ?? process.env);
+    await fsp.writeFile(bundlePath(staged), JSON.stringify(await signBlob(data, signer)));
+  }
+  return { signedAt: date.toISOString(), bundle: cosign !== undefined };
 }
 
 export interface ChartReport {
@@ -103,11 +113,26 @@ export interface ChartReport {
   checks: ChartCheck[];
 }
 
-/** Verifies the staged chart and .prov against the published keyring; failures come back as checks. */
-export async function verifyStep(staged: StagedChart, keyringPath: string): Promise<ChartReport> {
+/**
+ * Verifies the staged chart and .prov against the published keyring and, given the cosign public
+ * key, the blob bundle; failures come back as checks.
+ */
+export async function verifyStep(staged: StagedChart, keyringPath: string, cosignPublicKeyPem?: string): Promise<ChartReport> {
   const [archive, provenance, keyring] = await Promise.all([readStaged(staged), fsp.readFile(provPath(staged)), fsp.readFile(keyringPath)]);
   const report = await verifyChart({ archive, fileName: staged.fileName, provenance, keyring, keyringName: keyringPath });
-  return { ok: report.ok, checks: report.checks };
+  const checks = [...report.checks];
+  if (cosignPublicKeyPem !== undefined) checks.push(await bundleCheck(staged, archive, cosignPublicKeyPem));
+  return { ok: checks.every((c) => c.ok) && report.ok, checks };
+}
+
+async function bundleCheck(staged: StagedChart, archive: Buffer, publicKeyPem: string): Promise<ChartCheck> {
+  try {
+    verifyBlob(archive, await fsp.readFile(bundlePath(staged)), publicKeyPem);
+    return { name: 'bundle', ok: true, message: `${staged.fileName}.sigstore.json verifies with the cosign key` };
+  } catch (err) {
+    const code = err instanceof CountersignError ? err.code : 'SIGNATURE_INVALID';
+    return { name: 'bundle', ok: false, code, message: `${staged.fileName}.sigstore.json: ${(err as Error).message}` };
+  }
 }
 
 export interface PublishTargets {
@@ -132,6 +157,11 @@ export async function publishStep(deps: ChartStepDeps, staged: StagedChart, targ
   const provenance = await fsp.readFile(provPath(staged), 'utf8');
   const out: PublishOutcome = {};
   if (targets.repositoryDir) {
+    const bundle = await fsp.readFile(bundlePath(staged), 'utf8').catch(() => undefined);
+    if (bundle !== undefined) {
+      await fsp.mkdir(targets.repositoryDir, { recursive: true });
+      await fsp.writeFile(path.join(targets.repositoryDir, `${staged.fileName}.sigstore.json`), bundle);
+    }
     const charts = await publishToRepository(targets.repositoryDir, { fileName: staged.fileName, archive, provenance }, { baseUrl: targets.repositoryUrl, now: deps.now?.() });
     out.repository = { dir: targets.repositoryDir, indexed: charts.length };
   }

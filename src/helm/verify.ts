@@ -15,7 +15,7 @@ import { parseProvenance, type ParsedProvenance } from './provenance';
 /** Signatures dated up to this far ahead of the verifier's clock pass (hosts are never exactly in step). */
 export const DEFAULT_CLOCK_SKEW_SECONDS = 0;
 
-export type ChartCheckName = 'archive' | 'file-name' | 'signature' | 'digest' | 'metadata';
+export type ChartCheckName = 'archive' | 'file-name' | 'signature' | 'digest' | 'metadata' | 'bundle';
 
 export interface ChartCheck {
   name: ChartCheckName;

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as openpgp from 'openpgp';
+import { signBlob } from '../../src/cosign/blob';
 import { signImage } from '../../src/cosign/image-signatures';
 import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
 import { pushChart } from '../../src/helm/oci';
@@ -77,13 +78,15 @@ describe('Helm charts with the real helm, gpg, cosign and registry', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     repoUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+    await writeKeyPair(path.join(dir, 'cosign'), 'cosign', PASSWORD);
+    const cosignSigner = await FileSigner.load(path.join(dir, 'cosign', 'cosign.key'), PASSWORD);
+    await fs.writeFile(path.join(dir, 'out', `${pkg.fileName}.sigstore.json`), JSON.stringify(await signBlob(pkg.data, cosignSigner)));
     if (locateTool('docker-registry')) {
       registry = await startRegistry({ rootDir: path.join(dir, 'registry') });
       const store = new RegistryStore(registry.address);
       const pushed = await pushChart(store, 'charts', { fileName: pkg.fileName, archive: pkg.data, provenance: prov, created: '2026-01-01T00:00:00Z' });
       ociDigest = pushed.digest;
-      await writeKeyPair(path.join(dir, 'cosign'), 'cosign', PASSWORD);
-      await signImage(store, pushed.repository, pushed.digest, await FileSigner.load(path.join(dir, 'cosign', 'cosign.key'), PASSWORD));
+      await signImage(store, pushed.repository, pushed.digest, cosignSigner);
     }
   });
 
@@ -141,6 +144,16 @@ describe('Helm charts with the real helm, gpg, cosign and registry', () => {
     const verified = await run(COSIGN, ['verify', '--key', path.join(dir, 'cosign', 'cosign.pub'), '--insecure-ignore-tlog=true', '--allow-http-registry', ref], { HOME: dir });
     assert.equal(verified.code, 0, verified.out);
     assert.match(verified.out, new RegExp(String(ociDigest)));
+  });
+
+  test('cosign verify-blob --bundle accepts the chart archive bundle', async (t) => {
+    if (!COSIGN) return t.skip('cosign not installed (npm run toolchain)');
+    const out = path.join(dir, 'out');
+    const args = ['verify-blob', '--key', path.join(dir, 'cosign', 'cosign.pub'), '--bundle', path.join(out, `${pkg.fileName}.sigstore.json`), '--insecure-ignore-tlog=true'];
+    const verified = await run(COSIGN, [...args, path.join(out, pkg.fileName)], { HOME: dir });
+    assert.equal(verified.code, 0, verified.out);
+    const wrong = await run(COSIGN, [...args, path.join(out, `${pkg.fileName}.prov`)], { HOME: dir });
+    assert.notEqual(wrong.code, 0, 'cosign refuses the bundle for another file');
   });
 
   test('gpg --verify accepts our .prov', async (t) => {

@@ -1,0 +1,118 @@
+/**
+ * Starting and following chart releases from a Temporal client. The chart is packaged here first
+ * (deterministically) so the release pins its sha256; the OpenPGP key's fingerprint is pinned from
+ * the published keyring; private keys stay on the worker, named by reference.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { Client, WorkflowIdConflictPolicy, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { CountersignError } from '../errors';
+import { TASK_QUEUE } from '../../workflows/promotion-messages';
+import {
+  CHART_RELEASE_WORKFLOW_TYPE,
+  CHART_TERMINAL_STATES,
+  chartDecideUpdate,
+  chartReleaseId,
+  chartStatusQuery,
+  type ChartDecisionRequest,
+  type ChartReleaseInput,
+  type ChartReleaseStatus,
+} from '../../workflows/chart-release-messages';
+import { packageChart } from './package';
+import { readKeyring } from './pgp-key';
+
+export const DEFAULT_CHART_DEADLINE_MS = 72 * 3600_000;
+
+export interface ChartReleaseRequest {
+  chartDir: string;
+  stagingDir: string;
+  pgpKey: { ref: string; passwordEnv: string };
+  keyringPath: string;
+  publish: Omit<ChartReleaseInput['publish'], 'created' | 'cosign'> & {
+    cosign?: { ref: string; passwordEnv: string; publicKeyPath: string };
+    created?: string;
+  };
+  approval: { approvers: string[]; required?: number; deadlineMs?: number };
+  initiator: string;
+}
+
+/** Starts the release (or attaches to the running one for the same chart, version and content). */
+export async function startChartRelease(client: Client, request: ChartReleaseRequest): Promise<{ releaseId: string; attached: boolean; input: ChartReleaseInput }> {
+  if (!request.publish.repositoryDir && !request.publish.oci) throw new CountersignError('BAD_INPUT', 'give a chart repository directory, an OCI registry, or both, to publish to');
+  if (request.approval.approvers.length === 0) throw new CountersignError('BAD_INPUT', 'a chart release needs at least one approver');
+  const required = request.approval.required ?? 1;
+  if (!Number.isInteger(required) || required < 1 || required > request.approval.approvers.length) {
+    throw new CountersignError('BAD_INPUT', `required approvals must be between 1 and ${request.approval.approvers.length}`);
+  }
+  const pkg = await packageChart(request.chartDir);
+  const keys = await readKeyring(await fsp.readFile(request.keyringPath), request.keyringPath);
+  if (keys.length !== 1) throw new CountersignError('KEYRING_INVALID', `${request.keyringPath} holds ${keys.length} keys; a release pins exactly one signing key`);
+  const cosign = request.publish.cosign
+    ? { ref: path.resolve(request.publish.cosign.ref), passwordEnv: request.publish.cosign.passwordEnv, publicKeyPem: await fsp.readFile(request.publish.cosign.publicKeyPath, 'utf8') }
+    : undefined;
+  const input: ChartReleaseInput = {
+    chartDir: path.resolve(request.chartDir),
+    stagingDir: path.resolve(request.stagingDir, `${pkg.metadata.name}-${pkg.metadata.version}-${pkg.sha256.slice(0, 16)}`),
+    name: pkg.metadata.name,
+    version: pkg.metadata.version,
+    fileName: pkg.fileName,
+    sha256: pkg.sha256,
+    pgpKey: { ref: path.resolve(request.pgpKey.ref), passwordEnv: request.pgpKey.passwordEnv, fingerprint: keys[0]!.getFingerprint().toUpperCase() },
+    keyringPath: path.resolve(request.keyringPath),
+    publish: {
+      repositoryDir: request.publish.repositoryDir && path.resolve(request.publish.repositoryDir),
+      repositoryUrl: request.publish.repositoryUrl,
+      oci: request.publish.oci,
+      cosign,
+      created: request.publish.created ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    },
+    approval: { approvers: request.approval.approvers, required, deadlineMs: request.approval.deadlineMs ?? DEFAULT_CHART_DEADLINE_MS },
+    initiator: request.initiator,
+  };
+  const releaseId = chartReleaseId(input.name, input.version, input.sha256);
+  const before = await client.workflow.getHandle(releaseId).describe().catch(() => undefined);
+  const handle = await client.workflow.start(CHART_RELEASE_WORKFLOW_TYPE, {
+    taskQueue: TASK_QUEUE,
+    workflowId: releaseId,
+    args: [input],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+  });
+  const attached = before?.status.name === 'RUNNING' && before.runId === handle.firstExecutionRunId;
+  return { releaseId, attached, input };
+}
+
+/** Current status of a release, running or finished. */
+export async function getChartReleaseStatus(client: Client, id: string): Promise<ChartReleaseStatus> {
+  const handle = client.workflow.getHandle(id);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no chart release with id "${id}"`);
+    throw err;
+  }
+  if (description.type !== CHART_RELEASE_WORKFLOW_TYPE) throw new CountersignError('UNKNOWN_PROMOTION', `${id} is not a chart release`);
+  if (description.status.name === 'COMPLETED') return (await handle.result()) as ChartReleaseStatus;
+  return handle.query(chartStatusQuery);
+}
+
+/** Polls until the release ends or `until` holds. */
+export async function waitForChartRelease(client: Client, id: string, options: { until?: (s: ChartReleaseStatus) => boolean; onUpdate?: (s: ChartReleaseStatus) => void; pollMs?: number } = {}): Promise<ChartReleaseStatus> {
+  for (;;) {
+    const status = await getChartReleaseStatus(client, id);
+    options.onUpdate?.(status);
+    if (CHART_TERMINAL_STATES.includes(status.state) || options.until?.(status)) return status;
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+  }
+}
+
+/** Approves or rejects; APPROVAL_REFUSED with the workflow's reason when refused. */
+export async function decideChartRelease(client: Client, id: string, request: ChartDecisionRequest): Promise<ChartReleaseStatus> {
+  try {
+    return await client.workflow.getHandle(id).executeUpdate(chartDecideUpdate, { args: [request] });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no running chart release with id "${id}"`);
+    if (err instanceof WorkflowUpdateFailedError) throw new CountersignError('APPROVAL_REFUSED', (err.cause as Error | undefined)?.message ?? err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { sha256Hex } from '../../src/oci/digest';
+import { pullChart } from '../../src/helm/oci';
+import { decideChartRelease, startChartRelease, waitForChartRelease, type ChartReleaseRequest } from '../../src/helm/release-client';
+import { verifyChart } from '../../src/helm/verify';
+import { hasCode } from '../../src/errors';
+import { generateSigningKey, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
+import { DEMO_DIR, DEMO_FILE, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
+import { PLATFORM_PASSWORD_ENV, startTestEnv, type TestEnv } from '../support/env';
+
+const PGP_PASSWORD_ENV = 'COUNTERSIGN_TEST_PGP_PASSWORD';
+
+describe('chart release workflow on a real Temporal dev server and registry', () => {
+  let env: TestEnv;
+  let stopWorker: () => Promise<void>;
+  const request = (overrides: Partial<ChartReleaseRequest> = {}): ChartReleaseRequest => ({
+    chartDir: DEMO_DIR,
+    stagingDir: path.join(env.dir, 'staging'),
+    pgpKey: { ref: path.join(VECTORS, 'test-key.asc'), passwordEnv: PGP_PASSWORD_ENV },
+    keyringPath: path.join(VECTORS, 'keyring.gpg'),
+    publish: {
+      repositoryDir: path.join(env.dir, 'repo'),
+      oci: `${env.stack.registry.address}/charts`,
+      cosign: { ref: path.join(env.keysDir, 'platform.key'), passwordEnv: PLATFORM_PASSWORD_ENV, publicKeyPath: path.join(env.keysDir, 'platform.pub') },
+      created: '2026-01-01T00:00:00Z',
+    },
+    approval: { approvers: ['alice', 'bob'], required: 1, deadlineMs: 3600_000 },
+    initiator: 'ci',
+    ...overrides,
+  });
+
+  before(async () => {
+    env = await startTestEnv();
+    env.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE;
+    stopWorker = await env.startWorker();
+  });
+  after(async () => {
+    await stopWorker?.();
+    await env?.close();
+  });
+
+  it('packages, signs, verifies, waits for approval, then publishes to the repository and the registry', async () => {
+    const started = await startChartRelease(env.client, request());
+    const waiting = await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(waiting.state, 'AWAITING_APPROVAL', waiting.error);
+    assert.deepEqual(waiting.checks.map((c) => [c.name, c.ok]), [['archive', true], ['file-name', true], ['signature', true], ['digest', true], ['metadata', true], ['bundle', true]]);
+    assert.equal(await fs.stat(path.join(env.dir, 'repo', DEMO_FILE)).then(() => true, () => false), false, 'nothing is published before approval');
+
+    await assert.rejects(decideChartRelease(env.client, started.releaseId, { approver: 'mallory', decision: 'approve' }), (e) => hasCode(e, 'APPROVAL_REFUSED'));
+    await decideChartRelease(env.client, started.releaseId, { approver: 'alice', decision: 'approve' });
+    const done = await waitForChartRelease(env.client, started.releaseId);
+    assert.equal(done.state, 'RELEASED', done.error);
+    assert.deepEqual(done.timeline.map((t) => [t.step, t.status]), [['package', 'succeeded'], ['sign', 'succeeded'], ['verify', 'succeeded'], ['approval', 'succeeded'], ['publish', 'succeeded']]);
+
+    const repo = path.join(env.dir, 'repo');
+    const archive = await fs.readFile(path.join(repo, DEMO_FILE));
+    const report = await verifyChart({ archive, fileName: DEMO_FILE, provenance: await fs.readFile(path.join(repo, `${DEMO_FILE}.prov`)), keyring: await fs.readFile(path.join(VECTORS, 'keyring.gpg')) });
+    assert.equal(report.ok, true, JSON.stringify(report.checks));
+    const index = parse(await fs.readFile(path.join(repo, 'index.yaml'), 'utf8'));
+    assert.equal(index.apiVersion, 'v1');
+    assert.deepEqual(index.entries.demo.map((e: Record<string, unknown>) => [e.version, e.urls, e.digest]), [['1.2.3', [DEMO_FILE], sha256Hex(archive)]]);
+    await fs.access(path.join(repo, `${DEMO_FILE}.sigstore.json`));
+
+    const pulled = await pullChart(env.store, 'charts/demo', '1.2.3');
+    assert.equal(pulled.digest, done.published?.ociDigest);
+    assert.ok(pulled.archive.equals(archive));
+    const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
+    assert.equal((await verifyImageSignatures(env.store, 'charts/demo', pulled.digest, platformPem)).valid, 1);
+
+    // A second trigger for the same chart finds the finished release's id; nothing is published twice.
+    const again = await startChartRelease(env.client, request());
+    assert.equal(again.releaseId, started.releaseId);
+  });
+
+  it('rejects with the approver reason and publishes nothing', async () => {
+    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: rejected\nversion: 0.0.1\n' });
+    const started = await startChartRelease(env.client, request({ chartDir }));
+    await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    await assert.rejects(decideChartRelease(env.client, started.releaseId, { approver: 'bob', decision: 'reject' }), /a rejection needs a reason/);
+    await decideChartRelease(env.client, started.releaseId, { approver: 'bob', decision: 'reject', reason: 'not this week' });
+    const done = await waitForChartRelease(env.client, started.releaseId);
+    assert.equal(done.state, 'REJECTED');
+    assert.match(done.error ?? '', /REJECTED by bob: not this week/);
+    assert.equal(await env.store.getManifest('charts/rejected', '0.0.1'), undefined);
+  });
+
+  it('fails at sign when the key does not match the published keyring, naming both', async () => {
+    const other = await generateSigningKey({ name: 'Other', passphrase: TEST_KEY_PASSPHRASE, rsaBits: 2048 });
+    const keyringPath = await publishKeyring(path.join(env.dir, 'trust'), await readSigningKey(Buffer.from(other.privateKeyArmored), TEST_KEY_PASSPHRASE));
+    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: mismatch\nversion: 0.0.1\n' });
+    const started = await startChartRelease(env.client, request({ chartDir, keyringPath }));
+    const done = await waitForChartRelease(env.client, started.releaseId);
+    assert.equal(done.state, 'FAILED');
+    assert.match(done.error ?? '', new RegExp(`KEY_INVALID: .*but the release pinned ${other.info.fingerprint}`));
+    assert.deepEqual(done.timeline.map((t) => [t.step, t.status]), [['package', 'succeeded'], ['sign', 'failed']]);
+  });
+});
