@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signBlob } from '../../src/cosign/blob';
 import { attestImageAs, signImageAs } from '../../src/cosign/verify-image';
-import { decide, startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { FileSigner } from '../../src/keys/file-signer';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
@@ -112,7 +112,7 @@ describe('a promotion that starts from an image stock cosign v3 signed and attes
     const started = await startPromotion(env.client, { target, source: { image: reference }, build: buildFacts(), initiator: 'ci' });
     const waiting = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     assert.equal(waiting.state, 'AWAITING_APPROVAL', waiting.error);
-    await decide(env.client, started.promotionId, { approver: 'alice', decision: 'approve' });
+    await env.decideAs(started.promotionId, 'alice', 'approve');
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
     assert.match(done.timeline.find((t) => t.step === 'prod-sign')?.detail ?? '', /^platform key/);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
-import { decide, startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { KmsSigner } from '../../src/keys/kms-signer';
 import { locateTool } from '../../src/stack/tools';
 import { buildFacts, copyDir, PLATFORM_PASSWORD_ENV, startTestEnv, type TestEnv } from '../support/env';
@@ -53,7 +53,7 @@ describe('promotion signed by a KMS platform key', { skip: localKmsPath() ? fals
     assert.equal(target.keys.platform.key, key.ref);
     const started = await startPromotion(env.client, { target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    await decide(env.client, started.promotionId, { approver: 'alice', decision: 'approve' });
+    await env.decideAs(started.promotionId, 'alice', 'approve');
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
 
