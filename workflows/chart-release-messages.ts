@@ -1,9 +1,11 @@
 /**
- * The chart release workflow's public contract: input, states, the `status` query and the
- * `decide` update. No I/O here; safe inside the workflow bundle.
+ * The chart release workflow's public contract: input, states and the `status` query. Approval
+ * goes through the shared approval gate (workflows/approval-gate.ts): its `decide` update takes
+ * signed statements, its `approval` query shows progress. No I/O here; safe inside the bundle.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery } from '@temporalio/workflow';
 import type { ChartCheck } from '../src/helm/verify';
+import type { ApprovalPolicy, ApprovalView } from './approval-messages';
 
 export const CHART_RELEASE_WORKFLOW_TYPE = 'chartRelease';
 
@@ -55,15 +57,9 @@ export interface ChartReleaseInput {
     /** RFC 3339 time stamped on the OCI manifest (pinned for identical retries). */
     created: string;
   };
-  approval: { approvers: string[]; required: number; deadlineMs: number };
+  /** The approval policy with its roster pinned, as for an image promotion. */
+  approval: ApprovalPolicy;
   initiator: string;
-}
-
-export interface ChartVote {
-  approver: string;
-  decision: 'approve' | 'reject';
-  reason?: string;
-  at: string;
 }
 
 export interface ChartReleaseStatus {
@@ -74,21 +70,12 @@ export interface ChartReleaseStatus {
   sha256: string;
   timeline: ChartTimelineEntry[];
   checks: ChartCheck[];
-  votes: ChartVote[];
-  approval: { required: number; approvers: string[]; deadline?: string };
+  approval: ApprovalView;
   published?: { repositoryDir?: string; ociReference?: string; ociDigest?: string };
   error?: string;
 }
 
-export interface ChartDecisionRequest {
-  approver: string;
-  decision: 'approve' | 'reject';
-  reason?: string;
-}
-
 export const chartStatusQuery = defineQuery<ChartReleaseStatus>('status');
-/** Approve or reject; validated before it is accepted. */
-export const chartDecideUpdate = defineUpdate<ChartReleaseStatus, [ChartDecisionRequest]>('decide');
 
 /** Workflow id: derived from chart, version and content, so a repeated trigger finds the running release. */
 export function chartReleaseId(name: string, version: string, sha256: string): string {

@@ -1,14 +1,14 @@
-import { ActivityFailure, ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ChartActivities } from '../activities/chart';
+import { ApprovalGate } from './approval-gate';
 import type {
-  ChartDecisionRequest,
   ChartReleaseInput,
   ChartReleaseState,
   ChartReleaseStatus,
   ChartStepName,
   ChartTimelineEntry,
 } from './chart-release-messages';
-import { chartDecideUpdate, chartStatusQuery } from './chart-release-messages';
+import { chartStatusQuery } from './chart-release-messages';
 
 // Packaging, signing and verifying are local file work: a few quick attempts cover a busy disk.
 const { chartPackage, chartSign, chartVerify } = proxyActivities<ChartActivities>({
@@ -25,6 +25,7 @@ const { chartPublish } = proxyActivities<ChartActivities>({
 
 /** package -> sign -> verify -> approval -> publish. */
 export async function chartRelease(input: ChartReleaseInput): Promise<ChartReleaseStatus> {
+  const gate = new ApprovalGate({ id: workflowInfo().workflowId, digest: `sha256:${input.sha256}`, initiator: input.initiator }, input.approval);
   const status: ChartReleaseStatus = {
     releaseId: workflowInfo().workflowId,
     state: 'PACKAGING',
@@ -33,19 +34,9 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     sha256: input.sha256,
     timeline: [],
     checks: [],
-    votes: [],
-    approval: { required: input.approval.required, approvers: input.approval.approvers },
+    approval: gate.view(),
   };
-  let deadlineAt = 0;
-  setHandler(chartStatusQuery, () => status);
-  setHandler(
-    chartDecideUpdate,
-    (request: ChartDecisionRequest) => {
-      status.votes.push({ ...request, at: new Date().toISOString() });
-      return status;
-    },
-    { validator: (request: ChartDecisionRequest) => validateDecision(status, input, deadlineAt, request) },
-  );
+  setHandler(chartStatusQuery, () => ({ ...status, approval: gate.view() }));
 
   const begin = (step: ChartStepName, state: ChartReleaseState): ChartTimelineEntry => {
     status.state = state;
@@ -84,22 +75,15 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     finish(current, 'succeeded', `${report.checks.length} checks passed`);
 
     current = begin('approval', 'AWAITING_APPROVAL');
-    deadlineAt = Date.now() + input.approval.deadlineMs;
-    status.approval.deadline = new Date(deadlineAt).toISOString();
-    if (!(await condition(() => decision(status, input) !== 'pending', input.approval.deadlineMs))) {
-      finish(current, 'expired', `no decision by ${status.approval.deadline}`);
-      status.error = `EXPIRED: no approval quorum before ${status.approval.deadline}`;
-      status.state = 'EXPIRED';
+    const outcome = await gate.run();
+    status.approval = gate.view();
+    if (outcome.state !== 'APPROVED') {
+      finish(current, outcome.state === 'EXPIRED' ? 'expired' : 'rejected', outcome.summary);
+      status.error = `${outcome.state}: ${outcome.summary}`;
+      status.state = outcome.state;
       return status;
     }
-    if (decision(status, input) === 'rejected') {
-      const veto = status.votes.find((v) => v.decision === 'reject')!;
-      finish(current, 'rejected', `rejected by ${veto.approver}: ${veto.reason}`);
-      status.error = `REJECTED by ${veto.approver}: ${veto.reason}`;
-      status.state = 'REJECTED';
-      return status;
-    }
-    finish(current, 'succeeded', `approved by ${status.votes.map((v) => v.approver).join(', ')}`);
+    finish(current, 'succeeded', outcome.summary);
 
     current = begin('publish', 'PUBLISHING');
     const published = await chartPublish(staged, input.publish);
@@ -118,25 +102,6 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     status.state = 'FAILED';
     return status;
   }
-}
-
-function decision(status: ChartReleaseStatus, input: ChartReleaseInput): 'pending' | 'approved' | 'rejected' {
-  if (status.votes.some((v) => v.decision === 'reject')) return 'rejected';
-  return status.votes.filter((v) => v.decision === 'approve').length >= input.approval.required ? 'approved' : 'pending';
-}
-
-/** Refuses a decision before it reaches history; the message is what the approver sees. */
-function validateDecision(status: ChartReleaseStatus, input: ChartReleaseInput, deadlineAt: number, request: ChartDecisionRequest): void {
-  const refuse = (why: string) => {
-    throw ApplicationFailure.nonRetryable(why, 'APPROVAL_REFUSED');
-  };
-  if (!request || typeof request.approver !== 'string' || request.approver.trim() === '') refuse('an approver name is required');
-  if (request.decision !== 'approve' && request.decision !== 'reject') refuse(`decision must be approve or reject, not "${request.decision}"`);
-  if (status.state !== 'AWAITING_APPROVAL') refuse(`release ${status.releaseId} is ${status.state}, not awaiting approval`);
-  if (Date.now() >= deadlineAt) refuse(`the approval deadline ${status.approval.deadline} has passed`);
-  if (!input.approval.approvers.includes(request.approver)) refuse(`${request.approver} is not an approver for this chart (approvers: ${input.approval.approvers.join(', ')})`);
-  if (status.votes.some((v) => v.approver === request.approver)) refuse(`${request.approver} has already voted on ${status.releaseId}`);
-  if (request.decision === 'reject' && (typeof request.reason !== 'string' || request.reason.trim() === '')) refuse('a rejection needs a reason');
 }
 
 function failureMessage(err: unknown): string {

@@ -1,27 +1,25 @@
 /**
  * Starting and following chart releases from a Temporal client. The chart is packaged here first
  * (deterministically) so the release pins its sha256; the OpenPGP key's fingerprint is pinned from
- * the published keyring; private keys stay on the worker, named by reference.
+ * the published keyring; private keys stay on the worker, named by reference. Decisions go
+ * through the approval gate like a promotion's: `signAndDecide` in src/client/promotions.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { Client, WorkflowIdConflictPolicy, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { CountersignError } from '../errors';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import {
   CHART_RELEASE_WORKFLOW_TYPE,
   CHART_TERMINAL_STATES,
-  chartDecideUpdate,
   chartReleaseId,
   chartStatusQuery,
-  type ChartDecisionRequest,
   type ChartReleaseInput,
   type ChartReleaseStatus,
 } from '../../workflows/chart-release-messages';
 import { packageChart } from './package';
 import { readKeyring } from './pgp-key';
-
-export const DEFAULT_CHART_DEADLINE_MS = 72 * 3600_000;
+import type { ApprovalPolicy } from '../../workflows/approval-messages';
 
 export interface ChartReleaseRequest {
   chartDir: string;
@@ -32,18 +30,15 @@ export interface ChartReleaseRequest {
     cosign?: { ref: string; passwordEnv: string; publicKeyPath: string };
     created?: string;
   };
-  approval: { approvers: string[]; required?: number; deadlineMs?: number };
+  /** Approval policy with the roster pinned (`pinRoster`), as for an image promotion. */
+  approval: ApprovalPolicy;
   initiator: string;
 }
 
 /** Starts the release (or attaches to the running one for the same chart, version and content). */
 export async function startChartRelease(client: Client, request: ChartReleaseRequest): Promise<{ releaseId: string; attached: boolean; input: ChartReleaseInput }> {
   if (!request.publish.repositoryDir && !request.publish.oci) throw new CountersignError('BAD_INPUT', 'give a chart repository directory, an OCI registry, or both, to publish to');
-  if (request.approval.approvers.length === 0) throw new CountersignError('BAD_INPUT', 'a chart release needs at least one approver');
-  const required = request.approval.required ?? 1;
-  if (!Number.isInteger(required) || required < 1 || required > request.approval.approvers.length) {
-    throw new CountersignError('BAD_INPUT', `required approvals must be between 1 and ${request.approval.approvers.length}`);
-  }
+  if (request.approval.groups.length === 0) throw new CountersignError('BAD_INPUT', 'a chart release needs an approval group');
   const pkg = await packageChart(request.chartDir);
   const keys = await readKeyring(await fsp.readFile(request.keyringPath), request.keyringPath);
   if (keys.length !== 1) throw new CountersignError('KEYRING_INVALID', `${request.keyringPath} holds ${keys.length} keys; a release pins exactly one signing key`);
@@ -66,7 +61,7 @@ export async function startChartRelease(client: Client, request: ChartReleaseReq
       cosign,
       created: request.publish.created ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     },
-    approval: { approvers: request.approval.approvers, required, deadlineMs: request.approval.deadlineMs ?? DEFAULT_CHART_DEADLINE_MS },
+    approval: request.approval,
     initiator: request.initiator,
   };
   const releaseId = chartReleaseId(input.name, input.version, input.sha256);
@@ -103,16 +98,5 @@ export async function waitForChartRelease(client: Client, id: string, options: {
     options.onUpdate?.(status);
     if (CHART_TERMINAL_STATES.includes(status.state) || options.until?.(status)) return status;
     await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
-  }
-}
-
-/** Approves or rejects; APPROVAL_REFUSED with the workflow's reason when refused. */
-export async function decideChartRelease(client: Client, id: string, request: ChartDecisionRequest): Promise<ChartReleaseStatus> {
-  try {
-    return await client.workflow.getHandle(id).executeUpdate(chartDecideUpdate, { args: [request] });
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no running chart release with id "${id}"`);
-    if (err instanceof WorkflowUpdateFailedError) throw new CountersignError('APPROVAL_REFUSED', (err.cause as Error | undefined)?.message ?? err.message);
-    throw err;
   }
 }

@@ -6,7 +6,9 @@ import { parse } from 'yaml';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { sha256Hex } from '../../src/oci/digest';
 import { pullChart } from '../../src/helm/oci';
-import { decideChartRelease, startChartRelease, waitForChartRelease, type ChartReleaseRequest } from '../../src/helm/release-client';
+import { startChartRelease, waitForChartRelease, type ChartReleaseRequest } from '../../src/helm/release-client';
+import { pinRoster } from '../../src/approval/roster';
+import type { ApprovalPolicy } from '../../workflows/approval-messages';
 import { verifyChart } from '../../src/helm/verify';
 import { hasCode } from '../../src/errors';
 import { generateSigningKey, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
@@ -18,6 +20,7 @@ const PGP_PASSWORD_ENV = 'COUNTERSIGN_TEST_PGP_PASSWORD';
 describe('chart release workflow on a real Temporal dev server and registry', () => {
   let env: TestEnv;
   let stopWorker: () => Promise<void>;
+  let approval: ApprovalPolicy;
   const request = (overrides: Partial<ChartReleaseRequest> = {}): ChartReleaseRequest => ({
     chartDir: DEMO_DIR,
     stagingDir: path.join(env.dir, 'staging'),
@@ -29,7 +32,7 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
       cosign: { ref: path.join(env.keysDir, 'platform.key'), passwordEnv: PLATFORM_PASSWORD_ENV, publicKeyPath: path.join(env.keysDir, 'platform.pub') },
       created: '2026-01-01T00:00:00Z',
     },
-    approval: { approvers: ['alice', 'bob'], required: 1, deadlineMs: 3600_000 },
+    approval,
     initiator: 'ci',
     ...overrides,
   });
@@ -38,6 +41,7 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     env = await startTestEnv();
     env.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE;
     stopWorker = await env.startWorker();
+    approval = { ...env.target.approval, roster: await pinRoster(env.target.approvers) };
   });
   after(async () => {
     await stopWorker?.();
@@ -51,8 +55,9 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     assert.deepEqual(waiting.checks.map((c) => [c.name, c.ok]), [['archive', true], ['file-name', true], ['signature', true], ['digest', true], ['metadata', true], ['bundle', true]]);
     assert.equal(await fs.stat(path.join(env.dir, 'repo', DEMO_FILE)).then(() => true, () => false), false, 'nothing is published before approval');
 
-    await assert.rejects(decideChartRelease(env.client, started.releaseId, { approver: 'mallory', decision: 'approve' }), (e) => hasCode(e, 'APPROVAL_REFUSED'));
-    await decideChartRelease(env.client, started.releaseId, { approver: 'alice', decision: 'approve' });
+    // The shared approval gate: signed statements, checked against the pinned roster and groups.
+    await assert.rejects(env.decideAs(started.releaseId, 'carol', 'approve'), (e) => hasCode(e, 'APPROVAL_REFUSED'));
+    await env.decideAs(started.releaseId, 'alice', 'approve');
     const done = await waitForChartRelease(env.client, started.releaseId);
     assert.equal(done.state, 'RELEASED', done.error);
     assert.deepEqual(done.timeline.map((t) => [t.step, t.status]), [['package', 'succeeded'], ['sign', 'succeeded'], ['verify', 'succeeded'], ['approval', 'succeeded'], ['publish', 'succeeded']]);
@@ -81,11 +86,10 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: rejected\nversion: 0.0.1\n' });
     const started = await startChartRelease(env.client, request({ chartDir }));
     await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    await assert.rejects(decideChartRelease(env.client, started.releaseId, { approver: 'bob', decision: 'reject' }), /a rejection needs a reason/);
-    await decideChartRelease(env.client, started.releaseId, { approver: 'bob', decision: 'reject', reason: 'not this week' });
+    await env.decideAs(started.releaseId, 'bob', 'reject', 'not this week');
     const done = await waitForChartRelease(env.client, started.releaseId);
     assert.equal(done.state, 'REJECTED');
-    assert.match(done.error ?? '', /REJECTED by bob: not this week/);
+    assert.match(done.error ?? '', /^REJECTED: .*bob.*not this week/);
     assert.equal(await env.store.getManifest('charts/rejected', '0.0.1'), undefined);
   });
 
