@@ -1,0 +1,115 @@
+/**
+ * npm run bench:verify — verifying one image (signature + SLSA provenance) in-process versus the
+ * stock `cosign verify` + `cosign verify-attestation` processes, same image, same registry, same
+ * run; then in-process verifications per second over 1,000 signed images. Figures go to
+ * docs/benchmarks.md by hand; raw results to bench/results/verify.json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, signatureCheck } from '../src/cosign/verify-image';
+import type { SignatureFormat } from '../src/cosign/formats';
+import { FileSigner } from '../src/keys/file-signer';
+import { digestOf } from '../src/oci/digest';
+import { RegistryStore } from '../src/oci/registry';
+import { MEDIA_TYPE } from '../src/oci/types';
+import { createStatement } from '../src/provenance/statement';
+import { startRegistry } from '../src/stack/registry';
+import { locateTool } from '../src/stack/tools';
+import { runCosign } from '../test/vectors/cosign-bundle/produce';
+
+const KEYS = path.join(__dirname, '..', 'test', 'vectors', 'cosign-keys');
+const SLSA = 'https://slsa.dev/provenance/v1';
+const PREDICATE = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'test', 'vectors', 'cosign-image', 'slsa-predicate.json'), 'utf8'));
+const ROUNDS = 10;
+const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);
+
+/** A tiny distinct image: empty config, no layers, an annotation that makes the digest unique. */
+async function pushImage(store: RegistryStore, repo: string, n: number): Promise<string> {
+  const config = Buffer.from('{}');
+  await store.putBlob(repo, { data: config, descriptor: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(config), size: 2 } });
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.imageManifest, config: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(config), size: 2 }, layers: [], annotations: { n: String(n) } }));
+  return store.putManifest(repo, digestOf(manifest), manifest, MEDIA_TYPE.imageManifest);
+}
+
+async function verifyInProcess(store: RegistryStore, repo: string, digest: string, pem: string): Promise<boolean> {
+  const evidence = await collectImageEvidence(store, repo, digest, pem);
+  return signatureCheck('s', evidence, digest, 'k').ok && attestationCheck('p', evidence, SLSA, 'k', digest).check.ok;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-bench-verify-'));
+  const registry = await startRegistry({ rootDir: path.join(work, 'registry') });
+  const results: Record<string, unknown> = { date: new Date().toISOString(), cpus: os.cpus().length, node: process.version };
+  try {
+    const store = new RegistryStore(registry.address);
+    const signer = await FileSigner.load(path.join(KEYS, 'cosign.key'), 'countersign-test');
+    const pem = await signer.publicKeyPem();
+    const cosign = locateTool('cosign');
+    for (const format of ['legacy', 'bundle'] as SignatureFormat[]) {
+      const repo = `bench/${format}`;
+      const digest = await pushImage(store, repo, 0);
+      await signImageAs(format, store, repo, digest, signer);
+      await attestImageAs(format, store, repo, digest, createStatement(`${registry.address}/${repo}`, digest, SLSA, PREDICATE), signer);
+      const ours: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        const t = performance.now();
+        if (!(await verifyInProcess(store, repo, digest, pem))) throw new Error('in-process verify failed');
+        ours.push(performance.now() - t);
+      }
+      const entry: Record<string, number> = { inProcessMs: median(ours) };
+      if (cosign) {
+        const ref = `${registry.address}/${repo}@${digest}`;
+        const flags = ['--key', path.join(KEYS, 'cosign.pub'), '--insecure-ignore-tlog=true', '--allow-http-registry'];
+        const theirs: number[] = [];
+        for (let i = 0; i < ROUNDS; i++) {
+          const t = performance.now();
+          for (const args of [['verify', ...flags, ref], ['verify-attestation', ...flags, '--type', 'slsaprovenance1', ref]]) {
+            const r = await runCosign(cosign, args, work);
+            if (r.code !== 0) throw new Error(`cosign ${args[0]}: ${r.stderr}`);
+          }
+          theirs.push(performance.now() - t);
+        }
+        entry.cosignProcessesMs = median(theirs);
+        entry.ratio = entry.cosignProcessesMs / entry.inProcessMs;
+      }
+      results[`one-image-${format}`] = entry;
+      console.log(format, entry);
+    }
+
+    // Throughput: IMAGES distinct digests, each signed and attested (legacy format), verified with concurrency 16.
+    const repo = 'bench/many';
+    const digests: string[] = [];
+    for (let i = 0; i < IMAGES; i++) {
+      const digest = await pushImage(store, repo, i + 1);
+      await signImageAs('legacy', store, repo, digest, signer);
+      await attestImageAs('legacy', store, repo, digest, createStatement(`${registry.address}/${repo}`, digest, SLSA, PREDICATE), signer);
+      digests.push(digest);
+    }
+    const start = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < digests.length) {
+          const digest = digests[next++];
+          if (!(await verifyInProcess(store, repo, digest, pem))) throw new Error(`verify failed for ${digest}`);
+        }
+      }),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    results.throughput = { images: IMAGES, seconds, perSecond: IMAGES / seconds };
+    console.log('throughput', results.throughput);
+    fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+    fs.writeFileSync(path.join(__dirname, 'results', 'verify.json'), `${JSON.stringify(results, null, 2)}\n`);
+  } finally {
+    await registry.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
