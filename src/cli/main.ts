@@ -4,6 +4,7 @@ import { COMMON_HELP, COMMON_OPTIONS, EXIT, write, type Command, type CommandIo 
 import { COSIGN_COMMANDS } from './commands/cosign';
 import { demoCommand } from './commands/demo';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
+import { HELM_COMMANDS } from './commands/helm';
 import { keysGenerateCommand } from './commands/keys';
 import { approveCommand, listCommand, promoteCommand, rejectCommand, statusCommand } from './commands/promotions';
 import { workerCommand } from './commands/worker';
@@ -17,6 +18,7 @@ export const COMMANDS: Command[] = [
   rejectCommand,
   keysGenerateCommand,
   ...COSIGN_COMMANDS,
+  ...HELM_COMMANDS,
   devUpCommand,
   devDownCommand,
   devStatusCommand,
