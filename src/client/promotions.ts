@@ -256,7 +256,11 @@ export async function decide(client: Client, id: string, decision: SignedDecisio
   try {
     return await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [decision] });
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no running promotion with id "${id}"`);
+    if (err instanceof WorkflowNotFoundError) {
+      const description = await describeOrUndefined(client, id);
+      if (!description) throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${id}"`);
+      throw new CountersignError('APPROVAL_REFUSED', `${id} has ended (${description.status.name.toLowerCase()}); it is not awaiting approval`);
+    }
     if (err instanceof WorkflowUpdateFailedError) {
       const reason = (err.cause as Error | undefined)?.message ?? err.message;
       throw new CountersignError('APPROVAL_REFUSED', reason);

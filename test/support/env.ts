@@ -114,7 +114,7 @@ export async function copyDir(from: string, to: string): Promise<string> {
   return to;
 }
 
-export function buildFacts(overrides: Partial<{ sourceRepo: string; commit: string; buildCommand: string; builderId: string }> = {}) {
+export function buildFacts(overrides: Partial<{ sourceRepo: string; commit: string; buildCommand: string; builderId: string; commitAuthor: string }> = {}) {
   return { sourceRepo: SOURCE_REPO, commit: COMMIT, buildCommand: BUILD_COMMAND, builderId: BUILDER_ID, ...overrides };
 }
 
