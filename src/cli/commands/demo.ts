@@ -9,6 +9,7 @@ import { FileSigner, writeKeyPair } from '../../keys/file-signer';
 import { startEmbeddedStack } from '../../stack/embedded';
 import { locateTool } from '../../stack/tools';
 import { createWorker } from '../../../workers/worker';
+import { APPROVAL_PREDICATE_TYPE } from '../../approval/constants';
 import { EXIT, printJson, write, type Command } from '../command';
 import { countersignHome } from '../context';
 import { renderStatus } from '../render';
@@ -74,21 +75,34 @@ export const demoCommand: Command = {
         await signAndDecide(client, started.promotionId, { approver: DEMO_APPROVER, decision: 'approve', reason: 'demo: provenance and signatures checked', signer });
       }
       const final = await waitWithProgress(client, started.promotionId, progress);
-      const verifyArgs = ['verify', '--key', path.join(keysDir, 'platform.pub'), '--insecure-ignore-tlog=true', `${final.repository}@${final.digest}`];
-      const verifyCommand = `cosign ${verifyArgs.join(' ')}`;
+      const imageRef = `${final.repository}@${final.digest}`;
+      const platformPub = path.join(keysDir, 'platform.pub');
+      const checks = [
+        { what: 'production signature', args: ['verify', '--key', platformPub, '--insecure-ignore-tlog=true', imageRef] },
+        {
+          what: 'approval record',
+          args: ['verify-attestation', '--key', platformPub, '--insecure-ignore-tlog=true', '--type', APPROVAL_PREDICATE_TYPE, imageRef],
+        },
+      ];
+      const verifyCommand = `cosign ${checks[0].args.join(' ')}`;
       let cosignResult: 'passed' | 'failed' | 'not installed' | 'not run' = 'not run';
       if (final.state === 'PROMOTED') {
         const cosign = locateTool('cosign', io.env);
         if (cosign) {
-          const run = spawnSync(cosign, verifyArgs, { encoding: 'utf8', env: { ...io.env, COSIGN_PASSWORD: '' } });
-          cosignResult = run.status === 0 ? 'passed' : 'failed';
-          if (run.status !== 0) say(`cosign verify failed:\n${run.stderr}${run.stdout}`);
+          cosignResult = 'passed';
+          for (const check of checks) {
+            const run = spawnSync(cosign, check.args, { encoding: 'utf8', env: { ...io.env, COSIGN_PASSWORD: '' } });
+            if (run.status !== 0) {
+              cosignResult = 'failed';
+              say(`cosign ${check.args[0]} (${check.what}) failed:\n${run.stderr}${run.stdout}`);
+            }
+          }
         } else cosignResult = 'not installed';
       }
       if (json) printJson(io, { ...final, verifyCommand, cosignVerify: cosignResult });
       else {
         write(io.stdout, renderStatus(final));
-        write(io.stdout, `\nA customer verifies the production signature with stock cosign:\n  ${verifyCommand}`);
+        write(io.stdout, `\nA customer verifies the production signature and the approval record with stock cosign:\n${checks.map((c) => `  cosign ${c.args.join(' ')}`).join('\n')}`);
         write(io.stdout, `cosign verify: ${cosignResult}${cosignResult === 'not installed' ? ' (npm run toolchain installs it)' : ''}`);
       }
       const code = exitCodeFor(final);
