@@ -79,7 +79,7 @@ export function readBuildFacts(predicate: unknown): Partial<BuildFacts> {
     commit: str(ext.source?.commit) ?? str(gitDep?.digest?.gitCommit) ?? str(gitDep?.digest?.sha1),
     buildCommand: str(ext.buildCommand),
     builderId: str(p.runDetails.builder?.id),
-    commitAuthor: str(ext.source?.author),
+    ...(str(ext.source?.author) ? { commitAuthor: str(ext.source?.author) } : {}),
   };
 }
 

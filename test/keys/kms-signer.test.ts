@@ -115,10 +115,11 @@ describe('awskms:// references (the grammar cosign accepts)', () => {
       approval: { approvers: ['alice'] },
       keys: { developer: { publicKey: __filename }, platform: { key, publicKey: __filename, ...extra } },
     });
-    const ok = parseConfig({ targets: { prod: target('awskms:///alias/platform') } }, '/tmp/countersign.yaml');
+    const approvers = { alice: { publicKey: __filename } };
+    const ok = parseConfig({ approvers, targets: { prod: target('awskms:///alias/platform') } }, '/tmp/countersign.yaml');
     assert.equal(ok.targets.prod.keys.platform.key, 'awskms:///alias/platform');
     assert.throws(
-      () => parseConfig({ targets: { prod: target('awskms:///not-a-key') } }, '/tmp/countersign.yaml'),
+      () => parseConfig({ approvers, targets: { prod: target('awskms:///not-a-key') } }, '/tmp/countersign.yaml'),
       (err: unknown) => hasCode(err, 'BAD_CONFIG') && /targets\.prod\.keys\.platform\.key: .*not a key id/.test((err as Error).message),
     );
   });
