@@ -136,6 +136,27 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     assert.equal((await env.store.getManifest('apps/ci', 'prod'))?.digest, started.digest);
   });
 
+  it('signs the verified digest even when the tag moves between verify and sign', async () => {
+    const first = await developerCiPublish('ci-tag-a', 'dev');
+    const second = await developerCiPublish('ci-tag-b', 'dev');
+    const digestOf = (ref: string) => ref.split('@')[1];
+    const tagTo = async (ref: string) => {
+      const manifest = await env.store.getManifest('apps/ci', digestOf(ref));
+      await env.store.putManifest('apps/ci', 'candidate', manifest!.data, manifest!.mediaType);
+    };
+    await tagTo(first);
+    const started = await startPromotion(env.client, { target: env.target, source: { image: first }, build: buildFacts(), initiator: 'ci' });
+    await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    await tagTo(second); // someone moves the tag after verification
+    await env.decideAs(started.promotionId, 'alice', 'approve');
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+    const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
+    assert.equal((await verifyImageSignatures(env.store, 'apps/ci', digestOf(first), platformPem)).valid, 1);
+    assert.equal((await verifyImageSignatures(env.store, 'apps/ci', digestOf(second), platformPem)).valid, 0, 'what the tag now names was never verified, so never signed');
+    assert.equal((await env.store.getManifest('apps/ci', 'prod'))?.digest, digestOf(first));
+  });
+
   it('rejects an image signed and attested by a key other than the developer key', async () => {
     await writeKeyPair(env.keysDir, 'intruder', TEST_PASSWORD, { force: true });
     const reference = await developerCiPublish('ci-intruder', 'intruder');
