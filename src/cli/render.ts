@@ -1,8 +1,9 @@
 import { formatDuration } from '../duration';
 import type { ApprovalView } from '../../workflows/approval-messages';
+import type { ChartReleaseStatus, ChartTimelineEntry } from '../../workflows/chart-release-messages';
 import type { PromotionStatus, TimelineEntry } from '../../workflows/promotion-messages';
 
-const MARK: Record<TimelineEntry['status'], string> = {
+const MARK: Record<TimelineEntry['status'] | ChartTimelineEntry['status'], string> = {
   running: '..',
   succeeded: 'ok',
   skipped: '--',
@@ -15,7 +16,7 @@ function time(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
-export function renderTimeline(status: PromotionStatus, now = new Date()): string {
+export function renderTimeline(status: { timeline: Array<TimelineEntry | ChartTimelineEntry> }, now = new Date()): string {
   const lines: string[] = [];
   for (const entry of status.timeline) {
     const end = entry.finishedAt ? new Date(entry.finishedAt) : now;
@@ -58,5 +59,21 @@ export function renderStatus(status: PromotionStatus): string {
     lines.push('failed checks:');
     for (const c of failed) lines.push(`  - ${c.name}: ${c.message}`);
   }
+  return lines.join('\n');
+}
+
+export function renderChartStatus(status: ChartReleaseStatus): string {
+  const lines = [
+    `chart release ${status.releaseId}`,
+    `  state:      ${status.state}`,
+    `  chart:      ${status.name} ${status.version} (sha256:${status.sha256})`,
+  ];
+  if (status.published?.repositoryDir) lines.push(`  repository: ${status.published.repositoryDir}`);
+  if (status.published?.ociReference) lines.push(`  oci:        ${status.published.ociReference}`);
+  if (status.approval.state !== 'WAITING') lines.push(...renderApproval(status.approval));
+  if (status.error) lines.push(`  error:      ${status.error}`);
+  lines.push('timeline:', renderTimeline(status));
+  const failed = status.checks.filter((c) => !c.ok);
+  if (failed.length > 0) lines.push('failed checks:', ...failed.map((c) => `  - ${c.name}: ${c.message}`));
   return lines.join('\n');
 }

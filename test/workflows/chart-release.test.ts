@@ -13,7 +13,8 @@ import { verifyChart } from '../../src/helm/verify';
 import { hasCode } from '../../src/errors';
 import { generateSigningKey, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
 import { DEMO_DIR, DEMO_FILE, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
-import { PLATFORM_PASSWORD_ENV, startTestEnv, type TestEnv } from '../support/env';
+import { PLATFORM_PASSWORD_ENV, startTestEnv, TEST_PASSWORD, type TestEnv } from '../support/env';
+import { runCli } from '../support/cli';
 
 const PGP_PASSWORD_ENV = 'COUNTERSIGN_TEST_PGP_PASSWORD';
 
@@ -57,9 +58,15 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
 
     // The shared approval gate: signed statements, checked against the pinned roster and groups.
     await assert.rejects(env.decideAs(started.releaseId, 'carol', 'approve'), (e) => hasCode(e, 'APPROVAL_REFUSED'));
-    await env.decideAs(started.releaseId, 'alice', 'approve');
+    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
+    const approved = await runCli(['approve', started.releaseId, '--as', 'alice', '--key', path.join(env.keysDir, 'alice.key')], cliEnv);
+    assert.equal(approved.code, 0, approved.stderr);
     const done = await waitForChartRelease(env.client, started.releaseId);
     assert.equal(done.state, 'RELEASED', done.error);
+    const shown = await runCli(['status', started.releaseId], cliEnv);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /chart release .*\n\s+state:\s+RELEASED/);
+    assert.match(shown.stdout, /approved by alice/);
     assert.deepEqual(done.timeline.map((t) => [t.step, t.status]), [['package', 'succeeded'], ['sign', 'succeeded'], ['verify', 'succeeded'], ['approval', 'succeeded'], ['publish', 'succeeded']]);
 
     const repo = path.join(env.dir, 'repo');

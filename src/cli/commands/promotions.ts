@@ -7,10 +7,11 @@ import { CountersignError } from '../../errors';
 import type { PromotionStatus } from '../../../workflows/promotion-messages';
 import { EXIT, printJson, write, type Command } from '../command';
 import { connectClient, findTarget, loadCliConfig } from '../context';
-import { renderStatus } from '../render';
+import { renderChartStatus, renderStatus } from '../render';
+import { getChartReleaseStatus } from '../../helm/release-client';
 
 /** Exit code for a promotion's final (or current) state. */
-export function exitCodeFor(status: PromotionStatus): number {
+export function exitCodeFor(status: { state: string }): number {
   switch (status.state) {
     case 'REJECTED':
       return EXIT.rejected;
@@ -116,8 +117,8 @@ export async function waitWithProgress(
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'show the state and timeline of a promotion',
-  usage: 'countersign status <promotion-id> [--json]',
+  summary: 'show the state and timeline of a promotion or chart release',
+  usage: 'countersign status <promotion-id | chart-release-id> [--json]',
   options: {},
   optionHelp: {},
   details: 'Exit codes: 0 promoted or in progress, 3 unknown id, 4 rejected, 5 expired, 6 failed.',
@@ -126,6 +127,12 @@ export const statusCommand: Command = {
     if (!id) throw new CountersignError('BAD_INPUT', 'a promotion id is required (see countersign list)');
     const { client, close } = await connectClient(args, io.env);
     try {
+      if (id.startsWith('chart-')) {
+        const chart = await getChartReleaseStatus(client, id);
+        if (args.values.json) printJson(io, chart);
+        else write(io.stdout, renderChartStatus(chart));
+        return exitCodeFor(chart);
+      }
       const status = await getPromotionStatus(client, id);
       if (args.values.json) printJson(io, status);
       else write(io.stdout, renderStatus(status));
