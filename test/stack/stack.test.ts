@@ -97,7 +97,7 @@ describe('tools', () => {
       assert.match((err as Error).message, /npm run toolchain/);
       return true;
     });
-    assert.throws(() => requireTool('moto_server', env), /npm run toolchain -- moto/);
+    assert.throws(() => requireTool('moto_server', env), /npm run toolchain/);
   });
 });
 
