@@ -24,8 +24,11 @@ export interface KeyConfig {
    * awskms:// key this may be left out, and whatever it names is never read.
    */
   passwordEnv: string;
+  /** Set when the key comes from a trust store (`{ trust: NAME }`): the active key is pinned at start. */
+  trust?: TrustConfig;
 }
 
+import { parseTrust, type TrustConfig } from './trust/config';
 import { parseApproval, parseRoster, type ApprovalConfig, type RosterConfig } from './approval/config';
 
 export type { ApprovalConfig, RosterConfig };
@@ -50,6 +53,8 @@ export interface Config {
   /** The approver roster (top-level approvers:). */
   roster: Record<string, RosterConfig>;
   targets: Record<string, TargetConfig>;
+  /** Trust stores (top-level trust:), see docs/trust.md. */
+  trust: Record<string, TrustConfig>;
 }
 
 type Raw = Record<string, unknown>;
@@ -87,12 +92,13 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const sharedKeys = isObject(raw.keys) ? raw.keys : {};
   if (raw.keys !== undefined && !isObject(raw.keys)) problems.add('keys', 'must be a mapping');
   const roster = parseRoster(raw.approvers, base, (field, problem) => problems.add(field, problem));
+  const trust = parseTrust(raw.trust, base, roster, (field, problem) => problems.add(field, problem));
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
   } else {
     for (const [name, value] of Object.entries(raw.targets)) {
-      const target = parseTarget(name, value, { base, registry, sharedKeys, roster, problems });
+      const target = parseTarget(name, value, { base, registry, sharedKeys, roster, trust, problems });
       if (target) targets[name] = target;
     }
   }
@@ -101,13 +107,13 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets };
+  return { file, registry, roster, targets, trust };
 }
 
 function parseTarget(
   name: string,
   value: unknown,
-  ctx: { base: string; registry?: string; sharedKeys: Raw; roster: Record<string, RosterConfig>; problems: Problems },
+  ctx: { base: string; registry?: string; sharedKeys: Raw; roster: Record<string, RosterConfig>; trust: Record<string, TrustConfig>; problems: Problems },
 ): TargetConfig | undefined {
   const { problems } = ctx;
   const at = `targets.${name}`;
@@ -156,10 +162,16 @@ function parseTarget(
   };
 }
 
-function parseKey(value: unknown, at: string, defaultEnv: string, ctx: { base: string; problems: Problems }): KeyConfig | undefined {
+function parseKey(value: unknown, at: string, defaultEnv: string, ctx: { base: string; trust: Record<string, TrustConfig>; problems: Problems }): KeyConfig | undefined {
   if (!isObject(value)) {
     ctx.problems.add(at, 'is required (key, publicKey, passwordEnv), here or under the top-level keys:');
     return undefined;
+  }
+  if (value.trust !== undefined) {
+    const trust = ctx.trust[String(value.trust)];
+    if (!trust) ctx.problems.add(`${at}.trust`, `no trust store "${String(value.trust)}" under the top-level trust:`);
+    else if (trust.kind !== 'cosign') ctx.problems.add(`${at}.trust`, `trust store ${trust.name} holds ${trust.kind} keys, not cosign keys`);
+    return trust ? { publicKey: '', passwordEnv: trust.backend.type === 'file' ? trust.backend.passwordEnv : defaultEnv, trust } : undefined;
   }
   const key = optionalString(value, 'key', ctx.problems, at);
   const publicKey = requiredString(value, 'publicKey', ctx.problems, at);

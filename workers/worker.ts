@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Connection as ClientConnection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createChartActivities } from '../activities/chart';
+import { createKeyActivities } from '../activities/keys';
 import { createNotifyActivities } from '../activities/notify';
 import { createPromotionActivities } from '../activities/promotion';
 import { RegistryStore } from '../src/oci/registry';
@@ -75,7 +76,12 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     env: options.env ?? process.env,
     log: options.log,
   };
-  const activities = { ...createPromotionActivities(deps), ...createChartActivities(deps), ...createNotifyActivities(deps) };
+  const activities = {
+    ...createPromotionActivities(deps),
+    ...createChartActivities(deps),
+    ...createNotifyActivities(deps),
+    ...createKeyActivities({ ...deps, temporal: { address: options.address, namespace: options.namespace } }),
+  };
   const worker = await Worker.create({
     connection,
     namespace: options.namespace ?? 'default',

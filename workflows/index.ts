@@ -1,2 +1,4 @@
 export { promotion } from './promotion';
 export { chartRelease } from './chart-release';
+export { keyCeremony } from './key-ceremony';
+export { keyRotation } from './key-rotation';

@@ -16,6 +16,8 @@ export const SEARCH_ATTRIBUTES = {
   state: 'CountersignState',
   target: 'CountersignTarget',
   digest: 'CountersignDigest',
+  /** Fingerprint of the platform key the promotion pinned at start (rotation and revocation find promotions by it). */
+  platformKey: 'CountersignPlatformKey',
 } as const;
 
 /** Their types, for registering them on a server (all keywords). */
@@ -23,6 +25,7 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword'> = {
   [SEARCH_ATTRIBUTES.state]: 'Keyword',
   [SEARCH_ATTRIBUTES.target]: 'Keyword',
   [SEARCH_ATTRIBUTES.digest]: 'Keyword',
+  [SEARCH_ATTRIBUTES.platformKey]: 'Keyword',
 };
 
 export type PromotionState =
@@ -59,6 +62,14 @@ export interface KeyPin {
   passwordEnv: string;
   publicKeyPem: string;
   fingerprint: string;
+  /** A key from a trust store: the worker re-reads its status there right before signing. */
+  trust?: KeyTrust;
+}
+
+export interface KeyTrust {
+  /** The published trust directory (index.json). */
+  publishDir: string;
+  keyId: string;
 }
 
 export type PromotionSource =

@@ -1,7 +1,7 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PromotionActivities } from '../activities/promotion';
 import { ApprovalGate } from './approval-gate';
-import type { CheckResult, PromotionInput, PromotionState, PromotionStatus, StepName, TimelineEntry } from './promotion-messages';
+import type { CheckResult, KeyTrust, PromotionInput, PromotionState, PromotionStatus, StepName, TimelineEntry } from './promotion-messages';
 import { SEARCH_ATTRIBUTES, statusQuery } from './promotion-messages';
 
 // Opening keys is local and fast; a missing file or wrong passphrase fails at once (non-retryable).
@@ -156,9 +156,10 @@ function devKey(input: PromotionInput): { ref: string; passwordEnv: string } {
   return { ref: input.keys.developer.ref, passwordEnv: input.keys.developer.passwordEnv };
 }
 
-function platformKey(input: PromotionInput): { ref: string; passwordEnv: string; fingerprint: string } {
-  if (!input.keys.platform.ref) throw ApplicationFailure.nonRetryable('no platform private key configured for this target', 'KEY_MISSING');
-  return { ref: input.keys.platform.ref, passwordEnv: input.keys.platform.passwordEnv, fingerprint: input.keys.platform.fingerprint };
+function platformKey(input: PromotionInput): { ref: string; passwordEnv: string; fingerprint: string; trust?: KeyTrust } {
+  const { ref, passwordEnv, fingerprint, trust } = input.keys.platform;
+  if (!ref) throw ApplicationFailure.nonRetryable('no platform private key configured for this target', 'KEY_MISSING');
+  return trust ? { ref, passwordEnv, fingerprint, trust } : { ref, passwordEnv, fingerprint };
 }
 
 /** The approval record attached to the released image: every signed statement and how it counted. */
@@ -168,6 +169,8 @@ function approvalRecord(input: PromotionInput, gate: ApprovalGate) {
     target: input.target,
     digest: input.digest,
     initiator: input.initiator,
+    // When the production signature was requested: verifiers check the key was valid then (docs/trust.md).
+    signedAt: new Date().toISOString(),
     policy: { groups: input.approval.groups, vetoOnReject: input.approval.vetoOnReject },
     decisions: gate.record().map((v) => ({
       approver: v.approver,

@@ -6,6 +6,7 @@ import { demoCommand } from './commands/demo';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
 import { HELM_COMMANDS } from './commands/helm';
 import { keysGenerateCommand } from './commands/keys';
+import { TRUST_COMMANDS } from './commands/trust';
 import { approveCommand, listCommand, promoteCommand, rejectCommand, statusCommand } from './commands/promotions';
 import { workerCommand } from './commands/worker';
 
@@ -17,6 +18,7 @@ export const COMMANDS: Command[] = [
   approveCommand,
   rejectCommand,
   keysGenerateCommand,
+  ...TRUST_COMMANDS,
   ...COSIGN_COMMANDS,
   ...HELM_COMMANDS,
   devUpCommand,

@@ -15,6 +15,7 @@ import { buildImageFromDirectory } from '../oci/build';
 import { parseImageReference, repositoryOf } from '../oci/reference';
 import { RegistryStore } from '../oci/registry';
 import { pinRoster } from '../approval/roster';
+import { pinTrustedKey } from '../trust/pin';
 import { signDecision } from '../approval/sign';
 import type { Signer } from '../keys/signer';
 import type { ApprovalView, SignedDecision } from '../../workflows/approval-messages';
@@ -37,6 +38,7 @@ import {
 export const STATE_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.state, SearchAttributeType.KEYWORD);
 export const TARGET_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.target, SearchAttributeType.KEYWORD);
 export const DIGEST_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.digest, SearchAttributeType.KEYWORD);
+export const PLATFORM_KEY_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.platformKey, SearchAttributeType.KEYWORD);
 
 export type PromoteSource = { directory: string } | { image: string };
 
@@ -121,6 +123,7 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
       { key: STATE_KEY, value: 'CHECKING_KEYS' },
       { key: TARGET_KEY, value: target.name },
       { key: DIGEST_KEY, value: digest },
+      { key: PLATFORM_KEY_KEY, value: keys.platform.fingerprint },
     ]),
   });
   const attached = before?.status.name === 'RUNNING' && before.runId === handle.firstExecutionRunId;
@@ -151,6 +154,7 @@ function validateBuildFacts(build: BuildFacts, target: TargetConfig): void {
 }
 
 async function pinKey(key: TargetConfig['keys']['developer'], role: string): Promise<KeyPin> {
+  if (key.trust) return pinTrustedKey(key.trust);
   let pem: string;
   try {
     pem = await fs.readFile(key.publicKey, 'utf8');

@@ -16,6 +16,8 @@ import type { Statement } from '../provenance/statement';
 import { createStatement, parseStatement } from '../provenance/statement';
 import { SPDX_PREDICATE_TYPE, createSpdxSbom } from '../sbom/spdx';
 import { APPROVAL_PREDICATE_TYPE } from '../approval/constants';
+import { assertTrustAllowsSigning } from '../trust/check';
+import type { KeyTrust } from '../../workflows/promotion-messages';
 
 /** What each step needs from the outside world; the worker wires the real ones. */
 export interface StepDeps {
@@ -188,10 +190,11 @@ export async function verifyForPlatform(
  */
 export async function checkSigningKeys(
   deps: StepDeps,
-  keys: Array<{ role: string; ref: string; passwordEnv: string; fingerprint: string }>,
+  keys: Array<{ role: string; ref: string; passwordEnv: string; fingerprint: string; trust?: KeyTrust }>,
 ): Promise<{ checked: string[] }> {
   const checked: string[] = [];
   for (const key of keys) {
+    await assertTrustAllowsSigning(key.trust);
     const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
     const actual = keyFingerprint(await signer.publicKeyPem());
     if (actual !== key.fingerprint) {
@@ -209,7 +212,7 @@ export async function checkSigningKeys(
 export async function productionSign(
   deps: StepDeps,
   target: ImageLocation,
-  key: { ref: string; passwordEnv: string; fingerprint: string },
+  key: { ref: string; passwordEnv: string; fingerprint: string; trust?: KeyTrust },
   approvalRecord?: unknown,
 ): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean }> {
   const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
@@ -217,6 +220,8 @@ export async function productionSign(
   if (actual !== key.fingerprint) {
     throw new CountersignError('KEY_INVALID', `platform key ${key.ref} has fingerprint ${actual}, but the promotion pinned ${key.fingerprint}`);
   }
+  // A key revoked (or retired) since the promotion pinned it signs nothing more: checked last, right before signing.
+  await assertTrustAllowsSigning(key.trust);
   const { store, path } = open(deps, target.repository);
   const signed = await productionSignature(target, store, path, signer, actual);
   if (approvalRecord === undefined) return signed;

@@ -12,6 +12,7 @@ import { loadSigner } from '../../keys/load-signer';
 import { keyFingerprint, loadPublicKeyFile, publicKeyToPem } from '../../keys/public-key';
 import { parseImageReference, repositoryOf } from '../../oci/reference';
 import { RegistryStore } from '../../oci/registry';
+import { verifyAgainstTrust } from '../../trust/verify';
 import { EXIT, printJson, write, type Command, type ParsedArgs } from '../command';
 import { DEFAULT_KEY_PASSWORD_ENV } from './keys';
 
@@ -37,26 +38,32 @@ async function readInput(file: string, what: string): Promise<Buffer> {
 export const verifyImageCommand: Command = {
   name: 'verify',
   summary: 'verify an image signature and attestations by key (cosign legacy tags and v3 bundles)',
-  usage: 'countersign verify REGISTRY/REPO@sha256:... --key PUB [--type slsaprovenance1] [--type spdxjson] [--json]',
-  options: { key: { type: 'string', short: 'k' }, type: { type: 'string', multiple: true } },
+  usage: 'countersign verify REGISTRY/REPO@sha256:... (--key PUB | --trust DIR) [--type slsaprovenance1] [--type spdxjson] [--json]',
+  options: { key: { type: 'string', short: 'k' }, type: { type: 'string', multiple: true }, trust: { type: 'string' } },
   optionHelp: {
     key: 'public key (cosign.pub, SPKI PEM)',
+    trust: 'published trust directory (index.json, pubkey-*.pem): the signing key must be in it, not revoked, and valid when it signed (docs/trust.md)',
     type: 'attestation that must be present: a cosign --type name (slsaprovenance1, spdxjson, cyclonedx, ...) or a predicate type URI; repeatable',
   },
-  details: 'Exit codes: 0 every check passed, 4 a check failed, 2 bad input, 10 registry unreachable.',
+  details: 'Exit codes: 0 every check passed, 4 a check failed (trust: KEY_REVOKED, KEY_NOT_VALID_AT_SIGNING_TIME, KEY_UNKNOWN), 2 bad input, 10 registry unreachable.',
   async run(args, io) {
     const input = onePositional(args, 'image reference');
     const ref = parseImageReference(input);
     if (!ref.digest) throw new CountersignError('BAD_REFERENCE', `"${input}" has no digest; a tag is never trusted: pass REPO@sha256:<digest>`);
-    const keyFile = path.resolve(required(args, 'key'));
-    const pem = publicKeyToPem(await loadPublicKeyFile(keyFile));
+    const trustDir = args.values.trust === undefined ? undefined : path.resolve(String(args.values.trust));
+    let keyFile = trustDir && args.values.key === undefined ? undefined : path.resolve(required(args, 'key'));
+    let pem = keyFile ? publicKeyToPem(await loadPublicKeyFile(keyFile)) : undefined;
     const types = ((args.values.type as string[] | undefined) ?? []).map(predicateTypeFor);
     const repository = repositoryOf(ref);
     const slash = repository.indexOf('/');
     const store = new RegistryStore(repository.slice(0, slash));
-    const label = `key ${keyFingerprint(pem).slice(0, 16)}`;
-    const evidence = await collectImageEvidence(store, repository.slice(slash + 1), ref.digest, pem);
-    const checks: EvidenceCheck[] = [signatureCheck('signature', evidence, ref.digest, label)];
+    const trusted = trustDir ? await verifyAgainstTrust(store, repository.slice(slash + 1), ref.digest, trustDir, pem) : undefined;
+    keyFile ??= trusted?.keyFile ?? path.join(trustDir ?? '.', 'pubkey-<date>.pem');
+    pem ??= trusted?.pem;
+    const label = pem ? `key ${keyFingerprint(pem).slice(0, 16)}` : 'a key in the trust index';
+    const evidence = trusted?.evidence ?? (pem ? await collectImageEvidence(store, repository.slice(slash + 1), ref.digest, pem) : { signatures: { legacy: 0, bundle: 0 }, attestations: [], problems: [] });
+    const checks: Array<EvidenceCheck | { name: string; ok: boolean; code: string; message: string }> = [signatureCheck('signature', evidence, ref.digest, label)];
+    if (trusted) checks.push({ name: 'trust', ...trusted.verdict });
     for (const t of types) checks.push(attestationCheck(`attestation ${cosignTypeName(t)}`, evidence, t, label, ref.digest).check);
     const image = `${repository}@${ref.digest}`;
     const flags = `--key ${keyFile} --insecure-ignore-tlog=true`;

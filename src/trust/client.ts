@@ -1,0 +1,159 @@
+/**
+ * The client side of key management: start a ceremony (as a rotation), schedule rotations,
+ * read their status, revoke a key and find what it signed.
+ */
+import { createHash } from 'node:crypto';
+import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
+import type { Config } from '../config';
+import { CountersignError } from '../errors';
+import { pinRoster } from '../approval/roster';
+import { TASK_QUEUE } from '../../workflows/promotion-messages';
+import {
+  ceremonyIdFor,
+  ceremonyQuery,
+  KEY_CEREMONY_WORKFLOW_TYPE,
+  KEY_ROTATION_WORKFLOW_TYPE,
+  ROTATION_SCHEDULE_PREFIX,
+  rotationQuery,
+  type CeremonyInput,
+  type CeremonyStatus,
+  type RotationInput,
+  type RotationStatus,
+} from '../../workflows/key-ceremony-messages';
+import type { TrustConfig } from './config';
+import type { TrustKey } from './index-file';
+import { promotionsPinnedTo, type PinnedPromotion } from './promotions';
+import { TrustStore } from './store';
+
+export function trustConfig(config: Config, name: string | undefined): TrustConfig {
+  const names = Object.keys(config.trust);
+  const chosen = name ?? (names.length === 1 ? names[0] : undefined);
+  if (!chosen) throw new CountersignError('BAD_INPUT', `--trust is required (trust stores in ${config.file}: ${names.join(', ') || 'none'})`);
+  const trust = config.trust[chosen];
+  if (!trust) throw new CountersignError('BAD_INPUT', `no trust store "${chosen}" in ${config.file} (trust stores: ${names.join(', ') || 'none'})`);
+  return trust;
+}
+
+/** The ceremony plan, pinned: custodians and their keys, key backend, publication. Refuses a non-governance initiator. */
+export async function ceremonyInput(config: Config, trust: TrustConfig, initiator: string, overrides: { deadlineMs?: number } = {}): Promise<CeremonyInput> {
+  if (!trust.governance.includes(initiator)) {
+    throw new CountersignError('BAD_INPUT', `${initiator} is not in trust.${trust.name}.governance (${trust.governance.join(', ')}); only governance members start key ceremonies`);
+  }
+  const members = [...new Set(trust.custodians.groups.flatMap((g) => g.members))];
+  const roster = await pinRoster(Object.fromEntries(members.map((m) => [m, config.roster[m]])));
+  const plan = { trust: trust.name, kind: trust.kind, initiator, custodians: trust.custodians.groups, backend: trust.backend, publishDir: trust.publishDir, overlapMs: trust.overlapMs };
+  return {
+    trust: trust.name,
+    kind: trust.kind,
+    initiator,
+    planDigest: `sha256:${createHash('sha256').update(JSON.stringify(plan)).digest('hex')}`,
+    custodians: { ...trust.custodians, deadlineMs: overrides.deadlineMs ?? trust.custodians.deadlineMs, roster },
+    backend: trust.backend,
+    userId: trust.userId,
+    publishDir: trust.publishDir,
+    stateFile: trust.stateFile,
+    overlapMs: trust.overlapMs,
+  };
+}
+
+/** Starts a rotation now (a ceremony, then retirement of the superseded key). */
+export async function startRotation(client: Client, input: RotationInput, now = new Date()): Promise<{ rotationId: string; ceremonyId: string }> {
+  const rotationId = `${ROTATION_SCHEDULE_PREFIX}${input.ceremony.trust}-${now.toISOString().replace(/\.\d+Z$/, 'Z')}`;
+  await client.workflow.start(KEY_ROTATION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: rotationId, args: [input] });
+  return { rotationId, ceremonyId: ceremonyIdFor(rotationId) };
+}
+
+export interface RotationSchedule {
+  scheduleId: string;
+  trust: string;
+  every: string;
+  paused: boolean;
+  note?: string;
+  recentRuns: string[];
+  nextRuns: string[];
+}
+
+/** Creates (or replaces) the schedule `key-rotation-<trust>` that runs a rotation every `everyMs`. */
+export async function scheduleRotation(client: Client, input: RotationInput, everyMs: number): Promise<string> {
+  const scheduleId = `${ROTATION_SCHEDULE_PREFIX}${input.ceremony.trust}`;
+  const options = {
+    scheduleId,
+    spec: { intervals: [{ every: everyMs }] },
+    action: { type: 'startWorkflow' as const, workflowType: KEY_ROTATION_WORKFLOW_TYPE, taskQueue: TASK_QUEUE, workflowId: scheduleId, args: [input] },
+    memo: { trust: input.ceremony.trust, everyMs },
+  };
+  try {
+    await client.schedule.create(options);
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action }));
+  }
+  return scheduleId;
+}
+
+export async function listRotationSchedules(client: Client): Promise<RotationSchedule[]> {
+  const out: RotationSchedule[] = [];
+  for await (const summary of client.schedule.list()) {
+    if (!summary.scheduleId.startsWith(ROTATION_SCHEDULE_PREFIX)) continue;
+    const d = await client.schedule.getHandle(summary.scheduleId).describe();
+    const every = d.spec.intervals?.[0]?.every;
+    out.push({
+      scheduleId: d.scheduleId,
+      trust: d.scheduleId.slice(ROTATION_SCHEDULE_PREFIX.length),
+      every: typeof every === 'number' ? `${every / 1000}s` : String(every ?? ''),
+      paused: d.state.paused,
+      note: d.state.note,
+      recentRuns: d.info.recentActions.map((a) => a.action.workflow.workflowId),
+      nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+    });
+  }
+  return out;
+}
+
+/** pause / unpause / trigger (run now) a rotation schedule, by schedule id or trust name. */
+export async function controlSchedule(client: Client, which: string, action: 'pause' | 'unpause' | 'trigger', note?: string): Promise<string> {
+  const scheduleId = which.startsWith(ROTATION_SCHEDULE_PREFIX) ? which : `${ROTATION_SCHEDULE_PREFIX}${which}`;
+  const handle = client.schedule.getHandle(scheduleId);
+  try {
+    if (action === 'pause') await handle.pause(note);
+    else if (action === 'unpause') await handle.unpause(note);
+    else await handle.trigger();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw new CountersignError('BAD_INPUT', `no rotation schedule ${scheduleId} (see countersign keys schedules)`);
+    throw err;
+  }
+  return scheduleId;
+}
+
+/** Status of a ceremony or a rotation, by workflow id. */
+export async function keyWorkflowStatus(client: Client, id: string): Promise<{ type: 'ceremony'; status: CeremonyStatus } | { type: 'rotation'; status: RotationStatus }> {
+  const handle = client.workflow.getHandle(id);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no key ceremony or rotation "${id}"`);
+    throw err;
+  }
+  const running = description.status.name === 'RUNNING';
+  if (description.type === KEY_CEREMONY_WORKFLOW_TYPE) return { type: 'ceremony', status: running ? await handle.query(ceremonyQuery) : await handle.result() };
+  if (description.type === KEY_ROTATION_WORKFLOW_TYPE) return { type: 'rotation', status: running ? await handle.query(rotationQuery) : await handle.result() };
+  throw new CountersignError('UNKNOWN_PROMOTION', `${id} is a ${description.type}, not a key ceremony or rotation`);
+}
+
+export interface Revocation {
+  key: TrustKey;
+  /** Promotions that ended PROMOTED with this key's production signature: re-sign or quarantine them. */
+  signed: PinnedPromotion[];
+  /** Promotions still running pinned to it: their production signature will be refused. */
+  inFlight: PinnedPromotion[];
+}
+
+/** Marks the key revoked at once (prod sign re-reads the index before every signature), then lists what it signed. */
+export async function revokeKey(client: Client | undefined, trust: TrustConfig, which: string, reason: string): Promise<Revocation> {
+  if (!reason.trim()) throw new CountersignError('BAD_INPUT', '--reason is required: say why the key is revoked');
+  const key = await new TrustStore(trust).setStatus(which, 'revoked', reason);
+  if (!client || key.kind !== 'cosign') return { key, signed: [], inFlight: [] };
+  const [signed, inFlight] = await Promise.all([promotionsPinnedTo(client, key.fingerprint, 'promoted'), promotionsPinnedTo(client, key.fingerprint, 'in-flight')]);
+  return { key, signed, inFlight };
+}

@@ -1,0 +1,96 @@
+/**
+ * The `trust:` section of countersign.yaml: one entry per trust name (a key lineage such as
+ * "platform" or "helm"), with where it is published, how keys are made, and who takes part.
+ */
+import path from 'node:path';
+import { parseApproval, type ApprovalConfig, type RosterConfig } from '../approval/config';
+import { parseDuration } from '../duration';
+import { isKmsRef, parseKmsRef } from '../keys/kms-ref';
+import { KEY_KINDS, type KeyKind } from './index-file';
+
+export const DEFAULT_OVERLAP = '7d';
+export const DEFAULT_CEREMONY_DEADLINE = '24h';
+
+export type KeyBackend = { type: 'file'; keyDir: string; passwordEnv: string } | { type: 'kms'; endpoint: string; aliasPrefix: string };
+
+export interface TrustConfig {
+  name: string;
+  kind: KeyKind;
+  publishDir: string;
+  stateFile: string;
+  backend: KeyBackend;
+  /** Who may start a ceremony. */
+  governance: string[];
+  /** The custodians' gate: one group "custodians", M of N. */
+  custodians: ApprovalConfig;
+  overlapMs: number;
+  /** OpenPGP user ID for new keys. */
+  userId?: { name: string; email?: string };
+}
+
+type Raw = Record<string, unknown>;
+type Add = (field: string, problem: string) => void;
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function parseTrust(value: unknown, base: string, roster: Record<string, RosterConfig>, add: Add): Record<string, TrustConfig> {
+  const out: Record<string, TrustConfig> = {};
+  if (value === undefined) return out;
+  if (!isObject(value)) {
+    add('trust', 'must map trust names to { kind, publishDir, custodians, ... }');
+    return out;
+  }
+  for (const [name, raw] of Object.entries(value)) {
+    const at = `trust.${name}`;
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) add(at, 'trust names are lowercase letters, digits and "-"');
+    if (!isObject(raw)) {
+      add(at, 'must be a mapping');
+      continue;
+    }
+    const kind = (raw.kind ?? 'cosign') as KeyKind;
+    if (!KEY_KINDS.includes(kind)) add(`${at}.kind`, `must be one of ${KEY_KINDS.join(', ')}`);
+    if (typeof raw.publishDir !== 'string' || raw.publishDir === '') add(`${at}.publishDir`, 'is required: the published directory (the CDN)');
+    const publishDir = path.resolve(base, String(raw.publishDir ?? 'trust'));
+    const stateFile = path.resolve(base, typeof raw.stateFile === 'string' ? raw.stateFile : path.join(path.dirname(publishDir), `${name}.private.json`));
+    if (!path.relative(publishDir, stateFile).startsWith('..')) add(`${at}.stateFile`, `must be outside publishDir (${publishDir}): it holds private key references`);
+    const passwordEnv = typeof raw.passwordEnv === 'string' ? raw.passwordEnv : `COUNTERSIGN_${name.toUpperCase().replace(/-/g, '_')}_KEY_PASSWORD`;
+    let backend: KeyBackend = { type: 'file', keyDir: path.resolve(base, typeof raw.keyDir === 'string' ? raw.keyDir : path.join(path.dirname(stateFile), 'keys')), passwordEnv };
+    if (raw.kms !== undefined) {
+      const kms = isObject(raw.kms) ? raw.kms : {};
+      const endpoint = typeof kms.endpoint === 'string' ? kms.endpoint : '';
+      const aliasPrefix = typeof kms.aliasPrefix === 'string' ? kms.aliasPrefix : `countersign-${name}`;
+      if (kind !== 'cosign') add(`${at}.kms`, 'only cosign keys can live in KMS; OpenPGP keys are files');
+      const probe = `awskms://${endpoint}/alias/${aliasPrefix}`;
+      if (!isKmsRef(probe)) add(`${at}.kms`, 'bad endpoint');
+      else {
+        try {
+          parseKmsRef(probe);
+        } catch (err) {
+          add(`${at}.kms`, (err as Error).message.replace(/^KEY_INVALID: /, ''));
+        }
+      }
+      backend = { type: 'kms', endpoint, aliasPrefix };
+    }
+    const governance = Array.isArray(raw.governance) ? raw.governance.map(String) : [];
+    if (governance.length === 0) add(`${at}.governance`, 'must list who may start a ceremony');
+    for (const g of governance) if (!roster[g]) add(`${at}.governance`, `${g} is not in the approvers roster`);
+    const c = isObject(raw.custodians) ? raw.custodians : {};
+    const custodians = parseApproval(
+      { approvers: c.members, required: c.required, deadline: c.deadline ?? DEFAULT_CEREMONY_DEADLINE, webhook: c.webhook },
+      `${at}.custodians`,
+      roster,
+      add,
+    );
+    custodians.groups = custodians.groups.map((g) => ({ ...g, name: 'custodians' }));
+    if (custodians.groups.some((g) => g.required < 2)) add(`${at}.custodians.required`, 'a key ceremony needs at least 2 custodians');
+    let overlapMs = 0;
+    try {
+      overlapMs = parseDuration(String(raw.overlap ?? DEFAULT_OVERLAP), `${at}.overlap`);
+    } catch (err) {
+      add(`${at}.overlap`, (err as Error).message.replace(/^BAD_INPUT: /, ''));
+    }
+    const userId = isObject(raw.userId) && typeof raw.userId.name === 'string' ? { name: raw.userId.name, email: typeof raw.userId.email === 'string' ? raw.userId.email : undefined } : undefined;
+    if (kind === 'openpgp' && !userId) add(`${at}.userId`, 'OpenPGP keys need a user ID: { name, email }');
+    out[name] = { name, kind, publishDir, stateFile, backend, governance, custodians, overlapMs, userId };
+  }
+  return out;
+}

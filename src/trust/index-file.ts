@@ -1,0 +1,149 @@
+/**
+ * The published trust index (`index.json` beside the public keys): every key with its validity
+ * window and status. Schema in docs/trust.md. Read strictly, written atomically.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { CountersignError } from '../errors';
+
+export const TRUST_INDEX_FILE = 'index.json';
+export const TRUST_SCHEMA_VERSION = 1;
+
+export type KeyKind = 'cosign' | 'openpgp';
+export type KeyStatus = 'active' | 'retiring' | 'retired' | 'revoked';
+export const KEY_KINDS: readonly KeyKind[] = ['cosign', 'openpgp'];
+export const KEY_STATUSES: readonly KeyStatus[] = ['active', 'retiring', 'retired', 'revoked'];
+
+export interface TrustKey {
+  /** `<kind>-<YYYY-MM-DD>-<first 16 of the fingerprint>`. */
+  id: string;
+  kind: KeyKind;
+  /** cosign: sha256 hex of the SPKI DER; openpgp: the v4 fingerprint, upper-case hex. */
+  fingerprint: string;
+  /** File name in the published directory (pubkey-….pem or keyring-….gpg). */
+  file: string;
+  created: string;
+  validFrom: string;
+  /** Null while the key may still sign (active, retiring); the retirement or revocation time after. */
+  validUntil: string | null;
+  status: KeyStatus;
+  reason: string;
+  statusChangedAt: string;
+  /** Retiring keys: the end of the overlap window, the earliest the key retires. */
+  retireAfter?: string;
+  /** The ceremony (workflow id) that created the key. */
+  ceremony?: string;
+}
+
+export interface TrustIndex {
+  schemaVersion: typeof TRUST_SCHEMA_VERSION;
+  updatedAt: string;
+  keys: TrustKey[];
+}
+
+/** Status changes allowed; revoked and retired are final (a retired key can still be revoked). */
+const TRANSITIONS: Record<KeyStatus, readonly KeyStatus[]> = {
+  active: ['retiring', 'revoked'],
+  retiring: ['retired', 'revoked'],
+  retired: ['revoked'],
+  revoked: [],
+};
+
+export function canTransition(from: KeyStatus, to: KeyStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function emptyIndex(now = new Date()): TrustIndex {
+  return { schemaVersion: TRUST_SCHEMA_VERSION, updatedAt: now.toISOString(), keys: [] };
+}
+
+const isTime = (v: unknown) => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+
+/** Validates a parsed index; TRUST_INDEX_CORRUPT with every problem found. */
+export function validateIndex(value: unknown, where: string): TrustIndex {
+  const problems: string[] = [];
+  const v = value as Partial<TrustIndex> | null;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) problems.push('the top level must be an object');
+  else {
+    if (v.schemaVersion !== TRUST_SCHEMA_VERSION) problems.push(`schemaVersion must be ${TRUST_SCHEMA_VERSION}, not ${JSON.stringify(v.schemaVersion)}`);
+    if (!Array.isArray(v.keys)) problems.push('keys must be a list');
+    const ids = new Set<string>();
+    for (const [i, k] of (Array.isArray(v.keys) ? v.keys : []).entries()) {
+      const at = `keys[${i}]`;
+      if (typeof k?.id !== 'string' || k.id === '') problems.push(`${at}.id is required`);
+      else if (ids.has(k.id)) problems.push(`${at}.id ${k.id} appears twice`);
+      else ids.add(k.id);
+      if (!KEY_KINDS.includes(k?.kind)) problems.push(`${at}.kind must be one of ${KEY_KINDS.join(', ')}`);
+      if (!KEY_STATUSES.includes(k?.status)) problems.push(`${at}.status must be one of ${KEY_STATUSES.join(', ')}`);
+      if (typeof k?.fingerprint !== 'string' || !/^[0-9A-Fa-f]{40,64}$/.test(k.fingerprint)) problems.push(`${at}.fingerprint must be hex`);
+      if (typeof k?.file !== 'string' || k.file === '' || k.file !== path.basename(k.file)) problems.push(`${at}.file must be a plain file name`);
+      for (const f of ['created', 'validFrom', 'statusChangedAt'] as const) if (!isTime(k?.[f])) problems.push(`${at}.${f} must be a timestamp`);
+      if (k?.validUntil !== null && !isTime(k?.validUntil)) problems.push(`${at}.validUntil must be a timestamp or null`);
+      if (typeof k?.reason !== 'string') problems.push(`${at}.reason must be a string`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new CountersignError('TRUST_INDEX_CORRUPT', `${where}: ${problems.join('; ')}`, { details: { problems } });
+  }
+  return v as TrustIndex;
+}
+
+/** Reads `<dir>/index.json`; an absent file is an empty index, an unreadable one TRUST_INDEX_CORRUPT. */
+export async function readIndex(dir: string): Promise<TrustIndex> {
+  const file = path.join(dir, TRUST_INDEX_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex(new Date(0));
+    throw new CountersignError('TRUST_INDEX_CORRUPT', `cannot read ${file}: ${(cause as Error).message}`, { cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new CountersignError('TRUST_INDEX_CORRUPT', `${file} is not JSON (${(cause as Error).message}); restore it from the CDN or a backup`, { cause });
+  }
+  return validateIndex(parsed, file);
+}
+
+/** Writes a file so readers see the old or the new bytes, never a half-written file. */
+export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(16).slice(2)}`;
+  const handle = await fs.open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(tmp, file);
+}
+
+export async function writeIndex(dir: string, index: TrustIndex): Promise<void> {
+  validateIndex(index, 'the index to write');
+  await writeFileAtomic(path.join(dir, TRUST_INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
+}
+
+/** A key by id, fingerprint (or a unique fingerprint prefix of 8+ characters), or file name. */
+export function findKey(index: TrustIndex, which: string): TrustKey | undefined {
+  const lower = which.toLowerCase();
+  const exact = index.keys.find((k) => k.id === which || k.file === which || k.fingerprint.toLowerCase() === lower);
+  if (exact || lower.length < 8) return exact;
+  const byPrefix = index.keys.filter((k) => k.fingerprint.toLowerCase().startsWith(lower));
+  return byPrefix.length === 1 ? byPrefix[0] : undefined;
+}
+
+/** Changes a key's status, refusing transitions the lifecycle does not allow. Returns the new index. */
+export function transition(index: TrustIndex, id: string, to: KeyStatus, reason: string, now: Date): TrustIndex {
+  const key = index.keys.find((k) => k.id === id);
+  if (!key) throw new CountersignError('KEY_MISSING', `no key ${id} in the trust index`);
+  if (key.status === to) return index;
+  if (!canTransition(key.status, to)) throw new CountersignError('BAD_INPUT', `key ${id} is ${key.status}; it cannot become ${to}`);
+  const at = now.toISOString();
+  const changed: TrustKey = { ...key, status: to, reason, statusChangedAt: at };
+  if (to === 'retired' || to === 'revoked') changed.validUntil = key.validUntil && key.validUntil < at ? key.validUntil : at;
+  if (to !== 'retiring') delete changed.retireAfter;
+  return { ...index, updatedAt: at, keys: index.keys.map((k) => (k.id === id ? changed : k)) };
+}

@@ -1,0 +1,143 @@
+/**
+ * The trust store: the published directory ("the CDN": public keys and index.json) and, apart
+ * from it, the private state file holding each key's private reference (file path or awskms://
+ * URI, and the passphrase variable). Changes are serialised by a lock directory beside the index.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { CountersignError } from '../errors';
+import { readIndex, transition, writeFileAtomic, writeIndex, type KeyKind, type KeyStatus, type TrustIndex, type TrustKey } from './index-file';
+
+export const PRIVATE_STATE_VERSION = 1;
+const LOCK_WAIT_MS = 10_000;
+const LOCK_STALE_MS = 60_000;
+
+export interface PrivateRef {
+  /** File path or awskms:// URI; never published. */
+  ref: string;
+  /** Environment variable with the passphrase (file and OpenPGP keys). */
+  passwordEnv?: string;
+}
+
+export interface PrivateState {
+  schemaVersion: typeof PRIVATE_STATE_VERSION;
+  keys: Record<string, PrivateRef>;
+}
+
+export interface TrustLocation {
+  /** The published directory. */
+  publishDir: string;
+  /** The private state file, outside publishDir. */
+  stateFile: string;
+}
+
+export class TrustStore {
+  constructor(readonly location: TrustLocation) {}
+
+  index(): Promise<TrustIndex> {
+    return readIndex(this.location.publishDir);
+  }
+
+  /** The one active key of a kind; TRUST_NO_ACTIVE_KEY when there is none (before the first ceremony, or after a revocation). */
+  async active(kind: KeyKind): Promise<TrustKey> {
+    const active = (await this.index()).keys.filter((k) => k.kind === kind && k.status === 'active');
+    if (active.length === 0) {
+      throw new CountersignError('TRUST_NO_ACTIVE_KEY', `no active ${kind} key in ${this.location.publishDir}: run a key ceremony (countersign keys ceremony)`);
+    }
+    return active[active.length - 1];
+  }
+
+  async privateRef(id: string): Promise<PrivateRef> {
+    const ref = (await this.readPrivate()).keys[id];
+    if (!ref) throw new CountersignError('KEY_MISSING', `no private reference for key ${id} in ${this.location.stateFile}`);
+    return ref;
+  }
+
+  /**
+   * Publishes a new active key: the public file, its private reference, and the index entry;
+   * the kind's previous active key becomes retiring until `retireAfter`. Idempotent by key id.
+   */
+  async publish(
+    key: Omit<TrustKey, 'status' | 'reason' | 'statusChangedAt' | 'validFrom' | 'validUntil'>,
+    content: Buffer,
+    secret: PrivateRef,
+    options: { now: Date; overlapMs: number },
+  ): Promise<{ key: TrustKey; retiring: TrustKey[] }> {
+    return this.locked(async () => {
+      const index = await this.index();
+      const existing = index.keys.find((k) => k.id === key.id);
+      if (existing) return { key: existing, retiring: index.keys.filter((k) => k.kind === key.kind && k.status === 'retiring') };
+      const at = options.now.toISOString();
+      const state = await this.readPrivate();
+      state.keys[key.id] = secret;
+      await writeFileAtomic(this.location.stateFile, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+      await writeFileAtomic(path.join(this.location.publishDir, key.file), content);
+      let next: TrustIndex = index;
+      const retireAfter = new Date(options.now.getTime() + options.overlapMs).toISOString();
+      for (const old of index.keys.filter((k) => k.kind === key.kind && k.status === 'active')) {
+        next = transition(next, old.id, 'retiring', `superseded by ${key.id}`, options.now);
+        next = { ...next, keys: next.keys.map((k) => (k.id === old.id ? { ...k, retireAfter } : k)) };
+      }
+      const added: TrustKey = { ...key, validFrom: at, validUntil: null, status: 'active', reason: 'published by key ceremony', statusChangedAt: at };
+      next = { ...next, updatedAt: at, keys: [...next.keys, added] };
+      await writeIndex(this.location.publishDir, next);
+      return { key: added, retiring: next.keys.filter((k) => k.kind === key.kind && k.status === 'retiring') };
+    });
+  }
+
+  /** Moves a key to `status` (retired, revoked, ...), refusing what the lifecycle forbids. */
+  async setStatus(which: string, status: KeyStatus, reason: string, now = new Date()): Promise<TrustKey> {
+    return this.locked(async () => {
+      const index = await this.index();
+      const key = index.keys.find((k) => k.id === which || k.fingerprint.toLowerCase() === which.toLowerCase());
+      if (!key) throw new CountersignError('KEY_MISSING', `no key "${which}" in ${this.location.publishDir}/index.json`);
+      const next = transition(index, key.id, status, reason, now);
+      if (next !== index) await writeIndex(this.location.publishDir, next);
+      return next.keys.find((k) => k.id === key.id)!;
+    });
+  }
+
+  /** A file name in the published directory that is not taken yet: `<stem>.<ext>`, then `<stem>-2.<ext>`, ... */
+  async freeFileName(stem: string, ext: string): Promise<string> {
+    const taken = new Set((await this.index()).keys.map((k) => k.file));
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? `${stem}.${ext}` : `${stem}-${n}.${ext}`;
+      if (!taken.has(name)) return name;
+    }
+  }
+
+  private async readPrivate(): Promise<PrivateState> {
+    try {
+      const parsed = JSON.parse(await fs.readFile(this.location.stateFile, 'utf8')) as PrivateState;
+      if (parsed?.schemaVersion !== PRIVATE_STATE_VERSION || typeof parsed.keys !== 'object') throw new Error(`schemaVersion must be ${PRIVATE_STATE_VERSION}`);
+      return parsed;
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: PRIVATE_STATE_VERSION, keys: {} };
+      throw new CountersignError('TRUST_INDEX_CORRUPT', `private trust state ${this.location.stateFile} is unreadable: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  /** Runs `fn` holding `<publishDir>/.lock` (a directory: mkdir is atomic); a lock older than a minute is stale. */
+  private async locked<T>(fn: () => Promise<T>): Promise<T> {
+    await fs.mkdir(this.location.publishDir, { recursive: true });
+    const lock = path.join(this.location.publishDir, '.lock');
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await fs.mkdir(lock);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const stat = await fs.stat(lock).catch(() => undefined);
+        if (stat && Date.now() - stat.mtimeMs > LOCK_STALE_MS) await fs.rm(lock, { recursive: true, force: true });
+        else if (Date.now() > deadline) throw new CountersignError('TRUST_BUSY', `${lock} is held by another writer`);
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await fs.rm(lock, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Key ceremony: a governance member starts it; M of N custodians join through the approval gate
+ * (signed statements, distinct roster identities, the initiator excluded); then the key is made
+ * (file, KMS or OpenPGP) and published to the trust directory. No quorum by the deadline: EXPIRED.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { KeyActivities } from '../activities/keys';
+import { ApprovalGate } from './approval-gate';
+import { ceremonyQuery, type CeremonyInput, type CeremonyStatus } from './key-ceremony-messages';
+
+// Key creation talks to KMS or burns CPU (RSA 4096); publication writes a few files. Both are
+// idempotent (the key is named after the ceremony; publication is keyed by key id).
+const { createCeremonyKey, publishCeremonyKey } = proxyActivities<KeyActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus> {
+  const ceremonyId = workflowInfo().workflowId;
+  const gate = new ApprovalGate({ id: ceremonyId, digest: input.planDigest, initiator: input.initiator }, input.custodians);
+  const status: CeremonyStatus = {
+    ceremonyId,
+    trust: input.trust,
+    kind: input.kind,
+    initiator: input.initiator,
+    state: 'AWAITING_CUSTODIANS',
+    approval: gate.view(),
+    retiring: [],
+  };
+  setHandler(ceremonyQuery, () => ({ ...status, approval: gate.view() }));
+
+  const outcome = await gate.run();
+  status.approval = gate.view();
+  if (outcome.state !== 'APPROVED') {
+    status.state = outcome.state;
+    status.error = `${outcome.state}: ${outcome.summary}`;
+    return status;
+  }
+  try {
+    status.state = 'CREATING';
+    const created = await createCeremonyKey({ kind: input.kind, backend: input.backend, name: ceremonyId, userId: input.userId });
+    status.state = 'PUBLISHING';
+    const published = await publishCeremonyKey({ publishDir: input.publishDir, stateFile: input.stateFile }, created, ceremonyId, input.overlapMs);
+    status.key = published.key;
+    status.retiring = published.retiring;
+    status.state = 'PUBLISHED';
+  } catch (err) {
+    status.state = 'FAILED';
+    status.error = failureMessage(err);
+  }
+  return status;
+}
+
+function failureMessage(err: unknown): string {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return cause.type && !cause.message.startsWith(`${cause.type}:`) ? `${cause.type}: ${cause.message}` : cause.message;
+  return cause instanceof Error ? cause.message : String(cause);
+}
