@@ -35,7 +35,9 @@ export interface CreatedKey {
   publicBase64: string;
 }
 
-export async function createKey(request: KeyRequest, env: NodeJS.ProcessEnv, now = new Date()): Promise<CreatedKey> {
+export async function createKey(raw: KeyRequest, env: NodeJS.ProcessEnv, now = new Date()): Promise<CreatedKey> {
+  // File names and KMS aliases: letters, digits, "-" and "_" only (a scheduled run's id has colons).
+  const request = { ...raw, name: raw.name.replace(/[^A-Za-z0-9_-]/g, '-') };
   if (request.kind === 'openpgp') return createOpenPgpKey(request, env, now);
   if (request.backend.type === 'kms') return createKmsKey(request.backend, request.name, env, now);
   const { keyDir, passwordEnv } = request.backend;

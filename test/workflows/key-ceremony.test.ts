@@ -1,0 +1,103 @@
+/**
+ * Key ceremonies on a real dev server: M of N custodians through the approval gate, refusals,
+ * expiry, and the three kinds of key (cosign file, KMS through local-kms, OpenPGP for Helm).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hasCode } from '../../src/errors';
+import { readKeyring } from '../../src/helm/pgp-key';
+import { keyFingerprint } from '../../src/keys/public-key';
+import { ceremonyInput, keyWorkflowStatus, startRotation, trustConfig } from '../../src/trust/client';
+import { readIndex } from '../../src/trust/index-file';
+import { TrustStore } from '../../src/trust/store';
+import { startTestEnv, type TestEnv } from '../support/env';
+import { localKmsPath, startLocalKms } from '../support/local-kms';
+import type { KmsTestServer } from '../support/kms-server';
+import { join, runCeremony, trustTestConfig, until } from '../trust/support';
+
+describe('key ceremony', () => {
+  let env: TestEnv;
+  let stopWorker: () => Promise<void>;
+  before(async () => {
+    env = await startTestEnv();
+    stopWorker = await env.startWorker();
+  });
+  after(async () => {
+    await stopWorker?.();
+    await env?.close();
+  });
+
+  it('needs M distinct custodians; refuses non-custodians, the initiator and a second vote; then publishes the key', async () => {
+    const config = trustTestConfig(env, {});
+    const trust = trustConfig(config, 'platform');
+    await assert.rejects(ceremonyInput(config, trust, 'bob'), (e) => hasCode(e, 'BAD_INPUT'), 'only governance starts a ceremony');
+    const input = await ceremonyInput(config, trust, 'alice'); // alice is governance and a custodian: SoD excludes her
+    const { ceremonyId } = await startRotation(env.client, { ceremony: input });
+    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.status.approval?.state === 'OPEN');
+
+    await assert.rejects(join(env, ceremonyId, 'dave'), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /roster|none of/.test(e.message));
+    await assert.rejects(join(env, ceremonyId, 'alice'), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /started this/.test(e.message));
+    await join(env, ceremonyId, 'bob');
+    await assert.rejects(join(env, ceremonyId, 'bob'), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /already voted/.test(e.message));
+    const waiting = await keyWorkflowStatus(env.client, ceremonyId);
+    assert.equal(waiting.type === 'ceremony' && waiting.status.state, 'AWAITING_CUSTODIANS');
+    assert.deepEqual((await readIndex(trust.publishDir)).keys, [], 'no key before quorum');
+
+    await join(env, ceremonyId, 'carol');
+    const done = await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.state === 'PUBLISHED');
+    assert.equal(done.type, 'ceremony');
+    const key = (await readIndex(trust.publishDir)).keys[0];
+    assert.equal(key.status, 'active');
+    assert.match(key.file, /^pubkey-\d{4}-\d{2}-\d{2}\.pem$/);
+    assert.equal(keyFingerprint(await fs.readFile(path.join(trust.publishDir, key.file), 'utf8')), key.fingerprint);
+    const secret = await new TrustStore(trust).privateRef(key.id);
+    assert.ok(secret.ref.endsWith('.key') && !secret.ref.startsWith(trust.publishDir), 'the private key stays out of the published directory');
+  });
+
+  it('refuses a config with fewer than 2 custodians required', () => {
+    assert.throws(() => trustTestConfig(env, { custodians: { members: ['alice', 'bob'], required: 1 } }, 'solo'), (e: Error) => hasCode(e, 'BAD_CONFIG') && /at least 2 custodians/.test(e.message));
+  });
+
+  it('expires at the deadline with too few custodians, and makes no key', async () => {
+    const config = trustTestConfig(env, {}, 'expiring');
+    const trust = trustConfig(config, 'expiring');
+    const input = await ceremonyInput(config, trust, 'erin', { deadlineMs: 1500 });
+    const { ceremonyId, rotationId } = await startRotation(env.client, { ceremony: input });
+    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.status.approval?.state === 'OPEN');
+    await join(env, ceremonyId, 'bob');
+    const done = await until(() => keyWorkflowStatus(env.client, rotationId), (s) => s.type === 'rotation' && s.status.state !== 'CEREMONY');
+    assert.equal(done.status.state, 'EXPIRED');
+    assert.deepEqual((await readIndex(trust.publishDir)).keys, []);
+  });
+
+  it('makes and publishes an OpenPGP key as keyring-YYYY-MM-DD-<FINGERPRINT>.gpg, which Helm can read', async () => {
+    const config = trustTestConfig(env, { kind: 'openpgp', userId: { name: 'Acme Charts', email: 'charts@example.com' } }, 'helm');
+    const { ceremony } = await runCeremony(env, config, 'helm');
+    assert.equal(ceremony.state, 'PUBLISHED', ceremony.error);
+    const key = ceremony.key!;
+    assert.equal(key.file, `keyring-${key.created.slice(0, 10)}-${key.fingerprint}.gpg`);
+    const keys = await readKeyring(await fs.readFile(path.join(trustConfig(config, 'helm').publishDir, key.file)));
+    assert.equal(keys[0].getFingerprint().toUpperCase(), key.fingerprint);
+  });
+
+  describe('with a KMS key', { skip: localKmsPath() ? false : 'local-kms not installed (bash scripts/toolchain.sh local-kms)' }, () => {
+    let kms: KmsTestServer;
+    before(async () => {
+      kms = await startLocalKms();
+      Object.assign(env.workerEnv, kms.env);
+    });
+    after(() => kms?.close());
+
+    it('creates an ECC_NIST_P256 key and alias in KMS and publishes its public key', async () => {
+      const config = trustTestConfig(env, { kms: { endpoint: kms.address, aliasPrefix: 'countersign-test' } }, 'kms');
+      const { ceremony } = await runCeremony(env, config, 'kms');
+      assert.equal(ceremony.state, 'PUBLISHED', ceremony.error);
+      const trust = trustConfig(config, 'kms');
+      const secret = await new TrustStore(trust).privateRef(ceremony.key!.id);
+      assert.match(secret.ref, /^awskms:\/\/.+\/alias\/countersign-test-key-ceremony-kms-/);
+      assert.equal(keyFingerprint(await fs.readFile(path.join(trust.publishDir, ceremony.key!.file), 'utf8')), ceremony.key!.fingerprint);
+    });
+  });
+});
