@@ -35,7 +35,7 @@ describe('key ceremony', () => {
     await assert.rejects(ceremonyInput(config, trust, 'bob'), (e) => hasCode(e, 'BAD_INPUT'), 'only governance starts a ceremony');
     const input = await ceremonyInput(config, trust, 'alice'); // alice is governance and a custodian: SoD excludes her
     const { ceremonyId } = await startRotation(env.client, { ceremony: input });
-    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.status.approval?.state === 'OPEN');
+    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
 
     await assert.rejects(join(env, ceremonyId, 'dave'), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /roster|none of/.test(e.message));
     await assert.rejects(join(env, ceremonyId, 'alice'), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /started this/.test(e.message));
@@ -65,7 +65,7 @@ describe('key ceremony', () => {
     const trust = trustConfig(config, 'expiring');
     const input = await ceremonyInput(config, trust, 'erin', { deadlineMs: 1500 });
     const { ceremonyId, rotationId } = await startRotation(env.client, { ceremony: input });
-    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.status.approval?.state === 'OPEN');
+    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
     await join(env, ceremonyId, 'bob');
     const done = await until(() => keyWorkflowStatus(env.client, rotationId), (s) => s.type === 'rotation' && s.status.state !== 'CEREMONY');
     assert.equal(done.status.state, 'EXPIRED');
