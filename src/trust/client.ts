@@ -149,11 +149,15 @@ export interface Revocation {
   inFlight: PinnedPromotion[];
 }
 
-/** Marks the key revoked at once (prod sign re-reads the index before every signature), then lists what it signed. */
-export async function revokeKey(client: Client | undefined, trust: TrustConfig, which: string, reason: string): Promise<Revocation> {
+/** Marks the key revoked at once, with no Temporal needed: prod sign re-reads the index before every signature. */
+export async function revokeKey(trust: TrustConfig, which: string, reason: string): Promise<TrustKey> {
   if (!reason.trim()) throw new CountersignError('BAD_INPUT', '--reason is required: say why the key is revoked');
-  const key = await new TrustStore(trust).setStatus(which, 'revoked', reason);
-  if (!client || key.kind !== 'cosign') return { key, signed: [], inFlight: [] };
+  return new TrustStore(trust).setStatus(which, 'revoked', reason);
+}
+
+/** What a (revoked) key signed, and what is still in flight pinned to it, from visibility. */
+export async function pinnedTo(client: Client, key: TrustKey): Promise<Omit<Revocation, 'key'>> {
+  if (key.kind !== 'cosign') return { signed: [], inFlight: [] };
   const [signed, inFlight] = await Promise.all([promotionsPinnedTo(client, key.fingerprint, 'promoted'), promotionsPinnedTo(client, key.fingerprint, 'in-flight')]);
-  return { key, signed, inFlight };
+  return { signed, inFlight };
 }

@@ -1,5 +1,7 @@
 /** A config with a trust store on top of the workflow test environment (test/support/env.ts). */
+import fs from 'node:fs';
 import path from 'node:path';
+import YAML from 'yaml';
 import { parseConfig, type Config } from '../../src/config';
 import { signAndDecide } from '../../src/client/promotions';
 import { FileSigner } from '../../src/keys/file-signer';
@@ -35,6 +37,8 @@ export function trustTestConfig(env: TestEnv, trust: Record<string, unknown>, na
       },
     },
   };
+  // Also on disk, for CLI commands (--config); paths are relative to it either way.
+  fs.writeFileSync(path.join(env.dir, `countersign-${name}.yaml`), YAML.stringify(raw));
   return parseConfig(raw, path.join(env.dir, 'countersign.yaml'));
 }
 

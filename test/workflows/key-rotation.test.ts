@@ -15,7 +15,7 @@ import { main } from '../../src/cli/main';
 import { startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { hasCode } from '../../src/errors';
 import { locateTool } from '../../src/stack/tools';
-import { ceremonyInput, controlSchedule, keyWorkflowStatus, listRotationSchedules, revokeKey, scheduleRotation, trustConfig } from '../../src/trust/client';
+import { ceremonyInput, controlSchedule, keyWorkflowStatus, listRotationSchedules, scheduleRotation, trustConfig } from '../../src/trust/client';
 import { readIndex, type TrustKey } from '../../src/trust/index-file';
 import { verifyAgainstTrust } from '../../src/trust/verify';
 import { ceremonyIdFor } from '../../workflows/key-ceremony-messages';
@@ -82,7 +82,8 @@ describe('key rotation', () => {
     const k2 = rotating.type === 'rotation' ? rotating.status.newKey! : undefined!;
     assert.notEqual(k2.fingerprint, k1.fingerprint);
     assert.equal((await keyById(k1.id)).status, 'retiring');
-    assert.equal((await listRotationSchedules(env.client)).find((r) => r.scheduleId === scheduleId)?.paused, true);
+    const listed = await cli(['keys', 'schedules', '--address', env.stack.temporal.address, '--json']);
+    assert.equal((JSON.parse(listed.out) as Array<{ scheduleId: string; paused: boolean }>).find((r) => r.scheduleId === scheduleId)?.paused, true);
 
     // A promotion started now pins k2.
     const p2 = await promote('p2');
@@ -130,8 +131,11 @@ describe('key rotation', () => {
 
     // Revocation mid-flight: p3 is pinned to k2 and waiting; after the revocation its production signature is refused.
     const p3 = await promote('p3');
-    const revoked = await revokeKey(env.client, trustConfig(config, 'platform'), k2.id, 'test: key material leaked');
-    assert.equal(revoked.key.status, 'revoked');
+    const cliArgs = ['--config', path.join(env.dir, 'countersign-platform.yaml'), '--address', env.stack.temporal.address, '--json'];
+    const revokedOut = await cli(['keys', 'revoke', k2.id, '--reason', 'test: key material leaked', ...cliArgs]);
+    assert.equal(revokedOut.code, 0, revokedOut.out);
+    const revoked = JSON.parse(revokedOut.out) as { key: TrustKey; signed: Array<{ promotionId: string }>; inFlight: Array<{ promotionId: string }> };
+    assert.equal((await keyById(k2.id)).status, 'revoked');
     assert.deepEqual(revoked.signed.map((p) => p.promotionId), [p2.promotionId]);
     assert.deepEqual(revoked.inFlight.map((p) => p.promotionId), [p3.promotionId]);
     await env.decideAs(p3.promotionId, 'alice', 'approve');

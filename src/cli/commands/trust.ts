@@ -10,7 +10,9 @@ import {
   controlSchedule,
   keyWorkflowStatus,
   listRotationSchedules,
+  pinnedTo,
   revokeKey,
+  type Revocation,
   scheduleRotation,
   startRotation,
   trustConfig,
@@ -111,8 +113,16 @@ export const keysRevokeCommand: Command = {
     if (!which) throw new CountersignError('BAD_INPUT', 'give the key id or fingerprint to revoke (see countersign keys list)');
     const trust = trustConfig(loadCliConfig(args, io.env), args.values.trust as string | undefined);
     const reason = String(args.values.reason ?? '');
-    const result = await withClient(args, io, (client) => revokeKey(client, trust, which, reason));
+    const key = await revokeKey(trust, which, reason);
+    // The revocation stands even when Temporal is unreachable; only the list of what it signed needs it.
+    let result: Revocation & { listError?: string };
+    try {
+      result = { key, ...(await withClient(args, io, (client) => pinnedTo(client, key))) };
+    } catch (err) {
+      result = { key, signed: [], inFlight: [], listError: (err as Error).message };
+    }
     if (args.values.json) printJson(io, result);
+    else if (result.listError) write(io.stdout, `revoked ${key.id} (${key.fingerprint}); cannot list what it signed: ${result.listError}`);
     else {
       write(io.stdout, `revoked ${result.key.id} (${result.key.fingerprint}) at ${result.key.statusChangedAt}: ${result.key.reason}`);
       write(io.stdout, `signed with it (re-sign or quarantine): ${result.signed.length}`);
