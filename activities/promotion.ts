@@ -3,6 +3,7 @@ import type { BuildFacts } from '../src/provenance/slsa';
 import type { TargetPolicy } from '../src/policy/policy';
 import type { Logger } from 'pino';
 import * as steps from '../src/promotion/steps';
+import type { KeyTrust } from '../workflows/promotion-messages';
 import { asActivity } from './failure';
 
 export type { BuildOutcome, AttestOutcome, VerificationReport } from '../src/promotion/steps';
@@ -44,8 +45,9 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger 
       developerPublicKeyPem: string,
       policy: TargetPolicy,
       requestedCommit: string | undefined,
+      developerTrust?: KeyTrust,
     ): Promise<steps.VerificationReport> {
-      return asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit));
+      return asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit, developerTrust));
     },
 
     async prodSign(

@@ -104,7 +104,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     }
 
     current = begin('platform-verify', 'VERIFYING');
-    const report = await platformVerify(target, input.keys.developer.publicKeyPem, input.policy, input.build.commit || undefined);
+    const report = await platformVerify(target, input.keys.developer.publicKeyPem, input.policy, input.build.commit || undefined, input.keys.developer.trust);
     status.checks = report.checks as CheckResult[];
     if (!report.ok) {
       const failed = report.checks.filter((c) => !c.ok).map((c) => c.message);

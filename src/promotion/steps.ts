@@ -16,6 +16,8 @@ import type { Statement } from '../provenance/statement';
 import { createStatement, parseStatement } from '../provenance/statement';
 import { SPDX_PREDICATE_TYPE, createSpdxSbom } from '../sbom/spdx';
 import { APPROVAL_PREDICATE_TYPE } from '../approval/constants';
+import { readIndex } from '../trust/index-file';
+import { judgeSignature } from '../trust/validity';
 import { assertTrustAllowsSigning } from '../trust/check';
 import type { KeyTrust } from '../../workflows/promotion-messages';
 
@@ -157,6 +159,7 @@ export async function verifyForPlatform(
   developerPublicKeyPem: string,
   policy: Parameters<typeof evaluatePolicy>[0],
   requestedCommit: string | undefined,
+  developerTrust?: KeyTrust,
 ): Promise<VerificationReport> {
   const { store, path } = open(deps, target.repository);
   const label = `developer key ${keyFingerprint(developerPublicKeyPem).slice(0, 16)}`;
@@ -169,6 +172,7 @@ export async function verifyForPlatform(
     provenanceCheck.check,
     attestationCheck('sbomAttestation', evidence, SPDX_PREDICATE_TYPE, label, target.digest).check,
   ];
+  if (developerTrust) checks.push(await trustCheck(developerTrust));
   let attested: Partial<BuildFacts> | undefined;
   if (provenance) {
     try {
@@ -182,6 +186,16 @@ export async function verifyForPlatform(
     }
   }
   return { ok: checks.every((c) => c.ok), checks, facts: attested };
+}
+
+/**
+ * When the developer key comes from a trust store, its entry there must still vouch for it: a
+ * revoked key (or a retired one, since a developer signature carries no signing time) fails.
+ */
+async function trustCheck(trust: KeyTrust): Promise<Check> {
+  const index = await readIndex(trust.publishDir);
+  const verdict = judgeSignature(index.keys.find((k) => k.id === trust.keyId), undefined);
+  return { name: 'developerKeyTrust', ok: verdict.ok, message: verdict.message, code: verdict.code };
 }
 
 /**
