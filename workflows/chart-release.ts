@@ -1,11 +1,11 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ChartActivities } from '../activities/chart';
 import { ApprovalGate } from './approval-gate';
+import { failureMessage, stepTimeline } from './timeline';
 import type {
   ChartReleaseInput,
   ChartReleaseState,
   ChartReleaseStatus,
-  ChartStepName,
   ChartTimelineEntry,
 } from './chart-release-messages';
 import { chartStatusQuery } from './chart-release-messages';
@@ -38,17 +38,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
   };
   setHandler(chartStatusQuery, () => ({ ...status, approval: gate.view() }));
 
-  const begin = (step: ChartStepName, state: ChartReleaseState): ChartTimelineEntry => {
-    status.state = state;
-    const entry: ChartTimelineEntry = { step, status: 'running', startedAt: new Date().toISOString() };
-    status.timeline.push(entry);
-    return entry;
-  };
-  const finish = (entry: ChartTimelineEntry, outcome: ChartTimelineEntry['status'], detail?: string) => {
-    entry.status = outcome;
-    entry.finishedAt = new Date().toISOString();
-    if (detail) entry.detail = detail;
-  };
+  const { begin, finish } = stepTimeline<ChartTimelineEntry, ChartReleaseState>(status.timeline, (state) => (status.state = state));
   const staged = { stagingDir: input.stagingDir, fileName: input.fileName, sha256: input.sha256 };
 
   let current: ChartTimelineEntry | undefined;
@@ -104,12 +94,3 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
   }
 }
 
-function failureMessage(err: unknown): string {
-  let cause: unknown = err;
-  if (err instanceof ActivityFailure && err.cause) cause = err.cause;
-  if (cause instanceof ApplicationFailure) {
-    const text = cause.message ?? '';
-    return cause.type && !text.startsWith(`${cause.type}:`) ? `${cause.type}: ${text}` : text;
-  }
-  return cause instanceof Error ? cause.message : String(cause);
-}

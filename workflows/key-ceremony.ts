@@ -3,9 +3,10 @@
  * (signed statements, distinct roster identities, the initiator excluded); then the key is made
  * (file, KMS or OpenPGP) and published to the trust directory. No quorum by the deadline: EXPIRED.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
 import { ApprovalGate } from './approval-gate';
+import { failureMessage } from './timeline';
 import { ceremonyQuery, type CeremonyInput, type CeremonyStatus } from './key-ceremony-messages';
 
 // Key creation talks to KMS or burns CPU (RSA 4096); publication writes a few files. Both are
@@ -51,8 +52,3 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
   return status;
 }
 
-function failureMessage(err: unknown): string {
-  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return cause.type && !cause.message.startsWith(`${cause.type}:`) ? `${cause.type}: ${cause.message}` : cause.message;
-  return cause instanceof Error ? cause.message : String(cause);
-}

@@ -1,7 +1,8 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PromotionActivities } from '../activities/promotion';
 import { ApprovalGate } from './approval-gate';
-import type { CheckResult, KeyTrust, PromotionInput, PromotionState, PromotionStatus, StepName, TimelineEntry } from './promotion-messages';
+import { failureMessage, stepTimeline } from './timeline';
+import type { CheckResult, KeyTrust, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
 import { SEARCH_ATTRIBUTES, statusQuery } from './promotion-messages';
 
 // Opening keys is local and fast; a missing file or wrong passphrase fails at once (non-retryable).
@@ -54,21 +55,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     status.state = state;
     upsertSearchAttributes({ [SEARCH_ATTRIBUTES.state]: [state] });
   };
-  const begin = (step: StepName, state: PromotionState): TimelineEntry => {
-    enter(state);
-    const entry: TimelineEntry = { step, status: 'running', startedAt: new Date().toISOString() };
-    status.timeline.push(entry);
-    return entry;
-  };
-  const finish = (entry: TimelineEntry, outcome: TimelineEntry['status'], detail?: string) => {
-    entry.status = outcome;
-    entry.finishedAt = new Date().toISOString();
-    if (detail) entry.detail = detail;
-  };
-  const skip = (step: StepName, detail: string) => {
-    const at = new Date().toISOString();
-    status.timeline.push({ step, status: 'skipped', startedAt: at, finishedAt: at, detail });
-  };
+  const { begin, finish, skip } = stepTimeline<TimelineEntry, PromotionState>(status.timeline, enter);
 
   let current: TimelineEntry | undefined;
   try {
@@ -186,12 +173,3 @@ function approvalRecord(input: PromotionInput, gate: ApprovalGate) {
   };
 }
 
-function failureMessage(err: unknown): string {
-  let cause: unknown = err;
-  if (err instanceof ActivityFailure && err.cause) cause = err.cause;
-  if (cause instanceof ApplicationFailure) {
-    const text = cause.message ?? '';
-    return cause.type && !text.startsWith(`${cause.type}:`) ? `${cause.type}: ${text}` : text;
-  }
-  return cause instanceof Error ? cause.message : String(cause);
-}
