@@ -8,6 +8,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasCode } from '../../src/errors';
 import { readKeyring } from '../../src/helm/pgp-key';
+import { getChartReleaseStatus } from '../../src/helm/release-client';
+import { verifyChart } from '../../src/helm/verify';
+import { runCli } from '../support/cli';
 import { keyFingerprint } from '../../src/keys/public-key';
 import { ceremonyInput, keyWorkflowStatus, startRotation, trustConfig } from '../../src/trust/client';
 import { readIndex } from '../../src/trust/index-file';
@@ -16,6 +19,8 @@ import { startTestEnv, type TestEnv } from '../support/env';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
 import type { KmsTestServer } from '../support/kms-server';
 import { join, runCeremony, trustTestConfig, until } from '../trust/support';
+
+const HELM_CHART = path.resolve(__dirname, '../vectors/helm/demo');
 
 describe('key ceremony', () => {
   let env: TestEnv;
@@ -78,8 +83,23 @@ describe('key ceremony', () => {
     assert.equal(ceremony.state, 'PUBLISHED', ceremony.error);
     const key = ceremony.key!;
     assert.equal(key.file, `keyring-${key.created.slice(0, 10)}-${key.fingerprint}.gpg`);
-    const keys = await readKeyring(await fs.readFile(path.join(trustConfig(config, 'helm').publishDir, key.file)));
+    const keyring = await fs.readFile(path.join(trustConfig(config, 'helm').publishDir, key.file));
+    const keys = await readKeyring(keyring);
     assert.equal(keys[0].getFingerprint().toUpperCase(), key.fingerprint);
+
+    // A chart release signs with the ceremony's key, found through the trust store.
+    const repoDir = path.join(env.dir, 'ceremony-charts');
+    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: path.join(env.dir, 'countersign-helm.yaml'), COUNTERSIGN_HOME: path.join(env.dir, 'home') };
+    const started = await runCli(['helm', 'release', HELM_CHART, '--trust', 'helm', '--repo-dir', repoDir, '--target', 'prod', '--json'], cliEnv);
+    assert.equal(started.code, 0, started.stderr);
+    const { releaseId } = JSON.parse(started.stdout);
+    await until(() => getChartReleaseStatus(env.client, releaseId), (s) => s.state === 'AWAITING_APPROVAL' || s.state === 'FAILED');
+    await env.decideAs(releaseId, 'alice', 'approve');
+    const done = await until(() => getChartReleaseStatus(env.client, releaseId), (s) => s.state === 'RELEASED' || s.state === 'FAILED', 60_000);
+    assert.equal(done.state, 'RELEASED', done.error);
+    const tgz = (await fs.readdir(repoDir)).find((f) => f.endsWith('.tgz'))!;
+    const report = await verifyChart({ archive: await fs.readFile(path.join(repoDir, tgz)), fileName: tgz, provenance: await fs.readFile(path.join(repoDir, `${tgz}.prov`)), keyring });
+    assert.equal(report.ok, true, JSON.stringify(report.checks));
   });
 
   describe('with a KMS key', { skip: localKmsPath() ? false : 'local-kms not installed (bash scripts/toolchain.sh local-kms)' }, () => {

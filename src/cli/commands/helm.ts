@@ -4,6 +4,9 @@ import path from 'node:path';
 import { pinRoster } from '../../approval/roster';
 import { parseDuration } from '../../duration';
 import { CountersignError } from '../../errors';
+import { trustConfig } from '../../trust/client';
+import type { TrustConfig } from '../../trust/config';
+import { TrustStore } from '../../trust/store';
 import { readPassphrase } from '../../keys/passphrase';
 import { packageChart } from '../../helm/package';
 import { generateSigningKey, loadSigningKey, publishKeyring, readSigningKey } from '../../helm/pgp-key';
@@ -158,12 +161,22 @@ export const helmRepoIndexCommand: Command = {
   },
 };
 
+/** The active OpenPGP key of a trust store: its private reference and its published keyring. */
+async function activePgpKey(trust: TrustConfig): Promise<{ pgpKey: { ref: string; passwordEnv: string }; keyringPath: string }> {
+  if (trust.kind !== 'openpgp') throw new CountersignError('BAD_INPUT', `trust store ${trust.name} holds ${trust.kind} keys, not OpenPGP keys`);
+  const store = new TrustStore(trust);
+  const key = await store.active('openpgp');
+  const secret = await store.privateRef(key.id);
+  return { pgpKey: { ref: secret.ref, passwordEnv: secret.passwordEnv ?? DEFAULT_PGP_PASSWORD_ENV }, keyringPath: path.join(trust.publishDir, key.file) };
+}
+
 export const helmReleaseCommand: Command = {
   name: 'helm release',
   summary: 'start a chart release: package -> sign -> verify -> approval -> publish',
-  usage: 'countersign helm release <chart-dir> --key FILE --keyring FILE (--repo-dir DIR | --oci HOST/NAMESPACE) [--target NAME] [--wait]',
+  usage: 'countersign helm release <chart-dir> (--key FILE --keyring FILE | --trust NAME) (--repo-dir DIR | --oci HOST/NAMESPACE) [--target NAME] [--wait]',
   options: {
     key: { type: 'string', short: 'k' },
+    trust: { type: 'string' },
     'passphrase-env': { type: 'string' },
     keyring: { type: 'string' },
     'repo-dir': { type: 'string' },
@@ -180,6 +193,7 @@ export const helmReleaseCommand: Command = {
   },
   optionHelp: {
     key: 'OpenPGP secret key the worker signs the .prov with',
+    trust: 'sign with the active OpenPGP key of this trust store (made by a key ceremony) and its published keyring, instead of --key/--keyring',
     'passphrase-env': `variable in the WORKER's environment holding its passphrase (default ${DEFAULT_PGP_PASSWORD_ENV})`,
     keyring: 'the published binary keyring; pins the signing key and verifies the .prov',
     'repo-dir': 'chart repository directory to publish into (index.yaml, tgz, prov, sigstore bundle)',
@@ -198,9 +212,12 @@ export const helmReleaseCommand: Command = {
   async run(args, io) {
     const v = args.values as Record<string, string | boolean | undefined>;
     const chartDir = positional(args, 'chart directory');
-    if (!v.key || !v.keyring) throw new CountersignError('BAD_INPUT', '--key and --keyring are required');
+    if (v.trust !== undefined && (v.key || v.keyring)) throw new CountersignError('BAD_INPUT', 'give either --trust or --key with --keyring, not both');
+    if (v.trust === undefined && (!v.key || !v.keyring)) throw new CountersignError('BAD_INPUT', '--key and --keyring are required (or --trust NAME)');
     if (Boolean(v['cosign-key']) !== Boolean(v['cosign-public-key'])) throw new CountersignError('BAD_INPUT', 'give --cosign-key and --cosign-public-key together');
-    const target = findTarget(loadCliConfig(args, io.env), v.target as string | undefined);
+    const config = loadCliConfig(args, io.env);
+    const target = findTarget(config, v.target as string | undefined);
+    const pgp = v.trust !== undefined ? await activePgpKey(trustConfig(config, v.trust as string)) : undefined;
     const approval = { ...target.approval, roster: await pinRoster(target.approvers) };
     if (v.deadline) approval.deadlineMs = parseDuration(v.deadline as string, '--deadline');
     const home = io.env.COUNTERSIGN_HOME || path.join(os.homedir(), '.countersign');
@@ -209,8 +226,8 @@ export const helmReleaseCommand: Command = {
       const started = await startChartRelease(client, {
         chartDir,
         stagingDir: (v['staging-dir'] as string) ?? path.join(home, 'charts'),
-        pgpKey: { ref: v.key as string, passwordEnv: (v['passphrase-env'] as string) ?? DEFAULT_PGP_PASSWORD_ENV },
-        keyringPath: v.keyring as string,
+        pgpKey: pgp?.pgpKey ?? { ref: v.key as string, passwordEnv: (v['passphrase-env'] as string) ?? DEFAULT_PGP_PASSWORD_ENV },
+        keyringPath: pgp?.keyringPath ?? (v.keyring as string),
         publish: {
           repositoryDir: v['repo-dir'] as string | undefined,
           repositoryUrl: v['repo-url'] as string | undefined,
