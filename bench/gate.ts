@@ -96,7 +96,8 @@ async function main(): Promise<void> {
         const waiting = (await client.workflow.count(`${SEARCH_ATTRIBUTES.state} = 'AWAITING_APPROVAL'`)).count;
         const ended = (await client.workflow.count(`ExecutionStatus != 'Running'`)).count;
         if (ended > rows.length) throw new Error(`${ended} promotions ended before approval; see the worker log ${logFile}`);
-        if (waiting >= parked) break;
+        // One promotion per earlier level was approved and has left the gate.
+        if (waiting >= parked - rows.length) break;
         await new Promise((r) => setTimeout(r, 2000));
       }
       parkedSoFar = parked;
