@@ -1,4 +1,4 @@
-import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ChartActivities } from '../activities/chart';
 import { ApprovalGate } from './approval-gate';
 import { failureMessage, stepTimeline } from './timeline';
@@ -9,6 +9,7 @@ import type {
   ChartTimelineEntry,
 } from './chart-release-messages';
 import { chartStatusQuery } from './chart-release-messages';
+import { SEARCH_ATTRIBUTES } from './promotion-messages';
 
 // Packaging, signing and verifying are local file work: a few quick attempts cover a busy disk.
 const { chartPackage, chartSign, chartVerify } = proxyActivities<ChartActivities>({
@@ -38,7 +39,11 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
   };
   setHandler(chartStatusQuery, () => ({ ...status, approval: gate.view() }));
 
-  const { begin, finish } = stepTimeline<ChartTimelineEntry, ChartReleaseState>(status.timeline, (state) => (status.state = state));
+  const enter = (state: ChartReleaseState) => {
+    status.state = state;
+    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.state]: [state] });
+  };
+  const { begin, finish } = stepTimeline<ChartTimelineEntry, ChartReleaseState>(status.timeline, enter);
   const staged = { stagingDir: input.stagingDir, fileName: input.fileName, sha256: input.sha256 };
 
   let current: ChartTimelineEntry | undefined;
@@ -59,7 +64,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
       finish(current, 'rejected', `${failed.length} check(s) failed`);
       current.error = failed.join('; ');
       status.error = `VERIFICATION_FAILED: ${failed.join('; ')}`;
-      status.state = 'REJECTED';
+      enter('REJECTED');
       return status;
     }
     finish(current, 'succeeded', `${report.checks.length} checks passed`);
@@ -70,7 +75,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     if (outcome.state !== 'APPROVED') {
       finish(current, outcome.state === 'EXPIRED' ? 'expired' : 'rejected', outcome.summary);
       status.error = `${outcome.state}: ${outcome.summary}`;
-      status.state = outcome.state;
+      enter(outcome.state);
       return status;
     }
     finish(current, 'succeeded', outcome.summary);
@@ -80,7 +85,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     status.published = { repositoryDir: published.repository?.dir, ociReference: published.oci?.reference, ociDigest: published.oci?.digest };
     finish(current, 'succeeded', [published.repository && `repository ${published.repository.dir}`, published.oci && `oci ${published.oci.reference}`].filter(Boolean).join(', '));
     current = undefined;
-    status.state = 'RELEASED';
+    enter('RELEASED');
     return status;
   } catch (err) {
     const message = failureMessage(err);
@@ -89,7 +94,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
       current.error = message;
     }
     status.error = message;
-    status.state = 'FAILED';
+    enter('FAILED');
     return status;
   }
 }

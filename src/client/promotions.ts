@@ -15,6 +15,7 @@ import { buildImageFromDirectory } from '../oci/build';
 import { parseImageReference, repositoryOf } from '../oci/reference';
 import { RegistryStore } from '../oci/registry';
 import { pinRoster } from '../approval/roster';
+import { CHART_RELEASE_WORKFLOW_TYPE } from '../../workflows/chart-release-messages';
 import { pinTrustedKey } from '../trust/pin';
 import { signDecision } from '../approval/sign';
 import type { Signer } from '../keys/signer';
@@ -274,6 +275,8 @@ export async function decide(client: Client, id: string, decision: SignedDecisio
 }
 
 export interface PromotionSummary {
+  /** promotion (an image) or chart (a chart release) */
+  kind: 'promotion' | 'chart';
   promotionId: string;
   state: PromotionState | string;
   target: string;
@@ -285,14 +288,16 @@ export interface PromotionSummary {
 /** Lists promotions, newest first, filtered by state and target through search attributes. */
 export async function listPromotions(
   client: Client,
-  filter: { state?: string; target?: string; limit?: number } = {},
+  filter: { state?: string; target?: string; limit?: number; kind?: 'promotion' | 'chart' | 'all' } = {},
 ): Promise<PromotionSummary[]> {
-  const clauses = [`WorkflowType = '${PROMOTION_WORKFLOW_TYPE}'`];
+  const types = { promotion: [PROMOTION_WORKFLOW_TYPE], chart: [CHART_RELEASE_WORKFLOW_TYPE], all: [PROMOTION_WORKFLOW_TYPE, CHART_RELEASE_WORKFLOW_TYPE] }[filter.kind ?? 'all'];
+  const clauses = [`(${types.map((t) => `WorkflowType = '${t}'`).join(' OR ')})`];
   if (filter.state) clauses.push(`${SEARCH_ATTRIBUTES.state} = '${quote(filter.state.toUpperCase())}'`);
   if (filter.target) clauses.push(`${SEARCH_ATTRIBUTES.target} = '${quote(filter.target)}'`);
   const out: PromotionSummary[] = [];
   for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
     out.push({
+      kind: wf.type === CHART_RELEASE_WORKFLOW_TYPE ? 'chart' : 'promotion',
       promotionId: wf.workflowId,
       state: wf.typedSearchAttributes.get(STATE_KEY) ?? wf.status.name,
       target: wf.typedSearchAttributes.get(TARGET_KEY) ?? '',

@@ -7,6 +7,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Client, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from '../client/promotions';
 import { CountersignError } from '../errors';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import {
@@ -71,6 +73,12 @@ export async function startChartRelease(client: Client, request: ChartReleaseReq
     workflowId: releaseId,
     args: [input],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    // The same search attributes as promotions, so `countersign list` shows releases too.
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: STATE_KEY, value: 'PACKAGING' },
+      { key: TARGET_KEY, value: `chart:${input.name}` },
+      { key: DIGEST_KEY, value: `sha256:${input.sha256}` },
+    ]),
   });
   const attached = before?.status.name === 'RUNNING' && before.runId === handle.firstExecutionRunId;
   return { releaseId, attached, input };

@@ -67,6 +67,11 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /chart release .*\n\s+state:\s+RELEASED/);
     assert.match(shown.stdout, /approved by alice/);
+    const listed = JSON.parse((await runCli(['list', '--kind', 'chart', '--state', 'RELEASED', '--json'], cliEnv)).stdout);
+    assert.deepEqual(
+      listed.filter((r: { promotionId: string }) => r.promotionId === started.releaseId).map((r: { kind: string; target: string }) => [r.kind, r.target]),
+      [['chart', 'chart:demo']],
+    );
     assert.deepEqual(done.timeline.map((t) => [t.step, t.status]), [['package', 'succeeded'], ['sign', 'succeeded'], ['verify', 'succeeded'], ['approval', 'succeeded'], ['publish', 'succeeded']]);
 
     const repo = path.join(env.dir, 'repo');

@@ -145,10 +145,11 @@ export const statusCommand: Command = {
 
 export const listCommand: Command = {
   name: 'list',
-  summary: 'list promotions, newest first',
-  usage: 'countersign list [--state STATE] [--target NAME] [--limit N] [--json]',
-  options: { state: { type: 'string' }, target: { type: 'string', short: 't' }, limit: { type: 'string' } },
+  summary: 'list promotions and chart releases, newest first',
+  usage: 'countersign list [--kind promotion|chart|all] [--state STATE] [--target NAME] [--limit N] [--json]',
+  options: { kind: { type: 'string' }, state: { type: 'string' }, target: { type: 'string', short: 't' }, limit: { type: 'string' } },
   optionHelp: {
+    kind: 'promotion (images), chart (chart releases; their target is chart:NAME) or all (default)',
     state: 'only this state (e.g. AWAITING_APPROVAL, PROMOTED, REJECTED)',
     target: 'only this target',
     limit: 'at most this many (default 100)',
@@ -156,9 +157,11 @@ export const listCommand: Command = {
   async run(args, io) {
     const limit = args.values.limit === undefined ? 100 : Number(args.values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new CountersignError('BAD_INPUT', `--limit must be a positive whole number, not "${args.values.limit}"`);
+    const kind = (args.values.kind as string | undefined) ?? 'all';
+    if (kind !== 'promotion' && kind !== 'chart' && kind !== 'all') throw new CountersignError('BAD_INPUT', `--kind must be promotion, chart or all, not "${kind}"`);
     const { client, close } = await connectClient(args, io.env);
     try {
-      const rows = await listPromotions(client, { state: args.values.state as string, target: args.values.target as string, limit });
+      const rows = await listPromotions(client, { state: args.values.state as string, target: args.values.target as string, limit, kind });
       if (args.values.json) printJson(io, rows);
       else if (rows.length === 0) write(io.stdout, 'no promotions match');
       else {
