@@ -176,7 +176,7 @@ export class ApprovalGate {
 
   private excludeBySubject(): void {
     const { initiator, developerKeyFingerprint } = this.subject;
-    this.excludeIdentity(initiator, 'started this promotion');
+    this.excludeIdentity(initiator, `started this ${this.subject.noun ?? 'promotion'}`);
     if (developerKeyFingerprint) {
       for (const [name, entry] of Object.entries(this.policy.roster)) {
         if (entry.fingerprint === developerKeyFingerprint || entry.signingKeyFingerprints.includes(developerKeyFingerprint)) {

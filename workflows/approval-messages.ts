@@ -48,6 +48,8 @@ export interface GateSubject {
   digest: string;
   initiator: string;
   developerKeyFingerprint?: string;
+  /** What the subject is, for messages ("promotion" by default, "chart release", "key ceremony"). */
+  noun?: string;
 }
 
 /** What an approver signs. Serialised with canonicalStatement(); the signature covers those bytes. */

@@ -26,7 +26,7 @@ const { chartPublish } = proxyActivities<ChartActivities>({
 
 /** package -> sign -> verify -> approval -> publish. */
 export async function chartRelease(input: ChartReleaseInput): Promise<ChartReleaseStatus> {
-  const gate = new ApprovalGate({ id: workflowInfo().workflowId, digest: `sha256:${input.sha256}`, initiator: input.initiator }, input.approval);
+  const gate = new ApprovalGate({ id: workflowInfo().workflowId, digest: `sha256:${input.sha256}`, initiator: input.initiator, noun: 'chart release' }, input.approval);
   const status: ChartReleaseStatus = {
     releaseId: workflowInfo().workflowId,
     state: 'PACKAGING',

@@ -18,7 +18,7 @@ const { createCeremonyKey, publishCeremonyKey } = proxyActivities<KeyActivities>
 
 export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus> {
   const ceremonyId = workflowInfo().workflowId;
-  const gate = new ApprovalGate({ id: ceremonyId, digest: input.planDigest, initiator: input.initiator }, input.custodians);
+  const gate = new ApprovalGate({ id: ceremonyId, digest: input.planDigest, initiator: input.initiator, noun: 'key ceremony' }, input.custodians);
   const status: CeremonyStatus = {
     ceremonyId,
     trust: input.trust,
