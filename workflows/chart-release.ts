@@ -1,4 +1,4 @@
-import { proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ChartActivities } from '../activities/chart';
 import { ApprovalGate } from './approval-gate';
 import { failureMessage, stepTimeline } from './timeline';
@@ -9,7 +9,6 @@ import type {
   ChartTimelineEntry,
 } from './chart-release-messages';
 import { chartStatusQuery } from './chart-release-messages';
-import { SEARCH_ATTRIBUTES } from './promotion-messages';
 
 // Packaging, signing and verifying are local file work: a few quick attempts cover a busy disk.
 const { chartPackage, chartSign, chartVerify } = proxyActivities<ChartActivities>({
@@ -39,11 +38,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
   };
   setHandler(chartStatusQuery, () => ({ ...status, approval: gate.view() }));
 
-  const enter = (state: ChartReleaseState) => {
-    status.state = state;
-    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.state]: [state] });
-  };
-  const { begin, finish } = stepTimeline<ChartTimelineEntry, ChartReleaseState>(status.timeline, enter);
+  const { enter, begin, finish } = stepTimeline<ChartTimelineEntry, ChartReleaseState>(status);
   const staged = { stagingDir: input.stagingDir, fileName: input.fileName, sha256: input.sha256 };
 
   let current: ChartTimelineEntry | undefined;

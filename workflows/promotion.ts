@@ -1,9 +1,9 @@
-import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { PromotionActivities } from '../activities/promotion';
 import { ApprovalGate } from './approval-gate';
 import { failureMessage, stepTimeline } from './timeline';
 import type { CheckResult, KeyTrust, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
-import { SEARCH_ATTRIBUTES, statusQuery } from './promotion-messages';
+import { statusQuery } from './promotion-messages';
 
 // Opening keys is local and fast; a missing file or wrong passphrase fails at once (non-retryable).
 const { checkKeys } = proxyActivities<PromotionActivities>({
@@ -51,11 +51,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
 
   setHandler(statusQuery, () => ({ ...status, approval: gate.view() }));
 
-  const enter = (state: PromotionState) => {
-    status.state = state;
-    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.state]: [state] });
-  };
-  const { begin, finish, skip } = stepTimeline<TimelineEntry, PromotionState>(status.timeline, enter);
+  const { enter, begin, finish, skip } = stepTimeline<TimelineEntry, PromotionState>(status);
 
   let current: TimelineEntry | undefined;
   try {

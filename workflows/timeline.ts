@@ -1,8 +1,10 @@
 /**
- * The step timeline every workflow keeps for `status`: begin a step (entering a state), finish it
- * with an outcome, or record it as skipped. Times come from the workflow clock. No I/O.
+ * The step timeline every workflow keeps for `status`: enter a state (mirrored into the
+ * CountersignState search attribute, which `list` filters on), begin a step, finish it with an
+ * outcome, or record it as skipped. Times come from the workflow clock. No I/O.
  */
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { SEARCH_ATTRIBUTES } from './promotion-messages';
 
 interface Entry {
   step: string;
@@ -13,12 +15,17 @@ interface Entry {
   error?: string;
 }
 
-export function stepTimeline<E extends Entry, State extends string>(entries: E[], enter: (state: State) => void) {
+export function stepTimeline<E extends Entry, State extends string>(status: { state: State; timeline: E[] }) {
+  const enter = (state: State): void => {
+    status.state = state;
+    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.state]: [state] });
+  };
   return {
+    enter,
     begin(step: E['step'], state: State): E {
       enter(state);
       const entry = { step, status: 'running', startedAt: new Date().toISOString() } as E;
-      entries.push(entry);
+      status.timeline.push(entry);
       return entry;
     },
     finish(entry: E, outcome: E['status'], detail?: string): void {
@@ -28,7 +35,7 @@ export function stepTimeline<E extends Entry, State extends string>(entries: E[]
     },
     skip(step: E['step'], detail: string): void {
       const at = new Date().toISOString();
-      entries.push({ step, status: 'skipped', startedAt: at, finishedAt: at, detail } as E);
+      status.timeline.push({ step, status: 'skipped', startedAt: at, finishedAt: at, detail } as E);
     },
   };
 }
