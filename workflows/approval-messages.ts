@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 
+import type { ApprovalConfig, ApprovalGroupConfig } from '../src/approval/config';
 import { APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE } from '../src/approval/constants';
 
 export { APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE };
@@ -20,24 +21,10 @@ export interface RosterEntry {
   signingKeyFingerprints: string[];
 }
 
-export interface ApprovalGroup {
-  name: string;
-  members: string[];
-  required: number;
-}
+export type ApprovalGroup = ApprovalGroupConfig;
 
-/** The approval policy, pinned into the workflow input at start. */
-export interface ApprovalPolicy {
-  groups: ApprovalGroup[];
-  /** One rejection ends the gate REJECTED (default); otherwise only an unreachable quorum does. */
-  vetoOnReject: boolean;
-  deadlineMs: number;
-  reminderEveryMs?: number;
-  /** After this many reminders, the escalation group is notified. */
-  escalateAfterReminders?: number;
-  escalation?: { group: string; members: string[] };
-  /** Where notifications are POSTed (JSON). */
-  webhookUrl?: string;
+/** The approval policy as configured, with the roster's keys pinned into the workflow input at start. */
+export interface ApprovalPolicy extends ApprovalConfig {
   roster: Record<string, RosterEntry>;
 }
 

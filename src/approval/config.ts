@@ -15,11 +15,14 @@ export interface ApprovalGroupConfig {
 /** A target's approval policy as configured (pinned into each promotion at start). */
 export interface ApprovalConfig {
   groups: ApprovalGroupConfig[];
+  /** One rejection ends the gate REJECTED (default); otherwise only an unreachable quorum does. */
   vetoOnReject: boolean;
   deadlineMs: number;
   reminderEveryMs?: number;
+  /** After this many reminders, the escalation group is notified. */
   escalateAfterReminders?: number;
   escalation?: { group: string; members: string[] };
+  /** Where notifications are POSTed (JSON). */
   webhookUrl?: string;
 }
 
