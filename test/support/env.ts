@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { parseConfig, type TargetConfig } from '../../src/config';
 import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
@@ -34,6 +35,8 @@ export interface TestEnv {
   workerEnv: NodeJS.ProcessEnv;
   /** Starts an in-process worker; stop it with the returned function. */
   startWorker(): Promise<() => Promise<void>>;
+  /** Stops every worker this environment started (close() does too). */
+  stopWorkers(): Promise<void>;
   /** Signs a decision with the approver's test key and sends it through the update. */
   decideAs(id: string, approver: string, decision: 'approve' | 'reject', reason?: string): Promise<ApprovalView>;
   /** Writes a config with overrides and returns the parsed target named "prod". */
@@ -98,6 +101,9 @@ export async function startTestEnv(): Promise<TestEnv> {
     target: targetWith({}),
     workerEnv,
     startWorker,
+    stopWorkers: async () => {
+      for (const stop of [...workers]) await stop();
+    },
     targetWith,
     close: async () => {
       for (const stop of [...workers]) await stop();
@@ -124,4 +130,27 @@ function deepMerge(base: Record<string, any>, over: Record<string, any>): Record
     out[k] = v && typeof v === 'object' && !Array.isArray(v) && typeof base[k] === 'object' ? deepMerge(base[k], v) : v;
   }
   return out;
+}
+
+/**
+ * A test environment for one describe block: started (with a worker unless `worker: false`) in
+ * before(), closed in after(). The returned object forwards to the environment once it exists.
+ */
+export function useTestEnv(options: { worker?: boolean; setup?: (env: TestEnv) => Promise<void> | void } = {}): TestEnv {
+  let current: TestEnv | undefined;
+  before(async () => {
+    current = await startTestEnv();
+    await options.setup?.(current);
+    if (options.worker !== false) await current.startWorker();
+  });
+  after(async () => {
+    await current?.close();
+  });
+  return new Proxy({} as TestEnv, {
+    get(_target, key) {
+      if (!current) throw new Error('the test environment is used before its before() hook ran');
+      const value = (current as unknown as Record<string | symbol, unknown>)[key];
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
 }

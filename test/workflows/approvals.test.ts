@@ -3,14 +3,14 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { signDecision } from '../../src/approval/sign';
 import { decide, getApproval, startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { verifyAttestations } from '../../src/cosign/attestations';
 import { hasCode } from '../../src/errors';
 import { FileSigner } from '../../src/keys/file-signer';
 import { canonicalStatement, APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE } from '../../workflows/approval-messages';
-import { buildFacts, copyDir, startTestEnv, TEST_PASSWORD, type TestEnv } from '../support/env';
+import { buildFacts, copyDir, useTestEnv, TEST_PASSWORD } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
@@ -20,18 +20,9 @@ const GROUPS = {
 };
 
 describe('approval gate: quorum, signed statements, separation of duties, time', () => {
-  let env: TestEnv;
-  let stopWorker: () => Promise<void>;
+  const env = useTestEnv();
   let seq = 0;
 
-  before(async () => {
-    env = await startTestEnv();
-    stopWorker = await env.startWorker();
-  });
-  after(async () => {
-    await stopWorker?.();
-    await env?.close();
-  });
 
   const signer = (name: string) => FileSigner.load(path.join(env.keysDir, `${name}.key`), TEST_PASSWORD);
   const refused = (pattern: RegExp) => (e: unknown) => hasCode(e, 'APPROVAL_REFUSED') && pattern.test((e as Error).message);
@@ -179,9 +170,9 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
         escalation: { members: ['erin'] },
         webhook: url,
       });
-      await stopWorker();
+      await env.stopWorkers();
       await new Promise((r) => setTimeout(r, 1500));
-      stopWorker = await env.startWorker();
+      await env.startWorker();
       for (let i = 0; i < 100 && !received.some((n) => n.kind === 'escalation'); i++) await new Promise((r) => setTimeout(r, 100));
       await assert.rejects(env.decideAs(promotionId, 'erin', 'approve'), refused(/erin is in none of the approver groups/));
       const view = await env.decideAs(promotionId, 'bob', 'approve');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { sha256Hex } from '../../src/oci/digest';
@@ -13,14 +13,13 @@ import { verifyChart } from '../../src/helm/verify';
 import { hasCode } from '../../src/errors';
 import { generateSigningKey, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
 import { DEMO_DIR, DEMO_FILE, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
-import { PLATFORM_PASSWORD_ENV, startTestEnv, TEST_PASSWORD, type TestEnv } from '../support/env';
+import { PLATFORM_PASSWORD_ENV, useTestEnv, TEST_PASSWORD } from '../support/env';
 import { runCli } from '../support/cli';
 
 const PGP_PASSWORD_ENV = 'COUNTERSIGN_TEST_PGP_PASSWORD';
 
 describe('chart release workflow on a real Temporal dev server and registry', () => {
-  let env: TestEnv;
-  let stopWorker: () => Promise<void>;
+  const env = useTestEnv({ setup: (e) => void (e.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE) });
   let approval: ApprovalPolicy;
   const request = (overrides: Partial<ChartReleaseRequest> = {}): ChartReleaseRequest => ({
     chartDir: DEMO_DIR,
@@ -39,14 +38,7 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
   });
 
   before(async () => {
-    env = await startTestEnv();
-    env.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE;
-    stopWorker = await env.startWorker();
     approval = { ...env.target.approval, roster: await pinRoster(env.target.approvers) };
-  });
-  after(async () => {
-    await stopWorker?.();
-    await env?.close();
   });
 
   it('packages, signs, verifies, waits for approval, then publishes to the repository and the registry', async () => {

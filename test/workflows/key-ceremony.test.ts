@@ -15,7 +15,7 @@ import { keyFingerprint } from '../../src/keys/public-key';
 import { ceremonyInput, keyWorkflowStatus, startRotation, trustConfig } from '../../src/trust/client';
 import { readIndex } from '../../src/trust/index-file';
 import { TrustStore } from '../../src/trust/store';
-import { startTestEnv, type TestEnv } from '../support/env';
+import { useTestEnv } from '../support/env';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
 import type { KmsTestServer } from '../support/kms-server';
 import { join, runCeremony, trustTestConfig, until } from '../trust/support';
@@ -23,16 +23,7 @@ import { join, runCeremony, trustTestConfig, until } from '../trust/support';
 const HELM_CHART = path.resolve(__dirname, '../vectors/helm/demo');
 
 describe('key ceremony', () => {
-  let env: TestEnv;
-  let stopWorker: () => Promise<void>;
-  before(async () => {
-    env = await startTestEnv();
-    stopWorker = await env.startWorker();
-  });
-  after(async () => {
-    await stopWorker?.();
-    await env?.close();
-  });
+  const env = useTestEnv();
 
   it('needs M distinct custodians; refuses non-custodians, the initiator and a second vote; then publishes the key', async () => {
     const config = trustTestConfig(env, {});

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { cosignTag } from '../../src/cosign/tags';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { getPromotionStatus, startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { hasCode } from '../../src/errors';
-import { startTestEnv, buildFacts, copyDir, TEST_PASSWORD, type TestEnv } from '../support/env';
+import { useTestEnv, buildFacts, copyDir, TEST_PASSWORD } from '../support/env';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import { buildAndPush, createAttestations, developerSign } from '../../src/promotion/steps';
 import { writeKeyPair } from '../../src/keys/file-signer';
@@ -14,17 +14,8 @@ import fs from 'node:fs/promises';
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
 describe('promotion workflow on a real Temporal dev server and registry', () => {
-  let env: TestEnv;
-  let stopWorker: () => Promise<void>;
+  const env = useTestEnv();
 
-  before(async () => {
-    env = await startTestEnv();
-    stopWorker = await env.startWorker();
-  });
-  after(async () => {
-    await stopWorker?.();
-    await env?.close();
-  });
 
   it('promotes a directory build end to end once approved', async () => {
     const started = await startPromotion(env.client, { target: env.target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
