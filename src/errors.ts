@@ -80,10 +80,6 @@ export class CountersignError extends Error {
   }
 }
 
-export function isRetryableCode(code: string): boolean {
-  return RETRYABLE.has(code as ErrorCode);
-}
-
 /** True when `err` is a CountersignError with the given code (tests assert on codes, not text). */
 export function hasCode(err: unknown, code: ErrorCode): boolean {
   return err instanceof CountersignError && err.code === code;

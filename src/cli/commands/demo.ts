@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import YAML from 'yaml';
-import { signAndDecide, startPromotion } from '../../client/promotions';
+import { signAndDecide, startPromotion, waitForPromotion } from '../../client/promotions';
 import { loadConfig } from '../../config';
 import { FileSigner, writeKeyPair } from '../../keys/file-signer';
 import { startEmbeddedStack } from '../../stack/embedded';
@@ -13,7 +13,7 @@ import { APPROVAL_PREDICATE_TYPE } from '../../approval/constants';
 import { EXIT, printJson, write, type Command } from '../command';
 import { countersignHome } from '../context';
 import { renderStatus } from '../render';
-import { exitCodeFor, progressPrinter, waitWithProgress } from './promotions';
+import { exitCodeFor, progressPrinter } from './promotions';
 
 export const DEMO_PASSWORD = 'countersign-demo-only';
 const DEMO_APPROVER = 'platform-lead';
@@ -68,13 +68,13 @@ export const demoCommand: Command = {
       });
       say(`promotion ${started.promotionId}${started.attached ? ' (attached to the running one)' : ''}\n  image ${started.repository}@${started.digest}`);
       const progress = progressPrinter(io, json);
-      const gate = await waitWithProgress(client, started.promotionId, progress, (s) => s.state === 'AWAITING_APPROVAL');
+      const gate = await waitForPromotion(client, started.promotionId, { onUpdate: progress, until: (s) => s.state === 'AWAITING_APPROVAL' });
       if (gate.state === 'AWAITING_APPROVAL') {
         say(`approving as ${DEMO_APPROVER}`);
         const signer = await FileSigner.load(path.join(keysDir, `${DEMO_APPROVER}.key`), DEMO_PASSWORD);
         await signAndDecide(client, started.promotionId, { approver: DEMO_APPROVER, decision: 'approve', reason: 'demo: provenance and signatures checked', signer });
       }
-      const final = await waitWithProgress(client, started.promotionId, progress);
+      const final = await waitForPromotion(client, started.promotionId, { onUpdate: progress });
       const imageRef = `${final.repository}@${final.digest}`;
       const platformPub = path.join(keysDir, 'platform.pub');
       const checks = [

@@ -81,7 +81,7 @@ export const promoteCommand: Command = {
         return EXIT.ok;
       }
       if (!v.json) write(io.stderr, `${started.attached ? 'attached to' : 'started'} ${started.promotionId} for ${started.repository}@${started.digest}`);
-      const final = await waitWithProgress(client, started.promotionId, progressPrinter(io, Boolean(v.json)));
+      const final = await waitForPromotion(client, started.promotionId, { onUpdate: progressPrinter(io, Boolean(v.json)) });
       if (v.json) printJson(io, final);
       else write(io.stdout, renderStatus(final));
       return exitCodeFor(final);
@@ -103,16 +103,6 @@ export function progressPrinter(io: { stderr: NodeJS.WritableStream }, quiet: bo
       write(io.stderr, `  ${entry.step} ${entry.status}${entry.detail ? `: ${entry.detail}` : ''}${entry.error ? ` (${entry.error})` : ''}`);
     }
   };
-}
-
-/** Waits for the end (or `until`), reporting progress through `onUpdate`. */
-export async function waitWithProgress(
-  client: Parameters<typeof waitForPromotion>[0],
-  id: string,
-  onUpdate: (status: PromotionStatus) => void,
-  until?: (s: PromotionStatus) => boolean,
-): Promise<PromotionStatus> {
-  return waitForPromotion(client, id, { until, onUpdate });
 }
 
 export const statusCommand: Command = {
