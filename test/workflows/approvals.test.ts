@@ -141,7 +141,7 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
   });
 
   it('expires at the deadline and refuses approvals after it', async () => {
-    const { promotionId } = await atGate({ approvers: ['alice', 'bob'], required: 1, deadline: '2s' });
+    const { promotionId } = await atGate({ approvers: ['alice', 'bob'], required: 1, deadline: '5s' });
     const done = await waitForPromotion(env.client, promotionId);
     assert.equal(done.state, 'EXPIRED');
     assert.match(done.error ?? '', /EXPIRED: expired at .* with 1 more of approvers/);
@@ -164,7 +164,8 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
       const { promotionId } = await atGate({
         approvers: ['alice', 'bob'],
         required: 1,
-        deadline: '6s',
+        // Far beyond the escalation (~3s): a worker restart on a loaded CI machine must not let it expire first.
+        deadline: '120s',
         reminderEvery: '1s',
         escalateAfter: 2,
         escalation: { members: ['erin'] },
@@ -173,7 +174,8 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
       await env.stopWorkers();
       await new Promise((r) => setTimeout(r, 1500));
       await env.startWorker();
-      for (let i = 0; i < 100 && !received.some((n) => n.kind === 'escalation'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 600 && !received.some((n) => n.kind === 'escalation'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(received.some((n) => n.kind === 'escalation'), `no escalation within 60s; received ${received.map((n) => n.kind).join(',')}`);
       await assert.rejects(env.decideAs(promotionId, 'erin', 'approve'), refused(/erin is in none of the approver groups/));
       const view = await env.decideAs(promotionId, 'bob', 'approve');
       assert.ok(view.escalatedAt, 'escalation recorded in the view');
