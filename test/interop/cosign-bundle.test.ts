@@ -1,9 +1,12 @@
 /**
- * Both directions against the REAL cosign v3.1.2 in its default (bundle) format, on a real
- * registry without the Referrers API, and a promotion on a real Temporal dev server that starts
- * from an image cosign signed and attested. Skips when cosign is not installed.
+ * Both directions against the REAL cosign v3.1.2 in its default (bundle) format, on two real
+ * registries: distribution 2.8 without the Referrers API (cosign and we keep the fallback index
+ * tag) and olareg with it (no fallback tag; referrers listed by the registry). Then a promotion on
+ * a real Temporal dev server that starts from an image cosign signed and attested. Skips when
+ * cosign (or, for its half, olareg) is not installed.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,8 +19,11 @@ import { buildImageFromDirectory } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
 import { verifyForPlatform } from '../../src/promotion/steps';
 import { createStatement } from '../../src/provenance/statement';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
+import { startRegistry } from '../../src/stack/registry';
 import { locateTool } from '../../src/stack/tools';
+import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
+import type { Signer } from '../../src/keys/signer';
+import { olaregPath, startOlareg } from '../support/olareg';
 import { KEYS, PASSWORD, produceWithCosign, runCosign, shapeOf, type Produced } from '../vectors/cosign-bundle/produce';
 import { buildFacts, startTestEnv, type TestEnv } from '../support/env';
 
@@ -40,55 +46,84 @@ function committed(): Produced {
   };
 }
 
-describe('real cosign v3, default bundle format', { skip: cosign ? false : 'cosign not installed' }, () => {
-  let work: string;
-  let registry: RunningRegistry;
-  let store: RegistryStore;
-  before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-interop-'));
-    registry = await startRegistry({ rootDir: path.join(work, 'registry') });
-    store = new RegistryStore(registry.address);
-  });
-  after(async () => {
-    await registry?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+interface RegistryUnderTest {
+  address: string;
+  stop(): Promise<void>;
+}
 
-  test('cosign sign + attest + sign-blob: same shapes as the committed vectors, and our platform verify passes', async () => {
-    const fresh = await produceWithCosign(cosign!, registry.address, work, 'apps/hello');
-    assert.deepEqual(shapeOf(fresh), shapeOf(committed()));
-    const report = await verifyForPlatform({ storeFor: () => store }, { repository: `${registry.address}/apps/hello`, digest: fresh.imageDigest }, fs.readFileSync(PUB, 'utf8'), POLICY, COMMIT);
-    assert.deepEqual(report.checks.filter((c) => !c.ok), []);
-    assert.equal(report.checks.length, 7);
-  });
+const REGISTRIES: Array<{ name: string; referrersApi: boolean; skip: string | false; start: (work: string) => Promise<RegistryUnderTest> }> = [
+  { name: 'distribution 2.8, no Referrers API', referrersApi: false, skip: false, start: (work) => startRegistry({ rootDir: path.join(work, 'registry') }) },
+  { name: 'olareg, with the Referrers API', referrersApi: true, skip: olaregPath() ? false : 'olareg not installed (bash scripts/toolchain.sh olareg)', start: () => startOlareg() },
+];
 
-  test('stock cosign verifies our bundle-format signature, both attestations and our blob bundle', async () => {
-    const signer = await FileSigner.load(path.join(KEYS, 'cosign.key'), PASSWORD);
-    const image = await buildImageFromDirectory(path.join(__dirname, '..', 'fixtures', 'hello-image'));
-    const repo = 'apps/ours';
-    for (const blob of [...image.layers, image.config]) await store.putBlob(repo, blob);
-    await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-    const ref = `${registry.address}/${repo}@${image.digest}`;
-    const predicate = (n: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'vectors', 'cosign-image', n), 'utf8'));
-    assert.deepEqual(await signImageAs('bundle', store, repo, image.digest, signer), { added: true, format: 'bundle' });
-    await attestImageAs('bundle', store, repo, image.digest, createStatement(`${registry.address}/${repo}`, image.digest, 'https://slsa.dev/provenance/v1', predicate('slsa-predicate.json')), signer);
-    await attestImageAs('bundle', store, repo, image.digest, createStatement(`${registry.address}/${repo}`, image.digest, 'https://spdx.dev/Document', predicate('spdx-predicate.json')), signer);
-    const flags = ['--key', PUB, '--insecure-ignore-tlog=true', '--allow-http-registry'];
-    for (const args of [['verify', ...flags, ref], ['verify-attestation', ...flags, '--type', 'slsaprovenance1', ref], ['verify-attestation', ...flags, '--type', 'spdxjson', ref]]) {
-      const r = await runCosign(cosign!, args, work);
-      assert.equal(r.code, 0, `cosign ${args[0]}: ${r.stderr}`);
-    }
-    assert.equal((await store.listTags(repo)).some((t) => t.endsWith('.sig')), false, 'bundle format writes no .sig tag');
+for (const kind of REGISTRIES) {
+  describe(`real cosign v3, default bundle format, on ${kind.name}`, { skip: cosign ? kind.skip : 'cosign not installed' }, () => {
+    let work: string;
+    let registry: RegistryUnderTest;
+    let store: RegistryStore;
+    before(async () => {
+      work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-interop-'));
+      registry = await kind.start(work);
+      store = new RegistryStore(registry.address);
+    });
+    after(async () => {
+      await registry?.stop();
+      if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
 
-    const blobFile = path.join(KEYS, 'blob.txt');
-    const bundleFile = path.join(work, 'ours.bundle.json');
-    fs.writeFileSync(bundleFile, JSON.stringify(await signBlob(fs.readFileSync(blobFile), signer)));
-    const blob = await runCosign(cosign!, ['verify-blob', '--key', PUB, '--bundle', bundleFile, '--insecure-ignore-tlog=true', blobFile], work);
-    assert.equal(blob.code, 0, blob.stderr);
-    const wrong = await runCosign(cosign!, ['verify-blob', '--key', PUB, '--bundle', bundleFile, '--insecure-ignore-tlog=true', bundleFile], work);
-    assert.notEqual(wrong.code, 0, 'cosign refuses the bundle for another file');
+    test('cosign sign + attest + sign-blob: same shapes as the committed vectors, and our platform verify passes', async () => {
+      const fresh = await produceWithCosign(cosign!, registry.address, work, 'apps/hello');
+      const expected = shapeOf(committed()) as { fallbackIndex: unknown };
+      assert.deepEqual(shapeOf(fresh), kind.referrersApi ? { ...expected, fallbackIndex: undefined } : expected);
+      assert.equal((await store.getReferrers('apps/hello', fresh.imageDigest))?.length, kind.referrersApi ? 3 : undefined, 'what the Referrers API lists');
+      const report = await verifyForPlatform({ storeFor: () => store }, { repository: `${registry.address}/apps/hello`, digest: fresh.imageDigest }, fs.readFileSync(PUB, 'utf8'), POLICY, COMMIT);
+      assert.deepEqual(report.checks.filter((c) => !c.ok), []);
+      assert.equal(report.checks.length, 7);
+
+      // A countersignature by another key is one more referrer; cosign's stays and both verify.
+      const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const otherPem = crypto.createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString();
+      const other: Signer = { keyRef: 'other', sign: async (d) => crypto.sign('sha256', d, { key: privateKey, dsaEncoding: 'der' }), publicKeyPem: async () => otherPem };
+      assert.deepEqual(await signImageAs('bundle', store, 'apps/hello', fresh.imageDigest, other), { added: true, format: 'bundle' });
+      assert.equal((await listReferrers(store, 'apps/hello', fresh.imageDigest)).length, 4);
+      const otherPub = path.join(work, 'other.pub');
+      fs.writeFileSync(otherPub, otherPem);
+      for (const key of [PUB, otherPub]) {
+        const r = await runCosign(cosign!, ['verify', '--key', key, '--insecure-ignore-tlog=true', '--allow-http-registry', `${registry.address}/apps/hello@${fresh.imageDigest}`], work);
+        assert.equal(r.code, 0, `cosign verify --key ${path.basename(key)}: ${r.stderr}`);
+      }
+    });
+
+    test('stock cosign verifies our bundle-format signature, both attestations and our blob bundle', async () => {
+      const signer = await FileSigner.load(path.join(KEYS, 'cosign.key'), PASSWORD);
+      const image = await buildImageFromDirectory(path.join(__dirname, '..', 'fixtures', 'hello-image'));
+      const repo = 'apps/ours';
+      for (const blob of [...image.layers, image.config]) await store.putBlob(repo, blob);
+      await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+      const ref = `${registry.address}/${repo}@${image.digest}`;
+      const predicate = (n: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'vectors', 'cosign-image', n), 'utf8'));
+      assert.deepEqual(await signImageAs('bundle', store, repo, image.digest, signer), { added: true, format: 'bundle' });
+      await attestImageAs('bundle', store, repo, image.digest, createStatement(`${registry.address}/${repo}`, image.digest, 'https://slsa.dev/provenance/v1', predicate('slsa-predicate.json')), signer);
+      await attestImageAs('bundle', store, repo, image.digest, createStatement(`${registry.address}/${repo}`, image.digest, 'https://spdx.dev/Document', predicate('spdx-predicate.json')), signer);
+      const flags = ['--key', PUB, '--insecure-ignore-tlog=true', '--allow-http-registry'];
+      for (const args of [['verify', ...flags, ref], ['verify-attestation', ...flags, '--type', 'slsaprovenance1', ref], ['verify-attestation', ...flags, '--type', 'spdxjson', ref]]) {
+        const r = await runCosign(cosign!, args, work);
+        assert.equal(r.code, 0, `cosign ${args[0]}: ${r.stderr}`);
+      }
+      const tags = await store.listTags(repo);
+      assert.equal(tags.some((t) => t.endsWith('.sig')), false, 'bundle format writes no .sig tag');
+      assert.equal(tags.includes(referrersFallbackTag(image.digest)), !kind.referrersApi, 'a fallback index tag only where the registry has no Referrers API');
+
+      const blobFile = path.join(KEYS, 'blob.txt');
+      const bundleFile = path.join(work, 'ours.bundle.json');
+      fs.writeFileSync(bundleFile, JSON.stringify(await signBlob(fs.readFileSync(blobFile), signer)));
+      const blob = await runCosign(cosign!, ['verify-blob', '--key', PUB, '--bundle', bundleFile, '--insecure-ignore-tlog=true', blobFile], work);
+      assert.equal(blob.code, 0, blob.stderr);
+      const wrong = await runCosign(cosign!, ['verify-blob', '--key', PUB, '--bundle', bundleFile, '--insecure-ignore-tlog=true', bundleFile], work);
+      assert.notEqual(wrong.code, 0, 'cosign refuses the bundle for another file');
+    });
   });
-});
+}
 
 describe('a promotion that starts from an image stock cosign v3 signed and attested', { skip: cosign ? false : 'cosign not installed' }, () => {
   let env: TestEnv;

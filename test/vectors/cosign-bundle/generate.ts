@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   try {
     const version = (await runCosign(cosign, ['version'], work)).stdout.match(/GitVersion:\s*(\S+)/)?.[1] ?? 'unknown';
     const p = await produceWithCosign(cosign, registry.address, work);
+    if (!p.fallbackIndex) throw new Error('the vectors need the fallback index tag; the registry has the Referrers API');
     const files: Record<string, Buffer> = {
       'image-manifest.json': p.imageManifest,
       'fallback-index.json': p.fallbackIndex,

@@ -47,7 +47,8 @@ export interface Produced {
   repository: string;
   imageDigest: string;
   imageManifest: Buffer;
-  fallbackIndex: Buffer;
+  /** Absent when the registry has the Referrers API: cosign then writes no fallback tag. */
+  fallbackIndex?: Buffer;
   /** Sorted by predicate type. */
   referrers: ProducedReferrer[];
   blobBundle: Buffer;
@@ -75,8 +76,10 @@ export async function produceWithCosign(cosign: string, registryAddress: string,
   const blobBundle = path.join(work, 'blob.bundle.json');
   await must(['sign-blob', '--key', key, '--signing-config', config, '--bundle', blobBundle, '--yes', path.join(KEYS, 'blob.txt')]);
 
+  const hasReferrersApi = (await store.getReferrers(repository, image.digest)) !== undefined;
   const fallback = await store.getManifest(repository, referrersFallbackTag(image.digest));
-  if (!fallback) throw new Error('cosign wrote no referrers fallback tag');
+  if (!fallback && !hasReferrersApi) throw new Error('cosign wrote no referrers fallback tag on a registry without the Referrers API');
+  if (fallback && hasReferrersApi) throw new Error('cosign wrote a referrers fallback tag on a registry with the Referrers API');
   const referrers: ProducedReferrer[] = [];
   for (const d of await listReferrers(store, repository, image.digest)) {
     const manifest = (await store.getManifest(repository, d.digest))!.data;
@@ -88,7 +91,7 @@ export async function produceWithCosign(cosign: string, registryAddress: string,
     });
   }
   referrers.sort((a, b) => a.predicateType.localeCompare(b.predicateType));
-  return { repository, imageDigest: image.digest, imageManifest: image.manifest.data, fallbackIndex: fallback.data, referrers, blobBundle: fs.readFileSync(blobBundle) };
+  return { repository, imageDigest: image.digest, imageManifest: image.manifest.data, fallbackIndex: fallback?.data, referrers, blobBundle: fs.readFileSync(blobBundle) };
 }
 
 /**
@@ -113,7 +116,7 @@ export function shapeOf(p: Produced): unknown {
   };
   const json = (b: Buffer) => strip(JSON.parse(b.toString('utf8')));
   return {
-    fallbackIndex: json(p.fallbackIndex),
+    fallbackIndex: p.fallbackIndex ? json(p.fallbackIndex) : undefined,
     referrers: p.referrers.map((r) => ({ predicateType: r.predicateType, manifest: json(r.manifest), bundle: json(r.bundle) })),
     blobBundle: json(p.blobBundle),
   };

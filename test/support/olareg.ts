@@ -1,0 +1,65 @@
+/**
+ * olareg (github.com/olareg/olareg, built by scripts/toolchain.sh): an OCI 1.1 registry with the
+ * Referrers API, on a free loopback port, storing under a temporary directory. Debian's
+ * docker-registry (distribution 2.8) has no Referrers API, so this is where that path of cosign's
+ * bundle format is exercised for real.
+ */
+import fsSync from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../src/stack/ports';
+import { probeRegistry } from '../../src/stack/registry';
+import { looksLikePortInUse, ServiceProcess } from '../../src/stack/service';
+import { toolCacheDir } from '../../src/stack/tools';
+
+/** Must match OLAREG_VERSION in scripts/toolchain.sh. */
+export const OLAREG_VERSION = 'v0.1.2';
+
+/** OLAREG_PATH, else the toolchain cache; undefined when neither is an executable. */
+export function olaregPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const candidates = [env.OLAREG_PATH, path.join(toolCacheDir(env), 'tools', `olareg-${OLAREG_VERSION}`, 'olareg')];
+  return candidates.find((c): c is string => {
+    if (!c) return false;
+    try {
+      fsSync.accessSync(c, fsSync.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export interface RunningOlareg {
+  /** 127.0.0.1:PORT */
+  address: string;
+  stop(): Promise<void>;
+}
+
+export async function startOlareg(): Promise<RunningOlareg> {
+  const command = olaregPath();
+  if (!command) throw new Error('olareg is not installed: run `bash scripts/toolchain.sh olareg`');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-olareg-'));
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    // Garbage collection off: a test's untagged referrers must not vanish under it.
+    const args = ['serve', '--addr', '127.0.0.1', '--port', String(port), '--dir', dir, '--gc-frequency', '-1s', '--api-delete'];
+    const proc = await ServiceProcess.start({ name: 'olareg', command, args, cwd: dir });
+    try {
+      await proc.waitUntilReady(async () => (await probeRegistry(address)) === 200, { timeoutMs: 15_000, intervalMs: 50, what: `GET http://${address}/v2/` });
+    } catch (err) {
+      await proc.stop(2_000).catch(() => undefined);
+      if (attempt < 3 && proc.hasExited && looksLikePortInUse(proc.logTail(50))) continue;
+      await fs.rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    return {
+      address,
+      stop: async () => {
+        await proc.stop();
+        await fs.rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+}
