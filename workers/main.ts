@@ -1,19 +1,32 @@
 /**
  * The worker process: `npm run worker` or `countersign worker`. Configured by environment:
  * TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
- * passphrases in the variables the targets name (COUNTERSIGN_*_KEY_PASSWORD by default).
+ * COUNTERSIGN_MAX_CACHED_WORKFLOWS (default: sized by the SDK from memory), passphrases in the
+ * variables the targets name (COUNTERSIGN_*_KEY_PASSWORD by default).
  */
+import { CountersignError } from '../src/errors';
 import { createLogger } from '../src/log';
 import { createWorker, ensureSearchAttributes, installRuntime } from './worker';
+
+/** COUNTERSIGN_MAX_CACHED_WORKFLOWS: a whole number of workflows (0 turns the cache off), or unset. */
+export function maxCachedWorkflowsFrom(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.COUNTERSIGN_MAX_CACHED_WORKFLOWS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new CountersignError('BAD_INPUT', `COUNTERSIGN_MAX_CACHED_WORKFLOWS: "${raw}" is not a whole number of workflows (0 turns the cache off)`);
+  }
+  return Number(raw.trim());
+}
 
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = createLogger('countersign-worker');
   const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
+  const maxCachedWorkflows = maxCachedWorkflowsFrom(env);
   installRuntime({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   await ensureSearchAttributes(address, namespace);
-  const { worker, connection } = await createWorker({ address, namespace, env, log });
-  log.info({ address, namespace, taskQueue: worker.options.taskQueue }, 'worker started');
+  const { worker, connection } = await createWorker({ address, namespace, env, log, maxCachedWorkflows });
+  log.info({ address, namespace, taskQueue: worker.options.taskQueue, maxCachedWorkflows: worker.options.maxCachedWorkflows }, 'worker started');
   try {
     await worker.run();
   } finally {

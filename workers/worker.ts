@@ -37,6 +37,8 @@ export interface WorkerOptions {
   /** Where passphrases are read from (the worker's own environment by default). */
   env?: NodeJS.ProcessEnv;
   maxConcurrentActivityTaskExecutions?: number;
+  /** Workflows kept in memory between tasks; the SDK sizes it from the process's memory when omitted. */
+  maxCachedWorkflows?: number;
   shutdownGraceTime?: Duration;
   /** Step outcomes are logged here when given. */
   log?: Logger;
@@ -89,6 +91,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     workflowBundle: await workflowBundle(),
     activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
   });
   return { worker, connection };

@@ -8,7 +8,9 @@ export const workerCommand: Command = {
   usage: 'countersign worker [--address HOST:PORT] [--namespace NS]',
   options: {},
   optionHelp: {},
-  details: 'Key passphrases come from the environment variables the targets name (COUNTERSIGN_DEV_KEY_PASSWORD, COUNTERSIGN_PLATFORM_KEY_PASSWORD by default).',
+  details:
+    'Key passphrases come from the environment variables the targets name (COUNTERSIGN_DEV_KEY_PASSWORD, COUNTERSIGN_PLATFORM_KEY_PASSWORD by default). ' +
+    'COUNTERSIGN_MAX_CACHED_WORKFLOWS caps the workflows kept in memory (default: sized from memory; see docs/benchmarks.md for what parked promotions cost).',
   async run(args, io) {
     const env = {
       ...io.env,
