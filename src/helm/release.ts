@@ -158,11 +158,9 @@ export async function publishStep(deps: ChartStepDeps, staged: StagedChart, targ
   const out: PublishOutcome = {};
   if (targets.repositoryDir) {
     const bundle = await fsp.readFile(bundlePath(staged), 'utf8').catch(() => undefined);
-    if (bundle !== undefined) {
-      await fsp.mkdir(targets.repositoryDir, { recursive: true });
-      await fsp.writeFile(path.join(targets.repositoryDir, `${staged.fileName}.sigstore.json`), bundle);
-    }
-    const charts = await publishToRepository(targets.repositoryDir, { fileName: staged.fileName, archive, provenance }, { baseUrl: targets.repositoryUrl, now: deps.now?.() });
+    // Written by publishToRepository after its CHART_VERSION_EXISTS check, so a refused release
+    // never replaces the bundle of the chart already published.
+    const charts = await publishToRepository(targets.repositoryDir, { fileName: staged.fileName, archive, provenance, bundle }, { baseUrl: targets.repositoryUrl, now: deps.now?.() });
     out.repository = { dir: targets.repositoryDir, indexed: charts.length };
   }
   if (targets.oci) {

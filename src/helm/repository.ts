@@ -114,6 +114,8 @@ export interface PublishInput {
   fileName: string;
   archive: Buffer;
   provenance?: string;
+  /** The archive's sigstore blob bundle, published as `<fileName>.sigstore.json`. */
+  bundle?: string;
 }
 
 /**
@@ -131,6 +133,7 @@ export async function publishToRepository(dir: string, input: PublishInput, opti
     throw new CountersignError('CHART_VERSION_EXISTS', `${metadata.name} ${metadata.version} is already in ${dir} with sha256:${sha256Hex(existing)}, not sha256:${sha256Hex(input.archive)}; publish a new version`);
   }
   if (input.provenance !== undefined) await writeAtomically(`${target}.prov`, input.provenance);
+  if (input.bundle !== undefined) await writeAtomically(`${target}.sigstore.json`, input.bundle);
   if (existing === undefined) await writeAtomically(target, input.archive);
   return indexRepository(dir, options);
 }

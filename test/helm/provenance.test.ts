@@ -60,6 +60,7 @@ test('refuses a tampered .prov body: PROVENANCE_SIGNATURE_INVALID', async () => 
   const prov = (await vector(`${DEMO_FILE}.prov`)).toString().replace('name: demo', 'name: evil');
   const report = await verifyChart({ archive: await vector(DEMO_FILE), fileName: DEMO_FILE, provenance: prov, keyring: await vector('keyring.gpg') });
   assert.equal(failed(report)[0], 'PROVENANCE_SIGNATURE_INVALID');
+  assert.match(report.checks.find((c) => !c.ok)!.message, /does not verify: .*\(the signed body was changed, or the signature is corrupt\)/);
   assert.ok(failed(report).includes('PROVENANCE_METADATA_MISMATCH'));
 });
 
@@ -80,6 +81,7 @@ test('refuses a future-dated signature: PROVENANCE_FUTURE_DATED', async () => {
   const prov = await openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: await testKey(), date: future });
   const report = await verifyChart({ archive: pkg.data, fileName: pkg.fileName, provenance: prov, keyring: await vector('keyring.gpg') });
   assert.deepEqual(failed(report), ['PROVENANCE_FUTURE_DATED']);
+  assert.match(report.checks.find((c) => !c.ok)!.message, /the signature is dated .*, after now .*; Helm and gpg refuse it/);
   // and signChart refuses to make one
   await rejectsWithCode(() => signChart(pkg.data, { fileName: pkg.fileName, key: future as never, date: future }), 'BAD_INPUT', 'in the future');
 });
@@ -122,4 +124,30 @@ test('refuses a .prov that is not a clearsigned Helm provenance: PROVENANCE_INVA
 test('refuses an archive that is not a chart, inside verification: CHART_INVALID', async () => {
   const report = await verifyChart({ archive: Buffer.from('nope'), fileName: DEMO_FILE, provenance: await vector(`${DEMO_FILE}.prov`), keyring: await vector('keyring.gpg') });
   assert.deepEqual(failed(report), ['CHART_INVALID', 'PROVENANCE_DIGEST_MISMATCH']);
+});
+
+test('refuses a provenance signed with another hash than SHA512, or with two signatures: PROVENANCE_INVALID', async () => {
+  const pkg = await packageChart(DEMO_DIR);
+  const text = provenanceBody(pkg.metadata, pkg.fileName, pkg.sha256);
+  const key = await testKey();
+  const keyring = await vector('keyring.gpg');
+  const sha256 = await openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: key, config: { preferredHashAlgorithm: openpgp.enums.hash.sha256 } });
+  assert.match(sha256, /\nHash: SHA256\r?\n/);
+  const report = await verifyChart({ archive: pkg.data, fileName: pkg.fileName, provenance: sha256, keyring });
+  assert.deepEqual(failed(report), ['PROVENANCE_INVALID']);
+  assert.match(report.checks.find((c) => !c.ok)!.message, /signature hash is SHA256, not SHA512/);
+
+  const other = await generateSigningKey({ name: 'Second', passphrase: 'x', rsaBits: 2048 });
+  const twice = await openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: [key, await readSigningKey(Buffer.from(other.privateKeyArmored), 'x')] });
+  await rejectsWithCode(() => parseProvenance(twice), 'PROVENANCE_INVALID', 'expected one signature, found 2');
+});
+
+test('refuses a validly signed provenance that names another version: PROVENANCE_METADATA_MISMATCH alone', async () => {
+  const pkg = await packageChart(DEMO_DIR);
+  // Same file name and sha256, so only the signed metadata disagrees with the archive.
+  const text = provenanceBody({ ...pkg.metadata, version: '9.9.9' }, pkg.fileName, pkg.sha256);
+  const prov = await openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: await testKey() });
+  const report = await verifyChart({ archive: pkg.data, fileName: pkg.fileName, provenance: prov, keyring: await vector('keyring.gpg') });
+  assert.deepEqual(failed(report), ['PROVENANCE_METADATA_MISMATCH']);
+  assert.match(report.checks.find((c) => !c.ok)!.message, /the provenance describes demo 9\.9\.9, the archive holds demo 1\.2\.3/);
 });

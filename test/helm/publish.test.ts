@@ -48,7 +48,7 @@ test('a chart repository: index.yaml like helm repo index, newest first, created
   const v1 = await packageChart(await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: mini\nversion: 0.1.0\n' }));
   const v2 = await packageChart(await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: mini\nversion: 0.10.0\n' }));
   const first = new Date('2026-01-01T00:00:00Z');
-  await publishToRepository(repo, { fileName: v1.fileName, archive: v1.data, provenance: 'p1' }, { now: first });
+  await publishToRepository(repo, { fileName: v1.fileName, archive: v1.data, provenance: 'p1', bundle: 'b1' }, { now: first });
   await publishToRepository(repo, { fileName: v2.fileName, archive: v2.data }, { now: new Date('2026-02-01T00:00:00Z') });
   const index = parse(await fs.readFile(path.join(repo, 'index.yaml'), 'utf8'));
   assert.equal(index.apiVersion, 'v1');
@@ -59,7 +59,13 @@ test('a chart repository: index.yaml like helm repo index, newest first, created
   assert.equal(await fs.readFile(path.join(repo, 'mini-0.1.0.tgz.prov'), 'utf8'), 'p1');
 
   const changed = await packageChart(await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: mini\nversion: 0.1.0\n', 'values.yaml': 'b: 2\n' }));
-  await rejectsWithCode(() => publishToRepository(repo, { fileName: changed.fileName, archive: changed.data }), 'CHART_VERSION_EXISTS');
+  await rejectsWithCode(() => publishToRepository(repo, { fileName: changed.fileName, archive: changed.data, provenance: 'p2', bundle: 'b2' }), 'CHART_VERSION_EXISTS');
+  assert.deepEqual(
+    await Promise.all(['mini-0.1.0.tgz.prov', 'mini-0.1.0.tgz.sigstore.json'].map((f) => fs.readFile(path.join(repo, f), 'utf8'))),
+    ['p1', 'b1'],
+    'a refused version leaves the published provenance and bundle as they were',
+  );
+  assert.ok((await fs.readFile(path.join(repo, 'mini-0.1.0.tgz'))).equals(v1.data));
   await fs.copyFile(path.join(repo, 'mini-0.1.0.tgz'), path.join(repo, 'renamed-9.9.9.tgz'));
   await rejectsWithCode(() => indexRepository(repo), 'CHART_INVALID', 'whose file name is mini-0.1.0.tgz');
 });
