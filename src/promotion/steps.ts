@@ -1,4 +1,3 @@
-import { attachAttestation } from '../cosign/attestations';
 import { DEFAULT_SIGNATURE_FORMAT, type SignatureFormat } from '../cosign/formats';
 import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, signatureCheck } from '../cosign/verify-image';
 import { CountersignError } from '../errors';
@@ -241,8 +240,9 @@ export async function productionSign(
   if (approvalRecord === undefined) return signed;
   // The signed approval statements travel with the image, signed by the platform key, so a
   // customer can check with cosign verify-attestation that approvals happened.
+  // Same format as the signature: cosign v3 ignores .att once an image has bundles.
   const statement = createStatement(target.repository, target.digest, APPROVAL_PREDICATE_TYPE, approvalRecord);
-  const record = await attachAttestation(store, path, target.digest, statement, signer);
+  const record = await attestImageAs(target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT, store, path, target.digest, statement, signer);
   return { ...signed, approvalRecordAdded: record.added };
 }
 

@@ -1,45 +1,81 @@
+/**
+ * What a customer checks with stock cosign v3.1.2 and nothing of ours, after a promotion on a
+ * real Temporal dev server, in each publishing format: the developer's signature and both of its
+ * attestations (SLSA v1, SPDX) with the developer key, the production signature and the approval
+ * record with the platform key.
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPromotion, waitForPromotion } from '../../src/client/promotions';
+import type { SignatureFormat } from '../../src/cosign/formats';
+import { referrersFallbackTag } from '../../src/cosign/referrers';
 import { locateTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
-import { buildFacts, startTestEnv, type TestEnv } from '../support/env';
+import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 const cosign = locateTool('cosign');
 
-describe('stock cosign checks the approval record', () => {
+describe('stock cosign checks a promoted image', { skip: cosign ? false : 'cosign not installed (npm run toolchain)' }, () => {
   let env: TestEnv;
-  let stopWorker: () => Promise<void>;
   before(async () => {
-    if (!cosign) return;
     env = await startTestEnv();
-    stopWorker = await env.startWorker();
+    await env.startWorker();
   });
   after(async () => {
-    await stopWorker?.();
     await env?.close();
   });
 
-  it('cosign verify-attestation --type approval/v1 accepts it with the platform key, and refuses another key', async (t) => {
-    if (!cosign) return t.skip('cosign not installed');
-    const started = await startPromotion(env.client, { target: env.target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
+  const run = (args: string[]) => spawnSync(cosign!, [...args, '--insecure-ignore-tlog=true', '--allow-http-registry'], { encoding: 'utf8', env: { ...process.env, HOME: env.dir } });
+
+  async function promote(format: SignatureFormat) {
+    const dir = await copyDir(HELLO, path.join(env.dir, `src-${format}`));
+    await fs.writeFile(path.join(dir, 'VERSION'), `${format}\n`);
+    const target = env.targetWith({ repository: `${env.stack.registry.address}/apps/hello-${format}`, signatureFormat: format });
+    const started = await startPromotion(env.client, { target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     await env.decideAs(started.promotionId, 'alice', 'approve', 'interop');
-    assert.equal((await waitForPromotion(env.client, started.promotionId)).state, 'PROMOTED');
-    const ref = `${started.repository}@${started.digest}`;
-    const run = (key: string) =>
-      spawnSync(cosign, ['verify-attestation', '--key', path.join(env.keysDir, key), '--insecure-ignore-tlog=true', '--type', APPROVAL_PREDICATE_TYPE, ref], {
-        encoding: 'utf8',
-      });
-    const ok = run('platform.pub');
-    assert.equal(ok.status, 0, ok.stderr);
-    const envelope = JSON.parse(ok.stdout.trim().split('\n')[0]);
-    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
-    assert.equal(statement.predicateType, APPROVAL_PREDICATE_TYPE);
-    assert.deepEqual(statement.predicate.decisions.map((d: { approver: string }) => d.approver), ['alice']);
-    assert.notEqual(run('dev.pub').status, 0, 'the developer key did not sign the approval record');
-  });
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+    return `${started.repository}@${started.digest}`;
+  }
+
+  for (const format of ['legacy', 'bundle', 'both'] as const) {
+    it(`${format}: cosign verify and verify-attestation accept every signature with the right key, and refuse the wrong one`, async () => {
+      const ref = await promote(format);
+      const key = (name: string) => path.join(env.keysDir, name);
+      const accepted: Array<[string, string[]]> = [
+        ['developer signature', ['verify', '--key', key('dev.pub'), ref]],
+        ['production signature', ['verify', '--key', key('platform.pub'), ref]],
+        ['SLSA provenance', ['verify-attestation', '--key', key('dev.pub'), '--type', 'slsaprovenance1', ref]],
+        ['SPDX SBOM', ['verify-attestation', '--key', key('dev.pub'), '--type', 'spdxjson', ref]],
+        ['approval record', ['verify-attestation', '--key', key('platform.pub'), '--type', APPROVAL_PREDICATE_TYPE, ref]],
+      ];
+      for (const [what, args] of accepted) {
+        const r = run(args);
+        assert.equal(r.status, 0, `${what}: cosign ${args.join(' ')}\n${r.stderr}`);
+      }
+      const approval = run(['verify-attestation', '--key', key('platform.pub'), '--type', APPROVAL_PREDICATE_TYPE, ref]);
+      const envelope = JSON.parse(approval.stdout.trim().split('\n')[0]);
+      const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
+      assert.equal(statement.predicateType, APPROVAL_PREDICATE_TYPE);
+      assert.deepEqual(statement.predicate.decisions.map((d: { approver: string }) => d.approver), ['alice']);
+
+      const refused: Array<[string, string[]]> = [
+        ['approval record by the developer key', ['verify-attestation', '--key', key('dev.pub'), '--type', APPROVAL_PREDICATE_TYPE, ref]],
+        ['provenance by the platform key', ['verify-attestation', '--key', key('platform.pub'), '--type', 'slsaprovenance1', ref]],
+        ['signature by an approver key', ['verify', '--key', key('alice.pub'), ref]],
+      ];
+      for (const [what, args] of refused) assert.notEqual(run(args).status, 0, `cosign accepted the ${what}`);
+
+      const repository = ref.slice(ref.indexOf('/') + 1, ref.indexOf('@'));
+      const tags = await env.store.listTags(repository);
+      const digest = ref.slice(ref.indexOf('@') + 1);
+      assert.equal(tags.includes(`${referrersFallbackTag(digest)}.sig`), format !== 'bundle', '.sig tag only where legacy is published');
+      assert.equal(tags.includes(referrersFallbackTag(digest)), format !== 'legacy', 'referrers fallback index only where bundles are published');
+    });
+  }
 });
