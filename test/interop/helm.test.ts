@@ -17,13 +17,17 @@ import { signImage } from '../../src/cosign/image-signatures';
 import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
 import { pushChart } from '../../src/helm/oci';
 import { packageChart, type PackagedChart } from '../../src/helm/package';
-import { generateSigningKey, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
+import { generateSigningKey, loadSigningKey, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
 import { signChart } from '../../src/helm/provenance';
 import { publishToRepository } from '../../src/helm/repository';
 import { verifyChart } from '../../src/helm/verify';
 import { RegistryStore } from '../../src/oci/registry';
 import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
 import { locateTool } from '../../src/stack/tools';
+import { createKey } from '../../src/trust/create-key';
+import type { TrustKey } from '../../src/trust/index-file';
+import { publishKey } from '../../src/trust/publish';
+import { TrustStore } from '../../src/trust/store';
 import { DEMO_DIR, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
 
 const HELMS = [
@@ -41,6 +45,20 @@ function run(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
       resolve({ code, out: `${String(stdout)}${String(stderr)}` });
     });
   });
+}
+
+/** `gpg --verify` in a throwaway GNUPGHOME holding only `keyring`; an import failure is returned as the result. */
+async function gpgVerify(gpg: string, keyring: string, prov: string): Promise<{ code: number; out: string }> {
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-gnupg-'));
+  try {
+    const env = { GNUPGHOME: home };
+    const imported = await run(gpg, ['--batch', '--import', keyring], env);
+    if (imported.code !== 0) return { code: imported.code, out: `gpg --import ${keyring}: ${imported.out}` };
+    return await run(gpg, ['--batch', '--verify', prov], env);
+  } finally {
+    await run(gpg.replace(/gpg$/, 'gpgconf'), ['--kill', 'all'], { GNUPGHOME: home });
+    await fs.rm(home, { recursive: true, force: true });
+  }
 }
 
 describe('Helm charts with the real helm, gpg, cosign and registry', () => {
@@ -158,18 +176,9 @@ describe('Helm charts with the real helm, gpg, cosign and registry', () => {
 
   test('gpg --verify accepts our .prov', async (t) => {
     if (!GPG) return t.skip('gpg not installed (npm run toolchain)');
-    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-gnupg-'));
-    try {
-      const env = { GNUPGHOME: home };
-      const imported = await run(GPG, ['--batch', '--import', keyringPath], env);
-      assert.equal(imported.code, 0, imported.out);
-      const verified = await run(GPG, ['--batch', '--verify', path.join(dir, 'out', `${pkg.fileName}.prov`)], env);
-      assert.equal(verified.code, 0, verified.out);
-      assert.match(verified.out, /Good signature from "Interop Charts <charts@countersign.invalid>"/);
-    } finally {
-      await run(GPG.replace(/gpg$/, 'gpgconf'), ['--kill', 'all'], { GNUPGHOME: home });
-      await fs.rm(home, { recursive: true, force: true });
-    }
+    const verified = await gpgVerify(GPG, keyringPath, path.join(dir, 'out', `${pkg.fileName}.prov`));
+    assert.equal(verified.code, 0, verified.out);
+    assert.match(verified.out, /Good signature from "Interop Charts <charts@countersign.invalid>"/);
   });
 
   test('a chart packaged and signed by helm package --sign now passes our verifier', async (t) => {
@@ -192,5 +201,71 @@ describe('Helm charts with the real helm, gpg, cosign and registry', () => {
       keyring: await fs.readFile(path.join(VECTORS, 'keyring.gpg')),
     });
     assert.equal(report.ok, true, JSON.stringify(report.checks));
+  });
+});
+
+describe('the OpenPGP key a key ceremony makes, with the real helm and gpg', () => {
+  const PASSWORD_ENV = 'COUNTERSIGN_INTEROP_CEREMONY_PASSPHRASE';
+  let dir: string;
+  let published: TrustKey;
+  let keyringFile: string;
+  let tgz: string;
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-helm-ceremony-'));
+    // The key ceremony's activities (activities/keys.ts) without the workflow around them: the
+    // same library calls, so the file checked here is the one a ceremony publishes.
+    const location = { publishDir: path.join(dir, 'trust'), stateFile: path.join(dir, 'private', 'state.json') };
+    const env: NodeJS.ProcessEnv = { [PASSWORD_ENV]: PASSWORD };
+    const created = await createKey(
+      { kind: 'openpgp', backend: { type: 'file', keyDir: path.join(dir, 'private', 'keys'), passwordEnv: PASSWORD_ENV }, name: 'ceremony:helm:1', userId: { name: 'Ceremony Charts', email: 'ceremony@countersign.invalid' } },
+      env,
+    );
+    published = (await publishKey(location, created, { ceremony: 'ceremony-helm-1', overlapMs: 0 })).key;
+    keyringFile = path.join(location.publishDir, published.file);
+
+    // Signed as a release signs with `--trust`: the private reference found through the trust store.
+    const store = new TrustStore(location);
+    const active = await store.active('openpgp');
+    const secret = await store.privateRef(active.id);
+    const key = await loadSigningKey(secret.ref, env[secret.passwordEnv!]);
+    const pkg = await packageChart(DEMO_DIR);
+    tgz = path.join(dir, 'out', pkg.fileName);
+    await fs.mkdir(path.dirname(tgz));
+    await fs.writeFile(tgz, pkg.data);
+    await fs.writeFile(`${tgz}.prov`, await signChart(pkg.data, { fileName: pkg.fileName, key }));
+  });
+
+  after(async () => {
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  test('is published as keyring-YYYY-MM-DD-<FINGERPRINT>.gpg, the only key in the trust directory', async () => {
+    assert.match(published.fingerprint, /^[0-9A-F]{40}$/);
+    assert.equal(published.file, `keyring-${published.created.slice(0, 10)}-${published.fingerprint}.gpg`);
+    assert.deepEqual((await fs.readdir(path.dirname(keyringFile))).filter((f) => f.endsWith('.gpg')), [published.file]);
+  });
+
+  for (const helm of HELMS) {
+    test(`${helm.label}: helm verify --keyring <the ceremony's published keyring> accepts a chart signed with its key`, async (t) => {
+      if (!helm.bin) return t.skip('helm not installed (npm run toolchain)');
+      const home = path.join(dir, `helm-${HELMS.indexOf(helm)}`);
+      const helmEnv = { HELM_CACHE_HOME: path.join(home, 'cache'), HELM_CONFIG_HOME: path.join(home, 'config'), HELM_DATA_HOME: path.join(home, 'data') };
+      const ok = await run(helm.bin, ['verify', '--keyring', keyringFile, tgz], helmEnv);
+      assert.equal(ok.code, 0, ok.out);
+      assert.match(ok.out, /Signed by: Ceremony Charts <ceremony@countersign.invalid>/);
+      assert.match(ok.out, new RegExp(`Using Key With Fingerprint: ${published.fingerprint}`, 'i'));
+      // The interop key's keyring does not hold the ceremony's key: helm must say so, not pass.
+      const stranger = await run(helm.bin, ['verify', '--keyring', path.join(VECTORS, 'keyring.gpg'), tgz], helmEnv);
+      assert.notEqual(stranger.code, 0, stranger.out);
+    });
+  }
+
+  test('gpg --verify accepts the .prov against the ceremony keyring', async (t) => {
+    if (!GPG) return t.skip('gpg not installed (npm run toolchain)');
+    const verified = await gpgVerify(GPG, keyringFile, `${tgz}.prov`);
+    assert.equal(verified.code, 0, verified.out);
+    assert.match(verified.out, /Good signature from "Ceremony Charts <ceremony@countersign.invalid>"/);
+    assert.match(verified.out.replace(/ /g, ''), new RegExp(published.fingerprint));
   });
 });

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import * as openpgp from 'openpgp';
 import { parse } from 'yaml';
+import { verifyBlob } from '../../src/cosign/blob';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { sha256Hex } from '../../src/oci/digest';
 import { pullChart } from '../../src/helm/oci';
@@ -11,7 +13,7 @@ import { pinRoster } from '../../src/approval/roster';
 import type { ApprovalPolicy } from '../../workflows/approval-messages';
 import { verifyChart } from '../../src/helm/verify';
 import { hasCode } from '../../src/errors';
-import { generateSigningKey, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
+import { generateSigningKey, publicKeyring, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
 import { DEMO_DIR, DEMO_FILE, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
 import { PLATFORM_PASSWORD_ENV, useTestEnv, TEST_PASSWORD } from '../support/env';
 import { runCli } from '../support/cli';
@@ -73,12 +75,18 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     const index = parse(await fs.readFile(path.join(repo, 'index.yaml'), 'utf8'));
     assert.equal(index.apiVersion, 'v1');
     assert.deepEqual(index.entries.demo.map((e: Record<string, unknown>) => [e.version, e.urls, e.digest]), [['1.2.3', [DEMO_FILE], sha256Hex(archive)]]);
-    await fs.access(path.join(repo, `${DEMO_FILE}.sigstore.json`));
+    // The published bundle is the one customers check with `cosign verify-blob --bundle`: it must
+    // verify for this archive under the platform key, and for nothing else.
+    const bundle = await fs.readFile(path.join(repo, `${DEMO_FILE}.sigstore.json`));
+    const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
+    verifyBlob(archive, bundle, platformPem);
+    assert.throws(() => verifyBlob(Buffer.concat([archive, Buffer.from([0])]), bundle, platformPem), (e) => hasCode(e, 'SIGNATURE_INVALID'));
+    const devPem = await fs.readFile(path.join(env.keysDir, 'dev.pub'), 'utf8');
+    assert.throws(() => verifyBlob(archive, bundle, devPem), (e) => hasCode(e, 'SIGNATURE_INVALID'));
 
     const pulled = await pullChart(env.store, 'charts/demo', '1.2.3');
     assert.equal(pulled.digest, done.published?.ociDigest);
     assert.ok(pulled.archive.equals(archive));
-    const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
     assert.equal((await verifyImageSignatures(env.store, 'charts/demo', pulled.digest, platformPem)).valid, 1);
 
     // A second trigger for the same chart finds the finished release's id; nothing is published twice.
@@ -95,6 +103,43 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     assert.equal(done.state, 'REJECTED');
     assert.match(done.error ?? '', /^REJECTED: .*bob.*not this week/);
     assert.equal(await env.store.getManifest('charts/rejected', '0.0.1'), undefined);
+  });
+
+  it('ends REJECTED at verify, every failed check listed, no approval asked, nothing published', async () => {
+    // The pinned fingerprint comes from the keyring, so a keyring of another key stops the release
+    // at sign (next test). The verify step fails when the keyring holds the signing key revoked
+    // (the key was revoked after the release started) and the cosign public key is not the one
+    // the bundle was signed with.
+    const key = await readSigningKey(await fs.readFile(path.join(VECTORS, 'test-key.asc')), TEST_KEY_PASSPHRASE);
+    const { publicKey: revoked } = await openpgp.revokeKey({ key, reasonForRevocation: { flag: openpgp.enums.reasonForRevocation.keyCompromised }, format: 'object' });
+    const keyringPath = path.join(env.dir, 'revoked', 'keyring.gpg');
+    await fs.mkdir(path.dirname(keyringPath), { recursive: true });
+    await fs.writeFile(keyringPath, publicKeyring([revoked]));
+    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: unverified\nversion: 0.0.1\n' });
+    const repositoryDir = path.join(env.dir, 'repo-unverified');
+    const base = request();
+    const started = await startChartRelease(
+      env.client,
+      request({ chartDir, keyringPath, publish: { ...base.publish, repositoryDir, cosign: { ...base.publish.cosign!, publicKeyPath: path.join(env.keysDir, 'dev.pub') } } }),
+    );
+    const done = await waitForChartRelease(env.client, started.releaseId);
+    assert.equal(done.state, 'REJECTED', done.error);
+    assert.deepEqual(done.checks.map((c) => [c.name, c.ok, c.code]), [
+      ['archive', true, undefined],
+      ['file-name', true, undefined],
+      ['signature', false, 'PROVENANCE_SIGNATURE_INVALID'],
+      ['digest', true, undefined],
+      ['metadata', true, undefined],
+      ['bundle', false, 'SIGNATURE_INVALID'],
+    ]);
+    assert.match(done.error ?? '', /^VERIFICATION_FAILED: .*revoked.*; unverified-0\.0\.1\.tgz\.sigstore\.json: /);
+    assert.deepEqual(done.timeline.map((t) => [t.step, t.status]), [['package', 'succeeded'], ['sign', 'succeeded'], ['verify', 'rejected']]);
+    assert.equal(done.timeline[2]!.detail, '2 check(s) failed');
+    assert.equal(done.approval.state, 'WAITING', 'the approval gate never opened');
+    assert.deepEqual(done.approval.votes, []);
+    assert.equal(done.published, undefined);
+    assert.equal(await fs.stat(repositoryDir).then(() => true, () => false), false, 'nothing in the chart repository');
+    assert.equal(await env.store.getManifest('charts/unverified', '0.0.1'), undefined);
   });
 
   it('fails at sign when the key does not match the published keyring, naming both', async () => {

@@ -18,6 +18,8 @@ import { EXIT, printJson, write, type Command, type CommandIo } from '../command
 import { connectClient, findTarget, loadCliConfig } from '../context';
 
 export const DEFAULT_PGP_PASSWORD_ENV = 'COUNTERSIGN_PGP_PASSPHRASE';
+/** Column where src/cli/main.ts starts an option's help text. */
+const HELP_COLUMN = 32;
 
 function positional(args: { positionals: string[] }, what: string): string {
   const [first, ...rest] = args.positionals;
@@ -104,6 +106,32 @@ export const helmVerifyCommand: Command = {
   },
 };
 
+function refuseOverwrite(file: string): never {
+  throw new CountersignError('BAD_INPUT', `${file} exists; use --force to overwrite it`, { details: { path: file } });
+}
+
+/**
+ * Mode 0600 whatever was there before: a forced overwrite goes through a new private file renamed
+ * over the old one, since writing into an existing file keeps that file's (maybe readable) mode.
+ */
+async function writeSecretKey(file: string, armored: string, force: boolean): Promise<void> {
+  if (!force) {
+    await fsp.writeFile(file, armored, { mode: 0o600, flag: 'wx' }).catch((cause: NodeJS.ErrnoException) => {
+      if (cause.code === 'EEXIST') refuseOverwrite(file);
+      throw cause;
+    });
+    return;
+  }
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    await fsp.writeFile(tmp, armored, { mode: 0o600, flag: 'wx' });
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
 export const helmKeygenCommand: Command = {
   name: 'helm keygen',
   summary: 'create an RSA 4096 OpenPGP signing key and publish its binary keyring',
@@ -133,12 +161,12 @@ export const helmKeygenCommand: Command = {
     const envVar = str(args, 'passphrase-env') ?? DEFAULT_PGP_PASSWORD_ENV;
     const pass = await readPassphrase({ envVar, confirm: true, output: io.stderr, env: io.env });
     if (pass === '') throw new CountersignError('BAD_INPUT', `the passphrase in ${envVar} is empty`);
-    if (!args.values.force && (await fsp.stat(output).then(() => true, () => false))) {
-      throw new CountersignError('BAD_INPUT', `${output} exists; use --force to overwrite it`);
-    }
+    const force = Boolean(args.values.force);
+    // Checked before the slow key generation too; the write below is what guarantees it.
+    if (!force && (await fsp.stat(output).then(() => true, () => false))) refuseOverwrite(output);
     const key = await generateSigningKey({ name, email: str(args, 'email'), passphrase: pass });
     await fsp.mkdir(path.dirname(path.resolve(output)), { recursive: true });
-    await fsp.writeFile(output, key.privateKeyArmored, { mode: 0o600 });
+    await writeSecretKey(output, key.privateKeyArmored, force);
     const keyring = await publishKeyring(trustDir, await readSigningKey(Buffer.from(key.privateKeyArmored), pass));
     if (args.values.json) printJson(io, { secretKey: path.resolve(output), keyring, ...key.info });
     else write(io.stdout, `secret key:  ${path.resolve(output)}\nkeyring:     ${keyring}\nfingerprint: ${key.info.fingerprint}\nuser ID:     ${key.info.userIds.join(', ')}`);
@@ -201,7 +229,8 @@ export const helmReleaseCommand: Command = {
     oci: 'registry host and namespace: the chart goes to oci://HOST/NAMESPACE/<name>:<version>',
     'cosign-key': 'cosign key that signs the chart OCI digest and the archive bundle',
     'cosign-public-key': 'its public key',
-    'cosign-password-env': 'variable in the worker environment holding the cosign key passphrase (default COSIGN_PASSWORD)',
+    // The flag is wider than the help column (src/cli/main.ts), so its text starts on the next line, aligned.
+    'cosign-password-env': `\n${' '.repeat(HELP_COLUMN)}variable in the worker environment holding the cosign key passphrase (default COSIGN_PASSWORD)`,
     'staging-dir': 'worker-local directory for files between steps (default $COUNTERSIGN_HOME/charts)',
     target: 'config target whose approval policy and approvers apply (optional when there is only one)',
     deadline: 'approval deadline (e.g. 72h; default: the target\'s)',
@@ -261,4 +290,29 @@ export const helmReleaseCommand: Command = {
   },
 };
 
-export const HELM_COMMANDS: Command[] = [helmPackageCommand, helmSignCommand, helmVerifyCommand, helmKeygenCommand, helmRepoIndexCommand, helmReleaseCommand];
+const HELM_SUBCOMMANDS = [helmPackageCommand, helmSignCommand, helmVerifyCommand, helmKeygenCommand, helmRepoIndexCommand, helmReleaseCommand];
+
+function helmCommandList(): string {
+  const width = Math.max(...HELM_SUBCOMMANDS.map((c) => c.name.length));
+  return ['Commands:', ...HELM_SUBCOMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)].join('\n');
+}
+
+/**
+ * `countersign helm` on its own: with --help the subcommands (exit 0), without one the same list
+ * on stderr (exit 2). Without this entry a bare group name only gets "choose one of".
+ */
+export const helmGroupCommand: Command = {
+  name: 'helm',
+  summary: 'Helm charts: package, sign, verify, keygen, repo-index, release',
+  usage: 'countersign helm <command> [options]   (countersign helm <command> --help for details)',
+  options: {},
+  optionHelp: {},
+  details: helmCommandList(),
+  async run(args, io) {
+    const [sub] = args.positionals;
+    write(io.stderr, `${sub === undefined ? 'give a helm command' : `unknown helm command "${sub}"`}\n\nUsage: ${helmGroupCommand.usage}\n\n${helmCommandList()}`);
+    return EXIT.usage;
+  },
+};
+
+export const HELM_COMMANDS: Command[] = [helmGroupCommand, ...HELM_SUBCOMMANDS];
