@@ -103,6 +103,13 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     assert.equal((await waitForPromotion(env.client, first.promotionId)).state, 'PROMOTED');
   });
 
+  /** No platform signature and no release tag on the digest: a rejected promotion leaves nothing half-done. */
+  async function assertNothingProdSigned(digest: string) {
+    const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
+    assert.equal((await verifyImageSignatures(env.store, 'apps/ci', digest, platformPem)).valid, 0, 'no production signature');
+    assert.notEqual((await env.store.getManifest('apps/ci', 'prod'))?.digest, digest, 'no release tag');
+  }
+
   /** Plays the developer's CI: builds, pushes, attests and signs an image with the given key. */
   async function developerCiPublish(name: string, devKeyPrefix: string, facts = buildFacts()) {
     const dir = await copyDir(HELLO, path.join(env.dir, name));
@@ -136,7 +143,10 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
       await env.store.putManifest('apps/ci', 'candidate', manifest!.data, manifest!.mediaType);
     };
     await tagTo(first);
-    const started = await startPromotion(env.client, { target: env.target, source: { image: first }, build: buildFacts(), initiator: 'ci' });
+    // The reference names the tag and the digest, as `docker buildx` prints it; only the digest counts.
+    const tagged = `${env.stack.registry.address}/apps/ci:candidate@${digestOf(first)}`;
+    const started = await startPromotion(env.client, { target: env.target, source: { image: tagged }, build: buildFacts(), initiator: 'ci' });
+    assert.equal(started.digest, digestOf(first));
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     await tagTo(second); // someone moves the tag after verification
     await env.decideAs(started.promotionId, 'alice', 'approve');
@@ -146,6 +156,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     assert.equal((await verifyImageSignatures(env.store, 'apps/ci', digestOf(first), platformPem)).valid, 1);
     assert.equal((await verifyImageSignatures(env.store, 'apps/ci', digestOf(second), platformPem)).valid, 0, 'what the tag now names was never verified, so never signed');
     assert.equal((await env.store.getManifest('apps/ci', 'prod'))?.digest, digestOf(first));
+    assert.equal((await env.store.getManifest('apps/ci', 'candidate'))?.digest, digestOf(second), 'the moved tag is left where it was moved');
   });
 
   it('rejects an image signed and attested by a key other than the developer key', async () => {
@@ -157,6 +168,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     const failed = done.checks.filter((c) => !c.ok).map((c) => c.name).sort();
     assert.deepEqual(failed, ['developerSignature', 'provenanceAttestation', 'sbomAttestation']);
     assert.match(done.error ?? '', /signature does not verify with the expected key/);
+    await assertNothingProdSigned(started.digest);
   });
 
   it('rejects when the attested commit is not the one asked for', async () => {
@@ -166,6 +178,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     assert.equal(done.state, 'REJECTED');
     assert.deepEqual(done.checks.filter((c) => !c.ok).map((c) => c.name), ['policy.commit']);
     assert.match(done.error ?? '', /commit expected abc1234, attested 9f00e1c0/);
+    await assertNothingProdSigned(started.digest);
   });
 
   it('reports an unknown promotion id clearly', async () => {
