@@ -22,7 +22,7 @@ import {
 } from '../../workflows/key-ceremony-messages';
 import type { TrustConfig } from './config';
 import type { TrustKey } from './index-file';
-import { promotionsPinnedTo, type PinnedPromotion } from './promotions';
+import { PINNED_LISTING_LIMIT, promotionsInFlight, promotionsSignedBy, type PinnedPromotion, type SignedPromotion } from './promotions';
 import { TrustStore } from './store';
 
 export function trustConfig(config: Config, name: string | undefined): TrustConfig {
@@ -143,10 +143,16 @@ export async function keyWorkflowStatus(client: Client, id: string): Promise<{ t
 
 export interface Revocation {
   key: TrustKey;
-  /** Promotions that ended PROMOTED with this key's production signature: re-sign or quarantine them. */
-  signed: PinnedPromotion[];
-  /** Promotions still running pinned to it: their production signature will be refused. */
+  /**
+   * Promotions whose images carry (or may carry) this key's production signature: PROMOTED ones,
+   * and those that failed or stopped after prod-sign (at release). Re-sign or quarantine them.
+   */
+  signed: SignedPromotion[];
+  /** Promotions still running pinned to it and not yet signed: their production signature will be refused. */
   inFlight: PinnedPromotion[];
+  /** Each list holds at most `limit` promotions; `capped` says which lists had more. */
+  limit: number;
+  capped: { signed: boolean; inFlight: boolean };
 }
 
 /** Marks the key revoked at once, with no Temporal needed: prod sign re-reads the index before every signature. */
@@ -156,8 +162,10 @@ export async function revokeKey(trust: TrustConfig, which: string, reason: strin
 }
 
 /** What a (revoked) key signed, and what is still in flight pinned to it, from visibility. */
-export async function pinnedTo(client: Client, key: TrustKey): Promise<Omit<Revocation, 'key'>> {
-  if (key.kind !== 'cosign') return { signed: [], inFlight: [] };
-  const [signed, inFlight] = await Promise.all([promotionsPinnedTo(client, key.fingerprint, 'promoted'), promotionsPinnedTo(client, key.fingerprint, 'in-flight')]);
-  return { signed, inFlight };
+export async function pinnedTo(client: Client, key: TrustKey, limit = PINNED_LISTING_LIMIT): Promise<Omit<Revocation, 'key'>> {
+  if (key.kind !== 'cosign') return { signed: [], inFlight: [], limit, capped: { signed: false, inFlight: false } };
+  const [signed, running] = await Promise.all([promotionsSignedBy(client, key.fingerprint, limit), promotionsInFlight(client, key.fingerprint, limit)]);
+  // A running promotion already releasing has its signature: it is listed as signed, not as one to be refused.
+  const inFlight = running.promotions.filter((p) => p.state !== 'RELEASING');
+  return { signed: signed.promotions, inFlight, limit, capped: { signed: signed.capped, inFlight: running.capped } };
 }

@@ -1,10 +1,14 @@
 /**
  * Promotions pinned to a key, found through visibility by the CountersignPlatformKey search
- * attribute: in flight (the retire step waits for none) or PROMOTED (what a revoked key signed).
+ * attribute: in flight (the retire step waits for none) or past production signing (what a
+ * revoked key signed).
  */
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { CountersignError } from '../errors';
-import { PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES } from '../../workflows/promotion-messages';
+import { PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, type PromotionStatus } from '../../workflows/promotion-messages';
+
+/** How many promotions a listing returns unless told otherwise. */
+export const PINNED_LISTING_LIMIT = 1000;
 
 export interface PinnedPromotion {
   promotionId: string;
@@ -14,21 +18,100 @@ export interface PinnedPromotion {
   closedAt?: string;
 }
 
-export async function promotionsPinnedTo(client: Client, fingerprint: string, which: 'in-flight' | 'promoted', limit = 1000): Promise<PinnedPromotion[]> {
+export interface SignedPromotion extends PinnedPromotion {
+  /**
+   * `written`: the prod-sign step finished, so the image carries the key's signature.
+   * `possible`: prod-sign failed or was cut off after it may have written it (for example while
+   * attaching the approval record); check the image.
+   */
+  signature: 'written' | 'possible';
+}
+
+export interface Listing<T> {
+  promotions: T[];
+  /** True when more promotions matched than `limit`: the list is not all of them. */
+  capped: boolean;
+  limit: number;
+}
+
+/** The states a promotion passes through only once it is at or past production signing. */
+const AT_OR_PAST_PROD_SIGN = ['PROD_SIGNING', 'RELEASING', 'PROMOTED', 'FAILED'] as const;
+
+/** prod-sign refusals raised before anything is written: such a promotion carries no signature. */
+const REFUSED_BEFORE_SIGNING = /^(KEY_REVOKED|KEY_RETIRED|KEY_INVALID|KEY_MISSING|KEY_PASSPHRASE_MISSING|TRUST_[A-Z_]+):/;
+
+function checkFingerprint(fingerprint: string): void {
   if (!/^[0-9a-f]{64}$/.test(fingerprint)) throw new CountersignError('BAD_INPUT', `"${fingerprint}" is not a cosign key fingerprint`);
-  const clauses = [`WorkflowType = '${PROMOTION_WORKFLOW_TYPE}'`, `${SEARCH_ATTRIBUTES.platformKey} = '${fingerprint}'`];
-  clauses.push(which === 'in-flight' ? `ExecutionStatus = 'Running'` : `${SEARCH_ATTRIBUTES.state} = 'PROMOTED'`);
+}
+
+function pinnedQuery(fingerprint: string, extra: string): string {
+  return [`WorkflowType = '${PROMOTION_WORKFLOW_TYPE}'`, `${SEARCH_ATTRIBUTES.platformKey} = '${fingerprint}'`, extra].join(' AND ');
+}
+
+function describePinned(wf: WorkflowExecutionInfo): PinnedPromotion {
+  const attr = (name: string) => String((wf.searchAttributes?.[name] as unknown[] | undefined)?.[0] ?? '');
+  return {
+    promotionId: wf.workflowId,
+    state: attr(SEARCH_ATTRIBUTES.state) || wf.status.name,
+    target: attr(SEARCH_ATTRIBUTES.target),
+    digest: attr(SEARCH_ATTRIBUTES.digest),
+    closedAt: wf.closeTime?.toISOString(),
+  };
+}
+
+/** Running promotions pinned to the key (what the retire step counts). */
+export async function promotionsPinnedTo(client: Client, fingerprint: string, _which: 'in-flight', limit = PINNED_LISTING_LIMIT): Promise<PinnedPromotion[]> {
+  checkFingerprint(fingerprint);
+  const query = pinnedQuery(fingerprint, `ExecutionStatus = 'Running'`);
   const out: PinnedPromotion[] = [];
-  for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
-    const attr = (name: string) => String((wf.searchAttributes?.[name] as unknown[] | undefined)?.[0] ?? '');
-    out.push({
-      promotionId: wf.workflowId,
-      state: attr(SEARCH_ATTRIBUTES.state) || wf.status.name,
-      target: attr(SEARCH_ATTRIBUTES.target),
-      digest: attr(SEARCH_ATTRIBUTES.digest),
-      closedAt: wf.closeTime?.toISOString(),
-    });
+  for await (const wf of client.workflow.list({ query })) {
+    out.push(describePinned(wf));
     if (out.length >= limit) break;
   }
   return out;
+}
+
+/** Running promotions pinned to the key, up to `limit`, saying whether there were more. */
+export async function promotionsInFlight(client: Client, fingerprint: string, limit = PINNED_LISTING_LIMIT): Promise<Listing<PinnedPromotion>> {
+  // One more than asked tells a full list from a cut one.
+  const found = await promotionsPinnedTo(client, fingerprint, 'in-flight', limit + 1);
+  return { promotions: found.slice(0, limit), capped: found.length > limit, limit };
+}
+
+/**
+ * Every promotion whose production signature by this key may be on an image: PROMOTED ones, and
+ * those that got it and then failed or stopped later (at release, or terminated meanwhile).
+ * A FAILED promotion's own timeline (its result, read from history) says whether prod-sign
+ * finished. Running promotions still signing are left to the in-flight list.
+ */
+export async function promotionsSignedBy(client: Client, fingerprint: string, limit = PINNED_LISTING_LIMIT): Promise<Listing<SignedPromotion>> {
+  checkFingerprint(fingerprint);
+  const states = AT_OR_PAST_PROD_SIGN.map((s) => `'${s}'`).join(', ');
+  const out: SignedPromotion[] = [];
+  for await (const wf of client.workflow.list({ query: pinnedQuery(fingerprint, `${SEARCH_ATTRIBUTES.state} IN (${states})`) })) {
+    const pinned = describePinned(wf);
+    const signature = await signatureOf(client, wf, pinned.state);
+    if (!signature) continue;
+    if (out.length >= limit) return { promotions: out, capped: true, limit };
+    out.push({ ...pinned, signature });
+  }
+  return { promotions: out, capped: false, limit };
+}
+
+async function signatureOf(client: Client, wf: WorkflowExecutionInfo, state: string): Promise<SignedPromotion['signature'] | undefined> {
+  const running = wf.status.name === 'RUNNING';
+  if (state === 'PROMOTED' || state === 'RELEASING') return 'written';
+  if (state === 'PROD_SIGNING') return running ? undefined : 'possible';
+  let result: PromotionStatus;
+  try {
+    result = await client.workflow.getHandle<() => Promise<PromotionStatus>>(wf.workflowId, wf.runId).result();
+  } catch {
+    // No readable result (history gone past retention, or the run did not return a status):
+    // whether it signed is unknown, so it is listed for a person to check.
+    return 'possible';
+  }
+  const step = result.timeline.find((t) => t.step === 'prod-sign');
+  if (!step) return undefined;
+  if (step.status === 'succeeded') return 'written';
+  return REFUSED_BEFORE_SIGNING.test(step.error ?? '') ? undefined : 'possible';
 }

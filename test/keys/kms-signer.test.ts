@@ -344,6 +344,33 @@ describe('KmsSigner on moto', { skip: motoPath() ? false : 'moto not installed (
     await assert.rejects(new KmsSigner(k1.ref, { env: moto.env }).publicKeyPem(), rejectsWith('KMS_WRONG_KEY_SPEC'));
   });
 
+  test('moto stopped mid-run: re-opening the key retries, then KMS_UNAVAILABLE (retryable) naming the operation; moto restarted forgets the key: KEY_MISSING', async () => {
+    // moto's Sign is no use here (its signatures never verify), but DescribeKey and GetPublicKey
+    // work: the outage shows when the signer opens the key again after its check went stale.
+    const key = await createTestKey(moto);
+    const client = createKmsClient(parseKmsRef(key.ref), moto.env);
+    const calls = countCalls(client);
+    const signer = new KmsSigner(key.ref, { client, maxAttempts: 3, baseDelayMs: 50, keyCheckTtlMs: 0 });
+    assert.match(await signer.publicKeyPem(), /^-----BEGIN PUBLIC KEY-----\n/);
+    assert.deepEqual(calls.splice(0), ['DescribeKey', 'GetPublicKey']);
+    await moto.stop();
+    try {
+      await assert.rejects(signer.publicKeyPem(), (err: unknown) => {
+        assert.ok(hasCode(err, 'KMS_UNAVAILABLE'), String(err));
+        assert.equal((err as CountersignError).retryable, true);
+        assert.deepEqual((err as CountersignError).details, { keyRef: key.ref, operation: 'DescribeKey', attempts: 3 });
+        assert.equal((err as Error).message, `KMS_UNAVAILABLE: ${key.ref}: KMS DescribeKey failed 3 time(s): cannot reach KMS (ECONNREFUSED)`);
+        return true;
+      });
+      assert.deepEqual(calls.splice(0), ['DescribeKey', 'DescribeKey', 'DescribeKey'], 'retried, then gave up');
+    } finally {
+      await moto.restart();
+    }
+    // moto keeps keys in memory only: after the restart the key is gone, which is not retried.
+    await assert.rejects(signer.publicKeyPem(), rejectsWith('KEY_MISSING'));
+    assert.deepEqual(calls, ['DescribeKey']);
+  });
+
   test('moto 5.2.5 ignores MessageType DIGEST (it hashes the digest again): the signer refuses its signature', async () => {
     const key = await createTestKey(moto);
     const signer = new KmsSigner(key.ref, { env: moto.env });

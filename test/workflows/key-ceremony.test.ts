@@ -6,12 +6,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { signImageAs } from '../../src/cosign/verify-image';
 import { hasCode } from '../../src/errors';
 import { readKeyring } from '../../src/helm/pgp-key';
 import { getChartReleaseStatus } from '../../src/helm/release-client';
 import { verifyChart } from '../../src/helm/verify';
 import { runCli } from '../support/cli';
+import { KmsSigner } from '../../src/keys/kms-signer';
+import { loadSigner } from '../../src/keys/load-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
+import { buildImageFromDirectory } from '../../src/oci/build';
+import { requireTool } from '../../src/stack/tools';
 import { ceremonyInput, keyWorkflowStatus, startRotation, trustConfig } from '../../src/trust/client';
 import { readIndex } from '../../src/trust/index-file';
 import { TrustStore } from '../../src/trust/store';
@@ -19,8 +24,10 @@ import { useTestEnv } from '../support/env';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
 import type { KmsTestServer } from '../support/kms-server';
 import { join, runCeremony, trustTestConfig, until } from '../trust/support';
+import { runCosign } from '../vectors/cosign-bundle/produce';
 
 const HELM_CHART = path.resolve(__dirname, '../vectors/helm/demo');
+const HELLO_IMAGE = path.resolve(__dirname, '../fixtures/hello-image');
 
 describe('key ceremony', () => {
   const env = useTestEnv();
@@ -101,14 +108,34 @@ describe('key ceremony', () => {
     });
     after(() => kms?.close());
 
-    it('creates an ECC_NIST_P256 key and alias in KMS and publishes its public key', async () => {
+    it('creates an ECC_NIST_P256 key and alias in KMS and publishes its public key; stock cosign verifies a KMS-signed image with the published pem', async () => {
       const config = trustTestConfig(env, { kms: { endpoint: kms.address, aliasPrefix: 'countersign-test' } }, 'kms');
       const { ceremony } = await runCeremony(env, config, 'kms');
       assert.equal(ceremony.state, 'PUBLISHED', ceremony.error);
       const trust = trustConfig(config, 'kms');
       const secret = await new TrustStore(trust).privateRef(ceremony.key!.id);
       assert.match(secret.ref, /^awskms:\/\/.+\/alias\/countersign-test-key-ceremony-kms-/);
-      assert.equal(keyFingerprint(await fs.readFile(path.join(trust.publishDir, ceremony.key!.file), 'utf8')), ceremony.key!.fingerprint);
+      const published = path.join(trust.publishDir, ceremony.key!.file);
+      assert.equal(keyFingerprint(await fs.readFile(published, 'utf8')), ceremony.key!.fingerprint);
+
+      // The key signs through KMS by the private reference the ceremony recorded; stock cosign
+      // accepts the signature with the published pem a customer downloads, and no other pem.
+      const signer = await loadSigner(secret.ref, undefined, kms.env);
+      assert.ok(signer instanceof KmsSigner);
+      const image = await buildImageFromDirectory(HELLO_IMAGE);
+      const repo = 'apps/kms-ceremony';
+      for (const blob of [...image.layers, image.config]) await env.store.putBlob(repo, blob);
+      await env.store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+      assert.equal((await signImageAs('legacy', env.store, repo, image.digest, signer)).added, true);
+
+      const cosign = requireTool('cosign');
+      const ref = `${env.stack.registry.address}/${repo}@${image.digest}`;
+      const verify = (pem: string) => runCosign(cosign, ['verify', '--key', pem, '--insecure-ignore-tlog=true', '--allow-http-registry', ref], env.dir);
+      const ok = await verify(published);
+      assert.equal(ok.code, 0, ok.stderr);
+      const other = await verify(path.join(env.keysDir, 'platform.pub'));
+      assert.notEqual(other.code, 0, 'another key must not verify');
+      assert.match(other.stderr, /no matching signatures|invalid signature/i);
     });
   });
 });

@@ -3,10 +3,11 @@
  * ceremony; both keys verify through the overlap; a promotion pinned before the rotation signs with
  * the old key; the old key retires only once no promotion is pinned to it; a revocation refuses
  * the production signature mid-flight and lists what the key signed; stock cosign verifies with
- * the published pem.
+ * the published pem. Then, each with its own trust store: verify --trust against an index whose
+ * window excludes the signing time; what keys revoke lists (a release failure after prod-sign
+ * included) and its cap; the rotation schedule driven through the CLI.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,13 +15,14 @@ import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main';
 import { startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { hasCode } from '../../src/errors';
-import { locateTool } from '../../src/stack/tools';
+import { requireTool } from '../../src/stack/tools';
 import { ceremonyInput, controlSchedule, keyWorkflowStatus, listRotationSchedules, scheduleRotation, trustConfig } from '../../src/trust/client';
 import { readIndex, type TrustKey } from '../../src/trust/index-file';
 import { verifyAgainstTrust } from '../../src/trust/verify';
 import { ceremonyIdFor } from '../../workflows/key-ceremony-messages';
 import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
 import { join, runCeremony, trustTestConfig, until } from '../trust/support';
+import { runCosign } from '../vectors/cosign-bundle/produce';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
@@ -41,22 +43,26 @@ describe('key rotation', () => {
     await env?.close();
   });
 
-  async function promote(name: string) {
+  async function promote(name: string, cfg = config) {
     const dir = await copyDir(HELLO, path.join(env.dir, name));
     await fs.writeFile(path.join(dir, 'VERSION'), `${name}\n`);
-    const run = await startPromotion(env.client, { target: config.targets.prod, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    const run = await startPromotion(env.client, { target: cfg.targets.prod, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
     await waitForPromotion(env.client, run.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     return run;
   }
   const keyById = async (id: string): Promise<TrustKey> => (await readIndex(publishDir)).keys.find((k) => k.id === id)!;
   const trustVerdict = (digest: string) => verifyAgainstTrust(env.store, 'apps/hello', digest, publishDir);
 
-  async function cli(args: string[]): Promise<{ code: number; out: string }> {
+  async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
+    let err = '';
     const sink = new Writable({ write: (chunk, _enc, cb) => ((out += String(chunk)), cb()) });
-    const code = await main(args, { stdout: sink, stderr: new Writable({ write: (_c, _e, cb) => cb() }), env: { ...process.env, COUNTERSIGN_INSECURE_REGISTRIES: env.stack.registry.address } });
-    return { code, out };
+    const errSink = new Writable({ write: (chunk, _enc, cb) => ((err += String(chunk)), cb()) });
+    const code = await main(args, { stdout: sink, stderr: errSink, env: { ...process.env, COUNTERSIGN_INSECURE_REGISTRIES: env.stack.registry.address } });
+    return { code, out, err };
   }
+  /** --config and --address for the CLI, for a trust store made by trustTestConfig(env, …, name). */
+  const cliConfig = (name: string) => ['--config', path.join(env.dir, `countersign-${name}.yaml`), '--address', env.stack.temporal.address];
 
   it('rotates on a schedule, keeps pinned promotions on their key, retires only when nothing is pinned, and revocation stops signing', async () => {
     // The first key, by hand.
@@ -118,20 +124,14 @@ describe('key rotation', () => {
     const report = JSON.parse(ok.out) as { cosign: string[]; checks: Array<{ name: string; code: string }> };
     assert.deepEqual(report.checks.map((c) => [c.name, c.code]), [['signature', 'OK'], ['trust', 'OK']]);
     assert.ok(report.cosign[0].includes(path.join(publishDir, k2.file)), report.cosign[0]);
-    const cosign = locateTool('cosign');
-    if (cosign) {
-      const ref = `${env.stack.registry.address}/apps/hello@${p2.digest}`;
-      const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
-        execFile(cosign, ['verify', '--key', path.join(publishDir, k2.file), '--insecure-ignore-tlog=true', '--allow-http-registry', ref], { env: { ...process.env, HOME: env.dir }, timeout: 120_000 }, (err, _out, stderr) =>
-          resolve({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stderr: String(stderr) }),
-        ),
-      );
-      assert.equal(result.code, 0, result.stderr);
-    }
+    // npm test installs cosign first: a missing one fails here with TOOL_MISSING instead of passing unchecked.
+    const cosign = requireTool('cosign');
+    const stock = await runCosign(cosign, ['verify', '--key', path.join(publishDir, k2.file), '--insecure-ignore-tlog=true', '--allow-http-registry', `${env.stack.registry.address}/apps/hello@${p2.digest}`], env.dir);
+    assert.equal(stock.code, 0, stock.stderr);
 
     // Revocation mid-flight: p3 is pinned to k2 and waiting; after the revocation its production signature is refused.
     const p3 = await promote('p3');
-    const cliArgs = ['--config', path.join(env.dir, 'countersign-platform.yaml'), '--address', env.stack.temporal.address, '--json'];
+    const cliArgs = [...cliConfig('platform'), '--json'];
     const revokedOut = await cli(['keys', 'revoke', k2.id, '--reason', 'test: key material leaked', ...cliArgs]);
     assert.equal(revokedOut.code, 0, revokedOut.out);
     const revoked = JSON.parse(revokedOut.out) as { key: TrustKey; signed: Array<{ promotionId: string }>; inFlight: Array<{ promotionId: string }> };
@@ -151,5 +151,197 @@ describe('key rotation', () => {
 
     // No active key is left: a new promotion refuses to start until the next ceremony.
     await assert.rejects(promote('p4'), (e) => hasCode(e, 'TRUST_NO_ACTIVE_KEY'));
+  });
+
+  it('verify --trust judges the signing time against the index window: outside it KEY_NOT_VALID_AT_SIGNING_TIME; a retired key still vouches for what it signed while valid', async () => {
+    const cfg = trustTestConfig(env, {}, 'window');
+    const made = await runCeremony(env, cfg, 'window');
+    assert.equal(made.ceremony.state, 'PUBLISHED', made.ceremony.error);
+    const key = made.ceremony.key!;
+    const run = await promote('window-a', cfg);
+    await env.decideAs(run.promotionId, 'alice', 'approve');
+    const done = await waitForPromotion(env.client, run.promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+    const published = trustConfig(cfg, 'window').publishDir;
+    // The signing time is the approval record's signedAt, which the platform key signed.
+    const { signedAt } = await verifyAgainstTrust(env.store, 'apps/hello', run.digest, published);
+    assert.ok(signedAt, 'the approval record carries the signing time');
+    const t = Date.parse(signedAt);
+    const prodSign = done.timeline.find((e) => e.step === 'prod-sign')!;
+    assert.ok(Date.parse(prodSign.startedAt) <= t && t <= Date.parse(prodSign.finishedAt!), `${signedAt} is within the prod-sign step`);
+
+    // A customer's copy of the CDN directory, with the index edited as a later state would have it.
+    const cdn = path.join(env.dir, 'window-cdn');
+    await fs.cp(published, cdn, { recursive: true });
+    const withKey = async (change: Partial<TrustKey>) => {
+      const index = JSON.parse(await fs.readFile(path.join(published, 'index.json'), 'utf8')) as { keys: TrustKey[] };
+      index.keys = index.keys.map((k) => (k.id === key.id ? { ...k, ...change } : k));
+      await fs.writeFile(path.join(cdn, 'index.json'), JSON.stringify(index));
+    };
+    const verify = async () => {
+      const r = await cli(['verify', `${env.stack.registry.address}/apps/hello@${run.digest}`, '--trust', cdn, '--json']);
+      const report = JSON.parse(r.out) as { ok: boolean; checks: Array<{ name: string; ok: boolean; code: string; message: string }> };
+      return { code: r.code, ok: report.ok, signature: report.checks.find((c) => c.name === 'signature')!, trust: report.checks.find((c) => c.name === 'trust')! };
+    };
+    const iso = (ms: number) => new Date(ms).toISOString();
+
+    const asPublished = await verify();
+    assert.deepEqual([asPublished.code, asPublished.ok, asPublished.trust.code], [0, true, 'OK'], asPublished.trust.message);
+
+    // Published after it signed: the signature predates the key's window.
+    await withKey({ validFrom: iso(t + 1000) });
+    const early = await verify();
+    assert.deepEqual([early.code, early.ok, early.signature.code, early.trust.code], [4, false, 'OK', 'KEY_NOT_VALID_AT_SIGNING_TIME']);
+    assert.match(early.trust.message, new RegExp(`signed at ${signedAt}, outside key ${key.id}'s validity ${iso(t + 1000)} \\.\\. now`));
+
+    // Retired after it signed: what it signed while valid still verifies.
+    await withKey({ status: 'retired', validUntil: iso(t + 1000), statusChangedAt: iso(t + 1000), reason: 'superseded' });
+    const retired = await verify();
+    assert.deepEqual([retired.code, retired.ok, retired.trust.code], [0, true, 'OK'], retired.trust.message);
+    assert.match(retired.trust.message, new RegExp(`key ${key.id} \\(retired\\) was valid at ${signedAt}`));
+
+    // Retired before the signing time: refused.
+    await withKey({ status: 'retired', validUntil: iso(t - 1), statusChangedAt: iso(t - 1), reason: 'superseded' });
+    const late = await verify();
+    assert.deepEqual([late.code, late.ok, late.trust.code], [4, false, 'KEY_NOT_VALID_AT_SIGNING_TIME']);
+    assert.match(late.trust.message, new RegExp(`signed at ${signedAt}, outside key ${key.id}'s validity .* \\.\\. ${iso(t - 1)}`));
+    const text = await cli(['verify', `${env.stack.registry.address}/apps/hello@${run.digest}`, '--trust', cdn]);
+    assert.equal(text.code, 4);
+    assert.match(text.out, /\[NO\] trust: KEY_NOT_VALID_AT_SIGNING_TIME /);
+  });
+
+  it('keys revoke lists every promotion the key signed, a release failure included, not one refused before signing; says when the list is capped; needs a reason', async () => {
+    const cfg = trustTestConfig(env, {}, 'revoke');
+    const made = await runCeremony(env, cfg, 'revoke');
+    assert.equal(made.ceremony.state, 'PUBLISHED', made.ceremony.error);
+    const key = made.ceremony.key!;
+    const published = trustConfig(cfg, 'revoke').publishDir;
+
+    const a = await promote('revoke-a', cfg);
+    await env.decideAs(a.promotionId, 'alice', 'approve');
+    assert.equal((await waitForPromotion(env.client, a.promotionId)).state, 'PROMOTED');
+
+    // b gets its production signature, then fails at release: the image manifest is deleted from
+    // the registry while b waits for approval, and the signature lives under its own tag.
+    const b = await promote('revoke-b', cfg);
+    const deleted = await fetch(`http://${env.stack.registry.address}/v2/apps/hello/manifests/${b.digest}`, { method: 'DELETE' });
+    assert.equal(deleted.status, 202, await deleted.text());
+    await env.decideAs(b.promotionId, 'alice', 'approve');
+    const failedB = await waitForPromotion(env.client, b.promotionId);
+    assert.equal(failedB.state, 'FAILED');
+    assert.deepEqual(failedB.timeline.filter((e) => e.step === 'prod-sign' || e.step === 'release').map((e) => [e.step, e.status]), [['prod-sign', 'succeeded'], ['release', 'failed']]);
+    assert.match(failedB.error ?? '', /MANIFEST_UNKNOWN/);
+
+    const c = await promote('revoke-c', cfg);
+
+    // No reason, or a blank one: refused, and the key stays as it was.
+    const noReason = await cli(['keys', 'revoke', key.id, ...cliConfig('revoke')]);
+    assert.equal(noReason.code, 2, noReason.err);
+    assert.match(noReason.err, /BAD_INPUT: --reason is required: say why the key is revoked/);
+    const blank = await cli(['keys', 'revoke', key.id, '--reason', '   ', ...cliConfig('revoke')]);
+    assert.equal(blank.code, 2, blank.err);
+    assert.match(blank.err, /--reason is required/);
+    assert.equal((await readIndex(published)).keys.find((k) => k.id === key.id)?.status, 'active');
+
+    const revokeJson = async (...extra: string[]) => {
+      const r = await cli(['keys', 'revoke', key.id, '--reason', 'test: leaked', ...cliConfig('revoke'), '--json', ...extra]);
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(r.out) as { signed: Array<{ promotionId: string; state: string; signature: string }>; inFlight: Array<{ promotionId: string }>; limit: number; capped: { signed: boolean; inFlight: boolean } };
+    };
+    const bySignedId = (x: { promotionId: string }, y: { promotionId: string }) => x.promotionId.localeCompare(y.promotionId);
+    const first = await revokeJson();
+    assert.equal((await readIndex(published)).keys.find((k) => k.id === key.id)?.status, 'revoked');
+    assert.deepEqual(
+      first.signed.sort(bySignedId).map((p) => [p.promotionId, p.state, p.signature]),
+      [[a.promotionId, 'PROMOTED', 'written'], [b.promotionId, 'FAILED', 'written']].sort((x, y) => x[0].localeCompare(y[0])),
+    );
+    assert.deepEqual(first.inFlight.map((p) => p.promotionId), [c.promotionId]);
+    assert.deepEqual([first.limit, first.capped], [1000, { signed: false, inFlight: false }]);
+
+    // A cap of 1: two signed promotions do not fit and the output says so; one in flight does.
+    const capped = await cli(['keys', 'revoke', key.id, '--reason', 'test: leaked', ...cliConfig('revoke'), '--limit', '1']);
+    assert.equal(capped.code, 0, capped.err);
+    assert.match(capped.out, new RegExp(`signed with it \\(re-sign or quarantine\\): 1 \\(the first 1; more exist: --limit, or temporal workflow list --query "CountersignPlatformKey='${key.fingerprint}'"\\)\n`));
+    assert.match(capped.out, /in flight, their production signature will be refused: 1\n/);
+    assert.deepEqual((await revokeJson('--limit', '1')).capped, { signed: true, inFlight: false });
+    const badLimit = await cli(['keys', 'revoke', key.id, '--reason', 'x', ...cliConfig('revoke'), '--limit', '0']);
+    assert.equal(badLimit.code, 2);
+    assert.match(badLimit.err, /--limit must be a whole number of at least 1, not "0"/);
+
+    // c is refused before anything is written: it never shows up as signed.
+    await env.decideAs(c.promotionId, 'alice', 'approve');
+    const failedC = await waitForPromotion(env.client, c.promotionId);
+    assert.match(failedC.error ?? '', /KEY_REVOKED/);
+    const again = await revokeJson();
+    assert.deepEqual(again.signed.map((p) => p.promotionId).sort(), [a.promotionId, b.promotionId].sort());
+    assert.deepEqual(again.inFlight, []);
+  });
+
+  it('keys schedule-rotation, schedules --pause / --unpause / --trigger through the CLI, each reflected in the listing', async () => {
+    trustTestConfig(env, {}, 'sched');
+    const conf = cliConfig('sched');
+    type Row = { scheduleId: string; every: string; paused: boolean; note?: string; recentRuns: string[]; nextRuns: string[] };
+    const row = async (): Promise<Row | undefined> => {
+      const listed = await cli(['keys', 'schedules', ...conf, '--json']);
+      assert.equal(listed.code, 0, listed.err);
+      return (JSON.parse(listed.out) as Row[]).find((r) => r.scheduleId === 'key-rotation-sched');
+    };
+    assert.equal(await row(), undefined);
+
+    const noEvery = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--as', 'erin', ...conf]);
+    assert.equal(noEvery.code, 2);
+    assert.match(noEvery.err, /--every is required/);
+    const notGovernance = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '90d', '--as', 'bob', ...conf]);
+    assert.equal(notGovernance.code, 2);
+    assert.match(notGovernance.err, /bob is not in trust\.sched\.governance/);
+
+    // 90 days: the interval never comes round during the test, so only the trigger runs it.
+    const created = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '90d', '--as', 'erin', '--retire-poll', '1s', ...conf, '--json']);
+    assert.equal(created.code, 0, created.err);
+    assert.deepEqual(JSON.parse(created.out), { scheduleId: 'key-rotation-sched', everyMs: 90 * 86_400_000 });
+    const fresh = await row();
+    assert.deepEqual([fresh?.every, fresh?.paused, fresh?.recentRuns], ['7776000s', false, []]);
+    assert.ok(Date.parse(fresh!.nextRuns[0]) > Date.now(), 'a next run is planned');
+
+    // Run again: the same schedule, updated.
+    const updated = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '30d', '--as', 'erin', ...conf]);
+    assert.equal(updated.code, 0, updated.err);
+    assert.match(updated.out, /schedule key-rotation-sched: a key rotation every 30d/);
+    assert.equal((await row())?.every, '2592000s');
+
+    const paused = await cli(['keys', 'schedules', '--pause', 'sched', '--note', 'freeze', ...conf]);
+    assert.equal(paused.code, 0, paused.err);
+    assert.match(paused.out, /pause: key-rotation-sched/);
+    assert.deepEqual([(await row())?.paused, (await row())?.note], [true, 'freeze']);
+    const text = await cli(['keys', 'schedules', ...conf]);
+    assert.match(text.out, /key-rotation-sched +every 2592000s +PAUSED /);
+
+    const unpaused = await cli(['keys', 'schedules', '--unpause', 'key-rotation-sched', '--note', 'thaw', ...conf, '--json']);
+    assert.equal(unpaused.code, 0, unpaused.err);
+    assert.deepEqual(JSON.parse(unpaused.out), { scheduleId: 'key-rotation-sched', action: 'unpause' });
+    assert.deepEqual([(await row())?.paused, (await row())?.note], [false, 'thaw']);
+
+    const unknown = await cli(['keys', 'schedules', '--pause', 'nope', ...conf]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /no rotation schedule key-rotation-nope/);
+    const two = await cli(['keys', 'schedules', '--pause', 'sched', '--trigger', 'sched', ...conf]);
+    assert.equal(two.code, 2);
+    assert.match(two.err, /give one of --pause, --unpause, --trigger/);
+
+    // Trigger: a rotation runs now, and its ceremony publishes a key once custodians join.
+    const triggered = await cli(['keys', 'schedules', '--trigger', 'sched', ...conf]);
+    assert.equal(triggered.code, 0, triggered.err);
+    const ran = await until(row, (r) => (r?.recentRuns.length ?? 0) === 1);
+    const rotationId = ran!.recentRuns[0];
+    assert.match(rotationId, /^key-rotation-sched-/);
+    const ceremonyId = ceremonyIdFor(rotationId);
+    await until(() => keyWorkflowStatus(env.client, ceremonyId), (st) => st.type === 'ceremony' && st.status.approval.state === 'OPEN');
+    await join(env, ceremonyId, 'bob');
+    await join(env, ceremonyId, 'carol');
+    const rotated = await until(() => keyWorkflowStatus(env.client, rotationId), (st) => st.type === 'rotation' && st.status.state === 'DONE');
+    const newKey = rotated.type === 'rotation' ? rotated.status.newKey : undefined;
+    assert.equal((await readIndex(trustConfig(trustTestConfig(env, {}, 'sched'), 'sched').publishDir)).keys.find((k) => k.id === newKey?.id)?.status, 'active');
+    const last = await cli(['keys', 'schedules', ...conf]);
+    assert.match(last.out, new RegExp(`key-rotation-sched +every 2592000s +active +next \\S+ +last ${rotationId}`));
   });
 });

@@ -5,7 +5,6 @@
  * verifier and with stock cosign, using the PEM that GetPublicKey returned.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,10 +12,11 @@ import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { KmsSigner } from '../../src/keys/kms-signer';
-import { locateTool } from '../../src/stack/tools';
+import { requireTool } from '../../src/stack/tools';
 import { buildFacts, copyDir, PLATFORM_PASSWORD_ENV, startTestEnv, type TestEnv } from '../support/env';
 import { createTestKey, type KmsTestServer } from '../support/kms-server';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
+import { runCosign } from '../vectors/cosign-bundle/produce';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
@@ -58,16 +58,12 @@ describe('promotion signed by a KMS platform key', { skip: localKmsPath() ? fals
     assert.equal(done.state, 'PROMOTED', done.error);
 
     assert.equal((await verifyImageSignatures(env.store, 'apps/hello', started.digest, pem)).valid, 1);
-    const cosign = locateTool('cosign');
-    if (!cosign) return; // the interop test covers cosign; here it is a bonus when installed
+    // npm test installs cosign first, so a missing one is a broken toolchain (TOOL_MISSING), never a pass.
+    const cosign = requireTool('cosign');
     const pemFile = path.join(env.dir, 'kms-prod.pub');
     await fs.writeFile(pemFile, pem);
     const ref = `${env.stack.registry.address}/apps/hello@${started.digest}`;
-    const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile(cosign, ['verify', '--key', pemFile, '--insecure-ignore-tlog=true', '--allow-http-registry', ref], { env: { ...process.env, HOME: env.dir }, timeout: 120_000 }, (err, _out, stderr) =>
-        resolve({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stderr: String(stderr) }),
-      ),
-    );
+    const result = await runCosign(cosign, ['verify', '--key', pemFile, '--insecure-ignore-tlog=true', '--allow-http-registry', ref], env.dir);
     assert.equal(result.code, 0, result.stderr);
   });
 

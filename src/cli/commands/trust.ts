@@ -5,6 +5,7 @@ import os from 'node:os';
 import { CountersignError } from '../../errors';
 import { parseDuration } from '../../duration';
 import { readIndex } from '../../trust/index-file';
+import { PINNED_LISTING_LIMIT } from '../../trust/promotions';
 import {
   ceremonyInput,
   controlSchedule,
@@ -104,35 +105,51 @@ export const keysListCommand: Command = {
 export const keysRevokeCommand: Command = {
   name: 'keys revoke',
   summary: 'revoke a key at once (no more signatures with it) and list what it signed',
-  usage: 'countersign keys revoke <key-id|fingerprint> --reason TEXT [--trust NAME] [--json]',
-  options: { trust: { type: 'string' }, reason: { type: 'string', short: 'r' } },
-  optionHelp: { trust: TRUST_HELP, reason: 'why (required; published in the index)' },
-  details: 'Production signing re-reads the index right before each signature, so in-flight promotions pinned to the key fail with KEY_REVOKED. Exit codes: 0 revoked, 2 bad input.',
+  usage: 'countersign keys revoke <key-id|fingerprint> --reason TEXT [--trust NAME] [--limit 1000] [--json]',
+  options: { trust: { type: 'string' }, reason: { type: 'string', short: 'r' }, limit: { type: 'string' } },
+  optionHelp: {
+    trust: TRUST_HELP,
+    reason: 'why (required; published in the index)',
+    limit: `list at most this many promotions of each kind (default ${PINNED_LISTING_LIMIT}); the output says when there were more`,
+  },
+  details:
+    'Production signing re-reads the index right before each signature, so in-flight promotions pinned to the key fail with KEY_REVOKED. ' +
+    'Listed as signed: every promotion pinned to the key that got its production signature (PROMOTED, or failed at release), and those whose prod-sign failed after it may have written it. ' +
+    'Exit codes: 0 revoked, 2 bad input.',
   async run(args, io) {
     const which = args.positionals[0];
     if (!which) throw new CountersignError('BAD_INPUT', 'give the key id or fingerprint to revoke (see countersign keys list)');
+    const limit = listingLimit(args.values.limit);
     const trust = trustConfig(loadCliConfig(args, io.env), args.values.trust as string | undefined);
     const reason = String(args.values.reason ?? '');
     const key = await revokeKey(trust, which, reason);
     // The revocation stands even when Temporal is unreachable; only the list of what it signed needs it.
     let result: Revocation & { listError?: string };
     try {
-      result = { key, ...(await withClient(args, io, (client) => pinnedTo(client, key))) };
+      result = { key, ...(await withClient(args, io, (client) => pinnedTo(client, key, limit))) };
     } catch (err) {
-      result = { key, signed: [], inFlight: [], listError: (err as Error).message };
+      result = { key, signed: [], inFlight: [], limit, capped: { signed: false, inFlight: false }, listError: (err as Error).message };
     }
     if (args.values.json) printJson(io, result);
     else if (result.listError) write(io.stdout, `revoked ${key.id} (${key.fingerprint}); cannot list what it signed: ${result.listError}`);
     else {
+      const more = (capped: boolean) => (capped ? ` (the first ${limit}; more exist: --limit, or temporal workflow list --query "CountersignPlatformKey='${key.fingerprint}'")` : '');
       write(io.stdout, `revoked ${result.key.id} (${result.key.fingerprint}) at ${result.key.statusChangedAt}: ${result.key.reason}`);
-      write(io.stdout, `signed with it (re-sign or quarantine): ${result.signed.length}`);
-      for (const p of result.signed) write(io.stdout, `  ${p.promotionId}  ${p.target}  ${p.digest}`);
-      write(io.stdout, `in flight, their production signature will be refused: ${result.inFlight.length}`);
+      write(io.stdout, `signed with it (re-sign or quarantine): ${result.signed.length}${more(result.capped.signed)}`);
+      for (const p of result.signed) write(io.stdout, `  ${p.promotionId}  ${p.state}  ${p.target}  ${p.digest}${p.signature === 'possible' ? '  (prod-sign did not finish: check the image)' : ''}`);
+      write(io.stdout, `in flight, their production signature will be refused: ${result.inFlight.length}${more(result.capped.inFlight)}`);
       for (const p of result.inFlight) write(io.stdout, `  ${p.promotionId}  ${p.state}`);
     }
     return EXIT.ok;
   },
 };
+
+function listingLimit(value: unknown): number {
+  if (value === undefined) return PINNED_LISTING_LIMIT;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CountersignError('BAD_INPUT', `--limit must be a whole number of at least 1, not "${String(value)}"`);
+  return n;
+}
 
 export const keysScheduleRotationCommand: Command = {
   name: 'keys schedule-rotation',
