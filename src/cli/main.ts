@@ -59,7 +59,9 @@ function commandHelp(command: Command): string {
   const flags = Object.entries(options).map(([name, text]) => {
     const spec = command.options[name] ?? COMMON_OPTIONS[name];
     const short = spec?.short ? `-${spec.short}, ` : '    ';
-    return `  ${short}--${name}${spec?.type === 'string' ? ' VALUE' : ''}`.padEnd(32) + text;
+    const head = `  ${short}--${name}${spec?.type === 'string' ? ' VALUE' : ''}`;
+    // A flag too long for the column gets its text on the next line rather than running into it.
+    return head.length > 30 ? `${head}\n${' '.repeat(32)}${text}` : head.padEnd(32) + text;
   });
   return [`${command.summary}`, '', `Usage: ${command.usage}`, '', 'Options:', ...flags, ...(command.details ? ['', command.details] : [])].join('\n');
 }
@@ -80,8 +82,20 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
   }
   const { command, rest } = findCommand(argv);
   if (!command) {
-    const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `)).map((c) => c.name);
-    write(io.stderr, group.length > 0 ? `"${argv.join(' ')}": choose one of: ${group.join(', ')}` : `unknown command "${argv[0]}"\n\n${usage()}`);
+    const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
+    if (group.length === 0) {
+      write(io.stderr, `unknown command "${argv[0]}"\n\n${usage()}`);
+      return EXIT.usage;
+    }
+    const width = Math.max(...group.map((c) => c.name.length));
+    const list = [`Usage: countersign ${argv[0]} <command> [options]   (countersign ${argv[0]} <command> --help for details)`, '', 'Commands:', ...group.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)].join('\n');
+    const asked = argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h');
+    if (asked) {
+      write(io.stdout, list);
+      return EXIT.ok;
+    }
+    const sub = argv.slice(1).find((a) => !a.startsWith('-'));
+    write(io.stderr, `${sub === undefined ? `give a ${argv[0]} command` : `unknown ${argv[0]} command "${sub}"`}\n\n${list}`);
     return EXIT.usage;
   }
   let parsed;

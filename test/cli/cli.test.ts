@@ -67,6 +67,18 @@ describe('countersign CLI against a real stack', () => {
     assert.match(promote.stdout, /--json/);
   });
 
+  it('lists the commands of a group with --help, and exits 2 without one', async () => {
+    const help = await runCli(['keys', '--help']);
+    assert.equal(help.code, 0, help.stderr);
+    for (const name of ['keys generate', 'keys ceremony', 'keys revoke', 'keys schedule-rotation']) assert.match(help.stdout, new RegExp(`\\b${name}\\b`));
+    const bare = await runCli(['dev']);
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /give a dev command[\s\S]*dev up/);
+    const unknown = await runCli(['keys', 'frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown keys command "frobnicate"/);
+  });
+
   it('exits 2 on an unknown command or flag', async () => {
     assert.equal((await runCli(['frobnicate'])).code, 2);
     const bad = await runCli(['status', '--bogus']);
