@@ -201,14 +201,15 @@ describe('verifyImageSignatures on cosign signatures', () => {
 
   test('truncated, non-base64 and empty signature annotations are problems, not crashes', async () => {
     const original = json<ImageManifest>('sig-manifest.json').layers[0].annotations![SIGNATURE_ANNOTATION];
-    const cases: Array<[string, RegExp]> = [
-      [original.slice(0, 40), /signature does not verify/],
-      [original.replace(/=+$/, '').slice(0, -1), /signature does not verify/],
-      ['not base64 at all!', /signature is not base64/],
-      [`${original.slice(0, 10)}*${original.slice(11)}`, /signature is not base64/],
-      ['', /no signature annotation/],
+    const truncated = /signature does not verify: not a whole DER ECDSA signature \(truncated\?\)/;
+    const cases: Array<[string, string, RegExp]> = [
+      [original.slice(0, 40), 'BAD_SIGNATURE_ENCODING', truncated],
+      [original.replace(/=+$/, '').slice(0, -1), 'BAD_SIGNATURE_ENCODING', truncated],
+      ['not base64 at all!', 'BAD_SIGNATURE_ENCODING', /signature is not base64/],
+      [`${original.slice(0, 10)}*${original.slice(11)}`, 'BAD_SIGNATURE_ENCODING', /signature is not base64/],
+      ['', 'UNSIGNED', /no signature annotation/],
     ];
-    for (const [signature, expected] of cases) {
+    for (const [signature, code, expected] of cases) {
       const store = await loadVectors();
       await editManifest(store, SIG_TAG, (m) => {
         m.layers[0].annotations = { [SIGNATURE_ANNOTATION]: signature };
@@ -217,6 +218,7 @@ describe('verifyImageSignatures on cosign signatures', () => {
       assert.equal(report.valid, 0, `annotation ${JSON.stringify(signature)}`);
       assert.equal(report.problems.length, 1);
       assert.match(report.problems[0], expected);
+      assert.equal(report.issues[0].code, code, `annotation ${JSON.stringify(signature)}: ${report.problems[0]}`);
     }
     // No annotation at all.
     const store = await loadVectors();
@@ -470,14 +472,19 @@ describe('verifyForPlatform over cosign-made signature and attestations', () => 
 
   test('policy mismatches are reported as expected versus attested', async () => {
     const store = await loadVectors();
-    const policy: TargetPolicy = { ...POLICY, sourceRepo: 'https://github.com/acme/other', builderIds: ['https://x/b'] };
+    const policy: TargetPolicy = { ...POLICY, sourceRepo: 'https://github.com/acme/other', builderIds: ['https://x/b'], buildCommand: 'make release' };
     const report = await verifyForPlatform(deps(store), target(), COSIGN_PUB, policy, 'deadbeefdeadbeef');
     assert.equal(report.ok, false);
-    const failed = report.checks.filter((c) => !c.ok).map((c) => c.message);
-    assert.deepEqual(failed, [
-      `source repo expected https://github.com/acme/other, attested ${FACTS.sourceRepo}`,
-      `builder id expected one of [https://x/b], attested ${FACTS.builderId}`,
-      `commit expected deadbeefdeadbeef, attested ${FACTS.commit}`,
-    ]);
+    const failed = report.checks.filter((c) => !c.ok);
+    assert.deepEqual(
+      failed.map((c) => c.message),
+      [
+        `source repo expected https://github.com/acme/other, attested ${FACTS.sourceRepo}`,
+        `builder id expected one of [https://x/b], attested ${FACTS.builderId}`,
+        `build command expected "make release", attested "${FACTS.buildCommand}"`,
+        `commit expected deadbeefdeadbeef, attested ${FACTS.commit}`,
+      ],
+    );
+    assert.deepEqual(new Set(failed.map((c) => c.code)), new Set(['POLICY_MISMATCH']));
   });
 });
