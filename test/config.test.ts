@@ -249,6 +249,115 @@ test('each bad field is reported with its path', (t) => {
   }
 });
 
+test('approval policy: groups, timers, escalation and webhook are parsed, and each bad field reported with its path', (t) => {
+  const dir = configDir(t);
+  const file = path.join(dir, 'countersign.yaml');
+  const target = (approval: Record<string, unknown>) => ({
+    repository: '127.0.0.1:5000/apps/hello',
+    policy: { sourceRepo: 'https://github.com/acme/hello', builderIds: ['b'] },
+    approval,
+    keys: { developer: { publicKey: 'keys/dev.pub' }, platform: { publicKey: 'keys/platform.pub' } },
+  });
+  const full = () => ({
+    groups: { platform: { members: ['alice', 'bob'], required: 2 }, security: { members: ['carol'] } },
+    vetoOnReject: false,
+    deadline: '2h',
+    reminderEvery: '30m',
+    escalateAfter: 2,
+    escalation: { members: ['erin'] },
+    webhook: 'https://hooks.example.com/countersign',
+  });
+  assert.deepEqual(parseConfig({ approvers: ROSTER, targets: { prod: target(full()) } }, file, {}).targets.prod.approval, {
+    groups: [
+      { name: 'platform', members: ['alice', 'bob'], required: 2 },
+      { name: 'security', members: ['carol'], required: 1 },
+    ],
+    vetoOnReject: false,
+    deadlineMs: 2 * HOUR,
+    reminderEveryMs: HOUR / 2,
+    escalateAfterReminders: 2,
+    escalation: { group: 'escalation', members: ['erin'] },
+    webhookUrl: 'https://hooks.example.com/countersign',
+  });
+
+  const at = 'targets.prod.approval';
+  const cases: Array<[string, (a: any) => void, string | RegExp]> = [
+    ['groups a list', (a) => (a.groups = ['platform']), `${at}.groups: must map group names to { members, required }`],
+    ['groups empty', (a) => (a.groups = {}), `${at}.groups: must map group names to { members, required }`],
+    ['group without members', (a) => delete a.groups.platform.members, `${at}.groups.platform.members: must list at least one approver`],
+    ['group not a mapping', (a) => (a.groups.security = 'carol'), `${at}.groups.security.members: must list at least one approver`],
+    ['group members not strings', (a) => (a.groups.platform.members = ['alice', 7]), `${at}.groups.platform.members: must be a list of non-empty strings`],
+    ['group member not in the roster', (a) => a.groups.platform.members.push('zed'), `${at}.groups.platform.members: zed is not in the approvers roster (top-level approvers:, with a publicKey each)`],
+    ['group required above members', (a) => (a.groups.platform.required = 3), `${at}.groups.platform.required: must be a whole number from 1 to the number of members (2)`],
+    ['group required zero', (a) => (a.groups.security.required = 0), `${at}.groups.security.required: must be a whole number from 1 to the number of members (1)`],
+    ['group required a string', (a) => (a.groups.platform.required = '2'), `${at}.groups.platform.required: must be a whole number from 1 to the number of members (2)`],
+    ['groups and the shorthand', (a) => Object.assign(a, { approvers: ['alice'], required: 1 }), `${at}: give either groups: or the approvers:/required: shorthand, not both`],
+    ['vetoOnReject a string', (a) => (a.vetoOnReject = 'yes'), `${at}.vetoOnReject: must be true or false`],
+    ['vetoOnReject a number', (a) => (a.vetoOnReject = 1), `${at}.vetoOnReject: must be true or false`],
+    ['reminderEvery not a duration', (a) => (a.reminderEvery = 'daily'), `${at}.reminderEvery: value "daily" is not a duration like 90s, 30m, 72h or 7d`],
+    ['reminderEvery zero', (a) => (a.reminderEvery = '0m'), `${at}.reminderEvery: value "0m" must be longer than zero`],
+    ['escalateAfter zero', (a) => (a.escalateAfter = 0), `${at}.escalateAfter: must be a whole number of reminders (1 or more)`],
+    ['escalateAfter fractional', (a) => (a.escalateAfter = 1.5), `${at}.escalateAfter: must be a whole number of reminders (1 or more)`],
+    ['escalateAfter a string', (a) => (a.escalateAfter = '2'), `${at}.escalateAfter: must be a whole number of reminders (1 or more)`],
+    ['escalateAfter without reminderEvery', (a) => delete a.reminderEvery, `${at}.escalateAfter: needs reminderEvery: escalation follows reminders`],
+    ['escalation without members', (a) => (a.escalation = {}), `${at}.escalation.members: must list who is told when approval stalls`],
+    ['escalation members empty', (a) => (a.escalation.members = []), `${at}.escalation.members: must list who is told when approval stalls`],
+    ['escalation members not strings', (a) => (a.escalation.members = ['erin', '']), `${at}.escalation.members: must be a list of non-empty strings`],
+    ['escalation without escalateAfter', (a) => delete a.escalateAfter, `${at}.escalation: needs escalateAfter: how many reminders before escalating`],
+    ['webhook not http(s)', (a) => (a.webhook = 'ftp://hooks.example.com/x'), `${at}.webhook: "ftp://hooks.example.com/x" is not an http(s) URL`],
+    ['webhook not a URL', (a) => (a.webhook = 'hooks.example.com/x'), `${at}.webhook: "hooks.example.com/x" is not an http(s) URL`],
+  ];
+  for (const [what, mutate, expected] of cases) {
+    const approval = full();
+    mutate(approval);
+    const problems = problemsOf({ approvers: ROSTER, targets: { prod: target(approval) } }, file);
+    assert.ok(problems.some((p) => (typeof expected === 'string' ? p === expected : expected.test(p))), `${what}: ${JSON.stringify(problems)}`);
+  }
+
+  // escalateAfter without reminderEvery is reported even when no escalation follows.
+  const { escalation: _escalation, ...lone } = full();
+  delete (lone as Record<string, unknown>).reminderEvery;
+  assert.deepEqual(problemsOf({ approvers: ROSTER, targets: { prod: target(lone) } }, file), [`${at}.escalateAfter: needs reminderEvery: escalation follows reminders`]);
+});
+
+test('approver roster: each bad entry is reported with its path', (t) => {
+  const dir = configDir(t);
+  const file = path.join(dir, 'countersign.yaml');
+  const target = {
+    repository: '127.0.0.1:5000/apps/hello',
+    policy: { sourceRepo: 'https://github.com/acme/hello', builderIds: ['b'] },
+    approval: { approvers: ['alice'] },
+    keys: { developer: { publicKey: 'keys/dev.pub' }, platform: { publicKey: 'keys/platform.pub' } },
+  };
+  const roster = () => ({
+    alice: { publicKey: 'keys/alice.pub', identities: ['alice@example.com'], signingKeys: ['keys/dev.pub'] },
+    bob: { publicKey: 'keys/bob.pub' } as Record<string, unknown>,
+  });
+  assert.deepEqual(parseConfig({ approvers: roster(), targets: { prod: target } }, file, {}).roster.alice, {
+    publicKey: path.join(dir, 'keys', 'alice.pub'),
+    identities: ['alice@example.com'],
+    signingKeys: [path.join(dir, 'keys', 'dev.pub')],
+  });
+
+  const cases: Array<[string, unknown, string]> = [
+    ['roster a list', ['alice', 'bob'], 'approvers: must map each approver name to { publicKey, identities, signingKeys }'],
+    ['no publicKey', { ...roster(), bob: { identities: ['bob@example.com'] } }, 'approvers.bob.publicKey: is required: the key this approver signs statements with'],
+    ['empty publicKey', { ...roster(), bob: { publicKey: '' } }, 'approvers.bob.publicKey: is required: the key this approver signs statements with'],
+    ['entry not a mapping', { ...roster(), bob: 'keys/bob.pub' }, 'approvers.bob.publicKey: is required: the key this approver signs statements with'],
+    ['publicKey missing on disk', { ...roster(), bob: { publicKey: 'keys/nope.pub' } }, `approvers.bob.publicKey: file ${path.join(dir, 'keys', 'nope.pub')} does not exist`],
+    ['signingKeys not a list', { ...roster(), bob: { publicKey: 'keys/bob.pub', signingKeys: 'keys/dev.pub' } }, 'approvers.bob.signingKeys: must be a list of non-empty strings'],
+    ['signingKeys missing on disk', { ...roster(), bob: { publicKey: 'keys/bob.pub', signingKeys: ['keys/gone.pub'] } }, `approvers.bob.signingKeys: file ${path.join(dir, 'keys', 'gone.pub')} does not exist`],
+    ['identities not strings', { ...roster(), bob: { publicKey: 'keys/bob.pub', identities: [''] } }, 'approvers.bob.identities: must be a list of non-empty strings'],
+    ['name with a space', { ...roster(), 'bob smith': { publicKey: 'keys/bob.pub' } }, 'approvers.bob smith: approver names are letters, digits and . _ @ -'],
+    ['name starting with a dot', { ...roster(), '.bob': { publicKey: 'keys/bob.pub' } }, 'approvers..bob: approver names are letters, digits and . _ @ -'],
+    ['name with a slash', { ...roster(), 'acme/bob': { publicKey: 'keys/bob.pub' } }, 'approvers.acme/bob: approver names are letters, digits and . _ @ -'],
+  ];
+  for (const [what, approvers, expected] of cases) {
+    const problems = problemsOf({ approvers, targets: { prod: target } }, file);
+    assert.ok(problems.includes(expected), `${what}: ${JSON.stringify(problems)}`);
+  }
+});
+
 test('all problems come in one BAD_CONFIG error, across targets', (t) => {
   const dir = configDir(t);
   const file = path.join(dir, 'countersign.yaml');

@@ -223,7 +223,7 @@ export class ApprovalGate {
     if (unknown.length > 0) refuse(`the statement has unknown fields: ${unknown.join(', ')}`);
     if (statement.decision !== 'approve' && statement.decision !== 'reject') refuse(`decision must be approve or reject, not "${statement.decision}"`);
     if (typeof statement.approver !== 'string' || statement.approver === '') refuse('the statement names no approver');
-    if (this.state !== 'OPEN') refuse(`${this.subject.id} is not awaiting approval (gate ${this.state.toLowerCase()})`);
+    if (this.state !== 'OPEN') refuse(`${this.subject.id} is not awaiting approval: ${this.summary()}`);
     if (Date.now() >= this.deadlineAt) refuse(`the approval deadline ${new Date(this.deadlineAt).toISOString()} has passed`);
     if (statement.promotionId !== this.subject.id) refuse(`the statement is for ${statement.promotionId}, not ${this.subject.id}`);
     if (statement.digest !== this.subject.digest) refuse(`the statement is for digest ${statement.digest}, but ${this.subject.id} promotes ${this.subject.digest}`);

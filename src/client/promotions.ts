@@ -6,6 +6,7 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { TypedSearchAttributes, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { TargetConfig } from '../config';
@@ -232,14 +233,34 @@ export async function waitForPromotion(
 export async function getApproval(client: Client, id: string): Promise<ApprovalView> {
   const description = await describeOrUndefined(client, id);
   if (!description) throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${id}" (see countersign list)`);
-  if (description.status.name !== 'RUNNING') {
-    throw new CountersignError('APPROVAL_REFUSED', `${id} has ended (${description.status.name.toLowerCase()}); it is not awaiting approval`);
-  }
+  if (description.status.name !== 'RUNNING') throw await endedRefusal(client, id, description);
   try {
     return await client.workflow.getHandle(id).query(approvalQuery);
   } catch (cause) {
     throw new CountersignError('STACK_ERROR', `no worker answered for ${id} in time (is a countersign worker running?)`, { cause });
   }
+}
+
+/**
+ * The refusal for a decision on a closed workflow. "Completed" alone does not tell an approver
+ * whether they were too late (EXPIRED), outvoted (REJECTED) or not needed (PROMOTED), so the
+ * workflow's own final state and its gate's summary are read from the result.
+ */
+async function endedRefusal(client: Client, id: string, description: WorkflowExecutionDescription): Promise<CountersignError> {
+  const closedAt = description.closeTime?.toISOString();
+  let state: string = description.status.name;
+  let summary: string | undefined;
+  if (description.status.name === 'COMPLETED') {
+    // Every workflow with the gate (promotion, chart release, key ceremony) returns { state, approval }.
+    const result = (await client.workflow.getHandle(id, description.runId).result()) as { state?: unknown; approval?: { summary?: unknown } } | undefined;
+    if (typeof result?.state === 'string') state = result.state;
+    if (typeof result?.approval?.summary === 'string') summary = result.approval.summary;
+  }
+  return new CountersignError(
+    'APPROVAL_REFUSED',
+    `${id} has ended: ${state}${closedAt ? ` at ${closedAt}` : ''}${summary ? ` (${summary})` : ''}; it is not awaiting approval`,
+    { details: { state, closedAt } },
+  );
 }
 
 /** Signs a decision as `approver` for the subject the gate names, and sends it. */
@@ -264,7 +285,7 @@ export async function decide(client: Client, id: string, decision: SignedDecisio
     if (err instanceof WorkflowNotFoundError) {
       const description = await describeOrUndefined(client, id);
       if (!description) throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${id}"`);
-      throw new CountersignError('APPROVAL_REFUSED', `${id} has ended (${description.status.name.toLowerCase()}); it is not awaiting approval`);
+      throw await endedRefusal(client, id, description);
     }
     if (err instanceof WorkflowUpdateFailedError) {
       const reason = (err.cause as Error | undefined)?.message ?? err.message;

@@ -4,13 +4,26 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import YAML from 'yaml';
 import { signDecision } from '../../src/approval/sign';
 import { decide, getApproval, startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { verifyAttestations } from '../../src/cosign/attestations';
 import { hasCode } from '../../src/errors';
 import { FileSigner } from '../../src/keys/file-signer';
 import { canonicalStatement, APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE } from '../../workflows/approval-messages';
-import { buildFacts, copyDir, useTestEnv, TEST_PASSWORD } from '../support/env';
+import { runCli } from '../support/cli';
+import {
+  BUILD_COMMAND,
+  BUILDER_ID,
+  COMMIT,
+  DEV_PASSWORD_ENV,
+  PLATFORM_PASSWORD_ENV,
+  SOURCE_REPO,
+  buildFacts,
+  copyDir,
+  useTestEnv,
+  TEST_PASSWORD,
+} from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
@@ -27,20 +40,58 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
   const signer = (name: string) => FileSigner.load(path.join(env.keysDir, `${name}.key`), TEST_PASSWORD);
   const refused = (pattern: RegExp) => (e: unknown) => hasCode(e, 'APPROVAL_REFUSED') && pattern.test((e as Error).message);
 
-  /** Starts a promotion of a fresh variant of the sample and waits for the gate. */
-  async function atGate(approval: Record<string, unknown>, opts: { initiator?: string; commitAuthor?: string; roster?: Record<string, unknown> } = {}) {
+  /** A copy of the sample with its own content, so each promotion has its own digest. */
+  async function variant(): Promise<string> {
     const dir = await copyDir(HELLO, path.join(env.dir, `gate-${++seq}`));
     await fs.writeFile(path.join(dir, 'VERSION'), `gate ${seq}\n`);
+    return dir;
+  }
+
+  /** Starts a promotion of a fresh variant of the sample. */
+  async function start(approval: Record<string, unknown>, opts: { initiator?: string; commitAuthor?: string; roster?: Record<string, unknown> } = {}) {
     const target = env.targetWith({ approval: { approvers: undefined, required: undefined, ...approval }, ...(opts.roster ? { approvers: opts.roster } : {}) });
-    const started = await startPromotion(env.client, {
+    return startPromotion(env.client, {
       target,
-      source: { directory: dir },
+      source: { directory: await variant() },
       build: buildFacts({ commitAuthor: opts.commitAuthor }),
       initiator: opts.initiator ?? 'ci-bot',
     });
-    const status = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+  }
+
+  async function reachGate(promotionId: string): Promise<void> {
+    const status = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     assert.equal(status.state, 'AWAITING_APPROVAL', status.error);
+  }
+
+  /** Starts a promotion of a fresh variant of the sample and waits for the gate. */
+  async function atGate(approval: Record<string, unknown>, opts: { initiator?: string; commitAuthor?: string; roster?: Record<string, unknown> } = {}) {
+    const started = await start(approval, opts);
+    await reachGate(started.promotionId);
     return started;
+  }
+
+  async function eventually(check: () => boolean | Promise<boolean>, what: string, limitMs: number): Promise<void> {
+    const until = Date.now() + limitMs;
+    while (!(await check())) {
+      if (Date.now() > until) assert.fail(`${what}: not within ${limitMs / 1000}s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** A real webhook receiver; `answer` gives the HTTP status for the nth request (from 1). */
+  async function webhookServer(answer: (n: number) => number) {
+    const requests: Array<{ kind: string; status: number }> = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const status = answer(requests.length + 1);
+        requests.push({ kind: JSON.parse(body).kind, status });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, requests, close: () => server.close() };
   }
 
   it('needs 2 of platform and 1 of security, counts a person once, and says why it is blocked', async () => {
@@ -141,11 +192,120 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
   });
 
   it('expires at the deadline and refuses approvals after it', async () => {
-    const { promotionId } = await atGate({ approvers: ['alice', 'bob'], required: 1, deadline: '5s' });
+    const { promotionId, digest } = await atGate({ approvers: ['alice', 'bob'], required: 1, deadline: '5s' });
     const done = await waitForPromotion(env.client, promotionId);
     assert.equal(done.state, 'EXPIRED');
     assert.match(done.error ?? '', /EXPIRED: expired at .* with 1 more of approvers/);
-    await assert.rejects(env.decideAs(promotionId, 'alice', 'approve'), refused(/has ended/));
+    const ended = refused(/has ended: EXPIRED at \d{4}-\d\d-\d\dT[\d:.]+Z \(expired at .* with 1 more of approvers\); it is not awaiting approval/);
+    await assert.rejects(env.decideAs(promotionId, 'alice', 'approve'), ended);
+    // Sent straight to the closed workflow, without asking the gate first: the same answer.
+    const late = await signDecision({ promotionId, digest, decision: 'approve', approver: 'bob' }, await signer('bob'));
+    await assert.rejects(decide(env.client, promotionId, late), ended);
+  });
+
+  it('refuses a decision before the promotion reaches the gate, then takes one at the gate', async () => {
+    // With no worker the promotion cannot get past its start, so the decision is validated in the
+    // workflow's first task, before any step ran: no race with a fast build.
+    await env.stopWorkers();
+    let early: Promise<unknown>;
+    let started: Awaited<ReturnType<typeof start>>;
+    try {
+      started = await start({ approvers: ['alice', 'bob'], required: 1 });
+      const statement = await signDecision({ promotionId: started.promotionId, digest: started.digest, decision: 'approve', approver: 'alice' }, await signer('alice'));
+      early = decide(env.client, started.promotionId, statement);
+      early.catch(() => undefined);
+    } finally {
+      await env.startWorker();
+    }
+    const { promotionId } = started;
+    await assert.rejects(early, refused(new RegExp(`^APPROVAL_REFUSED: ${promotionId} is not awaiting approval: not yet at the approval step$`)));
+    await reachGate(promotionId);
+    assert.deepEqual((await getApproval(env.client, promotionId)).votes, [], 'the refused decision left no vote');
+    await env.decideAs(promotionId, 'alice', 'approve');
+    assert.equal((await waitForPromotion(env.client, promotionId)).state, 'PROMOTED');
+  });
+
+  it('retries a failing webhook until it takes the notification', async () => {
+    const hook = await webhookServer((n) => (n <= 2 ? 500 : 204));
+    try {
+      const { promotionId } = await atGate({ approvers: ['alice', 'bob'], required: 1, webhook: hook.url });
+      // The activity's retry policy: 2s, then 4s between attempts.
+      await eventually(() => hook.requests.some((r) => r.status === 204), 'the requested notification delivered', 60_000);
+      assert.deepEqual(hook.requests, [
+        { kind: 'requested', status: 500 },
+        { kind: 'requested', status: 500 },
+        { kind: 'requested', status: 204 },
+      ]);
+      await env.decideAs(promotionId, 'bob', 'approve');
+      const done = await waitForPromotion(env.client, promotionId);
+      assert.equal(done.state, 'PROMOTED', done.error);
+      assert.equal(done.approval.notificationFailures, 0);
+      assert.deepEqual(hook.requests.at(-1), { kind: 'approved', status: 204 });
+    } finally {
+      hook.close();
+    }
+  });
+
+  it('never fails a promotion over a webhook that stays down: 5 attempts per notification, then counted', async () => {
+    const hook = await webhookServer(() => 503);
+    try {
+      const { promotionId } = await atGate({ approvers: ['alice', 'bob'], required: 1, webhook: hook.url });
+      // 5 attempts 2, 4, 8 and 16 seconds apart: about 30s before the gate gives up on it.
+      await eventually(async () => (await getApproval(env.client, promotionId)).notificationFailures === 1, 'the failed notification counted', 120_000);
+      const waiting = await getApproval(env.client, promotionId);
+      assert.equal(waiting.state, 'OPEN', 'still waiting for approval');
+      assert.deepEqual(hook.requests.map((r) => r.kind), Array(5).fill('requested'));
+      await env.decideAs(promotionId, 'bob', 'approve');
+      const done = await waitForPromotion(env.client, promotionId);
+      assert.equal(done.state, 'PROMOTED', done.error);
+      assert.equal(done.approval.notificationFailures, 2, 'requested and approved both given up on');
+      assert.deepEqual(hook.requests.map((r) => r.kind), [...Array(5).fill('requested'), ...Array(5).fill('approved')]);
+    } finally {
+      hook.close();
+    }
+  });
+
+  it('pins the policy at start: a config edit to require 2 approvers leaves a waiting promotion at 1', async () => {
+    const configFile = path.join(env.dir, 'pinned.yaml');
+    const config = (required: number) =>
+      YAML.stringify({
+        registry: env.stack.registry.address,
+        approvers: { alice: { publicKey: 'keys/alice.pub' }, bob: { publicKey: 'keys/bob.pub' }, carol: { publicKey: 'keys/carol.pub' } },
+        keys: {
+          developer: { key: 'keys/dev.key', publicKey: 'keys/dev.pub', passwordEnv: DEV_PASSWORD_ENV },
+          platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: PLATFORM_PASSWORD_ENV },
+        },
+        targets: {
+          prod: {
+            repository: 'apps/pinned',
+            policy: { sourceRepo: SOURCE_REPO, builderIds: [BUILDER_ID], buildCommand: BUILD_COMMAND },
+            approval: { approvers: ['alice', 'bob', 'carol'], required, deadline: '1h' },
+          },
+        },
+      });
+    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: configFile, COUNTERSIGN_HOME: path.join(env.dir, 'home') };
+    const promote = async () => {
+      const run = await runCli(
+        ['promote', '--dir', await variant(), '--source-repo', SOURCE_REPO, '--commit', COMMIT, '--build-command', BUILD_COMMAND, '--builder-id', BUILDER_ID, '--initiator', 'ci-bot', '--json'],
+        cliEnv,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const { promotionId } = JSON.parse(run.stdout) as { promotionId: string };
+      await reachGate(promotionId);
+      return promotionId;
+    };
+
+    await fs.writeFile(configFile, config(1));
+    const first = await promote();
+    await fs.writeFile(configFile, config(2));
+    const second = await promote();
+    assert.equal((await getApproval(env.client, second)).groups[0].required, 2, 'a promotion started after the edit follows it');
+    assert.equal((await getApproval(env.client, first)).groups[0].required, 1);
+
+    await env.decideAs(first, 'alice', 'approve');
+    assert.equal((await waitForPromotion(env.client, first)).state, 'PROMOTED');
+    assert.match((await env.decideAs(second, 'alice', 'approve')).summary, /^waiting for 1 more of approvers$/, 'one approval is not enough after the edit');
+    await env.decideAs(second, 'bob', 'reject', 'cleanup');
   });
 
   it('sends reminders, then escalates, in order, across a worker restart', async () => {
