@@ -148,6 +148,27 @@ describe('countersign CLI against a real stack', () => {
     assert.match(status!.stdout, /REJECTED: rejected by bob: not today/);
   });
 
+  it('promote --wait shows each step as it happens, ends EXPIRED with exit 5, and status shows times and the error', async () => {
+    const expiring = path.join(env.dir, 'expiring.yaml');
+    const config = YAML.parse(await fs.readFile(configFile, 'utf8'));
+    config.targets.prod.approval.deadline = '3s';
+    await fs.writeFile(expiring, YAML.stringify(config));
+    const waited = await runCli(['promote', '--dir', await variant('cli-expire'), ...buildFlags, '--wait'], { ...cliEnv, COUNTERSIGN_CONFIG: expiring });
+    assert.equal(waited.code, 5, waited.stderr);
+    for (const step of ['keys', 'build', 'attest', 'dev-sign', 'platform-verify']) assert.match(waited.stderr, new RegExp(`^  ${step} succeeded`, 'm'), `progress line for ${step}`);
+    assert.match(waited.stderr, /^ {2}approval expired/m);
+    assert.match(waited.stdout, /state:\s+EXPIRED/);
+    assert.match(waited.stdout, /error:\s+EXPIRED: expired at /);
+    // The timeline: a mark, the step, its status, the start time and how long it took.
+    assert.match(waited.stdout, /^ {2}\[ok\] build +succeeded +\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z +[\d.]+m?s +4 files -> sha256:/m);
+    assert.match(waited.stdout, /^ {2}\[TO\] approval +expired +\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z +\d+s +expired at /m);
+    const promotionId = /promotion (promote-prod-[0-9a-f]{16})/.exec(waited.stdout)?.[1];
+    assert.ok(promotionId, waited.stdout);
+    const status = await runCli(['status', promotionId], cliEnv);
+    assert.equal(status.code, 5);
+    assert.match(status.stdout, /state:\s+EXPIRED/);
+  });
+
   describe('bad input changes nothing', () => {
     it('unknown promotion id -> exit 3', async () => {
       const r = await runCli(['status', 'promote-prod-ffffffffffffffff'], cliEnv);
