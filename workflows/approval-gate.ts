@@ -148,13 +148,21 @@ export class ApprovalGate {
         return `approved by ${this.approvers().join(', ')}`;
       case 'EXPIRED':
         return `expired at ${new Date(this.deadlineAt).toISOString()} with ${this.missingText() || 'nothing missing'}`;
-      case 'REJECTED': {
-        const veto = this.votes.find((v) => v.decision === 'reject');
-        return veto ? `rejected by ${veto.approver}: ${veto.reason}` : `quorum can no longer be met: ${this.missingText()}`;
-      }
-      default:
+      case 'REJECTED':
+        return this.rejectionText();
+      default: {
+        // The vote that settles it is answered before the gate moves on: say so, not "waiting for".
+        const outcome = this.outcome();
+        if (outcome === 'approved') return `quorum met: approved by ${this.approvers().join(', ')}`;
+        if (outcome === 'rejected') return this.rejectionText();
         return `waiting for ${this.missingText()}`;
+      }
     }
+  }
+
+  private rejectionText(): string {
+    const veto = this.votes.find((v) => v.decision === 'reject');
+    return veto ? `rejected by ${veto.approver}: ${veto.reason}` : `quorum can no longer be met: ${this.missingText()}`;
   }
 
   private missingText(): string {

@@ -31,5 +31,5 @@ export async function postWebhook(url: string, notification: Notification, timeo
   await res.arrayBuffer().catch(() => undefined);
   if (res.ok) return;
   const code = res.status >= 500 || res.status === 429 ? 'NOTIFY_UNAVAILABLE' : 'NOTIFY_REJECTED';
-  throw new CountersignError(code, `webhook ${url} answered HTTP ${res.status} to a ${notification.kind} notification`);
+  throw new CountersignError(code, `webhook ${url} answered HTTP ${res.status} to the ${notification.kind} notification`);
 }

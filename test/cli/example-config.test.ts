@@ -82,6 +82,7 @@ describe('the README walk-through with countersign.example.yaml', () => {
     assert.match(alice.stdout, /waiting for 1 more of security/);
     const dave = await approve('dave');
     assert.equal(dave.code, 0, dave.stderr);
+    assert.match(dave.stdout, /quorum met: approved by alice, dave/, 'the deciding vote is told it decided');
 
     let done: { state: string; error?: string } = { state: '' };
     for (let i = 0; i < 300 && done.state !== 'PROMOTED'; i++) {

@@ -58,7 +58,7 @@ describe('webhook notifications against a real HTTP server', () => {
   it('fails retryably while the receiver answers 5xx or 429, and goes through once it recovers', async () => {
     answers.set('/flaky', [500, 503, 429]);
     for (const status of [500, 503, 429]) {
-      await assert.rejects(postWebhook(`${base}/flaky`, NOTIFICATION), failsWith('NOTIFY_UNAVAILABLE', true, new RegExp(`webhook ${base}/flaky answered HTTP ${status} to a reminder notification`)));
+      await assert.rejects(postWebhook(`${base}/flaky`, NOTIFICATION), failsWith('NOTIFY_UNAVAILABLE', true, new RegExp(`webhook ${base}/flaky answered HTTP ${status} to the reminder notification`)));
     }
     await postWebhook(`${base}/flaky`, NOTIFICATION);
     assert.equal(received.filter((r) => r.path === '/flaky').length, 4);
@@ -66,7 +66,7 @@ describe('webhook notifications against a real HTTP server', () => {
 
   it('fails for good on another 4xx: the receiver refused it, asking again will not help', async () => {
     answers.set('/gone', [410]);
-    await assert.rejects(postWebhook(`${base}/gone`, NOTIFICATION), failsWith('NOTIFY_REJECTED', false, /answered HTTP 410 to a reminder notification/));
+    await assert.rejects(postWebhook(`${base}/gone`, NOTIFICATION), failsWith('NOTIFY_REJECTED', false, /answered HTTP 410 to the reminder notification/));
   });
 
   it('fails retryably when nothing listens or the receiver does not answer in time', async () => {
