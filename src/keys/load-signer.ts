@@ -36,7 +36,13 @@ export async function loadSigner(ref: string, passwordEnv: string | undefined, e
   const key = createHash('sha256').update(`${path}\0${stat.size}\0${stat.mtimeMs}\0${password}`).digest('hex');
   const hit = cache.get(key);
   if (hit && hit.expires > Date.now()) return hit.signer;
-  const signer = await FileSigner.load(path, password);
+  const signer = await FileSigner.load(path, password).catch((err: unknown) => {
+    // Say where the passphrase came from, so the operator knows which variable to fix.
+    if (err instanceof CountersignError && err.code === 'KEY_WRONG_PASSPHRASE') {
+      throw new CountersignError(err.code, `${err.message.slice(err.code.length + 2)}; the passphrase was read from $${passwordEnv}`, { cause: err, details: { passwordEnv } });
+    }
+    throw err;
+  });
   cache.set(key, { signer, expires: Date.now() + SIGNER_CACHE_TTL_MS });
   return signer;
 }
