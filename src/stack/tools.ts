@@ -8,13 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { CountersignError } from '../errors';
 
-export type ToolName = 'temporal' | 'docker-registry' | 'cosign' | 'moto_server' | 'helm' | 'helm-legacy' | 'gpg';
+export type ToolName = 'temporal' | 'docker-registry' | 'cosign' | 'cosign-v2' | 'moto_server' | 'helm' | 'helm-legacy' | 'gpg';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
   temporalBin: '1.9.1',
   temporalGo: 'v1.5.1',
   cosign: 'v3.1.2',
+  /** cosign v2, to prove the legacy format is what v2 users verify. */
+  cosignV2: 'v2.6.1',
   moto: '5.2.5',
   helm: 'v3.21.4',
   /** The older Helm on golang.org/x/crypto/openpgp, for provenance interop. */
@@ -25,6 +27,7 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   temporal: 'TEMPORAL_CLI_PATH',
   'docker-registry': 'DOCKER_REGISTRY_PATH',
   cosign: 'COSIGN_PATH',
+  'cosign-v2': 'COSIGN_V2_PATH',
   moto_server: 'MOTO_SERVER_PATH',
   helm: 'HELM_PATH',
   'helm-legacy': 'HELM_LEGACY_PATH',
@@ -46,6 +49,8 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return ['/usr/bin/docker-registry'];
     case 'cosign':
       return [path.join(cache, 'tools', `cosign-${TOOL_PINS.cosign}`, 'cosign')];
+    case 'cosign-v2':
+      return [path.join(cache, 'tools', `cosign-${TOOL_PINS.cosignV2}`, 'cosign')];
     case 'moto_server':
       return [path.join(cache, 'venv', 'bin', 'moto_server')];
     case 'helm':

@@ -18,6 +18,7 @@ import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env'
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 const cosign = locateTool('cosign');
+const cosignV2 = locateTool('cosign-v2');
 
 describe('stock cosign checks a promoted image', { skip: cosign ? false : 'cosign not installed (npm run toolchain)' }, () => {
   let env: TestEnv;
@@ -29,7 +30,8 @@ describe('stock cosign checks a promoted image', { skip: cosign ? false : 'cosig
     await env?.close();
   });
 
-  const run = (args: string[]) => spawnSync(cosign!, [...args, '--insecure-ignore-tlog=true', '--allow-http-registry'], { encoding: 'utf8', env: { ...process.env, HOME: env.dir } });
+  const run = (args: string[], bin = cosign!) => spawnSync(bin, [...args, '--insecure-ignore-tlog=true', '--allow-http-registry'], { encoding: 'utf8', env: { ...process.env, HOME: env.dir } });
+  const refs = new Map<SignatureFormat, string>();
 
   async function promote(format: SignatureFormat) {
     const dir = await copyDir(HELLO, path.join(env.dir, `src-${format}`));
@@ -46,6 +48,7 @@ describe('stock cosign checks a promoted image', { skip: cosign ? false : 'cosig
   for (const format of ['legacy', 'bundle', 'both'] as const) {
     it(`${format}: cosign verify and verify-attestation accept every signature with the right key, and refuse the wrong one`, async () => {
       const ref = await promote(format);
+      refs.set(format, ref);
       const key = (name: string) => path.join(env.keysDir, name);
       const accepted: Array<[string, string[]]> = [
         ['developer signature', ['verify', '--key', key('dev.pub'), ref]],
@@ -78,4 +81,25 @@ describe('stock cosign checks a promoted image', { skip: cosign ? false : 'cosig
       assert.equal(tags.includes(referrersFallbackTag(digest)), format !== 'legacy', 'referrers fallback index only where bundles are published');
     });
   }
+
+  it('cosign v2 verifies what legacy and both publish, and finds nothing in bundle-only', { skip: cosignV2 ? false : 'cosign v2 not installed (bash scripts/toolchain.sh cosign-v2)' }, () => {
+    assert.equal(refs.size, 3, 'the promotions above ran');
+    const key = (name: string) => path.join(env.keysDir, name);
+    for (const format of ['legacy', 'both'] as const) {
+      const ref = refs.get(format)!;
+      for (const args of [
+        ['verify', '--key', key('dev.pub'), ref],
+        ['verify', '--key', key('platform.pub'), ref],
+        ['verify-attestation', '--key', key('dev.pub'), '--type', 'slsaprovenance1', ref],
+        ['verify-attestation', '--key', key('dev.pub'), '--type', 'spdxjson', ref],
+        ['verify-attestation', '--key', key('platform.pub'), '--type', APPROVAL_PREDICATE_TYPE, ref],
+      ]) {
+        const r = run(args, cosignV2!);
+        assert.equal(r.status, 0, `${format}: cosign v2 ${args.join(' ')}\n${r.stderr}`);
+      }
+      assert.notEqual(run(['verify', '--key', key('alice.pub'), ref], cosignV2!).status, 0, 'cosign v2 refuses another key');
+    }
+    const bundleOnly = run(['verify', '--key', key('platform.pub'), refs.get('bundle')!], cosignV2!);
+    assert.notEqual(bundleOnly.status, 0, 'cosign v2 does not read sigstore bundles: why legacy is the default');
+  });
 });
