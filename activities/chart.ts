@@ -1,6 +1,7 @@
 import { heartbeat } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import * as steps from '../src/helm/release';
+import type { KeyTrust } from '../workflows/promotion-messages';
 import { asActivity } from './failure';
 
 export type { ChartReport, PublishOutcome, PublishTargets, StagedChart, PgpKeyRef } from '../src/helm/release';
@@ -21,9 +22,9 @@ export function createChartActivities(deps: steps.ChartStepDeps & { log?: Logger
       return asActivity(log, () => steps.verifyStep(staged, keyringPath, cosignPublicKeyPem));
     },
 
-    async chartPublish(staged: steps.StagedChart, targets: steps.PublishTargets): Promise<steps.PublishOutcome> {
+    async chartPublish(staged: steps.StagedChart, targets: steps.PublishTargets, signedBy?: KeyTrust): Promise<steps.PublishOutcome> {
       heartbeat('publishing');
-      return asActivity(log, () => steps.publishStep(deps, staged, targets));
+      return asActivity(log, () => steps.publishStep(deps, staged, targets, signedBy));
     },
   };
 }

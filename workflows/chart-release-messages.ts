@@ -6,6 +6,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { ChartCheck } from '../src/helm/verify';
 import type { ApprovalPolicy, ApprovalView } from './approval-messages';
+import type { KeyTrust } from './promotion-messages';
 
 export const CHART_RELEASE_WORKFLOW_TYPE = 'chartRelease';
 
@@ -44,7 +45,7 @@ export interface ChartReleaseInput {
   /** Hex sha256 of the deterministic package, computed when the release was started. */
   sha256: string;
   /** OpenPGP signing key by reference; its passphrase stays in the worker's environment. */
-  pgpKey: { ref: string; passwordEnv: string; fingerprint: string };
+  pgpKey: { ref: string; passwordEnv: string; fingerprint: string; trust?: KeyTrust };
   /** The published binary keyring the .prov must verify against. */
   keyringPath: string;
   publish: {

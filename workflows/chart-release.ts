@@ -76,7 +76,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     finish(current, 'succeeded', outcome.summary);
 
     current = begin('publish', 'PUBLISHING');
-    const published = await chartPublish(staged, input.publish);
+    const published = await chartPublish(staged, input.publish, input.pgpKey.trust);
     status.published = { repositoryDir: published.repository?.dir, ociReference: published.oci?.reference, ociDigest: published.oci?.digest };
     finish(current, 'succeeded', [published.repository && `repository ${published.repository.dir}`, published.oci && `oci ${published.oci.reference}`].filter(Boolean).join(', '));
     current = undefined;

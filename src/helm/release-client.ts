@@ -22,11 +22,13 @@ import {
 import { packageChart } from './package';
 import { readKeyring } from './pgp-key';
 import type { ApprovalPolicy } from '../../workflows/approval-messages';
+import type { KeyTrust } from '../../workflows/promotion-messages';
 
 export interface ChartReleaseRequest {
   chartDir: string;
   stagingDir: string;
-  pgpKey: { ref: string; passwordEnv: string };
+  /** With `trust`, the key is a trust store's: revoked or retired, it signs and publishes nothing. */
+  pgpKey: { ref: string; passwordEnv: string; trust?: KeyTrust };
   keyringPath: string;
   publish: Omit<ChartReleaseInput['publish'], 'created' | 'cosign'> & {
     cosign?: { ref: string; passwordEnv: string; publicKeyPath: string };
@@ -54,7 +56,7 @@ export async function startChartRelease(client: Client, request: ChartReleaseReq
     version: pkg.metadata.version,
     fileName: pkg.fileName,
     sha256: pkg.sha256,
-    pgpKey: { ref: path.resolve(request.pgpKey.ref), passwordEnv: request.pgpKey.passwordEnv, fingerprint: keys[0]!.getFingerprint().toUpperCase() },
+    pgpKey: { ref: path.resolve(request.pgpKey.ref), passwordEnv: request.pgpKey.passwordEnv, fingerprint: keys[0]!.getFingerprint().toUpperCase(), trust: request.pgpKey.trust },
     keyringPath: path.resolve(request.keyringPath),
     publish: {
       repositoryDir: request.publish.repositoryDir && path.resolve(request.publish.repositoryDir),

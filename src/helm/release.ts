@@ -11,6 +11,8 @@ import { signBlob, verifyBlob } from '../cosign/blob';
 import { signImage, verifyImageSignatures } from '../cosign/image-signatures';
 import { CountersignError } from '../errors';
 import { loadSigner } from '../keys/load-signer';
+import { assertTrustAllowsSigning } from '../trust/check';
+import type { KeyTrust } from '../../workflows/promotion-messages';
 import type { Store } from '../oci/store';
 import { sha256Hex } from '../oci/digest';
 import { packageChart } from './package';
@@ -39,6 +41,8 @@ export interface PgpKeyRef {
   passwordEnv: string;
   /** Upper-case fingerprint the key must have. */
   fingerprint: string;
+  /** A trust store's key: its entry in the index must still allow signing. */
+  trust?: KeyTrust;
 }
 
 export interface CosignKeyRef {
@@ -97,6 +101,7 @@ export async function openPgpKey(deps: ChartStepDeps, key: PgpKeyRef) {
  */
 export async function signStep(deps: ChartStepDeps, staged: StagedChart, key: PgpKeyRef, cosign?: CosignKeyRef): Promise<{ signedAt: string; bundle: boolean }> {
   const data = await readStaged(staged);
+  await assertTrustAllowsSigning(key.trust);
   const pgp = await openPgpKey(deps, key);
   const date = new Date(Math.floor((deps.now?.() ?? new Date()).getTime() / 1000) * 1000);
   const prov = await signChart(data, { fileName: staged.fileName, key: pgp, date });
@@ -152,7 +157,9 @@ export interface PublishOutcome {
 }
 
 /** Publishes to each configured target; safe to retry (same bytes, same manifest, one signature). */
-export async function publishStep(deps: ChartStepDeps, staged: StagedChart, targets: PublishTargets): Promise<PublishOutcome> {
+export async function publishStep(deps: ChartStepDeps, staged: StagedChart, targets: PublishTargets, signedBy?: KeyTrust): Promise<PublishOutcome> {
+  // The .prov was signed before approval; a key revoked (or retired) since then publishes nothing.
+  await assertTrustAllowsSigning(signedBy);
   const archive = await readStaged(staged);
   const provenance = await fsp.readFile(provPath(staged), 'utf8');
   const out: PublishOutcome = {};

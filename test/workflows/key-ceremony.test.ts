@@ -20,7 +20,7 @@ import { requireTool } from '../../src/stack/tools';
 import { ceremonyInput, keyWorkflowStatus, startRotation, trustConfig } from '../../src/trust/client';
 import { readIndex } from '../../src/trust/index-file';
 import { TrustStore } from '../../src/trust/store';
-import { useTestEnv } from '../support/env';
+import { copyDir, useTestEnv } from '../support/env';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
 import type { KmsTestServer } from '../support/kms-server';
 import { join, runCeremony, trustTestConfig, until } from '../trust/support';
@@ -98,6 +98,26 @@ describe('key ceremony', () => {
     const tgz = (await fs.readdir(repoDir)).find((f) => f.endsWith('.tgz'))!;
     const report = await verifyChart({ archive: await fs.readFile(path.join(repoDir, tgz)), fileName: tgz, provenance: await fs.readFile(path.join(repoDir, `${tgz}.prov`)), keyring });
     assert.equal(report.ok, true, JSON.stringify(report.checks));
+
+    // Revoked after the next release signed its .prov but before approval: that release publishes nothing.
+    const nextChart = await copyDir(HELM_CHART, path.join(env.dir, 'chart-next'));
+    const chartYaml = path.join(nextChart, 'Chart.yaml');
+    await fs.writeFile(chartYaml, (await fs.readFile(chartYaml, 'utf8')).replace(/^version: .*$/m, 'version: 9.9.9'));
+    const next = await runCli(['helm', 'release', nextChart, '--trust', 'helm', '--repo-dir', repoDir, '--target', 'prod', '--json'], cliEnv);
+    assert.equal(next.code, 0, next.stderr);
+    const nextId = (JSON.parse(next.stdout) as { releaseId: string }).releaseId;
+    await until(() => getChartReleaseStatus(env.client, nextId), (s) => s.state === 'AWAITING_APPROVAL' || s.state === 'FAILED');
+    const revoked = await runCli(['keys', 'revoke', key.id, '--trust', 'helm', '--reason', 'test: helm key leaked', '--json'], cliEnv);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    await env.decideAs(nextId, 'alice', 'approve');
+    const refused = await until(() => getChartReleaseStatus(env.client, nextId), (s) => s.state === 'RELEASED' || s.state === 'FAILED', 60_000);
+    assert.equal(refused.state, 'FAILED');
+    assert.match(refused.error ?? '', new RegExp(`KEY_REVOKED: key ${key.id} was revoked at .*refusing to sign`));
+    assert.deepEqual((await fs.readdir(repoDir)).filter((f) => f.includes('9.9.9')), [], 'nothing of the refused release was published');
+    // A release started after the revocation finds no key to sign with, and starts nothing.
+    const later = await runCli(['helm', 'release', nextChart, '--trust', 'helm', '--repo-dir', repoDir, '--target', 'prod'], cliEnv);
+    assert.notEqual(later.code, 0);
+    assert.match(later.stderr, /TRUST_NO_ACTIVE_KEY: no active openpgp key in .*: run a key ceremony/);
   });
 
   describe('with a KMS key', { skip: localKmsPath() ? false : 'local-kms not installed (bash scripts/toolchain.sh local-kms)' }, () => {

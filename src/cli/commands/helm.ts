@@ -190,12 +190,15 @@ export const helmRepoIndexCommand: Command = {
 };
 
 /** The active OpenPGP key of a trust store: its private reference and its published keyring. */
-async function activePgpKey(trust: TrustConfig): Promise<{ pgpKey: { ref: string; passwordEnv: string }; keyringPath: string }> {
+async function activePgpKey(trust: TrustConfig): Promise<{ pgpKey: { ref: string; passwordEnv: string; trust: { publishDir: string; keyId: string } }; keyringPath: string }> {
   if (trust.kind !== 'openpgp') throw new CountersignError('BAD_INPUT', `trust store ${trust.name} holds ${trust.kind} keys, not OpenPGP keys`);
   const store = new TrustStore(trust);
   const key = await store.active('openpgp');
   const secret = await store.privateRef(key.id);
-  return { pgpKey: { ref: secret.ref, passwordEnv: secret.passwordEnv ?? DEFAULT_PGP_PASSWORD_ENV }, keyringPath: path.join(trust.publishDir, key.file) };
+  return {
+    pgpKey: { ref: secret.ref, passwordEnv: secret.passwordEnv ?? DEFAULT_PGP_PASSWORD_ENV, trust: { publishDir: trust.publishDir, keyId: key.id } },
+    keyringPath: path.join(trust.publishDir, key.file),
+  };
 }
 
 export const helmReleaseCommand: Command = {
