@@ -18,8 +18,6 @@ import { EXIT, printJson, write, type Command, type CommandIo } from '../command
 import { connectClient, findTarget, loadCliConfig } from '../context';
 
 export const DEFAULT_PGP_PASSWORD_ENV = 'COUNTERSIGN_PGP_PASSPHRASE';
-/** Column where src/cli/main.ts starts an option's help text. */
-const HELP_COLUMN = 32;
 
 function positional(args: { positionals: string[] }, what: string): string {
   const [first, ...rest] = args.positionals;
@@ -233,7 +231,7 @@ export const helmReleaseCommand: Command = {
     'cosign-key': 'cosign key that signs the chart OCI digest and the archive bundle',
     'cosign-public-key': 'its public key',
     // The flag is wider than the help column (src/cli/main.ts), so its text starts on the next line, aligned.
-    'cosign-password-env': `\n${' '.repeat(HELP_COLUMN)}variable in the worker environment holding the cosign key passphrase (default COSIGN_PASSWORD)`,
+    'cosign-password-env': 'variable in the worker environment holding the cosign key passphrase (default COSIGN_PASSWORD)',
     'staging-dir': 'worker-local directory for files between steps (default $COUNTERSIGN_HOME/charts)',
     target: 'config target whose approval policy and approvers apply (optional when there is only one)',
     deadline: 'approval deadline (e.g. 72h; default: the target\'s)',
