@@ -5,7 +5,8 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { KeyBackend } from '../src/trust/config';
 import type { KeyKind, TrustKey } from '../src/trust/index-file';
-import type { ApprovalPolicy, ApprovalView } from './approval-messages';
+import type { ApprovalPolicy, ApprovalView, RosterEntry } from './approval-messages';
+import type { SignedCeremonyRequest } from './ceremony-request';
 
 export const KEY_CEREMONY_WORKFLOW_TYPE = 'keyCeremony';
 export const KEY_ROTATION_WORKFLOW_TYPE = 'keyRotation';
@@ -19,6 +20,10 @@ export interface CeremonyInput {
   kind: KeyKind;
   /** The governance member who started it; SoD: they may not also join as a custodian. */
   initiator: string;
+  /** The initiator's signed request (workflows/ceremony-request.ts), checked before any custodian is asked. */
+  request: SignedCeremonyRequest;
+  /** The trust store's governance members, roster keys pinned: who may sign a request. */
+  governance: Record<string, RosterEntry>;
   /** sha256 of the ceremony plan; custodians' signed statements name it (as a promotion's digest). */
   planDigest: string;
   /** The custodians' gate: group "custodians", M of N, roster pinned, deadline. */
@@ -30,7 +35,7 @@ export interface CeremonyInput {
   overlapMs: number;
 }
 
-export type CeremonyState = 'AWAITING_CUSTODIANS' | 'CREATING' | 'PUBLISHING' | 'PUBLISHED' | 'EXPIRED' | 'REJECTED' | 'FAILED';
+export type CeremonyState = 'REFUSED' | 'AWAITING_CUSTODIANS' | 'CREATING' | 'PUBLISHING' | 'PUBLISHED' | 'EXPIRED' | 'REJECTED' | 'FAILED';
 
 export interface CeremonyStatus {
   ceremonyId: string;
@@ -52,7 +57,7 @@ export interface RotationInput {
   retirePollMs?: number;
 }
 
-export type RotationState = 'CEREMONY' | 'RETIRING' | 'DONE' | 'EXPIRED' | 'REJECTED' | 'FAILED';
+export type RotationState = 'CEREMONY' | 'RETIRING' | 'DONE' | 'REFUSED' | 'EXPIRED' | 'REJECTED' | 'FAILED';
 
 export interface RetiringKey {
   id: string;

@@ -1,11 +1,13 @@
 /**
- * Key ceremony: a governance member starts it; M of N custodians join through the approval gate
+ * Key ceremony: a governance member starts it with a signed request (checked first; a request that
+ * does not verify ends it REFUSED, no custodian asked); M of N custodians join through the approval gate
  * (signed statements, distinct roster identities, the initiator excluded); then the key is made
  * (file, KMS or OpenPGP) and published to the trust directory. No quorum by the deadline: EXPIRED.
  */
 import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
 import { ApprovalGate } from './approval-gate';
+import { ceremonyRequestProblem } from './ceremony-request';
 import { failureMessage } from './timeline';
 import { ceremonyQuery, type CeremonyInput, type CeremonyStatus } from './key-ceremony-messages';
 
@@ -29,6 +31,20 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
     retiring: [],
   };
   setHandler(ceremonyQuery, () => ({ ...status, approval: gate.view() }));
+
+  const info = workflowInfo();
+  const refused = ceremonyRequestProblem(input.request, {
+    trust: input.trust,
+    planDigest: input.planDigest,
+    initiator: input.initiator,
+    governance: input.governance ?? {},
+    runId: info.parent?.workflowId ?? info.workflowId,
+  });
+  if (refused) {
+    status.state = 'REFUSED';
+    status.error = `CEREMONY_REFUSED: ${refused}`;
+    return status;
+  }
 
   const outcome = await gate.run();
   status.approval = gate.view();

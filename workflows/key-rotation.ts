@@ -20,7 +20,7 @@ export async function keyRotation(input: RotationInput): Promise<RotationStatus>
 
   const ceremony = await executeChild(keyCeremony, { workflowId: status.ceremonyId, args: [input.ceremony] });
   if (ceremony.state !== 'PUBLISHED') {
-    status.state = ceremony.state === 'EXPIRED' || ceremony.state === 'REJECTED' ? ceremony.state : 'FAILED';
+    status.state = ceremony.state === 'EXPIRED' || ceremony.state === 'REJECTED' || ceremony.state === 'REFUSED' ? ceremony.state : 'FAILED';
     status.error = ceremony.error;
     return status;
   }

@@ -24,6 +24,9 @@ import type { TrustConfig } from './config';
 import type { TrustKey } from './index-file';
 import { PINNED_LISTING_LIMIT, promotionsInFlight, promotionsSignedBy, type PinnedPromotion, type SignedPromotion } from './promotions';
 import { TrustStore } from './store';
+import { keyFingerprint } from '../keys/public-key';
+import type { Signer } from '../keys/signer';
+import { canonicalCeremonyRequest, CEREMONY_REQUEST_TYPE } from '../../workflows/ceremony-request';
 
 export function trustConfig(config: Config, name: string | undefined): TrustConfig {
   const names = Object.keys(config.trust);
@@ -34,20 +37,63 @@ export function trustConfig(config: Config, name: string | undefined): TrustConf
   return trust;
 }
 
-/** The ceremony plan, pinned: custodians and their keys, key backend, publication. Refuses a non-governance initiator. */
-export async function ceremonyInput(config: Config, trust: TrustConfig, initiator: string, overrides: { deadlineMs?: number } = {}): Promise<CeremonyInput> {
+/** The workflow id of a rotation started by hand at `now`. */
+export function rotationIdFor(trust: string, now: Date): string {
+  return `${ROTATION_SCHEDULE_PREFIX}${trust}-${now.toISOString().replace(/\.\d+Z$/, 'Z')}`;
+}
+
+/** The id of the schedule that rotates a trust store's key. */
+export function rotationScheduleId(trust: string): string {
+  return `${ROTATION_SCHEDULE_PREFIX}${trust}`;
+}
+
+export interface CeremonyRequestOptions {
+  /** The initiator's own key (their roster key): it signs the ceremony request. */
+  signer: Signer;
+  /** `rotation:<rotation id>` (rotationIdFor) or `schedule:<schedule id>` (rotationScheduleId). */
+  scope: string;
+  deadlineMs?: number;
+  time?: Date;
+}
+
+/**
+ * The ceremony plan, pinned: custodians and their keys, governance keys, key backend, publication,
+ * and the initiator's request signed with their roster key. Refuses a non-governance initiator,
+ * and a key that is not theirs, before anything starts.
+ */
+export async function ceremonyInput(config: Config, trust: TrustConfig, initiator: string, options: CeremonyRequestOptions): Promise<CeremonyInput> {
   if (!trust.governance.includes(initiator)) {
     throw new CountersignError('BAD_INPUT', `${initiator} is not in trust.${trust.name}.governance (${trust.governance.join(', ')}); only governance members start key ceremonies`);
   }
   const members = [...new Set(trust.custodians.groups.flatMap((g) => g.members))];
   const roster = await pinRoster(Object.fromEntries(members.map((m) => [m, config.roster[m]])));
+  const governance = await pinRoster(Object.fromEntries(trust.governance.map((m) => [m, config.roster[m]])));
+  const signerFingerprint = keyFingerprint(await options.signer.publicKeyPem());
+  if (signerFingerprint !== governance[initiator].fingerprint) {
+    throw new CountersignError(
+      'KEY_INVALID',
+      `the key given to sign the ceremony request (${signerFingerprint.slice(0, 16)}) is not ${initiator}'s roster key (${governance[initiator].fingerprint.slice(0, 16)})`,
+    );
+  }
   const plan = { trust: trust.name, kind: trust.kind, initiator, custodians: trust.custodians.groups, backend: trust.backend, publishDir: trust.publishDir, overlapMs: trust.overlapMs };
+  const planDigest = `sha256:${createHash('sha256').update(JSON.stringify(plan)).digest('hex')}`;
+  const statement = canonicalCeremonyRequest({
+    _type: CEREMONY_REQUEST_TYPE,
+    trust: trust.name,
+    planDigest,
+    initiator,
+    scope: options.scope,
+    time: (options.time ?? new Date()).toISOString(),
+  });
+  const signature = (await options.signer.sign(Buffer.from(statement, 'utf8'))).toString('base64');
   return {
     trust: trust.name,
     kind: trust.kind,
     initiator,
-    planDigest: `sha256:${createHash('sha256').update(JSON.stringify(plan)).digest('hex')}`,
-    custodians: { ...trust.custodians, deadlineMs: overrides.deadlineMs ?? trust.custodians.deadlineMs, roster },
+    request: { statement, signature },
+    governance,
+    planDigest,
+    custodians: { ...trust.custodians, deadlineMs: options.deadlineMs ?? trust.custodians.deadlineMs, roster },
     backend: trust.backend,
     userId: trust.userId,
     publishDir: trust.publishDir,
@@ -58,7 +104,7 @@ export async function ceremonyInput(config: Config, trust: TrustConfig, initiato
 
 /** Starts a rotation now (a ceremony, then retirement of the superseded key). */
 export async function startRotation(client: Client, input: RotationInput, now = new Date()): Promise<{ rotationId: string; ceremonyId: string }> {
-  const rotationId = `${ROTATION_SCHEDULE_PREFIX}${input.ceremony.trust}-${now.toISOString().replace(/\.\d+Z$/, 'Z')}`;
+  const rotationId = rotationIdFor(input.ceremony.trust, now);
   await client.workflow.start(KEY_ROTATION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: rotationId, args: [input] });
   return { rotationId, ceremonyId: ceremonyIdFor(rotationId) };
 }
@@ -75,7 +121,7 @@ export interface RotationSchedule {
 
 /** Creates (or replaces) the schedule `key-rotation-<trust>` that runs a rotation every `everyMs`. */
 export async function scheduleRotation(client: Client, input: RotationInput, everyMs: number): Promise<string> {
-  const scheduleId = `${ROTATION_SCHEDULE_PREFIX}${input.ceremony.trust}`;
+  const scheduleId = rotationScheduleId(input.ceremony.trust);
   const options = {
     scheduleId,
     spec: { intervals: [{ every: everyMs }] },

@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import { parseConfig, type Config } from '../../src/config';
 import { signAndDecide } from '../../src/client/promotions';
 import { FileSigner } from '../../src/keys/file-signer';
-import { ceremonyInput, startRotation, trustConfig } from '../../src/trust/client';
+import { ceremonyInput, rotationIdFor, startRotation, trustConfig } from '../../src/trust/client';
 import { keyWorkflowStatus } from '../../src/trust/client';
 import { APPROVERS, BUILD_COMMAND, BUILDER_ID, DEV_PASSWORD_ENV, PLATFORM_PASSWORD_ENV, SOURCE_REPO, TEST_PASSWORD, type TestEnv } from '../support/env';
 
@@ -63,10 +63,26 @@ export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, time
   }
 }
 
+/** The initiator's test key, which signs ceremony requests as `countersign keys ceremony --key` does. */
+export function requestSigner(env: TestEnv, who: string): Promise<FileSigner> {
+  return FileSigner.load(path.join(env.keysDir, `${who}.key`), TEST_PASSWORD);
+}
+
+/** Starts a rotation (and so a ceremony) by hand, with the initiator's signed request. */
+export async function startCeremony(env: TestEnv, config: Config, trust: string, initiator: string, opts: { deadlineMs?: number; retirePollMs?: number } = {}) {
+  // Rotation ids carry the start time to the second; an offset keeps parallel tests apart.
+  const at = new Date(Date.now() + Math.floor(Math.random() * 1e6));
+  const input = await ceremonyInput(config, trustConfig(config, trust), initiator, {
+    signer: await requestSigner(env, initiator),
+    scope: `rotation:${rotationIdFor(trust, at)}`,
+    deadlineMs: opts.deadlineMs,
+  });
+  return { input, ...(await startRotation(env.client, { ceremony: input, retirePollMs: opts.retirePollMs ?? 300 }, at)) };
+}
+
 /** Runs a whole ceremony (as a rotation) with two custodians; returns the rotation's final status. */
 export async function runCeremony(env: TestEnv, config: Config, trust = 'platform', initiator = 'erin') {
-  const input = await ceremonyInput(config, trustConfig(config, trust), initiator);
-  const { rotationId, ceremonyId } = await startRotation(env.client, { ceremony: input, retirePollMs: 300 }, new Date(Date.now() + Math.floor(Math.random() * 1e6)));
+  const { rotationId, ceremonyId } = await startCeremony(env, config, trust, initiator);
   await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
   await join(env, ceremonyId, 'bob');
   await join(env, ceremonyId, 'carol');

@@ -17,13 +17,13 @@ import { loadSigner } from '../../src/keys/load-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import { requireTool } from '../../src/stack/tools';
-import { ceremonyInput, keyWorkflowStatus, startRotation, trustConfig } from '../../src/trust/client';
+import { ceremonyInput, keyWorkflowStatus, rotationIdFor, startRotation, trustConfig } from '../../src/trust/client';
 import { readIndex } from '../../src/trust/index-file';
 import { TrustStore } from '../../src/trust/store';
-import { copyDir, useTestEnv } from '../support/env';
+import { copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
 import type { KmsTestServer } from '../support/kms-server';
-import { join, runCeremony, trustTestConfig, until } from '../trust/support';
+import { join, requestSigner, runCeremony, startCeremony, trustTestConfig, until } from '../trust/support';
 import { runCosign } from '../vectors/cosign-bundle/produce';
 
 const HELM_CHART = path.resolve(__dirname, '../vectors/helm/demo');
@@ -35,9 +35,13 @@ describe('key ceremony', () => {
   it('needs M distinct custodians; refuses non-custodians, the initiator and a second vote; then publishes the key', async () => {
     const config = trustTestConfig(env, {});
     const trust = trustConfig(config, 'platform');
-    await assert.rejects(ceremonyInput(config, trust, 'bob'), (e) => hasCode(e, 'BAD_INPUT'), 'only governance starts a ceremony');
-    const input = await ceremonyInput(config, trust, 'alice'); // alice is governance and a custodian: SoD excludes her
-    const { ceremonyId } = await startRotation(env.client, { ceremony: input });
+    await assert.rejects(ceremonyInput(config, trust, 'bob', { signer: await requestSigner(env, 'bob'), scope: 'rotation:x' }), (e) => hasCode(e, 'BAD_INPUT'), 'only governance starts a ceremony');
+    await assert.rejects(
+      ceremonyInput(config, trust, 'erin', { signer: await requestSigner(env, 'dave'), scope: 'rotation:x' }),
+      (e: Error) => hasCode(e, 'KEY_INVALID') && /the key given to sign the ceremony request .* is not erin's roster key/.test(e.message),
+      "naming a governance member is not enough: it takes their key",
+    );
+    const { ceremonyId } = await startCeremony(env, config, 'platform', 'alice'); // alice is governance and a custodian: SoD excludes her
     await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
 
     await assert.rejects(join(env, ceremonyId, 'dave'), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /roster|none of/.test(e.message));
@@ -59,6 +63,39 @@ describe('key ceremony', () => {
     assert.ok(secret.ref.endsWith('.key') && !secret.ref.startsWith(trust.publishDir), 'the private key stays out of the published directory');
   });
 
+  it('a forged request ends the ceremony REFUSED before any custodian is asked, and makes no key', async () => {
+    const config = trustTestConfig(env, {}, 'forged');
+    const at = new Date(Date.now() + Math.floor(Math.random() * 1e6));
+    const input = await ceremonyInput(config, trustConfig(config, 'forged'), 'erin', { signer: await requestSigner(env, 'erin'), scope: `rotation:${rotationIdFor('forged', at)}` });
+    // Someone with access to Temporal but not to erin's key re-signs her request with another key.
+    const dave = await requestSigner(env, 'dave');
+    const forged = { ...input, request: { statement: input.request.statement, signature: (await dave.sign(Buffer.from(input.request.statement, 'utf8'))).toString('base64') } };
+    const { rotationId, ceremonyId } = await startRotation(env.client, { ceremony: forged }, at);
+    const done = await until(() => keyWorkflowStatus(env.client, rotationId), (s) => s.type === 'rotation' && s.status.state !== 'CEREMONY');
+    assert.equal(done.status.state, 'REFUSED');
+    assert.match(done.status.error ?? '', /^CEREMONY_REFUSED: the request's signature does not verify with erin's roster key/);
+    const ceremony = await keyWorkflowStatus(env.client, ceremonyId);
+    assert.ok(ceremony.type === 'ceremony');
+    assert.equal(ceremony.status.approval.votes.length, 0);
+    assert.deepEqual((await readIndex(trustConfig(config, 'forged').publishDir)).keys, []);
+  });
+
+  it('countersign keys ceremony signs the request with --key; a key that is not the initiator\'s is refused before anything starts', async () => {
+    trustTestConfig(env, {}, 'cli');
+    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: path.join(env.dir, 'countersign-cli.yaml'), COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
+    const wrong = await runCli(['keys', 'ceremony', '--trust', 'cli', '--as', 'erin', '--key', path.join(env.keysDir, 'dave.key')], cliEnv);
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /KEY_INVALID: the key given to sign the ceremony request .* is not erin's roster key/);
+    const noKey = await runCli(['keys', 'ceremony', '--trust', 'cli', '--as', 'erin'], cliEnv);
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.stderr, /--key is required/);
+    const started = await runCli(['keys', 'ceremony', '--trust', 'cli', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--json'], cliEnv);
+    assert.equal(started.code, 0, started.stderr);
+    const { ceremonyId } = JSON.parse(started.stdout) as { ceremonyId: string };
+    const open = await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
+    assert.equal(open.type === 'ceremony' && open.status.initiator, 'erin');
+  });
+
   it('refuses a config with fewer than 2 custodians required', () => {
     assert.throws(() => trustTestConfig(env, { custodians: { members: ['alice', 'bob'], required: 1 } }, 'solo'), (e: Error) => hasCode(e, 'BAD_CONFIG') && /at least 2 custodians/.test(e.message));
   });
@@ -66,8 +103,7 @@ describe('key ceremony', () => {
   it('expires at the deadline with too few custodians, and makes no key', async () => {
     const config = trustTestConfig(env, {}, 'expiring');
     const trust = trustConfig(config, 'expiring');
-    const input = await ceremonyInput(config, trust, 'erin', { deadlineMs: 1500 });
-    const { ceremonyId, rotationId } = await startRotation(env.client, { ceremony: input });
+    const { ceremonyId, rotationId } = await startCeremony(env, config, 'expiring', 'erin', { deadlineMs: 1500 });
     await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
     await join(env, ceremonyId, 'bob');
     const done = await until(() => keyWorkflowStatus(env.client, rotationId), (s) => s.type === 'rotation' && s.status.state !== 'CEREMONY');

@@ -16,12 +16,12 @@ import { main } from '../../src/cli/main';
 import { startPromotion, waitForPromotion } from '../../src/client/promotions';
 import { hasCode } from '../../src/errors';
 import { requireTool } from '../../src/stack/tools';
-import { ceremonyInput, controlSchedule, keyWorkflowStatus, listRotationSchedules, scheduleRotation, trustConfig } from '../../src/trust/client';
+import { ceremonyInput, controlSchedule, keyWorkflowStatus, listRotationSchedules, rotationScheduleId, scheduleRotation, trustConfig } from '../../src/trust/client';
 import { readIndex, type TrustKey } from '../../src/trust/index-file';
 import { verifyAgainstTrust } from '../../src/trust/verify';
 import { ceremonyIdFor } from '../../workflows/key-ceremony-messages';
-import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
-import { join, runCeremony, trustTestConfig, until } from '../trust/support';
+import { buildFacts, copyDir, startTestEnv, TEST_PASSWORD, type TestEnv } from '../support/env';
+import { join, requestSigner, runCeremony, trustTestConfig, until } from '../trust/support';
 import { runCosign } from '../vectors/cosign-bundle/produce';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -58,7 +58,7 @@ describe('key rotation', () => {
     let err = '';
     const sink = new Writable({ write: (chunk, _enc, cb) => ((out += String(chunk)), cb()) });
     const errSink = new Writable({ write: (chunk, _enc, cb) => ((err += String(chunk)), cb()) });
-    const code = await main(args, { stdout: sink, stderr: errSink, env: { ...process.env, COUNTERSIGN_INSECURE_REGISTRIES: env.stack.registry.address } });
+    const code = await main(args, { stdout: sink, stderr: errSink, env: { ...process.env, COUNTERSIGN_INSECURE_REGISTRIES: env.stack.registry.address, COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD } });
     return { code, out, err };
   }
   /** --config and --address for the CLI, for a trust store made by trustTestConfig(env, …, name). */
@@ -74,7 +74,7 @@ describe('key rotation', () => {
     const p1 = await promote('p1');
 
     // The schedule: every 30 s, triggered now, then paused so it fires once.
-    const input = { ceremony: await ceremonyInput(config, trustConfig(config, 'platform'), 'erin'), retirePollMs: 300 };
+    const input = { ceremony: await ceremonyInput(config, trustConfig(config, 'platform'), 'erin', { signer: await requestSigner(env, 'erin'), scope: `schedule:${rotationScheduleId('platform')}` }), retirePollMs: 300 };
     const scheduleId = await scheduleRotation(env.client, input, 30_000);
     await controlSchedule(env.client, 'platform', 'trigger');
     const schedule = await until(() => listRotationSchedules(env.client), (rows) => (rows.find((r) => r.scheduleId === scheduleId)?.recentRuns.length ?? 0) > 0);
@@ -288,15 +288,15 @@ describe('key rotation', () => {
     };
     assert.equal(await row(), undefined);
 
-    const noEvery = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--as', 'erin', ...conf]);
+    const noEvery = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), ...conf]);
     assert.equal(noEvery.code, 2);
     assert.match(noEvery.err, /--every is required/);
-    const notGovernance = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '90d', '--as', 'bob', ...conf]);
+    const notGovernance = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '90d', '--as', 'bob', '--key', path.join(env.keysDir, 'bob.key'), ...conf]);
     assert.equal(notGovernance.code, 2);
     assert.match(notGovernance.err, /bob is not in trust\.sched\.governance/);
 
     // 90 days: the interval never comes round during the test, so only the trigger runs it.
-    const created = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '90d', '--as', 'erin', '--retire-poll', '1s', ...conf, '--json']);
+    const created = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '90d', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--retire-poll', '1s', ...conf, '--json']);
     assert.equal(created.code, 0, created.err);
     assert.deepEqual(JSON.parse(created.out), { scheduleId: 'key-rotation-sched', everyMs: 90 * 86_400_000 });
     const fresh = await row();
@@ -304,7 +304,7 @@ describe('key rotation', () => {
     assert.ok(Date.parse(fresh!.nextRuns[0]) > Date.now(), 'a next run is planned');
 
     // Run again: the same schedule, updated.
-    const updated = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '30d', '--as', 'erin', ...conf]);
+    const updated = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '30d', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), ...conf]);
     assert.equal(updated.code, 0, updated.err);
     assert.match(updated.out, /schedule key-rotation-sched: a key rotation every 30d/);
     assert.equal((await row())?.every, '2592000s');
