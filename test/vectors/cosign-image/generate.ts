@@ -16,21 +16,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildImageFromDirectory } from '../../../src/oci/build';
-import { RegistryStore } from '../../../src/oci/registry';
-import type { ImageManifest } from '../../../src/oci/types';
 import { createSpdxSbom } from '../../../src/sbom/spdx';
 import { startRegistry } from '../../../src/stack/registry';
 import { requireTool } from '../../../src/stack/tools';
 
-const HERE = __dirname;
+import { FIXTURE, HERE, produceLegacyWithCosign, REPOSITORY } from './produce';
+
 const ROOT = path.resolve(HERE, '..', '..', '..');
-const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'hello-image');
 const KEYS = path.join(ROOT, 'test', 'vectors', 'cosign-keys');
 const PASSWORD = 'countersign-test';
-const REPOSITORY = 'apps/hello';
-
-/** The flags that make cosign v3.1.2 write the legacy `.sig`/`.att` tags, offline. */
-const LEGACY_FLAGS = ['--tlog-upload=false', '--new-bundle-format=false', '--use-signing-config=false', '--allow-http-registry', '--yes'];
 
 /** The SLSA v1 predicate cosign is asked to attest (countersign's own layout of the facts). */
 const SLSA_PREDICATE = {
@@ -81,16 +75,7 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-cosign-vectors-'));
   const registry = await startRegistry({ rootDir: path.join(work, 'registry') });
   try {
-    const store = new RegistryStore(registry.address);
-
-    // 1. The image, pushed by digest.
-    const image = await buildImageFromDirectory(FIXTURE);
-    for (const blob of [...image.layers, image.config]) await store.putBlob(REPOSITORY, blob);
-    await store.putManifest(REPOSITORY, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-    const ref = `${registry.address}/${REPOSITORY}@${image.digest}`;
-    console.log(`pushed ${ref}`);
-
-    // 2. The key pair.
+    // 1. The key pair.
     let keyFile = path.join(KEYS, 'cosign.key');
     let pubFile = path.join(KEYS, 'cosign.pub');
     if (!fs.existsSync(keyFile) || !fs.existsSync(pubFile)) {
@@ -98,69 +83,20 @@ async function main(): Promise<void> {
       keyFile = path.join(HERE, 'cosign.key');
       pubFile = path.join(HERE, 'cosign.pub');
     }
-    const cosignEnv = { COSIGN_PASSWORD: PASSWORD, HOME: work };
 
-    // 3. Predicates.
+    // 2. Predicates (the SBOM names the image in this run's registry).
     write('slsa-predicate.json', `${JSON.stringify(SLSA_PREDICATE, null, 2)}\n`);
-    const sbom = createSpdxSbom({
-      imageName: `${registry.address}/${REPOSITORY}`,
-      imageDigest: image.digest,
-      files: image.files,
-      created: '2026-01-01T00:00:05Z',
-    });
+    const image = await buildImageFromDirectory(FIXTURE);
+    const sbom = createSpdxSbom({ imageName: `${registry.address}/${REPOSITORY}`, imageDigest: image.digest, files: image.files, created: '2026-01-01T00:00:05Z' });
     write('spdx-predicate.json', `${JSON.stringify(sbom, null, 2)}\n`);
 
-    // 4. cosign sign / attest, legacy tag format.
-    run(cosign, ['sign', '--key', keyFile, ...LEGACY_FLAGS, ref], cosignEnv);
-    run(
-      cosign,
-      ['attest', '--key', keyFile, '--type', 'slsaprovenance1', '--predicate', path.join(HERE, 'slsa-predicate.json'), ...LEGACY_FLAGS, ref],
-      cosignEnv,
-    );
-    run(
-      cosign,
-      ['attest', '--key', keyFile, '--type', 'spdxjson', '--predicate', path.join(HERE, 'spdx-predicate.json'), ...LEGACY_FLAGS, ref],
-      cosignEnv,
-    );
-
-    // 5. cosign must accept its own output offline.
-    const verifyFlags = ['--key', pubFile, '--insecure-ignore-tlog=true', '--allow-http-registry'];
-    run(cosign, ['verify', ...verifyFlags, ref], { HOME: work });
-    run(cosign, ['verify-attestation', ...verifyFlags, '--type', 'slsaprovenance1', ref], { HOME: work });
-    run(cosign, ['verify-attestation', ...verifyFlags, '--type', 'spdxjson', ref], { HOME: work });
-
-    // 6. Save what cosign stored.
-    const tags = await store.listTags(REPOSITORY);
-    const hex = image.digest.slice('sha256:'.length);
-    const sigTag = `sha256-${hex}.sig`;
-    const attTag = `sha256-${hex}.att`;
-    if (!tags.includes(sigTag) || !tags.includes(attTag)) throw new Error(`cosign did not write the legacy tags; tags: ${tags.join(', ')}`);
-
+    // 3. cosign sign / attest in the legacy tag format, checked by cosign itself; what it stored.
+    const produced = await produceLegacyWithCosign(cosign, registry.address, work, { keyFile, pubFile, password: PASSWORD });
     const files: Record<string, { digest: string; mediaType: string; size: number }> = {};
-    const save = (name: string, data: Buffer, digest: string, mediaType: string) => {
-      write(name, data);
-      files[name] = { digest, mediaType, size: data.length };
-    };
-
-    const imageManifest = (await store.getManifest(REPOSITORY, image.digest))!;
-    save('image-manifest.json', imageManifest.data, imageManifest.digest, imageManifest.mediaType);
-
-    const saveSignatureManifest = async (tag: string, prefix: string, layerNames: string[]) => {
-      const stored = await store.getManifest(REPOSITORY, tag);
-      if (!stored) throw new Error(`${tag} vanished`);
-      save(`${prefix}-manifest.json`, stored.data, stored.digest, stored.mediaType);
-      const manifest = JSON.parse(stored.data.toString('utf8')) as ImageManifest;
-      save(`${prefix}-config.json`, await store.getBlob(REPOSITORY, manifest.config.digest), manifest.config.digest, manifest.config.mediaType);
-      if (manifest.layers.length !== layerNames.length) {
-        throw new Error(`${tag} has ${manifest.layers.length} layers, expected ${layerNames.length}`);
-      }
-      for (const [i, layer] of manifest.layers.entries()) {
-        save(layerNames[i], await store.getBlob(REPOSITORY, layer.digest), layer.digest, layer.mediaType);
-      }
-      return { tag, manifestDigest: stored.digest, layers: layerNames };
-    };
-    const sig = await saveSignatureManifest(sigTag, 'sig', ['sig-payload.json']);
-    const att = await saveSignatureManifest(attTag, 'att', ['att-slsa-envelope.json', 'att-spdx-envelope.json']);
+    for (const [name, f] of Object.entries(produced.files)) {
+      write(name, f.data);
+      files[name] = { digest: f.digest, mediaType: f.mediaType, size: f.data.length };
+    }
     write('cosign.pub', fs.readFileSync(pubFile));
 
     const vector = {
@@ -170,11 +106,13 @@ async function main(): Promise<void> {
       registry: registry.address,
       repository: REPOSITORY,
       dockerReference: `${registry.address}/${REPOSITORY}`,
-      imageDigest: image.digest,
+      imageDigest: produced.imageDigest,
       publicKey: 'cosign.pub',
-      signatures: sig,
+      signatures: { tag: produced.sigTag, manifestDigest: produced.files['sig-manifest.json'].digest, layers: ['sig-payload.json'] },
       attestations: {
-        ...att,
+        tag: produced.attTag,
+        manifestDigest: produced.files['att-manifest.json'].digest,
+        layers: ['att-slsa-envelope.json', 'att-spdx-envelope.json'],
         predicateTypes: ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document'],
       },
       files,
