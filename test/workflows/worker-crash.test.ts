@@ -7,6 +7,7 @@ import { getPromotionStatus, startPromotion, waitForPromotion } from '../../src/
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { spawnWorkerProcess, waitForWorker } from '../../src/stack/worker-process';
 import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
+import { startHoldingProxy } from '../support/holding-proxy';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
@@ -37,25 +38,31 @@ describe('a worker process killed mid-promotion', () => {
   it('is replaced by a new worker that finishes with exactly one production signature', async () => {
     const dir = await copyDir(HELLO, path.join(env.dir, 'crash'));
     await fs.writeFile(path.join(dir, 'VERSION'), 'crash\n');
+    // The promotion reaches the registry through a proxy, so the kill can land at an exact point.
+    const proxy = await startHoldingProxy(env.stack.registry.address);
+    after(() => proxy.close());
+    const target = env.targetWith({ repository: `${proxy.address}/apps/hello` });
     const first = await startWorkerProcess(1);
-    const started = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    const started = await startPromotion(env.client, { target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL', pollMs: 50 });
-    await env.decideAs(started.promotionId, 'alice', 'approve');
 
-    // Kill the worker the moment the workflow enters production signing.
-    let state = '';
-    for (let i = 0; i < 400 && state !== 'PROD_SIGNING' && state !== 'RELEASING' && state !== 'PROMOTED'; i++) {
-      state = (await getPromotionStatus(env.client, started.promotionId)).state;
-      if (state !== 'PROD_SIGNING') await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.equal(state, 'PROD_SIGNING', 'the kill landed during production signing');
+    // Production signing writes the signature, then the approval record (an .att manifest). Hold
+    // that second write: the worker dies after the signature is in the registry, before the
+    // activity completes, so the new worker's retry must find the signature and not sign again.
+    const attHeld = proxy.holdNext((method, url) => method === 'PUT' && /\/manifests\/sha256-[0-9a-f]{64}\.att$/.test(url));
+    await env.decideAs(started.promotionId, 'alice', 'approve');
+    await attHeld;
+    const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
+    assert.equal((await verifyImageSignatures(env.store, 'apps/hello', started.digest, platformPem)).valid, 1, 'the signature was written before the kill');
+    assert.equal((await getPromotionStatus(env.client, started.promotionId)).state, 'PROD_SIGNING');
     first.kill('SIGKILL');
     await exited(first);
+    proxy.dropHeld();
 
     await startWorkerProcess(2);
     const done = await waitForPromotion(env.client, started.promotionId, { pollMs: 200 });
     assert.equal(done.state, 'PROMOTED', done.error);
-    const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
+    assert.match(done.timeline.find((t) => t.step === 'prod-sign')?.detail ?? '', /\(signature already present\), approval record attached/, 'the retry found the signature');
     const signatures = await verifyImageSignatures(env.store, 'apps/hello', started.digest, platformPem);
     assert.equal(signatures.valid, 1, 'exactly one production signature');
     const developerPem = await fs.readFile(path.join(env.keysDir, 'dev.pub'), 'utf8');
