@@ -68,8 +68,15 @@ describe('countersign dev up / dev down', () => {
     assert.match(state.temporal.uiUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(state.dataDir, path.join(home, 'dev'));
     assert.equal((await runCli(['dev', 'status'], env)).code, 0);
+    assert.match(state.registry.address, /^127\.0\.0\.1:\d+$/);
     const again = await runCli(['dev', 'up', ...ports], env);
     assert.match(again.stdout, /already running/);
+    // What a person reads: every address and the data directory.
+    for (const line of [`temporal:  ${state.temporal.address}`, `web ui:    ${state.temporal.uiUrl}`, `registry:  ${state.registry.address}`, `data dir:  ${state.dataDir}`]) {
+      assert.ok(again.stdout.includes(line), `dev up prints "${line}":\n${again.stdout}`);
+    }
+    const status = await runCli(['dev', 'status'], env);
+    assert.match(status.stdout, /running: +temporal true, registry true, worker true/);
 
     const started = await runCli(
       ['promote', '--dir', HELLO, '--source-repo', SOURCE_REPO, '--commit', COMMIT, '--build-command', BUILD_COMMAND, '--builder-id', BUILDER_ID, '--json'],
