@@ -25,6 +25,7 @@ import { createStatement } from '../../src/provenance/statement';
 import { freePort } from '../../src/stack/ports';
 import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
 import { locateTool, requireTool } from '../../src/stack/tools';
+import { runCli } from '../support/cli';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
 const PASSWORD = 'countersign-test';
@@ -186,6 +187,28 @@ describe('image signatures in a real registry', () => {
     // Another key is refused by cosign too.
     const wrong = await run(['verify', '--key', path.join(keysDir, 'platform.pub'), '--insecure-ignore-tlog=true', '--allow-http-registry', ref]);
     assert.notEqual(wrong.code, 0);
+  });
+
+  test('stock cosign signs an image with a key made by `countersign keys generate`, and we verify it', async (t) => {
+    const cosign = locateTool('cosign');
+    if (!cosign) return t.skip('cosign not installed (npm run toolchain)');
+    const dir = path.join(tmp, 'cli-keys');
+    const made = await runCli(['keys', 'generate', '--output-dir', dir, '--prefix', 'team', '--json'], { COSIGN_PASSWORD: 'cli-made' });
+    assert.equal(made.code, 0, made.stderr);
+    const repo = await pushImage();
+    const ref = `${registry.address}/${repo}@${image.digest}`;
+    const signed = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(
+        cosign,
+        ['sign', '--key', path.join(dir, 'team.key'), '--tlog-upload=false', '--new-bundle-format=false', '--use-signing-config=false', '--allow-http-registry', '--yes', ref],
+        { env: { ...process.env, HOME: tmp, COSIGN_PASSWORD: 'cli-made' }, timeout: 120_000 },
+        (err, _out, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stderr: String(stderr) }),
+      ),
+    );
+    assert.equal(signed.code, 0, signed.stderr);
+    const pub = fs.readFileSync(path.join(dir, 'team.pub'), 'utf8');
+    assert.equal((await verifyImageSignatures(store, repo, image.digest, pub)).valid, 1);
+    assert.equal((await verifyImageSignatures(store, repo, image.digest, await devKey.publicKeyPem())).valid, 0, 'and not with another key');
   });
 });
 
