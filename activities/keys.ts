@@ -39,7 +39,7 @@ export function createKeyActivities(deps: KeyActivityDeps) {
       return asActivity(log, () => publishKey(location, created, { ceremony, overlapMs }));
     },
 
-    /** How many promotions are still running pinned to this fingerprint. */
+    /** How many promotions (cosign key) or chart releases (OpenPGP key) are still running pinned to this fingerprint. */
     async countPinnedInFlight(fingerprint: string): Promise<number> {
       return asActivity(log, async () => withClient(async (client) => (await promotionsPinnedTo(client, fingerprint, 'in-flight')).length));
     },

@@ -1,9 +1,10 @@
 /**
  * Key rotation, started by a Temporal Schedule (or by hand): runs the key ceremony as a child,
  * then retires each key the new one superseded, once its overlap window is over and no in-flight
- * promotion is pinned to it (asked of visibility, durably, every retirePollMs).
+ * promotion (cosign key) or chart release (OpenPGP key) is pinned to it (asked of visibility,
+ * durably, every retirePollMs).
  */
-import { executeChild, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { executeChild, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
 import { keyCeremony } from './key-ceremony';
 import { ceremonyIdFor, DEFAULT_RETIRE_POLL_MS, rotationQuery, type RotationInput, type RotationStatus } from './key-ceremony-messages';
@@ -32,9 +33,11 @@ export async function keyRotation(input: RotationInput): Promise<RotationStatus>
   for (const old of status.retiring) {
     const overlapLeft = old.retireAfter ? Date.parse(old.retireAfter) - Date.now() : 0;
     if (overlapLeft > 0) await sleep(overlapLeft);
-    // OpenPGP keys are not pinned by promotions; cosign keys wait for every promotion pinned to them.
+    // Cosign keys wait for every promotion pinned to them, OpenPGP keys for every chart release
+    // (rotations started before chart releases were counted skip it, as they did then).
+    const countsChartReleases = patched('openpgp-retirement-waits-for-chart-releases');
     for (;;) {
-      old.inFlight = ceremony.kind === 'cosign' ? await countPinnedInFlight(old.fingerprint) : 0;
+      old.inFlight = ceremony.kind === 'cosign' || countsChartReleases ? await countPinnedInFlight(old.fingerprint) : 0;
       if (old.inFlight === 0) break;
       await sleep(pollMs);
     }

@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Client, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from '../client/promotions';
+import { DIGEST_KEY, PLATFORM_KEY_KEY, STATE_KEY, TARGET_KEY } from '../client/promotions';
 import { CountersignError } from '../errors';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import {
@@ -80,6 +80,8 @@ export async function startChartRelease(client: Client, request: ChartReleaseReq
       { key: STATE_KEY, value: 'PACKAGING' },
       { key: TARGET_KEY, value: `chart:${input.name}` },
       { key: DIGEST_KEY, value: `sha256:${input.sha256}` },
+      // The OpenPGP key it signs with: revocation lists the release, and retirement waits for it.
+      { key: PLATFORM_KEY_KEY, value: input.pgpKey.fingerprint },
     ]),
   });
   const attached = before?.status.name === 'RUNNING' && before.runId === handle.firstExecutionRunId;

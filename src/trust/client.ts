@@ -209,7 +209,6 @@ export async function revokeKey(trust: TrustConfig, which: string, reason: strin
 
 /** What a (revoked) key signed, and what is still in flight pinned to it, from visibility. */
 export async function pinnedTo(client: Client, key: TrustKey, limit = PINNED_LISTING_LIMIT): Promise<Omit<Revocation, 'key'>> {
-  if (key.kind !== 'cosign') return { signed: [], inFlight: [], limit, capped: { signed: false, inFlight: false } };
   const [signed, running] = await Promise.all([promotionsSignedBy(client, key.fingerprint, limit), promotionsInFlight(client, key.fingerprint, limit)]);
   // A running promotion already releasing has its signature: it is listed as signed, not as one to be refused.
   const inFlight = running.promotions.filter((p) => p.state !== 'RELEASING');

@@ -1,10 +1,11 @@
 /**
- * Promotions pinned to a key, found through visibility by the CountersignPlatformKey search
- * attribute: in flight (the retire step waits for none) or past production signing (what a
- * revoked key signed).
+ * Runs pinned to a key, found through visibility by the CountersignPlatformKey search attribute:
+ * promotions (the platform key's fingerprint) and chart releases (the OpenPGP key's). In flight
+ * (the retire step waits for none) or past signing (what a revoked key signed).
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { CountersignError } from '../errors';
+import { CHART_RELEASE_WORKFLOW_TYPE } from '../../workflows/chart-release-messages';
 import { PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, type PromotionStatus } from '../../workflows/promotion-messages';
 
 /** How many promotions a listing returns unless told otherwise. */
@@ -34,18 +35,26 @@ export interface Listing<T> {
   limit: number;
 }
 
-/** The states a promotion passes through only once it is at or past production signing. */
-const AT_OR_PAST_PROD_SIGN = ['PROD_SIGNING', 'RELEASING', 'PROMOTED', 'FAILED'] as const;
+/**
+ * The states a run reaches only at or past the step that publishes its signature: production
+ * signing for a promotion, publication for a chart release (its .prov is signed earlier, but
+ * nobody sees it before publish).
+ */
+const AT_OR_PAST_PROD_SIGN = ['PROD_SIGNING', 'RELEASING', 'PROMOTED', 'PUBLISHING', 'RELEASED', 'FAILED'] as const;
+/** The step whose completion means the signature is out. */
+const SIGNATURE_STEP: Record<string, string> = { [PROMOTION_WORKFLOW_TYPE]: 'prod-sign', [CHART_RELEASE_WORKFLOW_TYPE]: 'publish' };
 
 /** prod-sign refusals raised before anything is written: such a promotion carries no signature. */
 const REFUSED_BEFORE_SIGNING = /^(KEY_REVOKED|KEY_RETIRED|KEY_INVALID|KEY_MISSING|KEY_PASSPHRASE_MISSING|TRUST_[A-Z_]+):/;
 
 function checkFingerprint(fingerprint: string): void {
-  if (!/^[0-9a-f]{64}$/.test(fingerprint)) throw new CountersignError('BAD_INPUT', `"${fingerprint}" is not a cosign key fingerprint`);
+  // cosign: SHA-256 of the SPKI, lower-case hex; OpenPGP: the v4 fingerprint, upper-case hex.
+  if (!/^([0-9a-f]{64}|[0-9A-F]{40})$/.test(fingerprint)) throw new CountersignError('BAD_INPUT', `"${fingerprint}" is not a cosign or OpenPGP key fingerprint`);
 }
 
 function pinnedQuery(fingerprint: string, extra: string): string {
-  return [`WorkflowType = '${PROMOTION_WORKFLOW_TYPE}'`, `${SEARCH_ATTRIBUTES.platformKey} = '${fingerprint}'`, extra].join(' AND ');
+  const types = Object.keys(SIGNATURE_STEP).map((t) => `'${t}'`).join(', ');
+  return [`WorkflowType IN (${types})`, `${SEARCH_ATTRIBUTES.platformKey} = '${fingerprint}'`, extra].join(' AND ');
 }
 
 function describePinned(wf: WorkflowExecutionInfo): PinnedPromotion {
@@ -100,8 +109,8 @@ export async function promotionsSignedBy(client: Client, fingerprint: string, li
 
 async function signatureOf(client: Client, wf: WorkflowExecutionInfo, state: string): Promise<SignedPromotion['signature'] | undefined> {
   const running = wf.status.name === 'RUNNING';
-  if (state === 'PROMOTED' || state === 'RELEASING') return 'written';
-  if (state === 'PROD_SIGNING') return running ? undefined : 'possible';
+  if (state === 'PROMOTED' || state === 'RELEASING' || state === 'RELEASED') return 'written';
+  if (state === 'PROD_SIGNING' || state === 'PUBLISHING') return running ? undefined : 'possible';
   let result: PromotionStatus;
   try {
     result = await client.workflow.getHandle<() => Promise<PromotionStatus>>(wf.workflowId, wf.runId).result();
@@ -110,7 +119,7 @@ async function signatureOf(client: Client, wf: WorkflowExecutionInfo, state: str
     // whether it signed is unknown, so it is listed for a person to check.
     return 'possible';
   }
-  const step = result.timeline.find((t) => t.step === 'prod-sign');
+  const step = result.timeline.find((t) => t.step === (SIGNATURE_STEP[wf.type] ?? 'prod-sign'));
   if (!step) return undefined;
   if (step.status === 'succeeded') return 'written';
   return REFUSED_BEFORE_SIGNING.test(step.error ?? '') ? undefined : 'possible';

@@ -145,6 +145,10 @@ describe('key ceremony', () => {
     await until(() => getChartReleaseStatus(env.client, nextId), (s) => s.state === 'AWAITING_APPROVAL' || s.state === 'FAILED');
     const revoked = await runCli(['keys', 'revoke', key.id, '--trust', 'helm', '--reason', 'test: helm key leaked', '--json'], cliEnv);
     assert.equal(revoked.code, 0, revoked.stderr);
+    // What the key signed: the published release; what is pinned to it and will be refused: the waiting one.
+    const listing = JSON.parse(revoked.stdout) as { signed: Array<{ promotionId: string; signature: string }>; inFlight: Array<{ promotionId: string }> };
+    assert.deepEqual(listing.signed.map((p) => [p.promotionId, p.signature]), [[releaseId, 'written']]);
+    assert.deepEqual(listing.inFlight.map((p) => p.promotionId), [nextId]);
     await env.decideAs(nextId, 'alice', 'approve');
     const refused = await until(() => getChartReleaseStatus(env.client, nextId), (s) => s.state === 'RELEASED' || s.state === 'FAILED', 60_000);
     assert.equal(refused.state, 'FAILED');
@@ -154,6 +158,32 @@ describe('key ceremony', () => {
     const later = await runCli(['helm', 'release', nextChart, '--trust', 'helm', '--repo-dir', repoDir, '--target', 'prod'], cliEnv);
     assert.notEqual(later.code, 0);
     assert.match(later.stderr, /TRUST_NO_ACTIVE_KEY: no active openpgp key in .*: run a key ceremony/);
+  });
+
+  it('retires a superseded OpenPGP key only once no chart release signed with it is still running', async () => {
+    const config = trustTestConfig(env, { kind: 'openpgp', userId: { name: 'Acme Charts', email: 'charts@example.com' } }, 'helm-rotate');
+    const first = await runCeremony(env, config, 'helm-rotate');
+    assert.equal(first.ceremony.state, 'PUBLISHED', first.ceremony.error);
+    const oldKey = first.ceremony.key!;
+    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: path.join(env.dir, 'countersign-helm-rotate.yaml'), COUNTERSIGN_HOME: path.join(env.dir, 'home-rotate') };
+    const started = await runCli(['helm', 'release', HELM_CHART, '--trust', 'helm-rotate', '--repo-dir', path.join(env.dir, 'rotate-charts'), '--target', 'prod', '--json'], cliEnv);
+    assert.equal(started.code, 0, started.stderr);
+    const { releaseId } = JSON.parse(started.stdout) as { releaseId: string };
+    await until(() => getChartReleaseStatus(env.client, releaseId), (s) => s.state === 'AWAITING_APPROVAL');
+
+    // The next ceremony supersedes the key; its 2 s overlap passes, but the release still holds it.
+    const second = await runCeremony(env, config, 'helm-rotate');
+    assert.equal(second.ceremony.state, 'PUBLISHED', second.ceremony.error);
+    const waiting = await until(() => keyWorkflowStatus(env.client, second.rotationId), (s) => s.type === 'rotation' && s.status.retiring[0]?.inFlight === 1);
+    assert.ok(waiting.type === 'rotation' && waiting.status.state === 'RETIRING');
+    assert.equal((await readIndex(trustConfig(config, 'helm-rotate').publishDir)).keys.find((k) => k.id === oldKey.id)?.status, 'retiring');
+
+    await env.decideAs(releaseId, 'alice', 'approve');
+    const released = await until(() => getChartReleaseStatus(env.client, releaseId), (s) => s.state === 'RELEASED' || s.state === 'FAILED', 60_000);
+    assert.equal(released.state, 'RELEASED', released.error);
+    const done = await until(() => keyWorkflowStatus(env.client, second.rotationId), (s) => s.type === 'rotation' && s.status.state === 'DONE');
+    assert.ok(done.type === 'rotation' && done.status.retiring[0].retiredAt);
+    assert.equal((await readIndex(trustConfig(config, 'helm-rotate').publishDir)).keys.find((k) => k.id === oldKey.id)?.status, 'retired');
   });
 
   describe('with a KMS key', { skip: localKmsPath() ? false : 'local-kms not installed (bash scripts/toolchain.sh local-kms)' }, () => {
