@@ -217,6 +217,21 @@ describe('countersign CLI against a real stack', () => {
       assert.equal(await env.store.getManifest('apps/cli', final.digest), undefined, 'nothing was pushed');
     });
 
+    it('a wrong passphrase in the worker fails the first step, names the variable, and nothing is built or signed', async () => {
+      const wrongPw = path.join(env.dir, 'wrong-passphrase.yaml');
+      const config = YAML.parse(await fs.readFile(configFile, 'utf8'));
+      config.keys.platform.passwordEnv = 'COUNTERSIGN_TEST_WRONG_PASSWORD';
+      await fs.writeFile(wrongPw, YAML.stringify(config));
+      env.workerEnv.COUNTERSIGN_TEST_WRONG_PASSWORD = 'not-the-passphrase';
+      const r = await runCli(['promote', '--dir', await variant('cli-wrong-pw'), ...buildFlags, '--wait', '--json'], { ...cliEnv, COUNTERSIGN_CONFIG: wrongPw });
+      assert.equal(r.code, 6);
+      const final = JSON.parse(r.stdout);
+      assert.deepEqual(final.timeline.map((t: { step: string; status: string }) => `${t.step}:${t.status}`), ['keys:failed']);
+      assert.match(final.error, /KEY_WRONG_PASSPHRASE: .*platform\.key: cannot decrypt the private key: wrong passphrase.*read from \$COUNTERSIGN_TEST_WRONG_PASSWORD/);
+      assert.ok(!r.stdout.includes('not-the-passphrase') && !r.stderr.includes('not-the-passphrase'), 'the passphrase itself is never shown');
+      assert.equal(await env.store.getManifest('apps/cli', final.digest), undefined, 'nothing was pushed');
+    });
+
     it('a bad config lists every problem', async () => {
       const broken = path.join(env.dir, 'broken.yaml');
       await fs.writeFile(broken, YAML.stringify({ targets: { prod: { repository: 'apps/x', approval: { approvers: ['zed'], deadline: 'soon' }, policy: {} } } }));
