@@ -73,10 +73,10 @@ describe('key rotation', () => {
     // A promotion pinned to k1 waits at approval across the rotation.
     const p1 = await promote('p1');
 
-    // The schedule: every 30 s, triggered now, then paused so it fires once.
+    // The schedule: every 3 s, left to fire by itself, then paused so it fires once (a run still
+    // going when the next is due is skipped, the schedule's default overlap policy).
     const input = { ceremony: await ceremonyInput(config, trustConfig(config, 'platform'), 'erin', { signer: await requestSigner(env, 'erin'), scope: `schedule:${rotationScheduleId('platform')}` }), retirePollMs: 300 };
-    const scheduleId = await scheduleRotation(env.client, input, 30_000);
-    await controlSchedule(env.client, 'platform', 'trigger');
+    const scheduleId = await scheduleRotation(env.client, input, 3_000);
     const schedule = await until(() => listRotationSchedules(env.client), (rows) => (rows.find((r) => r.scheduleId === scheduleId)?.recentRuns.length ?? 0) > 0);
     await controlSchedule(env.client, 'platform', 'pause', 'test: once is enough');
     const rotationId = schedule.find((r) => r.scheduleId === scheduleId)!.recentRuns[0];
