@@ -385,13 +385,11 @@ describe('KmsSigner on moto', { skip: motoPath() ? false : 'moto not installed (
 test('an unreachable KMS (a closed port) ends in KMS_UNAVAILABLE after bounded retries', async () => {
   const port = await freePort();
   const signer = new KmsSigner(`awskms://127.0.0.1:${port}/alias/platform`, { env: TEST_AWS_ENV, maxAttempts: 3, baseDelayMs: 50 });
-  const started = Date.now();
   await assert.rejects(signer.sign(Buffer.from('x')), (err: unknown) => {
     assert.ok(hasCode(err, 'KMS_UNAVAILABLE'), String(err));
     assert.equal((err as CountersignError).retryable, true);
-    assert.equal((err as CountersignError).details?.attempts, 3);
+    assert.equal((err as CountersignError).details?.attempts, 3, 'bounded: exactly maxAttempts calls');
     assert.match((err as Error).message, /DescribeKey failed 3 time\(s\): cannot reach KMS \(ECONNREFUSED\)/);
     return true;
   });
-  assert.ok(Date.now() - started < 10_000, 'bounded');
 });

@@ -76,8 +76,7 @@ describe('webhook notifications against a real HTTP server', () => {
     await new Promise((r) => closed.close(r));
     await assert.rejects(postWebhook(deadUrl, NOTIFICATION), failsWith('NOTIFY_UNAVAILABLE', true, new RegExp(`webhook ${deadUrl} unreachable`)));
 
-    const started = Date.now();
+    // The receiver never answers: only the 300 ms timeout can end the request, and the error says so.
     await assert.rejects(postWebhook(`${base}/silent`, NOTIFICATION, 300), failsWith('NOTIFY_UNAVAILABLE', true, /unreachable: .*(timeout|aborted)/i));
-    assert.ok(Date.now() - started < 5_000, 'the timeout ended the request');
   });
 });
