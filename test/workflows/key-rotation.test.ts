@@ -94,10 +94,10 @@ describe('key rotation', () => {
     // A promotion started now pins k2.
     const p2 = await promote('p2');
 
-    // The overlap (2 s) passes; k1 stays retiring while p1 is pinned to it.
-    await new Promise((r) => setTimeout(r, 3000));
-    const waiting = await keyWorkflowStatus(env.client, rotationId);
-    assert.equal(waiting.type === 'rotation' && waiting.status.retiring.find((r) => r.id === k1.id)?.inFlight, 1);
+    // The overlap (2 s) passes; the rotation finds p1 pinned to k1, so k1 stays retiring.
+    const waiting = await until(() => keyWorkflowStatus(env.client, rotationId), (s) => s.type === 'rotation' && s.status.retiring.find((r) => r.id === k1.id)?.inFlight === 1);
+    assert.ok(waiting.type === 'rotation' && waiting.status.state === 'RETIRING');
+    assert.ok(waiting.type === 'rotation' && Date.parse(waiting.status.retiring.find((r) => r.id === k1.id)!.retireAfter!) <= Date.now(), 'the overlap is over');
     assert.equal((await keyById(k1.id)).status, 'retiring');
 
     // p1 signs with its pinned k1, p2 with k2: both verify against the index during the overlap.
