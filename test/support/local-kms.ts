@@ -4,29 +4,19 @@
  * so signatures made through it verify with stock cosign. It has no bind-address option and
  * listens on every interface; it holds only throwaway test keys and lives as long as a test file.
  */
-import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/stack/ports';
-import { toolCacheDir } from '../../src/stack/tools';
 import { serveKms, TEST_AWS_ENV, type KmsTestServer } from './kms-server';
+import { cachedToolPath } from './cached-tool';
 
 /** Must match LOCAL_KMS_VERSION in scripts/toolchain.sh. */
 export const LOCAL_KMS_VERSION = 'v0.0.0-20231025161602-e4d9425700fe';
 
 /** LOCAL_KMS_PATH, else the toolchain cache; undefined when neither is an executable. */
 export function localKmsPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const candidates = [env.LOCAL_KMS_PATH, path.join(toolCacheDir(env), 'tools', `local-kms-${LOCAL_KMS_VERSION}`, 'local-kms')];
-  return candidates.find((c): c is string => {
-    if (!c) return false;
-    try {
-      fsSync.accessSync(c, fsSync.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return cachedToolPath('local-kms', LOCAL_KMS_VERSION, 'LOCAL_KMS_PATH', env);
 }
 
 export async function startLocalKms(): Promise<KmsTestServer> {

@@ -4,30 +4,20 @@
  * docker-registry (distribution 2.8) has no Referrers API, so this is where that path of cosign's
  * bundle format is exercised for real.
  */
-import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/stack/ports';
 import { probeRegistry } from '../../src/stack/registry';
 import { looksLikePortInUse, ServiceProcess } from '../../src/stack/service';
-import { toolCacheDir } from '../../src/stack/tools';
+import { cachedToolPath } from './cached-tool';
 
 /** Must match OLAREG_VERSION in scripts/toolchain.sh. */
 export const OLAREG_VERSION = 'v0.1.2';
 
 /** OLAREG_PATH, else the toolchain cache; undefined when neither is an executable. */
 export function olaregPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const candidates = [env.OLAREG_PATH, path.join(toolCacheDir(env), 'tools', `olareg-${OLAREG_VERSION}`, 'olareg')];
-  return candidates.find((c): c is string => {
-    if (!c) return false;
-    try {
-      fsSync.accessSync(c, fsSync.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return cachedToolPath('olareg', OLAREG_VERSION, 'OLAREG_PATH', env);
 }
 
 export interface RunningOlareg {
