@@ -154,7 +154,15 @@ function approvalRecord(input: PromotionInput, gate: ApprovalGate) {
     initiator: input.initiator,
     // When the production signature was requested: verifiers check the key was valid then (docs/trust.md).
     signedAt: new Date().toISOString(),
-    policy: { groups: input.approval.groups, vetoOnReject: input.approval.vetoOnReject },
+    // The whole policy in force, as pinned at start (a later config edit never shows here).
+    policy: {
+      groups: input.approval.groups,
+      vetoOnReject: input.approval.vetoOnReject,
+      deadlineMs: input.approval.deadlineMs,
+      reminderEveryMs: input.approval.reminderEveryMs,
+      escalateAfterReminders: input.approval.escalateAfterReminders,
+      escalation: input.approval.escalation,
+    },
     decisions: gate.record().map((v) => ({
       approver: v.approver,
       decision: v.decision,

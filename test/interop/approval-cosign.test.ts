@@ -66,6 +66,7 @@ describe('stock cosign checks a promoted image', { skip: cosign ? false : 'cosig
       const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
       assert.equal(statement.predicateType, APPROVAL_PREDICATE_TYPE);
       assert.deepEqual(statement.predicate.decisions.map((d: { approver: string }) => d.approver), ['alice']);
+      assert.deepEqual(statement.predicate.policy, { groups: [{ name: 'approvers', members: ['alice', 'bob'], required: 1 }], vetoOnReject: true, deadlineMs: 3_600_000 }, 'the policy in force, pinned at start');
 
       const refused: Array<[string, string[]]> = [
         ['approval record by the developer key', ['verify-attestation', '--key', key('dev.pub'), '--type', APPROVAL_PREDICATE_TYPE, ref]],
