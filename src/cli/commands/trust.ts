@@ -101,7 +101,7 @@ export const keysStatusCommand: Command = {
     } else {
       const s = found.status;
       write(io.stdout, `${s.rotationId}  ${s.state}  ceremony ${s.ceremonyId}${s.newKey ? `, new key ${s.newKey.id}` : ''}`);
-      for (const r of s.retiring) write(io.stdout, `  retiring ${r.id}: ${r.retiredAt ? `retired ${r.retiredAt}` : `${r.inFlight} promotion(s) pinned, not before ${r.retireAfter ?? 'now'}`}`);
+      for (const r of s.retiring) write(io.stdout, `  retiring ${r.id}: ${r.retiredAt ? `retired ${r.retiredAt}` : `${r.inFlight} run(s) pinned, not before ${r.retireAfter ?? 'now'}`}`);
       if (s.error) write(io.stdout, `error: ${s.error}`);
     }
     return EXIT.ok;
@@ -135,8 +135,8 @@ export const keysRevokeCommand: Command = {
     limit: `list at most this many promotions of each kind (default ${PINNED_LISTING_LIMIT}); the output says when there were more`,
   },
   details:
-    'Production signing re-reads the index right before each signature, so in-flight promotions pinned to the key fail with KEY_REVOKED. ' +
-    'Listed as signed: every promotion pinned to the key that got its production signature (PROMOTED, or failed at release), and those whose prod-sign failed after it may have written it. ' +
+    'Production signing (and a chart release, before it signs and again before it publishes) re-reads the index, so in-flight runs pinned to the key fail with KEY_REVOKED. ' +
+    'Listed as signed: every promotion pinned to a cosign key that got its production signature (PROMOTED, or failed at release), and those whose prod-sign failed after it may have written it; for an OpenPGP key, the chart releases it published. ' +
     'Exit codes: 0 revoked, 2 bad input.',
   async run(args, io) {
     const which = args.positionals[0];
