@@ -41,7 +41,7 @@ export function createKeyActivities(deps: KeyActivityDeps) {
 
     /** How many promotions (cosign key) or chart releases (OpenPGP key) are still running pinned to this fingerprint. */
     async countPinnedInFlight(fingerprint: string): Promise<number> {
-      return asActivity(log, async () => withClient(async (client) => (await promotionsPinnedTo(client, fingerprint, 'in-flight')).length));
+      return asActivity(log, async () => withClient(async (client) => (await promotionsPinnedTo(client, fingerprint)).length));
     },
 
     async retireKey(location: TrustLocation, id: string, reason: string): Promise<TrustKey> {

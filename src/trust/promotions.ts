@@ -68,8 +68,8 @@ function describePinned(wf: WorkflowExecutionInfo): PinnedPromotion {
   };
 }
 
-/** Running promotions pinned to the key (what the retire step counts). */
-export async function promotionsPinnedTo(client: Client, fingerprint: string, _which: 'in-flight', limit = PINNED_LISTING_LIMIT): Promise<PinnedPromotion[]> {
+/** Running promotions and chart releases pinned to the key (what the retire step counts). */
+export async function promotionsPinnedTo(client: Client, fingerprint: string, limit = PINNED_LISTING_LIMIT): Promise<PinnedPromotion[]> {
   checkFingerprint(fingerprint);
   const query = pinnedQuery(fingerprint, `ExecutionStatus = 'Running'`);
   const out: PinnedPromotion[] = [];
@@ -83,7 +83,7 @@ export async function promotionsPinnedTo(client: Client, fingerprint: string, _w
 /** Running promotions pinned to the key, up to `limit`, saying whether there were more. */
 export async function promotionsInFlight(client: Client, fingerprint: string, limit = PINNED_LISTING_LIMIT): Promise<Listing<PinnedPromotion>> {
   // One more than asked tells a full list from a cut one.
-  const found = await promotionsPinnedTo(client, fingerprint, 'in-flight', limit + 1);
+  const found = await promotionsPinnedTo(client, fingerprint, limit + 1);
   return { promotions: found.slice(0, limit), capped: found.length > limit, limit };
 }
 
