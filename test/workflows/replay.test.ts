@@ -5,17 +5,21 @@ import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../../workers/worker';
+import { TEST_KEY_PASSPHRASE } from '../helm/helpers';
 import { TEST_PASSWORD } from '../support/env';
 
 const DIR = path.join(__dirname, 'histories');
-const NAMES = ['promoted', 'verify-rejected', 'approver-rejected', 'expired'];
+/** The workflow id each history was recorded under (histories/record.ts writes it). */
+const IDS = JSON.parse(fs.readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
+/** Promotions (each ending), a chart release, a key rotation and its ceremony: one per workflow in workflows/. */
+const NAMES = ['promoted', 'verify-rejected', 'approver-rejected', 'expired', 'chart-released', 'key-rotation', 'key-ceremony'];
 
-describe('replay of committed promotion histories (determinism guard)', () => {
+describe('replay of committed histories (determinism guard)', () => {
   for (const name of NAMES) {
     it(`replays ${name}.json with the current workflow code`, async () => {
       const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8')));
       assert.ok((history.events ?? []).length > 10, 'the history holds a real run');
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${name}`);
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, IDS[name] ?? `replay-${name}`);
     });
   }
 
@@ -47,6 +51,7 @@ describe('what histories hold', () => {
       assert.ok(decoded.some((d) => d.includes('BEGIN PUBLIC KEY')), `${name}: payloads were decoded (the public keys are pinned)`);
       for (const haystack of [text, ...decoded]) {
         assert.ok(!haystack.includes(TEST_PASSWORD), `${name} contains the key passphrase`);
+        assert.ok(!haystack.includes(TEST_KEY_PASSPHRASE), `${name} contains the OpenPGP key passphrase`);
         assert.ok(!/PRIVATE KEY/.test(haystack), `${name} contains a private key`);
       }
     }

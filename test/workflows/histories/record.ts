@@ -1,20 +1,30 @@
 /**
  * Records the committed histories the replay test runs against: one promotion that ends
- * PROMOTED, one REJECTED at platform verify, one rejected by an approver, one EXPIRED.
- * Re-record only on purpose (a deliberate, versioned workflow change):
- *   npx tsx test/workflows/histories/record.ts
+ * PROMOTED, one REJECTED at platform verify, one rejected by an approver, one EXPIRED; a chart
+ * release that ends RELEASED; a key rotation and its ceremony (custodians joined, key published).
+ * Re-record only on purpose (a deliberate, versioned workflow change), all or some by name:
+ *   npx tsx test/workflows/histories/record.ts [promoted verify-rejected approver-rejected expired chart-released key-rotation key-ceremony]
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { pinRoster } from '../../../src/approval/roster';
 import { startPromotion, waitForPromotion } from '../../../src/client/promotions';
+import { startChartRelease, waitForChartRelease } from '../../../src/helm/release-client';
 import { requireTool } from '../../../src/stack/tools';
-import { buildFacts, copyDir, startTestEnv } from '../../support/env';
+import { DEMO_DIR, TEST_KEY_PASSPHRASE, VECTORS } from '../../helm/helpers';
+import { buildFacts, copyDir, PLATFORM_PASSWORD_ENV, startTestEnv } from '../../support/env';
+import { runCeremony, trustTestConfig } from '../../trust/support';
 
 const HELLO = path.resolve(__dirname, '../../../examples/hello');
 
+const PGP_PASSWORD_ENV = 'COUNTERSIGN_TEST_PGP_PASSWORD';
+
 async function main(): Promise<void> {
+  const wanted = new Set(process.argv.slice(2));
+  const wants = (name: string) => wanted.size === 0 || wanted.has(name);
   const env = await startTestEnv();
+  env.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE;
   const stopWorker = await env.startWorker();
   try {
     const record = async (name: string, id: string) => {
@@ -23,6 +33,10 @@ async function main(): Promise<void> {
         encoding: 'utf8',
       });
       await fs.writeFile(path.join(__dirname, `${name}.json`), json);
+      // Workflows that derive ids from their own (a rotation names its ceremony) replay under it.
+      const idsFile = path.join(__dirname, 'workflow-ids.json');
+      const ids = JSON.parse(await fs.readFile(idsFile, 'utf8').catch(() => '{}')) as Record<string, string>;
+      await fs.writeFile(idsFile, `${JSON.stringify({ ...ids, [name]: id }, null, 2)}\n`);
       console.log(`recorded ${name}.json`);
     };
     const variant = async (name: string) => {
@@ -31,36 +45,75 @@ async function main(): Promise<void> {
       return dir;
     };
 
-    const promoted = await startPromotion(env.client, { target: env.target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
-    await waitForPromotion(env.client, promoted.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    await env.decideAs(promoted.promotionId, 'alice', 'approve', 'recorded');
-    await waitForPromotion(env.client, promoted.promotionId);
-    await record('promoted', promoted.promotionId);
+    if (wants('promoted')) {
+      const promoted = await startPromotion(env.client, { target: env.target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
+      await waitForPromotion(env.client, promoted.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+      await env.decideAs(promoted.promotionId, 'alice', 'approve', 'recorded');
+      await waitForPromotion(env.client, promoted.promotionId);
+      await record('promoted', promoted.promotionId);
+    }
 
-    const mismatch = await startPromotion(env.client, {
-      target: env.target,
-      source: { directory: await variant('verify-rejected') },
-      build: buildFacts({ sourceRepo: 'https://github.com/evil/fork' }),
-      initiator: 'ci',
-    });
-    await waitForPromotion(env.client, mismatch.promotionId);
-    await record('verify-rejected', mismatch.promotionId);
+    if (wants('verify-rejected')) {
+      const mismatch = await startPromotion(env.client, {
+        target: env.target,
+        source: { directory: await variant('verify-rejected') },
+        build: buildFacts({ sourceRepo: 'https://github.com/evil/fork' }),
+        initiator: 'ci',
+      });
+      await waitForPromotion(env.client, mismatch.promotionId);
+      await record('verify-rejected', mismatch.promotionId);
+    }
 
-    const vetoed = await startPromotion(env.client, { target: env.target, source: { directory: await variant('approver-rejected') }, build: buildFacts(), initiator: 'ci' });
-    await waitForPromotion(env.client, vetoed.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    await env.decideAs(vetoed.promotionId, 'bob', 'reject', 'recorded rejection');
-    await waitForPromotion(env.client, vetoed.promotionId);
-    await record('approver-rejected', vetoed.promotionId);
+    if (wants('approver-rejected')) {
+      const vetoed = await startPromotion(env.client, { target: env.target, source: { directory: await variant('approver-rejected') }, build: buildFacts(), initiator: 'ci' });
+      await waitForPromotion(env.client, vetoed.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+      await env.decideAs(vetoed.promotionId, 'bob', 'reject', 'recorded rejection');
+      await waitForPromotion(env.client, vetoed.promotionId);
+      await record('approver-rejected', vetoed.promotionId);
+    }
 
-    const expired = await startPromotion(env.client, {
-      target: env.target,
-      source: { directory: await variant('expired') },
-      build: buildFacts(),
-      initiator: 'ci',
-      deadlineMs: 1000,
-    });
-    await waitForPromotion(env.client, expired.promotionId);
-    await record('expired', expired.promotionId);
+    if (wants('expired')) {
+      const expired = await startPromotion(env.client, {
+        target: env.target,
+        source: { directory: await variant('expired') },
+        build: buildFacts(),
+        initiator: 'ci',
+        deadlineMs: 1000,
+      });
+      await waitForPromotion(env.client, expired.promotionId);
+      await record('expired', expired.promotionId);
+    }
+
+    if (wants('chart-released')) {
+      const release = await startChartRelease(env.client, {
+        chartDir: DEMO_DIR,
+        stagingDir: path.join(env.dir, 'staging'),
+        pgpKey: { ref: path.join(VECTORS, 'test-key.asc'), passwordEnv: PGP_PASSWORD_ENV },
+        keyringPath: path.join(VECTORS, 'keyring.gpg'),
+        publish: {
+          repositoryDir: path.join(env.dir, 'repo'),
+          oci: `${env.stack.registry.address}/charts`,
+          cosign: { ref: path.join(env.keysDir, 'platform.key'), passwordEnv: PLATFORM_PASSWORD_ENV, publicKeyPath: path.join(env.keysDir, 'platform.pub') },
+          created: '2026-01-01T00:00:00Z',
+        },
+        approval: { ...env.target.approval, roster: await pinRoster(env.target.approvers) },
+        initiator: 'ci',
+      });
+      await waitForChartRelease(env.client, release.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+      await env.decideAs(release.releaseId, 'alice', 'approve', 'recorded');
+      const done = await waitForChartRelease(env.client, release.releaseId);
+      if (done.state !== 'RELEASED') throw new Error(`chart release ended ${done.state}: ${done.error}`);
+      await record('chart-released', release.releaseId);
+    }
+
+    if (wants('key-rotation') || wants('key-ceremony')) {
+      const { rotationId, ceremonyId, ceremony } = await runCeremony(env, trustTestConfig(env, {}, 'recorded'), 'recorded');
+      if (ceremony.state !== 'PUBLISHED') throw new Error(`ceremony ended ${ceremony.state}: ${ceremony.error}`);
+      const handle = env.client.workflow.getHandle(rotationId);
+      await handle.result();
+      if (wants('key-ceremony')) await record('key-ceremony', ceremonyId);
+      if (wants('key-rotation')) await record('key-rotation', rotationId);
+    }
   } finally {
     await stopWorker();
     await env.close();
