@@ -32,6 +32,11 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger 
       return asActivity(log, () => steps.createAttestations(deps, directory, target, facts));
     },
 
+    /** Attest by digest: the SBOM lists what the pushed image holds (no second build). */
+    async attestImage(target: steps.ImageLocation, facts: BuildFacts & { invocationId: string; startedOn: string; finishedOn: string }): Promise<steps.AttestOutcome> {
+      return asActivity(log, () => steps.attestPushedImage(deps, target, facts));
+    },
+
     async devSign(
       target: steps.ImageLocation,
       key: { ref: string; passwordEnv: string },

@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { PromotionActivities } from '../activities/promotion';
 import { ApprovalGate } from './approval-gate';
 import { failureMessage, stepTimeline } from './timeline';
@@ -12,7 +12,7 @@ const { checkKeys } = proxyActivities<PromotionActivities>({
 });
 
 // Building and attesting read the source tree; a few attempts cover a flaky registry.
-const { build, resolveImage, attest, devSign } = proxyActivities<PromotionActivities>({
+const { build, resolveImage, attest, attestImage, devSign } = proxyActivities<PromotionActivities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
@@ -67,12 +67,9 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
       finish(current, 'succeeded', `${built.files} files -> ${built.digest}`);
 
       current = begin('attest', 'ATTESTING');
-      const statements = await attest(input.source.path, target, {
-        ...input.build,
-        invocationId: `${workflowInfo().workflowId}/${workflowInfo().runId}`,
-        startedOn: built.startedOn,
-        finishedOn: built.finishedOn,
-      });
+      const facts = { ...input.build, invocationId: `${workflowInfo().workflowId}/${workflowInfo().runId}`, startedOn: built.startedOn, finishedOn: built.finishedOn };
+      // Attest by digest, from what was pushed; runs that started before this rebuild the directory.
+      const statements = patched('attest-pushed-image') ? await attestImage(target, facts) : await attest(input.source.path, target, facts);
       finish(current, 'succeeded', `provenance ${statements.provenanceDigest}, sbom ${statements.sbomDigest}`);
 
       current = begin('dev-sign', 'DEV_SIGNING');

@@ -3,7 +3,7 @@ import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, sig
 import { CountersignError } from '../errors';
 import { loadSigner } from '../keys/load-signer';
 import { keyFingerprint } from '../keys/public-key';
-import { buildImageFromDirectory } from '../oci/build';
+import { buildImageFromDirectory, type FileEntry } from '../oci/build';
 import { jsonBlob } from '../oci/digest';
 import type { Signer } from '../keys/signer';
 import type { Store } from '../oci/store';
@@ -19,6 +19,7 @@ import { readIndex } from '../trust/index-file';
 import { judgeSignature } from '../trust/validity';
 import { assertTrustAllowsSigning } from '../trust/check';
 import type { KeyTrust } from '../../workflows/promotion-messages';
+import { imageFiles } from '../oci/image-files';
 
 /** What each step needs from the outside world; the worker wires the real ones. */
 export interface StepDeps {
@@ -98,12 +99,30 @@ export async function createAttestations(
   if (image.digest !== target.digest) {
     throw new CountersignError('BUILD_NOT_REPRODUCIBLE', `${directory} now builds to ${image.digest}, not ${target.digest}`);
   }
+  return storeAttestations(deps, target, facts, image.files);
+}
+
+/**
+ * The same statements for an image already pushed: the SBOM lists the files read back from its
+ * layers by digest, so attest needs neither the source directory nor a second build.
+ */
+export async function attestPushedImage(deps: StepDeps, target: ImageLocation, facts: BuildFacts & { invocationId: string; startedOn: string; finishedOn: string }): Promise<AttestOutcome> {
+  const { store, path } = open(deps, target.repository);
+  return storeAttestations(deps, target, facts, await imageFiles(store, path, target.digest));
+}
+
+async function storeAttestations(
+  deps: StepDeps,
+  target: ImageLocation,
+  facts: BuildFacts & { invocationId: string; startedOn: string; finishedOn: string },
+  files: FileEntry[],
+): Promise<AttestOutcome> {
   const provenance = createProvenance({ ...facts, subjectName: target.repository, digest: target.digest });
   const sbom = createStatement(
     target.repository,
     target.digest,
     SPDX_PREDICATE_TYPE,
-    createSpdxSbom({ imageName: target.repository, imageDigest: target.digest, files: image.files, created: facts.finishedOn }),
+    createSpdxSbom({ imageName: target.repository, imageDigest: target.digest, files, created: facts.finishedOn }),
   );
   const { store, path } = open(deps, target.repository);
   const provenanceBlob = jsonBlob(provenance, MEDIA_TYPE.emptyJson);

@@ -46,6 +46,11 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     const prod = await env.store.getManifest('apps/hello', 'prod');
     assert.equal(prod?.digest, started.digest);
     assert.ok((await env.store.getManifest('apps/hello', cosignTag(started.digest, 'att'))) !== undefined);
+
+    // One activity per step; attest works from the pushed image by digest, not a second build.
+    const history = await env.client.workflow.getHandle(started.promotionId).fetchHistory();
+    const activities = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    assert.deepEqual(activities, ['checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify', 'prodSign', 'release']);
   });
 
   it('rejects at platform verify when the provenance does not match the policy, listing every failed check', async () => {

@@ -1,0 +1,45 @@
+/**
+ * The regular files of an image in a registry, read back from its layers by digest: what an SBOM
+ * of that image describes. Nothing is taken from the directory it was built from, which may have
+ * changed since.
+ */
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { CountersignError } from '../errors';
+import type { FileEntry } from './build';
+import { sha256Hex } from './digest';
+import type { Store } from './store';
+import { listTar, normaliseMode } from './tar';
+import { MEDIA_TYPE, type ImageManifest } from './types';
+
+const TAR_LAYERS = new Set([MEDIA_TYPE.layerTarGzip, 'application/vnd.oci.image.layer.v1.tar', 'application/vnd.docker.image.rootfs.diff.tar.gzip']);
+
+export async function imageFiles(store: Store, repository: string, digest: string): Promise<FileEntry[]> {
+  const stored = await store.getManifest(repository, digest);
+  if (!stored) throw new CountersignError('MANIFEST_UNKNOWN', `image ${repository}@${digest} does not exist in ${store.location}`);
+  let manifest: ImageManifest;
+  try {
+    manifest = JSON.parse(stored.data.toString('utf8')) as ImageManifest;
+  } catch (cause) {
+    throw new CountersignError('BAD_INPUT', `${repository}@${digest} is not a JSON image manifest`, { cause });
+  }
+  if (!Array.isArray(manifest.layers)) throw new CountersignError('BAD_INPUT', `${repository}@${digest} is not an image manifest (no layers)`);
+  const files = new Map<string, FileEntry>();
+  for (const layer of manifest.layers) {
+    if (!TAR_LAYERS.has(layer.mediaType)) throw new CountersignError('BAD_INPUT', `${repository}@${digest}: layer ${layer.digest} has media type ${layer.mediaType}, not a tar layer`);
+    const blob = await store.getBlob(repository, layer.digest);
+    const tar = layer.mediaType.endsWith('gzip') ? gunzipSync(blob) : blob;
+    for (const entry of listTar(tar)) {
+      // A later layer's whiteout removes a file an earlier layer added.
+      const base = entry.path.split('/').pop() ?? '';
+      if (base.startsWith('.wh.')) {
+        files.delete(entry.path.replace(/\.wh\.([^/]*)$/, '$1'));
+        continue;
+      }
+      if (entry.type !== 'file') continue;
+      const data = entry.data ?? Buffer.alloc(0);
+      files.set(entry.path, { path: entry.path, sha256: sha256Hex(data), size: data.length, mode: normaliseMode('file', entry.mode), sha1: createHash('sha1').update(data).digest('hex') });
+    }
+  }
+  return [...files.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path, 'utf8'), Buffer.from(b.path, 'utf8')));
+}

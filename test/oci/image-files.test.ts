@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { hasCode } from '../../src/errors';
+import { buildImageFromDirectory, gzipDeterministic } from '../../src/oci/build';
+import { blobOf, digestOf } from '../../src/oci/digest';
+import { imageFiles } from '../../src/oci/image-files';
+import { createTar } from '../../src/oci/tar';
+import { MEDIA_TYPE } from '../../src/oci/types';
+import { MemoryStore } from '../support/memory-store';
+
+const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
+
+async function pushed() {
+  const store = new MemoryStore();
+  const image = await buildImageFromDirectory(FIXTURE);
+  for (const blob of [...image.layers, image.config]) await store.putBlob('apps/hello', blob);
+  await store.putManifest('apps/hello', image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+  return { store, image };
+}
+
+test('the files read back from a pushed image are the ones its build listed (same SBOM without a rebuild)', async () => {
+  const { store, image } = await pushed();
+  assert.deepEqual(await imageFiles(store, 'apps/hello', image.digest), image.files);
+});
+
+test('a later layer replaces a file and its whiteout removes one', async () => {
+  const { store, image } = await pushed();
+  const [first, ...rest] = image.files;
+  assert.ok(first && rest.length > 0, 'the fixture has several files');
+  const upper = blobOf(
+    gzipDeterministic(createTar([
+      { path: first.path, type: 'file', data: Buffer.from('replaced\n') },
+      { path: rest[0].path.replace(/([^/]+)$/, '.wh.$1'), type: 'file', data: Buffer.alloc(0) },
+    ])),
+    MEDIA_TYPE.layerTarGzip,
+  );
+  await store.putBlob('apps/hello', upper);
+  const manifest = JSON.parse(image.manifest.data.toString('utf8'));
+  manifest.layers.push(upper.descriptor);
+  const data = Buffer.from(JSON.stringify(manifest));
+  const digest = await store.putManifest('apps/hello', digestOf(data), data, MEDIA_TYPE.imageManifest);
+  const files = await imageFiles(store, 'apps/hello', digest);
+  assert.equal(files.find((f) => f.path === first.path)?.size, 'replaced\n'.length);
+  assert.equal(files.some((f) => f.path === rest[0].path), false, 'whited out');
+  assert.equal(files.length, image.files.length - 1);
+});
+
+test('refuses an unknown digest and a layer that is not a tar', async () => {
+  const { store, image } = await pushed();
+  await assert.rejects(imageFiles(store, 'apps/hello', `sha256:${'0'.repeat(64)}`), (e) => hasCode(e, 'MANIFEST_UNKNOWN'));
+  const manifest = JSON.parse(image.manifest.data.toString('utf8'));
+  manifest.layers[0].mediaType = 'application/vnd.example.not-a-layer';
+  const data = Buffer.from(JSON.stringify(manifest));
+  const digest = await store.putManifest('apps/hello', digestOf(data), data, MEDIA_TYPE.imageManifest);
+  await assert.rejects(imageFiles(store, 'apps/hello', digest), (e) => hasCode(e, 'BAD_INPUT') && /not a tar layer/.test((e as Error).message));
+});
