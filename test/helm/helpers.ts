@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { CountersignError, type ErrorCode } from '../../src/errors';
+import type { ChartReleaseRequest } from '../../src/helm/release-client';
+import type { ApprovalPolicy } from '../../workflows/approval-messages';
+import { PLATFORM_PASSWORD_ENV, type TestEnv } from '../support/env';
 
 export const VECTORS = path.resolve(__dirname, '../vectors/helm');
 export const DEMO_DIR = path.join(VECTORS, 'demo');
@@ -47,4 +50,29 @@ export async function rejectsWithCode(fn: () => Promise<unknown>, code: ErrorCod
   assert.equal(caught.code, code, caught.message);
   if (part !== undefined) assert.match(caught.message, typeof part === 'string' ? new RegExp(part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : part);
   return caught;
+}
+
+/** Where a test worker reads the test OpenPGP key's passphrase (set it in `env.workerEnv`). */
+export const PGP_PASSWORD_ENV = 'COUNTERSIGN_TEST_PGP_PASSWORD';
+
+/**
+ * A release of the demo chart signed with the test OpenPGP key, published to a repository
+ * directory and the test registry, the OCI manifest cosign-signed with the test platform key.
+ */
+export function demoReleaseRequest(env: TestEnv, approval: ApprovalPolicy, overrides: Partial<ChartReleaseRequest> = {}): ChartReleaseRequest {
+  return {
+    chartDir: DEMO_DIR,
+    stagingDir: path.join(env.dir, 'staging'),
+    pgpKey: { ref: path.join(VECTORS, 'test-key.asc'), passwordEnv: PGP_PASSWORD_ENV },
+    keyringPath: path.join(VECTORS, 'keyring.gpg'),
+    publish: {
+      repositoryDir: path.join(env.dir, 'repo'),
+      oci: `${env.stack.registry.address}/charts`,
+      cosign: { ref: path.join(env.keysDir, 'platform.key'), passwordEnv: PLATFORM_PASSWORD_ENV, publicKeyPath: path.join(env.keysDir, 'platform.pub') },
+      created: '2026-01-01T00:00:00Z',
+    },
+    approval,
+    initiator: 'ci',
+    ...overrides,
+  };
 }

@@ -14,30 +14,14 @@ import type { ApprovalPolicy } from '../../workflows/approval-messages';
 import { verifyChart } from '../../src/helm/verify';
 import { hasCode } from '../../src/errors';
 import { generateSigningKey, publicKeyring, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
-import { DEMO_DIR, DEMO_FILE, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
-import { PLATFORM_PASSWORD_ENV, useTestEnv, TEST_PASSWORD } from '../support/env';
+import { DEMO_FILE, demoReleaseRequest, PGP_PASSWORD_ENV, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
+import { useTestEnv, TEST_PASSWORD } from '../support/env';
 import { runCli } from '../support/cli';
-
-const PGP_PASSWORD_ENV = 'COUNTERSIGN_TEST_PGP_PASSWORD';
 
 describe('chart release workflow on a real Temporal dev server and registry', () => {
   const env = useTestEnv({ setup: (e) => void (e.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE) });
   let approval: ApprovalPolicy;
-  const request = (overrides: Partial<ChartReleaseRequest> = {}): ChartReleaseRequest => ({
-    chartDir: DEMO_DIR,
-    stagingDir: path.join(env.dir, 'staging'),
-    pgpKey: { ref: path.join(VECTORS, 'test-key.asc'), passwordEnv: PGP_PASSWORD_ENV },
-    keyringPath: path.join(VECTORS, 'keyring.gpg'),
-    publish: {
-      repositoryDir: path.join(env.dir, 'repo'),
-      oci: `${env.stack.registry.address}/charts`,
-      cosign: { ref: path.join(env.keysDir, 'platform.key'), passwordEnv: PLATFORM_PASSWORD_ENV, publicKeyPath: path.join(env.keysDir, 'platform.pub') },
-      created: '2026-01-01T00:00:00Z',
-    },
-    approval,
-    initiator: 'ci',
-    ...overrides,
-  });
+  const request = (overrides: Partial<ChartReleaseRequest> = {}): ChartReleaseRequest => demoReleaseRequest(env, approval, overrides);
 
   before(async () => {
     approval = { ...env.target.approval, roster: await pinRoster(env.target.approvers) };

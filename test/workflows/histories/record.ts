@@ -12,13 +12,11 @@ import { pinRoster } from '../../../src/approval/roster';
 import { startPromotion, waitForPromotion } from '../../../src/client/promotions';
 import { startChartRelease, waitForChartRelease } from '../../../src/helm/release-client';
 import { requireTool } from '../../../src/stack/tools';
-import { DEMO_DIR, TEST_KEY_PASSPHRASE, VECTORS } from '../../helm/helpers';
-import { buildFacts, copyDir, PLATFORM_PASSWORD_ENV, startTestEnv } from '../../support/env';
+import { demoReleaseRequest, PGP_PASSWORD_ENV, TEST_KEY_PASSPHRASE } from '../../helm/helpers';
+import { buildFacts, copyDir, startTestEnv } from '../../support/env';
 import { runCeremony, trustTestConfig } from '../../trust/support';
 
 const HELLO = path.resolve(__dirname, '../../../examples/hello');
-
-const PGP_PASSWORD_ENV = 'COUNTERSIGN_TEST_PGP_PASSWORD';
 
 async function main(): Promise<void> {
   const wanted = new Set(process.argv.slice(2));
@@ -85,20 +83,7 @@ async function main(): Promise<void> {
     }
 
     if (wants('chart-released')) {
-      const release = await startChartRelease(env.client, {
-        chartDir: DEMO_DIR,
-        stagingDir: path.join(env.dir, 'staging'),
-        pgpKey: { ref: path.join(VECTORS, 'test-key.asc'), passwordEnv: PGP_PASSWORD_ENV },
-        keyringPath: path.join(VECTORS, 'keyring.gpg'),
-        publish: {
-          repositoryDir: path.join(env.dir, 'repo'),
-          oci: `${env.stack.registry.address}/charts`,
-          cosign: { ref: path.join(env.keysDir, 'platform.key'), passwordEnv: PLATFORM_PASSWORD_ENV, publicKeyPath: path.join(env.keysDir, 'platform.pub') },
-          created: '2026-01-01T00:00:00Z',
-        },
-        approval: { ...env.target.approval, roster: await pinRoster(env.target.approvers) },
-        initiator: 'ci',
-      });
+      const release = await startChartRelease(env.client, demoReleaseRequest(env, { ...env.target.approval, roster: await pinRoster(env.target.approvers) }));
       await waitForChartRelease(env.client, release.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
       await env.decideAs(release.releaseId, 'alice', 'approve', 'recorded');
       const done = await waitForChartRelease(env.client, release.releaseId);
