@@ -155,8 +155,19 @@ export class ServiceProcess {
 
   /** The last `lines` lines the process wrote. */
   logTail(lines = 20): string {
-    const text = this.logFile !== undefined ? readFileTail(this.logFile, MEMORY_LOG_BYTES) : this.memory;
-    return lastLines(text, lines);
+    return lastLines(this.recentLog(), lines);
+  }
+
+  /** The last 64 KiB the process wrote. */
+  recentLog(): string {
+    return this.logFile !== undefined ? readFileTail(this.logFile, MEMORY_LOG_BYTES) : this.memory;
+  }
+
+  /** The line that says why a Go program died (a panic's first line, or an `Error:`), if it wrote one. */
+  private causeLine(): string | undefined {
+    return this.recentLog()
+      .split('\n')
+      .find((line) => /^(panic: |Error: |fatal error: )/.test(line));
   }
 
   /** Resolves when the process has exited, or after timeoutMs (then false). */
@@ -185,9 +196,11 @@ export class ServiceProcess {
   /** The error to throw when the process died while we were waiting for it to become ready. */
   exitedDuringStartup(): CountersignError {
     const tail = this.logTail();
+    // A Go panic's stack trace pushes its message out of the tail: name it first.
+    const cause = this.causeLine();
     return new CountersignError(
       'STACK_ERROR',
-      `${this.name} exited during startup (${this.describeExit()})` + (tail ? `; last output:\n${tail}` : '; it printed nothing'),
+      `${this.name} exited during startup (${this.describeExit()})` + (cause && !tail.includes(cause) ? `: ${cause}` : '') + (tail ? `; last output:\n${tail}` : '; it printed nothing'),
       { details: { command: this.commandLine, logFile: this.logFile, logTail: tail } },
     );
   }

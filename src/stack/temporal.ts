@@ -174,7 +174,9 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
       }
     } catch (err) {
       await proc.stop(2_000).catch(() => undefined);
-      if (attempt < attempts && proc.hasExited && looksLikePortInUse(proc.logTail(50))) continue;
+      // The dev server also picks free ports of its own for its internal services, racing other
+      // processes on the machine; a start that died (rather than hung) gets another try.
+      if (attempt < attempts && proc.hasExited && (looksLikePortInUse(proc.recentLog()) || /^panic: /m.test(proc.recentLog()))) continue;
       throw err;
     }
     return {

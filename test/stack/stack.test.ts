@@ -15,7 +15,7 @@ import { Client, Connection } from '@temporalio/client';
 import { CountersignError, hasCode } from '../../src/errors';
 import { waitForPort } from '../../src/stack/ports';
 import { probeRegistry, startRegistry } from '../../src/stack/registry';
-import { isPidAlive } from '../../src/stack/service';
+import { isPidAlive, ServiceProcess } from '../../src/stack/service';
 import { startTemporalDevServer, stopPid } from '../../src/stack/temporal';
 import { locateTool, readToolsEnv, requireTool } from '../../src/stack/tools';
 
@@ -224,6 +224,18 @@ describe('bad paths', () => {
       assert.ok(err instanceof CountersignError && err.code === 'STACK_ERROR', String(err));
       assert.match(err.message, /temporal exited during startup \(exit code \d+\)/);
       assert.match(err.message, /not a database/);
+      return true;
+    });
+  });
+
+  test("a service that panics with a long stack trace: the error still names the panic", async () => {
+    // What a Go program prints when it panics: the message, then far more than the tail holds.
+    const script = `console.log('starting'); console.error('panic: could not get a free port'); for (let i = 0; i < 60; i++) console.error('\\tgoroutine frame ' + i); process.exit(2);`;
+    const proc = await ServiceProcess.start({ name: 'fake-go', command: process.execPath, args: ['-e', script] });
+    await assert.rejects(proc.waitUntilReady(async () => false, { timeoutMs: 10_000, what: 'never' }), (err: unknown) => {
+      assert.ok(err instanceof CountersignError && err.code === 'STACK_ERROR', String(err));
+      assert.match(err.message, /^STACK_ERROR: fake-go exited during startup \(exit code 2\): panic: could not get a free port; last output:\n/);
+      assert.match(err.message, /goroutine frame 59$/);
       return true;
     });
   });
