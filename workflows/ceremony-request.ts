@@ -8,6 +8,13 @@ import type { RosterEntry } from './approval-messages';
 import { verifyStatementSignature } from './approval-signature';
 
 export const CEREMONY_REQUEST_TYPE = 'https://countersign.dev/ceremony-request/v1';
+/**
+ * How old a request for one run (`rotation:` scope) may be when its ceremony starts. A workflow id
+ * can be reused once its run has closed, so the scope alone would let a request be replayed later.
+ */
+export const REQUEST_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+/** Clocks differ: a request dated this far after the ceremony's start still counts. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 export interface CeremonyRequest {
   _type: typeof CEREMONY_REQUEST_TYPE;
@@ -41,6 +48,8 @@ export interface RequestContext {
   governance: Record<string, RosterEntry>;
   /** The workflow that runs the ceremony's rotation (the ceremony's parent, else the ceremony). */
   runId: string;
+  /** When the ceremony started (workflow time), in ms since the epoch. */
+  now: number;
 }
 
 /** Why the request does not authorise this ceremony, or undefined when it does. */
@@ -59,6 +68,12 @@ export function ceremonyRequestProblem(signed: SignedCeremonyRequest | undefined
   const member = ctx.governance[request.initiator];
   if (!member) return `${request.initiator} is not a governance member of trust store ${ctx.trust} (${Object.keys(ctx.governance).join(', ')})`;
   if (!scopeCovers(request.scope, ctx.runId)) return `the request is for ${request.scope}, not for run ${ctx.runId}`;
+  if (request.scope.startsWith('rotation:')) {
+    const at = Date.parse(request.time);
+    if (Number.isNaN(at)) return `the request's time "${String(request.time)}" is not a time`;
+    if (at < ctx.now - REQUEST_MAX_AGE_MS) return `the request was signed at ${request.time}, more than 24 hours before this ceremony started (${new Date(ctx.now).toISOString()})`;
+    if (at > ctx.now + CLOCK_SKEW_MS) return `the request is dated ${request.time}, after this ceremony started (${new Date(ctx.now).toISOString()})`;
+  }
   if (!verifyStatementSignature(signed.statement, signed.signature, member.publicKeyHex)) {
     return `the request's signature does not verify with ${request.initiator}'s roster key (${member.fingerprint.slice(0, 16)})`;
   }

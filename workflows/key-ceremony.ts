@@ -39,6 +39,7 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
     initiator: input.initiator,
     governance: input.governance ?? {},
     runId: info.parent?.workflowId ?? info.workflowId,
+    now: Date.now(),
   });
   if (refused) {
     status.state = 'REFUSED';

@@ -21,7 +21,7 @@ describe('ceremony request (the check a key ceremony makes before asking custodi
     erin = await FileSigner.load(path.join(dir, 'erin.key'), 'pw');
     dave = await FileSigner.load(path.join(dir, 'dave.key'), 'pw');
     const governance = await pinRoster({ erin: { publicKey: path.join(dir, 'erin.pub'), identities: [], signingKeys: [] } });
-    ctx = { trust: 'platform', planDigest: PLAN, initiator: 'erin', governance, runId: RUN };
+    ctx = { trust: 'platform', planDigest: PLAN, initiator: 'erin', governance, runId: RUN, now: Date.parse('2026-11-22T00:10:00Z') };
   });
 
   const request = (over: Partial<CeremonyRequest> = {}): CeremonyRequest => ({ _type: CEREMONY_REQUEST_TYPE, trust: 'platform', planDigest: PLAN, initiator: 'erin', scope: `rotation:${RUN}`, time: '2026-11-22T00:00:00.000Z', ...over });
@@ -32,7 +32,8 @@ describe('ceremony request (the check a key ceremony makes before asking custodi
 
   it("accepts the initiator's request for this run, and a schedule's request for each of its runs", async () => {
     assert.equal(ceremonyRequestProblem(await sign(request()), ctx), undefined);
-    const forSchedule = await sign(request({ scope: 'schedule:key-rotation-platform' }));
+    // A schedule's request authorises every run, months later too.
+    const forSchedule = await sign(request({ scope: 'schedule:key-rotation-platform', time: '2026-01-01T00:00:00.000Z' }));
     assert.equal(ceremonyRequestProblem(forSchedule, { ...ctx, runId: 'key-rotation-platform-2027-02-20T00:00:00Z' }), undefined);
     assert.match(ceremonyRequestProblem(forSchedule, { ...ctx, runId: 'key-rotation-platformx-2027' }) ?? '', /not for run/);
   });
@@ -50,6 +51,8 @@ describe('ceremony request (the check a key ceremony makes before asking custodi
     ['by someone the ceremony does not name', () => sign(request({ initiator: 'dave' })), /made by dave, but the ceremony names erin/],
     ['of another type', () => sign({ ...request(), _type: 'https://example.com/other' as never }), /has type https:\/\/example.com\/other/],
     ['not JSON', async () => ({ statement: 'nope', signature: 'AAAA' }), /not JSON/],
+    ['signed more than a day before the run (replayed on a reused id)', () => sign(request({ time: '2026-11-20T00:00:00.000Z' })), /signed at 2026-11-20T00:00:00.000Z, more than 24 hours before this ceremony started/],
+    ['dated after the run started', () => sign(request({ time: '2026-11-22T01:00:00.000Z' })), /dated 2026-11-22T01:00:00.000Z, after this ceremony started/],
   ];
   for (const [name, make, expected] of refusals) {
     it(`refuses a request ${name}`, async () => {
