@@ -1,7 +1,7 @@
 import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ChartActivities } from '../activities/chart';
 import { ApprovalGate } from './approval-gate';
-import { failureMessage, stepTimeline } from './timeline';
+import { stepTimeline } from './timeline';
 import type {
   ChartReleaseInput,
   ChartReleaseState,
@@ -38,7 +38,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
   };
   setHandler(chartStatusQuery, () => ({ ...status, approval: gate.view() }));
 
-  const { enter, begin, finish } = stepTimeline<ChartTimelineEntry, ChartReleaseState>(status);
+  const { enter, begin, finish, rejectChecks, endedAtGate, fail } = stepTimeline<ChartTimelineEntry, ChartReleaseState>(status);
   const staged = { stagingDir: input.stagingDir, fileName: input.fileName, sha256: input.sha256 };
 
   let current: ChartTimelineEntry | undefined;
@@ -55,11 +55,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     const report = await chartVerify(staged, input.keyringPath, input.publish.cosign?.publicKeyPem);
     status.checks = report.checks;
     if (!report.ok) {
-      const failed = report.checks.filter((c) => !c.ok).map((c) => c.message);
-      finish(current, 'rejected', `${failed.length} check(s) failed`);
-      current.error = failed.join('; ');
-      status.error = `VERIFICATION_FAILED: ${failed.join('; ')}`;
-      enter('REJECTED');
+      rejectChecks(current, report.checks);
       return status;
     }
     finish(current, 'succeeded', `${report.checks.length} checks passed`);
@@ -67,12 +63,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     current = begin('approval', 'AWAITING_APPROVAL');
     const outcome = await gate.run();
     status.approval = gate.view();
-    if (outcome.state !== 'APPROVED') {
-      finish(current, outcome.state === 'EXPIRED' ? 'expired' : 'rejected', outcome.summary);
-      status.error = `${outcome.state}: ${outcome.summary}`;
-      enter(outcome.state);
-      return status;
-    }
+    if (endedAtGate(current, outcome)) return status;
     finish(current, 'succeeded', outcome.summary);
 
     current = begin('publish', 'PUBLISHING');
@@ -83,13 +74,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     enter('RELEASED');
     return status;
   } catch (err) {
-    const message = failureMessage(err);
-    if (current && current.status === 'running') {
-      finish(current, 'failed');
-      current.error = message;
-    }
-    status.error = message;
-    enter('FAILED');
+    fail(current, err);
     return status;
   }
 }

@@ -1,7 +1,7 @@
 import { ApplicationFailure, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { PromotionActivities } from '../activities/promotion';
 import { ApprovalGate } from './approval-gate';
-import { failureMessage, stepTimeline } from './timeline';
+import { stepTimeline } from './timeline';
 import type { CheckResult, KeyTrust, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
 import { statusQuery } from './promotion-messages';
 
@@ -51,7 +51,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
 
   setHandler(statusQuery, () => ({ ...status, approval: gate.view() }));
 
-  const { enter, begin, finish, skip } = stepTimeline<TimelineEntry, PromotionState>(status);
+  const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status);
 
   let current: TimelineEntry | undefined;
   try {
@@ -87,11 +87,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     const report = await platformVerify(target, input.keys.developer.publicKeyPem, input.policy, input.build.commit || undefined, input.keys.developer.trust);
     status.checks = report.checks as CheckResult[];
     if (!report.ok) {
-      const failed = report.checks.filter((c) => !c.ok).map((c) => c.message);
-      finish(current, 'rejected', `${failed.length} check(s) failed`);
-      current.error = failed.join('; ');
-      status.error = `VERIFICATION_FAILED: ${failed.join('; ')}`;
-      enter('REJECTED');
+      rejectChecks(current, report.checks);
       return status;
     }
     finish(current, 'succeeded', `${report.checks.length} checks passed`);
@@ -100,12 +96,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     current = begin('approval', 'AWAITING_APPROVAL');
     const outcome = await gate.run();
     status.approval = gate.view();
-    if (outcome.state !== 'APPROVED') {
-      finish(current, outcome.state === 'EXPIRED' ? 'expired' : 'rejected', outcome.summary);
-      status.error = `${outcome.state}: ${outcome.summary}`;
-      enter(outcome.state);
-      return status;
-    }
+    if (endedAtGate(current, outcome)) return status;
     finish(current, 'succeeded', outcome.summary);
 
     current = begin('prod-sign', 'PROD_SIGNING');
@@ -120,13 +111,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     enter('PROMOTED');
     return status;
   } catch (err) {
-    const message = failureMessage(err);
-    if (current && current.status === 'running') {
-      finish(current, 'failed');
-      current.error = message;
-    }
-    status.error = message;
-    enter('FAILED');
+    fail(current, err);
     return status;
   }
 }

@@ -15,10 +15,18 @@ interface Entry {
   error?: string;
 }
 
-export function stepTimeline<E extends Entry, State extends string>(status: { state: State; timeline: E[] }) {
-  const enter = (state: State): void => {
+/** The ends every run can come to besides its own success. */
+type Ending = 'REJECTED' | 'EXPIRED' | 'FAILED';
+
+export function stepTimeline<E extends Entry, State extends string>(status: { state: State | Ending; timeline: E[]; error?: string }) {
+  const enter = (state: State | Ending): void => {
     status.state = state;
     upsertSearchAttributes({ [SEARCH_ATTRIBUTES.state]: [state] });
+  };
+  const finish = (entry: E, outcome: E['status'], detail?: string): void => {
+    entry.status = outcome;
+    entry.finishedAt = new Date().toISOString();
+    if (detail) entry.detail = detail;
   };
   return {
     enter,
@@ -28,10 +36,32 @@ export function stepTimeline<E extends Entry, State extends string>(status: { st
       status.timeline.push(entry);
       return entry;
     },
-    finish(entry: E, outcome: E['status'], detail?: string): void {
-      entry.status = outcome;
-      entry.finishedAt = new Date().toISOString();
-      if (detail) entry.detail = detail;
+    finish,
+    /** A verification found problems: the step and the run end REJECTED, every failed check listed. */
+    rejectChecks(entry: E, checks: ReadonlyArray<{ ok: boolean; message: string }>): void {
+      const failed = checks.filter((c) => !c.ok).map((c) => c.message);
+      finish(entry, 'rejected', `${failed.length} check(s) failed`);
+      entry.error = failed.join('; ');
+      status.error = `VERIFICATION_FAILED: ${failed.join('; ')}`;
+      enter('REJECTED');
+    },
+    /** When the approval gate closed without approval, the step and the run end as it did (true). */
+    endedAtGate(entry: E, outcome: { state: 'APPROVED' | 'REJECTED' | 'EXPIRED'; summary: string }): boolean {
+      if (outcome.state === 'APPROVED') return false;
+      finish(entry, outcome.state === 'EXPIRED' ? 'expired' : 'rejected', outcome.summary);
+      status.error = `${outcome.state}: ${outcome.summary}`;
+      enter(outcome.state);
+      return true;
+    },
+    /** An activity failed for good: the running step (if one is) and the run end FAILED with the reason. */
+    fail(entry: E | undefined, err: unknown): void {
+      const message = failureMessage(err);
+      if (entry && entry.status === 'running') {
+        finish(entry, 'failed');
+        entry.error = message;
+      }
+      status.error = message;
+      enter('FAILED');
     },
     skip(step: E['step'], detail: string): void {
       const at = new Date().toISOString();
