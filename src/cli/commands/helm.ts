@@ -291,29 +291,4 @@ export const helmReleaseCommand: Command = {
   },
 };
 
-const HELM_SUBCOMMANDS = [helmPackageCommand, helmSignCommand, helmVerifyCommand, helmKeygenCommand, helmRepoIndexCommand, helmReleaseCommand];
-
-function helmCommandList(): string {
-  const width = Math.max(...HELM_SUBCOMMANDS.map((c) => c.name.length));
-  return ['Commands:', ...HELM_SUBCOMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)].join('\n');
-}
-
-/**
- * `countersign helm` on its own: with --help the subcommands (exit 0), without one the same list
- * on stderr (exit 2). Without this entry a bare group name only gets "choose one of".
- */
-export const helmGroupCommand: Command = {
-  name: 'helm',
-  summary: 'Helm charts: package, sign, verify, keygen, repo-index, release',
-  usage: 'countersign helm <command> [options]   (countersign helm <command> --help for details)',
-  options: {},
-  optionHelp: {},
-  details: helmCommandList(),
-  async run(args, io) {
-    const [sub] = args.positionals;
-    write(io.stderr, `${sub === undefined ? 'give a helm command' : `unknown helm command "${sub}"`}\n\nUsage: ${helmGroupCommand.usage}\n\n${helmCommandList()}`);
-    return EXIT.usage;
-  },
-};
-
-export const HELM_COMMANDS: Command[] = [helmGroupCommand, ...HELM_SUBCOMMANDS];
+export const HELM_COMMANDS: Command[] = [helmPackageCommand, helmSignCommand, helmVerifyCommand, helmKeygenCommand, helmRepoIndexCommand, helmReleaseCommand];

@@ -1,12 +1,11 @@
 import os from 'node:os';
 import { getPromotionStatus, listPromotions, signAndDecide, startPromotion, waitForPromotion } from '../../client/promotions';
-import { FileSigner } from '../../keys/file-signer';
-import { readPassphrase } from '../../keys/passphrase';
 import { parseDuration } from '../../duration';
 import { CountersignError } from '../../errors';
 import type { PromotionStatus } from '../../../workflows/promotion-messages';
 import { EXIT, printJson, write, type Command } from '../command';
 import { connectClient, findTarget, loadCliConfig } from '../context';
+import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import { renderChartStatus, renderStatus } from '../render';
 import { getChartReleaseStatus } from '../../helm/release-client';
 
@@ -164,18 +163,15 @@ export const listCommand: Command = {
   },
 };
 
-export const APPROVER_KEY_PASSWORD_ENV = 'COUNTERSIGN_APPROVER_KEY_PASSWORD';
-
 function decisionCommand(decision: 'approve' | 'reject'): Command {
   return {
     name: decision,
     summary: decision === 'approve' ? 'approve a promotion awaiting approval (a signed statement)' : 'reject a promotion (a signed statement with a reason)',
     usage: `countersign ${decision} <promotion-id> --as NAME --key FILE${decision === 'reject' ? ' --reason TEXT' : ' [--reason TEXT]'}`,
-    options: { as: { type: 'string' }, key: { type: 'string', short: 'k' }, 'password-env': { type: 'string' }, reason: { type: 'string', short: 'r' } },
+    options: { as: { type: 'string' }, ...PERSONAL_KEY_OPTIONS, reason: { type: 'string', short: 'r' } },
     optionHelp: {
       as: 'your name in the approver roster (default $COUNTERSIGN_APPROVER, else $USER)',
-      key: 'your cosign-format private key (default $COUNTERSIGN_APPROVER_KEY)',
-      'password-env': `environment variable holding the key's passphrase (default ${APPROVER_KEY_PASSWORD_ENV}); prompted on a terminal when unset`,
+      ...personalKeyHelp('the decision'),
       reason: decision === 'reject' ? 'why (required)' : 'optional note recorded with the approval',
     },
     details:
@@ -185,12 +181,8 @@ function decisionCommand(decision: 'approve' | 'reject'): Command {
       if (!id) throw new CountersignError('BAD_INPUT', 'a promotion id is required (see countersign list --state AWAITING_APPROVAL)');
       const reason = args.values.reason as string | undefined;
       if (decision === 'reject' && !reason?.trim()) throw new CountersignError('BAD_INPUT', 'reject needs --reason');
-      const approver = (args.values.as as string | undefined) ?? io.env.COUNTERSIGN_APPROVER ?? io.env.USER ?? os.userInfo().username;
-      const keyFile = (args.values.key as string | undefined) ?? io.env.COUNTERSIGN_APPROVER_KEY;
-      if (!keyFile) throw new CountersignError('BAD_INPUT', `--key is required: the private key ${approver} signs decisions with (or set COUNTERSIGN_APPROVER_KEY)`);
-      const envVar = (args.values['password-env'] as string | undefined) ?? APPROVER_KEY_PASSWORD_ENV;
-      const password = await readPassphrase({ envVar, output: io.stderr, env: io.env, prompt: `Passphrase for ${keyFile}: ` });
-      const signer = await FileSigner.load(keyFile, password);
+      const approver = whoIsSigning(args, io);
+      const signer = await personalSigner(args, io, approver, 'decisions');
       const { client, close } = await connectClient(args, io.env);
       try {
         const view = await signAndDecide(client, id, { approver, decision, reason, signer });

@@ -1,11 +1,8 @@
 /**
  * Key ceremony, published trust, rotation schedules and revocation (docs/trust.md).
  */
-import os from 'node:os';
 import { CountersignError } from '../../errors';
 import { parseDuration } from '../../duration';
-import { FileSigner } from '../../keys/file-signer';
-import { readPassphrase } from '../../keys/passphrase';
 import { readIndex } from '../../trust/index-file';
 import { PINNED_LISTING_LIMIT } from '../../trust/promotions';
 import {
@@ -24,29 +21,12 @@ import {
 } from '../../trust/client';
 import { connectClient, loadCliConfig } from '../context';
 import { EXIT, printJson, write, type Command, type ParsedArgs } from '../command';
-import { APPROVER_KEY_PASSWORD_ENV } from './promotions';
+import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import type { CommandIo } from '../command';
 
 const TRUST_HELP = 'trust store name under trust: in the config (default: the only one)';
 
-function initiator(args: ParsedArgs, io: CommandIo): string {
-  return (args.values.as as string | undefined) ?? io.env.COUNTERSIGN_APPROVER ?? io.env.USER ?? os.userInfo().username;
-}
-
-/** The governance member's own key, which signs the ceremony request (as approvers sign decisions). */
-async function requestSigner(args: ParsedArgs, io: CommandIo, who: string): Promise<FileSigner> {
-  const keyFile = (args.values.key as string | undefined) ?? io.env.COUNTERSIGN_APPROVER_KEY;
-  if (!keyFile) throw new CountersignError('BAD_INPUT', `--key is required: the private key ${who} signs the ceremony request with (or set COUNTERSIGN_APPROVER_KEY)`);
-  const envVar = (args.values['password-env'] as string | undefined) ?? APPROVER_KEY_PASSWORD_ENV;
-  const password = await readPassphrase({ envVar, output: io.stderr, env: io.env, prompt: `Passphrase for ${keyFile}: ` });
-  return FileSigner.load(keyFile, password);
-}
-
-const REQUEST_KEY_OPTIONS = { key: { type: 'string' as const }, 'password-env': { type: 'string' as const } };
-const REQUEST_KEY_HELP = {
-  key: 'your cosign-format private key (your roster key; default $COUNTERSIGN_APPROVER_KEY): it signs the ceremony request',
-  'password-env': `environment variable holding its passphrase (default ${APPROVER_KEY_PASSWORD_ENV}); prompted on a terminal when unset`,
-};
+const requestSigner = (args: ParsedArgs, io: CommandIo, who: string) => personalSigner(args, io, who, 'the ceremony request');
 
 async function withClient<T>(args: ParsedArgs, io: CommandIo, fn: (client: Awaited<ReturnType<typeof connectClient>>['client']) => Promise<T>): Promise<T> {
   const { client, close } = await connectClient(args, io.env);
@@ -61,14 +41,14 @@ export const keysCeremonyCommand: Command = {
   name: 'keys ceremony',
   summary: 'start a key ceremony: M of N custodians join, then the next key is made and published (the old one retires)',
   usage: 'countersign keys ceremony [--trust NAME] --as NAME --key FILE [--deadline 24h]',
-  options: { trust: { type: 'string' }, as: { type: 'string' }, deadline: { type: 'string' }, ...REQUEST_KEY_OPTIONS },
-  optionHelp: { trust: TRUST_HELP, as: 'you: a governance member of the trust store', deadline: "custodians' deadline (default: the config's custodians.deadline)", ...REQUEST_KEY_HELP },
+  options: { trust: { type: 'string' }, as: { type: 'string' }, deadline: { type: 'string' }, ...PERSONAL_KEY_OPTIONS },
+  optionHelp: { trust: TRUST_HELP, as: 'you: a governance member of the trust store', deadline: "custodians' deadline (default: the config's custodians.deadline)", ...personalKeyHelp('the ceremony request') },
   details: 'Custodians join with: countersign approve <ceremony-id> --as NAME --key FILE. Follow it with: countersign keys status <id>.',
   async run(args, io) {
     const config = loadCliConfig(args, io.env);
     const trust = trustConfig(config, args.values.trust as string | undefined);
     const deadlineMs = args.values.deadline === undefined ? undefined : parseDuration(String(args.values.deadline), '--deadline');
-    const who = initiator(args, io);
+    const who = whoIsSigning(args, io);
     const now = new Date();
     const input = await ceremonyInput(config, trust, who, { deadlineMs, signer: await requestSigner(args, io, who), scope: `rotation:${rotationIdFor(trust.name, now)}`, time: now });
     const started = await withClient(args, io, (client) => startRotation(client, { ceremony: input }, now));
@@ -177,9 +157,9 @@ export const keysScheduleRotationCommand: Command = {
   name: 'keys schedule-rotation',
   summary: 'create (or update) the Temporal Schedule that runs a key rotation every interval',
   usage: 'countersign keys schedule-rotation --every 90d [--trust NAME] --as NAME --key FILE [--retire-poll 5m]',
-  options: { trust: { type: 'string' }, every: { type: 'string' }, as: { type: 'string' }, 'retire-poll': { type: 'string' }, ...REQUEST_KEY_OPTIONS },
+  options: { trust: { type: 'string' }, every: { type: 'string' }, as: { type: 'string' }, 'retire-poll': { type: 'string' }, ...PERSONAL_KEY_OPTIONS },
   optionHelp: {
-    ...REQUEST_KEY_HELP,
+    ...personalKeyHelp('the ceremony request'),
     trust: TRUST_HELP,
     every: 'interval, e.g. 90d (seconds work for drills: 30s)',
     as: 'the governance member each scheduled ceremony is started on behalf of',
@@ -192,7 +172,7 @@ export const keysScheduleRotationCommand: Command = {
     const config = loadCliConfig(args, io.env);
     const trust = trustConfig(config, args.values.trust as string | undefined);
     const retirePollMs = args.values['retire-poll'] === undefined ? undefined : parseDuration(String(args.values['retire-poll']), '--retire-poll');
-    const who = initiator(args, io);
+    const who = whoIsSigning(args, io);
     const signer = await requestSigner(args, io, who);
     const input = { ceremony: await ceremonyInput(config, trust, who, { signer, scope: `schedule:${rotationScheduleId(trust.name)}` }), retirePollMs };
     const scheduleId = await withClient(args, io, (client) => scheduleRotation(client, input, everyMs));
