@@ -21,6 +21,7 @@ import type { TargetPolicy } from '../../src/policy/policy';
 import { verifyForPlatform } from '../../src/promotion/steps';
 import { createStatement } from '../../src/provenance/statement';
 import { MemoryStore, sha256Digest } from '../support/memory-store';
+import { throwawaySigner } from '../support/throwaway-signer';
 
 const DIR = path.join(__dirname, '..', 'vectors', 'cosign-bundle');
 const KEYS = path.join(__dirname, '..', 'vectors', 'cosign-keys');
@@ -176,12 +177,7 @@ describe('countersign writing bundles next to cosign', () => {
     signer = await FileSigner.load(path.join(KEYS, 'cosign.key'), 'countersign-test');
     const store = await loadVectors();
     assert.deepEqual(await signImageBundle(store, REPO, DIGEST, signer), { added: false });
-    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const other: Signer = {
-      keyRef: 'other',
-      sign: async (d) => crypto.sign('sha256', d, { key: privateKey, dsaEncoding: 'der' }),
-      publicKeyPem: async () => crypto.createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString(),
-    };
+    const other = throwawaySigner('other');
     assert.deepEqual(await signImageBundle(store, REPO, DIGEST, other), { added: true });
     const index = JSON.parse((await store.getManifest(REPO, referrersFallbackTag(DIGEST)))!.data.toString('utf8'));
     assert.equal(index.manifests.length, 4);
@@ -192,12 +188,7 @@ describe('countersign writing bundles next to cosign', () => {
 
   test('legacy publishing becomes both once the image has bundles (cosign v3 then ignores .sig)', async () => {
     const store = await loadVectors();
-    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const platform: Signer = {
-      keyRef: 'platform',
-      sign: async (d) => crypto.sign('sha256', d, { key: privateKey, dsaEncoding: 'der' }),
-      publicKeyPem: async () => crypto.createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString(),
-    };
+    const platform = throwawaySigner('platform');
     assert.deepEqual(await signImageAs('legacy', store, REPO, DIGEST, platform), { added: true, format: 'both' });
     const evidence = await collectImageEvidence(store, REPO, DIGEST, await platform.publicKeyPem());
     assert.deepEqual(evidence.signatures, { legacy: 1, bundle: 1 });

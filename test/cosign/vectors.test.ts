@@ -25,6 +25,7 @@ import { SLSA_PROVENANCE_V1, readBuildFacts } from '../../src/provenance/slsa';
 import { createStatement, STATEMENT_TYPE_V1 } from '../../src/provenance/statement';
 import { SPDX_PREDICATE_TYPE } from '../../src/sbom/spdx';
 import { MemoryStore, sha256Digest } from '../support/memory-store';
+import { throwawaySigner } from '../support/throwaway-signer';
 
 const DIR = path.join(__dirname, '..', 'vectors', 'cosign-image');
 const KEY_FILE = path.join(__dirname, '..', 'vectors', 'cosign-keys', 'cosign.key');
@@ -263,12 +264,7 @@ describe('verifyImageSignatures on cosign signatures', () => {
     assert.deepEqual(same, { added: false, keyFingerprint: keyFingerprint(COSIGN_PUB) });
     assert.deepEqual((await store.getManifest(REPO, SIG_TAG))!.data, file('sig-manifest.json'), 'manifest untouched');
 
-    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const other: Signer = {
-      keyRef: 'test-other',
-      sign: async (data) => crypto.sign('sha256', data, { key: privateKey, dsaEncoding: 'der' }),
-      publicKeyPem: async () => crypto.createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString(),
-    };
+    const other = throwawaySigner('test-other');
     assert.equal((await signImage(store, REPO, DIGEST, other)).added, true);
     const manifest = JSON.parse((await store.getManifest(REPO, SIG_TAG))!.data.toString('utf8')) as ImageManifest;
     assert.equal(manifest.layers.length, 2);

@@ -6,7 +6,6 @@
  * cosign (or, for its half, olareg) is not installed.
  */
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,10 +21,10 @@ import { createStatement } from '../../src/provenance/statement';
 import { startRegistry } from '../../src/stack/registry';
 import { locateTool } from '../../src/stack/tools';
 import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
-import type { Signer } from '../../src/keys/signer';
 import { olaregPath, startOlareg } from '../support/olareg';
 import { KEYS, PASSWORD, produceWithCosign, runCosign, shapeOf, type Produced } from '../vectors/cosign-bundle/produce';
 import { buildFacts, startTestEnv, type TestEnv } from '../support/env';
+import { throwawaySigner } from '../support/throwaway-signer';
 
 const VECTORS = path.join(__dirname, '..', 'vectors', 'cosign-bundle');
 const PUB = path.join(KEYS, 'cosign.pub');
@@ -81,13 +80,11 @@ for (const kind of REGISTRIES) {
       assert.equal(report.checks.length, 7);
 
       // A countersignature by another key is one more referrer; cosign's stays and both verify.
-      const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      const otherPem = crypto.createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString();
-      const other: Signer = { keyRef: 'other', sign: async (d) => crypto.sign('sha256', d, { key: privateKey, dsaEncoding: 'der' }), publicKeyPem: async () => otherPem };
+      const other = throwawaySigner('other');
       assert.deepEqual(await signImageAs('bundle', store, 'apps/hello', fresh.imageDigest, other), { added: true, format: 'bundle' });
       assert.equal((await listReferrers(store, 'apps/hello', fresh.imageDigest)).length, 4);
       const otherPub = path.join(work, 'other.pub');
-      fs.writeFileSync(otherPub, otherPem);
+      fs.writeFileSync(otherPub, other.publicKey);
       for (const key of [PUB, otherPub]) {
         const r = await runCosign(cosign!, ['verify', '--key', key, '--insecure-ignore-tlog=true', '--allow-http-registry', `${registry.address}/apps/hello@${fresh.imageDigest}`], work);
         assert.equal(r.code, 0, `cosign verify --key ${path.basename(key)}: ${r.stderr}`);
