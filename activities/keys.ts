@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { createKey, type CreatedKey, type KeyRequest } from '../src/trust/create-key';
 import type { TrustKey } from '../src/trust/index-file';
-import { promotionsPinnedTo } from '../src/trust/promotions';
+import { runsPinnedTo } from '../src/trust/promotions';
 import { publishKey } from '../src/trust/publish';
 import { TrustStore, type TrustLocation } from '../src/trust/store';
 import { CountersignError } from '../src/errors';
@@ -41,7 +41,7 @@ export function createKeyActivities(deps: KeyActivityDeps) {
 
     /** How many promotions (cosign key) or chart releases (OpenPGP key) are still running pinned to this fingerprint. */
     async countPinnedInFlight(fingerprint: string): Promise<number> {
-      return asActivity(log, async () => withClient(async (client) => (await promotionsPinnedTo(client, fingerprint)).length));
+      return asActivity(log, async () => withClient(async (client) => (await runsPinnedTo(client, fingerprint)).length));
     },
 
     async retireKey(location: TrustLocation, id: string, reason: string): Promise<TrustKey> {

@@ -22,7 +22,7 @@ import {
 } from '../../workflows/key-ceremony-messages';
 import type { TrustConfig } from './config';
 import type { TrustKey } from './index-file';
-import { PINNED_LISTING_LIMIT, promotionsInFlight, promotionsSignedBy, type PinnedPromotion, type SignedPromotion } from './promotions';
+import { PINNED_LISTING_LIMIT, runsInFlight, runsSignedBy, type PinnedPromotion, type SignedPromotion } from './promotions';
 import { TrustStore } from './store';
 import { keyFingerprint } from '../keys/public-key';
 import type { Signer } from '../keys/signer';
@@ -209,7 +209,7 @@ export async function revokeKey(trust: TrustConfig, which: string, reason: strin
 
 /** What a (revoked) key signed, and what is still in flight pinned to it, from visibility. */
 export async function pinnedTo(client: Client, key: TrustKey, limit = PINNED_LISTING_LIMIT): Promise<Omit<Revocation, 'key'>> {
-  const [signed, running] = await Promise.all([promotionsSignedBy(client, key.fingerprint, limit), promotionsInFlight(client, key.fingerprint, limit)]);
+  const [signed, running] = await Promise.all([runsSignedBy(client, key.fingerprint, limit), runsInFlight(client, key.fingerprint, limit)]);
   // A running promotion already releasing has its signature: it is listed as signed, not as one to be refused.
   const inFlight = running.promotions.filter((p) => p.state !== 'RELEASING');
   return { signed: signed.promotions, inFlight, limit, capped: { signed: signed.capped, inFlight: running.capped } };

@@ -8,7 +8,7 @@ import { CountersignError } from '../errors';
 import { CHART_RELEASE_WORKFLOW_TYPE } from '../../workflows/chart-release-messages';
 import { PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, type PromotionStatus } from '../../workflows/promotion-messages';
 
-/** How many promotions a listing returns unless told otherwise. */
+/** How many runs a listing returns unless told otherwise. */
 export const PINNED_LISTING_LIMIT = 1000;
 
 export interface PinnedPromotion {
@@ -69,7 +69,7 @@ function describePinned(wf: WorkflowExecutionInfo): PinnedPromotion {
 }
 
 /** Running promotions and chart releases pinned to the key (what the retire step counts). */
-export async function promotionsPinnedTo(client: Client, fingerprint: string, limit = PINNED_LISTING_LIMIT): Promise<PinnedPromotion[]> {
+export async function runsPinnedTo(client: Client, fingerprint: string, limit = PINNED_LISTING_LIMIT): Promise<PinnedPromotion[]> {
   checkFingerprint(fingerprint);
   const query = pinnedQuery(fingerprint, `ExecutionStatus = 'Running'`);
   const out: PinnedPromotion[] = [];
@@ -80,20 +80,21 @@ export async function promotionsPinnedTo(client: Client, fingerprint: string, li
   return out;
 }
 
-/** Running promotions pinned to the key, up to `limit`, saying whether there were more. */
-export async function promotionsInFlight(client: Client, fingerprint: string, limit = PINNED_LISTING_LIMIT): Promise<Listing<PinnedPromotion>> {
+/** Running promotions and chart releases pinned to the key, up to `limit`, saying whether there were more. */
+export async function runsInFlight(client: Client, fingerprint: string, limit = PINNED_LISTING_LIMIT): Promise<Listing<PinnedPromotion>> {
   // One more than asked tells a full list from a cut one.
-  const found = await promotionsPinnedTo(client, fingerprint, limit + 1);
+  const found = await runsPinnedTo(client, fingerprint, limit + 1);
   return { promotions: found.slice(0, limit), capped: found.length > limit, limit };
 }
 
 /**
- * Every promotion whose production signature by this key may be on an image: PROMOTED ones, and
- * those that got it and then failed or stopped later (at release, or terminated meanwhile).
+ * Every promotion whose production signature by this key may be on an image (PROMOTED ones, and
+ * those that got it and then failed or stopped later, at release or terminated meanwhile), and
+ * every chart release it signed and published.
  * A FAILED promotion's own timeline (its result, read from history) says whether prod-sign
  * finished. Running promotions still signing are left to the in-flight list.
  */
-export async function promotionsSignedBy(client: Client, fingerprint: string, limit = PINNED_LISTING_LIMIT): Promise<Listing<SignedPromotion>> {
+export async function runsSignedBy(client: Client, fingerprint: string, limit = PINNED_LISTING_LIMIT): Promise<Listing<SignedPromotion>> {
   checkFingerprint(fingerprint);
   const states = AT_OR_PAST_PROD_SIGN.map((s) => `'${s}'`).join(', ');
   const out: SignedPromotion[] = [];
