@@ -19,7 +19,8 @@ const { createCeremonyKey, publishCeremonyKey } = proxyActivities<KeyActivities>
 });
 
 export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus> {
-  const ceremonyId = workflowInfo().workflowId;
+  const info = workflowInfo();
+  const ceremonyId = info.workflowId;
   const gate = new ApprovalGate({ id: ceremonyId, digest: input.planDigest, initiator: input.initiator, noun: 'key ceremony' }, input.custodians);
   const status: CeremonyStatus = {
     ceremonyId,
@@ -32,7 +33,7 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
   };
   setHandler(ceremonyQuery, () => ({ ...status, approval: gate.view() }));
 
-  const info = workflowInfo();
+  // Schedules made before requests were signed carry none: they are refused until re-created.
   const refused = ceremonyRequestProblem(input.request, {
     trust: input.trust,
     planDigest: input.planDigest,

@@ -30,10 +30,16 @@ export async function imageFiles(store: Store, repository: string, digest: strin
     const blob = await store.getBlob(repository, layer.digest);
     const tar = layer.mediaType.endsWith('gzip') ? gunzipSync(blob) : blob;
     for (const entry of listTar(tar)) {
-      // A later layer's whiteout removes a file an earlier layer added.
-      const base = entry.path.split('/').pop() ?? '';
+      // A later layer's whiteouts remove what earlier layers added: one path, or (opaque) a whole directory.
+      const slash = entry.path.lastIndexOf('/');
+      const dir = entry.path.slice(0, slash + 1);
+      const base = entry.path.slice(slash + 1);
+      if (base === '.wh..wh..opq') {
+        for (const p of [...files.keys()]) if (p.startsWith(dir)) files.delete(p);
+        continue;
+      }
       if (base.startsWith('.wh.')) {
-        files.delete(entry.path.replace(/\.wh\.([^/]*)$/, '$1'));
+        files.delete(dir + base.slice('.wh.'.length));
         continue;
       }
       if (entry.type !== 'file') continue;

@@ -5,7 +5,7 @@ import { hasCode } from '../../src/errors';
 import { buildImageFromDirectory, gzipDeterministic } from '../../src/oci/build';
 import { blobOf, digestOf } from '../../src/oci/digest';
 import { imageFiles } from '../../src/oci/image-files';
-import { createTar } from '../../src/oci/tar';
+import { createTar, type TarEntry } from '../../src/oci/tar';
 import { MEDIA_TYPE } from '../../src/oci/types';
 import { MemoryStore } from '../support/memory-store';
 
@@ -19,6 +19,16 @@ async function pushed() {
   return { store, image };
 }
 
+/** The pushed image with one more layer on top; returns the new manifest's digest. */
+async function withUpperLayer(store: MemoryStore, image: Awaited<ReturnType<typeof buildImageFromDirectory>>, entries: TarEntry[]): Promise<string> {
+  const upper = blobOf(gzipDeterministic(createTar(entries)), MEDIA_TYPE.layerTarGzip);
+  await store.putBlob('apps/hello', upper);
+  const manifest = JSON.parse(image.manifest.data.toString('utf8'));
+  manifest.layers.push(upper.descriptor);
+  const data = Buffer.from(JSON.stringify(manifest));
+  return store.putManifest('apps/hello', digestOf(data), data, MEDIA_TYPE.imageManifest);
+}
+
 test('the files read back from a pushed image are the ones its build listed (same SBOM without a rebuild)', async () => {
   const { store, image } = await pushed();
   assert.deepEqual(await imageFiles(store, 'apps/hello', image.digest), image.files);
@@ -28,22 +38,24 @@ test('a later layer replaces a file and its whiteout removes one', async () => {
   const { store, image } = await pushed();
   const [first, ...rest] = image.files;
   assert.ok(first && rest.length > 0, 'the fixture has several files');
-  const upper = blobOf(
-    gzipDeterministic(createTar([
-      { path: first.path, type: 'file', data: Buffer.from('replaced\n') },
-      { path: rest[0].path.replace(/([^/]+)$/, '.wh.$1'), type: 'file', data: Buffer.alloc(0) },
-    ])),
-    MEDIA_TYPE.layerTarGzip,
-  );
-  await store.putBlob('apps/hello', upper);
-  const manifest = JSON.parse(image.manifest.data.toString('utf8'));
-  manifest.layers.push(upper.descriptor);
-  const data = Buffer.from(JSON.stringify(manifest));
-  const digest = await store.putManifest('apps/hello', digestOf(data), data, MEDIA_TYPE.imageManifest);
+  const digest = await withUpperLayer(store, image, [
+    { path: first.path, type: 'file', data: Buffer.from('replaced\n') },
+    { path: rest[0].path.replace(/([^/]+)$/, '.wh.$1'), type: 'file', data: Buffer.alloc(0) },
+  ]);
   const files = await imageFiles(store, 'apps/hello', digest);
   assert.equal(files.find((f) => f.path === first.path)?.size, 'replaced\n'.length);
   assert.equal(files.some((f) => f.path === rest[0].path), false, 'whited out');
   assert.equal(files.length, image.files.length - 1);
+});
+
+test("an opaque whiteout hides what earlier layers had in its directory, and keeps its own layer's files", async () => {
+  const { store, image } = await pushed();
+  const digest = await withUpperLayer(store, image, [
+    { path: 'data/.wh..wh..opq', type: 'file', data: Buffer.alloc(0) },
+    { path: 'data/new.txt', type: 'file', data: Buffer.from('new\n') },
+  ]);
+  const paths = (await imageFiles(store, 'apps/hello', digest)).map((f) => f.path);
+  assert.deepEqual(paths, ['bin/hello.sh', 'data/new.txt', 'index.html']);
 });
 
 test('refuses an unknown digest and a layer that is not a tar', async () => {
