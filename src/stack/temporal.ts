@@ -176,7 +176,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
       await proc.stop(2_000).catch(() => undefined);
       // The dev server also picks free ports of its own for its internal services, racing other
       // processes on the machine; a start that died (rather than hung) gets another try.
-      if (attempt < attempts && proc.hasExited && (looksLikePortInUse(proc.recentLog()) || /^panic: /m.test(proc.recentLog()))) continue;
+      const log = proc.hasExited ? proc.recentLog() : '';
+      if (attempt < attempts && (looksLikePortInUse(log) || /^panic: /m.test(log))) continue;
       throw err;
     }
     return {
