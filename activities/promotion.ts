@@ -3,15 +3,26 @@ import type { BuildFacts } from '../src/provenance/slsa';
 import type { TargetPolicy } from '../src/policy/policy';
 import type { Logger } from 'pino';
 import * as steps from '../src/promotion/steps';
-import type { KeyTrust } from '../workflows/promotion-messages';
+import { authorizePromotion, type AuthorizeDeps, type AuthorizeInput } from '../src/promotion/authorize';
+import type { PromotionPlan } from '../src/promotion/plan';
+import type { KeyTrust } from '../src/promotion/plan';
 import { asActivity } from './failure';
+import { CountersignError } from '../src/errors';
 
 export type { BuildOutcome, AttestOutcome, VerificationReport } from '../src/promotion/steps';
 
 /** Promotion activities over src/promotion/steps; `deps` gives them the store and environment. */
-export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger }) {
+export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger; authorize?: AuthorizeDeps }) {
   const { log } = deps;
   return {
+    /** Checks the signed start request against the worker's configuration and resolves the plan the run pins. */
+    async authorize(input: AuthorizeInput): Promise<PromotionPlan> {
+      return asActivity(log, () => {
+        if (!deps.authorize) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
+        return authorizePromotion(deps.authorize, input);
+      });
+    },
+
     async checkKeys(keys: Array<{ role: string; ref: string; passwordEnv: string; fingerprint: string }>): Promise<{ checked: string[] }> {
       return asActivity(log, () => steps.checkSigningKeys(deps, keys));
     },
@@ -22,14 +33,6 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger 
 
     async resolveImage(target: steps.ImageLocation): Promise<void> {
       return asActivity(log, () => steps.resolveImage(deps, target));
-    },
-
-    async attest(
-      directory: string,
-      target: steps.ImageLocation,
-      facts: BuildFacts & { invocationId: string; startedOn: string; finishedOn: string },
-    ): Promise<steps.AttestOutcome> {
-      return asActivity(log, () => steps.createAttestations(deps, directory, target, facts));
     },
 
     /** Attest by digest: the SBOM lists what the pushed image holds (no second build). */
@@ -51,8 +54,9 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger 
       policy: TargetPolicy,
       requestedCommit: string | undefined,
       developerTrust?: KeyTrust,
+      thisRunsInvocation?: string,
     ): Promise<steps.VerificationReport> {
-      return asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit, developerTrust));
+      return asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit, developerTrust, thisRunsInvocation));
     },
 
     async prodSign(

@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import { DEFAULT_SIGNATURE_FORMAT, SIGNATURE_FORMATS, isSignatureFormat, type SignatureFormat } from './cosign/formats';
 import { CountersignError } from './errors';
 import { isKmsRef, parseKmsRef } from './keys/kms-ref';
+import { keyFingerprint } from './keys/public-key';
 import type { TargetPolicy } from './policy/policy';
 
 export const DEFAULT_CONFIG_FILE = 'countersign.yaml';
@@ -45,6 +46,16 @@ export interface TargetConfig {
   keys: { developer: KeyConfig; platform: KeyConfig };
   /** Where signatures and attestations are published: legacy (default), bundle or both. */
   signatureFormat: SignatureFormat;
+  /** Absolute directories the worker may build from (`promote --dir` must name one of them or a folder inside). */
+  sources: string[];
+}
+
+/** Someone (a person or a CI identity) who may start promotions, and of which targets. */
+export interface InitiatorConfig {
+  /** Absolute path of the SPKI PEM their start requests are signed with. */
+  publicKey: string;
+  /** Target names, or "*" for every target. */
+  targets: string[];
 }
 
 export interface Config {
@@ -55,6 +66,8 @@ export interface Config {
   targets: Record<string, TargetConfig>;
   /** Trust stores (top-level trust:), see docs/trust.md. */
   trust: Record<string, TrustConfig>;
+  /** Who may start promotions (top-level initiators:). */
+  initiators: Record<string, InitiatorConfig>;
 }
 
 type Raw = Record<string, unknown>;
@@ -93,6 +106,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   if (raw.keys !== undefined && !isObject(raw.keys)) problems.add('keys', 'must be a mapping');
   const roster = parseRoster(raw.approvers, base, (field, problem) => problems.add(field, problem));
   const trust = parseTrust(raw.trust, base, roster, (field, problem) => problems.add(field, problem));
+  const initiators = parseInitiators(raw.initiators, base, roster, problems);
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
@@ -102,12 +116,72 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       if (target) targets[name] = target;
     }
   }
+  for (const [name, initiator] of Object.entries(initiators)) {
+    for (const t of initiator.targets) if (t !== '*' && isObject(raw.targets) && !(t in raw.targets)) problems.add(`initiators.${name}.targets`, `no target "${t}" under targets:`);
+  }
+  checkOneKeyOnePerson(roster, initiators, problems);
   if (problems.list.length > 0) {
     throw new CountersignError('BAD_CONFIG', `${file} has ${problems.list.length} problem(s):\n  - ${problems.list.join('\n  - ')}`, {
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets, trust };
+  return { file, registry, roster, targets, trust, initiators };
+}
+
+/** `initiators:` name -> { publicKey, targets }; a name also in approvers: may reuse that key. */
+function parseInitiators(value: unknown, base: string, roster: Record<string, RosterConfig>, problems: Problems): Record<string, InitiatorConfig> {
+  const out: Record<string, InitiatorConfig> = {};
+  if (value === undefined) return out;
+  if (!isObject(value)) {
+    problems.add('initiators', 'must map each initiator name to { publicKey, targets }');
+    return out;
+  }
+  for (const [name, entry] of Object.entries(value)) {
+    const at = `initiators.${name}`;
+    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(name)) problems.add(at, 'initiator names are letters, digits and . _ @ -');
+    if (!isObject(entry)) {
+      problems.add(at, 'must be a mapping { publicKey, targets }');
+      continue;
+    }
+    const ownKey = optionalString(entry, 'publicKey', problems, at);
+    const publicKey = ownKey !== undefined ? path.resolve(base, ownKey) : roster[name]?.publicKey;
+    if (!publicKey) {
+      problems.add(`${at}.publicKey`, `is required (or list ${name} under approvers: with a publicKey)`);
+      continue;
+    }
+    if (!fs.existsSync(publicKey)) problems.add(`${at}.publicKey`, `file ${publicKey} does not exist`);
+    const targets = stringList(entry, 'targets', problems, at);
+    if (targets.length === 0) problems.add(`${at}.targets`, 'must list the targets this initiator may start ("*" for all)');
+    out[name] = { publicKey, targets };
+  }
+  return out;
+}
+
+/**
+ * One key stands for one person: a key listed under two names would let one person fill two
+ * approval slots (or approve what they started under another name).
+ */
+function checkOneKeyOnePerson(roster: Record<string, RosterConfig>, initiators: Record<string, InitiatorConfig>, problems: Problems): void {
+  const owner = new Map<string, string>();
+  const entries: Array<[string, string, string]> = [
+    ...Object.entries(roster).map(([name, r]): [string, string, string] => [name, r.publicKey, `approvers.${name}.publicKey`]),
+    ...Object.entries(initiators).map(([name, i]): [string, string, string] => [name, i.publicKey, `initiators.${name}.publicKey`]),
+  ];
+  for (const [name, file, at] of entries) {
+    const fingerprint = fingerprintOf(file);
+    if (!fingerprint) continue;
+    const first = owner.get(fingerprint);
+    if (first !== undefined && first !== name) problems.add(at, `the same key (${fingerprint.slice(0, 16)}) is already ${first}'s: one key may stand for one person only`);
+    else owner.set(fingerprint, name);
+  }
+}
+
+function fingerprintOf(file: string): string | undefined {
+  try {
+    return keyFingerprint(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function parseTarget(
@@ -141,11 +215,19 @@ function parseTarget(
   };
 
   const approval = parseApproval(value.approval, `${at}.approval`, ctx.roster, (field, problem) => problems.add(field, problem));
+  const sources = stringList(value, 'sources', problems, at).map((dir) => path.resolve(ctx.base, dir));
+  for (const dir of sources) if (!fs.existsSync(dir)) problems.add(`${at}.sources`, `directory ${dir} does not exist`);
 
   const rawKeys = isObject(value.keys) ? { ...ctx.sharedKeys, ...value.keys } : ctx.sharedKeys;
   const developer = parseKey(rawKeys.developer, `${at}.keys.developer`, DEFAULT_DEV_PASSWORD_ENV, ctx);
   const platform = parseKey(rawKeys.platform, `${at}.keys.platform`, DEFAULT_PLATFORM_PASSWORD_ENV, ctx);
   if (!repository || !developer || !platform) return undefined;
+  if (developer.publicKey && platform.publicKey) {
+    const dev = fingerprintOf(developer.publicKey);
+    if (dev !== undefined && dev === fingerprintOf(platform.publicKey)) {
+      problems.add(`${at}.keys.developer`, `is the platform key (${dev.slice(0, 16)}): a developer signature would be a production signature before any check or approval`);
+    }
+  }
   return {
     name,
     repository,
@@ -153,12 +235,13 @@ function parseTarget(
     policy,
     approval,
     approvers: Object.fromEntries(
-      [...approval.groups.flatMap((g) => g.members), ...(approval.escalation?.members ?? [])]
+      [...approval.groups.flatMap((g) => g.members), ...(approval.escalation?.members ?? []), ...(approval.reopen ?? [])]
         .filter((name) => ctx.roster[name])
         .map((name) => [name, ctx.roster[name]]),
     ),
     keys: { developer, platform },
     signatureFormat: signatureFormat as SignatureFormat,
+    sources,
   };
 }
 

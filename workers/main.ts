@@ -1,9 +1,11 @@
 /**
  * The worker process: `npm run worker` or `countersign worker`. Configured by environment:
  * TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
- * COUNTERSIGN_MAX_CACHED_WORKFLOWS (default: sized by the SDK from memory), passphrases in the
+ * COUNTERSIGN_CONFIG (its configuration file; default ./countersign.yaml), COUNTERSIGN_MAX_CACHED_WORKFLOWS (default: sized by the SDK from memory), passphrases in the
  * variables the targets name (COUNTERSIGN_*_KEY_PASSWORD by default).
  */
+import path from 'node:path';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../src/config';
 import { CountersignError } from '../src/errors';
 import { createLogger } from '../src/log';
 import { createWorker, ensureSearchAttributes, installRuntime } from './worker';
@@ -18,19 +20,29 @@ export function maxCachedWorkflowsFrom(env: NodeJS.ProcessEnv): number | undefin
   return Number(raw.trim());
 }
 
+/** COUNTERSIGN_CONFIG in the worker's own environment, else countersign.yaml in its working folder. */
+export function workerConfigFile(env: NodeJS.ProcessEnv): string {
+  return path.resolve(env.COUNTERSIGN_CONFIG ?? DEFAULT_CONFIG_FILE);
+}
+
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = createLogger('countersign-worker');
   const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
   const maxCachedWorkflows = maxCachedWorkflowsFrom(env);
+  // The worker is the authority: its configuration, validated before it polls anything.
+  const config = loadConfig(workerConfigFile(env), env);
   installRuntime({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   await ensureSearchAttributes(address, namespace);
-  const { worker, connection } = await createWorker({ address, namespace, env, log, maxCachedWorkflows });
-  log.info({ address, namespace, taskQueue: worker.options.taskQueue, maxCachedWorkflows: worker.options.maxCachedWorkflows }, 'worker started');
+  const { worker, close } = await createWorker({ address, namespace, env, log, maxCachedWorkflows, config });
+  log.info(
+    { address, namespace, taskQueue: worker.options.taskQueue, maxCachedWorkflows: worker.options.maxCachedWorkflows, config: config.file, targets: Object.keys(config.targets) },
+    'worker started',
+  );
   try {
     await worker.run();
   } finally {
-    await connection.close();
+    await close();
     log.info('worker stopped');
   }
 }

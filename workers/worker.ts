@@ -1,13 +1,15 @@
 import path from 'node:path';
 import type { Duration } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { Connection as ClientConnection } from '@temporalio/client';
+import { Client, Connection as ClientConnection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createChartActivities } from '../activities/chart';
 import { createKeyActivities } from '../activities/keys';
 import { createNotifyActivities } from '../activities/notify';
 import { createPromotionActivities } from '../activities/promotion';
 import { RegistryStore } from '../src/oci/registry';
+import { listPriorRuns } from '../src/client/prior-runs';
+import type { Config } from '../src/config';
 import type { Store } from '../src/oci/store';
 import { SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE } from '../workflows/promotion-messages';
 
@@ -42,6 +44,12 @@ export interface WorkerOptions {
   shutdownGraceTime?: Duration;
   /** Step outcomes are logged here when given. */
   log?: Logger;
+  /**
+   * The worker's own configuration: targets, policies, rosters, initiators, keys. Promotions are
+   * authorised and resolved against it (a function is read at each start, so a test can add targets).
+   * Without one, every promotion is refused at its first step.
+   */
+  config?: Config | (() => Config | undefined);
 }
 
 let runtimeInstalled = false;
@@ -62,7 +70,7 @@ export function installRuntime(options: { shutdownSignals?: NodeJS.Signals[] } =
 }
 
 /** Creates a worker with the promotion and chart release workflows and real activities, ready to run. */
-export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; close(): Promise<void> }> {
   installRuntime();
   const connection = await NativeConnection.connect({ address: options.address });
   const stores = new Map<string, Store>();
@@ -78,8 +86,17 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     env: options.env ?? process.env,
     log: options.log,
   };
+  const configOf = typeof options.config === 'function' ? options.config : () => options.config as Config | undefined;
+  let historyClient: Promise<Client> | undefined;
+  // One client connection for reading earlier runs, opened on first use and closed with the worker's.
+  const client = () =>
+    (historyClient ??= ClientConnection.connect({ address: options.address }).then((c) => {
+      clientConnections.push(c);
+      return new Client({ connection: c, namespace: options.namespace ?? 'default' });
+    }));
+  const clientConnections: ClientConnection[] = [];
   const activities = {
-    ...createPromotionActivities(deps),
+    ...createPromotionActivities({ ...deps, authorize: { config: configOf, priorRuns: async (id, runId) => listPriorRuns(await client(), id, runId) } }),
     ...createChartActivities(deps),
     ...createNotifyActivities(deps),
     ...createKeyActivities({ ...deps, temporal: { address: options.address, namespace: options.namespace } }),
@@ -94,7 +111,12 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
   });
-  return { worker, connection };
+  /** Closes the worker's connection and the history reader's (call after the worker has stopped). */
+  const close = async () => {
+    await Promise.all(clientConnections.map((c) => c.close().catch(() => undefined)));
+    await connection.close();
+  };
+  return { worker, connection, close };
 }
 
 /** Registers the search attributes on a server that lacks them (a fresh cluster; the dev server gets them as flags). */

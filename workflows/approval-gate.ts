@@ -49,8 +49,8 @@ export class ApprovalGate {
   private notificationFailures = 0;
 
   constructor(
-    private readonly subject: GateSubject,
-    private readonly policy: ApprovalPolicy,
+    private subject: GateSubject,
+    private policy: ApprovalPolicy,
   ) {
     this.excludeBySubject();
     setHandler(approvalQuery, () => this.view());
@@ -59,6 +59,18 @@ export class ApprovalGate {
         this.validate(decision);
       },
     });
+  }
+
+  /**
+   * Sets what the gate is about once it is known (a promotion learns its policy from its first
+   * step; the handlers are registered from the start so an early vote is refused with a reason).
+   */
+  configure(subject: GateSubject, policy: ApprovalPolicy): void {
+    if (this.state !== 'WAITING') throw new Error('the approval gate is configured before it opens');
+    this.subject = subject;
+    this.policy = policy;
+    this.excluded.clear();
+    this.excludeBySubject();
   }
 
   /** Separation of duties for facts learned during the run (e.g. the commit author in the provenance). */
@@ -103,7 +115,7 @@ export class ApprovalGate {
     const quorum = evaluateQuorum(this.policy.groups, this.approvers());
     return {
       state: this.state,
-      subject: { id: this.subject.id, digest: this.subject.digest },
+      subject: { id: this.subject.id, ...(this.subject.runId ? { runId: this.subject.runId } : {}), digest: this.subject.digest },
       groups: this.policy.groups.map((g) => ({
         name: g.name,
         required: g.required,
@@ -225,7 +237,8 @@ export class ApprovalGate {
     } catch {
       return refuse('the statement is not JSON');
     }
-    const known = new Set(['_type', 'promotionId', 'digest', 'decision', 'reason', 'approver', 'time']);
+    if (decision.statement.length > 16 * 1024) refuse(`the statement is ${decision.statement.length} bytes; at most 16384 are accepted`);
+    const known = new Set(['_type', 'promotionId', 'runId', 'digest', 'decision', 'reason', 'approver', 'time']);
     const unknown = Object.keys(statement ?? {}).filter((k) => !known.has(k));
     if (statement?._type !== APPROVAL_STATEMENT_TYPE) refuse(`the statement type must be ${APPROVAL_STATEMENT_TYPE}`);
     if (unknown.length > 0) refuse(`the statement has unknown fields: ${unknown.join(', ')}`);
@@ -234,6 +247,13 @@ export class ApprovalGate {
     if (this.state !== 'OPEN') refuse(`${this.subject.id} is not awaiting approval: ${this.summary()}`);
     if (Date.now() >= this.deadlineAt) refuse(`the approval deadline ${new Date(this.deadlineAt).toISOString()} has passed`);
     if (statement.promotionId !== this.subject.id) refuse(`the statement is for ${statement.promotionId}, not ${this.subject.id}`);
+    if (this.subject.runId !== undefined && statement.runId !== this.subject.runId) {
+      refuse(
+        statement.runId === undefined
+          ? `the statement names no run; ${this.subject.id} is run ${this.subject.runId}: sign a fresh one`
+          : `the statement is for run ${statement.runId} of ${this.subject.id}, not this run ${this.subject.runId}: a vote counts in one run only`,
+      );
+    }
     if (statement.digest !== this.subject.digest) refuse(`the statement is for digest ${statement.digest}, but ${this.subject.id} promotes ${this.subject.digest}`);
     const entry = this.policy.roster[statement.approver];
     if (!entry) refuse(`${statement.approver} is not in the approver roster`);

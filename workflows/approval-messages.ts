@@ -9,17 +9,8 @@ import { APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE } from '../src/approva
 
 export { APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE };
 
-export interface RosterEntry {
-  /** SPKI PEM of the key the approver signs statements with. */
-  publicKeyPem: string;
-  /** Uncompressed P-256 point (04||x||y) as hex, for verification inside the workflow. */
-  publicKeyHex: string;
-  fingerprint: string;
-  /** Other names this person goes by (commit author emails, CI user names). */
-  identities: string[];
-  /** Fingerprints of keys this person signs builds with (developer keys). */
-  signingKeyFingerprints: string[];
-}
+export type { PinnedRosterEntry as RosterEntry } from '../src/promotion/plan';
+import type { PinnedRosterEntry as RosterEntry } from '../src/promotion/plan';
 
 export type ApprovalGroup = ApprovalGroupConfig;
 
@@ -32,6 +23,8 @@ export interface ApprovalPolicy extends ApprovalConfig {
 export interface GateSubject {
   /** The workflow id the statement must name. */
   id: string;
+  /** The run a statement must name (the first run id of this execution chain): a vote counts in one run only. */
+  runId?: string;
   digest: string;
   initiator: string;
   developerKeyFingerprint?: string;
@@ -43,6 +36,8 @@ export interface GateSubject {
 export interface ApprovalStatement {
   _type: typeof APPROVAL_STATEMENT_TYPE;
   promotionId: string;
+  /** The run the vote is for; required by every gate that publishes one (all current ones do). */
+  runId?: string;
   digest: string;
   decision: 'approve' | 'reject';
   reason?: string;
@@ -50,12 +45,8 @@ export interface ApprovalStatement {
   time: string;
 }
 
-export interface SignedDecision {
-  /** The exact statement bytes (UTF-8 JSON) the signature covers. */
-  statement: string;
-  /** Base64 ASN.1 DER ECDSA P-256 signature over sha256(statement). */
-  signature: string;
-}
+export type { SignedStatement as SignedDecision } from '../src/requests/statement';
+import type { SignedStatement as SignedDecision } from '../src/requests/statement';
 
 export interface RecordedVote {
   approver: string;
@@ -83,8 +74,8 @@ export interface GroupProgress {
 
 export interface ApprovalView {
   state: GateState;
-  /** The workflow id and digest a statement must name. */
-  subject: { id: string; digest: string };
+  /** The workflow id, run and digest a statement must name. */
+  subject: { id: string; runId?: string; digest: string };
   groups: GroupProgress[];
   votes: Array<Omit<RecordedVote, 'signed'>>;
   /** People who may not approve this subject, and why. */
@@ -110,6 +101,7 @@ export function canonicalStatement(statement: ApprovalStatement): string {
     digest: statement.digest,
     promotionId: statement.promotionId,
   };
+  if (statement.runId !== undefined) ordered.runId = statement.runId;
   if (statement.reason !== undefined) ordered.reason = statement.reason;
   ordered.time = statement.time;
   return JSON.stringify(ordered);

@@ -25,7 +25,7 @@ const { chartPublish } = proxyActivities<ChartActivities>({
 
 /** package -> sign -> verify -> approval -> publish. */
 export async function chartRelease(input: ChartReleaseInput): Promise<ChartReleaseStatus> {
-  const gate = new ApprovalGate({ id: workflowInfo().workflowId, digest: `sha256:${input.sha256}`, initiator: input.initiator, noun: 'chart release' }, input.approval);
+  const gate = new ApprovalGate({ id: workflowInfo().workflowId, runId: workflowInfo().firstExecutionRunId, digest: `sha256:${input.sha256}`, initiator: input.initiator, noun: 'chart release' }, input.approval);
   const status: ChartReleaseStatus = {
     releaseId: workflowInfo().workflowId,
     state: 'PACKAGING',

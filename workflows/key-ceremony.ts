@@ -21,7 +21,7 @@ const { createCeremonyKey, publishCeremonyKey } = proxyActivities<KeyActivities>
 export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus> {
   const info = workflowInfo();
   const ceremonyId = info.workflowId;
-  const gate = new ApprovalGate({ id: ceremonyId, digest: input.planDigest, initiator: input.initiator, noun: 'key ceremony' }, input.custodians);
+  const gate = new ApprovalGate({ id: ceremonyId, runId: info.firstExecutionRunId, digest: input.planDigest, initiator: input.initiator, noun: 'key ceremony' }, input.custodians);
   const status: CeremonyStatus = {
     ceremonyId,
     trust: input.trust,

@@ -3,9 +3,9 @@
  * update) that the CLI, tests and other clients use. No I/O here; safe inside the workflow bundle.
  */
 import { defineQuery } from '@temporalio/workflow';
-import type { TargetPolicy } from '../src/policy/policy';
-import type { BuildFacts } from '../src/provenance/slsa';
-import type { ApprovalPolicy, ApprovalView } from './approval-messages';
+import type { SignedStatement } from '../src/requests/statement';
+import { promotionWorkflowId } from '../src/promotion/id';
+import type { ApprovalView } from './approval-messages';
 
 export { decideUpdate, approvalQuery } from './approval-messages';
 
@@ -29,6 +29,7 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword'> = {
 };
 
 export type PromotionState =
+  | 'AUTHORIZING'
   | 'CHECKING_KEYS'
   | 'BUILDING'
   | 'ATTESTING'
@@ -40,11 +41,13 @@ export type PromotionState =
   | 'PROMOTED'
   | 'REJECTED'
   | 'EXPIRED'
-  | 'FAILED';
+  | 'FAILED'
+  /** The worker refused the start request (unsigned, unknown, expired, replayed, out of scope): nothing ran. */
+  | 'REFUSED';
 
-export const TERMINAL_STATES: readonly PromotionState[] = ['PROMOTED', 'REJECTED', 'EXPIRED', 'FAILED'];
+export const TERMINAL_STATES: readonly PromotionState[] = ['PROMOTED', 'REJECTED', 'EXPIRED', 'FAILED', 'REFUSED'];
 
-export type StepName = 'keys' | 'build' | 'attest' | 'dev-sign' | 'platform-verify' | 'approval' | 'prod-sign' | 'release';
+export type StepName = 'authorize' | 'keys' | 'build' | 'attest' | 'dev-sign' | 'platform-verify' | 'approval' | 'prod-sign' | 'release';
 export type StepStatus = 'running' | 'succeeded' | 'skipped' | 'rejected' | 'expired' | 'failed';
 
 export interface TimelineEntry {
@@ -56,42 +59,16 @@ export interface TimelineEntry {
   error?: string;
 }
 
-export interface KeyPin {
-  /** Private key reference (file path or URI); the passphrase stays in the worker's environment. */
-  ref?: string;
-  passwordEnv: string;
-  publicKeyPem: string;
-  fingerprint: string;
-  /** A key from a trust store: the worker re-reads its status there right before signing. */
-  trust?: KeyTrust;
-}
+export type { KeyPin, KeyTrust } from '../src/promotion/plan';
 
-export interface KeyTrust {
-  /** The published trust directory (index.json). */
-  publishDir: string;
-  keyId: string;
-}
-
-export type PromotionSource =
-  | { kind: 'directory'; path: string }
-  /** An image the developer's CI already built, signed and attested (for example with cosign). */
-  | { kind: 'image'; reference: string };
-
+/**
+ * A promotion's whole input: the initiator's signed start request (target, artifact, claimed
+ * build facts) and, after a rejection, a signed re-open. Everything else (policy, roster, keys,
+ * repository) the worker resolves from its own configuration in the first step.
+ */
 export interface PromotionInput {
-  target: string;
-  source: PromotionSource;
-  /** "registry-host/path" of the image. */
-  repository: string;
-  /** The image digest; for a directory the deterministic build must reproduce it. */
-  digest: string;
-  build: BuildFacts;
-  policy: TargetPolicy;
-  approval: ApprovalPolicy;
-  keys: { developer: KeyPin; platform: KeyPin };
-  releaseTag: string;
-  initiator: string;
-  /** Where signatures and attestations are published (legacy when absent, as in older histories). */
-  signatureFormat?: 'legacy' | 'bundle' | 'both';
+  request: SignedStatement;
+  reopen?: SignedStatement;
 }
 
 export interface CheckResult {
@@ -111,13 +88,18 @@ export interface PromotionStatus {
   checks: CheckResult[];
   /** The approval gate: groups, votes, who is excluded and why, time left. */
   approval: ApprovalView;
+  /** Who started it (the signer of the accepted start request), once authorised. */
+  initiator?: string;
+  /** Digest of the resolved target policy this run pinned. */
+  policyDigest?: string;
+  /** Set when this run re-opens a rejected one. */
+  reopenedBy?: { reopener: string; reason: string; rejectedRunId: string };
+  /** Things approvers should know that are not failed checks (e.g. the commit author is unknown). */
+  notices?: string[];
   error?: string;
 }
 
 export const statusQuery = defineQuery<PromotionStatus>('status');
 
 /** Workflow id for a promotion: derived from target and digest, so a repeated trigger finds it. */
-export function promotionId(target: string, digest: string): string {
-  const hex = digest.replace(/^sha256:/, '');
-  return `promote-${target}-${hex.slice(0, 16)}`;
-}
+export const promotionId = promotionWorkflowId;

@@ -24,6 +24,8 @@ export interface ApprovalConfig {
   escalation?: { group: string; members: string[] };
   /** Where notifications are POSTed (JSON). */
   webhookUrl?: string;
+  /** Roster names who may sign a re-open of a rejected promotion (none by default: a rejection stands). */
+  reopen?: string[];
 }
 
 /** One person in the approver roster. */
@@ -134,7 +136,18 @@ export function parseApproval(value: unknown, at: string, roster: Record<string,
       add(`${at}.webhook`, `"${String(raw.webhook)}" is not an http(s) URL`);
     }
   }
-  return { groups, vetoOnReject: vetoOnReject === true, deadlineMs, reminderEveryMs, escalateAfterReminders, escalation, webhookUrl };
+  const reopen = names(raw.reopen, `${at}.reopen`, add);
+  for (const m of reopen) if (!roster[m]) add(`${at}.reopen`, `${m} is not in the approvers roster (top-level approvers:, with a publicKey each)`);
+  return {
+    groups,
+    vetoOnReject: vetoOnReject === true,
+    deadlineMs,
+    reminderEveryMs,
+    escalateAfterReminders,
+    escalation,
+    webhookUrl,
+    ...(reopen.length > 0 ? { reopen } : {}),
+  };
 }
 
 function requiredCount(value: unknown, members: number, field: string, add: Add): number {

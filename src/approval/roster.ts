@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { CountersignError } from '../errors';
 import { keyFingerprint, parsePublicKeyPem } from '../keys/public-key';
-import type { RosterEntry } from '../../workflows/approval-messages';
+import type { PinnedRosterEntry as RosterEntry } from '../promotion/plan';
 import type { RosterConfig } from './config';
 
 /** Uncompressed P-256 point (04||x||y) as hex: what the workflow's verifier takes. */

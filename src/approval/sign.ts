@@ -4,6 +4,8 @@ import { canonicalStatement, type ApprovalStatement, type SignedDecision } from 
 
 export interface DecisionInput {
   promotionId: string;
+  /** The run the gate names (ApprovalView.subject.runId). */
+  runId?: string;
   digest: string;
   decision: 'approve' | 'reject';
   reason?: string;
@@ -16,6 +18,7 @@ export async function signDecision(input: DecisionInput, signer: Signer): Promis
   const statement: ApprovalStatement = {
     _type: APPROVAL_STATEMENT_TYPE,
     promotionId: input.promotionId,
+    ...(input.runId !== undefined ? { runId: input.runId } : {}),
     digest: input.digest,
     decision: input.decision,
     reason: input.reason?.trim() ? input.reason.trim() : undefined,

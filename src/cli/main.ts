@@ -7,7 +7,7 @@ import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
 import { HELM_COMMANDS } from './commands/helm';
 import { keysGenerateCommand } from './commands/keys';
 import { TRUST_COMMANDS } from './commands/trust';
-import { approveCommand, listCommand, promoteCommand, rejectCommand, statusCommand } from './commands/promotions';
+import { approveCommand, listCommand, promoteCommand, rejectCommand, reopenCommand, statusCommand } from './commands/promotions';
 import { workerCommand } from './commands/worker';
 
 export const COMMANDS: Command[] = [
@@ -17,6 +17,7 @@ export const COMMANDS: Command[] = [
   listCommand,
   approveCommand,
   rejectCommand,
+  reopenCommand,
   keysGenerateCommand,
   ...TRUST_COMMANDS,
   ...COSIGN_COMMANDS,

@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   Client,
@@ -9,19 +8,17 @@ import {
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { TypedSearchAttributes, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { TargetConfig } from '../config';
 import { CountersignError } from '../errors';
-import { keyFingerprint, parsePublicKeyPem } from '../keys/public-key';
 import { buildImageFromDirectory } from '../oci/build';
 import { parseImageReference, repositoryOf } from '../oci/reference';
-import { RegistryStore } from '../oci/registry';
-import { pinRoster } from '../approval/roster';
 import { CHART_RELEASE_WORKFLOW_TYPE } from '../../workflows/chart-release-messages';
-import { pinTrustedKey } from '../trust/pin';
 import { signDecision } from '../approval/sign';
 import type { Signer } from '../keys/signer';
 import type { ApprovalView, SignedDecision } from '../../workflows/approval-messages';
-import type { BuildFacts } from '../provenance/slsa';
+import { newNonce, signStatement } from '../requests/sign';
+import { canonicalJson, type SignedStatement } from '../requests/statement';
+import { DEFAULT_REQUEST_VALIDITY_MS, START_REQUEST_TYPE, parseStartRequest, type ClaimedBuild, type StartRequest } from '../requests/start-request';
+import { REOPEN_STATEMENT_TYPE, type ReopenStatement } from '../requests/reopen';
 import {
   PROMOTION_WORKFLOW_TYPE,
   SEARCH_ATTRIBUTES,
@@ -31,7 +28,6 @@ import {
   decideUpdate,
   promotionId,
   statusQuery,
-  type KeyPin,
   type PromotionInput,
   type PromotionState,
   type PromotionStatus,
@@ -45,75 +41,75 @@ export const PLATFORM_KEY_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.platf
 export type PromoteSource = { directory: string } | { image: string };
 
 export interface PromoteRequest {
-  target: TargetConfig;
+  /** The target's name; the worker resolves everything else about it from its own configuration. */
+  target: string;
   source: PromoteSource;
-  build: BuildFacts;
+  /** Claimed build facts of a directory build (recorded in its provenance); not taken for an image. */
+  build?: ClaimedBuild;
+  /** For an image: the commit meant to be promoted, checked against its provenance. */
+  commit?: string;
+  /** Who is asking (an initiator in the worker's configuration), and the key that signs the request. */
   initiator: string;
-  /** Overrides the target's approval deadline (ms), e.g. for tests and drills. */
+  signer: Signer;
+  /** A shorter approval deadline than the target's (ms), e.g. for tests and drills; never longer. */
   deadlineMs?: number;
+  /** A signed re-open (countersign reopen), when the last run for this target and digest was REJECTED. */
+  reopen?: SignedStatement;
+  /** How long the signed request stays valid (default 10 minutes). */
+  validityMs?: number;
 }
 
 export interface PromoteResult {
   promotionId: string;
   digest: string;
-  repository: string;
+  /** The image reference for --image; for a directory, the worker decides the repository. */
+  reference?: string;
   /** True when a promotion for the same target and digest was already running and this joined it. */
   attached: boolean;
 }
 
 /**
- * Starts a promotion, or joins the running one for the same target and digest. All input is
- * checked here first, so a bad request starts nothing.
+ * Starts a promotion with a signed start request, or joins the running one for the same target
+ * and digest. The caller decides only the target, the artifact and the claimed build facts; the
+ * worker checks the request against its configuration before any step runs.
  */
 export async function startPromotion(client: Client, request: PromoteRequest): Promise<PromoteResult> {
-  const { target } = request;
-  validateBuildFacts(request.build, target);
-  let repository: string;
   let digest: string;
-  let source: PromotionInput['source'];
+  let artifact: StartRequest['artifact'];
   if ('directory' in request.source) {
     const dir = path.resolve(request.source.directory);
     digest = (await buildImageFromDirectory(dir)).digest;
-    repository = target.repository;
-    source = { kind: 'directory', path: dir };
+    artifact = { kind: 'directory', path: dir };
   } else {
     const ref = parseImageReference(request.source.image);
     if (!ref.digest) {
       throw new CountersignError('BAD_REFERENCE', `image "${request.source.image}" has no digest; a tag is never trusted: pass reference@sha256:<digest>`);
     }
     digest = ref.digest;
-    repository = repositoryOf(ref);
-    source = { kind: 'image', reference: `${repository}@${digest}` };
+    artifact = { kind: 'image', reference: `${repositoryOf(ref)}@${digest}` };
   }
-  const keys = {
-    developer: await pinKey(target.keys.developer, 'developer'),
-    platform: await pinKey(target.keys.platform, 'platform'),
-  };
-  if (source.kind === 'directory' && !keys.developer.ref) {
-    throw new CountersignError('KEY_MISSING', `target ${target.name} has no developer private key (keys.developer.key), needed to sign a build`);
-  }
-  if (!keys.platform.ref) throw new CountersignError('KEY_MISSING', `target ${target.name} has no platform private key (keys.platform.key)`);
-
-  await preflightRegistry(repository, source.kind === 'image' ? digest : undefined);
-
-  const input: PromotionInput = {
-    target: target.name,
-    source,
-    repository,
+  const issuedAt = new Date();
+  const startRequest: StartRequest = {
+    _type: START_REQUEST_TYPE,
+    target: request.target,
     digest,
-    build: request.build,
-    policy: target.policy,
-    approval: {
-      ...target.approval,
-      deadlineMs: request.deadlineMs ?? target.approval.deadlineMs,
-      roster: await pinRoster(target.approvers),
-    },
-    keys,
-    releaseTag: target.releaseTag,
-    signatureFormat: target.signatureFormat,
+    artifact,
+    ...(artifact.kind === 'directory' && request.build ? { build: request.build } : {}),
+    ...(request.commit ? { commit: request.commit } : {}),
+    ...(request.deadlineMs !== undefined ? { deadlineMs: request.deadlineMs } : {}),
     initiator: request.initiator,
+    issuedAt: issuedAt.toISOString(),
+    expiresAt: new Date(issuedAt.getTime() + (request.validityMs ?? DEFAULT_REQUEST_VALIDITY_MS)).toISOString(),
+    nonce: newNonce(),
   };
-  const workflowId = promotionId(target.name, digest);
+  // Refuse here what the worker would refuse for its shape, so a typo fails before anything starts.
+  try {
+    parseStartRequest({ statement: canonicalJson(startRequest), signature: '' });
+  } catch (err) {
+    throw new CountersignError('BAD_INPUT', (err as Error).message);
+  }
+  const input: PromotionInput = { request: await signStatement(startRequest, request.signer), ...(request.reopen ? { reopen: request.reopen } : {}) };
+  const workflowId = promotionId(request.target, digest);
   const before = await describeOrUndefined(client, workflowId);
   const handle = await client.workflow.start(PROMOTION_WORKFLOW_TYPE, {
     taskQueue: TASK_QUEUE,
@@ -122,51 +118,38 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: new TypedSearchAttributes([
-      { key: STATE_KEY, value: 'CHECKING_KEYS' },
-      { key: TARGET_KEY, value: target.name },
+      { key: STATE_KEY, value: 'AUTHORIZING' },
+      { key: TARGET_KEY, value: request.target },
       { key: DIGEST_KEY, value: digest },
-      { key: PLATFORM_KEY_KEY, value: keys.platform.fingerprint },
     ]),
   });
   const attached = before?.status.name === 'RUNNING' && before.runId === handle.firstExecutionRunId;
-  return { promotionId: workflowId, digest, repository, attached };
+  return { promotionId: workflowId, digest, ...(artifact.kind === 'image' ? { reference: artifact.reference } : {}), attached };
 }
 
-/**
- * Fails fast, before anything starts, when the registry cannot be reached or an existing image is
- * not there: otherwise the workflow would only find out after its retries.
- */
-async function preflightRegistry(repository: string, existingDigest: string | undefined): Promise<void> {
-  const slash = repository.indexOf('/');
-  const store = new RegistryStore(repository.slice(0, slash), { timeoutMs: 10_000 });
-  await store.ping();
-  if (existingDigest && !(await store.getManifest(repository.slice(slash + 1), existingDigest))) {
-    throw new CountersignError('MANIFEST_UNKNOWN', `image ${repository}@${existingDigest} does not exist`);
+/** Signs a re-open of `promotionId`'s rejected run, for the initiator to pass to the next start. */
+export async function signReopen(
+  client: Client,
+  promotionIdToReopen: string,
+  request: { reopener: string; reason: string; signer: Signer },
+): Promise<SignedStatement> {
+  if (!request.reason.trim()) throw new CountersignError('BAD_INPUT', 'a re-open needs a reason (--reason)');
+  const description = await describeOrUndefined(client, promotionIdToReopen);
+  if (!description || description.type !== PROMOTION_WORKFLOW_TYPE) throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${promotionIdToReopen}"`);
+  const status = await getPromotionStatus(client, promotionIdToReopen);
+  if (status.state !== 'REJECTED') {
+    throw new CountersignError('BAD_INPUT', `${promotionIdToReopen} is ${status.state}; only a REJECTED promotion is re-opened`);
   }
-}
-
-function validateBuildFacts(build: BuildFacts, target: TargetConfig): void {
-  const problems: string[] = [];
-  if (!build.sourceRepo) problems.push('--source-repo is required');
-  if (!build.builderId) problems.push('--builder-id is required');
-  if (!build.buildCommand) problems.push('--build-command is required');
-  if (build.commit && !/^[0-9a-f]{7,64}$/i.test(build.commit)) problems.push(`--commit "${build.commit}" is not a hex commit id (7 to 64 digits)`);
-  if (!build.commit && target.policy.requireCommit) problems.push(`--commit is required by target ${target.name}`);
-  if (problems.length > 0) throw new CountersignError('BAD_INPUT', problems.join('; '));
-}
-
-async function pinKey(key: TargetConfig['keys']['developer'], role: string): Promise<KeyPin> {
-  if (key.trust) return pinTrustedKey(key.trust);
-  let pem: string;
-  try {
-    pem = await fs.readFile(key.publicKey, 'utf8');
-  } catch {
-    throw new CountersignError('KEY_MISSING', `${role} public key ${key.publicKey} not found`);
-  }
-  parsePublicKeyPem(pem);
-  // The private key is the worker's to open (it may live on another machine): the workflow's
-  // first step checks it there, before anything is built or signed.
-  return { ref: key.key, passwordEnv: key.passwordEnv, publicKeyPem: pem, fingerprint: keyFingerprint(pem) };
+  const statement: ReopenStatement = {
+    _type: REOPEN_STATEMENT_TYPE,
+    promotionId: promotionIdToReopen,
+    rejectedRunId: description.runId,
+    digest: status.digest,
+    reopener: request.reopener,
+    reason: request.reason.trim(),
+    time: new Date().toISOString(),
+  };
+  return signStatement(statement, request.signer);
 }
 
 async function describeOrUndefined(client: Client, workflowId: string) {
@@ -271,7 +254,7 @@ export async function signAndDecide(
 ): Promise<ApprovalView> {
   const view = await getApproval(client, id);
   const signed = await signDecision(
-    { promotionId: view.subject.id, digest: view.subject.digest, decision: request.decision, reason: request.reason, approver: request.approver },
+    { promotionId: view.subject.id, runId: view.subject.runId, digest: view.subject.digest, decision: request.decision, reason: request.reason, approver: request.approver },
     request.signer,
   );
   return decide(client, id, signed);

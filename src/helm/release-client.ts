@@ -22,7 +22,7 @@ import {
 import { packageChart } from './package';
 import { readKeyring } from './pgp-key';
 import type { ApprovalPolicy } from '../../workflows/approval-messages';
-import type { KeyTrust } from '../../workflows/promotion-messages';
+import type { KeyTrust } from '../promotion/plan';
 
 export interface ChartReleaseRequest {
   chartDir: string;

@@ -12,7 +12,7 @@ import { signImage, verifyImageSignatures } from '../cosign/image-signatures';
 import { CountersignError } from '../errors';
 import { loadSigner } from '../keys/load-signer';
 import { assertTrustAllowsSigning } from '../trust/check';
-import type { KeyTrust } from '../../workflows/promotion-messages';
+import type { KeyTrust } from '../promotion/plan';
 import type { Store } from '../oci/store';
 import { sha256Hex } from '../oci/digest';
 import { packageChart } from './package';

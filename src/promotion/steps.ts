@@ -18,7 +18,7 @@ import { APPROVAL_PREDICATE_TYPE } from '../approval/constants';
 import { readIndex } from '../trust/index-file';
 import { judgeSignature } from '../trust/validity';
 import { assertTrustAllowsSigning } from '../trust/check';
-import type { KeyTrust } from '../../workflows/promotion-messages';
+import type { KeyTrust } from '../promotion/plan';
 import { imageFiles } from '../oci/image-files';
 
 /** What each step needs from the outside world; the worker wires the real ones. */
@@ -163,13 +163,18 @@ export interface Check {
 export interface VerificationReport {
   ok: boolean;
   checks: Check[];
-  /** What the provenance attested, when it could be read (the approval gate uses the commit author). */
+  /** What the judged provenance attested, when it could be read (the approval gate uses the commit author). */
   facts?: Partial<BuildFacts>;
+  /** What approvers should know that is not a failed check: unknown author, several provenances. */
+  notices?: string[];
 }
 
 /**
  * The platform's gate: the developer signature, the attestations (signed, for this digest, of the
  * expected types) and the target policy over the provenance. Every check runs and is reported.
+ * With `thisRunsInvocation` (a directory build) the policy judges the provenance this run wrote
+ * and nothing older on the same digest; without it (an image from CI) every provenance signed by
+ * the developer key must pass, so conflicting evidence never passes silently.
  */
 export async function verifyForPlatform(
   deps: StepDeps,
@@ -178,32 +183,68 @@ export async function verifyForPlatform(
   policy: Parameters<typeof evaluatePolicy>[0],
   requestedCommit: string | undefined,
   developerTrust?: KeyTrust,
+  thisRunsInvocation?: string,
 ): Promise<VerificationReport> {
   const { store, path } = open(deps, target.repository);
   const label = `developer key ${keyFingerprint(developerPublicKeyPem).slice(0, 16)}`;
   // Both storage formats are always read: cosign v2 and legacy-mode v3 write .sig/.att tags, v3 by default bundles.
   const evidence = await collectImageEvidence(store, path, target.digest, developerPublicKeyPem);
   const provenanceCheck = attestationCheck('provenanceAttestation', evidence, SLSA_PROVENANCE_V1, label, target.digest);
-  const provenance = provenanceCheck.statement ? { statement: provenanceCheck.statement } : undefined;
   const checks: Check[] = [
     signatureCheck('developerSignature', evidence, target.digest, label),
     provenanceCheck.check,
     attestationCheck('sbomAttestation', evidence, SPDX_PREDICATE_TYPE, label, target.digest).check,
   ];
   if (developerTrust) checks.push(await trustCheck(developerTrust));
+  const notices: string[] = [];
+  const signed = distinctStatements(evidence.attestations.filter((a) => a.predicateType === SLSA_PROVENANCE_V1).map((a) => a.statement));
+  let judged = signed;
+  if (thisRunsInvocation !== undefined) {
+    judged = signed.filter((s) => invocationOf(s) === thisRunsInvocation);
+    if (signed.length > 0 && judged.length === 0) {
+      checks.push({
+        name: 'provenanceOfThisRun',
+        ok: false,
+        code: 'NOT_FOUND',
+        message: `none of the ${signed.length} signed provenance attestation(s) on ${target.digest} is this run's (invocation ${thisRunsInvocation})`,
+      });
+    }
+    if (signed.length > judged.length) notices.push(`${signed.length - judged.length} older provenance attestation(s) on this digest were not judged: the policy judges this run's (invocation ${thisRunsInvocation})`);
+  } else if (judged.length > 1) {
+    notices.push(`${judged.length} signed provenance attestations on this digest: each must pass the policy`);
+  }
   let attested: Partial<BuildFacts> | undefined;
-  if (provenance) {
+  const seen = new Map<string, Set<string>>();
+  judged.forEach((statement, i) => {
+    const which = judged.length > 1 ? `[${invocationOf(statement) ?? `#${i + 1}`}]` : '';
     try {
-      const facts = readBuildFacts(provenance.statement.predicate);
-      attested = facts;
+      const facts = readBuildFacts(statement.predicate);
+      attested ??= facts;
+      for (const key of ['sourceRepo', 'commit', 'builderId', 'buildCommand'] as const) {
+        if (facts[key] !== undefined) seen.set(key, (seen.get(key) ?? new Set()).add(facts[key]!));
+      }
       for (const c of evaluatePolicy(policy, facts, requestedCommit)) {
-        checks.push({ name: `policy.${c.name}`, ok: c.ok, message: c.message, code: c.ok ? 'OK' : 'POLICY_MISMATCH' });
+        checks.push({ name: `policy${which}.${c.name}`, ok: c.ok, message: `${which ? `${which} ` : ''}${c.message}`, code: c.ok ? 'OK' : 'POLICY_MISMATCH' });
       }
     } catch (err) {
-      checks.push({ name: 'policy', ok: false, message: (err as Error).message, code: 'MALFORMED' });
+      checks.push({ name: `policy${which}`, ok: false, message: (err as Error).message, code: 'MALFORMED' });
     }
-  }
-  return { ok: checks.every((c) => c.ok), checks, facts: attested };
+  });
+  for (const [key, values] of seen) if (values.size > 1) notices.push(`conflicting evidence: the provenance attestations name ${values.size} values of ${key}: ${[...values].join(', ')}`);
+  if (attested && !attested.commitAuthor) notices.push('the commit author is unknown (the provenance names none): separation of duties covers the initiator and the developer key only');
+  return { ok: checks.every((c) => c.ok), checks, facts: attested, ...(notices.length > 0 ? { notices } : {}) };
+}
+
+function invocationOf(statement: Statement): string | undefined {
+  const id = (statement.predicate as { runDetails?: { metadata?: { invocationId?: unknown } } })?.runDetails?.metadata?.invocationId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** The same statement published in both formats counts once. */
+function distinctStatements(statements: Statement[]): Statement[] {
+  const byText = new Map<string, Statement>();
+  for (const s of statements) byText.set(JSON.stringify(s), s);
+  return [...byText.values()];
 }
 
 /**

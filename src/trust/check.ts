@@ -1,4 +1,4 @@
-import type { KeyTrust } from '../../workflows/promotion-messages';
+import type { KeyTrust } from '../promotion/plan';
 import { readIndex } from './index-file';
 import { assertMaySign } from './validity';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { KeyPin } from '../../workflows/promotion-messages';
+import type { KeyPin } from '../promotion/plan';
 import { CountersignError } from '../errors';
 import { keyFingerprint } from '../keys/public-key';
 import type { TrustConfig } from './config';

@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { parseConfig, type TargetConfig } from '../../src/config';
+import { parseConfig, type Config, type TargetConfig } from '../../src/config';
 import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
-import { signAndDecide } from '../../src/client/promotions';
+import { signAndDecide, startPromotion, type PromoteRequest, type PromoteResult } from '../../src/client/promotions';
 import type { ApprovalView } from '../../workflows/approval-messages';
 import { RegistryStore } from '../../src/oci/registry';
 import { startEmbeddedStack, type EmbeddedStack } from '../../src/stack/embedded';
@@ -24,6 +24,12 @@ export const BUILD_COMMAND = 'countersign build examples/hello';
 export const COMMIT = '4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e';
 /** People in the test roster; each has keys/<name>.key (TEST_PASSWORD) and keys/<name>.pub. */
 export const APPROVERS = ['alice', 'bob', 'carol', 'dave', 'erin'];
+/** The CI identity that starts promotions in tests (keys/ci.key); every approver may start them too. */
+export const INITIATOR = 'ci';
+const EXAMPLES = path.resolve(__dirname, '../../examples');
+
+/** What a test passes to start a promotion; the initiator's key is found in the test keys. */
+export type TestPromoteRequest = Omit<PromoteRequest, 'target' | 'initiator' | 'signer'> & { target?: TargetConfig | string; initiator?: string };
 
 export interface TestEnv {
   dir: string;
@@ -32,15 +38,24 @@ export interface TestEnv {
   store: RegistryStore;
   keysDir: string;
   target: TargetConfig;
+  /** The worker's configuration (live: targetWith adds targets to it). */
+  config: Config;
   workerEnv: NodeJS.ProcessEnv;
+  /** Starts a promotion with a start request signed by `initiator` (default ci) for `target` (default prod). */
+  promote(request: TestPromoteRequest): Promise<PromoteResult>;
+  /** Opens `name`'s test key. */
+  signer(name: string): Promise<FileSigner>;
   /** Starts an in-process worker; stop it with the returned function. */
   startWorker(): Promise<() => Promise<void>>;
   /** Stops every worker this environment started (close() does too). */
   stopWorkers(): Promise<void>;
   /** Signs a decision with the approver's test key and sends it through the update. */
   decideAs(id: string, approver: string, decision: 'approve' | 'reject', reason?: string): Promise<ApprovalView>;
-  /** Writes a config with overrides and returns the parsed target named "prod". */
-  targetWith(overrides: Record<string, unknown>): TargetConfig;
+  /**
+   * Adds a target with overrides to the worker's configuration (named `name`, or prod-2, prod-3,
+   * ...) and returns it. Roster overrides go in `approvers`.
+   */
+  targetWith(overrides: Record<string, unknown>, name?: string): TargetConfig;
   close(): Promise<void>;
 }
 
@@ -50,16 +65,20 @@ export async function startTestEnv(): Promise<TestEnv> {
   const keysDir = path.join(dir, 'keys');
   await writeKeyPair(keysDir, 'dev', TEST_PASSWORD);
   await writeKeyPair(keysDir, 'platform', TEST_PASSWORD);
-  for (const name of APPROVERS) await writeKeyPair(keysDir, name, TEST_PASSWORD);
+  for (const name of [...APPROVERS, INITIATOR]) await writeKeyPair(keysDir, name, TEST_PASSWORD);
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection });
   const workerEnv = { [DEV_PASSWORD_ENV]: TEST_PASSWORD, [PLATFORM_PASSWORD_ENV]: TEST_PASSWORD };
   const workers = new Set<() => Promise<void>>();
 
-  const targetWith = (overrides: Record<string, unknown>): TargetConfig => {
+  let targets = 0;
+  const configFile = path.join(dir, 'countersign.yaml');
+  const initiators = Object.fromEntries([INITIATOR, ...APPROVERS].map((name) => [name, { publicKey: `keys/${name}.pub`, targets: ['*'] }]));
+  const parseTarget = (overrides: Record<string, unknown>, name: string): Config => {
     const base = {
       repository: `${stack.registry.address}/apps/hello`,
       releaseTag: 'prod',
+      sources: [EXAMPLES, dir],
       policy: { sourceRepo: SOURCE_REPO, builderIds: [BUILDER_ID], buildCommand: BUILD_COMMAND, requireCommit: true },
       approval: { approvers: ['alice', 'bob'], required: 1, deadline: '1h' },
       keys: {
@@ -70,25 +89,37 @@ export async function startTestEnv(): Promise<TestEnv> {
     const { approvers: roster, ...targetOverrides } = overrides as { approvers?: Record<string, unknown> };
     const merged = deepMerge(base, targetOverrides);
     const approvers = roster ?? Object.fromEntries(APPROVERS.map((name) => [name, { publicKey: `keys/${name}.pub`, identities: [`${name}@example.com`] }]));
-    return parseConfig({ approvers, targets: { prod: merged } }, path.join(dir, 'countersign.yaml')).targets.prod;
+    return parseConfig({ approvers, initiators, targets: { [name]: merged } }, configFile);
+  };
+  const config = parseTarget({}, 'prod');
+  const targetWith = (overrides: Record<string, unknown>, name?: string): TargetConfig => {
+    const targetName = name ?? `prod-${(targets += 1) + 1}`;
+    const parsed = parseTarget(overrides, targetName);
+    config.targets[targetName] = parsed.targets[targetName];
+    return parsed.targets[targetName];
+  };
+  const signer = (name: string) => FileSigner.load(path.join(keysDir, `${name}.key`), TEST_PASSWORD);
+  const promote = async (request: TestPromoteRequest): Promise<PromoteResult> => {
+    const initiator = request.initiator ?? INITIATOR;
+    const target = request.target === undefined ? 'prod' : typeof request.target === 'string' ? request.target : request.target.name;
+    return startPromotion(client, { ...request, target, initiator, signer: await signer(initiator) });
   };
 
   const startWorker = async () => {
-    const { worker, connection: native } = await createWorker({ address: stack.temporal.address, env: workerEnv });
+    const { worker, close: closeWorker } = await createWorker({ address: stack.temporal.address, env: workerEnv, config: () => config });
     const running = worker.run();
     const stop = async () => {
       workers.delete(stop);
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
-      await native.close();
+      await closeWorker();
     };
     workers.add(stop);
     return stop;
   };
 
   const decideAs = async (id: string, approver: string, decision: 'approve' | 'reject', reason?: string) => {
-    const signer = await FileSigner.load(path.join(keysDir, `${approver}.key`), TEST_PASSWORD);
-    return signAndDecide(client, id, { approver, decision, reason, signer });
+    return signAndDecide(client, id, { approver, decision, reason, signer: await signer(approver) });
   };
 
   return {
@@ -98,7 +129,10 @@ export async function startTestEnv(): Promise<TestEnv> {
     client,
     store: new RegistryStore(stack.registry.address),
     keysDir,
-    target: targetWith({}),
+    target: config.targets.prod,
+    config,
+    promote,
+    signer,
     workerEnv,
     startWorker,
     stopWorkers: async () => {

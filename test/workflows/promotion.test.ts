@@ -3,9 +3,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { cosignTag } from '../../src/cosign/tags';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
-import { getPromotionStatus, startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { getPromotionStatus, waitForPromotion } from '../../src/client/promotions';
+import type { TargetConfig } from '../../src/config';
 import { hasCode } from '../../src/errors';
-import { useTestEnv, buildFacts, copyDir, TEST_PASSWORD } from '../support/env';
+import { useTestEnv, buildFacts, copyDir, COMMIT, TEST_PASSWORD } from '../support/env';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import { buildAndPush, createAttestations, developerSign } from '../../src/promotion/steps';
 import { writeKeyPair } from '../../src/keys/file-signer';
@@ -15,10 +16,13 @@ const HELLO = path.resolve(__dirname, '../../examples/hello');
 
 describe('promotion workflow on a real Temporal dev server and registry', () => {
   const env = useTestEnv();
+  let ci: TargetConfig | undefined;
+  /** A target whose repository is where the developer CI publishes (an image must be in its target's repository). */
+  const ciTarget = () => (ci ??= env.targetWith({ repository: `${env.stack.registry.address}/apps/ci` }, 'ci'));
 
 
   it('promotes a directory build end to end once approved', async () => {
-    const started = await startPromotion(env.client, { target: env.target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
+    const started = await env.promote({ source: { directory: HELLO }, build: buildFacts() });
     assert.equal(started.attached, false);
     const waiting = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     assert.equal(waiting.state, 'AWAITING_APPROVAL');
@@ -30,6 +34,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     assert.deepEqual(
       done.timeline.map((t) => [t.step, t.status]),
       [
+        ['authorize', 'succeeded'],
         ['keys', 'succeeded'],
         ['build', 'succeeded'],
         ['attest', 'succeeded'],
@@ -50,14 +55,13 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     // One activity per step; attest works from the pushed image by digest, not a second build.
     const history = await env.client.workflow.getHandle(started.promotionId).fetchHistory();
     const activities = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
-    assert.deepEqual(activities, ['checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify', 'prodSign', 'release']);
+    assert.deepEqual(activities, ['authorize', 'checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify', 'prodSign', 'release']);
   });
 
   it('rejects at platform verify when the provenance does not match the policy, listing every failed check', async () => {
     const dir = await copyDir(HELLO, path.join(env.dir, 'mismatch'));
     await fs.writeFile(path.join(dir, 'VERSION'), 'mismatch\n');
-    const started = await startPromotion(env.client, {
-      target: env.target,
+    const started = await env.promote({
       source: { directory: dir },
       build: buildFacts({ sourceRepo: 'https://github.com/evil/fork', builderId: 'https://example.com/rogue-builder' }),
       initiator: 'ci',
@@ -75,7 +79,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
   it('refuses a bad decision with the reason and rejects with a reason', async () => {
     const dir = await copyDir(HELLO, path.join(env.dir, 'reject'));
     await fs.writeFile(path.join(dir, 'VERSION'), 'reject\n');
-    const started = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    const started = await env.promote({ source: { directory: dir }, build: buildFacts() });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     await writeKeyPair(env.keysDir, 'mallory', TEST_PASSWORD, { force: true });
     await assert.rejects(env.decideAs(started.promotionId, 'mallory', 'approve'), (e) => hasCode(e, 'APPROVAL_REFUSED') && /mallory is not in the approver roster/.test((e as Error).message));
@@ -90,7 +94,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
   it('expires when nobody decides before the deadline', async () => {
     const dir = await copyDir(HELLO, path.join(env.dir, 'expire'));
     await fs.writeFile(path.join(dir, 'VERSION'), 'expire\n');
-    const started = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci', deadlineMs: 2000 });
+    const started = await env.promote({ source: { directory: dir }, build: buildFacts(), initiator: 'ci', deadlineMs: 2000 });
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'EXPIRED');
     assert.equal(done.timeline.find((t) => t.step === 'approval')?.status, 'expired');
@@ -99,8 +103,8 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
   it('attaches a duplicate trigger to the running promotion', async () => {
     const dir = await copyDir(HELLO, path.join(env.dir, 'dup'));
     await fs.writeFile(path.join(dir, 'VERSION'), 'dup\n');
-    const first = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
-    const second = await startPromotion(env.client, { target: env.target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    const first = await env.promote({ source: { directory: dir }, build: buildFacts() });
+    const second = await env.promote({ source: { directory: dir }, build: buildFacts() });
     assert.equal(second.promotionId, first.promotionId);
     assert.equal(second.attached, true);
     await waitForPromotion(env.client, first.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
@@ -130,7 +134,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
 
   it('promotes an existing image the developer CI signed and attested', async () => {
     const reference = await developerCiPublish('ci-good', 'dev');
-    const started = await startPromotion(env.client, { target: env.target, source: { image: reference }, build: buildFacts(), initiator: 'ci' });
+    const started = await env.promote({ target: ciTarget(), source: { image: reference }, commit: COMMIT });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     await env.decideAs(started.promotionId, 'bob', 'approve');
     const done = await waitForPromotion(env.client, started.promotionId);
@@ -150,7 +154,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     await tagTo(first);
     // The reference names the tag and the digest, as `docker buildx` prints it; only the digest counts.
     const tagged = `${env.stack.registry.address}/apps/ci:candidate@${digestOf(first)}`;
-    const started = await startPromotion(env.client, { target: env.target, source: { image: tagged }, build: buildFacts(), initiator: 'ci' });
+    const started = await env.promote({ target: ciTarget(), source: { image: tagged }, commit: COMMIT });
     assert.equal(started.digest, digestOf(first));
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     await tagTo(second); // someone moves the tag after verification
@@ -167,7 +171,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
   it('rejects an image signed and attested by a key other than the developer key', async () => {
     await writeKeyPair(env.keysDir, 'intruder', TEST_PASSWORD, { force: true });
     const reference = await developerCiPublish('ci-intruder', 'intruder');
-    const started = await startPromotion(env.client, { target: env.target, source: { image: reference }, build: buildFacts(), initiator: 'ci' });
+    const started = await env.promote({ target: ciTarget(), source: { image: reference }, commit: COMMIT });
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'REJECTED');
     const failed = done.checks.filter((c) => !c.ok).map((c) => c.name).sort();
@@ -178,7 +182,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
 
   it('rejects when the attested commit is not the one asked for', async () => {
     const reference = await developerCiPublish('ci-commit', 'dev', buildFacts({ commit: '9f00e1c000000000000000000000000000000000' }));
-    const started = await startPromotion(env.client, { target: env.target, source: { image: reference }, build: buildFacts({ commit: 'abc1234' }), initiator: 'ci' });
+    const started = await env.promote({ target: ciTarget(), source: { image: reference }, commit: 'abc1234' });
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'REJECTED');
     assert.deepEqual(done.checks.filter((c) => !c.ok).map((c) => c.name), ['policy.commit']);

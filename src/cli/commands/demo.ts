@@ -17,6 +17,8 @@ import { exitCodeFor, progressPrinter } from './promotions';
 
 export const DEMO_PASSWORD = 'countersign-demo-only';
 const DEMO_APPROVER = 'platform-lead';
+/** The CI identity that signs the demo's start request. */
+const DEMO_INITIATOR = 'release-bot';
 const EXAMPLE_DIR = path.resolve(__dirname, '../../../examples/hello');
 
 export const demoCommand: Command = {
@@ -42,21 +44,22 @@ export const demoCommand: Command = {
     const stack = await startEmbeddedStack({ dataDir });
     say(`  temporal ${stack.temporal.address}, registry ${stack.registry.address}`);
     const keysDir = path.join(dataDir, 'keys');
-    for (const prefix of ['developer', 'platform', DEMO_APPROVER, 'security-lead']) {
+    for (const prefix of ['developer', 'platform', DEMO_APPROVER, 'security-lead', DEMO_INITIATOR]) {
       if (!fs.existsSync(path.join(keysDir, `${prefix}.key`))) await writeKeyPair(keysDir, prefix, DEMO_PASSWORD);
     }
     const configFile = path.join(dataDir, 'countersign.yaml');
-    fs.writeFileSync(configFile, YAML.stringify(demoConfig(stack.registry.address)));
-    const target = loadConfig(configFile).targets.production;
+    fs.writeFileSync(configFile, YAML.stringify(demoConfig(stack.registry.address, sourceDir)));
+    // The worker owns the configuration; the demo only names the target and signs its request.
+    const config = loadConfig(configFile);
 
     const workerEnv = { ...io.env, COUNTERSIGN_DEV_KEY_PASSWORD: DEMO_PASSWORD, COUNTERSIGN_PLATFORM_KEY_PASSWORD: DEMO_PASSWORD };
-    const { worker, connection: workerConnection } = await createWorker({ address: stack.temporal.address, env: workerEnv });
+    const { worker, close: closeWorker } = await createWorker({ address: stack.temporal.address, env: workerEnv, config });
     const workerRun = worker.run();
     const connection = await Connection.connect({ address: stack.temporal.address });
     const client = new Client({ connection });
     try {
       const started = await startPromotion(client, {
-        target,
+        target: 'production',
         source: { directory: sourceDir },
         build: {
           sourceRepo: 'https://github.com/countersign/hello',
@@ -64,9 +67,10 @@ export const demoCommand: Command = {
           buildCommand: 'countersign build examples/hello',
           builderId: 'https://countersign.dev/builders/local@v1',
         },
-        initiator: 'demo',
+        initiator: DEMO_INITIATOR,
+        signer: await FileSigner.load(path.join(keysDir, `${DEMO_INITIATOR}.key`), DEMO_PASSWORD),
       });
-      say(`promotion ${started.promotionId}${started.attached ? ' (attached to the running one)' : ''}\n  image ${started.repository}@${started.digest}`);
+      say(`promotion ${started.promotionId}${started.attached ? ' (attached to the running one)' : ''}, start request signed by ${DEMO_INITIATOR}\n  image digest ${started.digest}`);
       const progress = progressPrinter(io, json);
       const gate = await waitForPromotion(client, started.promotionId, { onUpdate: progress, until: (s) => s.state === 'AWAITING_APPROVAL' });
       if (gate.state === 'AWAITING_APPROVAL') {
@@ -111,16 +115,17 @@ export const demoCommand: Command = {
     } finally {
       worker.shutdown();
       await workerRun.catch(() => undefined);
-      await workerConnection.close();
+      await closeWorker();
       await connection.close();
       await stack.stop();
     }
   },
 };
 
-function demoConfig(registry: string) {
+function demoConfig(registry: string, sourceDir: string) {
   return {
     registry,
+    initiators: { [DEMO_INITIATOR]: { publicKey: `keys/${DEMO_INITIATOR}.pub`, targets: ['production'] } },
     keys: {
       developer: { key: 'keys/developer.key', publicKey: 'keys/developer.pub', passwordEnv: 'COUNTERSIGN_DEV_KEY_PASSWORD' },
       platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: 'COUNTERSIGN_PLATFORM_KEY_PASSWORD' },
@@ -133,6 +138,7 @@ function demoConfig(registry: string) {
       production: {
         repository: 'apps/hello',
         releaseTag: 'prod',
+        sources: [sourceDir],
         policy: {
           sourceRepo: 'https://github.com/countersign/hello',
           builderIds: ['https://countersign.dev/builders/local@v1'],

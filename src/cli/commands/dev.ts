@@ -5,7 +5,7 @@ import { startEmbeddedStack } from '../../stack/embedded';
 import { isPidAlive, stopPid } from '../../stack/service';
 import { spawnWorkerProcess, waitForWorker } from '../../stack/worker-process';
 import { EXIT, printJson, write, type Command, type CommandIo } from '../command';
-import { defaultDataDir, readStackState, stackStateFile, type StackState } from '../context';
+import { configFile, defaultDataDir, readStackState, stackStateFile, type StackState } from '../context';
 
 export const DEFAULT_TEMPORAL_PORT = 7233;
 export const DEFAULT_UI_PORT = 8233;
@@ -63,6 +63,12 @@ export const devUpCommand: Command = {
     'State (Temporal\'s SQLite file, registry blobs) stays in the data dir across dev down/up. The worker inherits this shell\'s environment, so export key passphrases first.',
   async run(args, io) {
     const dataDir = dataDirOf(args.values, io.env);
+    // The worker is the authority and reads only its own configuration: name it absolutely, so
+    // the worker finds it whatever folder dev up was run from.
+    const config = configFile(args, io.env);
+    if (!fs.existsSync(config)) {
+      throw new CountersignError('BAD_CONFIG', `the worker needs its configuration and ${config} does not exist (pass --config, set COUNTERSIGN_CONFIG, or copy countersign.example.yaml)`);
+    }
     const existing = readStackState(dataDir);
     if (existing) {
       const alive = running(existing);
@@ -83,7 +89,12 @@ export const devUpCommand: Command = {
       registryPort: port(args.values['registry-port'], DEFAULT_REGISTRY_PORT, '--registry-port'),
     });
     const logFile = path.join(dataDir, 'worker.log');
-    const worker = spawnWorkerProcess({ address: stack.temporal.address, logFile, detached: true, env: io.env });
+    const worker = spawnWorkerProcess({
+      address: stack.temporal.address,
+      logFile,
+      detached: true,
+      env: { ...io.env, COUNTERSIGN_CONFIG: config, COUNTERSIGN_REGISTRY: io.env.COUNTERSIGN_REGISTRY ?? stack.registry.address },
+    });
     const state: StackState = {
       dataDir,
       temporal: { address: stack.temporal.address, uiUrl: stack.temporal.uiUrl, pid: stack.temporal.pid },

@@ -1,10 +1,11 @@
-import os from 'node:os';
-import { getPromotionStatus, listPromotions, signAndDecide, startPromotion, waitForPromotion } from '../../client/promotions';
+import fs from 'node:fs';
+import { getPromotionStatus, listPromotions, signAndDecide, signReopen, startPromotion, waitForPromotion } from '../../client/promotions';
+import type { SignedStatement } from '../../requests/statement';
 import { parseDuration } from '../../duration';
 import { CountersignError } from '../../errors';
 import type { PromotionStatus } from '../../../workflows/promotion-messages';
 import { EXIT, printJson, write, type Command } from '../command';
-import { connectClient, findTarget, loadCliConfig } from '../context';
+import { connectClient } from '../context';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import { renderChartStatus, renderStatus } from '../render';
 import { getChartReleaseStatus } from '../../helm/release-client';
@@ -18,6 +19,8 @@ export function exitCodeFor(status: { state: string }): number {
       return EXIT.expired;
     case 'FAILED':
       return EXIT.failed;
+    case 'REFUSED':
+      return EXIT.refused;
     default:
       return EXIT.ok;
   }
@@ -25,61 +28,90 @@ export function exitCodeFor(status: { state: string }): number {
 
 export const promoteCommand: Command = {
   name: 'promote',
-  summary: 'start a promotion of a directory build or an existing signed image',
-  usage: 'countersign promote (--dir DIR | --image REF@sha256:...) --target NAME --source-repo URL --commit SHA --build-command CMD --builder-id URI [--wait]',
+  summary: 'start a promotion of a directory build or an existing signed image, with a signed start request',
+  usage:
+    'countersign promote --target NAME --as INITIATOR --key FILE (--dir DIR --source-repo URL --commit SHA --build-command CMD --builder-id URI | --image REF@sha256:... [--commit SHA]) [--wait]',
   options: {
     dir: { type: 'string' },
     image: { type: 'string' },
     target: { type: 'string', short: 't' },
     'source-repo': { type: 'string' },
     commit: { type: 'string' },
+    ref: { type: 'string' },
     'build-command': { type: 'string' },
     'builder-id': { type: 'string' },
-    'commit-author': { type: 'string' },
-    initiator: { type: 'string' },
+    as: { type: 'string' },
+    ...PERSONAL_KEY_OPTIONS,
     deadline: { type: 'string' },
+    reopen: { type: 'string' },
     wait: { type: 'boolean', short: 'w' },
   },
   optionHelp: {
-    dir: 'directory to build into an image with the built-in deterministic builder',
-    image: 'an image already built, signed and attested by the developer CI, pinned by digest',
-    target: 'target from the config (optional when there is only one)',
-    'source-repo': 'source repository the build came from',
-    commit: 'commit that was built (hex)',
-    'build-command': 'the command that produced the build',
-    'builder-id': 'builder identity URI recorded in the provenance',
-    'commit-author': 'who authored the commit (recorded in the provenance; they may not approve)',
-    initiator: 'who starts this promotion (default $USER)',
-    deadline: "approval deadline for this promotion (e.g. 30m, 72h; default: the target's)",
+    dir: "directory to build with the built-in deterministic builder (must lie under one of the target's sources in the worker's configuration)",
+    image: "an image already built, signed and attested by the developer's CI, pinned by digest, in the target's repository",
+    target: "the target's name in the worker's configuration",
+    'source-repo': 'source repository the build came from (--dir)',
+    commit: 'full commit that was built (--dir), or that the image must attest (--image)',
+    ref: 'the branch or tag that was built, e.g. refs/heads/main (--dir)',
+    'build-command': 'the command that produced the build (--dir)',
+    'builder-id': 'builder identity URI recorded in the provenance (--dir)',
+    as: 'your initiator name in the worker\'s configuration (default $COUNTERSIGN_APPROVER or the login name)',
+    ...personalKeyHelp('the start request'),
+    deadline: "a shorter approval deadline for this promotion than the target's (e.g. 30m); never longer",
+    reopen: 'a signed re-open (JSON from countersign reopen), when the last run for this target and image was REJECTED',
     wait: 'show progress until the promotion ends; exit code reflects the outcome',
   },
-  details: 'Exit codes with --wait: 0 promoted, 4 rejected, 5 expired, 6 failed.',
+  details:
+    'The worker checks the signed start request against its own configuration (initiators:, and the targets each may start) before any step runs: ' +
+    'the policy, approvers, keys and repository are the target\'s there, never the caller\'s. Exit codes: 7 when the worker refuses the request; with --wait: 0 promoted, 4 rejected, 5 expired, 6 failed.',
   async run(args, io) {
     const v = args.values as Record<string, string | boolean | undefined>;
     if ((v.dir === undefined) === (v.image === undefined)) throw new CountersignError('BAD_INPUT', 'give exactly one of --dir or --image');
-    const config = loadCliConfig(args, io.env);
-    const target = findTarget(config, v.target as string | undefined);
+    if (!v.target) throw new CountersignError('BAD_INPUT', "--target is required: the target's name in the worker's configuration");
+    if (v.image !== undefined) {
+      const ignored = ['source-repo', 'build-command', 'builder-id', 'ref'].filter((k) => v[k] !== undefined);
+      if (ignored.length > 0) throw new CountersignError('BAD_INPUT', `${ignored.map((k) => `--${k}`).join(', ')} describe a directory build; an image's own provenance is the evidence`);
+    }
+    const reopen = v.reopen ? readSignedFile(v.reopen as string, '--reopen') : undefined;
+    const initiator = whoIsSigning(args, io);
+    const signer = await personalSigner(args, io, initiator, 'the start request');
     const { client, close } = await connectClient(args, io.env);
     try {
       const started = await startPromotion(client, {
-        target,
+        target: v.target as string,
         source: v.dir !== undefined ? { directory: v.dir as string } : { image: v.image as string },
-        build: {
-          sourceRepo: (v['source-repo'] as string) ?? '',
-          commit: (v.commit as string) ?? '',
-          buildCommand: (v['build-command'] as string) ?? '',
-          builderId: (v['builder-id'] as string) ?? '',
-          commitAuthor: (v['commit-author'] as string | undefined) || undefined,
-        },
-        initiator: (v.initiator as string) ?? io.env.USER ?? os.userInfo().username,
+        ...(v.dir !== undefined
+          ? {
+              build: {
+                sourceRepo: (v['source-repo'] as string) ?? '',
+                commit: (v.commit as string) ?? '',
+                buildCommand: (v['build-command'] as string) ?? '',
+                builderId: (v['builder-id'] as string) ?? '',
+                ...(v.ref ? { ref: v.ref as string } : {}),
+              },
+            }
+          : v.commit
+            ? { commit: v.commit as string }
+            : {}),
+        initiator,
+        signer,
         deadlineMs: v.deadline ? parseDuration(v.deadline as string, '--deadline') : undefined,
+        reopen,
       });
+      const what = started.reference ?? `${v.dir} (${started.digest})`;
       if (!v.wait) {
-        if (v.json) printJson(io, started);
-        else write(io.stdout, `${started.attached ? 'attached to running promotion' : 'started promotion'} ${started.promotionId}\n  image: ${started.repository}@${started.digest}`);
-        return EXIT.ok;
+        // The worker's answer to the signed request comes in a moment; a refusal is this command's answer.
+        const authorised = await waitForPromotion(client, started.promotionId, { until: (s) => s.state !== 'AUTHORIZING', pollMs: 100 });
+        if (authorised.state === 'REFUSED') {
+          if (v.json) printJson(io, { ...started, state: authorised.state, error: authorised.error });
+          else write(io.stderr, `the worker refused the start request for ${started.promotionId}: ${authorised.error}`);
+          return EXIT.refused;
+        }
+        if (v.json) printJson(io, { ...started, state: authorised.state });
+        else write(io.stdout, `${started.attached ? 'attached to running promotion' : 'started promotion'} ${started.promotionId}\n  artifact: ${what}\n  started by: ${authorised.initiator ?? initiator}\n  state: ${authorised.state}`);
+        return authorised.state === 'FAILED' ? EXIT.failed : EXIT.ok;
       }
-      if (!v.json) write(io.stderr, `${started.attached ? 'attached to' : 'started'} ${started.promotionId} for ${started.repository}@${started.digest}`);
+      if (!v.json) write(io.stderr, `${started.attached ? 'attached to' : 'started'} ${started.promotionId} for ${what}`);
       const final = await waitForPromotion(client, started.promotionId, { onUpdate: progressPrinter(io, Boolean(v.json)) });
       if (v.json) printJson(io, final);
       else write(io.stdout, renderStatus(final));
@@ -89,6 +121,59 @@ export const promoteCommand: Command = {
     }
   },
 };
+
+export const reopenCommand: Command = {
+  name: 'reopen',
+  summary: 'sign a re-open of a REJECTED promotion, for the initiator to pass to promote --reopen',
+  usage: 'countersign reopen <promotion-id> --as NAME --key FILE --reason TEXT [--output FILE]',
+  options: { as: { type: 'string' }, ...PERSONAL_KEY_OPTIONS, reason: { type: 'string' }, output: { type: 'string', short: 'o' } },
+  optionHelp: {
+    as: "your name in the roster; the target's approval.reopen must list you (default $COUNTERSIGN_APPROVER or the login name)",
+    ...personalKeyHelp('the re-open'),
+    reason: 'why the rejection no longer stands (recorded with the next run and in its approval record)',
+    output: 'write the signed re-open here (default: standard output)',
+  },
+  details: 'A rejection stands: a new run for the same target and artifact is refused unless it carries a re-open signed by someone the target allows. The re-open names the rejected run, so it is used once.',
+  async run(args, io) {
+    const id = args.positionals[0];
+    if (!id) throw new CountersignError('BAD_INPUT', 'the rejected promotion id is required (see countersign list --state REJECTED)');
+    const reason = (args.values.reason as string | undefined) ?? '';
+    if (!reason.trim()) throw new CountersignError('BAD_INPUT', '--reason is required: why the rejection no longer stands');
+    const who = whoIsSigning(args, io);
+    const signer = await personalSigner(args, io, who, 'the re-open');
+    const { client, close } = await connectClient(args, io.env);
+    try {
+      const signed = await signReopen(client, id, { reopener: who, reason, signer });
+      const text = `${JSON.stringify(signed, null, 2)}\n`;
+      if (args.values.output) {
+        fs.writeFileSync(args.values.output as string, text, { mode: 0o644 });
+        write(io.stderr, `re-open of ${id} signed by ${who} written to ${args.values.output}; start the next run with: countersign promote ... --reopen ${args.values.output}`);
+      } else io.stdout.write(text);
+      return EXIT.ok;
+    } finally {
+      await close();
+    }
+  },
+};
+
+function readSignedFile(file: string, flag: string): SignedStatement {
+  let text: string;
+  try {
+    const stat = fs.statSync(file);
+    if (stat.size > 64 * 1024) throw new CountersignError('BAD_INPUT', `${flag} ${file} is ${stat.size} bytes; a signed statement is a few hundred`);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof CountersignError) throw err;
+    throw new CountersignError('BAD_INPUT', `${flag} ${file} cannot be read`);
+  }
+  try {
+    const parsed = JSON.parse(text) as SignedStatement;
+    if (typeof parsed?.statement !== 'string' || typeof parsed?.signature !== 'string') throw new Error('shape');
+    return { statement: parsed.statement, signature: parsed.signature };
+  } catch {
+    throw new CountersignError('BAD_INPUT', `${flag} ${file} is not a signed statement ({ "statement": ..., "signature": ... })`);
+  }
+}
 
 /** Prints each timeline step once as it starts and as it ends, across several waits. */
 export function progressPrinter(io: { stderr: NodeJS.WritableStream }, quiet: boolean): (status: PromotionStatus) => void {

@@ -1,14 +1,15 @@
 import { runWorker } from '../../../workers/main';
 import { EXIT, type Command } from '../command';
-import { temporalAddress } from '../context';
+import { configFile, temporalAddress } from '../context';
 
 export const workerCommand: Command = {
   name: 'worker',
   summary: 'run a countersign worker in the foreground (Ctrl-C to stop)',
-  usage: 'countersign worker [--address HOST:PORT] [--namespace NS]',
+  usage: 'countersign worker [--config FILE] [--address HOST:PORT] [--namespace NS]',
   options: {},
   optionHelp: {},
   details:
+    'The worker reads its own configuration (--config, $COUNTERSIGN_CONFIG or ./countersign.yaml) and checks every start request and vote against it; it refuses to start when the file has any problem. ' +
     'Key passphrases come from the environment variables the targets name (COUNTERSIGN_DEV_KEY_PASSWORD, COUNTERSIGN_PLATFORM_KEY_PASSWORD by default). ' +
     'COUNTERSIGN_MAX_CACHED_WORKFLOWS caps the workflows kept in memory (default: sized from memory; see docs/benchmarks.md for what parked promotions cost).',
   async run(args, io) {
@@ -16,6 +17,7 @@ export const workerCommand: Command = {
       ...io.env,
       TEMPORAL_ADDRESS: temporalAddress(args, io.env),
       TEMPORAL_NAMESPACE: (args.values.namespace as string | undefined) ?? io.env.TEMPORAL_NAMESPACE ?? 'default',
+      COUNTERSIGN_CONFIG: configFile(args, io.env),
     };
     await runWorker(env);
     return EXIT.ok;

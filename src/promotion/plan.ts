@@ -1,0 +1,64 @@
+/**
+ * What a promotion runs on once the worker has authorised its start request: the target as the
+ * worker's configuration resolved it, pinned for the whole run (it is the authorize step's result,
+ * so it lives in history and survives config edits, worker restarts and replay). Types only: the
+ * workflow imports them.
+ */
+import type { TargetPolicy } from '../policy/policy';
+import type { BuildFacts } from '../provenance/slsa';
+import type { ApprovalConfig } from '../approval/config';
+
+export interface KeyTrust {
+  /** The published trust directory (index.json). */
+  publishDir: string;
+  keyId: string;
+}
+
+export interface KeyPin {
+  /** Private key reference (file path or URI) from the worker's configuration; the passphrase stays in its environment. */
+  ref?: string;
+  passwordEnv: string;
+  publicKeyPem: string;
+  fingerprint: string;
+  /** A key from a trust store: the worker re-reads its status there right before signing. */
+  trust?: KeyTrust;
+}
+
+export interface PinnedRosterEntry {
+  /** SPKI PEM of the key the person signs statements with. */
+  publicKeyPem: string;
+  /** Uncompressed P-256 point (04||x||y) as hex, for verification inside the workflow. */
+  publicKeyHex: string;
+  fingerprint: string;
+  /** Other names this person goes by (commit author e-mails, CI user names). */
+  identities: string[];
+  /** Fingerprints of keys this person signs builds with (developer keys). */
+  signingKeyFingerprints: string[];
+}
+
+export type PlanSource = { kind: 'directory'; path: string } | { kind: 'image'; reference: string };
+
+export interface PromotionPlan {
+  target: string;
+  /** "registry-host/path" of the image. */
+  repository: string;
+  digest: string;
+  source: PlanSource;
+  /** Claimed build facts of a directory build (what the provenance records); absent for an image. */
+  build?: BuildFacts;
+  /** The commit the initiator asked for, checked against the provenance. */
+  requestedCommit?: string;
+  policy: TargetPolicy;
+  approval: ApprovalConfig & { roster: Record<string, PinnedRosterEntry> };
+  keys: { developer: KeyPin; platform: KeyPin };
+  releaseTag: string;
+  signatureFormat: 'legacy' | 'bundle' | 'both';
+  /** The initiator whose signed start request the worker accepted. */
+  initiator: string;
+  /** sha256 of the canonical JSON of everything above but `source`, `build` and `initiator`: the policy in force. */
+  policyDigest: string;
+  /** When the run re-opens a rejected one: who allowed it and why. */
+  reopenedBy?: { reopener: string; reason: string; rejectedRunId: string };
+  /** The worker's configuration file the plan was resolved from. */
+  configFile: string;
+}
