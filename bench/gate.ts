@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { signAndDecide, startPromotion } from '../src/client/promotions';
+import { signAndDecide } from '../src/client/promotions';
 import { RegistryStore } from '../src/oci/registry';
 import { buildImageFromDirectory } from '../src/oci/build';
 import { buildAndPush, createAttestations, developerSign } from '../src/promotion/steps';
@@ -26,10 +26,11 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<v
 
 async function main(): Promise<void> {
   const levels = (process.env.BENCH_PARKED ?? '1000').split(',').map(Number);
-  const bench = await startBenchStack('gate-bench');
+  // One target per parked promotion, so each has its own workflow id without N image builds.
+  const most = Math.max(...levels);
+  const bench = await startBenchStack('gate-bench', Object.fromEntries(Array.from({ length: most }, (_, i) => [`t${i}`, { repositoryPath: 'bench/gate', deadline: '24h' }])));
   const { client, dir, stack } = bench;
-  const base = bench.target('base', 'bench/gate', '24h');
-  const repository = base.repository;
+  const repository = bench.repository('bench/gate');
   const src = path.join(dir, 'src');
   await fs.mkdir(src);
   await fs.writeFile(path.join(src, 'index.html'), '<h1>gate bench</h1>\n');
@@ -48,8 +49,7 @@ async function main(): Promise<void> {
       const began = Date.now();
       const ids: string[] = [];
       await inBatches(names, START_CONCURRENCY, async (name) => {
-        const target = { ...base, name };
-        const started = await startPromotion(client, { target, source: { image: `${repository}@${image.digest}` }, build: BENCH_FACTS, initiator: 'bench' });
+        const started = await bench.promote({ target: name, source: { image: `${repository}@${image.digest}` }, commit: BENCH_FACTS.commit });
         ids.push(started.promotionId);
       });
       // Parked means every promotion waits at the gate: count them through visibility.

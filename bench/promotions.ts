@@ -11,7 +11,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { signAndDecide, startPromotion, waitForPromotion } from '../src/client/promotions';
+import { signAndDecide, waitForPromotion } from '../src/client/promotions';
 import type { PromotionStatus } from '../workflows/promotion-messages';
 import { BENCH_APPROVER, BENCH_FACTS, markdownTable, processMemoryMiB, startBenchStack } from './support';
 
@@ -24,9 +24,8 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const levels = (process.env.BENCH_LEVELS ?? '1,10,50').split(',').map(Number);
-  const bench = await startBenchStack('bench');
+  const bench = await startBenchStack('bench', { bench: { repositoryPath: 'bench/app' } });
   const { client, dir } = bench;
-  const target = bench.target('bench', 'bench/app');
   const results: Array<Record<string, number>> = [];
   const serial = Number(process.env.BENCH_SERIAL ?? 10);
   let seq = 0;
@@ -75,12 +74,7 @@ async function main(): Promise<void> {
     return Promise.all(
       sources.map(async (src) => {
         const t0 = Date.now();
-        const started = await startPromotion(client, {
-          target,
-          source: { directory: src },
-          build: BENCH_FACTS,
-          initiator: 'bench',
-        });
+        const started = await bench.promote({ target: 'bench', source: { directory: src }, build: BENCH_FACTS });
         const status = await waitForPromotion(client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL', pollMs: GATE_POLL_MS });
         if (status.state === 'AWAITING_APPROVAL') await signAndDecide(client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver });
         const final = (await client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { waitForPromotion } from '../../src/client/promotions';
 import type { SignatureFormat } from '../../src/cosign/formats';
 import { referrersFallbackTag } from '../../src/cosign/referrers';
 import { locateTool } from '../../src/stack/tools';
@@ -37,12 +37,12 @@ describe('stock cosign checks a promoted image', { skip: cosign ? false : 'cosig
     const dir = await copyDir(HELLO, path.join(env.dir, `src-${format}`));
     await fs.writeFile(path.join(dir, 'VERSION'), `${format}\n`);
     const target = env.targetWith({ repository: `${env.stack.registry.address}/apps/hello-${format}`, signatureFormat: format });
-    const started = await startPromotion(env.client, { target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    const started = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     await env.decideAs(started.promotionId, 'alice', 'approve', 'interop');
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
-    return `${started.repository}@${started.digest}`;
+    return `${target.repository}@${started.digest}`;
   }
 
   for (const format of ['legacy', 'bundle', 'both'] as const) {

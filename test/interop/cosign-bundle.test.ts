@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signBlob } from '../../src/cosign/blob';
 import { attestImageAs, signImageAs } from '../../src/cosign/verify-image';
-import { startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { waitForPromotion } from '../../src/client/promotions';
 import { FileSigner } from '../../src/keys/file-signer';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
@@ -23,7 +23,7 @@ import { locateTool } from '../../src/stack/tools';
 import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
 import { olaregPath, startOlareg } from '../support/olareg';
 import { KEYS, PASSWORD, produceWithCosign, runCosign, shapeOf, type Produced } from '../vectors/cosign-bundle/produce';
-import { buildFacts, startTestEnv, type TestEnv } from '../support/env';
+import { startTestEnv, type TestEnv } from '../support/env';
 import { throwawaySigner } from '../support/throwaway-signer';
 
 const VECTORS = path.join(__dirname, '..', 'vectors', 'cosign-bundle');
@@ -141,7 +141,7 @@ describe('a promotion that starts from an image stock cosign v3 signed and attes
     const target = env.targetWith({ keys: { developer: { key: undefined, publicKey: PUB } } });
     const produced = await produceWithCosign(cosign!, env.stack.registry.address, work, 'apps/hello');
     const reference = `${env.stack.registry.address}/apps/hello@${produced.imageDigest}`;
-    const started = await startPromotion(env.client, { target, source: { image: reference }, build: buildFacts(), initiator: 'ci' });
+    const started = await env.promote({ target, source: { image: reference }, commit: COMMIT });
     const waiting = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     assert.equal(waiting.state, 'AWAITING_APPROVAL', waiting.error);
     await env.decideAs(started.promotionId, 'alice', 'approve');

@@ -13,8 +13,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main';
-import { startPromotion, waitForPromotion } from '../../src/client/promotions';
-import { hasCode } from '../../src/errors';
+import { waitForPromotion } from '../../src/client/promotions';
+import { CountersignError, hasCode, type ErrorCode } from '../../src/errors';
 import { requireTool } from '../../src/stack/tools';
 import { ceremonyInput, controlSchedule, keyWorkflowStatus, listRotationSchedules, rotationScheduleId, scheduleRotation, trustConfig } from '../../src/trust/client';
 import { readIndex, type TrustKey } from '../../src/trust/index-file';
@@ -46,8 +46,12 @@ describe('key rotation', () => {
   async function promote(name: string, cfg = config) {
     const dir = await copyDir(HELLO, path.join(env.dir, name));
     await fs.writeFile(path.join(dir, 'VERSION'), `${name}\n`);
-    const run = await startPromotion(env.client, { target: cfg.targets.prod, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
-    await waitForPromotion(env.client, run.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    // The worker's configuration gets this trust store's target (one per store, so runs of different stores never share an id).
+    const target = `rot-${Object.keys(cfg.trust)[0]}`;
+    env.config.targets[target] = { ...cfg.targets.prod, name: target, sources: [env.dir] };
+    const run = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
+    const status = await waitForPromotion(env.client, run.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    if (status.state === 'REFUSED') throw new CountersignError(status.error!.split(':')[0] as ErrorCode, status.error!);
     return run;
   }
   const keyById = async (id: string): Promise<TrustKey> => (await readIndex(publishDir)).keys.find((k) => k.id === id)!;

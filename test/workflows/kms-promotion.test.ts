@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
-import { startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { waitForPromotion } from '../../src/client/promotions';
 import { KmsSigner } from '../../src/keys/kms-signer';
 import { requireTool } from '../../src/stack/tools';
 import { buildFacts, copyDir, PLATFORM_PASSWORD_ENV, startTestEnv, type TestEnv } from '../support/env';
@@ -51,7 +51,7 @@ describe('promotion signed by a KMS platform key', { skip: localKmsPath() ? fals
   it('ends PROMOTED; our verifier and stock cosign accept the production signature', async () => {
     const { key, pem, target } = await kmsTarget('prod');
     assert.equal(target.keys.platform.key, key.ref);
-    const started = await startPromotion(env.client, { target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
+    const started = await env.promote({ target, source: { directory: HELLO }, build: buildFacts() });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     await env.decideAs(started.promotionId, 'alice', 'approve');
     const done = await waitForPromotion(env.client, started.promotionId);
@@ -82,7 +82,7 @@ describe('promotion signed by a KMS platform key', { skip: localKmsPath() ? fals
     const { target } = await kmsTarget('disabled', { disabled: true });
     const dir = await copyDir(HELLO, path.join(env.dir, 'disabled'));
     await fs.writeFile(path.join(dir, 'VERSION'), 'disabled\n');
-    const run = await startPromotion(env.client, { target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    const run = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
     const done = await waitForPromotion(env.client, run.promotionId);
     assert.equal(done.state, 'FAILED');
     assert.match(done.error ?? '', /KMS_KEY_DISABLED/);
@@ -96,7 +96,7 @@ describe('promotion signed by a KMS platform key', { skip: localKmsPath() ? fals
     await kms.close();
     const dir = await copyDir(HELLO, path.join(env.dir, 'outage'));
     await fs.writeFile(path.join(dir, 'VERSION'), 'outage\n');
-    const run = await startPromotion(env.client, { target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    const run = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
     const done = await waitForPromotion(env.client, run.promotionId);
     assert.equal(done.state, 'FAILED');
     assert.match(done.error ?? '', /KMS_UNAVAILABLE: .*/);

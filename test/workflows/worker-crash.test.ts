@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
-import { getPromotionStatus, startPromotion, waitForPromotion } from '../../src/client/promotions';
+import { getPromotionStatus, waitForPromotion } from '../../src/client/promotions';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { spawnWorkerProcess, waitForWorker } from '../../src/stack/worker-process';
 import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
@@ -43,7 +43,7 @@ describe('a worker process killed mid-promotion', () => {
     after(() => proxy.close());
     const target = env.targetWith({ repository: `${proxy.address}/apps/hello` });
     const first = await startWorkerProcess(1);
-    const started = await startPromotion(env.client, { target, source: { directory: dir }, build: buildFacts(), initiator: 'ci' });
+    const started = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
     await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL', pollMs: 50 });
 
     // Production signing writes the signature, then the approval record (an .att manifest). Hold

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { pinRoster } from '../../../src/approval/roster';
-import { startPromotion, waitForPromotion } from '../../../src/client/promotions';
+import { waitForPromotion } from '../../../src/client/promotions';
 import { startChartRelease, waitForChartRelease } from '../../../src/helm/release-client';
 import { requireTool } from '../../../src/stack/tools';
 import { demoReleaseRequest, PGP_PASSWORD_ENV, TEST_KEY_PASSPHRASE } from '../../helm/helpers';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     };
 
     if (wants('promoted')) {
-      const promoted = await startPromotion(env.client, { target: env.target, source: { directory: HELLO }, build: buildFacts(), initiator: 'ci' });
+      const promoted = await env.promote({ source: { directory: HELLO }, build: buildFacts() });
       await waitForPromotion(env.client, promoted.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
       await env.decideAs(promoted.promotionId, 'alice', 'approve', 'recorded');
       await waitForPromotion(env.client, promoted.promotionId);
@@ -52,18 +52,16 @@ async function main(): Promise<void> {
     }
 
     if (wants('verify-rejected')) {
-      const mismatch = await startPromotion(env.client, {
-        target: env.target,
+      const mismatch = await env.promote({
         source: { directory: await variant('verify-rejected') },
         build: buildFacts({ sourceRepo: 'https://github.com/evil/fork' }),
-        initiator: 'ci',
       });
       await waitForPromotion(env.client, mismatch.promotionId);
       await record('verify-rejected', mismatch.promotionId);
     }
 
     if (wants('approver-rejected')) {
-      const vetoed = await startPromotion(env.client, { target: env.target, source: { directory: await variant('approver-rejected') }, build: buildFacts(), initiator: 'ci' });
+      const vetoed = await env.promote({ source: { directory: await variant('approver-rejected') }, build: buildFacts() });
       await waitForPromotion(env.client, vetoed.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
       await env.decideAs(vetoed.promotionId, 'bob', 'reject', 'recorded rejection');
       await waitForPromotion(env.client, vetoed.promotionId);
@@ -71,11 +69,9 @@ async function main(): Promise<void> {
     }
 
     if (wants('expired')) {
-      const expired = await startPromotion(env.client, {
-        target: env.target,
+      const expired = await env.promote({
         source: { directory: await variant('expired') },
         build: buildFacts(),
-        initiator: 'ci',
         deadlineMs: 1000,
       });
       await waitForPromotion(env.client, expired.promotionId);
