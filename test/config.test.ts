@@ -104,6 +104,7 @@ test('a valid file: defaults, shared keys, relative paths resolved against the c
       platform: { key: 'awskms://localhost:4566/alias/platform', publicKey: path.join(dir, 'keys', 'platform.pub'), passwordEnv: 'PLATFORM_PW' },
     },
     signatureFormat: 'legacy',
+    sources: [],
   });
 
   const staging = config.targets.staging;

@@ -19,6 +19,7 @@ import { newNonce, signStatement } from '../requests/sign';
 import { canonicalJson, type SignedStatement } from '../requests/statement';
 import { DEFAULT_REQUEST_VALIDITY_MS, START_REQUEST_TYPE, parseStartRequest, type ClaimedBuild, type StartRequest } from '../requests/start-request';
 import { REOPEN_STATEMENT_TYPE, type ReopenStatement } from '../requests/reopen';
+import { listPriorRuns } from './prior-runs';
 import {
   PROMOTION_WORKFLOW_TYPE,
   SEARCH_ATTRIBUTES,
@@ -136,15 +137,18 @@ export async function signReopen(
   if (!request.reason.trim()) throw new CountersignError('BAD_INPUT', 'a re-open needs a reason (--reason)');
   const description = await describeOrUndefined(client, promotionIdToReopen);
   if (!description || description.type !== PROMOTION_WORKFLOW_TYPE) throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${promotionIdToReopen}"`);
-  const status = await getPromotionStatus(client, promotionIdToReopen);
-  if (status.state !== 'REJECTED') {
-    throw new CountersignError('BAD_INPUT', `${promotionIdToReopen} is ${status.state}; only a REJECTED promotion is re-opened`);
+  // The run that decided: refused starts since then ran nothing (the worker skips them the same way).
+  const last = (await listPriorRuns(client, promotionIdToReopen, '')).find((r) => r.status !== 'RUNNING' && r.state !== 'REFUSED');
+  if (description.status.name === 'RUNNING' || last?.state !== 'REJECTED') {
+    const state = description.status.name === 'RUNNING' ? 'running' : (last?.state ?? description.status.name);
+    throw new CountersignError('BAD_INPUT', `${promotionIdToReopen} is ${state}; only a REJECTED promotion is re-opened`);
   }
+  const rejected = (await client.workflow.getHandle(promotionIdToReopen, last.runId).result()) as PromotionStatus;
   const statement: ReopenStatement = {
     _type: REOPEN_STATEMENT_TYPE,
     promotionId: promotionIdToReopen,
-    rejectedRunId: description.runId,
-    digest: status.digest,
+    rejectedRunId: last.runId,
+    digest: rejected.digest,
     reopener: request.reopener,
     reason: request.reason.trim(),
     time: new Date().toISOString(),

@@ -188,7 +188,8 @@ async function checkPriorRuns(
   }
   const reused = runs.find((r) => r.requestNonce === request.nonce);
   if (reused) throw new CountersignError('REQUEST_REPLAYED', `this start request already started run ${reused.runId} of ${input.workflowId}: sign a new one`);
-  const last = runs.find((r) => r.status !== 'RUNNING');
+  // A refused run ran nothing and decided nothing: it neither launders a rejection nor uses up a re-open.
+  const last = runs.find((r) => r.status !== 'RUNNING' && r.state !== 'REFUSED');
   if (last?.state !== 'REJECTED') {
     if (input.reopen) throw new CountersignError('REQUEST_INVALID', `a re-open was given, but the last run of ${input.workflowId} was not REJECTED`);
     return undefined;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { loadConfig, type Config } from '../../src/config';
 import { runCli } from '../support/cli';
 import { BUILD_COMMAND, BUILDER_ID, COMMIT, DEV_PASSWORD_ENV, PLATFORM_PASSWORD_ENV, SOURCE_REPO, TEST_PASSWORD, copyDir, startTestEnv, type TestEnv } from '../support/env';
 
@@ -16,7 +17,10 @@ describe('countersign CLI against a real stack', () => {
   let cliEnv: NodeJS.ProcessEnv;
 
   const key = (name: string) => path.join(env.keysDir, `${name}.key`);
-  const buildFlags = ['--source-repo', SOURCE_REPO, '--commit', COMMIT, '--build-command', BUILD_COMMAND, '--builder-id', BUILDER_ID];
+  const facts = ['--source-repo', SOURCE_REPO, '--commit', COMMIT, '--build-command', BUILD_COMMAND, '--builder-id', BUILDER_ID];
+  /** Who starts which target, with which key: what a CI job passes to promote besides the facts. */
+  const as = (target: string) => ['--target', target, '--as', 'ci', '--key', key('ci')];
+  let workerConfig: Config;
   const variant = async (name: string) => {
     const dir = await copyDir(HELLO, path.join(env.dir, name));
     await fs.writeFile(path.join(dir, 'VERSION'), `${name}\n`);
@@ -25,26 +29,33 @@ describe('countersign CLI against a real stack', () => {
 
   before(async () => {
     env = await startTestEnv();
-    stopWorker = await env.startWorker();
     configFile = path.join(env.dir, 'countersign.yaml');
+    const target = (over: Record<string, unknown> = {}) => ({
+      repository: 'apps/cli',
+      sources: ['.'],
+      policy: { sourceRepo: SOURCE_REPO, builderIds: [BUILDER_ID], buildCommand: BUILD_COMMAND },
+      approval: { approvers: ['alice', 'bob'], deadline: '1h' },
+      ...over,
+    });
+    const platform = { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: PLATFORM_PASSWORD_ENV };
+    // The worker's configuration: the targets each case promotes to, and who may start them.
     await fs.writeFile(
       configFile,
       YAML.stringify({
         registry: env.stack.registry.address,
         approvers: { alice: { publicKey: 'keys/alice.pub' }, bob: { publicKey: 'keys/bob.pub' } },
-        keys: {
-          developer: { key: 'keys/dev.key', publicKey: 'keys/dev.pub', passwordEnv: DEV_PASSWORD_ENV },
-          platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: PLATFORM_PASSWORD_ENV },
-        },
+        initiators: { ci: { publicKey: 'keys/ci.pub', targets: ['*'] } },
+        keys: { developer: { key: 'keys/dev.key', publicKey: 'keys/dev.pub', passwordEnv: DEV_PASSWORD_ENV }, platform },
         targets: {
-          prod: {
-            repository: 'apps/cli',
-            policy: { sourceRepo: SOURCE_REPO, builderIds: [BUILDER_ID], buildCommand: BUILD_COMMAND },
-            approval: { approvers: ['alice', 'bob'], deadline: '1h' },
-          },
+          prod: target(),
+          expiring: target({ approval: { approvers: ['alice', 'bob'], deadline: '3s' } }),
+          'missing-key': target({ keys: { platform: { ...platform, key: 'keys/nope.key' } } }),
+          'wrong-pw': target({ keys: { platform: { ...platform, passwordEnv: 'COUNTERSIGN_TEST_WRONG_PASSWORD' } } }),
         },
       }),
     );
+    workerConfig = loadConfig(configFile);
+    stopWorker = await env.startWorker({ config: workerConfig });
     cliEnv = {
       TEMPORAL_ADDRESS: env.stack.temporal.address,
       COUNTERSIGN_CONFIG: configFile,
@@ -89,7 +100,7 @@ describe('countersign CLI against a real stack', () => {
 
   it('promotes with --wait, then status, list and approve work with --json', async () => {
     const dir = await variant('cli-happy');
-    const started = await runCli(['promote', '--dir', dir, ...buildFlags, '--json'], cliEnv);
+    const started = await runCli(['promote', '--dir', dir, ...as('prod'), ...facts, '--json'], cliEnv);
     assert.equal(started.code, 0, started.stderr);
     const { promotionId, digest } = JSON.parse(started.stdout);
     assert.match(promotionId, /^promote-prod-[0-9a-f]{16}$/);
@@ -115,7 +126,7 @@ describe('countersign CLI against a real stack', () => {
     const approved = await runCli(['approve', promotionId, '--as', 'alice', '--key', key('alice'), '--reason', 'ok'], cliEnv);
     assert.equal(approved.code, 0, approved.stderr);
 
-    const waited = await runCli(['promote', '--dir', dir, ...buildFlags, '--wait'], cliEnv);
+    const waited = await runCli(['promote', '--dir', dir, ...as('prod'), ...facts, '--wait'], cliEnv);
     assert.equal(waited.code, 0, waited.stderr);
     assert.match(waited.stdout, /state:\s+PROMOTED/);
     assert.match(waited.stdout, /\[ok\] prod-sign/);
@@ -128,7 +139,7 @@ describe('countersign CLI against a real stack', () => {
 
   it('reject needs a reason and exits 4 once the promotion is rejected', async () => {
     const dir = await variant('cli-reject');
-    const { promotionId } = JSON.parse((await runCli(['promote', '--dir', dir, ...buildFlags, '--json'], cliEnv)).stdout);
+    const { promotionId } = JSON.parse((await runCli(['promote', '--dir', dir, ...as('prod'), ...facts, '--json'], cliEnv)).stdout);
     const noReason = await runCli(['reject', promotionId, '--as', 'bob', '--key', key('bob')], cliEnv);
     assert.equal(noReason.code, 2);
     assert.match(noReason.stderr, /--reason/);
@@ -149,20 +160,16 @@ describe('countersign CLI against a real stack', () => {
   });
 
   it('promote --wait shows each step as it happens, ends EXPIRED with exit 5, and status shows times and the error', async () => {
-    const expiring = path.join(env.dir, 'expiring.yaml');
-    const config = YAML.parse(await fs.readFile(configFile, 'utf8'));
-    config.targets.prod.approval.deadline = '3s';
-    await fs.writeFile(expiring, YAML.stringify(config));
-    const waited = await runCli(['promote', '--dir', await variant('cli-expire'), ...buildFlags, '--wait'], { ...cliEnv, COUNTERSIGN_CONFIG: expiring });
+    const waited = await runCli(['promote', '--dir', await variant('cli-expire'), ...as('expiring'), ...facts, '--wait'], cliEnv);
     assert.equal(waited.code, 5, waited.stderr);
-    for (const step of ['keys', 'build', 'attest', 'dev-sign', 'platform-verify']) assert.match(waited.stderr, new RegExp(`^  ${step} succeeded`, 'm'), `progress line for ${step}`);
+    for (const step of ['authorize', 'keys', 'build', 'attest', 'dev-sign', 'platform-verify']) assert.match(waited.stderr, new RegExp(`^  ${step} succeeded`, 'm'), `progress line for ${step}`);
     assert.match(waited.stderr, /^ {2}approval expired/m);
     assert.match(waited.stdout, /state:\s+EXPIRED/);
     assert.match(waited.stdout, /error:\s+EXPIRED: expired at /);
     // The timeline: a mark, the step, its status, the start time and how long it took.
     assert.match(waited.stdout, /^ {2}\[ok\] build +succeeded +\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z +[\d.]+m?s +4 files -> sha256:/m);
     assert.match(waited.stdout, /^ {2}\[TO\] approval +expired +\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z +\d+s +expired at /m);
-    const promotionId = /promotion (promote-prod-[0-9a-f]{16})/.exec(waited.stdout)?.[1];
+    const promotionId = /promotion (promote-expiring-[0-9a-f]{16})/.exec(waited.stdout)?.[1];
     assert.ok(promotionId, waited.stdout);
     const status = await runCli(['status', promotionId], cliEnv);
     assert.equal(status.code, 5);
@@ -178,64 +185,60 @@ describe('countersign CLI against a real stack', () => {
     });
 
     it('malformed image reference and a tag without digest are refused before anything starts', async () => {
-      const bad = await runCli(['promote', '--image', 'Not A Ref!!', ...buildFlags], cliEnv);
+      const bad = await runCli(['promote', '--image', 'Not A Ref!!', ...as('prod')], cliEnv);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /BAD_REFERENCE/);
-      const tagOnly = await runCli(['promote', '--image', `${env.stack.registry.address}/apps/cli:latest`, ...buildFlags], cliEnv);
+      const tagOnly = await runCli(['promote', '--image', `${env.stack.registry.address}/apps/cli:latest`, ...as('prod')], cliEnv);
       assert.equal(tagOnly.code, 2);
       assert.match(tagOnly.stderr, /has no digest; a tag is never trusted/);
     });
 
     it('missing flags, both sources, a bad commit and an unknown target are named', async () => {
       const dir = await variant('cli-bad');
-      const missing = await runCli(['promote', '--dir', dir, '--json'], cliEnv);
+      const missing = await runCli(['promote', '--dir', dir, ...as('prod'), '--json'], cliEnv);
       assert.equal(missing.code, 2);
       const error = JSON.parse(missing.stdout).error;
       assert.equal(error.code, 'BAD_INPUT');
       for (const flag of ['--source-repo', '--builder-id', '--build-command', '--commit']) assert.ok(error.message.includes(flag), `${flag} named`);
-      assert.equal((await runCli(['promote', '--dir', dir, '--image', 'x', ...buildFlags], cliEnv)).code, 2);
-      const commit = await runCli(['promote', '--dir', dir, ...buildFlags.slice(0, 2), '--commit', 'zzz', ...buildFlags.slice(4)], cliEnv);
+      assert.equal((await runCli(['promote', '--dir', dir, '--image', 'x', ...as('prod'), ...facts], cliEnv)).code, 2);
+      const noTarget = await runCli(['promote', '--dir', dir, ...facts], cliEnv);
+      assert.equal(noTarget.code, 2);
+      assert.match(noTarget.stderr, /--target is required/);
+      const commit = await runCli(['promote', '--dir', dir, ...as('prod'), ...facts.slice(0, 2), '--commit', 'zzz', ...facts.slice(4)], cliEnv);
       assert.match(commit.stderr, /--commit "zzz" is not a hex commit id/);
-      const target = await runCli(['promote', '--dir', dir, '--target', 'staging', ...buildFlags], cliEnv);
-      assert.equal(target.code, 2);
-      assert.match(target.stderr, /no target "staging"/);
+      // The target is the worker's to know: it refuses the signed request, exit 7, and nothing runs.
+      const target = await runCli(['promote', '--dir', dir, ...as('staging'), ...facts], cliEnv);
+      assert.equal(target.code, 7, target.stderr);
+      assert.match(target.stderr, /UNKNOWN_TARGET: no target "staging" in the worker's configuration/);
       const list = JSON.parse((await runCli(['list', '--json'], cliEnv)).stdout);
       assert.ok(!list.some((p: { promotionId: string }) => p.promotionId.includes('cli-bad')));
     });
 
     it('a missing key file fails the first step: nothing is built or signed', async () => {
-      const broken = path.join(env.dir, 'missing-key.yaml');
-      const config = YAML.parse(await fs.readFile(configFile, 'utf8'));
-      config.keys.platform.key = 'keys/nope.key';
-      await fs.writeFile(broken, YAML.stringify(config));
-      const r = await runCli(['promote', '--dir', await variant('cli-missing-key'), ...buildFlags, '--wait', '--json'], { ...cliEnv, COUNTERSIGN_CONFIG: broken });
+      const r = await runCli(['promote', '--dir', await variant('cli-missing-key'), ...as('missing-key'), ...facts, '--wait', '--json'], cliEnv);
       assert.equal(r.code, 6);
       const final = JSON.parse(r.stdout);
       assert.equal(final.state, 'FAILED');
-      assert.deepEqual(final.timeline.map((t: { step: string; status: string }) => `${t.step}:${t.status}`), ['keys:failed']);
+      assert.deepEqual(final.timeline.map((t: { step: string; status: string }) => `${t.step}:${t.status}`), ['authorize:succeeded', 'keys:failed']);
       assert.match(final.error, /KEY_MISSING: .*nope.key/);
       assert.equal(await env.store.getManifest('apps/cli', final.digest), undefined, 'nothing was pushed');
     });
 
     it('a wrong passphrase in the worker fails the first step, names the variable, and nothing is built or signed', async () => {
-      const wrongPw = path.join(env.dir, 'wrong-passphrase.yaml');
-      const config = YAML.parse(await fs.readFile(configFile, 'utf8'));
-      config.keys.platform.passwordEnv = 'COUNTERSIGN_TEST_WRONG_PASSWORD';
-      await fs.writeFile(wrongPw, YAML.stringify(config));
       env.workerEnv.COUNTERSIGN_TEST_WRONG_PASSWORD = 'not-the-passphrase';
-      const r = await runCli(['promote', '--dir', await variant('cli-wrong-pw'), ...buildFlags, '--wait', '--json'], { ...cliEnv, COUNTERSIGN_CONFIG: wrongPw });
+      const r = await runCli(['promote', '--dir', await variant('cli-wrong-pw'), ...as('wrong-pw'), ...facts, '--wait', '--json'], cliEnv);
       assert.equal(r.code, 6);
       const final = JSON.parse(r.stdout);
-      assert.deepEqual(final.timeline.map((t: { step: string; status: string }) => `${t.step}:${t.status}`), ['keys:failed']);
+      assert.deepEqual(final.timeline.map((t: { step: string; status: string }) => `${t.step}:${t.status}`), ['authorize:succeeded', 'keys:failed']);
       assert.match(final.error, /KEY_WRONG_PASSPHRASE: .*platform\.key: cannot decrypt the private key: wrong passphrase.*read from \$COUNTERSIGN_TEST_WRONG_PASSWORD/);
       assert.ok(!r.stdout.includes('not-the-passphrase') && !r.stderr.includes('not-the-passphrase'), 'the passphrase itself is never shown');
       assert.equal(await env.store.getManifest('apps/cli', final.digest), undefined, 'nothing was pushed');
     });
 
-    it('a bad config lists every problem', async () => {
+    it('a worker refuses to start on a bad configuration, listing every problem', async () => {
       const broken = path.join(env.dir, 'broken.yaml');
       await fs.writeFile(broken, YAML.stringify({ targets: { prod: { repository: 'apps/x', approval: { approvers: ['zed'], deadline: 'soon' }, policy: {} } } }));
-      const r = await runCli(['promote', '--dir', HELLO, ...buildFlags], { ...cliEnv, COUNTERSIGN_CONFIG: broken });
+      const r = await runCli(['worker', '--config', broken], cliEnv);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /zed is not in the approvers roster/);
       for (const field of ['policy.sourceRepo', 'policy.builderIds', 'approval.deadline', 'keys.developer']) {
@@ -243,16 +246,17 @@ describe('countersign CLI against a real stack', () => {
       }
     });
 
-    it('registry unreachable or image missing -> refused at start, nothing started', async () => {
+    it('an image outside the target\'s repository is refused; a missing image fails its first registry step, nothing signed', async () => {
+      const elsewhere = await runCli(['promote', '--image', `127.0.0.1:1/apps/cli@sha256:${'1'.repeat(64)}`, ...as('prod'), '--commit', COMMIT], cliEnv);
+      assert.equal(elsewhere.code, 7, elsewhere.stderr);
+      assert.match(elsewhere.stderr, /IMAGE_OUTSIDE_TARGET: 127.0.0.1:1\/apps\/cli is not target prod's repository/);
+      const flags = await runCli(['promote', '--image', `${env.stack.registry.address}/apps/cli@sha256:${'0'.repeat(64)}`, ...as('prod'), ...facts], cliEnv);
+      assert.equal(flags.code, 2);
+      assert.match(flags.stderr, /describe a directory build; an image's own provenance is the evidence/);
       const missing = `${env.stack.registry.address}/apps/cli@sha256:${'0'.repeat(64)}`;
-      const gone = await runCli(['promote', '--image', missing, ...buildFlags], cliEnv);
-      assert.equal(gone.code, 1);
-      assert.match(gone.stderr, /MANIFEST_UNKNOWN: image .* does not exist/);
-      const closed = await runCli(['promote', '--image', `127.0.0.1:1/apps/cli@sha256:${'0'.repeat(64)}`, ...buildFlags], cliEnv);
-      assert.equal(closed.code, 10);
-      assert.match(closed.stderr, /REGISTRY_UNREACHABLE: registry 127.0.0.1:1 unreachable/);
-      const list = JSON.parse((await runCli(['list', '--json'], cliEnv)).stdout);
-      assert.ok(!list.some((p: { digest: string }) => p.digest === `sha256:${'0'.repeat(64)}`));
+      const gone = await runCli(['promote', '--image', missing, ...as('prod'), '--commit', COMMIT, '--wait', '--json'], cliEnv);
+      assert.equal(gone.code, 6, gone.stderr);
+      assert.match(JSON.parse(gone.stdout).error, /MANIFEST_UNKNOWN: image .* does not exist/);
     });
 
     it('Temporal unreachable -> exit 10 with the address', async () => {
@@ -267,18 +271,18 @@ describe('countersign CLI against a real stack', () => {
       stopWorker = async () => undefined;
       const wrongEnv = { ...env.workerEnv, [PLATFORM_PASSWORD_ENV]: `${TEST_PASSWORD}-wrong` };
       const { createWorker } = await import('../../workers/worker');
-      const { worker, connection } = await createWorker({ address: env.stack.temporal.address, env: wrongEnv });
+      const { worker, close } = await createWorker({ address: env.stack.temporal.address, env: wrongEnv, config: workerConfig });
       const running = worker.run();
       try {
         const dir = await variant('cli-wrong-pass');
-        const { digest } = JSON.parse((await runCli(['promote', '--dir', dir, ...buildFlags, '--json'], cliEnv)).stdout);
-        const waited = await runCli(['promote', '--dir', dir, ...buildFlags, '--wait', '--json'], cliEnv);
+        const { digest } = JSON.parse((await runCli(['promote', '--dir', dir, ...as('prod'), ...facts, '--json'], cliEnv)).stdout);
+        const waited = await runCli(['promote', '--dir', dir, ...as('prod'), ...facts, '--wait', '--json'], cliEnv);
         assert.equal(waited.code, 6);
         const final = JSON.parse(waited.stdout);
         assert.equal(final.state, 'FAILED');
         assert.match(final.error, /KEY_WRONG_PASSPHRASE/);
-        assert.equal(final.timeline[0].step, 'keys');
-        assert.equal(final.timeline.length, 1, 'no later step ran');
+        assert.equal(final.timeline[1].step, 'keys');
+        assert.equal(final.timeline.length, 2, 'no later step ran');
         assert.ok(!final.error.includes(TEST_PASSWORD), 'the passphrase is not in the error');
         const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
         assert.equal((await verifyImageSignatures(env.store, 'apps/cli', digest, platformPem)).valid, 0);
@@ -286,8 +290,8 @@ describe('countersign CLI against a real stack', () => {
       } finally {
         worker.shutdown();
         await running;
-        await connection.close();
-        stopWorker = await env.startWorker();
+        await close();
+        stopWorker = await env.startWorker({ config: workerConfig });
       }
     });
   });

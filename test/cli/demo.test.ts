@@ -26,7 +26,7 @@ describe('countersign demo', () => {
     assert.equal(result.state, 'PROMOTED');
     assert.deepEqual(
       result.timeline.map((t) => [t.step, t.status]),
-      ['keys', 'build', 'attest', 'dev-sign', 'platform-verify', 'approval', 'prod-sign', 'release'].map((step) => [step, 'succeeded']),
+      ['authorize', 'keys', 'build', 'attest', 'dev-sign', 'platform-verify', 'approval', 'prod-sign', 'release'].map((step) => [step, 'succeeded']),
     );
     assert.match(result.verifyCommand, /^cosign verify --key .*platform\.pub --insecure-ignore-tlog=true .*\/apps\/hello@sha256:[0-9a-f]{64}$/);
     assert.equal(result.cosignVerify, locateTool('cosign') ? 'passed' : 'not installed');

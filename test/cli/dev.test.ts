@@ -21,15 +21,18 @@ describe('countersign dev up / dev down', () => {
     await writeKeyPair(path.join(home, 'keys'), 'dev', TEST_PASSWORD);
     await writeKeyPair(path.join(home, 'keys'), 'platform', TEST_PASSWORD);
     await writeKeyPair(path.join(home, 'keys'), 'alice', TEST_PASSWORD);
+    await writeKeyPair(path.join(home, 'keys'), 'ci', TEST_PASSWORD);
     const config = path.join(home, 'countersign.yaml');
     await fs.writeFile(
       config,
       YAML.stringify({
         approvers: { alice: { publicKey: 'keys/alice.pub' } },
+        initiators: { ci: { publicKey: 'keys/ci.pub', targets: ['prod'] } },
         keys: { developer: { key: 'keys/dev.key', publicKey: 'keys/dev.pub' }, platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub' } },
         targets: {
           prod: {
             repository: 'apps/dev',
+            sources: [HELLO],
             policy: { sourceRepo: SOURCE_REPO, builderIds: [BUILDER_ID] },
             approval: { approvers: ['alice'] },
           },
@@ -79,7 +82,7 @@ describe('countersign dev up / dev down', () => {
     assert.match(status.stdout, /running: +temporal true, registry true, worker true/);
 
     const started = await runCli(
-      ['promote', '--dir', HELLO, '--source-repo', SOURCE_REPO, '--commit', COMMIT, '--build-command', BUILD_COMMAND, '--builder-id', BUILDER_ID, '--json'],
+      ['promote', '--dir', HELLO, '--target', 'prod', '--as', 'ci', '--key', path.join(home, 'keys', 'ci.key'), '--source-repo', SOURCE_REPO, '--commit', COMMIT, '--build-command', BUILD_COMMAND, '--builder-id', BUILDER_ID, '--json'],
       env,
     );
     assert.equal(started.code, 0, started.stderr);

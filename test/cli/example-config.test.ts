@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { runCli } from '../support/cli';
+import { loadConfig } from '../../src/config';
 import { copyDir, startTestEnv, TEST_PASSWORD, type TestEnv } from '../support/env';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -20,6 +21,8 @@ describe('the README walk-through with countersign.example.yaml', () => {
 
   before(async () => {
     env = await startTestEnv();
+    // examples/hello where the example's `sources: [examples]` finds it, beside the copied config.
+    await copyDir(path.join(ROOT, 'examples', 'hello'), path.join(env.dir, 'examples', 'hello'));
     const example = YAML.parse(await fs.readFile(path.join(ROOT, 'countersign.example.yaml'), 'utf8'));
     example.registry = env.stack.registry.address;
     await fs.writeFile(path.join(env.dir, 'countersign.yaml'), YAML.stringify(example));
@@ -39,19 +42,22 @@ describe('the README walk-through with countersign.example.yaml', () => {
       const made = await runCli(['keys', 'generate', '--output-dir', keysDir, '--prefix', prefix, '--password-env', passwordEnv], cliEnv);
       assert.equal(made.code, 0, made.stderr);
     }
+    const ci = await runCli(['keys', 'generate', '--output-dir', keysDir, '--prefix', 'ci', '--password-env', 'COUNTERSIGN_APPROVER_KEY_PASSWORD'], { ...cliEnv, COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD });
+    assert.equal(ci.code, 0, ci.stderr);
     Object.assign(env.workerEnv, passwords);
-    await env.startWorker();
+    // The worker reads the example configuration itself; the CLI only names the target and signs.
+    await env.startWorker({ config: loadConfig(path.join(env.dir, 'countersign.yaml'), { ...process.env, COUNTERSIGN_REGISTRY: env.stack.registry.address }) });
   });
   after(async () => {
     await env?.close();
   });
 
   it('promotes examples/hello once one of platform and one of security approved; carol, who holds the developer key, may not', async () => {
-    const dir = await copyDir(path.join(ROOT, 'examples', 'hello'), path.join(env.dir, 'hello'));
+    const dir = path.join(env.dir, 'examples', 'hello');
     const started = await runCli(
       [
-        'promote', '--dir', dir, '--target', 'production',
-        '--source-repo', 'https://github.com/acme/hello', '--commit', '4f2a9c1',
+        'promote', '--dir', dir, '--target', 'production', '--as', 'ci', '--key', path.join(env.dir, 'keys', 'ci.key'),
+        '--source-repo', 'https://github.com/acme/hello', '--commit', '4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e',
         '--build-command', 'countersign build examples/hello', '--builder-id', 'https://countersign.dev/builders/local@v1',
         '--json',
       ],

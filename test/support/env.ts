@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import YAML from 'yaml';
 import { parseConfig, type Config, type TargetConfig } from '../../src/config';
 import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
 import { signAndDecide, startPromotion, type PromoteRequest, type PromoteResult } from '../../src/client/promotions';
@@ -45,10 +46,12 @@ export interface TestEnv {
   promote(request: TestPromoteRequest): Promise<PromoteResult>;
   /** Opens `name`'s test key. */
   signer(name: string): Promise<FileSigner>;
-  /** Starts an in-process worker; stop it with the returned function. */
-  startWorker(): Promise<() => Promise<void>>;
+  /** Starts an in-process worker (with this environment's configuration unless another is given); stop it with the returned function. */
+  startWorker(options?: { config?: Config }): Promise<() => Promise<void>>;
   /** Stops every worker this environment started (close() does too). */
   stopWorkers(): Promise<void>;
+  /** Writes the worker's configuration (the default roster, every target added so far) for a worker process; returns its path. */
+  writeConfigFile(): Promise<string>;
   /** Signs a decision with the approver's test key and sends it through the update. */
   decideAs(id: string, approver: string, decision: 'approve' | 'reject', reason?: string): Promise<ApprovalView>;
   /**
@@ -74,6 +77,8 @@ export async function startTestEnv(): Promise<TestEnv> {
   let targets = 0;
   const configFile = path.join(dir, 'countersign.yaml');
   const initiators = Object.fromEntries([INITIATOR, ...APPROVERS].map((name) => [name, { publicKey: `keys/${name}.pub`, targets: ['*'] }]));
+  const rawTargets: Record<string, unknown> = {};
+  const defaultRoster = Object.fromEntries(APPROVERS.map((name) => [name, { publicKey: `keys/${name}.pub`, identities: [`${name}@example.com`] }]));
   const parseTarget = (overrides: Record<string, unknown>, name: string): Config => {
     const base = {
       repository: `${stack.registry.address}/apps/hello`,
@@ -88,7 +93,8 @@ export async function startTestEnv(): Promise<TestEnv> {
     };
     const { approvers: roster, ...targetOverrides } = overrides as { approvers?: Record<string, unknown> };
     const merged = deepMerge(base, targetOverrides);
-    const approvers = roster ?? Object.fromEntries(APPROVERS.map((name) => [name, { publicKey: `keys/${name}.pub`, identities: [`${name}@example.com`] }]));
+    const approvers = roster ?? defaultRoster;
+    if (!roster) rawTargets[name] = merged;
     return parseConfig({ approvers, initiators, targets: { [name]: merged } }, configFile);
   };
   const config = parseTarget({}, 'prod');
@@ -98,6 +104,10 @@ export async function startTestEnv(): Promise<TestEnv> {
     config.targets[targetName] = parsed.targets[targetName];
     return parsed.targets[targetName];
   };
+  const writeConfigFile = async () => {
+    await fs.writeFile(configFile, YAML.stringify({ approvers: defaultRoster, initiators, targets: rawTargets }));
+    return configFile;
+  };
   const signer = (name: string) => FileSigner.load(path.join(keysDir, `${name}.key`), TEST_PASSWORD);
   const promote = async (request: TestPromoteRequest): Promise<PromoteResult> => {
     const initiator = request.initiator ?? INITIATOR;
@@ -105,8 +115,8 @@ export async function startTestEnv(): Promise<TestEnv> {
     return startPromotion(client, { ...request, target, initiator, signer: await signer(initiator) });
   };
 
-  const startWorker = async () => {
-    const { worker, close: closeWorker } = await createWorker({ address: stack.temporal.address, env: workerEnv, config: () => config });
+  const startWorker = async (options: { config?: Config } = {}) => {
+    const { worker, close: closeWorker } = await createWorker({ address: stack.temporal.address, env: workerEnv, config: () => options.config ?? config });
     const running = worker.run();
     const stop = async () => {
       workers.delete(stop);
@@ -132,6 +142,7 @@ export async function startTestEnv(): Promise<TestEnv> {
     target: config.targets.prod,
     config,
     promote,
+    writeConfigFile,
     signer,
     workerEnv,
     startWorker,

@@ -29,7 +29,8 @@ describe('a worker process killed mid-promotion', () => {
 
   const startWorkerProcess = async (n: number) => {
     const logFile = path.join(env.dir, `worker-${n}.log`);
-    const child = spawnWorkerProcess({ address: env.stack.temporal.address, logFile, env: { ...process.env, ...env.workerEnv } });
+    // A worker process reads its configuration from a file, as in production.
+    const child = spawnWorkerProcess({ address: env.stack.temporal.address, logFile, env: { ...process.env, ...env.workerEnv, COUNTERSIGN_CONFIG: await env.writeConfigFile() } });
     children.push(child);
     await waitForWorker(env.stack.temporal.address, { pid: child.pid, logFile });
     return child;

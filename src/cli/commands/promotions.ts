@@ -72,6 +72,12 @@ export const promoteCommand: Command = {
       const ignored = ['source-repo', 'build-command', 'builder-id', 'ref'].filter((k) => v[k] !== undefined);
       if (ignored.length > 0) throw new CountersignError('BAD_INPUT', `${ignored.map((k) => `--${k}`).join(', ')} describe a directory build; an image's own provenance is the evidence`);
     }
+    if (v.dir !== undefined) {
+      // The worker checks these too; naming every missing one here saves a round trip.
+      const missing = ['source-repo', 'builder-id', 'build-command', 'commit'].filter((k) => !v[k]).map((k) => `--${k}`);
+      if (missing.length > 0) throw new CountersignError('BAD_INPUT', `a directory build needs ${missing.join(', ')} (the facts its provenance records)`);
+    }
+    if (v.commit !== undefined && !/^[0-9a-f]{7,64}$/i.test(v.commit as string)) throw new CountersignError('BAD_INPUT', `--commit "${v.commit}" is not a hex commit id`);
     const reopen = v.reopen ? readSignedFile(v.reopen as string, '--reopen') : undefined;
     const initiator = whoIsSigning(args, io);
     const signer = await personalSigner(args, io, initiator, 'the start request');

@@ -1,0 +1,232 @@
+/**
+ * The gate holds against a caller who can reach Temporal or write what a request carries: each
+ * attack on a real Temporal dev server and registry, ending with no platform signature on the
+ * digest (our verifier, and stock cosign when the toolchain installed it).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { decide, getApproval, getPromotionStatus, signReopen, waitForPromotion } from '../../src/client/promotions';
+import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { writeKeyPair } from '../../src/keys/file-signer';
+import { buildAndPush } from '../../src/promotion/steps';
+import { buildImageFromDirectory } from '../../src/oci/build';
+import { newNonce, signStatement } from '../../src/requests/sign';
+import { START_REQUEST_TYPE } from '../../src/requests/start-request';
+import { locateTool } from '../../src/stack/tools';
+import { PROMOTION_WORKFLOW_TYPE, TASK_QUEUE, promotionId, type PromotionStatus } from '../../workflows/promotion-messages';
+import { buildFacts, copyDir, COMMIT, PLATFORM_PASSWORD_ENV, TEST_PASSWORD, useTestEnv } from '../support/env';
+
+const HELLO = path.resolve(__dirname, '../../examples/hello');
+const cosign = locateTool('cosign');
+
+describe('attacks on the gate', () => {
+  const env = useTestEnv();
+  let seq = 0;
+
+  async function variant(name: string): Promise<{ dir: string; digest: string }> {
+    const dir = await copyDir(HELLO, path.join(env.dir, `${name}-${++seq}`));
+    await fs.writeFile(path.join(dir, 'VERSION'), `${name} ${seq}\n`);
+    return { dir, digest: (await buildImageFromDirectory(dir)).digest };
+  }
+
+  /** No production signature on the digest: by our verifier and, when installed, by stock cosign. */
+  async function assertNoPlatformSignature(repository: string, digest: string): Promise<void> {
+    const platformPub = path.join(env.keysDir, 'platform.pub');
+    const repoPath = repository.slice(repository.indexOf('/') + 1);
+    assert.equal((await verifyImageSignatures(env.store, repoPath, digest, await fs.readFile(platformPub, 'utf8'))).valid, 0, 'no platform signature');
+    if (!cosign) return;
+    const run = spawnSync(cosign, ['verify', '--key', platformPub, '--insecure-ignore-tlog=true', '--allow-http-registry', `${repository}@${digest}`], {
+      encoding: 'utf8',
+      env: { ...process.env, HOME: env.dir },
+    });
+    assert.notEqual(run.status, 0, `stock cosign must find no platform signature: ${run.stdout}`);
+  }
+
+  async function refusal(id: string, code: string): Promise<PromotionStatus> {
+    const done = await waitForPromotion(env.client, id);
+    assert.equal(done.state, 'REFUSED', `${id}: ${done.state} ${done.error}`);
+    assert.match(done.error ?? '', new RegExp(`^${code}: `));
+    assert.deepEqual(done.timeline.map((t) => `${t.step}:${t.status}`), ['authorize:failed'], 'nothing ran after the refusal');
+    return done;
+  }
+
+  /** Starts the promotion workflow directly, as anyone with access to Temporal can. */
+  async function startRaw(target: string, digest: string, input: unknown) {
+    const workflowId = promotionId(target, digest);
+    await env.client.workflow.start(PROMOTION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId, args: [input] });
+    return workflowId;
+  }
+
+  it('a workflow started with its own roster, policy and keys (no signed request) is refused before any step; the platform key signs nothing', async () => {
+    const { dir, digest } = await variant('forged-input');
+    const repository = env.target.repository;
+    // What the input used to carry: a one-person roster, a lax policy, and the platform key named as the developer key.
+    const forged = {
+      target: 'prod',
+      source: { kind: 'directory', path: dir },
+      repository,
+      digest,
+      build: buildFacts({ sourceRepo: 'https://github.com/mallory/evil' }),
+      policy: { sourceRepo: 'https://github.com/mallory/evil', builderIds: ['anything'], requireCommit: false },
+      approval: { groups: [{ name: 'me', members: ['mallory'], required: 1 }], vetoOnReject: false, deadlineMs: 3_600_000, roster: {} },
+      keys: {
+        developer: { ref: path.join(env.keysDir, 'platform.key'), passwordEnv: PLATFORM_PASSWORD_ENV, publicKeyPem: '', fingerprint: '' },
+        platform: { ref: path.join(env.keysDir, 'platform.key'), passwordEnv: PLATFORM_PASSWORD_ENV, publicKeyPem: '', fingerprint: '' },
+      },
+      releaseTag: 'prod',
+      initiator: 'mallory',
+    };
+    const id = await startRaw('prod', digest, forged);
+    await refusal(id, 'REQUEST_UNSIGNED');
+    assert.equal(await env.store.getManifest('apps/hello', digest), undefined, 'nothing was built or pushed');
+    await assertNoPlatformSignature(repository, digest);
+  });
+
+  it('a start request naming an initiator it is not signed by, or one the worker does not list, is refused', async () => {
+    await writeKeyPair(env.keysDir, 'mallory', TEST_PASSWORD, { force: true });
+    const { dir, digest } = await variant('impostor');
+    const request = (initiator: string) => ({
+      _type: START_REQUEST_TYPE,
+      target: 'prod',
+      digest,
+      artifact: { kind: 'directory', path: dir },
+      build: buildFacts(),
+      initiator,
+      issuedAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      nonce: newNonce(),
+    });
+    const asCi = await startRaw('prod', digest, { request: await signStatement(request('ci'), await env.signer('mallory')) });
+    const impostor = await refusal(asCi, 'REQUEST_BAD_SIGNATURE');
+    assert.match(impostor.error!, /does not verify with ci's key in the worker's configuration/);
+    const unknown = await startRaw('prod', digest, { request: await signStatement(request('mallory'), await env.signer('mallory')) });
+    const stranger = await refusal(unknown, 'REQUEST_UNKNOWN_SIGNER');
+    assert.match(stranger.error!, /mallory is not an initiator in the worker's configuration/);
+    await assertNoPlatformSignature(env.target.repository, digest);
+  });
+
+  it('a start request for a target its initiator may not start is refused', async () => {
+    await writeKeyPair(env.keysDir, 'scoped', TEST_PASSWORD, { force: true });
+    env.config.initiators.scoped = { publicKey: path.join(env.keysDir, 'scoped.pub'), targets: ['prod'] };
+    const other = env.targetWith({}, 'other');
+    const { dir, digest } = await variant('scope');
+    const started = await env.promote({ target: other, source: { directory: dir }, build: buildFacts(), initiator: 'scoped' });
+    const done = await refusal(started.promotionId, 'REQUEST_OUT_OF_SCOPE');
+    assert.match(done.error!, /scoped may start prod, not other/);
+    await assertNoPlatformSignature(other.repository, digest);
+  });
+
+  it('an expired start request is refused, and a signed request starts one run only', async () => {
+    const { dir } = await variant('stale');
+    const expired = await env.promote({ source: { directory: dir }, build: buildFacts(), validityMs: 1 });
+    await refusal(expired.promotionId, 'REQUEST_EXPIRED');
+
+    const fresh = await variant('replay');
+    const request = await signStatement(
+      {
+        _type: START_REQUEST_TYPE,
+        target: 'prod',
+        digest: fresh.digest,
+        artifact: { kind: 'directory', path: fresh.dir },
+        build: buildFacts(),
+        deadlineMs: 1000,
+        initiator: 'ci',
+        issuedAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+        nonce: newNonce(),
+      },
+      await env.signer('ci'),
+    );
+    const first = await startRaw('prod', fresh.digest, { request });
+    assert.equal((await waitForPromotion(env.client, first)).state, 'EXPIRED');
+    const again = await startRaw('prod', fresh.digest, { request });
+    const replayed = await refusal(again, 'REQUEST_REPLAYED');
+    assert.match(replayed.error!, /already started run/);
+    await assertNoPlatformSignature(env.target.repository, fresh.digest);
+  });
+
+  it('a veto stands: a new run needs a re-open by someone allowed; an approval from the vetoed run does not count; each run judges its own provenance', async () => {
+    const target = env.targetWith({ approval: { approvers: ['alice', 'bob', 'carol'], required: 2, reopen: ['dave'] } }, 'vetoed');
+    const { dir, digest } = await variant('veto');
+    const id = promotionId('vetoed', digest);
+    const start = (facts = buildFacts(), reopen?: Awaited<ReturnType<typeof signReopen>>) =>
+      env.promote({ target, source: { directory: dir }, build: facts, ...(reopen ? { reopen } : {}) });
+
+    await start();
+    await waitForPromotion(env.client, id, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    const firstRun = (await getApproval(env.client, id)).subject.runId!;
+    const { signDecision } = await import('../../src/approval/sign');
+    const aliceInRun1 = await signDecision({ promotionId: id, runId: firstRun, digest, decision: 'approve', approver: 'alice' }, await env.signer('alice'));
+    await decide(env.client, id, aliceInRun1);
+    await env.decideAs(id, 'carol', 'reject', 'not this build');
+    assert.equal((await waitForPromotion(env.client, id)).state, 'REJECTED');
+    await assertNoPlatformSignature(target.repository, digest);
+
+    // Starting again is not enough.
+    await start();
+    const stands = await refusal(id, 'REJECTED_BEFORE');
+    assert.match(stands.error!, /a new run needs a signed re-open by one of dave/);
+    // Refused starts do not launder the veto: it still stands after two of them.
+    await start();
+    await refusal(id, 'REJECTED_BEFORE');
+    // Nor does a re-open by someone the target does not allow.
+    await start(buildFacts(), await signReopen(env.client, id, { reopener: 'bob', reason: 'I say so', signer: await env.signer('bob') }));
+    await refusal(id, 'REQUEST_OUT_OF_SCOPE');
+
+    // dave re-opens, and the next run claims other build facts: its own provenance is judged, not the first run's.
+    const reopenBy = async () => signReopen(env.client, id, { reopener: 'dave', reason: 'fixed upstream', signer: await env.signer('dave') });
+    const byDave = await reopenBy();
+    assert.equal(JSON.parse(byDave.statement).rejectedRunId, firstRun, 'the re-open names the vetoed run');
+    await start(buildFacts({ sourceRepo: 'https://github.com/mallory/fork', builderId: 'https://example.com/rogue' }), byDave);
+    const forked = await waitForPromotion(env.client, id);
+    assert.equal(forked.state, 'REJECTED', forked.error);
+    assert.deepEqual(forked.checks.filter((c) => !c.ok).map((c) => c.name).sort(), ['policy.builderId', 'policy.sourceRepo']);
+    assert.equal(forked.reopenedBy?.reopener, 'dave');
+    await assertNoPlatformSignature(target.repository, digest);
+
+    // Fail closed, not for ever: re-opened again with the right facts, the run passes on its own provenance.
+    await start(buildFacts(), await reopenBy());
+    const third = await waitForPromotion(env.client, id, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(third.state, 'AWAITING_APPROVAL', third.error);
+    assert.ok(third.notices?.some((n) => /older provenance attestation\(s\) on this digest were not judged/.test(n)), JSON.stringify(third.notices));
+    await assert.rejects(decide(env.client, id, aliceInRun1), (e) => /not this run .*a vote counts in one run only/.test((e as Error).message));
+    assert.deepEqual((await getApproval(env.client, id)).votes, [], 'the replayed approval was not recorded');
+    await env.decideAs(id, 'alice', 'approve');
+    await env.decideAs(id, 'bob', 'approve');
+    const done = await waitForPromotion(env.client, id);
+    assert.equal(done.state, 'PROMOTED', done.error);
+  });
+
+  it("an image outside the target's repository is refused, and so is a directory outside its sources (even through a symlink)", async () => {
+    const { dir, digest } = await variant('elsewhere');
+    const deps = { storeFor: () => env.store };
+    await buildAndPush(deps, dir, { repository: `${env.stack.registry.address}/apps/elsewhere`, digest });
+    const outside = await env.promote({ source: { image: `${env.stack.registry.address}/apps/elsewhere@${digest}` }, commit: COMMIT });
+    const done = await refusal(outside.promotionId, 'IMAGE_OUTSIDE_TARGET');
+    assert.match(done.error!, /apps\/elsewhere is not target prod's repository/);
+    await assertNoPlatformSignature(`${env.stack.registry.address}/apps/elsewhere`, digest);
+
+    const sources = path.join(env.dir, 'sources');
+    await fs.mkdir(sources, { recursive: true });
+    const narrow = env.targetWith({ sources: [sources] }, 'narrow');
+    const keys = await env.promote({ target: narrow, source: { directory: env.keysDir }, build: buildFacts() });
+    await refusal(keys.promotionId, 'SOURCE_NOT_ALLOWED');
+    await fs.symlink(env.keysDir, path.join(sources, 'keys-link'));
+    const linked = await env.promote({ target: narrow, source: { directory: path.join(sources, 'keys-link') }, build: buildFacts() });
+    await refusal(linked.promotionId, 'SOURCE_NOT_ALLOWED');
+  });
+
+  it("a longer deadline than the target's is cut to the target's", async () => {
+    const { dir } = await variant('deadline');
+    const started = await env.promote({ source: { directory: dir }, build: buildFacts(), deadlineMs: 200_000_000 * 86_400_000 });
+    const status = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    const view = await getApproval(env.client, started.promotionId);
+    assert.ok(view.msLeft! <= 3_600_000, `the target's 1h deadline holds: ${view.msLeft} ms left`);
+    assert.equal(status.state, 'AWAITING_APPROVAL');
+    await env.decideAs(started.promotionId, 'bob', 'reject', 'cleanup');
+    assert.equal((await getPromotionStatus(env.client, started.promotionId)).state !== 'PROMOTED', true);
+  });
+});
