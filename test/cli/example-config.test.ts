@@ -51,7 +51,7 @@ describe('the README walk-through with countersign.example.yaml', () => {
     const started = await runCli(
       [
         'promote', '--dir', dir, '--target', 'production',
-        '--source-repo', 'https://github.com/acme/hello', '--commit', '4f2a9c1',
+        '--source-repo', 'https://github.com/acme/hello', '--commit', '4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e',
         '--build-command', 'countersign build examples/hello', '--builder-id', 'https://countersign.dev/builders/local@v1',
         '--json',
       ],
