@@ -20,7 +20,7 @@ export const BENCH_APPROVER = 'bench-approver';
 export const BENCH_INITIATOR = 'bench';
 export const BENCH_FACTS = {
   sourceRepo: 'https://github.com/acme/bench',
-  commit: 'abcdef0123456',
+  commit: 'abcdef0123456789abcdef0123456789abcdef01',
   buildCommand: 'bench',
   builderId: 'https://countersign.dev/builders/local@v1',
 };

@@ -5,7 +5,7 @@ import { DEFAULT_SIGNATURE_FORMAT, SIGNATURE_FORMATS, isSignatureFormat, type Si
 import { CountersignError } from './errors';
 import { isKmsRef, parseKmsRef } from './keys/kms-ref';
 import { keyFingerprint } from './keys/public-key';
-import type { TargetPolicy } from './policy/policy';
+import { normaliseRefPattern, refPatternProblem, type TargetPolicy } from './policy/policy';
 
 export const DEFAULT_CONFIG_FILE = 'countersign.yaml';
 export const DEFAULT_RELEASE_TAG = 'prod';
@@ -207,11 +207,21 @@ function parseTarget(
   if (builderIds.length === 0) problems.add(`${at}.policy.builderIds`, 'must list at least one builder id');
   const requireCommit = rawPolicy.requireCommit ?? true;
   if (typeof requireCommit !== 'boolean') problems.add(`${at}.policy.requireCommit`, 'must be true or false');
+  const refs = rawPolicy.refs === undefined ? undefined : stringList(rawPolicy, 'refs', problems, `${at}.policy`);
+  if (refs !== undefined && refs.length === 0 && Array.isArray(rawPolicy.refs)) problems.add(`${at}.policy.refs`, 'must list at least one ref (or leave refs out)');
+  for (const ref of refs ?? []) {
+    const problem = refPatternProblem(ref);
+    if (problem) problems.add(`${at}.policy.refs`, problem);
+  }
+  const commitPrefix = rawPolicy.commitPrefix;
+  if (commitPrefix !== undefined && typeof commitPrefix !== 'boolean') problems.add(`${at}.policy.commitPrefix`, 'must be true or false');
   const policy: TargetPolicy = {
     sourceRepo: requiredString(rawPolicy, 'sourceRepo', problems, `${at}.policy`) ?? '',
     builderIds,
     buildCommand: optionalString(rawPolicy, 'buildCommand', problems, `${at}.policy`),
     requireCommit: requireCommit === true,
+    ...(refs !== undefined ? { refs: [...new Set(refs.map(normaliseRefPattern))] } : {}),
+    ...(typeof commitPrefix === 'boolean' ? { commitPrefix } : {}),
   };
 
   const approval = parseApproval(value.approval, `${at}.approval`, ctx.roster, (field, problem) => problems.add(field, problem));

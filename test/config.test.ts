@@ -215,6 +215,13 @@ test('each bad field is reported with its path', (t) => {
     ['builderIds not strings', (t) => (t.policy.builderIds = ['a', 3]), /^targets\.prod\.policy\.builderIds: must be a list of non-empty strings$/],
     ['buildCommand empty', (t) => (t.policy.buildCommand = ''), /^targets\.prod\.policy\.buildCommand: must be a non-empty string$/],
     ['requireCommit not boolean', (t) => (t.policy.requireCommit = 'yes'), /^targets\.prod\.policy\.requireCommit: must be true or false$/],
+    ['refs not a list', (t) => (t.policy.refs = 'refs/heads/main'), /^targets\.prod\.policy\.refs: must be a list of non-empty strings$/],
+    ['refs empty', (t) => (t.policy.refs = []), /^targets\.prod\.policy\.refs: must list at least one ref \(or leave refs out\)$/],
+    ['refs null', (t) => (t.policy.refs = null), /^targets\.prod\.policy\.refs: must be a list of non-empty strings$/],
+    ['refs with an empty string', (t) => (t.policy.refs = ['main', '']), /^targets\.prod\.policy\.refs: must be a list of non-empty strings$/],
+    ['ref with a * inside', (t) => (t.policy.refs = ['refs/*/main']), /^targets\.prod\.policy\.refs: "refs\/\*\/main": \* is allowed only at the end$/],
+    ['ref with a blank', (t) => (t.policy.refs = ['refs/heads/main ']), /^targets\.prod\.policy\.refs: "refs\/heads\/main " must not contain blanks$/],
+    ['commitPrefix not boolean', (t) => (t.policy.commitPrefix = 'yes'), /^targets\.prod\.policy\.commitPrefix: must be true or false$/],
     ['no approval', (t) => delete t.approval, /^targets\.prod\.approval: is required$/],
     ['no approvers', (t) => (t.approval.approvers = []), /^targets\.prod\.approval\.approvers: must list at least one approver \(or use groups:\)$/],
     ['approvers not a list', (t) => (t.approval.approvers = 'alice'), /^targets\.prod\.approval\.approvers: must be a list of non-empty strings$/],
@@ -248,6 +255,37 @@ test('each bad field is reported with its path', (t) => {
   for (const top of [null, [], 'targets', 3]) {
     assert.throws(() => parseConfig(top, file, {}), (e) => hasCode(e, 'BAD_CONFIG') && /the top level must be a mapping/.test((e as Error).message));
   }
+});
+
+test('policy refs and commitPrefix: read from YAML, bare branch names made refs/heads/..., left out when not given', (t) => {
+  const dir = configDir(t);
+  const file = path.join(dir, 'countersign.yaml');
+  writeFileSync(
+    file,
+    VALID_YAML.replace(
+      '      buildCommand: countersign build examples/hello\n',
+      '      buildCommand: countersign build examples/hello\n      refs: [main, refs/tags/v*, refs/heads/main]\n      commitPrefix: true\n',
+    ),
+  );
+  const config = loadConfig(file, {});
+  assert.deepEqual(config.targets.prod.policy, {
+    sourceRepo: 'https://github.com/acme/hello',
+    builderIds: ['https://countersign.dev/builders/local@v1'],
+    buildCommand: 'countersign build examples/hello',
+    requireCommit: true,
+    refs: ['refs/heads/main', 'refs/tags/v*'],
+    commitPrefix: true,
+  });
+  assert.equal('refs' in config.targets.staging.policy, false);
+  assert.equal('commitPrefix' in config.targets.staging.policy, false);
+  const prod = {
+    repository: 'r.example.com/a',
+    policy: { sourceRepo: 's', builderIds: ['b'], commitPrefix: false },
+    approval: { approvers: ['a'] },
+    keys: { developer: { publicKey: 'keys/dev.pub' }, platform: { publicKey: 'keys/platform.pub' } },
+  };
+  const off = parseConfig({ approvers: ROSTER, targets: { prod } }, file, {});
+  assert.equal(off.targets.prod.policy.commitPrefix, false);
 });
 
 test('approval policy: groups, timers, escalation and webhook are parsed, and each bad field reported with its path', (t) => {

@@ -1,6 +1,7 @@
+import { fullRef } from '../provenance/git-ref';
 import type { BuildFacts } from '../provenance/slsa';
 
-/** What a target demands of the provenance before anything is promoted to it. */
+/** What a target demands of the provenance before anything is promoted to it (docs/policy.md). */
 export interface TargetPolicy {
   /** The only source repository allowed, e.g. https://github.com/acme/hello. */
   sourceRepo: string;
@@ -10,13 +11,26 @@ export interface TargetPolicy {
   buildCommand?: string;
   /** When true (the default), the promotion must name a commit and the attested one must match it. */
   requireCommit: boolean;
+  /**
+   * When set, the attested ref must be there and match one of these: exact (`refs/heads/main`) or
+   * ending in `*` (`refs/tags/v*`, the rest of the ref, slashes included). A bare name (`main`) is
+   * the branch refs/heads/main; tags are always written refs/tags/....
+   */
+  refs?: string[];
+  /**
+   * When true, an abbreviated requested commit (7 or more hex digits) may match the attested
+   * full commit it starts. Default false: the requested commit must be the attested one.
+   */
+  commitPrefix?: boolean;
 }
 
 export interface PolicyCheck {
-  name: 'sourceRepo' | 'commit' | 'buildCommand' | 'builderId';
+  name: 'sourceRepo' | 'commit' | 'buildCommand' | 'builderId' | 'ref';
   ok: boolean;
   message: string;
 }
+
+const show = (v: string | undefined) => (v === undefined ? '(none)' : v);
 
 /**
  * Compares attested facts with the target policy and with what the promotion was asked to
@@ -24,7 +38,6 @@ export interface PolicyCheck {
  */
 export function evaluatePolicy(policy: TargetPolicy, attested: Partial<BuildFacts>, requestedCommit?: string): PolicyCheck[] {
   const checks: PolicyCheck[] = [];
-  const show = (v: string | undefined) => (v === undefined ? '(none)' : v);
 
   const repoOk = attested.sourceRepo !== undefined && normaliseRepo(attested.sourceRepo) === normaliseRepo(policy.sourceRepo);
   checks.push({
@@ -49,10 +62,9 @@ export function evaluatePolicy(policy: TargetPolicy, attested: Partial<BuildFact
   }
 
   if (policy.requireCommit || requestedCommit !== undefined) {
-    const ok =
-      requestedCommit !== undefined && attested.commit !== undefined && commitsMatch(requestedCommit, attested.commit);
-    checks.push({ name: 'commit', ok, message: `commit expected ${show(requestedCommit)}, attested ${show(attested.commit)}` });
+    checks.push(commitCheck(requestedCommit, attested.commit, policy.commitPrefix === true));
   }
+  if (policy.refs !== undefined) checks.push(refCheck(policy.refs, attested.ref));
   return checks;
 }
 
@@ -60,10 +72,60 @@ function normaliseRepo(repo: string): string {
   return repo.trim().replace(/\/+$/, '').replace(/\.git$/, '').replace(/\/+$/, '').toLowerCase();
 }
 
-/** An abbreviated commit (at least 7 hex digits) matches the full one it starts. */
-export function commitsMatch(a: string, b: string): boolean {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  if (!/^[0-9a-f]{7,64}$/.test(x) || !/^[0-9a-f]{7,64}$/.test(y)) return false;
-  return x.length <= y.length ? y.startsWith(x) : x.startsWith(y);
+const FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const ABBREVIATED_COMMIT = /^[0-9a-f]{7,64}$/;
+
+/**
+ * Whether the requested commit names the attested one. The attested commit must be a full
+ * revision (40 hex digits, or 64 in a SHA-256 repository); the requested one must equal it (any
+ * case) or, only when allowPrefix, be an abbreviation of at least 7 hex digits that it starts.
+ */
+export function commitsMatch(requested: string, attested: string, allowPrefix = false): boolean {
+  const r = requested.toLowerCase();
+  const a = attested.toLowerCase();
+  if (!FULL_COMMIT.test(a) || !ABBREVIATED_COMMIT.test(r)) return false;
+  return r === a || (allowPrefix && r.length < a.length && a.startsWith(r));
+}
+
+function commitCheck(requested: string | undefined, attested: string | undefined, allowPrefix: boolean): PolicyCheck {
+  const message = `commit expected ${show(requested)}, attested ${show(attested)}`;
+  const ok = requested !== undefined && attested !== undefined && commitsMatch(requested, attested, allowPrefix);
+  if (ok || requested === undefined || attested === undefined) return { name: 'commit', ok, message };
+  const a = attested.toLowerCase();
+  const r = requested.toLowerCase();
+  let why = '';
+  if (!FULL_COMMIT.test(a)) why = ': the attested commit is not a full revision';
+  else if (!allowPrefix && ABBREVIATED_COMMIT.test(r) && r.length < a.length) {
+    why = ': this target requires the full revision (commitPrefix is off)';
+  } else if (!ABBREVIATED_COMMIT.test(r)) why = `: ${requested} is not a commit`;
+  return { name: 'commit', ok: false, message: `${message}${why}` };
+}
+
+/** Whether a policy pattern (exact, or ending in `*`) admits an attested ref; bare names are branches. */
+export function refMatches(pattern: string, ref: string): boolean {
+  const p = normaliseRefPattern(pattern);
+  const r = fullRef(ref);
+  const star = p.indexOf('*');
+  if (star === -1) return p === r;
+  return star === p.length - 1 && r.startsWith(p.slice(0, -1));
+}
+
+/** A bare name in a policy (`main`, `release-*`) means the branch: refs/heads/main. */
+export function normaliseRefPattern(pattern: string): string {
+  return fullRef(pattern);
+}
+
+/** What is wrong with a ref pattern as configured, or undefined. */
+export function refPatternProblem(pattern: string): string | undefined {
+  if (/\s/.test(pattern)) return `"${pattern}" must not contain blanks`;
+  const star = pattern.indexOf('*');
+  if (star !== -1 && star !== pattern.length - 1) return `"${pattern}": * is allowed only at the end`;
+  return undefined;
+}
+
+function refCheck(patterns: string[], attested: string | undefined): PolicyCheck {
+  const expected = `ref expected one of [${patterns.map(normaliseRefPattern).join(', ')}]`;
+  const shown = attested === undefined || attested.startsWith('refs/') ? show(attested) : `${attested} (a bare name, read as ${fullRef(attested)})`;
+  const ok = attested !== undefined && patterns.some((p) => refMatches(p, attested));
+  return { name: 'ref', ok, message: `${expected}, attested ${shown}` };
 }

@@ -1,16 +1,19 @@
-import { CountersignError } from '../errors';
+import { commitAuthorOf } from './commit-author';
+import { COUNTERSIGN_BUILD_TYPE, SLSA_PROVENANCE_V1, asProvenance, externalParameters, readSource, str, type SlsaProvenanceV1 } from './predicate';
+import { readSourceRef } from './source-ref';
 import type { Statement } from './statement';
 import { createStatement } from './statement';
 
-export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
-/** What countersign's built-in builder declares as its build type. */
-export const COUNTERSIGN_BUILD_TYPE = 'https://countersign.dev/buildtypes/directory/v1';
+export { COUNTERSIGN_BUILD_TYPE, SLSA_PROVENANCE_V1, type SlsaProvenanceV1 };
+export { readCommitAuthor, type CommitAuthor } from './commit-author';
 
 export interface BuildFacts {
   sourceRepo: string;
   commit: string;
   buildCommand: string;
   builderId: string;
+  /** The git ref the commit was built from, e.g. refs/heads/main or refs/tags/v1.2.0. */
+  ref?: string;
   /** Who authored the commit (email or handle); approvals exclude them. */
   commitAuthor?: string;
 }
@@ -26,26 +29,23 @@ export interface ProvenanceInput extends BuildFacts {
   finishedOn: string;
 }
 
-export interface SlsaProvenanceV1 {
-  buildDefinition: {
-    buildType: string;
-    externalParameters: Record<string, unknown>;
-    internalParameters?: Record<string, unknown>;
-    resolvedDependencies?: Array<{ uri?: string; digest?: Record<string, string>; name?: string }>;
-  };
-  runDetails: {
-    builder: { id: string; version?: Record<string, string> };
-    metadata?: { invocationId?: string; startedOn?: string; finishedOn?: string };
-  };
-}
-
-/** An in-toto statement carrying SLSA v1 provenance for one image digest. */
+/**
+ * An in-toto statement carrying SLSA v1 provenance for one image digest. The source dependency
+ * stays pinned by commit (`git+<repo>@<commit>`): that is what the committed cosign vectors and
+ * their verifiers read, and a commit names the source exactly where a ref would not; the ref is
+ * written beside the commit as `source.ref`.
+ */
 export function createProvenance(input: ProvenanceInput): Statement<SlsaProvenanceV1> {
   return createStatement(input.subjectName, input.digest, SLSA_PROVENANCE_V1, {
     buildDefinition: {
       buildType: input.buildType ?? COUNTERSIGN_BUILD_TYPE,
       externalParameters: {
-        source: { repository: input.sourceRepo, commit: input.commit, ...(input.commitAuthor ? { author: input.commitAuthor } : {}) },
+        source: {
+          repository: input.sourceRepo,
+          commit: input.commit,
+          ...(input.ref ? { ref: input.ref } : {}),
+          ...(input.commitAuthor ? { author: input.commitAuthor } : {}),
+        },
         buildCommand: input.buildCommand,
       },
       resolvedDependencies: [
@@ -61,32 +61,22 @@ export function createProvenance(input: ProvenanceInput): Statement<SlsaProvenan
 }
 
 /**
- * Reads the facts a policy checks out of a SLSA v1 predicate. Besides our own layout it accepts
- * the common ones (GitHub Actions' workflow.repository / ref, a git+ resolved dependency) so that
- * provenance written by other builders can be checked too. Missing facts come back as undefined.
+ * Reads the facts a policy checks out of a SLSA v1 predicate: our own layout, GitHub's workflow
+ * buildTypes, slsa-github-generator's and GitLab's (see readSource, readSourceRef and
+ * readCommitAuthor for where each comes from). Missing facts come back as undefined; `ref` and
+ * `commitAuthor` are left out when unknown.
  */
 export function readBuildFacts(predicate: unknown): Partial<BuildFacts> {
-  const p = predicate as SlsaProvenanceV1;
-  if (typeof p?.buildDefinition !== 'object' || typeof p?.runDetails !== 'object') {
-    throw new CountersignError('ATTESTATION_INVALID', 'predicate is not SLSA v1 provenance (no buildDefinition/runDetails)');
-  }
-  const ext = (p.buildDefinition.externalParameters ?? {}) as Record<string, any>;
-  const gitDep = (p.buildDefinition.resolvedDependencies ?? []).find((d) => typeof d?.uri === 'string' && d.uri.startsWith('git+'));
-  const depRepo = gitDep?.uri ? stripGitRef(gitDep.uri.replace(/^git\+/, '')) : undefined;
-  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const p = asProvenance(predicate);
+  const source = readSource(p);
+  const ref = readSourceRef(p, source);
+  const author = commitAuthorOf(p, source.commit);
   return {
-    sourceRepo: str(ext.source?.repository) ?? str(ext.workflow?.repository) ?? str(depRepo),
-    commit: str(ext.source?.commit) ?? str(gitDep?.digest?.gitCommit) ?? str(gitDep?.digest?.sha1),
-    buildCommand: str(ext.buildCommand),
+    sourceRepo: source.sourceRepo,
+    commit: source.commit,
+    buildCommand: str(externalParameters(p).buildCommand),
     builderId: str(p.runDetails.builder?.id),
-    ...(str(ext.source?.author) ? { commitAuthor: str(ext.source?.author) } : {}),
+    ...(ref !== undefined ? { ref } : {}),
+    ...(author !== undefined ? { commitAuthor: author.identities[0] } : {}),
   };
-}
-
-/** "https://host/org/repo@refs/heads/main" -> "https://host/org/repo"; an "@" in the host part (ssh user) stays. */
-function stripGitRef(uri: string): string {
-  const scheme = uri.indexOf('://');
-  const pathStart = uri.indexOf('/', scheme >= 0 ? scheme + 3 : 0);
-  const at = uri.lastIndexOf('@');
-  return pathStart >= 0 && at > pathStart ? uri.slice(0, at) : uri;
 }

@@ -397,10 +397,13 @@ describe('verifyAttestations on cosign attestations', () => {
 });
 
 describe('verifyForPlatform over cosign-made signature and attestations', () => {
-  test('passes every check, with a full or abbreviated commit', async () => {
+  test('passes every check with the full commit, or an abbreviated one where the policy allows it', async () => {
     const store = await loadVectors();
-    for (const commit of [FACTS.commit, FACTS.commit.slice(0, 7)]) {
-      const report = await verifyForPlatform(deps(store), target(), COSIGN_PUB, POLICY, commit);
+    for (const [policy, commit] of [
+      [POLICY, FACTS.commit],
+      [{ ...POLICY, commitPrefix: true }, FACTS.commit.slice(0, 7)],
+    ] as const) {
+      const report = await verifyForPlatform(deps(store), target(), COSIGN_PUB, policy, commit);
       assert.deepEqual(
         report.checks.map((c) => [c.name, c.ok]),
         [
@@ -468,8 +471,14 @@ describe('verifyForPlatform over cosign-made signature and attestations', () => 
 
   test('policy mismatches are reported as expected versus attested', async () => {
     const store = await loadVectors();
-    const policy: TargetPolicy = { ...POLICY, sourceRepo: 'https://github.com/acme/other', builderIds: ['https://x/b'], buildCommand: 'make release' };
-    const report = await verifyForPlatform(deps(store), target(), COSIGN_PUB, policy, 'deadbeefdeadbeef');
+    const policy: TargetPolicy = {
+      ...POLICY,
+      sourceRepo: 'https://github.com/acme/other',
+      builderIds: ['https://x/b'],
+      buildCommand: 'make release',
+      refs: ['refs/heads/main'],
+    };
+    const report = await verifyForPlatform(deps(store), target(), COSIGN_PUB, policy, 'deadbeef'.repeat(5));
     assert.equal(report.ok, false);
     const failed = report.checks.filter((c) => !c.ok);
     assert.deepEqual(
@@ -478,7 +487,9 @@ describe('verifyForPlatform over cosign-made signature and attestations', () => 
         `source repo expected https://github.com/acme/other, attested ${FACTS.sourceRepo}`,
         `builder id expected one of [https://x/b], attested ${FACTS.builderId}`,
         `build command expected "make release", attested "${FACTS.buildCommand}"`,
-        `commit expected deadbeefdeadbeef, attested ${FACTS.commit}`,
+        `commit expected ${'deadbeef'.repeat(5)}, attested ${FACTS.commit}`,
+        // The vector's provenance names no ref: a policy on refs fails closed.
+        'ref expected one of [refs/heads/main], attested (none)',
       ],
     );
     assert.deepEqual(new Set(failed.map((c) => c.code)), new Set(['POLICY_MISMATCH']));

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hasCode } from '../../src/errors';
-import { COUNTERSIGN_BUILD_TYPE, SLSA_PROVENANCE_V1, createProvenance, readBuildFacts } from '../../src/provenance/slsa';
+import { COUNTERSIGN_BUILD_TYPE, SLSA_PROVENANCE_V1, createProvenance, readBuildFacts, type BuildFacts } from '../../src/provenance/slsa';
 import { STATEMENT_TYPE_V1, parseStatement, statementCoversDigest, subjectDigests } from '../../src/provenance/statement';
+import { VECTOR_COMMITS, vectorPredicate } from './vectors';
 
 const DIGEST = `sha256:${'3f'.repeat(32)}`;
 const COMMIT = '4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e';
@@ -91,12 +92,90 @@ const GITHUB_PREDICATE = {
   },
 };
 
-test('readBuildFacts reads a GitHub-Actions-style SLSA v1 predicate', () => {
+test('readBuildFacts reads a GitHub-Actions-style SLSA v1 predicate, its ref included', () => {
   assert.deepEqual(readBuildFacts(GITHUB_PREDICATE), {
     sourceRepo: 'https://github.com/acme/hello',
     commit: COMMIT,
     buildCommand: undefined,
     builderId: 'https://github.com/acme/hello/.github/workflows/release.yml@refs/heads/main',
+    ref: 'refs/heads/main',
+  });
+});
+
+test('readBuildFacts reads every real builder vector (test/vectors/provenance)', () => {
+  const generator = 'https://github.com/slsa-framework/example-package';
+  const cases: Array<[string, Partial<BuildFacts>]> = [
+    [
+      'slsa-github-generator-delegator-push-tag.build.slsa',
+      {
+        sourceRepo: generator,
+        commit: VECTOR_COMMITS.examplePackage,
+        buildCommand: undefined,
+        builderId: 'https://github.com/slsa-framework/example-trw/.github/workflows/builder_high-perms_slsa3.yml@refs/tags/v2.1.0',
+        ref: 'refs/tags/v14',
+        commitAuthor: 'ramonpetgrave64@users.noreply.github.com',
+      },
+    ],
+    [
+      'slsa-github-generator-container-workflow-dispatch.build.slsa',
+      {
+        sourceRepo: generator,
+        commit: VECTOR_COMMITS.examplePackage,
+        buildCommand: undefined,
+        builderId: 'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_container-based_slsa3.yml@refs/tags/v2.1.0',
+        ref: 'refs/heads/main',
+      },
+    ],
+    [
+      'github-attest-workflow-dispatch.sigstore.json',
+      {
+        sourceRepo: 'https://github.com/too-legit/attest',
+        commit: VECTOR_COMMITS.attest,
+        buildCommand: undefined,
+        builderId: 'https://github.com/too-legit/attest/.github/workflows/integration.yml@refs/heads/main',
+        ref: 'refs/heads/main',
+      },
+    ],
+    [
+      'github-attest-npm-push.sigstore.json',
+      {
+        sourceRepo: 'https://github.com/sigstore/sigstore-js',
+        commit: VECTOR_COMMITS.sigstoreJs,
+        buildCommand: undefined,
+        builderId: 'https://github.com/actions/runner/github-hosted',
+        ref: 'refs/heads/main',
+      },
+    ],
+    [
+      'gitlab-branch-pipeline.statement.json',
+      {
+        sourceRepo: 'https://gitlab.com/acme/hello',
+        commit: VECTOR_COMMITS.gitlab,
+        buildCommand: undefined,
+        builderId: 'https://gitlab.com/groups/acme/-/runners/33',
+        ref: 'refs/heads/main',
+        commitAuthor: 'Alice@Example.com',
+      },
+    ],
+    [
+      // The runner labels the commit "sha256": not taken for a git commit.
+      'gitlab-runner-artifacts-metadata.statement.json',
+      { sourceRepo: 'https://gitlab.com/acme/hello', commit: undefined, buildCommand: undefined, builderId: 'https://gitlab.com/acme/hello/-/runners/33' },
+    ],
+  ];
+  for (const [file, facts] of cases) assert.deepEqual(readBuildFacts(vectorPredicate(file)), facts, file);
+});
+
+test('createProvenance writes the ref beside the commit and readBuildFacts reads it back', () => {
+  const st = createProvenance({ ...INPUT, ref: 'refs/tags/v1.2.0' });
+  assert.deepEqual(st.predicate.buildDefinition.externalParameters.source, { repository: INPUT.sourceRepo, commit: COMMIT, ref: 'refs/tags/v1.2.0' });
+  assert.equal(st.predicate.buildDefinition.resolvedDependencies?.[0].uri, `git+${INPUT.sourceRepo}@${COMMIT}`, 'still pinned by commit');
+  assert.deepEqual(readBuildFacts(JSON.parse(JSON.stringify(st.predicate))), {
+    sourceRepo: INPUT.sourceRepo,
+    commit: COMMIT,
+    buildCommand: INPUT.buildCommand,
+    builderId: INPUT.builderId,
+    ref: 'refs/tags/v1.2.0',
   });
 });
 
@@ -126,6 +205,7 @@ test(
     const { externalParameters: _ignored, ...rest } = GITHUB_PREDICATE.buildDefinition;
     const predicate = { ...GITHUB_PREDICATE, buildDefinition: { ...rest, externalParameters: {} } };
     assert.equal(readBuildFacts(predicate).sourceRepo, 'https://github.com/acme/hello');
+    assert.equal(readBuildFacts(predicate).ref, 'refs/heads/main', 'and keeps it as the ref');
   },
 );
 
@@ -145,6 +225,8 @@ test('readBuildFacts refuses a predicate that is not SLSA v1 provenance with ATT
     { buildDefinition: {} },
     { runDetails: {} },
     { buildDefinition: 'x', runDetails: {} },
+    { buildDefinition: null, runDetails: {} },
+    { buildDefinition: {}, runDetails: null },
     null,
     undefined,
     'provenance',

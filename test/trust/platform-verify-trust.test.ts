@@ -12,7 +12,7 @@ import { startRegistry } from '../../src/stack/registry';
 import { emptyIndex, transition, writeIndex, type TrustIndex } from '../../src/trust/index-file';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
-const FACTS = { sourceRepo: 'https://github.com/acme/hello', commit: 'abcdef0123456', buildCommand: 'build', builderId: 'https://b/1' };
+const FACTS = { sourceRepo: 'https://github.com/acme/hello', commit: 'abcdef0123456789abcdef0123456789abcdef01', buildCommand: 'build', builderId: 'https://b/1' };
 const POLICY = { sourceRepo: FACTS.sourceRepo, builderIds: [FACTS.builderId], requireCommit: true };
 
 describe('platform verify honours the trust index for the developer key', () => {
