@@ -23,6 +23,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY src/ ./src/
+COPY schema/ ./schema/
 COPY workflows/ ./workflows/
 COPY activities/ ./activities/
 COPY workers/ ./workers/

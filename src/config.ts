@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { schemaProblems, withoutDoubles } from './config-schema';
 import { DEFAULT_SIGNATURE_FORMAT, SIGNATURE_FORMATS, isSignatureFormat, type SignatureFormat } from './cosign/formats';
 import { CountersignError } from './errors';
 import { isKmsRef, parseKmsRef } from './keys/kms-ref';
@@ -101,6 +102,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const problems = new Problems();
   const base = path.dirname(file);
   if (!isObject(raw)) throw new CountersignError('BAD_CONFIG', `${file}: the top level must be a mapping`);
+  const fromSchema = schemaProblems(raw);
   const registry = optionalString(raw, 'registry', problems) ?? env.COUNTERSIGN_REGISTRY;
   const sharedKeys = isObject(raw.keys) ? raw.keys : {};
   if (raw.keys !== undefined && !isObject(raw.keys)) problems.add('keys', 'must be a mapping');
@@ -120,6 +122,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
     for (const t of initiator.targets) if (t !== '*' && isObject(raw.targets) && !(t in raw.targets)) problems.add(`initiators.${name}.targets`, `no target "${t}" under targets:`);
   }
   checkOneKeyOnePerson(roster, initiators, problems);
+  problems.list.unshift(...withoutDoubles(fromSchema, problems.list));
   if (problems.list.length > 0) {
     throw new CountersignError('BAD_CONFIG', `${file} has ${problems.list.length} problem(s):\n  - ${problems.list.join('\n  - ')}`, {
       details: { problems: problems.list },

@@ -395,7 +395,8 @@ test("Dockerfile: the ENTRYPOINT file exists and is copied into the image's WORK
     .map((s) => s.replace(/\/$/, ''));
   assert.ok(copied.includes(script.split('/')[0]) || copied.includes(script), `${script} is copied into the image`);
   // Everything the worker imports at run time lives in the copied folders.
-  for (const dir of ['src', 'workflows', 'activities', 'workers']) assert.ok(copied.includes(dir), `${dir}/ is copied`);
+  // schema/ holds the config's JSON Schema, which src/config-schema.ts loads.
+  for (const dir of ['src', 'schema', 'workflows', 'activities', 'workers']) assert.ok(copied.includes(dir), `${dir}/ is copied`);
 });
 
 test('Dockerfile: every COPY source exists and is not excluded by .dockerignore', () => {

@@ -1,0 +1,96 @@
+/** A countersign.yaml using every key the schema knows, and a folder holding the keys it names. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import YAML from 'yaml';
+
+/** A config folder with keys/ holding the public keys the configs here name. */
+export function configDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-schema-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(path.join(dir, 'keys'));
+  mkdirSync(path.join(dir, 'app'));
+  for (const name of ['developer', 'platform', 'alice', 'bob', 'carol', 'dave', 'erin', 'ci']) writeFileSync(path.join(dir, 'keys', `${name}.pub`), '-----BEGIN PUBLIC KEY-----\n');
+  return dir;
+}
+
+/** Every key countersign.yaml accepts, the new ones (initiators, temporal, sources, refs, ...) included. */
+export const FULL_YAML = `
+registry: 127.0.0.1:5000
+keys:
+  developer: { key: keys/developer.key, publicKey: keys/developer.pub, passwordEnv: DEV_PW }
+  platform: { key: awskms:///alias/platform, publicKey: keys/platform.pub, passwordEnv: PLATFORM_PW }
+approvers:
+  alice: { publicKey: keys/alice.pub, identities: [alice@acme.com], signingKeys: [keys/developer.pub] }
+  bob: { publicKey: keys/bob.pub }
+  carol: { publicKey: keys/carol.pub }
+  dave: { publicKey: keys/dave.pub }
+  erin: { publicKey: keys/erin.pub }
+initiators:
+  ci: { publicKey: keys/ci.pub, targets: [production, staging] }
+  alice: { targets: ["*"] }
+temporal:
+  address: temporal.internal:7233
+  namespace: countersign
+  tls: { ca: tls/ca.pem, cert: tls/worker.pem, key: tls/worker.key, serverName: temporal.internal }
+trust:
+  platform:
+    kind: cosign
+    publishDir: trust/public
+    stateFile: trust/private/platform.json
+    keyDir: trust/private/keys
+    passwordEnv: COUNTERSIGN_PLATFORM_KEY_PASSWORD
+    kms: { endpoint: "kms.eu-west-1.amazonaws.com", aliasPrefix: countersign-platform }
+    governance: [erin]
+    custodians: { members: [alice, bob, carol], required: 2, deadline: 24h, webhook: https://hooks.example.com/ceremony }
+    overlap: 7d
+    revocation: { required: 2 }
+  helm:
+    kind: openpgp
+    publishDir: trust/public
+    stateFile: trust/private/helm.json
+    userId: { name: Acme Charts, email: charts@acme.com }
+    governance: [erin, dave]
+    custodians: { members: [alice, bob, carol], required: 2 }
+targets:
+  production:
+    repository: apps/hello
+    releaseTag: prod
+    signatureFormat: both
+    sources: [app]
+    policy:
+      sourceRepo: https://github.com/acme/hello
+      builderIds: [https://countersign.dev/builders/local@v1]
+      buildCommand: countersign build examples/hello
+      requireCommit: true
+      refs: [refs/heads/main, refs/tags/v*, release]
+      commitPrefix: false
+    approval:
+      groups:
+        platform: { members: [alice, bob], required: 1 }
+        security: { members: [carol, dave] }
+      vetoOnReject: true
+      deadline: 72h
+      reminderEvery: 24h
+      escalateAfter: 2
+      escalation: { name: managers, members: [erin] }
+      webhook: https://hooks.example.com/countersign
+      reopen: [erin]
+  staging:
+    repository: registry.example.com/apps/hello
+    policy:
+      sourceRepo: https://github.com/acme/hello
+      builderIds: [b1, b2]
+    approval: { approvers: [alice, bob], required: 1, deadline: 1h30m }
+    keys:
+      developer: { key: keys/developer.key, publicKey: keys/developer.pub, passwordEnv: DEV_PW }
+      platform: { key: keys/platform.key, publicKey: keys/platform.pub }
+  canary:
+    repository: apps/hello-canary
+    policy: { sourceRepo: https://github.com/acme/hello, builderIds: [b1] }
+    approval: { approvers: [carol] }
+    keys:
+      platform: { trust: platform }
+`;
+
+export const full = () => YAML.parse(FULL_YAML) as Record<string, any>;
