@@ -119,7 +119,9 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
     }
   }
   for (const [name, initiator] of Object.entries(initiators)) {
-    for (const t of initiator.targets) if (t !== '*' && isObject(raw.targets) && !(t in raw.targets)) problems.add(`initiators.${name}.targets`, `no target "${t}" under targets:`);
+    initiator.targets.forEach((t, i) => {
+      if (t !== '*' && isObject(raw.targets) && !(t in raw.targets)) problems.add(`initiators.${name}.targets[${i}]`, `no target "${t}" under targets:`);
+    });
   }
   checkOneKeyOnePerson(roster, initiators, problems);
   problems.list.unshift(...withoutDoubles(fromSchema, problems.list));

@@ -18,6 +18,7 @@ import {
   type RecordedVote,
   type SignedDecision,
 } from './approval-messages';
+import { sameIdentity } from '../src/approval/identity';
 import { verifyStatementSignature } from './approval-signature';
 import { evaluateQuorum, quorumReachable } from './quorum';
 
@@ -76,8 +77,9 @@ export class ApprovalGate {
   /** Separation of duties for facts learned during the run (e.g. the commit author in the provenance). */
   excludeIdentity(identity: string | undefined, why: string): void {
     if (!identity) return;
+    // Names are compared as people write them: `Alice@ACME.com ` is alice@acme.com (src/approval/identity.ts).
     for (const [name, entry] of Object.entries(this.policy.roster)) {
-      if (name === identity || entry.identities.includes(identity)) this.exclude(name, why);
+      if (sameIdentity(name, identity) || entry.identities.some((known) => sameIdentity(known, identity))) this.exclude(name, why);
     }
   }
 

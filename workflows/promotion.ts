@@ -117,7 +117,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     }
     finish(current, 'succeeded', `${report.checks.length} checks passed`);
 
-    gate.excludeIdentity(report.facts?.commitAuthor, 'authored the commit');
+    for (const author of report.commitAuthors ?? []) gate.excludeIdentity(author, 'authored the commit');
     current = begin('approval', 'AWAITING_APPROVAL');
     const outcome = await gate.run();
     status.approval = gate.view();

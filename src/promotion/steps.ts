@@ -10,7 +10,7 @@ import type { Store } from '../oci/store';
 import { MEDIA_TYPE } from '../oci/types';
 import { evaluatePolicy } from '../policy/policy';
 import type { BuildFacts } from '../provenance/slsa';
-import { SLSA_PROVENANCE_V1, createProvenance, readBuildFacts } from '../provenance/slsa';
+import { SLSA_PROVENANCE_V1, createProvenance, readBuildFacts, readCommitAuthor } from '../provenance/slsa';
 import type { Statement } from '../provenance/statement';
 import { createStatement, parseStatement } from '../provenance/statement';
 import { SPDX_PREDICATE_TYPE, createSpdxSbom } from '../sbom/spdx';
@@ -165,6 +165,8 @@ export interface VerificationReport {
   checks: Check[];
   /** What the judged provenance attested, when it could be read (the approval gate uses the commit author). */
   facts?: Partial<BuildFacts>;
+  /** Every identity the judged provenance gives for the commit's author (docs/approvals.md): none of them may approve. */
+  commitAuthors?: string[];
   /** What approvers should know that is not a failed check: unknown author, several provenances. */
   notices?: string[];
 }
@@ -214,12 +216,14 @@ export async function verifyForPlatform(
     notices.push(`${judged.length} signed provenance attestations on this digest: each must pass the policy`);
   }
   let attested: Partial<BuildFacts> | undefined;
+  const authors = new Set<string>();
   const seen = new Map<string, Set<string>>();
   judged.forEach((statement, i) => {
     const which = judged.length > 1 ? `[${invocationOf(statement) ?? `#${i + 1}`}]` : '';
     try {
       const facts = readBuildFacts(statement.predicate);
       attested ??= facts;
+      for (const identity of readCommitAuthor(statement.predicate)?.identities ?? []) authors.add(identity);
       for (const key of ['sourceRepo', 'commit', 'builderId', 'buildCommand'] as const) {
         if (facts[key] !== undefined) seen.set(key, (seen.get(key) ?? new Set()).add(facts[key]!));
       }
@@ -231,8 +235,14 @@ export async function verifyForPlatform(
     }
   });
   for (const [key, values] of seen) if (values.size > 1) notices.push(`conflicting evidence: the provenance attestations name ${values.size} values of ${key}: ${[...values].join(', ')}`);
-  if (attested && !attested.commitAuthor) notices.push('the commit author is unknown (the provenance names none): separation of duties covers the initiator and the developer key only');
-  return { ok: checks.every((c) => c.ok), checks, facts: attested, ...(notices.length > 0 ? { notices } : {}) };
+  if (attested && authors.size === 0) notices.push('the commit author is unknown (the provenance names none): separation of duties covers the initiator and the developer key only');
+  return {
+    ok: checks.every((c) => c.ok),
+    checks,
+    facts: attested,
+    ...(authors.size > 0 ? { commitAuthors: [...authors] } : {}),
+    ...(notices.length > 0 ? { notices } : {}),
+  };
 }
 
 function invocationOf(statement: Statement): string | undefined {

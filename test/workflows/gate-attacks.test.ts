@@ -11,16 +11,72 @@ import { describe, it } from 'node:test';
 import { decide, getApproval, getPromotionStatus, signReopen, waitForPromotion } from '../../src/client/promotions';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { writeKeyPair } from '../../src/keys/file-signer';
-import { buildAndPush } from '../../src/promotion/steps';
+import { buildAndPush, createAttestations, developerSign } from '../../src/promotion/steps';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import { newNonce, signStatement } from '../../src/requests/sign';
 import { START_REQUEST_TYPE } from '../../src/requests/start-request';
 import { locateTool } from '../../src/stack/tools';
+import { parseConfig } from '../../src/config';
+import { CountersignError, hasCode } from '../../src/errors';
 import { PROMOTION_WORKFLOW_TYPE, TASK_QUEUE, promotionId, type PromotionStatus } from '../../workflows/promotion-messages';
 import { buildFacts, copyDir, COMMIT, PLATFORM_PASSWORD_ENV, TEST_PASSWORD, useTestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 const cosign = locateTool('cosign');
+
+describe('the worker refuses a configuration that would let the gate be walked around', () => {
+  const dir = path.resolve(__dirname, '../fixtures/gate-config');
+  const base = () => ({
+    registry: '127.0.0.1:5000',
+    approvers: { alice: { publicKey: 'keys/alice.pub' }, bob: { publicKey: 'keys/bob.pub' } },
+    initiators: { ci: { publicKey: 'keys/ci.pub', targets: ['prod'] } },
+    targets: {
+      prod: {
+        repository: 'apps/hello',
+        policy: { sourceRepo: 'https://github.com/acme/hello', builderIds: ['b'] },
+        approval: { approvers: ['alice', 'bob'] },
+        keys: { developer: { publicKey: 'keys/dev.pub' }, platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub' } },
+      },
+    },
+  });
+  const problems = (raw: Record<string, any>): string[] => {
+    try {
+      parseConfig(raw, path.join(dir, 'countersign.yaml'));
+      return [];
+    } catch (err) {
+      assert.ok(hasCode(err, 'BAD_CONFIG'), String(err));
+      return (err as CountersignError).details!.problems as string[];
+    }
+  };
+
+  it('accepts the base configuration (the cases below are real refusals)', () => {
+    assert.deepEqual(problems(base()), []);
+  });
+
+  it('one key under two roster names', () => {
+    const raw = base();
+    raw.approvers.bob.publicKey = 'keys/alice.pub';
+    assert.ok(problems(raw).some((p) => /^approvers\.bob\.publicKey: .*already alice's: one key may stand for one person only/.test(p)), JSON.stringify(problems(raw)));
+  });
+
+  it('an initiator key that is an approver of another name', () => {
+    const raw = base();
+    raw.initiators.ci.publicKey = 'keys/bob.pub';
+    assert.ok(problems(raw).some((p) => /^initiators\.ci\.publicKey: .*already bob's/.test(p)), JSON.stringify(problems(raw)));
+  });
+
+  it('a developer key that is the platform key', () => {
+    const raw = base();
+    raw.targets.prod.keys.developer.publicKey = 'keys/platform.pub';
+    assert.ok(problems(raw).some((p) => /^targets\.prod\.keys\.developer: is the platform key/.test(p)), JSON.stringify(problems(raw)));
+  });
+
+  it('a typo in a policy key (buildComand) is an error, not a check switched off', () => {
+    const raw = base();
+    (raw.targets.prod.policy as Record<string, unknown>).buildComand = 'make';
+    assert.ok(problems(raw).some((p) => p.startsWith('targets.prod.policy.buildComand: unknown key')), JSON.stringify(problems(raw)));
+  });
+});
 
 describe('attacks on the gate', () => {
   const env = useTestEnv();
@@ -217,6 +273,45 @@ describe('attacks on the gate', () => {
     await fs.symlink(env.keysDir, path.join(sources, 'keys-link'));
     const linked = await env.promote({ target: narrow, source: { directory: path.join(sources, 'keys-link') }, build: buildFacts() });
     await refusal(linked.promotionId, 'SOURCE_NOT_ALLOWED');
+  });
+
+  /** Plays the developer's CI: builds, pushes, attests (with `facts`) and signs with the developer key. */
+  async function publishFromCi(name: string, facts: ReturnType<typeof buildFacts>): Promise<string> {
+    const { dir, digest } = await variant(name);
+    const deps = { storeFor: () => env.store, env: { CI_KEY_PASSWORD: TEST_PASSWORD } };
+    const location = { repository: env.target.repository, digest };
+    await buildAndPush(deps, dir, location);
+    const statements = await createAttestations(deps, dir, location, { ...facts, invocationId: `ci-${name}`, startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
+    await developerSign(deps, location, { ref: path.join(env.keysDir, 'dev.key'), passwordEnv: 'CI_KEY_PASSWORD' }, [statements.provenanceDigest, statements.sbomDigest]);
+    return `${location.repository}@${digest}`;
+  }
+
+  it('the commit author written in other case and with blanks is still the author, and may not approve', async () => {
+    const reference = await publishFromCi('author', buildFacts({ commitAuthor: ' Alice@EXAMPLE.com ' }));
+    const started = await env.promote({ source: { image: reference }, commit: COMMIT });
+    const waiting = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(waiting.state, 'AWAITING_APPROVAL', waiting.error);
+    await assert.rejects(env.decideAs(started.promotionId, 'alice', 'approve'), (e) => /alice may not approve .*: authored the commit/.test((e as Error).message));
+    await env.decideAs(started.promotionId, 'bob', 'reject', 'cleanup');
+    await assertNoPlatformSignature(env.target.repository, started.digest);
+  });
+
+  it('a build of another branch fails a target that allows only main; a short commit fails a target that wants the full revision', async () => {
+    const mainOnly = env.targetWith({ policy: { refs: ['refs/heads/main'] } }, 'main-only');
+    const { dir, digest } = await variant('branch');
+    const branch = await env.promote({ target: mainOnly, source: { directory: dir }, build: { ...buildFacts(), ref: 'refs/heads/feature-x' } });
+    const done = await waitForPromotion(env.client, branch.promotionId);
+    assert.equal(done.state, 'REJECTED', done.error);
+    assert.deepEqual(done.checks.filter((c) => !c.ok).map((c) => c.name), ['policy.ref']);
+    assert.match(done.error!, /refs\/heads\/feature-x/);
+    await assertNoPlatformSignature(mainOnly.repository, digest);
+
+    const reference = await publishFromCi('short-commit', buildFacts());
+    const short = await env.promote({ source: { image: reference }, commit: COMMIT.slice(0, 7) });
+    const rejected = await waitForPromotion(env.client, short.promotionId);
+    assert.equal(rejected.state, 'REJECTED', rejected.error);
+    assert.deepEqual(rejected.checks.filter((c) => !c.ok).map((c) => c.name), ['policy.commit']);
+    await assertNoPlatformSignature(env.target.repository, short.digest);
   });
 
   it("a longer deadline than the target's is cut to the target's", async () => {
