@@ -47,9 +47,13 @@ export function renderStatus(status: PromotionStatus): string {
     `promotion ${status.promotionId}`,
     `  state:      ${status.state}`,
     `  target:     ${status.target}`,
-    `  image:      ${status.repository}@${status.digest}`,
+    `  image:      ${status.repository ? `${status.repository}@` : ''}${status.digest}`,
   ];
+  if (status.initiator) lines.push(`  started by: ${status.initiator} (signed start request)`);
+  if (status.policyDigest) lines.push(`  policy:     ${status.policyDigest} (the worker's configuration, pinned at start)`);
+  if (status.reopenedBy) lines.push(`  re-opened:  by ${status.reopenedBy.reopener} after run ${status.reopenedBy.rejectedRunId}: ${status.reopenedBy.reason}`);
   if (status.releaseReference) lines.push(`  released:   ${status.releaseReference}`);
+  for (const notice of status.notices ?? []) lines.push(`  note:       ${notice}`);
   if (status.approval.state !== 'WAITING') lines.push(...renderApproval(status.approval));
   if (status.error) lines.push(`  error:      ${status.error}`);
   lines.push('timeline:');

@@ -5,6 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { loadConfig, type Config } from '../../src/config';
+import { PassThrough } from 'node:stream';
+import { main } from '../../src/cli/main';
 import { runCli } from '../support/cli';
 import { BUILD_COMMAND, BUILDER_ID, COMMIT, DEV_PASSWORD_ENV, PLATFORM_PASSWORD_ENV, SOURCE_REPO, TEST_PASSWORD, copyDir, startTestEnv, type TestEnv } from '../support/env';
 
@@ -49,6 +51,7 @@ describe('countersign CLI against a real stack', () => {
         targets: {
           prod: target(),
           expiring: target({ approval: { approvers: ['alice', 'bob'], deadline: '3s' } }),
+          reopenable: target({ approval: { approvers: ['alice', 'bob'], deadline: '1h', reopen: ['alice'] } }),
           'missing-key': target({ keys: { platform: { ...platform, key: 'keys/nope.key' } } }),
           'wrong-pw': target({ keys: { platform: { ...platform, passwordEnv: 'COUNTERSIGN_TEST_WRONG_PASSWORD' } } }),
         },
@@ -123,11 +126,20 @@ describe('countersign CLI against a real stack', () => {
     assert.equal(noKey.code, 2);
     assert.match(noKey.stderr, /--key is required/);
 
+    // A second trigger while it waits attaches to it (once it has ended, a trigger starts a new run):
+    // approve only when the CLI says it attached.
+    const stderr = new PassThrough();
+    let said = '';
+    const saidAttached = new Promise<void>((resolve) => stderr.on('data', (c) => ((said += String(c)), /attached to promote-prod-/.test(said) && resolve())));
+    const out: Buffer[] = [];
+    const stdout = new PassThrough().on('data', (c) => out.push(c));
+    const attached = main(['promote', '--dir', dir, ...as('prod'), ...facts, '--wait'], { stdout, stderr, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...cliEnv } });
+    await saidAttached;
     const approved = await runCli(['approve', promotionId, '--as', 'alice', '--key', key('alice'), '--reason', 'ok'], cliEnv);
     assert.equal(approved.code, 0, approved.stderr);
 
-    const waited = await runCli(['promote', '--dir', dir, ...as('prod'), ...facts, '--wait'], cliEnv);
-    assert.equal(waited.code, 0, waited.stderr);
+    const waited = { code: await attached, stdout: Buffer.concat(out).toString('utf8') };
+    assert.equal(waited.code, 0, said);
     assert.match(waited.stdout, /state:\s+PROMOTED/);
     assert.match(waited.stdout, /\[ok\] prod-sign/);
 
@@ -157,6 +169,49 @@ describe('countersign CLI against a real stack', () => {
     }
     assert.equal(status!.code, 4);
     assert.match(status!.stdout, /REJECTED: rejected by bob: not today/);
+  });
+
+  it('a rejection stands until re-opened: promote again exits 7 naming reopen; reopen signs it; promote --reopen runs again', async () => {
+    const dir = await variant('cli-reopen');
+    const awaitState = async (id: string, state: string) => {
+      for (let i = 0; i < 150; i++) {
+        const s = JSON.parse((await runCli(['status', id, '--json'], cliEnv)).stdout);
+        if (s.state === state) return s;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.fail(`${id} never reached ${state}`);
+    };
+    const first = await runCli(['promote', '--dir', dir, ...as('reopenable'), ...facts, '--json'], cliEnv);
+    assert.equal(first.code, 0, first.stderr);
+    const { promotionId } = JSON.parse(first.stdout);
+    await awaitState(promotionId, 'AWAITING_APPROVAL');
+    assert.equal((await runCli(['reject', promotionId, '--as', 'bob', '--key', key('bob'), '--reason', 'wrong base image'], cliEnv)).code, 0);
+    await awaitState(promotionId, 'REJECTED');
+
+    const again = await runCli(['promote', '--dir', dir, ...as('reopenable'), ...facts], cliEnv);
+    assert.equal(again.code, 7, again.stderr);
+    assert.match(again.stderr, /REJECTED_BEFORE: .*a new run needs a signed re-open by one of alice \(countersign reopen promote-reopenable-/);
+
+    const file = path.join(env.dir, 'reopen.json');
+    const noReason = await runCli(['reopen', promotionId, '--as', 'alice', '--key', key('alice')], cliEnv);
+    assert.equal(noReason.code, 2);
+    assert.match(noReason.stderr, /--reason is required/);
+    const reopened = await runCli(['reopen', promotionId, '--as', 'alice', '--key', key('alice'), '--reason', 'base image rebuilt', '--output', file], cliEnv);
+    assert.equal(reopened.code, 0, reopened.stderr);
+    assert.match(reopened.stderr, /--reopen /);
+    const rerun = await runCli(['promote', '--dir', dir, ...as('reopenable'), ...facts, '--reopen', file, '--json'], cliEnv);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const status = await awaitState(promotionId, 'AWAITING_APPROVAL');
+    assert.deepEqual({ reopener: status.reopenedBy.reopener, reason: status.reopenedBy.reason }, { reopener: 'alice', reason: 'base image rebuilt' });
+    const human = await runCli(['status', promotionId], cliEnv);
+    assert.match(human.stdout, /re-opened: +by alice after run .*: base image rebuilt/);
+    assert.match(human.stdout, /started by: ci \(signed start request\)/);
+    // The same re-open cannot open a second door.
+    assert.equal((await runCli(['reject', promotionId, '--as', 'bob', '--key', key('bob'), '--reason', 'still no'], cliEnv)).code, 0);
+    await awaitState(promotionId, 'REJECTED');
+    const reused = await runCli(['promote', '--dir', dir, ...as('reopenable'), ...facts, '--reopen', file], cliEnv);
+    assert.equal(reused.code, 7, reused.stderr);
+    assert.match(reused.stderr, /REQUEST_INVALID: the re-open names run .*, but the rejected run is /);
   });
 
   it('promote --wait shows each step as it happens, ends EXPIRED with exit 5, and status shows times and the error', async () => {

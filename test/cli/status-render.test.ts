@@ -90,4 +90,43 @@ describe('status output: why is this approval blocked?', () => {
     const early = renderStatus({ ...status, state: 'BUILDING', approval: { ...blocked(), state: 'WAITING', summary: 'not yet at the approval step' } });
     assert.doesNotMatch(early, /approval:|can still approve|may not approve/);
   });
+
+  it('says who started it, the pinned policy, a re-open, and what approvers should know', () => {
+    const status: PromotionStatus = {
+      promotionId: ID,
+      state: 'AWAITING_APPROVAL',
+      target: 'prod',
+      digest: DIGEST,
+      repository: '127.0.0.1:5000/apps/hello',
+      timeline: [],
+      checks: [],
+      approval: blocked(),
+      initiator: 'ci',
+      policyDigest: `sha256:${'cd'.repeat(32)}`,
+      reopenedBy: { reopener: 'dave', reason: 'fixed upstream', rejectedRunId: 'run-1' },
+      notices: ['the commit author is unknown (the provenance names none): separation of duties covers the initiator and the developer key only'],
+    };
+    const text = renderStatus(status);
+    assert.match(text, /^ {2}started by: ci \(signed start request\)$/m);
+    assert.match(text, new RegExp(`^  policy: +sha256:${'cd'.repeat(32)} \\(the worker's configuration, pinned at start\\)$`, 'm'));
+    assert.match(text, /^ {2}re-opened: +by dave after run run-1: fixed upstream$/m);
+    assert.match(text, /^ {2}note: +the commit author is unknown/m);
+  });
+
+  it('shows a refused start with its reason and no image repository it never resolved', () => {
+    const text = renderStatus({
+      promotionId: ID,
+      state: 'REFUSED',
+      target: 'prod',
+      digest: DIGEST,
+      repository: '',
+      timeline: [{ step: 'authorize', status: 'failed', startedAt: '2026-11-21T22:00:00.000Z', finishedAt: '2026-11-21T22:00:00.100Z', error: 'REQUEST_EXPIRED: the start request expired' }],
+      checks: [],
+      approval: { ...blocked(), state: 'WAITING', summary: 'not yet at the approval step' },
+      error: 'REQUEST_EXPIRED: the start request expired',
+    });
+    assert.match(text, /^ {2}state: +REFUSED$/m);
+    assert.match(text, new RegExp(`^  image: +${DIGEST}$`, 'm'));
+    assert.match(text, /^ {2}\[!!\] authorize +failed/m);
+  });
 });
