@@ -6,6 +6,7 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 
 import type { ApprovalConfig, ApprovalGroupConfig } from '../src/approval/config';
 import { APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE } from '../src/approval/constants';
+export { canonicalStatement, type ApprovalStatement } from '../src/approval/statement';
 
 export { APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE };
 
@@ -32,18 +33,6 @@ export interface GateSubject {
   noun?: string;
 }
 
-/** What an approver signs. Serialised with canonicalStatement(); the signature covers those bytes. */
-export interface ApprovalStatement {
-  _type: typeof APPROVAL_STATEMENT_TYPE;
-  promotionId: string;
-  /** The run the vote is for; required by every gate that publishes one (all current ones do). */
-  runId?: string;
-  digest: string;
-  decision: 'approve' | 'reject';
-  reason?: string;
-  approver: string;
-  time: string;
-}
 
 export type { SignedStatement as SignedDecision } from '../src/requests/statement';
 import type { SignedStatement as SignedDecision } from '../src/requests/statement';
@@ -92,17 +81,3 @@ export interface ApprovalView {
 export const decideUpdate = defineUpdate<ApprovalView, [SignedDecision]>('decide');
 export const approvalQuery = defineQuery<ApprovalView>('approval');
 
-/** Canonical statement bytes: fixed key order, no whitespace. */
-export function canonicalStatement(statement: ApprovalStatement): string {
-  const ordered: Record<string, unknown> = {
-    _type: statement._type,
-    approver: statement.approver,
-    decision: statement.decision,
-    digest: statement.digest,
-    promotionId: statement.promotionId,
-  };
-  if (statement.runId !== undefined) ordered.runId = statement.runId;
-  if (statement.reason !== undefined) ordered.reason = statement.reason;
-  ordered.time = statement.time;
-  return JSON.stringify(ordered);
-}

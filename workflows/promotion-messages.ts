@@ -9,24 +9,7 @@ import type { ApprovalView } from './approval-messages';
 
 export { decideUpdate, approvalQuery } from './approval-messages';
 
-export const TASK_QUEUE = 'countersign';
-export const PROMOTION_WORKFLOW_TYPE = 'promotion';
-
-export const SEARCH_ATTRIBUTES = {
-  state: 'CountersignState',
-  target: 'CountersignTarget',
-  digest: 'CountersignDigest',
-  /** Fingerprint of the platform key the promotion pinned at start (rotation and revocation find promotions by it). */
-  platformKey: 'CountersignPlatformKey',
-} as const;
-
-/** Their types, for registering them on a server (all keywords). */
-export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword'> = {
-  [SEARCH_ATTRIBUTES.state]: 'Keyword',
-  [SEARCH_ATTRIBUTES.target]: 'Keyword',
-  [SEARCH_ATTRIBUTES.digest]: 'Keyword',
-  [SEARCH_ATTRIBUTES.platformKey]: 'Keyword',
-};
+export { TASK_QUEUE, PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_TYPES } from '../src/temporal-names';
 
 export type PromotionState =
   | 'AUTHORIZING'

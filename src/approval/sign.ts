@@ -1,6 +1,7 @@
 import type { Signer } from '../keys/signer';
 import { APPROVAL_STATEMENT_TYPE } from './constants';
-import { canonicalStatement, type ApprovalStatement, type SignedDecision } from '../../workflows/approval-messages';
+import { canonicalStatement, type ApprovalStatement } from './statement';
+import type { SignedStatement as SignedDecision } from '../requests/statement';
 
 export interface DecisionInput {
   promotionId: string;

@@ -1,7 +1,5 @@
 import { formatDuration } from '../duration';
-import type { ApprovalView } from '../../workflows/approval-messages';
-import type { ChartReleaseStatus, ChartTimelineEntry } from '../../workflows/chart-release-messages';
-import type { PromotionStatus, TimelineEntry } from '../../workflows/promotion-messages';
+import type { ApprovalView, ChartReleaseStatus, ChartTimelineEntry, PromotionStatus, TimelineEntry } from '../client/types';
 
 const MARK: Record<TimelineEntry['status'] | ChartTimelineEntry['status'], string> = {
   running: '..',

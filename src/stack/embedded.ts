@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/promotion-messages';
+import { SEARCH_ATTRIBUTE_TYPES } from '../temporal-names';
 import { startRegistry, type RunningRegistry } from './registry';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal';
 

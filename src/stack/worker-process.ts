@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { CountersignError } from '../errors';
-import { TASK_QUEUE } from '../../workflows/promotion-messages';
+import { TASK_QUEUE } from '../temporal-names';
 import { readFileTail } from './service';
 
 export const WORKER_ENTRY = path.resolve(__dirname, '../../workers/main.ts');

@@ -36,8 +36,7 @@ describe('the README walk-through with countersign.example.yaml', () => {
     };
     // The README's key generation, through the CLI, into the folder the example names.
     const keysDir = path.join(env.dir, 'keys');
-    await fs.rm(path.join(keysDir, 'platform.key'));
-    await fs.rm(path.join(keysDir, 'platform.pub'));
+    for (const file of ['platform.key', 'platform.pub', 'ci.key', 'ci.pub']) await fs.rm(path.join(keysDir, file));
     for (const [prefix, passwordEnv] of [['developer', 'COUNTERSIGN_DEV_KEY_PASSWORD'], ['platform', 'COUNTERSIGN_PLATFORM_KEY_PASSWORD']]) {
       const made = await runCli(['keys', 'generate', '--output-dir', keysDir, '--prefix', prefix, '--password-env', passwordEnv], cliEnv);
       assert.equal(made.code, 0, made.stderr);

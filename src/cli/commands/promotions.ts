@@ -3,7 +3,7 @@ import { getPromotionStatus, listPromotions, signAndDecide, signReopen, startPro
 import type { SignedStatement } from '../../requests/statement';
 import { parseDuration } from '../../duration';
 import { CountersignError } from '../../errors';
-import type { PromotionStatus } from '../../../workflows/promotion-messages';
+import type { PromotionStatus } from '../../client/types';
 import { EXIT, printJson, write, type Command } from '../command';
 import { connectClient } from '../context';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';

@@ -1,0 +1,4 @@
+/** The workflows' public types, as the CLI and other clients see them (src/ outside src/client/ never imports workflows/). */
+export type { ApprovalView } from '../../workflows/approval-messages';
+export type { ChartReleaseStatus, ChartTimelineEntry } from '../../workflows/chart-release-messages';
+export type { PromotionStatus, TimelineEntry } from '../../workflows/promotion-messages';
