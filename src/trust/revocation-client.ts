@@ -2,7 +2,7 @@
  * The client side of revocation: a governance member signs a revocation request, the worker
  * decides (workflows/key-revocation.ts), and what the key signed is listed from visibility.
  */
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Config } from '../config';
 import { CountersignError } from '../errors';
 import { keyFingerprint } from '../keys/public-key';
@@ -75,15 +75,13 @@ export async function signRevocationRequest(
 export async function requestRevocation(client: Client, request: SignedStatement): Promise<string> {
   const { trust, keyId } = parseRevocationRequest(request);
   const workflowId = revocationWorkflowId(trust, keyId);
+  const running = new CountersignError('BAD_INPUT', `${workflowId} is already waiting for signatures: co-sign it with countersign approve ${workflowId} --as NAME --key FILE`);
   try {
-    const running = await client.workflow.getHandle(workflowId).describe();
-    if (running.status.name === 'RUNNING') {
-      throw new CountersignError('BAD_INPUT', `${workflowId} is already waiting for signatures: co-sign it with countersign approve ${workflowId} --as NAME --key FILE`);
-    }
+    await client.workflow.start(KEY_REVOCATION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId, args: [{ request }] });
   } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw running;
+    throw err;
   }
-  await client.workflow.start(KEY_REVOCATION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId, args: [{ request }] });
   return workflowId;
 }
 

@@ -13,9 +13,11 @@ import { after, before, describe, it } from 'node:test';
 import { ListKeysCommand } from '@aws-sdk/client-kms';
 import YAML from 'yaml';
 import { pinRoster } from '../../src/approval/roster';
-import { signAndDecide, waitForPromotion } from '../../src/client/promotions';
+import { signDecision } from '../../src/approval/sign';
+import { decide, getApproval, signAndDecide, waitForPromotion } from '../../src/client/promotions';
 import { hasCode } from '../../src/errors';
 import { writeKeyPair } from '../../src/keys/file-signer';
+import { CEREMONY_REQUEST_TYPE } from '../../src/requests/ceremony-request';
 import { REVOCATION_REQUEST_TYPE } from '../../src/requests/revocation-request';
 import { newNonce, signStatement } from '../../src/requests/sign';
 import { locateTool } from '../../src/stack/tools';
@@ -89,7 +91,7 @@ describe('attacks on key ceremonies and revocations', () => {
       const rotationId = rotationIdFor('refused', at);
       // mallory signs for herself (the input names her as governance), then dave (in the roster, not in governance) does.
       const mallorys = await signStatement(
-        { _type: 'https://countersign.dev/ceremony-request/v1', trust: 'refused', planDigest: choices.planDigest, initiator: 'mallory', scope: `rotation:${rotationId}`, time: new Date().toISOString(), nonce: newNonce() },
+        { _type: CEREMONY_REQUEST_TYPE, trust: 'refused', planDigest: choices.planDigest, initiator: 'mallory', scope: `rotation:${rotationId}`, time: new Date().toISOString(), nonce: newNonce() },
         await env.signer('mallory'),
       );
       const first = await startCeremonyRaw(ceremonyIdFor(rotationId), { trust: 'refused', request: mallorys, ...choices });
@@ -99,7 +101,7 @@ describe('attacks on key ceremonies and revocations', () => {
       const dave = await env.signer('dave');
       const davesKey = await pinRoster({ dave: config.roster.dave });
       const davesRequest = await signStatement(
-        { _type: 'https://countersign.dev/ceremony-request/v1', trust: 'refused', planDigest: choices.planDigest, initiator: 'dave', scope: `rotation:${rotationIdFor('refused', new Date(at.getTime() + 1000))}`, time: new Date().toISOString(), nonce: newNonce() },
+        { _type: CEREMONY_REQUEST_TYPE, trust: 'refused', planDigest: choices.planDigest, initiator: 'dave', scope: `rotation:${rotationIdFor('refused', new Date(at.getTime() + 1000))}`, time: new Date().toISOString(), nonce: newNonce() },
         dave,
       );
       const second = await startCeremonyRaw(ceremonyIdFor(rotationIdFor('refused', new Date(at.getTime() + 1000))), { trust: 'refused', request: davesRequest, ...choices, initiator: 'dave', governance: davesKey });
@@ -259,6 +261,13 @@ describe('attacks on key ceremonies and revocations', () => {
       assert.equal(second.code, 2, 'a second request does not start a second revocation');
       assert.match(second.stderr, new RegExp(`${id} is already waiting for signatures: co-sign it with countersign approve`));
       assert.equal((await readIndex(publishDir)).keys.find((k) => k.id === key.id)?.status, 'active');
+
+      // A co-signature counts for this run and this request only.
+      const view = await getApproval(env.client, id);
+      const alice = await env.signer('alice');
+      const forRun = (runId: string, digest: string) => signDecision({ promotionId: id, runId, digest, decision: 'approve', approver: 'alice' }, alice);
+      await assert.rejects(decide(env.client, id, await forRun('an-earlier-run', view.subject.digest)), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /a vote counts in one run only/.test(e.message));
+      await assert.rejects(decide(env.client, id, await forRun(view.subject.runId!, `sha256:${'0'.repeat(64)}`)), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /is for digest sha256:0+/.test(e.message));
 
       const byAlice = await cosignAs('alice');
       assert.equal(byAlice.code, 0, byAlice.stderr);
