@@ -233,6 +233,11 @@ describe('attacks on key ceremonies and revocations', () => {
       assert.match(refused.error ?? '', new RegExp(`^KEY_UNKNOWN: key ${helmKey.id} is not in trust store platform \\(it is another store's key\\)`));
       assert.equal(await statusOf(helmKey), 'active');
       assert.equal(await statusOf(platformKey), 'active');
+      // The directory is shared; each store lists its own keys.
+      for (const [store, key] of [['platform', platformKey], ['helm', helmKey]] as const) {
+        const listed = await runCli(['keys', 'list', '--trust', store, '--json'], cliEnv(store));
+        assert.deepEqual((JSON.parse(listed.stdout) as { keys: TrustKey[] }).keys.map((k) => k.id), [key.id]);
+      }
     });
 
     it('with revocation.required 2, one signature does not revoke, two do, and the index names both, when and why', async () => {

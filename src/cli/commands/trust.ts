@@ -3,7 +3,7 @@
  */
 import { CountersignError } from '../../errors';
 import { parseDuration } from '../../duration';
-import { readIndex } from '../../trust/index-file';
+import { TrustStore } from '../../trust/store';
 import {
   controlSchedule,
   keyWorkflowStatus,
@@ -105,13 +105,16 @@ export const keysStatusCommand: Command = {
 
 export const keysListCommand: Command = {
   name: 'keys list',
-  summary: "the trust store's published index: every key, its status and validity window",
+  summary: "the trust store's keys in its published index: each key, its status and validity window",
   usage: 'countersign keys list [--trust NAME] [--json]',
   options: { trust: { type: 'string' } },
   optionHelp: { trust: TRUST_HELP },
   async run(args, io) {
     const trust = trustConfig(loadCliConfig(args, io.env), args.values.trust as string | undefined);
-    const index = await readIndex(trust.publishDir);
+    // Stores may share the directory: this store's keys only.
+    const store = new TrustStore(trust);
+    const published = await store.index();
+    const index = { ...published, keys: store.ownKeys(published) };
     if (args.values.json) printJson(io, index);
     else if (index.keys.length === 0) write(io.stdout, `no keys published in ${trust.publishDir} yet (countersign keys ceremony)`);
     else for (const k of index.keys) write(io.stdout, `${k.id.padEnd(36)} ${k.status.padEnd(9)} ${k.file.padEnd(28)} ${k.validFrom} .. ${k.validUntil ?? ''}  ${k.reason}`);
