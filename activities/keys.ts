@@ -1,10 +1,15 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { authorizeCeremony, type CeremonyAuthorizeInput } from '../src/trust/authorize-ceremony';
+import { authorizeRevocation, type RevocationAuthorizeInput } from '../src/trust/authorize-revocation';
 import { createKey, type CreatedKey, type KeyRequest } from '../src/trust/create-key';
-import type { TrustKey } from '../src/trust/index-file';
+import type { GovernanceDeps } from '../src/trust/governance';
+import type { KeyRevocation, TrustKey } from '../src/trust/index-file';
+import type { CeremonyPlan, RevocationPlan, StoreLocation } from '../src/trust/plan';
 import { runsPinnedTo } from '../src/trust/promotions';
 import { publishKey } from '../src/trust/publish';
-import { TrustStore, type TrustLocation } from '../src/trust/store';
+import { revokeStoreKey } from '../src/trust/revoke';
+import { TrustStore } from '../src/trust/store';
 import { CountersignError } from '../src/errors';
 import { asActivity } from './failure';
 
@@ -13,9 +18,11 @@ export interface KeyActivityDeps {
   log?: Logger;
   /** Where visibility is asked about pinned promotions (the worker's own server). */
   temporal?: { address: string; namespace?: string };
+  /** The worker's configuration and earlier runs: ceremony and revocation requests are checked against them. */
+  authorize?: GovernanceDeps;
 }
 
-/** Key ceremony and rotation activities over src/trust. */
+/** Key ceremony, rotation and revocation activities over src/trust. */
 export function createKeyActivities(deps: KeyActivityDeps) {
   const { log } = deps;
   /** A short-lived client per call: polls are minutes apart, and nothing outlives the worker. */
@@ -30,12 +37,26 @@ export function createKeyActivities(deps: KeyActivityDeps) {
       await connection.close();
     }
   };
+  const governance = (): GovernanceDeps => {
+    if (!deps.authorize) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
+    return deps.authorize;
+  };
   return {
+    /** Checks the signed ceremony request against the worker's configuration and resolves the plan the ceremony pins. */
+    async authorizeCeremony(input: CeremonyAuthorizeInput): Promise<CeremonyPlan> {
+      return asActivity(log, () => authorizeCeremony(governance(), input));
+    },
+
+    /** Checks the signed revocation request against the worker's configuration and resolves the plan the revocation pins. */
+    async authorizeRevocation(input: RevocationAuthorizeInput): Promise<RevocationPlan> {
+      return asActivity(log, () => authorizeRevocation(governance(), input));
+    },
+
     async createCeremonyKey(request: KeyRequest): Promise<CreatedKey> {
       return asActivity(log, () => createKey(request, deps.env ?? process.env));
     },
 
-    async publishCeremonyKey(location: TrustLocation, created: CreatedKey, ceremony: string, overlapMs: number): Promise<{ key: TrustKey; retiring: TrustKey[] }> {
+    async publishCeremonyKey(location: StoreLocation, created: CreatedKey, ceremony: string, overlapMs: number): Promise<{ key: TrustKey; retiring: TrustKey[] }> {
       return asActivity(log, () => publishKey(location, created, { ceremony, overlapMs }));
     },
 
@@ -44,14 +65,18 @@ export function createKeyActivities(deps: KeyActivityDeps) {
       return asActivity(log, async () => withClient(async (client) => (await runsPinnedTo(client, fingerprint)).length));
     },
 
-    async retireKey(location: TrustLocation, id: string, reason: string): Promise<TrustKey> {
+    async retireKey(location: StoreLocation, id: string, reason: string): Promise<TrustKey> {
       return asActivity(log, async () => {
         const store = new TrustStore(location);
-        const key = (await store.index()).keys.find((k) => k.id === id);
+        const key = store.ownKeys(await store.index()).find((k) => k.id === id);
         // Revoked (or already retired) meanwhile: nothing left to do.
         if (key && (key.status === 'revoked' || key.status === 'retired')) return key;
         return store.setStatus(id, 'retired', reason);
       });
+    },
+
+    async revokeTrustKey(location: StoreLocation, keyId: string, fingerprint: string, revocation: KeyRevocation): Promise<TrustKey> {
+      return asActivity(log, () => revokeStoreKey(location, keyId, fingerprint, revocation));
     },
   };
 }

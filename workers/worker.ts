@@ -95,11 +95,12 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       return new Client({ connection: c, namespace: options.namespace ?? 'default' });
     }));
   const clientConnections: ClientConnection[] = [];
+  const authorize = { config: configOf, priorRuns: async (id: string, runId: string) => listPriorRuns(await client(), id, runId) };
   const activities = {
-    ...createPromotionActivities({ ...deps, authorize: { config: configOf, priorRuns: async (id, runId) => listPriorRuns(await client(), id, runId) } }),
+    ...createPromotionActivities({ ...deps, authorize }),
     ...createChartActivities(deps),
     ...createNotifyActivities(deps),
-    ...createKeyActivities({ ...deps, temporal: { address: options.address, namespace: options.namespace } }),
+    ...createKeyActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace } }),
   };
   const worker = await Worker.create({
     connection,

@@ -2,3 +2,4 @@ export { promotion } from './promotion';
 export { chartRelease } from './chart-release';
 export { keyCeremony } from './key-ceremony';
 export { keyRotation } from './key-rotation';
+export { keyRevocation } from './key-revocation';

@@ -3,47 +3,43 @@
  * the workflows, the CLI and tests. No I/O here; safe inside the workflow bundle.
  */
 import { defineQuery } from '@temporalio/workflow';
-import type { KeyBackend } from '../src/trust/config';
+import type { SignedStatement } from '../src/requests/statement';
 import type { KeyKind, TrustKey } from '../src/trust/index-file';
-import type { ApprovalPolicy, ApprovalView, RosterEntry } from './approval-messages';
-import type { SignedCeremonyRequest } from './ceremony-request';
+import type { StoreLocation } from '../src/trust/plan';
+import type { ApprovalView } from './approval-messages';
+
+export { ROTATION_SCHEDULE_PREFIX, ceremonyIdFor } from '../src/trust/ids';
 
 export const KEY_CEREMONY_WORKFLOW_TYPE = 'keyCeremony';
 export const KEY_ROTATION_WORKFLOW_TYPE = 'keyRotation';
-/** Schedules that run rotations are named `key-rotation-<trust>`. */
-export const ROTATION_SCHEDULE_PREFIX = 'key-rotation-';
 export const DEFAULT_RETIRE_POLL_MS = 5 * 60_000;
+export const MIN_RETIRE_POLL_MS = 100;
 
+/**
+ * A ceremony's whole input: which trust store, and the governance member's signed request
+ * (src/requests/ceremony-request.ts). The worker resolves everything else from its configuration.
+ */
 export interface CeremonyInput {
-  /** The trust store's name (config trust:). */
+  /** The trust store's name in the worker's configuration (trust:). */
   trust: string;
-  kind: KeyKind;
-  /** The governance member who started it; SoD: they may not also join as a custodian. */
-  initiator: string;
-  /** The initiator's signed request (workflows/ceremony-request.ts), checked before any custodian is asked. */
-  request: SignedCeremonyRequest;
-  /** The trust store's governance members, roster keys pinned: who may sign a request. */
-  governance: Record<string, RosterEntry>;
-  /** sha256 of the ceremony plan; custodians' signed statements name it (as a promotion's digest). */
-  planDigest: string;
-  /** The custodians' gate: group "custodians", M of N, roster pinned, deadline. */
-  custodians: ApprovalPolicy;
-  backend: KeyBackend;
-  userId?: { name: string; email?: string };
-  publishDir: string;
-  stateFile: string;
-  overlapMs: number;
+  request: SignedStatement;
 }
 
-export type CeremonyState = 'REFUSED' | 'AWAITING_CUSTODIANS' | 'CREATING' | 'PUBLISHING' | 'PUBLISHED' | 'EXPIRED' | 'REJECTED' | 'FAILED';
+export type CeremonyState = 'AUTHORIZING' | 'REFUSED' | 'AWAITING_CUSTODIANS' | 'CREATING' | 'PUBLISHING' | 'PUBLISHED' | 'EXPIRED' | 'REJECTED' | 'FAILED';
 
 export interface CeremonyStatus {
   ceremonyId: string;
   trust: string;
-  kind: KeyKind;
+  /** The store's key kind, once the worker has resolved the store. */
+  kind?: KeyKind;
+  /** Who the request says signed it; the worker's acceptance makes it so (state past AUTHORIZING). */
   initiator: string;
   state: CeremonyState;
   approval: ApprovalView;
+  /** The plan's digest the custodians sign, once resolved. */
+  planDigest?: string;
+  /** Where the key is published (from the worker's configuration), once resolved. */
+  location?: StoreLocation;
   /** The published key, once PUBLISHED. */
   key?: TrustKey;
   /** Keys that became retiring when this one was published. */
@@ -51,9 +47,8 @@ export interface CeremonyStatus {
   error?: string;
 }
 
-export interface RotationInput {
-  ceremony: CeremonyInput;
-  /** How often the retire step asks visibility for promotions still pinned to the old key. */
+/** A rotation's input: the ceremony's, and how often to look for runs still pinned to the old key. */
+export interface RotationInput extends CeremonyInput {
   retirePollMs?: number;
 }
 
@@ -79,8 +74,3 @@ export interface RotationStatus {
 
 export const ceremonyQuery = defineQuery<CeremonyStatus>('ceremony');
 export const rotationQuery = defineQuery<RotationStatus>('rotation');
-
-/** The ceremony run by a rotation: `key-rotation-…` becomes `key-ceremony-…`. */
-export function ceremonyIdFor(rotationId: string): string {
-  return rotationId.startsWith('key-rotation-') ? `key-ceremony-${rotationId.slice('key-rotation-'.length)}` : `${rotationId}-ceremony`;
-}

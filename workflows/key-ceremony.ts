@@ -1,15 +1,24 @@
 /**
- * Key ceremony: a governance member starts it with a signed request (checked first; a request that
- * does not verify ends it REFUSED, no custodian asked); M of N custodians join through the approval gate
+ * Key ceremony: the worker first checks the governance member's signed request against its own
+ * configuration and resolves the trust store into the plan this run pins (a refusal ends it
+ * REFUSED, no custodian asked); M of N custodians from that plan join through the approval gate
  * (signed statements, distinct roster identities, the initiator excluded); then the key is made
- * (file, KMS or OpenPGP) and published to the trust directory. No quorum by the deadline: EXPIRED.
+ * (file, KMS or OpenPGP) with the plan's backend and published to the plan's directory. No quorum
+ * by the deadline: EXPIRED.
  */
 import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
+import { readCeremonyClaim } from '../src/requests/ceremony-request';
 import { ApprovalGate } from './approval-gate';
-import { ceremonyRequestProblem } from './ceremony-request';
+import type { ApprovalPolicy } from './approval-messages';
 import { failureMessage } from './timeline';
 import { ceremonyQuery, type CeremonyInput, type CeremonyStatus } from './key-ceremony-messages';
+
+// The worker's answer to the request; a refusal is final, visibility catching up is retried.
+const { authorizeCeremony } = proxyActivities<KeyActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
+});
 
 // Key creation talks to KMS or burns CPU (RSA 4096); publication writes a few files. Both are
 // idempotent (the key is named after the ceremony; publication is keyed by key id).
@@ -18,35 +27,43 @@ const { createCeremonyKey, publishCeremonyKey } = proxyActivities<KeyActivities>
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
+/** Until the plan is resolved the gate has no policy: every statement is refused as "not yet at the approval step". */
+const NO_POLICY: ApprovalPolicy = { groups: [], vetoOnReject: true, deadlineMs: 0, roster: {} };
+
 export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus> {
   const info = workflowInfo();
   const ceremonyId = info.workflowId;
-  const gate = new ApprovalGate({ id: ceremonyId, runId: info.firstExecutionRunId, digest: input.planDigest, initiator: input.initiator, noun: 'key ceremony' }, input.custodians);
+  const runId = info.firstExecutionRunId;
+  const claim = readCeremonyClaim(input?.request);
+  const gate = new ApprovalGate({ id: ceremonyId, runId, digest: '', initiator: '', noun: 'key ceremony' }, NO_POLICY);
   const status: CeremonyStatus = {
     ceremonyId,
-    trust: input.trust,
-    kind: input.kind,
-    initiator: input.initiator,
-    state: 'AWAITING_CUSTODIANS',
+    trust: typeof input?.trust === 'string' ? input.trust : '',
+    initiator: claim.initiator,
+    state: 'AUTHORIZING',
     approval: gate.view(),
     retiring: [],
   };
   setHandler(ceremonyQuery, () => ({ ...status, approval: gate.view() }));
 
-  // Schedules made before requests were signed carry none: they are refused until re-created.
-  const refused = ceremonyRequestProblem(input.request, {
-    trust: input.trust,
-    planDigest: input.planDigest,
-    initiator: input.initiator,
-    governance: input.governance ?? {},
-    runId: info.parent?.workflowId ?? info.workflowId,
-    now: Date.now(),
-  });
-  if (refused) {
+  let plan;
+  try {
+    plan = await authorizeCeremony({
+      trust: status.trust,
+      request: input?.request,
+      workflowId: ceremonyId,
+      runId,
+      ...(info.parent ? { rotation: { workflowId: info.parent.workflowId, runId: info.parent.runId } } : {}),
+      startedAt: info.startTime.toISOString(),
+    });
+  } catch (err) {
     status.state = 'REFUSED';
-    status.error = `CEREMONY_REFUSED: ${refused}`;
+    status.error = failureMessage(err);
     return status;
   }
+  Object.assign(status, { kind: plan.kind, initiator: plan.initiator, planDigest: plan.planDigest, location: plan.location });
+  gate.configure({ id: ceremonyId, runId, digest: plan.planDigest, initiator: plan.initiator, noun: 'key ceremony' }, plan.custodians);
+  status.state = 'AWAITING_CUSTODIANS';
 
   const outcome = await gate.run();
   status.approval = gate.view();
@@ -57,9 +74,9 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
   }
   try {
     status.state = 'CREATING';
-    const created = await createCeremonyKey({ kind: input.kind, backend: input.backend, name: ceremonyId, userId: input.userId });
+    const created = await createCeremonyKey({ kind: plan.kind, backend: plan.backend, name: ceremonyId, userId: plan.userId });
     status.state = 'PUBLISHING';
-    const published = await publishCeremonyKey({ publishDir: input.publishDir, stateFile: input.stateFile }, created, ceremonyId, input.overlapMs);
+    const published = await publishCeremonyKey(plan.location, created, ceremonyId, plan.overlapMs);
     status.key = published.key;
     status.retiring = published.retiring;
     status.state = 'PUBLISHED';
@@ -69,4 +86,3 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
   }
   return status;
 }
-

@@ -1,13 +1,14 @@
 /**
- * Key rotation, started by a Temporal Schedule (or by hand): runs the key ceremony as a child,
- * then retires each key the new one superseded, once its overlap window is over and no in-flight
+ * Key rotation, started by a Temporal Schedule (or by hand): runs the key ceremony as a child
+ * (with the same two things the rotation got: the store's name and the signed request), then
+ * retires each key the new one superseded, once its overlap window is over and no in-flight
  * promotion (cosign key) or chart release (OpenPGP key) is pinned to it (asked of visibility,
- * durably, every retirePollMs).
+ * durably, every retirePollMs), in the directory the ceremony's plan resolved.
  */
-import { executeChild, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { executeChild, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
 import { keyCeremony } from './key-ceremony';
-import { ceremonyIdFor, DEFAULT_RETIRE_POLL_MS, rotationQuery, type RotationInput, type RotationStatus } from './key-ceremony-messages';
+import { ceremonyIdFor, DEFAULT_RETIRE_POLL_MS, MIN_RETIRE_POLL_MS, rotationQuery, type RotationInput, type RotationStatus } from './key-ceremony-messages';
 
 const { countPinnedInFlight, retireKey } = proxyActivities<KeyActivities>({
   startToCloseTimeout: '1 minute',
@@ -19,8 +20,8 @@ export async function keyRotation(input: RotationInput): Promise<RotationStatus>
   const status: RotationStatus = { rotationId, ceremonyId: ceremonyIdFor(rotationId), state: 'CEREMONY', retiring: [] };
   setHandler(rotationQuery, () => status);
 
-  const ceremony = await executeChild(keyCeremony, { workflowId: status.ceremonyId, args: [input.ceremony] });
-  if (ceremony.state !== 'PUBLISHED') {
+  const ceremony = await executeChild(keyCeremony, { workflowId: status.ceremonyId, args: [{ trust: input?.trust, request: input?.request }] });
+  if (ceremony.state !== 'PUBLISHED' || !ceremony.location) {
     status.state = ceremony.state === 'EXPIRED' || ceremony.state === 'REJECTED' || ceremony.state === 'REFUSED' ? ceremony.state : 'FAILED';
     status.error = ceremony.error;
     return status;
@@ -28,20 +29,18 @@ export async function keyRotation(input: RotationInput): Promise<RotationStatus>
   status.newKey = ceremony.key;
   status.state = 'RETIRING';
   status.retiring = ceremony.retiring.map((k) => ({ id: k.id, fingerprint: k.fingerprint, retireAfter: k.retireAfter, inFlight: 0 }));
-  const location = { publishDir: input.ceremony.publishDir, stateFile: input.ceremony.stateFile };
-  const pollMs = input.retirePollMs ?? DEFAULT_RETIRE_POLL_MS;
+  // The one number a caller chooses; a tight loop on visibility is not among the choices.
+  const pollMs = Math.max(MIN_RETIRE_POLL_MS, Number(input.retirePollMs) || DEFAULT_RETIRE_POLL_MS);
   for (const old of status.retiring) {
     const overlapLeft = old.retireAfter ? Date.parse(old.retireAfter) - Date.now() : 0;
     if (overlapLeft > 0) await sleep(overlapLeft);
-    // Cosign keys wait for every promotion pinned to them, OpenPGP keys for every chart release
-    // (rotations started before chart releases were counted skip it, as they did then).
-    const countsChartReleases = patched('openpgp-retirement-waits-for-chart-releases');
+    // Cosign keys wait for every promotion pinned to them, OpenPGP keys for every chart release.
     for (;;) {
-      old.inFlight = ceremony.kind === 'cosign' || countsChartReleases ? await countPinnedInFlight(old.fingerprint) : 0;
+      old.inFlight = await countPinnedInFlight(old.fingerprint);
       if (old.inFlight === 0) break;
       await sleep(pollMs);
     }
-    const retired = await retireKey(location, old.id, `superseded by ${ceremony.key?.id}; overlap over and no promotion pinned to it`);
+    const retired = await retireKey(ceremony.location, old.id, `superseded by ${ceremony.key?.id}; overlap over and no promotion pinned to it`);
     old.retiredAt = retired.statusChangedAt;
   }
   status.state = 'DONE';

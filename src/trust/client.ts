@@ -1,12 +1,15 @@
 /**
- * The client side of key management: start a ceremony (as a rotation), schedule rotations,
- * read their status, revoke a key and find what it signed.
+ * The client side of key ceremonies and rotation: sign a ceremony request, start a ceremony (as
+ * a rotation), schedule rotations, read their status. Revocation is in revocation-client.ts.
  */
-import { createHash } from 'node:crypto';
-import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../config';
 import { CountersignError } from '../errors';
-import { pinRoster } from '../approval/roster';
+import { keyFingerprint } from '../keys/public-key';
+import type { Signer } from '../keys/signer';
+import { CEREMONY_REQUEST_TYPE, parseCeremonyRequest, type CeremonyRequest } from '../requests/ceremony-request';
+import { newNonce, signStatement } from '../requests/sign';
+import { canonicalJson, type SignedStatement } from '../requests/statement';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import {
   ceremonyIdFor,
@@ -15,36 +18,25 @@ import {
   KEY_ROTATION_WORKFLOW_TYPE,
   ROTATION_SCHEDULE_PREFIX,
   rotationQuery,
-  type CeremonyInput,
   type CeremonyStatus,
   type RotationInput,
   type RotationStatus,
 } from '../../workflows/key-ceremony-messages';
+import { KEY_REVOCATION_WORKFLOW_TYPE, revocationQuery, type RevocationStatus } from '../../workflows/key-revocation-messages';
 import type { TrustConfig } from './config';
-import type { TrustKey } from './index-file';
-import { PINNED_LISTING_LIMIT, runsInFlight, runsSignedBy, type PinnedPromotion, type SignedPromotion } from './promotions';
-import { TrustStore } from './store';
-import { keyFingerprint } from '../keys/public-key';
-import type { Signer } from '../keys/signer';
-import { canonicalCeremonyRequest, CEREMONY_REQUEST_TYPE } from '../../workflows/ceremony-request';
+import { rotationIdFor, rotationScheduleId } from './ids';
+import { ceremonyPlanDigest, pinPeople } from './resolve';
 
+export { rotationIdFor, rotationScheduleId };
+
+/** The trust store `--trust` names in the caller's configuration, or the only one there is. */
 export function trustConfig(config: Config, name: string | undefined): TrustConfig {
   const names = Object.keys(config.trust);
   const chosen = name ?? (names.length === 1 ? names[0] : undefined);
   if (!chosen) throw new CountersignError('BAD_INPUT', `--trust is required (trust stores in ${config.file}: ${names.join(', ') || 'none'})`);
-  const trust = config.trust[chosen];
+  const trust = Object.hasOwn(config.trust, chosen) ? config.trust[chosen] : undefined;
   if (!trust) throw new CountersignError('BAD_INPUT', `no trust store "${chosen}" in ${config.file} (trust stores: ${names.join(', ') || 'none'})`);
   return trust;
-}
-
-/** The workflow id of a rotation started by hand at `now`. */
-export function rotationIdFor(trust: string, now: Date): string {
-  return `${ROTATION_SCHEDULE_PREFIX}${trust}-${now.toISOString().replace(/\.\d+Z$/, 'Z')}`;
-}
-
-/** The id of the schedule that rotates a trust store's key. */
-export function rotationScheduleId(trust: string): string {
-  return `${ROTATION_SCHEDULE_PREFIX}${trust}`;
 }
 
 export interface CeremonyRequestOptions {
@@ -52,60 +44,53 @@ export interface CeremonyRequestOptions {
   signer: Signer;
   /** `rotation:<rotation id>` (rotationIdFor) or `schedule:<schedule id>` (rotationScheduleId). */
   scope: string;
+  /** A shorter custodians' deadline than the store's (never longer). */
   deadlineMs?: number;
   time?: Date;
 }
 
 /**
- * The ceremony plan, pinned: custodians and their keys, governance keys, key backend, publication,
- * and the initiator's request signed with their roster key. Refuses a non-governance initiator,
- * and a key that is not theirs, before anything starts.
+ * The initiator's signed ceremony request, naming the plan digest of the store as the caller's
+ * configuration gives it. Refuses here, before anything starts, what the worker would refuse for
+ * the same configuration: an initiator outside governance, a key that is not theirs.
  */
-export async function ceremonyInput(config: Config, trust: TrustConfig, initiator: string, options: CeremonyRequestOptions): Promise<CeremonyInput> {
+export async function signCeremonyRequest(config: Config, trust: TrustConfig, initiator: string, options: CeremonyRequestOptions): Promise<{ request: SignedStatement; planDigest: string }> {
   if (!trust.governance.includes(initiator)) {
     throw new CountersignError('BAD_INPUT', `${initiator} is not in trust.${trust.name}.governance (${trust.governance.join(', ')}); only governance members start key ceremonies`);
   }
-  const members = [...new Set(trust.custodians.groups.flatMap((g) => g.members))];
-  const roster = await pinRoster(Object.fromEntries(members.map((m) => [m, config.roster[m]])));
-  const governance = await pinRoster(Object.fromEntries(trust.governance.map((m) => [m, config.roster[m]])));
+  const own = (await pinPeople(config, [initiator], 'governance member'))[initiator];
   const signerFingerprint = keyFingerprint(await options.signer.publicKeyPem());
-  if (signerFingerprint !== governance[initiator].fingerprint) {
-    throw new CountersignError(
-      'KEY_INVALID',
-      `the key given to sign the ceremony request (${signerFingerprint.slice(0, 16)}) is not ${initiator}'s roster key (${governance[initiator].fingerprint.slice(0, 16)})`,
-    );
+  if (signerFingerprint !== own.fingerprint) {
+    throw new CountersignError('KEY_INVALID', `the key given to sign the ceremony request (${signerFingerprint.slice(0, 16)}) is not ${initiator}'s roster key (${own.fingerprint.slice(0, 16)})`);
   }
-  const plan = { trust: trust.name, kind: trust.kind, initiator, custodians: trust.custodians.groups, backend: trust.backend, publishDir: trust.publishDir, overlapMs: trust.overlapMs };
-  const planDigest = `sha256:${createHash('sha256').update(JSON.stringify(plan)).digest('hex')}`;
-  const statement = canonicalCeremonyRequest({
+  const planDigest = await ceremonyPlanDigest(config, trust);
+  const request: CeremonyRequest = {
     _type: CEREMONY_REQUEST_TYPE,
     trust: trust.name,
     planDigest,
     initiator,
     scope: options.scope,
     time: (options.time ?? new Date()).toISOString(),
-  });
-  const signature = (await options.signer.sign(Buffer.from(statement, 'utf8'))).toString('base64');
-  return {
-    trust: trust.name,
-    kind: trust.kind,
-    initiator,
-    request: { statement, signature },
-    governance,
-    planDigest,
-    custodians: { ...trust.custodians, deadlineMs: options.deadlineMs ?? trust.custodians.deadlineMs, roster },
-    backend: trust.backend,
-    userId: trust.userId,
-    publishDir: trust.publishDir,
-    stateFile: trust.stateFile,
-    overlapMs: trust.overlapMs,
+    nonce: newNonce(),
+    ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
   };
+  try {
+    parseCeremonyRequest({ statement: canonicalJson(request), signature: '' });
+  } catch (err) {
+    throw new CountersignError('BAD_INPUT', (err as Error).message);
+  }
+  return { request: await signStatement(request, options.signer), planDigest };
 }
 
-/** Starts a rotation now (a ceremony, then retirement of the superseded key). */
+/** Starts a rotation at `now` (the time its request's scope names): a ceremony, then retirement of the superseded key. */
 export async function startRotation(client: Client, input: RotationInput, now = new Date()): Promise<{ rotationId: string; ceremonyId: string }> {
-  const rotationId = rotationIdFor(input.ceremony.trust, now);
-  await client.workflow.start(KEY_ROTATION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: rotationId, args: [input] });
+  const rotationId = rotationIdFor(input.trust, now);
+  try {
+    await client.workflow.start(KEY_ROTATION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: rotationId, args: [input] });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CountersignError('BAD_INPUT', `rotation ${rotationId} was started in this same second and is running: follow it with countersign keys status ${rotationId}`);
+    throw err;
+  }
   return { rotationId, ceremonyId: ceremonyIdFor(rotationId) };
 }
 
@@ -119,14 +104,18 @@ export interface RotationSchedule {
   nextRuns: string[];
 }
 
-/** Creates (or replaces) the schedule `key-rotation-<trust>` that runs a rotation every `everyMs`. */
+/**
+ * Creates (or replaces) the schedule `key-rotation-<trust>` that runs a rotation every `everyMs`.
+ * Its action carries only the store's name and the request signed for the schedule: each run is
+ * resolved from the worker's configuration as it stands then.
+ */
 export async function scheduleRotation(client: Client, input: RotationInput, everyMs: number): Promise<string> {
-  const scheduleId = rotationScheduleId(input.ceremony.trust);
+  const scheduleId = rotationScheduleId(input.trust);
   const options = {
     scheduleId,
     spec: { intervals: [{ every: everyMs }] },
     action: { type: 'startWorkflow' as const, workflowType: KEY_ROTATION_WORKFLOW_TYPE, taskQueue: TASK_QUEUE, workflowId: scheduleId, args: [input] },
-    memo: { trust: input.ceremony.trust, everyMs },
+    memo: { trust: input.trust, everyMs },
   };
   try {
     await client.schedule.create(options);
@@ -171,46 +160,49 @@ export async function controlSchedule(client: Client, which: string, action: 'pa
   return scheduleId;
 }
 
-/** Status of a ceremony or a rotation, by workflow id. */
-export async function keyWorkflowStatus(client: Client, id: string): Promise<{ type: 'ceremony'; status: CeremonyStatus } | { type: 'rotation'; status: RotationStatus }> {
+export type KeyWorkflowStatus = { type: 'ceremony'; status: CeremonyStatus } | { type: 'rotation'; status: RotationStatus } | { type: 'revocation'; status: RevocationStatus };
+
+/** Status of a ceremony, a rotation or a revocation, by workflow id. */
+export async function keyWorkflowStatus(client: Client, id: string): Promise<KeyWorkflowStatus> {
   const handle = client.workflow.getHandle(id);
   let description;
   try {
     description = await handle.describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no key ceremony or rotation "${id}"`);
+    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no key ceremony, rotation or revocation "${id}"`);
     throw err;
   }
   const running = description.status.name === 'RUNNING';
   if (description.type === KEY_CEREMONY_WORKFLOW_TYPE) return { type: 'ceremony', status: running ? await handle.query(ceremonyQuery) : await handle.result() };
   if (description.type === KEY_ROTATION_WORKFLOW_TYPE) return { type: 'rotation', status: running ? await handle.query(rotationQuery) : await handle.result() };
-  throw new CountersignError('UNKNOWN_PROMOTION', `${id} is a ${description.type}, not a key ceremony or rotation`);
+  if (description.type === KEY_REVOCATION_WORKFLOW_TYPE) return { type: 'revocation', status: running ? await handle.query(revocationQuery) : await handle.result() };
+  throw new CountersignError('UNKNOWN_PROMOTION', `${id} is a ${description.type}, not a key ceremony, rotation or revocation`);
 }
 
-export interface Revocation {
-  key: TrustKey;
-  /**
-   * Promotions whose images carry (or may carry) this key's production signature: PROMOTED ones,
-   * and those that failed or stopped after prod-sign (at release). Re-sign or quarantine them.
-   */
-  signed: SignedPromotion[];
-  /** Promotions still running pinned to it and not yet signed: their production signature will be refused. */
-  inFlight: PinnedPromotion[];
-  /** Each list holds at most `limit` promotions; `capped` says which lists had more. */
-  limit: number;
-  capped: { signed: boolean; inFlight: boolean };
+/**
+ * Polls a ceremony, rotation or revocation until `until` holds (or `timeoutMs` passes, then
+ * STACK_ERROR). A workflow not started yet (a rotation's child ceremony) is waited for.
+ */
+export async function waitForKeyWorkflow(client: Client, id: string, until: (s: KeyWorkflowStatus) => boolean, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<KeyWorkflowStatus> {
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  for (;;) {
+    let last: unknown;
+    try {
+      const status = await keyWorkflowStatus(client, id);
+      if (until(status)) return status;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      if (last instanceof CountersignError && last.code !== 'UNKNOWN_PROMOTION') throw last;
+      throw new CountersignError('STACK_ERROR', `${id} did not get there in ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s (is a countersign worker running?)`, { cause: last });
+    }
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 200));
+  }
 }
 
-/** Marks the key revoked at once, with no Temporal needed: prod sign re-reads the index before every signature. */
-export async function revokeKey(trust: TrustConfig, which: string, reason: string): Promise<TrustKey> {
-  if (!reason.trim()) throw new CountersignError('BAD_INPUT', '--reason is required: say why the key is revoked');
-  return new TrustStore(trust).setStatus(which, 'revoked', reason);
-}
-
-/** What a (revoked) key signed, and what is still in flight pinned to it, from visibility. */
-export async function pinnedTo(client: Client, key: TrustKey, limit = PINNED_LISTING_LIMIT): Promise<Omit<Revocation, 'key'>> {
-  const [signed, running] = await Promise.all([runsSignedBy(client, key.fingerprint, limit), runsInFlight(client, key.fingerprint, limit)]);
-  // A running promotion already releasing has its signature: it is listed as signed, not as one to be refused.
-  const inFlight = running.promotions.filter((p) => p.state !== 'RELEASING');
-  return { signed: signed.promotions, inFlight, limit, capped: { signed: signed.capped, inFlight: running.capped } };
+/** The ceremony once the worker has answered its request: REFUSED, or past it (custodians asked). */
+export async function waitForCeremonyAuthorization(client: Client, ceremonyId: string): Promise<CeremonyStatus> {
+  const found = await waitForKeyWorkflow(client, ceremonyId, (s) => s.type === 'ceremony' && s.status.state !== 'AUTHORIZING');
+  return found.status as CeremonyStatus;
 }

@@ -19,13 +19,15 @@ export interface TrustConfig {
   publishDir: string;
   stateFile: string;
   backend: KeyBackend;
-  /** Who may start a ceremony. */
+  /** Who may start a ceremony or sign a revocation (roster names). */
   governance: string[];
   /** The custodians' gate: one group "custodians", M of N. */
   custodians: ApprovalConfig;
   overlapMs: number;
   /** OpenPGP user ID for new keys. */
   userId?: { name: string; email?: string };
+  /** What revoking a key takes: signatures of this many governance members (the requester's counts). */
+  revocation: { required: number };
 }
 
 type Raw = Record<string, unknown>;
@@ -90,7 +92,16 @@ export function parseTrust(value: unknown, base: string, roster: Record<string, 
     }
     const userId = isObject(raw.userId) && typeof raw.userId.name === 'string' ? { name: raw.userId.name, email: typeof raw.userId.email === 'string' ? raw.userId.email : undefined } : undefined;
     if (kind === 'openpgp' && !userId) add(`${at}.userId`, 'OpenPGP keys need a user ID: { name, email }');
-    out[name] = { name, kind, publishDir, stateFile, backend, governance, custodians, overlapMs, userId };
+    const revocation = { required: 1 };
+    if (raw.revocation !== undefined) {
+      const required = isObject(raw.revocation) ? raw.revocation.required : undefined;
+      if (required !== undefined && (typeof required !== 'number' || !Number.isInteger(required) || required < 1)) add(`${at}.revocation.required`, 'must be a whole number of at least 1');
+      else if (typeof required === 'number') revocation.required = required;
+      if (revocation.required > governance.length) {
+        add(`${at}.revocation.required`, `is ${revocation.required}, but governance lists ${governance.length}: a revocation could never be signed`);
+      }
+    }
+    out[name] = { name, kind, publishDir, stateFile, backend, governance, custodians, overlapMs, userId, revocation };
   }
   return out;
 }

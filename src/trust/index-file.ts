@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CountersignError } from '../errors';
+import { isRotationOf, rotationIdOf } from './ids';
 
 export const TRUST_INDEX_FILE = 'index.json';
 export const TRUST_SCHEMA_VERSION = 1;
@@ -33,6 +34,17 @@ export interface TrustKey {
   retireAfter?: string;
   /** The ceremony (workflow id) that created the key. */
   ceremony?: string;
+  /** The trust store (its name in the worker's configuration) that published the key; stores may share a directory. */
+  trust?: string;
+  /** Revoked keys: who signed the revocation (the requester first), when, why, and the workflow holding the signed statements. */
+  revocation?: KeyRevocation;
+}
+
+export interface KeyRevocation {
+  signers: string[];
+  at: string;
+  reason: string;
+  workflowId: string;
 }
 
 export interface TrustIndex {
@@ -80,6 +92,11 @@ export function validateIndex(value: unknown, where: string): TrustIndex {
       for (const f of ['created', 'validFrom', 'statusChangedAt'] as const) if (!isTime(k?.[f])) problems.push(`${at}.${f} must be a timestamp`);
       if (k?.validUntil !== null && !isTime(k?.validUntil)) problems.push(`${at}.validUntil must be a timestamp or null`);
       if (typeof k?.reason !== 'string') problems.push(`${at}.reason must be a string`);
+      if (k?.trust !== undefined && (typeof k.trust !== 'string' || k.trust === '')) problems.push(`${at}.trust must be a trust store name`);
+      const r = k?.revocation;
+      if (r !== undefined && (!Array.isArray(r?.signers) || r.signers.some((s: unknown) => typeof s !== 'string') || !isTime(r?.at) || typeof r?.reason !== 'string' || typeof r?.workflowId !== 'string')) {
+        problems.push(`${at}.revocation must be { signers, at, reason, workflowId }`);
+      }
     }
   }
   if (problems.length > 0) {
@@ -124,6 +141,18 @@ export async function writeFileAtomic(file: string, data: string | Buffer, mode 
 export async function writeIndex(dir: string, index: TrustIndex): Promise<void> {
   validateIndex(index, 'the index to write');
   await writeFileAtomic(path.join(dir, TRUST_INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
+}
+
+/**
+ * Whether an index entry is one of trust store `store`'s keys. Stores may share a published
+ * directory, so entries name their store; older entries (no `trust`) are known by the ceremony
+ * that made them (`key-ceremony-<store>-<time>`), or belong to any store when neither is recorded.
+ */
+export function belongsToStore(key: TrustKey, store: string): boolean {
+  if (key.trust !== undefined) return key.trust === store;
+  if (key.ceremony === undefined) return true;
+  const rotation = rotationIdOf(key.ceremony);
+  return rotation !== undefined && isRotationOf(rotation, store);
 }
 
 /** A key by id, fingerprint (or a unique fingerprint prefix of 8+ characters), or file name. */

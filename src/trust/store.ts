@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CountersignError } from '../errors';
-import { readIndex, transition, writeFileAtomic, writeIndex, type KeyKind, type KeyStatus, type TrustIndex, type TrustKey } from './index-file';
+import { belongsToStore, readIndex, transition, writeFileAtomic, writeIndex, type KeyKind, type KeyRevocation, type KeyStatus, type TrustIndex, type TrustKey } from './index-file';
 
 export const PRIVATE_STATE_VERSION = 1;
 const LOCK_WAIT_MS = 10_000;
@@ -29,6 +29,11 @@ export interface TrustLocation {
   publishDir: string;
   /** The private state file, outside publishDir. */
   stateFile: string;
+  /**
+   * The trust store's name. Given, the store sees only its own keys in a directory other stores
+   * may share (index-file.ts belongsToStore), and records its name on the keys it publishes.
+   */
+  name?: string;
 }
 
 export class TrustStore {
@@ -38,9 +43,15 @@ export class TrustStore {
     return readIndex(this.location.publishDir);
   }
 
+  /** This store's keys in the index (all of them when the location names no store). */
+  ownKeys(index: TrustIndex): TrustKey[] {
+    const name = this.location.name;
+    return name === undefined ? index.keys : index.keys.filter((k) => belongsToStore(k, name));
+  }
+
   /** The one active key of a kind; TRUST_NO_ACTIVE_KEY when there is none (before the first ceremony, or after a revocation). */
   async active(kind: KeyKind): Promise<TrustKey> {
-    const active = (await this.index()).keys.filter((k) => k.kind === kind && k.status === 'active');
+    const active = this.ownKeys(await this.index()).filter((k) => k.kind === kind && k.status === 'active');
     if (active.length === 0) {
       throw new CountersignError('TRUST_NO_ACTIVE_KEY', `no active ${kind} key in ${this.location.publishDir}: run a key ceremony (countersign keys ceremony)`);
     }
@@ -58,7 +69,7 @@ export class TrustStore {
    * the kind's previous active key becomes retiring until `retireAfter`. Idempotent by key id.
    */
   async publish(
-    key: Omit<TrustKey, 'status' | 'reason' | 'statusChangedAt' | 'validFrom' | 'validUntil'>,
+    key: Omit<TrustKey, 'status' | 'reason' | 'statusChangedAt' | 'validFrom' | 'validUntil' | 'trust' | 'revocation'>,
     content: Buffer,
     secret: PrivateRef,
     options: { now: Date; overlapMs: number },
@@ -66,7 +77,8 @@ export class TrustStore {
     return this.locked(async () => {
       const index = await this.index();
       const existing = index.keys.find((k) => k.id === key.id);
-      if (existing) return { key: existing, retiring: index.keys.filter((k) => k.kind === key.kind && k.status === 'retiring') };
+      const mine = this.ownKeys(index);
+      if (existing) return { key: existing, retiring: mine.filter((k) => k.kind === key.kind && k.status === 'retiring') };
       const at = options.now.toISOString();
       const state = await this.readPrivate();
       state.keys[key.id] = secret;
@@ -74,24 +86,42 @@ export class TrustStore {
       await writeFileAtomic(path.join(this.location.publishDir, key.file), content);
       let next: TrustIndex = index;
       const retireAfter = new Date(options.now.getTime() + options.overlapMs).toISOString();
-      for (const old of index.keys.filter((k) => k.kind === key.kind && k.status === 'active')) {
+      for (const old of mine.filter((k) => k.kind === key.kind && k.status === 'active')) {
         next = transition(next, old.id, 'retiring', `superseded by ${key.id}`, options.now);
         next = { ...next, keys: next.keys.map((k) => (k.id === old.id ? { ...k, retireAfter } : k)) };
       }
-      const added: TrustKey = { ...key, validFrom: at, validUntil: null, status: 'active', reason: 'published by key ceremony', statusChangedAt: at };
+      const added: TrustKey = {
+        ...key,
+        ...(this.location.name !== undefined ? { trust: this.location.name } : {}),
+        validFrom: at,
+        validUntil: null,
+        status: 'active',
+        reason: 'published by key ceremony',
+        statusChangedAt: at,
+      };
       next = { ...next, updatedAt: at, keys: [...next.keys, added] };
       await writeIndex(this.location.publishDir, next);
-      return { key: added, retiring: next.keys.filter((k) => k.kind === key.kind && k.status === 'retiring') };
+      return { key: added, retiring: this.ownKeys(next).filter((k) => k.kind === key.kind && k.status === 'retiring') };
     });
   }
 
-  /** Moves a key to `status` (retired, revoked, ...), refusing what the lifecycle forbids. */
-  async setStatus(which: string, status: KeyStatus, reason: string, now = new Date()): Promise<TrustKey> {
+  /**
+   * Moves one of this store's keys to `status` (retired, revoked, ...), refusing what the lifecycle
+   * forbids; a revocation records who signed it. KEY_UNKNOWN for another store's key.
+   */
+  async setStatus(which: string, status: KeyStatus, reason: string, options: { now?: Date; revocation?: KeyRevocation } = {}): Promise<TrustKey> {
     return this.locked(async () => {
       const index = await this.index();
-      const key = index.keys.find((k) => k.id === which || k.fingerprint.toLowerCase() === which.toLowerCase());
-      if (!key) throw new CountersignError('KEY_MISSING', `no key "${which}" in ${this.location.publishDir}/index.json`);
-      const next = transition(index, key.id, status, reason, now);
+      const matches = (k: TrustKey) => k.id === which || k.fingerprint.toLowerCase() === which.toLowerCase();
+      const key = this.ownKeys(index).find(matches);
+      if (!key) {
+        if (index.keys.some(matches)) throw new CountersignError('KEY_UNKNOWN', `key ${which} is not in trust store ${this.location.name}: it belongs to another store publishing to ${this.location.publishDir}`);
+        throw new CountersignError('KEY_MISSING', `no key "${which}" in ${this.location.publishDir}/index.json`);
+      }
+      let next = transition(index, key.id, status, reason, options.now ?? new Date());
+      if (next !== index && status === 'revoked' && options.revocation) {
+        next = { ...next, keys: next.keys.map((k) => (k.id === key.id ? { ...k, revocation: options.revocation } : k)) };
+      }
       if (next !== index) await writeIndex(this.location.publishDir, next);
       return next.keys.find((k) => k.id === key.id)!;
     });

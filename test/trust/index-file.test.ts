@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasCode } from '../../src/errors';
-import { canTransition, emptyIndex, findKey, readIndex, transition, validateIndex, writeIndex, type TrustIndex } from '../../src/trust/index-file';
+import { belongsToStore, canTransition, emptyIndex, findKey, readIndex, transition, validateIndex, writeIndex, type TrustIndex } from '../../src/trust/index-file';
 import { TrustStore } from '../../src/trust/store';
 import { judgeSignature } from '../../src/trust/validity';
 
@@ -79,6 +79,28 @@ describe('trust index', () => {
     assert.ok(!(await fs.readFile(path.join(publishDir, 'index.json'), 'utf8')).includes('/keys/k1.key'), 'no private reference is published');
     assert.equal((await store.privateRef('k1')).ref, '/keys/k1.key');
     assert.equal((await fs.stat(stateFile)).mode & 0o777, 0o600);
+  });
+
+  it('stores sharing a directory each see their own keys: a ceremony in one never retires the other\'s key', async () => {
+    const publishDir = path.join(dir, 'shared');
+    const a = new TrustStore({ name: 'a', publishDir, stateFile: path.join(dir, 'private', 'a.json') });
+    const b = new TrustStore({ name: 'b', publishDir, stateFile: path.join(dir, 'private', 'b.json') });
+    const opts = { now: T0, overlapMs: 0 };
+    const { key: ka } = await a.publish({ ...key('a1', FP1), ceremony: 'key-ceremony-a-2026-01-01T00:00:00Z' }, Buffer.from('a'), { ref: '/a' }, opts);
+    const { key: kb, retiring } = await b.publish({ ...key('b1', FP2), ceremony: 'key-ceremony-b-2026-01-01T00:00:00Z' }, Buffer.from('b'), { ref: '/b' }, opts);
+    assert.deepEqual([ka.trust, kb.trust, retiring], ['a', 'b', []]);
+    assert.equal((await a.active('cosign')).id, 'a1');
+    assert.equal((await b.active('cosign')).id, 'b1');
+    await assert.rejects(a.setStatus('b1', 'revoked', 'wrong store'), (e) => hasCode(e, 'KEY_UNKNOWN'));
+    assert.equal((await b.active('cosign')).status, 'active');
+  });
+
+  it('tells older entries (no store recorded) by the ceremony that made them', () => {
+    const old = { ...key('k', FP1), ceremony: 'key-ceremony-helm-2026-01-01T00:00:00Z' };
+    assert.equal(belongsToStore(old, 'helm'), true);
+    assert.equal(belongsToStore(old, 'platform'), false);
+    assert.equal(belongsToStore({ ...old, ceremony: 'key-ceremony-helm-2-2026-01-01T00:00:00Z' }, 'helm'), false, 'helm-2 is another store');
+    assert.equal(belongsToStore({ ...old, trust: 'platform' }, 'platform'), true, 'a recorded store wins');
   });
 
   it('judges signatures by status and validity window', () => {

@@ -1,12 +1,17 @@
-/** A config with a trust store on top of the workflow test environment (test/support/env.ts). */
+/**
+ * A trust store on top of the workflow test environment (test/support/env.ts): added to the
+ * worker's configuration (the authority), and written as the caller's copy for the CLI.
+ */
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { parseConfig, type Config } from '../../src/config';
+import { hasCode, type ErrorCode } from '../../src/errors';
 import { signAndDecide } from '../../src/client/promotions';
 import { FileSigner } from '../../src/keys/file-signer';
-import { ceremonyInput, rotationIdFor, startRotation, trustConfig } from '../../src/trust/client';
-import { keyWorkflowStatus } from '../../src/trust/client';
+import { keyWorkflowStatus, rotationIdFor, signCeremonyRequest, startRotation, trustConfig } from '../../src/trust/client';
+import type { CeremonyStatus } from '../../workflows/key-ceremony-messages';
 import { APPROVERS, BUILD_COMMAND, BUILDER_ID, DEV_PASSWORD_ENV, PLATFORM_PASSWORD_ENV, SOURCE_REPO, TEST_PASSWORD, type TestEnv } from '../support/env';
 
 export function trustTestConfig(env: TestEnv, trust: Record<string, unknown>, name = 'platform'): Config {
@@ -39,7 +44,9 @@ export function trustTestConfig(env: TestEnv, trust: Record<string, unknown>, na
   };
   // Also on disk, for CLI commands (--config); paths are relative to it either way.
   fs.writeFileSync(path.join(env.dir, `countersign-${name}.yaml`), YAML.stringify(raw));
-  return parseConfig(raw, path.join(env.dir, 'countersign.yaml'));
+  const parsed = parseConfig(raw, path.join(env.dir, 'countersign.yaml'));
+  env.config.trust[name] = parsed.trust[name];
+  return parsed;
 }
 
 /** Signs a custodian's statement with their test key. */
@@ -68,24 +75,46 @@ export function requestSigner(env: TestEnv, who: string): Promise<FileSigner> {
   return FileSigner.load(path.join(env.keysDir, `${who}.key`), TEST_PASSWORD);
 }
 
-/** Starts a rotation (and so a ceremony) by hand, with the initiator's signed request. */
+/** Starts a rotation (and so a ceremony) by hand, with the initiator's signed request, as `keys ceremony` does. */
 export async function startCeremony(env: TestEnv, config: Config, trust: string, initiator: string, opts: { deadlineMs?: number; retirePollMs?: number } = {}) {
   // Rotation ids carry the start time to the second; an offset keeps parallel tests apart.
   const at = new Date(Date.now() + Math.floor(Math.random() * 1e6));
-  const input = await ceremonyInput(config, trustConfig(config, trust), initiator, {
+  const { request, planDigest } = await signCeremonyRequest(config, trustConfig(config, trust), initiator, {
     signer: await requestSigner(env, initiator),
     scope: `rotation:${rotationIdFor(trust, at)}`,
     deadlineMs: opts.deadlineMs,
   });
-  return { input, ...(await startRotation(env.client, { ceremony: input, retirePollMs: opts.retirePollMs ?? 300 }, at)) };
+  return { request, planDigest, ...(await startRotation(env.client, { trust, request, retirePollMs: opts.retirePollMs ?? 300 }, at)) };
 }
 
 /** Runs a whole ceremony (as a rotation) with two custodians; returns the rotation's final status. */
 export async function runCeremony(env: TestEnv, config: Config, trust = 'platform', initiator = 'erin') {
   const { rotationId, ceremonyId } = await startCeremony(env, config, trust, initiator);
-  await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
+  const open = await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && (s.status.approval.state === 'OPEN' || s.status.state === 'REFUSED'));
+  if (open.status.state === 'REFUSED') return { rotationId, ceremonyId, ceremony: open.status as CeremonyStatus };
   await join(env, ceremonyId, 'bob');
   await join(env, ceremonyId, 'carol');
-  const done = await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.state !== 'AWAITING_CUSTODIANS' && s.status.state !== 'CREATING' && s.status.state !== 'PUBLISHING', 60_000);
-  return { rotationId, ceremonyId, ceremony: done.status as import('../../workflows/key-ceremony-messages').CeremonyStatus };
+  const done = await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && !['AUTHORIZING', 'AWAITING_CUSTODIANS', 'CREATING', 'PUBLISHING'].includes(s.status.state), 60_000);
+  return { rotationId, ceremonyId, ceremony: done.status as CeremonyStatus };
+}
+
+/** parseConfig wants a target; this one signs with the store's key. */
+export function minimalTarget() {
+  return {
+    prod: {
+      repository: '127.0.0.1:5000/apps/hello',
+      policy: { sourceRepo: 'https://github.com/acme/hello', builderIds: ['b'] },
+      approval: { approvers: ['alice'] },
+      keys: { developer: { publicKey: 'keys/dev.pub' }, platform: { trust: 'platform' } },
+    },
+  };
+}
+
+/** Asserts the promise fails with a CountersignError of `code` whose message matches. */
+export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<void> {
+  await assert.rejects(promise, (e: Error) => {
+    assert.ok(hasCode(e, code), `expected ${code}, got ${e.message}`);
+    assert.match(e.message, message);
+    return true;
+  });
 }

@@ -17,7 +17,7 @@ import { loadSigner } from '../../src/keys/load-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import { requireTool } from '../../src/stack/tools';
-import { ceremonyInput, keyWorkflowStatus, rotationIdFor, startRotation, trustConfig } from '../../src/trust/client';
+import { keyWorkflowStatus, rotationIdFor, signCeremonyRequest, startRotation, trustConfig } from '../../src/trust/client';
 import { readIndex } from '../../src/trust/index-file';
 import { TrustStore } from '../../src/trust/store';
 import { copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
@@ -35,9 +35,9 @@ describe('key ceremony', () => {
   it('needs M distinct custodians; refuses non-custodians, the initiator and a second vote; then publishes the key', async () => {
     const config = trustTestConfig(env, {});
     const trust = trustConfig(config, 'platform');
-    await assert.rejects(ceremonyInput(config, trust, 'bob', { signer: await requestSigner(env, 'bob'), scope: 'rotation:x' }), (e) => hasCode(e, 'BAD_INPUT'), 'only governance starts a ceremony');
+    await assert.rejects(signCeremonyRequest(config, trust, 'bob', { signer: await requestSigner(env, 'bob'), scope: 'rotation:x' }), (e) => hasCode(e, 'BAD_INPUT'), 'only governance starts a ceremony');
     await assert.rejects(
-      ceremonyInput(config, trust, 'erin', { signer: await requestSigner(env, 'dave'), scope: 'rotation:x' }),
+      signCeremonyRequest(config, trust, 'erin', { signer: await requestSigner(env, 'dave'), scope: 'rotation:x' }),
       (e: Error) => hasCode(e, 'KEY_INVALID') && /the key given to sign the ceremony request .* is not erin's roster key/.test(e.message),
       "naming a governance member is not enough: it takes their key",
     );
@@ -66,21 +66,22 @@ describe('key ceremony', () => {
   it('a forged request ends the ceremony REFUSED before any custodian is asked, and makes no key', async () => {
     const config = trustTestConfig(env, {}, 'forged');
     const at = new Date(Date.now() + Math.floor(Math.random() * 1e6));
-    const input = await ceremonyInput(config, trustConfig(config, 'forged'), 'erin', { signer: await requestSigner(env, 'erin'), scope: `rotation:${rotationIdFor('forged', at)}` });
+    const { request } = await signCeremonyRequest(config, trustConfig(config, 'forged'), 'erin', { signer: await requestSigner(env, 'erin'), scope: `rotation:${rotationIdFor('forged', at)}` });
     // Someone with access to Temporal but not to erin's key re-signs her request with another key.
     const dave = await requestSigner(env, 'dave');
-    const forged = { ...input, request: { statement: input.request.statement, signature: (await dave.sign(Buffer.from(input.request.statement, 'utf8'))).toString('base64') } };
-    const { rotationId, ceremonyId } = await startRotation(env.client, { ceremony: forged }, at);
+    const forged = { statement: request.statement, signature: (await dave.sign(Buffer.from(request.statement, 'utf8'))).toString('base64') };
+    const { rotationId, ceremonyId } = await startRotation(env.client, { trust: 'forged', request: forged }, at);
     const done = await until(() => keyWorkflowStatus(env.client, rotationId), (s) => s.type === 'rotation' && s.status.state !== 'CEREMONY');
     assert.equal(done.status.state, 'REFUSED');
-    assert.match(done.status.error ?? '', /^CEREMONY_REFUSED: the request's signature does not verify with erin's roster key/);
+    assert.match(done.status.error ?? '', /^REQUEST_BAD_SIGNATURE: the ceremony request does not verify with erin's roster key in the worker's configuration/);
     const ceremony = await keyWorkflowStatus(env.client, ceremonyId);
     assert.ok(ceremony.type === 'ceremony');
     assert.equal(ceremony.status.approval.votes.length, 0);
+    assert.equal(ceremony.status.planDigest, undefined, 'no plan was resolved');
     assert.deepEqual((await readIndex(trustConfig(config, 'forged').publishDir)).keys, []);
   });
 
-  it('countersign keys ceremony signs the request with --key; a key that is not the initiator\'s is refused before anything starts', async () => {
+  it("countersign keys ceremony signs the request with --key; the worker answers it against its own configuration; a key that is not the initiator's is refused before anything starts", async () => {
     trustTestConfig(env, {}, 'cli');
     const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: path.join(env.dir, 'countersign-cli.yaml'), COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
     const wrong = await runCli(['keys', 'ceremony', '--trust', 'cli', '--as', 'erin', '--key', path.join(env.keysDir, 'dave.key')], cliEnv);
@@ -91,9 +92,23 @@ describe('key ceremony', () => {
     assert.match(noKey.stderr, /--key is required/);
     const started = await runCli(['keys', 'ceremony', '--trust', 'cli', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--json'], cliEnv);
     assert.equal(started.code, 0, started.stderr);
-    const { ceremonyId } = JSON.parse(started.stdout) as { ceremonyId: string };
+    const { ceremonyId, state, planDigest } = JSON.parse(started.stdout) as { ceremonyId: string; state: string; planDigest: string };
+    assert.equal(state, 'AWAITING_CUSTODIANS');
     const open = await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
-    assert.equal(open.type === 'ceremony' && open.status.initiator, 'erin');
+    assert.ok(open.type === 'ceremony');
+    assert.equal(open.status.initiator, 'erin');
+    assert.equal(open.status.planDigest, planDigest, 'the worker resolved the plan the initiator signed');
+    assert.deepEqual(open.status.approval.groups.map((g) => [g.name, g.required, g.eligible]), [['custodians', 2, ['alice', 'bob', 'carol']]], "the custodians are the worker's");
+
+    // The caller's copy of the configuration says other custodians: the worker's plan differs, and it refuses.
+    trustTestConfig(env, {}, 'cli-copy');
+    const edited = (await fs.readFile(path.join(env.dir, 'countersign-cli-copy.yaml'), 'utf8')).replace(/- carol$/m, '- dave');
+    const otherCopy = path.join(env.dir, 'countersign-cli-edited.yaml');
+    await fs.writeFile(otherCopy, edited);
+    const refused = await runCli(['keys', 'ceremony', '--trust', 'cli-copy', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--config', otherCopy], cliEnv);
+    assert.equal(refused.code, 7, refused.stderr);
+    assert.match(refused.stderr, /the worker refused the ceremony request for key-ceremony-cli-copy-.*: REQUEST_INVALID: the request is for plan sha256:[0-9a-f]{64}, but the worker's configuration of trust store cli-copy gives plan /);
+    assert.deepEqual((await readIndex(trustConfig(env.config, 'cli-copy').publishDir)).keys, []);
   });
 
   it('refuses a config with fewer than 2 custodians required', () => {
@@ -123,7 +138,7 @@ describe('key ceremony', () => {
 
     // A chart release signs with the ceremony's key, found through the trust store.
     const repoDir = path.join(env.dir, 'ceremony-charts');
-    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: path.join(env.dir, 'countersign-helm.yaml'), COUNTERSIGN_HOME: path.join(env.dir, 'home') };
+    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: path.join(env.dir, 'countersign-helm.yaml'), COUNTERSIGN_HOME: path.join(env.dir, 'home'), COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
     const started = await runCli(['helm', 'release', HELM_CHART, '--trust', 'helm', '--repo-dir', repoDir, '--target', 'prod', '--json'], cliEnv);
     assert.equal(started.code, 0, started.stderr);
     const { releaseId } = JSON.parse(started.stdout);
@@ -143,7 +158,7 @@ describe('key ceremony', () => {
     assert.equal(next.code, 0, next.stderr);
     const nextId = (JSON.parse(next.stdout) as { releaseId: string }).releaseId;
     await until(() => getChartReleaseStatus(env.client, nextId), (s) => s.state === 'AWAITING_APPROVAL' || s.state === 'FAILED');
-    const revoked = await runCli(['keys', 'revoke', key.id, '--trust', 'helm', '--reason', 'test: helm key leaked', '--json'], cliEnv);
+    const revoked = await runCli(['keys', 'revoke', key.id, '--trust', 'helm', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--reason', 'test: helm key leaked', '--json'], cliEnv);
     assert.equal(revoked.code, 0, revoked.stderr);
     // What the key signed: the published release; what is pinned to it and will be refused: the waiting one.
     const listing = JSON.parse(revoked.stdout) as { signed: Array<{ promotionId: string; signature: string }>; inFlight: Array<{ promotionId: string }> };

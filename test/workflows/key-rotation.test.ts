@@ -16,7 +16,7 @@ import { main } from '../../src/cli/main';
 import { waitForPromotion } from '../../src/client/promotions';
 import { CountersignError, hasCode, type ErrorCode } from '../../src/errors';
 import { requireTool } from '../../src/stack/tools';
-import { ceremonyInput, controlSchedule, keyWorkflowStatus, listRotationSchedules, rotationScheduleId, scheduleRotation, trustConfig } from '../../src/trust/client';
+import { signCeremonyRequest, controlSchedule, keyWorkflowStatus, listRotationSchedules, rotationScheduleId, scheduleRotation, trustConfig } from '../../src/trust/client';
 import { readIndex, type TrustKey } from '../../src/trust/index-file';
 import { verifyAgainstTrust } from '../../src/trust/verify';
 import { ceremonyIdFor } from '../../workflows/key-ceremony-messages';
@@ -67,6 +67,8 @@ describe('key rotation', () => {
   }
   /** --config and --address for the CLI, for a trust store made by trustTestConfig(env, …, name). */
   const cliConfig = (name: string) => ['--config', path.join(env.dir, `countersign-${name}.yaml`), '--address', env.stack.temporal.address];
+  /** A governance member's own key, as `keys revoke` signs its request with it. */
+  const asErin = () => ['--as', 'erin', '--key', path.join(env.keysDir, 'erin.key')];
 
   it('rotates on a schedule, keeps pinned promotions on their key, retires only when nothing is pinned, and revocation stops signing', async () => {
     // The first key, by hand.
@@ -79,7 +81,8 @@ describe('key rotation', () => {
 
     // The schedule: every 3 s, left to fire by itself, then paused so it fires once (a run still
     // going when the next is due is skipped, the schedule's default overlap policy).
-    const input = { ceremony: await ceremonyInput(config, trustConfig(config, 'platform'), 'erin', { signer: await requestSigner(env, 'erin'), scope: `schedule:${rotationScheduleId('platform')}` }), retirePollMs: 300 };
+    const { request } = await signCeremonyRequest(config, trustConfig(config, 'platform'), 'erin', { signer: await requestSigner(env, 'erin'), scope: `schedule:${rotationScheduleId('platform')}` });
+    const input = { trust: 'platform', request, retirePollMs: 300 };
     const scheduleId = await scheduleRotation(env.client, input, 3_000);
     const schedule = await until(() => listRotationSchedules(env.client), (rows) => (rows.find((r) => r.scheduleId === scheduleId)?.recentRuns.length ?? 0) > 0);
     await controlSchedule(env.client, 'platform', 'pause', 'test: once is enough');
@@ -136,10 +139,12 @@ describe('key rotation', () => {
     // Revocation mid-flight: p3 is pinned to k2 and waiting; after the revocation its production signature is refused.
     const p3 = await promote('p3');
     const cliArgs = [...cliConfig('platform'), '--json'];
-    const revokedOut = await cli(['keys', 'revoke', k2.id, '--reason', 'test: key material leaked', ...cliArgs]);
+    const revokedOut = await cli(['keys', 'revoke', k2.id, '--trust', 'platform', ...asErin(), '--reason', 'test: key material leaked', ...cliArgs]);
     assert.equal(revokedOut.code, 0, revokedOut.out);
-    const revoked = JSON.parse(revokedOut.out) as { key: TrustKey; signed: Array<{ promotionId: string }>; inFlight: Array<{ promotionId: string }> };
+    const revoked = JSON.parse(revokedOut.out) as { state: string; key: TrustKey; signers: string[]; signed: Array<{ promotionId: string }>; inFlight: Array<{ promotionId: string }> };
+    assert.equal(revoked.state, 'REVOKED');
     assert.equal((await keyById(k2.id)).status, 'revoked');
+    assert.deepEqual((await keyById(k2.id)).revocation?.signers, ['erin'], 'the index names who revoked it');
     assert.deepEqual(revoked.signed.map((p) => p.promotionId), [p2.promotionId]);
     assert.deepEqual(revoked.inFlight.map((p) => p.promotionId), [p3.promotionId]);
     await env.decideAs(p3.promotionId, 'alice', 'approve');
@@ -239,16 +244,16 @@ describe('key rotation', () => {
     const c = await promote('revoke-c', cfg);
 
     // No reason, or a blank one: refused, and the key stays as it was.
-    const noReason = await cli(['keys', 'revoke', key.id, ...cliConfig('revoke')]);
+    const noReason = await cli(['keys', 'revoke', key.id, ...asErin(), ...cliConfig('revoke')]);
     assert.equal(noReason.code, 2, noReason.err);
     assert.match(noReason.err, /BAD_INPUT: --reason is required: say why the key is revoked/);
-    const blank = await cli(['keys', 'revoke', key.id, '--reason', '   ', ...cliConfig('revoke')]);
+    const blank = await cli(['keys', 'revoke', key.id, ...asErin(), '--reason', '   ', ...cliConfig('revoke')]);
     assert.equal(blank.code, 2, blank.err);
     assert.match(blank.err, /--reason is required/);
     assert.equal((await readIndex(published)).keys.find((k) => k.id === key.id)?.status, 'active');
 
     const revokeJson = async (...extra: string[]) => {
-      const r = await cli(['keys', 'revoke', key.id, '--reason', 'test: leaked', ...cliConfig('revoke'), '--json', ...extra]);
+      const r = await cli(['keys', 'revoke', key.id, ...asErin(), '--reason', 'test: leaked', ...cliConfig('revoke'), '--json', ...extra]);
       assert.equal(r.code, 0, r.err);
       return JSON.parse(r.out) as { signed: Array<{ promotionId: string; state: string; signature: string }>; inFlight: Array<{ promotionId: string }>; limit: number; capped: { signed: boolean; inFlight: boolean } };
     };
@@ -263,12 +268,12 @@ describe('key rotation', () => {
     assert.deepEqual([first.limit, first.capped], [1000, { signed: false, inFlight: false }]);
 
     // A cap of 1: two signed promotions do not fit and the output says so; one in flight does.
-    const capped = await cli(['keys', 'revoke', key.id, '--reason', 'test: leaked', ...cliConfig('revoke'), '--limit', '1']);
+    const capped = await cli(['keys', 'revoke', key.id, ...asErin(), '--reason', 'test: leaked', ...cliConfig('revoke'), '--limit', '1']);
     assert.equal(capped.code, 0, capped.err);
     assert.match(capped.out, new RegExp(`signed with it \\(re-sign or quarantine\\): 1 \\(the first 1; more exist: --limit, or temporal workflow list --query "CountersignPlatformKey='${key.fingerprint}'"\\)\n`));
     assert.match(capped.out, /in flight, their production signature will be refused: 1\n/);
     assert.deepEqual((await revokeJson('--limit', '1')).capped, { signed: true, inFlight: false });
-    const badLimit = await cli(['keys', 'revoke', key.id, '--reason', 'x', ...cliConfig('revoke'), '--limit', '0']);
+    const badLimit = await cli(['keys', 'revoke', key.id, ...asErin(), '--reason', 'x', ...cliConfig('revoke'), '--limit', '0']);
     assert.equal(badLimit.code, 2);
     assert.match(badLimit.err, /--limit must be a whole number of at least 1, not "0"/);
 
@@ -302,7 +307,9 @@ describe('key rotation', () => {
     // 90 days: the interval never comes round during the test, so only the trigger runs it.
     const created = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '90d', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--retire-poll', '1s', ...conf, '--json']);
     assert.equal(created.code, 0, created.err);
-    assert.deepEqual(JSON.parse(created.out), { scheduleId: 'key-rotation-sched', everyMs: 90 * 86_400_000 });
+    const createdJson = JSON.parse(created.out) as { scheduleId: string; everyMs: number; planDigest: string };
+    assert.deepEqual([createdJson.scheduleId, createdJson.everyMs], ['key-rotation-sched', 90 * 86_400_000]);
+    assert.match(createdJson.planDigest, /^sha256:[0-9a-f]{64}$/);
     const fresh = await row();
     assert.deepEqual([fresh?.every, fresh?.paused, fresh?.recentRuns], ['7776000s', false, []]);
     assert.ok(Date.parse(fresh!.nextRuns[0]) > Date.now(), 'a next run is planned');

@@ -1,34 +1,32 @@
 /**
- * Key ceremony, published trust, rotation schedules and revocation (docs/trust.md).
+ * Key ceremony, published trust, rotation schedules and status (docs/trust.md); revocation in revoke.ts.
  */
 import { CountersignError } from '../../errors';
 import { parseDuration } from '../../duration';
-import { readIndex } from '../../trust/index-file';
-import { PINNED_LISTING_LIMIT } from '../../trust/promotions';
+import { TrustStore } from '../../trust/store';
 import {
-  ceremonyInput,
   controlSchedule,
   keyWorkflowStatus,
   listRotationSchedules,
-  pinnedTo,
-  revokeKey,
-  type Revocation,
   rotationIdFor,
   rotationScheduleId,
   scheduleRotation,
+  signCeremonyRequest,
   startRotation,
   trustConfig,
+  waitForCeremonyAuthorization,
 } from '../../trust/client';
 import { connectClient, loadCliConfig } from '../context';
 import { EXIT, printJson, write, type Command, type ParsedArgs } from '../command';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import type { CommandIo } from '../command';
+import { keysRevokeCommand, renderRevocation } from './revoke';
 
-const TRUST_HELP = 'trust store name under trust: in the config (default: the only one)';
+export const TRUST_HELP = 'trust store name under trust: in the config (default: the only one)';
 
 const requestSigner = (args: ParsedArgs, io: CommandIo, who: string) => personalSigner(args, io, who, 'the ceremony request');
 
-async function withClient<T>(args: ParsedArgs, io: CommandIo, fn: (client: Awaited<ReturnType<typeof connectClient>>['client']) => Promise<T>): Promise<T> {
+export async function withClient<T>(args: ParsedArgs, io: CommandIo, fn: (client: Awaited<ReturnType<typeof connectClient>>['client']) => Promise<T>): Promise<T> {
   const { client, close } = await connectClient(args, io.env);
   try {
     return await fn(client);
@@ -39,119 +37,90 @@ async function withClient<T>(args: ParsedArgs, io: CommandIo, fn: (client: Await
 
 export const keysCeremonyCommand: Command = {
   name: 'keys ceremony',
-  summary: 'start a key ceremony: M of N custodians join, then the next key is made and published (the old one retires)',
+  summary: 'ask the worker for a key ceremony: M of N custodians join, then the next key is made and published (the old one retires)',
   usage: 'countersign keys ceremony [--trust NAME] --as NAME --key FILE [--deadline 24h]',
   options: { trust: { type: 'string' }, as: { type: 'string' }, deadline: { type: 'string' }, ...PERSONAL_KEY_OPTIONS },
-  optionHelp: { trust: TRUST_HELP, as: 'you: a governance member of the trust store', deadline: "custodians' deadline (default: the config's custodians.deadline)", ...personalKeyHelp('the ceremony request') },
-  details: 'Custodians join with: countersign approve <ceremony-id> --as NAME --key FILE. Follow it with: countersign keys status <id>.',
+  optionHelp: {
+    trust: TRUST_HELP,
+    as: 'you: a governance member of the trust store',
+    deadline: "a shorter custodians' deadline than the store's custodians.deadline (never longer)",
+    ...personalKeyHelp('the ceremony request'),
+  },
+  details:
+    "The request names the trust store and the digest of its plan as this configuration gives it; the worker checks it against its own configuration (and refuses it when that gives another plan), then takes the custodians, the key backend and the directories from there. " +
+    'Custodians join with: countersign approve <ceremony-id> --as NAME --key FILE. Follow it with: countersign keys status <id>. Exit codes: 0 started, 7 refused by the worker (the reason is printed).',
   async run(args, io) {
     const config = loadCliConfig(args, io.env);
     const trust = trustConfig(config, args.values.trust as string | undefined);
     const deadlineMs = args.values.deadline === undefined ? undefined : parseDuration(String(args.values.deadline), '--deadline');
     const who = whoIsSigning(args, io);
     const now = new Date();
-    const input = await ceremonyInput(config, trust, who, { deadlineMs, signer: await requestSigner(args, io, who), scope: `rotation:${rotationIdFor(trust.name, now)}`, time: now });
-    const started = await withClient(args, io, (client) => startRotation(client, { ceremony: input }, now));
-    if (args.values.json) printJson(io, { ...started, planDigest: input.planDigest });
-    else {
-      const members = input.custodians.groups[0];
-      write(io.stdout, `rotation ${started.rotationId}\nceremony ${started.ceremonyId}: waiting for ${members.required} of ${members.members.join(', ')}`);
-      write(io.stdout, `custodians join with: countersign approve ${started.ceremonyId} --as NAME --key FILE`);
-    }
-    return EXIT.ok;
+    const signer = await requestSigner(args, io, who);
+    const { request, planDigest } = await signCeremonyRequest(config, trust, who, { deadlineMs, signer, scope: `rotation:${rotationIdFor(trust.name, now)}`, time: now });
+    return withClient(args, io, async (client) => {
+      const started = await startRotation(client, { trust: trust.name, request }, now);
+      // The worker's answer to the signed request comes in a moment; a refusal is this command's answer.
+      const ceremony = await waitForCeremonyAuthorization(client, started.ceremonyId);
+      if (args.values.json) printJson(io, { ...started, planDigest, state: ceremony.state, ...(ceremony.error ? { error: ceremony.error } : {}) });
+      if (ceremony.state === 'REFUSED') {
+        if (!args.values.json) write(io.stderr, `the worker refused the ceremony request for ${started.ceremonyId}: ${ceremony.error}`);
+        return EXIT.refused;
+      }
+      if (!args.values.json) {
+        const members = ceremony.approval.groups[0];
+        write(io.stdout, `rotation ${started.rotationId}\nceremony ${started.ceremonyId}: ${ceremony.state}, waiting for ${members?.required ?? '?'} of ${members?.eligible.join(', ') ?? '?'}`);
+        write(io.stdout, `custodians join with: countersign approve ${started.ceremonyId} --as NAME --key FILE`);
+      }
+      return EXIT.ok;
+    });
   },
 };
 
 export const keysStatusCommand: Command = {
   name: 'keys status',
-  summary: 'state of a key ceremony or rotation: custodians joined, the published key, retirement progress',
-  usage: 'countersign keys status <ceremony-or-rotation-id> [--json]',
+  summary: 'state of a key ceremony, rotation or revocation: custodians joined, the published key, retirement progress, signers',
+  usage: 'countersign keys status <ceremony-rotation-or-revocation-id> [--json]',
   options: {},
   optionHelp: {},
   async run(args, io) {
     const id = args.positionals[0];
-    if (!id) throw new CountersignError('BAD_INPUT', 'give a ceremony or rotation id');
+    if (!id) throw new CountersignError('BAD_INPUT', 'give a ceremony, rotation or revocation id');
     const found = await withClient(args, io, (client) => keyWorkflowStatus(client, id));
     if (args.values.json) printJson(io, found);
     else if (found.type === 'ceremony') {
       const s = found.status;
-      write(io.stdout, `${s.ceremonyId}  ${s.state}  (${s.kind} key for trust ${s.trust}, started by ${s.initiator})\ncustodians: ${s.approval.summary}`);
+      write(io.stdout, `${s.ceremonyId}  ${s.state}  (${s.kind ?? 'key'} for trust ${s.trust}, requested by ${s.initiator || 'unknown'})\ncustodians: ${s.approval.summary}`);
+      if (s.planDigest) write(io.stdout, `plan: ${s.planDigest}${s.location ? `, published to ${s.location.publishDir}` : ''}`);
       if (s.key) write(io.stdout, `published: ${s.key.id} ${s.key.file} ${s.key.fingerprint}`);
       if (s.error) write(io.stdout, `error: ${s.error}`);
-    } else {
+    } else if (found.type === 'rotation') {
       const s = found.status;
       write(io.stdout, `${s.rotationId}  ${s.state}  ceremony ${s.ceremonyId}${s.newKey ? `, new key ${s.newKey.id}` : ''}`);
       for (const r of s.retiring) write(io.stdout, `  retiring ${r.id}: ${r.retiredAt ? `retired ${r.retiredAt}` : `${r.inFlight} run(s) pinned, not before ${r.retireAfter ?? 'now'}`}`);
       if (s.error) write(io.stdout, `error: ${s.error}`);
-    }
+    } else write(io.stdout, renderRevocation(found.status));
     return EXIT.ok;
   },
 };
 
 export const keysListCommand: Command = {
   name: 'keys list',
-  summary: "the trust store's published index: every key, its status and validity window",
+  summary: "the trust store's keys in its published index: each key, its status and validity window",
   usage: 'countersign keys list [--trust NAME] [--json]',
   options: { trust: { type: 'string' } },
   optionHelp: { trust: TRUST_HELP },
   async run(args, io) {
     const trust = trustConfig(loadCliConfig(args, io.env), args.values.trust as string | undefined);
-    const index = await readIndex(trust.publishDir);
+    // Stores may share the directory: this store's keys only.
+    const store = new TrustStore(trust);
+    const published = await store.index();
+    const index = { ...published, keys: store.ownKeys(published) };
     if (args.values.json) printJson(io, index);
     else if (index.keys.length === 0) write(io.stdout, `no keys published in ${trust.publishDir} yet (countersign keys ceremony)`);
     else for (const k of index.keys) write(io.stdout, `${k.id.padEnd(36)} ${k.status.padEnd(9)} ${k.file.padEnd(28)} ${k.validFrom} .. ${k.validUntil ?? ''}  ${k.reason}`);
     return EXIT.ok;
   },
 };
-
-export const keysRevokeCommand: Command = {
-  name: 'keys revoke',
-  summary: 'revoke a key at once (no more signatures with it) and list what it signed',
-  usage: 'countersign keys revoke <key-id|fingerprint> --reason TEXT [--trust NAME] [--limit 1000] [--json]',
-  options: { trust: { type: 'string' }, reason: { type: 'string', short: 'r' }, limit: { type: 'string' } },
-  optionHelp: {
-    trust: TRUST_HELP,
-    reason: 'why (required; published in the index)',
-    limit: `list at most this many promotions of each kind (default ${PINNED_LISTING_LIMIT}); the output says when there were more`,
-  },
-  details:
-    'Production signing (and a chart release, before it signs and again before it publishes) re-reads the index, so in-flight runs pinned to the key fail with KEY_REVOKED. ' +
-    'Listed as signed: every promotion pinned to a cosign key that got its production signature (PROMOTED, or failed at release), and those whose prod-sign failed after it may have written it; for an OpenPGP key, the chart releases it published. ' +
-    'Exit codes: 0 revoked, 2 bad input.',
-  async run(args, io) {
-    const which = args.positionals[0];
-    if (!which) throw new CountersignError('BAD_INPUT', 'give the key id or fingerprint to revoke (see countersign keys list)');
-    const limit = listingLimit(args.values.limit);
-    const trust = trustConfig(loadCliConfig(args, io.env), args.values.trust as string | undefined);
-    const reason = String(args.values.reason ?? '');
-    const key = await revokeKey(trust, which, reason);
-    // The revocation stands even when Temporal is unreachable; only the list of what it signed needs it.
-    let result: Revocation & { listError?: string };
-    try {
-      result = { key, ...(await withClient(args, io, (client) => pinnedTo(client, key, limit))) };
-    } catch (err) {
-      result = { key, signed: [], inFlight: [], limit, capped: { signed: false, inFlight: false }, listError: (err as Error).message };
-    }
-    if (args.values.json) printJson(io, result);
-    else if (result.listError) write(io.stdout, `revoked ${key.id} (${key.fingerprint}); cannot list what it signed: ${result.listError}`);
-    else {
-      const more = (capped: boolean) => (capped ? ` (the first ${limit}; more exist: --limit, or temporal workflow list --query "CountersignPlatformKey='${key.fingerprint}'")` : '');
-      write(io.stdout, `revoked ${result.key.id} (${result.key.fingerprint}) at ${result.key.statusChangedAt}: ${result.key.reason}`);
-      write(io.stdout, `signed with it (re-sign or quarantine): ${result.signed.length}${more(result.capped.signed)}`);
-      for (const p of result.signed) write(io.stdout, `  ${p.promotionId}  ${p.state}  ${p.target}  ${p.digest}${p.signature === 'possible' ? '  (prod-sign did not finish: check the image)' : ''}`);
-      write(io.stdout, `in flight, their production signature will be refused: ${result.inFlight.length}${more(result.capped.inFlight)}`);
-      for (const p of result.inFlight) write(io.stdout, `  ${p.promotionId}  ${p.state}`);
-    }
-    return EXIT.ok;
-  },
-};
-
-function listingLimit(value: unknown): number {
-  if (value === undefined) return PINNED_LISTING_LIMIT;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CountersignError('BAD_INPUT', `--limit must be a whole number of at least 1, not "${String(value)}"`);
-  return n;
-}
 
 export const keysScheduleRotationCommand: Command = {
   name: 'keys schedule-rotation',
@@ -165,7 +134,9 @@ export const keysScheduleRotationCommand: Command = {
     as: 'the governance member each scheduled ceremony is started on behalf of',
     'retire-poll': 'how often the retire step looks for promotions still pinned to the old key (default 5m)',
   },
-  details: 'The custodians and their keys, and your request signed for every run of this schedule, are pinned into the schedule: run this again after changing them.',
+  details:
+    "The schedule carries only the store's name and your request, signed for every run of this schedule and naming the store's plan digest as this configuration gives it. " +
+    "Each run is resolved from the worker's configuration at that time; a run whose plan differs from the one you signed (custodians, governance, backend, directories, overlap changed) is refused: run this again after changing them.",
   async run(args, io) {
     if (args.values.every === undefined) throw new CountersignError('BAD_INPUT', '--every is required (e.g. 90d)');
     const everyMs = parseDuration(String(args.values.every), '--every');
@@ -174,10 +145,11 @@ export const keysScheduleRotationCommand: Command = {
     const retirePollMs = args.values['retire-poll'] === undefined ? undefined : parseDuration(String(args.values['retire-poll']), '--retire-poll');
     const who = whoIsSigning(args, io);
     const signer = await requestSigner(args, io, who);
-    const input = { ceremony: await ceremonyInput(config, trust, who, { signer, scope: `schedule:${rotationScheduleId(trust.name)}` }), retirePollMs };
+    const { request, planDigest } = await signCeremonyRequest(config, trust, who, { signer, scope: `schedule:${rotationScheduleId(trust.name)}` });
+    const input = { trust: trust.name, request, ...(retirePollMs !== undefined ? { retirePollMs } : {}) };
     const scheduleId = await withClient(args, io, (client) => scheduleRotation(client, input, everyMs));
-    if (args.values.json) printJson(io, { scheduleId, everyMs });
-    else write(io.stdout, `schedule ${scheduleId}: a key rotation every ${args.values.every}`);
+    if (args.values.json) printJson(io, { scheduleId, everyMs, planDigest });
+    else write(io.stdout, `schedule ${scheduleId}: a key rotation every ${args.values.every} (plan ${planDigest.slice(0, 19)}; the worker checks your request at each run)`);
     return EXIT.ok;
   },
 };

@@ -1,0 +1,55 @@
+/**
+ * What a key ceremony and a revocation run on once the worker has authorised their signed request:
+ * the trust store as the worker's configuration resolved it, returned by the first activity and so
+ * pinned in history for the run. Types only: the workflows import them.
+ */
+import type { ApprovalConfig } from '../approval/config';
+import type { PinnedRosterEntry } from '../promotion/plan';
+import type { KeyBackend } from './config';
+import type { KeyKind } from './index-file';
+
+/** Where a store publishes, and which store it is (stores may share a directory). */
+export interface StoreLocation {
+  name: string;
+  publishDir: string;
+  stateFile: string;
+}
+
+export interface CeremonyPlan {
+  trust: string;
+  kind: KeyKind;
+  /** The governance member whose signed request the worker accepted. */
+  initiator: string;
+  /** The custodians' gate: group "custodians", M of N, roster keys pinned, deadline. */
+  custodians: ApprovalConfig & { roster: Record<string, PinnedRosterEntry> };
+  backend: KeyBackend;
+  userId?: { name: string; email?: string };
+  location: StoreLocation;
+  overlapMs: number;
+  /** sha256 of the store's configuration as written (src/trust/resolve.ts); custodians' statements name it. */
+  planDigest: string;
+  /** The runs the request was signed for (`rotation:…` or `schedule:…`). */
+  scope: string;
+  /** The worker's configuration file the plan was resolved from. */
+  configFile: string;
+}
+
+export interface RevocationPlan {
+  trust: string;
+  keyId: string;
+  fingerprint: string;
+  kind: KeyKind;
+  reason: string;
+  requester: string;
+  requestedAt: string;
+  /** sha256 of the signed request's statement bytes; co-signers' statements name it. */
+  requestDigest: string;
+  /** Signatures needed, the requester's included (trust.<name>.revocation.required). */
+  required: number;
+  /** The co-signers' gate: group "governance" (the requester excluded), required - 1 of them. */
+  cosigners: ApprovalConfig & { roster: Record<string, PinnedRosterEntry> };
+  location: StoreLocation;
+  /** The key was revoked already (by an earlier run): nothing is signed or written again. */
+  alreadyRevoked: boolean;
+  configFile: string;
+}

@@ -1,0 +1,122 @@
+/**
+ * The client side of revocation: a governance member signs a revocation request, the worker
+ * decides (workflows/key-revocation.ts), and what the key signed is listed from visibility.
+ */
+import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Config } from '../config';
+import { CountersignError } from '../errors';
+import { keyFingerprint } from '../keys/public-key';
+import type { Signer } from '../keys/signer';
+import { parseRevocationRequest, REVOCATION_REQUEST_TYPE, revocationWorkflowId, type RevocationRequest } from '../requests/revocation-request';
+import { newNonce, signStatement } from '../requests/sign';
+import { canonicalJson, type SignedStatement } from '../requests/statement';
+import { TASK_QUEUE } from '../../workflows/promotion-messages';
+import { KEY_REVOCATION_WORKFLOW_TYPE, type RevocationStatus } from '../../workflows/key-revocation-messages';
+import type { TrustConfig } from './config';
+import { findKey, type TrustKey } from './index-file';
+import { PINNED_LISTING_LIMIT, runsInFlight, runsSignedBy, type PinnedPromotion, type SignedPromotion } from './promotions';
+import { pinPeople } from './resolve';
+import { TrustStore } from './store';
+import { keyWorkflowStatus, waitForKeyWorkflow } from './client';
+
+export interface RevocationRequestOptions {
+  /** The requester's own key (their roster key). */
+  signer: Signer;
+  time?: Date;
+}
+
+/**
+ * The requester's signed revocation request for one key of `trust`, found (by id, fingerprint or
+ * a unique fingerprint prefix) among that store's keys in the caller's copy of its index.
+ */
+export async function signRevocationRequest(
+  config: Config,
+  trust: TrustConfig,
+  requester: string,
+  which: string,
+  reason: string,
+  options: RevocationRequestOptions,
+): Promise<{ request: SignedStatement; key: TrustKey }> {
+  if (!reason.trim()) throw new CountersignError('BAD_INPUT', '--reason is required: say why the key is revoked');
+  if (!trust.governance.includes(requester)) {
+    throw new CountersignError('BAD_INPUT', `${requester} is not in trust.${trust.name}.governance (${trust.governance.join(', ')}); only governance members revoke its keys`);
+  }
+  const own = (await pinPeople(config, [requester], 'governance member'))[requester];
+  const signerFingerprint = keyFingerprint(await options.signer.publicKeyPem());
+  if (signerFingerprint !== own.fingerprint) {
+    throw new CountersignError('KEY_INVALID', `the key given to sign the revocation request (${signerFingerprint.slice(0, 16)}) is not ${requester}'s roster key (${own.fingerprint.slice(0, 16)})`);
+  }
+  const store = new TrustStore(trust);
+  const index = await store.index();
+  const key = findKey({ ...index, keys: store.ownKeys(index).filter((k) => k.kind === trust.kind) }, which);
+  if (!key) throw new CountersignError('KEY_UNKNOWN', `key ${which} is not in trust store ${trust.name} (see countersign keys list --trust ${trust.name})`);
+  const request: RevocationRequest = {
+    _type: REVOCATION_REQUEST_TYPE,
+    trust: trust.name,
+    keyId: key.id,
+    fingerprint: key.fingerprint,
+    reason: reason.trim(),
+    requester,
+    time: (options.time ?? new Date()).toISOString(),
+    nonce: newNonce(),
+  };
+  try {
+    parseRevocationRequest({ statement: canonicalJson(request), signature: '' });
+  } catch (err) {
+    throw new CountersignError('BAD_INPUT', (err as Error).message);
+  }
+  return { request: await signStatement(request, options.signer), key };
+}
+
+/**
+ * Sends a signed revocation request to the worker: the workflow `key-revocation-<trust>-<key id>`.
+ * One already waiting for co-signers is not started again: co-sign it instead.
+ */
+export async function requestRevocation(client: Client, request: SignedStatement): Promise<string> {
+  const { trust, keyId } = parseRevocationRequest(request);
+  const workflowId = revocationWorkflowId(trust, keyId);
+  const running = new CountersignError('BAD_INPUT', `${workflowId} is already waiting for signatures: co-sign it with countersign approve ${workflowId} --as NAME --key FILE`);
+  try {
+    await client.workflow.start(KEY_REVOCATION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId, args: [{ request }] });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw running;
+    throw err;
+  }
+  return workflowId;
+}
+
+/** A revocation's status, running or finished. */
+export async function getRevocationStatus(client: Client, id: string): Promise<RevocationStatus> {
+  const found = await keyWorkflowStatus(client, id);
+  if (found.type !== 'revocation') throw new CountersignError('UNKNOWN_PROMOTION', `${id} is a key ${found.type}, not a revocation`);
+  return found.status;
+}
+
+/** Waits until the revocation's state satisfies `until` or it has ended. */
+export async function waitForRevocation(client: Client, id: string, until: (s: RevocationStatus) => boolean, timeoutMs?: number): Promise<RevocationStatus> {
+  const ended = ['REFUSED', 'REVOKED', 'EXPIRED', 'REJECTED', 'FAILED'];
+  const found = await waitForKeyWorkflow(client, id, (s) => s.type === 'revocation' && (ended.includes(s.status.state) || until(s.status)), { timeoutMs });
+  return found.status as RevocationStatus;
+}
+
+export interface Revocation {
+  key: TrustKey;
+  /**
+   * Promotions whose images carry (or may carry) this key's production signature: PROMOTED ones,
+   * and those that failed or stopped after prod-sign (at release). Re-sign or quarantine them.
+   */
+  signed: SignedPromotion[];
+  /** Promotions still running pinned to it and not yet signed: their production signature will be refused. */
+  inFlight: PinnedPromotion[];
+  /** Each list holds at most `limit` promotions; `capped` says which lists had more. */
+  limit: number;
+  capped: { signed: boolean; inFlight: boolean };
+}
+
+/** What a (revoked) key signed, and what is still in flight pinned to it, from visibility. */
+export async function pinnedTo(client: Client, key: TrustKey, limit = PINNED_LISTING_LIMIT): Promise<Omit<Revocation, 'key'>> {
+  const [signed, running] = await Promise.all([runsSignedBy(client, key.fingerprint, limit), runsInFlight(client, key.fingerprint, limit)]);
+  // A running promotion already releasing has its signature: it is listed as signed, not as one to be refused.
+  const inFlight = running.promotions.filter((p) => p.state !== 'RELEASING');
+  return { signed: signed.promotions, inFlight, limit, capped: { signed: signed.capped, inFlight: running.capped } };
+}

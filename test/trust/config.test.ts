@@ -1,0 +1,47 @@
+/** The trust: section's revocation setting (src/trust/config.ts). */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import { parseConfig } from '../../src/config';
+import { CountersignError, hasCode } from '../../src/errors';
+import { writeKeyPair } from '../../src/keys/file-signer';
+import { minimalTarget } from './support';
+
+describe('trust.<name>.revocation', () => {
+  let dir: string;
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-trust-config-'));
+    for (const who of ['dev', 'erin', 'alice', 'bob', 'carol']) await writeKeyPair(path.join(dir, 'keys'), who, 'pw');
+  });
+  const parse = (revocation?: unknown) =>
+    parseConfig(
+      {
+        approvers: Object.fromEntries(['erin', 'alice', 'bob', 'carol'].map((n) => [n, { publicKey: `keys/${n}.pub` }])),
+        trust: { platform: { publishDir: 'trust/public', governance: ['erin', 'alice'], custodians: { members: ['alice', 'bob', 'carol'], required: 2 }, ...(revocation === undefined ? {} : { revocation }) } },
+        targets: minimalTarget(),
+      },
+      path.join(dir, 'countersign.yaml'),
+    );
+  const problems = (revocation: unknown): string[] => {
+    try {
+      parse(revocation);
+      return [];
+    } catch (err) {
+      assert.ok(hasCode(err, 'BAD_CONFIG'), String(err));
+      return (err as CountersignError).details!.problems as string[];
+    }
+  };
+
+  it('one governance signature by default; required: N asks for N', () => {
+    assert.deepEqual(parse().trust.platform.revocation, { required: 1 });
+    assert.deepEqual(parse({ required: 2 }).trust.platform.revocation, { required: 2 });
+  });
+
+  it('refuses a count governance cannot reach, and one below 1', () => {
+    assert.ok(problems({ required: 3 }).some((p) => /^trust\.platform\.revocation\.required: is 3, but governance lists 2: a revocation could never be signed/.test(p)), JSON.stringify(problems({ required: 3 })));
+    assert.ok(problems({ required: 0 }).some((p) => p.startsWith('trust.platform.revocation.required')), JSON.stringify(problems({ required: 0 })));
+    assert.ok(problems({ requierd: 2 }).some((p) => p.startsWith('trust.platform.revocation.requierd: unknown key')), JSON.stringify(problems({ requierd: 2 })));
+  });
+});

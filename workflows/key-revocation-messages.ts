@@ -1,0 +1,40 @@
+/**
+ * The key revocation's public contract: input, states and query, shared by the workflow, the CLI
+ * and tests. No I/O here; safe inside the workflow bundle.
+ */
+import { defineQuery } from '@temporalio/workflow';
+import type { SignedStatement } from '../src/requests/statement';
+import type { TrustKey } from '../src/trust/index-file';
+import type { ApprovalView } from './approval-messages';
+
+export { revocationWorkflowId } from '../src/requests/revocation-request';
+
+export const KEY_REVOCATION_WORKFLOW_TYPE = 'keyRevocation';
+
+/** A revocation's whole input: the governance member's signed request (src/requests/revocation-request.ts). */
+export interface RevocationInput {
+  request: SignedStatement;
+}
+
+export type RevocationState = 'AUTHORIZING' | 'REFUSED' | 'AWAITING_SIGNATURES' | 'REVOKING' | 'REVOKED' | 'EXPIRED' | 'REJECTED' | 'FAILED';
+
+export interface RevocationStatus {
+  revocationId: string;
+  trust: string;
+  keyId: string;
+  fingerprint?: string;
+  /** Who the request says signed it; the worker's acceptance makes it so (state past AUTHORIZING). */
+  requester: string;
+  reason: string;
+  /** Signatures needed, the requester's included (the store's revocation.required). */
+  required?: number;
+  state: RevocationState;
+  /** Everyone whose signature counts so far: the requester, then co-signers. */
+  signers: string[];
+  approval: ApprovalView;
+  /** The key as the index holds it after the revocation. */
+  key?: TrustKey;
+  error?: string;
+}
+
+export const revocationQuery = defineQuery<RevocationStatus>('revocation');

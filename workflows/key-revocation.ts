@@ -1,0 +1,69 @@
+/**
+ * Key revocation: the worker checks the governance member's signed request against its own
+ * configuration (the store, the key among that store's keys, the requester among its governance)
+ * and pins the plan; when the store asks for more than one signature, further governance members
+ * co-sign through the approval gate (statements naming this run and the request's digest); then
+ * the key is marked revoked in the published index with every signer, the time and the reason.
+ */
+import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { KeyActivities } from '../activities/keys';
+import { readRevocationClaim } from '../src/requests/revocation-request';
+import { ApprovalGate } from './approval-gate';
+import type { ApprovalPolicy } from './approval-messages';
+import { failureMessage } from './timeline';
+import { revocationQuery, type RevocationInput, type RevocationStatus } from './key-revocation-messages';
+
+// The worker's answer to the request; a refusal is final, visibility catching up is retried.
+const { authorizeRevocation } = proxyActivities<KeyActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
+});
+
+// Writing the index is local; a held lock (TRUST_BUSY) clears up, so retry for a while.
+const { revokeTrustKey } = proxyActivities<KeyActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
+});
+
+const NO_POLICY: ApprovalPolicy = { groups: [], vetoOnReject: true, deadlineMs: 0, roster: {} };
+
+export async function keyRevocation(input: RevocationInput): Promise<RevocationStatus> {
+  const { workflowId: revocationId, firstExecutionRunId: runId } = workflowInfo();
+  const claim = readRevocationClaim(input?.request);
+  const gate = new ApprovalGate({ id: revocationId, runId, digest: '', initiator: '', noun: 'key revocation' }, NO_POLICY);
+  const status: RevocationStatus = { revocationId, ...claim, state: 'AUTHORIZING', signers: [], approval: gate.view() };
+  // The requester's signature counts once the worker accepted it; co-signers' once the gate did.
+  const signers = () => (status.state === 'AUTHORIZING' || status.state === 'REFUSED' ? [] : [status.requester, ...gate.record().filter((v) => v.decision === 'approve').map((v) => v.approver)]);
+  setHandler(revocationQuery, () => ({ ...status, approval: gate.view(), signers: signers() }));
+
+  let plan;
+  try {
+    plan = await authorizeRevocation({ request: input?.request, workflowId: revocationId, runId });
+  } catch (err) {
+    status.state = 'REFUSED';
+    status.error = failureMessage(err);
+    return status;
+  }
+  Object.assign(status, { trust: plan.trust, keyId: plan.keyId, fingerprint: plan.fingerprint, requester: plan.requester, reason: plan.reason, required: plan.required });
+  try {
+    if (plan.required > 1 && !plan.alreadyRevoked) {
+      gate.configure({ id: revocationId, runId, digest: plan.requestDigest, initiator: plan.requester, noun: 'key revocation' }, plan.cosigners);
+      status.state = 'AWAITING_SIGNATURES';
+      const outcome = await gate.run();
+      status.approval = gate.view();
+      if (outcome.state !== 'APPROVED') {
+        status.state = outcome.state;
+        status.error = `${outcome.state}: ${outcome.summary}`;
+        return status;
+      }
+    }
+    status.state = 'REVOKING';
+    status.key = await revokeTrustKey(plan.location, plan.keyId, plan.fingerprint, { signers: signers(), at: new Date().toISOString(), reason: plan.reason, workflowId: revocationId });
+    status.state = 'REVOKED';
+  } catch (err) {
+    status.state = 'FAILED';
+    status.error = failureMessage(err);
+  }
+  status.signers = signers();
+  return status;
+}
