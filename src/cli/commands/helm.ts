@@ -15,8 +15,6 @@ import { connectClient } from '../context';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import { exitCodeFor, readSignedFile } from './promotions';
 
-export { DEFAULT_PGP_PASSWORD_ENV };
-
 function positional(args: { positionals: string[] }, what: string): string {
   const [first, ...rest] = args.positionals;
   if (!first || rest.length > 0) throw new CountersignError('BAD_INPUT', `give exactly one ${what}`);
