@@ -32,6 +32,7 @@ export interface KeyConfig {
 
 import { parseTrust, type TrustConfig } from './trust/config';
 import { parseApproval, parseRoster, type ApprovalConfig, type RosterConfig } from './approval/config';
+import { parseCharts, type ChartTargetConfig } from './helm/config';
 
 export type { ApprovalConfig, RosterConfig };
 
@@ -69,6 +70,8 @@ export interface Config {
   trust: Record<string, TrustConfig>;
   /** Who may start promotions (top-level initiators:). */
   initiators: Record<string, InitiatorConfig>;
+  /** Chart targets (top-level charts:), see docs/helm.md. */
+  charts: Record<string, ChartTargetConfig>;
 }
 
 type Raw = Record<string, unknown>;
@@ -118,9 +121,11 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       if (target) targets[name] = target;
     }
   }
+  const charts = parseCharts(raw.charts, { base, registry, roster, trust, targets: raw.targets }, (field, problem) => problems.add(field, problem));
   for (const [name, initiator] of Object.entries(initiators)) {
     initiator.targets.forEach((t, i) => {
-      if (t !== '*' && isObject(raw.targets) && !(t in raw.targets)) problems.add(`initiators.${name}.targets[${i}]`, `no target "${t}" under targets:`);
+      const known = (isObject(raw.targets) && t in raw.targets) || (isObject(raw.charts) && t in raw.charts);
+      if (t !== '*' && isObject(raw.targets) && !known) problems.add(`initiators.${name}.targets[${i}]`, `no target "${t}" under targets: or charts:`);
     });
   }
   checkOneKeyOnePerson(roster, initiators, problems);
@@ -130,7 +135,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets, trust, initiators };
+  return { file, registry, roster, targets, trust, initiators, charts };
 }
 
 /** `initiators:` name -> { publicKey, targets }; a name also in approvers: may reuse that key. */

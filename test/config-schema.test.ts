@@ -46,7 +46,7 @@ test('config snippets in the docs use only keys and values the schema knows (sni
   for (const doc of docs) {
     for (const m of readFileSync(path.join(ROOT, doc), 'utf8').matchAll(/```ya?ml\n([\s\S]*?)```/g)) {
       const raw = YAML.parse(m[1]);
-      if (!raw || typeof raw !== 'object' || !['targets', 'approvers', 'keys', 'trust', 'initiators', 'temporal'].some((k) => k in raw)) continue;
+      if (!raw || typeof raw !== 'object' || !['targets', 'approvers', 'keys', 'trust', 'initiators', 'temporal', 'charts'].some((k) => k in raw)) continue;
       snippets++;
       assert.deepEqual(schemaProblems(raw).filter((p) => !p.endsWith(': is required')), [], `${doc}: ${m[1].slice(0, 60)}`);
     }
@@ -82,7 +82,7 @@ test('unknown keys anywhere are errors with their path', (t) => {
   const file = path.join(dir, 'countersign.yaml');
   const cases: Array<[string, (c: Record<string, any>) => void, string]> = [
     ['top level', (c) => (c.regsitry = 'x'), 'regsitry: unknown key (did you mean registry?)'],
-    ['top level, nothing close', (c) => (c.notifications = {}), 'notifications: unknown key (allowed: registry, keys, approvers, initiators, temporal, trust, targets)'],
+    ['top level, nothing close', (c) => (c.notifications = {}), 'notifications: unknown key (allowed: registry, keys, approvers, initiators, temporal, trust, targets, charts)'],
     ['roster entry', (c) => (c.approvers.bob.signingKey = ['keys/developer.pub']), 'approvers.bob.signingKey: unknown key (did you mean signingKeys?)'],
     ['target', (c) => (c.targets.staging.releasetag = 'x'), 'targets.staging.releasetag: unknown key (did you mean releaseTag?)'],
     ['approval', (c) => (c.targets.production.approval.deadLine = '1h'), 'targets.production.approval.deadLine: unknown key (did you mean deadline?)'],
@@ -92,6 +92,9 @@ test('unknown keys anywhere are errors with their path', (t) => {
     ['custodians', (c) => (c.trust.platform.custodians.member = ['alice']), 'trust.platform.custodians.member: unknown key (did you mean members?)'],
     ['initiator', (c) => (c.initiators.ci.target = ['production']), 'initiators.ci.target: unknown key (did you mean targets?)'],
     ['temporal tls', (c) => (c.temporal.tls.servername = 'x'), 'temporal.tls.servername: unknown key (did you mean serverName?)'],
+    ['chart target', (c) => (c.charts.charts.stagingDir = '/tmp/x'), 'charts.charts.stagingDir: unknown key (allowed: sources, signing, cosign, publish, approval)'],
+    ['chart publish', (c) => (c.charts.charts.publish.repositoryDirs = 'x'), 'charts.charts.publish.repositoryDirs: unknown key (did you mean repositoryDir?)'],
+    ['chart signing', (c) => (c.charts.charts.signing.passphrase = 'X'), 'charts.charts.signing.passphrase: unknown key (did you mean passphraseEnv?)'],
   ];
   for (const [what, mutate, expected] of cases) {
     const raw = full();
@@ -123,6 +126,10 @@ test('wrong types and values name their path', (t) => {
     ['refs not a list', (c) => (c.targets.production.policy.refs = 'main'), 'targets.production.policy.refs', 'must be a list, not "main"'],
     ['a trust key with a public key too', (c) => (c.targets.canary.keys.platform.publicKey = 'keys/platform.pub'), 'targets.canary.keys.platform.publicKey', 'cannot be used together with trust:'],
     ['a key with neither', (c) => (c.targets.canary.keys.platform = { passwordEnv: 'X' }), 'targets.canary.keys.platform.publicKey', 'is required'],
+    ['a chart trust key with a key file too', (c) => (c.charts['charts-ceremony'].signing.key = 'keys/charts.asc'), 'charts.charts-ceremony.signing.key', 'cannot be used together with trust:'],
+    ['a chart key without its keyring', (c) => delete c.charts.charts.signing.keyring, 'charts.charts.signing.keyring', 'is required'],
+    ['a chart repository URL that is no URL', (c) => (c.charts.charts.publish.repositoryUrl = 'charts.acme.com'), 'charts.charts.publish.repositoryUrl', '"charts.acme.com" is not an http(s) URL'],
+    ['a bad chart target name', (c) => (c.charts.Charts_1 = c.charts.charts), 'charts.Charts_1', '"Charts_1" is not a valid name: lowercase letters, digits and "-"'],
   ];
   for (const [what, mutate, field, message] of cases) {
     const raw = full();

@@ -2,7 +2,8 @@
  * The worker process: `npm run worker` or `countersign worker`. Configured by environment:
  * TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
  * COUNTERSIGN_CONFIG (its configuration file; default ./countersign.yaml), COUNTERSIGN_MAX_CACHED_WORKFLOWS (default: sized by the SDK from memory), passphrases in the
- * variables the targets name (COUNTERSIGN_*_KEY_PASSWORD by default).
+ * variables the targets name (COUNTERSIGN_*_KEY_PASSWORD by default), COUNTERSIGN_STAGING_DIR (chart
+ * releases' private staging; default $COUNTERSIGN_HOME/staging).
  */
 import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../src/config';

@@ -10,6 +10,7 @@ import { createPromotionActivities } from '../activities/promotion';
 import { RegistryStore } from '../src/oci/registry';
 import { listPriorRuns } from '../src/client/prior-runs';
 import type { Config } from '../src/config';
+import type { AuthorizeDeps } from '../src/requests/authorize';
 import type { Store } from '../src/oci/store';
 import { SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE } from '../workflows/promotion-messages';
 
@@ -36,7 +37,7 @@ export interface WorkerOptions {
   address: string;
   namespace?: string;
   taskQueue?: string;
-  /** Where passphrases are read from (the worker's own environment by default). */
+  /** Where passphrases and the chart staging directory (COUNTERSIGN_STAGING_DIR) are read from (the worker's own environment by default). */
   env?: NodeJS.ProcessEnv;
   maxConcurrentActivityTaskExecutions?: number;
   /** Workflows kept in memory between tasks; the SDK sizes it from the process's memory when omitted. */
@@ -95,10 +96,10 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       return new Client({ connection: c, namespace: options.namespace ?? 'default' });
     }));
   const clientConnections: ClientConnection[] = [];
-  const authorize = { config: configOf, priorRuns: async (id: string, runId: string) => listPriorRuns(await client(), id, runId) };
+  const authorize: AuthorizeDeps = { config: configOf, priorRuns: async (id, runId) => listPriorRuns(await client(), id, runId) };
   const activities = {
     ...createPromotionActivities({ ...deps, authorize }),
-    ...createChartActivities(deps),
+    ...createChartActivities({ ...deps, authorize }),
     ...createNotifyActivities(deps),
     ...createKeyActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace } }),
   };

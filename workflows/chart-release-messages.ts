@@ -4,27 +4,30 @@
  * signed statements, its `approval` query shows progress. No I/O here; safe inside the bundle.
  */
 import { defineQuery } from '@temporalio/workflow';
-import type { ChartCheck } from '../src/helm/verify';
-import type { ApprovalPolicy, ApprovalView } from './approval-messages';
-import type { KeyTrust } from './promotion-messages';
+import type { ReleaseCheck } from '../src/helm/release';
+import { chartReleaseWorkflowId } from '../src/helm/id';
+import type { SignedStatement } from '../src/requests/statement';
+import type { ApprovalView } from './approval-messages';
 
 export const CHART_RELEASE_WORKFLOW_TYPE = 'chartRelease';
 
 export type ChartReleaseState =
-  | 'CHECKING_KEYS'
+  | 'AUTHORIZING'
   | 'PACKAGING'
+  | 'AWAITING_APPROVAL'
   | 'SIGNING'
   | 'VERIFYING'
-  | 'AWAITING_APPROVAL'
   | 'PUBLISHING'
   | 'RELEASED'
   | 'REJECTED'
   | 'EXPIRED'
-  | 'FAILED';
+  | 'FAILED'
+  /** The worker refused the start request (unsigned, unknown, expired, replayed, out of scope, outside the sources): nothing ran. */
+  | 'REFUSED';
 
-export const CHART_TERMINAL_STATES: readonly ChartReleaseState[] = ['RELEASED', 'REJECTED', 'EXPIRED', 'FAILED'];
+export const CHART_TERMINAL_STATES: readonly ChartReleaseState[] = ['RELEASED', 'REJECTED', 'EXPIRED', 'FAILED', 'REFUSED'];
 
-export type ChartStepName = 'package' | 'sign' | 'verify' | 'approval' | 'publish';
+export type ChartStepName = 'authorize' | 'package' | 'approval' | 'sign' | 'verify' | 'publish' | 'cleanup';
 
 export interface ChartTimelineEntry {
   step: ChartStepName;
@@ -35,50 +38,40 @@ export interface ChartTimelineEntry {
   error?: string;
 }
 
+/**
+ * A chart release's whole input: the initiator's signed chart start request (chart target, chart
+ * directory, name, version, sha256) and, after a rejection, a signed re-open. Keys, keyring,
+ * publish locations, approvers and the staging directory are the worker's (its `charts:`
+ * configuration and environment), resolved in the first step.
+ */
 export interface ChartReleaseInput {
-  chartDir: string;
-  /** Worker-local directory for the archive and .prov between steps. */
-  stagingDir: string;
-  name: string;
-  version: string;
-  fileName: string;
-  /** Hex sha256 of the deterministic package, computed when the release was started. */
-  sha256: string;
-  /** OpenPGP signing key by reference; its passphrase stays in the worker's environment. */
-  pgpKey: { ref: string; passwordEnv: string; fingerprint: string; trust?: KeyTrust };
-  /** The published binary keyring the .prov must verify against. */
-  keyringPath: string;
-  publish: {
-    repositoryDir?: string;
-    repositoryUrl?: string;
-    /** `<registry host>/<namespace>` for `oci://` publication. */
-    oci?: string;
-    /** Cosign key that signs the chart's OCI manifest digest. */
-    cosign?: { ref: string; passwordEnv: string; publicKeyPem: string };
-    /** RFC 3339 time stamped on the OCI manifest (pinned for identical retries). */
-    created: string;
-  };
-  /** The approval policy with its roster pinned, as for an image promotion. */
-  approval: ApprovalPolicy;
-  initiator: string;
+  request: SignedStatement;
+  reopen?: SignedStatement;
 }
 
 export interface ChartReleaseStatus {
   releaseId: string;
   state: ChartReleaseState;
+  /** The chart target (what the request names until the worker has authorised it). */
+  target: string;
   name: string;
   version: string;
   sha256: string;
   timeline: ChartTimelineEntry[];
-  checks: ChartCheck[];
+  /** The package's checks (before approval), then the signatures' (after signing). */
+  checks: ReleaseCheck[];
   approval: ApprovalView;
+  /** Who started it (the signer of the accepted start request), once authorised. */
+  initiator?: string;
+  /** Digest of the chart target's resolution this run pinned. */
+  policyDigest?: string;
+  /** Set when this run re-opens a rejected one. */
+  reopenedBy?: { reopener: string; reason: string; rejectedRunId: string };
   published?: { repositoryDir?: string; ociReference?: string; ociDigest?: string };
   error?: string;
 }
 
 export const chartStatusQuery = defineQuery<ChartReleaseStatus>('status');
 
-/** Workflow id: derived from chart, version and content, so a repeated trigger finds the running release. */
-export function chartReleaseId(name: string, version: string, sha256: string): string {
-  return `chart-${name}-${version}-${sha256.slice(0, 16)}`;
-}
+/** Workflow id: derived from the chart target and the chart's name, version and content. */
+export const chartReleaseId = chartReleaseWorkflowId;

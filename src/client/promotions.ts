@@ -128,7 +128,7 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
   return { promotionId: workflowId, digest, ...(artifact.kind === 'image' ? { reference: artifact.reference } : {}), attached };
 }
 
-/** Signs a re-open of `promotionId`'s rejected run, for the initiator to pass to the next start. */
+/** Signs a re-open of a promotion's (or chart release's) rejected run, for the initiator to pass to the next start. */
 export async function signReopen(
   client: Client,
   promotionIdToReopen: string,
@@ -136,19 +136,22 @@ export async function signReopen(
 ): Promise<SignedStatement> {
   if (!request.reason.trim()) throw new CountersignError('BAD_INPUT', 'a re-open needs a reason (--reason)');
   const description = await describeOrUndefined(client, promotionIdToReopen);
-  if (!description || description.type !== PROMOTION_WORKFLOW_TYPE) throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${promotionIdToReopen}"`);
+  if (!description || (description.type !== PROMOTION_WORKFLOW_TYPE && description.type !== CHART_RELEASE_WORKFLOW_TYPE)) {
+    throw new CountersignError('UNKNOWN_PROMOTION', `no promotion or chart release with id "${promotionIdToReopen}"`);
+  }
   // The run that decided: refused starts since then ran nothing (the worker skips them the same way).
   const last = (await listPriorRuns(client, promotionIdToReopen, '')).find((r) => r.status !== 'RUNNING' && r.state !== 'REFUSED');
   if (description.status.name === 'RUNNING' || last?.state !== 'REJECTED') {
     const state = description.status.name === 'RUNNING' ? 'running' : (last?.state ?? description.status.name);
     throw new CountersignError('BAD_INPUT', `${promotionIdToReopen} is ${state}; only a REJECTED promotion is re-opened`);
   }
-  const rejected = (await client.workflow.getHandle(promotionIdToReopen, last.runId).result()) as PromotionStatus;
+  // A promotion's result names its digest; a chart release's, its package's sha256.
+  const rejected = (await client.workflow.getHandle(promotionIdToReopen, last.runId).result()) as { digest?: string; sha256?: string };
   const statement: ReopenStatement = {
     _type: REOPEN_STATEMENT_TYPE,
     promotionId: promotionIdToReopen,
     rejectedRunId: last.runId,
-    digest: rejected.digest,
+    digest: rejected.digest ?? `sha256:${rejected.sha256}`,
     reopener: request.reopener,
     reason: request.reason.trim(),
     time: new Date().toISOString(),

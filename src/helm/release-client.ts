@@ -1,15 +1,20 @@
 /**
  * Starting and following chart releases from a Temporal client. The chart is packaged here first
- * (deterministically) so the release pins its sha256; the OpenPGP key's fingerprint is pinned from
- * the published keyring; private keys stay on the worker, named by reference. Decisions go
- * through the approval gate like a promotion's: `signAndDecide` in src/client/promotions.
+ * (deterministically) so the initiator's signed request names its sha256; the worker packages it
+ * again and signs nothing before approval. Everything else (keys, keyring, publish locations,
+ * approvers, staging) is the chart target's in the worker's configuration. Decisions go through
+ * the approval gate like a promotion's: `signAndDecide` in src/client/promotions.
  */
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { Client, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { DIGEST_KEY, PLATFORM_KEY_KEY, STATE_KEY, TARGET_KEY } from '../client/promotions';
+import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from '../client/promotions';
 import { CountersignError } from '../errors';
+import type { Signer } from '../keys/signer';
+import { CHART_START_REQUEST_TYPE, parseChartStartRequest, type ChartStartRequest } from '../requests/chart-start-request';
+import { newNonce, signStatement } from '../requests/sign';
+import { DEFAULT_REQUEST_VALIDITY_MS } from '../requests/start-request';
+import { canonicalJson, type SignedStatement } from '../requests/statement';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import {
   CHART_RELEASE_WORKFLOW_TYPE,
@@ -20,72 +25,75 @@ import {
   type ChartReleaseStatus,
 } from '../../workflows/chart-release-messages';
 import { packageChart } from './package';
-import { readKeyring } from './pgp-key';
-import type { ApprovalPolicy } from '../../workflows/approval-messages';
-import type { KeyTrust } from '../promotion/plan';
 
 export interface ChartReleaseRequest {
+  /** The chart target's name in the worker's configuration (charts:). */
+  target: string;
   chartDir: string;
-  stagingDir: string;
-  /** With `trust`, the key is a trust store's: revoked or retired, it signs and publishes nothing. */
-  pgpKey: { ref: string; passwordEnv: string; trust?: KeyTrust };
-  keyringPath: string;
-  publish: Omit<ChartReleaseInput['publish'], 'created' | 'cosign'> & {
-    cosign?: { ref: string; passwordEnv: string; publicKeyPath: string };
-    created?: string;
-  };
-  /** Approval policy with the roster pinned (`pinRoster`), as for an image promotion. */
-  approval: ApprovalPolicy;
+  /** Who is asking (an initiator in the worker's configuration), and the key that signs the request. */
   initiator: string;
+  signer: Signer;
+  /** A shorter approval deadline than the chart target's (ms); never longer. */
+  deadlineMs?: number;
+  /** A signed re-open (countersign reopen), when the last run for this chart target and chart was REJECTED. */
+  reopen?: SignedStatement;
+  /** How long the signed request stays valid (default 10 minutes). */
+  validityMs?: number;
 }
 
-/** Starts the release (or attaches to the running one for the same chart, version and content). */
-export async function startChartRelease(client: Client, request: ChartReleaseRequest): Promise<{ releaseId: string; attached: boolean; input: ChartReleaseInput }> {
-  if (!request.publish.repositoryDir && !request.publish.oci) throw new CountersignError('BAD_INPUT', 'give a chart repository directory, an OCI registry, or both, to publish to');
-  if (request.approval.groups.length === 0) throw new CountersignError('BAD_INPUT', 'a chart release needs an approval group');
-  const pkg = await packageChart(request.chartDir);
-  const keys = await readKeyring(await fsp.readFile(request.keyringPath), request.keyringPath);
-  if (keys.length !== 1) throw new CountersignError('KEYRING_INVALID', `${request.keyringPath} holds ${keys.length} keys; a release pins exactly one signing key`);
-  const cosign = request.publish.cosign
-    ? { ref: path.resolve(request.publish.cosign.ref), passwordEnv: request.publish.cosign.passwordEnv, publicKeyPem: await fsp.readFile(request.publish.cosign.publicKeyPath, 'utf8') }
-    : undefined;
-  const input: ChartReleaseInput = {
-    chartDir: path.resolve(request.chartDir),
-    stagingDir: path.resolve(request.stagingDir, `${pkg.metadata.name}-${pkg.metadata.version}-${pkg.sha256.slice(0, 16)}`),
+export interface StartedChartRelease {
+  releaseId: string;
+  /** True when a release of the same chart to the same chart target was already running and this joined it. */
+  attached: boolean;
+  name: string;
+  version: string;
+  fileName: string;
+  sha256: string;
+}
+
+/** Starts the release with a signed start request (or attaches to the running one for the same chart target and chart). */
+export async function startChartRelease(client: Client, request: ChartReleaseRequest): Promise<StartedChartRelease> {
+  const chartDir = path.resolve(request.chartDir);
+  const pkg = await packageChart(chartDir);
+  const issuedAt = new Date();
+  const statement: ChartStartRequest = {
+    _type: CHART_START_REQUEST_TYPE,
+    target: request.target,
+    chartDir,
     name: pkg.metadata.name,
     version: pkg.metadata.version,
-    fileName: pkg.fileName,
     sha256: pkg.sha256,
-    pgpKey: { ref: path.resolve(request.pgpKey.ref), passwordEnv: request.pgpKey.passwordEnv, fingerprint: keys[0]!.getFingerprint().toUpperCase(), trust: request.pgpKey.trust },
-    keyringPath: path.resolve(request.keyringPath),
-    publish: {
-      repositoryDir: request.publish.repositoryDir && path.resolve(request.publish.repositoryDir),
-      repositoryUrl: request.publish.repositoryUrl,
-      oci: request.publish.oci,
-      cosign,
-      created: request.publish.created ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    },
-    approval: request.approval,
+    ...(request.deadlineMs !== undefined ? { deadlineMs: request.deadlineMs } : {}),
     initiator: request.initiator,
+    issuedAt: issuedAt.toISOString(),
+    expiresAt: new Date(issuedAt.getTime() + (request.validityMs ?? DEFAULT_REQUEST_VALIDITY_MS)).toISOString(),
+    nonce: newNonce(),
   };
-  const releaseId = chartReleaseId(input.name, input.version, input.sha256);
+  // Refuse here what the worker would refuse for its shape, so a typo fails before anything starts.
+  try {
+    parseChartStartRequest({ statement: canonicalJson(statement), signature: '' });
+  } catch (err) {
+    throw new CountersignError('BAD_INPUT', (err as Error).message);
+  }
+  const input: ChartReleaseInput = { request: await signStatement(statement, request.signer), ...(request.reopen ? { reopen: request.reopen } : {}) };
+  const releaseId = chartReleaseId(request.target, pkg.metadata.name, pkg.metadata.version, pkg.sha256);
   const before = await client.workflow.getHandle(releaseId).describe().catch(() => undefined);
   const handle = await client.workflow.start(CHART_RELEASE_WORKFLOW_TYPE, {
     taskQueue: TASK_QUEUE,
     workflowId: releaseId,
     args: [input],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    // The same search attributes as promotions, so `countersign list` shows releases too.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    // The same search attributes as promotions, so `countersign list` shows releases too; the
+    // worker sets them again (and the signing key's fingerprint) once it has authorised the request.
     typedSearchAttributes: new TypedSearchAttributes([
-      { key: STATE_KEY, value: 'PACKAGING' },
-      { key: TARGET_KEY, value: `chart:${input.name}` },
-      { key: DIGEST_KEY, value: `sha256:${input.sha256}` },
-      // The OpenPGP key it signs with: revocation lists the release, and retirement waits for it.
-      { key: PLATFORM_KEY_KEY, value: input.pgpKey.fingerprint },
+      { key: STATE_KEY, value: 'AUTHORIZING' },
+      { key: TARGET_KEY, value: `chart:${request.target}` },
+      { key: DIGEST_KEY, value: `sha256:${pkg.sha256}` },
     ]),
   });
   const attached = before?.status.name === 'RUNNING' && before.runId === handle.firstExecutionRunId;
-  return { releaseId, attached, input };
+  return { releaseId, attached, name: pkg.metadata.name, version: pkg.metadata.version, fileName: pkg.fileName, sha256: pkg.sha256 };
 }
 
 /** Current status of a release, running or finished. */
@@ -108,7 +116,9 @@ export async function waitForChartRelease(client: Client, id: string, options: {
   for (;;) {
     const status = await getChartReleaseStatus(client, id);
     options.onUpdate?.(status);
-    if (CHART_TERMINAL_STATES.includes(status.state) || options.until?.(status)) return status;
+    if (options.until?.(status)) return status;
+    // The state is final before the run's cleanup step has removed what it staged: the result is the whole story.
+    if (CHART_TERMINAL_STATES.includes(status.state)) return (await client.workflow.getHandle(id).result()) as ChartReleaseStatus;
     await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
   }
 }

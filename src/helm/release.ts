@@ -1,26 +1,30 @@
 /**
  * The chart release steps as plain functions (the chart-release workflow's activities are thin
- * adapters over these): package into a staging directory, sign (.prov with the OpenPGP key),
- * verify (every check, as a report), publish (chart repository directory and/or OCI registry, the
- * OCI manifest cosign-signed, then read back and checked). Private keys are named by reference;
- * passphrases come from the worker's environment.
+ * adapters over these): package into the worker's private staging directory and check the package
+ * against the signed request; after approval, sign (.prov with the OpenPGP key, and a sigstore
+ * bundle with the cosign key), verify (every check, as a report), publish (chart repository
+ * directory and/or OCI registry, the OCI manifest cosign-signed, then read back and checked); and
+ * remove the staged files however the run ends. Private keys are named by reference; passphrases
+ * come from the worker's environment.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { signBlob, verifyBlob } from '../cosign/blob';
 import { signImage, verifyImageSignatures } from '../cosign/image-signatures';
-import { CountersignError } from '../errors';
+import { CountersignError, type ErrorCode } from '../errors';
 import { loadSigner } from '../keys/load-signer';
 import { assertTrustAllowsSigning } from '../trust/check';
 import type { KeyTrust } from '../promotion/plan';
 import type { Store } from '../oci/store';
 import { sha256Hex } from '../oci/digest';
-import { packageChart } from './package';
+import { packageChart, type PackagedChart } from './package';
 import { loadSigningKey } from './pgp-key';
+import type { ChartPublishPlan, CosignKeyPin, PgpKeyPin } from './plan';
 import { signChart } from './provenance';
 import { publishToRepository } from './repository';
 import { pullChart, pushChart } from './oci';
-import { verifyChart, type ChartCheck } from './verify';
+import { ensurePrivateDir, removeStaged, writePrivate } from './staging';
+import { verifyChart, type ChartCheckName } from './verify';
 
 export interface ChartStepDeps {
   storeFor(registryHost: string): Store;
@@ -28,46 +32,63 @@ export interface ChartStepDeps {
   now?: () => Date;
 }
 
-/** Where a release keeps its files between steps: `<stagingDir>/<fileName>` and `.prov`. */
+/** Where a run keeps its files between steps: `<dir>/<fileName>`, `.prov` and `.sigstore.json`; `dir` is `<root>/<runId>`. */
 export interface StagedChart {
-  stagingDir: string;
+  /** The worker's staging root. */
+  root: string;
+  dir: string;
   fileName: string;
-  /** Hex sha256 the archive must have (pinned when the release started). */
+  /** Hex sha256 the archive must have (the one the initiator signed). */
   sha256: string;
 }
 
-export interface PgpKeyRef {
-  ref: string;
-  passwordEnv: string;
-  /** Upper-case fingerprint the key must have. */
-  fingerprint: string;
-  /** A trust store's key: its entry in the index must still allow signing. */
-  trust?: KeyTrust;
+/** One check of a release: on the package before approval, on the signatures after signing. */
+export interface ReleaseCheck {
+  name: ChartCheckName | 'chart-yaml' | 'name-version' | 'sha256';
+  ok: boolean;
+  message: string;
+  code?: ErrorCode;
 }
 
-export interface CosignKeyRef {
-  ref: string;
-  passwordEnv: string;
-  publicKeyPem: string;
-}
-
-const archivePath = (s: StagedChart) => path.join(s.stagingDir, s.fileName);
+const archivePath = (s: StagedChart) => path.join(s.dir, s.fileName);
 const provPath = (s: StagedChart) => `${archivePath(s)}.prov`;
 /** The sigstore bundle of the archive, as `cosign sign-blob --bundle` writes it. */
 export const bundlePath = (s: StagedChart) => `${archivePath(s)}.sigstore.json`;
 
-/** Packages `chartDir` into the staging directory; the bytes must hash to the pinned sha256. */
-export async function packageStep(chartDir: string, staged: StagedChart): Promise<{ files: number }> {
-  const pkg = await packageChart(chartDir);
-  if (pkg.fileName !== staged.fileName || pkg.sha256 !== staged.sha256) {
-    throw new CountersignError(
-      'BUILD_NOT_REPRODUCIBLE',
-      `packaging ${chartDir} gave ${pkg.fileName} sha256:${pkg.sha256}, but the release was started for ${staged.fileName} sha256:${staged.sha256} (the chart changed?)`,
-    );
+export interface PackageReport {
+  ok: boolean;
+  checks: ReleaseCheck[];
+  files: number;
+}
+
+/**
+ * Packages `chartDir` and checks the package is what the initiator signed for (a valid Chart.yaml,
+ * the requested name and version, the requested sha256); only then is the archive staged (0600).
+ * Nothing is signed here: signing waits for approval.
+ */
+export async function packageStep(chartDir: string, staged: StagedChart): Promise<PackageReport> {
+  let pkg: PackagedChart;
+  try {
+    pkg = await packageChart(chartDir);
+  } catch (err) {
+    if (!(err instanceof CountersignError) || err.code !== 'CHART_INVALID') throw err;
+    return { ok: false, files: 0, checks: [{ name: 'chart-yaml', ok: false, code: err.code, message: err.message.replace(/^CHART_INVALID: /, '') }] };
   }
-  await fsp.mkdir(staged.stagingDir, { recursive: true });
-  await fsp.writeFile(archivePath(staged), pkg.data);
-  return { files: pkg.files.length };
+  const checks: ReleaseCheck[] = [
+    { name: 'chart-yaml', ok: true, message: `${chartDir}: ${pkg.metadata.name} ${pkg.metadata.version}, ${pkg.files.length} files` },
+    pkg.fileName === staged.fileName
+      ? { name: 'name-version', ok: true, message: `${pkg.fileName} as requested` }
+      : { name: 'name-version', ok: false, code: 'CHART_NAME_MISMATCH', message: `${chartDir} packages as ${pkg.fileName}, but the release was requested for ${staged.fileName}` },
+    pkg.sha256 === staged.sha256
+      ? { name: 'sha256', ok: true, message: `sha256:${pkg.sha256} as requested` }
+      : { name: 'sha256', ok: false, code: 'DIGEST_MISMATCH', message: `${chartDir} packages to sha256:${pkg.sha256}, but the release was requested for sha256:${staged.sha256} (the chart changed since the request was signed?)` },
+  ];
+  const ok = checks.every((c) => c.ok);
+  if (ok) {
+    await ensurePrivateDir(staged.root, staged.dir);
+    await writePrivate(archivePath(staged), pkg.data);
+  }
+  return { ok, checks, files: pkg.files.length };
 }
 
 async function readStaged(staged: StagedChart): Promise<Buffer> {
@@ -81,7 +102,7 @@ async function readStaged(staged: StagedChart): Promise<Buffer> {
 }
 
 /** Opens the OpenPGP key (passphrase from the environment) and checks its pinned fingerprint. */
-export async function openPgpKey(deps: ChartStepDeps, key: PgpKeyRef) {
+export async function openPgpKey(deps: ChartStepDeps, key: PgpKeyPin) {
   const env = deps.env ?? process.env;
   const passphrase = env[key.passwordEnv];
   if (passphrase === undefined) {
@@ -97,25 +118,26 @@ export async function openPgpKey(deps: ChartStepDeps, key: PgpKeyRef) {
 
 /**
  * Writes `<fileName>.prov`, signed now by the pinned OpenPGP key, and with a cosign key also
- * `<fileName>.sigstore.json`, the blob bundle `cosign verify-blob --bundle` checks.
+ * `<fileName>.sigstore.json`, the blob bundle `cosign verify-blob --bundle` checks; both 0600 in
+ * the run's private directory. The workflow calls it only after approval.
  */
-export async function signStep(deps: ChartStepDeps, staged: StagedChart, key: PgpKeyRef, cosign?: CosignKeyRef): Promise<{ signedAt: string; bundle: boolean }> {
+export async function signStep(deps: ChartStepDeps, staged: StagedChart, key: PgpKeyPin, cosign?: CosignKeyPin): Promise<{ signedAt: string; bundle: boolean }> {
   const data = await readStaged(staged);
   await assertTrustAllowsSigning(key.trust);
   const pgp = await openPgpKey(deps, key);
   const date = new Date(Math.floor((deps.now?.() ?? new Date()).getTime() / 1000) * 1000);
   const prov = await signChart(data, { fileName: staged.fileName, key: pgp, date });
-  await fsp.writeFile(provPath(staged), prov);
+  await writePrivate(provPath(staged), prov);
   if (cosign) {
     const signer = await loadSigner(cosign.ref, cosign.passwordEnv, deps.env ?? process.env);
-    await fsp.writeFile(bundlePath(staged), JSON.stringify(await signBlob(data, signer)));
+    await writePrivate(bundlePath(staged), JSON.stringify(await signBlob(data, signer)));
   }
   return { signedAt: date.toISOString(), bundle: cosign !== undefined };
 }
 
 export interface ChartReport {
   ok: boolean;
-  checks: ChartCheck[];
+  checks: ReleaseCheck[];
 }
 
 /**
@@ -125,12 +147,12 @@ export interface ChartReport {
 export async function verifyStep(staged: StagedChart, keyringPath: string, cosignPublicKeyPem?: string): Promise<ChartReport> {
   const [archive, provenance, keyring] = await Promise.all([readStaged(staged), fsp.readFile(provPath(staged)), fsp.readFile(keyringPath)]);
   const report = await verifyChart({ archive, fileName: staged.fileName, provenance, keyring, keyringName: keyringPath });
-  const checks = [...report.checks];
+  const checks: ReleaseCheck[] = [...report.checks];
   if (cosignPublicKeyPem !== undefined) checks.push(await bundleCheck(staged, archive, cosignPublicKeyPem));
   return { ok: checks.every((c) => c.ok) && report.ok, checks };
 }
 
-async function bundleCheck(staged: StagedChart, archive: Buffer, publicKeyPem: string): Promise<ChartCheck> {
+async function bundleCheck(staged: StagedChart, archive: Buffer, publicKeyPem: string): Promise<ReleaseCheck> {
   try {
     verifyBlob(archive, await fsp.readFile(bundlePath(staged)), publicKeyPem);
     return { name: 'bundle', ok: true, message: `${staged.fileName}.sigstore.json verifies with the cosign key` };
@@ -140,25 +162,14 @@ async function bundleCheck(staged: StagedChart, archive: Buffer, publicKeyPem: s
   }
 }
 
-export interface PublishTargets {
-  /** A chart repository directory (served statically), re-indexed after the chart is added. */
-  repositoryDir?: string;
-  repositoryUrl?: string;
-  /** `<registry host>/<namespace>`: the chart goes to `<host>/<namespace>/<name>:<version>`. */
-  oci?: string;
-  /** Pinned RFC 3339 creation time for the OCI manifest, so a retry pushes the same digest. */
-  created: string;
-  cosign?: CosignKeyRef;
-}
-
 export interface PublishOutcome {
   repository?: { dir: string; indexed: number };
   oci?: { reference: string; digest: string; pushed: boolean; signatureAdded?: boolean };
 }
 
-/** Publishes to each configured target; safe to retry (same bytes, same manifest, one signature). */
-export async function publishStep(deps: ChartStepDeps, staged: StagedChart, targets: PublishTargets, signedBy?: KeyTrust): Promise<PublishOutcome> {
-  // The .prov was signed before approval; a key revoked (or retired) since then publishes nothing.
+/** Publishes to each configured place; safe to retry (same bytes, same manifest, one signature). */
+export async function publishStep(deps: ChartStepDeps, staged: StagedChart, targets: ChartPublishPlan, cosign?: CosignKeyPin, signedBy?: KeyTrust): Promise<PublishOutcome> {
+  // A key revoked (or retired) since the .prov was signed publishes nothing.
   await assertTrustAllowsSigning(signedBy);
   const archive = await readStaged(staged);
   const provenance = await fsp.readFile(provPath(staged), 'utf8');
@@ -177,10 +188,10 @@ export async function publishStep(deps: ChartStepDeps, staged: StagedChart, targ
     const store = deps.storeFor(host);
     const pushed = await pushChart(store, namespace, { fileName: staged.fileName, archive, provenance, created: targets.created });
     out.oci = { reference: pushed.reference, digest: pushed.digest, pushed: pushed.pushed };
-    if (targets.cosign) {
-      const signer = await loadSigner(targets.cosign.ref, targets.cosign.passwordEnv, deps.env ?? process.env);
+    if (cosign) {
+      const signer = await loadSigner(cosign.ref, cosign.passwordEnv, deps.env ?? process.env);
       out.oci.signatureAdded = (await signImage(store, pushed.repository, pushed.digest, signer)).added;
-      const check = await verifyImageSignatures(store, pushed.repository, pushed.digest, targets.cosign.publicKeyPem);
+      const check = await verifyImageSignatures(store, pushed.repository, pushed.digest, cosign.publicKeyPem);
       if (check.valid === 0) throw new CountersignError('SIGNATURE_INVALID', `cosign signature of ${pushed.reference} does not verify: ${check.problems.join('; ')}`);
     }
     const back = await pullChart(store, pushed.repository, pushed.tag);
@@ -189,4 +200,9 @@ export async function publishStep(deps: ChartStepDeps, staged: StagedChart, targ
     }
   }
   return out;
+}
+
+/** Removes the run's staging directory (archive, .prov, bundle); idempotent. Returns what it held. */
+export async function cleanupStep(staged: Pick<StagedChart, 'dir'>): Promise<{ removed: string[] }> {
+  return { removed: await removeStaged(staged.dir) };
 }

@@ -61,7 +61,31 @@ test('every helm command has --help, each option text starting in the help colum
     }
   }
   const release = await runCli(['helm', 'release', '--help']);
-  assert.match(release.stdout, /\n {6}--cosign-password-env VALUE\n {32}variable in the worker environment holding the cosign key passphrase/);
+  for (const flag of ['target', 'as', 'key', 'deadline', 'reopen', 'wait']) assert.match(release.stdout, new RegExp(`\n {2}(-\\w, | {4})--${flag}\\b`), flag);
+  for (const flag of ['trust', 'keyring', 'repo-dir', 'oci', 'cosign-key', 'staging-dir', 'initiator']) assert.doesNotMatch(release.stdout, new RegExp(`--${flag}\\b`), `--${flag} is the worker's to decide, not shown`);
+});
+
+test('helm release refuses the flags that used to name keys, places and the initiator, saying the worker decides (exit 2, nothing started)', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--repo-dir', '/tmp/mine'], /--repo-dir: the worker's configuration decides the chart repository directory \(charts\.<target>\.publish\.repositoryDir\)/],
+    [['--staging-dir', '/tmp/mine'], /--staging-dir: the worker's configuration decides the staging directory \(the worker's COUNTERSIGN_STAGING_DIR\)/],
+    [['--keyring', 'k.gpg', '--cosign-key', 'c.key'], /--keyring, --cosign-key: the worker's configuration decides the published keyring .*; the cosign key /],
+    [['--trust', 'helm'], /--trust: the worker's configuration decides the OpenPGP key \(charts\.<target>\.signing\.trust\)/],
+    [['--oci', 'registry.example.com/charts'], /--oci: the worker's configuration decides the OCI registry and namespace/],
+    [['--initiator', 'mallory'], /--initiator: the worker's configuration decides who started the release \(the signer of the start request: --as with --key\)/],
+  ];
+  for (const [flags, message] of cases) {
+    const run = await runCli(['helm', 'release', DEMO_DIR, '--target', 'charts', '--as', 'ci', ...flags], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, message);
+  }
+  // --key is the initiator's own key now; an OpenPGP key there is the old meaning, said plainly.
+  const pgp = await runCli(['helm', 'release', DEMO_DIR, '--target', 'charts', '--as', 'ci', '--key', path.join(VECTORS, 'test-key.asc')], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  assert.equal(pgp.code, 2, pgp.stderr);
+  assert.match(pgp.stderr, /test-key\.asc is an OpenPGP key: --key is now your own key, which signs the start request; the key that signs the chart is the worker's \(charts\.<target>\.signing\)/);
+  const noTarget = await runCli(['helm', 'release', DEMO_DIR, '--as', 'ci'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  assert.equal(noTarget.code, 2);
+  assert.match(noTarget.stderr, /--target is required: the chart target's name in the worker's configuration/);
 });
 
 test('countersign helm --help lists the subcommands (exit 0); without a subcommand the list goes to stderr (exit 2)', async () => {

@@ -4,9 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { CountersignError, type ErrorCode } from '../../src/errors';
-import type { ChartReleaseRequest } from '../../src/helm/release-client';
-import type { ApprovalPolicy } from '../../workflows/approval-messages';
-import { PLATFORM_PASSWORD_ENV, type TestEnv } from '../support/env';
+import { startChartRelease, type ChartReleaseRequest, type StartedChartRelease } from '../../src/helm/release-client';
+import { INITIATOR, PLATFORM_PASSWORD_ENV, type TestEnv } from '../support/env';
 
 export const VECTORS = path.resolve(__dirname, '../vectors/helm');
 export const DEMO_DIR = path.join(VECTORS, 'demo');
@@ -22,9 +21,9 @@ export async function tempDir(prefix = 'countersign-helm-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
-/** Writes a minimal valid chart (Chart.yaml overridable line by line) into a new temp dir. */
-export async function writeChart(files: Record<string, string> = {}): Promise<string> {
-  const dir = await tempDir();
+/** Writes a minimal valid chart (Chart.yaml overridable line by line) into a new temp dir (under `parent` when given). */
+export async function writeChart(files: Record<string, string> = {}, parent?: string): Promise<string> {
+  const dir = parent ? await fs.mkdtemp(path.join(parent, 'chart-')) : await tempDir();
   const all: Record<string, string> = {
     'Chart.yaml': 'apiVersion: v2\nname: mini\nversion: 0.1.0\n',
     'values.yaml': 'a: 1\n',
@@ -56,23 +55,32 @@ export async function rejectsWithCode(fn: () => Promise<unknown>, code: ErrorCod
 export const PGP_PASSWORD_ENV = 'COUNTERSIGN_TEST_PGP_PASSWORD';
 
 /**
- * A release of the demo chart signed with the test OpenPGP key, published to a repository
- * directory and the test registry, the OCI manifest cosign-signed with the test platform key.
+ * A chart target (the worker's `charts:` entry) that signs with the test OpenPGP key and its
+ * keyring, bundles and cosign-signs with the test platform key, and publishes to a repository
+ * directory and the test registry; charts may come from the Helm vectors and the test directory.
  */
-export function demoReleaseRequest(env: TestEnv, approval: ApprovalPolicy, overrides: Partial<ChartReleaseRequest> = {}): ChartReleaseRequest {
+export function demoChartTarget(env: TestEnv, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    chartDir: DEMO_DIR,
-    stagingDir: path.join(env.dir, 'staging'),
-    pgpKey: { ref: path.join(VECTORS, 'test-key.asc'), passwordEnv: PGP_PASSWORD_ENV },
-    keyringPath: path.join(VECTORS, 'keyring.gpg'),
-    publish: {
-      repositoryDir: path.join(env.dir, 'repo'),
-      oci: `${env.stack.registry.address}/charts`,
-      cosign: { ref: path.join(env.keysDir, 'platform.key'), passwordEnv: PLATFORM_PASSWORD_ENV, publicKeyPath: path.join(env.keysDir, 'platform.pub') },
-      created: '2026-01-01T00:00:00Z',
-    },
-    approval,
-    initiator: 'ci',
+    sources: [VECTORS, env.dir],
+    signing: { key: path.join(VECTORS, 'test-key.asc'), keyring: path.join(VECTORS, 'keyring.gpg'), passphraseEnv: PGP_PASSWORD_ENV },
+    cosign: { key: path.join(env.keysDir, 'platform.key'), publicKey: path.join(env.keysDir, 'platform.pub'), passwordEnv: PLATFORM_PASSWORD_ENV },
+    publish: { repositoryDir: path.join(env.dir, 'repo'), oci: `${env.stack.registry.address}/charts` },
     ...overrides,
   };
+}
+
+/** Starts a release of `chartDir` (default the demo chart) to chart target `target`, signed by `initiator` (default ci). */
+export async function releaseChart(
+  env: TestEnv,
+  target: string,
+  request: Partial<Omit<ChartReleaseRequest, 'target' | 'signer'>> = {},
+): Promise<StartedChartRelease> {
+  const initiator = request.initiator ?? INITIATOR;
+  return startChartRelease(env.client, { chartDir: DEMO_DIR, ...request, target, initiator, signer: await env.signer(initiator) });
+}
+
+/** Every file under `dir` (paths relative to it, sorted), or [] when it does not exist. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath ?? e.path, e.name))).sort();
 }

@@ -4,7 +4,6 @@
  * tests (`npm run toolchain` installs them all).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,42 +23,14 @@ import { verifyChart } from '../../src/helm/verify';
 import { RegistryStore } from '../../src/oci/registry';
 import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
 import { locateTool } from '../../src/stack/tools';
+import { COSIGN, GPG, gpgVerify, HELMS, run } from '../support/chart-tools';
 import { createKey } from '../../src/trust/create-key';
 import type { TrustKey } from '../../src/trust/index-file';
 import { publishKey } from '../../src/trust/publish';
 import { TrustStore } from '../../src/trust/store';
 import { DEMO_DIR, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
 
-const HELMS = [
-  { label: 'helm v3.21.4', bin: locateTool('helm') },
-  { label: 'helm v3.18.6 (x/crypto/openpgp)', bin: locateTool('helm-legacy') },
-];
-const GPG = locateTool('gpg');
-const COSIGN = locateTool('cosign');
 const PASSWORD = 'interop-test-only';
-
-function run(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, out: `${String(stdout)}${String(stderr)}` });
-    });
-  });
-}
-
-/** `gpg --verify` in a throwaway GNUPGHOME holding only `keyring`; an import failure is returned as the result. */
-async function gpgVerify(gpg: string, keyring: string, prov: string): Promise<{ code: number; out: string }> {
-  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-gnupg-'));
-  try {
-    const env = { GNUPGHOME: home };
-    const imported = await run(gpg, ['--batch', '--import', keyring], env);
-    if (imported.code !== 0) return { code: imported.code, out: `gpg --import ${keyring}: ${imported.out}` };
-    return await run(gpg, ['--batch', '--verify', prov], env);
-  } finally {
-    await run(gpg.replace(/gpg$/, 'gpgconf'), ['--kill', 'all'], { GNUPGHOME: home });
-    await fs.rm(home, { recursive: true, force: true });
-  }
-}
 
 describe('Helm charts with the real helm, gpg, cosign and registry', () => {
   let dir: string;

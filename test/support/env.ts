@@ -9,6 +9,8 @@ import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import YAML from 'yaml';
 import { parseConfig, type Config, type TargetConfig } from '../../src/config';
+import type { ChartTargetConfig } from '../../src/helm/config';
+import { STAGING_DIR_ENV } from '../../src/helm/staging';
 import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
 import { signAndDecide, startPromotion, type PromoteRequest, type PromoteResult } from '../../src/client/promotions';
 import type { ApprovalView } from '../../workflows/approval-messages';
@@ -59,6 +61,13 @@ export interface TestEnv {
    * ...) and returns it. Roster overrides go in `approvers`.
    */
   targetWith(overrides: Record<string, unknown>, name?: string): TargetConfig;
+  /**
+   * Adds a chart target named `name` to the worker's configuration (charts:), approved by one of
+   * alice and bob unless `chart.approval` says otherwise; `trust` adds trust stores it may sign with.
+   */
+  chartWith(chart: Record<string, unknown>, name: string, options?: { trust?: Record<string, unknown> }): ChartTargetConfig;
+  /** The worker's private staging root for chart releases (COUNTERSIGN_STAGING_DIR in its environment). */
+  stagingDir: string;
   close(): Promise<void>;
 }
 
@@ -71,7 +80,8 @@ export async function startTestEnv(): Promise<TestEnv> {
   for (const name of [...APPROVERS, INITIATOR]) await writeKeyPair(keysDir, name, TEST_PASSWORD);
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection });
-  const workerEnv = { [DEV_PASSWORD_ENV]: TEST_PASSWORD, [PLATFORM_PASSWORD_ENV]: TEST_PASSWORD };
+  const stagingDir = path.join(dir, 'worker-staging');
+  const workerEnv = { [DEV_PASSWORD_ENV]: TEST_PASSWORD, [PLATFORM_PASSWORD_ENV]: TEST_PASSWORD, [STAGING_DIR_ENV]: stagingDir };
   const workers = new Set<() => Promise<void>>();
 
   let targets = 0;
@@ -104,8 +114,20 @@ export async function startTestEnv(): Promise<TestEnv> {
     config.targets[targetName] = parsed.targets[targetName];
     return parsed.targets[targetName];
   };
+  const rawCharts: Record<string, unknown> = {};
+  const rawTrust: Record<string, unknown> = {};
+  const chartWith = (chart: Record<string, unknown>, name: string, options: { trust?: Record<string, unknown> } = {}): ChartTargetConfig => {
+    const merged = { sources: [dir], approval: { approvers: ['alice', 'bob'], required: 1, deadline: '1h' }, ...chart };
+    const trust = { ...rawTrust, ...options.trust };
+    const parsed = parseConfig({ approvers: defaultRoster, initiators, trust, targets: { prod: rawTargets.prod }, charts: { [name]: merged } }, configFile);
+    Object.assign(rawTrust, options.trust);
+    rawCharts[name] = merged;
+    Object.assign(config.trust, parsed.trust);
+    config.charts[name] = parsed.charts[name];
+    return parsed.charts[name];
+  };
   const writeConfigFile = async () => {
-    await fs.writeFile(configFile, YAML.stringify({ approvers: defaultRoster, initiators, targets: rawTargets }));
+    await fs.writeFile(configFile, YAML.stringify({ approvers: defaultRoster, initiators, trust: rawTrust, targets: rawTargets, charts: rawCharts }));
     return configFile;
   };
   const signer = (name: string) => FileSigner.load(path.join(keysDir, `${name}.key`), TEST_PASSWORD);
@@ -150,6 +172,8 @@ export async function startTestEnv(): Promise<TestEnv> {
       for (const stop of [...workers]) await stop();
     },
     targetWith,
+    chartWith,
+    stagingDir,
     close: async () => {
       for (const stop of [...workers]) await stop();
       await connection.close();

@@ -14,7 +14,7 @@ export function configDir(t: { after(fn: () => void): void }): string {
   return dir;
 }
 
-/** Every key countersign.yaml accepts, the new ones (initiators, temporal, sources, refs, ...) included. */
+/** Every key countersign.yaml accepts, the new ones (initiators, temporal, sources, refs, charts, ...) included. */
 export const FULL_YAML = `
 registry: 127.0.0.1:5000
 keys:
@@ -27,7 +27,7 @@ approvers:
   dave: { publicKey: keys/dave.pub }
   erin: { publicKey: keys/erin.pub }
 initiators:
-  ci: { publicKey: keys/ci.pub, targets: [production, staging] }
+  ci: { publicKey: keys/ci.pub, targets: [production, staging, charts] }
   alice: { targets: ["*"] }
 temporal:
   address: temporal.internal:7233
@@ -91,6 +91,27 @@ targets:
     approval: { approvers: [carol] }
     keys:
       platform: { trust: platform }
+charts:
+  charts:
+    sources: [app]
+    signing: { key: keys/charts.asc, keyring: keys/charts.gpg, passphraseEnv: PGP_PW }
+    cosign: { key: keys/platform.key, publicKey: keys/platform.pub, passwordEnv: PLATFORM_PW }
+    publish: { repositoryDir: charts-repo, repositoryUrl: https://charts.acme.com, oci: charts }
+    approval:
+      groups:
+        platform: { members: [alice, bob], required: 1 }
+      vetoOnReject: true
+      deadline: 24h
+      reminderEvery: 8h
+      escalateAfter: 1
+      escalation: { name: managers, members: [erin] }
+      webhook: https://hooks.example.com/charts
+      reopen: [erin]
+  charts-ceremony:
+    sources: [app]
+    signing: { trust: helm }
+    publish: { oci: registry.example.com/charts }
+    approval: { approvers: [alice, bob], required: 1 }
 `;
 
 export const full = () => YAML.parse(FULL_YAML) as Record<string, any>;

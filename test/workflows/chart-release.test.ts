@@ -1,67 +1,93 @@
+/**
+ * The chart release workflow on a real Temporal dev server and registry, started through the CLI
+ * with a signed request and resolved from the worker's `charts:` configuration; the released chart
+ * checked with the real helm, gpg and cosign (each skipped when the toolchain lacks it).
+ */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as openpgp from 'openpgp';
 import { parse } from 'yaml';
 import { verifyBlob } from '../../src/cosign/blob';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
-import { sha256Hex } from '../../src/oci/digest';
-import { pullChart } from '../../src/helm/oci';
-import { startChartRelease, waitForChartRelease, type ChartReleaseRequest } from '../../src/helm/release-client';
-import { pinRoster } from '../../src/approval/roster';
-import type { ApprovalPolicy } from '../../workflows/approval-messages';
-import { verifyChart } from '../../src/helm/verify';
 import { hasCode } from '../../src/errors';
+import { pullChart } from '../../src/helm/oci';
 import { generateSigningKey, publicKeyring, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
-import { DEMO_FILE, demoReleaseRequest, PGP_PASSWORD_ENV, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
-import { useTestEnv, TEST_PASSWORD } from '../support/env';
+import { getChartReleaseStatus, waitForChartRelease } from '../../src/helm/release-client';
+import { verifyChart } from '../../src/helm/verify';
+import { sha256Hex } from '../../src/oci/digest';
+import { COSIGN, cosignVerifyBlob, GPG, gpgVerify, HELMS, helmVerify } from '../support/chart-tools';
 import { runCli } from '../support/cli';
+import { TEST_PASSWORD, useTestEnv } from '../support/env';
+import { DEMO_DIR, DEMO_FILE, demoChartTarget, filesUnder, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
+
+const steps = (s: { timeline: Array<{ step: string; status: string }> }) => s.timeline.map((t) => [t.step, t.status]);
 
 describe('chart release workflow on a real Temporal dev server and registry', () => {
   const env = useTestEnv({ setup: (e) => void (e.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE) });
-  let approval: ApprovalPolicy;
-  const request = (overrides: Partial<ChartReleaseRequest> = {}): ChartReleaseRequest => demoReleaseRequest(env, approval, overrides);
+  const cliEnv = () => ({ TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD });
 
-  before(async () => {
-    approval = { ...env.target.approval, roster: await pinRoster(env.target.approvers) };
-  });
-
-  it('packages, signs, verifies, waits for approval, then publishes to the repository and the registry', async () => {
-    const started = await startChartRelease(env.client, request());
+  it('through the CLI: packages, waits for approval with nothing signed, then signs, verifies and publishes what helm, gpg and cosign accept', async () => {
+    env.chartWith(demoChartTarget(env), 'charts');
+    const cli = await runCli(['helm', 'release', DEMO_DIR, '--target', 'charts', '--as', 'ci', '--key', path.join(env.keysDir, 'ci.key'), '--json'], cliEnv());
+    assert.equal(cli.code, 0, cli.stderr);
+    const started = JSON.parse(cli.stdout) as { releaseId: string; sha256: string; fileName: string };
+    assert.match(started.releaseId, /^chart-charts\/demo-1\.2\.3-[0-9a-f]{16}$/);
     const waiting = await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     assert.equal(waiting.state, 'AWAITING_APPROVAL', waiting.error);
-    assert.deepEqual(waiting.checks.map((c) => [c.name, c.ok]), [['archive', true], ['file-name', true], ['signature', true], ['digest', true], ['metadata', true], ['bundle', true]]);
-    assert.equal(await fs.stat(path.join(env.dir, 'repo', DEMO_FILE)).then(() => true, () => false), false, 'nothing is published before approval');
+    assert.equal(waiting.initiator, 'ci');
+    assert.deepEqual(waiting.checks.map((c) => [c.name, c.ok]), [['chart-yaml', true], ['name-version', true], ['sha256', true]]);
+
+    // Before approval: the archive alone, private to the worker; nothing signed, nothing published.
+    const runDir = path.join(env.stagingDir, waiting.approval.subject.runId!);
+    assert.deepEqual(await filesUnder(env.stagingDir), [path.join(waiting.approval.subject.runId!, DEMO_FILE)]);
+    assert.equal((await fs.stat(env.stagingDir)).mode & 0o777, 0o700);
+    assert.equal((await fs.stat(runDir)).mode & 0o777, 0o700);
+    assert.equal((await fs.stat(path.join(runDir, DEMO_FILE))).mode & 0o777, 0o600);
+    assert.deepEqual(await filesUnder(path.join(env.dir, 'repo')), [], 'nothing is published before approval');
+
+    // A second trigger joins the running release.
+    const again = await releaseChart(env, 'charts');
+    assert.deepEqual([again.releaseId, again.attached], [started.releaseId, true]);
 
     // The shared approval gate: signed statements, checked against the pinned roster and groups.
     await assert.rejects(env.decideAs(started.releaseId, 'carol', 'approve'), (e) => hasCode(e, 'APPROVAL_REFUSED'));
-    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
-    const approved = await runCli(['approve', started.releaseId, '--as', 'alice', '--key', path.join(env.keysDir, 'alice.key')], cliEnv);
+    const approved = await runCli(['approve', started.releaseId, '--as', 'alice', '--key', path.join(env.keysDir, 'alice.key')], cliEnv());
     assert.equal(approved.code, 0, approved.stderr);
     const done = await waitForChartRelease(env.client, started.releaseId);
     assert.equal(done.state, 'RELEASED', done.error);
-    const shown = await runCli(['status', started.releaseId], cliEnv);
+    assert.deepEqual(steps(done), [
+      ['authorize', 'succeeded'],
+      ['package', 'succeeded'],
+      ['approval', 'succeeded'],
+      ['sign', 'succeeded'],
+      ['verify', 'succeeded'],
+      ['publish', 'succeeded'],
+      ['cleanup', 'succeeded'],
+    ]);
+    assert.equal(done.timeline[6]!.detail, `removed ${DEMO_FILE}, ${DEMO_FILE}.prov, ${DEMO_FILE}.sigstore.json`);
+    assert.deepEqual(await filesUnder(env.stagingDir), [], 'the staged files are gone once published');
+    const shown = await runCli(['status', started.releaseId], cliEnv());
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /chart release .*\n\s+state:\s+RELEASED/);
     assert.match(shown.stdout, /approved by alice/);
-    const listed = JSON.parse((await runCli(['list', '--kind', 'chart', '--state', 'RELEASED', '--json'], cliEnv)).stdout);
+    const listed = JSON.parse((await runCli(['list', '--kind', 'chart', '--state', 'RELEASED', '--json'], cliEnv())).stdout);
     assert.deepEqual(
       listed.filter((r: { promotionId: string }) => r.promotionId === started.releaseId).map((r: { kind: string; target: string }) => [r.kind, r.target]),
-      [['chart', 'chart:demo']],
+      [['chart', 'chart:charts']],
     );
-    assert.deepEqual(done.timeline.map((t) => [t.step, t.status]), [['package', 'succeeded'], ['sign', 'succeeded'], ['verify', 'succeeded'], ['approval', 'succeeded'], ['publish', 'succeeded']]);
 
     const repo = path.join(env.dir, 'repo');
-    const archive = await fs.readFile(path.join(repo, DEMO_FILE));
-    const report = await verifyChart({ archive, fileName: DEMO_FILE, provenance: await fs.readFile(path.join(repo, `${DEMO_FILE}.prov`)), keyring: await fs.readFile(path.join(VECTORS, 'keyring.gpg')) });
+    const tgz = path.join(repo, DEMO_FILE);
+    const archive = await fs.readFile(tgz);
+    assert.equal(sha256Hex(archive), started.sha256, 'the published archive is the one the initiator signed for');
+    const report = await verifyChart({ archive, fileName: DEMO_FILE, provenance: await fs.readFile(`${tgz}.prov`), keyring: await fs.readFile(path.join(VECTORS, 'keyring.gpg')) });
     assert.equal(report.ok, true, JSON.stringify(report.checks));
     const index = parse(await fs.readFile(path.join(repo, 'index.yaml'), 'utf8'));
-    assert.equal(index.apiVersion, 'v1');
     assert.deepEqual(index.entries.demo.map((e: Record<string, unknown>) => [e.version, e.urls, e.digest]), [['1.2.3', [DEMO_FILE], sha256Hex(archive)]]);
-    // The published bundle is the one customers check with `cosign verify-blob --bundle`: it must
-    // verify for this archive under the platform key, and for nothing else.
-    const bundle = await fs.readFile(path.join(repo, `${DEMO_FILE}.sigstore.json`));
+    // The published bundle verifies for this archive under the platform key, and for nothing else.
+    const bundle = await fs.readFile(`${tgz}.sigstore.json`);
     const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
     verifyBlob(archive, bundle, platformPem);
     assert.throws(() => verifyBlob(Buffer.concat([archive, Buffer.from([0])]), bundle, platformPem), (e) => hasCode(e, 'SIGNATURE_INVALID'));
@@ -73,42 +99,82 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     assert.ok(pulled.archive.equals(archive));
     assert.equal((await verifyImageSignatures(env.store, 'charts/demo', pulled.digest, platformPem)).valid, 1);
 
-    // A second trigger for the same chart finds the finished release's id; nothing is published twice.
-    const again = await startChartRelease(env.client, request());
-    assert.equal(again.releaseId, started.releaseId);
+    // What customers run.
+    for (const helm of HELMS) {
+      if (!helm.bin) continue;
+      const verified = await helmVerify(helm.bin, path.join(VECTORS, 'keyring.gpg'), tgz, path.join(env.dir, `helm-${HELMS.indexOf(helm)}`));
+      assert.equal(verified.code, 0, `${helm.label}: ${verified.out}`);
+      assert.match(verified.out, new RegExp(`Chart Hash Verified: sha256:${started.sha256}`));
+    }
+    if (GPG) {
+      const verified = await gpgVerify(GPG, path.join(VECTORS, 'keyring.gpg'), `${tgz}.prov`);
+      assert.equal(verified.code, 0, verified.out);
+      assert.match(verified.out, /Good signature from "Countersign Helm Test/);
+    }
+    if (COSIGN) {
+      const verified = await cosignVerifyBlob(COSIGN, path.join(env.keysDir, 'platform.pub'), `${tgz}.sigstore.json`, tgz, env.dir);
+      assert.equal(verified.code, 0, verified.out);
+    }
   });
 
-  it('rejects with the approver reason and publishes nothing', async () => {
-    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: rejected\nversion: 0.0.1\n' });
-    const started = await startChartRelease(env.client, request({ chartDir }));
+  it('rejects with the approver reason, publishes nothing and removes what it staged', async () => {
+    env.chartWith(demoChartTarget(env, { publish: { repositoryDir: path.join(env.dir, 'repo-rejected'), oci: `${env.stack.registry.address}/charts` } }), 'charts-rejected');
+    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: rejected\nversion: 0.0.1\n' }, env.dir);
+    const started = await releaseChart(env, 'charts-rejected', { chartDir });
     await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     await env.decideAs(started.releaseId, 'bob', 'reject', 'not this week');
     const done = await waitForChartRelease(env.client, started.releaseId);
     assert.equal(done.state, 'REJECTED');
     assert.match(done.error ?? '', /^REJECTED: .*bob.*not this week/);
+    assert.deepEqual(steps(done), [['authorize', 'succeeded'], ['package', 'succeeded'], ['approval', 'rejected'], ['cleanup', 'succeeded']]);
     assert.equal(await env.store.getManifest('charts/rejected', '0.0.1'), undefined);
+    assert.deepEqual(await filesUnder(path.join(env.dir, 'repo-rejected')), []);
+    assert.deepEqual(await filesUnder(path.join(env.stagingDir, done.approval.subject.runId!)), []);
   });
 
-  it('ends REJECTED at verify, every failed check listed, no approval asked, nothing published', async () => {
-    // The pinned fingerprint comes from the keyring, so a keyring of another key stops the release
-    // at sign (next test). The verify step fails when the keyring holds the signing key revoked
-    // (the key was revoked after the release started) and the cosign public key is not the one
-    // the bundle was signed with.
+  it('a chart that is not the one the request names (changed since it was signed) is REJECTED at package, every failed check listed, no approval asked', async () => {
+    env.chartWith(demoChartTarget(env), 'charts-changed');
+    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: changing\nversion: 0.0.1\n' }, env.dir);
+    const started = await releaseChart(env, 'charts-changed', { chartDir });
+    await fs.writeFile(path.join(chartDir, 'values.yaml'), 'a: 2\n');
+    const done = await waitForChartRelease(env.client, started.releaseId);
+    assert.equal(done.state, 'REJECTED', done.error);
+    assert.deepEqual(done.checks.map((c) => [c.name, c.ok]), [['chart-yaml', true], ['name-version', true], ['sha256', false]]);
+    assert.match(done.error ?? '', /^VERIFICATION_FAILED: .* packages to sha256:[0-9a-f]{64}, but the release was requested for sha256:/);
+    assert.deepEqual(steps(done), [['authorize', 'succeeded'], ['package', 'rejected'], ['cleanup', 'succeeded']]);
+    assert.equal(done.approval.state, 'WAITING', 'the approval gate never opened');
+    assert.equal(done.timeline[2]!.detail, 'nothing staged');
+  });
+
+  it('ends REJECTED at verify after approval when the signatures do not verify, every failed check listed, nothing published', async () => {
+    // The worker's keyring holds the signing key revoked, and its cosign public key is not the
+    // signing key's: the .prov and the bundle are made after approval and fail their checks.
     const key = await readSigningKey(await fs.readFile(path.join(VECTORS, 'test-key.asc')), TEST_KEY_PASSPHRASE);
     const { publicKey: revoked } = await openpgp.revokeKey({ key, reasonForRevocation: { flag: openpgp.enums.reasonForRevocation.keyCompromised }, format: 'object' });
-    const keyringPath = path.join(env.dir, 'revoked', 'keyring.gpg');
-    await fs.mkdir(path.dirname(keyringPath), { recursive: true });
-    await fs.writeFile(keyringPath, publicKeyring([revoked]));
-    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: unverified\nversion: 0.0.1\n' });
+    const keyring = path.join(env.dir, 'revoked', 'keyring.gpg');
+    await fs.mkdir(path.dirname(keyring), { recursive: true });
+    await fs.writeFile(keyring, publicKeyring([revoked]));
     const repositoryDir = path.join(env.dir, 'repo-unverified');
-    const base = request();
-    const started = await startChartRelease(
-      env.client,
-      request({ chartDir, keyringPath, publish: { ...base.publish, repositoryDir, cosign: { ...base.publish.cosign!, publicKeyPath: path.join(env.keysDir, 'dev.pub') } } }),
+    const base = demoChartTarget(env);
+    env.chartWith(
+      {
+        ...base,
+        signing: { ...(base.signing as object), keyring },
+        cosign: { ...(base.cosign as object), publicKey: path.join(env.keysDir, 'dev.pub') },
+        publish: { repositoryDir, oci: `${env.stack.registry.address}/charts` },
+      },
+      'charts-unverified',
     );
+    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: unverified\nversion: 0.0.1\n' }, env.dir);
+    const started = await releaseChart(env, 'charts-unverified', { chartDir });
+    await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    await env.decideAs(started.releaseId, 'alice', 'approve');
     const done = await waitForChartRelease(env.client, started.releaseId);
     assert.equal(done.state, 'REJECTED', done.error);
     assert.deepEqual(done.checks.map((c) => [c.name, c.ok, c.code]), [
+      ['chart-yaml', true, undefined],
+      ['name-version', true, undefined],
+      ['sha256', true, undefined],
       ['archive', true, undefined],
       ['file-name', true, undefined],
       ['signature', false, 'PROVENANCE_SIGNATURE_INVALID'],
@@ -117,23 +183,28 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
       ['bundle', false, 'SIGNATURE_INVALID'],
     ]);
     assert.match(done.error ?? '', /^VERIFICATION_FAILED: .*revoked.*; unverified-0\.0\.1\.tgz\.sigstore\.json: /);
-    assert.deepEqual(done.timeline.map((t) => [t.step, t.status]), [['package', 'succeeded'], ['sign', 'succeeded'], ['verify', 'rejected']]);
-    assert.equal(done.timeline[2]!.detail, '2 check(s) failed');
-    assert.equal(done.approval.state, 'WAITING', 'the approval gate never opened');
-    assert.deepEqual(done.approval.votes, []);
+    assert.deepEqual(steps(done), [['authorize', 'succeeded'], ['package', 'succeeded'], ['approval', 'succeeded'], ['sign', 'succeeded'], ['verify', 'rejected'], ['cleanup', 'succeeded']]);
+    assert.equal(done.timeline[4]!.detail, '2 check(s) failed');
     assert.equal(done.published, undefined);
-    assert.equal(await fs.stat(repositoryDir).then(() => true, () => false), false, 'nothing in the chart repository');
+    assert.deepEqual(await filesUnder(repositoryDir), [], 'nothing in the chart repository');
     assert.equal(await env.store.getManifest('charts/unverified', '0.0.1'), undefined);
+    assert.deepEqual(await filesUnder(path.join(env.stagingDir, done.approval.subject.runId!)), [], 'the signed files did not outlive the run');
   });
 
-  it('fails at sign when the key does not match the published keyring, naming both', async () => {
+  it('fails at sign when the key does not match the published keyring, naming both; the staged archive is removed', async () => {
     const other = await generateSigningKey({ name: 'Other', passphrase: TEST_KEY_PASSPHRASE, rsaBits: 2048 });
-    const keyringPath = await publishKeyring(path.join(env.dir, 'trust'), await readSigningKey(Buffer.from(other.privateKeyArmored), TEST_KEY_PASSPHRASE));
-    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: mismatch\nversion: 0.0.1\n' });
-    const started = await startChartRelease(env.client, request({ chartDir, keyringPath }));
+    const keyring = await publishKeyring(path.join(env.dir, 'trust'), await readSigningKey(Buffer.from(other.privateKeyArmored), TEST_KEY_PASSPHRASE));
+    const base = demoChartTarget(env);
+    env.chartWith({ ...base, signing: { ...(base.signing as object), keyring } }, 'charts-mismatch');
+    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: mismatch\nversion: 0.0.1\n' }, env.dir);
+    const started = await releaseChart(env, 'charts-mismatch', { chartDir });
+    await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    await env.decideAs(started.releaseId, 'alice', 'approve');
     const done = await waitForChartRelease(env.client, started.releaseId);
     assert.equal(done.state, 'FAILED');
     assert.match(done.error ?? '', new RegExp(`KEY_INVALID: .*but the release pinned ${other.info.fingerprint}`));
-    assert.deepEqual(done.timeline.map((t) => [t.step, t.status]), [['package', 'succeeded'], ['sign', 'failed']]);
+    assert.deepEqual(steps(done), [['authorize', 'succeeded'], ['package', 'succeeded'], ['approval', 'succeeded'], ['sign', 'failed'], ['cleanup', 'succeeded']]);
+    assert.deepEqual(await filesUnder(path.join(env.stagingDir, done.approval.subject.runId!)), []);
+    assert.equal((await getChartReleaseStatus(env.client, started.releaseId)).state, 'FAILED');
   });
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import YAML from 'yaml';
 import { signImageAs } from '../../src/cosign/verify-image';
 import { hasCode } from '../../src/errors';
 import { readKeyring } from '../../src/helm/pgp-key';
@@ -31,6 +32,17 @@ const HELLO_IMAGE = path.resolve(__dirname, '../fixtures/hello-image');
 
 describe('key ceremony', () => {
   const env = useTestEnv();
+
+  /**
+   * Adds a chart target `<trust>-charts` to the worker's configuration that signs with the trust
+   * store's active OpenPGP key (the store as trustTestConfig wrote it); returns the CLI arguments
+   * that release a chart to it as ci.
+   */
+  async function chartTargetSigningWith(trust: string, repositoryDir: string): Promise<(chart: string) => string[]> {
+    const written = YAML.parse(await fs.readFile(path.join(env.dir, `countersign-${trust}.yaml`), 'utf8')) as { trust: Record<string, unknown> };
+    env.chartWith({ sources: [HELM_CHART, env.dir], signing: { trust }, publish: { repositoryDir } }, `${trust}-charts`, { trust: { [trust]: written.trust[trust] } });
+    return (chart) => ['helm', 'release', chart, '--target', `${trust}-charts`, '--as', 'ci', '--key', path.join(env.keysDir, 'ci.key'), '--json'];
+  }
 
   it('needs M distinct custodians; refuses non-custodians, the initiator and a second vote; then publishes the key', async () => {
     const config = trustTestConfig(env, {});
@@ -136,10 +148,11 @@ describe('key ceremony', () => {
     const keys = await readKeyring(keyring);
     assert.equal(keys[0].getFingerprint().toUpperCase(), key.fingerprint);
 
-    // A chart release signs with the ceremony's key, found through the trust store.
+    // A chart release signs with the ceremony's key, found through the trust store the worker's chart target names.
     const repoDir = path.join(env.dir, 'ceremony-charts');
+    const release = await chartTargetSigningWith('helm', repoDir);
     const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: path.join(env.dir, 'countersign-helm.yaml'), COUNTERSIGN_HOME: path.join(env.dir, 'home'), COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
-    const started = await runCli(['helm', 'release', HELM_CHART, '--trust', 'helm', '--repo-dir', repoDir, '--target', 'prod', '--json'], cliEnv);
+    const started = await runCli(release(HELM_CHART), cliEnv);
     assert.equal(started.code, 0, started.stderr);
     const { releaseId } = JSON.parse(started.stdout);
     await until(() => getChartReleaseStatus(env.client, releaseId), (s) => s.state === 'AWAITING_APPROVAL' || s.state === 'FAILED');
@@ -154,7 +167,7 @@ describe('key ceremony', () => {
     const nextChart = await copyDir(HELM_CHART, path.join(env.dir, 'chart-next'));
     const chartYaml = path.join(nextChart, 'Chart.yaml');
     await fs.writeFile(chartYaml, (await fs.readFile(chartYaml, 'utf8')).replace(/^version: .*$/m, 'version: 9.9.9'));
-    const next = await runCli(['helm', 'release', nextChart, '--trust', 'helm', '--repo-dir', repoDir, '--target', 'prod', '--json'], cliEnv);
+    const next = await runCli(release(nextChart), cliEnv);
     assert.equal(next.code, 0, next.stderr);
     const nextId = (JSON.parse(next.stdout) as { releaseId: string }).releaseId;
     await until(() => getChartReleaseStatus(env.client, nextId), (s) => s.state === 'AWAITING_APPROVAL' || s.state === 'FAILED');
@@ -170,7 +183,7 @@ describe('key ceremony', () => {
     assert.match(refused.error ?? '', new RegExp(`KEY_REVOKED: key ${key.id} was revoked at .*refusing to sign`));
     assert.deepEqual((await fs.readdir(repoDir)).filter((f) => f.includes('9.9.9')), [], 'nothing of the refused release was published');
     // A release started after the revocation finds no key to sign with, and starts nothing.
-    const later = await runCli(['helm', 'release', nextChart, '--trust', 'helm', '--repo-dir', repoDir, '--target', 'prod'], cliEnv);
+    const later = await runCli(release(nextChart).filter((a) => a !== '--json'), cliEnv);
     assert.notEqual(later.code, 0);
     assert.match(later.stderr, /TRUST_NO_ACTIVE_KEY: no active openpgp key in .*: run a key ceremony/);
   });
@@ -180,8 +193,9 @@ describe('key ceremony', () => {
     const first = await runCeremony(env, config, 'helm-rotate');
     assert.equal(first.ceremony.state, 'PUBLISHED', first.ceremony.error);
     const oldKey = first.ceremony.key!;
-    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: path.join(env.dir, 'countersign-helm-rotate.yaml'), COUNTERSIGN_HOME: path.join(env.dir, 'home-rotate') };
-    const started = await runCli(['helm', 'release', HELM_CHART, '--trust', 'helm-rotate', '--repo-dir', path.join(env.dir, 'rotate-charts'), '--target', 'prod', '--json'], cliEnv);
+    const release = await chartTargetSigningWith('helm-rotate', path.join(env.dir, 'rotate-charts'));
+    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
+    const started = await runCli(release(HELM_CHART), cliEnv);
     assert.equal(started.code, 0, started.stderr);
     const { releaseId } = JSON.parse(started.stdout) as { releaseId: string };
     await until(() => getChartReleaseStatus(env.client, releaseId), (s) => s.state === 'AWAITING_APPROVAL');

@@ -1,23 +1,19 @@
 import { promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { pinRoster } from '../../approval/roster';
 import { parseDuration } from '../../duration';
 import { CountersignError } from '../../errors';
-import { trustConfig } from '../../trust/client';
-import type { TrustConfig } from '../../trust/config';
-import { TrustStore } from '../../trust/store';
 import { readPassphrase } from '../../keys/passphrase';
+import { DEFAULT_PGP_PASSWORD_ENV } from '../../helm/config';
 import { packageChart } from '../../helm/package';
-import { generateSigningKey, loadSigningKey, publishKeyring, readSigningKey } from '../../helm/pgp-key';
+import { ARMOR_PREFIX, generateSigningKey, loadSigningKey, publishKeyring, readSigningKey } from '../../helm/pgp-key';
 import { signChart } from '../../helm/provenance';
 import { startChartRelease, waitForChartRelease } from '../../helm/release-client';
 import { indexRepository } from '../../helm/repository';
 import { assertChartVerified, verifyChart } from '../../helm/verify';
 import { EXIT, printJson, write, type Command, type CommandIo } from '../command';
-import { connectClient, findTarget, loadCliConfig } from '../context';
-
-export const DEFAULT_PGP_PASSWORD_ENV = 'COUNTERSIGN_PGP_PASSPHRASE';
+import { connectClient } from '../context';
+import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
+import { exitCodeFor, readSignedFile } from './promotions';
 
 function positional(args: { positionals: string[] }, what: string): string {
   const [first, ...rest] = args.positionals;
@@ -187,92 +183,90 @@ export const helmRepoIndexCommand: Command = {
   },
 };
 
-/** The active OpenPGP key of a trust store: its private reference and its published keyring. */
-async function activePgpKey(trust: TrustConfig): Promise<{ pgpKey: { ref: string; passwordEnv: string; trust: { publishDir: string; keyId: string } }; keyringPath: string }> {
-  if (trust.kind !== 'openpgp') throw new CountersignError('BAD_INPUT', `trust store ${trust.name} holds ${trust.kind} keys, not OpenPGP keys`);
-  const store = new TrustStore(trust);
-  const key = await store.active('openpgp');
-  const secret = await store.privateRef(key.id);
-  return {
-    pgpKey: { ref: secret.ref, passwordEnv: secret.passwordEnv ?? DEFAULT_PGP_PASSWORD_ENV, trust: { publishDir: trust.publishDir, keyId: key.id } },
-    keyringPath: path.join(trust.publishDir, key.file),
-  };
-}
+/**
+ * Flags `helm release` took when the caller chose keys and places; now the worker's configuration
+ * does (charts.<target> in its countersign.yaml), and each one is refused with where it moved.
+ */
+const RETIRED_RELEASE_FLAGS: Record<string, string> = {
+  trust: 'the OpenPGP key (charts.<target>.signing.trust)',
+  keyring: 'the published keyring (charts.<target>.signing.keyring)',
+  'passphrase-env': "the OpenPGP key's passphrase variable (charts.<target>.signing.passphraseEnv)",
+  'repo-dir': 'the chart repository directory (charts.<target>.publish.repositoryDir)',
+  'repo-url': "the chart repository's URL (charts.<target>.publish.repositoryUrl)",
+  oci: 'the OCI registry and namespace (charts.<target>.publish.oci)',
+  'cosign-key': 'the cosign key (charts.<target>.cosign.key)',
+  'cosign-public-key': 'the cosign public key (charts.<target>.cosign.publicKey)',
+  'cosign-password-env': "the cosign key's passphrase variable (charts.<target>.cosign.passwordEnv)",
+  'staging-dir': "the staging directory (the worker's COUNTERSIGN_STAGING_DIR)",
+  initiator: 'who started the release (the signer of the start request: --as with --key)',
+};
 
 export const helmReleaseCommand: Command = {
   name: 'helm release',
-  summary: 'start a chart release: package -> sign -> verify -> approval -> publish',
-  usage: 'countersign helm release <chart-dir> (--key FILE --keyring FILE | --trust NAME) (--repo-dir DIR | --oci HOST/NAMESPACE) [--target NAME] [--wait]',
+  summary: 'start a chart release with a signed start request: package -> approval -> sign -> verify -> publish',
+  usage: 'countersign helm release <chart-dir> --target NAME --as INITIATOR --key FILE [--deadline D] [--reopen FILE] [--wait]',
   options: {
-    key: { type: 'string', short: 'k' },
-    trust: { type: 'string' },
-    'passphrase-env': { type: 'string' },
-    keyring: { type: 'string' },
-    'repo-dir': { type: 'string' },
-    'repo-url': { type: 'string' },
-    oci: { type: 'string' },
-    'cosign-key': { type: 'string' },
-    'cosign-public-key': { type: 'string' },
-    'cosign-password-env': { type: 'string' },
-    'staging-dir': { type: 'string' },
     target: { type: 'string', short: 't' },
+    as: { type: 'string' },
+    ...PERSONAL_KEY_OPTIONS,
     deadline: { type: 'string' },
-    initiator: { type: 'string' },
+    reopen: { type: 'string' },
     wait: { type: 'boolean', short: 'w' },
+    // Accepted only to be refused with a pointer to the worker's configuration (not in --help).
+    ...Object.fromEntries(Object.keys(RETIRED_RELEASE_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
   },
   optionHelp: {
-    key: 'OpenPGP secret key the worker signs the .prov with',
-    trust: 'sign with the active OpenPGP key of this trust store (made by a key ceremony) and its published keyring, instead of --key/--keyring',
-    'passphrase-env': `variable in the WORKER's environment holding its passphrase (default ${DEFAULT_PGP_PASSWORD_ENV})`,
-    keyring: 'the published binary keyring; pins the signing key and verifies the .prov',
-    'repo-dir': 'chart repository directory to publish into (index.yaml, tgz, prov, sigstore bundle)',
-    'repo-url': 'its public base URL for index.yaml',
-    oci: 'registry host and namespace: the chart goes to oci://HOST/NAMESPACE/<name>:<version>',
-    'cosign-key': 'cosign key that signs the chart OCI digest and the archive bundle',
-    'cosign-public-key': 'its public key',
-    // The flag is wider than the help column (src/cli/main.ts), so its text starts on the next line, aligned.
-    'cosign-password-env': 'variable in the worker environment holding the cosign key passphrase (default COSIGN_PASSWORD)',
-    'staging-dir': 'worker-local directory for files between steps (default $COUNTERSIGN_HOME/charts)',
-    target: 'config target whose approval policy and approvers apply (optional when there is only one)',
-    deadline: 'approval deadline (e.g. 72h; default: the target\'s)',
-    initiator: 'who starts this release (default $USER)',
-    wait: 'follow the release until it ends',
+    target: "the chart target's name in the worker's configuration (charts:)",
+    as: "your initiator name in the worker's configuration (default $COUNTERSIGN_APPROVER or the login name)",
+    ...personalKeyHelp('the start request'),
+    deadline: "a shorter approval deadline for this release than the chart target's (e.g. 30m); never longer",
+    reopen: 'a signed re-open (JSON from countersign reopen), when the last release of this chart to this chart target was REJECTED',
+    wait: 'follow the release until it ends; exit code reflects the outcome',
   },
-  details: 'Approve or reject with `countersign approve|reject <release-id>` (signed statements, as for promotions).',
+  details:
+    "The chart directory must lie under one of the chart target's sources in the worker's configuration. The worker checks the signed start request, " +
+    'then packages the chart and checks it is the one you signed for; nothing is signed before approval. The OpenPGP key, keyring, cosign key, publish ' +
+    "locations, approvers and staging directory are the worker's (charts.<target> in its countersign.yaml), never the caller's.\n" +
+    'Approve or reject with `countersign approve|reject <release-id>`. Exit codes: 7 when the worker refuses the request; with --wait: 0 released, 4 rejected, 5 expired, 6 failed.',
   async run(args, io) {
     const v = args.values as Record<string, string | boolean | undefined>;
+    const retired = Object.keys(RETIRED_RELEASE_FLAGS).filter((flag) => v[flag] !== undefined);
+    if (retired.length > 0) {
+      throw new CountersignError(
+        'BAD_INPUT',
+        `${retired.map((f) => `--${f}`).join(', ')}: the worker's configuration decides ${retired.map((f) => RETIRED_RELEASE_FLAGS[f]).join('; ')}; a release names only its chart target (--target)`,
+      );
+    }
     const chartDir = positional(args, 'chart directory');
-    if (v.trust !== undefined && (v.key || v.keyring)) throw new CountersignError('BAD_INPUT', 'give either --trust or --key with --keyring, not both');
-    if (v.trust === undefined && (!v.key || !v.keyring)) throw new CountersignError('BAD_INPUT', '--key and --keyring are required (or --trust NAME)');
-    if (Boolean(v['cosign-key']) !== Boolean(v['cosign-public-key'])) throw new CountersignError('BAD_INPUT', 'give --cosign-key and --cosign-public-key together');
-    const config = loadCliConfig(args, io.env);
-    const target = findTarget(config, v.target as string | undefined);
-    const pgp = v.trust !== undefined ? await activePgpKey(trustConfig(config, v.trust as string)) : undefined;
-    const approval = { ...target.approval, roster: await pinRoster(target.approvers) };
-    if (v.deadline) approval.deadlineMs = parseDuration(v.deadline as string, '--deadline');
-    const home = io.env.COUNTERSIGN_HOME || path.join(os.homedir(), '.countersign');
+    if (!v.target) throw new CountersignError('BAD_INPUT', "--target is required: the chart target's name in the worker's configuration (charts:)");
+    const keyFile = (v.key as string | undefined) ?? io.env.COUNTERSIGN_APPROVER_KEY;
+    if (keyFile && (await fsp.readFile(keyFile, 'utf8').catch(() => '')).startsWith(ARMOR_PREFIX)) {
+      throw new CountersignError('BAD_INPUT', `${keyFile} is an OpenPGP key: --key is now your own key, which signs the start request; the key that signs the chart is the worker's (charts.<target>.signing)`);
+    }
+    const reopen = v.reopen ? readSignedFile(v.reopen as string, '--reopen') : undefined;
+    const initiator = whoIsSigning(args, io);
+    const signer = await personalSigner(args, io, initiator, 'the start request');
     const { client, close } = await connectClient(args, io.env);
     try {
       const started = await startChartRelease(client, {
+        target: v.target as string,
         chartDir,
-        stagingDir: (v['staging-dir'] as string) ?? path.join(home, 'charts'),
-        pgpKey: pgp?.pgpKey ?? { ref: v.key as string, passwordEnv: (v['passphrase-env'] as string) ?? DEFAULT_PGP_PASSWORD_ENV },
-        keyringPath: pgp?.keyringPath ?? (v.keyring as string),
-        publish: {
-          repositoryDir: v['repo-dir'] as string | undefined,
-          repositoryUrl: v['repo-url'] as string | undefined,
-          oci: v.oci as string | undefined,
-          cosign: v['cosign-key']
-            ? { ref: v['cosign-key'] as string, passwordEnv: (v['cosign-password-env'] as string) ?? 'COSIGN_PASSWORD', publicKeyPath: v['cosign-public-key'] as string }
-            : undefined,
-        },
-        approval,
-        initiator: (v.initiator as string) ?? io.env.USER ?? os.userInfo().username,
+        initiator,
+        signer,
+        deadlineMs: v.deadline ? parseDuration(v.deadline as string, '--deadline') : undefined,
+        reopen,
       });
       if (!v.wait) {
-        if (v.json) printJson(io, { releaseId: started.releaseId, attached: started.attached, fileName: started.input.fileName, sha256: started.input.sha256 });
-        else write(io.stdout, `${started.attached ? 'attached to running release' : 'started release'} ${started.releaseId}\n  chart: ${started.input.fileName} sha256:${started.input.sha256}`);
-        return EXIT.ok;
+        // The worker's answer to the signed request comes in a moment; a refusal is this command's answer.
+        const authorised = await waitForChartRelease(client, started.releaseId, { until: (s) => s.state !== 'AUTHORIZING', pollMs: 100 });
+        if (authorised.state === 'REFUSED') {
+          if (v.json) printJson(io, { ...started, state: authorised.state, error: authorised.error });
+          else write(io.stderr, `the worker refused the start request for ${started.releaseId}: ${authorised.error}`);
+          return EXIT.refused;
+        }
+        if (v.json) printJson(io, { ...started, state: authorised.state });
+        else write(io.stdout, `${started.attached ? 'attached to running release' : 'started release'} ${started.releaseId}\n  chart: ${started.fileName} sha256:${started.sha256}\n  started by: ${authorised.initiator ?? initiator}\n  state: ${authorised.state}`);
+        return authorised.state === 'FAILED' ? EXIT.failed : EXIT.ok;
       }
       let last = '';
       const final = await waitForChartRelease(client, started.releaseId, {
@@ -284,7 +278,7 @@ export const helmReleaseCommand: Command = {
       });
       if (v.json) printJson(io, final);
       else write(io.stdout, [`${final.releaseId}: ${final.state}`, ...final.timeline.map((t) => `  ${t.step.padEnd(9)} ${t.status}${t.detail ? `  ${t.detail}` : ''}${t.error ? `  ${t.error}` : ''}`)].join('\n'));
-      return final.state === 'RELEASED' ? EXIT.ok : final.state === 'REJECTED' ? EXIT.rejected : final.state === 'EXPIRED' ? EXIT.expired : EXIT.failed;
+      return exitCodeFor(final);
     } finally {
       await close();
     }

@@ -130,8 +130,8 @@ export const promoteCommand: Command = {
 
 export const reopenCommand: Command = {
   name: 'reopen',
-  summary: 'sign a re-open of a REJECTED promotion, for the initiator to pass to promote --reopen',
-  usage: 'countersign reopen <promotion-id> --as NAME --key FILE --reason TEXT [--output FILE]',
+  summary: 'sign a re-open of a REJECTED promotion or chart release, for the initiator to pass to promote (or helm release) --reopen',
+  usage: 'countersign reopen <promotion-id | chart-release-id> --as NAME --key FILE --reason TEXT [--output FILE]',
   options: { as: { type: 'string' }, ...PERSONAL_KEY_OPTIONS, reason: { type: 'string' }, output: { type: 'string', short: 'o' } },
   optionHelp: {
     as: "your name in the roster; the target's approval.reopen must list you (default $COUNTERSIGN_APPROVER or the login name)",
@@ -153,7 +153,7 @@ export const reopenCommand: Command = {
       const text = `${JSON.stringify(signed, null, 2)}\n`;
       if (args.values.output) {
         fs.writeFileSync(args.values.output as string, text, { mode: 0o644 });
-        write(io.stderr, `re-open of ${id} signed by ${who} written to ${args.values.output}; start the next run with: countersign promote ... --reopen ${args.values.output}`);
+        write(io.stderr, `re-open of ${id} signed by ${who} written to ${args.values.output}; start the next run with: countersign promote (or helm release) ... --reopen ${args.values.output}`);
       } else io.stdout.write(text);
       return EXIT.ok;
     } finally {
@@ -162,7 +162,7 @@ export const reopenCommand: Command = {
   },
 };
 
-function readSignedFile(file: string, flag: string): SignedStatement {
+export function readSignedFile(file: string, flag: string): SignedStatement {
   let text: string;
   try {
     const stat = fs.statSync(file);
@@ -229,7 +229,7 @@ export const listCommand: Command = {
   usage: 'countersign list [--kind promotion|chart|all] [--state STATE] [--target NAME] [--limit N] [--json]',
   options: { kind: { type: 'string' }, state: { type: 'string' }, target: { type: 'string', short: 't' }, limit: { type: 'string' } },
   optionHelp: {
-    kind: 'promotion (images), chart (chart releases; their target is chart:NAME) or all (default)',
+    kind: 'promotion (images), chart (chart releases; their target is chart:<chart target>) or all (default)',
     state: 'only this state (e.g. AWAITING_APPROVAL, PROMOTED, REJECTED)',
     target: 'only this target',
     limit: 'at most this many (default 100)',

@@ -8,11 +8,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { pinRoster } from '../../../src/approval/roster';
 import { waitForPromotion } from '../../../src/client/promotions';
-import { startChartRelease, waitForChartRelease } from '../../../src/helm/release-client';
+import { waitForChartRelease } from '../../../src/helm/release-client';
 import { requireTool } from '../../../src/stack/tools';
-import { demoReleaseRequest, PGP_PASSWORD_ENV, TEST_KEY_PASSPHRASE } from '../../helm/helpers';
+import { demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../../helm/helpers';
 import { buildFacts, copyDir, startTestEnv } from '../../support/env';
 import { runCeremony, trustTestConfig } from '../../trust/support';
 
@@ -79,7 +78,8 @@ async function main(): Promise<void> {
     }
 
     if (wants('chart-released')) {
-      const release = await startChartRelease(env.client, demoReleaseRequest(env, { ...env.target.approval, roster: await pinRoster(env.target.approvers) }));
+      env.chartWith(demoChartTarget(env), 'charts');
+      const release = await releaseChart(env, 'charts');
       await waitForChartRelease(env.client, release.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
       await env.decideAs(release.releaseId, 'alice', 'approve', 'recorded');
       const done = await waitForChartRelease(env.client, release.releaseId);
