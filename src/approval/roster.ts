@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { CountersignError } from '../errors';
 import { keyFingerprint, parsePublicKeyPem } from '../keys/public-key';
 import type { PinnedRosterEntry as RosterEntry } from '../promotion/plan';
-import type { RosterConfig } from './config';
+import type { ApprovalConfig, RosterConfig } from './config';
 
 /** Uncompressed P-256 point (04||x||y) as hex: what the workflow's verifier takes. */
 export function publicKeyPointHex(pem: string): string {
@@ -34,4 +34,16 @@ export async function pinRoster(roster: Record<string, RosterConfig>): Promise<R
     };
   }
   return pinned;
+}
+
+/**
+ * The approval policy a run pins: as configured, the roster's keys read now, and the deadline a
+ * signed request may shorten but never lengthen.
+ */
+export async function pinApprovalPolicy(approval: ApprovalConfig, approvers: Record<string, RosterConfig>, requestedDeadlineMs?: number) {
+  return {
+    ...approval,
+    deadlineMs: Math.min(requestedDeadlineMs ?? approval.deadlineMs, approval.deadlineMs),
+    roster: await pinRoster(approvers),
+  };
 }

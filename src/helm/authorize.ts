@@ -5,7 +5,7 @@
  * target and a chart; the keys, keyring, publish locations, approvers and staging are the worker's.
  */
 import crypto from 'node:crypto';
-import { pinRoster } from '../approval/roster';
+import { pinApprovalPolicy } from '../approval/roster';
 import { CountersignError } from '../errors';
 import { checkPriorRuns, checkSignedRequest, realpathUnder, workerConfig, type AuthorizeDeps, type AuthorizeInput } from '../requests/authorize';
 import { parseChartStartRequest } from '../requests/chart-start-request';
@@ -34,11 +34,7 @@ export async function authorizeChartRelease(deps: AuthorizeDeps, input: Authoriz
   const reopenedBy = await checkPriorRuns(deps, config, input, { nonce: request.nonce, digest }, rule, now);
 
   const signing = { pgp: await pinPgpKey(chart), ...(chart.cosign ? { cosign: await pinCosignKey(chart.cosign) } : {}) };
-  const approval = {
-    ...chart.approval,
-    deadlineMs: Math.min(request.deadlineMs ?? chart.approval.deadlineMs, chart.approval.deadlineMs),
-    roster: await pinRoster(chart.approvers),
-  };
+  const approval = await pinApprovalPolicy(chart.approval, chart.approvers, request.deadlineMs);
   const pinned = {
     target: chart.name,
     name: request.name,

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { TargetConfig } from '../config';
 import { CountersignError } from '../errors';
 import { parseImageReference, repositoryOf } from '../oci/reference';
-import { pinRoster } from '../approval/roster';
+import { pinApprovalPolicy } from '../approval/roster';
 import { checkPriorRuns, checkSignedRequest, realpathUnder, workerConfig, type AuthorizeDeps, type AuthorizeInput } from '../requests/authorize';
 import { canonicalJson } from '../requests/statement';
 import { parseStartRequest, type StartRequest } from '../requests/start-request';
@@ -48,11 +48,7 @@ export async function authorizePromotion(deps: AuthorizeDeps, input: AuthorizeIn
   if (keys.developer.fingerprint === keys.platform.fingerprint) {
     throw new CountersignError('KEY_INVALID', `target ${target.name}'s developer key is its platform key (${keys.platform.fingerprint.slice(0, 16)}): refusing to sign`);
   }
-  const approval = {
-    ...target.approval,
-    deadlineMs: Math.min(request.deadlineMs ?? target.approval.deadlineMs, target.approval.deadlineMs),
-    roster: await pinRoster(target.approvers),
-  };
+  const approval = await pinApprovalPolicy(target.approval, target.approvers, request.deadlineMs);
   const pinned = {
     target: target.name,
     repository: target.repository,
