@@ -6,7 +6,7 @@ import { createKey, type CreatedKey, type KeyRequest } from '../src/trust/create
 import type { GovernanceDeps } from '../src/trust/governance';
 import type { KeyRevocation, TrustKey } from '../src/trust/index-file';
 import type { CeremonyPlan, RevocationPlan, StoreLocation } from '../src/trust/plan';
-import { runsPinnedTo } from '../src/trust/promotions';
+import { runsPinnedTo } from '../src/client/pinned-runs';
 import { publishKey } from '../src/trust/publish';
 import { revokeStoreKey } from '../src/trust/revoke';
 import { TrustStore } from '../src/trust/store';

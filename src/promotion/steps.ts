@@ -18,7 +18,7 @@ import { APPROVAL_PREDICATE_TYPE } from '../approval/constants';
 import { readIndex } from '../trust/index-file';
 import { judgeSignature } from '../trust/validity';
 import { assertTrustAllowsSigning } from '../trust/check';
-import type { KeyTrust } from '../promotion/plan';
+import type { KeyTrust } from './plan';
 import { imageFiles } from '../oci/image-files';
 
 /** What each step needs from the outside world; the worker wires the real ones. */

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { CountersignError, type ErrorCode } from '../../src/errors';
-import { startChartRelease, type ChartReleaseRequest, type StartedChartRelease } from '../../src/helm/release-client';
+import { startChartRelease, type ChartReleaseRequest, type StartedChartRelease } from '../../src/client/chart-releases';
 import { INITIATOR, PLATFORM_PASSWORD_ENV, type TestEnv } from '../support/env';
 
 export const VECTORS = path.resolve(__dirname, '../vectors/helm');

@@ -10,7 +10,7 @@ import { parseConfig, type Config } from '../../src/config';
 import { hasCode, type ErrorCode } from '../../src/errors';
 import { signAndDecide } from '../../src/client/promotions';
 import { FileSigner } from '../../src/keys/file-signer';
-import { keyWorkflowStatus, rotationIdFor, signCeremonyRequest, startRotation, trustConfig } from '../../src/trust/client';
+import { keyWorkflowStatus, rotationIdFor, signCeremonyRequest, startRotation, trustConfig } from '../../src/client/trust';
 import type { CeremonyStatus } from '../../workflows/key-ceremony-messages';
 import { APPROVERS, BUILD_COMMAND, BUILDER_ID, DEV_PASSWORD_ENV, PLATFORM_PASSWORD_ENV, SOURCE_REPO, TEST_PASSWORD, type TestEnv } from '../support/env';
 

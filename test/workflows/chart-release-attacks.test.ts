@@ -12,7 +12,7 @@ import { signDecision } from '../../src/approval/sign';
 import { writeKeyPair } from '../../src/keys/file-signer';
 import { chartReleaseWorkflowId } from '../../src/helm/id';
 import { packageChart } from '../../src/helm/package';
-import { waitForChartRelease } from '../../src/helm/release-client';
+import { waitForChartRelease } from '../../src/client/chart-releases';
 import { CHART_START_REQUEST_TYPE, type ChartStartRequest } from '../../src/requests/chart-start-request';
 import { newNonce, signStatement } from '../../src/requests/sign';
 import { START_REQUEST_TYPE } from '../../src/requests/start-request';

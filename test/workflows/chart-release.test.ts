@@ -14,7 +14,7 @@ import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { hasCode } from '../../src/errors';
 import { pullChart } from '../../src/helm/oci';
 import { generateSigningKey, publicKeyring, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
-import { getChartReleaseStatus, waitForChartRelease } from '../../src/helm/release-client';
+import { getChartReleaseStatus, waitForChartRelease } from '../../src/client/chart-releases';
 import { verifyChart } from '../../src/helm/verify';
 import { sha256Hex } from '../../src/oci/digest';
 import { COSIGN, cosignVerifyBlob, GPG, gpgVerify, HELMS, helmVerify } from '../support/chart-tools';

@@ -16,7 +16,7 @@ import { main } from '../../src/cli/main';
 import { waitForPromotion } from '../../src/client/promotions';
 import { CountersignError, hasCode, type ErrorCode } from '../../src/errors';
 import { requireTool } from '../../src/stack/tools';
-import { signCeremonyRequest, controlSchedule, keyWorkflowStatus, listRotationSchedules, rotationScheduleId, scheduleRotation, trustConfig } from '../../src/trust/client';
+import { signCeremonyRequest, controlSchedule, keyWorkflowStatus, listRotationSchedules, rotationScheduleId, scheduleRotation, trustConfig } from '../../src/client/trust';
 import { readIndex, type TrustKey } from '../../src/trust/index-file';
 import { verifyAgainstTrust } from '../../src/trust/verify';
 import { ceremonyIdFor } from '../../workflows/key-ceremony-messages';

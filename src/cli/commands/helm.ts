@@ -7,7 +7,7 @@ import { DEFAULT_PGP_PASSWORD_ENV } from '../../helm/config';
 import { packageChart } from '../../helm/package';
 import { ARMOR_PREFIX, generateSigningKey, loadSigningKey, publishKeyring, readSigningKey } from '../../helm/pgp-key';
 import { signChart } from '../../helm/provenance';
-import { startChartRelease, waitForChartRelease } from '../../helm/release-client';
+import { startChartRelease, waitForChartRelease } from '../../client/chart-releases';
 import { indexRepository } from '../../helm/repository';
 import { assertChartVerified, verifyChart } from '../../helm/verify';
 import { EXIT, printJson, write, type Command, type CommandIo } from '../command';

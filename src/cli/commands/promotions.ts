@@ -8,7 +8,7 @@ import { EXIT, printJson, write, type Command } from '../command';
 import { connectClient } from '../context';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import { renderChartStatus, renderStatus } from '../render';
-import { getChartReleaseStatus } from '../../helm/release-client';
+import { getChartReleaseStatus } from '../../client/chart-releases';
 
 /** Exit code for a promotion's final (or current) state. */
 export function exitCodeFor(status: { state: string }): number {

@@ -3,10 +3,10 @@
  * what the key signed, from visibility (docs/trust.md, Revocation).
  */
 import { CountersignError } from '../../errors';
-import { PINNED_LISTING_LIMIT } from '../../trust/promotions';
-import { trustConfig } from '../../trust/client';
-import { pinnedTo, requestRevocation, signRevocationRequest, waitForRevocation, type Revocation } from '../../trust/revocation-client';
-import type { RevocationStatus } from '../../../workflows/key-revocation-messages';
+import { PINNED_LISTING_LIMIT } from '../../client/pinned-runs';
+import { trustConfig } from '../../client/trust';
+import { pinnedTo, requestRevocation, signRevocationRequest, waitForRevocation, type Revocation } from '../../client/revocation';
+import type { RevocationStatus } from '../../client/types';
 import { connectClient, loadCliConfig } from '../context';
 import { EXIT, printJson, write, type Command, type CommandIo } from '../command';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';

@@ -15,7 +15,7 @@ import {
   startRotation,
   trustConfig,
   waitForCeremonyAuthorization,
-} from '../../trust/client';
+} from '../../client/trust';
 import { connectClient, loadCliConfig } from '../context';
 import { EXIT, printJson, write, type Command, type ParsedArgs } from '../command';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';

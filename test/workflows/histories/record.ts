@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { waitForPromotion } from '../../../src/client/promotions';
-import { waitForChartRelease } from '../../../src/helm/release-client';
+import { waitForChartRelease } from '../../../src/client/chart-releases';
 import { requireTool } from '../../../src/stack/tools';
 import { demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../../helm/helpers';
 import { buildFacts, copyDir, startTestEnv } from '../../support/env';

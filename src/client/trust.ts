@@ -23,9 +23,9 @@ import {
   type RotationStatus,
 } from '../../workflows/key-ceremony-messages';
 import { KEY_REVOCATION_WORKFLOW_TYPE, revocationQuery, type RevocationStatus } from '../../workflows/key-revocation-messages';
-import type { TrustConfig } from './config';
-import { rotationIdFor, rotationScheduleId } from './ids';
-import { ceremonyPlanDigest, pinPeople } from './resolve';
+import type { TrustConfig } from '../trust/config';
+import { rotationIdFor, rotationScheduleId } from '../trust/ids';
+import { ceremonyPlanDigest, pinPeople } from '../trust/resolve';
 
 export { rotationIdFor, rotationScheduleId };
 

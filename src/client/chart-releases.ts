@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from '../client/promotions';
+import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from './promotions';
 import { CountersignError } from '../errors';
 import type { Signer } from '../keys/signer';
 import { CHART_START_REQUEST_TYPE, parseChartStartRequest, type ChartStartRequest } from '../requests/chart-start-request';
@@ -24,7 +24,7 @@ import {
   type ChartReleaseInput,
   type ChartReleaseStatus,
 } from '../../workflows/chart-release-messages';
-import { packageChart } from './package';
+import { packageChart } from '../helm/package';
 
 export interface ChartReleaseRequest {
   /** The chart target's name in the worker's configuration (charts:). */

@@ -12,12 +12,12 @@ import { newNonce, signStatement } from '../requests/sign';
 import { canonicalJson, type SignedStatement } from '../requests/statement';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import { KEY_REVOCATION_WORKFLOW_TYPE, type RevocationStatus } from '../../workflows/key-revocation-messages';
-import type { TrustConfig } from './config';
-import { findKey, type TrustKey } from './index-file';
-import { PINNED_LISTING_LIMIT, runsInFlight, runsSignedBy, type PinnedPromotion, type SignedPromotion } from './promotions';
-import { pinPeople } from './resolve';
-import { TrustStore } from './store';
-import { keyWorkflowStatus, waitForKeyWorkflow } from './client';
+import type { TrustConfig } from '../trust/config';
+import { findKey, type TrustKey } from '../trust/index-file';
+import { PINNED_LISTING_LIMIT, runsInFlight, runsSignedBy, type PinnedPromotion, type SignedPromotion } from './pinned-runs';
+import { pinPeople } from '../trust/resolve';
+import { TrustStore } from '../trust/store';
+import { keyWorkflowStatus, waitForKeyWorkflow } from './trust';
 
 export interface RevocationRequestOptions {
   /** The requester's own key (their roster key). */
