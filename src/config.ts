@@ -30,6 +30,7 @@ export interface KeyConfig {
 
 import { parseTrust, type TrustConfig } from './trust/config';
 import { parseApproval, parseRoster, type ApprovalConfig, type RosterConfig } from './approval/config';
+import { parseTemporalSection, type TemporalSection } from './temporal/connection';
 
 export type { ApprovalConfig, RosterConfig };
 
@@ -55,6 +56,8 @@ export interface Config {
   targets: Record<string, TargetConfig>;
   /** Trust stores (top-level trust:), see docs/trust.md. */
   trust: Record<string, TrustConfig>;
+  /** How the worker reaches Temporal (top-level temporal:, see src/temporal/connection.ts); the environment wins. */
+  temporal?: TemporalSection;
 }
 
 type Raw = Record<string, unknown>;
@@ -93,6 +96,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   if (raw.keys !== undefined && !isObject(raw.keys)) problems.add('keys', 'must be a mapping');
   const roster = parseRoster(raw.approvers, base, (field, problem) => problems.add(field, problem));
   const trust = parseTrust(raw.trust, base, roster, (field, problem) => problems.add(field, problem));
+  const temporal = parseTemporalSection(raw.temporal, base, (field, problem) => problems.add(field, problem));
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
@@ -107,7 +111,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets, trust };
+  return { file, registry, roster, targets, trust, ...(temporal ? { temporal } : {}) };
 }
 
 function parseTarget(
