@@ -1,11 +1,14 @@
 /**
  * The worker process: `npm run worker` or `countersign worker`. Configured by environment:
- * TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
+ * TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"), TLS to
+ * Temporal from TEMPORAL_TLS, TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY and
+ * TEMPORAL_TLS_SERVER_NAME over the `temporal:` section of the file COUNTERSIGN_CONFIG names,
  * COUNTERSIGN_MAX_CACHED_WORKFLOWS (default: sized by the SDK from memory), passphrases in the
  * variables the targets name (COUNTERSIGN_*_KEY_PASSWORD by default).
  */
 import { CountersignError } from '../src/errors';
 import { createLogger } from '../src/log';
+import { describeTls, loadTemporalSection, temporalConnectionSettings } from '../src/temporal/connection';
 import { createWorker, ensureSearchAttributes, installRuntime } from './worker';
 
 /** COUNTERSIGN_MAX_CACHED_WORKFLOWS: a whole number of workflows (0 turns the cache off), or unset. */
@@ -20,13 +23,15 @@ export function maxCachedWorkflowsFrom(env: NodeJS.ProcessEnv): number | undefin
 
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = createLogger('countersign-worker');
-  const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
+  const { address, namespace, tls } = temporalConnectionSettings(env, env.COUNTERSIGN_CONFIG ? loadTemporalSection(env.COUNTERSIGN_CONFIG) : undefined);
   const maxCachedWorkflows = maxCachedWorkflowsFrom(env);
   installRuntime({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
-  await ensureSearchAttributes(address, namespace);
-  const { worker, connection } = await createWorker({ address, namespace, env, log, maxCachedWorkflows });
-  log.info({ address, namespace, taskQueue: worker.options.taskQueue, maxCachedWorkflows: worker.options.maxCachedWorkflows }, 'worker started');
+  await ensureSearchAttributes(address, namespace, tls);
+  const { worker, connection } = await createWorker({ address, namespace, tls, env, log, maxCachedWorkflows });
+  log.info(
+    { address, namespace, tls: describeTls(tls), taskQueue: worker.options.taskQueue, maxCachedWorkflows: worker.options.maxCachedWorkflows },
+    'worker started',
+  );
   try {
     await worker.run();
   } finally {

@@ -1,13 +1,14 @@
 import path from 'node:path';
 import type { Duration } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { Connection as ClientConnection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createChartActivities } from '../activities/chart';
 import { createKeyActivities } from '../activities/keys';
 import { createNotifyActivities } from '../activities/notify';
 import { createPromotionActivities } from '../activities/promotion';
 import { RegistryStore } from '../src/oci/registry';
+import { connectTemporalClient, explainConnectFailure } from '../src/temporal/connect';
+import type { TemporalTls } from '../src/temporal/connection';
 import type { Store } from '../src/oci/store';
 import { SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE } from '../workflows/promotion-messages';
 
@@ -33,6 +34,8 @@ const quietBundlerLogger = {
 export interface WorkerOptions {
   address: string;
   namespace?: string;
+  /** TLS (mTLS) to Temporal, from src/temporal/connection.ts; plain TCP when omitted. */
+  tls?: TemporalTls;
   taskQueue?: string;
   /** Where passphrases are read from (the worker's own environment by default). */
   env?: NodeJS.ProcessEnv;
@@ -64,7 +67,7 @@ export function installRuntime(options: { shutdownSignals?: NodeJS.Signals[] } =
 /** Creates a worker with the promotion and chart release workflows and real activities, ready to run. */
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime();
-  const connection = await NativeConnection.connect({ address: options.address });
+  const connection = await explainConnectFailure(options, NativeConnection.connect({ address: options.address, tls: options.tls?.config }));
   const stores = new Map<string, Store>();
   const deps = {
     storeFor: (host: string): Store => {
@@ -82,7 +85,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     ...createPromotionActivities(deps),
     ...createChartActivities(deps),
     ...createNotifyActivities(deps),
-    ...createKeyActivities({ ...deps, temporal: { address: options.address, namespace: options.namespace } }),
+    ...createKeyActivities({ ...deps, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
   };
   const worker = await Worker.create({
     connection,
@@ -98,8 +101,8 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
 }
 
 /** Registers the search attributes on a server that lacks them (a fresh cluster; the dev server gets them as flags). */
-export async function ensureSearchAttributes(address: string, namespace = 'default'): Promise<void> {
-  const connection = await ClientConnection.connect({ address });
+export async function ensureSearchAttributes(address: string, namespace = 'default', tls?: TemporalTls): Promise<void> {
+  const connection = await connectTemporalClient({ address, tls });
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const missing = Object.keys(SEARCH_ATTRIBUTE_TYPES).filter((name) => !(name in (existing.customAttributes ?? {})));

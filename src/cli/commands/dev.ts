@@ -4,6 +4,7 @@ import { CountersignError } from '../../errors';
 import { startEmbeddedStack } from '../../stack/embedded';
 import { isPidAlive, stopPid } from '../../stack/service';
 import { spawnWorkerProcess, waitForWorker } from '../../stack/worker-process';
+import { plainTemporalEnv } from '../../temporal/connection';
 import { EXIT, printJson, write, type Command, type CommandIo } from '../command';
 import { defaultDataDir, readStackState, stackStateFile, type StackState } from '../context';
 
@@ -83,7 +84,8 @@ export const devUpCommand: Command = {
       registryPort: port(args.values['registry-port'], DEFAULT_REGISTRY_PORT, '--registry-port'),
     });
     const logFile = path.join(dataDir, 'worker.log');
-    const worker = spawnWorkerProcess({ address: stack.temporal.address, logFile, detached: true, env: io.env });
+    // The embedded stack is plain loopback: TLS settings meant for another Temporal stay out.
+    const worker = spawnWorkerProcess({ address: stack.temporal.address, logFile, detached: true, env: plainTemporalEnv(io.env) });
     const state: StackState = {
       dataDir,
       temporal: { address: stack.temporal.address, uiUrl: stack.temporal.uiUrl, pid: stack.temporal.pid },
