@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { authorizeCeremony, type CeremonyAuthorizeInput } from '../src/trust/authorize-ceremony';
 import { authorizeRevocation, type RevocationAuthorizeInput } from '../src/trust/authorize-revocation';
@@ -11,13 +11,15 @@ import { publishKey } from '../src/trust/publish';
 import { revokeStoreKey } from '../src/trust/revoke';
 import { TrustStore } from '../src/trust/store';
 import { CountersignError } from '../src/errors';
+import { connectTemporalClient } from '../src/temporal/connect';
+import type { TemporalTls } from '../src/temporal/connection';
 import { asActivity } from './failure';
 
 export interface KeyActivityDeps {
   env?: NodeJS.ProcessEnv;
   log?: Logger;
   /** Where visibility is asked about pinned promotions (the worker's own server). */
-  temporal?: { address: string; namespace?: string };
+  temporal?: { address: string; namespace?: string; tls?: TemporalTls };
   /** The worker's configuration and earlier runs: ceremony and revocation requests are checked against them. */
   authorize?: GovernanceDeps;
 }
@@ -28,9 +30,7 @@ export function createKeyActivities(deps: KeyActivityDeps) {
   /** A short-lived client per call: polls are minutes apart, and nothing outlives the worker. */
   const withClient = async <T>(fn: (client: Client) => Promise<T>): Promise<T> => {
     if (!deps.temporal) throw new CountersignError('STACK_ERROR', 'this worker was started without a Temporal address for visibility');
-    const connection = await Connection.connect({ address: deps.temporal.address, connectTimeout: '5s' }).catch((cause) => {
-      throw new CountersignError('STACK_ERROR', `cannot reach Temporal at ${deps.temporal?.address} for visibility`, { cause });
-    });
+    const connection = await connectTemporalClient(deps.temporal, { connectTimeout: '5s', purpose: 'for visibility' });
     try {
       return await fn(new Client({ connection, namespace: deps.temporal.namespace ?? 'default' }));
     } finally {

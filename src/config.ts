@@ -33,6 +33,7 @@ export interface KeyConfig {
 import { parseTrust, type TrustConfig } from './trust/config';
 import { parseApproval, parseRoster, type ApprovalConfig, type RosterConfig } from './approval/config';
 import { parseCharts, type ChartTargetConfig } from './helm/config';
+import { parseTemporalSection, type TemporalSection } from './temporal/connection';
 
 export type { ApprovalConfig, RosterConfig };
 
@@ -72,6 +73,8 @@ export interface Config {
   initiators: Record<string, InitiatorConfig>;
   /** Chart targets (top-level charts:), see docs/helm.md. */
   charts: Record<string, ChartTargetConfig>;
+  /** How the worker reaches Temporal (top-level temporal:, see src/temporal/connection.ts); the environment wins. */
+  temporal?: TemporalSection;
 }
 
 type Raw = Record<string, unknown>;
@@ -112,6 +115,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const roster = parseRoster(raw.approvers, base, (field, problem) => problems.add(field, problem));
   const trust = parseTrust(raw.trust, base, roster, (field, problem) => problems.add(field, problem));
   const initiators = parseInitiators(raw.initiators, base, roster, problems);
+  const temporal = parseTemporalSection(raw.temporal, base, (field, problem) => problems.add(field, problem));
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
@@ -135,7 +139,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets, trust, initiators, charts };
+  return { file, registry, roster, targets, trust, initiators, charts, ...(temporal ? { temporal } : {}) };
 }
 
 /** `initiators:` name -> { publicKey, targets }; a name also in approvers: may reuse that key. */

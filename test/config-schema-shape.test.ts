@@ -68,16 +68,7 @@ function schemaPathOf(keys: string[]): string | undefined {
 }
 
 /** Keys the schema describes that parseConfig does not read yet: other changes add their parsing. */
-const NOT_YET_PARSED = new Set([
-  'temporal',
-  'temporal.address',
-  'temporal.namespace',
-  'temporal.tls',
-  'temporal.tls.ca',
-  'temporal.tls.cert',
-  'temporal.tls.key',
-  'temporal.tls.serverName',
-]);
+const NOT_YET_PARSED = new Set<string>([]);
 
 test('the schema is a valid draft-07 schema that ajv compiles in strict mode', () => {
   const ajv = new Ajv({ strict: true, allErrors: true });

@@ -1,14 +1,18 @@
 /**
  * The worker process: `npm run worker` or `countersign worker`. Configured by environment:
- * TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
- * COUNTERSIGN_CONFIG (its configuration file; default ./countersign.yaml), COUNTERSIGN_MAX_CACHED_WORKFLOWS (default: sized by the SDK from memory), passphrases in the
- * variables the targets name (COUNTERSIGN_*_KEY_PASSWORD by default), COUNTERSIGN_STAGING_DIR (chart
- * releases' private staging; default $COUNTERSIGN_HOME/staging).
+ * TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"), TLS to
+ * Temporal from TEMPORAL_TLS, TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY and
+ * TEMPORAL_TLS_SERVER_NAME over the `temporal:` section of its configuration,
+ * COUNTERSIGN_CONFIG (its configuration file; default ./countersign.yaml), COUNTERSIGN_MAX_CACHED_WORKFLOWS
+ * (default: sized by the SDK from memory), passphrases in the variables the targets name
+ * (COUNTERSIGN_*_KEY_PASSWORD by default), COUNTERSIGN_STAGING_DIR (chart releases' private
+ * staging; default $COUNTERSIGN_HOME/staging).
  */
 import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../src/config';
 import { CountersignError } from '../src/errors';
 import { createLogger } from '../src/log';
+import { describeTls, temporalConnectionSettings } from '../src/temporal/connection';
 import { createWorker, ensureSearchAttributes, installRuntime } from './worker';
 
 /** COUNTERSIGN_MAX_CACHED_WORKFLOWS: a whole number of workflows (0 turns the cache off), or unset. */
@@ -28,16 +32,23 @@ export function workerConfigFile(env: NodeJS.ProcessEnv): string {
 
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = createLogger('countersign-worker');
-  const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
   const maxCachedWorkflows = maxCachedWorkflowsFrom(env);
   // The worker is the authority: its configuration, validated before it polls anything.
   const config = loadConfig(workerConfigFile(env), env);
+  const { address, namespace, tls } = temporalConnectionSettings(env, config.temporal);
   installRuntime({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
-  await ensureSearchAttributes(address, namespace);
-  const { worker, close } = await createWorker({ address, namespace, env, log, maxCachedWorkflows, config });
+  await ensureSearchAttributes(address, namespace, tls);
+  const { worker, close } = await createWorker({ address, namespace, tls, env, log, maxCachedWorkflows, config });
   log.info(
-    { address, namespace, taskQueue: worker.options.taskQueue, maxCachedWorkflows: worker.options.maxCachedWorkflows, config: config.file, targets: Object.keys(config.targets) },
+    {
+      address,
+      namespace,
+      tls: describeTls(tls),
+      taskQueue: worker.options.taskQueue,
+      maxCachedWorkflows: worker.options.maxCachedWorkflows,
+      config: config.file,
+      targets: Object.keys(config.targets),
+    },
     'worker started',
   );
   try {

@@ -11,6 +11,8 @@ import { RegistryStore } from '../src/oci/registry';
 import { listPriorRuns } from '../src/client/prior-runs';
 import type { Config } from '../src/config';
 import type { AuthorizeDeps } from '../src/requests/authorize';
+import { connectTemporalClient, explainConnectFailure } from '../src/temporal/connect';
+import type { TemporalTls } from '../src/temporal/connection';
 import type { Store } from '../src/oci/store';
 import { SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE } from '../workflows/promotion-messages';
 
@@ -36,6 +38,8 @@ const quietBundlerLogger = {
 export interface WorkerOptions {
   address: string;
   namespace?: string;
+  /** TLS (mTLS) to Temporal, from src/temporal/connection.ts; plain TCP when omitted. */
+  tls?: TemporalTls;
   taskQueue?: string;
   /** Where passphrases and the chart staging directory (COUNTERSIGN_STAGING_DIR) are read from (the worker's own environment by default). */
   env?: NodeJS.ProcessEnv;
@@ -73,7 +77,7 @@ export function installRuntime(options: { shutdownSignals?: NodeJS.Signals[] } =
 /** Creates a worker with the promotion and chart release workflows and real activities, ready to run. */
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; close(): Promise<void> }> {
   installRuntime();
-  const connection = await NativeConnection.connect({ address: options.address });
+  const connection = await explainConnectFailure(options, NativeConnection.connect({ address: options.address, tls: options.tls?.config }));
   const stores = new Map<string, Store>();
   const deps = {
     storeFor: (host: string): Store => {
@@ -91,7 +95,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
   let historyClient: Promise<Client> | undefined;
   // One client connection for reading earlier runs, opened on first use and closed with the worker's.
   const client = () =>
-    (historyClient ??= ClientConnection.connect({ address: options.address }).then((c) => {
+    (historyClient ??= connectTemporalClient(options, { purpose: 'to read earlier runs' }).then((c) => {
       clientConnections.push(c);
       return new Client({ connection: c, namespace: options.namespace ?? 'default' });
     }));
@@ -101,7 +105,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     ...createPromotionActivities({ ...deps, authorize }),
     ...createChartActivities({ ...deps, authorize }),
     ...createNotifyActivities(deps),
-    ...createKeyActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace } }),
+    ...createKeyActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
   };
   const worker = await Worker.create({
     connection,
@@ -122,8 +126,8 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
 }
 
 /** Registers the search attributes on a server that lacks them (a fresh cluster; the dev server gets them as flags). */
-export async function ensureSearchAttributes(address: string, namespace = 'default'): Promise<void> {
-  const connection = await ClientConnection.connect({ address });
+export async function ensureSearchAttributes(address: string, namespace = 'default', tls?: TemporalTls): Promise<void> {
+  const connection = await connectTemporalClient({ address, tls });
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const missing = Object.keys(SEARCH_ATTRIBUTE_TYPES).filter((name) => !(name in (existing.customAttributes ?? {})));

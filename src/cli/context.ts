@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config, type TargetConfig } from '../config';
 import { CountersignError } from '../errors';
+import { connectTemporalClient } from '../temporal/connect';
+import { temporalTls } from '../temporal/connection';
 import type { ParsedArgs } from './command';
 
 export interface StackState {
@@ -43,14 +45,13 @@ export function temporalAddress(args: ParsedArgs, env: NodeJS.ProcessEnv): strin
   return readStackState(defaultDataDir(env))?.temporal.address ?? '127.0.0.1:7233';
 }
 
+/** A client for the address above, over TLS when TEMPORAL_TLS_* ask for it (src/temporal/connection.ts). */
 export async function connectClient(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<{ client: Client; close(): Promise<void> }> {
   const address = temporalAddress(args, env);
-  let connection: Connection;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: '5s' });
-  } catch (cause) {
-    throw new CountersignError('STACK_ERROR', `cannot reach Temporal at ${address} (start it with "countersign dev up", or pass --address)`, { cause });
-  }
+  const connection = await connectTemporalClient({ address, tls: temporalTls(env) }, {
+    connectTimeout: '5s',
+    hint: 'start it with "countersign dev up", or pass --address',
+  });
   const namespace = (args.values.namespace as string | undefined) ?? env.TEMPORAL_NAMESPACE ?? 'default';
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
 }

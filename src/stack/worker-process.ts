@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { CountersignError } from '../errors';
+import { connectTemporalClient } from '../temporal/connect';
+import type { TemporalTls } from '../temporal/connection';
 import { TASK_QUEUE } from '../temporal-names';
 import { readFileTail } from './service';
 
@@ -10,7 +11,8 @@ export const WORKER_ENTRY = path.resolve(__dirname, '../../workers/main.ts');
 
 /**
  * Starts the worker as its own process (node + tsx), optionally detached so it outlives the CLI.
- * Its environment is this process's, so key passphrases exported by the user reach it.
+ * Its environment is `env` (this process's by default), so key passphrases and the TEMPORAL_TLS_*
+ * settings reach it; for the plain loopback dev stack pass plainTemporalEnv(env).
  */
 export function spawnWorkerProcess(opts: { address: string; namespace?: string; logFile: string; detached?: boolean; env?: NodeJS.ProcessEnv }) {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
@@ -30,9 +32,12 @@ export function spawnWorkerProcess(opts: { address: string; namespace?: string; 
   return child;
 }
 
-/** Resolves once a worker polls the countersign task queue; fails early if `pid` dies. */
-export async function waitForWorker(address: string, opts: { namespace?: string; pid?: number; logFile?: string; timeoutMs?: number } = {}): Promise<void> {
-  const connection = await Connection.connect({ address });
+/** Resolves once a worker polls the countersign task queue (asked over `tls` when given); fails early if `pid` dies. */
+export async function waitForWorker(
+  address: string,
+  opts: { namespace?: string; tls?: TemporalTls; pid?: number; logFile?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  const connection = await connectTemporalClient({ address, tls: opts.tls });
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   try {
     for (;;) {

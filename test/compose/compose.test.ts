@@ -364,6 +364,21 @@ test('worker: passphrases are required variables, keys are mounted read-only at 
   }
 });
 
+test('worker: TLS to Temporal comes from .env (empty by default), certificates mounted read-only at /certs', () => {
+  const worker = compose.services.worker;
+  const env = environmentOf(worker);
+  // Optional pass-throughs: empty counts as unset, so the plain compose temporal keeps working.
+  for (const name of ['TEMPORAL_TLS', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_SERVER_NAME']) {
+    assert.equal(env[name], `\${${name}:-}`, `worker passes ${name} through from .env, empty by default`);
+  }
+  assert.ok(
+    mountsOf(worker).some((m) => m.source === './certs' && m.target === '/certs' && m.readOnly),
+    'worker mounts ./certs:/certs:ro',
+  );
+  // The client key is a secret like the signing keys: never in an image.
+  assert.ok(dockerignorePatterns().some((p) => p.replace(/^\//, '').replace(/\/$/, '') === 'certs'), '.dockerignore lists certs');
+});
+
 test('Dockerfile: node 20 bookworm-slim, production install, non-root, the worker entrypoint', () => {
   const froms = instructions.filter((i) => i.keyword === 'FROM');
   assert.ok(froms.length >= 1);

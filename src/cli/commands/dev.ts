@@ -4,6 +4,7 @@ import { CountersignError } from '../../errors';
 import { startEmbeddedStack } from '../../stack/embedded';
 import { isPidAlive, stopPid } from '../../stack/service';
 import { spawnWorkerProcess, waitForWorker } from '../../stack/worker-process';
+import { plainTemporalEnv } from '../../temporal/connection';
 import { EXIT, printJson, write, type Command, type CommandIo } from '../command';
 import { configFile, defaultDataDir, readStackState, stackStateFile, type StackState } from '../context';
 
@@ -89,11 +90,12 @@ export const devUpCommand: Command = {
       registryPort: port(args.values['registry-port'], DEFAULT_REGISTRY_PORT, '--registry-port'),
     });
     const logFile = path.join(dataDir, 'worker.log');
+    // The embedded stack is plain loopback: TLS settings meant for another Temporal stay out.
     const worker = spawnWorkerProcess({
       address: stack.temporal.address,
       logFile,
       detached: true,
-      env: { ...io.env, COUNTERSIGN_CONFIG: config, COUNTERSIGN_REGISTRY: io.env.COUNTERSIGN_REGISTRY ?? stack.registry.address },
+      env: { ...plainTemporalEnv(io.env), COUNTERSIGN_CONFIG: config, COUNTERSIGN_REGISTRY: io.env.COUNTERSIGN_REGISTRY ?? stack.registry.address },
     });
     const state: StackState = {
       dataDir,
