@@ -233,20 +233,22 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
     }
   });
 
-  it('never fails a promotion over a webhook that stays down: 5 attempts per notification, then counted', async () => {
+  it('never holds up nor fails a promotion over a webhook that stays down: retried beside the gate, the ending given a minute, then counted', async () => {
     const hook = await webhookServer(() => 503);
     try {
       const { promotionId } = await atGate({ approvers: ['alice', 'bob'], required: 1, webhook: hook.url });
-      // 5 attempts 2, 4, 8 and 16 seconds apart: about 30s before the gate gives up on it.
-      await eventually(async () => (await getApproval(env.client, promotionId)).notificationFailures === 1, 'the failed notification counted', 120_000);
+      // The request is retried (2, 4, 8 ... up to 30 s apart, for 15 minutes) while the gate goes on.
+      await eventually(() => hook.requests.length >= 2, 'the requested notification retried', 60_000);
       const waiting = await getApproval(env.client, promotionId);
       assert.equal(waiting.state, 'OPEN', 'still waiting for approval');
-      assert.deepEqual(hook.requests.map((r) => r.kind), Array(5).fill('requested'));
+      assert.equal(waiting.notificationFailures, 0, 'still being retried, not given up');
       await env.decideAs(promotionId, 'bob', 'approve');
       const done = await waitForPromotion(env.client, promotionId);
       assert.equal(done.state, 'PROMOTED', done.error);
-      assert.equal(done.approval.notificationFailures, 2, 'requested and approved both given up on');
-      assert.deepEqual(hook.requests.map((r) => r.kind), [...Array(5).fill('requested'), ...Array(5).fill('approved')]);
+      assert.equal(done.approval.notificationFailures, 1, 'the approval notification given up on after its minute');
+      const kinds = hook.requests.map((r) => r.kind);
+      assert.ok(kinds.filter((k) => k === 'approved').length >= 2, `the ending retried too: ${kinds.join(',')}`);
+      assert.deepEqual([...new Set(kinds)].sort(), ['approved', 'requested']);
     } finally {
       hook.close();
     }
