@@ -9,7 +9,8 @@ import schema from '../schema/countersign.schema.json';
 
 export const CONFIG_SCHEMA: Readonly<Record<string, unknown>> = schema;
 
-const quoted = (v: unknown) => JSON.stringify(String(v));
+/** A value quoted back in a problem, cut short: a long one is reported by its size, not echoed. */
+const quoted = (v: unknown) => JSON.stringify(String(v).length > 40 ? `${String(v).slice(0, 40)}…` : String(v));
 
 /** Words for each pattern in the schema, so a message never shows a bare regex. */
 export const PATTERN_RULES: Readonly<Record<string, (value: unknown) => string>> = {
@@ -52,13 +53,21 @@ export function schemaProblems(raw: unknown): string[] {
   return [...new Set(out)];
 }
 
+/** Fields over a size limit (maxLength, maxItems, maxProperties): only that is said of them. */
+export function oversizedFields(raw: unknown): Map<string, string> {
+  if (validate(raw)) return new Map();
+  const sized = (validate.errors ?? []).filter((e) => e.keyword === 'maxLength' || e.keyword === 'maxItems' || e.keyword === 'maxProperties');
+  return new Map(sized.map((e) => [fieldOf(describe(e, raw, new Map())!), describe(e, raw, new Map())!]));
+}
+
+const fieldOf = (p: string) => p.slice(0, p.indexOf(': ')).replace(/(\[\d+\])+$/, '');
+
 /**
  * The schema's problems the semantic checks did not already report for the same field (a missing
  * or malformed value is reported once, in the parser's words); a problem with an item of a list
  * counts as one with the list.
  */
 export function withoutDoubles(fromSchema: string[], semantic: string[]): string[] {
-  const fieldOf = (p: string) => p.slice(0, p.indexOf(': ')).replace(/(\[\d+\])+$/, '');
   const seen = new Set(semantic.map(fieldOf));
   return fromSchema.filter((p) => !seen.has(fieldOf(p)));
 }
@@ -89,6 +98,14 @@ function describe(e: ErrorObject, raw: unknown, because: Map<string, string[]>):
       return `${at()}: must have at least ${params.limit} entr${params.limit === 1 ? 'y' : 'ies'}`;
     case 'minimum':
       return `${at()}: must be at least ${params.limit}, not ${kindOf(e.data)}`;
+    case 'maximum':
+      return `${at()}: must be at most ${params.limit}, not ${kindOf(e.data)}`;
+    case 'maxLength':
+      return `${at()}: is ${String(e.data).length} characters; at most ${params.limit}`;
+    case 'maxItems':
+      return `${at()}: lists ${(e.data as unknown[]).length} items; at most ${params.limit}`;
+    case 'maxProperties':
+      return `${at()}: has ${Object.keys(e.data as object).length} entries; at most ${params.limit}`;
     case 'false schema': {
       const ruledOutBy = because.get(e.instancePath.slice(0, e.instancePath.lastIndexOf('/'))) ?? [];
       return `${at()}: ${ruledOutBy.length > 0 ? `cannot be used together with ${ruledOutBy.join(', ')}:` : 'is not allowed here'}`;

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { schemaProblems, withoutDoubles } from './config-schema';
+import { oversizedFields, schemaProblems, withoutDoubles } from './config-schema';
 import { DEFAULT_SIGNATURE_FORMAT, SIGNATURE_FORMATS, isSignatureFormat, type SignatureFormat } from './cosign/formats';
 import { CountersignError } from './errors';
 import { isKmsRef, parseKmsRef } from './keys/kms-ref';
+import { MAX_CONFIG_BYTES } from './limits';
 import { keyFingerprint } from './keys/public-key';
 import { normaliseRefPattern, refPatternProblem, type TargetPolicy } from './policy/policy';
 
@@ -91,8 +92,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const absolute = path.resolve(file);
   let text: string;
   try {
+    const size = fs.statSync(absolute).size;
+    if (size > MAX_CONFIG_BYTES) throw new CountersignError('BAD_CONFIG', `config file ${absolute} is ${size} bytes; at most ${MAX_CONFIG_BYTES}`);
     text = fs.readFileSync(absolute, 'utf8');
-  } catch {
+  } catch (err) {
+    if (err instanceof CountersignError) throw err;
     throw new CountersignError('BAD_CONFIG', `config file ${absolute} not found (pass --config or create ${DEFAULT_CONFIG_FILE})`);
   }
   let raw: unknown;
@@ -134,6 +138,12 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   }
   checkOneKeyOnePerson(roster, initiators, problems);
   problems.list.unshift(...withoutDoubles(fromSchema, problems.list));
+  // A value over its size limit is reported by its size only: other words about it could quote it back.
+  const oversized = oversizedFields(raw);
+  if (oversized.size > 0) {
+    const inside = (p: string) => [...oversized.keys()].some((f) => p.startsWith(`${f}: `) || p.startsWith(`${f}.`) || p.startsWith(`${f}[`));
+    problems.list.splice(0, problems.list.length, ...oversized.values(), ...problems.list.filter((p) => !inside(p)));
+  }
   if (problems.list.length > 0) {
     throw new CountersignError('BAD_CONFIG', `${file} has ${problems.list.length} problem(s):\n  - ${problems.list.join('\n  - ')}`, {
       details: { problems: problems.list },

@@ -1,9 +1,12 @@
 import { CountersignError } from './errors';
+import { MAX_DURATION_TEXT } from './limits';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses "90s", "30m", "72h", "7d" (or a sum such as "1h30m") into milliseconds. */
 export function parseDuration(text: string, what = 'duration'): number {
+  // Checked before anything quotes it: a megabyte of "duration" is refused by its size alone.
+  if (String(text).length > MAX_DURATION_TEXT) throw new CountersignError('BAD_INPUT', `${what} is ${String(text).length} characters; a duration is at most ${MAX_DURATION_TEXT}`);
   const trimmed = String(text).trim();
   const parts = [...trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)];
   if (trimmed === '' || parts.map((p) => p[0]).join('') !== trimmed) {

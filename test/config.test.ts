@@ -345,6 +345,13 @@ test('approval policy: groups, timers, escalation and webhook are parsed, and ea
     ['escalation without escalateAfter', (a) => delete a.escalateAfter, `${at}.escalation: needs escalateAfter: how many reminders before escalating`],
     ['webhook not http(s)', (a) => (a.webhook = 'ftp://hooks.example.com/x'), `${at}.webhook: "ftp://hooks.example.com/x" is not an http(s) URL`],
     ['webhook not a URL', (a) => (a.webhook = 'hooks.example.com/x'), `${at}.webhook: "hooks.example.com/x" is not an http(s) URL`],
+    // The bounds that keep a long wait small (docs/limits.md), each explained.
+    ['deadline past 90 days', (a) => (a.deadline = '91d'), /^targets\.prod\.approval\.deadline: is longer than 90d: a promotion waits at most 90d for approval/],
+    ['reminders more than once a minute', (a) => (a.reminderEvery = '30s'), `${at}.reminderEvery: is shorter than 1m: reminders more often than that flood approvers and the run's history`],
+    ['a reminder no sooner than the deadline', (a) => (a.reminderEvery = '2h'), `${at}.reminderEvery: is not shorter than the deadline (2h): no reminder would ever be sent`],
+    ['an escalation after the deadline', (a) => (a.escalateAfter = 4), `${at}.escalateAfter: 4 reminders of 30m come after the deadline (2h): the escalation would never happen`],
+    ['escalateAfter past its maximum', (a) => (a.escalateAfter = 5000), `${at}.escalateAfter: must be at most 1000 reminders`],
+    ['a group name past 63 characters', (a) => (a.groups[`g${'x'.repeat(70)}`] = { members: ['carol'] }), `${at}.groups: a group name is 71 characters; at most 63`],
   ];
   for (const [what, mutate, expected] of cases) {
     const approval = full();
@@ -357,6 +364,42 @@ test('approval policy: groups, timers, escalation and webhook are parsed, and ea
   const { escalation: _escalation, ...lone } = full();
   delete (lone as Record<string, unknown>).reminderEvery;
   assert.deepEqual(problemsOf({ approvers: ROSTER, targets: { prod: target(lone) } }, file), [`${at}.escalateAfter: needs reminderEvery: escalation follows reminders`]);
+});
+
+test('a value past its size limit is reported by the field and the limit, never quoted back', (t) => {
+  const dir = configDir(t);
+  const file = path.join(dir, 'countersign.yaml');
+  const huge = 'x'.repeat(1024 * 1024);
+  const raw = {
+    approvers: ROSTER,
+    targets: {
+      prod: {
+        repository: '127.0.0.1:5000/apps/hello',
+        releaseTag: huge,
+        policy: { sourceRepo: `https://${huge}`, builderIds: ['b'], buildCommand: huge },
+        approval: { approvers: ['alice'], deadline: huge, webhook: `https://${huge}` },
+        keys: { developer: { publicKey: huge }, platform: { publicKey: 'keys/platform.pub' } },
+      },
+    },
+  };
+  let message = '';
+  assert.throws(() => parseConfig(raw, file, {}), (err: unknown) => {
+    assert.ok(hasCode(err, 'BAD_CONFIG'));
+    message = (err as Error).message;
+    return true;
+  });
+  for (const [field, limit] of [
+    ['releaseTag', 128],
+    ['policy.sourceRepo', 2048],
+    ['policy.buildCommand', 2048],
+    ['approval.deadline', 32],
+    ['approval.webhook', 2048],
+    ['keys.developer.publicKey', 4096],
+  ] as const) {
+    assert.ok(message.includes(`targets.prod.${field}: is `) && message.includes(`characters; at most ${limit}`), `${field} named with its limit: ${message.slice(0, 2000)}`);
+  }
+  assert.ok(!message.includes('x'.repeat(64)), 'no value quoted back');
+  assert.ok(message.length < 4000, `a short report (${message.length} characters)`);
 });
 
 test('approver roster: each bad entry is reported with its path', (t) => {
@@ -447,6 +490,9 @@ test('loadConfig: a missing file or broken YAML is BAD_CONFIG naming the file', 
   const empty = path.join(dir, 'empty.yaml');
   writeFileSync(empty, '');
   assert.throws(() => loadConfig(empty, {}), (e) => hasCode(e, 'BAD_CONFIG'));
+  const huge = path.join(dir, 'huge.yaml');
+  writeFileSync(huge, `# ${'x'.repeat(2 * 1024 * 1024)}\ntargets: {}\n`);
+  assert.throws(() => loadConfig(huge, {}), (e) => hasCode(e, 'BAD_CONFIG') && (e as Error).message.endsWith(`is ${2 * 1024 * 1024 + 15} bytes; at most 1048576`));
 });
 
 test('parseDuration: units, sums, and refusals', () => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { TOOL_ENV_VARS } from '../src/stack/tools';
 
 const ROOT = path.resolve(__dirname, '..');
 /** Packages workflow code may import: the SDK's sandbox API and pure-JS crypto for vote signatures. */
@@ -68,6 +69,23 @@ describe('layout', () => {
           .map((m) => m[1])
           .filter((spec) => spec.startsWith('.') && path.relative(ROOT, path.resolve(path.dirname(file), spec)).startsWith('workflows'))
           .map((spec) => `${path.relative(ROOT, file)} imports ${spec}`),
+      );
+    assert.deepEqual(offenders, []);
+  });
+
+  it('every tool is found through locateTool (src/stack/tools.ts): no other file reads a tool variable or the cache path', () => {
+    const vars = Object.values(TOOL_ENV_VARS).join('|');
+    // A tool variable read from an environment, or the cache's path spelled out.
+    const lookup = new RegExp(`env(?:\\.(?:${vars})\\b|\\[['"](?:${vars})['"]\\])|['"]\\.cache['"]|\\.cache/countersign`);
+    const self = path.join(ROOT, 'src', 'stack', 'tools.ts');
+    const offenders = ['src', 'test', 'bench', 'workers', 'activities']
+      .flatMap((dir) => tsFiles(path.join(ROOT, dir)))
+      .filter((file) => file !== self && file !== __filename)
+      .flatMap((file) =>
+        fs
+          .readFileSync(file, 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (lookup.test(line) ? [`${path.relative(ROOT, file)}:${i + 1}: ${line.trim()}`] : [])),
       );
     assert.deepEqual(offenders, []);
   });

@@ -4,7 +4,7 @@
  * policy before it reaches history, so the approver hears at once why a vote is refused.
  * Reminders and escalation are durable timers; the deadline ends the gate EXPIRED.
  */
-import { ApplicationFailure, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { NotifyActivities } from '../activities/notify';
 import {
   APPROVAL_STATEMENT_TYPE,
@@ -13,6 +13,7 @@ import {
   type ApprovalPolicy,
   type ApprovalStatement,
   type ApprovalView,
+  type GateCarry,
   type GateState,
   type GateSubject,
   type RecordedVote,
@@ -22,11 +23,30 @@ import { sameIdentity } from '../src/approval/identity';
 import { verifyStatementSignature } from './approval-signature';
 import { evaluateQuorum, quorumReachable } from './quorum';
 
-// Notifications are best effort: a dead webhook is retried, then recorded, never fatal.
+// Notifications are best effort but patient: a webhook that is down (or answers 5xx/429) is retried
+// every 30 s at most for 15 minutes, then recorded, never fatal; a 4xx other than 429 fails at once.
+// They run beside the gate (never awaited by its loop), so a slow webhook never delays a decision.
 const { notify } = proxyActivities<NotifyActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+  scheduleToCloseTimeout: '15 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
+
+// How the gate ended (approved, rejected, expired) is awaited before the run goes on or ends (an
+// activity still pending when a run ends would never be sent), so a webhook that is down is given
+// one minute for it, then counted as failed.
+const { notify: notifyEnding } = proxyActivities<NotifyActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/**
+ * When a gate hands over to a fresh run (continue-as-new): when the server suggests it (its
+ * history-count or history-size threshold), or past this many events whatever the server says.
+ * A reminder costs about five events, so months of reminders never reach Temporal's hard limits.
+ */
+export const GATE_HISTORY_EVENTS_LIMIT = 10_000;
 
 /** How far a statement's own time may sit outside the gate's window (clocks differ). */
 export const CLOCK_SKEW_MS = 5 * 60_000;
@@ -48,6 +68,11 @@ export class ApprovalGate {
   private reminders = 0;
   private escalatedAt?: string;
   private notificationFailures = 0;
+  /** Notifications still being delivered (they run beside the gate's loop, one after another). */
+  private inFlight = 0;
+  private delivering: Promise<void> = Promise.resolve();
+  /** Set when this run continues a gate an earlier run opened. */
+  private resumed = false;
 
   constructor(
     private subject: GateSubject,
@@ -83,12 +108,49 @@ export class ApprovalGate {
     }
   }
 
-  /** Opens the gate and waits for a decision, the deadline, reminders and escalation in between. */
-  async run(): Promise<GateOutcome> {
+  /**
+   * Takes over an open gate from the run before this one (continue-as-new): the same votes,
+   * exclusions and timers. Call after configure(), before run().
+   */
+  resume(carry: GateCarry): void {
+    if (this.state !== 'WAITING') throw new Error('a gate is resumed before it opens');
+    this.votes.push(...carry.votes);
+    this.excluded.clear();
+    for (const { approver, why } of carry.excluded) this.excluded.set(approver, why);
+    this.openedAt = carry.openedAt;
+    this.deadlineAt = carry.deadlineAt;
+    this.reminders = carry.reminders;
+    this.escalatedAt = carry.escalatedAt;
+    this.notificationFailures = carry.notificationFailures;
     this.state = 'OPEN';
-    this.openedAt = Date.now();
-    this.deadlineAt = this.openedAt + this.policy.deadlineMs;
-    await this.notify('requested', this.stillNeeded());
+    this.resumed = true;
+  }
+
+  /** What the next run needs to go on with this open gate. */
+  carry(): GateCarry {
+    return {
+      votes: [...this.votes],
+      excluded: [...this.excluded].map(([approver, why]) => ({ approver, why })),
+      openedAt: this.openedAt,
+      deadlineAt: this.deadlineAt,
+      reminders: this.reminders,
+      ...(this.escalatedAt ? { escalatedAt: this.escalatedAt } : {}),
+      notificationFailures: this.notificationFailures,
+    };
+  }
+
+  /**
+   * Opens the gate (or goes on with a resumed one) and waits for a decision, the deadline,
+   * reminders and escalation in between. With `handOver`, a gate whose run has grown a long
+   * history hands its state to it after a reminder; handOver continues the workflow as new.
+   */
+  async run(options: { handOver?: (carry: GateCarry) => Promise<never> } = {}): Promise<GateOutcome> {
+    if (!this.resumed) {
+      this.state = 'OPEN';
+      this.openedAt = Date.now();
+      this.deadlineAt = this.openedAt + this.policy.deadlineMs;
+      this.notifyBeside('requested', this.stillNeeded());
+    }
     for (;;) {
       const nextReminder = this.policy.reminderEveryMs ? this.openedAt + (this.reminders + 1) * this.policy.reminderEveryMs : Infinity;
       const wakeAt = Math.min(nextReminder, this.deadlineAt);
@@ -100,11 +162,17 @@ export class ApprovalGate {
         return { state: 'EXPIRED', votes: this.votes, summary: this.summary() };
       }
       this.reminders += 1;
-      await this.notify('reminder', this.stillNeeded());
+      this.notifyBeside('reminder', this.stillNeeded());
       const escalation = this.policy.escalation;
       if (escalation && this.policy.escalateAfterReminders !== undefined && this.reminders === this.policy.escalateAfterReminders) {
         this.escalatedAt = new Date().toISOString();
-        await this.notify('escalation', escalation.members);
+        this.notifyBeside('escalation', escalation.members);
+      }
+      if (options.handOver && historyIsLong()) {
+        // Notifications in flight land first (a webhook that is down is retried for minutes),
+        // unless a decision or the deadline comes first: then the loop above acts on it.
+        await condition(() => (this.inFlight === 0 && allHandlersFinished()) || this.outcome() !== 'pending', Math.max(1, this.deadlineAt - Date.now()));
+        if (this.outcome() === 'pending' && this.inFlight === 0 && Date.now() < this.deadlineAt) return options.handOver(this.carry());
       }
     }
     const outcome = this.outcome() === 'approved' ? 'APPROVED' : 'REJECTED';
@@ -277,22 +345,49 @@ export class ApprovalGate {
     if (this.outcome() !== 'pending') refuse(`${this.subject.id} is already decided (${this.summary()})`);
   }
 
+  /**
+   * Sends a notification without holding up the gate, after those sent before it (so a reminder
+   * is never overtaken by the escalation that follows it); its failure is counted, never fatal.
+   */
+  private notifyBeside(kind: NotificationKind, to: string[]): void {
+    if (!this.policy.webhookUrl) return;
+    const message = this.message(kind, to);
+    this.inFlight += 1;
+    this.delivering = this.delivering.then(() => this.deliver(message)).finally(() => (this.inFlight -= 1));
+  }
+
+  /** The gate's ending, awaited (see notifyEnding). */
   private async notify(kind: NotificationKind, to: string[]): Promise<void> {
     if (!this.policy.webhookUrl) return;
+    await this.deliver(this.message(kind, to), notifyEnding);
+  }
+
+  /** What is said is fixed when it happens, not when the webhook is reached. */
+  private message(kind: NotificationKind, to: string[]) {
+    return {
+      kind,
+      subject: this.subject.id,
+      digest: this.subject.digest,
+      to,
+      summary: this.summary(),
+      deadline: this.deadlineAt ? new Date(this.deadlineAt).toISOString() : undefined,
+      reminders: this.reminders,
+      at: new Date().toISOString(),
+    };
+  }
+
+  private async deliver(message: ReturnType<ApprovalGate['message']>, send = notify): Promise<void> {
     try {
-      await notify(this.policy.webhookUrl, {
-        kind,
-        subject: this.subject.id,
-        digest: this.subject.digest,
-        to,
-        summary: this.summary(),
-        deadline: this.deadlineAt ? new Date(this.deadlineAt).toISOString() : undefined,
-        reminders: this.reminders,
-        at: new Date().toISOString(),
-      });
+      await send(this.policy.webhookUrl!, message);
     } catch (err) {
       this.notificationFailures += 1;
-      log.warn('notification failed', { kind, error: (err as Error).message });
+      log.warn('notification failed', { kind: message.kind, error: (err as Error).message });
     }
   }
+}
+
+/** True when this run's history should end here and go on in a fresh run. */
+function historyIsLong(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > GATE_HISTORY_EVENTS_LIMIT;
 }

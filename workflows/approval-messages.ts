@@ -53,6 +53,21 @@ export interface RecordedVote {
 
 export type GateState = 'WAITING' | 'OPEN' | 'APPROVED' | 'REJECTED' | 'EXPIRED';
 
+/**
+ * An open gate's state as one run hands it to the next when its history has grown long
+ * (continue-as-new): the votes with their signed statements, who is excluded and why, and the
+ * timers as absolute times, so the deadline and the reminder count go on where they were.
+ */
+export interface GateCarry {
+  votes: RecordedVote[];
+  excluded: Array<{ approver: string; why: string }>;
+  openedAt: number;
+  deadlineAt: number;
+  reminders: number;
+  escalatedAt?: string;
+  notificationFailures: number;
+}
+
 export interface GroupProgress {
   name: string;
   required: number;

@@ -15,10 +15,12 @@ const { chartAuthorize } = proxyActivities<ChartActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
 });
 
-// Packaging, signing and verifying are local file work: a few quick attempts cover a busy disk.
+// Packaging and verifying are local file work; signing may ask KMS (a cosign key held there). An
+// outage (KMS_UNAVAILABLE) is waited out for 15 minutes; a bad chart or key fails at once.
 const { chartPackage, chartSign, chartVerify } = proxyActivities<ChartActivities>({
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+  scheduleToCloseTimeout: '15 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
 // Publishing talks to a registry: retry longer; every part of it is idempotent.

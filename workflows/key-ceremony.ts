@@ -21,10 +21,12 @@ const { authorizeCeremony } = proxyActivities<KeyActivities>({
 });
 
 // Key creation talks to KMS or burns CPU (RSA 4096); publication writes a few files. Both are
-// idempotent (the key is named after the ceremony; publication is keyed by key id).
+// idempotent (the key is named after the ceremony; publication is keyed by key id), so a KMS
+// outage is waited out: attempts back off to 30 s apart for 30 minutes in all.
 const { createCeremonyKey, publishCeremonyKey } = proxyActivities<KeyActivities>({
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
 /** Until the plan is resolved the gate has no policy: every statement is refused as "not yet at the approval step". */

@@ -5,7 +5,8 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { SignedStatement } from '../src/requests/statement';
 import { promotionWorkflowId } from '../src/promotion/id';
-import type { ApprovalView } from './approval-messages';
+import type { ApprovalView, GateCarry } from './approval-messages';
+import type { PromotionPlan } from '../src/promotion/plan';
 
 export { decideUpdate, approvalQuery } from './approval-messages';
 
@@ -52,6 +53,20 @@ export type { KeyPin, KeyTrust } from '../src/promotion/plan';
 export interface PromotionInput {
   request: SignedStatement;
   reopen?: SignedStatement;
+  /**
+   * Set only by the workflow itself when a run parked at the approval gate continues as new: the
+   * plan its authorize step pinned, the status so far and the open gate. A run accepts it only
+   * when it was continued from an earlier run (workflowInfo().continuedFromExecutionRunId), so a
+   * caller who starts a promotion with it is refused (docs/security.md).
+   */
+  carried?: PromotionCarry;
+}
+
+/** What a promotion parked at the gate hands the next run of its chain. */
+export interface PromotionCarry {
+  plan: PromotionPlan;
+  status: Omit<PromotionStatus, 'approval'>;
+  gate: GateCarry;
 }
 
 export interface CheckResult {

@@ -1,11 +1,11 @@
-import { proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ContinueAsNew, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PromotionActivities } from '../activities/promotion';
 import type { PromotionPlan } from '../src/promotion/plan';
 import { readStartRequestClaim } from '../src/requests/claim';
 import { ApprovalGate } from './approval-gate';
-import type { ApprovalPolicy } from './approval-messages';
+import type { ApprovalPolicy, GateCarry } from './approval-messages';
 import { stepTimeline } from './timeline';
-import type { CheckResult, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
+import type { CheckResult, PromotionCarry, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
 import { SEARCH_ATTRIBUTES, statusQuery } from './promotion-messages';
 
 // The worker checks the signed start request and resolves the target from its own configuration.
@@ -15,22 +15,29 @@ const { authorize } = proxyActivities<PromotionActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
 });
 
-// Opening keys is local and fast; a missing file or wrong passphrase fails at once (non-retryable).
+// Opening keys: a file key is local (a missing file or wrong passphrase fails at once, non-retryable);
+// a KMS key asks KMS, whose outage or throttling (KMS_UNAVAILABLE) is waited out for 15 minutes.
 const { checkKeys } = proxyActivities<PromotionActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+  scheduleToCloseTimeout: '15 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
-// Building and attesting read the source tree; a few attempts cover a flaky registry.
+// Building, attesting and developer signing talk to the registry (and to KMS for a KMS developer
+// key). An outage is waited out: attempts back off to 15 s apart and go on for 30 minutes in all.
+// A code that cannot clear up (an empty build, a digest mismatch, a wrong key) fails at once.
 const { build, resolveImage, attestImage, devSign } = proxyActivities<PromotionActivities>({
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
-// Verification is read-only; a mismatch comes back as a report, so retries are for I/O only.
+// Verification reads the registry; a mismatch comes back as a report (REJECTED, never retried),
+// so retries are for I/O only, and wait out an outage like the steps before.
 const { platformVerify } = proxyActivities<PromotionActivities>({
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
 // The production signature must eventually land once: retry longer, and notice a dead worker
@@ -44,9 +51,13 @@ const { prodSign, release } = proxyActivities<PromotionActivities>({
 /** Until the plan is resolved the gate has no policy: every vote is refused as "not yet at the approval step". */
 const NO_POLICY: ApprovalPolicy = { groups: [], vetoOnReject: true, deadlineMs: 0, roster: {} };
 
-/** authorize -> keys -> build -> attest -> dev sign -> platform verify -> approval -> prod sign -> release. */
+/**
+ * authorize -> keys -> build -> attest -> dev sign -> platform verify -> approval -> prod sign -> release.
+ * A run parked at the gate long enough to grow a long history continues as new from the gate
+ * (input.carried), with the plan it pinned and the gate's votes and timers.
+ */
 export async function promotion(input: PromotionInput): Promise<PromotionStatus> {
-  const { workflowId, firstExecutionRunId: runId } = workflowInfo();
+  const { workflowId, firstExecutionRunId: runId, continuedFromExecutionRunId } = workflowInfo();
   const claim = readStartRequestClaim(input?.request);
   const gate = new ApprovalGate({ id: workflowId, runId, digest: claim.digest, initiator: '' }, NO_POLICY);
   const status: PromotionStatus = {
@@ -61,13 +72,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
   };
   setHandler(statusQuery, () => ({ ...status, approval: gate.view() }));
   const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status);
-
-  let current: TimelineEntry | undefined;
-  try {
-    current = begin('authorize', 'AUTHORIZING');
-    const plan = await authorize({ workflowId, runId, request: input.request, reopen: input.reopen });
-    Object.assign(status, { target: plan.target, digest: plan.digest, repository: plan.repository, initiator: plan.initiator, policyDigest: plan.policyDigest });
-    if (plan.reopenedBy) status.reopenedBy = plan.reopenedBy;
+  const pinPlan = (plan: PromotionPlan) => {
     // The caller may set search attributes at start; the worker's resolution is what list, rotation and revocation see.
     upsertSearchAttributes({
       [SEARCH_ATTRIBUTES.target]: [plan.target],
@@ -75,54 +80,81 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
       [SEARCH_ATTRIBUTES.platformKey]: [plan.keys.platform.fingerprint],
     });
     gate.configure({ id: workflowId, runId, digest: plan.digest, initiator: plan.initiator, developerKeyFingerprint: plan.keys.developer.fingerprint }, plan.approval);
-    finish(current, 'succeeded', `${plan.initiator} may start ${plan.target}; policy ${plan.policyDigest.slice(0, 19)}${plan.reopenedBy ? `; re-opened by ${plan.reopenedBy.reopener}: ${plan.reopenedBy.reason}` : ''}`);
+  };
+
+  let current: TimelineEntry | undefined;
+  try {
+    let plan: PromotionPlan;
+    if (input?.carried !== undefined) {
+      // Only this workflow writes a carried state, when it continues as new; a caller's is refused.
+      if (!continuedFromExecutionRunId) {
+        current = begin('authorize', 'AUTHORIZING');
+        throw ApplicationFailure.nonRetryable('a carried state is accepted only from the earlier run of the same promotion, never in a start', 'REQUEST_INVALID');
+      }
+      ({ plan } = input.carried);
+      Object.assign(status, input.carried.status);
+      pinPlan(plan);
+      gate.resume(input.carried.gate);
+      current = status.timeline.find((t) => t.step === 'approval' && t.status === 'running');
+      enter('AWAITING_APPROVAL');
+    } else {
+      current = begin('authorize', 'AUTHORIZING');
+      plan = await authorize({ workflowId, runId, request: input.request, reopen: input.reopen });
+      Object.assign(status, { target: plan.target, digest: plan.digest, repository: plan.repository, initiator: plan.initiator, policyDigest: plan.policyDigest });
+      if (plan.reopenedBy) status.reopenedBy = plan.reopenedBy;
+      pinPlan(plan);
+      finish(current, 'succeeded', `${plan.initiator} may start ${plan.target}; policy ${plan.policyDigest.slice(0, 19)}${plan.reopenedBy ? `; re-opened by ${plan.reopenedBy.reopener}: ${plan.reopenedBy.reason}` : ''}`);
+    }
     const target = { repository: plan.repository, digest: plan.digest, signatureFormat: plan.signatureFormat };
 
-    current = begin('keys', 'CHECKING_KEYS');
-    const needed = [{ role: 'platform', ...signingKey(plan, 'platform') }];
-    if (plan.source.kind === 'directory') needed.unshift({ role: 'developer', ...signingKey(plan, 'developer') });
-    const keys = await checkKeys(needed);
-    finish(current, 'succeeded', keys.checked.join(', '));
+    if (input?.carried === undefined) {
+      current = begin('keys', 'CHECKING_KEYS');
+      const needed = [{ role: 'platform', ...signingKey(plan, 'platform') }];
+      if (plan.source.kind === 'directory') needed.unshift({ role: 'developer', ...signingKey(plan, 'developer') });
+      const keys = await checkKeys(needed);
+      finish(current, 'succeeded', keys.checked.join(', '));
 
-    let thisRunsInvocation: string | undefined;
-    if (plan.source.kind === 'directory') {
-      current = begin('build', 'BUILDING');
-      const built = await build(plan.source.path, target);
-      finish(current, 'succeeded', `${built.files} files -> ${built.digest}`);
+      let thisRunsInvocation: string | undefined;
+      if (plan.source.kind === 'directory') {
+        current = begin('build', 'BUILDING');
+        const built = await build(plan.source.path, target);
+        finish(current, 'succeeded', `${built.files} files -> ${built.digest}`);
 
-      current = begin('attest', 'ATTESTING');
-      const facts = { ...plan.build!, invocationId: `${workflowId}/${workflowInfo().runId}`, startedOn: built.startedOn, finishedOn: built.finishedOn };
-      thisRunsInvocation = facts.invocationId;
-      const statements = await attestImage(target, facts);
-      finish(current, 'succeeded', `provenance ${statements.provenanceDigest}, sbom ${statements.sbomDigest}`);
+        current = begin('attest', 'ATTESTING');
+        const facts = { ...plan.build!, invocationId: `${workflowId}/${workflowInfo().runId}`, startedOn: built.startedOn, finishedOn: built.finishedOn };
+        thisRunsInvocation = facts.invocationId;
+        const statements = await attestImage(target, facts);
+        finish(current, 'succeeded', `provenance ${statements.provenanceDigest}, sbom ${statements.sbomDigest}`);
 
-      current = begin('dev-sign', 'DEV_SIGNING');
-      const signed = await devSign(target, signingKey(plan, 'developer'), [statements.provenanceDigest, statements.sbomDigest]);
-      finish(current, 'succeeded', `developer key ${plan.keys.developer.fingerprint.slice(0, 16)}${signed.signatureAdded ? '' : ' (signature already present)'}`);
-    } else {
-      current = begin('build', 'BUILDING');
-      await resolveImage(target);
-      finish(current, 'succeeded', `existing image ${plan.repository}@${plan.digest}`);
-      skip('attest', "attested by the developer's CI");
-      skip('dev-sign', "signed by the developer's CI");
+        current = begin('dev-sign', 'DEV_SIGNING');
+        const signed = await devSign(target, signingKey(plan, 'developer'), [statements.provenanceDigest, statements.sbomDigest]);
+        finish(current, 'succeeded', `developer key ${plan.keys.developer.fingerprint.slice(0, 16)}${signed.signatureAdded ? '' : ' (signature already present)'}`);
+      } else {
+        current = begin('build', 'BUILDING');
+        await resolveImage(target);
+        finish(current, 'succeeded', `existing image ${plan.repository}@${plan.digest}`);
+        skip('attest', "attested by the developer's CI");
+        skip('dev-sign', "signed by the developer's CI");
+      }
+
+      current = begin('platform-verify', 'VERIFYING');
+      const report = await platformVerify(target, plan.keys.developer.publicKeyPem, plan.policy, plan.requestedCommit, plan.keys.developer.trust, thisRunsInvocation);
+      status.checks = report.checks as CheckResult[];
+      if (report.notices?.length) status.notices = report.notices;
+      if (!report.ok) {
+        rejectChecks(current, report.checks);
+        return status;
+      }
+      finish(current, 'succeeded', `${report.checks.length} checks passed`);
+
+      for (const author of report.commitAuthors ?? []) gate.excludeIdentity(author, 'authored the commit');
+      current = begin('approval', 'AWAITING_APPROVAL');
     }
-
-    current = begin('platform-verify', 'VERIFYING');
-    const report = await platformVerify(target, plan.keys.developer.publicKeyPem, plan.policy, plan.requestedCommit, plan.keys.developer.trust, thisRunsInvocation);
-    status.checks = report.checks as CheckResult[];
-    if (report.notices?.length) status.notices = report.notices;
-    if (!report.ok) {
-      rejectChecks(current, report.checks);
-      return status;
-    }
-    finish(current, 'succeeded', `${report.checks.length} checks passed`);
-
-    for (const author of report.commitAuthors ?? []) gate.excludeIdentity(author, 'authored the commit');
-    current = begin('approval', 'AWAITING_APPROVAL');
-    const outcome = await gate.run();
+    const approvalStep = current!;
+    const outcome = await gate.run({ handOver: (carry) => handOver(input, plan, status, carry) });
     status.approval = gate.view();
-    if (endedAtGate(current, outcome)) return status;
-    finish(current, 'succeeded', outcome.summary);
+    if (endedAtGate(approvalStep, outcome)) return status;
+    finish(approvalStep, 'succeeded', outcome.summary);
 
     current = begin('prod-sign', 'PROD_SIGNING');
     const prod = await prodSign(target, signingKey(plan, 'platform'), approvalRecord(plan, gate));
@@ -136,11 +168,19 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     enter('PROMOTED');
     return status;
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
     fail(current, err);
     // A start request the worker would not accept ran nothing: say so apart from a step that broke.
     if (current?.step === 'authorize') enter('REFUSED');
     return status;
   }
+}
+
+/** Ends this run and goes on in a fresh one at the gate, with the same signed request as its core. */
+function handOver(input: PromotionInput, plan: PromotionPlan, status: PromotionStatus, gate: GateCarry): Promise<never> {
+  const { approval: _view, ...rest } = status;
+  const carried: PromotionCarry = { plan, status: rest, gate };
+  return continueAsNew<typeof promotion>({ request: input.request, ...(input.reopen ? { reopen: input.reopen } : {}), carried });
 }
 
 /** A key the plan resolved from the worker's configuration (authorize refused a target without it). */

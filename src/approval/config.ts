@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../duration';
+import { durationText, MAX_DEADLINE_MS, MAX_ESCALATE_AFTER, MAX_NAME, MIN_REMINDER_MS } from '../limits';
 
 export const DEFAULT_DEADLINE = '72h';
 /** Name of the group made from the shorthand `approvers: [...]` + `required: N`. */
@@ -94,6 +95,10 @@ export function parseApproval(value: unknown, at: string, roster: Record<string,
     if (!isObject(raw.groups) || Object.keys(raw.groups).length === 0) add(`${at}.groups`, 'must map group names to { members, required }');
     else {
       for (const [name, g] of Object.entries(raw.groups)) {
+        if (name.length > MAX_NAME) {
+          add(`${at}.groups`, `a group name is ${name.length} characters; at most ${MAX_NAME}`);
+          continue;
+        }
         const field = `${at}.groups.${name}`;
         const members = names(isObject(g) ? g.members : undefined, `${field}.members`, add);
         if (members.length === 0) add(`${field}.members`, 'must list at least one approver');
@@ -112,12 +117,24 @@ export function parseApproval(value: unknown, at: string, roster: Record<string,
   const vetoOnReject = raw.vetoOnReject ?? true;
   if (typeof vetoOnReject !== 'boolean') add(`${at}.vetoOnReject`, 'must be true or false');
   const deadlineMs = duration(raw.deadline ?? DEFAULT_DEADLINE, `${at}.deadline`, add) ?? 0;
+  if (deadlineMs > MAX_DEADLINE_MS) {
+    add(`${at}.deadline`, `is longer than ${durationText(MAX_DEADLINE_MS)}: a promotion waits at most ${durationText(MAX_DEADLINE_MS)} for approval (past that, the people and keys it pinned have likely changed)`);
+  }
   const reminderEveryMs = duration(raw.reminderEvery, `${at}.reminderEvery`, add);
+  if (reminderEveryMs !== undefined && reminderEveryMs < MIN_REMINDER_MS) {
+    add(`${at}.reminderEvery`, `is shorter than ${durationText(MIN_REMINDER_MS)}: reminders more often than that flood approvers and the run's history`);
+  } else if (reminderEveryMs !== undefined && deadlineMs > 0 && reminderEveryMs >= deadlineMs) {
+    add(`${at}.reminderEvery`, `is not shorter than the deadline (${durationText(deadlineMs)}): no reminder would ever be sent`);
+  }
   let escalateAfterReminders: number | undefined;
   if (raw.escalateAfter !== undefined) {
     if (!Number.isInteger(raw.escalateAfter) || (raw.escalateAfter as number) < 1) add(`${at}.escalateAfter`, 'must be a whole number of reminders (1 or more)');
+    else if ((raw.escalateAfter as number) > MAX_ESCALATE_AFTER) add(`${at}.escalateAfter`, `must be at most ${MAX_ESCALATE_AFTER} reminders`);
     else escalateAfterReminders = raw.escalateAfter as number;
     if (reminderEveryMs === undefined) add(`${at}.escalateAfter`, 'needs reminderEvery: escalation follows reminders');
+    else if (escalateAfterReminders !== undefined && escalateAfterReminders * reminderEveryMs >= deadlineMs && deadlineMs > 0) {
+      add(`${at}.escalateAfter`, `${escalateAfterReminders} reminders of ${durationText(reminderEveryMs)} come after the deadline (${durationText(deadlineMs)}): the escalation would never happen`);
+    }
   }
   let escalation: ApprovalConfig['escalation'];
   if (raw.escalation !== undefined) {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CountersignError } from '../errors';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, write, type Command, type CommandIo } from './command';
+import { checkArgumentLimits } from './limits';
 import { COSIGN_COMMANDS } from './commands/cosign';
 import { demoCommand } from './commands/demo';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
@@ -111,6 +112,7 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     return EXIT.ok;
   }
   try {
+    checkArgumentLimits(parsed);
     return await command.run(parsed as never, io);
   } catch (err) {
     return reportError(err, io, Boolean(parsed.values.json));

@@ -12,7 +12,8 @@ export async function listPriorRuns(client: Client, workflowId: string, currentR
   const runs: PriorRun[] = [];
   const escaped = workflowId.replace(/['\\]/g, '');
   for await (const wf of client.workflow.list({ query: `WorkflowId = '${escaped}'` })) {
-    if (wf.runId === currentRunId) continue;
+    // A run that continued as new handed its request and gate to the next run of its chain, which is listed too.
+    if (wf.runId === currentRunId || wf.status.name === 'CONTINUED_AS_NEW') continue;
     const run: PriorRun = { runId: wf.runId, status: wf.status.name, closedAt: wf.closeTime?.toISOString() };
     const handle = client.workflow.getHandle(workflowId, wf.runId);
     const history = await handle.fetchHistory();

@@ -302,7 +302,8 @@ export async function listPromotions(
   filter: { state?: string; target?: string; limit?: number; kind?: 'promotion' | 'chart' | 'all' } = {},
 ): Promise<PromotionSummary[]> {
   const types = { promotion: [PROMOTION_WORKFLOW_TYPE], chart: [CHART_RELEASE_WORKFLOW_TYPE], all: [PROMOTION_WORKFLOW_TYPE, CHART_RELEASE_WORKFLOW_TYPE] }[filter.kind ?? 'all'];
-  const clauses = [`(${types.map((t) => `WorkflowType = '${t}'`).join(' OR ')})`];
+  // A promotion parked at the gate for long continues as new: its earlier runs are not promotions of their own.
+  const clauses = [`(${types.map((t) => `WorkflowType = '${t}'`).join(' OR ')})`, `ExecutionStatus != 'ContinuedAsNew'`];
   if (filter.state) clauses.push(`${SEARCH_ATTRIBUTES.state} = '${quote(filter.state.toUpperCase())}'`);
   if (filter.target) clauses.push(`${SEARCH_ATTRIBUTES.target} = '${quote(filter.target)}'`);
   const out: PromotionSummary[] = [];

@@ -34,6 +34,8 @@ export interface KmsSignerOptions {
   keyCheckTtlMs?: number;
   /** Verify each signature KMS returns against the key's public key before handing it out. */
   checkSignatures?: boolean;
+  /** Waits between attempts (tests pass one that records the backoff instead of waiting). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 interface CheckedKey {
@@ -79,6 +81,7 @@ export class KmsSigner implements Signer {
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_KMS_REQUEST_TIMEOUT_MS,
       keyCheckTtlMs: options.keyCheckTtlMs ?? DEFAULT_KMS_KEY_CHECK_TTL_MS,
       checkSignatures: options.checkSignatures ?? true,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     };
   }
 
@@ -172,7 +175,7 @@ export class KmsSigner implements Signer {
           );
         }
         const cap = Math.min(this.#opts.maxDelayMs, this.#opts.baseDelayMs * 2 ** (attempt - 1));
-        await new Promise((resolve) => setTimeout(resolve, cap / 2 + Math.random() * (cap / 2)));
+        await this.#opts.sleep(cap / 2 + Math.random() * (cap / 2));
       }
     }
   }

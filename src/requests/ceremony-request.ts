@@ -4,6 +4,7 @@
  * rotation schedule. The worker checks it against its own configuration (src/trust/authorize-ceremony.ts).
  * No node:* imports.
  */
+import { MAX_DEADLINE_MS } from '../limits';
 import { readStatement, unknownFields, type SignedStatement } from './statement';
 
 export const CEREMONY_REQUEST_TYPE = 'https://countersign.dev/ceremony-request/v1';
@@ -48,8 +49,8 @@ export function parseCeremonyRequest(signed: SignedStatement | undefined): Cerem
   text('scope', /^(rotation|schedule):[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/);
   text('nonce', /^[0-9a-f]{16,64}$/);
   if (typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time))) throw new Error(`the ceremony request's time ${JSON.stringify(r.time)} is not a timestamp`);
-  if (r.deadlineMs !== undefined && (typeof r.deadlineMs !== 'number' || !Number.isInteger(r.deadlineMs) || r.deadlineMs < 1000)) {
-    throw new Error("the ceremony request's deadlineMs must be a whole number of milliseconds, at least 1000");
+  if (r.deadlineMs !== undefined && (typeof r.deadlineMs !== 'number' || !Number.isInteger(r.deadlineMs) || r.deadlineMs < 1000 || r.deadlineMs > MAX_DEADLINE_MS)) {
+    throw new Error(`the ceremony request's deadlineMs must be a whole number of milliseconds from 1000 to ${MAX_DEADLINE_MS} (90 days)`);
   }
   return r as unknown as CeremonyRequest;
 }

@@ -5,6 +5,7 @@
  * release (or the other way round), and it carries only chart fields: no build facts, no image.
  * No node:* imports: the workflow reads the claim before the worker has checked it.
  */
+import { MAX_DEADLINE_MS } from '../limits';
 import { readStatement, unknownFields, type SignedStatement } from './statement';
 
 export const CHART_START_REQUEST_TYPE = 'https://countersign.dev/chart-start-request/v1';
@@ -58,8 +59,8 @@ export function parseChartStartRequest(signed: SignedStatement | undefined): Cha
   for (const t of ['issuedAt', 'expiresAt'] as const) {
     if (Number.isNaN(Date.parse(text(t, r[t])))) throw new Error(`the chart start request's ${t} "${String(r[t])}" is not a timestamp`);
   }
-  if (r.deadlineMs !== undefined && (typeof r.deadlineMs !== 'number' || !Number.isInteger(r.deadlineMs) || r.deadlineMs < 1000)) {
-    throw new Error("the chart start request's deadlineMs must be a whole number of milliseconds, at least 1000");
+  if (r.deadlineMs !== undefined && (typeof r.deadlineMs !== 'number' || !Number.isInteger(r.deadlineMs) || r.deadlineMs < 1000 || r.deadlineMs > MAX_DEADLINE_MS)) {
+    throw new Error(`the chart start request's deadlineMs must be a whole number of milliseconds from 1000 to ${MAX_DEADLINE_MS} (90 days)`);
   }
   return r as unknown as ChartStartRequest;
 }

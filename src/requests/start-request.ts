@@ -3,6 +3,7 @@
  * of a promotion's input besides an optional re-open, so nothing a caller can write is unsigned;
  * the worker checks it against its own configuration before any step runs. No node:* imports.
  */
+import { MAX_DEADLINE_MS } from '../limits';
 import { readStatement, unknownFields, type SignedStatement } from './statement';
 
 export const START_REQUEST_TYPE = 'https://countersign.dev/start-request/v1';
@@ -85,8 +86,8 @@ export function parseStartRequest(signed: SignedStatement | undefined): StartReq
     if (b.ref !== undefined) text('build.ref', b.ref);
   }
   if (r.commit !== undefined) text('commit', r.commit);
-  if (r.deadlineMs !== undefined && (typeof r.deadlineMs !== 'number' || !Number.isInteger(r.deadlineMs) || r.deadlineMs < 1000)) {
-    throw new Error("the start request's deadlineMs must be a whole number of milliseconds, at least 1000");
+  if (r.deadlineMs !== undefined && (typeof r.deadlineMs !== 'number' || !Number.isInteger(r.deadlineMs) || r.deadlineMs < 1000 || r.deadlineMs > MAX_DEADLINE_MS)) {
+    throw new Error(`the start request's deadlineMs must be a whole number of milliseconds from 1000 to ${MAX_DEADLINE_MS} (90 days)`);
   }
   return r as unknown as StartRequest;
 }

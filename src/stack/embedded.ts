@@ -18,6 +18,8 @@ export interface EmbeddedStackOptions {
   ui?: boolean;
   /** Outlive this process (countersign dev up). */
   detached?: boolean;
+  /** Extra Temporal server settings (tests lower the history thresholds with these). */
+  temporalDynamicConfig?: Record<string, string | number | boolean>;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
       searchAttributes: SEARCH_ATTRIBUTE_TYPES,
       detached: options.detached,
       logFile: options.detached ? path.join(dataDir, 'temporal.log') : undefined,
+      dynamicConfig: options.temporalDynamicConfig,
     });
   } catch (err) {
     await registry.stop();

@@ -46,6 +46,8 @@ export interface TemporalDevServerOptions {
   startTimeoutMs?: number;
   /** Path of the temporal CLI; default: requireTool('temporal'). */
   executable?: string;
+  /** Extra server settings (`--dynamic-config-value KEY=JSON`), e.g. limit.historyCount.suggestContinueAsNew. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 export interface TemporalDevServer extends RunningService {
@@ -118,6 +120,7 @@ export function temporalDevServerArgs(o: {
   uiPort?: number;
   namespace: string;
   searchAttributes: Record<string, SearchAttributeType>;
+  dynamicConfig?: Record<string, string | number | boolean>;
 }): string[] {
   const args = ['server', 'start-dev', '--db-filename', o.dbFile, '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', 'default'];
   if (o.namespace !== 'default') args.push('--namespace', o.namespace);
@@ -131,6 +134,7 @@ export function temporalDevServerArgs(o: {
     '--dynamic-config-value',
     'frontend.enableServerVersionCheck=false',
   );
+  for (const [key, value] of Object.entries(o.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   if (o.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort));
   return args;
@@ -163,7 +167,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     const proc = await ServiceProcess.start({
       name: 'temporal',
       command: executable,
-      args: temporalDevServerArgs({ dbFile, port, uiPort, namespace, searchAttributes }),
+      args: temporalDevServerArgs({ dbFile, port, uiPort, namespace, searchAttributes, dynamicConfig: opts.dynamicConfig }),
       logFile,
       detached: opts.detached,
     });

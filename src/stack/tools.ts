@@ -8,7 +8,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { CountersignError } from '../errors';
 
-export type ToolName = 'temporal' | 'docker-registry' | 'cosign' | 'cosign-v2' | 'moto_server' | 'helm' | 'helm-legacy' | 'gpg';
+export type ToolName =
+  | 'temporal'
+  | 'docker-registry'
+  | 'cosign'
+  | 'cosign-v2'
+  | 'moto_server'
+  | 'helm'
+  | 'helm-legacy'
+  | 'gpg'
+  // Used by tests only: a KMS API server, a registry with the Referrers API, the Dockerfile linter.
+  | 'local-kms'
+  | 'olareg'
+  | 'hadolint';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
@@ -21,6 +33,8 @@ export const TOOL_PINS = {
   helm: 'v3.21.4',
   /** The older Helm on golang.org/x/crypto/openpgp, for provenance interop. */
   helmLegacy: 'v3.18.6',
+  localKms: 'v0.0.0-20231025161602-e4d9425700fe',
+  olareg: 'v0.1.2',
 } as const;
 
 export const TOOL_ENV_VARS: Record<ToolName, string> = {
@@ -32,6 +46,9 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   helm: 'HELM_PATH',
   'helm-legacy': 'HELM_LEGACY_PATH',
   gpg: 'GPG_PATH',
+  'local-kms': 'LOCAL_KMS_PATH',
+  olareg: 'OLAREG_PATH',
+  hadolint: 'HADOLINT_PATH',
 };
 
 /** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
@@ -59,6 +76,12 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return [path.join(cache, 'tools', `helm-${TOOL_PINS.helmLegacy}`, 'helm')];
     case 'gpg':
       return ['/usr/bin/gpg'];
+    case 'local-kms':
+      return [path.join(cache, 'tools', `local-kms-${TOOL_PINS.localKms}`, 'local-kms')];
+    case 'olareg':
+      return [path.join(cache, 'tools', `olareg-${TOOL_PINS.olareg}`, 'olareg')];
+    case 'hadolint':
+      return [path.join(cache, 'venv', 'bin', 'hadolint')];
   }
 }
 
@@ -120,8 +143,8 @@ export function locateTool(name: ToolName, env: NodeJS.ProcessEnv = process.env)
   for (const candidate of knownPaths(name, cache)) {
     if (isExecutableFile(candidate)) return candidate;
   }
-  // The legacy helm is never whatever `helm` PATH has.
-  return name === 'helm-legacy' ? undefined : searchPath(name, env);
+  // A pinned build is never whatever PATH has under the same name.
+  return name === 'helm-legacy' || name === 'local-kms' || name === 'olareg' ? undefined : searchPath(name, env);
 }
 
 /** Like locateTool, but throws TOOL_MISSING telling how to install it. */

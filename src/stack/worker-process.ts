@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CountersignError } from '../errors';
 import { connectTemporalClient } from '../temporal/connect';
 import type { TemporalTls } from '../temporal/connection';
@@ -10,6 +11,13 @@ import { readFileTail } from './service';
 export const WORKER_ENTRY = path.resolve(__dirname, '../../workers/main.ts');
 
 /**
+ * tsx's loader as a file URL resolved from this project. A bare `--import tsx` is resolved from the
+ * child's working directory, so a worker started from any folder but the repository's died with
+ * "Cannot find package 'tsx'".
+ */
+export const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
+
+/**
  * Starts the worker as its own process (node + tsx), optionally detached so it outlives the CLI.
  * Its environment is `env` (this process's by default), so key passphrases and the TEMPORAL_TLS_*
  * settings reach it; for the plain loopback dev stack pass plainTemporalEnv(env).
@@ -17,7 +25,7 @@ export const WORKER_ENTRY = path.resolve(__dirname, '../../workers/main.ts');
 export function spawnWorkerProcess(opts: { address: string; namespace?: string; logFile: string; detached?: boolean; env?: NodeJS.ProcessEnv }) {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const out = fs.openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, WORKER_ENTRY], {
     env: {
       ...(opts.env ?? process.env),
       TEMPORAL_ADDRESS: opts.address,

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { parseApproval, type ApprovalConfig, type RosterConfig } from '../approval/config';
 import { parseDuration } from '../duration';
+import { durationText, MAX_OVERLAP_MS } from '../limits';
 import { isKmsRef, parseKmsRef } from '../keys/kms-ref';
 import { KEY_KINDS, type KeyKind } from './index-file';
 
@@ -87,6 +88,7 @@ export function parseTrust(value: unknown, base: string, roster: Record<string, 
     let overlapMs = 0;
     try {
       overlapMs = parseDuration(String(raw.overlap ?? DEFAULT_OVERLAP), `${at}.overlap`);
+      if (overlapMs > MAX_OVERLAP_MS) add(`${at}.overlap`, `is longer than ${durationText(MAX_OVERLAP_MS)}: two keys would both stay valid for over a year`);
     } catch (err) {
       add(`${at}.overlap`, (err as Error).message.replace(/^BAD_INPUT: /, ''));
     }

@@ -7,6 +7,9 @@ import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { loadConfig, type Config } from '../../src/config';
 import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli/main';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { buildImageFromDirectory } from '../../src/oci/build';
+import { promotionWorkflowId } from '../../src/promotion/id';
 import { runCli } from '../support/cli';
 import { BUILD_COMMAND, BUILDER_ID, COMMIT, DEV_PASSWORD_ENV, PLATFORM_PASSWORD_ENV, SOURCE_REPO, TEST_PASSWORD, copyDir, startTestEnv, type TestEnv } from '../support/env';
 
@@ -94,11 +97,15 @@ describe('countersign CLI against a real stack', () => {
   });
 
   it('exits 2 on an unknown command or flag', async () => {
-    assert.equal((await runCli(['frobnicate'])).code, 2);
+    const unknown = await runCli(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^unknown command "frobnicate"/);
     const bad = await runCli(['status', '--bogus']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /bogus/);
-    assert.equal((await runCli([])).code, 2);
+    assert.match(bad.stderr, /Unknown option '--bogus'/);
+    const none = await runCli([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^countersign: promote software artifacts[\s\S]*Usage: countersign <command>/);
   });
 
   it('promotes with --wait, then status, list and approve work with --json', async () => {
@@ -236,7 +243,9 @@ describe('countersign CLI against a real stack', () => {
       const r = await runCli(['status', 'promote-prod-ffffffffffffffff'], cliEnv);
       assert.equal(r.code, 3);
       assert.match(r.stderr, /UNKNOWN_PROMOTION: no promotion with id "promote-prod-ffffffffffffffff"/);
-      assert.equal((await runCli(['approve', 'promote-prod-ffffffffffffffff', '--as', 'alice', '--key', key('alice')], cliEnv)).code, 3);
+      const approve = await runCli(['approve', 'promote-prod-ffffffffffffffff', '--as', 'alice', '--key', key('alice')], cliEnv);
+      assert.equal(approve.code, 3);
+      assert.match(approve.stderr, /UNKNOWN_PROMOTION: no promotion with id "promote-prod-ffffffffffffffff"/);
     });
 
     it('malformed image reference and a tag without digest are refused before anything starts', async () => {
@@ -250,23 +259,32 @@ describe('countersign CLI against a real stack', () => {
 
     it('missing flags, both sources, a bad commit and an unknown target are named', async () => {
       const dir = await variant('cli-bad');
+      // The promotion each of these would have been, by the id the CLI derives from the build's digest.
+      const { digest } = await buildImageFromDirectory(dir);
       const missing = await runCli(['promote', '--dir', dir, ...as('prod'), '--json'], cliEnv);
       assert.equal(missing.code, 2);
       const error = JSON.parse(missing.stdout).error;
       assert.equal(error.code, 'BAD_INPUT');
       for (const flag of ['--source-repo', '--builder-id', '--build-command', '--commit']) assert.ok(error.message.includes(flag), `${flag} named`);
-      assert.equal((await runCli(['promote', '--dir', dir, '--image', 'x', ...as('prod'), ...facts], cliEnv)).code, 2);
+      const both = await runCli(['promote', '--dir', dir, '--image', 'x', ...as('prod'), ...facts], cliEnv);
+      assert.equal(both.code, 2);
+      assert.match(both.stderr, /BAD_INPUT: give exactly one of --dir or --image/);
       const noTarget = await runCli(['promote', '--dir', dir, ...facts], cliEnv);
       assert.equal(noTarget.code, 2);
-      assert.match(noTarget.stderr, /--target is required/);
+      assert.match(noTarget.stderr, /BAD_INPUT: --target is required/);
       const commit = await runCli(['promote', '--dir', dir, ...as('prod'), ...facts.slice(0, 2), '--commit', 'zzz', ...facts.slice(4)], cliEnv);
-      assert.match(commit.stderr, /--commit "zzz" is not a hex commit id/);
+      assert.equal(commit.code, 2);
+      assert.match(commit.stderr, /BAD_INPUT: --commit "zzz" is not a hex commit id/);
+      await assert.rejects(env.client.workflow.getHandle(promotionWorkflowId('prod', digest)).describe(), WorkflowNotFoundError, 'no promotion was started');
+
       // The target is the worker's to know: it refuses the signed request, exit 7, and nothing runs.
       const target = await runCli(['promote', '--dir', dir, ...as('staging'), ...facts], cliEnv);
       assert.equal(target.code, 7, target.stderr);
       assert.match(target.stderr, /UNKNOWN_TARGET: no target "staging" in the worker's configuration/);
-      const list = JSON.parse((await runCli(['list', '--json'], cliEnv)).stdout);
-      assert.ok(!list.some((p: { promotionId: string }) => p.promotionId.includes('cli-bad')));
+      const refused = JSON.parse((await runCli(['status', promotionWorkflowId('staging', digest), '--json'], cliEnv)).stdout);
+      assert.equal(refused.state, 'REFUSED');
+      assert.deepEqual(refused.timeline.map((t: { step: string; status: string }) => `${t.step}:${t.status}`), ['authorize:failed']);
+      assert.equal(await env.store.getManifest('apps/cli', digest), undefined, 'nothing was built');
     });
 
     it('a missing key file fails the first step: nothing is built or signed', async () => {

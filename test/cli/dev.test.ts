@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,17 @@ import { runCli } from '../support/cli';
 import { BUILD_COMMAND, BUILDER_ID, COMMIT, SOURCE_REPO, TEST_PASSWORD } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
+const BIN = path.resolve(__dirname, '../../bin/countersign');
+
+/** The installed command run as a person runs it: its own process, from `cwd` (not the repository). */
+function runBin(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, timeout: 180_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
 
 describe('countersign dev up / dev down', () => {
   let home: string;
@@ -63,8 +75,11 @@ describe('countersign dev up / dev down', () => {
     assert.fail(`${id} never reached ${state}`);
   };
 
-  it('runs the stack in the background, and state survives down + up', async () => {
-    const up = await runCli(['dev', 'up', ...ports, '--json'], env);
+  it('runs the stack in the background from any folder, and state survives down + up', async () => {
+    // Run from a folder with no node_modules above it: the worker must find tsx from the project.
+    const elsewhere = path.join(home, 'elsewhere');
+    await fs.mkdir(elsewhere);
+    const up = await runBin(['dev', 'up', ...ports, '--json'], env, elsewhere);
     assert.equal(up.code, 0, up.stderr);
     const state = JSON.parse(up.stdout);
     assert.match(state.temporal.address, /^127\.0\.0\.1:\d+$/);

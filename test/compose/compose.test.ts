@@ -9,9 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import { locateTool } from '../../src/stack/tools';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
@@ -217,12 +218,7 @@ function composeCommand(): string[] | undefined {
 }
 
 function hadolintPath(): string | undefined {
-  const cache = process.env.COUNTERSIGN_CACHE ?? path.join(homedir(), '.cache', 'countersign');
-  const candidates = [process.env.HADOLINT_PATH, 'hadolint', path.join(cache, 'venv', 'bin', 'hadolint')];
-  for (const c of candidates) {
-    if (c && runs(c, ['--version'])) return c;
-  }
-  return undefined;
+  return locateTool('hadolint');
 }
 
 /** An environment with nothing from the developer's shell or a local .env leaking in. */

@@ -116,12 +116,17 @@ describe('countersign helm keygen', () => {
   let secretKey: string;
   let trustDir: string;
   let made: { secretKey: string; keyring: string; fingerprint: string; created: string; userIds: string[] };
+  /** The run's bounds, to the second (OpenPGP creation times have no finer grain). */
+  let ranFrom: number;
+  let ranUntil: number;
 
   before(async () => {
     dir = await tempDir();
     secretKey = path.join(dir, 'keys', 'charts.asc');
     trustDir = path.join(dir, 'trust');
+    ranFrom = Math.floor(Date.now() / 1000) * 1000;
     const run = await runCli(['helm', 'keygen', '--name', 'CLI Charts', '--email', 'cli@countersign.invalid', '--output', secretKey, '--trust-dir', trustDir, '--json'], env);
+    ranUntil = Date.now();
     assert.equal(run.code, 0, run.stderr);
     made = JSON.parse(run.stdout);
   });
@@ -133,7 +138,9 @@ describe('countersign helm keygen', () => {
   it('publishes keyring-YYYY-MM-DD-<FINGERPRINT>.gpg, binary, named after the key it holds', async () => {
     assert.match(made.fingerprint, /^[0-9A-F]{40}$/);
     assert.deepEqual(made.userIds, ['CLI Charts <cli@countersign.invalid>']);
-    assert.ok(Math.abs(Date.parse(made.created) - Date.now()) < 5 * 60_000, `created ${made.created}`);
+    // Dated when it was made: within the run, never later.
+    const created = Date.parse(made.created);
+    assert.ok(created >= ranFrom && created <= ranUntil, `created ${made.created}, run ${new Date(ranFrom).toISOString()} .. ${new Date(ranUntil).toISOString()}`);
     const name = `keyring-${made.created.slice(0, 10)}-${made.fingerprint}.gpg`;
     assert.match(name, /^keyring-\d{4}-\d{2}-\d{2}-[0-9A-F]{40}\.gpg$/);
     assert.deepEqual(await fs.readdir(trustDir), [name]);

@@ -9,7 +9,8 @@ import { generateKeyPair } from '../../src/keys/cosign-key';
 import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
 import { keyFingerprint, loadPublicKeyFile, verifySignature } from '../../src/keys/public-key';
 import type { Signer } from '../../src/keys/signer';
-import { cosignPath, runCosign, tempDir, VECTOR_PASSWORD, VECTORS } from './helpers';
+import { locateTool } from '../../src/stack/tools';
+import { runCosign, tempDir, VECTOR_PASSWORD, VECTORS } from './helpers';
 
 test('writeKeyPair writes <prefix>.key (0600) and <prefix>.pub; FileSigner signs, signatures verify', async (t) => {
   const dir = path.join(tempDir(t), 'made', 'here');
@@ -123,7 +124,7 @@ test('FileSigner loads the key made by real cosign and its signatures verify aga
 });
 
 test('cosign verify-blob accepts a signature made by FileSigner with cosign\'s key', async (t) => {
-  const cosign = cosignPath();
+  const cosign = locateTool('cosign');
   if (!cosign) return t.skip('cosign not installed');
   const dir = tempDir(t);
   const signer = await FileSigner.load(path.join(VECTORS, 'cosign.key'), VECTOR_PASSWORD);
@@ -142,7 +143,7 @@ test('cosign verify-blob accepts a signature made by FileSigner with cosign\'s k
 });
 
 test('cosign signs with a key made by our writeKeyPair; both cosign and verifySignature accept it', async (t) => {
-  const cosign = cosignPath();
+  const cosign = locateTool('cosign');
   if (!cosign) return t.skip('cosign not installed');
   const dir = tempDir(t);
   const password = 'ours-pw';
@@ -167,7 +168,7 @@ test('cosign signs with a key made by our writeKeyPair; both cosign and verifySi
 });
 
 test('cosign accepts a key made by generateKeyPair with an empty passphrase', async (t) => {
-  const cosign = cosignPath();
+  const cosign = locateTool('cosign');
   if (!cosign) return t.skip('cosign not installed');
   const dir = tempDir(t);
   const pair = await generateKeyPair('');

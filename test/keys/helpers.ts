@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import nacl from 'tweetnacl';
@@ -8,15 +8,6 @@ import nacl from 'tweetnacl';
 export const VECTORS = path.join(__dirname, '..', 'vectors', 'cosign-keys');
 /** Passphrase of the test-only key in test/vectors/cosign-keys (see its README). */
 export const VECTOR_PASSWORD = 'countersign-test';
-
-/** The cosign binary: COSIGN_PATH, else the toolchain cache; undefined when neither exists. */
-export function cosignPath(): string | undefined {
-  const candidates = [
-    process.env.COSIGN_PATH,
-    path.join(os.homedir(), '.cache', 'countersign', 'tools', 'cosign-v3.1.2', 'cosign'),
-  ];
-  return candidates.find((p): p is string => !!p && existsSync(p));
-}
 
 export function runCosign(
   bin: string,

@@ -159,26 +159,29 @@ describe('KMS errors: what is retried and what fails at once', () => {
     });
   }
 
-  test('throttling is retried with backoff inside the signer, then ends in KMS_UNAVAILABLE (retryable)', async () => {
+  test('throttling is retried with growing, jittered backoff inside the signer, then ends in KMS_UNAVAILABLE (retryable)', async () => {
     let calls = 0;
+    const waits: number[] = [];
     const throttled = { send: async () => { calls++; throw cases[0][1]; } } as unknown as KMSClient;
-    const signer = new KmsSigner('awskms:///alias/x', { client: throttled, maxAttempts: 3, baseDelayMs: 20 });
-    const started = Date.now();
+    const sleep = async (ms: number) => void waits.push(ms);
+    const signer = new KmsSigner('awskms:///alias/x', { client: throttled, maxAttempts: 4, baseDelayMs: 20, maxDelayMs: 50, sleep });
     await assert.rejects(signer.publicKeyPem(), (err: unknown) => {
       assert.ok(hasCode(err, 'KMS_UNAVAILABLE'));
       assert.equal((err as CountersignError).retryable, true);
-      assert.match((err as Error).message, /DescribeKey failed 3 time\(s\): ThrottlingException/);
+      assert.match((err as Error).message, /DescribeKey failed 4 time\(s\): ThrottlingException/);
       return true;
     });
-    assert.equal(calls, 3);
-    assert.ok(Date.now() - started >= 20, 'backed off between attempts');
+    assert.equal(calls, 4);
+    // One wait between attempts, each in [cap/2, cap] with cap = min(maxDelay, base * 2^(attempt-1)): 20, 40, then 50.
+    assert.equal(waits.length, 3);
+    for (const [i, cap] of [20, 40, 50].entries()) assert.ok(waits[i] >= cap / 2 && waits[i] <= cap, `wait ${i + 1} = ${waits[i]} ms, cap ${cap}`);
   });
 
   test('a throttle that clears is invisible to the caller', async () => {
     let calls = 0;
     const real = { send: async () => ({ KeyMetadata: { Arn: 'arn:x', KeyState: 'Disabled' } }) };
     const flaky = { send: async (c: unknown) => (++calls < 3 ? Promise.reject(cases[0][1]) : real.send()) } as unknown as KMSClient;
-    const signer = new KmsSigner('awskms:///alias/x', { client: flaky, baseDelayMs: 5 });
+    const signer = new KmsSigner('awskms:///alias/x', { client: flaky, sleep: async () => undefined });
     await assert.rejects(signer.publicKeyPem(), rejectsWith('KMS_KEY_DISABLED'));
     assert.equal(calls, 3);
   });

@@ -32,7 +32,8 @@ test('anything else is refused, saying what', () => {
     [{ ...good, sha256: 'sha256:' + 'a'.repeat(64) }, /sha256 .* is malformed/],
     [{ ...good, nonce: 'short' }, /nonce "short" is malformed/],
     [{ ...good, expiresAt: 'tomorrow' }, /expiresAt "tomorrow" is not a timestamp/],
-    [{ ...good, deadlineMs: 10 }, /deadlineMs must be a whole number of milliseconds, at least 1000/],
+    [{ ...good, deadlineMs: 10 }, /deadlineMs must be a whole number of milliseconds from 1000 to 7776000000/],
+    [{ ...good, deadlineMs: 200_000_000 * 86_400_000 }, /deadlineMs must be a whole number of milliseconds from 1000 to 7776000000 \(90 days\)/],
     [{ ...good, chartDir: '' }, /chartDir must be a non-empty string/],
   ];
   for (const [statement, message] of cases) assert.throws(() => parseChartStartRequest(signed(statement)), message, JSON.stringify(statement));

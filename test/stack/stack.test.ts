@@ -17,7 +17,7 @@ import { waitForPort } from '../../src/stack/ports';
 import { probeRegistry, startRegistry } from '../../src/stack/registry';
 import { isPidAlive, ServiceProcess } from '../../src/stack/service';
 import { startTemporalDevServer, stopPid } from '../../src/stack/temporal';
-import { locateTool, readToolsEnv, requireTool } from '../../src/stack/tools';
+import { locateTool, readToolsEnv, requireTool, TOOL_PINS } from '../../src/stack/tools';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 let tmp: string;
@@ -98,6 +98,15 @@ describe('tools', () => {
       return true;
     });
     assert.throws(() => requireTool('moto_server', env), /npm run toolchain/);
+
+    // Tools only tests use are found the same way; a pinned build is never taken from PATH.
+    exe(path.join(bin, 'local-kms'));
+    assert.equal(locateTool('local-kms', env), undefined);
+    fs.mkdirSync(path.join(cache, 'tools', `local-kms-${TOOL_PINS.localKms}`), { recursive: true });
+    const localKms = exe(path.join(cache, 'tools', `local-kms-${TOOL_PINS.localKms}`, 'local-kms'));
+    assert.equal(locateTool('local-kms', env), localKms);
+    const olareg = exe(path.join(tmp, 'my-olareg'));
+    assert.equal(locateTool('olareg', { ...env, OLAREG_PATH: olareg }), olareg);
   });
 });
 

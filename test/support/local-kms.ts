@@ -8,15 +8,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/stack/ports';
+import { locateTool } from '../../src/stack/tools';
 import { serveKms, TEST_AWS_ENV, type KmsTestServer } from './kms-server';
-import { cachedToolPath } from './cached-tool';
 
-/** Must match LOCAL_KMS_VERSION in scripts/toolchain.sh. */
-export const LOCAL_KMS_VERSION = 'v0.0.0-20231025161602-e4d9425700fe';
-
-/** LOCAL_KMS_PATH, else the toolchain cache; undefined when neither is an executable. */
+/** LOCAL_KMS_PATH, else the toolchain cache (one lookup for every tool: src/stack/tools.ts); undefined when not installed. */
 export function localKmsPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return cachedToolPath('local-kms', LOCAL_KMS_VERSION, 'LOCAL_KMS_PATH', env);
+  return locateTool('local-kms', env);
 }
 
 export async function startLocalKms(): Promise<KmsTestServer> {

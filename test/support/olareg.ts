@@ -8,16 +8,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/stack/ports';
+import { locateTool } from '../../src/stack/tools';
 import { probeRegistry } from '../../src/stack/registry';
 import { looksLikePortInUse, ServiceProcess } from '../../src/stack/service';
-import { cachedToolPath } from './cached-tool';
 
-/** Must match OLAREG_VERSION in scripts/toolchain.sh. */
-export const OLAREG_VERSION = 'v0.1.2';
-
-/** OLAREG_PATH, else the toolchain cache; undefined when neither is an executable. */
+/** OLAREG_PATH, else the toolchain cache (one lookup for every tool: src/stack/tools.ts); undefined when not installed. */
 export function olaregPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return cachedToolPath('olareg', OLAREG_VERSION, 'OLAREG_PATH', env);
+  return locateTool('olareg', env);
 }
 
 export interface RunningOlareg {

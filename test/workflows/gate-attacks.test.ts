@@ -314,9 +314,14 @@ describe('attacks on the gate', () => {
     await assertNoPlatformSignature(env.target.repository, short.digest);
   });
 
-  it("a longer deadline than the target's is cut to the target's", async () => {
+  it("a longer deadline than the target's is cut to the target's; one past any deadline's limit is refused before anything starts", async () => {
     const { dir } = await variant('deadline');
-    const started = await env.promote({ source: { directory: dir }, build: buildFacts(), deadlineMs: 200_000_000 * 86_400_000 });
+    // 200000000 days once started a run whose gate could then never be queried nor approved.
+    await assert.rejects(
+      env.promote({ source: { directory: dir }, build: buildFacts(), deadlineMs: 200_000_000 * 86_400_000 }),
+      (e: unknown) => hasCode(e, 'BAD_INPUT') && /deadlineMs must be a whole number of milliseconds from 1000 to 7776000000 \(90 days\)/.test((e as Error).message),
+    );
+    const started = await env.promote({ source: { directory: dir }, build: buildFacts(), deadlineMs: 30 * 86_400_000 });
     const status = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     const view = await getApproval(env.client, started.promotionId);
     assert.ok(view.msLeft! <= 3_600_000, `the target's 1h deadline holds: ${view.msLeft} ms left`);
