@@ -4,10 +4,10 @@ import { authorizeCeremony, type CeremonyAuthorizeInput } from '../src/trust/aut
 import { authorizeRevocation, type RevocationAuthorizeInput } from '../src/trust/authorize-revocation';
 import { createKey, type CreatedKey, type KeyRequest } from '../src/trust/create-key';
 import type { GovernanceDeps } from '../src/trust/governance';
-import type { KeyRevocation, TrustKey } from '../src/trust/index-file';
+import type { KeyIssuance, KeyRevocation, TrustKey } from '../src/trust/index-file';
 import type { CeremonyPlan, RevocationPlan, StoreLocation } from '../src/trust/plan';
 import { runsPinnedTo } from '../src/client/pinned-runs';
-import { publishKey } from '../src/trust/publish';
+import { publishKey, type Published } from '../src/trust/publish';
 import { revokeStoreKey } from '../src/trust/revoke';
 import { TrustStore } from '../src/trust/store';
 import { CountersignError } from '../src/errors';
@@ -56,8 +56,9 @@ export function createKeyActivities(deps: KeyActivityDeps) {
       return asActivity(log, () => createKey(request, deps.env ?? process.env));
     },
 
-    async publishCeremonyKey(location: StoreLocation, created: CreatedKey, ceremony: string, overlapMs: number): Promise<{ key: TrustKey; retiring: TrustKey[] }> {
-      return asActivity(log, () => publishKey(location, created, { ceremony, overlapMs }));
+    /** Publishes the ceremony's key; `earlier` says so when another run of the ceremony id published it before (nothing is made again). */
+    async publishCeremonyKey(location: StoreLocation, created: CreatedKey, ceremony: string, overlapMs: number, issuance?: Omit<KeyIssuance, 'at'>): Promise<Published> {
+      return asActivity(log, () => publishKey(location, created, { ceremony, overlapMs, issuance }));
     },
 
     /** How many promotions (cosign key) or chart releases (OpenPGP key) are still running pinned to this fingerprint. */

@@ -47,7 +47,7 @@ export async function keyRevocation(input: RevocationInput): Promise<RevocationS
   Object.assign(status, { trust: plan.trust, keyId: plan.keyId, fingerprint: plan.fingerprint, requester: plan.requester, reason: plan.reason, required: plan.required });
   try {
     if (plan.required > 1 && !plan.alreadyRevoked) {
-      gate.configure({ id: revocationId, runId, digest: plan.requestDigest, initiator: plan.requester, noun: 'key revocation' }, plan.cosigners);
+      gate.configure({ id: revocationId, runId, digest: plan.requestDigest, initiator: plan.requester, noun: 'key revocation', role: `a governance member of store ${plan.trust}` }, plan.cosigners);
       status.state = 'AWAITING_SIGNATURES';
       const outcome = await gate.run();
       status.approval = gate.view();

@@ -28,16 +28,27 @@ export const COMMANDS: Command[] = [
   workerCommand,
 ];
 
+/** Error codes to the README's exit codes; anything else is 1. */
 const EXIT_BY_CODE: Partial<Record<string, number>> = {
   BAD_INPUT: EXIT.usage,
   BAD_REFERENCE: EXIT.usage,
   BAD_CONFIG: EXIT.usage,
   UNKNOWN_TARGET: EXIT.usage,
+  TRUST_UNKNOWN: EXIT.usage,
   UNKNOWN_PROMOTION: EXIT.notFound,
   APPROVAL_REFUSED: EXIT.refused,
+  REQUEST_INVALID: EXIT.refused,
+  REQUEST_UNSIGNED: EXIT.refused,
+  REQUEST_BAD_SIGNATURE: EXIT.refused,
+  REQUEST_UNKNOWN_SIGNER: EXIT.refused,
+  REQUEST_EXPIRED: EXIT.refused,
+  REQUEST_REPLAYED: EXIT.refused,
+  REQUEST_OUT_OF_SCOPE: EXIT.refused,
+  REJECTED_BEFORE: EXIT.refused,
   STACK_ERROR: EXIT.unavailable,
   TOOL_MISSING: EXIT.unavailable,
   REGISTRY_UNREACHABLE: EXIT.unavailable,
+  KMS_UNAVAILABLE: EXIT.unavailable,
 };
 
 function usage(): string {

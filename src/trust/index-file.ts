@@ -36,8 +36,21 @@ export interface TrustKey {
   ceremony?: string;
   /** The trust store (its name in the worker's configuration) that published the key; stores may share a directory. */
   trust?: string;
+  /** Ceremony keys: who asked for the key, which custodians joined, and the run that published it. */
+  issuance?: KeyIssuance;
   /** Revoked keys: who signed the revocation (the requester first), when, why, and the workflow holding the signed statements. */
   revocation?: KeyRevocation;
+}
+
+export interface KeyIssuance {
+  /** The governance member whose signed request the worker accepted. */
+  requester: string;
+  /** The custodians whose signed statements made the quorum, in the order they joined. */
+  custodians: string[];
+  /** The ceremony's workflow id and first run id: its history holds the signed statements. */
+  workflowId: string;
+  runId: string;
+  at: string;
 }
 
 export interface KeyRevocation {
@@ -93,6 +106,10 @@ export function validateIndex(value: unknown, where: string): TrustIndex {
       if (k?.validUntil !== null && !isTime(k?.validUntil)) problems.push(`${at}.validUntil must be a timestamp or null`);
       if (typeof k?.reason !== 'string') problems.push(`${at}.reason must be a string`);
       if (k?.trust !== undefined && (typeof k.trust !== 'string' || k.trust === '')) problems.push(`${at}.trust must be a trust store name`);
+      const made = k?.issuance;
+      if (made !== undefined && (typeof made?.requester !== 'string' || !Array.isArray(made?.custodians) || made.custodians.some((c: unknown) => typeof c !== 'string') || typeof made?.workflowId !== 'string' || typeof made?.runId !== 'string' || !isTime(made?.at))) {
+        problems.push(`${at}.issuance must be { requester, custodians, workflowId, runId, at }`);
+      }
       const r = k?.revocation;
       if (r !== undefined && (!Array.isArray(r?.signers) || r.signers.some((s: unknown) => typeof s !== 'string') || !isTime(r?.at) || typeof r?.reason !== 'string' || typeof r?.workflowId !== 'string')) {
         problems.push(`${at}.revocation must be { signers, at, reason, workflowId }`);

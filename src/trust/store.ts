@@ -73,12 +73,12 @@ export class TrustStore {
     content: Buffer,
     secret: PrivateRef,
     options: { now: Date; overlapMs: number },
-  ): Promise<{ key: TrustKey; retiring: TrustKey[] }> {
+  ): Promise<{ key: TrustKey; retiring: TrustKey[]; existing: boolean }> {
     return this.locked(async () => {
       const index = await this.index();
       const existing = index.keys.find((k) => k.id === key.id);
       const mine = this.ownKeys(index);
-      if (existing) return { key: existing, retiring: mine.filter((k) => k.kind === key.kind && k.status === 'retiring') };
+      if (existing) return { key: existing, retiring: mine.filter((k) => k.kind === key.kind && k.status === 'retiring'), existing: true };
       const at = options.now.toISOString();
       const state = await this.readPrivate();
       state.keys[key.id] = secret;
@@ -101,7 +101,7 @@ export class TrustStore {
       };
       next = { ...next, updatedAt: at, keys: [...next.keys, added] };
       await writeIndex(this.location.publishDir, next);
-      return { key: added, retiring: this.ownKeys(next).filter((k) => k.kind === key.kind && k.status === 'retiring') };
+      return { key: added, retiring: this.ownKeys(next).filter((k) => k.kind === key.kind && k.status === 'retiring'), existing: false };
     });
   }
 

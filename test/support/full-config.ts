@@ -42,7 +42,7 @@ trust:
     passwordEnv: COUNTERSIGN_PLATFORM_KEY_PASSWORD
     kms: { endpoint: "kms.eu-west-1.amazonaws.com", aliasPrefix: countersign-platform }
     governance: [erin]
-    custodians: { members: [alice, bob, carol], required: 2, deadline: 24h, webhook: https://hooks.example.com/ceremony }
+    custodians: { members: [alice, bob, carol], required: 2, deadline: 24h, webhook: https://hooks.example.com/ceremony, reminderEvery: 8h, escalateAfter: 2, escalation: { name: governance, members: [erin] } }
     overlap: 7d
     revocation: { required: 2 }
   helm:

@@ -1,4 +1,4 @@
-/** The trust: section's revocation setting (src/trust/config.ts). */
+/** The trust: section's custodians' notifications and revocation settings (src/trust/config.ts). */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -15,15 +15,16 @@ describe('trust.<name>.revocation', () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-trust-config-'));
     for (const who of ['dev', 'erin', 'alice', 'bob', 'carol']) await writeKeyPair(path.join(dir, 'keys'), who, 'pw');
   });
-  const parse = (revocation?: unknown) =>
+  const parseStore = (over: Record<string, unknown>) =>
     parseConfig(
       {
         approvers: Object.fromEntries(['erin', 'alice', 'bob', 'carol'].map((n) => [n, { publicKey: `keys/${n}.pub` }])),
-        trust: { platform: { publishDir: 'trust/public', governance: ['erin', 'alice'], custodians: { members: ['alice', 'bob', 'carol'], required: 2 }, ...(revocation === undefined ? {} : { revocation }) } },
+        trust: { platform: { publishDir: 'trust/public', governance: ['erin', 'alice'], custodians: { members: ['alice', 'bob', 'carol'], required: 2 }, ...over } },
         targets: minimalTarget(),
       },
       path.join(dir, 'countersign.yaml'),
     );
+  const parse = (revocation?: unknown) => parseStore(revocation === undefined ? {} : { revocation });
   const problems = (revocation: unknown): string[] => {
     try {
       parse(revocation);
@@ -33,6 +34,15 @@ describe('trust.<name>.revocation', () => {
       return (err as CountersignError).details!.problems as string[];
     }
   };
+
+  it("custodians are reminded and escalated on the gate's schedule, told at the store's webhook", () => {
+    const custodians = { members: ['alice', 'bob', 'carol'], required: 2, webhook: 'https://hooks.example.com/c', reminderEvery: '8h', escalateAfter: 2, escalation: { name: 'governance', members: ['erin'] } };
+    const parsed = parseStore({ custodians }).trust.platform.custodians;
+    assert.deepEqual(
+      [parsed.webhookUrl, parsed.reminderEveryMs, parsed.escalateAfterReminders, parsed.escalation],
+      ['https://hooks.example.com/c', 8 * 3_600_000, 2, { group: 'governance', members: ['erin'] }],
+    );
+  });
 
   it('one governance signature by default; required: N asks for N', () => {
     assert.deepEqual(parse().trust.platform.revocation, { required: 1 });

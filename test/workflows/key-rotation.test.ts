@@ -289,7 +289,7 @@ describe('key rotation', () => {
   it('keys schedule-rotation, schedules --pause / --unpause / --trigger through the CLI, each reflected in the listing', async () => {
     trustTestConfig(env, {}, 'sched');
     const conf = cliConfig('sched');
-    type Row = { scheduleId: string; every: string; paused: boolean; note?: string; recentRuns: string[]; nextRuns: string[] };
+    type Row = { scheduleId: string; every: string; everyMs: number; paused: boolean; note?: string; recentRuns: string[]; nextRuns: string[] };
     const row = async (): Promise<Row | undefined> => {
       const listed = await cli(['keys', 'schedules', ...conf, '--json']);
       assert.equal(listed.code, 0, listed.err);
@@ -305,27 +305,33 @@ describe('key rotation', () => {
     assert.match(notGovernance.err, /bob is not in trust\.sched\.governance/);
 
     // 90 days: the interval never comes round during the test, so only the trigger runs it.
+    const before = Date.now();
     const created = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '90d', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--retire-poll', '1s', ...conf, '--json']);
+    const after = Date.now();
     assert.equal(created.code, 0, created.err);
-    const createdJson = JSON.parse(created.out) as { scheduleId: string; everyMs: number; planDigest: string };
-    assert.deepEqual([createdJson.scheduleId, createdJson.everyMs], ['key-rotation-sched', 90 * 86_400_000]);
+    const createdJson = JSON.parse(created.out) as { scheduleId: string; everyMs: number; every: string; firstRunAt: string; planDigest: string };
+    assert.deepEqual([createdJson.scheduleId, createdJson.everyMs, createdJson.every], ['key-rotation-sched', 90 * 86_400_000, '90d']);
     assert.match(createdJson.planDigest, /^sha256:[0-9a-f]{64}$/);
     const fresh = await row();
-    assert.deepEqual([fresh?.every, fresh?.paused, fresh?.recentRuns], ['7776000s', false, []]);
-    assert.ok(Date.parse(fresh!.nextRuns[0]) > Date.now(), 'a next run is planned');
+    assert.deepEqual([fresh?.every, fresh?.everyMs, fresh?.paused, fresh?.recentRuns], ['90d', 90 * 86_400_000, false, []]);
+    // The first run is 90 days after the schedule was made (to the second), not where the epoch's 90-day grid falls.
+    const next = Date.parse(fresh!.nextRuns[0]);
+    assert.equal(fresh!.nextRuns[0], createdJson.firstRunAt);
+    assert.ok(next >= before + 90 * 86_400_000 - 1000 && next <= after + 90 * 86_400_000 + 1000, `next run ${fresh!.nextRuns[0]} is 90 days out`);
+    assert.equal(Date.parse(fresh!.nextRuns[1]) - next, 90 * 86_400_000, 'and every 90 days after it');
 
     // Run again: the same schedule, updated.
     const updated = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '30d', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), ...conf]);
     assert.equal(updated.code, 0, updated.err);
-    assert.match(updated.out, /schedule key-rotation-sched: a key rotation every 30d/);
-    assert.equal((await row())?.every, '2592000s');
+    assert.match(updated.out, /schedule key-rotation-sched: a key rotation every 30d, first \d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC \(in 30d\)\n/);
+    assert.equal((await row())?.every, '30d');
 
     const paused = await cli(['keys', 'schedules', '--pause', 'sched', '--note', 'freeze', ...conf]);
     assert.equal(paused.code, 0, paused.err);
     assert.match(paused.out, /pause: key-rotation-sched/);
     assert.deepEqual([(await row())?.paused, (await row())?.note], [true, 'freeze']);
     const text = await cli(['keys', 'schedules', ...conf]);
-    assert.match(text.out, /key-rotation-sched +every 2592000s +PAUSED /);
+    assert.match(text.out, /key-rotation-sched +every 30d +PAUSED +next \(paused\)/);
 
     const unpaused = await cli(['keys', 'schedules', '--unpause', 'key-rotation-sched', '--note', 'thaw', ...conf, '--json']);
     assert.equal(unpaused.code, 0, unpaused.err);
@@ -339,13 +345,15 @@ describe('key rotation', () => {
     assert.equal(two.code, 2);
     assert.match(two.err, /give one of --pause, --unpause, --trigger/);
 
-    // Trigger: a rotation runs now, and its ceremony publishes a key once custodians join.
+    // Trigger: a rotation runs now, the command names its ceremony, which publishes a key once custodians join.
     const triggered = await cli(['keys', 'schedules', '--trigger', 'sched', ...conf]);
     assert.equal(triggered.code, 0, triggered.err);
-    const ran = await until(row, (r) => (r?.recentRuns.length ?? 0) === 1);
+    const ran = await row();
+    assert.equal(ran?.recentRuns.length, 1);
     const rotationId = ran!.recentRuns[0];
     assert.match(rotationId, /^key-rotation-sched-/);
     const ceremonyId = ceremonyIdFor(rotationId);
+    assert.equal(triggered.out, `trigger: key-rotation-sched\nrotation ${rotationId}\nceremony ${ceremonyId}\ncustodians join with: countersign approve ${ceremonyId} --as NAME --key FILE\nfollow it with: countersign keys status ${ceremonyId}\n`);
     await until(() => keyWorkflowStatus(env.client, ceremonyId), (st) => st.type === 'ceremony' && st.status.approval.state === 'OPEN');
     await join(env, ceremonyId, 'bob');
     await join(env, ceremonyId, 'carol');
@@ -353,6 +361,6 @@ describe('key rotation', () => {
     const newKey = rotated.type === 'rotation' ? rotated.status.newKey : undefined;
     assert.equal((await readIndex(trustConfig(trustTestConfig(env, {}, 'sched'), 'sched').publishDir)).keys.find((k) => k.id === newKey?.id)?.status, 'active');
     const last = await cli(['keys', 'schedules', ...conf]);
-    assert.match(last.out, new RegExp(`key-rotation-sched +every 2592000s +active +next \\S+ +last ${rotationId}`));
+    assert.match(last.out, new RegExp(`key-rotation-sched +every 30d +active +next \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}(:\\d{2})? UTC \\(in (29|30)d\\) +last ${rotationId}`));
   });
 });
