@@ -58,7 +58,9 @@ export async function keyRevocation(input: RevocationInput): Promise<RevocationS
       }
     }
     status.state = 'REVOKING';
-    status.key = await revokeTrustKey(plan.location, plan.keyId, plan.fingerprint, { signers: signers(), at: new Date().toISOString(), reason: plan.reason, workflowId: revocationId });
+    const revoked = await revokeTrustKey(plan.location, plan.keyId, plan.fingerprint, { signers: signers(), at: new Date().toISOString(), reason: plan.reason, workflowId: revocationId }, { disableKmsKey: plan.disableKmsKey });
+    status.key = revoked.key;
+    if (revoked.kms) status.kms = revoked.kms;
     status.state = 'REVOKED';
   } catch (err) {
     status.state = 'FAILED';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CountersignError } from '../errors';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, write, type Command, type CommandIo } from './command';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_MEANINGS, write, type Command, type CommandIo } from './command';
 import { COSIGN_COMMANDS } from './commands/cosign';
 import { demoCommand } from './commands/demo';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
@@ -49,6 +49,11 @@ const EXIT_BY_CODE: Partial<Record<string, number>> = {
   TOOL_MISSING: EXIT.unavailable,
   REGISTRY_UNREACHABLE: EXIT.unavailable,
   KMS_UNAVAILABLE: EXIT.unavailable,
+  TRUST_UNREACHABLE: EXIT.unavailable,
+  TRUST_INDEX_CORRUPT: EXIT.usage,
+  TRUST_INDEX_SIGNATURE_INVALID: EXIT.indexSignature,
+  TRUST_INDEX_ROLLED_BACK: EXIT.rolledBack,
+  TRUST_INDEX_EXPIRED: EXIT.indexExpired,
 };
 
 function usage(): string {
@@ -61,8 +66,8 @@ function usage(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Exit codes: 0 ok, 1 error, 2 bad input or config, 3 unknown promotion, 4 rejected, 5 expired,',
-    '            6 failed, 7 approval refused, 10 Temporal/registry/tools unavailable.',
+    'Exit codes:',
+    ...EXIT_MEANINGS.map(([code, meaning]) => `  ${String(code).padStart(2)}  ${meaning}`),
   ].join('\n');
 }
 

@@ -34,6 +34,7 @@ export function renderRevocation(s: RevocationStatus): string {
     lines.push(`governance members co-sign with: countersign approve ${s.revocationId} --as NAME --key FILE`);
   }
   if (s.key?.status === 'revoked') lines.push(`revoked ${s.key.id} (${s.key.fingerprint}) at ${s.key.statusChangedAt}: ${s.key.reason}`);
+  if (s.kms) lines.push(s.kms.disabled ? `disabled in KMS: ${s.kms.ref}` : `NOT disabled in KMS (disable it by hand): ${s.kms.error}`);
   if (s.error) lines.push(`error: ${s.error}`);
   return lines.join('\n');
 }

@@ -58,11 +58,20 @@ export interface KeyRevocation {
   at: string;
   reason: string;
   workflowId: string;
+  /**
+   * cosign keys: the revoked key's SPKI DER, base64. Its published pem is replaced by a tombstone
+   * (stock cosign cannot use it any more); a verifier still recognises what it signed, to say KEY_REVOKED.
+   */
+  publicKey?: string;
 }
 
 export interface TrustIndex {
   schemaVersion: typeof TRUST_SCHEMA_VERSION;
   updatedAt: string;
+  /** Signed indexes: one more on every write, so a verifier can refuse an older one (a rollback). */
+  version?: number;
+  /** Signed indexes: after this the signature vouches for nothing (a frozen index); the worker signs again well before. */
+  expires?: string;
   keys: TrustKey[];
 }
 
@@ -92,6 +101,8 @@ export function validateIndex(value: unknown, where: string): TrustIndex {
   else {
     if (v.schemaVersion !== TRUST_SCHEMA_VERSION) problems.push(`schemaVersion must be ${TRUST_SCHEMA_VERSION}, not ${JSON.stringify(v.schemaVersion)}`);
     if (!Array.isArray(v.keys)) problems.push('keys must be a list');
+    if (v.version !== undefined && (!Number.isSafeInteger(v.version) || v.version < 1)) problems.push('version must be a whole number of at least 1');
+    if (v.expires !== undefined && !isTime(v.expires)) problems.push('expires must be a timestamp');
     const ids = new Set<string>();
     for (const [i, k] of (Array.isArray(v.keys) ? v.keys : []).entries()) {
       const at = `keys[${i}]`;

@@ -4,7 +4,7 @@
  */
 import type { CreatedKey } from './create-key';
 import type { KeyIssuance, TrustKey } from './index-file';
-import { TrustStore, type TrustLocation } from './store';
+import { TrustStore, type TrustLocation, type TrustStoreOptions } from './store';
 
 /** `<kind>-<YYYY-MM-DD>-<first 16 of the fingerprint>`. */
 export function keyId(created: CreatedKey): string {
@@ -24,9 +24,9 @@ export interface Published {
 export async function publishKey(
   location: TrustLocation,
   created: CreatedKey,
-  options: { ceremony: string; overlapMs: number; now?: Date; issuance?: Omit<KeyIssuance, 'at'> },
+  options: { ceremony: string; overlapMs: number; now?: Date; issuance?: Omit<KeyIssuance, 'at'>; store?: TrustStoreOptions },
 ): Promise<Published> {
-  const store = new TrustStore(location);
+  const store = new TrustStore(location, options.store);
   const id = keyId(created);
   const day = created.created.slice(0, 10);
   const now = options.now ?? new Date();

@@ -8,10 +8,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { keyWorkflowStatus, rotationScheduleId, signCeremonyRequest, startRotation, trustConfig } from '../../src/client/trust';
+import { DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { parseKmsRef } from '../../src/keys/kms-ref';
 import { readIndex } from '../../src/trust/index-file';
+import { TrustStore } from '../../src/trust/store';
 import type { Notification } from '../../src/notify/webhook';
 import { runCli } from '../support/cli';
 import { TEST_PASSWORD, useTestEnv } from '../support/env';
+import { startMoto } from '../support/moto';
 import { join, requestSigner, runCeremony, startCeremony, trustTestConfig, until } from '../trust/support';
 
 describe('key governance', () => {
@@ -96,6 +100,26 @@ describe('key governance', () => {
     assert.equal(revocationStatus.code, 0, revocationStatus.stderr);
     assert.match(revocationStatus.stdout, /REVOKED/);
     assert.equal((await runCli(['status', 'key-ceremony-audit-1999-01-01T00:00:00Z'], cliEnv('audit'))).code, 3);
+  });
+
+  it('a revocation of a KMS key disables it in KMS when the store says revocation.disableKmsKey (moto), and says so', async () => {
+    const moto = await startMoto();
+    try {
+      Object.assign(env.workerEnv, moto.env);
+      const config = trustTestConfig(env, { kms: { endpoint: moto.address, aliasPrefix: 'countersign-disable' }, revocation: { disableKmsKey: true } }, 'disable');
+      const { ceremony } = await runCeremony(env, config, 'disable');
+      assert.equal(ceremony.state, 'PUBLISHED', ceremony.error);
+      const key = ceremony.key!;
+      const ref = (await new TrustStore(trustConfig(config, 'disable')).privateRef(key.id)).ref;
+      const keyState = async () => (await moto.client.send(new DescribeKeyCommand({ KeyId: parseKmsRef(ref).keyId }))).KeyMetadata?.KeyState;
+      assert.equal(await keyState(), 'Enabled');
+      const revoked = await runCli(['keys', 'revoke', key.id, '--trust', 'disable', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--reason', 'test: KMS key leaked'], cliEnv('disable'));
+      assert.equal(revoked.code, 0, revoked.stderr);
+      assert.match(revoked.stdout, new RegExp(`disabled in KMS: ${ref.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+      assert.equal(await keyState(), 'Disabled');
+    } finally {
+      await moto.close();
+    }
   });
 
   it('custodians hear about a ceremony at its webhook: when it opens, reminders, the escalation, each with the ceremony id and the command to join', async () => {

@@ -126,10 +126,11 @@ describe('key rotation', () => {
     assert.equal((await trustVerdict(p1.digest)).verdict.code, 'OK');
 
     // countersign verify --trust, and stock cosign with the published pem.
-    const ok = await cli(['verify', `${env.stack.registry.address}/apps/hello@${p2.digest}`, '--trust', publishDir, '--json']);
+    // This store does not sign its index: reading it takes --unsigned-index, said out loud.
+    const ok = await cli(['verify', `${env.stack.registry.address}/apps/hello@${p2.digest}`, '--trust', publishDir, '--unsigned-index', '--json']);
     assert.equal(ok.code, 0, ok.out);
     const report = JSON.parse(ok.out) as { cosign: string[]; checks: Array<{ name: string; code: string }> };
-    assert.deepEqual(report.checks.map((c) => [c.name, c.code]), [['signature', 'OK'], ['trust', 'OK']]);
+    assert.deepEqual(report.checks.map((c) => [c.name, c.code]), [['signature', 'OK'], ['index', 'OK'], ['trust', 'OK']]);
     assert.ok(report.cosign[0].includes(path.join(publishDir, k2.file)), report.cosign[0]);
     // npm test installs cosign first: a missing one fails here with TOOL_MISSING instead of passing unchecked.
     const cosign = requireTool('cosign');
@@ -154,9 +155,10 @@ describe('key rotation', () => {
     assert.equal(d3.timeline.find((t) => t.step === 'prod-sign')?.status, 'failed');
 
     assert.equal((await trustVerdict(p2.digest)).verdict.code, 'KEY_REVOKED');
-    const refused = await cli(['verify', `${env.stack.registry.address}/apps/hello@${p2.digest}`, '--trust', publishDir]);
-    assert.equal(refused.code, 4);
+    const refused = await cli(['verify', `${env.stack.registry.address}/apps/hello@${p2.digest}`, '--trust', publishDir, '--unsigned-index']);
+    assert.equal(refused.code, 14, 'a revoked key has its own exit code');
     assert.match(refused.out, /KEY_REVOKED/);
+    assert.doesNotMatch(refused.out, /cosign verify /, 'no stock command that would pass for a revoked key');
 
     // No active key is left: a new promotion refuses to start until the next ceremony.
     await assert.rejects(promote('p4'), (e) => hasCode(e, 'TRUST_NO_ACTIVE_KEY'));
@@ -188,7 +190,7 @@ describe('key rotation', () => {
       await fs.writeFile(path.join(cdn, 'index.json'), JSON.stringify(index));
     };
     const verify = async () => {
-      const r = await cli(['verify', `${env.stack.registry.address}/apps/hello@${run.digest}`, '--trust', cdn, '--json']);
+      const r = await cli(['verify', `${env.stack.registry.address}/apps/hello@${run.digest}`, '--trust', cdn, '--unsigned-index', '--json']);
       const report = JSON.parse(r.out) as { ok: boolean; checks: Array<{ name: string; ok: boolean; code: string; message: string }> };
       return { code: r.code, ok: report.ok, signature: report.checks.find((c) => c.name === 'signature')!, trust: report.checks.find((c) => c.name === 'trust')! };
     };
@@ -214,7 +216,7 @@ describe('key rotation', () => {
     const late = await verify();
     assert.deepEqual([late.code, late.ok, late.trust.code], [4, false, 'KEY_NOT_VALID_AT_SIGNING_TIME']);
     assert.match(late.trust.message, new RegExp(`signed at ${signedAt}, outside key ${key.id}'s validity .* \\.\\. ${iso(t - 1)}`));
-    const text = await cli(['verify', `${env.stack.registry.address}/apps/hello@${run.digest}`, '--trust', cdn]);
+    const text = await cli(['verify', `${env.stack.registry.address}/apps/hello@${run.digest}`, '--trust', cdn, '--unsigned-index']);
     assert.equal(text.code, 4);
     assert.match(text.out, /\[NO\] trust: KEY_NOT_VALID_AT_SIGNING_TIME /);
   });

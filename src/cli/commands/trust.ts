@@ -1,7 +1,9 @@
 /**
  * Key ceremony, published trust, rotation schedules and status (docs/trust.md); revocation in revoke.ts.
  */
+import fs from 'node:fs';
 import { CountersignError } from '../../errors';
+import { keyFingerprint } from '../../keys/public-key';
 import { formatCalendar, formatDuration, formatInterval, parseDuration } from '../../duration';
 import { TrustStore } from '../../trust/store';
 import {
@@ -109,10 +111,15 @@ export const keysListCommand: Command = {
     // Stores may share the directory: this store's keys only.
     const store = new TrustStore(trust);
     const published = await store.index();
-    const index = { ...published, keys: store.ownKeys(published) };
+    // The fingerprint customers compare their pinned index-key.pem with.
+    const indexKey = trust.index ? keyFingerprint(fs.readFileSync(trust.index.publicKey, 'utf8')) : undefined;
+    const index = { ...published, keys: store.ownKeys(published), ...(indexKey ? { indexKey } : {}) };
     if (args.values.json) printJson(io, index);
-    else if (index.keys.length === 0) write(io.stdout, `no keys published in ${trust.publishDir} yet (countersign keys ceremony)`);
-    else for (const k of index.keys) write(io.stdout, `${k.id.padEnd(36)} ${k.status.padEnd(9)} ${k.file.padEnd(28)} ${k.validFrom} .. ${k.validUntil ?? ''}  ${k.reason}`);
+    else {
+      if (indexKey) write(io.stdout, `index signed by ${indexKey} (index-key.pem), version ${published.version ?? '-'}, expires ${published.expires ?? '-'}`);
+      if (index.keys.length === 0) write(io.stdout, `no keys published in ${trust.publishDir} yet (countersign keys ceremony)`);
+      else for (const k of index.keys) write(io.stdout, `${k.id.padEnd(36)} ${k.status.padEnd(9)} ${k.file.padEnd(28)} ${k.validFrom} .. ${k.validUntil ?? ''}  ${k.reason}`);
+    }
     return EXIT.ok;
   },
 };
