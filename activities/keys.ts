@@ -4,12 +4,13 @@ import { authorizeCeremony, type CeremonyAuthorizeInput } from '../src/trust/aut
 import { authorizeRevocation, type RevocationAuthorizeInput } from '../src/trust/authorize-revocation';
 import { createKey, type CreatedKey, type KeyRequest } from '../src/trust/create-key';
 import type { GovernanceDeps } from '../src/trust/governance';
-import type { KeyRevocation, TrustKey } from '../src/trust/index-file';
+import type { KeyIssuance, KeyRevocation, TrustKey } from '../src/trust/index-file';
 import type { CeremonyPlan, RevocationPlan, StoreLocation } from '../src/trust/plan';
 import { runsPinnedTo } from '../src/client/pinned-runs';
-import { publishKey } from '../src/trust/publish';
-import { revokeStoreKey } from '../src/trust/revoke';
+import { publishKey, type Published } from '../src/trust/publish';
+import { revokeStoreKey, type Revoked } from '../src/trust/revoke';
 import { TrustStore } from '../src/trust/store';
+import { indexSigningOptions } from '../src/trust/index-refresh';
 import { CountersignError } from '../src/errors';
 import { connectTemporalClient } from '../src/temporal/connect';
 import type { TemporalTls } from '../src/temporal/connection';
@@ -37,6 +38,8 @@ export function createKeyActivities(deps: KeyActivityDeps) {
       await connection.close();
     }
   };
+  // The index is signed with the key the worker's configuration gives the store now.
+  const storeOptions = (location: StoreLocation) => indexSigningOptions(deps.authorize?.config()?.trust[location.name], deps.env ?? process.env);
   const governance = (): GovernanceDeps => {
     if (!deps.authorize) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
     return deps.authorize;
@@ -56,8 +59,9 @@ export function createKeyActivities(deps: KeyActivityDeps) {
       return asActivity(log, () => createKey(request, deps.env ?? process.env));
     },
 
-    async publishCeremonyKey(location: StoreLocation, created: CreatedKey, ceremony: string, overlapMs: number): Promise<{ key: TrustKey; retiring: TrustKey[] }> {
-      return asActivity(log, () => publishKey(location, created, { ceremony, overlapMs }));
+    /** Publishes the ceremony's key; `earlier` says so when another run of the ceremony id published it before (nothing is made again). */
+    async publishCeremonyKey(location: StoreLocation, created: CreatedKey, ceremony: string, overlapMs: number, issuance?: Omit<KeyIssuance, 'at'>): Promise<Published> {
+      return asActivity(log, () => publishKey(location, created, { ceremony, overlapMs, issuance, store: storeOptions(location) }));
     },
 
     /** How many promotions (cosign key) or chart releases (OpenPGP key) are still running pinned to this fingerprint. */
@@ -67,7 +71,7 @@ export function createKeyActivities(deps: KeyActivityDeps) {
 
     async retireKey(location: StoreLocation, id: string, reason: string): Promise<TrustKey> {
       return asActivity(log, async () => {
-        const store = new TrustStore(location);
+        const store = new TrustStore(location, storeOptions(location));
         const key = store.ownKeys(await store.index()).find((k) => k.id === id);
         // Revoked (or already retired) meanwhile: nothing left to do.
         if (key && (key.status === 'revoked' || key.status === 'retired')) return key;
@@ -75,8 +79,9 @@ export function createKeyActivities(deps: KeyActivityDeps) {
       });
     },
 
-    async revokeTrustKey(location: StoreLocation, keyId: string, fingerprint: string, revocation: KeyRevocation): Promise<TrustKey> {
-      return asActivity(log, () => revokeStoreKey(location, keyId, fingerprint, revocation));
+    /** Revokes the key in the index, lays its tombstone, and disables it in KMS when the plan says so. */
+    async revokeTrustKey(location: StoreLocation, keyId: string, fingerprint: string, revocation: KeyRevocation, options: { disableKmsKey?: boolean } = {}): Promise<Revoked> {
+      return asActivity(log, () => revokeStoreKey(location, keyId, fingerprint, revocation, { store: storeOptions(location), disableKmsKey: options.disableKmsKey, env: deps.env ?? process.env }));
     },
   };
 }

@@ -26,3 +26,16 @@ export function formatDuration(ms: number): string {
   const h = Math.round(m / 60);
   return h < 72 ? `${h}h` : `${Math.round(h / 24)}d`;
 }
+
+/** An exact interval in the largest unit that divides it: 90d, 36h, 90m, 30s, 1500ms (what --every takes back). */
+export function formatInterval(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) if (ms >= UNITS[unit] && ms % UNITS[unit] === 0) return `${ms / UNITS[unit]}${unit}`;
+  return `${ms}ms`;
+}
+
+/** A time as a person reads it: `2027-02-19 09:00 UTC` (seconds only when they are not zero). */
+export function formatCalendar(date: Date): string {
+  const iso = date.toISOString();
+  const seconds = iso.slice(17, 19);
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)}${seconds === '00' ? '' : `:${seconds}`} UTC`;
+}

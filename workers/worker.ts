@@ -8,6 +8,7 @@ import { createKeyActivities } from '../activities/keys';
 import { createNotifyActivities } from '../activities/notify';
 import { createPromotionActivities } from '../activities/promotion';
 import { RegistryStore } from '../src/oci/registry';
+import { startIndexRefresher } from '../src/trust/index-refresh';
 import { listPriorRuns } from '../src/client/prior-runs';
 import type { Config } from '../src/config';
 import type { AuthorizeDeps } from '../src/requests/authorize';
@@ -117,8 +118,11 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
   });
+  // Signed trust indexes expire; the worker holds their keys, so it signs them again in time.
+  const stopRefresher = startIndexRefresher({ config: configOf, env: deps.env, log: options.log });
   /** Closes the worker's connection and the history reader's (call after the worker has stopped). */
   const close = async () => {
+    stopRefresher();
     await Promise.all(clientConnections.map((c) => c.close().catch(() => undefined)));
     await connection.close();
   };

@@ -326,7 +326,7 @@ export class ApprovalGate {
     }
     if (statement.digest !== this.subject.digest) refuse(`the statement is for digest ${statement.digest}, but ${this.subject.id} promotes ${this.subject.digest}`);
     const entry = this.policy.roster[statement.approver];
-    if (!entry) refuse(`${statement.approver} is not in the approver roster`);
+    if (!entry) refuse(`${statement.approver} is not ${this.subject.role ?? 'in the approver roster'}`);
     if (!verifyStatementSignature(decision.statement, decision.signature, entry.publicKeyHex)) {
       refuse(`the signature does not verify with ${statement.approver}'s roster key ${entry.fingerprint.slice(0, 16)}`);
     }
@@ -373,6 +373,9 @@ export class ApprovalGate {
       deadline: this.deadlineAt ? new Date(this.deadlineAt).toISOString() : undefined,
       reminders: this.reminders,
       at: new Date().toISOString(),
+      about: this.subject.noun ?? 'promotion',
+      // While the gate is open, the message says how to join; a closed gate asks nothing of anyone.
+      ...(this.state === 'OPEN' ? { command: `countersign approve ${this.subject.id} --as NAME --key FILE` } : {}),
     };
   }
 

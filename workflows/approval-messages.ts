@@ -31,6 +31,8 @@ export interface GateSubject {
   developerKeyFingerprint?: string;
   /** What the subject is, for messages ("promotion" by default, "chart release", "key ceremony"). */
   noun?: string;
+  /** What a voter must be, for refusals ("a custodian of store platform"); "in the approver roster" by default. */
+  role?: string;
 }
 
 

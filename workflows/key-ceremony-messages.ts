@@ -25,7 +25,8 @@ export interface CeremonyInput {
   request: SignedStatement;
 }
 
-export type CeremonyState = 'AUTHORIZING' | 'REFUSED' | 'AWAITING_CUSTODIANS' | 'CREATING' | 'PUBLISHING' | 'PUBLISHED' | 'EXPIRED' | 'REJECTED' | 'FAILED';
+/** NOTHING_MADE: the ceremony id's key was published by an earlier run (a replayed rotation); `note` says which and what it is now. */
+export type CeremonyState = 'AUTHORIZING' | 'REFUSED' | 'AWAITING_CUSTODIANS' | 'CREATING' | 'PUBLISHING' | 'PUBLISHED' | 'NOTHING_MADE' | 'EXPIRED' | 'REJECTED' | 'FAILED';
 
 export interface CeremonyStatus {
   ceremonyId: string;
@@ -40,10 +41,12 @@ export interface CeremonyStatus {
   planDigest?: string;
   /** Where the key is published (from the worker's configuration), once resolved. */
   location?: StoreLocation;
-  /** The published key, once PUBLISHED. */
+  /** The published key, once PUBLISHED (NOTHING_MADE: the key an earlier run published, as the index holds it now). */
   key?: TrustKey;
   /** Keys that became retiring when this one was published. */
   retiring: TrustKey[];
+  /** What happened when it is not what the state's name suggests (NOTHING_MADE). */
+  note?: string;
   error?: string;
 }
 
@@ -52,7 +55,8 @@ export interface RotationInput extends CeremonyInput {
   retirePollMs?: number;
 }
 
-export type RotationState = 'CEREMONY' | 'RETIRING' | 'DONE' | 'REFUSED' | 'EXPIRED' | 'REJECTED' | 'FAILED';
+/** NOTHING_MADE: the ceremony found its key published by an earlier run; nothing was made and nothing retires. */
+export type RotationState = 'CEREMONY' | 'RETIRING' | 'DONE' | 'NOTHING_MADE' | 'REFUSED' | 'EXPIRED' | 'REJECTED' | 'FAILED';
 
 export interface RetiringKey {
   id: string;
@@ -67,8 +71,10 @@ export interface RotationStatus {
   rotationId: string;
   ceremonyId: string;
   state: RotationState;
+  /** The key this rotation's ceremony published (never set when it made nothing). */
   newKey?: TrustKey;
   retiring: RetiringKey[];
+  note?: string;
   error?: string;
 }
 

@@ -64,7 +64,7 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
     return status;
   }
   Object.assign(status, { kind: plan.kind, initiator: plan.initiator, planDigest: plan.planDigest, location: plan.location });
-  gate.configure({ id: ceremonyId, runId, digest: plan.planDigest, initiator: plan.initiator, noun: 'key ceremony' }, plan.custodians);
+  gate.configure({ id: ceremonyId, runId, digest: plan.planDigest, initiator: plan.initiator, noun: 'key ceremony', role: `a custodian of store ${plan.trust}` }, plan.custodians);
   status.state = 'AWAITING_CUSTODIANS';
 
   const outcome = await gate.run();
@@ -78,10 +78,15 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
     status.state = 'CREATING';
     const created = await createCeremonyKey({ kind: plan.kind, backend: plan.backend, name: ceremonyId, userId: plan.userId });
     status.state = 'PUBLISHING';
-    const published = await publishCeremonyKey(plan.location, created, ceremonyId, plan.overlapMs);
+    const custodians = gate.record().filter((v) => v.decision === 'approve').map((v) => v.approver);
+    const published = await publishCeremonyKey(plan.location, created, ceremonyId, plan.overlapMs, { requester: plan.initiator, custodians, workflowId: ceremonyId, runId });
     status.key = published.key;
     status.retiring = published.retiring;
-    status.state = 'PUBLISHED';
+    // A replayed ceremony id finds the key an earlier run published: say that, never "published".
+    if (published.earlier) {
+      status.state = 'NOTHING_MADE';
+      status.note = published.earlier;
+    } else status.state = 'PUBLISHED';
   } catch (err) {
     status.state = 'FAILED';
     status.error = failureMessage(err);

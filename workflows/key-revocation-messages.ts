@@ -34,6 +34,8 @@ export interface RevocationStatus {
   approval: ApprovalView;
   /** The key as the index holds it after the revocation. */
   key?: TrustKey;
+  /** With revocation.disableKmsKey and a KMS key: whether KMS disabled it (the revocation stands either way). */
+  kms?: { ref: string; disabled: boolean; error?: string };
   error?: string;
 }
 

@@ -47,7 +47,7 @@ export async function keyRevocation(input: RevocationInput): Promise<RevocationS
   Object.assign(status, { trust: plan.trust, keyId: plan.keyId, fingerprint: plan.fingerprint, requester: plan.requester, reason: plan.reason, required: plan.required });
   try {
     if (plan.required > 1 && !plan.alreadyRevoked) {
-      gate.configure({ id: revocationId, runId, digest: plan.requestDigest, initiator: plan.requester, noun: 'key revocation' }, plan.cosigners);
+      gate.configure({ id: revocationId, runId, digest: plan.requestDigest, initiator: plan.requester, noun: 'key revocation', role: `a governance member of store ${plan.trust}` }, plan.cosigners);
       status.state = 'AWAITING_SIGNATURES';
       const outcome = await gate.run();
       status.approval = gate.view();
@@ -58,7 +58,9 @@ export async function keyRevocation(input: RevocationInput): Promise<RevocationS
       }
     }
     status.state = 'REVOKING';
-    status.key = await revokeTrustKey(plan.location, plan.keyId, plan.fingerprint, { signers: signers(), at: new Date().toISOString(), reason: plan.reason, workflowId: revocationId });
+    const revoked = await revokeTrustKey(plan.location, plan.keyId, plan.fingerprint, { signers: signers(), at: new Date().toISOString(), reason: plan.reason, workflowId: revocationId }, { disableKmsKey: plan.disableKmsKey });
+    status.key = revoked.key;
+    if (revoked.kms) status.kms = revoked.kms;
     status.state = 'REVOKED';
   } catch (err) {
     status.state = 'FAILED';

@@ -21,6 +21,11 @@ export async function keyRotation(input: RotationInput): Promise<RotationStatus>
   setHandler(rotationQuery, () => status);
 
   const ceremony = await executeChild(keyCeremony, { workflowId: status.ceremonyId, args: [{ trust: input?.trust, request: input?.request }] });
+  if (ceremony.state === 'NOTHING_MADE') {
+    status.state = 'NOTHING_MADE';
+    status.note = ceremony.note;
+    return status;
+  }
   if (ceremony.state !== 'PUBLISHED' || !ceremony.location) {
     status.state = ceremony.state === 'EXPIRED' || ceremony.state === 'REJECTED' || ceremony.state === 'REFUSED' ? ceremony.state : 'FAILED';
     status.error = ceremony.error;

@@ -11,7 +11,35 @@ export const EXIT = {
   failed: 6,
   refused: 7,
   unavailable: 10,
+  /** verify --trust: the index (or a key file it names) does not verify with the pinned index key. */
+  indexSignature: 11,
+  /** verify --trust: the index is older than one seen before or pinned. */
+  rolledBack: 12,
+  /** verify --trust: the index's signature expired. */
+  indexExpired: 13,
+  /** verify --trust: the key that signed is revoked. */
+  keyRevoked: 14,
+  /** verify --trust: no key in the index signed it. */
+  keyUnknown: 15,
 } as const;
+
+/** What each exit code means, as README's table and `countersign --help` say it (test/cli/exit-codes.test.ts keeps them in step). */
+export const EXIT_MEANINGS: ReadonlyArray<readonly [number, string]> = [
+  [EXIT.ok, 'ok'],
+  [EXIT.error, 'error (anything not below)'],
+  [EXIT.usage, 'bad input or configuration (a corrupt trust index included)'],
+  [EXIT.notFound, 'unknown id (promotion, chart release, key workflow)'],
+  [EXIT.rejected, 'rejected (in verify: a check failed)'],
+  [EXIT.expired, 'expired'],
+  [EXIT.failed, 'failed'],
+  [EXIT.refused, 'refused: a request, a vote or a re-open the worker would not accept'],
+  [EXIT.unavailable, 'unavailable: Temporal, the registry, KMS, a trust URL or a tool'],
+  [EXIT.indexSignature, 'trust index signature invalid: edited, unsigned, or not by the pinned index key'],
+  [EXIT.rolledBack, 'trust index rolled back: older than a version seen or pinned'],
+  [EXIT.indexExpired, 'trust index expired'],
+  [EXIT.keyRevoked, 'key revoked'],
+  [EXIT.keyUnknown, 'key unknown: no key in the trust index signed it'],
+];
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 

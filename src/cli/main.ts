@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CountersignError } from '../errors';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, write, type Command, type CommandIo } from './command';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_MEANINGS, write, type Command, type CommandIo } from './command';
 import { checkArgumentLimits } from './limits';
 import { COSIGN_COMMANDS } from './commands/cosign';
 import { demoCommand } from './commands/demo';
@@ -29,16 +29,32 @@ export const COMMANDS: Command[] = [
   workerCommand,
 ];
 
+/** Error codes to the README's exit codes; anything else is 1. */
 const EXIT_BY_CODE: Partial<Record<string, number>> = {
   BAD_INPUT: EXIT.usage,
   BAD_REFERENCE: EXIT.usage,
   BAD_CONFIG: EXIT.usage,
   UNKNOWN_TARGET: EXIT.usage,
+  TRUST_UNKNOWN: EXIT.usage,
   UNKNOWN_PROMOTION: EXIT.notFound,
   APPROVAL_REFUSED: EXIT.refused,
+  REQUEST_INVALID: EXIT.refused,
+  REQUEST_UNSIGNED: EXIT.refused,
+  REQUEST_BAD_SIGNATURE: EXIT.refused,
+  REQUEST_UNKNOWN_SIGNER: EXIT.refused,
+  REQUEST_EXPIRED: EXIT.refused,
+  REQUEST_REPLAYED: EXIT.refused,
+  REQUEST_OUT_OF_SCOPE: EXIT.refused,
+  REJECTED_BEFORE: EXIT.refused,
   STACK_ERROR: EXIT.unavailable,
   TOOL_MISSING: EXIT.unavailable,
   REGISTRY_UNREACHABLE: EXIT.unavailable,
+  KMS_UNAVAILABLE: EXIT.unavailable,
+  TRUST_UNREACHABLE: EXIT.unavailable,
+  TRUST_INDEX_CORRUPT: EXIT.usage,
+  TRUST_INDEX_SIGNATURE_INVALID: EXIT.indexSignature,
+  TRUST_INDEX_ROLLED_BACK: EXIT.rolledBack,
+  TRUST_INDEX_EXPIRED: EXIT.indexExpired,
 };
 
 function usage(): string {
@@ -51,8 +67,8 @@ function usage(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Exit codes: 0 ok, 1 error, 2 bad input or config, 3 unknown promotion, 4 rejected, 5 expired,',
-    '            6 failed, 7 approval refused, 10 Temporal/registry/tools unavailable.',
+    'Exit codes:',
+    ...EXIT_MEANINGS.map(([code, meaning]) => `  ${String(code).padStart(2)}  ${meaning}`),
   ].join('\n');
 }
 

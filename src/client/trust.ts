@@ -10,6 +10,7 @@ import type { Signer } from '../keys/signer';
 import { CEREMONY_REQUEST_TYPE, parseCeremonyRequest, type CeremonyRequest } from '../requests/ceremony-request';
 import { newNonce, signStatement } from '../requests/sign';
 import { canonicalJson, type SignedStatement } from '../requests/statement';
+import { formatInterval, parseDuration } from '../duration';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import {
   ceremonyIdFor,
@@ -97,7 +98,9 @@ export async function startRotation(client: Client, input: RotationInput, now = 
 export interface RotationSchedule {
   scheduleId: string;
   trust: string;
+  /** The interval as it was given: 90d, 12h, 30s. */
   every: string;
+  everyMs?: number;
   paused: boolean;
   note?: string;
   recentRuns: string[];
@@ -105,17 +108,30 @@ export interface RotationSchedule {
 }
 
 /**
- * Creates (or replaces) the schedule `key-rotation-<trust>` that runs a rotation every `everyMs`.
- * Its action carries only the store's name and the request signed for the schedule: each run is
- * resolved from the worker's configuration as it stands then.
+ * The first run of a schedule made at `now`: `start` when given (it must be in the future),
+ * else one interval from now. Whole seconds, as Temporal's calendar works in seconds.
  */
-export async function scheduleRotation(client: Client, input: RotationInput, everyMs: number): Promise<string> {
+export function firstRotationAt(everyMs: number, now: Date, start?: Date): Date {
+  if (start && start.getTime() <= now.getTime()) throw new CountersignError('BAD_INPUT', `--start ${start.toISOString()} is not in the future`);
+  const first = start ?? new Date(now.getTime() + everyMs);
+  return new Date(Math.ceil(first.getTime() / 1000) * 1000);
+}
+
+/**
+ * Creates (or replaces) the schedule `key-rotation-<trust>` that runs a rotation every `everyMs`,
+ * first at `firstAt`. Temporal aligns intervals to the epoch, so the offset puts the runs at
+ * `firstAt + n * every`, and `startAt` skips the matching times before it. Its action carries only
+ * the store's name and the request signed for the schedule: each run is resolved from the
+ * worker's configuration as it stands then.
+ */
+export async function scheduleRotation(client: Client, input: RotationInput, everyMs: number, firstAt = firstRotationAt(everyMs, new Date())): Promise<string> {
   const scheduleId = rotationScheduleId(input.trust);
+  const spec = { intervals: [{ every: everyMs, offset: firstAt.getTime() % everyMs }], startAt: firstAt };
   const options = {
     scheduleId,
-    spec: { intervals: [{ every: everyMs }] },
+    spec,
     action: { type: 'startWorkflow' as const, workflowType: KEY_ROTATION_WORKFLOW_TYPE, taskQueue: TASK_QUEUE, workflowId: scheduleId, args: [input] },
-    memo: { trust: input.trust, everyMs },
+    memo: { trust: input.trust, everyMs, firstAt: firstAt.toISOString() },
   };
   try {
     await client.schedule.create(options);
@@ -132,10 +148,12 @@ export async function listRotationSchedules(client: Client): Promise<RotationSch
     if (!summary.scheduleId.startsWith(ROTATION_SCHEDULE_PREFIX)) continue;
     const d = await client.schedule.getHandle(summary.scheduleId).describe();
     const every = d.spec.intervals?.[0]?.every;
+    const everyMs = typeof every === 'number' ? every : typeof every === 'string' ? msOrUndefined(every) : undefined;
     out.push({
       scheduleId: d.scheduleId,
       trust: d.scheduleId.slice(ROTATION_SCHEDULE_PREFIX.length),
-      every: typeof every === 'number' ? `${every / 1000}s` : String(every ?? ''),
+      every: everyMs === undefined ? String(every ?? '') : formatInterval(everyMs),
+      ...(everyMs !== undefined ? { everyMs } : {}),
       paused: d.state.paused,
       note: d.state.note,
       recentRuns: d.info.recentActions.map((a) => a.action.workflow.workflowId),
@@ -143,6 +161,40 @@ export async function listRotationSchedules(client: Client): Promise<RotationSch
     });
   }
   return out;
+}
+
+function msOrUndefined(text: string): number | undefined {
+  try {
+    return parseDuration(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts a rotation now from its schedule and returns the run it started (the schedule's recent
+ * actions, watched for one that was not there before).
+ */
+export async function triggerRotation(client: Client, which: string, options: { timeoutMs?: number } = {}): Promise<{ scheduleId: string; rotationId: string; ceremonyId: string }> {
+  const scheduleId = which.startsWith(ROTATION_SCHEDULE_PREFIX) ? which : `${ROTATION_SCHEDULE_PREFIX}${which}`;
+  const handle = client.schedule.getHandle(scheduleId);
+  const runs = async () => {
+    try {
+      return (await handle.describe()).info.recentActions.map((a) => a.action.workflow.workflowId);
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) throw new CountersignError('BAD_INPUT', `no rotation schedule ${scheduleId} (see countersign keys schedules)`);
+      throw err;
+    }
+  };
+  const before = new Set(await runs());
+  await handle.trigger();
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    const started = (await runs()).find((id) => !before.has(id));
+    if (started) return { scheduleId, rotationId: started, ceremonyId: ceremonyIdFor(started) };
+    if (Date.now() > deadline) throw new CountersignError('STACK_ERROR', `${scheduleId} was triggered, but no run showed up in ${Math.round((options.timeoutMs ?? 30_000) / 1000)} s: see countersign keys schedules`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** pause / unpause / trigger (run now) a rotation schedule, by schedule id or trust name. */
@@ -162,9 +214,9 @@ export async function controlSchedule(client: Client, which: string, action: 'pa
 
 export type KeyWorkflowStatus = { type: 'ceremony'; status: CeremonyStatus } | { type: 'rotation'; status: RotationStatus } | { type: 'revocation'; status: RevocationStatus };
 
-/** Status of a ceremony, a rotation or a revocation, by workflow id. */
-export async function keyWorkflowStatus(client: Client, id: string): Promise<KeyWorkflowStatus> {
-  const handle = client.workflow.getHandle(id);
+/** Status of a ceremony, a rotation or a revocation, by workflow id (its latest run, or the run named). */
+export async function keyWorkflowStatus(client: Client, id: string, runId?: string): Promise<KeyWorkflowStatus> {
+  const handle = client.workflow.getHandle(id, runId);
   let description;
   try {
     description = await handle.describe();

@@ -11,6 +11,10 @@ export interface Notification {
   deadline?: string;
   reminders: number;
   at: string;
+  /** What the subject is: promotion, chart release, key ceremony, key revocation. */
+  about?: string;
+  /** While the gate is open: the command that takes part (each person fills in their own name and key). */
+  command?: string;
 }
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;

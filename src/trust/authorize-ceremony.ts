@@ -10,8 +10,9 @@ import { REQUEST_CLOCK_SKEW_MS } from '../requests/start-request';
 import type { SignedStatement } from '../requests/statement';
 import { checkGovernanceSignature, checkNotReplayed, parsed, workerConfig, type GovernanceDeps } from './governance';
 import { ceremonyIdFor, isRotationOf, rotationIdOf, rotationScheduleId } from './ids';
-import type { CeremonyPlan } from './plan';
+import type { CeremonyPlan, StoreLocation } from './plan';
 import { ceremonyPlanDigest, pinPeople, trustStoreOf } from './resolve';
+import { TrustStore } from './store';
 
 export interface CeremonyAuthorizeInput {
   /** The trust store the workflow input names; the request must name the same. */
@@ -46,6 +47,8 @@ export async function authorizeCeremony(deps: GovernanceDeps, input: CeremonyAut
       `the request is for plan ${request.planDigest}, but the worker's configuration of trust store ${store.name} gives plan ${planDigest}: the configuration changed since it was signed (sign a new request)`,
     );
   }
+  const location = { name: store.name, publishDir: store.publishDir, stateFile: store.stateFile };
+  await checkNotMadeBefore(location, input.workflowId);
   const custodians = [...new Set(store.custodians.groups.flatMap((g) => g.members))];
   return {
     trust: store.name,
@@ -58,7 +61,7 @@ export async function authorizeCeremony(deps: GovernanceDeps, input: CeremonyAut
     },
     backend: store.backend,
     ...(store.userId ? { userId: store.userId } : {}),
-    location: { name: store.name, publishDir: store.publishDir, stateFile: store.stateFile },
+    location,
     overlapMs: store.overlapMs,
     planDigest,
     scope: request.scope,
@@ -80,6 +83,21 @@ function checkRun(input: CeremonyAuthorizeInput, request: CeremonyRequest): void
   // Temporal names a schedule's runs <schedule id>-<time>.
   if (request.scope === `schedule:${rotationScheduleId(request.trust)}` && input.rotation) return;
   throw new CountersignError('REQUEST_OUT_OF_SCOPE', `the request is for ${request.scope}, not for run ${rotationId}`);
+}
+
+/**
+ * A ceremony id makes one key. A rotation run again under an id whose ceremony published a key
+ * (a schedule's request is not spent, so it can be replayed) is refused before custodians are asked.
+ */
+async function checkNotMadeBefore(location: StoreLocation, ceremonyId: string): Promise<void> {
+  const store = new TrustStore(location);
+  const made = store.ownKeys(await store.index()).find((k) => k.ceremony === ceremonyId);
+  if (made) {
+    throw new CountersignError(
+      'REQUEST_REPLAYED',
+      `${ceremonyId} already published key ${made.id} at ${made.validFrom} (${made.status} now): a ceremony makes one key, nothing was made; start a new rotation for another`,
+    );
+  }
 }
 
 function checkTime(request: CeremonyRequest, startedAt: number): void {

@@ -68,6 +68,7 @@ export async function authorizeRevocation(deps: GovernanceDeps, input: Revocatio
     },
     location,
     alreadyRevoked: key.status === 'revoked',
+    ...(store.revocation.disableKmsKey ? { disableKmsKey: true } : {}),
     configFile: config.file,
   };
 }

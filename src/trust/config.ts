@@ -2,6 +2,7 @@
  * The `trust:` section of countersign.yaml: one entry per trust name (a key lineage such as
  * "platform" or "helm"), with where it is published, how keys are made, and who takes part.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseApproval, type ApprovalConfig, type RosterConfig } from '../approval/config';
 import { parseDuration } from '../duration';
@@ -27,9 +28,25 @@ export interface TrustConfig {
   overlapMs: number;
   /** OpenPGP user ID for new keys. */
   userId?: { name: string; email?: string };
-  /** What revoking a key takes: signatures of this many governance members (the requester's counts). */
-  revocation: { required: number };
+  /** What revoking a key takes: signatures of this many governance members (the requester's counts), and whether a KMS key is disabled. */
+  revocation: { required: number; disableKmsKey?: boolean };
+  /** The key that signs the published index (index.json.sig), when the store signs it. */
+  index?: IndexSigningConfig;
 }
+
+/** `trust.<name>.index`: the index-signing key customers pin, and how long each signature lasts. */
+export interface IndexSigningConfig {
+  /** A cosign key file (absolute path) or an awskms:// reference. */
+  key: string;
+  /** The key's public half (absolute path): the worker refuses a key that differs. */
+  publicKey: string;
+  /** The key file's passphrase variable in the worker's environment (not read for KMS). */
+  passwordEnv?: string;
+  /** How long a signature is good for; the worker signs again when half of it has passed. */
+  expiresMs: number;
+}
+
+export const DEFAULT_INDEX_EXPIRY = '14d';
 
 type Raw = Record<string, unknown>;
 type Add = (field: string, problem: string) => void;
@@ -78,7 +95,7 @@ export function parseTrust(value: unknown, base: string, roster: Record<string, 
     for (const g of governance) if (!roster[g]) add(`${at}.governance`, `${g} is not in the approvers roster`);
     const c = isObject(raw.custodians) ? raw.custodians : {};
     const custodians = parseApproval(
-      { approvers: c.members, required: c.required, deadline: c.deadline ?? DEFAULT_CEREMONY_DEADLINE, webhook: c.webhook },
+      { approvers: c.members, required: c.required, deadline: c.deadline ?? DEFAULT_CEREMONY_DEADLINE, webhook: c.webhook, reminderEvery: c.reminderEvery, escalateAfter: c.escalateAfter, escalation: c.escalation },
       `${at}.custodians`,
       roster,
       add,
@@ -103,7 +120,49 @@ export function parseTrust(value: unknown, base: string, roster: Record<string, 
         add(`${at}.revocation.required`, `is ${revocation.required}, but governance lists ${governance.length}: a revocation could never be signed`);
       }
     }
-    out[name] = { name, kind, publishDir, stateFile, backend, governance, custodians, overlapMs, userId, revocation };
+    const disable = isObject(raw.revocation) ? raw.revocation.disableKmsKey : undefined;
+    if (disable !== undefined) {
+      if (typeof disable !== 'boolean') add(`${at}.revocation.disableKmsKey`, 'must be true or false');
+      else if (disable && backend.type !== 'kms') add(`${at}.revocation.disableKmsKey`, 'the store makes no KMS keys (kms: is not set)');
+      else if (disable) Object.assign(revocation, { disableKmsKey: true });
+    }
+    const index = raw.index === undefined ? undefined : parseIndexSigning(raw.index, `${at}.index`, name, base, add);
+    out[name] = { name, kind, publishDir, stateFile, backend, governance, custodians, overlapMs, userId, revocation, ...(index ? { index } : {}) };
+  }
+  // One index.json per directory: stores sharing one must sign it with the same key, or none.
+  const byDir = new Map<string, TrustConfig[]>();
+  for (const store of Object.values(out)) byDir.set(store.publishDir, [...(byDir.get(store.publishDir) ?? []), store]);
+  for (const stores of byDir.values()) {
+    const settings = new Set(stores.map((s) => JSON.stringify(s.index ? [s.index.key, s.index.publicKey, s.index.expiresMs] : null)));
+    if (settings.size > 1) add(`trust.${stores[0].name}.index`, `trust stores ${stores.map((s) => s.name).join(', ')} publish to ${stores[0].publishDir}, which has one index.json: give them the same index: (key, publicKey, expires) or none`);
   }
   return out;
+}
+
+function parseIndexSigning(value: unknown, at: string, name: string, base: string, add: Add): IndexSigningConfig | undefined {
+  if (!isObject(value)) {
+    add(at, 'must be { key, publicKey, passwordEnv?, expires? }');
+    return undefined;
+  }
+  if (typeof value.key !== 'string' || value.key === '') add(`${at}.key`, 'is required: a key file or awskms:// reference');
+  if (typeof value.publicKey !== 'string' || value.publicKey === '') add(`${at}.publicKey`, "is required: the public key customers pin (the worker refuses a key that differs)");
+  const key = typeof value.key === 'string' ? (isKmsRef(value.key) ? value.key : path.resolve(base, value.key)) : '';
+  if (isKmsRef(key)) {
+    try {
+      parseKmsRef(key);
+    } catch (err) {
+      add(`${at}.key`, (err as Error).message.replace(/^KEY_INVALID: /, ''));
+    }
+  }
+  const publicKey = path.resolve(base, typeof value.publicKey === 'string' ? value.publicKey : '');
+  if (typeof value.publicKey === 'string' && !fs.existsSync(publicKey)) add(`${at}.publicKey`, `file ${publicKey} does not exist`);
+  const passwordEnv = typeof value.passwordEnv === 'string' ? value.passwordEnv : isKmsRef(key) ? undefined : `COUNTERSIGN_${name.toUpperCase().replace(/-/g, '_')}_INDEX_KEY_PASSWORD`;
+  let expiresMs = 0;
+  try {
+    expiresMs = parseDuration(String(value.expires ?? DEFAULT_INDEX_EXPIRY), `${at}.expires`);
+  } catch (err) {
+    add(`${at}.expires`, (err as Error).message.replace(/^BAD_INPUT: /, ''));
+  }
+  if (expiresMs > 0 && expiresMs < 60_000) add(`${at}.expires`, 'must be at least 1m: the worker signs again when half of it has passed');
+  return { key, publicKey, ...(passwordEnv ? { passwordEnv } : {}), expiresMs };
 }

@@ -36,8 +36,21 @@ export interface TrustKey {
   ceremony?: string;
   /** The trust store (its name in the worker's configuration) that published the key; stores may share a directory. */
   trust?: string;
+  /** Ceremony keys: who asked for the key, which custodians joined, and the run that published it. */
+  issuance?: KeyIssuance;
   /** Revoked keys: who signed the revocation (the requester first), when, why, and the workflow holding the signed statements. */
   revocation?: KeyRevocation;
+}
+
+export interface KeyIssuance {
+  /** The governance member whose signed request the worker accepted. */
+  requester: string;
+  /** The custodians whose signed statements made the quorum, in the order they joined. */
+  custodians: string[];
+  /** The ceremony's workflow id and first run id: its history holds the signed statements. */
+  workflowId: string;
+  runId: string;
+  at: string;
 }
 
 export interface KeyRevocation {
@@ -45,11 +58,20 @@ export interface KeyRevocation {
   at: string;
   reason: string;
   workflowId: string;
+  /**
+   * cosign keys: the revoked key's SPKI DER, base64. Its published pem is replaced by a tombstone
+   * (stock cosign cannot use it any more); a verifier still recognises what it signed, to say KEY_REVOKED.
+   */
+  publicKey?: string;
 }
 
 export interface TrustIndex {
   schemaVersion: typeof TRUST_SCHEMA_VERSION;
   updatedAt: string;
+  /** Signed indexes: one more on every write, so a verifier can refuse an older one (a rollback). */
+  version?: number;
+  /** Signed indexes: after this the signature vouches for nothing (a frozen index); the worker signs again well before. */
+  expires?: string;
   keys: TrustKey[];
 }
 
@@ -79,6 +101,8 @@ export function validateIndex(value: unknown, where: string): TrustIndex {
   else {
     if (v.schemaVersion !== TRUST_SCHEMA_VERSION) problems.push(`schemaVersion must be ${TRUST_SCHEMA_VERSION}, not ${JSON.stringify(v.schemaVersion)}`);
     if (!Array.isArray(v.keys)) problems.push('keys must be a list');
+    if (v.version !== undefined && (!Number.isSafeInteger(v.version) || v.version < 1)) problems.push('version must be a whole number of at least 1');
+    if (v.expires !== undefined && !isTime(v.expires)) problems.push('expires must be a timestamp');
     const ids = new Set<string>();
     for (const [i, k] of (Array.isArray(v.keys) ? v.keys : []).entries()) {
       const at = `keys[${i}]`;
@@ -93,6 +117,10 @@ export function validateIndex(value: unknown, where: string): TrustIndex {
       if (k?.validUntil !== null && !isTime(k?.validUntil)) problems.push(`${at}.validUntil must be a timestamp or null`);
       if (typeof k?.reason !== 'string') problems.push(`${at}.reason must be a string`);
       if (k?.trust !== undefined && (typeof k.trust !== 'string' || k.trust === '')) problems.push(`${at}.trust must be a trust store name`);
+      const made = k?.issuance;
+      if (made !== undefined && (typeof made?.requester !== 'string' || !Array.isArray(made?.custodians) || made.custodians.some((c: unknown) => typeof c !== 'string') || typeof made?.workflowId !== 'string' || typeof made?.runId !== 'string' || !isTime(made?.at))) {
+        problems.push(`${at}.issuance must be { requester, custodians, workflowId, runId, at }`);
+      }
       const r = k?.revocation;
       if (r !== undefined && (!Array.isArray(r?.signers) || r.signers.some((s: unknown) => typeof s !== 'string') || !isTime(r?.at) || typeof r?.reason !== 'string' || typeof r?.workflowId !== 'string')) {
         problems.push(`${at}.revocation must be { signers, at, reason, workflowId }`);

@@ -51,5 +51,7 @@ export interface RevocationPlan {
   location: StoreLocation;
   /** The key was revoked already (by an earlier run): nothing is signed or written again. */
   alreadyRevoked: boolean;
+  /** Disable the key in KMS too (trust.<name>.revocation.disableKmsKey). */
+  disableKmsKey?: boolean;
   configFile: string;
 }

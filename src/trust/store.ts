@@ -6,7 +6,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CountersignError } from '../errors';
-import { belongsToStore, readIndex, transition, writeFileAtomic, writeIndex, type KeyKind, type KeyRevocation, type KeyStatus, type TrustIndex, type TrustKey } from './index-file';
+import { belongsToStore, readIndex, transition, TRUST_INDEX_FILE, validateIndex, writeFileAtomic, writeIndex, type KeyKind, type KeyRevocation, type KeyStatus, type TrustIndex, type TrustKey } from './index-file';
+import { INDEX_KEY_FILE, INDEX_SIGNATURE_FILE, indexSignatureValid, signIndexBytes, type IndexSigning } from './index-signing';
 
 export const PRIVATE_STATE_VERSION = 1;
 const LOCK_WAIT_MS = 10_000;
@@ -36,8 +37,16 @@ export interface TrustLocation {
   name?: string;
 }
 
+export interface TrustStoreOptions {
+  /** The store's index-signing key, opened when the index is written; none: the index is written unsigned. */
+  signing?: () => Promise<IndexSigning | undefined>;
+}
+
 export class TrustStore {
-  constructor(readonly location: TrustLocation) {}
+  constructor(
+    readonly location: TrustLocation,
+    private readonly options: TrustStoreOptions = {},
+  ) {}
 
   index(): Promise<TrustIndex> {
     return readIndex(this.location.publishDir);
@@ -73,12 +82,12 @@ export class TrustStore {
     content: Buffer,
     secret: PrivateRef,
     options: { now: Date; overlapMs: number },
-  ): Promise<{ key: TrustKey; retiring: TrustKey[] }> {
+  ): Promise<{ key: TrustKey; retiring: TrustKey[]; existing: boolean }> {
     return this.locked(async () => {
       const index = await this.index();
       const existing = index.keys.find((k) => k.id === key.id);
       const mine = this.ownKeys(index);
-      if (existing) return { key: existing, retiring: mine.filter((k) => k.kind === key.kind && k.status === 'retiring') };
+      if (existing) return { key: existing, retiring: mine.filter((k) => k.kind === key.kind && k.status === 'retiring'), existing: true };
       const at = options.now.toISOString();
       const state = await this.readPrivate();
       state.keys[key.id] = secret;
@@ -100,8 +109,8 @@ export class TrustStore {
         statusChangedAt: at,
       };
       next = { ...next, updatedAt: at, keys: [...next.keys, added] };
-      await writeIndex(this.location.publishDir, next);
-      return { key: added, retiring: this.ownKeys(next).filter((k) => k.kind === key.kind && k.status === 'retiring') };
+      await this.write(next, options.now);
+      return { key: added, retiring: this.ownKeys(next).filter((k) => k.kind === key.kind && k.status === 'retiring'), existing: false };
     });
   }
 
@@ -122,9 +131,51 @@ export class TrustStore {
       if (next !== index && status === 'revoked' && options.revocation) {
         next = { ...next, keys: next.keys.map((k) => (k.id === key.id ? { ...k, revocation: options.revocation } : k)) };
       }
-      if (next !== index) await writeIndex(this.location.publishDir, next);
+      if (next !== index) await this.write(next, options.now ?? new Date());
       return next.keys.find((k) => k.id === key.id)!;
     });
+  }
+
+  /**
+   * Signs the index again when its signature is missing, not by the configured key, or past half
+   * of its lifetime (the content stays, the version goes up, the expiry moves on). Returns the
+   * version written, or undefined when nothing was due (or the store does not sign).
+   */
+  async refreshSignature(now = new Date()): Promise<number | undefined> {
+    return this.locked(async () => {
+      const signing = await this.options.signing?.();
+      if (!signing) return undefined;
+      const dir = this.location.publishDir;
+      const bytes = await fs.readFile(path.join(dir, TRUST_INDEX_FILE)).catch(() => undefined);
+      const signature = await fs.readFile(path.join(dir, INDEX_SIGNATURE_FILE), 'utf8').catch(() => undefined);
+      const index = await this.index();
+      const fresh = index.expires !== undefined && Date.parse(index.expires) - now.getTime() > signing.expiresMs / 2;
+      if (bytes && signature && fresh && indexSignatureValid(bytes, signature, signing.publicKeyPem)) return undefined;
+      return (await this.write(index, now, signing)).version;
+    });
+  }
+
+  /**
+   * Writes the index; a signing store signs it first (version + 1, a new expiry) so that a failure
+   * to sign writes nothing, then writes index.json and index.json.sig (and its public key beside them).
+   */
+  private async write(index: TrustIndex, now: Date, opened?: IndexSigning): Promise<TrustIndex> {
+    const signing = opened ?? (await this.options.signing?.());
+    if (!signing) {
+      await writeIndex(this.location.publishDir, index);
+      return index;
+    }
+    const next: TrustIndex = { ...index, version: (index.version ?? 0) + 1, expires: new Date(now.getTime() + signing.expiresMs).toISOString() };
+    validateIndex(next, 'the index to write');
+    const bytes = Buffer.from(`${JSON.stringify(next, null, 2)}\n`);
+    const signature = await signIndexBytes(bytes, signing);
+    const dir = this.location.publishDir;
+    const published = await fs.readFile(path.join(dir, INDEX_KEY_FILE), 'utf8').catch(() => undefined);
+    if (published !== signing.publicKeyPem) await writeFileAtomic(path.join(dir, INDEX_KEY_FILE), signing.publicKeyPem);
+    // Readers in between see the new index with the old signature and refuse it: closed, never open.
+    await writeFileAtomic(path.join(dir, TRUST_INDEX_FILE), bytes);
+    await writeFileAtomic(path.join(dir, INDEX_SIGNATURE_FILE), signature);
+    return next;
   }
 
   /** A file name in the published directory that is not taken yet: `<stem>.<ext>`, then `<stem>-2.<ext>`, ... */

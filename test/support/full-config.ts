@@ -10,7 +10,7 @@ export function configDir(t: { after(fn: () => void): void }): string {
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(path.join(dir, 'keys'));
   mkdirSync(path.join(dir, 'app'));
-  for (const name of ['developer', 'platform', 'alice', 'bob', 'carol', 'dave', 'erin', 'ci']) writeFileSync(path.join(dir, 'keys', `${name}.pub`), '-----BEGIN PUBLIC KEY-----\n');
+  for (const name of ['developer', 'platform', 'index', 'alice', 'bob', 'carol', 'dave', 'erin', 'ci']) writeFileSync(path.join(dir, 'keys', `${name}.pub`), '-----BEGIN PUBLIC KEY-----\n');
   return dir;
 }
 
@@ -42,14 +42,16 @@ trust:
     passwordEnv: COUNTERSIGN_PLATFORM_KEY_PASSWORD
     kms: { endpoint: "kms.eu-west-1.amazonaws.com", aliasPrefix: countersign-platform }
     governance: [erin]
-    custodians: { members: [alice, bob, carol], required: 2, deadline: 24h, webhook: https://hooks.example.com/ceremony }
+    custodians: { members: [alice, bob, carol], required: 2, deadline: 24h, webhook: https://hooks.example.com/ceremony, reminderEvery: 8h, escalateAfter: 2, escalation: { name: governance, members: [erin] } }
     overlap: 7d
-    revocation: { required: 2 }
+    revocation: { required: 2, disableKmsKey: true }
+    index: { key: awskms:///alias/countersign-index, publicKey: keys/index.pub, expires: 14d }
   helm:
     kind: openpgp
     publishDir: trust/public
     stateFile: trust/private/helm.json
     userId: { name: Acme Charts, email: charts@acme.com }
+    index: { key: awskms:///alias/countersign-index, publicKey: keys/index.pub, expires: 14d }
     governance: [erin, dave]
     custodians: { members: [alice, bob, carol], required: 2 }
 targets:

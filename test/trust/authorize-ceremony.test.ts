@@ -18,6 +18,7 @@ import type { SignedStatement } from '../../src/requests/statement';
 import { authorizeCeremony, type CeremonyAuthorizeInput } from '../../src/trust/authorize-ceremony';
 import type { EarlierRun } from '../../src/trust/governance';
 import { ceremonyPlanDigest } from '../../src/trust/resolve';
+import { TrustStore } from '../../src/trust/store';
 import { minimalTarget, rejectsWith } from './support';
 
 const ROTATION = 'key-rotation-platform-2026-11-22T00:00:00Z';
@@ -131,6 +132,19 @@ describe('ceremony request (the worker checks it before asking any custodian)', 
       earlier = [];
     }
     assert.equal((await authorizeCeremony(deps(), input(signed, { rotation: undefined }))).initiator, 'erin', 'a ceremony started on its own, named for the rotation its request names');
+  });
+
+  it("refuses a schedule's request replayed under a rotation id whose ceremony already published a key, before any custodian is asked", async () => {
+    const forSchedule = await sign(request({ scope: 'schedule:key-rotation-platform', time: '2026-11-21T00:00:00.000Z' }));
+    const store = new TrustStore({ name: 'platform', publishDir: config.trust.platform.publishDir, stateFile: config.trust.platform.stateFile });
+    await store.publish(
+      { id: 'cosign-2026-11-22-aaaaaaaaaaaaaaaa', kind: 'cosign', fingerprint: 'a'.repeat(64), file: 'pubkey-2026-11-22.pem', created: STARTED, ceremony: CEREMONY },
+      Buffer.from('public'),
+      { ref: '/k' },
+      { now: new Date(STARTED), overlapMs: 0 },
+    );
+    await rejectsWith(authorizeCeremony(deps(), input(forSchedule)), 'REQUEST_REPLAYED', new RegExp(`^REQUEST_REPLAYED: ${CEREMONY} already published key cosign-2026-11-22-a+ at ${STARTED} \\(active now\\): a ceremony makes one key, nothing was made`));
+    await fs.rm(path.join(dir, 'trust'), { recursive: true, force: true });
   });
 
   it('refuses everything on a worker without a configuration', async () => {

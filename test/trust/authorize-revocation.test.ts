@@ -132,7 +132,7 @@ describe('revocation request (the worker checks it before any key is touched)', 
     const record = { signers: ['erin', 'alice'], at: '2026-11-22T12:01:00.000Z', reason: 'key material leaked', workflowId: `key-revocation-platform-${ids.platform}` };
     await rejectsWith(revokeStoreKey(platform, ids.helm, FP_HELM, record), 'KEY_UNKNOWN', /is not in trust store platform/);
     await rejectsWith(new TrustStore(platform).setStatus(ids.helm, 'revoked', 'x'), 'KEY_UNKNOWN', /key openpgp-.* is not in trust store platform: it belongs to another store/);
-    const revoked = await revokeStoreKey(platform, ids.platform, FP_PLATFORM, record);
+    const { key: revoked } = await revokeStoreKey(platform, ids.platform, FP_PLATFORM, record);
     assert.deepEqual([revoked.status, revoked.reason, revoked.revocation], ['revoked', 'key material leaked', record]);
     const index = await readIndex(platform.publishDir);
     assert.deepEqual(index.keys.find((k) => k.id === ids.platform)?.revocation, record);

@@ -128,7 +128,7 @@ describe('attacks on key ceremonies and revocations', () => {
       assert.deepEqual(started.status.location, { name: 'wrapped', publishDir: trustConfig(config, 'wrapped').publishDir, stateFile: trustConfig(config, 'wrapped').stateFile });
       await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
       // The caller's one-person gate does not exist: mallory is no custodian, and one custodian is not enough.
-      await assert.rejects(signAndDecide(env.client, ceremonyId, { approver: 'mallory', decision: 'approve', signer: await env.signer('mallory') }), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /mallory is not in the approver roster/.test(e.message));
+      await assert.rejects(signAndDecide(env.client, ceremonyId, { approver: 'mallory', decision: 'approve', signer: await env.signer('mallory') }), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /mallory is not a custodian of store wrapped/.test(e.message));
       await join(env, ceremonyId, 'bob');
       const half = await keyWorkflowStatus(env.client, ceremonyId);
       assert.equal(half.type === 'ceremony' && half.status.state, 'AWAITING_CUSTODIANS');
@@ -261,7 +261,7 @@ describe('attacks on key ceremonies and revocations', () => {
       const notGovernance = await cosignAs('bob');
       assert.equal(notGovernance.code, 7);
       // The co-signers' roster is the store's governance: nobody else has a key there.
-      assert.match(notGovernance.stderr, /APPROVAL_REFUSED: bob is not in the approver roster/);
+      assert.match(notGovernance.stderr, /APPROVAL_REFUSED: bob is not a governance member of store quorum/);
       const second = await runCli(['keys', 'revoke', key.id, '--trust', 'quorum', '--as', 'alice', '--key', keyFile('alice'), '--reason', 'me too'], cliEnv('quorum'));
       assert.equal(second.code, 2, 'a second request does not start a second revocation');
       assert.match(second.stderr, new RegExp(`${id} is already waiting for signatures: co-sign it with countersign approve`));

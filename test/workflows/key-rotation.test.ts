@@ -126,10 +126,11 @@ describe('key rotation', () => {
     assert.equal((await trustVerdict(p1.digest)).verdict.code, 'OK');
 
     // countersign verify --trust, and stock cosign with the published pem.
-    const ok = await cli(['verify', `${env.stack.registry.address}/apps/hello@${p2.digest}`, '--trust', publishDir, '--json']);
+    // This store does not sign its index: reading it takes --unsigned-index, said out loud.
+    const ok = await cli(['verify', `${env.stack.registry.address}/apps/hello@${p2.digest}`, '--trust', publishDir, '--unsigned-index', '--json']);
     assert.equal(ok.code, 0, ok.out);
     const report = JSON.parse(ok.out) as { cosign: string[]; checks: Array<{ name: string; code: string }> };
-    assert.deepEqual(report.checks.map((c) => [c.name, c.code]), [['signature', 'OK'], ['trust', 'OK']]);
+    assert.deepEqual(report.checks.map((c) => [c.name, c.code]), [['signature', 'OK'], ['index', 'OK'], ['trust', 'OK']]);
     assert.ok(report.cosign[0].includes(path.join(publishDir, k2.file)), report.cosign[0]);
     // npm test installs cosign first: a missing one fails here with TOOL_MISSING instead of passing unchecked.
     const cosign = requireTool('cosign');
@@ -154,9 +155,10 @@ describe('key rotation', () => {
     assert.equal(d3.timeline.find((t) => t.step === 'prod-sign')?.status, 'failed');
 
     assert.equal((await trustVerdict(p2.digest)).verdict.code, 'KEY_REVOKED');
-    const refused = await cli(['verify', `${env.stack.registry.address}/apps/hello@${p2.digest}`, '--trust', publishDir]);
-    assert.equal(refused.code, 4);
+    const refused = await cli(['verify', `${env.stack.registry.address}/apps/hello@${p2.digest}`, '--trust', publishDir, '--unsigned-index']);
+    assert.equal(refused.code, 14, 'a revoked key has its own exit code');
     assert.match(refused.out, /KEY_REVOKED/);
+    assert.doesNotMatch(refused.out, /cosign verify /, 'no stock command that would pass for a revoked key');
 
     // No active key is left: a new promotion refuses to start until the next ceremony.
     await assert.rejects(promote('p4'), (e) => hasCode(e, 'TRUST_NO_ACTIVE_KEY'));
@@ -188,7 +190,7 @@ describe('key rotation', () => {
       await fs.writeFile(path.join(cdn, 'index.json'), JSON.stringify(index));
     };
     const verify = async () => {
-      const r = await cli(['verify', `${env.stack.registry.address}/apps/hello@${run.digest}`, '--trust', cdn, '--json']);
+      const r = await cli(['verify', `${env.stack.registry.address}/apps/hello@${run.digest}`, '--trust', cdn, '--unsigned-index', '--json']);
       const report = JSON.parse(r.out) as { ok: boolean; checks: Array<{ name: string; ok: boolean; code: string; message: string }> };
       return { code: r.code, ok: report.ok, signature: report.checks.find((c) => c.name === 'signature')!, trust: report.checks.find((c) => c.name === 'trust')! };
     };
@@ -214,7 +216,7 @@ describe('key rotation', () => {
     const late = await verify();
     assert.deepEqual([late.code, late.ok, late.trust.code], [4, false, 'KEY_NOT_VALID_AT_SIGNING_TIME']);
     assert.match(late.trust.message, new RegExp(`signed at ${signedAt}, outside key ${key.id}'s validity .* \\.\\. ${iso(t - 1)}`));
-    const text = await cli(['verify', `${env.stack.registry.address}/apps/hello@${run.digest}`, '--trust', cdn]);
+    const text = await cli(['verify', `${env.stack.registry.address}/apps/hello@${run.digest}`, '--trust', cdn, '--unsigned-index']);
     assert.equal(text.code, 4);
     assert.match(text.out, /\[NO\] trust: KEY_NOT_VALID_AT_SIGNING_TIME /);
   });
@@ -289,7 +291,7 @@ describe('key rotation', () => {
   it('keys schedule-rotation, schedules --pause / --unpause / --trigger through the CLI, each reflected in the listing', async () => {
     trustTestConfig(env, {}, 'sched');
     const conf = cliConfig('sched');
-    type Row = { scheduleId: string; every: string; paused: boolean; note?: string; recentRuns: string[]; nextRuns: string[] };
+    type Row = { scheduleId: string; every: string; everyMs: number; paused: boolean; note?: string; recentRuns: string[]; nextRuns: string[] };
     const row = async (): Promise<Row | undefined> => {
       const listed = await cli(['keys', 'schedules', ...conf, '--json']);
       assert.equal(listed.code, 0, listed.err);
@@ -305,27 +307,33 @@ describe('key rotation', () => {
     assert.match(notGovernance.err, /bob is not in trust\.sched\.governance/);
 
     // 90 days: the interval never comes round during the test, so only the trigger runs it.
+    const before = Date.now();
     const created = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '90d', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--retire-poll', '1s', ...conf, '--json']);
+    const after = Date.now();
     assert.equal(created.code, 0, created.err);
-    const createdJson = JSON.parse(created.out) as { scheduleId: string; everyMs: number; planDigest: string };
-    assert.deepEqual([createdJson.scheduleId, createdJson.everyMs], ['key-rotation-sched', 90 * 86_400_000]);
+    const createdJson = JSON.parse(created.out) as { scheduleId: string; everyMs: number; every: string; firstRunAt: string; planDigest: string };
+    assert.deepEqual([createdJson.scheduleId, createdJson.everyMs, createdJson.every], ['key-rotation-sched', 90 * 86_400_000, '90d']);
     assert.match(createdJson.planDigest, /^sha256:[0-9a-f]{64}$/);
     const fresh = await row();
-    assert.deepEqual([fresh?.every, fresh?.paused, fresh?.recentRuns], ['7776000s', false, []]);
-    assert.ok(Date.parse(fresh!.nextRuns[0]) > Date.now(), 'a next run is planned');
+    assert.deepEqual([fresh?.every, fresh?.everyMs, fresh?.paused, fresh?.recentRuns], ['90d', 90 * 86_400_000, false, []]);
+    // The first run is 90 days after the schedule was made (to the second), not where the epoch's 90-day grid falls.
+    const next = Date.parse(fresh!.nextRuns[0]);
+    assert.equal(fresh!.nextRuns[0], createdJson.firstRunAt);
+    assert.ok(next >= before + 90 * 86_400_000 - 1000 && next <= after + 90 * 86_400_000 + 1000, `next run ${fresh!.nextRuns[0]} is 90 days out`);
+    assert.equal(Date.parse(fresh!.nextRuns[1]) - next, 90 * 86_400_000, 'and every 90 days after it');
 
     // Run again: the same schedule, updated.
     const updated = await cli(['keys', 'schedule-rotation', '--trust', 'sched', '--every', '30d', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), ...conf]);
     assert.equal(updated.code, 0, updated.err);
-    assert.match(updated.out, /schedule key-rotation-sched: a key rotation every 30d/);
-    assert.equal((await row())?.every, '2592000s');
+    assert.match(updated.out, /schedule key-rotation-sched: a key rotation every 30d, first \d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC \(in 30d\)\n/);
+    assert.equal((await row())?.every, '30d');
 
     const paused = await cli(['keys', 'schedules', '--pause', 'sched', '--note', 'freeze', ...conf]);
     assert.equal(paused.code, 0, paused.err);
     assert.match(paused.out, /pause: key-rotation-sched/);
     assert.deepEqual([(await row())?.paused, (await row())?.note], [true, 'freeze']);
     const text = await cli(['keys', 'schedules', ...conf]);
-    assert.match(text.out, /key-rotation-sched +every 2592000s +PAUSED /);
+    assert.match(text.out, /key-rotation-sched +every 30d +PAUSED +next \(paused\)/);
 
     const unpaused = await cli(['keys', 'schedules', '--unpause', 'key-rotation-sched', '--note', 'thaw', ...conf, '--json']);
     assert.equal(unpaused.code, 0, unpaused.err);
@@ -339,13 +347,15 @@ describe('key rotation', () => {
     assert.equal(two.code, 2);
     assert.match(two.err, /give one of --pause, --unpause, --trigger/);
 
-    // Trigger: a rotation runs now, and its ceremony publishes a key once custodians join.
+    // Trigger: a rotation runs now, the command names its ceremony, which publishes a key once custodians join.
     const triggered = await cli(['keys', 'schedules', '--trigger', 'sched', ...conf]);
     assert.equal(triggered.code, 0, triggered.err);
-    const ran = await until(row, (r) => (r?.recentRuns.length ?? 0) === 1);
+    const ran = await row();
+    assert.equal(ran?.recentRuns.length, 1);
     const rotationId = ran!.recentRuns[0];
     assert.match(rotationId, /^key-rotation-sched-/);
     const ceremonyId = ceremonyIdFor(rotationId);
+    assert.equal(triggered.out, `trigger: key-rotation-sched\nrotation ${rotationId}\nceremony ${ceremonyId}\ncustodians join with: countersign approve ${ceremonyId} --as NAME --key FILE\nfollow it with: countersign keys status ${ceremonyId}\n`);
     await until(() => keyWorkflowStatus(env.client, ceremonyId), (st) => st.type === 'ceremony' && st.status.approval.state === 'OPEN');
     await join(env, ceremonyId, 'bob');
     await join(env, ceremonyId, 'carol');
@@ -353,6 +363,6 @@ describe('key rotation', () => {
     const newKey = rotated.type === 'rotation' ? rotated.status.newKey : undefined;
     assert.equal((await readIndex(trustConfig(trustTestConfig(env, {}, 'sched'), 'sched').publishDir)).keys.find((k) => k.id === newKey?.id)?.status, 'active');
     const last = await cli(['keys', 'schedules', ...conf]);
-    assert.match(last.out, new RegExp(`key-rotation-sched +every 2592000s +active +next \\S+ +last ${rotationId}`));
+    assert.match(last.out, new RegExp(`key-rotation-sched +every 30d +active +next \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}(:\\d{2})? UTC \\(in (29|30)d\\) +last ${rotationId}`));
   });
 });

@@ -12,8 +12,11 @@ import { loadSigner } from '../../keys/load-signer';
 import { keyFingerprint, loadPublicKeyFile, publicKeyToPem } from '../../keys/public-key';
 import { parseImageReference, repositoryOf } from '../../oci/reference';
 import { RegistryStore } from '../../oci/registry';
+import { defaultVersionMemory, loadCheckedIndex, VersionMemory, type CheckedIndex } from '../../trust/signed-index';
+import { trustSource } from '../../trust/source';
 import { verifyAgainstTrust } from '../../trust/verify';
-import { EXIT, printJson, write, type Command, type ParsedArgs } from '../command';
+import { countersignHome } from '../context';
+import { EXIT, printJson, write, type Command, type CommandIo, type ParsedArgs } from '../command';
 import { DEFAULT_KEY_PASSWORD_ENV } from './keys';
 
 function required(args: ParsedArgs, name: string): string {
@@ -37,46 +40,91 @@ async function readInput(file: string, what: string): Promise<Buffer> {
 
 export const verifyImageCommand: Command = {
   name: 'verify',
-  summary: 'verify an image signature and attestations by key (cosign legacy tags and v3 bundles)',
-  usage: 'countersign verify REGISTRY/REPO@sha256:... (--key PUB | --trust DIR) [--type slsaprovenance1] [--type spdxjson] [--json]',
-  options: { key: { type: 'string', short: 'k' }, type: { type: 'string', multiple: true }, trust: { type: 'string' } },
+  summary: 'verify an image signature and attestations by key (cosign legacy tags and v3 bundles), or against a signed trust index',
+  usage:
+    'countersign verify REGISTRY/REPO@sha256:... (--key PUB | --trust URL|DIR --index-key PEM [--min-version N] [--trust-state FILE] | --trust DIR --unsigned-index) [--type slsaprovenance1] [--type spdxjson] [--json]',
+  options: {
+    key: { type: 'string', short: 'k' },
+    type: { type: 'string', multiple: true },
+    trust: { type: 'string' },
+    'index-key': { type: 'string' },
+    'min-version': { type: 'string' },
+    'trust-state': { type: 'string' },
+    'unsigned-index': { type: 'boolean' },
+  },
   optionHelp: {
     key: 'public key (cosign.pub, SPKI PEM)',
-    trust: 'published trust directory (index.json, pubkey-*.pem): the signing key must be in it, not revoked, and valid when it signed (docs/trust.md)',
+    trust: 'the published trust directory, by URL (https://cdn.example.com/trust) or as a local copy: the signing key must be in its index, not revoked, and valid when it signed (docs/trust.md)',
+    'index-key': "the trust index key you pinned (the store's index-key.pem, kept from when you first trusted it): index.json must be signed by it, not expired, not older than seen before",
+    'min-version': 'refuse an index older than this version (pin it in scripts, besides the version remembered in --trust-state)',
+    'trust-state': 'where the highest index version seen is remembered (default $COUNTERSIGN_HOME/trust-versions.json)',
+    'unsigned-index': 'read an index that nobody signed (a store without index:), knowing that whoever can write it decides what is trusted',
     type: 'attestation that must be present: a cosign --type name (slsaprovenance1, spdxjson, cyclonedx, ...) or a predicate type URI; repeatable',
   },
-  details: 'Exit codes: 0 every check passed, 4 a check failed (trust: KEY_REVOKED, KEY_NOT_VALID_AT_SIGNING_TIME, KEY_UNKNOWN), 2 bad input, 10 registry unreachable.',
+  details:
+    'Exit codes: 0 every check passed; 2 bad input (a bad reference, a missing directory, a corrupt index); 4 a check failed (no signature, a missing attestation, KEY_NOT_VALID_AT_SIGNING_TIME); ' +
+    '10 the registry or the trust URL unreachable; 11 the index (or a key file it names) does not verify with the pinned index key; 12 the index is older than one seen before or pinned (rolled back); ' +
+    '13 the index expired (frozen); 14 the key that signed is revoked; 15 no key in the index signed it. No stock cosign command is printed when the trust check fails: it would pass where this refuses.',
   async run(args, io) {
     const input = onePositional(args, 'image reference');
     const ref = parseImageReference(input);
     if (!ref.digest) throw new CountersignError('BAD_REFERENCE', `"${input}" has no digest; a tag is never trusted: pass REPO@sha256:<digest>`);
-    const trustDir = args.values.trust === undefined ? undefined : path.resolve(String(args.values.trust));
-    let keyFile = trustDir && args.values.key === undefined ? undefined : path.resolve(required(args, 'key'));
+    const trustSpec = args.values.trust === undefined ? undefined : String(args.values.trust);
+    const checked = trustSpec === undefined ? undefined : await checkedTrust(args, io, trustSpec);
+    let keyFile = checked && args.values.key === undefined ? undefined : path.resolve(required(args, 'key'));
     let pem = keyFile ? publicKeyToPem(await loadPublicKeyFile(keyFile)) : undefined;
     const types = ((args.values.type as string[] | undefined) ?? []).map(predicateTypeFor);
     const repository = repositoryOf(ref);
     const slash = repository.indexOf('/');
     const store = new RegistryStore(repository.slice(0, slash));
-    const trusted = trustDir ? await verifyAgainstTrust(store, repository.slice(slash + 1), ref.digest, trustDir, pem) : undefined;
-    keyFile ??= trusted?.keyFile ?? path.join(trustDir ?? '.', 'pubkey-<date>.pem');
+    const trusted = checked ? await verifyAgainstTrust(store, repository.slice(slash + 1), ref.digest, checked, pem) : undefined;
+    keyFile ??= trusted?.keyFile ?? `${checked?.source.where ?? '.'}/pubkey-<date>.pem`;
     pem ??= trusted?.pem;
     const label = pem ? `key ${keyFingerprint(pem).slice(0, 16)}` : 'a key in the trust index';
     const evidence = trusted?.evidence ?? (pem ? await collectImageEvidence(store, repository.slice(slash + 1), ref.digest, pem) : { signatures: { legacy: 0, bundle: 0 }, attestations: [], problems: [] });
     const checks: Array<EvidenceCheck | { name: string; ok: boolean; code: string; message: string }> = [signatureCheck('signature', evidence, ref.digest, label)];
+    if (checked) checks.push({ name: 'index', ok: true, code: 'OK', message: indexMessage(checked) });
     if (trusted) checks.push({ name: 'trust', ...trusted.verdict });
     for (const t of types) checks.push(attestationCheck(`attestation ${cosignTypeName(t)}`, evidence, t, label, ref.digest).check);
     const image = `${repository}@${ref.digest}`;
-    const flags = `--key ${keyFile} --insecure-ignore-tlog=true`;
-    const cosign = [`cosign verify ${flags} ${image}`, ...types.map((t) => `cosign verify-attestation ${flags} --type ${cosignTypeName(t)} ${image}`)];
     const ok = checks.every((c) => c.ok);
+    // A stock command is shown only where it agrees with this verdict: never for a key the index refuses.
+    const cosign = trusted && !trusted.verdict.ok ? [] : stockCommands(checked, keyFile, types, image);
     if (args.values.json) printJson(io, { ok, image, checks, cosign, problems: evidence.problems });
     else {
       for (const c of checks) write(io.stdout, `[${c.ok ? 'ok' : 'NO'}] ${c.name}: ${c.ok ? '' : `${c.code} `}${c.message}`);
-      write(io.stdout, `\nthe same with stock cosign:\n${cosign.map((c) => `  ${c}`).join('\n')}`);
+      if (cosign.length > 0) write(io.stdout, `\nthe same with stock tools:\n${cosign.map((c) => `  ${c}`).join('\n')}`);
+      else if (trusted) write(io.stdout, `\nno stock command: ${trusted.verdict.code}, and stock cosign does not read the index (docs/trust.md, failing closed with stock tools)`);
     }
-    return ok ? EXIT.ok : EXIT.rejected;
+    if (ok) return EXIT.ok;
+    return trusted && !trusted.verdict.ok ? (TRUST_EXIT[trusted.verdict.code] ?? EXIT.rejected) : EXIT.rejected;
   },
 };
+
+/** The trust verdicts that have an exit code of their own (README, exit codes). */
+const TRUST_EXIT: Partial<Record<string, number>> = { KEY_REVOKED: EXIT.keyRevoked, KEY_UNKNOWN: EXIT.keyUnknown };
+
+async function checkedTrust(args: ParsedArgs, io: CommandIo, spec: string): Promise<CheckedIndex> {
+  const indexKey = args.values['index-key'] === undefined ? undefined : publicKeyToPem(await loadPublicKeyFile(path.resolve(String(args.values['index-key']))));
+  const minVersion = args.values['min-version'] === undefined ? undefined : Number(args.values['min-version']);
+  if (minVersion !== undefined && (!Number.isSafeInteger(minVersion) || minVersion < 1)) throw new CountersignError('BAD_INPUT', `--min-version must be a whole number of at least 1, not "${String(args.values['min-version'])}"`);
+  if (indexKey && args.values['unsigned-index']) throw new CountersignError('BAD_INPUT', 'give --index-key or --unsigned-index, not both');
+  const versions = args.values['trust-state'] !== undefined ? new VersionMemory(path.resolve(String(args.values['trust-state']))) : defaultVersionMemory(countersignHome(io.env));
+  return loadCheckedIndex(await trustSource(spec), { indexKeyPem: indexKey, allowUnsigned: Boolean(args.values['unsigned-index']), minVersion, versions });
+}
+
+function indexMessage(checked: CheckedIndex): string {
+  const { index } = checked;
+  if (!checked.signed) return `${checked.source.where}/index.json read UNSIGNED (--unsigned-index): whoever can write it decides what is trusted`;
+  return `${checked.source.where}/index.json version ${index.version}, signed by index key ${checked.indexKey?.slice(0, 16)}, expires ${index.expires}`;
+}
+
+/** What a customer runs with stock tools for the same verdict: the index's signature (when signed), then cosign. */
+function stockCommands(checked: CheckedIndex | undefined, keyFile: string, types: string[], image: string): string[] {
+  const flags = `--key ${keyFile} --insecure-ignore-tlog=true`;
+  const index = checked?.signed ? [`cosign verify-blob --key <your pinned index-key.pem> --signature index.json.sig --insecure-ignore-tlog=true index.json   # then check version, expires and the key's status: docs/trust.md`] : [];
+  return [...index, `cosign verify ${flags} ${image}`, ...types.map((t) => `cosign verify-attestation ${flags} --type ${cosignTypeName(t)} ${image}`)];
+}
 
 export const signBlobCommand: Command = {
   name: 'sign-blob',

@@ -4,11 +4,14 @@ import type { SignedStatement } from '../../requests/statement';
 import { parseDuration } from '../../duration';
 import { CountersignError } from '../../errors';
 import type { PromotionStatus } from '../../client/types';
-import { EXIT, printJson, write, type Command } from '../command';
+import { EXIT, printJson, write, type Command, type CommandIo, type ParsedArgs } from '../command';
 import { connectClient } from '../context';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import { renderChartStatus, renderStatus } from '../render';
 import { getChartReleaseStatus } from '../../client/chart-releases';
+import { HISTORY_KINDS, keyHistoryFromTemporal, type HistoryKind } from '../../client/key-history';
+import { keyWorkflowStatus } from '../../client/trust';
+import { renderKeyWorkflow } from '../render-keys';
 
 /** Exit code for a promotion's final (or current) state. */
 export function exitCodeFor(status: { state: string }): number {
@@ -201,12 +204,18 @@ export const statusCommand: Command = {
   usage: 'countersign status <promotion-id | chart-release-id> [--json]',
   options: {},
   optionHelp: {},
-  details: 'Exit codes: 0 promoted or in progress, 3 unknown id, 4 rejected, 5 expired, 6 failed.',
+  details: 'Key ceremonies, rotations and revocations (key-…) are shown as keys status shows them. Exit codes: 0 promoted or in progress, 3 unknown id, 4 rejected, 5 expired, 6 failed, 7 refused.',
   async run(args, io) {
     const id = args.positionals[0];
     if (!id) throw new CountersignError('BAD_INPUT', 'a promotion id is required (see countersign list)');
     const { client, close } = await connectClient(args, io.env);
     try {
+      if (id.startsWith('key-')) {
+        const found = await keyWorkflowStatus(client, id);
+        if (args.values.json) printJson(io, found);
+        else write(io.stdout, renderKeyWorkflow(found));
+        return exitCodeFor(found.status);
+      }
       if (id.startsWith('chart-')) {
         const chart = await getChartReleaseStatus(client, id);
         if (args.values.json) printJson(io, chart);
@@ -226,10 +235,10 @@ export const statusCommand: Command = {
 export const listCommand: Command = {
   name: 'list',
   summary: 'list promotions and chart releases, newest first',
-  usage: 'countersign list [--kind promotion|chart|all] [--state STATE] [--target NAME] [--limit N] [--json]',
+  usage: 'countersign list [--kind promotion|chart|all|ceremony|rotation|revocation] [--state STATE] [--target NAME] [--limit N] [--json]',
   options: { kind: { type: 'string' }, state: { type: 'string' }, target: { type: 'string', short: 't' }, limit: { type: 'string' } },
   optionHelp: {
-    kind: 'promotion (images), chart (chart releases; their target is chart:<chart target>) or all (default)',
+    kind: 'promotion (images), chart (chart releases; their target is chart:<chart target>), all (both, the default), or ceremony, rotation, revocation (key workflows; --target is the trust store)',
     state: 'only this state (e.g. AWAITING_APPROVAL, PROMOTED, REJECTED)',
     target: 'only this target',
     limit: 'at most this many (default 100)',
@@ -238,7 +247,8 @@ export const listCommand: Command = {
     const limit = args.values.limit === undefined ? 100 : Number(args.values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new CountersignError('BAD_INPUT', `--limit must be a positive whole number, not "${args.values.limit}"`);
     const kind = (args.values.kind as string | undefined) ?? 'all';
-    if (kind !== 'promotion' && kind !== 'chart' && kind !== 'all') throw new CountersignError('BAD_INPUT', `--kind must be promotion, chart or all, not "${kind}"`);
+    if (HISTORY_KINDS.includes(kind as HistoryKind)) return listKeyWorkflows(args, io, kind as HistoryKind, limit);
+    if (kind !== 'promotion' && kind !== 'chart' && kind !== 'all') throw new CountersignError('BAD_INPUT', `--kind must be promotion, chart, all, ceremony, rotation or revocation, not "${kind}"`);
     const { client, close } = await connectClient(args, io.env);
     try {
       const rows = await listPromotions(client, { state: args.values.state as string, target: args.values.target as string, limit, kind });
@@ -253,6 +263,21 @@ export const listCommand: Command = {
     }
   },
 };
+
+/** `list --kind ceremony|rotation|revocation`: key workflows from Temporal, newest first; --state and --target (the trust store) filter. */
+async function listKeyWorkflows(args: ParsedArgs, io: CommandIo, kind: HistoryKind, limit: number): Promise<number> {
+  const { client, close } = await connectClient(args, io.env);
+  try {
+    const state = (args.values.state as string | undefined)?.toUpperCase();
+    const rows = (await keyHistoryFromTemporal(client, { kinds: [kind], trust: args.values.target as string | undefined, limit })).filter((e) => !state || e.state === state);
+    if (args.values.json) printJson(io, rows);
+    else if (rows.length === 0) write(io.stdout, `no key ${kind}s match`);
+    else for (const r of rows) write(io.stdout, `${r.id.padEnd(48)} ${r.state.padEnd(18)} ${r.trust.padEnd(12)} ${r.startedAt ?? ''}  ${r.requestedBy ? `by ${r.requestedBy}` : ''}`.trimEnd());
+    return EXIT.ok;
+  } finally {
+    await close();
+  }
+}
 
 function decisionCommand(decision: 'approve' | 'reject'): Command {
   return {

@@ -11,6 +11,7 @@ import { connectClient, loadCliConfig } from '../context';
 import { EXIT, printJson, write, type Command, type CommandIo } from '../command';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import { exitCodeFor } from './promotions';
+import { renderRevocation } from '../render-keys';
 
 export const keysRevokeCommand: Command = {
   name: 'keys revoke',
@@ -84,19 +85,6 @@ async function report(io: CommandIo, json: boolean, status: RevocationStatus, li
   write(io.stdout, `in flight, their production signature will be refused: ${listed.inFlight.length}${more(listed.capped.inFlight)}`);
   for (const p of listed.inFlight) write(io.stdout, `  ${p.promotionId}  ${p.state}`);
   return EXIT.ok;
-}
-
-/** One revocation in a few lines: state, key, who signed, what is still needed. */
-export function renderRevocation(s: RevocationStatus): string {
-  const lines = [`${s.revocationId}  ${s.state}  key ${s.keyId} of trust store ${s.trust}, requested by ${s.requester || 'unknown'}: ${s.reason}`];
-  if (s.signers.length > 0) lines.push(`signed by: ${s.signers.join(', ')}${s.required ? ` (${s.signers.length} of ${s.required} needed)` : ''}`);
-  if (s.state === 'AWAITING_SIGNATURES') {
-    lines.push(`waiting: ${s.approval.summary}; the key stays in use until then`);
-    lines.push(`governance members co-sign with: countersign approve ${s.revocationId} --as NAME --key FILE`);
-  }
-  if (s.key?.status === 'revoked') lines.push(`revoked ${s.key.id} (${s.key.fingerprint}) at ${s.key.statusChangedAt}: ${s.key.reason}`);
-  if (s.error) lines.push(`error: ${s.error}`);
-  return lines.join('\n');
 }
 
 function listingLimit(value: unknown): number {

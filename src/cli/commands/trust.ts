@@ -1,11 +1,14 @@
 /**
  * Key ceremony, published trust, rotation schedules and status (docs/trust.md); revocation in revoke.ts.
  */
+import fs from 'node:fs';
 import { CountersignError } from '../../errors';
-import { parseDuration } from '../../duration';
+import { keyFingerprint } from '../../keys/public-key';
+import { formatCalendar, formatDuration, formatInterval, parseDuration } from '../../duration';
 import { TrustStore } from '../../trust/store';
 import {
   controlSchedule,
+  firstRotationAt,
   keyWorkflowStatus,
   listRotationSchedules,
   rotationIdFor,
@@ -13,6 +16,7 @@ import {
   scheduleRotation,
   signCeremonyRequest,
   startRotation,
+  triggerRotation,
   trustConfig,
   waitForCeremonyAuthorization,
 } from '../../client/trust';
@@ -20,7 +24,10 @@ import { connectClient, loadCliConfig } from '../context';
 import { EXIT, printJson, write, type Command, type ParsedArgs } from '../command';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import type { CommandIo } from '../command';
-import { keysRevokeCommand, renderRevocation } from './revoke';
+import { keysRevokeCommand } from './revoke';
+import { keysHistoryCommand } from './key-history';
+import { exitCodeFor } from './promotions';
+import { renderKeyWorkflow } from '../render-keys';
 
 export const TRUST_HELP = 'trust store name under trust: in the config (default: the only one)';
 
@@ -87,19 +94,9 @@ export const keysStatusCommand: Command = {
     if (!id) throw new CountersignError('BAD_INPUT', 'give a ceremony, rotation or revocation id');
     const found = await withClient(args, io, (client) => keyWorkflowStatus(client, id));
     if (args.values.json) printJson(io, found);
-    else if (found.type === 'ceremony') {
-      const s = found.status;
-      write(io.stdout, `${s.ceremonyId}  ${s.state}  (${s.kind ?? 'key'} for trust ${s.trust}, requested by ${s.initiator || 'unknown'})\ncustodians: ${s.approval.summary}`);
-      if (s.planDigest) write(io.stdout, `plan: ${s.planDigest}${s.location ? `, published to ${s.location.publishDir}` : ''}`);
-      if (s.key) write(io.stdout, `published: ${s.key.id} ${s.key.file} ${s.key.fingerprint}`);
-      if (s.error) write(io.stdout, `error: ${s.error}`);
-    } else if (found.type === 'rotation') {
-      const s = found.status;
-      write(io.stdout, `${s.rotationId}  ${s.state}  ceremony ${s.ceremonyId}${s.newKey ? `, new key ${s.newKey.id}` : ''}`);
-      for (const r of s.retiring) write(io.stdout, `  retiring ${r.id}: ${r.retiredAt ? `retired ${r.retiredAt}` : `${r.inFlight} run(s) pinned, not before ${r.retireAfter ?? 'now'}`}`);
-      if (s.error) write(io.stdout, `error: ${s.error}`);
-    } else write(io.stdout, renderRevocation(found.status));
-    return EXIT.ok;
+    else write(io.stdout, renderKeyWorkflow(found));
+    // Like status for promotions: 4 rejected, 5 expired, 6 failed, 7 refused (README, exit codes).
+    return exitCodeFor(found.status);
   },
 };
 
@@ -114,32 +111,40 @@ export const keysListCommand: Command = {
     // Stores may share the directory: this store's keys only.
     const store = new TrustStore(trust);
     const published = await store.index();
-    const index = { ...published, keys: store.ownKeys(published) };
+    // The fingerprint customers compare their pinned index-key.pem with.
+    const indexKey = trust.index ? keyFingerprint(fs.readFileSync(trust.index.publicKey, 'utf8')) : undefined;
+    const index = { ...published, keys: store.ownKeys(published), ...(indexKey ? { indexKey } : {}) };
     if (args.values.json) printJson(io, index);
-    else if (index.keys.length === 0) write(io.stdout, `no keys published in ${trust.publishDir} yet (countersign keys ceremony)`);
-    else for (const k of index.keys) write(io.stdout, `${k.id.padEnd(36)} ${k.status.padEnd(9)} ${k.file.padEnd(28)} ${k.validFrom} .. ${k.validUntil ?? ''}  ${k.reason}`);
+    else {
+      if (indexKey) write(io.stdout, `index signed by ${indexKey} (index-key.pem), version ${published.version ?? '-'}, expires ${published.expires ?? '-'}`);
+      if (index.keys.length === 0) write(io.stdout, `no keys published in ${trust.publishDir} yet (countersign keys ceremony)`);
+      else for (const k of index.keys) write(io.stdout, `${k.id.padEnd(36)} ${k.status.padEnd(9)} ${k.file.padEnd(28)} ${k.validFrom} .. ${k.validUntil ?? ''}  ${k.reason}`);
+    }
     return EXIT.ok;
   },
 };
 
 export const keysScheduleRotationCommand: Command = {
   name: 'keys schedule-rotation',
-  summary: 'create (or update) the Temporal Schedule that runs a key rotation every interval',
-  usage: 'countersign keys schedule-rotation --every 90d [--trust NAME] --as NAME --key FILE [--retire-poll 5m]',
-  options: { trust: { type: 'string' }, every: { type: 'string' }, as: { type: 'string' }, 'retire-poll': { type: 'string' }, ...PERSONAL_KEY_OPTIONS },
+  summary: 'create (or update) the Temporal Schedule that runs a key rotation every interval, first one interval from now (or at --start)',
+  usage: 'countersign keys schedule-rotation --every 90d [--start 2027-01-05T09:00:00Z] [--trust NAME] --as NAME --key FILE [--retire-poll 5m]',
+  options: { trust: { type: 'string' }, every: { type: 'string' }, start: { type: 'string' }, as: { type: 'string' }, 'retire-poll': { type: 'string' }, ...PERSONAL_KEY_OPTIONS },
   optionHelp: {
     ...personalKeyHelp('the ceremony request'),
     trust: TRUST_HELP,
     every: 'interval, e.g. 90d (seconds work for drills: 30s)',
+    start: 'the first rotation, an ISO 8601 time in the future (default: one interval from now); the next ones follow every interval',
     as: 'the governance member each scheduled ceremony is started on behalf of',
     'retire-poll': 'how often the retire step looks for promotions still pinned to the old key (default 5m)',
   },
   details:
     "The schedule carries only the store's name and your request, signed for every run of this schedule and naming the store's plan digest as this configuration gives it. " +
-    "Each run is resolved from the worker's configuration at that time; a run whose plan differs from the one you signed (custodians, governance, backend, directories, overlap changed) is refused: run this again after changing them.",
+    "Each run is resolved from the worker's configuration at that time; a run whose plan differs from the one you signed (custodians, governance, backend, directories, overlap changed) is refused: run this again after changing them (that restarts the interval from then, or from --start).",
   async run(args, io) {
     if (args.values.every === undefined) throw new CountersignError('BAD_INPUT', '--every is required (e.g. 90d)');
     const everyMs = parseDuration(String(args.values.every), '--every');
+    const now = new Date();
+    const firstAt = firstRotationAt(everyMs, now, args.values.start === undefined ? undefined : parseStart(String(args.values.start)));
     const config = loadCliConfig(args, io.env);
     const trust = trustConfig(config, args.values.trust as string | undefined);
     const retirePollMs = args.values['retire-poll'] === undefined ? undefined : parseDuration(String(args.values['retire-poll']), '--retire-poll');
@@ -147,23 +152,49 @@ export const keysScheduleRotationCommand: Command = {
     const signer = await requestSigner(args, io, who);
     const { request, planDigest } = await signCeremonyRequest(config, trust, who, { signer, scope: `schedule:${rotationScheduleId(trust.name)}` });
     const input = { trust: trust.name, request, ...(retirePollMs !== undefined ? { retirePollMs } : {}) };
-    const scheduleId = await withClient(args, io, (client) => scheduleRotation(client, input, everyMs));
-    if (args.values.json) printJson(io, { scheduleId, everyMs, planDigest });
-    else write(io.stdout, `schedule ${scheduleId}: a key rotation every ${args.values.every} (plan ${planDigest.slice(0, 19)}; the worker checks your request at each run)`);
+    const scheduleId = await withClient(args, io, (client) => scheduleRotation(client, input, everyMs, firstAt));
+    if (args.values.json) printJson(io, { scheduleId, everyMs, every: formatInterval(everyMs), firstRunAt: firstAt.toISOString(), planDigest });
+    else {
+      write(io.stdout, `schedule ${scheduleId}: a key rotation every ${formatInterval(everyMs)}, first ${whenFrom(firstAt, now)}`);
+      write(io.stdout, `plan ${planDigest.slice(0, 19)}; the worker checks your request at each run`);
+    }
     return EXIT.ok;
   },
 };
 
+/** An ISO 8601 time with a zone (Z or +hh:mm), or a date (midnight UTC). */
+function parseStart(text: string): Date {
+  const ok = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(text);
+  const at = new Date(/T/.test(text) ? text : `${text}T00:00:00Z`);
+  if (!ok || Number.isNaN(at.getTime())) throw new CountersignError('BAD_INPUT', `--start "${text}" is not a time like 2027-01-05T09:00:00Z (a zone is required) or a date like 2027-01-05`);
+  return at;
+}
+
+/** `2027-02-19 09:00 UTC (in 90d)`. */
+function whenFrom(at: Date, now: Date): string {
+  const ms = at.getTime() - now.getTime();
+  return `${formatCalendar(at)} (${ms >= 0 ? `in ${formatDuration(ms)}` : `${formatDuration(-ms)} ago`})`;
+}
+
 export const keysSchedulesCommand: Command = {
   name: 'keys schedules',
-  summary: 'list rotation schedules; --pause, --unpause or --trigger (run now) one of them',
+  summary: 'list rotation schedules (interval, next run); --pause, --unpause or --trigger (run now, prints the ceremony id) one of them',
   usage: 'countersign keys schedules [--pause NAME | --unpause NAME | --trigger NAME] [--note TEXT] [--json]',
   options: { pause: { type: 'string' }, unpause: { type: 'string' }, trigger: { type: 'string' }, note: { type: 'string' } },
-  optionHelp: { pause: 'pause this schedule (trust name or schedule id)', unpause: 'resume it', trigger: 'run a rotation now', note: 'why (pause/unpause)' },
+  optionHelp: { pause: 'pause this schedule (trust name or schedule id)', unpause: 'resume it', trigger: 'run a rotation now; prints its rotation and ceremony ids', note: 'why (pause/unpause)' },
   async run(args, io) {
     const actions = (['pause', 'unpause', 'trigger'] as const).filter((a) => args.values[a] !== undefined);
     if (actions.length > 1) throw new CountersignError('BAD_INPUT', 'give one of --pause, --unpause, --trigger');
     return withClient(args, io, async (client) => {
+      if (actions[0] === 'trigger') {
+        const started = await triggerRotation(client, String(args.values.trigger));
+        if (args.values.json) printJson(io, { ...started, action: 'trigger' });
+        else {
+          write(io.stdout, `trigger: ${started.scheduleId}\nrotation ${started.rotationId}\nceremony ${started.ceremonyId}`);
+          write(io.stdout, `custodians join with: countersign approve ${started.ceremonyId} --as NAME --key FILE\nfollow it with: countersign keys status ${started.ceremonyId}`);
+        }
+        return EXIT.ok;
+      }
       if (actions.length === 1) {
         const id = await controlSchedule(client, String(args.values[actions[0]]), actions[0], args.values.note as string | undefined);
         if (args.values.json) printJson(io, { scheduleId: id, action: actions[0] });
@@ -171,12 +202,18 @@ export const keysSchedulesCommand: Command = {
         return EXIT.ok;
       }
       const rows = await listRotationSchedules(client);
+      const now = new Date();
       if (args.values.json) printJson(io, rows);
       else if (rows.length === 0) write(io.stdout, 'no rotation schedules (countersign keys schedule-rotation --every 90d)');
-      else for (const r of rows) write(io.stdout, `${r.scheduleId.padEnd(28)} every ${r.every.padEnd(10)} ${r.paused ? 'PAUSED ' : 'active '} next ${r.nextRuns[0] ?? '-'}  last ${r.recentRuns.at(-1) ?? '-'}`);
+      else {
+        for (const r of rows) {
+          const next = r.paused ? '(paused)' : r.nextRuns[0] ? whenFrom(new Date(r.nextRuns[0]), now) : '-';
+          write(io.stdout, `${r.scheduleId.padEnd(28)} every ${r.every.padEnd(6)} ${r.paused ? 'PAUSED ' : 'active '} next ${next}  last ${r.recentRuns.at(-1) ?? '-'}${r.note ? `  (${r.note})` : ''}`);
+        }
+      }
       return EXIT.ok;
     });
   },
 };
 
-export const TRUST_COMMANDS: Command[] = [keysCeremonyCommand, keysStatusCommand, keysListCommand, keysRevokeCommand, keysScheduleRotationCommand, keysSchedulesCommand];
+export const TRUST_COMMANDS: Command[] = [keysCeremonyCommand, keysStatusCommand, keysListCommand, keysHistoryCommand, keysRevokeCommand, keysScheduleRotationCommand, keysSchedulesCommand];

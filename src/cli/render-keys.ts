@@ -1,0 +1,58 @@
+/** Key ceremonies, rotations and revocations as a person reads them (keys status, status, keys history). */
+import type { CeremonyStatus, RevocationStatus, RotationStatus } from '../client/types';
+import type { HistoryEntry } from '../client/key-history';
+import type { KeyWorkflowStatus } from '../client/trust';
+import { formatCalendar } from '../duration';
+
+/** A ceremony in a few lines: who asked, the custodians, and what it made (or why nothing). */
+export function renderCeremony(s: CeremonyStatus): string {
+  const lines = [`${s.ceremonyId}  ${s.state}  (${s.kind ?? 'key'} for trust ${s.trust}, requested by ${s.initiator || 'unknown'})`, `custodians: ${s.approval.summary}`];
+  if (s.planDigest) lines.push(`plan: ${s.planDigest}${s.location ? `, published to ${s.location.publishDir}` : ''}`);
+  if (s.state === 'AWAITING_CUSTODIANS') lines.push(`custodians join with: countersign approve ${s.ceremonyId} --as NAME --key FILE`);
+  if (s.state === 'PUBLISHED' && s.key) lines.push(`published: ${s.key.id} ${s.key.file} ${s.key.fingerprint}`);
+  if (s.note) lines.push(s.note);
+  if (s.error) lines.push(`error: ${s.error}`);
+  return lines.join('\n');
+}
+
+/** A rotation in a few lines: its ceremony, the key it made, each key it retires. */
+export function renderRotation(s: RotationStatus): string {
+  const made = s.newKey ? `, new key ${s.newKey.id}` : s.state === 'CEREMONY' ? '' : ', no key made';
+  const lines = [`${s.rotationId}  ${s.state}  ceremony ${s.ceremonyId}${made}`];
+  for (const r of s.retiring) lines.push(`  retiring ${r.id}: ${r.retiredAt ? `retired ${r.retiredAt}` : `${r.inFlight} run(s) pinned, not before ${r.retireAfter ?? 'now'}`}`);
+  if (s.note) lines.push(s.note);
+  if (s.error) lines.push(`error: ${s.error}`);
+  return lines.join('\n');
+}
+
+/** One revocation in a few lines: state, key, who signed, what is still needed. */
+export function renderRevocation(s: RevocationStatus): string {
+  const lines = [`${s.revocationId}  ${s.state}  key ${s.keyId} of trust store ${s.trust}, requested by ${s.requester || 'unknown'}: ${s.reason}`];
+  if (s.signers.length > 0) lines.push(`signed by: ${s.signers.join(', ')}${s.required ? ` (${s.signers.length} of ${s.required} needed)` : ''}`);
+  if (s.state === 'AWAITING_SIGNATURES') {
+    lines.push(`waiting: ${s.approval.summary}; the key stays in use until then`);
+    lines.push(`governance members co-sign with: countersign approve ${s.revocationId} --as NAME --key FILE`);
+  }
+  if (s.key?.status === 'revoked') lines.push(`revoked ${s.key.id} (${s.key.fingerprint}) at ${s.key.statusChangedAt}: ${s.key.reason}`);
+  if (s.kms) lines.push(s.kms.disabled ? `disabled in KMS: ${s.kms.ref}` : `NOT disabled in KMS (disable it by hand): ${s.kms.error}`);
+  if (s.error) lines.push(`error: ${s.error}`);
+  return lines.join('\n');
+}
+
+/** One audit trail entry: when, what, its state and id; then who asked, who joined, and the result. */
+export function renderHistoryEntry(e: HistoryEntry): string {
+  const at = e.closedAt ?? e.startedAt;
+  const head = `${at ? formatCalendar(new Date(at)) : '-'}  ${e.kind.padEnd(10)} ${e.state.padEnd(18)} ${e.id}${e.source === 'index' ? '  (from the index)' : ''}`;
+  const who = [
+    ...(e.requestedBy ? [`requested by ${e.requestedBy}`] : []),
+    ...(e.joined.length ? [`${e.kind === 'revocation' ? 'co-signed' : 'joined'} by ${e.joined.map((j) => `${j.who}${j.decision === 'reject' ? ` (rejected${j.reason ? `: ${j.reason}` : ''})` : ''}`).join(', ')}`] : []),
+  ];
+  return [head, ...(who.length ? [`    ${who.join('; ')}`] : []), `    ${e.result}`].join('\n');
+}
+
+/** Whichever key workflow it is. */
+export function renderKeyWorkflow(found: KeyWorkflowStatus): string {
+  if (found.type === 'ceremony') return renderCeremony(found.status);
+  if (found.type === 'rotation') return renderRotation(found.status);
+  return renderRevocation(found.status);
+}
