@@ -17,13 +17,18 @@ import {
 } from '@sigstore/bundle';
 import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Signer as SigstoreSigner } from '@sigstore/sign';
 import type { KeyObject } from 'node:crypto';
-import { preAuthEncoding } from '../dsse/envelope';
+import { parseJsonBounded } from '../bounded-json';
+import { DEFAULT_DSSE_MAX_ENVELOPE_BYTES, preAuthEncoding } from '../dsse/envelope';
+import { CountersignError } from '../errors';
 import { keyFingerprint, verifySignature } from '../keys/public-key';
 import type { Signer } from '../keys/signer';
 import { EvidenceError, looksLikeDerSignature } from './problems';
 
 export { BUNDLE_V03_MEDIA_TYPE };
 export type { SerializedBundle };
+
+/** A bundle is a DSSE envelope plus a few hundred bytes of key material: the envelope's limit, with room. */
+export const DEFAULT_BUNDLE_MAX_BYTES = DEFAULT_DSSE_MAX_ENVELOPE_BYTES + 64 * 1024;
 
 const ACCEPTED_MEDIA_TYPES = new Set([BUNDLE_V03_MEDIA_TYPE, BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BUNDLE_V01_MEDIA_TYPE]);
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
@@ -94,9 +99,10 @@ function checkFields(value: unknown, kind: string, at: string, problems: string[
 export function parseBundle(data: Buffer | string): SerializedBundle {
   let raw: unknown;
   try {
-    raw = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
-  } catch {
-    throw new EvidenceError('MALFORMED', 'bundle is not JSON');
+    raw = parseJsonBounded(data, { what: 'bundle', maxBytes: DEFAULT_BUNDLE_MAX_BYTES, code: 'SIGNATURE_INVALID' });
+  } catch (err) {
+    if (err instanceof CountersignError && err.code === 'SIGNATURE_INVALID') throw new EvidenceError('MALFORMED', 'bundle is not JSON');
+    throw err;
   }
   const problems: string[] = [];
   const top = checkFields(raw, 'bundle', 'bundle', problems);
@@ -110,7 +116,8 @@ export function parseBundle(data: Buffer | string): SerializedBundle {
   }
   if (top.dsseEnvelope !== undefined) {
     const env = checkFields(top.dsseEnvelope, 'dsseEnvelope', 'dsseEnvelope', problems);
-    if (Array.isArray(env.signatures)) env.signatures.forEach((s, i) => checkFields(s, 'signature', `dsseEnvelope.signatures[${i}]`, problems));
+    if (env.signatures !== undefined && !Array.isArray(env.signatures)) problems.push('dsseEnvelope.signatures is not a list');
+    else if (Array.isArray(env.signatures)) env.signatures.forEach((s, i) => checkFields(s, 'signature', `dsseEnvelope.signatures[${i}]`, problems));
   }
   if (top.messageSignature !== undefined) {
     const msg = checkFields(top.messageSignature, 'messageSignature', 'messageSignature', problems);
