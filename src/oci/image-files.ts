@@ -18,7 +18,13 @@ export const DEFAULT_IMAGE_MAX_LAYERS = 128;
 
 const TAR_LAYERS = new Set([MEDIA_TYPE.layerTarGzip, 'application/vnd.oci.image.layer.v1.tar', 'application/vnd.docker.image.rootfs.diff.tar.gzip']);
 
-export async function imageFiles(store: Store, repository: string, digest: string): Promise<FileEntry[]> {
+export interface ImageFilesLimits {
+  /** One layer, uncompressed (DEFAULT_LAYER_MAX_UNCOMPRESSED_BYTES). */
+  maxLayerBytes?: number;
+}
+
+export async function imageFiles(store: Store, repository: string, digest: string, limits: ImageFilesLimits = {}): Promise<FileEntry[]> {
+  const maxLayerBytes = limits.maxLayerBytes ?? DEFAULT_LAYER_MAX_UNCOMPRESSED_BYTES;
   const stored = await store.getManifest(repository, digest);
   if (!stored) throw new CountersignError('MANIFEST_UNKNOWN', `image ${repository}@${digest} does not exist in ${store.location}`);
   const manifest = parseImageManifest(stored.data, `${repository}@${digest}`);
@@ -31,7 +37,7 @@ export async function imageFiles(store: Store, repository: string, digest: strin
   for (const layer of manifest.layers) {
     if (!TAR_LAYERS.has(layer.mediaType)) throw new CountersignError('BAD_INPUT', `${repository}@${digest}: layer ${layer.digest} has media type ${layer.mediaType}, not a tar layer`);
     const blob = await store.getBlob(repository, layer.digest, layer.size);
-    const tar = layer.mediaType.endsWith('gzip') ? await gunzipBounded(blob, DEFAULT_LAYER_MAX_UNCOMPRESSED_BYTES, `layer ${layer.digest}`) : blob;
+    const tar = layer.mediaType.endsWith('gzip') ? await gunzipBounded(blob, maxLayerBytes, `layer ${layer.digest}`) : blob;
     for (const entry of listTar(tar)) {
       // A later layer's whiteouts remove what earlier layers added: one path, or (opaque) a whole directory.
       const slash = entry.path.lastIndexOf('/');

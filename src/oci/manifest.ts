@@ -84,6 +84,8 @@ export function parseImageManifest(data: Buffer, what = 'image manifest'): Image
 export function parseImageIndex(data: Buffer, what = 'image index'): ImageIndex {
   const problems: string[] = [];
   const value = parseTop(data, what, problems);
+  // Registries written in Go send an empty list as null or leave it out (olareg's Referrers API).
+  if (value.manifests === null || value.manifests === undefined) value.manifests = [];
   if (!Array.isArray(value.manifests)) problems.push('manifests is not a list');
   else value.manifests.forEach((d, i) => checkDescriptor(d, `manifests[${i}]`, problems));
   refuseIf(problems, what);
