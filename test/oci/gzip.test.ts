@@ -25,3 +25,8 @@ test('what is not gzip, or is cut short, is ARCHIVE_INVALID', async () => {
     await assert.rejects(gunzipBounded(bad, 1024, 'layer'), (e) => hasCode(e, 'ARCHIVE_INVALID'), bad.toString('hex'));
   }
 });
+
+test('found by the property test: a limit of 0 takes an empty stream and refuses any byte (zlib itself throws a RangeError for 0)', async () => {
+  assert.deepEqual(await gunzipBounded(gzipSync(Buffer.alloc(0)), 0, 'layer'), Buffer.alloc(0));
+  await assert.rejects(gunzipBounded(gzipSync(Buffer.from('x')), 0, 'layer'), (e) => hasCode(e, 'INPUT_TOO_LARGE'));
+});
