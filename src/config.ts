@@ -18,6 +18,8 @@ export const DEFAULT_CONFIG_MAX_BYTES = 1024 * 1024;
 export const DEFAULT_CONFIG_MAX_ALIASES = 100;
 /** Nesting of mappings and lists; the schema's deepest path is under 10. */
 export const DEFAULT_CONFIG_MAX_DEPTH = 32;
+// Brackets inside quoted strings count too, so the text check leaves room above the depth limit.
+const CONFIG_MAX_OPEN_BRACKETS = DEFAULT_CONFIG_MAX_DEPTH * 8;
 
 export interface KeyConfig {
   /**
@@ -118,6 +120,19 @@ export function parseConfigYaml(text: string, file: string): unknown {
     throw new CountersignError('BAD_CONFIG', `${file} is ${bytes} bytes, over the ${DEFAULT_CONFIG_MAX_BYTES}-byte limit for a configuration file`, {
       details: { bytes, limit: DEFAULT_CONFIG_MAX_BYTES },
     });
+  }
+  // The YAML parser recurses on flow collections and takes seconds to overflow on a megabyte of
+  // '['; a running count of unclosed brackets (quotes ignored, so an upper bound) stops it first.
+  let open = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) open += 1;
+    else if ((c === 0x5d || c === 0x7d) && open > 0) open -= 1;
+    if (open > CONFIG_MAX_OPEN_BRACKETS) {
+      throw new CountersignError('BAD_CONFIG', `${file} has more than ${CONFIG_MAX_OPEN_BRACKETS} unclosed '[' or '{' (nesting limit ${DEFAULT_CONFIG_MAX_DEPTH})`, {
+        details: { limit: CONFIG_MAX_OPEN_BRACKETS },
+      });
+    }
   }
   let doc: YAML.Document.Parsed;
   try {

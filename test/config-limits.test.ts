@@ -77,3 +77,9 @@ test('nesting deeper than the limit is refused (flow and block style)', () => {
 test('a few aliases within the limits still work', () => {
   assert.deepEqual(parseConfigYaml('base: &b { x: 1 }\none: *b\ntwo: *b\n', 'c.yaml'), { base: { x: 1 }, one: { x: 1 }, two: { x: 1 } });
 });
+
+test("a megabyte of '[' is refused by counting, before the YAML parser recurses into it", () => {
+  const text = `targets: ${'['.repeat(DEFAULT_CONFIG_MAX_BYTES / 2 - 10)}`;
+  assert.throws(() => parseConfigYaml(text, 'c.yaml'), badConfig(/has more than 256 unclosed '\[' or '\{' \(nesting limit 32\)/));
+  assert.ok(parseConfigYaml(`pattern: "${'['.repeat(200)}"`, 'c.yaml'), 'unbalanced brackets in a string, under the count, still parse');
+});

@@ -92,7 +92,12 @@ export async function parseProvenance(text: string, what = 'provenance'): Promis
   if (packets.length !== 1) throw invalid(what, `expected one signature, found ${packets.length}`);
   const packet = packets[0]!;
   if (packet.created === null) throw invalid(what, 'the signature has no creation time');
-  const hash = packet.hashAlgorithm === null ? 'unknown' : openpgp.enums.read(openpgp.enums.hash, packet.hashAlgorithm);
+  let hash: string;
+  try {
+    hash = String(openpgp.enums.read(openpgp.enums.hash, packet.hashAlgorithm as number));
+  } catch (cause) {
+    throw invalid(what, `the signature names hash algorithm ${String(packet.hashAlgorithm ?? 'none')}, which OpenPGP does not define`, cause);
+  }
   const body = message.getText();
   const at = body.indexOf(BODY_SEPARATOR);
   if (at < 0) throw invalid(what, `the signed body has no "..." line between the metadata and the files`);

@@ -6,8 +6,11 @@
  * only when neither the signed body nor the archive changed.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { CountersignError } from '../../src/errors';
 import { readChartArchive } from '../../src/helm/archive';
 import { parseProvenance } from '../../src/helm/provenance';
 import { verifyChart } from '../../src/helm/verify';
@@ -74,4 +77,11 @@ test('edits of the real chart archive: read or CHART_INVALID; verify passes only
     }),
     fuzzParams(1500),
   );
+});
+
+test('fixed vector (test/vectors/fuzz/prov): a signature whose armor lines shifted names an undefined hash; PROVENANCE_INVALID, not "Invalid enum value"', async () => {
+  const text = readFileSync(path.join(__dirname, '..', 'vectors', 'fuzz', 'prov', 'signature-line-shifted.prov'), 'utf8');
+  await assert.rejects(parseProvenance(text, 'shifted.prov'), (e) => e instanceof CountersignError && e.code === 'PROVENANCE_INVALID' && /names hash algorithm \w+, which OpenPGP does not define/.test(e.message));
+  const report = await verifyChart({ archive: await vector(DEMO_FILE), fileName: DEMO_FILE, provenance: text, keyring: await vector('keyring.gpg') });
+  assert.deepEqual(report.checks.find((c) => c.name === 'signature')?.code, 'PROVENANCE_INVALID');
 });
