@@ -106,12 +106,14 @@ test('more entries than the limit is refused with the limit', () => {
 });
 
 test('header-only entries skip no data, as docker extracts them: a directory "with" a size hides nothing', () => {
-  // A directory header claiming 512 bytes, then a real file header. Skipping the "data" (the old
-  // reader did) would hide the file from the SBOM while docker still unpacks it.
-  const archive = Buffer.concat([rawHeader({ name: 'dir/', typeflag: '5', size: '00000001000' }), file('dir/hidden.sh', '#!/bin/sh\n'), END]);
+  // A directory header claiming 512 bytes, then the file docker unpacks, whose content is the
+  // header of a harmless decoy. Skipping the directory's "data" (the old reader did) listed the
+  // decoy and never the file, so the SBOM missed what runs.
+  const decoy = rawHeader({ name: 'decoy.txt' });
+  const archive = Buffer.concat([rawHeader({ name: 'dir/', typeflag: '5', size: '00000001000' }), rawHeader({ name: 'dir/hidden.sh', size: '00000001000' }), decoy, END]);
   assert.deepEqual(listTar(archive).map((e) => [e.path, e.type, e.size]), [
     ['dir/', 'directory', 0],
-    ['dir/hidden.sh', 'file', 10],
+    ['dir/hidden.sh', 'file', 512],
   ]);
 });
 
