@@ -114,7 +114,7 @@ export function parseBundle(data: Buffer | string): SerializedBundle {
   const problems: string[] = [];
   const top = checkFields(raw, 'bundle', 'bundle', problems);
   if (typeof top.mediaType !== 'string' || !ACCEPTED_MEDIA_TYPES.has(top.mediaType)) {
-    problems.push(`mediaType ${JSON.stringify(top.mediaType)} is not a sigstore bundle`);
+    problems.push(`mediaType ${JSON.stringify(top.mediaType)?.slice(0, 100)} is not a sigstore bundle`);
   }
   const material = checkFields(top.verificationMaterial, 'verificationMaterial', 'verificationMaterial', problems);
   if (material.publicKey !== undefined) checkStrings(checkFields(material.publicKey, 'publicKey', 'verificationMaterial.publicKey', problems), ['hint'], 'verificationMaterial.publicKey', problems);
