@@ -13,6 +13,15 @@ export const DEFAULT_CONFIG_FILE = 'countersign.yaml';
 export const DEFAULT_RELEASE_TAG = 'prod';
 export const DEFAULT_DEV_PASSWORD_ENV = 'COUNTERSIGN_DEV_KEY_PASSWORD';
 export const DEFAULT_PLATFORM_PASSWORD_ENV = 'COUNTERSIGN_PLATFORM_KEY_PASSWORD';
+/** The configuration file: a thousand targets with their rosters fit in a fraction of this. */
+/** One number for the configuration file's size, shared with the argument limits (src/limits.ts). */
+export const DEFAULT_CONFIG_MAX_BYTES = MAX_CONFIG_BYTES;
+/** Aliases (`*name`, merge keys included) in the file; each may expand to its whole anchor. */
+export const DEFAULT_CONFIG_MAX_ALIASES = 100;
+/** Nesting of mappings and lists; the schema's deepest path is under 10. */
+export const DEFAULT_CONFIG_MAX_DEPTH = 32;
+// Brackets inside quoted strings count too, so the text check leaves room above the depth limit.
+const CONFIG_MAX_OPEN_BRACKETS = DEFAULT_CONFIG_MAX_DEPTH * 8;
 
 export interface KeyConfig {
   /**
@@ -93,19 +102,83 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   let text: string;
   try {
     const size = fs.statSync(absolute).size;
-    if (size > MAX_CONFIG_BYTES) throw new CountersignError('BAD_CONFIG', `config file ${absolute} is ${size} bytes; at most ${MAX_CONFIG_BYTES}`);
+    if (size > DEFAULT_CONFIG_MAX_BYTES) {
+      throw new CountersignError('BAD_CONFIG', `${absolute} is ${size} bytes, over the ${DEFAULT_CONFIG_MAX_BYTES}-byte limit for a configuration file`, {
+        details: { bytes: size, limit: DEFAULT_CONFIG_MAX_BYTES },
+      });
+    }
     text = fs.readFileSync(absolute, 'utf8');
   } catch (err) {
     if (err instanceof CountersignError) throw err;
     throw new CountersignError('BAD_CONFIG', `config file ${absolute} not found (pass --config or create ${DEFAULT_CONFIG_FILE})`);
   }
-  let raw: unknown;
-  try {
-    raw = YAML.parse(text);
-  } catch (cause) {
-    throw new CountersignError('BAD_CONFIG', `${absolute} is not valid YAML: ${(cause as Error).message}`, { cause });
+  return parseConfig(parseConfigYaml(text, absolute), absolute, env);
+}
+
+/**
+ * The YAML of a configuration file as a plain value, within the limits above: the file is parsed
+ * to a document first, aliases counted and depth measured on it, and only then expanded.
+ */
+export function parseConfigYaml(text: string, file: string): unknown {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > DEFAULT_CONFIG_MAX_BYTES) {
+    throw new CountersignError('BAD_CONFIG', `${file} is ${bytes} bytes, over the ${DEFAULT_CONFIG_MAX_BYTES}-byte limit for a configuration file`, {
+      details: { bytes, limit: DEFAULT_CONFIG_MAX_BYTES },
+    });
   }
-  return parseConfig(raw, absolute, env);
+  // The YAML parser recurses on flow collections and takes seconds to overflow on a megabyte of
+  // '['; a running count of unclosed brackets (quotes ignored, so an upper bound) stops it first.
+  let open = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) open += 1;
+    else if ((c === 0x5d || c === 0x7d) && open > 0) open -= 1;
+    if (open > CONFIG_MAX_OPEN_BRACKETS) {
+      throw new CountersignError('BAD_CONFIG', `${file} has more than ${CONFIG_MAX_OPEN_BRACKETS} unclosed '[' or '{' (nesting limit ${DEFAULT_CONFIG_MAX_DEPTH})`, {
+        details: { limit: CONFIG_MAX_OPEN_BRACKETS },
+      });
+    }
+  }
+  let doc: YAML.Document.Parsed;
+  try {
+    doc = YAML.parseDocument(text);
+  } catch (cause) {
+    throw new CountersignError('BAD_CONFIG', `${file} is not valid YAML: ${(cause as Error).message.split('\n')[0]}`, { cause });
+  }
+  if (doc.errors.length > 0) throw new CountersignError('BAD_CONFIG', `${file} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  const shape = yamlShape(doc.contents, DEFAULT_CONFIG_MAX_DEPTH);
+  if (shape.tooDeep) {
+    throw new CountersignError('BAD_CONFIG', `${file} nests mappings and lists deeper than ${DEFAULT_CONFIG_MAX_DEPTH} levels`, { details: { limit: DEFAULT_CONFIG_MAX_DEPTH } });
+  }
+  if (shape.aliases > DEFAULT_CONFIG_MAX_ALIASES) {
+    throw new CountersignError('BAD_CONFIG', `${file} has ${shape.aliases} aliases, more than the ${DEFAULT_CONFIG_MAX_ALIASES} allowed`, {
+      details: { aliases: shape.aliases, limit: DEFAULT_CONFIG_MAX_ALIASES },
+    });
+  }
+  try {
+    return doc.toJS({ maxAliasCount: DEFAULT_CONFIG_MAX_ALIASES });
+  } catch (cause) {
+    // yaml's own guard: aliases of aliases that would expand past the limit.
+    throw new CountersignError('BAD_CONFIG', `${file}: aliases expand past the limit of ${DEFAULT_CONFIG_MAX_ALIASES} (${(cause as Error).message})`, { cause });
+  }
+}
+
+/** Alias count and whether any collection is nested deeper than `maxDepth`, without recursion. */
+function yamlShape(root: unknown, maxDepth: number): { aliases: number; tooDeep: boolean } {
+  let aliases = 0;
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (YAML.isAlias(node)) aliases += 1;
+    else if (YAML.isCollection(node)) {
+      if (depth > maxDepth) return { aliases, tooDeep: true };
+      for (const item of node.items) {
+        if (YAML.isPair(item)) stack.push([item.key, depth + 1], [item.value, depth + 1]);
+        else stack.push([item, depth + 1]);
+      }
+    }
+  }
+  return { aliases, tooDeep: false };
 }
 
 export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv = process.env): Config {

@@ -34,6 +34,13 @@ export type ErrorCode =
   | 'MANIFEST_UNKNOWN'
   | 'BLOB_UNKNOWN'
   | 'DIGEST_MISMATCH'
+  // Outside bytes over a limit or malformed (docs/limits.md); bad input, never retried.
+  | 'INPUT_TOO_LARGE'
+  | 'REGISTRY_RESPONSE_TOO_LARGE'
+  | 'TOO_MANY_SIGNATURES'
+  | 'TOO_MANY_REFERRERS'
+  | 'MANIFEST_INVALID'
+  | 'ARCHIVE_INVALID'
   | 'BUILD_FAILED'
   | 'BUILD_NOT_REPRODUCIBLE'
   | 'SIGNATURE_INVALID'

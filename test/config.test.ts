@@ -492,7 +492,7 @@ test('loadConfig: a missing file or broken YAML is BAD_CONFIG naming the file', 
   assert.throws(() => loadConfig(empty, {}), (e) => hasCode(e, 'BAD_CONFIG'));
   const huge = path.join(dir, 'huge.yaml');
   writeFileSync(huge, `# ${'x'.repeat(2 * 1024 * 1024)}\ntargets: {}\n`);
-  assert.throws(() => loadConfig(huge, {}), (e) => hasCode(e, 'BAD_CONFIG') && (e as Error).message.endsWith(`is ${2 * 1024 * 1024 + 15} bytes; at most 1048576`));
+  assert.throws(() => loadConfig(huge, {}), (e) => hasCode(e, 'BAD_CONFIG') && (e as Error).message.endsWith(`is ${2 * 1024 * 1024 + 15} bytes, over the 1048576-byte limit for a configuration file`));
 });
 
 test('parseDuration: units, sums, and refusals', () => {

@@ -7,13 +7,15 @@ import { createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { IN_TOTO_PAYLOAD_TYPE } from '../dsse/envelope';
 import type { Signer } from '../keys/signer';
+import { mapLimit } from '../map-limit';
 import { digestOf } from '../oci/digest';
+import { parseImageManifest } from '../oci/manifest';
 import type { Store } from '../oci/store';
-import type { ImageManifest } from '../oci/types';
+import type { Descriptor, ImageManifest } from '../oci/types';
 import { MEDIA_TYPE } from '../oci/types';
 import type { Statement } from '../provenance/statement';
 import { STATEMENT_TYPE_V1, parseStatement, statementCoversDigest, subjectDigests } from '../provenance/statement';
-import { BUNDLE_V03_MEDIA_TYPE, createDsseBundle, parseBundle, verifyDsseBundle } from './bundle';
+import { BUNDLE_V03_MEDIA_TYPE, DEFAULT_BUNDLE_MAX_BYTES, createDsseBundle, parseBundle, verifyDsseBundle } from './bundle';
 import { EvidenceError, asProblem, type Problem } from './problems';
 import { listReferrers, pushReferrer } from './referrers';
 import { CountersignError } from '../errors';
@@ -22,6 +24,8 @@ export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
 export const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
 export const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 const EMPTY_CONFIG = Buffer.from('{}', 'utf8');
+/** Referrers checked at once (their count is capped in referrers.ts). */
+export const BUNDLE_FETCH_CONCURRENCY = 4;
 
 export interface VerifiedStatement {
   predicateType: string;
@@ -43,16 +47,14 @@ export interface BundleEvidence {
 export async function verifyImageBundles(store: Store, repository: string, digest: string, publicKey: string | KeyObject): Promise<BundleEvidence> {
   const out: BundleEvidence = { signatures: 0, attestations: [], problems: [], examined: 0 };
   const referrers = (await listReferrers(store, repository, digest)).filter((d) => !d.artifactType || d.artifactType === BUNDLE_V03_MEDIA_TYPE);
-  const checked = await Promise.all(
-    referrers.map(async (descriptor) => {
-      const where = `bundle ${descriptor.digest.slice(0, 19)}`;
-      try {
-        return { where, statement: await checkReferrer(store, repository, digest, descriptor.digest, publicKey) };
-      } catch (err) {
-        return { where, problem: asProblem(where, err) };
-      }
-    }),
-  );
+  const checked = await mapLimit(referrers, BUNDLE_FETCH_CONCURRENCY, async (descriptor) => {
+    const where = `bundle ${descriptor.digest.slice(0, 19)}`;
+    try {
+      return { where, statement: await checkReferrer(store, repository, digest, descriptor, publicKey) };
+    } catch (err) {
+      return { where, problem: asProblem(where, err) };
+    }
+  });
   for (const c of checked) {
     if ('problem' in c && c.problem) out.problems.push(c.problem);
     else if (c.statement === 'not-a-bundle') continue;
@@ -65,21 +67,28 @@ export async function verifyImageBundles(store: Store, repository: string, diges
   return out;
 }
 
-async function checkReferrer(store: Store, repository: string, digest: string, referrer: string, publicKey: string | KeyObject): Promise<VerifiedStatement | 'not-a-bundle'> {
-  const stored = await store.getManifest(repository, referrer);
-  if (!stored) throw new EvidenceError('NOT_FOUND', `referrer manifest ${referrer} is listed but not stored`);
+async function checkReferrer(store: Store, repository: string, digest: string, referrer: Descriptor, publicKey: string | KeyObject): Promise<VerifiedStatement | 'not-a-bundle'> {
+  const stored = await store.getManifest(repository, referrer.digest, referrer.size);
+  if (!stored) throw new EvidenceError('NOT_FOUND', `referrer manifest ${referrer.digest} is listed but not stored`);
   let manifest: ImageManifest;
   try {
-    manifest = JSON.parse(stored.data.toString('utf8')) as ImageManifest;
-  } catch {
-    throw new EvidenceError('MALFORMED', 'referrer manifest is not JSON');
+    manifest = parseImageManifest(stored.data, 'referrer manifest');
+  } catch (err) {
+    if (err instanceof CountersignError && err.code === 'MANIFEST_INVALID') throw new EvidenceError('MALFORMED', err.message.slice('MANIFEST_INVALID: '.length));
+    throw err;
   }
   if (manifest.artifactType !== BUNDLE_V03_MEDIA_TYPE) return 'not-a-bundle';
   if (manifest.subject?.digest !== digest) throw new EvidenceError('WRONG_DIGEST', `referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
   if (!Array.isArray(manifest.layers) || manifest.layers.length !== 1 || manifest.layers[0].mediaType !== BUNDLE_V03_MEDIA_TYPE) {
     throw new EvidenceError('MALFORMED', `a bundle referrer has exactly one ${BUNDLE_V03_MEDIA_TYPE} layer`);
   }
-  const bundle = parseBundle(await store.getBlob(repository, manifest.layers[0].digest));
+  const layer = manifest.layers[0];
+  if (layer.size > DEFAULT_BUNDLE_MAX_BYTES) {
+    throw new CountersignError('INPUT_TOO_LARGE', `bundle layer ${layer.digest} declares ${layer.size} bytes, over the ${DEFAULT_BUNDLE_MAX_BYTES}-byte limit`, {
+      details: { bytes: layer.size, limit: DEFAULT_BUNDLE_MAX_BYTES },
+    });
+  }
+  const bundle = parseBundle(await store.getBlob(repository, layer.digest, layer.size));
   const { payloadType, payload } = verifyDsseBundle(bundle, publicKey);
   if (payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new EvidenceError('WRONG_TYPE', `payloadType ${payloadType} is not in-toto`);
   const statement = parseStatement(payload);

@@ -17,13 +17,18 @@ import {
 } from '@sigstore/bundle';
 import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Signer as SigstoreSigner } from '@sigstore/sign';
 import type { KeyObject } from 'node:crypto';
-import { preAuthEncoding } from '../dsse/envelope';
+import { parseJsonBounded } from '../bounded-json';
+import { DEFAULT_DSSE_MAX_ENVELOPE_BYTES, DEFAULT_DSSE_MAX_PAYLOAD_TYPE_BYTES, DEFAULT_DSSE_MAX_SIGNATURES, preAuthEncoding } from '../dsse/envelope';
+import { CountersignError } from '../errors';
 import { keyFingerprint, verifySignature } from '../keys/public-key';
 import type { Signer } from '../keys/signer';
 import { EvidenceError, looksLikeDerSignature } from './problems';
 
 export { BUNDLE_V03_MEDIA_TYPE };
 export type { SerializedBundle };
+
+/** A bundle is a DSSE envelope plus a few hundred bytes of key material: the envelope's limit, with room. */
+export const DEFAULT_BUNDLE_MAX_BYTES = DEFAULT_DSSE_MAX_ENVELOPE_BYTES + 64 * 1024;
 
 const ACCEPTED_MEDIA_TYPES = new Set([BUNDLE_V03_MEDIA_TYPE, BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BUNDLE_V01_MEDIA_TYPE]);
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
@@ -45,6 +50,8 @@ function sigstoreSigner(signer: Signer): SigstoreSigner {
 
 /** A v0.3 bundle holding a DSSE envelope over `payload`, keyid left out as cosign v3 requires. */
 export async function createDsseBundle(payload: Buffer, payloadType: string, signer: Signer): Promise<SerializedBundle> {
+  // sigstore's bundle check (and so parseBundle) refuses an empty payload: never write one.
+  if (payload.length === 0) throw new CountersignError('BAD_INPUT', 'a DSSE bundle needs a non-empty payload');
   const bundle = await new DSSEBundleBuilder({ signer: sigstoreSigner(signer), witnesses: [] }).create({ data: payload, type: payloadType });
   const json = tidy(bundleToJSON(bundle));
   // sigstore-js puts the hint in keyid; sigstore-go then skips the signature for a bare key.
@@ -78,6 +85,11 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
   timestampVerificationData: ['rfc3161Timestamps'],
 };
 
+/** The named fields, where present, are strings (protojson's string, bytes and enum fields). */
+function checkStrings(value: Record<string, unknown>, fields: readonly string[], at: string, problems: string[]): void {
+  for (const field of fields) if (value[field] !== undefined && typeof value[field] !== 'string') problems.push(`${at}.${field} is not a string`);
+}
+
 function checkFields(value: unknown, kind: string, at: string, problems: string[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     problems.push(`${at} is not an object`);
@@ -94,27 +106,43 @@ function checkFields(value: unknown, kind: string, at: string, problems: string[
 export function parseBundle(data: Buffer | string): SerializedBundle {
   let raw: unknown;
   try {
-    raw = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
-  } catch {
-    throw new EvidenceError('MALFORMED', 'bundle is not JSON');
+    raw = parseJsonBounded(data, { what: 'bundle', maxBytes: DEFAULT_BUNDLE_MAX_BYTES, code: 'SIGNATURE_INVALID' });
+  } catch (err) {
+    if (err instanceof CountersignError && err.code === 'SIGNATURE_INVALID') throw new EvidenceError('MALFORMED', 'bundle is not JSON');
+    throw err;
   }
   const problems: string[] = [];
   const top = checkFields(raw, 'bundle', 'bundle', problems);
   if (typeof top.mediaType !== 'string' || !ACCEPTED_MEDIA_TYPES.has(top.mediaType)) {
-    problems.push(`mediaType ${JSON.stringify(top.mediaType)} is not a sigstore bundle`);
+    problems.push(`mediaType ${JSON.stringify(top.mediaType)?.slice(0, 100)} is not a sigstore bundle`);
   }
   const material = checkFields(top.verificationMaterial, 'verificationMaterial', 'verificationMaterial', problems);
-  if (material.publicKey !== undefined) checkFields(material.publicKey, 'publicKey', 'verificationMaterial.publicKey', problems);
+  if (material.publicKey !== undefined) checkStrings(checkFields(material.publicKey, 'publicKey', 'verificationMaterial.publicKey', problems), ['hint'], 'verificationMaterial.publicKey', problems);
   if (material.timestampVerificationData !== undefined) {
     checkFields(material.timestampVerificationData, 'timestampVerificationData', 'verificationMaterial.timestampVerificationData', problems);
   }
   if (top.dsseEnvelope !== undefined) {
     const env = checkFields(top.dsseEnvelope, 'dsseEnvelope', 'dsseEnvelope', problems);
-    if (Array.isArray(env.signatures)) env.signatures.forEach((s, i) => checkFields(s, 'signature', `dsseEnvelope.signatures[${i}]`, problems));
+    checkStrings(env, ['payload', 'payloadType'], 'dsseEnvelope', problems);
+    if (env.payload === undefined || env.payload === '') problems.push('dsseEnvelope.payload is missing');
+    if (env.payloadType === undefined || env.payloadType === '') problems.push('dsseEnvelope.payloadType is missing');
+    if (typeof env.payloadType === 'string' && Buffer.byteLength(env.payloadType) > DEFAULT_DSSE_MAX_PAYLOAD_TYPE_BYTES) {
+      problems.push(`dsseEnvelope.payloadType is longer than ${DEFAULT_DSSE_MAX_PAYLOAD_TYPE_BYTES} bytes`);
+    }
+    if (env.signatures !== undefined && !Array.isArray(env.signatures)) problems.push('dsseEnvelope.signatures is not a list');
+    else if (Array.isArray(env.signatures)) {
+      if (env.signatures.length > DEFAULT_DSSE_MAX_SIGNATURES) {
+        throw new CountersignError('INPUT_TOO_LARGE', `bundle carries ${env.signatures.length} signatures, more than the ${DEFAULT_DSSE_MAX_SIGNATURES} read`, {
+          details: { count: env.signatures.length, limit: DEFAULT_DSSE_MAX_SIGNATURES },
+        });
+      }
+      env.signatures.forEach((s, i) => checkStrings(checkFields(s, 'signature', `dsseEnvelope.signatures[${i}]`, problems), ['sig', 'keyid'], `dsseEnvelope.signatures[${i}]`, problems));
+    }
   }
   if (top.messageSignature !== undefined) {
     const msg = checkFields(top.messageSignature, 'messageSignature', 'messageSignature', problems);
-    if (msg.messageDigest !== undefined) checkFields(msg.messageDigest, 'messageDigest', 'messageSignature.messageDigest', problems);
+    checkStrings(msg, ['signature'], 'messageSignature', problems);
+    if (msg.messageDigest !== undefined) checkStrings(checkFields(msg.messageDigest, 'messageDigest', 'messageSignature.messageDigest', problems), ['algorithm', 'digest'], 'messageSignature.messageDigest', problems);
   }
   if (problems.length > 0) throw new EvidenceError('MALFORMED', `bundle: ${problems.join('; ')}`);
   if (material.certificate !== undefined || material.x509CertificateChain !== undefined) {

@@ -5,12 +5,19 @@
  */
 import { CountersignError } from '../errors';
 import { digestOf } from '../oci/digest';
+import { parseImageIndex } from '../oci/manifest';
 import type { Store } from '../oci/store';
 import type { Descriptor } from '../oci/types';
 import { MEDIA_TYPE } from '../oci/types';
 
 /** How often a fallback index update is re-merged when another writer moved the tag meanwhile. */
 export const FALLBACK_UPDATE_ATTEMPTS = 5;
+/**
+ * Referrers read for one digest: each promotion adds a handful (signature, provenance, SBOM,
+ * approval record), so this leaves room for hundreds of promotions of one image. More is
+ * TOO_MANY_REFERRERS.
+ */
+export const DEFAULT_MAX_REFERRERS = 1000;
 
 interface ImageIndex {
   schemaVersion: 2;
@@ -31,14 +38,26 @@ async function readFallbackIndex(store: Store, repository: string, digest: strin
   if (!stored) return { index: { schemaVersion: 2, mediaType: MEDIA_TYPE.imageIndex, manifests: [] } };
   let index: ImageIndex;
   try {
-    index = JSON.parse(stored.data.toString('utf8')) as ImageIndex;
+    index = parseImageIndex(stored.data, `${store.location}/${repository}:${tag}`) as ImageIndex;
   } catch (cause) {
-    throw new CountersignError('SIGNATURE_INVALID', `${store.location}/${repository}:${tag} is not JSON`, { cause });
+    if (cause instanceof CountersignError && cause.code === 'MANIFEST_INVALID') {
+      throw new CountersignError('SIGNATURE_INVALID', cause.message.slice('MANIFEST_INVALID: '.length), { cause });
+    }
+    throw cause;
   }
-  if (index.mediaType !== MEDIA_TYPE.imageIndex || !Array.isArray(index.manifests)) {
+  if (index.mediaType !== MEDIA_TYPE.imageIndex) {
     throw new CountersignError('SIGNATURE_INVALID', `${store.location}/${repository}:${tag} is not an OCI image index (referrers fallback)`);
   }
+  assertReferrerCount(index.manifests.length, `${store.location}/${repository}:${tag}`);
   return { index, at: stored.digest };
+}
+
+function assertReferrerCount(count: number, where: string): void {
+  if (count > DEFAULT_MAX_REFERRERS) {
+    throw new CountersignError('TOO_MANY_REFERRERS', `${where} lists ${count} referrers, more than the ${DEFAULT_MAX_REFERRERS} read`, {
+      details: { count, limit: DEFAULT_MAX_REFERRERS },
+    });
+  }
 }
 
 /**
@@ -51,11 +70,13 @@ export async function listReferrers(store: Store, repository: string, digest: st
     readFallbackIndex(store, repository, digest),
   ]);
   const seen = new Set<string>();
-  return [...(api ?? []), ...fallback.index.manifests].filter((d) => {
-    if (typeof d?.digest !== 'string' || seen.has(d.digest)) return false;
+  const all = [...(api ?? []), ...fallback.index.manifests].filter((d) => {
+    if (seen.has(d.digest)) return false;
     seen.add(d.digest);
     return true;
   });
+  assertReferrerCount(all.length, `${store.location}/${repository}@${digest}`);
+  return all;
 }
 
 /**

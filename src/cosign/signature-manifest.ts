@@ -1,28 +1,61 @@
 import { createHash } from 'node:crypto';
 import { CountersignError } from '../errors';
+import { mapLimit } from '../map-limit';
+import { parseImageManifest } from '../oci/manifest';
 import type { Store } from '../oci/store';
 import type { Blob, Descriptor, ImageManifest } from '../oci/types';
 import { MEDIA_TYPE } from '../oci/types';
 import { asProblem, type Problem } from './problems';
 
-/** cosign keeps at most this many signatures in one manifest. */
+/** cosign keeps at most this many signatures in one manifest; reading refuses more (TOO_MANY_SIGNATURES). */
 export const MAX_LAYERS = 1000;
+/** One signature or attestation layer: a DSSE envelope of the largest statement countersign reads. */
+export const DEFAULT_SIGNATURE_LAYER_MAX_BYTES = 96 * 1024 * 1024;
+/** All layers of one signature manifest together, as their descriptors declare them. */
+export const DEFAULT_SIGNATURE_LAYERS_MAX_TOTAL_BYTES = 256 * 1024 * 1024;
+/** Layers fetched at once. */
+export const SIGNATURE_FETCH_CONCURRENCY = 4;
 
 export interface SignatureLayer {
   descriptor: Descriptor;
   data: Buffer;
 }
 
-/** Reads every layer of a cosign signature/attestation manifest; [] when the tag does not exist. */
+/**
+ * Reads every layer of a cosign signature/attestation manifest; [] when the tag does not exist.
+ * More than MAX_LAYERS layers is TOO_MANY_SIGNATURES; a layer or a total over the byte limits is
+ * INPUT_TOO_LARGE; each layer is read no further than its descriptor's size.
+ */
 export async function readSignatureLayers(store: Store, repository: string, tag: string): Promise<SignatureLayer[]> {
   const manifest = await readManifest(store, repository, tag);
   if (!manifest) return [];
-  if (!Array.isArray(manifest.layers) || manifest.layers.length === 0) {
-    throw new CountersignError('SIGNATURE_INVALID', `${store.location}/${repository}:${tag} is a signature manifest with no layers`);
+  const where = `${store.location}/${repository}:${tag}`;
+  if (manifest.layers.length === 0) {
+    throw new CountersignError('SIGNATURE_INVALID', `${where} is a signature manifest with no layers`);
   }
-  return Promise.all(
-    manifest.layers.map(async (descriptor) => ({ descriptor, data: await store.getBlob(repository, descriptor.digest) })),
-  );
+  if (manifest.layers.length > MAX_LAYERS) {
+    throw new CountersignError('TOO_MANY_SIGNATURES', `${where} holds ${manifest.layers.length} layers, more than the ${MAX_LAYERS} read`, {
+      details: { count: manifest.layers.length, limit: MAX_LAYERS },
+    });
+  }
+  let total = 0;
+  for (const [i, layer] of manifest.layers.entries()) {
+    total += layer.size;
+    if (layer.size > DEFAULT_SIGNATURE_LAYER_MAX_BYTES) {
+      throw new CountersignError('INPUT_TOO_LARGE', `${where}: layer ${i + 1} declares ${layer.size} bytes, over the ${DEFAULT_SIGNATURE_LAYER_MAX_BYTES}-byte limit`, {
+        details: { layer: i + 1, bytes: layer.size, limit: DEFAULT_SIGNATURE_LAYER_MAX_BYTES },
+      });
+    }
+  }
+  if (total > DEFAULT_SIGNATURE_LAYERS_MAX_TOTAL_BYTES) {
+    throw new CountersignError('INPUT_TOO_LARGE', `${where}: layers declare ${total} bytes together, over the ${DEFAULT_SIGNATURE_LAYERS_MAX_TOTAL_BYTES}-byte limit`, {
+      details: { bytes: total, limit: DEFAULT_SIGNATURE_LAYERS_MAX_TOTAL_BYTES },
+    });
+  }
+  return mapLimit(manifest.layers, SIGNATURE_FETCH_CONCURRENCY, async (descriptor) => ({
+    descriptor,
+    data: await store.getBlob(repository, descriptor.digest, descriptor.size),
+  }));
 }
 
 /**
@@ -60,9 +93,13 @@ async function readManifest(store: Store, repository: string, tag: string): Prom
   const stored = await store.getManifest(repository, tag);
   if (!stored) return undefined;
   try {
-    return JSON.parse(stored.data.toString('utf8')) as ImageManifest;
+    return parseImageManifest(stored.data, `${store.location}/${repository}:${tag}`);
   } catch (cause) {
-    throw new CountersignError('SIGNATURE_INVALID', `${store.location}/${repository}:${tag} is not a JSON manifest`, { cause });
+    // A manifest that is not one is evidence that does not count; one over a limit stops the read.
+    if (cause instanceof CountersignError && cause.code === 'MANIFEST_INVALID') {
+      throw new CountersignError('SIGNATURE_INVALID', cause.message.slice('MANIFEST_INVALID: '.length), { cause });
+    }
+    throw cause;
   }
 }
 

@@ -8,9 +8,11 @@
  */
 import { CountersignError } from '../errors';
 import { blobOf, jsonBlob } from '../oci/digest';
+import { parseImageManifest } from '../oci/manifest';
 import type { Store } from '../oci/store';
 import { MEDIA_TYPE, type Blob, type ImageManifest } from '../oci/types';
-import { assertArchiveName, readChartArchive } from './archive';
+import { MAX_CHART_SIZE, assertArchiveName, readChartArchive } from './archive';
+import { DEFAULT_PROVENANCE_MAX_BYTES } from './provenance';
 import { chartFileName, metadataJson, type ChartMetadata } from './metadata';
 
 export const HELM_MEDIA_TYPE = {
@@ -141,15 +143,21 @@ export interface PulledChart {
 export async function pullChart(store: Store, repository: string, reference: string): Promise<PulledChart> {
   const stored = await store.getManifest(repository, reference);
   if (!stored) throw new CountersignError('MANIFEST_UNKNOWN', `no chart at ${store.location}/${repository}:${reference}`);
-  const manifest = JSON.parse(stored.data.toString('utf8')) as ImageManifest;
-  if (manifest.config?.mediaType !== HELM_MEDIA_TYPE.config) {
-    throw new CountersignError('CHART_INVALID', `${store.location}/${repository}:${reference} is not a Helm chart (config media type ${String(manifest.config?.mediaType)})`);
+  const manifest = parseImageManifest(stored.data, `${store.location}/${repository}:${reference}`);
+  if (manifest.config.mediaType !== HELM_MEDIA_TYPE.config) {
+    throw new CountersignError('CHART_INVALID', `${store.location}/${repository}:${reference} is not a Helm chart (config media type ${manifest.config.mediaType})`);
   }
   const chartLayer = manifest.layers.find((l) => l.mediaType === HELM_MEDIA_TYPE.chart);
   if (!chartLayer) throw new CountersignError('CHART_INVALID', `${store.location}/${repository}:${reference} has no chart layer`);
   const provLayer = manifest.layers.find((l) => l.mediaType === HELM_MEDIA_TYPE.provenance);
-  const archive = await store.getBlob(repository, chartLayer.digest);
+  if (chartLayer.size > MAX_CHART_SIZE) {
+    throw new CountersignError('CHART_INVALID', `${store.location}/${repository}:${reference}: chart layer declares ${chartLayer.size} bytes, over Helm's ${MAX_CHART_SIZE}`);
+  }
+  if (provLayer && provLayer.size > DEFAULT_PROVENANCE_MAX_BYTES) {
+    throw new CountersignError('INPUT_TOO_LARGE', `${store.location}/${repository}:${reference}: provenance layer declares ${provLayer.size} bytes, over the ${DEFAULT_PROVENANCE_MAX_BYTES}-byte limit`);
+  }
+  const archive = await store.getBlob(repository, chartLayer.digest, chartLayer.size);
   const { metadata } = readChartArchive(archive, `${repository}:${reference}`);
-  const provenance = provLayer ? (await store.getBlob(repository, provLayer.digest)).toString('utf8') : undefined;
+  const provenance = provLayer ? (await store.getBlob(repository, provLayer.digest, provLayer.size)).toString('utf8') : undefined;
   return { digest: stored.digest, metadata, fileName: chartFileName(metadata), archive, provenance };
 }

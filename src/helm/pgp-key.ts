@@ -13,6 +13,21 @@ import { CountersignError } from '../errors';
 
 export const DEFAULT_RSA_BITS = 4096;
 export const ARMOR_PREFIX = '-----BEGIN PGP';
+/**
+ * A keyring as read (docs/limits.md): one RSA-4096 key is about 1.5 kB, a key carrying years of
+ * third-party certifications a few hundred kB; this holds hundreds of such keys.
+ */
+export const DEFAULT_KEYRING_MAX_BYTES = 4 * 1024 * 1024;
+/** Keys in one keyring; each is tried against a signature, so their number stays small. */
+export const DEFAULT_KEYRING_MAX_KEYS = 256;
+/** A secret key file: an armored RSA-4096 secret key is under 8 kB. */
+export const DEFAULT_SIGNING_KEY_MAX_BYTES = 1024 * 1024;
+
+function assertSize(data: Buffer, limit: number, what: string): void {
+  if (data.length > limit) {
+    throw new CountersignError('INPUT_TOO_LARGE', `${what} is ${data.length} bytes, over the limit of ${limit}`, { details: { bytes: data.length, limit } });
+  }
+}
 
 export interface KeyInfo {
   /** Upper-case hex v4 fingerprint (40 characters). */
@@ -43,6 +58,7 @@ function isArmored(data: Buffer): boolean {
  * KEY_INVALID when it cannot sign or has no user ID; KEY_PASSPHRASE_MISSING / KEY_WRONG_PASSPHRASE.
  */
 export async function readSigningKey(data: Buffer, passphrase: string | undefined, what = 'OpenPGP key'): Promise<openpgp.PrivateKey> {
+  assertSize(data, DEFAULT_SIGNING_KEY_MAX_BYTES, what);
   let key: openpgp.PrivateKey;
   try {
     key = isArmored(data)
@@ -144,6 +160,7 @@ export interface ReadKeyringOptions {
  */
 export async function readKeyring(data: Buffer, what = 'keyring', options: ReadKeyringOptions = {}): Promise<openpgp.PublicKey[]> {
   if (data.length === 0) throw new CountersignError('KEYRING_INVALID', `${what} is empty`);
+  assertSize(data, DEFAULT_KEYRING_MAX_BYTES, what);
   if (data.length >= 12 && data.subarray(8, 12).toString('latin1') === 'KBXf') {
     throw new CountersignError('KEYRING_INVALID', `${what} is a GnuPG keybox (.kbx), which Helm cannot read; export a binary keyring with \`gpg --export <KEYID> > keyring.gpg\``);
   }
@@ -162,6 +179,11 @@ export async function readKeyring(data: Buffer, what = 'keyring', options: ReadK
     throw new CountersignError('KEYRING_INVALID', `${what} is not an OpenPGP keyring: ${(cause as Error).message}`, { cause });
   }
   if (keys.length === 0) throw new CountersignError('KEYRING_INVALID', `${what} holds no keys`);
+  if (keys.length > DEFAULT_KEYRING_MAX_KEYS) {
+    throw new CountersignError('INPUT_TOO_LARGE', `${what} holds ${keys.length} keys, more than the ${DEFAULT_KEYRING_MAX_KEYS} read`, {
+      details: { count: keys.length, limit: DEFAULT_KEYRING_MAX_KEYS },
+    });
+  }
   return keys.map((k) => k.toPublic());
 }
 

@@ -11,6 +11,14 @@ import { sha256Hex } from '../oci/digest';
 import { assertArchiveName, readChartArchive } from './archive';
 import { metadataYaml, type ChartMetadata } from './metadata';
 
+/**
+ * A `.prov` as read: its body repeats Chart.yaml, which Helm lets grow to its 5 MiB file limit;
+ * the rest (armor, signature, file sums) is a few kilobytes.
+ */
+export const DEFAULT_PROVENANCE_MAX_BYTES = 8 * 1024 * 1024;
+/** Alias expansions in the signed body's YAML; Helm writes none (see docs/limits.md). */
+export const DEFAULT_PROVENANCE_MAX_ALIASES = 100;
+
 /** Separates the metadata from the file sums in the body (Helm splits on exactly this). */
 export const BODY_SEPARATOR = '\n...\n';
 
@@ -67,6 +75,12 @@ function invalid(what: string, reason: string, cause?: unknown): CountersignErro
 
 /** Reads a `.prov`: one clearsigned message with one signature and a body in Helm's shape. */
 export async function parseProvenance(text: string, what = 'provenance'): Promise<ParsedProvenance> {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > DEFAULT_PROVENANCE_MAX_BYTES) {
+    throw new CountersignError('INPUT_TOO_LARGE', `${what} is ${bytes} bytes, over the limit of ${DEFAULT_PROVENANCE_MAX_BYTES}`, {
+      details: { bytes, limit: DEFAULT_PROVENANCE_MAX_BYTES },
+    });
+  }
   let message: openpgp.CleartextMessage;
   try {
     message = await openpgp.readCleartextMessage({ cleartextMessage: text });
@@ -78,15 +92,20 @@ export async function parseProvenance(text: string, what = 'provenance'): Promis
   if (packets.length !== 1) throw invalid(what, `expected one signature, found ${packets.length}`);
   const packet = packets[0]!;
   if (packet.created === null) throw invalid(what, 'the signature has no creation time');
-  const hash = packet.hashAlgorithm === null ? 'unknown' : openpgp.enums.read(openpgp.enums.hash, packet.hashAlgorithm);
+  let hash: string;
+  try {
+    hash = String(openpgp.enums.read(openpgp.enums.hash, packet.hashAlgorithm as number));
+  } catch (cause) {
+    throw invalid(what, `the signature names hash algorithm ${String(packet.hashAlgorithm ?? 'none')}, which OpenPGP does not define`, cause);
+  }
   const body = message.getText();
   const at = body.indexOf(BODY_SEPARATOR);
   if (at < 0) throw invalid(what, `the signed body has no "..." line between the metadata and the files`);
   let metadata: unknown;
   let sums: unknown;
   try {
-    metadata = parse(body.slice(0, at + 1));
-    sums = parse(body.slice(at + BODY_SEPARATOR.length));
+    metadata = parse(body.slice(0, at + 1), { maxAliasCount: DEFAULT_PROVENANCE_MAX_ALIASES });
+    sums = parse(body.slice(at + BODY_SEPARATOR.length), { maxAliasCount: DEFAULT_PROVENANCE_MAX_ALIASES });
   } catch (cause) {
     throw invalid(what, `the signed body is not YAML (${(cause as Error).message.split('\n')[0]})`, cause);
   }

@@ -4,31 +4,40 @@
  * changed since.
  */
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { CountersignError } from '../errors';
 import type { FileEntry } from './build';
 import { sha256Hex } from './digest';
+import { DEFAULT_LAYER_MAX_UNCOMPRESSED_BYTES, gunzipBounded } from './gzip';
+import { parseImageManifest } from './manifest';
 import type { Store } from './store';
 import { listTar, normaliseMode } from './tar';
-import { MEDIA_TYPE, type ImageManifest } from './types';
+import { MEDIA_TYPE } from './types';
+
+/** Layers of one image: docker refuses to build or run images of more than 127. */
+export const DEFAULT_IMAGE_MAX_LAYERS = 128;
 
 const TAR_LAYERS = new Set([MEDIA_TYPE.layerTarGzip, 'application/vnd.oci.image.layer.v1.tar', 'application/vnd.docker.image.rootfs.diff.tar.gzip']);
 
-export async function imageFiles(store: Store, repository: string, digest: string): Promise<FileEntry[]> {
+export interface ImageFilesLimits {
+  /** One layer, uncompressed (DEFAULT_LAYER_MAX_UNCOMPRESSED_BYTES). */
+  maxLayerBytes?: number;
+}
+
+export async function imageFiles(store: Store, repository: string, digest: string, limits: ImageFilesLimits = {}): Promise<FileEntry[]> {
+  const maxLayerBytes = limits.maxLayerBytes ?? DEFAULT_LAYER_MAX_UNCOMPRESSED_BYTES;
   const stored = await store.getManifest(repository, digest);
   if (!stored) throw new CountersignError('MANIFEST_UNKNOWN', `image ${repository}@${digest} does not exist in ${store.location}`);
-  let manifest: ImageManifest;
-  try {
-    manifest = JSON.parse(stored.data.toString('utf8')) as ImageManifest;
-  } catch (cause) {
-    throw new CountersignError('BAD_INPUT', `${repository}@${digest} is not a JSON image manifest`, { cause });
+  const manifest = parseImageManifest(stored.data, `${repository}@${digest}`);
+  if (manifest.layers.length > DEFAULT_IMAGE_MAX_LAYERS) {
+    throw new CountersignError('INPUT_TOO_LARGE', `${repository}@${digest} has ${manifest.layers.length} layers, more than the ${DEFAULT_IMAGE_MAX_LAYERS} read`, {
+      details: { count: manifest.layers.length, limit: DEFAULT_IMAGE_MAX_LAYERS },
+    });
   }
-  if (!Array.isArray(manifest.layers)) throw new CountersignError('BAD_INPUT', `${repository}@${digest} is not an image manifest (no layers)`);
   const files = new Map<string, FileEntry>();
   for (const layer of manifest.layers) {
     if (!TAR_LAYERS.has(layer.mediaType)) throw new CountersignError('BAD_INPUT', `${repository}@${digest}: layer ${layer.digest} has media type ${layer.mediaType}, not a tar layer`);
-    const blob = await store.getBlob(repository, layer.digest);
-    const tar = layer.mediaType.endsWith('gzip') ? gunzipSync(blob) : blob;
+    const blob = await store.getBlob(repository, layer.digest, layer.size);
+    const tar = layer.mediaType.endsWith('gzip') ? await gunzipBounded(blob, maxLayerBytes, `layer ${layer.digest}`) : blob;
     for (const entry of listTar(tar)) {
       // A later layer's whiteouts remove what earlier layers added: one path, or (opaque) a whole directory.
       const slash = entry.path.lastIndexOf('/');

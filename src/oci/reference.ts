@@ -22,6 +22,8 @@ export interface ImageReference {
 export const DEFAULT_REGISTRY = 'docker.io';
 
 const MAX_NAME_LENGTH = 255;
+/** A whole reference: a 255-character name, a 128-character tag and a sha256 digest fit (456). */
+export const DEFAULT_REFERENCE_MAX_LENGTH = 512;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const HOST_NAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?))*$/;
@@ -98,6 +100,12 @@ export function parseImageReference(input: string): ImageReference {
     throw new CountersignError('BAD_REFERENCE', `invalid image reference: expected a string, got ${typeof input}`);
   }
   if (input === '') throw bad(input, 'it is empty');
+  if (input.length > DEFAULT_REFERENCE_MAX_LENGTH) {
+    // Not echoed: a reference this long is not one, and the message should stay readable.
+    throw new CountersignError('BAD_REFERENCE', `invalid image reference: ${input.length} characters, longer than ${DEFAULT_REFERENCE_MAX_LENGTH}`, {
+      details: { length: input.length, limit: DEFAULT_REFERENCE_MAX_LENGTH },
+    });
+  }
   if (/[\s\u0000-\u001f\u007f]/.test(input)) throw bad(input, 'it contains whitespace or control characters');
 
   let rest = input;

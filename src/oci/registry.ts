@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CountersignError } from '../errors';
+import { readBounded, readPrefix } from './bounded-body';
+import { DEFAULT_MANIFEST_MAX_BYTES, parseImageIndex } from './manifest';
 import type { Store, StoredManifest } from './store';
 import type { Blob, Descriptor } from './types';
 import { MEDIA_TYPE } from './types';
@@ -13,11 +15,39 @@ const MANIFEST_ACCEPT = [
 
 export const DEFAULT_REGISTRY_TIMEOUT_MS = 30_000;
 
+/** Most bytes read for one blob whose descriptor gives its size (an image layer, compressed). */
+export const DEFAULT_REGISTRY_MAX_BLOB_BYTES = 1024 * 1024 * 1024;
+/** Most bytes read for a blob fetched by digest alone (statements countersign stored itself). */
+export const DEFAULT_REGISTRY_MAX_UNSIZED_BLOB_BYTES = 64 * 1024 * 1024;
+/** Most bytes of a tag list: about 150,000 tags of cosign's length. */
+export const DEFAULT_REGISTRY_MAX_TAG_LIST_BYTES = 16 * 1024 * 1024;
+/** How much of an error response is read for its message. */
+export const DEFAULT_REGISTRY_ERROR_BODY_BYTES = 4096;
+
+/** How much RegistryStore reads from one response (see docs/limits.md). */
+export interface RegistryLimits {
+  /** Manifests and the Referrers API's index. */
+  maxManifestBytes: number;
+  maxBlobBytes: number;
+  maxUnsizedBlobBytes: number;
+  maxTagListBytes: number;
+}
+
+export const DEFAULT_REGISTRY_LIMITS: Readonly<RegistryLimits> = Object.freeze({
+  maxManifestBytes: DEFAULT_MANIFEST_MAX_BYTES,
+  maxBlobBytes: DEFAULT_REGISTRY_MAX_BLOB_BYTES,
+  maxUnsizedBlobBytes: DEFAULT_REGISTRY_MAX_UNSIZED_BLOB_BYTES,
+  maxTagListBytes: DEFAULT_REGISTRY_MAX_TAG_LIST_BYTES,
+});
+
 export interface RegistryStoreOptions {
   /** Force plain HTTP; defaults to true for loopback hosts and for hosts in COUNTERSIGN_INSECURE_REGISTRIES. */
   plainHttp?: boolean;
   timeoutMs?: number;
+  limits?: Partial<RegistryLimits>;
 }
+
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
 
 function isLoopback(host: string): boolean {
   const name = host.replace(/:\d+$/, '');
@@ -34,12 +64,26 @@ export class RegistryStore implements Store {
   readonly location: string;
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
+  readonly limits: Readonly<RegistryLimits>;
 
   constructor(host: string, options: RegistryStoreOptions = {}) {
     this.location = host;
     const plain = options.plainHttp ?? (isLoopback(host) || insecureFromEnv(host));
     this.baseUrl = `${plain ? 'http' : 'https'}://${host}/v2`;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS;
+    this.limits = { ...DEFAULT_REGISTRY_LIMITS, ...options.limits };
+  }
+
+  /** The most to read for a body: the descriptor's size when known (itself under `ceiling`), else `fallback`. */
+  private bound(what: string, size: number | undefined, ceiling: number, fallback: number): { limit: number; source: string } {
+    if (size === undefined) return { limit: fallback, source: 'limit' };
+    if (!Number.isSafeInteger(size) || size < 0) throw new CountersignError('BAD_INPUT', `${what}: descriptor size ${String(size)} is not a non-negative integer`);
+    if (size > ceiling) {
+      throw new CountersignError('REGISTRY_RESPONSE_TOO_LARGE', `${what}: descriptor declares ${size} bytes, over the ${ceiling}-byte limit`, {
+        details: { declared: size, limit: ceiling },
+      });
+    }
+    return { limit: size, source: 'descriptor size' };
   }
 
   async ping(): Promise<void> {
@@ -54,11 +98,20 @@ export class RegistryStore implements Store {
     throw await this.unexpected(`HEAD blob ${digest}`, res);
   }
 
-  async getBlob(repository: string, digest: string): Promise<Buffer> {
+  async getBlob(repository: string, digest: string, size?: number): Promise<Buffer> {
+    if (!SHA256.test(digest)) throw new CountersignError('BAD_REFERENCE', `not a sha256 digest: ${JSON.stringify(digest.slice(0, 80))}`);
+    const what = `GET blob ${digest} from ${this.location}/${repository}`;
+    const bound = this.bound(what, size, this.limits.maxBlobBytes, this.limits.maxUnsizedBlobBytes);
     const res = await this.request('GET', `/${repository}/blobs/${digest}`);
-    if (res.status === 404) throw new CountersignError('BLOB_UNKNOWN', `blob ${digest} not found in ${this.location}/${repository}`);
+    if (res.status === 404) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new CountersignError('BLOB_UNKNOWN', `blob ${digest} not found in ${this.location}/${repository}`);
+    }
     if (res.status !== 200) throw await this.unexpected(`GET blob ${digest}`, res);
-    const data = Buffer.from(await res.arrayBuffer());
+    const data = await readBounded(res, { ...bound, what });
+    if (size !== undefined && data.length !== size) {
+      throw new CountersignError('DIGEST_MISMATCH', `blob ${digest} from ${this.location}/${repository} is ${data.length} bytes, its descriptor says ${size}`);
+    }
     const actual = sha256(data);
     if (actual !== digest) {
       throw new CountersignError('DIGEST_MISMATCH', `blob from ${this.location}/${repository} expected ${digest}, got ${actual}`);
@@ -79,14 +132,19 @@ export class RegistryStore implements Store {
     if (done.status !== 201) throw await this.unexpected(`upload of ${digest}`, done);
   }
 
-  async getManifest(repository: string, reference: string): Promise<StoredManifest | undefined> {
+  async getManifest(repository: string, reference: string, size?: number): Promise<StoredManifest | undefined> {
+    const what = `GET manifest ${this.location}/${repository}:${reference}`;
+    const bound = this.bound(what, size, this.limits.maxManifestBytes, this.limits.maxManifestBytes);
     const res = await this.request('GET', `/${repository}/manifests/${reference}`, undefined, { accept: MANIFEST_ACCEPT });
     if (res.status === 404) {
-      await res.arrayBuffer();
+      await res.body?.cancel().catch(() => undefined);
       return undefined;
     }
     if (res.status !== 200) throw await this.unexpected(`GET manifest ${repository}:${reference}`, res);
-    const data = Buffer.from(await res.arrayBuffer());
+    const data = await readBounded(res, { ...bound, what });
+    if (size !== undefined && data.length !== size) {
+      throw new CountersignError('DIGEST_MISMATCH', `manifest ${repository}:${reference} from ${this.location} is ${data.length} bytes, its descriptor says ${size}`);
+    }
     const digest = sha256(data);
     if (reference.startsWith('sha256:') && digest !== reference) {
       throw new CountersignError('DIGEST_MISMATCH', `manifest ${repository}@${reference} served with digest ${digest}`);
@@ -109,12 +167,21 @@ export class RegistryStore implements Store {
   async listTags(repository: string): Promise<string[]> {
     const res = await this.request('GET', `/${repository}/tags/list`);
     if (res.status === 404) {
-      await res.arrayBuffer();
+      await res.body?.cancel().catch(() => undefined);
       return [];
     }
     if (res.status !== 200) throw await this.unexpected(`list tags of ${repository}`, res);
-    const body = (await res.json()) as { tags?: string[] | null };
-    return body.tags ?? [];
+    const what = `list tags of ${this.location}/${repository}`;
+    const text = (await readBounded(res, { limit: this.limits.maxTagListBytes, source: 'tag list limit', what })).toString('utf8');
+    let body: { tags?: unknown };
+    try {
+      body = JSON.parse(text) as { tags?: unknown };
+    } catch (cause) {
+      throw new CountersignError('REGISTRY_ERROR', `${what}: not JSON`, { cause });
+    }
+    const tags = body?.tags ?? [];
+    if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')) throw new CountersignError('REGISTRY_ERROR', `${what}: tags is not a list of strings`);
+    return tags as string[];
   }
 
   /**
@@ -125,19 +192,13 @@ export class RegistryStore implements Store {
     if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new CountersignError('BAD_REFERENCE', `not a sha256 digest: "${digest}"`);
     const res = await this.request('GET', `/${repository}/referrers/${digest}`, undefined, { accept: MEDIA_TYPE.imageIndex });
     if (res.status === 404 || res.status === 405) {
-      await res.arrayBuffer();
+      await res.body?.cancel().catch(() => undefined);
       return undefined;
     }
     if (res.status !== 200) throw await this.unexpected(`GET referrers of ${repository}@${digest}`, res);
-    const contentType = (res.headers.get('content-type') ?? '').split(';')[0].trim();
-    const text = await res.text();
-    let body: { manifests?: unknown };
-    try {
-      body = JSON.parse(text) as { manifests?: unknown };
-    } catch (cause) {
-      throw new CountersignError('REGISTRY_ERROR', `referrers of ${repository}@${digest} at ${this.location}: not JSON (${contentType})`, { cause });
-    }
-    return Array.isArray(body.manifests) ? (body.manifests as Descriptor[]) : [];
+    const what = `referrers of ${this.location}/${repository}@${digest}`;
+    const data = await readBounded(res, { limit: this.limits.maxManifestBytes, source: 'manifest limit', what });
+    return parseImageIndex(data, what).manifests;
   }
 
   private async request(
@@ -156,7 +217,7 @@ export class RegistryStore implements Store {
   }
 
   private async unexpected(what: string, res: Response): Promise<CountersignError> {
-    const text = (await res.text().catch(() => '')).slice(0, 300);
+    const text = (await readPrefix(res, DEFAULT_REGISTRY_ERROR_BODY_BYTES)).slice(0, 300);
     const code = res.status >= 500 || res.status === 429 ? 'REGISTRY_ERROR' : res.status === 404 ? 'MANIFEST_UNKNOWN' : 'REGISTRY_REJECTED';
     return new CountersignError(code, `${what} at ${this.location} failed with HTTP ${res.status}: ${text}`, {
       details: { status: res.status },

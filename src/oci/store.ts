@@ -16,10 +16,14 @@ export interface Store {
   /** Human-readable location, e.g. "127.0.0.1:5000". */
   readonly location: string;
   hasBlob(repository: string, digest: string): Promise<boolean>;
-  getBlob(repository: string, digest: string): Promise<Buffer>;
+  /**
+   * The blob's bytes, checked against `digest`. `size`, when the caller has a descriptor, is the
+   * most the store reads: a body past it is REGISTRY_RESPONSE_TOO_LARGE, a shorter one DIGEST_MISMATCH.
+   */
+  getBlob(repository: string, digest: string, size?: number): Promise<Buffer>;
   putBlob(repository: string, blob: Blob): Promise<void>;
-  /** Undefined when the tag or digest does not exist. */
-  getManifest(repository: string, reference: string): Promise<StoredManifest | undefined>;
+  /** Undefined when the tag or digest does not exist. `size` as for getBlob, when a descriptor gave it. */
+  getManifest(repository: string, reference: string, size?: number): Promise<StoredManifest | undefined>;
   /** Stores manifest bytes under a tag or digest and returns the manifest digest. */
   putManifest(repository: string, reference: string, data: Buffer, mediaType: string): Promise<string>;
   listTags(repository: string): Promise<string[]>;

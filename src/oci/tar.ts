@@ -1,7 +1,7 @@
 /**
  * A small deterministic tar writer (POSIX ustar; a PAX extended header only for an entry whose
- * path or link target is over 100 bytes, or whose size does not fit the 11-digit octal field) and
- * a reader for the same family of archives (ustar, PAX, GNU long names).
+ * path or link target is over 100 bytes, or whose size does not fit the 11-digit octal field); the
+ * reader for the same family of archives is in tar-reader.ts, re-exported here.
  *
  * Determinism: entries sorted by the bytes of their UTF-8 path, mtime 0, uid/gid 0, empty
  * uname/gname, mode 0644 for files (0755 when the source has any execute bit), 0755 for
@@ -15,6 +15,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { CountersignError } from '../errors';
+
+export { DEFAULT_TAR_LIMITS, listTar, type TarLimits } from './tar-reader';
 
 export type TarEntryType = 'file' | 'directory' | 'symlink';
 
@@ -30,16 +32,7 @@ export interface TarEntry {
   linkname?: string;
 }
 
-/** What the reader returns. */
-export interface TarListing {
-  path: string;
-  type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
-  size: number;
-  mode: number;
-  /** Content, for regular files. */
-  data?: Buffer;
-  linkname?: string;
-}
+export type { TarListing } from './tar-reader';
 
 const BLOCK = 512;
 const MAX_OCTAL_11 = 0o77777777777; // 8 GiB - 1: the largest size an 11-digit octal field holds
@@ -251,123 +244,5 @@ export async function collectTree(dir: string): Promise<TarEntry[]> {
     }
   }
   await walk(root, '');
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reader
-
-function readString(buf: Buffer, offset: number, length: number): string {
-  const field = buf.subarray(offset, offset + length);
-  const nul = field.indexOf(0);
-  return field.subarray(0, nul < 0 ? field.length : nul).toString('utf8');
-}
-
-function readNumber(buf: Buffer, offset: number, length: number, what: string): number {
-  const field = buf.subarray(offset, offset + length);
-  if ((field[0] & 0x80) !== 0) {
-    // GNU base-256: big-endian, high bit of the first byte is the marker.
-    let n = field[0] & 0x7f;
-    for (let i = 1; i < field.length; i++) n = n * 256 + field[i];
-    return n;
-  }
-  const text = field.toString('ascii').replace(/\0.*$/s, '').trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new CountersignError('BAD_INPUT', `tar header has a malformed ${what} field ${JSON.stringify(text)}`);
-  return parseInt(text, 8);
-}
-
-function parsePax(body: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let pos = 0;
-  while (pos < body.length) {
-    const space = body.indexOf(0x20, pos);
-    if (space < 0) break;
-    const len = parseInt(body.subarray(pos, space).toString('ascii'), 10);
-    if (!Number.isInteger(len) || len <= 0 || pos + len > body.length) {
-      throw new CountersignError('BAD_INPUT', 'malformed PAX extended header record');
-    }
-    const record = body.subarray(space + 1, pos + len - 1).toString('utf8'); // drop trailing '\n'
-    const eq = record.indexOf('=');
-    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
-    pos += len;
-  }
-  return out;
-}
-
-/**
- * Lists the entries of an uncompressed tar archive, with file contents. Understands ustar
- * (including the prefix field), PAX `x` headers (path, linkpath, size) and GNU `L`/`K` long
- * names; global PAX headers are skipped. Malformed archives are BAD_INPUT.
- */
-export function listTar(buf: Buffer): TarListing[] {
-  const out: TarListing[] = [];
-  let pos = 0;
-  let pax: Record<string, string> = {};
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  while (pos + BLOCK <= buf.length) {
-    const h = buf.subarray(pos, pos + BLOCK);
-    if (h.every((b) => b === 0)) break; // end of archive
-    const stored = readNumber(h, 148, 8, 'checksum');
-    let sum = 0;
-    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i];
-    if (sum !== stored) throw new CountersignError('BAD_INPUT', `tar header at offset ${pos} has a bad checksum`);
-
-    const typeflag = String.fromCharCode(h[156] || 0x30);
-    let size = readNumber(h, 124, 12, 'size');
-    if (pax.size !== undefined) size = Number(pax.size);
-    const dataStart = pos + BLOCK;
-    const dataEnd = dataStart + size;
-    if (dataEnd > buf.length) throw new CountersignError('BAD_INPUT', `tar entry at offset ${pos} is truncated`);
-    const data = buf.subarray(dataStart, dataEnd);
-    pos = dataStart + Math.ceil(size / BLOCK) * BLOCK;
-
-    if (typeflag === 'x') {
-      pax = parsePax(data);
-      continue;
-    }
-    if (typeflag === 'g') continue;
-    if (typeflag === 'L') {
-      longName = readString(data, 0, data.length);
-      continue;
-    }
-    if (typeflag === 'K') {
-      longLink = readString(data, 0, data.length);
-      continue;
-    }
-
-    let name = readString(h, 0, 100);
-    const magic = h.subarray(257, 263).toString('ascii');
-    if (magic === 'ustar\0') {
-      const prefix = readString(h, 345, 155);
-      if (prefix !== '') name = `${prefix}/${name}`;
-    }
-    if (longName !== undefined) name = longName;
-    if (pax.path !== undefined) name = pax.path;
-    let linkname = readString(h, 157, 100);
-    if (longLink !== undefined) linkname = longLink;
-    if (pax.linkpath !== undefined) linkname = pax.linkpath;
-
-    const type: TarListing['type'] =
-      (typeflag === '0' || typeflag === '7') && name.endsWith('/')
-        ? 'directory' // pre-POSIX archives mark directories only by the trailing '/'
-        : typeflag === '0' || typeflag === '7'
-        ? 'file'
-        : typeflag === '5'
-          ? 'directory'
-          : typeflag === '2'
-            ? 'symlink'
-            : typeflag === '1'
-              ? 'hardlink'
-              : 'other';
-    const entry: TarListing = { path: name, type, size, mode: readNumber(h, 100, 8, 'mode') & 0o7777 };
-    if (type === 'file') entry.data = Buffer.from(data);
-    if (type === 'symlink' || type === 'hardlink') entry.linkname = linkname;
-    out.push(entry);
-    pax = {};
-    longName = undefined;
-    longLink = undefined;
-  }
   return out;
 }

@@ -1,6 +1,9 @@
+import { parseJsonBounded } from '../bounded-json';
 import { CountersignError } from '../errors';
 
 export const STATEMENT_TYPE_V1 = 'https://in-toto.io/Statement/v1';
+/** A statement read back: the SPDX SBOM of an image of about 150,000 files, the largest countersign writes. */
+export const DEFAULT_STATEMENT_MAX_BYTES = 64 * 1024 * 1024;
 const STATEMENT_TYPES = new Set([STATEMENT_TYPE_V1, 'https://in-toto.io/Statement/v0.1']);
 
 export interface Subject {
@@ -21,12 +24,7 @@ export function createStatement<P>(subjectName: string, digest: string, predicat
 }
 
 export function parseStatement(payload: Buffer): Statement {
-  let value: Statement;
-  try {
-    value = JSON.parse(payload.toString('utf8')) as Statement;
-  } catch (cause) {
-    throw new CountersignError('ATTESTATION_INVALID', 'in-toto statement is not JSON', { cause });
-  }
+  const value = parseJsonBounded(payload, { what: 'in-toto statement', maxBytes: DEFAULT_STATEMENT_MAX_BYTES, code: 'ATTESTATION_INVALID' }) as Statement;
   const problems: string[] = [];
   if (!STATEMENT_TYPES.has(value?._type)) problems.push(`_type "${String(value?._type)}" is not an in-toto statement`);
   if (!Array.isArray(value?.subject) || value.subject.length === 0) problems.push('no subject');

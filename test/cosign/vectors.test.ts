@@ -336,6 +336,7 @@ describe('verifyAttestations on cosign attestations', () => {
     const digest = await store.putRaw(REPO, JSON.stringify(envelope));
     await editManifest(store, ATT_TAG, (m) => {
       m.layers[0].digest = digest;
+      m.layers[0].size = Buffer.byteLength(JSON.stringify(envelope));
     });
     const report = await verifyAttestations(store, REPO, DIGEST, COSIGN_PUB);
     assert.deepEqual(report.attestations.map((a) => a.predicateType), [SPDX_PREDICATE_TYPE]);
@@ -351,6 +352,7 @@ describe('verifyAttestations on cosign attestations', () => {
     const digest = await store.putRaw(REPO, JSON.stringify(envelope));
     await editManifest(store, ATT_TAG, (m) => {
       m.layers[0].digest = digest;
+      m.layers[0].size = Buffer.byteLength(JSON.stringify(envelope));
     });
     const report = await verifyAttestations(store, REPO, DIGEST, COSIGN_PUB);
     assert.deepEqual(report.problems, ['attestation 1/2: not signed by the expected key']);

@@ -131,3 +131,15 @@ test(
     assert.equal(verifyEnvelope(parsed, await signer.publicKeyPem()), true);
   },
 );
+
+test('limits: too many signatures, too deep, too long a type, a keyid that is not a string', async () => {
+  const signer = testSigner();
+  const env = await signEnvelope(Buffer.from('{}'), IN_TOTO_PAYLOAD_TYPE, signer);
+  const many = { ...env, signatures: Array.from({ length: 17 }, () => env.signatures[0]) };
+  assert.throws(() => parseEnvelope(JSON.stringify(many)), (e) => hasCode(e, 'INPUT_TOO_LARGE') && /carries 17 signatures, more than the 16 read/.test((e as Error).message));
+  assert.equal(parseEnvelope(JSON.stringify({ ...env, signatures: many.signatures.slice(0, 16) })).signatures.length, 16);
+  const deep = JSON.stringify(env).replace('"signatures":', `"x":${'['.repeat(65)}${']'.repeat(65)},"signatures":`);
+  assert.throws(() => parseEnvelope(deep), (e) => hasCode(e, 'INPUT_TOO_LARGE') && /deeper than 64 levels/.test((e as Error).message));
+  assert.throws(() => parseEnvelope(JSON.stringify({ ...env, payloadType: 'a'.repeat(257) })), (e) => hasCode(e, 'ATTESTATION_INVALID') && /payloadType longer than 256 bytes/.test((e as Error).message));
+  assert.throws(() => parseEnvelope(JSON.stringify({ ...env, signatures: [{ sig: env.signatures[0].sig, keyid: 7 }] })), (e) => hasCode(e, 'ATTESTATION_INVALID') && /keyid is not a string/.test((e as Error).message));
+});

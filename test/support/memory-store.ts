@@ -20,6 +20,13 @@ export function sha256Digest(data: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
+/** What RegistryStore does with a descriptor's size: never more bytes than it, never fewer. */
+function checkSize(what: string, data: Buffer, size: number | undefined): void {
+  if (size === undefined) return;
+  if (data.length > size) throw new CountersignError('REGISTRY_RESPONSE_TOO_LARGE', `${what}: response passed ${size + 1} bytes, over the ${size}-byte descriptor size`);
+  if (data.length < size) throw new CountersignError('DIGEST_MISMATCH', `${what} is ${data.length} bytes, its descriptor says ${size}`);
+}
+
 export class MemoryStore implements Store {
   readonly location: string;
   readonly #repos = new Map<string, Repo>();
@@ -43,9 +50,10 @@ export class MemoryStore implements Store {
     return this.#repo(repository, false)?.blobs.has(digest) ?? false;
   }
 
-  async getBlob(repository: string, digest: string): Promise<Buffer> {
+  async getBlob(repository: string, digest: string, size?: number): Promise<Buffer> {
     const data = this.#repo(repository, false)?.blobs.get(digest);
     if (!data) throw new CountersignError('BLOB_UNKNOWN', `blob ${digest} not found in ${this.location}/${repository}`);
+    checkSize(`blob ${digest}`, data, size);
     return Buffer.from(data);
   }
 
@@ -58,12 +66,13 @@ export class MemoryStore implements Store {
     this.writes.push({ kind: 'blob', repository, reference: actual });
   }
 
-  async getManifest(repository: string, reference: string): Promise<StoredManifest | undefined> {
+  async getManifest(repository: string, reference: string, size?: number): Promise<StoredManifest | undefined> {
     const repo = this.#repo(repository, false);
     if (!repo) return undefined;
     const digest = DIGEST.test(reference) ? reference : repo.tags.get(reference);
     const stored = digest === undefined ? undefined : repo.manifests.get(digest);
     if (!stored || digest === undefined) return undefined;
+    checkSize(`manifest ${reference}`, stored.data, size);
     return { data: Buffer.from(stored.data), mediaType: stored.mediaType, digest };
   }
 
