@@ -95,11 +95,15 @@ export const FLAG_LIMITS: Readonly<Record<string, FlagLimit>> = {
   'staging-dir': path,
   'cosign-key': path,
   'cosign-public-key': path,
-  // Durations and numbers.
+  'index-key': path,
+  'trust-state': path,
+  // Times, durations and numbers.
+  start: text(64, 'an RFC 3339 time'),
   deadline: { kind: 'duration', maxMs: MAX_DEADLINE_MS, what: 'an approval deadline' },
   every: { kind: 'duration', maxMs: 365 * DAY, what: 'a rotation interval' },
   'retire-poll': { kind: 'duration', maxMs: 30 * DAY, what: 'a polling interval' },
   limit: { kind: 'integer', min: 1, max: 10_000, what: 'a count' },
+  'min-version': { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, what: 'an index version' },
   'temporal-port': { kind: 'integer', min: 1, max: 65535, what: 'a port' },
   'ui-port': { kind: 'integer', min: 1, max: 65535, what: 'a port' },
   'registry-port': { kind: 'integer', min: 1, max: 65535, what: 'a port' },

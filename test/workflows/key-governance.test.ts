@@ -135,7 +135,10 @@ describe('key governance', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const webhook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ceremonies`;
-      const config = trustTestConfig(env, { custodians: { members: ['alice', 'bob', 'carol'], required: 2, deadline: '1h', webhook, reminderEvery: '1s', escalateAfter: 2, escalation: { name: 'governance', members: ['dave'] } } }, 'told');
+      const config = trustTestConfig(env, { custodians: { members: ['alice', 'bob', 'carol'], required: 2, deadline: '1h', webhook, reminderEvery: '1m', escalateAfter: 2, escalation: { name: 'governance', members: ['dave'] } } }, 'told');
+      // The configuration's floor is a minute between reminders; the test shortens it on the parsed configuration the worker holds.
+      config.trust.told.custodians.reminderEveryMs = 1000;
+      env.config.trust.told.custodians.reminderEveryMs = 1000;
       const { ceremonyId } = await startCeremony(env, config, 'told', 'erin');
       await until(async () => received.length, (n) => n >= 4);
       const join_ = `countersign approve ${ceremonyId} --as NAME --key FILE`;
