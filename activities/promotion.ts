@@ -1,4 +1,3 @@
-import { heartbeat } from '@temporalio/activity';
 import type { BuildFacts } from '../src/provenance/slsa';
 import type { TargetPolicy } from '../src/policy/policy';
 import type { Logger } from 'pino';
@@ -7,6 +6,7 @@ import { authorizePromotion, type AuthorizeDeps, type AuthorizeInput } from '../
 import type { PromotionPlan } from '../src/promotion/plan';
 import type { KeyTrust } from '../src/promotion/plan';
 import { asActivity } from './failure';
+import { whileHeartbeating } from './heartbeat';
 import { CountersignError } from '../src/errors';
 
 export type { BuildOutcome, AttestOutcome, VerificationReport } from '../src/promotion/steps';
@@ -64,12 +64,11 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger;
       key: { ref: string; passwordEnv: string; fingerprint: string },
       approvalRecord?: unknown,
     ): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean }> {
-      heartbeat('signing');
-      return asActivity(log, () => steps.productionSign(deps, target, key, approvalRecord));
+      return whileHeartbeating((signal) => asActivity(log, () => steps.productionSign(deps, target, key, approvalRecord, { signal })));
     },
 
     async release(target: steps.ImageLocation, tag: string): Promise<{ reference: string }> {
-      return asActivity(log, () => steps.release(deps, target, tag));
+      return whileHeartbeating(() => asActivity(log, () => steps.release(deps, target, tag)));
     },
   };
 }

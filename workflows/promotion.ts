@@ -34,10 +34,13 @@ const { platformVerify } = proxyActivities<PromotionActivities>({
 });
 
 // The production signature must eventually land once: retry longer, and notice a dead worker
-// quickly through the heartbeat; the activity itself refuses to sign twice.
+// through the heartbeat, which both activities send every few seconds for as long as they run
+// (a slow KMS is not a dead worker). The bound on one attempt is long: the activity itself
+// re-checks the registry after signing and reads back what it wrote, so even an attempt that
+// outlives it never adds a second signature (docs/architecture.md, "Exactly once").
 const { prodSign, release } = proxyActivities<PromotionActivities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '20 seconds',
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
 });
 
@@ -126,7 +129,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
 
     current = begin('prod-sign', 'PROD_SIGNING');
     const prod = await prodSign(target, signingKey(plan, 'platform'), approvalRecord(plan, gate));
-    finish(current, 'succeeded', `platform key ${prod.keyFingerprint.slice(0, 16)}${prod.added ? '' : ' (signature already present)'}, approval record attached`);
+    finish(current, 'succeeded', `platform key ${prod.keyFingerprint.slice(0, 16)}${prod.added ? '' : ' (signature already present)'}, approval record ${prod.approvalRecordAdded ? 'attached' : '(already present)'}`);
 
     current = begin('release', 'RELEASING');
     const released = await release(target, plan.releaseTag);
