@@ -28,16 +28,16 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger;
     },
 
     async build(directory: string, target: steps.ImageLocation): Promise<steps.BuildOutcome> {
-      return asActivity(log, () => steps.buildAndPush(deps, directory, target));
+      return whileHeartbeating(() => asActivity(log, () => steps.buildAndPush(deps, directory, target)));
     },
 
     async resolveImage(target: steps.ImageLocation): Promise<void> {
-      return asActivity(log, () => steps.resolveImage(deps, target));
+      return whileHeartbeating(() => asActivity(log, () => steps.resolveImage(deps, target)));
     },
 
     /** Attest by digest: the SBOM lists what the pushed image holds (no second build). */
     async attestImage(target: steps.ImageLocation, facts: BuildFacts & { invocationId: string; startedOn: string; finishedOn: string }): Promise<steps.AttestOutcome> {
-      return asActivity(log, () => steps.attestPushedImage(deps, target, facts));
+      return whileHeartbeating(() => asActivity(log, () => steps.attestPushedImage(deps, target, facts)));
     },
 
     async devSign(
@@ -45,7 +45,7 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger;
       key: { ref: string; passwordEnv: string },
       statements: string[],
     ): Promise<{ signatureAdded: boolean; attestationsAdded: number }> {
-      return asActivity(log, () => steps.developerSign(deps, target, key, statements));
+      return whileHeartbeating(() => asActivity(log, () => steps.developerSign(deps, target, key, statements)));
     },
 
     async platformVerify(
@@ -56,7 +56,7 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger;
       developerTrust?: KeyTrust,
       thisRunsInvocation?: string,
     ): Promise<steps.VerificationReport> {
-      return asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit, developerTrust, thisRunsInvocation));
+      return whileHeartbeating(() => asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit, developerTrust, thisRunsInvocation)));
     },
 
     async prodSign(

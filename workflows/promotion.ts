@@ -21,15 +21,19 @@ const { checkKeys } = proxyActivities<PromotionActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
 });
 
-// Building and attesting read the source tree; a few attempts cover a flaky registry.
+// Building and attesting read the source tree; a few attempts cover a flaky registry. These
+// steps heartbeat while they run, so a killed worker's step is retried within the heartbeat
+// timeout rather than after the whole start-to-close timeout.
 const { build, resolveImage, attestImage, devSign } = proxyActivities<PromotionActivities>({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
 // Verification is read-only; a mismatch comes back as a report, so retries are for I/O only.
 const { platformVerify } = proxyActivities<PromotionActivities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
