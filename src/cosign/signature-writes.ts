@@ -96,6 +96,11 @@ export async function appendOnce(
 ): Promise<boolean> {
   const blob = toBlob(layer.data, layer.mediaType);
   const descriptor: Descriptor = { ...blob.descriptor, annotations: layer.annotations };
+  // Ours counts even when it does not verify (a broken signer's): written once, never again.
+  const mine = (current: SignatureLayer[]) => {
+    const valid = new Set(own(current));
+    return current.filter((l) => valid.has(l) || sameLayer(l.descriptor, descriptor));
+  };
   const { layers } = await editSignatureManifest(
     store,
     repository,
@@ -103,17 +108,17 @@ export async function appendOnce(
     {
       blobs: [blob],
       next(current) {
-        const mine = own(current);
-        if (mine.length === 1) return undefined;
-        if (mine.length === 0) return [...current.map((l) => l.descriptor), descriptor];
-        const extra = new Set(mine.slice(1));
+        const found = mine(current);
+        if (found.length === 1) return undefined;
+        if (found.length === 0) return [...current.map((l) => l.descriptor), descriptor];
+        const extra = new Set(found.slice(1));
         return current.filter((l) => !extra.has(l)).map((l) => l.descriptor);
       },
-      holds: (current) => own(current).length === 1,
+      holds: (current) => mine(current).length === 1,
     },
     options,
   );
-  const kept = own(layers)[0];
+  const kept = mine(layers)[0];
   return kept !== undefined && sameLayer(kept.descriptor, descriptor);
 }
 

@@ -126,6 +126,15 @@ describe('one signature manifest, many writers', () => {
     assert.equal((await layersAt(repo, tag)).length, 2);
   });
 
+  test("a signer whose signatures do not verify under its own public key (moto's KMS does this) gets one layer, not one per read-back", async () => {
+    const repo = await pushImage();
+    const [signing, claimed] = [throwawaySigner('signing'), throwawaySigner('claimed')];
+    const broken = { ...signing, publicKeyPem: claimed.publicKeyPem };
+    assert.equal((await signImage(store, repo, image.digest, broken)).added, true);
+    assert.equal((await layersAt(repo, cosignTag(image.digest, 'sig'))).length, 1);
+    assert.equal((await verifyImageSignatures(store, repo, image.digest, claimed.publicKey)).valid, 0);
+  });
+
   test('duplicates by one key that an earlier race left are reduced to the first; other keys stay', async () => {
     const repo = await pushImage();
     const tag = cosignTag(image.digest, 'sig');
