@@ -1,4 +1,3 @@
-import { heartbeat } from '@temporalio/activity';
 import type { BuildFacts } from '../src/provenance/slsa';
 import type { TargetPolicy } from '../src/policy/policy';
 import type { Logger } from 'pino';
@@ -7,6 +6,7 @@ import { authorizePromotion, type AuthorizeDeps, type AuthorizeInput } from '../
 import type { PromotionPlan } from '../src/promotion/plan';
 import type { KeyTrust } from '../src/promotion/plan';
 import { asActivity } from './failure';
+import { whileHeartbeating } from './heartbeat';
 import { CountersignError } from '../src/errors';
 
 export type { BuildOutcome, AttestOutcome, VerificationReport } from '../src/promotion/steps';
@@ -28,16 +28,16 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger;
     },
 
     async build(directory: string, target: steps.ImageLocation): Promise<steps.BuildOutcome> {
-      return asActivity(log, () => steps.buildAndPush(deps, directory, target));
+      return whileHeartbeating(() => asActivity(log, () => steps.buildAndPush(deps, directory, target)));
     },
 
     async resolveImage(target: steps.ImageLocation): Promise<void> {
-      return asActivity(log, () => steps.resolveImage(deps, target));
+      return whileHeartbeating(() => asActivity(log, () => steps.resolveImage(deps, target)));
     },
 
     /** Attest by digest: the SBOM lists what the pushed image holds (no second build). */
     async attestImage(target: steps.ImageLocation, facts: BuildFacts & { invocationId: string; startedOn: string; finishedOn: string }): Promise<steps.AttestOutcome> {
-      return asActivity(log, () => steps.attestPushedImage(deps, target, facts));
+      return whileHeartbeating(() => asActivity(log, () => steps.attestPushedImage(deps, target, facts)));
     },
 
     async devSign(
@@ -45,7 +45,7 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger;
       key: { ref: string; passwordEnv: string },
       statements: string[],
     ): Promise<{ signatureAdded: boolean; attestationsAdded: number }> {
-      return asActivity(log, () => steps.developerSign(deps, target, key, statements));
+      return whileHeartbeating(() => asActivity(log, () => steps.developerSign(deps, target, key, statements)));
     },
 
     async platformVerify(
@@ -56,7 +56,7 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger;
       developerTrust?: KeyTrust,
       thisRunsInvocation?: string,
     ): Promise<steps.VerificationReport> {
-      return asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit, developerTrust, thisRunsInvocation));
+      return whileHeartbeating(() => asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit, developerTrust, thisRunsInvocation)));
     },
 
     async prodSign(
@@ -64,12 +64,11 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger;
       key: { ref: string; passwordEnv: string; fingerprint: string },
       approvalRecord?: unknown,
     ): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean }> {
-      heartbeat('signing');
-      return asActivity(log, () => steps.productionSign(deps, target, key, approvalRecord));
+      return whileHeartbeating((signal) => asActivity(log, () => steps.productionSign(deps, target, key, approvalRecord, { signal })));
     },
 
     async release(target: steps.ImageLocation, tag: string): Promise<{ reference: string }> {
-      return asActivity(log, () => steps.release(deps, target, tag));
+      return whileHeartbeating(() => asActivity(log, () => steps.release(deps, target, tag)));
     },
   };
 }

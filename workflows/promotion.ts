@@ -26,8 +26,10 @@ const { checkKeys } = proxyActivities<PromotionActivities>({
 // Building, attesting and developer signing talk to the registry (and to KMS for a KMS developer
 // key). An outage is waited out: attempts back off to 15 s apart and go on for 30 minutes in all.
 // A code that cannot clear up (an empty build, a digest mismatch, a wrong key) fails at once.
+// They heartbeat while they run, so a killed worker's step is retried within the heartbeat timeout.
 const { build, resolveImage, attestImage, devSign } = proxyActivities<PromotionActivities>({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
   scheduleToCloseTimeout: '30 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
@@ -36,15 +38,19 @@ const { build, resolveImage, attestImage, devSign } = proxyActivities<PromotionA
 // so retries are for I/O only, and wait out an outage like the steps before.
 const { platformVerify } = proxyActivities<PromotionActivities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
   scheduleToCloseTimeout: '30 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
 // The production signature must eventually land once: retry longer, and notice a dead worker
-// quickly through the heartbeat; the activity itself refuses to sign twice.
+// through the heartbeat, which both activities send every few seconds for as long as they run
+// (a slow KMS is not a dead worker). The bound on one attempt is long: the activity itself
+// re-checks the registry after signing and reads back what it wrote, so even an attempt that
+// outlives it never adds a second signature (docs/architecture.md, "Exactly once").
 const { prodSign, release } = proxyActivities<PromotionActivities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '20 seconds',
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
 });
 
@@ -158,7 +164,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
 
     current = begin('prod-sign', 'PROD_SIGNING');
     const prod = await prodSign(target, signingKey(plan, 'platform'), approvalRecord(plan, gate));
-    finish(current, 'succeeded', `platform key ${prod.keyFingerprint.slice(0, 16)}${prod.added ? '' : ' (signature already present)'}, approval record attached`);
+    finish(current, 'succeeded', `platform key ${prod.keyFingerprint.slice(0, 16)}${prod.added ? '' : ' (signature already present)'}, approval record ${prod.approvalRecordAdded ? 'attached' : '(already present)'}`);
 
     current = begin('release', 'RELEASING');
     const released = await release(target, plan.releaseTag);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from './promotions';
+import { runRequestNonce } from './prior-runs';
 import { CountersignError } from '../errors';
 import type { Signer } from '../keys/signer';
 import { CHART_START_REQUEST_TYPE, parseChartStartRequest, type ChartStartRequest } from '../requests/chart-start-request';
@@ -77,7 +78,6 @@ export async function startChartRelease(client: Client, request: ChartReleaseReq
   }
   const input: ChartReleaseInput = { request: await signStatement(statement, request.signer), ...(request.reopen ? { reopen: request.reopen } : {}) };
   const releaseId = chartReleaseId(request.target, pkg.metadata.name, pkg.metadata.version, pkg.sha256);
-  const before = await client.workflow.getHandle(releaseId).describe().catch(() => undefined);
   const handle = await client.workflow.start(CHART_RELEASE_WORKFLOW_TYPE, {
     taskQueue: TASK_QUEUE,
     workflowId: releaseId,
@@ -92,7 +92,8 @@ export async function startChartRelease(client: Client, request: ChartReleaseReq
       { key: DIGEST_KEY, value: `sha256:${pkg.sha256}` },
     ]),
   });
-  const attached = before?.status.name === 'RUNNING' && before.runId === handle.firstExecutionRunId;
+  // Joined, not started, when the run carries another caller's request (see startPromotion).
+  const attached = (await runRequestNonce(client, releaseId, handle.firstExecutionRunId)) !== statement.nonce;
   return { releaseId, attached, name: pkg.metadata.name, version: pkg.metadata.version, fileName: pkg.fileName, sha256: pkg.sha256 };
 }
 

@@ -31,6 +31,13 @@ export async function listPriorRuns(client: Client, workflowId: string, currentR
   return runs.sort((a, b) => (b.closedAt ?? '9999').localeCompare(a.closedAt ?? '9999'));
 }
 
+/** The nonce of the start request a run was started with (its first history event), read without the rest of its history. */
+export async function runRequestNonce(client: Client, workflowId: string, runId: string): Promise<string | undefined> {
+  const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId, runId }, maximumPageSize: 1 });
+  const firstArg = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return firstArg?.data ? nonceOf(Buffer.from(firstArg.data).toString('utf8')) : undefined;
+}
+
 /** The nonce of the start request inside a run's JSON input (unparseable input has none). */
 function nonceOf(inputJson: string): string | undefined {
   try {

@@ -19,7 +19,7 @@ import { newNonce, signStatement } from '../requests/sign';
 import { canonicalJson, type SignedStatement } from '../requests/statement';
 import { DEFAULT_REQUEST_VALIDITY_MS, START_REQUEST_TYPE, parseStartRequest, type ClaimedBuild, type StartRequest } from '../requests/start-request';
 import { REOPEN_STATEMENT_TYPE, type ReopenStatement } from '../requests/reopen';
-import { listPriorRuns } from './prior-runs';
+import { listPriorRuns, runRequestNonce } from './prior-runs';
 import {
   PROMOTION_WORKFLOW_TYPE,
   SEARCH_ATTRIBUTES,
@@ -111,7 +111,6 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
   }
   const input: PromotionInput = { request: await signStatement(startRequest, request.signer), ...(request.reopen ? { reopen: request.reopen } : {}) };
   const workflowId = promotionId(request.target, digest);
-  const before = await describeOrUndefined(client, workflowId);
   const handle = await client.workflow.start(PROMOTION_WORKFLOW_TYPE, {
     taskQueue: TASK_QUEUE,
     workflowId,
@@ -124,7 +123,10 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
       { key: DIGEST_KEY, value: digest },
     ]),
   });
-  const attached = before?.status.name === 'RUNNING' && before.runId === handle.firstExecutionRunId;
+  // The run the start call returned either carries this request (this call started it) or another
+  // caller's (this call joined it): decided from the run itself, not from a look taken before
+  // starting, which ten simultaneous triggers all take before any of them starts.
+  const attached = (await runRequestNonce(client, workflowId, handle.firstExecutionRunId)) !== startRequest.nonce;
   return { promotionId: workflowId, digest, ...(artifact.kind === 'image' ? { reference: artifact.reference } : {}), attached };
 }
 

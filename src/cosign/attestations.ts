@@ -8,7 +8,8 @@ import type { Statement } from '../provenance/statement';
 import { parseStatement, statementCoversDigest, subjectDigests } from '../provenance/statement';
 import { SIGNATURE_ANNOTATION } from './image-signatures';
 import { EvidenceError, formatProblem, looksLikeDerSignature, type Problem } from './problems';
-import { appendSignatureLayer, checkSignatureLayers } from './signature-manifest';
+import { checkSignatureLayers, type SignatureLayer } from './signature-manifest';
+import { appendOnce, type WriteOptions } from './signature-writes';
 import { cosignTag } from './tags';
 
 export const PREDICATE_TYPE_ANNOTATION = 'predicateType';
@@ -76,7 +77,8 @@ function checkAttestationLayer(
 
 /**
  * Signs `statement` as DSSE and appends it to the `.att` manifest, unless the same statement
- * signed by the same key is already there.
+ * signed by the same key is already there; checked again under the manifest's write lock once
+ * signed, and left there once however many writers raced (see signImage).
  */
 export async function attachAttestation(
   store: Store,
@@ -84,19 +86,29 @@ export async function attachAttestation(
   digest: string,
   statement: Statement,
   signer: Signer,
+  options: WriteOptions = {},
 ): Promise<{ added: boolean }> {
   const payload = Buffer.from(JSON.stringify(statement), 'utf8');
   const payloadDigest = createHash('sha256').update(payload).digest('hex');
-  const existing = await verifyAttestations(store, repository, digest, await signer.publicKeyPem());
-  const already = existing.attestations.some(
-    (a) => createHash('sha256').update(JSON.stringify(a.statement)).digest('hex') === payloadDigest,
-  );
-  if (already) return { added: false };
+  const publicKey = await signer.publicKeyPem();
+  const existing = await verifyAttestations(store, repository, digest, publicKey);
+  const same = (s: Statement) => createHash('sha256').update(JSON.stringify(s)).digest('hex') === payloadDigest;
+  if (existing.attestations.some((a) => same(a.statement))) return { added: false };
   const envelope = await signEnvelope(payload, IN_TOTO_PAYLOAD_TYPE, signer);
-  await appendSignatureLayer(store, repository, cosignTag(digest, 'att'), {
+  // This statement signed by this key, whatever else is wrong with it (a planted subject is still ours to keep once).
+  const own = (layers: SignatureLayer[]) =>
+    layers.filter((l) => {
+      try {
+        const envelope = parseEnvelope(l.data);
+        return verifyEnvelope(envelope, publicKey) && same(parseStatement(envelopePayload(envelope)));
+      } catch {
+        return false;
+      }
+    });
+  const layer = {
     data: Buffer.from(JSON.stringify(envelope), 'utf8'),
     mediaType: MEDIA_TYPE.dsseEnvelope,
     annotations: { [SIGNATURE_ANNOTATION]: '', [PREDICATE_TYPE_ANNOTATION]: statement.predicateType },
-  });
-  return { added: true };
+  };
+  return { added: await appendOnce(store, repository, cosignTag(digest, 'att'), layer, own, options) };
 }

@@ -19,6 +19,8 @@ import { BUNDLE_V03_MEDIA_TYPE, DEFAULT_BUNDLE_MAX_BYTES, createDsseBundle, pars
 import { EvidenceError, asProblem, type Problem } from './problems';
 import { listReferrers, pushReferrer } from './referrers';
 import { CountersignError } from '../errors';
+import type { WriteOptions } from './signature-writes';
+import { manifestKey, serialised } from './write-lock';
 
 export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
 export const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
@@ -107,8 +109,8 @@ export function signatureStatement(digest: string): Record<string, unknown> {
   return { _type: STATEMENT_TYPE_V1, subject: [{ digest: { sha256: digest.slice('sha256:'.length) }, annotations: {} }], predicateType: COSIGN_SIGN_PREDICATE_TYPE, predicate: {} };
 }
 
-/** Signs a statement into a bundle and pushes it as a referrer of the image. Returns the referrer digest. */
-async function pushStatementBundle(store: Store, repository: string, digest: string, statement: object, predicateType: string, signer: Signer): Promise<string> {
+/** Signs a statement into a bundle, pushes its blobs, and returns the referrer manifest to push. */
+async function prepareStatementBundle(store: Store, repository: string, digest: string, statement: object, predicateType: string, signer: Signer) {
   const image = await store.getManifest(repository, digest);
   if (!image) throw new CountersignError('MANIFEST_UNKNOWN', `image ${store.location}/${repository}@${digest} does not exist`);
   const bundle = Buffer.from(JSON.stringify(await createDsseBundle(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE, signer)), 'utf8');
@@ -129,22 +131,45 @@ async function pushStatementBundle(store: Store, repository: string, digest: str
     subject: { mediaType: image.mediaType, size: image.data.length, digest },
     artifactType: BUNDLE_V03_MEDIA_TYPE,
   };
-  return pushReferrer(store, repository, digest, Buffer.from(JSON.stringify(manifest), 'utf8'), BUNDLE_V03_MEDIA_TYPE, annotations);
+  return { manifest: Buffer.from(JSON.stringify(manifest), 'utf8'), annotations };
+}
+
+/**
+ * Signs (possibly slowly), then, one writer at a time for this image's bundles in this process,
+ * looks again and pushes only when what `present` looks for is still missing: an attempt
+ * overtaken while it signed writes nothing.
+ */
+async function pushBundleOnce(
+  store: Store,
+  repository: string,
+  digest: string,
+  statement: object,
+  predicateType: string,
+  signer: Signer,
+  present: () => Promise<boolean>,
+  options: WriteOptions,
+): Promise<{ added: boolean }> {
+  if (await present()) return { added: false };
+  const prepared = await prepareStatementBundle(store, repository, digest, statement, predicateType, signer);
+  return serialised(manifestKey(store.location, repository, `${digest}#bundles`), async () => {
+    if (await present()) return { added: false };
+    options.signal?.throwIfAborted();
+    await pushReferrer(store, repository, digest, prepared.manifest, BUNDLE_V03_MEDIA_TYPE, prepared.annotations);
+    return { added: true };
+  });
 }
 
 /** A cosign v3 signature bundle for `digest`, unless one by the same key is already there. */
-export async function signImageBundle(store: Store, repository: string, digest: string, signer: Signer): Promise<{ added: boolean }> {
-  const existing = await verifyImageBundles(store, repository, digest, await signer.publicKeyPem());
-  if (existing.signatures > 0) return { added: false };
-  await pushStatementBundle(store, repository, digest, signatureStatement(digest), COSIGN_SIGN_PREDICATE_TYPE, signer);
-  return { added: true };
+export async function signImageBundle(store: Store, repository: string, digest: string, signer: Signer, options: WriteOptions = {}): Promise<{ added: boolean }> {
+  const publicKey = await signer.publicKeyPem();
+  const present = async () => (await verifyImageBundles(store, repository, digest, publicKey)).signatures > 0;
+  return pushBundleOnce(store, repository, digest, signatureStatement(digest), COSIGN_SIGN_PREDICATE_TYPE, signer, present, options);
 }
 
 /** An attestation bundle for `digest`, unless the same statement signed by the same key is there. */
-export async function attestImageBundle(store: Store, repository: string, digest: string, statement: Statement, signer: Signer): Promise<{ added: boolean }> {
+export async function attestImageBundle(store: Store, repository: string, digest: string, statement: Statement, signer: Signer, options: WriteOptions = {}): Promise<{ added: boolean }> {
   const hash = (s: unknown) => createHash('sha256').update(JSON.stringify(s)).digest('hex');
-  const existing = await verifyImageBundles(store, repository, digest, await signer.publicKeyPem());
-  if (existing.attestations.some((a) => hash(a.statement) === hash(statement))) return { added: false };
-  await pushStatementBundle(store, repository, digest, statement, statement.predicateType, signer);
-  return { added: true };
+  const publicKey = await signer.publicKeyPem();
+  const present = async () => (await verifyImageBundles(store, repository, digest, publicKey)).attestations.some((a) => hash(a.statement) === hash(statement));
+  return pushBundleOnce(store, repository, digest, statement, statement.predicateType, signer, present, options);
 }

@@ -4,7 +4,8 @@ import type { Signer } from '../keys/signer';
 import type { Store } from '../oci/store';
 import { MEDIA_TYPE } from '../oci/types';
 import { EvidenceError, formatProblem, looksLikeDerSignature, type Problem } from './problems';
-import { appendSignatureLayer, checkSignatureLayers } from './signature-manifest';
+import { checkSignatureLayers, type SignatureLayer } from './signature-manifest';
+import { appendOnce, keepFirstOnly, type WriteOptions } from './signature-writes';
 import { createSimpleSigningPayload, parseSimpleSigningPayload } from './simple-signing';
 import { cosignTag } from './tags';
 
@@ -68,25 +69,37 @@ export interface SignImageResult {
 
 /**
  * Adds a cosign signature by `signer` for `digest`, unless one by the same key is already there:
- * retries and restarted workers must never leave two signatures for one (digest, key).
+ * retries and restarted workers must never leave two signatures for one (digest, key). The
+ * registry is read before signing, and again, under the manifest's write lock, after the signer
+ * returns: a signer slower than any timeout may be overtaken by another attempt, and then this
+ * one writes nothing. Writers elsewhere that raced this one leave the first signature only.
  */
 export async function signImage(
   store: Store,
   repository: string,
   digest: string,
   signer: Signer,
+  options: WriteOptions = {},
 ): Promise<SignImageResult> {
   const publicKey = await signer.publicKeyPem();
   const fingerprint = keyFingerprint(publicKey);
+  const tag = cosignTag(digest, 'sig');
+  const own = (layers: SignatureLayer[]) => layers.filter((l) => signsDigest(l, digest, publicKey));
   const existing = await verifyImageSignatures(store, repository, digest, publicKey);
+  if (existing.valid > 1) await keepFirstOnly(store, repository, tag, own, options);
   if (existing.valid > 0) return { added: false, keyFingerprint: fingerprint };
 
   const payload = createSimpleSigningPayload(`${store.location}/${repository}`, digest);
   const signature = await signer.sign(payload);
-  await appendSignatureLayer(store, repository, cosignTag(digest, 'sig'), {
-    data: payload,
-    mediaType: MEDIA_TYPE.cosignSimpleSigning,
-    annotations: { [SIGNATURE_ANNOTATION]: signature.toString('base64') },
-  });
-  return { added: true, keyFingerprint: fingerprint };
+  const layer = { data: payload, mediaType: MEDIA_TYPE.cosignSimpleSigning, annotations: { [SIGNATURE_ANNOTATION]: signature.toString('base64') } };
+  const added = await appendOnce(store, repository, tag, layer, own, options);
+  return { added, keyFingerprint: fingerprint };
+}
+
+function signsDigest(layer: SignatureLayer, digest: string, publicKey: string | KeyObject): boolean {
+  try {
+    return checkSignatureLayer(layer.descriptor.mediaType, layer.descriptor.annotations, layer.data, digest, publicKey);
+  } catch {
+    return false;
+  }
 }

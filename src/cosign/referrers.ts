@@ -3,12 +3,15 @@
  * list them at /v2/<repo>/referrers/<digest>; on the others (distribution 2.8) the writer keeps an
  * image index under the fallback tag `sha256-<hex>`, as cosign v3 and oras do.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CountersignError } from '../errors';
 import { digestOf } from '../oci/digest';
 import { parseImageIndex } from '../oci/manifest';
 import type { Store } from '../oci/store';
 import type { Descriptor } from '../oci/types';
 import { MEDIA_TYPE } from '../oci/types';
+import { DEFAULT_CONFIRM_AFTER_MS } from './signature-writes';
+import { manifestKey, serialised } from './write-lock';
 
 /** How often a fallback index update is re-merged when another writer moved the tag meanwhile. */
 export const FALLBACK_UPDATE_ATTEMPTS = 5;
@@ -83,7 +86,7 @@ export async function listReferrers(store: Store, repository: string, digest: st
  * Pushes a referrer manifest by digest, then makes it findable: nothing more when the registry
  * indexed it through the Referrers API, else by adding it to the fallback index tag. The tag is
  * re-read just before writing; when another writer moved it in between, the merge starts over, so
- * no writer's entry is lost.
+ * no writer's entry is lost; it is read back after writing, and re-added when another overwrote it.
  */
 export async function pushReferrer(store: Store, repository: string, subjectDigest: string, manifest: Buffer, artifactType: string, annotations: Record<string, string>): Promise<string> {
   const digest = await store.putManifest(repository, digestOf(manifest), manifest, MEDIA_TYPE.imageManifest);
@@ -93,16 +96,25 @@ export async function pushReferrer(store: Store, repository: string, subjectDige
     throw new CountersignError('REGISTRY_ERROR', `${store.location} has the Referrers API but does not list ${digest} as a referrer of ${subjectDigest}`);
   }
   const tag = referrersFallbackTag(subjectDigest);
-  for (let attempt = 1; attempt <= FALLBACK_UPDATE_ATTEMPTS; attempt++) {
-    const { index, at } = await readFallbackIndex(store, repository, subjectDigest);
-    if (index.manifests.some((d) => d.digest === digest)) return digest;
-    const descriptor: Descriptor = { mediaType: MEDIA_TYPE.imageManifest, size: manifest.length, digest, artifactType, annotations };
-    const next = Buffer.from(JSON.stringify({ ...index, manifests: [...index.manifests, descriptor] }), 'utf8');
-    const now = await store.getManifest(repository, tag);
-    if (now?.digest !== at) continue; // moved since we read it: merge again
-    await store.putManifest(repository, tag, next, MEDIA_TYPE.imageIndex);
-    const after = await readFallbackIndex(store, repository, subjectDigest);
-    if (after.index.manifests.some((d) => d.digest === digest)) return digest;
-  }
-  throw new CountersignError('REGISTRY_ERROR', `${store.location}/${repository}:${tag} kept moving; could not add ${digest} after ${FALLBACK_UPDATE_ATTEMPTS} attempts`);
+  // One writer at a time per index in this process; writers elsewhere are caught by the read-backs.
+  return serialised(manifestKey(store.location, repository, tag), async () => {
+    for (let attempt = 1; attempt <= FALLBACK_UPDATE_ATTEMPTS; attempt++) {
+      const { index, at } = await readFallbackIndex(store, repository, subjectDigest);
+      if (index.manifests.some((d) => d.digest === digest)) return digest;
+      const descriptor: Descriptor = { mediaType: MEDIA_TYPE.imageManifest, size: manifest.length, digest, artifactType, annotations };
+      const next = Buffer.from(JSON.stringify({ ...index, manifests: [...index.manifests, descriptor] }), 'utf8');
+      const now = await store.getManifest(repository, tag);
+      if (now?.digest !== at) continue; // moved since we read it: merge again
+      await store.putManifest(repository, tag, next, MEDIA_TYPE.imageIndex);
+      if (!(await listed(store, repository, subjectDigest, digest))) continue;
+      // Read back again a moment later, when a slower writer that read the old index would have landed.
+      await sleep(DEFAULT_CONFIRM_AFTER_MS);
+      if (await listed(store, repository, subjectDigest, digest)) return digest;
+    }
+    throw new CountersignError('REGISTRY_ERROR', `${store.location}/${repository}:${tag} kept moving; could not add ${digest} after ${FALLBACK_UPDATE_ATTEMPTS} attempts`);
+  });
+}
+
+async function listed(store: Store, repository: string, subjectDigest: string, digest: string): Promise<boolean> {
+  return (await readFallbackIndex(store, repository, subjectDigest)).index.manifests.some((d) => d.digest === digest);
 }

@@ -14,6 +14,7 @@ import { signImage, verifyImageSignatures } from './image-signatures';
 import { BUNDLE_V03_MEDIA_TYPE } from './bundle';
 import type { Problem, ProblemCode } from './problems';
 import { listReferrers } from './referrers';
+import type { WriteOptions } from './signature-writes';
 
 export interface ImageEvidence {
   signatures: { legacy: number; bundle: number };
@@ -90,19 +91,19 @@ export async function effectiveFormat(format: SignatureFormat, store: Store, rep
 }
 
 /** Signs the image in the given format(s); added is true when anything new was written. */
-export async function signImageAs(format: SignatureFormat, store: Store, repository: string, digest: string, signer: Signer): Promise<{ added: boolean; format: SignatureFormat }> {
+export async function signImageAs(format: SignatureFormat, store: Store, repository: string, digest: string, signer: Signer, options: WriteOptions = {}): Promise<{ added: boolean; format: SignatureFormat }> {
   const used = await effectiveFormat(format, store, repository, digest);
   let added = false;
-  if (writesLegacy(used)) added = (await signImage(store, repository, digest, signer)).added || added;
-  if (writesBundle(used)) added = (await signImageBundle(store, repository, digest, signer)).added || added;
+  if (writesLegacy(used)) added = (await signImage(store, repository, digest, signer, options)).added || added;
+  if (writesBundle(used)) added = (await signImageBundle(store, repository, digest, signer, options)).added || added;
   return { added, format: used };
 }
 
 /** Attaches a signed statement in the given format(s). */
-export async function attestImageAs(format: SignatureFormat, store: Store, repository: string, digest: string, statement: Statement, signer: Signer): Promise<{ added: boolean }> {
+export async function attestImageAs(format: SignatureFormat, store: Store, repository: string, digest: string, statement: Statement, signer: Signer, options: WriteOptions = {}): Promise<{ added: boolean }> {
   const used = await effectiveFormat(format, store, repository, digest);
   let added = false;
-  if (writesLegacy(used)) added = (await attachAttestation(store, repository, digest, statement, signer)).added || added;
-  if (writesBundle(used)) added = (await attestImageBundle(store, repository, digest, statement, signer)).added || added;
+  if (writesLegacy(used)) added = (await attachAttestation(store, repository, digest, statement, signer, options)).added || added;
+  if (writesBundle(used)) added = (await attestImageBundle(store, repository, digest, statement, signer, options)).added || added;
   return { added };
 }

@@ -1,11 +1,10 @@
-import { DEFAULT_SIGNATURE_FORMAT, type SignatureFormat } from '../cosign/formats';
+import { DEFAULT_SIGNATURE_FORMAT, writesBundle, writesLegacy, type SignatureFormat } from '../cosign/formats';
 import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, signatureCheck } from '../cosign/verify-image';
 import { CountersignError } from '../errors';
 import { loadSigner } from '../keys/load-signer';
 import { keyFingerprint } from '../keys/public-key';
 import { buildImageFromDirectory, type FileEntry } from '../oci/build';
 import { jsonBlob } from '../oci/digest';
-import type { Signer } from '../keys/signer';
 import type { Store } from '../oci/store';
 import { MEDIA_TYPE } from '../oci/types';
 import { evaluatePolicy } from '../policy/policy';
@@ -291,12 +290,18 @@ export async function checkSigningKeys(
   return { checked };
 }
 
-/** The production signature: platform key, by digest, at most once per (digest, key). */
+/**
+ * The production signature: platform key, by digest, exactly once per (digest, key). What is in
+ * the registry is read before signing and again once the signer returns (a slow signer may have
+ * been overtaken by another attempt); `signal` stops a superseded attempt before it writes; and
+ * the result is read back and must hold exactly one signature by the key before this returns.
+ */
 export async function productionSign(
   deps: StepDeps,
   target: ImageLocation,
   key: { ref: string; passwordEnv: string; fingerprint: string; trust?: KeyTrust },
   approvalRecord?: unknown,
+  options: { signal?: AbortSignal } = {},
 ): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean }> {
   const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
   const actual = keyFingerprint(await signer.publicKeyPem());
@@ -306,20 +311,31 @@ export async function productionSign(
   // A key revoked (or retired) since the promotion pinned it signs nothing more: checked last, right before signing.
   await assertTrustAllowsSigning(key.trust);
   const { store, path } = open(deps, target.repository);
-  const signed = await productionSignature(target, store, path, signer, actual);
-  if (approvalRecord === undefined) return signed;
-  // The signed approval statements travel with the image, signed by the platform key, so a
-  // customer can check with cosign verify-attestation that approvals happened.
-  // Same format as the signature: cosign v3 ignores .att once an image has bundles.
-  const statement = createStatement(target.repository, target.digest, APPROVAL_PREDICATE_TYPE, approvalRecord);
-  const record = await attestImageAs(target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT, store, path, target.digest, statement, signer);
-  return { ...signed, approvalRecordAdded: record.added };
+  const format = target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT;
+  const signed = await signImageAs(format, store, path, target.digest, signer, options);
+  let approvalRecordAdded: boolean | undefined;
+  if (approvalRecord !== undefined) {
+    // The signed approval statements travel with the image, signed by the platform key, so a
+    // customer can check with cosign verify-attestation that approvals happened.
+    // Same format as the signature: cosign v3 ignores .att once an image has bundles.
+    const statement = createStatement(target.repository, target.digest, APPROVAL_PREDICATE_TYPE, approvalRecord);
+    approvalRecordAdded = (await attestImageAs(format, store, path, target.digest, statement, signer, options)).added;
+  }
+  await confirmProductionSignature(store, path, target.digest, await signer.publicKeyPem(), signed.format);
+  return { added: signed.added, keyFingerprint: actual, ...(approvalRecordAdded === undefined ? {} : { approvalRecordAdded }) };
 }
 
-/** The platform signature in the promotion's format, once per (digest, key). */
-async function productionSignature(target: ImageLocation, store: Store, path: string, signer: Signer, fingerprint: string) {
-  const signed = await signImageAs(target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT, store, path, target.digest, signer);
-  return { added: signed.added, keyFingerprint: fingerprint };
+/** Reads back what production signing left: exactly one legacy signature by the key (when written), a bundle one at least. */
+async function confirmProductionSignature(store: Store, path: string, digest: string, publicKeyPem: string, format: SignatureFormat): Promise<void> {
+  const evidence = await collectImageEvidence(store, path, digest, publicKeyPem);
+  const { legacy, bundle } = evidence.signatures;
+  const where = `${store.location}/${path}@${digest}`;
+  if (writesLegacy(format) && legacy !== 1) {
+    throw new CountersignError('REGISTRY_ERROR', `read back ${legacy} platform signatures (.sig) by ${keyFingerprint(publicKeyPem).slice(0, 16)} on ${where}, not exactly one: another writer changed it; retrying`);
+  }
+  if (writesBundle(format) && bundle < 1) {
+    throw new CountersignError('REGISTRY_ERROR', `read back no platform signature bundle by ${keyFingerprint(publicKeyPem).slice(0, 16)} on ${where}; retrying`);
+  }
 }
 
 /** Points the release tag at the promoted digest (by copying the manifest bytes, never by re-resolving a tag). */

@@ -1,46 +1,105 @@
 /**
- * A reverse proxy in front of the real registry that can hold requests matching a rule
- * unanswered, so a test can crash a worker at an exact point inside an activity (after one write,
- * before the next). Everything else passes through unchanged. This is the one place a test stands
- * between countersign and a real component: no registry can be told to stall a given request.
+ * A reverse proxy in front of a real component (the registry, a KMS API server) that can hold
+ * requests matching a rule unanswered, so a test can crash a worker at an exact point inside an
+ * activity (after one write, before the next), or let two writers race in a chosen order. It can
+ * also stall answers: the upstream's response is sent as a trickle of whitespace until the test
+ * releases it, which makes a JSON API (KMS) slower than any timeout without ever going idle long
+ * enough for a client's socket timeout. Everything else passes through unchanged. This is the one
+ * place a test stands between countersign and a real component: no registry or KMS can be told to
+ * stall a given request.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+export type ProxyRule = (method: string, url: string, headers: http.IncomingHttpHeaders) => boolean;
+
 export interface HoldingProxy {
-  /** 127.0.0.1:PORT, to use as the registry host. */
+  /** 127.0.0.1:PORT, to use as the registry host or KMS endpoint. */
   address: string;
   /** From now on, requests for which `rule` is true are held; resolves when the first one arrives. */
-  holdNext(rule: (method: string, url: string) => boolean): Promise<void>;
+  holdNext(rule: ProxyRule): Promise<void>;
   /** Drops every held request's connection. */
   dropHeld(): void;
+  /** Stops holding and sends every held request on to the upstream, as if it had just arrived. */
+  releaseHeld(): void;
+  /**
+   * From now on, answers to requests for which `rule` is true are stalled: sent as whitespace, a
+   * byte a second, until releaseStalled(). Resolves when the first one is stalled. JSON bodies only.
+   */
+  stallNext(rule: ProxyRule): Promise<void>;
+  /** Stops stalling and finishes every stalled answer with the upstream's body. */
+  releaseStalled(): void;
+  /** How many requests matched the stall rule so far (each was answered by the upstream). */
+  readonly stalledCount: number;
   close(): Promise<void>;
 }
 
+/** How often a stalled answer sends a byte: well under any client's idle-socket timeout. */
+const TRICKLE_MS = 1_000;
+
 export async function startHoldingProxy(upstream: string): Promise<HoldingProxy> {
-  let rule: ((method: string, url: string) => boolean) | undefined;
+  let rule: ProxyRule | undefined;
   let arrived: (() => void) | undefined;
-  const held = new Set<http.ServerResponse>();
+  let stallRule: ProxyRule | undefined;
+  let stallArrived: (() => void) | undefined;
+  let stalledCount = 0;
+  const held = new Map<http.ServerResponse, http.IncomingMessage>();
+  const stalled = new Set<() => void>();
+
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, stall: boolean) => {
+    const upstreamReq = http.request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream } }, (up) => {
+      if (!stall) {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      up.on('data', (c: Buffer) => chunks.push(c));
+      up.on('end', () => {
+        const { 'content-length': _length, 'transfer-encoding': _encoding, ...headers } = up.headers;
+        res.writeHead(up.statusCode ?? 502, headers);
+        const trickle = setInterval(() => res.write(' '), TRICKLE_MS);
+        const finish = () => {
+          clearInterval(trickle);
+          stalled.delete(finish);
+          if (!res.destroyed) res.end(Buffer.concat(chunks));
+        };
+        res.on('close', () => {
+          clearInterval(trickle);
+          stalled.delete(finish);
+        });
+        stalled.add(finish);
+        stallArrived?.();
+      });
+    });
+    upstreamReq.on('error', (err) => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end(String(err));
+    });
+    req.pipe(upstreamReq);
+  };
+
   const server = http.createServer((req, res) => {
-    if (rule?.(req.method ?? '', req.url ?? '')) {
-      held.add(res);
+    const method = req.method ?? '';
+    const url = req.url ?? '';
+    if (rule?.(method, url, req.headers)) {
+      held.set(res, req);
       arrived?.();
-      return; // never answered: the client waits until it gives up or is killed
+      return; // not answered until released or dropped: the client waits until it gives up or is killed
     }
-    const forward = http.request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    forward.on('error', (err) => {
-      res.writeHead(502).end(String(err));
-    });
-    req.pipe(forward);
+    const stall = stallRule?.(method, url, req.headers) ?? false;
+    if (stall) stalledCount += 1;
+    forward(req, res, stall);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const dropHeld = () => {
     rule = undefined;
-    for (const res of held) res.socket?.destroy();
+    for (const res of held.keys()) res.socket?.destroy();
     held.clear();
+  };
+  const releaseStalled = () => {
+    stallRule = undefined;
+    for (const finish of [...stalled]) finish();
   };
   return {
     address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -49,8 +108,23 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
       return new Promise<void>((resolve) => (arrived = resolve));
     },
     dropHeld,
+    releaseHeld() {
+      rule = undefined;
+      const waiting = [...held];
+      held.clear();
+      for (const [res, req] of waiting) forward(req, res, false);
+    },
+    stallNext(next) {
+      stallRule = next;
+      return new Promise<void>((resolve) => (stallArrived = resolve));
+    },
+    releaseStalled,
+    get stalledCount() {
+      return stalledCount;
+    },
     async close() {
       dropHeld();
+      releaseStalled();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

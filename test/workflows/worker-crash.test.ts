@@ -3,11 +3,18 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
+import { APPROVAL_PREDICATE_TYPE } from '../../src/approval/constants';
 import { getPromotionStatus, waitForPromotion } from '../../src/client/promotions';
+import { verifyAttestations } from '../../src/cosign/attestations';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { cosignTag } from '../../src/cosign/tags';
+import { buildImageFromDirectory } from '../../src/oci/build';
+import { SLSA_PROVENANCE_V1 } from '../../src/provenance/slsa';
+import { SPDX_PREDICATE_TYPE } from '../../src/sbom/spdx';
 import { spawnWorkerProcess, waitForWorker } from '../../src/stack/worker-process';
+import type { PromotionState } from '../../workflows/promotion-messages';
 import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
-import { startHoldingProxy } from '../support/holding-proxy';
+import { startHoldingProxy, type HoldingProxy, type ProxyRule } from '../support/holding-proxy';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
@@ -15,15 +22,81 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 }
 
+/** The n-th request matching `match` (1-based), and only that one. */
+function nth(n: number, match: (method: string, url: string) => boolean): ProxyRule {
+  let seen = 0;
+  return (method, url) => match(method, url) && ++seen === n;
+}
+
+/**
+ * Where the worker is killed: a request the step makes, held by the proxy in front of the
+ * registry so the kill lands at that exact point (`at` the step's state), or, for the gate, while
+ * the run is parked there and no activity runs.
+ */
+interface Boundary {
+  name: string;
+  state: PromotionState;
+  /** Approve before the kill (the hold is in production signing or release). */
+  approveFirst?: boolean;
+  hold?: (urls: { image: string; sig: string; att: string; fallback: string; release: string }) => ProxyRule;
+}
+
+const put = (url: string) => (m: string, u: string) => m === 'PUT' && u === url;
+const get = (url: string) => (m: string, u: string) => m === 'GET' && u === url;
+
+const BOUNDARIES: Boundary[] = [
+  // build has pushed the layers, not yet the image manifest
+  { name: 'build', state: 'BUILDING', hold: (u) => nth(1, put(u.image)) },
+  // attest has started: its first read of the pushed image
+  { name: 'attest', state: 'ATTESTING', hold: (u) => nth(1, get(u.image)) },
+  // developer signing, before its signature is written
+  { name: 'dev-sign', state: 'DEV_SIGNING', hold: (u) => nth(1, put(u.sig)) },
+  // platform verify has started: after both developer attestations, its read of the referrers index
+  {
+    name: 'platform-verify',
+    state: 'VERIFYING',
+    hold: (u) => {
+      let attestations = 0;
+      return (m, url) => {
+        if (put(u.att)(m, url)) attestations += 1;
+        return attestations >= 2 && get(u.fallback)(m, url);
+      };
+    },
+  },
+  // parked at the approval gate, nothing running
+  { name: 'approval', state: 'AWAITING_APPROVAL' },
+  // production signing, before the platform signature is written
+  { name: 'prod-sign', state: 'PROD_SIGNING', approveFirst: true, hold: (u) => nth(2, put(u.sig)) },
+  // production signing, after the platform signature, before the approval record
+  { name: 'prod-sign-record', state: 'PROD_SIGNING', approveFirst: true, hold: (u) => nth(3, put(u.att)) },
+  // production signing, after the approval record too, while it reads back what it wrote
+  {
+    name: 'prod-sign-end',
+    state: 'PROD_SIGNING',
+    approveFirst: true,
+    hold: (u) => {
+      let attestations = 0;
+      return (m, url) => {
+        if (put(u.att)(m, url)) attestations += 1;
+        return attestations >= 3 && get(u.sig)(m, url);
+      };
+    },
+  },
+  // release, before the release tag is written
+  { name: 'release', state: 'RELEASING', approveFirst: true, hold: (u) => nth(1, put(u.release)) },
+];
+
 describe('a worker process killed mid-promotion', () => {
   let env: TestEnv;
   const children: ChildProcess[] = [];
+  const proxies: HoldingProxy[] = [];
 
   before(async () => {
     env = await startTestEnv();
   });
   after(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const p of proxies) await p.close();
     await env?.close();
   });
 
@@ -36,37 +109,77 @@ describe('a worker process killed mid-promotion', () => {
     return child;
   };
 
-  it('is replaced by a new worker that finishes with exactly one production signature', async () => {
-    const dir = await copyDir(HELLO, path.join(env.dir, 'crash'));
-    await fs.writeFile(path.join(dir, 'VERSION'), 'crash\n');
-    // The promotion reaches the registry through a proxy, so the kill can land at an exact point.
-    const proxy = await startHoldingProxy(env.stack.registry.address);
-    after(() => proxy.close());
-    const target = env.targetWith({ repository: `${proxy.address}/apps/hello` });
+  it('at every step boundary (kill -9), is replaced by a new worker that finishes each promotion with exactly one signature per key', { timeout: 5 * 60_000 }, async () => {
+    // Each boundary is its own promotion (its own digest), reaching the registry through its own proxy.
+    const runs = await Promise.all(
+      BOUNDARIES.map(async (boundary) => {
+        const proxy = await startHoldingProxy(env.stack.registry.address);
+        proxies.push(proxy);
+        const dir = await copyDir(HELLO, path.join(env.dir, `crash-${boundary.name}`));
+        await fs.writeFile(path.join(dir, 'VERSION'), `crash ${boundary.name}\n`);
+        const digest = (await buildImageFromDirectory(dir)).digest;
+        const releaseTag = `prod-${boundary.name}`;
+        const target = env.targetWith({ repository: `${proxy.address}/apps/hello`, releaseTag }, `crash-${boundary.name}`);
+        const manifests = `/v2/apps/hello/manifests`;
+        const urls = {
+          image: `${manifests}/${digest}`,
+          sig: `${manifests}/${cosignTag(digest, 'sig')}`,
+          att: `${manifests}/${cosignTag(digest, 'att')}`,
+          fallback: `${manifests}/sha256-${digest.slice('sha256:'.length)}`,
+          release: `${manifests}/${releaseTag}`,
+        };
+        return { boundary, proxy, dir, digest, releaseTag, target, held: boundary.hold ? proxy.holdNext(boundary.hold(urls)) : undefined };
+      }),
+    );
     const first = await startWorkerProcess(1);
-    const started = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
-    await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL', pollMs: 50 });
-
-    // Production signing writes the signature, then the approval record (an .att manifest). Hold
-    // that second write: the worker dies after the signature is in the registry, before the
-    // activity completes, so the new worker's retry must find the signature and not sign again.
-    const attHeld = proxy.holdNext((method, url) => method === 'PUT' && /\/manifests\/sha256-[0-9a-f]{64}\.att$/.test(url));
-    await env.decideAs(started.promotionId, 'alice', 'approve');
-    await attHeld;
+    const started = await Promise.all(runs.map((r) => env.promote({ target: r.target, source: { directory: r.dir }, build: buildFacts() })));
+    await Promise.all(
+      runs.map(async (r, i) => {
+        if (r.boundary.approveFirst || !r.held) {
+          await waitForPromotion(env.client, started[i].promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL', pollMs: 100 });
+        }
+        if (r.boundary.approveFirst) await env.decideAs(started[i].promotionId, 'alice', 'approve');
+        await r.held;
+      }),
+    );
+    for (const [i, r] of runs.entries()) {
+      assert.equal((await getPromotionStatus(env.client, started[i].promotionId)).state, r.boundary.state, `${r.boundary.name}: held where intended`);
+    }
     const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
-    assert.equal((await verifyImageSignatures(env.store, 'apps/hello', started.digest, platformPem)).valid, 1, 'the signature was written before the kill');
-    assert.equal((await getPromotionStatus(env.client, started.promotionId)).state, 'PROD_SIGNING');
+    const developerPem = await fs.readFile(path.join(env.keysDir, 'dev.pub'), 'utf8');
+    const recordRun = runs.findIndex((r) => r.boundary.name === 'prod-sign-record');
+    assert.equal((await verifyImageSignatures(env.store, 'apps/hello', started[recordRun].digest, platformPem)).valid, 1, 'the signature was written before the kill');
+
     first.kill('SIGKILL');
     await exited(first);
-    proxy.dropHeld();
-
+    for (const r of runs) r.proxy.dropHeld();
     await startWorkerProcess(2);
-    const done = await waitForPromotion(env.client, started.promotionId, { pollMs: 200 });
-    assert.equal(done.state, 'PROMOTED', done.error);
-    assert.match(done.timeline.find((t) => t.step === 'prod-sign')?.detail ?? '', /\(signature already present\), approval record attached/, 'the retry found the signature');
-    const signatures = await verifyImageSignatures(env.store, 'apps/hello', started.digest, platformPem);
-    assert.equal(signatures.valid, 1, 'exactly one production signature');
-    const developerPem = await fs.readFile(path.join(env.keysDir, 'dev.pub'), 'utf8');
-    assert.equal((await verifyImageSignatures(env.store, 'apps/hello', started.digest, developerPem)).valid, 1);
+    const done = await Promise.all(
+      runs.map(async (r, i) => {
+        // The runs stopped before the gate reach it now, and are approved there.
+        if (!r.boundary.approveFirst) {
+          const waiting = await waitForPromotion(env.client, started[i].promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL', pollMs: 200 });
+          assert.equal(waiting.state, 'AWAITING_APPROVAL', `${r.boundary.name}: ${waiting.error}`);
+          await env.decideAs(started[i].promotionId, 'alice', 'approve');
+        }
+        return waitForPromotion(env.client, started[i].promotionId, { pollMs: 200 });
+      }),
+    );
+    for (const [i, r] of runs.entries()) {
+      const what = `${r.boundary.name}:`;
+      assert.equal(done[i].state, 'PROMOTED', `${what} ${done[i].error}`);
+      assert.equal((await verifyImageSignatures(env.store, 'apps/hello', r.digest, platformPem)).valid, 1, `${what} exactly one production signature`);
+      assert.equal((await verifyImageSignatures(env.store, 'apps/hello', r.digest, developerPem)).valid, 1, `${what} exactly one developer signature`);
+      const types = (pem: string) => verifyAttestations(env.store, 'apps/hello', r.digest, pem).then((a) => a.attestations.map((x) => x.predicateType).sort());
+      assert.deepEqual(await types(developerPem), [SLSA_PROVENANCE_V1, SPDX_PREDICATE_TYPE].sort(), `${what} one provenance, one SBOM`);
+      assert.deepEqual(await types(platformPem), [APPROVAL_PREDICATE_TYPE], `${what} one approval record`);
+      assert.equal((await env.store.getManifest('apps/hello', r.releaseTag))?.digest, r.digest, `${what} released`);
+    }
+    // The retry after the kill found the signature the dead worker wrote, and attached the record it had not;
+    // where the dead worker had written both, the timeline says so for both.
+    const prodSignDetail = (name: string) => done[runs.findIndex((r) => r.boundary.name === name)].timeline.find((t) => t.step === 'prod-sign')?.detail ?? '';
+    assert.match(prodSignDetail('prod-sign-record'), /\(signature already present\), approval record attached$/);
+    assert.match(prodSignDetail('prod-sign-end'), /\(signature already present\), approval record \(already present\)$/);
+    assert.match(prodSignDetail('prod-sign'), /^platform key [0-9a-f]{16}, approval record attached$/);
   });
 });

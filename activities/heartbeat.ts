@@ -1,0 +1,23 @@
+import { Context } from '@temporalio/activity';
+
+/** How often a long step heartbeats at most; a third of its heartbeat timeout when that is shorter. */
+export const HEARTBEAT_EVERY_MS = 5_000;
+
+/**
+ * Runs `fn` while heartbeating for as long as it runs, so a slow call (a throttled KMS, a slow
+ * registry) is never taken for a dead worker, and a worker that does die is noticed within the
+ * heartbeat timeout. `fn` gets the attempt's cancellation signal: it fires when Temporal has
+ * given up on this attempt (cancelled, timed out, superseded), and a step then writes nothing.
+ */
+export async function whileHeartbeating<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const timeoutMs = context.info.heartbeatTimeoutMs;
+  const everyMs = timeoutMs ? Math.max(100, Math.min(HEARTBEAT_EVERY_MS, Math.floor(timeoutMs / 3))) : HEARTBEAT_EVERY_MS;
+  context.heartbeat();
+  const timer = setInterval(() => context.heartbeat(), everyMs);
+  try {
+    return await fn(context.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}

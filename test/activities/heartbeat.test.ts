@@ -1,0 +1,100 @@
+/**
+ * The long promotion activities heartbeat for as long as they run, in the SDK's activity harness
+ * (MockActivityEnvironment, which reports each heartbeat): prodSign while its KMS Sign answer is
+ * stalled (local-kms behind test/support/holding-proxy.ts), release while its registry write is
+ * held. A heartbeat once at the start would let Temporal start a second attempt beside a slow one.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createPromotionActivities } from '../../activities/promotion';
+import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { KmsSigner } from '../../src/keys/kms-signer';
+import { keyFingerprint } from '../../src/keys/public-key';
+import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
+import { RegistryStore } from '../../src/oci/registry';
+import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
+import { requireTool } from '../../src/stack/tools';
+import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy';
+import { createTestKey, type KmsTestServer } from '../support/kms-server';
+import { localKmsPath, startLocalKms } from '../support/local-kms';
+
+const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
+/** Short, so the harness sees several heartbeats quickly; the workflow's own is 30 s. */
+const HEARTBEAT_TIMEOUT_MS = 1_500;
+/** Heartbeats that must arrive while the call is stalled: more than the one at the start. */
+const WANTED = 3;
+
+/** Resolves once `n` heartbeats more have been reported by the harness. */
+function heartbeats(env: MockActivityEnvironment, n: number): Promise<void> {
+  let seen = 0;
+  return new Promise((resolve) => {
+    const on = () => {
+      if (++seen >= n) {
+        env.off('heartbeat', on);
+        resolve();
+      }
+    };
+    env.on('heartbeat', on);
+  });
+}
+
+describe('long promotion activities heartbeat while they wait', { skip: localKmsPath() ? false : 'local-kms not installed (bash scripts/toolchain.sh local-kms)' }, () => {
+  let tmp: string;
+  let registry: RunningRegistry;
+  let kms: KmsTestServer;
+  let kmsProxy: HoldingProxy;
+  let registryProxy: HoldingProxy;
+  let image: BuiltImage;
+  const repo = 'heartbeat/hello';
+
+  before(async () => {
+    requireTool('docker-registry');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-heartbeat-'));
+    registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
+    kms = await startLocalKms();
+    kmsProxy = await startHoldingProxy(kms.address);
+    registryProxy = await startHoldingProxy(registry.address);
+    image = await buildImageFromDirectory(FIXTURE);
+    const store = new RegistryStore(registry.address);
+    for (const blob of [...image.layers, image.config]) await store.putBlob(repo, blob);
+    await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+  });
+  after(async () => {
+    await kmsProxy?.close();
+    await registryProxy?.close();
+    await kms?.close();
+    await registry?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const activities = () => createPromotionActivities({ storeFor: (host) => new RegistryStore(host), env: { ...kms.env } });
+
+  test('prodSign keeps heartbeating while its KMS Sign call is stalled, then signs once', { timeout: 60_000 }, async () => {
+    const key = await createTestKey(kms);
+    const pem = await new KmsSigner(key.ref, { env: kms.env }).publicKeyPem();
+    const env = new MockActivityEnvironment({ activityType: 'prodSign', heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
+    const stalled = kmsProxy.stallNext((_m, _u, headers) => headers['x-amz-target'] === 'TrentService.Sign');
+    const target = { repository: `${registry.address}/${repo}`, digest: image.digest };
+    const run = env.run(activities().prodSign, target, { ref: key.ref.replace(kms.address, kmsProxy.address), passwordEnv: 'UNUSED', fingerprint: keyFingerprint(pem) });
+    await stalled;
+    await heartbeats(env, WANTED);
+    kmsProxy.releaseStalled();
+    assert.equal(((await run) as { added: boolean }).added, true);
+    assert.equal((await verifyImageSignatures(new RegistryStore(registry.address), repo, image.digest, pem)).valid, 1);
+  });
+
+  test('release keeps heartbeating while its registry write is held, then tags the digest', { timeout: 60_000 }, async () => {
+    const env = new MockActivityEnvironment({ activityType: 'release', heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
+    const held = registryProxy.holdNext((method, url) => method === 'PUT' && url === `/v2/${repo}/manifests/prod`);
+    const run = env.run(activities().release, { repository: `${registryProxy.address}/${repo}`, digest: image.digest }, 'prod');
+    await held;
+    await heartbeats(env, WANTED);
+    registryProxy.releaseHeld();
+    assert.equal(((await run) as { reference: string }).reference, `${registryProxy.address}/${repo}:prod@${image.digest}`);
+    assert.equal((await new RegistryStore(registry.address).getManifest(repo, 'prod'))?.digest, image.digest);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Production signing when the signer is slower than any timeout: a real KMS API (local-kms) whose
+ * Sign answers are stalled by test/support/holding-proxy.ts (they trickle in for as long as the
+ * test likes, longer than the signer's own request timeout), a real registry. An attempt stalled
+ * in the signer is overtaken by a second attempt that signs and finishes; when the first one's
+ * signature finally comes back it must write nothing. The second attempt reaches the registry
+ * under another host name, as a second worker process would, so no in-process lock is shared.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { verifyAttestations } from '../../src/cosign/attestations';
+import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { APPROVAL_PREDICATE_TYPE } from '../../src/approval/constants';
+import { DEFAULT_KMS_REQUEST_TIMEOUT_MS, KmsSigner } from '../../src/keys/kms-signer';
+import { keyFingerprint } from '../../src/keys/public-key';
+import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
+import { RegistryStore } from '../../src/oci/registry';
+import { productionSign, type StepDeps } from '../../src/promotion/steps';
+import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
+import { requireTool } from '../../src/stack/tools';
+import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy';
+import { createTestKey, type KmsTestServer } from '../support/kms-server';
+import { localKmsPath, startLocalKms } from '../support/local-kms';
+
+const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
+const isSign = (_method: string, _url: string, headers: Record<string, unknown>) => headers['x-amz-target'] === 'TrentService.Sign';
+
+describe('production signing with a signer slower than any timeout', { skip: localKmsPath() ? false : 'local-kms not installed (bash scripts/toolchain.sh local-kms)' }, () => {
+  let tmp: string;
+  let registry: RunningRegistry;
+  let kms: KmsTestServer;
+  let kmsProxy: HoldingProxy;
+  let registryProxy: HoldingProxy;
+  let image: BuiltImage;
+  let repoCounter = 0;
+
+  before(async () => {
+    requireTool('docker-registry');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-prod-sign-'));
+    registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
+    kms = await startLocalKms();
+    kmsProxy = await startHoldingProxy(kms.address);
+    registryProxy = await startHoldingProxy(registry.address);
+    image = await buildImageFromDirectory(FIXTURE);
+  });
+  after(async () => {
+    await kmsProxy?.close();
+    await registryProxy?.close();
+    await kms?.close();
+    await registry?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** A fresh repository with the image, a fresh KMS key reached through the stalling proxy, and two workers' views of them. */
+  async function setUp() {
+    const repo = `prod/hello-${++repoCounter}`;
+    const direct = new RegistryStore(registry.address);
+    for (const blob of [...image.layers, image.config]) await direct.putBlob(repo, blob);
+    await direct.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+    const key = await createTestKey(kms);
+    const ref = key.ref.replace(kms.address, kmsProxy.address);
+    const pem = await new KmsSigner(key.ref, { env: kms.env }).publicKeyPem();
+    const worker = (host: string): StepDeps => ({ storeFor: () => new RegistryStore(host), env: { ...kms.env } });
+    return {
+      repo,
+      pem,
+      first: worker(registry.address),
+      second: worker(registryProxy.address),
+      target: { repository: `${registry.address}/${repo}`, digest: image.digest },
+      key: { ref, passwordEnv: 'UNUSED', fingerprint: keyFingerprint(pem) },
+      record: { promotionId: `promote-prod-${repoCounter}`, decisions: [] },
+    };
+  }
+
+  /** Stalls the next KMS Sign answer only; resolves once it is stalled. */
+  function stallFirstSign(): Promise<void> {
+    let signs = 0;
+    return kmsProxy.stallNext((method, url, headers) => isSign(method, url, headers) && ++signs === 1);
+  }
+
+  test('an attempt overtaken while it signs writes nothing: exactly one signature and one approval record', async () => {
+    const s = await setUp();
+    const stalled = stallFirstSign();
+    const firstAttempt = productionSign(s.first, s.target, s.key, s.record);
+    await stalled;
+    const stalledAt = Date.now();
+
+    const second = await productionSign(s.second, s.target, s.key, s.record);
+    assert.deepEqual(second, { added: true, keyFingerprint: s.key.fingerprint, approvalRecordAdded: true });
+    // Keep the first attempt's KMS call going past the signer's own request timeout: the trickle keeps it alive.
+    await sleep(Math.max(0, DEFAULT_KMS_REQUEST_TIMEOUT_MS + 2_000 - (Date.now() - stalledAt)));
+    kmsProxy.releaseStalled();
+
+    const first = await firstAttempt;
+    assert.deepEqual(first, { added: false, keyFingerprint: s.key.fingerprint, approvalRecordAdded: false });
+    const direct = new RegistryStore(registry.address);
+    assert.equal((await verifyImageSignatures(direct, s.repo, image.digest, s.pem)).valid, 1, 'exactly one production signature');
+    const records = (await verifyAttestations(direct, s.repo, image.digest, s.pem)).attestations.filter((a) => a.predicateType === APPROVAL_PREDICATE_TYPE);
+    assert.equal(records.length, 1, 'exactly one approval record');
+  });
+
+  test('an attempt Temporal has given up on (its signal aborted) writes nothing once its signer returns', async () => {
+    const s = await setUp();
+    const superseded = new AbortController();
+    const stalled = stallFirstSign();
+    const firstAttempt = productionSign(s.first, s.target, s.key, s.record, { signal: superseded.signal });
+    await stalled;
+    superseded.abort(new Error('attempt superseded'));
+    const direct = new RegistryStore(registry.address);
+    kmsProxy.releaseStalled();
+    await assert.rejects(firstAttempt, /attempt superseded/);
+    assert.equal((await verifyImageSignatures(direct, s.repo, image.digest, s.pem)).valid, 0, 'the superseded attempt wrote no signature');
+
+    const second = await productionSign(s.second, s.target, s.key, s.record);
+    assert.equal(second.added, true);
+    assert.equal((await verifyImageSignatures(direct, s.repo, image.digest, s.pem)).valid, 1);
+  });
+});
