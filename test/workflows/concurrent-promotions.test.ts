@@ -77,7 +77,8 @@ describe('many promotions of one digest at once, two worker processes', () => {
     const started = await Promise.all(targets.map((target) => env.promote({ target, source: { directory: dir }, build: buildFacts() })));
     const digest = started[0].digest;
     assert.ok(started.every((s) => s.digest === digest && !s.attached));
-    await Promise.all(started.map((s) => waitForPromotion(env.client, s.promotionId, { until: (st) => st.state === 'AWAITING_APPROVAL', pollMs: 200 })));
+    const atGate = await Promise.all(started.map((s) => waitForPromotion(env.client, s.promotionId, { until: (st) => st.state === 'AWAITING_APPROVAL', pollMs: 200 })));
+    for (const s of atGate) assert.equal(s.state, 'AWAITING_APPROVAL', `${s.promotionId}: ${s.error} ${JSON.stringify(s.timeline.map((t) => [t.step, t.status, t.error]))}`);
     await Promise.all(started.map((s) => env.decideAs(s.promotionId, 'alice', 'approve')));
     const done = await Promise.all(started.map((s) => waitForPromotion(env.client, s.promotionId, { pollMs: 200 })));
     for (const d of done) assert.equal(d.state, 'PROMOTED', `${d.promotionId}: ${d.error}`);
