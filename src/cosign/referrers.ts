@@ -101,6 +101,12 @@ export async function pushReferrer(store: Store, repository: string, subjectDige
     for (let attempt = 1; attempt <= FALLBACK_UPDATE_ATTEMPTS; attempt++) {
       const { index, at } = await readFallbackIndex(store, repository, subjectDigest);
       if (index.manifests.some((d) => d.digest === digest)) return digest;
+      // A referrer past what readers read would make every later read refuse the digest.
+      if (index.manifests.length >= DEFAULT_MAX_REFERRERS) {
+        throw new CountersignError('TOO_MANY_REFERRERS', `${store.location}/${repository}:${tag} already lists ${index.manifests.length} referrers, the most that are read; not adding ${digest}`, {
+          details: { count: index.manifests.length, limit: DEFAULT_MAX_REFERRERS },
+        });
+      }
       const descriptor: Descriptor = { mediaType: MEDIA_TYPE.imageManifest, size: manifest.length, digest, artifactType, annotations };
       const next = Buffer.from(JSON.stringify({ ...index, manifests: [...index.manifests, descriptor] }), 'utf8');
       const now = await store.getManifest(repository, tag);

@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { parseBundle } from '../../src/cosign/bundle';
 import { BUNDLE_FETCH_CONCURRENCY, verifyImageBundles } from '../../src/cosign/bundle-images';
 import { EvidenceError } from '../../src/cosign/problems';
-import { DEFAULT_MAX_REFERRERS, referrersFallbackTag } from '../../src/cosign/referrers';
+import { DEFAULT_MAX_REFERRERS, pushReferrer, referrersFallbackTag } from '../../src/cosign/referrers';
 import { signImage, verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { DEFAULT_SIGNATURE_LAYER_MAX_BYTES, MAX_LAYERS, SIGNATURE_FETCH_CONCURRENCY } from '../../src/cosign/signature-manifest';
 import { cosignTag } from '../../src/cosign/tags';
@@ -154,6 +154,18 @@ describe('referrers', () => {
     const store = await storeWithReferrers(DEFAULT_MAX_REFERRERS + 1);
     await assert.rejects(verifyImageBundles(store, REPO, DIGEST, COSIGN_PUB), refusedWith('TOO_MANY_REFERRERS', /lists 1001 referrers, more than the 1000 read/));
     assert.equal(store.manifestReads, 0);
+  });
+
+  test(`a ${DEFAULT_MAX_REFERRERS + 1}th referrer is refused when written, so reads never meet more than they read`, async () => {
+    const full = await storeWithReferrers(DEFAULT_MAX_REFERRERS);
+    const before = await full.getManifest(REPO, referrersFallbackTag(DIGEST));
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.imageManifest, artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json', config: { mediaType: MEDIA_TYPE.emptyJson, size: 2, digest: `sha256:${'4'.repeat(64)}` }, layers: [] }));
+    await assert.rejects(pushReferrer(full, REPO, DIGEST, manifest, 'application/vnd.dev.sigstore.bundle.v0.3+json', {}), refusedWith('TOO_MANY_REFERRERS', /already lists 1000 referrers, the most that are read/));
+    assert.equal((await full.getManifest(REPO, referrersFallbackTag(DIGEST)))?.digest, before?.digest, 'the index is unchanged');
+    const roomForOne = await storeWithReferrers(DEFAULT_MAX_REFERRERS - 1);
+    await pushReferrer(roomForOne, REPO, DIGEST, manifest, 'application/vnd.dev.sigstore.bundle.v0.3+json', {});
+    const index = JSON.parse((await roomForOne.getManifest(REPO, referrersFallbackTag(DIGEST)))!.data.toString('utf8'));
+    assert.equal(index.manifests.length, DEFAULT_MAX_REFERRERS, 'the last one that fits is added');
   });
 
   test(`referrers are checked ${BUNDLE_FETCH_CONCURRENCY} at a time, each one reported`, async () => {
