@@ -13,9 +13,8 @@ import { runRequestNonce } from './prior-runs';
 import { CountersignError } from '../errors';
 import type { Signer } from '../keys/signer';
 import { CHART_START_REQUEST_TYPE, parseChartStartRequest, type ChartStartRequest } from '../requests/chart-start-request';
-import { newNonce, signStatement } from '../requests/sign';
-import { DEFAULT_REQUEST_VALIDITY_MS } from '../requests/start-request';
-import { canonicalJson, type SignedStatement } from '../requests/statement';
+import { signStartRequest } from '../requests/sign';
+import type { SignedStatement } from '../requests/statement';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import {
   CHART_RELEASE_WORKFLOW_TYPE,
@@ -56,8 +55,7 @@ export interface StartedChartRelease {
 export async function startChartRelease(client: Client, request: ChartReleaseRequest): Promise<StartedChartRelease> {
   const chartDir = path.resolve(request.chartDir);
   const pkg = await packageChart(chartDir);
-  const issuedAt = new Date();
-  const statement: ChartStartRequest = {
+  const statement: Omit<ChartStartRequest, 'issuedAt' | 'expiresAt' | 'nonce'> = {
     _type: CHART_START_REQUEST_TYPE,
     target: request.target,
     chartDir,
@@ -66,17 +64,9 @@ export async function startChartRelease(client: Client, request: ChartReleaseReq
     sha256: pkg.sha256,
     ...(request.deadlineMs !== undefined ? { deadlineMs: request.deadlineMs } : {}),
     initiator: request.initiator,
-    issuedAt: issuedAt.toISOString(),
-    expiresAt: new Date(issuedAt.getTime() + (request.validityMs ?? DEFAULT_REQUEST_VALIDITY_MS)).toISOString(),
-    nonce: newNonce(),
   };
-  // Refuse here what the worker would refuse for its shape, so a typo fails before anything starts.
-  try {
-    parseChartStartRequest({ statement: canonicalJson(statement), signature: '' });
-  } catch (err) {
-    throw new CountersignError('BAD_INPUT', (err as Error).message);
-  }
-  const input: ChartReleaseInput = { request: await signStatement(statement, request.signer), ...(request.reopen ? { reopen: request.reopen } : {}) };
+  const { signed, nonce } = await signStartRequest(statement, parseChartStartRequest, request.signer, request.validityMs);
+  const input: ChartReleaseInput = { request: signed, ...(request.reopen ? { reopen: request.reopen } : {}) };
   const releaseId = chartReleaseId(request.target, pkg.metadata.name, pkg.metadata.version, pkg.sha256);
   const handle = await client.workflow.start(CHART_RELEASE_WORKFLOW_TYPE, {
     taskQueue: TASK_QUEUE,
@@ -93,7 +83,7 @@ export async function startChartRelease(client: Client, request: ChartReleaseReq
     ]),
   });
   // Joined, not started, when the run carries another caller's request (see startPromotion).
-  const attached = (await runRequestNonce(client, releaseId, handle.firstExecutionRunId)) !== statement.nonce;
+  const attached = (await runRequestNonce(client, releaseId, handle.firstExecutionRunId)) !== nonce;
   return { releaseId, attached, name: pkg.metadata.name, version: pkg.metadata.version, fileName: pkg.fileName, sha256: pkg.sha256 };
 }
 

@@ -15,9 +15,9 @@ import { CHART_RELEASE_WORKFLOW_TYPE } from '../../workflows/chart-release-messa
 import { signDecision } from '../approval/sign';
 import type { Signer } from '../keys/signer';
 import type { ApprovalView, SignedDecision } from '../../workflows/approval-messages';
-import { newNonce, signStatement } from '../requests/sign';
-import { canonicalJson, type SignedStatement } from '../requests/statement';
-import { DEFAULT_REQUEST_VALIDITY_MS, START_REQUEST_TYPE, parseStartRequest, type ClaimedBuild, type StartRequest } from '../requests/start-request';
+import { signStartRequest, signStatement } from '../requests/sign';
+import type { SignedStatement } from '../requests/statement';
+import { START_REQUEST_TYPE, parseStartRequest, type ClaimedBuild, type StartRequest } from '../requests/start-request';
 import { REOPEN_STATEMENT_TYPE, type ReopenStatement } from '../requests/reopen';
 import { listPriorRuns, runRequestNonce } from './prior-runs';
 import {
@@ -89,8 +89,7 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
     digest = ref.digest;
     artifact = { kind: 'image', reference: `${repositoryOf(ref)}@${digest}` };
   }
-  const issuedAt = new Date();
-  const startRequest: StartRequest = {
+  const startRequest: Omit<StartRequest, 'issuedAt' | 'expiresAt' | 'nonce'> = {
     _type: START_REQUEST_TYPE,
     target: request.target,
     digest,
@@ -99,17 +98,9 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
     ...(request.commit ? { commit: request.commit } : {}),
     ...(request.deadlineMs !== undefined ? { deadlineMs: request.deadlineMs } : {}),
     initiator: request.initiator,
-    issuedAt: issuedAt.toISOString(),
-    expiresAt: new Date(issuedAt.getTime() + (request.validityMs ?? DEFAULT_REQUEST_VALIDITY_MS)).toISOString(),
-    nonce: newNonce(),
   };
-  // Refuse here what the worker would refuse for its shape, so a typo fails before anything starts.
-  try {
-    parseStartRequest({ statement: canonicalJson(startRequest), signature: '' });
-  } catch (err) {
-    throw new CountersignError('BAD_INPUT', (err as Error).message);
-  }
-  const input: PromotionInput = { request: await signStatement(startRequest, request.signer), ...(request.reopen ? { reopen: request.reopen } : {}) };
+  const { signed, nonce } = await signStartRequest(startRequest, parseStartRequest, request.signer, request.validityMs);
+  const input: PromotionInput = { request: signed, ...(request.reopen ? { reopen: request.reopen } : {}) };
   const workflowId = promotionId(request.target, digest);
   const handle = await client.workflow.start(PROMOTION_WORKFLOW_TYPE, {
     taskQueue: TASK_QUEUE,
@@ -126,7 +117,7 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
   // The run the start call returned either carries this request (this call started it) or another
   // caller's (this call joined it): decided from the run itself, not from a look taken before
   // starting, which ten simultaneous triggers all take before any of them starts.
-  const attached = (await runRequestNonce(client, workflowId, handle.firstExecutionRunId)) !== startRequest.nonce;
+  const attached = (await runRequestNonce(client, workflowId, handle.firstExecutionRunId)) !== nonce;
   return { promotionId: workflowId, digest, ...(artifact.kind === 'image' ? { reference: artifact.reference } : {}), attached };
 }
 

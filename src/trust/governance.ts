@@ -9,28 +9,12 @@ import { CountersignError } from '../errors';
 import { statementSignedBy } from '../requests/sign';
 import type { SignedStatement } from '../requests/statement';
 import type { TrustConfig } from './config';
+import { workerConfig, type AuthorizeDeps, type PriorRun } from '../requests/authorize';
 
-/** An earlier run of a workflow id, as visibility reports it (src/client/prior-runs.ts). */
-export interface EarlierRun {
-  runId: string;
-  status: string;
-  /** The nonce of the signed request in the run's input. */
-  requestNonce?: string;
-}
-
-export interface GovernanceDeps {
-  /** The worker's configuration; undefined when the worker was started without one. */
-  config(): Config | undefined;
-  /** Earlier runs of `workflowId`, the current run excluded. */
-  priorRuns(workflowId: string, currentRunId: string): Promise<EarlierRun[]>;
-  now?: () => Date;
-}
-
-export function workerConfig(deps: GovernanceDeps): Config {
-  const config = deps.config();
-  if (!config) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
-  return config;
-}
+/** The same worker dependencies as start requests: its configuration and earlier runs of an id. */
+export type GovernanceDeps = AuthorizeDeps;
+export type EarlierRun = PriorRun;
+export { workerConfig };
 
 /** The request's shape, or REQUEST_UNSIGNED / REQUEST_INVALID. */
 export function parsed<T>(signed: SignedStatement | undefined, parse: (s: SignedStatement | undefined) => T, what: string): T {
