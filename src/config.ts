@@ -209,6 +209,10 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       if (t !== '*' && isObject(raw.targets) && !known) problems.add(`initiators.${name}.targets[${i}]`, `no target "${t}" under targets: or charts:`);
     });
   }
+  // A campaign's per-target action names a target, so a typo never falls back to the default silently.
+  for (const store of Object.values(trust)) {
+    for (const t of Object.keys(store.campaign.targets)) if (!isObject(raw.targets) || !(t in raw.targets)) problems.add(`trust.${store.name}.campaign.targets.${t}`, `no target "${t}" under targets:`);
+  }
   checkOneKeyOnePerson(roster, initiators, problems);
   problems.list.unshift(...withoutDoubles(fromSchema, problems.list));
   // A value over its size limit is reported by its size only: other words about it could quote it back.

@@ -184,6 +184,16 @@ export class RegistryStore implements Store {
     return tags as string[];
   }
 
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw new CountersignError('BAD_REFERENCE', `not a tag: "${tag}"`);
+    const res = await this.request('DELETE', `/${repository}/manifests/${tag}`);
+    // distribution 2.8 reads the tag as a digest (400 DIGEST_INVALID); others say UNSUPPORTED (405) or refuse deletes.
+    const answer = [200, 202, 404].includes(res.status) ? true : [400, 405, 501].includes(res.status) ? false : undefined;
+    if (answer === undefined) throw await this.unexpected(`DELETE tag ${repository}:${tag}`, res);
+    await res.body?.cancel().catch(() => undefined);
+    return answer;
+  }
+
   /**
    * GET /v2/<repo>/referrers/<digest>. A registry with the API answers 200 with an image index
    * (empty when nothing refers to the digest); 404 means the API is not offered (distribution 2.8).

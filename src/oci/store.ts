@@ -28,6 +28,12 @@ export interface Store {
   putManifest(repository: string, reference: string, data: Buffer, mediaType: string): Promise<string>;
   listTags(repository: string): Promise<string[]>;
   /**
+   * Removes a tag, leaving the manifest (OCI 1.1 `DELETE /v2/<name>/manifests/<tag>`): true when
+   * removed (or already absent), false when the store does not delete tags (distribution 2.8).
+   * Optional: stores without it cannot delete tags.
+   */
+  deleteTag?(repository: string, tag: string): Promise<boolean>;
+  /**
    * The OCI 1.1 Referrers API: descriptors of the manifests whose subject is `digest`, or
    * undefined when the store does not offer the API (then the fallback index tag `sha256-<hex>`
    * holds them; see src/cosign/referrers.ts). Optional: stores without it count as "no API".

@@ -9,6 +9,7 @@ import { parseDuration } from '../duration';
 import { durationText, MAX_OVERLAP_MS } from '../limits';
 import { isKmsRef, parseKmsRef } from '../keys/kms-ref';
 import { KEY_KINDS, type KeyKind } from './index-file';
+import { parseCampaign, type CampaignConfig } from './campaign-config';
 
 export const DEFAULT_OVERLAP = '7d';
 export const DEFAULT_CEREMONY_DEADLINE = '24h';
@@ -32,6 +33,8 @@ export interface TrustConfig {
   revocation: { required: number; disableKmsKey?: boolean };
   /** The key that signs the published index (index.json.sig), when the store signs it. */
   index?: IndexSigningConfig;
+  /** What a compromise campaign over one of its keys does (docs/trust.md, Compromise campaign). */
+  campaign: CampaignConfig;
 }
 
 /** `trust.<name>.index`: the index-signing key customers pin, and how long each signature lasts. */
@@ -127,7 +130,8 @@ export function parseTrust(value: unknown, base: string, roster: Record<string, 
       else if (disable) Object.assign(revocation, { disableKmsKey: true });
     }
     const index = raw.index === undefined ? undefined : parseIndexSigning(raw.index, `${at}.index`, name, base, add);
-    out[name] = { name, kind, publishDir, stateFile, backend, governance, custodians, overlapMs, userId, revocation, ...(index ? { index } : {}) };
+    const campaign = parseCampaign(raw.campaign, `${at}.campaign`, roster, custodians, add);
+    out[name] = { name, kind, publishDir, stateFile, backend, governance, custodians, overlapMs, userId, revocation, ...(index ? { index } : {}), campaign };
   }
   // One index.json per directory: stores sharing one must sign it with the same key, or none.
   const byDir = new Map<string, TrustConfig[]>();

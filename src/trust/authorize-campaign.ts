@@ -1,0 +1,130 @@
+/**
+ * The first step of a compromise campaign: the worker checks the governance member's signed
+ * campaign request against its own configuration, finds the (revoked) key among the named store's
+ * keys, and resolves everything the campaign will act with: the store's active key, each target's
+ * policy and developer key, the action per target, the rate and the approvers. Nothing of it comes
+ * from the request or the workflow input.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config';
+import { CountersignError } from '../errors';
+import { keyFingerprint } from '../keys/public-key';
+import { pinKey } from '../promotion/pin-keys';
+import { campaignWorkflowId, CAMPAIGN_REQUEST_VALIDITY_MS, parseCampaignRequest } from '../requests/campaign-request';
+import { REQUEST_CLOCK_SKEW_MS } from '../requests/start-request';
+import type { SignedStatement } from '../requests/statement';
+import { campaignActionFor } from './campaign-config';
+import type { CampaignPlan, CampaignTarget } from './campaign-plan';
+import type { TrustConfig } from './config';
+import { checkGovernanceSignature, checkNotReplayed, parsed, workerConfig, type GovernanceDeps } from './governance';
+import type { TrustKey } from './index-file';
+import { pinTrustedKey } from './pin';
+import { pinPeople, trustStoreOf } from './resolve';
+import { TrustStore } from './store';
+
+export interface CampaignAuthorizeInput {
+  request: SignedStatement;
+  workflowId: string;
+  runId: string;
+}
+
+export async function authorizeCampaign(deps: GovernanceDeps, input: CampaignAuthorizeInput): Promise<CampaignPlan> {
+  const config = workerConfig(deps);
+  const request = parsed(input.request, parseCampaignRequest, 'campaign');
+  const store = trustStoreOf(config, request.trust);
+  checkGovernanceSignature(config, store, input.request, request.requester, 'campaign request');
+  const now = (deps.now ?? (() => new Date()))().getTime();
+  const signedAt = Date.parse(request.time);
+  if (signedAt > now + REQUEST_CLOCK_SKEW_MS) throw new CountersignError('REQUEST_INVALID', `the campaign request is dated in the future (${request.time})`);
+  if (now - signedAt > CAMPAIGN_REQUEST_VALIDITY_MS) {
+    throw new CountersignError('REQUEST_EXPIRED', `the campaign request was signed at ${request.time}; it is good for ${CAMPAIGN_REQUEST_VALIDITY_MS / 60_000} minutes: sign a new one`);
+  }
+  const expectedId = campaignWorkflowId(request.trust, request.keyId);
+  if (input.workflowId !== expectedId) throw new CountersignError('REQUEST_INVALID', `the campaign request is for ${expectedId}, but this run is ${input.workflowId}`);
+  await checkNotReplayed(deps, [{ workflowId: input.workflowId, runId: input.runId }], request.nonce, 'campaign request');
+
+  const location = { name: store.name, publishDir: store.publishDir, stateFile: store.stateFile };
+  const trustStore = new TrustStore(location);
+  const index = await trustStore.index();
+  const key = trustStore.ownKeys(index).find((k) => k.id === request.keyId && k.kind === store.kind);
+  if (!key) {
+    const elsewhere = index.keys.some((k) => k.id === request.keyId);
+    throw new CountersignError('KEY_UNKNOWN', `key ${request.keyId} is not in trust store ${store.name}${elsewhere ? " (it is another store's key)" : ` (${store.publishDir}/index.json has no such key)`}`);
+  }
+  if (key.fingerprint.toLowerCase() !== request.fingerprint.toLowerCase()) {
+    throw new CountersignError('KEY_UNKNOWN', `key ${key.id} of trust store ${store.name} has fingerprint ${key.fingerprint}, not the request's ${request.fingerprint}`);
+  }
+  // Re-signing what a key signed while it still signs would be for nothing: revoke first.
+  if (key.status !== 'revoked') {
+    throw new CountersignError('REQUEST_INVALID', `key ${key.id} of trust store ${store.name} is ${key.status}, not revoked: revoke it first (countersign keys revoke ${key.id} --trust ${store.name} ...), then run the campaign`);
+  }
+  const signingKey = store.kind === 'cosign' ? await activeSigningKey(store, key) : undefined;
+  return {
+    trust: store.name,
+    keyId: key.id,
+    fingerprint: key.fingerprint,
+    kind: key.kind,
+    publicKeyPem: store.kind === 'cosign' ? await compromisedPublicKey(store, key) : '',
+    reason: request.reason.trim(),
+    requester: request.requester,
+    requestedAt: request.time,
+    requestDigest: `sha256:${crypto.createHash('sha256').update(input.request.statement, 'utf8').digest('hex')}`,
+    ...(signingKey ? { signingKey } : {}),
+    targets: store.kind === 'cosign' ? await storeTargets(config, store) : {},
+    onVerifyFailure: store.campaign.onVerifyFailure,
+    perMinute: store.campaign.perMinute,
+    windowMs: store.campaign.windowMs,
+    itemsPerRun: store.campaign.itemsPerRun,
+    approvers: { ...store.campaign.approval, roster: await pinPeople(config, [...new Set(store.campaign.approval.groups.flatMap((g) => g.members))], 'campaign approvers') },
+    location,
+    configFile: config.file,
+  };
+}
+
+/** The store's active key, which re-signs; a campaign cannot run before the next key exists. */
+async function activeSigningKey(store: TrustConfig, compromised: TrustKey): Promise<CampaignPlan['signingKey']> {
+  const pin = await pinTrustedKey(store).catch((err: unknown) => {
+    throw err instanceof CountersignError && err.code === 'TRUST_NO_ACTIVE_KEY'
+      ? new CountersignError('TRUST_NO_ACTIVE_KEY', `trust store ${store.name} has no active key to re-sign with: run a key ceremony first (countersign keys ceremony --trust ${store.name}), then the campaign`)
+      : err;
+  });
+  if (pin.fingerprint === compromised.fingerprint) throw new CountersignError('KEY_INVALID', `the active key of trust store ${store.name} is the compromised key ${compromised.id}`);
+  return { id: pin.trust!.keyId, ref: pin.ref ?? '', passwordEnv: pin.passwordEnv, publicKeyPem: pin.publicKeyPem, fingerprint: pin.fingerprint, trust: pin.trust! };
+}
+
+/** The revoked key's public key: kept in the index (its published file is a tombstone), or the file for older entries. */
+async function compromisedPublicKey(store: TrustConfig, key: TrustKey): Promise<string> {
+  const der = key.revocation?.publicKey;
+  const pem = der
+    ? `-----BEGIN PUBLIC KEY-----\n${der.match(/.{1,64}/g)!.join('\n')}\n-----END PUBLIC KEY-----\n`
+    : await fs.readFile(path.join(store.publishDir, key.file), 'utf8').catch(() => '');
+  let fingerprint = '';
+  try {
+    fingerprint = keyFingerprint(pem);
+  } catch {
+    // A tombstone or a missing file: no key to find its signatures with.
+  }
+  if (fingerprint !== key.fingerprint) throw new CountersignError('KEY_MISSING', `the index keeps no public key for ${key.id} and ${key.file} is not it: its signatures cannot be found`);
+  return pem;
+}
+
+/** Targets that sign with this store's key, each with what a re-sign re-verifies against. */
+async function storeTargets(config: Config, store: TrustConfig): Promise<Record<string, CampaignTarget>> {
+  const out: Record<string, CampaignTarget> = {};
+  for (const t of Object.values(config.targets)) {
+    if (t.keys.platform.trust?.name !== store.name) continue;
+    const developer = await pinKey(t.keys.developer, 'developer');
+    out[t.name] = {
+      target: t.name,
+      repository: t.repository,
+      releaseTag: t.releaseTag,
+      signatureFormat: t.signatureFormat,
+      policy: t.policy,
+      developer: { publicKeyPem: developer.publicKeyPem, fingerprint: developer.fingerprint, ...(developer.trust ? { trust: developer.trust } : {}) },
+      action: campaignActionFor(store.campaign, t.name),
+    };
+  }
+  return out;
+}
