@@ -3,6 +3,7 @@ import type { Duration } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { Client, Connection as ClientConnection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createCampaignActivities } from '../activities/campaign';
 import { createChartActivities } from '../activities/chart';
 import { createKeyActivities } from '../activities/keys';
 import { createNotifyActivities } from '../activities/notify';
@@ -107,6 +108,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     ...createChartActivities({ ...deps, authorize }),
     ...createNotifyActivities(deps),
     ...createKeyActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
+    ...createCampaignActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
   };
   const worker = await Worker.create({
     connection,

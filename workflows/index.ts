@@ -3,3 +3,4 @@ export { chartRelease } from './chart-release';
 export { keyCeremony } from './key-ceremony';
 export { keyRotation } from './key-rotation';
 export { keyRevocation } from './key-revocation';
+export { keyCampaign } from './key-campaign';

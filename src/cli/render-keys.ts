@@ -1,5 +1,5 @@
 /** Key ceremonies, rotations and revocations as a person reads them (keys status, status, keys history). */
-import type { CeremonyStatus, RevocationStatus, RotationStatus } from '../client/types';
+import type { CampaignStatus, CeremonyStatus, RevocationStatus, RotationStatus } from '../client/types';
 import type { HistoryEntry } from '../client/key-history';
 import type { KeyWorkflowStatus } from '../client/trust';
 import { formatCalendar } from '../duration';
@@ -45,14 +45,43 @@ export function renderHistoryEntry(e: HistoryEntry): string {
   const head = `${at ? formatCalendar(new Date(at)) : '-'}  ${e.kind.padEnd(10)} ${e.state.padEnd(18)} ${e.id}${e.source === 'index' ? '  (from the index)' : ''}`;
   const who = [
     ...(e.requestedBy ? [`requested by ${e.requestedBy}`] : []),
-    ...(e.joined.length ? [`${e.kind === 'revocation' ? 'co-signed' : 'joined'} by ${e.joined.map((j) => `${j.who}${j.decision === 'reject' ? ` (rejected${j.reason ? `: ${j.reason}` : ''})` : ''}`).join(', ')}`] : []),
+    ...(e.joined.length ? [`${e.kind === 'revocation' ? 'co-signed' : e.kind === 'campaign' ? 'approved' : 'joined'} by ${e.joined.map((j) => `${j.who}${j.decision === 'reject' ? ` (rejected${j.reason ? `: ${j.reason}` : ''})` : ''}`).join(', ')}`] : []),
   ];
   return [head, ...(who.length ? [`    ${who.join('; ')}`] : []), `    ${e.result}`].join('\n');
+}
+
+/**
+ * A campaign: state, key and why; the plan (every item and its action) while approvers look at
+ * it, progress while it runs, every item's outcome when done.
+ */
+export function renderCampaign(s: CampaignStatus): string {
+  const lines = [`${s.campaignId}  ${s.state}  key ${s.keyId} of trust store ${s.trust}, requested by ${s.requester || 'unknown'}: ${s.reason}`];
+  if (s.signingKey) lines.push(`re-signs with: ${s.signingKey.id} (${s.signingKey.fingerprint.slice(0, 16)})`);
+  if (s.planDigest) lines.push(`plan ${s.planDigest}: ${s.items.length} item(s)${s.capped ? ' (capped: more exist, run another campaign after this one)' : ''}`);
+  const done = new Map(s.results.map((r) => [r.id, r]));
+  for (const item of s.items) {
+    const r = done.get(item.id);
+    const found = item.found.join('+');
+    lines.push(`  ${item.action.padEnd(10)} ${item.repository || item.target}@${item.digest}  (${item.target}; found in ${found})${r ? `  -> ${r.outcome}: ${r.detail}` : item.note ? `  ${item.note}` : ''}`);
+  }
+  for (const note of s.notes ?? []) lines.push(`note: ${note}`);
+  if (s.state === 'AWAITING_APPROVAL') {
+    lines.push(`approval: ${s.approval.summary}; nothing changes until then`);
+    lines.push(`approvers approve this plan with: countersign approve ${s.campaignId} --as NAME --key FILE`);
+  } else if (s.approvedBy?.length) lines.push(`approved by: ${s.approvedBy.join(', ')}`);
+  if (s.state === 'RUNNING' && s.rate) {
+    lines.push(`progress: ${s.results.length} of ${s.items.length} done; at most ${s.rate.perMinute} per ${Math.round(s.rate.windowMs / 1000)} s${s.rate.waitingUntil ? `, next window ${s.rate.waitingUntil}` : ''}`);
+  }
+  if (s.results.length > 0) lines.push(`outcome: ${Object.entries(s.counts).map(([k, n]) => `${n} ${k}`).join(', ')}`);
+  if (s.indexRecorded) lines.push(`recorded in the index entry of ${s.keyId}`);
+  if (s.error) lines.push(`error: ${s.error}`);
+  return lines.join('\n');
 }
 
 /** Whichever key workflow it is. */
 export function renderKeyWorkflow(found: KeyWorkflowStatus): string {
   if (found.type === 'ceremony') return renderCeremony(found.status);
   if (found.type === 'rotation') return renderRotation(found.status);
+  if (found.type === 'campaign') return renderCampaign(found.status);
   return renderRevocation(found.status);
 }

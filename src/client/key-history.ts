@@ -1,5 +1,5 @@
 /**
- * The governance audit trail: every key ceremony, rotation and revocation, with who asked, who
+ * The governance audit trail: every key ceremony, rotation, revocation and compromise campaign, with who asked, who
  * joined or co-signed, when, and how it ended. Read from Temporal (visibility, then each run's
  * result or query) and completed from the trust index, which keeps the same facts after
  * Temporal's retention has dropped the runs.
@@ -8,11 +8,12 @@ import type { Client } from '@temporalio/client';
 import { CountersignError } from '../errors';
 import { KEY_CEREMONY_WORKFLOW_TYPE, KEY_ROTATION_WORKFLOW_TYPE, ceremonyIdFor, type CeremonyStatus, type RotationStatus } from '../../workflows/key-ceremony-messages';
 import { KEY_REVOCATION_WORKFLOW_TYPE, type RevocationStatus } from '../../workflows/key-revocation-messages';
+import { KEY_CAMPAIGN_WORKFLOW_TYPE, type CampaignStatus } from '../../workflows/key-campaign-messages';
 import type { TrustKey } from '../trust/index-file';
 import { keyWorkflowStatus, type KeyWorkflowStatus } from './trust';
 
-export type HistoryKind = 'ceremony' | 'rotation' | 'revocation';
-export const HISTORY_KINDS: readonly HistoryKind[] = ['ceremony', 'rotation', 'revocation'];
+export type HistoryKind = 'ceremony' | 'rotation' | 'revocation' | 'campaign';
+export const HISTORY_KINDS: readonly HistoryKind[] = ['ceremony', 'rotation', 'revocation', 'campaign'];
 
 export interface HistoryEntry {
   kind: HistoryKind;
@@ -39,15 +40,16 @@ const TYPES: Record<string, HistoryKind> = {
   [KEY_CEREMONY_WORKFLOW_TYPE]: 'ceremony',
   [KEY_ROTATION_WORKFLOW_TYPE]: 'rotation',
   [KEY_REVOCATION_WORKFLOW_TYPE]: 'revocation',
+  [KEY_CAMPAIGN_WORKFLOW_TYPE]: 'campaign',
 };
 
-const PREFIX: Record<HistoryKind, string> = { ceremony: 'key-ceremony-', rotation: 'key-rotation-', revocation: 'key-revocation-' };
+const PREFIX: Record<HistoryKind, string> = { ceremony: 'key-ceremony-', rotation: 'key-rotation-', revocation: 'key-revocation-', campaign: 'key-campaign-' };
 
 /** The trust store a key workflow id names: `key-ceremony-<trust>-<time>`, `key-revocation-<trust>-<key id>`. */
 export function trustOfWorkflowId(kind: HistoryKind, id: string): string | undefined {
   const rest = id.startsWith(PREFIX[kind]) ? id.slice(PREFIX[kind].length) : undefined;
   if (rest === undefined) return undefined;
-  const tail = kind === 'revocation' ? /-(cosign|openpgp)-\d{4}-\d{2}-\d{2}-[0-9a-f]+$/ : /-\d{4}-\d{2}-\d{2}T[^-]*$/;
+  const tail = kind === 'revocation' || kind === 'campaign' ? /-(cosign|openpgp)-\d{4}-\d{2}-\d{2}-[0-9a-f]+$/ : /-\d{4}-\d{2}-\d{2}T[^-]*$/;
   const match = tail.exec(rest);
   return match ? rest.slice(0, match.index) : undefined;
 }
@@ -103,6 +105,7 @@ function votes(approval: { votes: Array<{ approver: string; decision: 'approve' 
 function fromStatus(found: KeyWorkflowStatus): Omit<HistoryEntry, 'source' | 'startedAt' | 'closedAt'> {
   if (found.type === 'ceremony') return ceremonyEntry(found.status);
   if (found.type === 'rotation') return rotationEntry(found.status);
+  if (found.type === 'campaign') return campaignEntry(found.status);
   return revocationEntry(found.status);
 }
 
@@ -133,6 +136,12 @@ function revocationEntry(s: RevocationStatus): Omit<HistoryEntry, 'source' | 'st
   return { kind: 'revocation', id: s.revocationId, trust: s.trust, state: s.state, ...(s.requester ? { requestedBy: s.requester } : {}), joined: votes(s.approval), result, keys: s.keyId ? [s.keyId] : [] };
 }
 
+function campaignEntry(s: CampaignStatus): Omit<HistoryEntry, 'source' | 'startedAt' | 'closedAt'> {
+  const counts = s.results.length > 0 || s.state === 'DONE' ? Object.entries(s.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing signed by it was found' : '';
+  const result = s.error ? (counts ? `${counts}: ${s.error}` : s.error) : s.state === 'AWAITING_APPROVAL' ? `waiting: ${s.approval.summary} (${s.items.length} item(s))` : counts || s.state.toLowerCase();
+  return { kind: 'campaign', id: s.campaignId, trust: s.trust, state: s.state, ...(s.requester ? { requestedBy: s.requester } : {}), joined: votes(s.approval), result: `campaign over ${s.keyId}: ${result}`, keys: s.keyId ? [s.keyId] : [] };
+}
+
 /**
  * The same facts from the index, for what Temporal no longer has (retention): each key's ceremony
  * (`issuance`), its retirement, its revocation (`revocation`). Events Temporal still lists are
@@ -160,6 +169,22 @@ export function keyHistoryFromIndex(keys: TrustKey[], trust: string, fromTempora
     }
     if (kinds.includes('rotation') && k.status === 'retired' && !retiredByRotation.has(k.id)) {
       out.push({ kind: 'rotation', id: `retired ${k.id}`, trust, state: 'RETIRED', joined: [], closedAt: k.statusChangedAt, result: `retired ${k.id}: ${k.reason}`, keys: [k.id], source: 'index' });
+    }
+    for (const c of kinds.includes('campaign') ? (k.campaigns ?? []) : []) {
+      if (known.has(c.workflowId)) continue;
+      const counts = Object.entries(c.counts).filter(([, n]) => n > 0).map(([n, v]) => `${v} ${n}`).join(', ') || 'nothing signed by it was found';
+      out.push({
+        kind: 'campaign',
+        id: c.workflowId,
+        trust,
+        state: c.state,
+        requestedBy: c.requester,
+        joined: c.approvers.map((who) => ({ who, decision: 'approve' as const, at: c.at })),
+        closedAt: c.at,
+        result: `campaign over ${k.id}: ${counts}`,
+        keys: [k.id],
+        source: 'index',
+      });
     }
     if (kinds.includes('revocation') && k.revocation && !known.has(k.revocation.workflowId)) {
       out.push({

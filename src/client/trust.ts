@@ -24,6 +24,7 @@ import {
   type RotationStatus,
 } from '../../workflows/key-ceremony-messages';
 import { KEY_REVOCATION_WORKFLOW_TYPE, revocationQuery, type RevocationStatus } from '../../workflows/key-revocation-messages';
+import { campaignQuery, KEY_CAMPAIGN_WORKFLOW_TYPE, type CampaignStatus } from '../../workflows/key-campaign-messages';
 import type { TrustConfig } from '../trust/config';
 import { rotationIdFor, rotationScheduleId } from '../trust/ids';
 import { ceremonyPlanDigest, pinPeople } from '../trust/resolve';
@@ -212,23 +213,28 @@ export async function controlSchedule(client: Client, which: string, action: 'pa
   return scheduleId;
 }
 
-export type KeyWorkflowStatus = { type: 'ceremony'; status: CeremonyStatus } | { type: 'rotation'; status: RotationStatus } | { type: 'revocation'; status: RevocationStatus };
+export type KeyWorkflowStatus =
+  | { type: 'ceremony'; status: CeremonyStatus }
+  | { type: 'rotation'; status: RotationStatus }
+  | { type: 'revocation'; status: RevocationStatus }
+  | { type: 'campaign'; status: CampaignStatus };
 
-/** Status of a ceremony, a rotation or a revocation, by workflow id (its latest run, or the run named). */
+/** Status of a ceremony, a rotation, a revocation or a campaign, by workflow id (its latest run, or the run named). */
 export async function keyWorkflowStatus(client: Client, id: string, runId?: string): Promise<KeyWorkflowStatus> {
   const handle = client.workflow.getHandle(id, runId);
   let description;
   try {
     description = await handle.describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no key ceremony, rotation or revocation "${id}"`);
+    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no key ceremony, rotation, revocation or campaign "${id}"`);
     throw err;
   }
   const running = description.status.name === 'RUNNING';
   if (description.type === KEY_CEREMONY_WORKFLOW_TYPE) return { type: 'ceremony', status: running ? await handle.query(ceremonyQuery) : await handle.result() };
   if (description.type === KEY_ROTATION_WORKFLOW_TYPE) return { type: 'rotation', status: running ? await handle.query(rotationQuery) : await handle.result() };
   if (description.type === KEY_REVOCATION_WORKFLOW_TYPE) return { type: 'revocation', status: running ? await handle.query(revocationQuery) : await handle.result() };
-  throw new CountersignError('UNKNOWN_PROMOTION', `${id} is a ${description.type}, not a key ceremony, rotation or revocation`);
+  if (description.type === KEY_CAMPAIGN_WORKFLOW_TYPE) return { type: 'campaign', status: running ? await handle.query(campaignQuery) : await handle.result() };
+  throw new CountersignError('UNKNOWN_PROMOTION', `${id} is a ${description.type}, not a key ceremony, rotation, revocation or campaign`);
 }
 
 /**

@@ -4,3 +4,4 @@ export type { ChartReleaseStatus, ChartTimelineEntry } from '../../workflows/cha
 export type { PromotionStatus, TimelineEntry } from '../../workflows/promotion-messages';
 export type { RevocationStatus } from '../../workflows/key-revocation-messages';
 export type { CeremonyStatus, RotationStatus } from '../../workflows/key-ceremony-messages';
+export type { CampaignStatus } from '../../workflows/key-campaign-messages';

@@ -40,6 +40,21 @@ export interface TrustKey {
   issuance?: KeyIssuance;
   /** Revoked keys: who signed the revocation (the requester first), when, why, and the workflow holding the signed statements. */
   revocation?: KeyRevocation;
+  /** Compromise campaigns run over what the key signed: who asked, who approved, when, and the outcome. */
+  campaigns?: KeyCampaign[];
+}
+
+export interface KeyCampaign {
+  /** The keyCampaign workflow id and its first run id: its history holds the signed statements and every item's outcome. */
+  workflowId: string;
+  runId: string;
+  requester: string;
+  approvers: string[];
+  reason: string;
+  at: string;
+  /** DONE, FAILED (some items failed), REJECTED, EXPIRED. */
+  state: string;
+  counts: { resigned: number; quarantined: number; reported: number; unchanged: number; failed: number };
 }
 
 export interface KeyIssuance {
@@ -124,6 +139,15 @@ export function validateIndex(value: unknown, where: string): TrustIndex {
       const r = k?.revocation;
       if (r !== undefined && (!Array.isArray(r?.signers) || r.signers.some((s: unknown) => typeof s !== 'string') || !isTime(r?.at) || typeof r?.reason !== 'string' || typeof r?.workflowId !== 'string')) {
         problems.push(`${at}.revocation must be { signers, at, reason, workflowId }`);
+      }
+      const campaigns = k?.campaigns;
+      const counted = (c: KeyCampaign['counts'] | undefined) => typeof c === 'object' && c !== null && ['resigned', 'quarantined', 'reported', 'unchanged', 'failed'].every((n) => Number.isSafeInteger(c[n as keyof typeof c]));
+      if (
+        campaigns !== undefined &&
+        (!Array.isArray(campaigns) ||
+          campaigns.some((c: KeyCampaign) => typeof c?.workflowId !== 'string' || typeof c?.runId !== 'string' || typeof c?.requester !== 'string' || !Array.isArray(c?.approvers) || typeof c?.reason !== 'string' || !isTime(c?.at) || typeof c?.state !== 'string' || !counted(c?.counts)))
+      ) {
+        problems.push(`${at}.campaigns must be a list of { workflowId, runId, requester, approvers, reason, at, state, counts }`);
       }
     }
   }

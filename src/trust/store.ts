@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CountersignError } from '../errors';
-import { belongsToStore, readIndex, transition, TRUST_INDEX_FILE, validateIndex, writeFileAtomic, writeIndex, type KeyKind, type KeyRevocation, type KeyStatus, type TrustIndex, type TrustKey } from './index-file';
+import { belongsToStore, readIndex, transition, TRUST_INDEX_FILE, validateIndex, writeFileAtomic, writeIndex, type KeyCampaign, type KeyKind, type KeyRevocation, type KeyStatus, type TrustIndex, type TrustKey } from './index-file';
 import { INDEX_KEY_FILE, INDEX_SIGNATURE_FILE, indexSignatureValid, signIndexBytes, type IndexSigning } from './index-signing';
 
 export const PRIVATE_STATE_VERSION = 1;
@@ -133,6 +133,19 @@ export class TrustStore {
       }
       if (next !== index) await this.write(next, options.now ?? new Date());
       return next.keys.find((k) => k.id === key.id)!;
+    });
+  }
+
+  /** Records a compromise campaign on the key it was about (one entry per campaign run: a retried step writes it once). */
+  async recordCampaign(keyId: string, campaign: KeyCampaign, now = new Date()): Promise<TrustKey> {
+    return this.locked(async () => {
+      const index = await this.index();
+      const key = this.ownKeys(index).find((k) => k.id === keyId);
+      if (!key) throw new CountersignError('KEY_UNKNOWN', `key ${keyId} is not in trust store ${this.location.name} (${this.location.publishDir}/index.json)`);
+      const campaigns = [...(key.campaigns ?? []).filter((c) => c.runId !== campaign.runId), campaign];
+      const changed = { ...key, campaigns };
+      await this.write({ ...index, updatedAt: now.toISOString(), keys: index.keys.map((k) => (k.id === keyId ? changed : k)) }, now);
+      return changed;
     });
   }
 

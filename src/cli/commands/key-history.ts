@@ -10,17 +10,17 @@ import { renderHistoryEntry } from '../render-keys';
 
 export const keysHistoryCommand: Command = {
   name: 'keys history',
-  summary: 'every key ceremony, rotation and revocation: who asked, who joined or co-signed, when, and the result',
-  usage: 'countersign keys history [--trust NAME] [--kind ceremony|rotation|revocation] [--limit 200] [--json]',
+  summary: 'every key ceremony, rotation, revocation and campaign: who asked, who joined, co-signed or approved, when, and the result',
+  usage: 'countersign keys history [--trust NAME] [--kind ceremony|rotation|revocation|campaign] [--limit 200] [--json]',
   options: { trust: { type: 'string' }, kind: { type: 'string' }, limit: { type: 'string' } },
   optionHelp: {
     trust: 'only this trust store (default: all of them)',
-    kind: 'only ceremonies, rotations or revocations',
+    kind: 'only ceremonies, rotations, revocations or campaigns',
     limit: 'read at most this many runs from Temporal (default 200)',
   },
   details:
     "Read from Temporal (each run's result, or its state while it runs) and from the published index of each trust store in the configuration, " +
-    "which keeps who made each key (issuance) and who revoked it (revocation) after Temporal's retention has dropped the runs; those entries say (from the index).",
+    "which keeps who made each key (issuance), who revoked it (revocation) and the campaigns over it (campaigns) after Temporal's retention has dropped the runs; those entries say (from the index).",
   async run(args, io) {
     const kind = args.values.kind as string | undefined;
     if (kind !== undefined && !HISTORY_KINDS.includes(kind as HistoryKind)) throw new CountersignError('BAD_INPUT', `--kind must be one of ${HISTORY_KINDS.join(', ')}, not "${kind}"`);
@@ -38,7 +38,7 @@ export const keysHistoryCommand: Command = {
     }
     const entries = sortHistory([...fromTemporal, ...fromIndex]);
     if (args.values.json) printJson(io, entries);
-    else if (entries.length === 0) write(io.stdout, `no key ceremonies, rotations or revocations${trust ? ` for trust store ${trust}` : ''}`);
+    else if (entries.length === 0) write(io.stdout, `no key ceremonies, rotations, revocations or campaigns${trust ? ` for trust store ${trust}` : ''}`);
     else write(io.stdout, entries.map(renderHistoryEntry).join('\n'));
     return EXIT.ok;
   },

@@ -235,10 +235,10 @@ export const statusCommand: Command = {
 export const listCommand: Command = {
   name: 'list',
   summary: 'list promotions and chart releases, newest first',
-  usage: 'countersign list [--kind promotion|chart|all|ceremony|rotation|revocation] [--state STATE] [--target NAME] [--limit N] [--json]',
+  usage: 'countersign list [--kind promotion|chart|all|ceremony|rotation|revocation|campaign] [--state STATE] [--target NAME] [--limit N] [--json]',
   options: { kind: { type: 'string' }, state: { type: 'string' }, target: { type: 'string', short: 't' }, limit: { type: 'string' } },
   optionHelp: {
-    kind: 'promotion (images), chart (chart releases; their target is chart:<chart target>), all (both, the default), or ceremony, rotation, revocation (key workflows; --target is the trust store)',
+    kind: 'promotion (images), chart (chart releases; their target is chart:<chart target>), all (both, the default), or ceremony, rotation, revocation, campaign (key workflows; --target is the trust store)',
     state: 'only this state (e.g. AWAITING_APPROVAL, PROMOTED, REJECTED)',
     target: 'only this target',
     limit: 'at most this many (default 100)',
@@ -248,7 +248,7 @@ export const listCommand: Command = {
     if (!Number.isInteger(limit) || limit < 1) throw new CountersignError('BAD_INPUT', `--limit must be a positive whole number, not "${args.values.limit}"`);
     const kind = (args.values.kind as string | undefined) ?? 'all';
     if (HISTORY_KINDS.includes(kind as HistoryKind)) return listKeyWorkflows(args, io, kind as HistoryKind, limit);
-    if (kind !== 'promotion' && kind !== 'chart' && kind !== 'all') throw new CountersignError('BAD_INPUT', `--kind must be promotion, chart, all, ceremony, rotation or revocation, not "${kind}"`);
+    if (kind !== 'promotion' && kind !== 'chart' && kind !== 'all') throw new CountersignError('BAD_INPUT', `--kind must be promotion, chart, all, ceremony, rotation, revocation or campaign, not "${kind}"`);
     const { client, close } = await connectClient(args, io.env);
     try {
       const rows = await listPromotions(client, { state: args.values.state as string, target: args.values.target as string, limit, kind });

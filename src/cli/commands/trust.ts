@@ -25,6 +25,7 @@ import { EXIT, printJson, write, type Command, type ParsedArgs } from '../comman
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import type { CommandIo } from '../command';
 import { keysRevokeCommand } from './revoke';
+import { keysCampaignCommand } from './campaign';
 import { keysHistoryCommand } from './key-history';
 import { exitCodeFor } from './promotions';
 import { renderKeyWorkflow } from '../render-keys';
@@ -85,13 +86,13 @@ export const keysCeremonyCommand: Command = {
 
 export const keysStatusCommand: Command = {
   name: 'keys status',
-  summary: 'state of a key ceremony, rotation or revocation: custodians joined, the published key, retirement progress, signers',
-  usage: 'countersign keys status <ceremony-rotation-or-revocation-id> [--json]',
+  summary: 'state of a key ceremony, rotation, revocation or campaign: custodians joined, the published key, retirement progress, signers, a campaign\'s plan, progress and report',
+  usage: 'countersign keys status <ceremony-rotation-revocation-or-campaign-id> [--json]',
   options: {},
   optionHelp: {},
   async run(args, io) {
     const id = args.positionals[0];
-    if (!id) throw new CountersignError('BAD_INPUT', 'give a ceremony, rotation or revocation id');
+    if (!id) throw new CountersignError('BAD_INPUT', 'give a ceremony, rotation, revocation or campaign id');
     const found = await withClient(args, io, (client) => keyWorkflowStatus(client, id));
     if (args.values.json) printJson(io, found);
     else write(io.stdout, renderKeyWorkflow(found));
@@ -216,4 +217,4 @@ export const keysSchedulesCommand: Command = {
   },
 };
 
-export const TRUST_COMMANDS: Command[] = [keysCeremonyCommand, keysStatusCommand, keysListCommand, keysHistoryCommand, keysRevokeCommand, keysScheduleRotationCommand, keysSchedulesCommand];
+export const TRUST_COMMANDS: Command[] = [keysCeremonyCommand, keysStatusCommand, keysListCommand, keysHistoryCommand, keysRevokeCommand, keysCampaignCommand, keysScheduleRotationCommand, keysSchedulesCommand];
