@@ -69,6 +69,8 @@ export async function keyHistoryFromTemporal(client: Client, filter: HistoryFilt
   const found: Array<{ kind: HistoryKind; id: string; runId: string; startedAt: string; closedAt?: string }> = [];
   for await (const wf of client.workflow.list({ query: `WorkflowType IN (${types.join(', ')})` })) {
     const kind = TYPES[wf.type];
+    // A run that continued as new is the same campaign as the run it handed over to, which is listed.
+    if (wf.status.name === 'CONTINUED_AS_NEW') continue;
     if (filter.trust !== undefined && trustOfWorkflowId(kind, wf.workflowId) !== filter.trust) continue;
     // Every run counts: a rotation started again under a used id is an event of its own.
     found.push({ kind, id: wf.workflowId, runId: wf.runId, startedAt: wf.startTime.toISOString(), closedAt: wf.closeTime?.toISOString() });

@@ -92,6 +92,8 @@ describe('a compromise campaign', () => {
     Object.assign(env.config.targets, config.targets);
     // The configuration's window is a minute; the test shortens it on the configuration the worker holds, and counts.
     env.config.trust.camp.campaign.windowMs = 1500;
+    // And one item per run, so the campaign continues as new between items and carries its progress.
+    env.config.trust.camp.campaign.itemsPerRun = 1;
     cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: file, COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
 
     const first = await runCeremony(env, config, 'camp');
@@ -156,6 +158,10 @@ describe('a compromise campaign', () => {
     // Rate: perMinute 2, three items: two in the first window, the third in the next (counted, not timed).
     const perWindow = done.results.reduce<number[]>((n, r) => ((n[r.window] = (n[r.window] ?? 0) + 1), n), []);
     assert.deepEqual(perWindow, [2, 1]);
+    // Each item in a run of its own: the progress and the rate window went through continue-as-new.
+    const handedOver = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${campaignId}' AND ExecutionStatus = 'ContinuedAsNew'` })) handedOver.push(wf.runId);
+    assert.equal(handedOver.length, 2);
 
     // Stock cosign: the re-signed image verifies with the new key; the others do not; the quarantined tags no longer give their images.
     const verify = (keyFile: string, ref: string) => runCosign(cosign, ['verify', '--key', keyFile, '--insecure-ignore-tlog=true', '--allow-http-registry', ref], env.dir);
