@@ -126,7 +126,7 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
           const verified = checkSeal(keyring(), context(PROMOTION_SEALS.report, run.runId), report, 'verification report');
           if (!verified.ok) throw new CountersignError('VERIFICATION_FAILED', `platform verify did not pass for ${plan.repository}@${plan.digest}: refusing to sign`);
           const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
-          checkApprovalRecord({ workflowId, runId: run.runId, plan, commitAuthors: verified.commitAuthors }, approvalRecord?.decisions);
+          checkApprovalRecord({ workflowId, runId: run.runId, plan, developerKeyFingerprint: plan.keys.developer.fingerprint, commitAuthors: verified.commitAuthors }, approvalRecord?.decisions);
           return steps.productionSign(deps, imageOf(plan), signingKeyOf(plan, 'platform'), approvalRecord, { signal });
         }),
       );

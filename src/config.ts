@@ -196,7 +196,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const trust = parseTrust(raw.trust, base, roster, (field, problem) => problems.add(field, problem));
   const initiators = parseInitiators(raw.initiators, base, roster, problems);
   const temporal = parseTemporalSection(raw.temporal, base, (field, problem) => problems.add(field, problem));
-  const seal = parseSeal(raw.seal, base, problems);
+  const seal = parseSeal(raw.seal, base, env, problems);
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
@@ -229,9 +229,13 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}) };
 }
 
-/** `seal:` { keyFile, previousKeyFiles }, paths relative to the config file; the default key sits beside it. */
-function parseSeal(value: unknown, base: string, problems: Problems): SealKeyConfig {
-  const fallback = { keyFile: path.join(base, DEFAULT_SEAL_KEY_FILE), previousKeyFiles: [], isDefault: true };
+/**
+ * `seal:` { keyFile, previousKeyFiles }, paths relative to the config file. Without keyFile the
+ * worker creates the key on first start: beside the config file, or at $COUNTERSIGN_SEAL_KEY_FILE
+ * (for a configuration mounted read-only, as in docker-compose.yml).
+ */
+function parseSeal(value: unknown, base: string, env: NodeJS.ProcessEnv, problems: Problems): SealKeyConfig {
+  const fallback = { keyFile: env.COUNTERSIGN_SEAL_KEY_FILE ? path.resolve(env.COUNTERSIGN_SEAL_KEY_FILE) : path.join(base, DEFAULT_SEAL_KEY_FILE), previousKeyFiles: [], isDefault: true };
   if (value === undefined) return fallback;
   if (!isObject(value)) {
     problems.add('seal', 'must be a mapping');

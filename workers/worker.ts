@@ -115,7 +115,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
   };
   const activities = {
     ...createPromotionActivities({ ...deps, authorize, seal }),
-    ...createChartActivities({ ...deps, authorize }),
+    ...createChartActivities({ ...deps, authorize, seal }),
     ...createNotifyActivities({ ...deps, config: configOf }),
     ...createKeyActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
   };

@@ -7,7 +7,8 @@
  */
 import { CountersignError } from '../errors';
 import { statementSignedBy } from '../requests/sign';
-import type { PromotionPlan } from '../promotion/plan';
+import type { PinnedRosterEntry } from '../promotion/plan';
+import type { ApprovalConfig } from './config';
 import { APPROVAL_STATEMENT_TYPE } from './constants';
 import { sameIdentity } from './identity';
 import { evaluateQuorum } from './quorum';
@@ -22,7 +23,10 @@ export interface RecordedDecision {
 export interface ApprovalRecordSubject {
   workflowId: string;
   runId: string;
-  plan: Pick<PromotionPlan, 'digest' | 'approval' | 'initiator' | 'keys'>;
+  /** What the sealed plan pins: the digest voted on, the policy and roster, who started the run. */
+  plan: { digest: string; approval: ApprovalConfig & { roster: Record<string, PinnedRosterEntry> }; initiator: string };
+  /** The developer key that signed the build, when there is one: its holder may not approve. */
+  developerKeyFingerprint?: string;
   /** Everyone the judged provenance names as the commit's author (from the sealed verification report). */
   commitAuthors?: string[];
 }
@@ -69,9 +73,9 @@ export function checkApprovalRecord(subject: ApprovalRecordSubject, decisions: u
     const entry = approval.roster[who];
     const names = [who, ...entry.identities];
     const conflict = (identity: string | undefined) => identity !== undefined && names.some((n) => sameIdentity(n, identity));
-    if (conflict(subject.plan.initiator)) refuse(`${who} started this promotion and may not approve it`);
-    const developer = subject.plan.keys.developer.fingerprint;
-    if (entry.fingerprint === developer || entry.signingKeyFingerprints.includes(developer)) refuse(`${who} signed the build with the developer key and may not approve it`);
+    if (conflict(subject.plan.initiator)) refuse(`${who} started this run and may not approve it`);
+    const developer = subject.developerKeyFingerprint;
+    if (developer && (entry.fingerprint === developer || entry.signingKeyFingerprints.includes(developer))) refuse(`${who} signed the build with the developer key and may not approve it`);
     if ((subject.commitAuthors ?? []).some(conflict)) refuse(`${who} authored the commit and may not approve it`);
   }
   const quorum = evaluateQuorum(approval.groups, approvers);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,5 +78,17 @@ describe('seals', () => {
     const rotated = loadSealKeyring({ keyFile: key('c'), previousKeyFiles: [key('a')], isDefault: false });
     assert.doesNotThrow(() => checkSeal(rotated, context, sealedBefore, 'plan'));
     assert.ok(sealValue(rotated, context, { target: 'prod' }).seal.startsWith(`v1.${rotated.current.id}.`));
+  });
+});
+
+describe('the documented way to make a shared seal key', () => {
+  it('`openssl rand -hex 32`, as docs/deploy.md prints it, makes a key the worker reads', () => {
+    const command = 'openssl rand -hex 32';
+    const deploy = fs.readFileSync(path.join(__dirname, '../../docs/deploy.md'), 'utf8');
+    assert.ok(deploy.includes(`\`${command}\``), 'docs/deploy.md prints the command');
+    const out = execSync(command, { encoding: 'utf8' });
+    const file = path.join(dir, 'from-openssl.key');
+    fs.writeFileSync(file, out, { mode: 0o600 });
+    assert.match(readSealKey(file).id, /^[0-9a-f]{16}$/);
   });
 });
