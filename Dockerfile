@@ -35,6 +35,10 @@ COPY examples/ ./examples/
 RUN mkdir -p /keys
 VOLUME ["/keys"]
 
+# Where the worker creates the seal key its replicas share (COUNTERSIGN_SEAL_KEY_FILE in
+# docker-compose.yml): owned by the worker's user, so a fresh named volume is writable by it.
+RUN mkdir -p /var/lib/countersign/seal && chown 1000:1000 /var/lib/countersign/seal && chmod 700 /var/lib/countersign/seal
+
 # "node" (uid/gid 1000 in the official image), numeric so runtimes can check it is not root.
 USER 1000:1000
 

@@ -2,11 +2,13 @@ import { Context, heartbeat } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { CountersignError } from '../src/errors';
 import { authorizeChartRelease } from '../src/helm/authorize';
-import type { ChartPublishPlan, ChartReleasePlan, CosignKeyPin, PgpKeyPin } from '../src/helm/plan';
+import { checkApprovalRecord } from '../src/approval/record-check';
+import { CHART_SEALS, type ChartPlanInRun, type ChartReleasePlan, type SealedChartPlan } from '../src/helm/plan';
+import type { SealKeyring } from '../src/seal/keyring';
+import { checkSeal, sealValue, type Sealed, type SealContext } from '../src/seal/seal';
 import * as steps from '../src/helm/release';
 import { runStagingDir, stagingRoot } from '../src/helm/staging';
 import type { AuthorizeDeps, AuthorizeInput } from '../src/requests/authorize';
-import type { KeyTrust } from '../src/promotion/plan';
 import { asActivity } from './failure';
 
 export type { ChartReport, PackageReport, PublishOutcome, ReleaseCheck } from '../src/helm/release';
@@ -21,8 +23,16 @@ export interface ChartFile {
  * Chart release activities over src/helm/release; `deps` gives them the stores, the environment
  * (passphrases, the staging root) and the worker's configuration for the authorize step.
  */
-export function createChartActivities(deps: steps.ChartStepDeps & { log?: Logger; authorize?: AuthorizeDeps }) {
+export function createChartActivities(deps: steps.ChartStepDeps & { log?: Logger; authorize?: AuthorizeDeps; seal?: () => SealKeyring }) {
   const { log } = deps;
+  const keyring = (): SealKeyring => {
+    if (!deps.seal) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker) and so no seal key: it acts on no plan');
+    return deps.seal();
+  };
+  // As for promotions (activities/promotion.ts): the workflow id from the activity's context, the seal checked before anything is read or signed.
+  const context = (kind: string, runId: string): SealContext => ({ kind, workflowId: Context.current().info.workflowExecution?.workflowId ?? '', runId });
+  const openPlan = ({ runId, plan }: ChartPlanInRun): ChartReleasePlan => checkSeal(keyring(), context(CHART_SEALS.plan, runId), plan, 'chart release plan');
+  const fileOf = (plan: ChartReleasePlan): ChartFile => ({ fileName: plan.fileName, sha256: plan.sha256 });
   const root = stagingRoot(deps.env ?? process.env);
   // The run's own directory under the worker's staging root, from the activity's context: no
   // argument a workflow passes can point a step at another directory.
@@ -30,28 +40,48 @@ export function createChartActivities(deps: steps.ChartStepDeps & { log?: Logger
   const staged = (file: ChartFile): steps.StagedChart => ({ root, dir: runDir(), ...file });
   return {
     /** Checks the signed chart start request against the worker's configuration and resolves the plan the run pins. */
-    async chartAuthorize(input: AuthorizeInput): Promise<ChartReleasePlan> {
-      return asActivity(log, () => {
+    async chartAuthorize(input: AuthorizeInput): Promise<SealedChartPlan> {
+      return asActivity(log, async () => {
         if (!deps.authorize) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
-        return authorizeChartRelease(deps.authorize, input);
+        const plan = await authorizeChartRelease(deps.authorize, input);
+        return sealValue(keyring(), context(CHART_SEALS.plan, input.runId), plan);
       });
     },
 
-    async chartPackage(chartDir: string, file: ChartFile): Promise<steps.PackageReport> {
-      return asActivity(log, () => steps.packageStep(chartDir, staged(file)));
+    async chartPackage(run: ChartPlanInRun): Promise<steps.PackageReport> {
+      return asActivity(log, () => {
+        const plan = openPlan(run);
+        return steps.packageStep(plan.chartDir, staged(fileOf(plan)));
+      });
     },
 
-    async chartSign(file: ChartFile, key: PgpKeyPin, cosign?: CosignKeyPin): Promise<{ signedAt: string; bundle: boolean }> {
-      return asActivity(log, () => steps.signStep(deps, staged(file), key, cosign));
+    /** Signs only over a sealed plan and votes that hold against its roster and quorum. */
+    async chartSign(run: ChartPlanInRun, approval: { decisions?: unknown }): Promise<{ signedAt: string; bundle: boolean }> {
+      return asActivity(log, () => {
+        const plan = openPlan(run);
+        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+        checkApprovalRecord({ workflowId, runId: run.runId, plan: { ...plan, digest: `sha256:${plan.sha256}` } }, approval?.decisions);
+        return steps.signStep(deps, staged(fileOf(plan)), plan.signing.pgp, plan.signing.cosign);
+      });
     },
 
-    async chartVerify(file: ChartFile, keyringPath: string, cosignPublicKeyPem?: string): Promise<steps.ChartReport> {
-      return asActivity(log, () => steps.verifyStep(staged(file), keyringPath, cosignPublicKeyPem));
+    /** The report is sealed: publishing acts only on a sealed passing one. */
+    async chartVerify(run: ChartPlanInRun): Promise<Sealed<steps.ChartReport>> {
+      return asActivity(log, async () => {
+        const plan = openPlan(run);
+        const report = await steps.verifyStep(staged(fileOf(plan)), plan.signing.pgp.keyringPath, plan.signing.cosign?.publicKeyPem);
+        return sealValue(keyring(), context(CHART_SEALS.report, run.runId), report);
+      });
     },
 
-    async chartPublish(file: ChartFile, publish: ChartPublishPlan, cosign?: CosignKeyPin, signedBy?: KeyTrust): Promise<steps.PublishOutcome> {
+    async chartPublish(run: ChartPlanInRun, report: Sealed<steps.ChartReport>): Promise<steps.PublishOutcome> {
       heartbeat('publishing');
-      return asActivity(log, () => steps.publishStep(deps, staged(file), publish, cosign, signedBy));
+      return asActivity(log, () => {
+        const plan = openPlan(run);
+        const verified = checkSeal(keyring(), context(CHART_SEALS.report, run.runId), report, 'chart verification report');
+        if (!verified.ok) throw new CountersignError('VERIFICATION_FAILED', `${plan.fileName} did not pass verification: refusing to publish`);
+        return steps.publishStep(deps, staged(fileOf(plan)), plan.publish, plan.signing.cosign, plan.signing.pgp.trust);
+      });
     },
 
     /** Removes whatever this run staged (archive, .prov, bundle), however the run ended. */

@@ -1,74 +1,144 @@
-import type { BuildFacts } from '../src/provenance/slsa';
-import type { TargetPolicy } from '../src/policy/policy';
+import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import * as steps from '../src/promotion/steps';
+import { checkApprovalRecord } from '../src/approval/record-check';
+import { CountersignError } from '../src/errors';
 import { authorizePromotion, type AuthorizeDeps, type AuthorizeInput } from '../src/promotion/authorize';
-import type { PromotionPlan } from '../src/promotion/plan';
-import type { KeyTrust } from '../src/promotion/plan';
+import { PROMOTION_SEALS, imageOf, signingKeyOf, type PlanInRun, type PromotionPlan, type SealedPlan } from '../src/promotion/plan';
+import * as steps from '../src/promotion/steps';
+import type { SealKeyring } from '../src/seal/keyring';
+import { checkSeal, sealValue, type Sealed, type SealContext } from '../src/seal/seal';
 import { asActivity } from './failure';
 import { whileHeartbeating } from './heartbeat';
-import { CountersignError } from '../src/errors';
 
 export type { BuildOutcome, AttestOutcome, VerificationReport } from '../src/promotion/steps';
 
-/** Promotion activities over src/promotion/steps; `deps` gives them the store and environment. */
-export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger; authorize?: AuthorizeDeps }) {
+export interface PromotionActivityDeps extends steps.StepDeps {
+  log?: Logger;
+  authorize?: AuthorizeDeps;
+  /** The seal key workers share (src/seal/keyring.ts), opened on first use. */
+  seal?: () => SealKeyring;
+}
+
+/** The invocation facts of this run's build, as the workflow knows them. */
+export interface InvocationFacts {
+  invocationId: string;
+  startedOn: string;
+  finishedOn: string;
+}
+
+/**
+ * Promotion activities over src/promotion/steps. Authorize seals the plan it resolves; every later
+ * step takes that sealed plan and checks the seal before it reads, builds or signs anything, so a
+ * plan (or an attestation list, or a verification report) written into history by anyone but a
+ * worker's own step is refused (docs/security.md, "Sealed plans").
+ */
+export function createPromotionActivities(deps: PromotionActivityDeps) {
   const { log } = deps;
+  const keyring = (): SealKeyring => {
+    if (!deps.seal) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker) and so no seal key: it acts on no plan');
+    return deps.seal();
+  };
+  // The workflow id comes from the activity's own context, never from an argument.
+  const context = (kind: string, runId: string): SealContext => ({ kind, workflowId: Context.current().info.workflowExecution?.workflowId ?? '', runId });
+  const openPlan = ({ runId, plan }: PlanInRun): PromotionPlan => checkSeal(keyring(), context(PROMOTION_SEALS.plan, runId), plan, 'promotion plan');
+
   return {
-    /** Checks the signed start request against the worker's configuration and resolves the plan the run pins. */
-    async authorize(input: AuthorizeInput): Promise<PromotionPlan> {
-      return asActivity(log, () => {
+    /** Checks the signed start request against the worker's configuration and resolves the plan the run pins, sealed. */
+    async authorize(input: AuthorizeInput): Promise<SealedPlan> {
+      return asActivity(log, async () => {
         if (!deps.authorize) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
-        return authorizePromotion(deps.authorize, input);
+        const plan = await authorizePromotion(deps.authorize, input);
+        return sealValue(keyring(), context(PROMOTION_SEALS.plan, input.runId), plan);
       });
     },
 
-    async checkKeys(keys: Array<{ role: string; ref: string; passwordEnv: string; fingerprint: string }>): Promise<{ checked: string[] }> {
-      return asActivity(log, () => steps.checkSigningKeys(deps, keys));
+    /** Opens each signing key the plan names and matches it to the pinned fingerprint. */
+    async checkKeys(run: PlanInRun): Promise<{ checked: string[] }> {
+      return asActivity(log, () => {
+        const plan = openPlan(run);
+        const needed = [{ role: 'platform', ...signingKeyOf(plan, 'platform') }];
+        if (plan.source.kind === 'directory') needed.unshift({ role: 'developer', ...signingKeyOf(plan, 'developer') });
+        return steps.checkSigningKeys(deps, needed);
+      });
     },
 
-    async build(directory: string, target: steps.ImageLocation): Promise<steps.BuildOutcome> {
-      return whileHeartbeating(() => asActivity(log, () => steps.buildAndPush(deps, directory, target)));
+    async build(run: PlanInRun): Promise<steps.BuildOutcome> {
+      return whileHeartbeating(() =>
+        asActivity(log, () => {
+          const plan = openPlan(run);
+          if (plan.source.kind !== 'directory') throw new CountersignError('BAD_INPUT', `${plan.target}'s plan promotes an existing image: there is no directory to build`);
+          return steps.buildAndPush(deps, plan.source.path, imageOf(plan));
+        }),
+      );
     },
 
-    async resolveImage(target: steps.ImageLocation): Promise<void> {
-      return whileHeartbeating(() => asActivity(log, () => steps.resolveImage(deps, target)));
+    async resolveImage(run: PlanInRun): Promise<void> {
+      return whileHeartbeating(() => asActivity(log, () => steps.resolveImage(deps, imageOf(openPlan(run)))));
     },
 
-    /** Attest by digest: the SBOM lists what the pushed image holds (no second build). */
-    async attestImage(target: steps.ImageLocation, facts: BuildFacts & { invocationId: string; startedOn: string; finishedOn: string }): Promise<steps.AttestOutcome> {
-      return whileHeartbeating(() => asActivity(log, () => steps.attestPushedImage(deps, target, facts)));
+    /** Attest by digest: the SBOM lists what the pushed image holds (no second build). The result is sealed for devSign. */
+    async attestImage(run: PlanInRun, invocation: InvocationFacts): Promise<Sealed<steps.AttestOutcome>> {
+      return whileHeartbeating(() =>
+        asActivity(log, async () => {
+          const plan = openPlan(run);
+          if (!plan.build) throw new CountersignError('BAD_INPUT', `${plan.target}'s plan has no build facts to attest`);
+          const outcome = await steps.attestPushedImage(deps, imageOf(plan), { ...plan.build, ...invocation });
+          return sealValue(keyring(), context(PROMOTION_SEALS.attestations, run.runId), outcome);
+        }),
+      );
     },
 
-    async devSign(
-      target: steps.ImageLocation,
-      key: { ref: string; passwordEnv: string },
-      statements: string[],
-    ): Promise<{ signatureAdded: boolean; attestationsAdded: number }> {
-      return whileHeartbeating(() => asActivity(log, () => steps.developerSign(deps, target, key, statements)));
+    /** Signs the image and the attestations this run's attest step sealed, with the developer key. */
+    async devSign(run: PlanInRun, attestations: Sealed<steps.AttestOutcome>): Promise<{ signatureAdded: boolean; attestationsAdded: number }> {
+      return whileHeartbeating(() =>
+        asActivity(log, () => {
+          const plan = openPlan(run);
+          const made = checkSeal(keyring(), context(PROMOTION_SEALS.attestations, run.runId), attestations, 'attestation list');
+          return steps.developerSign(deps, imageOf(plan), signingKeyOf(plan, 'developer'), [made.provenanceDigest, made.sbomDigest]);
+        }),
+      );
     },
 
-    async platformVerify(
-      target: steps.ImageLocation,
-      developerPublicKeyPem: string,
-      policy: TargetPolicy,
-      requestedCommit: string | undefined,
-      developerTrust?: KeyTrust,
-      thisRunsInvocation?: string,
-    ): Promise<steps.VerificationReport> {
-      return whileHeartbeating(() => asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit, developerTrust, thisRunsInvocation)));
+    /** Platform verify under the plan's policy; the report is sealed, and production signing acts only on a sealed passing one. */
+    async platformVerify(run: PlanInRun, thisRunsInvocation?: string): Promise<Sealed<steps.VerificationReport>> {
+      return whileHeartbeating(() =>
+        asActivity(log, async () => {
+          const plan = openPlan(run);
+          const developer = plan.keys.developer;
+          const report = await steps.verifyForPlatform(deps, imageOf(plan), developer.publicKeyPem, plan.policy, plan.requestedCommit, developer.trust, thisRunsInvocation);
+          return sealValue(keyring(), context(PROMOTION_SEALS.report, run.runId), report);
+        }),
+      );
     },
 
+    /**
+     * The production signature, only over a sealed plan and a sealed passing report, and only
+     * when the approval record's votes hold against the plan's roster and quorum.
+     */
     async prodSign(
-      target: steps.ImageLocation,
-      key: { ref: string; passwordEnv: string; fingerprint: string },
-      approvalRecord?: unknown,
+      run: PlanInRun,
+      report: Sealed<steps.VerificationReport>,
+      approvalRecord: { decisions?: unknown } & Record<string, unknown>,
     ): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean }> {
-      return whileHeartbeating((signal) => asActivity(log, () => steps.productionSign(deps, target, key, approvalRecord, { signal })));
+      return whileHeartbeating((signal) =>
+        asActivity(log, () => {
+          const plan = openPlan(run);
+          const verified = checkSeal(keyring(), context(PROMOTION_SEALS.report, run.runId), report, 'verification report');
+          if (!verified.ok) throw new CountersignError('VERIFICATION_FAILED', `platform verify did not pass for ${plan.repository}@${plan.digest}: refusing to sign`);
+          const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+          checkApprovalRecord({ workflowId, runId: run.runId, plan, developerKeyFingerprint: plan.keys.developer.fingerprint, commitAuthors: verified.commitAuthors }, approvalRecord?.decisions);
+          return steps.productionSign(deps, imageOf(plan), signingKeyOf(plan, 'platform'), approvalRecord, { signal });
+        }),
+      );
     },
 
-    async release(target: steps.ImageLocation, tag: string): Promise<{ reference: string }> {
-      return whileHeartbeating(() => asActivity(log, () => steps.release(deps, target, tag)));
+    async release(run: PlanInRun): Promise<{ reference: string }> {
+      return whileHeartbeating(() =>
+        asActivity(log, () => {
+          const plan = openPlan(run);
+          return steps.release(deps, imageOf(plan), plan.releaseTag);
+        }),
+      );
     },
   };
 }

@@ -8,6 +8,7 @@ import { isKmsRef, parseKmsRef } from './keys/kms-ref';
 import { MAX_CONFIG_BYTES } from './limits';
 import { keyFingerprint } from './keys/public-key';
 import { normaliseRefPattern, refPatternProblem, type TargetPolicy } from './policy/policy';
+import { DEFAULT_SEAL_KEY_FILE, type SealKeyConfig } from './seal/keyring';
 
 export const DEFAULT_CONFIG_FILE = 'countersign.yaml';
 export const DEFAULT_RELEASE_TAG = 'prod';
@@ -85,6 +86,8 @@ export interface Config {
   charts: Record<string, ChartTargetConfig>;
   /** How the worker reaches Temporal (top-level temporal:, see src/temporal/connection.ts); the environment wins. */
   temporal?: TemporalSection;
+  /** The seal key workers share (top-level seal:, src/seal/keyring.ts). */
+  seal: SealKeyConfig;
 }
 
 type Raw = Record<string, unknown>;
@@ -193,6 +196,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const trust = parseTrust(raw.trust, base, roster, (field, problem) => problems.add(field, problem));
   const initiators = parseInitiators(raw.initiators, base, roster, problems);
   const temporal = parseTemporalSection(raw.temporal, base, (field, problem) => problems.add(field, problem));
+  const seal = parseSeal(raw.seal, base, env, problems);
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
@@ -226,7 +230,29 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets, trust, initiators, charts, ...(temporal ? { temporal } : {}) };
+  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}) };
+}
+
+/**
+ * `seal:` { keyFile, previousKeyFiles }, paths relative to the config file. Without keyFile the
+ * worker creates the key on first start: beside the config file, or at $COUNTERSIGN_SEAL_KEY_FILE
+ * (for a configuration mounted read-only, as in docker-compose.yml).
+ */
+function parseSeal(value: unknown, base: string, env: NodeJS.ProcessEnv, problems: Problems): SealKeyConfig {
+  const fallback = { keyFile: env.COUNTERSIGN_SEAL_KEY_FILE ? path.resolve(env.COUNTERSIGN_SEAL_KEY_FILE) : path.join(base, DEFAULT_SEAL_KEY_FILE), previousKeyFiles: [], isDefault: true };
+  if (value === undefined) return fallback;
+  if (!isObject(value)) {
+    problems.add('seal', 'must be a mapping');
+    return fallback;
+  }
+  const keyFile = optionalString(value, 'keyFile', problems, 'seal');
+  const previous = value.previousKeyFiles;
+  const previousKeyFiles: string[] = [];
+  if (previous !== undefined) {
+    if (!Array.isArray(previous)) problems.add('seal.previousKeyFiles', 'must be a list of files');
+    else previous.forEach((f, i) => (typeof f === 'string' && f ? previousKeyFiles.push(path.resolve(base, f)) : problems.add(`seal.previousKeyFiles[${i}]`, 'must be a file name')));
+  }
+  return keyFile ? { keyFile: path.resolve(base, keyFile), previousKeyFiles, isDefault: false } : { ...fallback, previousKeyFiles };
 }
 
 /** `initiators:` name -> { publicKey, targets }; a name also in approvers: may reuse that key. */

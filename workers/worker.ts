@@ -16,6 +16,8 @@ import type { AuthorizeDeps } from '../src/requests/authorize';
 import { connectTemporalClient, explainConnectFailure } from '../src/temporal/connect';
 import type { TemporalTls } from '../src/temporal/connection';
 import type { Store } from '../src/oci/store';
+import { CountersignError } from '../src/errors';
+import { loadSealKeyring, type SealKeyring } from '../src/seal/keyring';
 import { SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE } from '../workflows/promotion-messages';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
@@ -103,10 +105,19 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     }));
   const clientConnections: ClientConnection[] = [];
   const authorize: AuthorizeDeps = { config: configOf, priorRuns: async (id, runId) => listPriorRuns(await client(), id, runId) };
+  // The seal key is opened now when the configuration is known, so a worker that could not check
+  // seals never starts polling; a test's configuration given later is opened on first use.
+  let keyring: SealKeyring | undefined = configOf() ? loadSealKeyring(configOf()!.seal) : undefined;
+  const seal = (): SealKeyring => {
+    if (keyring) return keyring;
+    const config = configOf();
+    if (!config) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker) and so no seal key');
+    return (keyring = loadSealKeyring(config.seal));
+  };
   const activities = {
-    ...createPromotionActivities({ ...deps, authorize }),
-    ...createChartActivities({ ...deps, authorize }),
-    ...createNotifyActivities(deps),
+    ...createPromotionActivities({ ...deps, authorize, seal }),
+    ...createChartActivities({ ...deps, authorize, seal }),
+    ...createNotifyActivities({ ...deps, config: configOf }),
     ...createKeyActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
     ...createCampaignActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
   };

@@ -21,7 +21,7 @@ import {
 } from './approval-messages';
 import { sameIdentity } from '../src/approval/identity';
 import { verifyStatementSignature } from './approval-signature';
-import { evaluateQuorum, quorumReachable } from './quorum';
+import { evaluateQuorum, quorumReachable } from '../src/approval/quorum';
 
 // Notifications are best effort but patient: a webhook that is down (or answers 5xx/429) is retried
 // every 30 s at most for 15 minutes, then recorded, never fatal; a 4xx other than 429 fails at once.

@@ -75,11 +75,12 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     });
     gate.configure(subject(`sha256:${plan.sha256}`, plan.initiator), plan.approval);
     finish(current, 'succeeded', `${plan.initiator} may release to ${plan.target}; policy ${plan.policyDigest.slice(0, 19)}${plan.reopenedBy ? `; re-opened by ${plan.reopenedBy.reopener}: ${plan.reopenedBy.reason}` : ''}`);
-    const file = { fileName: plan.fileName, sha256: plan.sha256 };
+    // Every step gets the plan as authorize sealed it, and checks the seal before it acts.
+    const run = { runId, plan };
 
     current = begin('package', 'PACKAGING');
     staging = true;
-    const pkg = await chartPackage(plan.chartDir, file);
+    const pkg = await chartPackage(run);
     status.checks = pkg.checks;
     if (!pkg.ok) {
       rejectChecks(current, pkg.checks);
@@ -94,11 +95,11 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     finish(current, 'succeeded', outcome.summary);
 
     current = begin('sign', 'SIGNING');
-    const signed = await chartSign(file, plan.signing.pgp, plan.signing.cosign);
+    const signed = await chartSign(run, { decisions: gate.record().map((v) => ({ approver: v.approver, decision: v.decision, statement: v.signed.statement, signature: v.signed.signature })) });
     finish(current, 'succeeded', `OpenPGP key ${plan.signing.pgp.fingerprint} at ${signed.signedAt}${signed.bundle ? ', sigstore bundle with the cosign key' : ''}`);
 
     current = begin('verify', 'VERIFYING');
-    const report = await chartVerify(file, plan.signing.pgp.keyringPath, plan.signing.cosign?.publicKeyPem);
+    const report = await chartVerify(run);
     status.checks = [...pkg.checks, ...report.checks];
     if (!report.ok) {
       rejectChecks(current, report.checks);
@@ -107,7 +108,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     finish(current, 'succeeded', `${report.checks.length} checks passed`);
 
     current = begin('publish', 'PUBLISHING');
-    const published = await chartPublish(file, plan.publish, plan.signing.cosign, plan.signing.pgp.trust);
+    const published = await chartPublish(run, report);
     status.published = { repositoryDir: published.repository?.dir, ociReference: published.oci?.reference, ociDigest: published.oci?.digest };
     finish(current, 'succeeded', [published.repository && `repository ${published.repository.dir}`, published.oci && `oci ${published.oci.reference}`].filter(Boolean).join(', '));
     current = undefined;

@@ -6,7 +6,9 @@ import { defineQuery } from '@temporalio/workflow';
 import type { SignedStatement } from '../src/requests/statement';
 import { promotionWorkflowId } from '../src/promotion/id';
 import type { ApprovalView, GateCarry } from './approval-messages';
-import type { PromotionPlan } from '../src/promotion/plan';
+import type { SealedPlan } from '../src/promotion/plan';
+import type { VerificationReport } from '../src/promotion/steps';
+import type { Sealed } from '../src/seal/seal';
 
 export { decideUpdate, approvalQuery } from './approval-messages';
 
@@ -64,7 +66,10 @@ export interface PromotionInput {
 
 /** What a promotion parked at the gate hands the next run of its chain. */
 export interface PromotionCarry {
-  plan: PromotionPlan;
+  /** The plan as authorize sealed it. */
+  plan: SealedPlan;
+  /** Platform verify's sealed report: production signing acts on nothing else. */
+  report: Sealed<VerificationReport>;
   status: Omit<PromotionStatus, 'approval'>;
   gate: GateCarry;
 }

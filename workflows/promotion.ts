@@ -1,6 +1,7 @@
 import { ApplicationFailure, ContinueAsNew, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { PromotionActivities } from '../activities/promotion';
-import type { PromotionPlan } from '../src/promotion/plan';
+import type { PromotionActivities, VerificationReport } from '../activities/promotion';
+import type { SealedPlan } from '../src/promotion/plan';
+import type { Sealed } from '../src/seal/seal';
 import { readStartRequestClaim } from '../src/requests/claim';
 import { ApprovalGate } from './approval-gate';
 import type { ApprovalPolicy, GateCarry } from './approval-messages';
@@ -78,7 +79,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
   };
   setHandler(statusQuery, () => ({ ...status, approval: gate.view() }));
   const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status);
-  const pinPlan = (plan: PromotionPlan) => {
+  const pinPlan = (plan: SealedPlan) => {
     // The caller may set search attributes at start; the worker's resolution is what list, rotation and revocation see.
     upsertSearchAttributes({
       [SEARCH_ATTRIBUTES.target]: [plan.target],
@@ -90,14 +91,15 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
 
   let current: TimelineEntry | undefined;
   try {
-    let plan: PromotionPlan;
+    let plan: SealedPlan;
+    let report: Sealed<VerificationReport> | undefined;
     if (input?.carried !== undefined) {
       // Only this workflow writes a carried state, when it continues as new; a caller's is refused.
       if (!continuedFromExecutionRunId) {
         current = begin('authorize', 'AUTHORIZING');
         throw ApplicationFailure.nonRetryable('a carried state is accepted only from the earlier run of the same promotion, never in a start', 'REQUEST_INVALID');
       }
-      ({ plan } = input.carried);
+      ({ plan, report } = input.carried);
       Object.assign(status, input.carried.status);
       pinPlan(plan);
       gate.resume(input.carried.gate);
@@ -111,40 +113,38 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
       pinPlan(plan);
       finish(current, 'succeeded', `${plan.initiator} may start ${plan.target}; policy ${plan.policyDigest.slice(0, 19)}${plan.reopenedBy ? `; re-opened by ${plan.reopenedBy.reopener}: ${plan.reopenedBy.reason}` : ''}`);
     }
-    const target = { repository: plan.repository, digest: plan.digest, signatureFormat: plan.signatureFormat };
+    // Every step gets the plan as authorize sealed it, and checks the seal before it acts.
+    const run = { runId, plan };
 
     if (input?.carried === undefined) {
       current = begin('keys', 'CHECKING_KEYS');
-      const needed = [{ role: 'platform', ...signingKey(plan, 'platform') }];
-      if (plan.source.kind === 'directory') needed.unshift({ role: 'developer', ...signingKey(plan, 'developer') });
-      const keys = await checkKeys(needed);
+      const keys = await checkKeys(run);
       finish(current, 'succeeded', keys.checked.join(', '));
 
       let thisRunsInvocation: string | undefined;
       if (plan.source.kind === 'directory') {
         current = begin('build', 'BUILDING');
-        const built = await build(plan.source.path, target);
+        const built = await build(run);
         finish(current, 'succeeded', `${built.files} files -> ${built.digest}`);
 
         current = begin('attest', 'ATTESTING');
-        const facts = { ...plan.build!, invocationId: `${workflowId}/${workflowInfo().runId}`, startedOn: built.startedOn, finishedOn: built.finishedOn };
-        thisRunsInvocation = facts.invocationId;
-        const statements = await attestImage(target, facts);
+        thisRunsInvocation = `${workflowId}/${workflowInfo().runId}`;
+        const statements = await attestImage(run, { invocationId: thisRunsInvocation, startedOn: built.startedOn, finishedOn: built.finishedOn });
         finish(current, 'succeeded', `provenance ${statements.provenanceDigest}, sbom ${statements.sbomDigest}`);
 
         current = begin('dev-sign', 'DEV_SIGNING');
-        const signed = await devSign(target, signingKey(plan, 'developer'), [statements.provenanceDigest, statements.sbomDigest]);
+        const signed = await devSign(run, statements);
         finish(current, 'succeeded', `developer key ${plan.keys.developer.fingerprint.slice(0, 16)}${signed.signatureAdded ? '' : ' (signature already present)'}`);
       } else {
         current = begin('build', 'BUILDING');
-        await resolveImage(target);
+        await resolveImage(run);
         finish(current, 'succeeded', `existing image ${plan.repository}@${plan.digest}`);
         skip('attest', "attested by the developer's CI");
         skip('dev-sign', "signed by the developer's CI");
       }
 
       current = begin('platform-verify', 'VERIFYING');
-      const report = await platformVerify(target, plan.keys.developer.publicKeyPem, plan.policy, plan.requestedCommit, plan.keys.developer.trust, thisRunsInvocation);
+      report = await platformVerify(run, thisRunsInvocation);
       status.checks = report.checks as CheckResult[];
       if (report.notices?.length) status.notices = report.notices;
       if (!report.ok) {
@@ -157,17 +157,17 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
       current = begin('approval', 'AWAITING_APPROVAL');
     }
     const approvalStep = current!;
-    const outcome = await gate.run({ handOver: (carry) => handOver(input, plan, status, carry) });
+    const outcome = await gate.run({ handOver: (carry) => handOver(input, { plan, report: report!, status }, carry) });
     status.approval = gate.view();
     if (endedAtGate(approvalStep, outcome)) return status;
     finish(approvalStep, 'succeeded', outcome.summary);
 
     current = begin('prod-sign', 'PROD_SIGNING');
-    const prod = await prodSign(target, signingKey(plan, 'platform'), approvalRecord(plan, gate));
+    const prod = await prodSign(run, report!, approvalRecord(plan, gate));
     finish(current, 'succeeded', `platform key ${prod.keyFingerprint.slice(0, 16)}${prod.added ? '' : ' (signature already present)'}, approval record ${prod.approvalRecordAdded ? 'attached' : '(already present)'}`);
 
     current = begin('release', 'RELEASING');
-    const released = await release(target, plan.releaseTag);
+    const released = await release(run);
     status.releaseReference = released.reference;
     finish(current, 'succeeded', released.reference);
     current = undefined;
@@ -183,20 +183,14 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
 }
 
 /** Ends this run and goes on in a fresh one at the gate, with the same signed request as its core. */
-function handOver(input: PromotionInput, plan: PromotionPlan, status: PromotionStatus, gate: GateCarry): Promise<never> {
-  const { approval: _view, ...rest } = status;
-  const carried: PromotionCarry = { plan, status: rest, gate };
+function handOver(input: PromotionInput, held: { plan: SealedPlan; report: Sealed<VerificationReport>; status: PromotionStatus }, gate: GateCarry): Promise<never> {
+  const { approval: _view, ...rest } = held.status;
+  const carried: PromotionCarry = { plan: held.plan, report: held.report, status: rest, gate };
   return continueAsNew<typeof promotion>({ request: input.request, ...(input.reopen ? { reopen: input.reopen } : {}), carried });
 }
 
-/** A key the plan resolved from the worker's configuration (authorize refused a target without it). */
-function signingKey(plan: PromotionPlan, role: 'developer' | 'platform') {
-  const { ref, passwordEnv, fingerprint, trust } = plan.keys[role];
-  return { ref: ref ?? '', passwordEnv, fingerprint, ...(trust ? { trust } : {}) };
-}
-
 /** The approval record attached to the released image: every signed statement and how it counted. */
-function approvalRecord(plan: PromotionPlan, gate: ApprovalGate) {
+function approvalRecord(plan: SealedPlan, gate: ApprovalGate) {
   const { workflowId, firstExecutionRunId } = workflowInfo();
   return {
     promotionId: workflowId,

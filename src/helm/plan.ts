@@ -59,3 +59,14 @@ export interface ChartReleasePlan {
   /** The worker's configuration file the plan was resolved from. */
   configFile: string;
 }
+
+/** The plan as the chart authorize step returned it: sealed by the worker for this run (src/seal/seal.ts). */
+export type SealedChartPlan = ChartReleasePlan & { seal: string };
+
+export const CHART_SEALS = { plan: 'chart-release-plan', report: 'chart-verification-report' } as const;
+
+/** Every chart step after authorize gets the sealed plan and the run it belongs to (the run's first execution id). */
+export interface ChartPlanInRun {
+  runId: string;
+  plan: SealedChartPlan;
+}

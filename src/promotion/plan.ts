@@ -62,3 +62,30 @@ export interface PromotionPlan {
   /** The worker's configuration file the plan was resolved from. */
   configFile: string;
 }
+
+/** The plan as the authorize step returned it: sealed by the worker for this run (src/seal/seal.ts). */
+export type SealedPlan = PromotionPlan & { seal: string };
+
+/** What seals are bound to in a promotion: each is accepted only where its kind is expected. */
+export const PROMOTION_SEALS = {
+  plan: 'promotion-plan',
+  attestations: 'promotion-attestations',
+  report: 'promotion-verification-report',
+} as const;
+
+/** Every step after authorize gets the sealed plan and the run it belongs to (the run's first execution id). */
+export interface PlanInRun {
+  runId: string;
+  plan: SealedPlan;
+}
+
+/** Where the plan's image lives and how its signatures are written. */
+export function imageOf(plan: PromotionPlan): { repository: string; digest: string; signatureFormat: PromotionPlan['signatureFormat'] } {
+  return { repository: plan.repository, digest: plan.digest, signatureFormat: plan.signatureFormat };
+}
+
+/** A signing key the plan resolved from the worker's configuration (authorize refused a target without it). */
+export function signingKeyOf(plan: PromotionPlan, role: 'developer' | 'platform'): { ref: string; passwordEnv: string; fingerprint: string; trust?: KeyTrust } {
+  const { ref, passwordEnv, fingerprint, trust } = plan.keys[role];
+  return { ref: ref ?? '', passwordEnv, fingerprint, ...(trust ? { trust } : {}) };
+}

@@ -21,6 +21,8 @@ import { requireTool } from '../../src/stack/tools';
 import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy';
 import { createTestKey, type KmsTestServer } from '../support/kms-server';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
+import { PROMOTION_SEALS } from '../../src/promotion/plan';
+import { memoryKeyring, sealedAs, sealedRun, testPlan } from '../support/sealed-plan';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
 /** Short, so the harness sees several heartbeats quickly; the workflow's own is 30 s. */
@@ -71,15 +73,20 @@ describe('long promotion activities heartbeat while they wait', { skip: localKms
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const activities = () => createPromotionActivities({ storeFor: (host) => new RegistryStore(host), env: { ...kms.env } });
+  const keyring = memoryKeyring();
+  const activities = () => createPromotionActivities({ storeFor: (host) => new RegistryStore(host), env: { ...kms.env }, seal: () => keyring });
+  // Production signing acts only on a sealed passing report, with an approval record whose quorum holds (none is asked here).
+  const passed = () => sealedAs(keyring, PROMOTION_SEALS.report, { ok: true, checks: [] });
+  const noVotes = { decisions: [] };
 
   test('prodSign keeps heartbeating while its KMS Sign call is stalled, then signs once', { timeout: 60_000 }, async () => {
     const key = await createTestKey(kms);
     const pem = await new KmsSigner(key.ref, { env: kms.env }).publicKeyPem();
     const env = new MockActivityEnvironment({ activityType: 'prodSign', heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
     const stalled = kmsProxy.stallNext((_m, _u, headers) => headers['x-amz-target'] === 'TrentService.Sign');
-    const target = { repository: `${registry.address}/${repo}`, digest: image.digest };
-    const run = env.run(activities().prodSign, target, { ref: key.ref.replace(kms.address, kmsProxy.address), passwordEnv: 'UNUSED', fingerprint: keyFingerprint(pem) });
+    const platform = { ref: key.ref.replace(kms.address, kmsProxy.address), passwordEnv: 'UNUSED', publicKeyPem: pem, fingerprint: keyFingerprint(pem) };
+    const plan = testPlan({ repository: `${registry.address}/${repo}`, digest: image.digest, keys: { developer: { passwordEnv: 'UNUSED', publicKeyPem: '', fingerprint: 'other' }, platform } });
+    const run = env.run(activities().prodSign, sealedRun(keyring, plan), passed(), noVotes);
     await stalled;
     await heartbeats(env, WANTED);
     kmsProxy.releaseStalled();
@@ -90,7 +97,7 @@ describe('long promotion activities heartbeat while they wait', { skip: localKms
   test('release keeps heartbeating while its registry write is held, then tags the digest', { timeout: 60_000 }, async () => {
     const env = new MockActivityEnvironment({ activityType: 'release', heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
     const held = registryProxy.holdNext((method, url) => method === 'PUT' && url === `/v2/${repo}/manifests/prod`);
-    const run = env.run(activities().release, { repository: `${registryProxy.address}/${repo}`, digest: image.digest }, 'prod');
+    const run = env.run(activities().release, sealedRun(keyring, testPlan({ repository: `${registryProxy.address}/${repo}`, digest: image.digest, releaseTag: 'prod' })));
     await held;
     await heartbeats(env, WANTED);
     registryProxy.releaseHeld();

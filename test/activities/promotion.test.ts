@@ -20,6 +20,7 @@ import { keyFingerprint } from '../../src/keys/public-key';
 import { createLogger } from '../../src/log';
 import { RegistryStore } from '../../src/oci/registry';
 import { freePort } from '../../src/stack/ports';
+import { memoryKeyring, sealedRun, testPlan } from '../support/sealed-plan';
 
 const PASSWORD = 'activity-test-password';
 
@@ -44,9 +45,14 @@ describe('promotion activities', () => {
 
   const activities = (registry = '127.0.0.1:1') => {
     const store = new RegistryStore(registry, { timeoutMs: 2_000 });
-    return createPromotionActivities({ storeFor: () => store, env: { PLATFORM_PW: PASSWORD }, log: createLogger('activity-test', sink) });
+    return createPromotionActivities({ storeFor: () => store, env: { PLATFORM_PW: PASSWORD }, log: createLogger('activity-test', sink), seal: () => keyring });
   };
-  const platformKey = (ref: string) => [{ role: 'platform', ref, passwordEnv: 'PLATFORM_PW', fingerprint }];
+  const keyring = memoryKeyring();
+  const target = (repository = '127.0.0.1:1/apps/hello') => ({ repository, digest: `sha256:${'a'.repeat(64)}` });
+  const platformKey = (ref: string) => {
+    const key = { ref, passwordEnv: 'PLATFORM_PW', publicKeyPem: '', fingerprint };
+    return sealedRun(keyring, testPlan({ ...target(), keys: { developer: { passwordEnv: 'UNUSED', publicKeyPem: '', fingerprint: 'other' }, platform: key } }));
+  };
 
   it('checkKeys opens a pinned key and logs the step without the passphrase', async () => {
     const result = (await new MockActivityEnvironment({ activityType: 'checkKeys' }).run(activities().checkKeys, platformKey(path.join(dir, 'platform.key')))) as { checked: string[] };
@@ -65,7 +71,7 @@ describe('promotion activities', () => {
   });
 
   it('a wrong passphrase fails at once and says which variable held it, never its value', async () => {
-    const wrong = createPromotionActivities({ storeFor: () => new RegistryStore('127.0.0.1:1'), env: { PLATFORM_PW: 'not-it' } });
+    const wrong = createPromotionActivities({ storeFor: () => new RegistryStore('127.0.0.1:1'), env: { PLATFORM_PW: 'not-it' }, seal: () => keyring });
     const err = failure(await new MockActivityEnvironment().run(wrong.checkKeys, platformKey(path.join(dir, 'platform.key'))).catch((e) => e));
     assert.equal(err.type, 'KEY_WRONG_PASSPHRASE');
     assert.equal(err.nonRetryable, true, `${err.type}: ${err.message}`);
@@ -75,8 +81,8 @@ describe('promotion activities', () => {
 
   it('an unreachable registry is retryable: REGISTRY_UNREACHABLE', async () => {
     const port = await freePort(); // nothing listens here
-    const target = { repository: `127.0.0.1:${port}/apps/hello`, digest: `sha256:${'a'.repeat(64)}` };
-    const err = failure(await new MockActivityEnvironment({ activityType: 'resolveImage' }).run(activities(`127.0.0.1:${port}`).resolveImage, target).catch((e) => e));
+    const run = sealedRun(keyring, testPlan(target(`127.0.0.1:${port}/apps/hello`)));
+    const err = failure(await new MockActivityEnvironment({ activityType: 'resolveImage' }).run(activities(`127.0.0.1:${port}`).resolveImage, run).catch((e) => e));
     assert.equal(err.type, 'REGISTRY_UNREACHABLE');
     assert.equal(err.nonRetryable, false);
     assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`));

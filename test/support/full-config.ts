@@ -33,6 +33,9 @@ temporal:
   address: temporal.internal:7233
   namespace: countersign
   tls: { ca: tls/ca.pem, cert: tls/worker.pem, key: tls/worker.key, serverName: temporal.internal }
+seal:
+  keyFile: secrets/seal.key
+  previousKeyFiles: [secrets/seal-2026.key]
 trust:
   platform:
     kind: cosign

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluateQuorum, quorumReachable } from '../../workflows/quorum';
+import { evaluateQuorum, quorumReachable } from '../../src/approval/quorum';
 
 const platform = { name: 'platform', members: ['alice', 'bob', 'carol'], required: 2 };
 const security = { name: 'security', members: ['carol', 'dave'], required: 1 };

@@ -3,7 +3,13 @@
  * they sit in several groups, so approvals are matched to group seats with a maximum bipartite
  * matching (augmenting paths); a greedy assignment can miss a quorum that exists.
  */
-import type { ApprovalGroup } from './approval-messages';
+
+/** A group as the quorum sees it: a name, how many of its members must approve, who they are. */
+export interface QuorumGroup {
+  name: string;
+  required: number;
+  members: string[];
+}
 
 export interface QuorumResult {
   met: boolean;
@@ -13,7 +19,7 @@ export interface QuorumResult {
   have: Record<string, number>;
 }
 
-export function evaluateQuorum(groups: ApprovalGroup[], approvers: string[]): QuorumResult {
+export function evaluateQuorum(groups: QuorumGroup[], approvers: string[]): QuorumResult {
   const seats: string[] = groups.flatMap((g) => Array.from({ length: g.required }, () => g.name));
   const seatHolder: Array<string | undefined> = seats.map(() => undefined);
   const memberOf = (person: string, group: string) => groups.find((g) => g.name === group)?.members.includes(person) ?? false;
@@ -43,6 +49,6 @@ export function evaluateQuorum(groups: ApprovalGroup[], approvers: string[]): Qu
 }
 
 /** True when the approvals so far plus every still-eligible voter could still meet the quorum. */
-export function quorumReachable(groups: ApprovalGroup[], approved: string[], stillEligible: string[]): boolean {
+export function quorumReachable(groups: QuorumGroup[], approved: string[], stillEligible: string[]): boolean {
   return evaluateQuorum(groups, [...approved, ...stillEligible]).met;
 }

@@ -1,0 +1,35 @@
+/**
+ * The webhooks a worker posts to are the ones its configuration names. The URL reaches the notify
+ * activity through workflow history (from the plan a run pinned), and a plan is checked by seal
+ * only at the steps that sign; the notify step checks the URL itself against the configuration,
+ * so nothing written into history can turn the worker into a client of another host.
+ */
+import type { Config } from '../config';
+import { CountersignError } from '../errors';
+
+/** Every `webhookUrl` anywhere in the parsed configuration (targets, charts, trust stores' gates). */
+export function configuredWebhookUrls(config: Config): Set<string> {
+  const urls = new Set<string>();
+  const seen = new Set<object>();
+  const walk = (value: unknown, depth: number) => {
+    if (depth > 12 || typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'webhookUrl' && typeof v === 'string') urls.add(v);
+      else walk(v, depth + 1);
+    }
+  };
+  walk(config, 0);
+  return urls;
+}
+
+export function assertWebhookConfigured(config: Config | undefined, url: string): void {
+  if (config && configuredWebhookUrls(config).has(url)) return;
+  let host = 'an unparsable URL';
+  try {
+    host = new URL(url).host;
+  } catch {
+    // host stays a description; the URL itself is not echoed
+  }
+  throw new CountersignError('NOTIFY_URL_NOT_CONFIGURED', `refusing to post a notification to ${host}: no webhook in the worker's configuration${config ? ` (${config.file})` : ''} has that URL`);
+}

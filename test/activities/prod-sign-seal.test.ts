@@ -1,0 +1,125 @@
+/**
+ * Production signing acts only on what the worker's own steps sealed and on votes that hold
+ * against the sealed plan: each forgery a caller could write into history (an unsealed or
+ * failing verification report, one sealed for another run, a vote by the wrong key, for another
+ * run, by the commit's author, short of the quorum, under a veto) is refused before the platform
+ * key signs, on a real registry; the genuine case signs exactly once. In the SDK's activity
+ * harness (MockActivityEnvironment, workflow id "test").
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createPromotionActivities } from '../../activities/promotion';
+import { APPROVAL_STATEMENT_TYPE } from '../../src/approval/constants';
+import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
+import { keyFingerprint } from '../../src/keys/public-key';
+import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
+import { RegistryStore } from '../../src/oci/registry';
+import { PROMOTION_SEALS, type PinnedRosterEntry, type PromotionPlan } from '../../src/promotion/plan';
+import { signStatement } from '../../src/requests/sign';
+import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
+import { requireTool } from '../../src/stack/tools';
+import { MOCK_RUN_ID, MOCK_WORKFLOW_ID, memoryKeyring, sealedAs, sealedRun, testPlan } from '../support/sealed-plan';
+
+const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
+const PASSWORD = 'prod-sign-seal-test';
+const REPO = 'seal/hello';
+
+describe('production signing refuses what the worker did not seal, and votes that do not hold', () => {
+  let tmp: string;
+  let registry: RunningRegistry;
+  let image: BuiltImage;
+  let platformPem: string;
+  const pem: Record<string, string> = {};
+  const keyring = memoryKeyring();
+  let plan: PromotionPlan;
+
+  before(async () => {
+    requireTool('docker-registry');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-prod-seal-'));
+    registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
+    image = await buildImageFromDirectory(FIXTURE);
+    const store = new RegistryStore(registry.address);
+    for (const blob of [...image.layers, image.config]) await store.putBlob(REPO, blob);
+    await store.putManifest(REPO, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+    for (const name of ['platform', 'dev', 'alice', 'bob', 'mallory']) {
+      await writeKeyPair(tmp, name, PASSWORD);
+      pem[name] = fs.readFileSync(path.join(tmp, `${name}.pub`), 'utf8');
+    }
+    platformPem = pem.platform;
+    const entry = (name: string): PinnedRosterEntry => ({ publicKeyPem: pem[name], publicKeyHex: '', fingerprint: keyFingerprint(pem[name]), identities: [`${name}@example.com`], signingKeyFingerprints: [] });
+    plan = testPlan({
+      repository: `${registry.address}/${REPO}`,
+      digest: image.digest,
+      initiator: 'ci',
+      approval: { groups: [{ name: 'approvers', members: ['alice', 'bob'], required: 1 }], vetoOnReject: true, deadlineMs: 3_600_000, roster: { alice: entry('alice'), bob: entry('bob') } } as PromotionPlan['approval'],
+      keys: {
+        developer: { passwordEnv: 'UNUSED', publicKeyPem: pem.dev, fingerprint: keyFingerprint(pem.dev) },
+        platform: { ref: path.join(tmp, 'platform.key'), passwordEnv: 'PLATFORM_PW', publicKeyPem: platformPem, fingerprint: keyFingerprint(platformPem) },
+      },
+    });
+  });
+  after(async () => {
+    await registry?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const activities = () => createPromotionActivities({ storeFor: (host) => new RegistryStore(host), env: { PLATFORM_PW: PASSWORD }, seal: () => keyring });
+  const passed = (fields: Record<string, unknown> = {}, runId = MOCK_RUN_ID) => sealedAs(keyring, PROMOTION_SEALS.report, { ok: true, checks: [], ...fields }, runId);
+  const vote = async (approver: string, options: { key?: string; decision?: 'approve' | 'reject'; runId?: string } = {}) => {
+    const decision = options.decision ?? 'approve';
+    const statement = { _type: APPROVAL_STATEMENT_TYPE, approver, decision, digest: image.digest, promotionId: MOCK_WORKFLOW_ID, runId: options.runId ?? MOCK_RUN_ID, time: new Date().toISOString(), ...(decision === 'reject' ? { reason: 'no' } : {}) };
+    const signed = await signStatement(statement, await FileSigner.load(path.join(tmp, `${options.key ?? approver}.key`), PASSWORD));
+    return { approver, decision, ...signed };
+  };
+  const platformSignatures = async () => (await verifyImageSignatures(new RegistryStore(registry.address), REPO, image.digest, platformPem)).valid;
+  const refused = async (report: unknown, decisions: unknown[]): Promise<ApplicationFailure> => {
+    const err = await new MockActivityEnvironment({ activityType: 'prodSign' })
+      .run(activities().prodSign, sealedRun(keyring, plan), report as never, { decisions })
+      .then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure, `refused, got ${String(err)}`);
+    assert.equal(err.nonRetryable, true, err.message);
+    assert.equal(await platformSignatures(), 0, 'the platform key signed nothing');
+    return err;
+  };
+
+  it('an unsealed report, one sealed for another run, and a failing one', async () => {
+    const unsealed = await refused({ ok: true, checks: [] }, [await vote('alice')]);
+    assert.match(unsealed.message, /^SEAL_INVALID: the verification report of test carries no worker seal/);
+    const otherRun = await refused(passed({}, 'another-run'), [await vote('alice')]);
+    assert.match(otherRun.message, /^SEAL_INVALID: the verification report of test does not match its seal/);
+    const failing = await refused(sealedAs(keyring, PROMOTION_SEALS.report, { ok: false, checks: [] }), [await vote('alice')]);
+    assert.match(failing.message, /^VERIFICATION_FAILED: platform verify did not pass/);
+    // A plan's seal is not a report's: the kinds do not stand in for each other.
+    const swapped = await refused(sealedRun(keyring, plan).plan, [await vote('alice')]);
+    assert.equal(swapped.type, 'SEAL_INVALID');
+  });
+
+  it('votes that do not hold against the sealed roster and quorum', async () => {
+    const cases: Array<[string, unknown[], Record<string, unknown>, RegExp]> = [
+      ['no votes', [], {}, /the quorum is not met \(approvers 0\/1\)/],
+      ["alice's name, mallory's key", [await vote('alice', { key: 'mallory' })], {}, /alice's statement does not verify with their roster key/],
+      ['someone not in the roster', [await vote('mallory')], {}, /"mallory" is not in the plan's roster/],
+      ['a vote for another run', [await vote('alice', { runId: 'earlier-run' })], {}, /alice's vote is for test run earlier-run, not test run/],
+      ['the commit author approving', [await vote('alice')], { commitAuthors: ['Alice@Example.com'] }, /alice authored the commit and may not approve it/],
+      ['a veto beside an approval', [await vote('alice'), await vote('bob', { decision: 'reject' })], {}, /bob rejected and the policy gives a rejection the veto/],
+      ['one person voting twice', [await vote('alice'), await vote('alice')], {}, /alice voted twice/],
+    ];
+    for (const [name, decisions, report, why] of cases) {
+      const err = await refused(passed(report), decisions);
+      assert.equal(err.type, 'APPROVAL_REFUSED', `${name}: ${err.message}`);
+      assert.match(err.message, why, name);
+    }
+  });
+
+  it('a sealed passing report and a vote that holds: signed exactly once', async () => {
+    const result = (await new MockActivityEnvironment({ activityType: 'prodSign' }).run(activities().prodSign, sealedRun(keyring, plan), passed(), { decisions: [await vote('bob')] })) as { added: boolean };
+    assert.equal(result.added, true);
+    assert.equal(await platformSignatures(), 1);
+  });
+});
