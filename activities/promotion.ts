@@ -5,6 +5,7 @@ import * as steps from '../src/promotion/steps';
 import { authorizePromotion, type AuthorizeDeps, type AuthorizeInput } from '../src/promotion/authorize';
 import type { PromotionPlan } from '../src/promotion/plan';
 import type { KeyTrust } from '../src/promotion/plan';
+import type { KeylessPin } from '../src/sigstore/pin';
 import { asActivity } from './failure';
 import { whileHeartbeating } from './heartbeat';
 import { CountersignError } from '../src/errors';
@@ -55,8 +56,9 @@ export function createPromotionActivities(deps: steps.StepDeps & { log?: Logger;
       requestedCommit: string | undefined,
       developerTrust?: KeyTrust,
       thisRunsInvocation?: string,
+      keyless?: KeylessPin,
     ): Promise<steps.VerificationReport> {
-      return whileHeartbeating(() => asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit, developerTrust, thisRunsInvocation)));
+      return whileHeartbeating(() => asActivity(log, () => steps.verifyForPlatform(deps, target, developerPublicKeyPem, policy, requestedCommit, developerTrust, thisRunsInvocation, keyless)));
     },
 
     async prodSign(

@@ -144,7 +144,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
       }
 
       current = begin('platform-verify', 'VERIFYING');
-      const report = await platformVerify(target, plan.keys.developer.publicKeyPem, plan.policy, plan.requestedCommit, plan.keys.developer.trust, thisRunsInvocation);
+      const report = await platformVerify(target, plan.keys.developer.publicKeyPem, plan.policy, plan.requestedCommit, plan.keys.developer.trust, thisRunsInvocation, plan.keyless);
       status.checks = report.checks as CheckResult[];
       if (report.notices?.length) status.notices = report.notices;
       if (!report.ok) {

@@ -94,3 +94,9 @@ function parseIdentity(entry: unknown, at: string, add: (field: string, problem:
   }
   return ok ? id : undefined;
 }
+
+/** Reads the trusted root once, for a run to pin (src/sigstore/pin.ts). */
+export function pinKeyless(config: KeylessConfig): import('./pin').KeylessPin {
+  const root = loadTrustedRootFile(config.trustedRoot);
+  return { trustedRoot: root.json, trustedRootDigest: root.digest, identities: config.identities, require: config.require };
+}
