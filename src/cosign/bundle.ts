@@ -129,6 +129,8 @@ export function parseBundle(data: Buffer | string): SerializedBundle {
     const env = checkFields(top.dsseEnvelope, 'dsseEnvelope', 'dsseEnvelope', problems);
     checkStrings(env, ['payload', 'payloadType'], 'dsseEnvelope', problems);
     if (env.payload === undefined || env.payload === '') problems.push('dsseEnvelope.payload is missing');
+    // Node's decoder skips what is not base64, so a quote in the payload would go unnoticed (found by fuzzing).
+    else if (typeof env.payload === 'string' && !BASE64.test(env.payload)) problems.push('dsseEnvelope.payload is not base64');
     if (env.payloadType === undefined || env.payloadType === '') problems.push('dsseEnvelope.payloadType is missing');
     if (typeof env.payloadType === 'string' && Buffer.byteLength(env.payloadType) > DEFAULT_DSSE_MAX_PAYLOAD_TYPE_BYTES) {
       problems.push(`dsseEnvelope.payloadType is longer than ${DEFAULT_DSSE_MAX_PAYLOAD_TYPE_BYTES} bytes`);

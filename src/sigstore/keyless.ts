@@ -61,6 +61,16 @@ const fail = (code: ProblemCode, message: string) => new EvidenceError(code, mes
  * file; leave out for DSSE bundles, whose payload the caller checks). Throws EvidenceError.
  */
 export function verifySigstoreBundle(serialized: SerializedBundle, artifact: Buffer | undefined, trust: BundleTrust): VerifiedSigner {
+  try {
+    return verifyBundle(serialized, artifact, trust);
+  } catch (err) {
+    // X.509 and ASN.1 parsing of outside bytes can throw plain errors (found by fuzzing): evidence that does not count.
+    if (err instanceof EvidenceError) throw err;
+    throw fail('MALFORMED', `bundle: ${(err as Error).message ?? String(err)}`.slice(0, 500));
+  }
+}
+
+function verifyBundle(serialized: SerializedBundle, artifact: Buffer | undefined, trust: BundleTrust): VerifiedSigner {
   const require = { ...DEFAULT_KEYLESS_REQUIREMENTS, ...trust.require };
   let bundle: Bundle;
   let entity: SignedEntity;
@@ -79,7 +89,8 @@ export function verifySigstoreBundle(serialized: SerializedBundle, artifact: Buf
     throw fail('WRONG_KEY', 'bundle is signed with a key (publicKey hint), and no key is trusted here');
   }
   for (const entry of bundle.verificationMaterial.tlogEntries) {
-    if (BigInt(entry.logIndex) < 0n) throw fail('MALFORMED', `bundle: log entry index ${entry.logIndex} is negative`);
+    // Found by fuzzing: protojson numbers such as 5e-324 reach here as text, which BigInt refuses.
+    if (!/^\d{1,20}$/.test(String(entry.logIndex))) throw fail('MALFORMED', `bundle: log entry index ${String(entry.logIndex).slice(0, 30)} is not a whole number of at least 0`);
     const id = Buffer.from(entry.logId.keyId).toString('base64');
     if (!trust.root.tlogIds.has(id)) throw fail('WRONG_TRUSTED_ROOT', `log entry ${entry.logIndex} is from a log (id ${id}) the trusted root ${trust.root.digest.slice(0, 19)} does not list`);
   }
