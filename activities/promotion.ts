@@ -105,7 +105,7 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
         asActivity(log, async () => {
           const plan = openPlan(run);
           const developer = plan.keys.developer;
-          const report = await steps.verifyForPlatform(deps, imageOf(plan), developer.publicKeyPem, plan.policy, plan.requestedCommit, developer.trust, thisRunsInvocation);
+          const report = await steps.verifyForPlatform(deps, imageOf(plan), developer.publicKeyPem, plan.policy, plan.requestedCommit, developer.trust, thisRunsInvocation, plan.keyless);
           return sealValue(keyring(), context(PROMOTION_SEALS.report, run.runId), report);
         }),
       );

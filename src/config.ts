@@ -45,6 +45,7 @@ import { parseTrust, type TrustConfig } from './trust/config';
 import { parseApproval, parseRoster, type ApprovalConfig, type RosterConfig } from './approval/config';
 import { parseCharts, type ChartTargetConfig } from './helm/config';
 import { parseTemporalSection, type TemporalSection } from './temporal/connection';
+import { parseKeyless, type KeylessConfig } from './sigstore/config';
 
 export type { ApprovalConfig, RosterConfig };
 
@@ -62,6 +63,8 @@ export interface TargetConfig {
   signatureFormat: SignatureFormat;
   /** Absolute directories the worker may build from (`promote --dir` must name one of them or a folder inside). */
   sources: string[];
+  /** Developer signatures trusted by keyless identity, beside the developer key (docs/policy.md). */
+  keyless?: KeylessConfig;
 }
 
 /** Someone (a person or a CI identity) who may start promotions, and of which targets. */
@@ -351,6 +354,7 @@ function parseTarget(
     ...(typeof commitPrefix === 'boolean' ? { commitPrefix } : {}),
   };
 
+  const keyless = parseKeyless(value.keyless, `${at}.keyless`, ctx.base, (field, problem) => problems.add(field, problem));
   const approval = parseApproval(value.approval, `${at}.approval`, ctx.roster, (field, problem) => problems.add(field, problem));
   const sources = stringList(value, 'sources', problems, at).map((dir) => path.resolve(ctx.base, dir));
   for (const dir of sources) if (!fs.existsSync(dir)) problems.add(`${at}.sources`, `directory ${dir} does not exist`);
@@ -379,6 +383,7 @@ function parseTarget(
     keys: { developer, platform },
     signatureFormat: signatureFormat as SignatureFormat,
     sources,
+    ...(keyless ? { keyless } : {}),
   };
 }
 

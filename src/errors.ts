@@ -44,6 +44,8 @@ export type ErrorCode =
   | 'BUILD_FAILED'
   | 'BUILD_NOT_REPRODUCIBLE'
   | 'SIGNATURE_INVALID'
+  // A pinned sigstore trusted_root.json that cannot be read or is not one (docs/policy.md, Keyless).
+  | 'TRUSTED_ROOT_INVALID'
   | 'SIGNATURE_MISSING'
   | 'ATTESTATION_INVALID'
   | 'POLICY_MISMATCH'

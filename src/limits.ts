@@ -78,6 +78,11 @@ export const FLAG_LIMITS: Readonly<Record<string, FlagLimit>> = {
   oci: text(MAX_URL, 'an OCI reference'),
   url: text(MAX_URL, 'a URL'),
   'repo-url': text(MAX_URL, 'a URL'),
+  // Keyless identities: a CI workflow URI at a ref, or a pattern for one.
+  'certificate-identity': text(MAX_URL, 'a certificate identity'),
+  'certificate-identity-regexp': text(MAX_URL, 'a regular expression'),
+  'certificate-oidc-issuer': text(MAX_URL, 'an OIDC issuer URL'),
+  'certificate-oidc-issuer-regexp': text(MAX_URL, 'a regular expression'),
   // Files and folders.
   config: path,
   dir: path,
@@ -91,6 +96,7 @@ export const FLAG_LIMITS: Readonly<Record<string, FlagLimit>> = {
   keyring: path,
   prov: path,
   bundle: path,
+  'trusted-root': path,
   'repo-dir': path,
   'staging-dir': path,
   'cosign-key': path,

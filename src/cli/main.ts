@@ -52,6 +52,7 @@ const EXIT_BY_CODE: Partial<Record<string, number>> = {
   KMS_UNAVAILABLE: EXIT.unavailable,
   TRUST_UNREACHABLE: EXIT.unavailable,
   TRUST_INDEX_CORRUPT: EXIT.usage,
+  TRUSTED_ROOT_INVALID: EXIT.usage,
   TRUST_INDEX_SIGNATURE_INVALID: EXIT.indexSignature,
   TRUST_INDEX_ROLLED_BACK: EXIT.rolledBack,
   TRUST_INDEX_EXPIRED: EXIT.indexExpired,

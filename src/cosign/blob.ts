@@ -5,6 +5,10 @@
 import type { KeyObject } from 'node:crypto';
 import { CountersignError } from '../errors';
 import type { Signer } from '../keys/signer';
+import { createHash } from 'node:crypto';
+import { IN_TOTO_PAYLOAD_TYPE } from '../dsse/envelope';
+import { parseStatement, statementCoversDigest, subjectDigests } from '../provenance/statement';
+import { verifySigstoreBundle, type BundleTrust, type VerifiedSigner } from '../sigstore/keyless';
 import { createMessageBundle, parseBundle, verifyMessageBundle, type SerializedBundle } from './bundle';
 import { EvidenceError } from './problems';
 
@@ -18,8 +22,41 @@ export function signBlob(data: Buffer, signer: Signer): Promise<SerializedBundle
  * `details.problem` set to a stable ProblemCode (WRONG_KEY, WRONG_DIGEST, MALFORMED, …).
  */
 export function verifyBlob(data: Buffer, bundle: Buffer | string, publicKey: string | KeyObject): void {
+  asSignatureInvalid(() => verifyMessageBundle(parseBundle(bundle), publicKey, data));
+}
+
+/**
+ * Verifies a blob against a bundle as `cosign verify-blob --trusted-root` does: a message
+ * signature over the file, or a DSSE envelope whose in-toto statement names the file's sha256 as a
+ * subject; keyless by identity, or by a key with the root's logs. Errors as verifyBlob.
+ */
+export function verifyBlobAgainstRoot(data: Buffer, bundle: Buffer | string, trust: BundleTrust): VerifiedSigner {
+  return asSignatureInvalid(() => {
+    const parsed = parseBundle(bundle);
+    const digest = createHash('sha256').update(data).digest();
+    if (parsed.messageSignature) {
+      const md = parsed.messageSignature.messageDigest;
+      if (md && !Buffer.from(md.digest, 'base64').equals(digest)) {
+        throw new EvidenceError('WRONG_DIGEST', `bundle was made for a file with digest ${Buffer.from(md.digest, 'base64').toString('hex')}, not sha256 ${digest.toString('hex')}`);
+      }
+      return verifySigstoreBundle(parsed, data, trust);
+    }
+    const signer = verifySigstoreBundle(parsed, undefined, trust);
+    const env = parsed.dsseEnvelope!;
+    if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new EvidenceError('WRONG_TYPE', `payloadType ${env.payloadType} is not in-toto`);
+    const statement = parseStatement(Buffer.from(env.payload, 'base64'));
+    // npm provenance names its tarball by sha512.
+    const sha512 = createHash('sha512').update(data).digest('hex');
+    if (!statementCoversDigest(statement, `sha256:${digest.toString('hex')}`) && !statementCoversDigest(statement, `sha512:${sha512}`)) {
+      throw new EvidenceError('WRONG_DIGEST', `signed statement's subject is ${subjectDigests(statement).join(', ') || 'empty'}, not sha256:${digest.toString('hex')}`);
+    }
+    return signer;
+  });
+}
+
+function asSignatureInvalid<T>(check: () => T): T {
   try {
-    verifyMessageBundle(parseBundle(bundle), publicKey, data);
+    return check();
   } catch (err) {
     if (err instanceof EvidenceError) {
       throw new CountersignError('SIGNATURE_INVALID', err.message, { details: { problem: err.code } });

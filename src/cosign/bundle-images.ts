@@ -15,7 +15,7 @@ import type { Descriptor, ImageManifest } from '../oci/types';
 import { MEDIA_TYPE } from '../oci/types';
 import type { Statement } from '../provenance/statement';
 import { STATEMENT_TYPE_V1, parseStatement, statementCoversDigest, subjectDigests } from '../provenance/statement';
-import { BUNDLE_V03_MEDIA_TYPE, DEFAULT_BUNDLE_MAX_BYTES, createDsseBundle, parseBundle, verifyDsseBundle } from './bundle';
+import { BUNDLE_V03_MEDIA_TYPE, DEFAULT_BUNDLE_MAX_BYTES, createDsseBundle, parseBundle, verifyDsseBundle, type SerializedBundle } from './bundle';
 import { EvidenceError, asProblem, type Problem } from './problems';
 import { listReferrers, pushReferrer } from './referrers';
 import { CountersignError } from '../errors';
@@ -70,6 +70,14 @@ export async function verifyImageBundles(store: Store, repository: string, diges
 }
 
 async function checkReferrer(store: Store, repository: string, digest: string, referrer: Descriptor, publicKey: string | KeyObject): Promise<VerifiedStatement | 'not-a-bundle'> {
+  const read = await readReferrerBundle(store, repository, digest, referrer);
+  if (read === 'not-a-bundle') return read;
+  const { payloadType, payload } = verifyDsseBundle(read.bundle, publicKey);
+  return signedStatement(payloadType, payload, digest, read.annotations);
+}
+
+/** A bundle referrer of `digest`, read and parsed (not verified): its bundle and manifest annotations. */
+export async function readReferrerBundle(store: Store, repository: string, digest: string, referrer: Descriptor): Promise<{ bundle: SerializedBundle; annotations?: Record<string, string> } | 'not-a-bundle'> {
   const stored = await store.getManifest(repository, referrer.digest, referrer.size);
   if (!stored) throw new EvidenceError('NOT_FOUND', `referrer manifest ${referrer.digest} is listed but not stored`);
   let manifest: ImageManifest;
@@ -90,14 +98,17 @@ async function checkReferrer(store: Store, repository: string, digest: string, r
       details: { bytes: layer.size, limit: DEFAULT_BUNDLE_MAX_BYTES },
     });
   }
-  const bundle = parseBundle(await store.getBlob(repository, layer.digest, layer.size));
-  const { payloadType, payload } = verifyDsseBundle(bundle, publicKey);
+  return { bundle: parseBundle(await store.getBlob(repository, layer.digest, layer.size)), annotations: manifest.annotations };
+}
+
+/** The in-toto statement a verified DSSE payload carries, for `digest`, as its referrer annotates it. */
+export function signedStatement(payloadType: string, payload: Buffer, digest: string, annotations: Record<string, string> | undefined): VerifiedStatement {
   if (payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new EvidenceError('WRONG_TYPE', `payloadType ${payloadType} is not in-toto`);
   const statement = parseStatement(payload);
   if (!statementCoversDigest(statement, digest)) {
     throw new EvidenceError('WRONG_DIGEST', `signed statement's subject is ${subjectDigests(statement).join(', ') || 'empty'}, not ${digest}`);
   }
-  const annotated = manifest.annotations?.[BUNDLE_PREDICATE_ANNOTATION];
+  const annotated = annotations?.[BUNDLE_PREDICATE_ANNOTATION];
   if (annotated !== undefined && annotated !== statement.predicateType) {
     throw new EvidenceError('WRONG_TYPE', `annotated predicate type ${annotated} differs from the signed ${statement.predicateType}`);
   }

@@ -1,8 +1,10 @@
 /**
- * Sigstore bundles for key-based signing, as cosign v3 writes and reads them: a DSSE envelope
- * (images, attestations) or a message signature (blobs), a `publicKey.hint`, no certificate and,
- * offline, no transparency-log entry. sigstore-js builds the bundles and checks their structure;
- * the strict field check and the signature check are ours (see docs/cosign-interop.md).
+ * Sigstore bundles as cosign v3 writes and reads them: a DSSE envelope (images, attestations) or
+ * a message signature (blobs). countersign signs with a key (`publicKey.hint`, offline, no
+ * transparency-log entry) and reads keyless bundles too (a Fulcio certificate, log entries,
+ * timestamps), which src/sigstore/keyless.ts verifies. sigstore-js builds the bundles and checks
+ * their structure; the strict field check and the key signature check are ours (see
+ * docs/cosign-interop.md).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -118,6 +120,8 @@ export function parseBundle(data: Buffer | string): SerializedBundle {
   }
   const material = checkFields(top.verificationMaterial, 'verificationMaterial', 'verificationMaterial', problems);
   if (material.publicKey !== undefined) checkStrings(checkFields(material.publicKey, 'publicKey', 'verificationMaterial.publicKey', problems), ['hint'], 'verificationMaterial.publicKey', problems);
+  // protojson reads null as "not set"; sigstore-js 1.x wrote it so (npm provenance of 2023).
+  if (material.timestampVerificationData === null) delete material.timestampVerificationData;
   if (material.timestampVerificationData !== undefined) {
     checkFields(material.timestampVerificationData, 'timestampVerificationData', 'verificationMaterial.timestampVerificationData', problems);
   }
@@ -125,6 +129,8 @@ export function parseBundle(data: Buffer | string): SerializedBundle {
     const env = checkFields(top.dsseEnvelope, 'dsseEnvelope', 'dsseEnvelope', problems);
     checkStrings(env, ['payload', 'payloadType'], 'dsseEnvelope', problems);
     if (env.payload === undefined || env.payload === '') problems.push('dsseEnvelope.payload is missing');
+    // Node's decoder skips what is not base64, so a quote in the payload would go unnoticed (found by fuzzing).
+    else if (typeof env.payload === 'string' && !BASE64.test(env.payload)) problems.push('dsseEnvelope.payload is not base64');
     if (env.payloadType === undefined || env.payloadType === '') problems.push('dsseEnvelope.payloadType is missing');
     if (typeof env.payloadType === 'string' && Buffer.byteLength(env.payloadType) > DEFAULT_DSSE_MAX_PAYLOAD_TYPE_BYTES) {
       problems.push(`dsseEnvelope.payloadType is longer than ${DEFAULT_DSSE_MAX_PAYLOAD_TYPE_BYTES} bytes`);
@@ -145,10 +151,8 @@ export function parseBundle(data: Buffer | string): SerializedBundle {
     if (msg.messageDigest !== undefined) checkStrings(checkFields(msg.messageDigest, 'messageDigest', 'messageSignature.messageDigest', problems), ['algorithm', 'digest'], 'messageSignature.messageDigest', problems);
   }
   if (problems.length > 0) throw new EvidenceError('MALFORMED', `bundle: ${problems.join('; ')}`);
-  if (material.certificate !== undefined || material.x509CertificateChain !== undefined) {
-    throw new EvidenceError('UNSUPPORTED', 'bundle carries a certificate (keyless signing); countersign verifies key-based bundles only');
-  }
-  if (material.publicKey === undefined) throw new EvidenceError('MALFORMED', 'bundle: verificationMaterial has no publicKey');
+  const keys = ['publicKey', 'certificate', 'x509CertificateChain'].filter((k) => material[k] !== undefined);
+  if (keys.length !== 1) throw new EvidenceError('MALFORMED', `bundle: verificationMaterial has ${keys.length === 0 ? 'no publicKey or certificate' : keys.join(' and ')}, one is expected`);
   checkSignatureEncoding(top);
   try {
     assertBundle(bundleFromJSON(raw));
@@ -173,6 +177,7 @@ function checkSignatureEncoding(top: Record<string, unknown>): void {
 /** Checks the DSSE signature of a bundle under `publicKey` and returns the signed payload. */
 export function verifyDsseBundle(bundle: SerializedBundle, publicKey: string | KeyObject): { payloadType: string; payload: Buffer } {
   const env = bundle.dsseEnvelope;
+  refuseKeyless(bundle);
   if (!env) throw new EvidenceError('WRONG_TYPE', 'bundle holds a message signature, not a DSSE envelope');
   const payload = Buffer.from(env.payload, 'base64');
   const pae = preAuthEncoding(env.payloadType, payload);
@@ -184,6 +189,7 @@ export function verifyDsseBundle(bundle: SerializedBundle, publicKey: string | K
 
 /** Checks a message-signature bundle over `artifact`: digest first, then the signature. */
 export function verifyMessageBundle(bundle: SerializedBundle, publicKey: string | KeyObject, artifact: Buffer): void {
+  refuseKeyless(bundle);
   const msg = bundle.messageSignature;
   if (!msg) throw new EvidenceError('WRONG_TYPE', 'bundle holds a DSSE envelope, not a blob signature');
   const digest = createHash('sha256').update(artifact).digest();
@@ -195,5 +201,12 @@ export function verifyMessageBundle(bundle: SerializedBundle, publicKey: string 
   }
   if (!verifySignature(publicKey, artifact, Buffer.from(msg.signature, 'base64'))) {
     throw new EvidenceError('WRONG_KEY', 'signature does not verify with the expected key (other key, or file changed after signing)');
+  }
+}
+
+/** A certificate-signed bundle is judged by identity against a trusted root, never by a bare key. */
+function refuseKeyless(bundle: SerializedBundle): void {
+  if (bundle.verificationMaterial.publicKey === undefined) {
+    throw new EvidenceError('UNSUPPORTED', 'bundle is signed keyless (a certificate); a key is expected here (verify it by identity: --certificate-identity, or keyless: in the target)');
   }
 }

@@ -19,8 +19,37 @@ export type ProblemCode =
   | 'MALFORMED'
   /** A layer, bundle or payload of a type that is not the one expected here. */
   | 'WRONG_TYPE'
-  /** A form of evidence countersign does not verify (for example a keyless, certificate-based bundle). */
-  | 'UNSUPPORTED';
+  /** A form of evidence this check does not take (a keyless bundle where a key is expected, an unknown digest algorithm). */
+  | 'UNSUPPORTED'
+  // Keyless evidence (src/sigstore/keyless.ts, docs/policy.md "Keyless developer signatures"):
+  /** The certificate's subject is none of the trusted identities. */
+  | 'IDENTITY_MISMATCH'
+  /** The subject is trusted, but the certificate was issued for a token from another OIDC issuer. */
+  | 'ISSUER_MISMATCH'
+  /** The source repository, ref, commit or workflow the certificate names is not the policy's. */
+  | 'SOURCE_MISMATCH'
+  /** Certificate, log or timestamp authority not in the pinned trusted root (another Sigstore instance). */
+  | 'WRONG_TRUSTED_ROOT'
+  /** A verified signing time falls outside the certificate's validity. */
+  | 'CERTIFICATE_EXPIRED'
+  /** The certificate has expired and no verified timestamp says it was used while valid. */
+  | 'CERTIFICATE_EXPIRED_NO_TIMESTAMP'
+  /** The certificate chain is broken in another way (name chaining, a CA flag, path length). */
+  | 'CERTIFICATE_INVALID'
+  /** Fewer signed certificate timestamps than required. */
+  | 'SCT_MISSING'
+  /** A signed certificate timestamp does not verify with a CT log key in the trusted root. */
+  | 'SCT_INVALID'
+  /** Fewer transparency-log entries than required. */
+  | 'TLOG_MISSING'
+  /** An inclusion proof, checkpoint or signed entry timestamp does not verify. */
+  | 'TLOG_PROOF_INVALID'
+  /** The log entry (validly logged) is for another signature, artifact or certificate. */
+  | 'TLOG_ENTRY_MISMATCH'
+  /** Fewer verified timestamps (or RFC 3161 timestamps) than required. */
+  | 'TIMESTAMP_MISSING'
+  /** An RFC 3161 timestamp does not verify (other data, untrusted authority, outside its validity). */
+  | 'TIMESTAMP_INVALID';
 
 export interface Problem {
   code: ProblemCode;

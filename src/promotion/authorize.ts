@@ -14,6 +14,7 @@ import { canonicalJson } from '../requests/statement';
 import { parseStartRequest, type StartRequest } from '../requests/start-request';
 import { promotionWorkflowId } from './id';
 import { pinKey } from './pin-keys';
+import { pinKeyless } from '../sigstore/config';
 import type { PromotionPlan } from './plan';
 
 export type { AuthorizeDeps, AuthorizeInput, PriorRun } from '../requests/authorize';
@@ -58,6 +59,7 @@ export async function authorizePromotion(deps: AuthorizeDeps, input: AuthorizeIn
     keys,
     releaseTag: target.releaseTag,
     signatureFormat: target.signatureFormat,
+    ...(target.keyless ? { keyless: pinKeyless(target.keyless) } : {}),
   };
   return {
     ...pinned,

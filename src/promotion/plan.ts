@@ -5,6 +5,7 @@
  * workflow imports them.
  */
 import type { TargetPolicy } from '../policy/policy';
+import type { KeylessPin } from '../sigstore/pin';
 import type { BuildFacts } from '../provenance/slsa';
 import type { ApprovalConfig } from '../approval/config';
 
@@ -51,6 +52,8 @@ export interface PromotionPlan {
   policy: TargetPolicy;
   approval: ApprovalConfig & { roster: Record<string, PinnedRosterEntry> };
   keys: { developer: KeyPin; platform: KeyPin };
+  /** Developer signatures also trusted by keyless identity (the target's keyless:), pinned. */
+  keyless?: KeylessPin;
   releaseTag: string;
   signatureFormat: 'legacy' | 'bundle' | 'both';
   /** The initiator whose signed start request the worker accepted. */

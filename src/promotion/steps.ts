@@ -1,5 +1,7 @@
 import { DEFAULT_SIGNATURE_FORMAT, writesBundle, writesLegacy, type SignatureFormat } from '../cosign/formats';
-import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, signatureCheck } from '../cosign/verify-image';
+import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, signatureCheck, type EvidenceCheck } from '../cosign/verify-image';
+import { collectPinnedKeyless, keylessSourceChecks, keylessStatements, withKeyless } from '../sigstore/platform';
+import type { KeylessPin } from '../sigstore/pin';
 import { CountersignError } from '../errors';
 import { loadSigner } from '../keys/load-signer';
 import { keyFingerprint } from '../keys/public-key';
@@ -185,20 +187,28 @@ export async function verifyForPlatform(
   requestedCommit: string | undefined,
   developerTrust?: KeyTrust,
   thisRunsInvocation?: string,
+  keylessPin?: KeylessPin,
 ): Promise<VerificationReport> {
   const { store, path } = open(deps, target.repository);
   const label = `developer key ${keyFingerprint(developerPublicKeyPem).slice(0, 16)}`;
   // Both storage formats are always read: cosign v2 and legacy-mode v3 write .sig/.att tags, v3 by default bundles.
   const evidence = await collectImageEvidence(store, path, target.digest, developerPublicKeyPem);
+  // Keyless evidence (the target's keyless:) counts beside the key's; src/sigstore/platform.ts.
+  const keyless = keylessPin ? await collectPinnedKeyless(store, path, target.digest, keylessPin) : undefined;
+  const orKeyless = (check: EvidenceCheck, predicateType?: string) =>
+    keyless ? withKeyless(check, predicateType ? keyless.attestations.filter((a) => a.predicateType === predicateType) : keyless.signatures, keyless) : check;
   const provenanceCheck = attestationCheck('provenanceAttestation', evidence, SLSA_PROVENANCE_V1, label, target.digest);
   const checks: Check[] = [
-    signatureCheck('developerSignature', evidence, target.digest, label),
-    provenanceCheck.check,
-    attestationCheck('sbomAttestation', evidence, SPDX_PREDICATE_TYPE, label, target.digest).check,
+    orKeyless(signatureCheck('developerSignature', evidence, target.digest, label)),
+    orKeyless(provenanceCheck.check, SLSA_PROVENANCE_V1),
+    orKeyless(attestationCheck('sbomAttestation', evidence, SPDX_PREDICATE_TYPE, label, target.digest).check, SPDX_PREDICATE_TYPE),
   ];
   if (developerTrust) checks.push(await trustCheck(developerTrust));
   const notices: string[] = [];
-  const signed = distinctStatements(evidence.attestations.filter((a) => a.predicateType === SLSA_PROVENANCE_V1).map((a) => a.statement));
+  const signed = distinctStatements([
+    ...evidence.attestations.filter((a) => a.predicateType === SLSA_PROVENANCE_V1).map((a) => a.statement),
+    ...(keyless ? keylessStatements(keyless, SLSA_PROVENANCE_V1) : []),
+  ]);
   let judged = signed;
   if (thisRunsInvocation !== undefined) {
     judged = signed.filter((s) => invocationOf(s) === thisRunsInvocation);
@@ -233,6 +243,7 @@ export async function verifyForPlatform(
       checks.push({ name: `policy${which}`, ok: false, message: (err as Error).message, code: 'MALFORMED' });
     }
   });
+  if (keyless) checks.push(...keylessSourceChecks(keyless, policy, attested, requestedCommit));
   for (const [key, values] of seen) if (values.size > 1) notices.push(`conflicting evidence: the provenance attestations name ${values.size} values of ${key}: ${[...values].join(', ')}`);
   if (attested && authors.size === 0) notices.push('the commit author is unknown (the provenance names none): separation of duties covers the initiator and the developer key only');
   return {

@@ -1,5 +1,5 @@
 /** A countersign.yaml using every key the schema knows, and a folder holding the keys it names. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
@@ -11,6 +11,7 @@ export function configDir(t: { after(fn: () => void): void }): string {
   mkdirSync(path.join(dir, 'keys'));
   mkdirSync(path.join(dir, 'app'));
   for (const name of ['developer', 'platform', 'index', 'alice', 'bob', 'carol', 'dave', 'erin', 'ci']) writeFileSync(path.join(dir, 'keys', `${name}.pub`), '-----BEGIN PUBLIC KEY-----\n');
+  copyFileSync(path.join(__dirname, '..', 'vectors', 'sigstore-conformance', 'public-good-trusted-root.json'), path.join(dir, 'keys', 'trusted_root.json'));
   return dir;
 }
 
@@ -64,6 +65,12 @@ targets:
     releaseTag: prod
     signatureFormat: both
     sources: [app]
+    keyless:
+      trustedRoot: keys/trusted_root.json
+      identities:
+        - { subject: https://github.com/acme/hello/.github/workflows/release.yml@refs/heads/main, issuer: https://token.actions.githubusercontent.com }
+        - { subjectRegExp: 'https://github\\.com/acme/hello/\\.github/workflows/hotfix\\.yml@refs/heads/.*', issuerRegExp: 'https://token\\.actions\\.githubusercontent\\.com' }
+      require: { tlog: 1, sct: 1, timestamps: 1, rfc3161: 0 }
     policy:
       sourceRepo: https://github.com/acme/hello
       builderIds: [https://countersign.dev/builders/local@v1]
