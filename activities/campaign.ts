@@ -6,13 +6,17 @@ import { splitRepository, type StepDeps } from '../src/promotion/steps';
 import { connectTemporalClient } from '../src/temporal/connect';
 import type { TemporalTls } from '../src/temporal/connection';
 import { authorizeCampaign, type CampaignAuthorizeInput } from '../src/trust/authorize-campaign';
-import { runCampaignItem, type ItemDone, type ItemWork } from '../src/trust/campaign-item';
+import { campaignItemWork, runCampaignItem, type ItemDone } from '../src/trust/campaign-item';
+import { checkApprovalRecord } from '../src/approval/record-check';
+import type { SealKeyring } from '../src/seal/keyring';
+import type { Sealed } from '../src/seal/seal';
+import { GOVERNANCE_SEALS, type RecordedVote } from '../src/trust/plan';
+import { sealing, type SealedInRun } from './sealing';
 import { campaignFindings, MAX_CAMPAIGN_ITEMS, signedInRepository } from '../src/trust/campaign-items';
 import type { CampaignFindings, CampaignPlan } from '../src/trust/campaign-plan';
 import type { GovernanceDeps } from '../src/trust/governance';
 import type { KeyCampaign, TrustKey } from '../src/trust/index-file';
 import { indexSigningOptions } from '../src/trust/index-refresh';
-import type { StoreLocation } from '../src/trust/plan';
 import { TrustStore } from '../src/trust/store';
 import { asActivity } from './failure';
 import { whileHeartbeating } from './heartbeat';
@@ -23,11 +27,15 @@ export interface CampaignActivityDeps extends StepDeps {
   temporal?: { address: string; namespace?: string; tls?: TemporalTls };
   /** The worker's configuration and earlier runs: campaign requests are checked against them. */
   authorize?: GovernanceDeps;
+  /** The seal key workers share (src/seal/keyring.ts), opened on first use. */
+  seal?: () => SealKeyring;
 }
 
 /** Compromise campaign activities over src/trust/campaign*.ts. */
 export function createCampaignActivities(deps: CampaignActivityDeps) {
   const { log } = deps;
+  const sealed = sealing(deps.seal);
+  const openPlan = (run: SealedInRun<CampaignPlan>) => sealed.openPlan(GOVERNANCE_SEALS.campaignPlan, run, 'key campaign plan');
   const governance = (): GovernanceDeps => {
     if (!deps.authorize) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
     return deps.authorize;
@@ -43,14 +51,15 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
   };
   return {
     /** Checks the signed campaign request against the worker's configuration and resolves the plan the campaign pins. */
-    async authorizeCampaign(input: CampaignAuthorizeInput): Promise<CampaignPlan> {
-      return asActivity(log, () => authorizeCampaign(governance(), input));
+    async authorizeCampaign(input: CampaignAuthorizeInput): Promise<Sealed<CampaignPlan>> {
+      return asActivity(log, async () => sealed.seal(GOVERNANCE_SEALS.campaignPlan, input.runId, await authorizeCampaign(governance(), input)));
     },
 
     /** Every item the key signed: promotions' results in Temporal and signatures in the store's target repositories. */
-    async findCampaignItems(plan: CampaignPlan): Promise<CampaignFindings> {
+    async findCampaignItems(run: SealedInRun<CampaignPlan>): Promise<Sealed<CampaignFindings>> {
       return whileHeartbeating(() =>
         asActivity(log, async () => {
+          const plan = openPlan(run);
           const runs = await withClient((client) => runsSignedBy(client, plan.fingerprint, MAX_CAMPAIGN_ITEMS));
           const notes = runs.capped ? [`more than ${MAX_CAMPAIGN_ITEMS} runs signed with the key: run another campaign once this one is done`] : [];
           const scanned: Array<{ target: string; digest: string }> = [];
@@ -60,19 +69,33 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
             if (found.capped) notes.push(`${target.repository}: only the first signature tags were read`);
             scanned.push(...found.digests.map((digest) => ({ target: target.target, digest })));
           }
-          return campaignFindings(plan, runs.promotions, scanned, notes);
+          return sealed.seal(GOVERNANCE_SEALS.campaignFindings, run.runId, campaignFindings(plan, runs.promotions, scanned, notes));
         }),
       );
     },
 
     /** Re-signs (after platform verify passes again) or quarantines one item; exactly once per (digest, key). */
-    async runCampaignItem(work: ItemWork): Promise<ItemDone> {
-      return whileHeartbeating((signal) => asActivity(log, () => runCampaignItem(deps, work, { signal })));
+    async runCampaignItem(run: SealedInRun<CampaignPlan>, findings: Sealed<CampaignFindings>, itemId: string, decisions: RecordedVote[]): Promise<ItemDone> {
+      return whileHeartbeating((signal) =>
+        asActivity(log, () => {
+          const plan = openPlan(run);
+          const found = sealed.open(GOVERNANCE_SEALS.campaignFindings, run.runId, findings, 'campaign findings');
+          const item = found.items.find((i) => i.id === itemId);
+          if (!item) throw new CountersignError('SEAL_INVALID', `item ${itemId.slice(0, 128)} is not among the campaign's sealed findings: refusing to act on it`);
+          const campaignId = sealed.ownWorkflowId();
+          // The approvers approved the sealed list (its digest); their statements are checked again before anything changes.
+          checkApprovalRecord({ workflowId: campaignId, runId: run.runId, plan: { digest: found.planDigest, approval: plan.approvers, initiator: plan.requester } }, decisions);
+          return runCampaignItem(deps, campaignItemWork(plan, item, { campaignId, runId: run.runId, decisions, signedAt: new Date().toISOString() }), { signal });
+        }),
+      );
     },
 
     /** Writes the campaign and its outcome into the compromised key's index entry. */
-    async recordCampaign(location: StoreLocation, keyId: string, campaign: KeyCampaign): Promise<TrustKey> {
-      return asActivity(log, () => new TrustStore(location, indexSigningOptions(deps.authorize?.config()?.trust[location.name], deps.env ?? process.env)).recordCampaign(keyId, campaign));
+    async recordCampaign(run: SealedInRun<CampaignPlan>, campaign: KeyCampaign): Promise<TrustKey> {
+      return asActivity(log, () => {
+        const { location, keyId } = openPlan(run);
+        return new TrustStore(location, indexSigningOptions(deps.authorize?.config()?.trust[location.name], deps.env ?? process.env)).recordCampaign(keyId, campaign);
+      });
     },
   };
 }

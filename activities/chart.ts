@@ -5,7 +5,8 @@ import { authorizeChartRelease } from '../src/helm/authorize';
 import { checkApprovalRecord } from '../src/approval/record-check';
 import { CHART_SEALS, type ChartPlanInRun, type ChartReleasePlan, type SealedChartPlan } from '../src/helm/plan';
 import type { SealKeyring } from '../src/seal/keyring';
-import { checkSeal, sealValue, type Sealed, type SealContext } from '../src/seal/seal';
+import type { Sealed } from '../src/seal/seal';
+import { sealing } from './sealing';
 import * as steps from '../src/helm/release';
 import { runStagingDir, stagingRoot } from '../src/helm/staging';
 import type { AuthorizeDeps, AuthorizeInput } from '../src/requests/authorize';
@@ -25,13 +26,9 @@ export interface ChartFile {
  */
 export function createChartActivities(deps: steps.ChartStepDeps & { log?: Logger; authorize?: AuthorizeDeps; seal?: () => SealKeyring }) {
   const { log } = deps;
-  const keyring = (): SealKeyring => {
-    if (!deps.seal) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker) and so no seal key: it acts on no plan');
-    return deps.seal();
-  };
-  // As for promotions (activities/promotion.ts): the workflow id from the activity's context, the seal checked before anything is read or signed.
-  const context = (kind: string, runId: string): SealContext => ({ kind, workflowId: Context.current().info.workflowExecution?.workflowId ?? '', runId });
-  const openPlan = ({ runId, plan }: ChartPlanInRun): ChartReleasePlan => checkSeal(keyring(), context(CHART_SEALS.plan, runId), plan, 'chart release plan');
+  // As for promotions (activities/promotion.ts): the seal is checked before anything is read or signed.
+  const sealed = sealing(deps.seal);
+  const openPlan = (run: ChartPlanInRun): ChartReleasePlan => sealed.openPlan(CHART_SEALS.plan, run, 'chart release plan');
   const fileOf = (plan: ChartReleasePlan): ChartFile => ({ fileName: plan.fileName, sha256: plan.sha256 });
   const root = stagingRoot(deps.env ?? process.env);
   // The run's own directory under the worker's staging root, from the activity's context: no
@@ -44,7 +41,7 @@ export function createChartActivities(deps: steps.ChartStepDeps & { log?: Logger
       return asActivity(log, async () => {
         if (!deps.authorize) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
         const plan = await authorizeChartRelease(deps.authorize, input);
-        return sealValue(keyring(), context(CHART_SEALS.plan, input.runId), plan);
+        return sealed.seal(CHART_SEALS.plan, input.runId, plan);
       });
     },
 
@@ -59,8 +56,7 @@ export function createChartActivities(deps: steps.ChartStepDeps & { log?: Logger
     async chartSign(run: ChartPlanInRun, approval: { decisions?: unknown }): Promise<{ signedAt: string; bundle: boolean }> {
       return asActivity(log, () => {
         const plan = openPlan(run);
-        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
-        checkApprovalRecord({ workflowId, runId: run.runId, plan: { ...plan, digest: `sha256:${plan.sha256}` } }, approval?.decisions);
+        checkApprovalRecord({ workflowId: sealed.ownWorkflowId(), runId: run.runId, plan: { ...plan, digest: `sha256:${plan.sha256}` } }, approval?.decisions);
         return steps.signStep(deps, staged(fileOf(plan)), plan.signing.pgp, plan.signing.cosign);
       });
     },
@@ -70,7 +66,7 @@ export function createChartActivities(deps: steps.ChartStepDeps & { log?: Logger
       return asActivity(log, async () => {
         const plan = openPlan(run);
         const report = await steps.verifyStep(staged(fileOf(plan)), plan.signing.pgp.keyringPath, plan.signing.cosign?.publicKeyPem);
-        return sealValue(keyring(), context(CHART_SEALS.report, run.runId), report);
+        return sealed.seal(CHART_SEALS.report, run.runId, report);
       });
     },
 
@@ -78,7 +74,7 @@ export function createChartActivities(deps: steps.ChartStepDeps & { log?: Logger
       heartbeat('publishing');
       return asActivity(log, () => {
         const plan = openPlan(run);
-        const verified = checkSeal(keyring(), context(CHART_SEALS.report, run.runId), report, 'chart verification report');
+        const verified = sealed.open(CHART_SEALS.report, run.runId, report, 'chart verification report');
         if (!verified.ok) throw new CountersignError('VERIFICATION_FAILED', `${plan.fileName} did not pass verification: refusing to publish`);
         return steps.publishStep(deps, staged(fileOf(plan)), plan.publish, plan.signing.cosign, plan.signing.pgp.trust);
       });

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { checkApprovalRecord } from '../src/approval/record-check';
 import { CountersignError } from '../src/errors';
@@ -6,9 +5,10 @@ import { authorizePromotion, type AuthorizeDeps, type AuthorizeInput } from '../
 import { PROMOTION_SEALS, imageOf, signingKeyOf, type PlanInRun, type PromotionPlan, type SealedPlan } from '../src/promotion/plan';
 import * as steps from '../src/promotion/steps';
 import type { SealKeyring } from '../src/seal/keyring';
-import { checkSeal, sealValue, type Sealed, type SealContext } from '../src/seal/seal';
+import type { Sealed } from '../src/seal/seal';
 import { asActivity } from './failure';
 import { whileHeartbeating } from './heartbeat';
+import { sealing } from './sealing';
 
 export type { BuildOutcome, AttestOutcome, VerificationReport } from '../src/promotion/steps';
 
@@ -34,13 +34,8 @@ export interface InvocationFacts {
  */
 export function createPromotionActivities(deps: PromotionActivityDeps) {
   const { log } = deps;
-  const keyring = (): SealKeyring => {
-    if (!deps.seal) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker) and so no seal key: it acts on no plan');
-    return deps.seal();
-  };
-  // The workflow id comes from the activity's own context, never from an argument.
-  const context = (kind: string, runId: string): SealContext => ({ kind, workflowId: Context.current().info.workflowExecution?.workflowId ?? '', runId });
-  const openPlan = ({ runId, plan }: PlanInRun): PromotionPlan => checkSeal(keyring(), context(PROMOTION_SEALS.plan, runId), plan, 'promotion plan');
+  const sealed = sealing(deps.seal);
+  const openPlan = (run: PlanInRun): PromotionPlan => sealed.openPlan(PROMOTION_SEALS.plan, run, 'promotion plan');
 
   return {
     /** Checks the signed start request against the worker's configuration and resolves the plan the run pins, sealed. */
@@ -48,7 +43,7 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
       return asActivity(log, async () => {
         if (!deps.authorize) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
         const plan = await authorizePromotion(deps.authorize, input);
-        return sealValue(keyring(), context(PROMOTION_SEALS.plan, input.runId), plan);
+        return sealed.seal(PROMOTION_SEALS.plan, input.runId, plan);
       });
     },
 
@@ -83,7 +78,7 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
           const plan = openPlan(run);
           if (!plan.build) throw new CountersignError('BAD_INPUT', `${plan.target}'s plan has no build facts to attest`);
           const outcome = await steps.attestPushedImage(deps, imageOf(plan), { ...plan.build, ...invocation });
-          return sealValue(keyring(), context(PROMOTION_SEALS.attestations, run.runId), outcome);
+          return sealed.seal(PROMOTION_SEALS.attestations, run.runId, outcome);
         }),
       );
     },
@@ -93,7 +88,7 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
       return whileHeartbeating(() =>
         asActivity(log, () => {
           const plan = openPlan(run);
-          const made = checkSeal(keyring(), context(PROMOTION_SEALS.attestations, run.runId), attestations, 'attestation list');
+          const made = sealed.open(PROMOTION_SEALS.attestations, run.runId, attestations, 'attestation list');
           return steps.developerSign(deps, imageOf(plan), signingKeyOf(plan, 'developer'), [made.provenanceDigest, made.sbomDigest]);
         }),
       );
@@ -106,7 +101,7 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
           const plan = openPlan(run);
           const developer = plan.keys.developer;
           const report = await steps.verifyForPlatform(deps, imageOf(plan), developer.publicKeyPem, plan.policy, plan.requestedCommit, developer.trust, thisRunsInvocation, plan.keyless);
-          return sealValue(keyring(), context(PROMOTION_SEALS.report, run.runId), report);
+          return sealed.seal(PROMOTION_SEALS.report, run.runId, report);
         }),
       );
     },
@@ -123,10 +118,9 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
       return whileHeartbeating((signal) =>
         asActivity(log, () => {
           const plan = openPlan(run);
-          const verified = checkSeal(keyring(), context(PROMOTION_SEALS.report, run.runId), report, 'verification report');
+          const verified = sealed.open(PROMOTION_SEALS.report, run.runId, report, 'verification report');
           if (!verified.ok) throw new CountersignError('VERIFICATION_FAILED', `platform verify did not pass for ${plan.repository}@${plan.digest}: refusing to sign`);
-          const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
-          checkApprovalRecord({ workflowId, runId: run.runId, plan, developerKeyFingerprint: plan.keys.developer.fingerprint, commitAuthors: verified.commitAuthors }, approvalRecord?.decisions);
+          checkApprovalRecord({ workflowId: sealed.ownWorkflowId(), runId: run.runId, plan, developerKeyFingerprint: plan.keys.developer.fingerprint, commitAuthors: verified.commitAuthors }, approvalRecord?.decisions);
           return steps.productionSign(deps, imageOf(plan), signingKeyOf(plan, 'platform'), approvalRecord, { signal });
         }),
       );

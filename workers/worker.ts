@@ -118,8 +118,8 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     ...createPromotionActivities({ ...deps, authorize, seal }),
     ...createChartActivities({ ...deps, authorize, seal }),
     ...createNotifyActivities({ ...deps, config: configOf }),
-    ...createKeyActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
-    ...createCampaignActivities({ ...deps, authorize, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
+    ...createKeyActivities({ ...deps, authorize, seal, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
+    ...createCampaignActivities({ ...deps, authorize, seal, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
   };
   const worker = await Worker.create({
     connection,

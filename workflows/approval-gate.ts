@@ -210,6 +210,11 @@ export class ApprovalGate {
     return this.votes.map((v) => ({ ...v, countedFor: quorum.assignment[v.approver] }));
   }
 
+  /** Every vote as its signer signed it: what a step that acts on the outcome checks again (src/approval/record-check.ts). */
+  signedVotes(): Array<{ approver: string; decision: string; statement: string; signature: string }> {
+    return this.votes.map((v) => ({ approver: v.approver, decision: v.decision, statement: v.signed.statement, signature: v.signed.signature }));
+  }
+
   private approvers(): string[] {
     return this.votes.filter((v) => v.decision === 'approve').map((v) => v.approver);
   }

@@ -95,7 +95,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     finish(current, 'succeeded', outcome.summary);
 
     current = begin('sign', 'SIGNING');
-    const signed = await chartSign(run, { decisions: gate.record().map((v) => ({ approver: v.approver, decision: v.decision, statement: v.signed.statement, signature: v.signed.signature })) });
+    const signed = await chartSign(run, { decisions: gate.signedVotes() });
     finish(current, 'succeeded', `OpenPGP key ${plan.signing.pgp.fingerprint} at ${signed.signedAt}${signed.bundle ? ', sigstore bundle with the cosign key' : ''}`);
 
     current = begin('verify', 'VERIFYING');

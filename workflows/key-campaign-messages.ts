@@ -4,7 +4,8 @@
  */
 import { defineQuery } from '@temporalio/workflow';
 import type { SignedStatement } from '../src/requests/statement';
-import type { CampaignItem, CampaignPlan, ItemOutcome, ItemResult } from '../src/trust/campaign-plan';
+import type { CampaignFindings, CampaignItem, CampaignPlan, ItemOutcome, ItemResult } from '../src/trust/campaign-plan';
+import type { Sealed } from '../src/seal/seal';
 import type { ApprovalView } from './approval-messages';
 
 export { campaignWorkflowId } from '../src/requests/campaign-request';
@@ -58,10 +59,12 @@ export interface CampaignStatus {
 
 /** What a run hands the next run of its chain (continue-as-new) while items remain. */
 export interface CampaignCarry {
-  plan: CampaignPlan;
+  /** The plan and the findings as the worker sealed them. */
+  plan: Sealed<CampaignPlan>;
+  findings: Sealed<CampaignFindings>;
   status: CampaignStatus;
   /** The approvers' signed statements, attached to every image re-signed from here on. */
-  decisions: unknown[];
+  decisions: Array<{ approver: string; decision: string; statement: string; signature: string } & Record<string, unknown>>;
   window: { index: number; startedAt: number; used: number };
 }
 

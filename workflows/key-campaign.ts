@@ -9,10 +9,11 @@
 import { continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { CampaignActivities } from '../activities/campaign';
 import { readCampaignClaim } from '../src/requests/campaign-request';
-import type { CampaignItem, CampaignPlan } from '../src/trust/campaign-plan';
+import type { CampaignFindings, CampaignPlan } from '../src/trust/campaign-plan';
+import type { Sealed } from '../src/seal/seal';
 import { ApprovalGate } from './approval-gate';
 import type { ApprovalPolicy } from './approval-messages';
-import { campaignQuery, ZERO_COUNTS, type CampaignInput, type CampaignStatus } from './key-campaign-messages';
+import { campaignQuery, ZERO_COUNTS, type CampaignCarry, type CampaignInput, type CampaignStatus } from './key-campaign-messages';
 import { failureMessage } from './timeline';
 
 // The worker's answer to the request; a refusal is final, visibility catching up is retried.
@@ -55,8 +56,9 @@ export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus>
   const carried = input?.carried;
   setHandler(campaignQuery, () => ({ ...status, approval: carried ? status.approval : gate.view() }));
 
-  let plan: CampaignPlan;
-  let decisions: unknown[];
+  let plan: Sealed<CampaignPlan>;
+  let findings: Sealed<CampaignFindings>;
+  let decisions: CampaignCarry['decisions'];
   let window = { index: 0, startedAt: 0, used: 0 };
   if (carried !== undefined) {
     // Only this workflow writes a carried state, when it continues as new; a caller's is refused.
@@ -65,7 +67,7 @@ export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus>
       status.error = 'REQUEST_INVALID: a carried state is accepted only from the earlier run of the same campaign, never in a start';
       return status;
     }
-    ({ plan, decisions, window } = carried);
+    ({ plan, findings, decisions, window } = carried);
     status = carried.status;
   } else {
     try {
@@ -80,7 +82,7 @@ export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus>
     status.rate = { perMinute: plan.perMinute, windowMs: plan.windowMs, window: 0 };
     try {
       status.state = 'FINDING';
-      const findings = await findCampaignItems(plan);
+      findings = await findCampaignItems({ runId, plan });
       Object.assign(status, { items: findings.items, planDigest: findings.planDigest, ...(findings.capped ? { capped: true } : {}), ...(findings.notes.length ? { notes: findings.notes } : {}) });
       if (findings.items.length === 0) {
         // Nothing signed by the key was found: nothing to change, so nobody is asked.
@@ -100,7 +102,7 @@ export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus>
       }
       const approved = gate.record().filter((v) => v.decision === 'approve');
       status.approvedBy = approved.map((v) => v.approver);
-      decisions = approved.map((v) => ({ approver: v.approver, signedAt: v.signedAt, acceptedAt: v.acceptedAt, keyFingerprint: v.keyFingerprint, statement: v.signed.statement, signature: v.signed.signature }));
+      decisions = approved.map((v) => ({ approver: v.approver, decision: v.decision, signedAt: v.signedAt, acceptedAt: v.acceptedAt, keyFingerprint: v.keyFingerprint, statement: v.signed.statement, signature: v.signed.signature }));
     } catch (err) {
       status.state = 'FAILED';
       status.error = failureMessage(err);
@@ -114,7 +116,7 @@ export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus>
   for (const item of status.items) {
     if (done.has(item.id)) continue;
     if (thisRun >= plan.itemsPerRun || workflowInfo().continueAsNewSuggested) {
-      return continueAsNew<typeof keyCampaign>({ request: input.request, carried: { plan, status, decisions, window } });
+      return continueAsNew<typeof keyCampaign>({ request: input.request, carried: { plan, findings, status, decisions, window } });
     }
     // The rate counts items that reach the registry, a window at a time: at most perMinute share one.
     if (item.action !== 'report') {
@@ -130,7 +132,8 @@ export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus>
     }
     let result;
     try {
-      result = await runCampaignItem(itemWork(plan, item, campaignId, runId, decisions));
+      // The step checks the plan's and the findings' seals and the approvers' statements before it changes anything.
+      result = await runCampaignItem({ runId, plan }, findings, item.id, decisions);
     } catch (err) {
       result = { id: item.id, outcome: 'failed' as const, detail: failureMessage(err) };
     }
@@ -144,38 +147,11 @@ export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus>
   return status;
 }
 
-/** What one item's activity needs: the item, its target as pinned, the keys, and the decision record for a re-signed image. */
-function itemWork(plan: CampaignPlan, item: CampaignItem, campaignId: string, runId: string, decisions: unknown[]) {
-  const target = Object.hasOwn(plan.targets, item.target) ? plan.targets[item.target] : undefined;
-  return {
-    item,
-    ...(target ? { target } : {}),
-    compromisedKeyPem: plan.publicKeyPem,
-    ...(plan.signingKey ? { signingKey: plan.signingKey } : {}),
-    onVerifyFailure: plan.onVerifyFailure,
-    why: { reason: `signed by compromised key ${plan.keyId}: ${plan.reason}`, campaignId, keyId: plan.keyId },
-    // Beside the new signature, signed by the active key: why it was signed again, by whose leave, and when.
-    record: {
-      campaignId,
-      runId,
-      target: item.target,
-      digest: item.digest,
-      initiator: plan.requester,
-      // When the production signature was requested: verifiers check the key was valid then (docs/trust.md).
-      signedAt: new Date().toISOString(),
-      reason: plan.reason,
-      compromisedKey: { id: plan.keyId, fingerprint: plan.fingerprint },
-      policyDigest: plan.requestDigest,
-      decisions,
-    },
-  };
-}
-
 /** The outcome into the key's index entry; the campaign stands when the index cannot be written (the report says so). */
-async function record(plan: CampaignPlan, status: CampaignStatus): Promise<void> {
+async function record(plan: Sealed<CampaignPlan>, status: CampaignStatus): Promise<void> {
   const { firstExecutionRunId } = workflowInfo();
   try {
-    await recordCampaign(plan.location, plan.keyId, {
+    await recordCampaign({ runId: firstExecutionRunId, plan }, {
       workflowId: status.campaignId,
       runId: firstExecutionRunId,
       requester: plan.requester,

@@ -2,6 +2,8 @@
  * The key ceremony's and key rotation's public contract: inputs, states and queries, shared by
  * the workflows, the CLI and tests. No I/O here; safe inside the workflow bundle.
  */
+import type { Publication } from '../activities/keys';
+import type { Sealed } from '../src/seal/seal';
 import { defineQuery } from '@temporalio/workflow';
 import type { SignedStatement } from '../src/requests/statement';
 import type { KeyKind, TrustKey } from '../src/trust/index-file';
@@ -45,6 +47,10 @@ export interface CeremonyStatus {
   key?: TrustKey;
   /** Keys that became retiring when this one was published. */
   retiring: TrustKey[];
+  /** The ceremony's first run id, once it published: with `publication`, what a rotation acts on. */
+  runId?: string;
+  /** What the publish step returned, sealed by the worker: a rotation retires only what it lists. */
+  publication?: Sealed<Publication>;
   /** What happened when it is not what the state's name suggests (NOTHING_MADE). */
   note?: string;
   error?: string;

@@ -76,11 +76,14 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
   }
   try {
     status.state = 'CREATING';
-    const created = await createCeremonyKey({ kind: plan.kind, backend: plan.backend, name: ceremonyId, userId: plan.userId });
+    // Each step gets the plan as authorize sealed it and checks the seal (and publication the custodians' votes) before it acts.
+    const run = { runId, plan };
+    const created = await createCeremonyKey(run);
     status.state = 'PUBLISHING';
-    const custodians = gate.record().filter((v) => v.decision === 'approve').map((v) => v.approver);
-    const published = await publishCeremonyKey(plan.location, created, ceremonyId, plan.overlapMs, { requester: plan.initiator, custodians, workflowId: ceremonyId, runId });
+    const published = await publishCeremonyKey(run, created, gate.signedVotes());
     status.key = published.key;
+    status.runId = runId;
+    status.publication = published;
     status.retiring = published.retiring;
     // A replayed ceremony id finds the key an earlier run published: say that, never "published".
     if (published.earlier) {

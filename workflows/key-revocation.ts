@@ -58,7 +58,8 @@ export async function keyRevocation(input: RevocationInput): Promise<RevocationS
       }
     }
     status.state = 'REVOKING';
-    const revoked = await revokeTrustKey(plan.location, plan.keyId, plan.fingerprint, { signers: signers(), at: new Date().toISOString(), reason: plan.reason, workflowId: revocationId }, { disableKmsKey: plan.disableKmsKey });
+    // The step checks the plan's seal and the co-signers' statements again before it writes.
+    const revoked = await revokeTrustKey({ runId, plan }, gate.signedVotes(), new Date().toISOString());
     status.key = revoked.key;
     if (revoked.kms) status.kms = revoked.kms;
     status.state = 'REVOKED';

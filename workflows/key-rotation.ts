@@ -45,7 +45,7 @@ export async function keyRotation(input: RotationInput): Promise<RotationStatus>
       if (old.inFlight === 0) break;
       await sleep(pollMs);
     }
-    const retired = await retireKey(ceremony.location, old.id, `superseded by ${ceremony.key?.id}; overlap over and no promotion pinned to it`);
+    const retired = await retireKey({ workflowId: status.ceremonyId, runId: ceremony.runId!, publication: ceremony.publication! }, old.id, `superseded by ${ceremony.key?.id}; overlap over and no promotion pinned to it`);
     old.retiredAt = retired.statusChangedAt;
   }
   status.state = 'DONE';

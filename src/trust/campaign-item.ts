@@ -8,7 +8,7 @@
 import { collectImageEvidence } from '../cosign/verify-image';
 import { keyFingerprint } from '../keys/public-key';
 import { productionSign, splitRepository, verifyForPlatform, type StepDeps } from '../promotion/steps';
-import type { CampaignItem, CampaignSigningKey, CampaignTarget, ItemResult, QuarantineResult } from './campaign-plan';
+import type { CampaignItem, CampaignPlan, CampaignSigningKey, CampaignTarget, ItemResult, QuarantineResult } from './campaign-plan';
 import type { VerifyFailureAction } from './campaign-config';
 import { quarantineRelease, type QuarantineWhy } from './quarantine';
 
@@ -80,4 +80,34 @@ function tagWords(q: QuarantineResult): string {
   if (q.tag === 'notice') return `release tag ${q.reference} now names a quarantine notice`;
   if (q.tag === 'elsewhere') return `release tag ${q.reference} already names another image`;
   return `no release tag ${q.reference}`;
+}
+
+/**
+ * What one item's step works from: the item, its target as the sealed plan pinned it, the keys,
+ * and the decision record attached beside a new signature (why it was signed again, by whose
+ * leave, when). Built by the step itself from sealed values, never taken from the workflow.
+ */
+export function campaignItemWork(plan: CampaignPlan, item: CampaignItem, campaign: { campaignId: string; runId: string; decisions: unknown[]; signedAt: string }): ItemWork {
+  const target = Object.hasOwn(plan.targets, item.target) ? plan.targets[item.target] : undefined;
+  return {
+    item,
+    ...(target ? { target } : {}),
+    compromisedKeyPem: plan.publicKeyPem,
+    ...(plan.signingKey ? { signingKey: plan.signingKey } : {}),
+    onVerifyFailure: plan.onVerifyFailure,
+    why: { reason: `signed by compromised key ${plan.keyId}: ${plan.reason}`, campaignId: campaign.campaignId, keyId: plan.keyId },
+    record: {
+      campaignId: campaign.campaignId,
+      runId: campaign.runId,
+      target: item.target,
+      digest: item.digest,
+      initiator: plan.requester,
+      // When the production signature was requested: verifiers check the key was valid then (docs/trust.md).
+      signedAt: campaign.signedAt,
+      reason: plan.reason,
+      compromisedKey: { id: plan.keyId, fingerprint: plan.fingerprint },
+      policyDigest: plan.requestDigest,
+      decisions: campaign.decisions,
+    },
+  };
 }

@@ -55,3 +55,21 @@ export interface RevocationPlan {
   disableKmsKey?: boolean;
   configFile: string;
 }
+
+/** What governance seals are bound to (src/seal/seal.ts): each is accepted only where its kind is expected. */
+export const GOVERNANCE_SEALS = {
+  ceremonyPlan: 'key-ceremony-plan',
+  createdKey: 'key-ceremony-created-key',
+  publication: 'key-ceremony-publication',
+  revocationPlan: 'key-revocation-plan',
+  campaignPlan: 'key-campaign-plan',
+  campaignFindings: 'key-campaign-findings',
+} as const;
+
+/** A custodian's, co-signer's or approver's vote as the gate recorded it: re-checked by the step that acts on it. */
+export interface RecordedVote {
+  approver: string;
+  decision: string;
+  statement: string;
+  signature: string;
+}

@@ -9,62 +9,36 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { waitForPromotion } from '../../src/client/promotions';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { buildImageFromDirectory } from '../../src/oci/build';
-import { TASK_QUEUE, type PromotionStatus } from '../../workflows/promotion-messages';
-import { workflowBundle } from '../../workers/worker';
-import { buildFacts, COMMIT, useTestEnv, type TestEnv } from '../support/env';
+import type { PromotionStatus } from '../../workflows/promotion-messages';
+import { activityResultOf, completeActivityById, latestRunId, startWorkflowsOnlyWorker, type WorkflowsOnlyWorker } from '../support/activity-forger';
+import { buildFacts, COMMIT, useTestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
-
-/** Waits until the run has scheduled an activity of `type`; returns its activity id. */
-async function scheduled(env: TestEnv, workflowId: string, runId: string, type: string): Promise<string> {
-  for (let i = 0; i < 300; i++) {
-    const description = await env.client.workflow.getHandle(workflowId, runId).describe();
-    const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === type);
-    if (pending?.activityId) return pending.activityId;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${workflowId} never scheduled ${type}`);
-}
-
-/** The sealed plan an earlier run's authorize step returned, read from its history. */
-async function authorizedPlanOf(env: TestEnv, workflowId: string, runId: string): Promise<Record<string, unknown>> {
-  const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-  const completed = history.events!.find((e) => e.activityTaskCompletedEventAttributes)!;
-  return defaultPayloadConverter.fromPayload(completed.activityTaskCompletedEventAttributes!.result!.payloads![0]) as Record<string, unknown>;
-}
 
 describe('a plan written into history by anyone but the worker is refused at the next step', () => {
   const env = useTestEnv({ worker: false });
   // Runs workflow tasks only: the run reaches its authorize step, which no one here executes.
-  let workflowsOnly: { worker: Worker; running: Promise<void>; connection: NativeConnection };
+  let workflowsOnly: WorkflowsOnlyWorker;
   let digest: string;
 
   before(async () => {
-    const connection = await NativeConnection.connect({ address: env.stack.temporal.address });
-    const worker = await Worker.create({ connection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle() });
-    workflowsOnly = { worker, connection, running: worker.run() };
+    workflowsOnly = await startWorkflowsOnlyWorker(env.stack.temporal.address);
     digest = (await buildImageFromDirectory(HELLO)).digest;
   });
   after(async () => {
-    workflowsOnly?.worker.shutdown();
-    await workflowsOnly?.running.catch(() => undefined);
-    await workflowsOnly?.connection.close();
+    await workflowsOnly?.stop();
   });
 
   /** Starts a promotion, answers its authorize step with `plan`, lets a real worker take over, and returns how it ended. */
-  async function forgeAuthorize(plan: (genuine: { workflowId: string; runId: string }) => Promise<unknown> | unknown): Promise<PromotionStatus> {
+  async function forgeAuthorize(plan: () => unknown): Promise<PromotionStatus> {
     const started = await env.promote({ source: { directory: HELLO }, build: buildFacts(), commit: COMMIT });
-    const run = { workflowId: started.promotionId, runId: (await env.client.workflow.getHandle(started.promotionId).describe()).runId };
-    const activityId = await scheduled(env, run.workflowId, run.runId, 'authorize');
-    await env.client.activity.complete({ workflowId: run.workflowId, runId: run.runId, activityId }, await plan(run));
+    await completeActivityById(env.client, started.promotionId, 'authorize', plan());
     const stop = await env.startWorker();
     try {
-      return await waitForPromotion(env.client, run.workflowId, { until: (s) => ['FAILED', 'REFUSED', 'REJECTED', 'PROMOTED', 'AWAITING_APPROVAL'].includes(s.state) });
+      return await waitForPromotion(env.client, started.promotionId, { until: (s) => ['FAILED', 'REFUSED', 'REJECTED', 'PROMOTED', 'AWAITING_APPROVAL'].includes(s.state) });
     } finally {
       await stop();
     }
@@ -116,7 +90,7 @@ describe('a plan written into history by anyone but the worker is refused at the
     await env.decideAs(first.promotionId, 'alice', 'reject', 'not this week');
     await waitForPromotion(env.client, first.promotionId);
     await stop();
-    const genuine = await authorizedPlanOf(env, first.promotionId, (await env.client.workflow.getHandle(first.promotionId).describe()).runId);
+    const genuine = await activityResultOf(env.client, first.promotionId, await latestRunId(env.client, first.promotionId), 'authorize');
     assert.equal(typeof genuine.seal, 'string', 'the worker sealed the plan it resolved');
 
     // Replayed as is into the next run of the same promotion (which would otherwise need a re-open).
