@@ -5,6 +5,12 @@
 import { p256 } from '@noble/curves/p256';
 import { sha256 } from '@noble/hashes/sha256';
 
+// Every workflow has its own copy of this module (the SDK's sandbox), so the base point's table
+// is built again in each one on its first verification: the library's default window (8) costs
+// about 170 ms there and pays off only after many signatures. A run checks a handful, so a
+// small window is cheaper overall (about 15 ms first, 4 ms after; docs/benchmarks.md).
+p256.ProjectivePoint.BASE.precompute(2);
+
 function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
