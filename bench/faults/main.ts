@@ -60,8 +60,12 @@ async function main(): Promise<number> {
     const stack = await startFaultStack();
     try {
       results.push(...(await runOnStack(stack, [s], { promotions, log })));
+    } catch (err) {
+      // One scenario that could not run is reported as such; the others still run.
+      log(`${s.name}: could not run: ${(err as Error).stack ?? err}`);
+      results.push(unfinished(s.name, err));
     } finally {
-      await stack.close();
+      await stack.close().catch((err) => log(`${s.name}: closing the stack: ${(err as Error).message}`));
     }
   }
   if (values.json) console.log(JSON.stringify(results, null, 2));
@@ -70,6 +74,10 @@ async function main(): Promise<number> {
     for (const r of results) for (const note of r.notes) console.log(`- ${r.scenario}: ${note}`);
   }
   return results.every(holds) ? 0 : 1;
+}
+
+function unfinished(scenario: string, err: unknown): ScenarioResult {
+  return { scenario, promotions: 0, promoted: 0, failedCleanly: 0, signaturesPerImage: [], lost: 0, duplicate: 0, cosign: '-', seconds: 0, facts: {}, notes: [`could not run: ${(err as Error).message}`], error: true };
 }
 
 main().then(

@@ -44,6 +44,8 @@ export interface ScenarioResult {
   facts: Record<string, number | string>;
   /** Why a promotion counted as lost, or what else is worth reading. */
   notes: string[];
+  /** The scenario itself broke before it could be measured. */
+  error?: boolean;
 }
 
 export async function measure(stack: FaultStack, scenario: string, runs: Run[], options: { seconds: number; facts?: Record<string, number | string>; cosign?: boolean }): Promise<ScenarioResult> {

@@ -39,5 +39,5 @@ export function resultTable(results: ScenarioResult[]): string {
 
 /** Whether a result keeps the promises: nothing lost, nothing signed twice, stock cosign agreeing. */
 export function holds(r: ScenarioResult): boolean {
-  return r.lost === 0 && r.duplicate === 0 && !r.cosign.startsWith('DISAGREES');
+  return !r.error && r.lost === 0 && r.duplicate === 0 && !r.cosign.startsWith('DISAGREES');
 }
