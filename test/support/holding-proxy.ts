@@ -7,6 +7,10 @@
  * enough for a client's socket timeout. Everything else passes through unchanged. This is the one
  * place a test stands between countersign and a real component: no registry or KMS can be told to
  * stall a given request.
+ *
+ * As a fault injector it can also answer in the upstream's place (a registry's 500 or 429, KMS's
+ * ThrottlingException) without the request reaching it, or pass a request on at once and hold
+ * back the upstream's answer for a while (a write that lands but is answered too late).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,7 +35,22 @@ export interface HoldingProxy {
   releaseStalled(): void;
   /** How many requests matched the stall rule so far (each was answered by the upstream). */
   readonly stalledCount: number;
+  /** From now on, requests for which `rule` is true get `answer` from the proxy, never reaching the upstream. */
+  failWith(rule: ProxyRule, answer: FaultAnswer): void;
+  /** From now on, answers to requests for which `rule` is true are sent `ms` after the upstream gave them (the request itself goes on at once). */
+  delayBy(rule: ProxyRule, ms: number): void;
+  /** Ends failWith and delayBy (answers already delayed still arrive late). */
+  heal(): void;
+  /** How many requests were answered by failWith, and how many answers were delayed. */
+  readonly faults: { failed: number; delayed: number };
   close(): Promise<void>;
+}
+
+/** What the proxy answers in the upstream's place. */
+export interface FaultAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
 }
 
 /** How often a stalled answer sends a byte: well under any client's idle-socket timeout. */
@@ -45,9 +64,28 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
   let stalledCount = 0;
   const held = new Map<http.ServerResponse, http.IncomingMessage>();
   const stalled = new Set<() => void>();
+  let failRule: { rule: ProxyRule; answer: FaultAnswer } | undefined;
+  let delayRule: { rule: ProxyRule; ms: number } | undefined;
+  const faults = { failed: 0, delayed: 0 };
+  const delays = new Set<NodeJS.Timeout>();
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, stall: boolean) => {
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, stall: boolean, delayMs = 0) => {
     const upstreamReq = http.request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream } }, (up) => {
+      if (!stall && delayMs > 0) {
+        // Read the whole answer now (the upstream has acted on the request), send it later.
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => {
+          const timer = setTimeout(() => {
+            delays.delete(timer);
+            if (res.destroyed) return;
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            res.end(Buffer.concat(chunks));
+          }, delayMs);
+          delays.add(timer);
+        });
+        return;
+      }
       if (!stall) {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
@@ -87,9 +125,19 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
       arrived?.();
       return; // not answered until released or dropped: the client waits until it gives up or is killed
     }
+    if (failRule?.rule(method, url, req.headers)) {
+      faults.failed += 1;
+      const { status, headers, body } = failRule.answer;
+      req.resume();
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(body ?? '');
+      return;
+    }
     const stall = stallRule?.(method, url, req.headers) ?? false;
     if (stall) stalledCount += 1;
-    forward(req, res, stall);
+    const delayMs = !stall && delayRule?.rule(method, url, req.headers) ? delayRule.ms : 0;
+    if (delayMs > 0) faults.delayed += 1;
+    forward(req, res, stall, delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const dropHeld = () => {
@@ -122,9 +170,24 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
     get stalledCount() {
       return stalledCount;
     },
+    failWith(rule, answer) {
+      failRule = { rule, answer };
+    },
+    delayBy(rule, ms) {
+      delayRule = { rule, ms };
+    },
+    heal() {
+      failRule = undefined;
+      delayRule = undefined;
+    },
+    get faults() {
+      return { ...faults };
+    },
     async close() {
       dropHeld();
       releaseStalled();
+      for (const timer of delays) clearTimeout(timer);
+      delays.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

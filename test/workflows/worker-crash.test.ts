@@ -7,84 +7,19 @@ import { APPROVAL_PREDICATE_TYPE } from '../../src/approval/constants';
 import { getPromotionStatus, waitForPromotion } from '../../src/client/promotions';
 import { verifyAttestations } from '../../src/cosign/attestations';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
-import { cosignTag } from '../../src/cosign/tags';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import { SLSA_PROVENANCE_V1 } from '../../src/provenance/slsa';
 import { SPDX_PREDICATE_TYPE } from '../../src/sbom/spdx';
 import { spawnWorkerProcess, waitForWorker } from '../../src/stack/worker-process';
-import type { PromotionState } from '../../workflows/promotion-messages';
 import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
-import { startHoldingProxy, type HoldingProxy, type ProxyRule } from '../support/holding-proxy';
+import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy';
+import { BOUNDARIES, boundaryUrls } from '../../bench/faults/boundaries';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
 function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 }
-
-/** The n-th request matching `match` (1-based), and only that one. */
-function nth(n: number, match: (method: string, url: string) => boolean): ProxyRule {
-  let seen = 0;
-  return (method, url) => match(method, url) && ++seen === n;
-}
-
-/**
- * Where the worker is killed: a request the step makes, held by the proxy in front of the
- * registry so the kill lands at that exact point (`at` the step's state), or, for the gate, while
- * the run is parked there and no activity runs.
- */
-interface Boundary {
-  name: string;
-  state: PromotionState;
-  /** Approve before the kill (the hold is in production signing or release). */
-  approveFirst?: boolean;
-  hold?: (urls: { image: string; sig: string; att: string; fallback: string; release: string }) => ProxyRule;
-}
-
-const put = (url: string) => (m: string, u: string) => m === 'PUT' && u === url;
-const get = (url: string) => (m: string, u: string) => m === 'GET' && u === url;
-
-const BOUNDARIES: Boundary[] = [
-  // build has pushed the layers, not yet the image manifest
-  { name: 'build', state: 'BUILDING', hold: (u) => nth(1, put(u.image)) },
-  // attest has started: its first read of the pushed image
-  { name: 'attest', state: 'ATTESTING', hold: (u) => nth(1, get(u.image)) },
-  // developer signing, before its signature is written
-  { name: 'dev-sign', state: 'DEV_SIGNING', hold: (u) => nth(1, put(u.sig)) },
-  // platform verify has started: after both developer attestations, its read of the referrers index
-  {
-    name: 'platform-verify',
-    state: 'VERIFYING',
-    hold: (u) => {
-      let attestations = 0;
-      return (m, url) => {
-        if (put(u.att)(m, url)) attestations += 1;
-        return attestations >= 2 && get(u.fallback)(m, url);
-      };
-    },
-  },
-  // parked at the approval gate, nothing running
-  { name: 'approval', state: 'AWAITING_APPROVAL' },
-  // production signing, before the platform signature is written
-  { name: 'prod-sign', state: 'PROD_SIGNING', approveFirst: true, hold: (u) => nth(2, put(u.sig)) },
-  // production signing, after the platform signature, before the approval record
-  { name: 'prod-sign-record', state: 'PROD_SIGNING', approveFirst: true, hold: (u) => nth(3, put(u.att)) },
-  // production signing, after the approval record too, while it reads back what it wrote
-  {
-    name: 'prod-sign-end',
-    state: 'PROD_SIGNING',
-    approveFirst: true,
-    hold: (u) => {
-      let attestations = 0;
-      return (m, url) => {
-        if (put(u.att)(m, url)) attestations += 1;
-        return attestations >= 3 && get(u.sig)(m, url);
-      };
-    },
-  },
-  // release, before the release tag is written
-  { name: 'release', state: 'RELEASING', approveFirst: true, hold: (u) => nth(1, put(u.release)) },
-];
 
 describe('a worker process killed mid-promotion', () => {
   let env: TestEnv;
@@ -120,14 +55,7 @@ describe('a worker process killed mid-promotion', () => {
         const digest = (await buildImageFromDirectory(dir)).digest;
         const releaseTag = `prod-${boundary.name}`;
         const target = env.targetWith({ repository: `${proxy.address}/apps/hello`, releaseTag }, `crash-${boundary.name}`);
-        const manifests = `/v2/apps/hello/manifests`;
-        const urls = {
-          image: `${manifests}/${digest}`,
-          sig: `${manifests}/${cosignTag(digest, 'sig')}`,
-          att: `${manifests}/${cosignTag(digest, 'att')}`,
-          fallback: `${manifests}/sha256-${digest.slice('sha256:'.length)}`,
-          release: `${manifests}/${releaseTag}`,
-        };
+        const urls = boundaryUrls('apps/hello', digest, releaseTag);
         return { boundary, proxy, dir, digest, releaseTag, target, held: boundary.hold ? proxy.holdNext(boundary.hold(urls)) : undefined };
       }),
     );
