@@ -12,6 +12,12 @@ const DAY = 24 * 60 * MINUTE;
 export const MAX_DEADLINE_MS = 90 * DAY;
 /** Reminders more often than this flood approvers and the run's history. */
 export const MIN_REMINDER_MS = MINUTE;
+/**
+ * Reminders a gate that keeps its whole history in one run may send before its deadline (chart
+ * releases, ceremonies, campaigns; a promotion's gate continues as new instead). About five
+ * events each: 2,000 stay well under Temporal's 51,200-event history limit.
+ */
+export const MAX_REMINDERS_ONE_HISTORY = 2000;
 /** The most reminders before an escalation (the schema's maximum for escalateAfter). */
 export const MAX_ESCALATE_AFTER = 1000;
 /** The longest rotation overlap a trust store may ask for. */

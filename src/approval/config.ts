@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../duration';
-import { durationText, MAX_DEADLINE_MS, MAX_ESCALATE_AFTER, MAX_NAME, MIN_REMINDER_MS } from '../limits';
+import { durationText, MAX_DEADLINE_MS, MAX_ESCALATE_AFTER, MAX_NAME, MAX_REMINDERS_ONE_HISTORY, MIN_REMINDER_MS } from '../limits';
 
 export const DEFAULT_DEADLINE = '72h';
 /** Name of the group made from the shorthand `approvers: [...]` + `required: N`. */
@@ -86,8 +86,12 @@ export function parseRoster(value: unknown, base: string, add: Add): Record<stri
   return roster;
 }
 
-/** A target's `approval:` section: groups (or the approvers/required shorthand), veto, timers, webhook. */
-export function parseApproval(value: unknown, at: string, roster: Record<string, RosterConfig>, add: Add): ApprovalConfig {
+/**
+ * A target's `approval:` section: groups (or the approvers/required shorthand), veto, timers,
+ * webhook. `continuesAsNew` says the gate hands its state to a fresh run when its history grows
+ * (promotions); any other gate must fit its reminders in one run's history.
+ */
+export function parseApproval(value: unknown, at: string, roster: Record<string, RosterConfig>, add: Add, options: { continuesAsNew?: boolean } = {}): ApprovalConfig {
   const raw = isObject(value) ? value : (add(at, 'is required'), {} as Raw);
   const groups: ApprovalGroupConfig[] = [];
   if (raw.groups !== undefined && raw.approvers !== undefined) add(at, 'give either groups: or the approvers:/required: shorthand, not both');
@@ -125,6 +129,12 @@ export function parseApproval(value: unknown, at: string, roster: Record<string,
     add(`${at}.reminderEvery`, `is shorter than ${durationText(MIN_REMINDER_MS)}: reminders more often than that flood approvers and the run's history`);
   } else if (reminderEveryMs !== undefined && deadlineMs > 0 && reminderEveryMs >= deadlineMs) {
     add(`${at}.reminderEvery`, `is not shorter than the deadline (${durationText(deadlineMs)}): no reminder would ever be sent`);
+  } else if (reminderEveryMs !== undefined && deadlineMs > 0 && !options.continuesAsNew && Math.floor(deadlineMs / reminderEveryMs) > MAX_REMINDERS_ONE_HISTORY) {
+    add(
+      `${at}.reminderEvery`,
+      `${durationText(reminderEveryMs)} until the deadline (${durationText(deadlineMs)}) is ${Math.floor(deadlineMs / reminderEveryMs)} reminders; ` +
+        `this gate keeps its whole history in one run, where at most ${MAX_REMINDERS_ONE_HISTORY} fit: remind at most every ${durationText(Math.ceil(deadlineMs / MAX_REMINDERS_ONE_HISTORY / 60_000) * 60_000)} or shorten the deadline`,
+    );
   }
   let escalateAfterReminders: number | undefined;
   if (raw.escalateAfter !== undefined) {
