@@ -1,10 +1,8 @@
-import { Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { runsSignedBy } from '../src/client/pinned-runs';
 import { CountersignError } from '../src/errors';
 import { splitRepository, type StepDeps } from '../src/promotion/steps';
-import { connectTemporalClient } from '../src/temporal/connect';
-import type { TemporalTls } from '../src/temporal/connection';
 import { authorizeCampaign, type CampaignAuthorizeInput } from '../src/trust/authorize-campaign';
 import { campaignItemWork, runCampaignItem, type ItemDone } from '../src/trust/campaign-item';
 import { checkApprovalRecord } from '../src/approval/record-check';
@@ -19,12 +17,13 @@ import type { KeyCampaign, TrustKey } from '../src/trust/index-file';
 import { indexSigningOptions } from '../src/trust/index-refresh';
 import { TrustStore } from '../src/trust/store';
 import { asActivity } from './failure';
+import { withVisibilityClient, type VisibilityTarget } from './visibility';
 import { whileHeartbeating } from './heartbeat';
 
 export interface CampaignActivityDeps extends StepDeps {
   log?: Logger;
   /** The worker's own Temporal server: the promotions' results are read there. */
-  temporal?: { address: string; namespace?: string; tls?: TemporalTls };
+  temporal?: VisibilityTarget;
   /** The worker's configuration and earlier runs: campaign requests are checked against them. */
   authorize?: GovernanceDeps;
   /** The seal key workers share (src/seal/keyring.ts), opened on first use. */
@@ -40,15 +39,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
     if (!deps.authorize) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
     return deps.authorize;
   };
-  const withClient = async <T>(fn: (client: Client) => Promise<T>): Promise<T> => {
-    if (!deps.temporal) throw new CountersignError('STACK_ERROR', 'this worker was started without a Temporal address for visibility');
-    const connection = await connectTemporalClient(deps.temporal, { connectTimeout: '5s', purpose: 'for visibility' });
-    try {
-      return await fn(new Client({ connection, namespace: deps.temporal.namespace ?? 'default' }));
-    } finally {
-      await connection.close();
-    }
-  };
+  const withClient = <T>(fn: (client: Client) => Promise<T>) => withVisibilityClient(deps.temporal, fn);
   return {
     /** Checks the signed campaign request against the worker's configuration and resolves the plan the campaign pins. */
     async authorizeCampaign(input: CampaignAuthorizeInput): Promise<Sealed<CampaignPlan>> {

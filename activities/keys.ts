@@ -1,4 +1,4 @@
-import { Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { authorizeCeremony, type CeremonyAuthorizeInput } from '../src/trust/authorize-ceremony';
 import { authorizeRevocation, type RevocationAuthorizeInput } from '../src/trust/authorize-revocation';
@@ -15,16 +15,15 @@ import { revokeStoreKey, type Revoked } from '../src/trust/revoke';
 import { TrustStore } from '../src/trust/store';
 import { indexSigningOptions } from '../src/trust/index-refresh';
 import { CountersignError } from '../src/errors';
-import { connectTemporalClient } from '../src/temporal/connect';
-import type { TemporalTls } from '../src/temporal/connection';
 import { asActivity } from './failure';
+import { withVisibilityClient, type VisibilityTarget } from './visibility';
 import { sealing, type SealedInRun } from './sealing';
 
 export interface KeyActivityDeps {
   env?: NodeJS.ProcessEnv;
   log?: Logger;
   /** Where visibility is asked about pinned promotions (the worker's own server). */
-  temporal?: { address: string; namespace?: string; tls?: TemporalTls };
+  temporal?: VisibilityTarget;
   /** The worker's configuration and earlier runs: ceremony and revocation requests are checked against them. */
   authorize?: GovernanceDeps;
   /** The seal key workers share (src/seal/keyring.ts), opened on first use. */
@@ -40,16 +39,7 @@ const approversOf = (votes: RecordedVote[]) => votes.filter((v) => v.decision ==
 /** Key ceremony, rotation and revocation activities over src/trust. */
 export function createKeyActivities(deps: KeyActivityDeps) {
   const { log } = deps;
-  /** A short-lived client per call: polls are minutes apart, and nothing outlives the worker. */
-  const withClient = async <T>(fn: (client: Client) => Promise<T>): Promise<T> => {
-    if (!deps.temporal) throw new CountersignError('STACK_ERROR', 'this worker was started without a Temporal address for visibility');
-    const connection = await connectTemporalClient(deps.temporal, { connectTimeout: '5s', purpose: 'for visibility' });
-    try {
-      return await fn(new Client({ connection, namespace: deps.temporal.namespace ?? 'default' }));
-    } finally {
-      await connection.close();
-    }
-  };
+  const withClient = <T>(fn: (client: Client) => Promise<T>) => withVisibilityClient(deps.temporal, fn);
   // The index is signed with the key the worker's configuration gives the store now.
   const storeOptions = (location: StoreLocation) => indexSigningOptions(deps.authorize?.config()?.trust[location.name], deps.env ?? process.env);
   const sealed = sealing(deps.seal);

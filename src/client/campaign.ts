@@ -6,17 +6,13 @@
 import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Config } from '../config';
 import { CountersignError } from '../errors';
-import { keyFingerprint } from '../keys/public-key';
 import type { Signer } from '../keys/signer';
-import { CAMPAIGN_REQUEST_TYPE, campaignWorkflowId, parseCampaignRequest, type CampaignRequest } from '../requests/campaign-request';
-import { newNonce, signStatement } from '../requests/sign';
-import { canonicalJson, type SignedStatement } from '../requests/statement';
+import { CAMPAIGN_REQUEST_TYPE, campaignWorkflowId, parseCampaignRequest } from '../requests/campaign-request';
+import type { SignedStatement } from '../requests/statement';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import { KEY_CAMPAIGN_WORKFLOW_TYPE, type CampaignStatus } from '../../workflows/key-campaign-messages';
 import type { TrustConfig } from '../trust/config';
-import { findKey, type TrustKey } from '../trust/index-file';
-import { pinPeople } from '../trust/resolve';
-import { TrustStore } from '../trust/store';
+import { signKeyRequest } from './key-request';
 import { keyWorkflowStatus, waitForKeyWorkflow } from './trust';
 
 /** The states a campaign ends in. */
@@ -27,43 +23,16 @@ export const CAMPAIGN_ENDED = ['REFUSED', 'DONE', 'REJECTED', 'EXPIRED', 'FAILED
  * unique fingerprint prefix) among that store's keys in the caller's copy of its index. It names
  * the key and why, nothing else: the worker decides the items and the action for each.
  */
-export async function signCampaignRequest(
-  config: Config,
-  trust: TrustConfig,
-  requester: string,
-  which: string,
-  reason: string,
-  options: { signer: Signer; time?: Date },
-): Promise<{ request: SignedStatement; key: TrustKey }> {
-  if (!reason.trim()) throw new CountersignError('BAD_INPUT', '--reason is required: say why the campaign runs');
-  if (!trust.governance.includes(requester)) {
-    throw new CountersignError('BAD_INPUT', `${requester} is not in trust.${trust.name}.governance (${trust.governance.join(', ')}); only governance members start campaigns over its keys`);
-  }
-  const own = (await pinPeople(config, [requester], 'governance member'))[requester];
-  const signerFingerprint = keyFingerprint(await options.signer.publicKeyPem());
-  if (signerFingerprint !== own.fingerprint) {
-    throw new CountersignError('KEY_INVALID', `the key given to sign the campaign request (${signerFingerprint.slice(0, 16)}) is not ${requester}'s roster key (${own.fingerprint.slice(0, 16)})`);
-  }
-  const store = new TrustStore(trust);
-  const index = await store.index();
-  const key = findKey({ ...index, keys: store.ownKeys(index).filter((k) => k.kind === trust.kind) }, which);
-  if (!key) throw new CountersignError('KEY_UNKNOWN', `key ${which} is not in trust store ${trust.name} (see countersign keys list --trust ${trust.name})`);
-  const request: CampaignRequest = {
-    _type: CAMPAIGN_REQUEST_TYPE,
-    trust: trust.name,
-    keyId: key.id,
-    fingerprint: key.fingerprint,
-    reason: reason.trim(),
+export function signCampaignRequest(config: Config, trust: TrustConfig, requester: string, which: string, reason: string, options: { signer: Signer; time?: Date }) {
+  return signKeyRequest(
+    { type: CAMPAIGN_REQUEST_TYPE, noun: 'campaign request', why: 'why the campaign runs', act: 'start campaigns over its keys', parse: parseCampaignRequest },
+    config,
+    trust,
     requester,
-    time: (options.time ?? new Date()).toISOString(),
-    nonce: newNonce(),
-  };
-  try {
-    parseCampaignRequest({ statement: canonicalJson(request), signature: '' });
-  } catch (err) {
-    throw new CountersignError('BAD_INPUT', (err as Error).message);
-  }
-  return { request: await signStatement(request, options.signer), key };
+    which,
+    reason,
+    options,
+  );
 }
 
 /** Sends a signed campaign request to the worker: the workflow `key-campaign-<trust>-<key id>`. One running is not started twice. */

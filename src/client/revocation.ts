@@ -5,18 +5,15 @@
 import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Config } from '../config';
 import { CountersignError } from '../errors';
-import { keyFingerprint } from '../keys/public-key';
 import type { Signer } from '../keys/signer';
-import { parseRevocationRequest, REVOCATION_REQUEST_TYPE, revocationWorkflowId, type RevocationRequest } from '../requests/revocation-request';
-import { newNonce, signStatement } from '../requests/sign';
-import { canonicalJson, type SignedStatement } from '../requests/statement';
+import { parseRevocationRequest, REVOCATION_REQUEST_TYPE, revocationWorkflowId } from '../requests/revocation-request';
+import type { SignedStatement } from '../requests/statement';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import { KEY_REVOCATION_WORKFLOW_TYPE, type RevocationStatus } from '../../workflows/key-revocation-messages';
 import type { TrustConfig } from '../trust/config';
-import { findKey, type TrustKey } from '../trust/index-file';
+import type { TrustKey } from '../trust/index-file';
 import { PINNED_LISTING_LIMIT, runsInFlight, runsSignedBy, type PinnedPromotion, type SignedPromotion } from './pinned-runs';
-import { pinPeople } from '../trust/resolve';
-import { TrustStore } from '../trust/store';
+import { signKeyRequest } from './key-request';
 import { keyWorkflowStatus, waitForKeyWorkflow } from './trust';
 
 export interface RevocationRequestOptions {
@@ -29,43 +26,16 @@ export interface RevocationRequestOptions {
  * The requester's signed revocation request for one key of `trust`, found (by id, fingerprint or
  * a unique fingerprint prefix) among that store's keys in the caller's copy of its index.
  */
-export async function signRevocationRequest(
-  config: Config,
-  trust: TrustConfig,
-  requester: string,
-  which: string,
-  reason: string,
-  options: RevocationRequestOptions,
-): Promise<{ request: SignedStatement; key: TrustKey }> {
-  if (!reason.trim()) throw new CountersignError('BAD_INPUT', '--reason is required: say why the key is revoked');
-  if (!trust.governance.includes(requester)) {
-    throw new CountersignError('BAD_INPUT', `${requester} is not in trust.${trust.name}.governance (${trust.governance.join(', ')}); only governance members revoke its keys`);
-  }
-  const own = (await pinPeople(config, [requester], 'governance member'))[requester];
-  const signerFingerprint = keyFingerprint(await options.signer.publicKeyPem());
-  if (signerFingerprint !== own.fingerprint) {
-    throw new CountersignError('KEY_INVALID', `the key given to sign the revocation request (${signerFingerprint.slice(0, 16)}) is not ${requester}'s roster key (${own.fingerprint.slice(0, 16)})`);
-  }
-  const store = new TrustStore(trust);
-  const index = await store.index();
-  const key = findKey({ ...index, keys: store.ownKeys(index).filter((k) => k.kind === trust.kind) }, which);
-  if (!key) throw new CountersignError('KEY_UNKNOWN', `key ${which} is not in trust store ${trust.name} (see countersign keys list --trust ${trust.name})`);
-  const request: RevocationRequest = {
-    _type: REVOCATION_REQUEST_TYPE,
-    trust: trust.name,
-    keyId: key.id,
-    fingerprint: key.fingerprint,
-    reason: reason.trim(),
+export function signRevocationRequest(config: Config, trust: TrustConfig, requester: string, which: string, reason: string, options: RevocationRequestOptions) {
+  return signKeyRequest(
+    { type: REVOCATION_REQUEST_TYPE, noun: 'revocation request', why: 'why the key is revoked', act: 'revoke its keys', parse: parseRevocationRequest },
+    config,
+    trust,
     requester,
-    time: (options.time ?? new Date()).toISOString(),
-    nonce: newNonce(),
-  };
-  try {
-    parseRevocationRequest({ statement: canonicalJson(request), signature: '' });
-  } catch (err) {
-    throw new CountersignError('BAD_INPUT', (err as Error).message);
-  }
-  return { request: await signStatement(request, options.signer), key };
+    which,
+    reason,
+    options,
+  );
 }
 
 /**

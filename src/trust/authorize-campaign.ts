@@ -5,7 +5,6 @@
  * policy and developer key, the action per target, the rate and the approvers. Nothing of it comes
  * from the request or the workflow input.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config';
@@ -13,16 +12,14 @@ import { CountersignError } from '../errors';
 import { keyFingerprint } from '../keys/public-key';
 import { pinKey } from '../promotion/pin-keys';
 import { campaignWorkflowId, CAMPAIGN_REQUEST_VALIDITY_MS, parseCampaignRequest } from '../requests/campaign-request';
-import { REQUEST_CLOCK_SKEW_MS } from '../requests/start-request';
 import type { SignedStatement } from '../requests/statement';
 import { campaignActionFor } from './campaign-config';
 import type { CampaignPlan, CampaignTarget } from './campaign-plan';
 import type { TrustConfig } from './config';
-import { checkGovernanceSignature, checkNotReplayed, parsed, workerConfig, type GovernanceDeps } from './governance';
+import { checkKeyRequest, type GovernanceDeps } from './governance';
 import type { TrustKey } from './index-file';
 import { pinTrustedKey } from './pin';
-import { pinPeople, trustStoreOf } from './resolve';
-import { TrustStore } from './store';
+import { pinPeople } from './resolve';
 
 export interface CampaignAuthorizeInput {
   request: SignedStatement;
@@ -31,31 +28,12 @@ export interface CampaignAuthorizeInput {
 }
 
 export async function authorizeCampaign(deps: GovernanceDeps, input: CampaignAuthorizeInput): Promise<CampaignPlan> {
-  const config = workerConfig(deps);
-  const request = parsed(input.request, parseCampaignRequest, 'campaign');
-  const store = trustStoreOf(config, request.trust);
-  checkGovernanceSignature(config, store, input.request, request.requester, 'campaign request');
-  const now = (deps.now ?? (() => new Date()))().getTime();
-  const signedAt = Date.parse(request.time);
-  if (signedAt > now + REQUEST_CLOCK_SKEW_MS) throw new CountersignError('REQUEST_INVALID', `the campaign request is dated in the future (${request.time})`);
-  if (now - signedAt > CAMPAIGN_REQUEST_VALIDITY_MS) {
-    throw new CountersignError('REQUEST_EXPIRED', `the campaign request was signed at ${request.time}; it is good for ${CAMPAIGN_REQUEST_VALIDITY_MS / 60_000} minutes: sign a new one`);
-  }
-  const expectedId = campaignWorkflowId(request.trust, request.keyId);
-  if (input.workflowId !== expectedId) throw new CountersignError('REQUEST_INVALID', `the campaign request is for ${expectedId}, but this run is ${input.workflowId}`);
-  await checkNotReplayed(deps, [{ workflowId: input.workflowId, runId: input.runId }], request.nonce, 'campaign request');
-
-  const location = { name: store.name, publishDir: store.publishDir, stateFile: store.stateFile };
-  const trustStore = new TrustStore(location);
-  const index = await trustStore.index();
-  const key = trustStore.ownKeys(index).find((k) => k.id === request.keyId && k.kind === store.kind);
-  if (!key) {
-    const elsewhere = index.keys.some((k) => k.id === request.keyId);
-    throw new CountersignError('KEY_UNKNOWN', `key ${request.keyId} is not in trust store ${store.name}${elsewhere ? " (it is another store's key)" : ` (${store.publishDir}/index.json has no such key)`}`);
-  }
-  if (key.fingerprint.toLowerCase() !== request.fingerprint.toLowerCase()) {
-    throw new CountersignError('KEY_UNKNOWN', `key ${key.id} of trust store ${store.name} has fingerprint ${key.fingerprint}, not the request's ${request.fingerprint}`);
-  }
+  const { config, request, store, location, key, requestDigest } = await checkKeyRequest(deps, input, {
+    noun: 'campaign',
+    parse: parseCampaignRequest,
+    validityMs: CAMPAIGN_REQUEST_VALIDITY_MS,
+    workflowId: campaignWorkflowId,
+  });
   // Re-signing what a key signed while it still signs would be for nothing: revoke first.
   if (key.status !== 'revoked') {
     throw new CountersignError('REQUEST_INVALID', `key ${key.id} of trust store ${store.name} is ${key.status}, not revoked: revoke it first (countersign keys revoke ${key.id} --trust ${store.name} ...), then run the campaign`);
@@ -70,7 +48,7 @@ export async function authorizeCampaign(deps: GovernanceDeps, input: CampaignAut
     reason: request.reason.trim(),
     requester: request.requester,
     requestedAt: request.time,
-    requestDigest: `sha256:${crypto.createHash('sha256').update(input.request.statement, 'utf8').digest('hex')}`,
+    requestDigest,
     ...(signingKey ? { signingKey } : {}),
     targets: store.kind === 'cosign' ? await storeTargets(config, store) : {},
     onVerifyFailure: store.campaign.onVerifyFailure,

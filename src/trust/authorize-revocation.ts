@@ -3,15 +3,11 @@
  * request against its own configuration, finds the key among the named store's keys (another
  * store's key is refused, even in a shared directory), and resolves who else must co-sign.
  */
-import crypto from 'node:crypto';
-import { CountersignError } from '../errors';
-import { REQUEST_CLOCK_SKEW_MS } from '../requests/start-request';
 import { parseRevocationRequest, REVOCATION_REQUEST_VALIDITY_MS, revocationWorkflowId } from '../requests/revocation-request';
 import type { SignedStatement } from '../requests/statement';
-import { checkGovernanceSignature, checkNotReplayed, parsed, workerConfig, type GovernanceDeps } from './governance';
+import { checkKeyRequest, type GovernanceDeps } from './governance';
 import type { RevocationPlan } from './plan';
-import { pinPeople, trustStoreOf } from './resolve';
-import { TrustStore } from './store';
+import { pinPeople } from './resolve';
 
 /** How long further governance members have to co-sign a revocation. */
 export const REVOCATION_COSIGN_DEADLINE_MS = 24 * 60 * 60_000;
@@ -23,31 +19,12 @@ export interface RevocationAuthorizeInput {
 }
 
 export async function authorizeRevocation(deps: GovernanceDeps, input: RevocationAuthorizeInput): Promise<RevocationPlan> {
-  const config = workerConfig(deps);
-  const request = parsed(input.request, parseRevocationRequest, 'revocation');
-  const store = trustStoreOf(config, request.trust);
-  checkGovernanceSignature(config, store, input.request, request.requester, 'revocation request');
-  const now = (deps.now ?? (() => new Date()))().getTime();
-  const signedAt = Date.parse(request.time);
-  if (signedAt > now + REQUEST_CLOCK_SKEW_MS) throw new CountersignError('REQUEST_INVALID', `the revocation request is dated in the future (${request.time})`);
-  if (now - signedAt > REVOCATION_REQUEST_VALIDITY_MS) {
-    throw new CountersignError('REQUEST_EXPIRED', `the revocation request was signed at ${request.time}; it is good for ${REVOCATION_REQUEST_VALIDITY_MS / 60_000} minutes: sign a new one`);
-  }
-  const expectedId = revocationWorkflowId(request.trust, request.keyId);
-  if (input.workflowId !== expectedId) throw new CountersignError('REQUEST_INVALID', `the revocation request is for ${expectedId}, but this run is ${input.workflowId}`);
-  await checkNotReplayed(deps, [{ workflowId: input.workflowId, runId: input.runId }], request.nonce, 'revocation request');
-
-  const location = { name: store.name, publishDir: store.publishDir, stateFile: store.stateFile };
-  const trustStore = new TrustStore(location);
-  const index = await trustStore.index();
-  const key = trustStore.ownKeys(index).find((k) => k.id === request.keyId && k.kind === store.kind);
-  if (!key) {
-    const elsewhere = index.keys.some((k) => k.id === request.keyId);
-    throw new CountersignError('KEY_UNKNOWN', `key ${request.keyId} is not in trust store ${store.name}${elsewhere ? ' (it is another store\'s key)' : ` (${store.publishDir}/index.json has no such key)`}`);
-  }
-  if (key.fingerprint.toLowerCase() !== request.fingerprint.toLowerCase()) {
-    throw new CountersignError('KEY_UNKNOWN', `key ${key.id} of trust store ${store.name} has fingerprint ${key.fingerprint}, not the request's ${request.fingerprint}`);
-  }
+  const { config, request, store, location, key, requestDigest } = await checkKeyRequest(deps, input, {
+    noun: 'revocation',
+    parse: parseRevocationRequest,
+    validityMs: REVOCATION_REQUEST_VALIDITY_MS,
+    workflowId: revocationWorkflowId,
+  });
   const others = store.governance.filter((m) => m !== request.requester);
   return {
     trust: store.name,
@@ -57,7 +34,7 @@ export async function authorizeRevocation(deps: GovernanceDeps, input: Revocatio
     reason: request.reason.trim(),
     requester: request.requester,
     requestedAt: request.time,
-    requestDigest: `sha256:${crypto.createHash('sha256').update(input.request.statement, 'utf8').digest('hex')}`,
+    requestDigest,
     required: store.revocation.required,
     cosigners: {
       groups: [{ name: 'governance', members: others, required: store.revocation.required - 1 }],
