@@ -24,6 +24,10 @@ export type ErrorCode =
   | 'TRUST_INDEX_SIGNATURE_INVALID'
   | 'TRUST_INDEX_ROLLED_BACK'
   | 'TRUST_INDEX_EXPIRED'
+  // The governance-signed root that names the index key (docs/trust.md, The root); exits 11, 12, 13 like the index's.
+  | 'TRUST_ROOT_SIGNATURE_INVALID'
+  | 'TRUST_ROOT_ROLLED_BACK'
+  | 'TRUST_ROOT_EXPIRED'
   | 'KMS_UNAVAILABLE'
   | 'KMS_ACCESS_DENIED'
   | 'KMS_KEY_DISABLED'

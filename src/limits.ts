@@ -108,6 +108,7 @@ export const FLAG_LIMITS: Readonly<Record<string, FlagLimit>> = {
   'cosign-key': path,
   'cosign-public-key': path,
   'index-key': path,
+  root: path,
   'trust-state': path,
   // Times, durations and numbers.
   start: text(64, 'an RFC 3339 time'),

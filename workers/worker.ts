@@ -8,6 +8,7 @@ import { createChartActivities } from '../activities/chart';
 import { createKeyActivities } from '../activities/keys';
 import { createNotifyActivities } from '../activities/notify';
 import { createPromotionActivities } from '../activities/promotion';
+import { createRootActivities } from '../activities/root';
 import { RegistryStore } from '../src/oci/registry';
 import { startIndexRefresher } from '../src/trust/index-refresh';
 import { listPriorRuns } from '../src/client/prior-runs';
@@ -120,6 +121,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     ...createNotifyActivities({ ...deps, config: configOf }),
     ...createKeyActivities({ ...deps, authorize, seal, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
     ...createCampaignActivities({ ...deps, authorize, seal, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
+    ...createRootActivities({ ...deps, authorize, seal }),
   };
   const worker = await Worker.create({
     connection,

@@ -34,9 +34,9 @@ export const EXIT_MEANINGS: ReadonlyArray<readonly [number, string]> = [
   [EXIT.failed, 'failed'],
   [EXIT.refused, 'refused: a request, a vote or a re-open the worker would not accept'],
   [EXIT.unavailable, 'unavailable: Temporal, the registry, KMS, a trust URL or a tool'],
-  [EXIT.indexSignature, 'trust index signature invalid: edited, unsigned, or not by the pinned index key'],
-  [EXIT.rolledBack, 'trust index rolled back: older than a version seen or pinned'],
-  [EXIT.indexExpired, 'trust index expired'],
+  [EXIT.indexSignature, 'trust index or root signature invalid: edited, unsigned, not by the index key pinned or named by the root, or a root short of its signatures'],
+  [EXIT.rolledBack, 'trust index or root rolled back: older than a version seen or pinned'],
+  [EXIT.indexExpired, 'trust index or root expired'],
   [EXIT.keyRevoked, 'key revoked'],
   [EXIT.keyUnknown, 'key unknown: no key in the trust index signed it'],
 ];

@@ -8,6 +8,7 @@ import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
 import { HELM_COMMANDS } from './commands/helm';
 import { keysGenerateCommand } from './commands/keys';
 import { TRUST_COMMANDS } from './commands/trust';
+import { keysRootCommand } from './commands/root';
 import { approveCommand, listCommand, promoteCommand, rejectCommand, reopenCommand, statusCommand } from './commands/promotions';
 import { workerCommand } from './commands/worker';
 
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   reopenCommand,
   keysGenerateCommand,
   ...TRUST_COMMANDS,
+  keysRootCommand,
   ...COSIGN_COMMANDS,
   ...HELM_COMMANDS,
   devUpCommand,
@@ -56,6 +58,9 @@ const EXIT_BY_CODE: Partial<Record<string, number>> = {
   TRUST_INDEX_SIGNATURE_INVALID: EXIT.indexSignature,
   TRUST_INDEX_ROLLED_BACK: EXIT.rolledBack,
   TRUST_INDEX_EXPIRED: EXIT.indexExpired,
+  TRUST_ROOT_SIGNATURE_INVALID: EXIT.indexSignature,
+  TRUST_ROOT_ROLLED_BACK: EXIT.rolledBack,
+  TRUST_ROOT_EXPIRED: EXIT.indexExpired,
 };
 
 function usage(): string {

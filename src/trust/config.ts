@@ -33,6 +33,8 @@ export interface TrustConfig {
   revocation: { required: number; disableKmsKey?: boolean };
   /** The key that signs the published index (index.json.sig), when the store signs it. */
   index?: IndexSigningConfig;
+  /** The governance-signed root that names the index key (docs/trust.md, The root), when the store publishes one. */
+  root?: RootConfig;
   /** What a compromise campaign over one of its keys does (docs/trust.md, Compromise campaign). */
   campaign: CampaignConfig;
 }
@@ -50,6 +52,14 @@ export interface IndexSigningConfig {
 }
 
 export const DEFAULT_INDEX_EXPIRY = '14d';
+
+/** `trust.<name>.root`: how many governance members sign each root, and how long a root vouches. */
+export interface RootConfig {
+  threshold: number;
+  expiresMs: number;
+}
+
+export const DEFAULT_ROOT_EXPIRY = '365d';
 
 type Raw = Record<string, unknown>;
 type Add = (field: string, problem: string) => void;
@@ -130,8 +140,9 @@ export function parseTrust(value: unknown, base: string, roster: Record<string, 
       else if (disable) Object.assign(revocation, { disableKmsKey: true });
     }
     const index = raw.index === undefined ? undefined : parseIndexSigning(raw.index, `${at}.index`, name, base, add);
+    const root = raw.root === undefined ? undefined : parseRoot(raw.root, `${at}.root`, governance, index !== undefined, add);
     const campaign = parseCampaign(raw.campaign, `${at}.campaign`, roster, custodians, add);
-    out[name] = { name, kind, publishDir, stateFile, backend, governance, custodians, overlapMs, userId, revocation, ...(index ? { index } : {}), campaign };
+    out[name] = { name, kind, publishDir, stateFile, backend, governance, custodians, overlapMs, userId, revocation, ...(index ? { index } : {}), ...(root ? { root } : {}), campaign };
   }
   // One index.json per directory: stores sharing one must sign it with the same key, or none.
   const byDir = new Map<string, TrustConfig[]>();
@@ -169,4 +180,24 @@ function parseIndexSigning(value: unknown, at: string, name: string, base: strin
   }
   if (expiresMs > 0 && expiresMs < 60_000) add(`${at}.expires`, 'must be at least 1m: the worker signs again when half of it has passed');
   return { key, publicKey, ...(passwordEnv ? { passwordEnv } : {}), expiresMs };
+}
+
+function parseRoot(value: unknown, at: string, governance: string[], signsIndex: boolean, add: Add): RootConfig | undefined {
+  if (!isObject(value)) {
+    add(at, 'must be { threshold, expires? }');
+    return undefined;
+  }
+  // The root's whole job is to name the index key: a store that signs no index has nothing to delegate.
+  if (!signsIndex) add(at, 'needs index: (the root names the key that signs index.json)');
+  const threshold = value.threshold;
+  if (typeof threshold !== 'number' || !Number.isInteger(threshold) || threshold < 1) add(`${at}.threshold`, 'must be a whole number of at least 1');
+  else if (threshold > governance.length) add(`${at}.threshold`, `is ${threshold}, but governance lists ${governance.length}: a root could never be signed`);
+  let expiresMs = 0;
+  try {
+    expiresMs = parseDuration(String(value.expires ?? DEFAULT_ROOT_EXPIRY), `${at}.expires`);
+    if (expiresMs > 5 * 365 * 86_400_000) add(`${at}.expires`, 'is longer than 5 years: a root that never lapses cannot be refused when frozen');
+  } catch (err) {
+    add(`${at}.expires`, (err as Error).message.replace(/^BAD_INPUT: /, ''));
+  }
+  return { threshold: typeof threshold === 'number' ? threshold : 1, expiresMs };
 }

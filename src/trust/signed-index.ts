@@ -61,8 +61,10 @@ export function defaultVersionMemory(home: string): VersionMemory {
 }
 
 export interface IndexCheckOptions {
-  /** The index key the customer pinned (SPKI PEM). Without it the index must be allowed unsigned. */
+  /** The index key the customer pinned (SPKI PEM), or the one their root names. Without it the index must be allowed unsigned. */
   indexKeyPem?: string;
+  /** Where the index key came from, for messages (default "the pinned index key"). */
+  indexKeyOrigin?: string;
   /** Accept an index without checking a signature (stores that do not sign theirs). */
   allowUnsigned?: boolean;
   /** A version the customer pins: anything older is a rollback. */
@@ -81,6 +83,8 @@ export interface CheckedIndex {
   signed: boolean;
   /** The pinned index key's fingerprint, when signed. */
   indexKey?: string;
+  /** The root that named the index key, when the customer pinned a root rather than the key. */
+  root?: { trust: string; version: number };
 }
 
 /** Reads and checks the index; each refusal is a CountersignError with its own code (docs/trust.md). */
@@ -100,7 +104,7 @@ export async function loadCheckedIndex(source: TrustSource, options: IndexCheckO
       signature = await source.read(INDEX_SIGNATURE_FILE, MAX_SIGNATURE_BYTES);
       if (!signature) throw new CountersignError('TRUST_INDEX_SIGNATURE_INVALID', `${where} is not signed: there is no ${INDEX_SIGNATURE_FILE} beside it`);
       if (!indexSignatureValid(bytes, signature.toString('utf8'), options.indexKeyPem)) {
-        throw new CountersignError('TRUST_INDEX_SIGNATURE_INVALID', `${where} does not verify with the pinned index key ${fingerprint.slice(0, 16)}: it was edited, or signed by another key`);
+        throw new CountersignError('TRUST_INDEX_SIGNATURE_INVALID', `${where} does not verify with ${options.indexKeyOrigin ?? 'the pinned index key'} ${fingerprint.slice(0, 16)}: it was edited, or signed by another key`);
       }
     }
   }

@@ -50,6 +50,7 @@ trust:
     overlap: 7d
     revocation: { required: 2, disableKmsKey: true }
     index: { key: awskms:///alias/countersign-index, publicKey: keys/index.pub, expires: 14d }
+    root: { threshold: 1, expires: 365d }
     campaign: { action: quarantine, targets: { production: resign }, onVerifyFailure: report, perMinute: 10, approvers: { members: [alice, bob], required: 2, deadline: 12h } }
   helm:
     kind: openpgp

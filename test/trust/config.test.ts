@@ -71,6 +71,16 @@ describe('trust.<name>.revocation', () => {
     assert.ok(storeProblems({ index: { key: 'keys/index.key', publicKey: 'keys/index.pub', expires: '10s' } }).some((p) => /index\.expires: must be at least 1m/.test(p)));
   });
 
+  it('root: a threshold governance can reach and a lifetime (default 365d), only beside index:', () => {
+    const index = { key: 'keys/index.key', publicKey: 'keys/index.pub' };
+    assert.deepEqual(parseStore({ index, root: { threshold: 2 } }).trust.platform.root, { threshold: 2, expiresMs: 365 * 86_400_000 });
+    assert.deepEqual(parseStore({ index, root: { threshold: 1, expires: '90d' } }).trust.platform.root, { threshold: 1, expiresMs: 90 * 86_400_000 });
+    assert.ok(storeProblems({ index, root: { threshold: 3 } }).some((p) => /^trust\.platform\.root\.threshold: is 3, but governance lists 2: a root could never be signed/.test(p)));
+    assert.ok(storeProblems({ index, root: { threshold: 0 } }).some((p) => p.startsWith('trust.platform.root.threshold')));
+    assert.ok(storeProblems({ root: { threshold: 1 } }).some((p) => /^trust\.platform\.root: needs index:/.test(p)));
+    assert.ok(storeProblems({ index, root: { threshold: 1, expires: '3000d' } }).some((p) => /root\.expires: is longer than 5 years/.test(p)));
+  });
+
   it('stores sharing a published directory share its index key, or none', () => {
     const helm = { kind: 'openpgp', userId: { name: 'Charts' }, publishDir: 'trust/public', stateFile: 'trust/private/helm.json', governance: ['erin'], custodians: { members: ['alice', 'bob'], required: 2 } };
     const index = { key: 'keys/index.key', publicKey: 'keys/index.pub' };

@@ -1,8 +1,9 @@
 /**
  * What a customer sees, on a real dev server and registry, with the published directory served
  * over HTTP as a CDN would: a ceremony publishes a key into a signed index; a promotion signs with
- * it; `countersign verify --trust URL --index-key` and the customer script in docs/trust.md (run
- * exactly as printed, with curl, jq, openssl and stock cosign) accept it; an edited, a rolled-back
+ * it; governance publishes the store's root (`keys root`); `countersign verify --trust URL --index-key`
+ * (or `--root`) and the customer script in docs/trust.md (run exactly as printed, with curl, jq,
+ * openssl and stock cosign, from the pinned root) accept it; an edited, a rolled-back
  * and an expired index are refused; after a revocation the pem on the CDN is a tombstone, verify
  * says KEY_REVOKED (exit 14) with no stock command, and the script fails closed.
  */
@@ -47,7 +48,7 @@ describe('the customer side of a signed trust index and a revocation', () => {
   after(() => cdn?.close());
 
   it('verify --trust URL and the documented script accept what the index vouches for, refuse an edited, rolled-back or expired index, and fail closed after a revocation', async () => {
-    const cfg = trustTestConfig(env, { index: { key: 'keys/index.key', publicKey: 'keys/index.pub', passwordEnv: INDEX_PASSWORD_ENV } }, 'cdn');
+    const cfg = trustTestConfig(env, { index: { key: 'keys/index.key', publicKey: 'keys/index.pub', passwordEnv: INDEX_PASSWORD_ENV }, root: { threshold: 1 } }, 'cdn');
     const publishDir = trustConfig(cfg, 'cdn').publishDir;
     const made = await runCeremony(env, cfg, 'cdn');
     assert.equal(made.ceremony.state, 'PUBLISHED', made.ceremony.error);
@@ -55,6 +56,13 @@ describe('the customer side of a signed trust index and a revocation', () => {
     const signedIndex = await readIndex(publishDir);
     assert.ok(signedIndex.version && signedIndex.version >= 1 && signedIndex.expires, 'the ceremony wrote a signed index');
     await fs.access(path.join(publishDir, 'index.json.sig'));
+    const governanceEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: path.join(env.dir, 'countersign-cdn.yaml'), COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
+    const rooted = await runCli(['keys', 'root', '--trust', 'cdn', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--wait'], governanceEnv);
+    assert.equal(rooted.code, 0, rooted.stdout + rooted.stderr);
+    assert.match(rooted.stdout, /published root-cdn-1\.json \(signed by erin\)/);
+    // The customer's pin: a copy of root 1, its digest compared with the one governance announced.
+    const pinnedRoot = path.join(env.dir, 'pinned-root-cdn-1.json');
+    await fs.copyFile(path.join(publishDir, 'root-cdn-1.json'), pinnedRoot);
     cdn = await serveDirectory(publishDir);
 
     // One promotion signed by the key, one waiting at approval (signed by the developer only).
@@ -87,6 +95,10 @@ describe('the customer side of a signed trust index and a revocation', () => {
     const seen = JSON.parse(await fs.readFile(stateFile, 'utf8')) as { seen: Record<string, number> };
     assert.deepEqual(Object.values(seen.seen), [signedIndex.version], 'the version seen is remembered');
 
+    const byRoot = await runCli(['verify', image(signed.digest), '--trust', cdn.url, '--root', pinnedRoot], cliEnv);
+    assert.equal(byRoot.code, 0, byRoot.stdout + byRoot.stderr);
+    assert.match(byRoot.stdout, /\[ok\] index: .* \(named by root 1 of store cdn\)/);
+
     const unknown = await verify(unsigned.digest);
     assert.equal(unknown.code, 15, unknown.stdout);
     assert.match(unknown.stdout, /\[NO\] trust: KEY_UNKNOWN no signature over sha256:[0-9a-f]{64} by any cosign key/);
@@ -99,7 +111,7 @@ describe('the customer side of a signed trust index and a revocation', () => {
     const runScript = (digest: string) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
         const child = spawn('bash', [script, image(digest)], {
-          env: { PATH: `${path.dirname(requireTool('cosign'))}:${process.env.PATH}`, HOME: env.dir, TRUST_URL: cdn!.url, INDEX_KEY: indexKey, STATE: scriptState, COSIGN_FLAGS: '--allow-http-registry' },
+          env: { PATH: `${path.dirname(requireTool('cosign'))}:${process.env.PATH}`, HOME: env.dir, TRUST_URL: cdn!.url, ROOT: pinnedRoot, STATE: scriptState, COSIGN_FLAGS: '--allow-http-registry' },
         });
         let stdout = '';
         let stderr = '';
@@ -110,7 +122,7 @@ describe('the customer side of a signed trust index and a revocation', () => {
       });
     const accepted = await runScript(signed.digest);
     assert.equal(accepted.status, 0, accepted.stderr);
-    assert.match(accepted.stdout, new RegExp(`verified .* with ${key.file} \\(index version ${signedIndex.version}\\)`));
+    assert.match(accepted.stdout, new RegExp(`verified .* with ${key.file} \\(root 1, index version ${signedIndex.version}\\)`));
     assert.notEqual((await runScript(unsigned.digest)).status, 0);
 
     // Edited on the CDN: the key marked active again after its revocation would look like this.
@@ -124,11 +136,7 @@ describe('the customer side of a signed trust index and a revocation', () => {
     cdn.restore();
 
     // The revocation: signing stops, the index says so (signed, one version on), the pem becomes a tombstone.
-    const revokedOut = await runCli(['keys', 'revoke', key.id, '--trust', 'cdn', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--reason', 'test: key material leaked'], {
-      TEMPORAL_ADDRESS: env.stack.temporal.address,
-      COUNTERSIGN_CONFIG: path.join(env.dir, 'countersign-cdn.yaml'),
-      COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD,
-    });
+    const revokedOut = await runCli(['keys', 'revoke', key.id, '--trust', 'cdn', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--reason', 'test: key material leaked'], governanceEnv);
     assert.equal(revokedOut.code, 0, revokedOut.stderr);
     const afterRevocation = await readIndex(publishDir);
     const entry = afterRevocation.keys.find((k) => k.id === key.id)!;

@@ -13,6 +13,7 @@ import { loadSigner } from '../../keys/load-signer';
 import { keyFingerprint, loadPublicKeyFile, publicKeyToPem } from '../../keys/public-key';
 import { parseImageReference, repositoryOf } from '../../oci/reference';
 import { RegistryStore } from '../../oci/registry';
+import { followRootChain } from '../../trust/root-chain';
 import { defaultVersionMemory, loadCheckedIndex, VersionMemory, type CheckedIndex } from '../../trust/signed-index';
 import { trustSource } from '../../trust/source';
 import { verifyAgainstTrust } from '../../trust/verify';
@@ -43,12 +44,13 @@ export const verifyImageCommand: Command = {
   name: 'verify',
   summary: 'verify an image signature and attestations by key (cosign legacy tags and v3 bundles), or against a signed trust index',
   usage:
-    'countersign verify REGISTRY/REPO@sha256:... (--key PUB | --trust URL|DIR --index-key PEM [--min-version N] [--trust-state FILE] | --trust DIR --unsigned-index) [--type slsaprovenance1] [--type spdxjson] [--json]',
+    'countersign verify REGISTRY/REPO@sha256:... (--key PUB | --trust URL|DIR (--root ROOT.json | --index-key PEM) [--min-version N] [--trust-state FILE] | --trust DIR --unsigned-index) [--type slsaprovenance1] [--type spdxjson] [--json]',
   options: {
     key: { type: 'string', short: 'k' },
     type: { type: 'string', multiple: true },
     trust: { type: 'string' },
     'index-key': { type: 'string' },
+    root: { type: 'string' },
     'min-version': { type: 'string' },
     'trust-state': { type: 'string' },
     'unsigned-index': { type: 'boolean' },
@@ -57,6 +59,7 @@ export const verifyImageCommand: Command = {
     key: 'public key (cosign.pub, SPKI PEM)',
     trust: 'the published trust directory, by URL (https://cdn.example.com/trust) or as a local copy: the signing key must be in its index, not revoked, and valid when it signed (docs/trust.md)',
     'index-key': "the trust index key you pinned (the store's index-key.pem, kept from when you first trusted it): index.json must be signed by it, not expired, not older than seen before",
+    root: "the store's root you pinned (root-STORE-N.json, its sha256 compared with the one governance announced): newer roots are followed when the governance of the one before signed them, and index.json must be signed by the key the newest names (docs/trust.md, The root)",
     'min-version': 'refuse an index older than this version (pin it in scripts, besides the version remembered in --trust-state)',
     'trust-state': 'where the highest index version seen is remembered (default $COUNTERSIGN_HOME/trust-versions.json)',
     'unsigned-index': 'read an index that nobody signed (a store without index:), knowing that whoever can write it decides what is trusted',
@@ -64,8 +67,8 @@ export const verifyImageCommand: Command = {
   },
   details:
     'Exit codes: 0 every check passed; 2 bad input (a bad reference, a missing directory, a corrupt index); 4 a check failed (no signature, a missing attestation, KEY_NOT_VALID_AT_SIGNING_TIME); ' +
-    '10 the registry or the trust URL unreachable; 11 the index (or a key file it names) does not verify with the pinned index key; 12 the index is older than one seen before or pinned (rolled back); ' +
-    '13 the index expired (frozen); 14 the key that signed is revoked; 15 no key in the index signed it. No stock cosign command is printed when the trust check fails: it would pass where this refuses.',
+    '10 the registry or the trust URL unreachable; 11 the index (or a key file it names) does not verify with the pinned index key or the one the root names, or a newer root lacks its governance signatures; ' +
+    '12 the index or the root chain is older than one seen before or pinned (rolled back); 13 the index or the newest root expired (frozen); 14 the key that signed is revoked; 15 no key in the index signed it. No stock cosign command is printed when the trust check fails: it would pass where this refuses.',
   async run(args, io) {
     const input = onePositional(args, 'image reference');
     const ref = parseImageReference(input);
@@ -109,21 +112,29 @@ async function checkedTrust(args: ParsedArgs, io: CommandIo, spec: string): Prom
   const indexKey = args.values['index-key'] === undefined ? undefined : publicKeyToPem(await loadPublicKeyFile(path.resolve(String(args.values['index-key']))));
   const minVersion = args.values['min-version'] === undefined ? undefined : Number(args.values['min-version']);
   if (minVersion !== undefined && (!Number.isSafeInteger(minVersion) || minVersion < 1)) throw new CountersignError('BAD_INPUT', `--min-version must be a whole number of at least 1, not "${String(args.values['min-version'])}"`);
-  if (indexKey && args.values['unsigned-index']) throw new CountersignError('BAD_INPUT', 'give --index-key or --unsigned-index, not both');
+  const pinnedRoot = args.values.root === undefined ? undefined : await readInput(path.resolve(String(args.values.root)), '--root');
+  if ([indexKey, pinnedRoot, args.values['unsigned-index']].filter(Boolean).length > 1) throw new CountersignError('BAD_INPUT', 'give one of --root, --index-key and --unsigned-index');
   const versions = args.values['trust-state'] !== undefined ? new VersionMemory(path.resolve(String(args.values['trust-state']))) : defaultVersionMemory(countersignHome(io.env));
-  return loadCheckedIndex(await trustSource(spec), { indexKeyPem: indexKey, allowUnsigned: Boolean(args.values['unsigned-index']), minVersion, versions });
+  const source = await trustSource(spec);
+  if (pinnedRoot) {
+    const { root } = await followRootChain(source, { pinned: pinnedRoot, versions });
+    const checked = await loadCheckedIndex(source, { indexKeyPem: root.indexKey.publicKey, indexKeyOrigin: `the index key root ${root.version} of store ${root.trust} names`, minVersion, versions });
+    return { ...checked, root: { trust: root.trust, version: root.version } };
+  }
+  return loadCheckedIndex(source, { indexKeyPem: indexKey, allowUnsigned: Boolean(args.values['unsigned-index']), minVersion, versions });
 }
 
 function indexMessage(checked: CheckedIndex): string {
   const { index } = checked;
   if (!checked.signed) return `${checked.source.where}/index.json read UNSIGNED (--unsigned-index): whoever can write it decides what is trusted`;
-  return `${checked.source.where}/index.json version ${index.version}, signed by index key ${checked.indexKey?.slice(0, 16)}, expires ${index.expires}`;
+  const root = checked.root ? ` (named by root ${checked.root.version} of store ${checked.root.trust})` : '';
+  return `${checked.source.where}/index.json version ${index.version}, signed by index key ${checked.indexKey?.slice(0, 16)}${root}, expires ${index.expires}`;
 }
 
 /** What a customer runs with stock tools for the same verdict: the index's signature (when signed), then cosign. */
 function stockCommands(checked: CheckedIndex | undefined, keyFile: string, types: string[], image: string): string[] {
   const flags = `--key ${keyFile} --insecure-ignore-tlog=true`;
-  const index = checked?.signed ? [`cosign verify-blob --key <your pinned index-key.pem> --signature index.json.sig --insecure-ignore-tlog=true index.json   # then check version, expires and the key's status: docs/trust.md`] : [];
+  const index = checked?.signed ? [`cosign verify-blob --key <${checked.root ? 'the indexKey of the newest root' : 'your pinned index-key.pem'}> --signature index.json.sig --insecure-ignore-tlog=true index.json   # then check version, expires and the key's status: docs/trust.md`] : [];
   return [...index, `cosign verify ${flags} ${image}`, ...types.map((t) => `cosign verify-attestation ${flags} --type ${cosignTypeName(t)} ${image}`)];
 }
 

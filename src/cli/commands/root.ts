@@ -1,0 +1,95 @@
+/**
+ * `keys root`: ask for the store's next root, or sign the one waiting for signatures, after
+ * checking its draft against your copy of the configuration (docs/trust.md, The root).
+ */
+import type { Client } from '@temporalio/client';
+import { checkDraft, nextRootVersion, rootStatus, signRoot, signRootRequest, startRoot, waitForRoot } from '../../client/root';
+import { trustConfig } from '../../client/trust';
+import { hasCode } from '../../errors';
+import { rootWorkflowId } from '../../requests/root-request';
+import type { RootStatus } from '../../client/root';
+import { connectClient, loadCliConfig } from '../context';
+import { EXIT, printJson, write, type Command } from '../command';
+import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
+
+const EXIT_BY_STATE: Record<string, number> = { REFUSED: EXIT.refused, REJECTED: EXIT.rejected, EXPIRED: EXIT.expired, FAILED: EXIT.failed };
+
+export const keysRootCommand: Command = {
+  name: 'keys root',
+  summary: "ask for the trust store's next root (the governance-signed file naming its index key), or sign the one waiting",
+  usage: 'countersign keys root --trust NAME --as NAME --key FILE [--wait] [--json]',
+  options: { trust: { type: 'string' }, as: { type: 'string' }, wait: { type: 'boolean', short: 'w' }, ...PERSONAL_KEY_OPTIONS },
+  optionHelp: {
+    trust: 'the trust store (default: the only one); it needs root: and index: in the configuration',
+    as: 'you: a governance member (of the store to ask; of the newest root to sign)',
+    ...personalKeyHelp('the root request and your signature of the draft'),
+    wait: 'wait until the root is published, refused, rejected or expired (default: sign and exit)',
+  },
+  details:
+    'With no root of the next version running, this signs a root request and the worker drafts the root from its configuration; otherwise it joins the running one. ' +
+    "Either way the draft is checked against your copy of the configuration (store, version, governance and their keys, threshold, index key) and then you sign its sha256: " +
+    "a root needs threshold signatures of the newest published root's governance (of its own for the first). Other members run the same command. " +
+    'Exit codes: 0 published or waiting for signatures, 2 bad input (a draft that differs from your configuration), 4 rejected, 5 expired, 6 failed, 7 refused by the worker.',
+  async run(args, io) {
+    const config = loadCliConfig(args, io.env);
+    const trust = trustConfig(config, args.values.trust as string | undefined);
+    const who = whoIsSigning(args, io);
+    const signer = await personalSigner(args, io, who, 'the trust root');
+    const version = await nextRootVersion(trust);
+    const rootId = rootWorkflowId(trust.name, version);
+    const { client, close } = await connectClient(args, io.env);
+    try {
+      let status = await runningRoot(client, rootId);
+      if (!status) {
+        await startRoot(client, await signRootRequest(trust, who, version, signer));
+        status = await waitForRoot(client, rootId, (s) => s.state !== 'AUTHORIZING');
+      }
+      if (status.state === 'AWAITING_SIGNATURES') {
+        await checkDraft(config, trust, status.text ?? '', version);
+        const group = status.approval.groups[0];
+        if (group?.eligible.includes(who)) status = await signRoot(client, config, trust, rootId, version, who, signer);
+        else if (!status.approval.votes.some((v) => v.approver === who)) write(io.stderr, `${who} is not among those who sign root ${version} (${group?.name}: ${[...(group?.eligible ?? [])].join(', ')}); nothing signed`);
+      }
+      if (args.values.wait) status = await waitForRoot(client, rootId, () => false, 25 * 3_600_000);
+      if (args.values.json) printJson(io, status);
+      else write(io.stdout, render(status, trust.name));
+      return EXIT_BY_STATE[status.state] ?? EXIT.ok;
+    } finally {
+      await close();
+    }
+  },
+};
+
+/** The root workflow of this version when it is waiting for signatures (or still deciding); undefined when a new one should start. */
+async function runningRoot(client: Client, rootId: string): Promise<RootStatus | undefined> {
+  try {
+    const status = await rootStatus(client, rootId);
+    if (status.state === 'AUTHORIZING') return waitForRoot(client, rootId, (s) => s.state !== 'AUTHORIZING');
+    return status.state === 'AWAITING_SIGNATURES' || status.state === 'PUBLISHING' ? status : undefined;
+  } catch (err) {
+    if (hasCode(err, 'UNKNOWN_PROMOTION')) return undefined;
+    throw err;
+  }
+}
+
+function render(s: RootStatus, trust: string): string {
+  const lines = [`trust root ${s.rootId} (store ${s.trust || trust}, version ${s.version}): ${s.state}`];
+  if (s.digest) lines.push(`  digest ${s.digest}`);
+  if (s.text) {
+    try {
+      const root = JSON.parse(s.text) as { governance: Array<{ name: string }>; threshold: number; indexKey: { fingerprint: string }; expires: string };
+      lines.push(`  names index key ${root.indexKey.fingerprint.slice(0, 16)}; governance ${root.governance.map((m) => m.name).join(', ')} (${root.threshold} sign the next root); expires ${root.expires}`);
+    } catch {
+      // The text is shown as the workflow holds it only when it parses; `--json` has it whole.
+    }
+  }
+  const signed = s.approval.votes.filter((v) => v.decision === 'approve').map((v) => v.approver);
+  if (s.state === 'AWAITING_SIGNATURES') {
+    lines.push(`  signed by ${signed.join(', ') || 'nobody yet'}; ${s.approval.summary}`);
+    lines.push(`  others sign with: countersign keys root --trust ${s.trust || trust} --as NAME --key FILE`);
+  }
+  if (s.state === 'PUBLISHED') lines.push(`  published ${s.file} (signed by ${(s.signers ?? signed).join(', ')})`);
+  if (s.error) lines.push(`  ${s.error}`);
+  return lines.join('\n');
+}
+
