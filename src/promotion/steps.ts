@@ -21,6 +21,7 @@ import { judgeSignature } from '../trust/validity';
 import { assertTrustAllowsSigning } from '../trust/check';
 import type { KeyTrust } from './plan';
 import { imageFiles } from '../oci/image-files';
+import { describeIndexAttestations, readIndexContents } from '../oci/index-attestations';
 
 /** What each step needs from the outside world; the worker wires the real ones. */
 export interface StepDeps {
@@ -205,6 +206,9 @@ export async function verifyForPlatform(
   ];
   if (developerTrust) checks.push(await trustCheck(developerTrust));
   const notices: string[] = [];
+  // An index is signed and verified by its own digest, as cosign does; what BuildKit put inside it is only reported.
+  const contents = await readIndexContents(store, path, target.digest);
+  if (contents.isIndex) notices.push(`${target.digest} is an image index of ${contents.platforms} platform manifest(s): the signatures and attestations checked are the index's own`, ...describeIndexAttestations(contents));
   const signed = distinctStatements([
     ...evidence.attestations.filter((a) => a.predicateType === SLSA_PROVENANCE_V1).map((a) => a.statement),
     ...(keyless ? keylessStatements(keyless, SLSA_PROVENANCE_V1) : []),
