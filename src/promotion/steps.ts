@@ -1,5 +1,5 @@
 import { DEFAULT_SIGNATURE_FORMAT, writesBundle, writesLegacy, type SignatureFormat } from '../cosign/formats';
-import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, signatureCheck, type EvidenceCheck } from '../cosign/verify-image';
+import { attestImageAs, attestationCheck, collectImageEvidence, effectiveFormat, signImageAs, signatureCheck, type EvidenceCheck } from '../cosign/verify-image';
 import { collectPinnedKeyless, keylessSourceChecks, keylessStatements, withKeyless } from '../sigstore/platform';
 import type { KeylessPin } from '../sigstore/pin';
 import { CountersignError } from '../errors';
@@ -13,6 +13,7 @@ import { evaluatePolicy } from '../policy/policy';
 import type { BuildFacts } from '../provenance/slsa';
 import { SLSA_PROVENANCE_V1, createProvenance, readBuildFacts, readCommitAuthor } from '../provenance/slsa';
 import type { Statement } from '../provenance/statement';
+import { createVerificationSummary, statementDescriptor, VSA_PREDICATE_TYPE, type ResourceDescriptor } from '../provenance/vsa';
 import { createStatement, parseStatement } from '../provenance/statement';
 import { SPDX_PREDICATE_TYPE, createSpdxSbom } from '../sbom/spdx';
 import { APPROVAL_PREDICATE_TYPE } from '../approval/constants';
@@ -21,6 +22,7 @@ import { judgeSignature } from '../trust/validity';
 import { assertTrustAllowsSigning } from '../trust/check';
 import type { KeyTrust } from './plan';
 import { imageFiles } from '../oci/image-files';
+import { describeIndexAttestations, readIndexContents } from '../oci/index-attestations';
 
 /** What each step needs from the outside world; the worker wires the real ones. */
 export interface StepDeps {
@@ -170,6 +172,10 @@ export interface VerificationReport {
   commitAuthors?: string[];
   /** What approvers should know that is not a failed check: unknown author, several provenances. */
   notices?: string[];
+  /** When the checks ran: the verification summary's timeVerified. */
+  verifiedAt?: string;
+  /** The signed statements judged (provenance, SBOM), as the verification summary lists them. */
+  evidence?: ResourceDescriptor[];
 }
 
 /**
@@ -205,6 +211,9 @@ export async function verifyForPlatform(
   ];
   if (developerTrust) checks.push(await trustCheck(developerTrust));
   const notices: string[] = [];
+  // An index is signed and verified by its own digest, as cosign does; what BuildKit put inside it is only reported.
+  const contents = await readIndexContents(store, path, target.digest);
+  if (contents.isIndex) notices.push(`${target.digest} is an image index of ${contents.platforms} platform manifest(s): the signatures and attestations checked are the index's own`, ...describeIndexAttestations(contents));
   const signed = distinctStatements([
     ...evidence.attestations.filter((a) => a.predicateType === SLSA_PROVENANCE_V1).map((a) => a.statement),
     ...(keyless ? keylessStatements(keyless, SLSA_PROVENANCE_V1) : []),
@@ -246,9 +255,15 @@ export async function verifyForPlatform(
   if (keyless) checks.push(...keylessSourceChecks(keyless, policy, attested, requestedCommit));
   for (const [key, values] of seen) if (values.size > 1) notices.push(`conflicting evidence: the provenance attestations name ${values.size} values of ${key}: ${[...values].join(', ')}`);
   if (attested && authors.size === 0) notices.push('the commit author is unknown (the provenance names none): separation of duties covers the initiator and the developer key only');
+  const sboms = distinctStatements([
+    ...evidence.attestations.filter((a) => a.predicateType === SPDX_PREDICATE_TYPE).map((a) => a.statement),
+    ...(keyless ? keylessStatements(keyless, SPDX_PREDICATE_TYPE) : []),
+  ]);
   return {
     ok: checks.every((c) => c.ok),
     checks,
+    verifiedAt: (deps.now ?? (() => new Date()))().toISOString(),
+    evidence: [...judged, ...sboms].map((st) => statementDescriptor(target.repository, target.digest, st)),
     facts: attested,
     ...(authors.size > 0 ? { commitAuthors: [...authors] } : {}),
     ...(notices.length > 0 ? { notices } : {}),
@@ -307,13 +322,20 @@ export async function checkSigningKeys(
  * been overtaken by another attempt); `signal` stops a superseded attempt before it writes; and
  * the result is read back and must hold exactly one signature by the key before this returns.
  */
+export interface SummaryFacts {
+  target: string;
+  policyDigest: string;
+  /** The sealed passing report's time and evidence (an older report without them: the approval's signing time, no evidence). */
+  report: Pick<VerificationReport, 'verifiedAt' | 'evidence'>;
+}
+
 export async function productionSign(
   deps: StepDeps,
   target: ImageLocation,
   key: { ref: string; passwordEnv: string; fingerprint: string; trust?: KeyTrust },
   approvalRecord?: unknown,
-  options: { signal?: AbortSignal } = {},
-): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean }> {
+  options: { signal?: AbortSignal; summary?: SummaryFacts } = {},
+): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean; summaryAdded?: boolean }> {
   const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
   const actual = keyFingerprint(await signer.publicKeyPem());
   if (actual !== key.fingerprint) {
@@ -325,22 +347,62 @@ export async function productionSign(
   const format = target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT;
   const signed = await signImageAs(format, store, path, target.digest, signer, options);
   let approvalRecordAdded: boolean | undefined;
+  let approval: Statement | undefined;
   if (approvalRecord !== undefined) {
     // The signed approval statements travel with the image, signed by the platform key, so a
     // customer can check with cosign verify-attestation that approvals happened.
     // Same format as the signature: cosign v3 ignores .att once an image has bundles.
-    const statement = createStatement(target.repository, target.digest, APPROVAL_PREDICATE_TYPE, approvalRecord);
-    approvalRecordAdded = (await attestImageAs(format, store, path, target.digest, statement, signer, options)).added;
+    approval = createStatement(target.repository, target.digest, APPROVAL_PREDICATE_TYPE, approvalRecord);
+    approvalRecordAdded = (await attestImageAs(format, store, path, target.digest, approval, signer, options)).added;
   }
-  await confirmProductionSignature(store, path, target.digest, await signer.publicKeyPem(), signed.format);
-  return { added: signed.added, keyFingerprint: actual, ...(approvalRecordAdded === undefined ? {} : { approvalRecordAdded }) };
+  let summaryAdded: boolean | undefined;
+  if (options.summary) {
+    const facts = options.summary;
+    const summary = createVerificationSummary({
+      repository: target.repository,
+      digest: target.digest,
+      target: facts.target,
+      policyDigest: facts.policyDigest,
+      timeVerified: facts.report.verifiedAt ?? String((approvalRecord as { signedAt?: unknown })?.signedAt ?? new Date(0).toISOString()),
+      inputAttestations: [...(facts.report.evidence ?? []), ...(approval ? [statementDescriptor(target.repository, target.digest, approval)] : [])],
+    });
+    summaryAdded = await attachSummaryOnce(format, store, path, target.digest, summary, signer, options);
+  }
+  await confirmProductionSignature(store, path, target.digest, await signer.publicKeyPem(), signed.format, options.summary !== undefined);
+  return {
+    added: signed.added,
+    keyFingerprint: actual,
+    ...(approvalRecordAdded === undefined ? {} : { approvalRecordAdded }),
+    ...(summaryAdded === undefined ? {} : { summaryAdded }),
+  };
+}
+
+/**
+ * One verification summary per (digest, key) in each format written, like the signature: an
+ * image that already has one by the key (an earlier promotion of the same digest) gets no second.
+ */
+async function attachSummaryOnce(format: SignatureFormat, store: Store, path: string, digest: string, summary: Statement, signer: Awaited<ReturnType<typeof loadSigner>>, options: { signal?: AbortSignal }): Promise<boolean> {
+  const evidence = await collectImageEvidence(store, path, digest, await signer.publicKeyPem());
+  const has = (f: 'legacy' | 'bundle') => evidence.attestations.some((a) => a.predicateType === VSA_PREDICATE_TYPE && a.format === f);
+  const used = await effectiveFormat(format, store, path, digest);
+  const missing: SignatureFormat | undefined = writesLegacy(used) && !has('legacy') ? (writesBundle(used) && !has('bundle') ? 'both' : 'legacy') : writesBundle(used) && !has('bundle') ? 'bundle' : undefined;
+  if (!missing) return false;
+  return (await attestImageAs(missing, store, path, digest, summary, signer, options)).added;
 }
 
 /** Reads back what production signing left: exactly one legacy signature by the key (when written), a bundle one at least. */
-async function confirmProductionSignature(store: Store, path: string, digest: string, publicKeyPem: string, format: SignatureFormat): Promise<void> {
+async function confirmProductionSignature(store: Store, path: string, digest: string, publicKeyPem: string, format: SignatureFormat, summary = false): Promise<void> {
   const evidence = await collectImageEvidence(store, path, digest, publicKeyPem);
   const { legacy, bundle } = evidence.signatures;
   const where = `${store.location}/${path}@${digest}`;
+  if (summary) {
+    for (const f of ['legacy', 'bundle'] as const) {
+      const n = evidence.attestations.filter((a) => a.predicateType === VSA_PREDICATE_TYPE && a.format === f).length;
+      if ((f === 'legacy' ? writesLegacy(format) : writesBundle(format)) && n !== 1) {
+        throw new CountersignError('REGISTRY_ERROR', `read back ${n} verification summaries (${f}) by ${keyFingerprint(publicKeyPem).slice(0, 16)} on ${where}, not exactly one: another writer changed it; retrying`);
+      }
+    }
+  }
   if (writesLegacy(format) && legacy !== 1) {
     throw new CountersignError('REGISTRY_ERROR', `read back ${legacy} platform signatures (.sig) by ${keyFingerprint(publicKeyPem).slice(0, 16)} on ${where}, not exactly one: another writer changed it; retrying`);
   }

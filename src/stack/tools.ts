@@ -20,7 +20,11 @@ export type ToolName =
   // Used by tests only: a KMS API server, a registry with the Referrers API, the Dockerfile linter.
   | 'local-kms'
   | 'olareg'
-  | 'hadolint';
+  | 'hadolint'
+  // The verifiers customers run: SLSA verification summaries, and the admission controllers' CLIs.
+  | 'slsa-verifier'
+  | 'policy-tester'
+  | 'kyverno';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
@@ -35,6 +39,11 @@ export const TOOL_PINS = {
   helmLegacy: 'v3.18.6',
   localKms: 'v0.0.0-20231025161602-e4d9425700fe',
   olareg: 'v0.1.2',
+  slsaVerifier: 'v2.7.1',
+  /** sigstore policy-controller's cmd/tester, built from the module (replace directives block go install). */
+  policyController: 'v0.13.1',
+  /** The Kyverno CLI (cmd/cli/kubectl-kyverno), built from the module likewise. */
+  kyverno: 'v1.19.1',
 } as const;
 
 export const TOOL_ENV_VARS: Record<ToolName, string> = {
@@ -49,6 +58,9 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   'local-kms': 'LOCAL_KMS_PATH',
   olareg: 'OLAREG_PATH',
   hadolint: 'HADOLINT_PATH',
+  'slsa-verifier': 'SLSA_VERIFIER_PATH',
+  'policy-tester': 'POLICY_TESTER_PATH',
+  kyverno: 'KYVERNO_PATH',
 };
 
 /** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
@@ -82,6 +94,12 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return [path.join(cache, 'tools', `olareg-${TOOL_PINS.olareg}`, 'olareg')];
     case 'hadolint':
       return [path.join(cache, 'venv', 'bin', 'hadolint')];
+    case 'slsa-verifier':
+      return [path.join(cache, 'tools', `slsa-verifier-${TOOL_PINS.slsaVerifier}`, 'slsa-verifier')];
+    case 'policy-tester':
+      return [path.join(cache, 'tools', `policy-tester-${TOOL_PINS.policyController}`, 'policy-tester')];
+    case 'kyverno':
+      return [path.join(cache, 'tools', `kyverno-${TOOL_PINS.kyverno}`, 'kyverno')];
   }
 }
 

@@ -11,6 +11,7 @@ import { attestationCheck, collectImageEvidence, signatureCheck, type EvidenceCh
 import { CountersignError } from '../../errors';
 import { loadSigner } from '../../keys/load-signer';
 import { keyFingerprint, loadPublicKeyFile, publicKeyToPem } from '../../keys/public-key';
+import { describeIndexAttestations, readIndexContents } from '../../oci/index-attestations';
 import { parseImageReference, repositoryOf } from '../../oci/reference';
 import { RegistryStore } from '../../oci/registry';
 import { followRootChain } from '../../trust/root-chain';
@@ -92,11 +93,15 @@ export const verifyImageCommand: Command = {
     for (const t of types) checks.push(attestationCheck(`attestation ${cosignTypeName(t)}`, evidence, t, label, ref.digest).check);
     const image = `${repository}@${ref.digest}`;
     const ok = checks.every((c) => c.ok);
+    // As cosign: an index is verified by its own digest; BuildKit's unsigned attestations inside it are only reported.
+    const contents = await readIndexContents(store, repository.slice(slash + 1), ref.digest);
+    const notices = contents.isIndex ? [`image index of ${contents.platforms} platform manifest(s): verified by the index's own digest`, ...describeIndexAttestations(contents)] : [];
     // A stock command is shown only where it agrees with this verdict: never for a key the index refuses.
     const cosign = trusted && !trusted.verdict.ok ? [] : stockCommands(checked, keyFile, types, image);
-    if (args.values.json) printJson(io, { ok, image, checks, cosign, problems: evidence.problems });
+    if (args.values.json) printJson(io, { ok, image, checks, cosign, problems: evidence.problems, ...(notices.length > 0 ? { notices } : {}) });
     else {
       for (const c of checks) write(io.stdout, `[${c.ok ? 'ok' : 'NO'}] ${c.name}: ${c.ok ? '' : `${c.code} `}${c.message}`);
+      for (const n of notices) write(io.stdout, `[--] ${n}`);
       if (cosign.length > 0) write(io.stdout, `\nthe same with stock tools:\n${cosign.map((c) => `  ${c}`).join('\n')}`);
       else if (trusted) write(io.stdout, `\nno stock command: ${trusted.verdict.code}, and stock cosign does not read the index (docs/trust.md, failing closed with stock tools)`);
     }

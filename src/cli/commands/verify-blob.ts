@@ -75,7 +75,7 @@ export const verifyBlobCommand: Command = {
   },
   optionHelp: {
     key: 'public key (cosign.pub, SPKI PEM)',
-    bundle: 'the bundle JSON (v0.1 to v0.3: from cosign sign-blob --bundle, countersign sign-blob, a keyless CI signer, a GitHub attestation)',
+    bundle: 'the bundle JSON (sigstore v0.1 to v0.3, or cosign v2\'s own: from cosign sign-blob --bundle, countersign sign-blob, a keyless CI signer, a GitHub attestation)',
     'trusted-root': "a pinned sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys, timestamp authorities): checked offline, never fetched",
     'certificate-identity': "the signing certificate's subject, exactly (a CI workflow URI at a ref, an e-mail)",
     'certificate-identity-regexp': "a regular expression the whole subject must match (cosign's matches anywhere in it)",
@@ -101,11 +101,12 @@ export const verifyBlobCommand: Command = {
     const root = rootFile ? loadTrustedRootFile(rootFile) : undefined;
     const cosign = cosignCommand(file, bundleFile, keyFile, rootFile, identity);
     let signer: VerifiedSigner | undefined;
+    let byKey: ReturnType<typeof verifyBlob> | undefined;
     try {
       const data = await readInput(file, 'file');
       const bundle = await readInput(bundleFile, 'bundle');
       if (root) signer = verifyBlobAgainstRoot(data, bundle, { root, ...(key ? { publicKey: key } : { identities: [identity!] }) });
-      else verifyBlob(data, bundle, key!);
+      else byKey = verifyBlob(data, bundle, key!);
     } catch (err) {
       if (!(err instanceof CountersignError) || err.code !== 'SIGNATURE_INVALID') throw err;
       const problem = String(err.details?.problem ?? 'MALFORMED');
@@ -114,9 +115,11 @@ export const verifyBlobCommand: Command = {
       return EXIT.rejected;
     }
     const signed = describeSigner(signer);
-    if (args.values.json) printJson(io, { ok: true, ...(signed ? { signer: signed } : {}), ...(root ? { trustedRoot: root.digest } : {}), cosign });
+    // cosign v2's own bundle: its log entry, if any, is not read (as cosign's --insecure-ignore-tlog).
+    const format = byKey ? { bundleFormat: byKey.format, ...(byKey.logged ? { tlogEntry: 'present, not checked' } : {}) } : {};
+    if (args.values.json) printJson(io, { ok: true, ...format, ...(signed ? { signer: signed } : {}), ...(root ? { trustedRoot: root.digest } : {}), cosign });
     else {
-      const who = signer?.facts ? ` (signed by ${signer.facts.subject} from ${signer.facts.issuer})` : '';
+      const who = signer?.facts ? ` (signed by ${signer.facts.subject} from ${signer.facts.issuer})` : byKey?.format === 'cosign-v2' ? ` (cosign v2 bundle${byKey.logged ? '; its Rekor entry is not checked' : ''})` : '';
       write(io.stdout, `Verified OK${who}\nthe same with stock cosign: ${cosign}`);
     }
     return EXIT.ok;
