@@ -20,7 +20,11 @@ export type ToolName =
   // Used by tests only: a KMS API server, a registry with the Referrers API, the Dockerfile linter.
   | 'local-kms'
   | 'olareg'
-  | 'hadolint';
+  | 'hadolint'
+  // Debian packages the tests run: the Prometheus server and its rule checker, compose v1.
+  | 'prometheus'
+  | 'promtool'
+  | 'docker-compose';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
@@ -49,6 +53,9 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   'local-kms': 'LOCAL_KMS_PATH',
   olareg: 'OLAREG_PATH',
   hadolint: 'HADOLINT_PATH',
+  prometheus: 'PROMETHEUS_PATH',
+  promtool: 'PROMTOOL_PATH',
+  'docker-compose': 'DOCKER_COMPOSE_PATH',
 };
 
 /** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
@@ -82,6 +89,12 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return [path.join(cache, 'tools', `olareg-${TOOL_PINS.olareg}`, 'olareg')];
     case 'hadolint':
       return [path.join(cache, 'venv', 'bin', 'hadolint')];
+    case 'prometheus':
+      return ['/usr/bin/prometheus'];
+    case 'promtool':
+      return ['/usr/bin/promtool'];
+    case 'docker-compose':
+      return ['/usr/bin/docker-compose'];
   }
 }
 
