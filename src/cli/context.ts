@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG_FILE, loadConfig, type Config, type TargetConfig } from 
 import { CountersignError } from '../errors';
 import { connectTemporalClient } from '../temporal/connect';
 import { temporalTls } from '../temporal/connection';
+import { temporalUiUrl, workflowUiLink } from '../temporal/ui-link';
 import type { ParsedArgs } from './command';
 
 export interface StackState {
@@ -54,6 +55,23 @@ export async function connectClient(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   });
   const namespace = (args.values.namespace as string | undefined) ?? env.TEMPORAL_NAMESPACE ?? 'default';
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
+}
+
+/**
+ * The Temporal Web UI page of a workflow's latest run, when the UI is known: TEMPORAL_UI_URL, or the
+ * dev stack's UI when this command talks to the dev stack. A run that cannot be described gets the
+ * workflow's page.
+ */
+export async function temporalUiLink(client: Client, args: ParsedArgs, env: NodeJS.ProcessEnv, workflowId: string): Promise<string | undefined> {
+  const stack = readStackState(defaultDataDir(env));
+  const ui = temporalUiUrl(env, stack && stack.temporal.address === temporalAddress(args, env) ? stack.temporal.uiUrl : undefined);
+  if (!ui) return undefined;
+  const runId = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then((d) => d.runId)
+    .catch(() => undefined);
+  return workflowUiLink(ui, client.options.namespace, workflowId, runId);
 }
 
 export function configFile(args: ParsedArgs, env: NodeJS.ProcessEnv): string {

@@ -72,9 +72,9 @@ export interface TestEnv {
   close(): Promise<void>;
 }
 
-export async function startTestEnv(options: { temporalDynamicConfig?: Record<string, string | number | boolean> } = {}): Promise<TestEnv> {
+export async function startTestEnv(options: { temporalDynamicConfig?: Record<string, string | number | boolean>; ui?: boolean } = {}): Promise<TestEnv> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-test-'));
-  const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data'), temporalDynamicConfig: options.temporalDynamicConfig });
+  const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data'), temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui });
   const keysDir = path.join(dir, 'keys');
   await writeKeyPair(keysDir, 'dev', TEST_PASSWORD);
   await writeKeyPair(keysDir, 'platform', TEST_PASSWORD);
@@ -206,10 +206,10 @@ function deepMerge(base: Record<string, any>, over: Record<string, any>): Record
  * A test environment for one describe block: started (with a worker unless `worker: false`) in
  * before(), closed in after(). The returned object forwards to the environment once it exists.
  */
-export function useTestEnv(options: { worker?: boolean; setup?: (env: TestEnv) => Promise<void> | void; temporalDynamicConfig?: Record<string, string | number | boolean> } = {}): TestEnv {
+export function useTestEnv(options: { worker?: boolean; setup?: (env: TestEnv) => Promise<void> | void; temporalDynamicConfig?: Record<string, string | number | boolean>; ui?: boolean } = {}): TestEnv {
   let current: TestEnv | undefined;
   before(async () => {
-    current = await startTestEnv({ temporalDynamicConfig: options.temporalDynamicConfig });
+    current = await startTestEnv({ temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui });
     await options.setup?.(current);
     if (options.worker !== false) await current.startWorker();
   });

@@ -5,7 +5,7 @@ import { parseDuration } from '../../duration';
 import { CountersignError } from '../../errors';
 import type { PromotionStatus } from '../../client/types';
 import { EXIT, printJson, write, type Command, type CommandIo, type ParsedArgs } from '../command';
-import { connectClient } from '../context';
+import { connectClient, temporalUiLink } from '../context';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import { renderChartStatus, renderStatus } from '../render';
 import { getChartReleaseStatus } from '../../client/chart-releases';
@@ -204,7 +204,7 @@ export const statusCommand: Command = {
   usage: 'countersign status <promotion-id | chart-release-id> [--json]',
   options: {},
   optionHelp: {},
-  details: 'Key ceremonies, rotations and revocations (key-…) are shown as keys status shows them. Exit codes: 0 promoted or in progress, 3 unknown id, 4 rejected, 5 expired, 6 failed, 7 refused.',
+  details: 'Key ceremonies, rotations and revocations (key-…) are shown as keys status shows them. With TEMPORAL_UI_URL set (or on the dev stack with its Web UI) it prints a link to the run in the Temporal Web UI. Exit codes: 0 promoted or in progress, 3 unknown id, 4 rejected, 5 expired, 6 failed, 7 refused.',
   async run(args, io) {
     const id = args.positionals[0];
     if (!id) throw new CountersignError('BAD_INPUT', 'a promotion id is required (see countersign list)');
@@ -218,13 +218,15 @@ export const statusCommand: Command = {
       }
       if (id.startsWith('chart-')) {
         const chart = await getChartReleaseStatus(client, id);
-        if (args.values.json) printJson(io, chart);
-        else write(io.stdout, renderChartStatus(chart));
+        const temporalUi = await temporalUiLink(client, args, io.env, id);
+        if (args.values.json) printJson(io, temporalUi ? { ...chart, temporalUi } : chart);
+        else write(io.stdout, renderChartStatus(chart, { temporalUi }));
         return exitCodeFor(chart);
       }
       const status = await getPromotionStatus(client, id);
-      if (args.values.json) printJson(io, status);
-      else write(io.stdout, renderStatus(status));
+      const temporalUi = await temporalUiLink(client, args, io.env, id);
+      if (args.values.json) printJson(io, temporalUi ? { ...status, temporalUi } : status);
+      else write(io.stdout, renderStatus(status, { temporalUi }));
       return exitCodeFor(status);
     } finally {
       await close();
