@@ -6,7 +6,8 @@ import { DEFAULT_CONFIG_FILE, loadConfig, type Config, type TargetConfig } from 
 import { CountersignError } from '../errors';
 import { connectTemporalClient } from '../temporal/connect';
 import { temporalTls } from '../temporal/connection';
-import { temporalUiUrl, workflowUiLink } from '../temporal/ui-link';
+import { temporalUiUrl } from '../temporal/ui-link';
+import { CountersignClient } from '../client/countersign-client';
 import type { ParsedArgs } from './command';
 
 export interface StackState {
@@ -58,20 +59,15 @@ export async function connectClient(args: ParsedArgs, env: NodeJS.ProcessEnv): P
 }
 
 /**
- * The Temporal Web UI page of a workflow's latest run, when the UI is known: TEMPORAL_UI_URL, or the
- * dev stack's UI when this command talks to the dev stack. A run that cannot be described gets the
- * workflow's page.
+ * The client API (src/client/countersign-client.ts) over connectClient's connection, with the
+ * Temporal Web UI for links when it is known: TEMPORAL_UI_URL, or the dev stack's UI when this
+ * command talks to the dev stack.
  */
-export async function temporalUiLink(client: Client, args: ParsedArgs, env: NodeJS.ProcessEnv, workflowId: string): Promise<string | undefined> {
+export async function connectCountersign(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CountersignClient> {
   const stack = readStackState(defaultDataDir(env));
-  const ui = temporalUiUrl(env, stack && stack.temporal.address === temporalAddress(args, env) ? stack.temporal.uiUrl : undefined);
-  if (!ui) return undefined;
-  const runId = await client.workflow
-    .getHandle(workflowId)
-    .describe()
-    .then((d) => d.runId)
-    .catch(() => undefined);
-  return workflowUiLink(ui, client.options.namespace, workflowId, runId);
+  const temporalUi = temporalUiUrl(env, stack && stack.temporal.address === temporalAddress(args, env) ? stack.temporal.uiUrl : undefined);
+  const { client, close } = await connectClient(args, env);
+  return CountersignClient.fromTemporalClient(client, { temporalUi, close });
 }
 
 export function configFile(args: ParsedArgs, env: NodeJS.ProcessEnv): string {
