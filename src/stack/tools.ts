@@ -24,7 +24,9 @@ export type ToolName =
   // Debian packages the tests run: the Prometheus server and its rule checker, compose v1.
   | 'prometheus'
   | 'promtool'
-  | 'docker-compose';
+  | 'docker-compose'
+  // PyPI kubernetes-validate: the Helm chart's manifests against the Kubernetes API schemas it bundles.
+  | 'kubernetes-validate';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
@@ -56,6 +58,7 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   prometheus: 'PROMETHEUS_PATH',
   promtool: 'PROMTOOL_PATH',
   'docker-compose': 'DOCKER_COMPOSE_PATH',
+  'kubernetes-validate': 'KUBERNETES_VALIDATE_PATH',
 };
 
 /** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
@@ -95,6 +98,8 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return ['/usr/bin/promtool'];
     case 'docker-compose':
       return ['/usr/bin/docker-compose'];
+    case 'kubernetes-validate':
+      return [path.join(cache, 'venv', 'bin', 'kubernetes-validate')];
   }
 }
 
