@@ -7,7 +7,7 @@
  * (default: sized by the SDK from memory), passphrases in the variables the targets name
  * (COUNTERSIGN_*_KEY_PASSWORD by default), COUNTERSIGN_STAGING_DIR (chart releases' private
  * staging; default $COUNTERSIGN_HOME/staging), COUNTERSIGN_METRICS_LISTEN (host:port of /metrics over the
- * config's `metrics.listen`; docs/operations.md).
+ * config's `metrics.listen`; docs/operations.md), OTEL_EXPORTER_OTLP_* and OTEL_SERVICE_NAME (traces).
  */
 import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../src/config';
@@ -16,6 +16,7 @@ import { createLogger } from '../src/log';
 import { describeTls, temporalConnectionSettings } from '../src/temporal/connection';
 import { metricsListen } from '../src/metrics/config';
 import { CountersignMetrics } from '../src/metrics/metrics';
+import { startTracing } from '../src/telemetry/tracing';
 import { startMetricsServer, type MetricsServer } from '../src/metrics/server';
 import { freePort } from '../src/stack/ports';
 import { createWorker, ensureSearchAttributes, installRuntime } from './worker';
@@ -47,7 +48,9 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   installRuntime({ shutdownSignals: ['SIGINT', 'SIGTERM'], sdkMetricsAddress });
   await ensureSearchAttributes(address, namespace, tls);
   const metrics = new CountersignMetrics({ knownTargets: () => Object.keys(config.targets), processMetrics: true });
-  const { worker, close } = await createWorker({ address, namespace, tls, env, log, maxCachedWorkflows, config, metrics });
+  // OTEL_* in the worker's own environment: spans for every workflow and activity (docs/operations.md).
+  const tracing = startTracing('countersign-worker', env);
+  const { worker, close } = await createWorker({ address, namespace, tls, env, log, maxCachedWorkflows, config, metrics, tracing });
   let metricsServer: MetricsServer | undefined;
   if (listen) {
     metricsServer = await startMetricsServer({ listen, metrics, sdkUrl: `http://${sdkMetricsAddress}/metrics` });
@@ -70,6 +73,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   } finally {
     await metricsServer?.close();
     await close();
+    await tracing?.shutdown();
     log.info('worker stopped');
   }
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Duration } from '@temporalio/common';
+import type { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { Client, Connection as ClientConnection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -21,10 +22,20 @@ import { loadSealKeyring, type SealKeyring } from '../src/seal/keyring';
 import { SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE } from '../workflows/promotion-messages';
 import { CountersignMetrics } from '../src/metrics/metrics';
 import { metricsActivityInterceptor, metricsSinks } from './observe';
+import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import { Resource } from '@opentelemetry/resources';
+import { droppingSpanProcessor, type Tracing } from '../src/telemetry/tracing';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
-/** Bundled with every workflow: promotion metrics (workflows/observe-interceptors.ts). */
-export const WORKFLOW_INTERCEPTOR_MODULES = [path.resolve(__dirname, '../workflows/observe-interceptors.ts')];
+/**
+ * Bundled with every workflow: promotion metrics (workflows/observe-interceptors.ts) and
+ * Temporal's OpenTelemetry workflow interceptors, whose spans leave the sandbox through the
+ * `exporter` sink (dropped when this worker does not trace).
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [
+  path.resolve(__dirname, '../workflows/observe-interceptors.ts'),
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
 
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -65,6 +76,8 @@ export interface WorkerOptions {
   config?: Config | (() => Config | undefined);
   /** Where this worker's metrics are counted (src/metrics/); a fresh set per worker when omitted. */
   metrics?: CountersignMetrics;
+  /** OpenTelemetry tracing (src/telemetry/tracing.ts): spans for every workflow and activity when given. */
+  tracing?: Tracing;
 }
 
 let runtimeInstalled = false;
@@ -139,8 +152,13 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
-    interceptors: { activity: [metricsActivityInterceptor(metrics)] },
-    sinks: metricsSinks(metrics),
+    interceptors: {
+      activity: [metricsActivityInterceptor(metrics), ...(options.tracing ? [(ctx: Context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] : [])],
+    },
+    sinks: {
+      ...metricsSinks(metrics),
+      exporter: makeWorkflowExporter(options.tracing?.spanProcessor ?? droppingSpanProcessor(), options.tracing?.resource ?? Resource.empty()),
+    },
   });
   // Signed trust indexes expire; the worker holds their keys, so it signs them again in time.
   const stopRefresher = startIndexRefresher({ config: configOf, env: deps.env, log: options.log });

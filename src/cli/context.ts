@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config, type TargetConfig } from '../config';
 import { CountersignError } from '../errors';
 import { connectTemporalClient } from '../temporal/connect';
@@ -55,7 +56,9 @@ export async function connectClient(args: ParsedArgs, env: NodeJS.ProcessEnv): P
     hint: 'start it with "countersign dev up", or pass --address',
   });
   const namespace = (args.values.namespace as string | undefined) ?? env.TEMPORAL_NAMESPACE ?? 'default';
-  return { client: new Client({ connection, namespace }), close: () => connection.close() };
+  // Carries the command's trace into the workflow it starts or updates (a no-op without tracing).
+  const interceptors = { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
+  return { client: new Client({ connection, namespace, interceptors }), close: () => connection.close() };
 }
 
 /**

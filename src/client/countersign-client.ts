@@ -8,6 +8,7 @@
  *   const done = await cs.follow(promotionId);
  */
 import { Client } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { connectTemporalClient } from '../temporal/connect';
 import type { TemporalTls } from '../temporal/connection';
 import { temporalUiUrl, workflowUiLink } from '../temporal/ui-link';
@@ -61,7 +62,8 @@ export class CountersignClient {
   /** Connects to Temporal (explaining a refused TLS connection) and returns a client. */
   static async connect(options: CountersignClientOptions = {}): Promise<CountersignClient> {
     const connection = await connectTemporalClient({ address: options.address ?? '127.0.0.1:7233', tls: options.tls }, { connectTimeout: '5s' });
-    const client = new Client({ connection, namespace: options.namespace ?? 'default' });
+    // Starts and updates carry the caller's OpenTelemetry context, if the program set up tracing.
+    const client = new Client({ connection, namespace: options.namespace ?? 'default', interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
     return new CountersignClient(client, () => connection.close(), options.temporalUi ? temporalUiUrl({ TEMPORAL_UI_URL: options.temporalUi }) : undefined);
   }
 
