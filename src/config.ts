@@ -45,6 +45,7 @@ import { parseTrust, type TrustConfig } from './trust/config';
 import { parseApproval, parseRoster, type ApprovalConfig, type RosterConfig } from './approval/config';
 import { parseCharts, type ChartTargetConfig } from './helm/config';
 import { parseTemporalSection, type TemporalSection } from './temporal/connection';
+import { parseMetricsSection, type MetricsSection } from './metrics/config';
 import { parseKeyless, type KeylessConfig } from './sigstore/config';
 
 export type { ApprovalConfig, RosterConfig };
@@ -91,6 +92,8 @@ export interface Config {
   temporal?: TemporalSection;
   /** The seal key workers share (top-level seal:, src/seal/keyring.ts). */
   seal: SealKeyConfig;
+  /** Where the worker serves Prometheus metrics (top-level metrics:, src/metrics/config.ts). */
+  metrics?: MetricsSection;
 }
 
 type Raw = Record<string, unknown>;
@@ -200,6 +203,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const initiators = parseInitiators(raw.initiators, base, roster, problems);
   const temporal = parseTemporalSection(raw.temporal, base, (field, problem) => problems.add(field, problem));
   const seal = parseSeal(raw.seal, base, env, problems);
+  const metrics = parseMetricsSection(raw.metrics, (field, problem) => problems.add(field, problem));
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
@@ -233,7 +237,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}) };
+  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}), ...(metrics ? { metrics } : {}) };
 }
 
 /**

@@ -6,13 +6,19 @@
  * COUNTERSIGN_CONFIG (its configuration file; default ./countersign.yaml), COUNTERSIGN_MAX_CACHED_WORKFLOWS
  * (default: sized by the SDK from memory), passphrases in the variables the targets name
  * (COUNTERSIGN_*_KEY_PASSWORD by default), COUNTERSIGN_STAGING_DIR (chart releases' private
- * staging; default $COUNTERSIGN_HOME/staging).
+ * staging; default $COUNTERSIGN_HOME/staging), COUNTERSIGN_METRICS_LISTEN (host:port of /metrics over the
+ * config's `metrics.listen`; docs/operations.md), OTEL_EXPORTER_OTLP_* and OTEL_SERVICE_NAME (traces).
  */
 import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../src/config';
 import { CountersignError } from '../src/errors';
 import { createLogger } from '../src/log';
 import { describeTls, temporalConnectionSettings } from '../src/temporal/connection';
+import { metricsListen } from '../src/metrics/config';
+import { CountersignMetrics } from '../src/metrics/metrics';
+import { startTracing } from '../src/telemetry/tracing';
+import { startMetricsServer, type MetricsServer } from '../src/metrics/server';
+import { freePort } from '../src/stack/ports';
 import { createWorker, ensureSearchAttributes, installRuntime } from './worker';
 
 /** COUNTERSIGN_MAX_CACHED_WORKFLOWS: a whole number of workflows (0 turns the cache off), or unset. */
@@ -36,9 +42,20 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   // The worker is the authority: its configuration, validated before it polls anything.
   const config = loadConfig(workerConfigFile(env), env);
   const { address, namespace, tls } = temporalConnectionSettings(env, config.temporal);
-  installRuntime({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const listen = metricsListen(env, config.metrics);
+  // The SDK's exporter listens on loopback only; /metrics reads it and serves both halves.
+  const sdkMetricsAddress = listen ? `127.0.0.1:${await freePort()}` : undefined;
+  installRuntime({ shutdownSignals: ['SIGINT', 'SIGTERM'], sdkMetricsAddress });
   await ensureSearchAttributes(address, namespace, tls);
-  const { worker, close } = await createWorker({ address, namespace, tls, env, log, maxCachedWorkflows, config });
+  const metrics = new CountersignMetrics({ knownTargets: () => Object.keys(config.targets), processMetrics: true });
+  // OTEL_* in the worker's own environment: spans for every workflow and activity (docs/operations.md).
+  const tracing = startTracing('countersign-worker', env);
+  const { worker, close } = await createWorker({ address, namespace, tls, env, log, maxCachedWorkflows, config, metrics, tracing });
+  let metricsServer: MetricsServer | undefined;
+  if (listen) {
+    metricsServer = await startMetricsServer({ listen, metrics, sdkUrl: `http://${sdkMetricsAddress}/metrics` });
+    log.info({ metrics: `http://${metricsServer.address}/metrics` }, 'metrics served');
+  }
   log.info(
     {
       address,
@@ -54,7 +71,9 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   try {
     await worker.run();
   } finally {
+    await metricsServer?.close();
     await close();
+    await tracing?.shutdown();
     log.info('worker stopped');
   }
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Duration } from '@temporalio/common';
+import type { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { Client, Connection as ClientConnection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -20,14 +21,28 @@ import type { Store } from '../src/oci/store';
 import { CountersignError } from '../src/errors';
 import { loadSealKeyring, type SealKeyring } from '../src/seal/keyring';
 import { SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE } from '../workflows/promotion-messages';
+import { CountersignMetrics } from '../src/metrics/metrics';
+import { metricsActivityInterceptor, metricsSinks } from './observe';
+import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import { Resource } from '@opentelemetry/resources';
+import { droppingSpanProcessor, type Tracing } from '../src/telemetry/tracing';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
+/**
+ * Bundled with every workflow: promotion metrics (workflows/observe-interceptors.ts) and
+ * Temporal's OpenTelemetry workflow interceptors, whose spans leave the sandbox through the
+ * `exporter` sink (dropped when this worker does not trace).
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [
+  path.resolve(__dirname, '../workflows/observe-interceptors.ts'),
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
 
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** Bundles the workflow code once per process; tests and benches start many workers. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: quietBundlerLogger });
   return bundlePromise;
 }
 
@@ -60,6 +75,10 @@ export interface WorkerOptions {
    * Without one, every promotion is refused at its first step.
    */
   config?: Config | (() => Config | undefined);
+  /** Where this worker's metrics are counted (src/metrics/); a fresh set per worker when omitted. */
+  metrics?: CountersignMetrics;
+  /** OpenTelemetry tracing (src/telemetry/tracing.ts): spans for every workflow and activity when given. */
+  tracing?: Tracing;
 }
 
 let runtimeInstalled = false;
@@ -68,19 +87,21 @@ let runtimeInstalled = false;
  * Quiets the SDK's own logging to warnings (COUNTERSIGN_SDK_LOG_LEVEL to change) unless the
  * process installed a runtime itself. Must run before the first connection.
  */
-export function installRuntime(options: { shutdownSignals?: NodeJS.Signals[] } = {}): void {
+export function installRuntime(options: { shutdownSignals?: NodeJS.Signals[]; sdkMetricsAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level = (process.env.COUNTERSIGN_SDK_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
+  // The SDK's runtime metrics are served on a loopback port the metrics endpoint reads (src/metrics/server.ts).
+  const telemetryOptions = options.sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress } } } : undefined;
   try {
-    Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: options.shutdownSignals ?? [] });
+    Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: options.shutdownSignals ?? [], ...(telemetryOptions ? { telemetryOptions } : {}) });
   } catch {
     // A runtime already exists (installed by the embedding program); keep it.
   }
 }
 
 /** Creates a worker with the promotion and chart release workflows and real activities, ready to run. */
-export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; close(): Promise<void> }> {
+export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; metrics: CountersignMetrics; close(): Promise<void> }> {
   installRuntime();
   const connection = await explainConnectFailure(options, NativeConnection.connect({ address: options.address, tls: options.tls?.config }));
   const stores = new Map<string, Store>();
@@ -97,6 +118,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     log: options.log,
   };
   const configOf = typeof options.config === 'function' ? options.config : () => options.config as Config | undefined;
+  const metrics = options.metrics ?? new CountersignMetrics({ knownTargets: () => Object.keys(configOf()?.targets ?? {}) });
   let historyClient: Promise<Client> | undefined;
   // One client connection for reading earlier runs, opened on first use and closed with the worker's.
   const client = () =>
@@ -132,6 +154,13 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    interceptors: {
+      activity: [metricsActivityInterceptor(metrics), ...(options.tracing ? [(ctx: Context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] : [])],
+    },
+    sinks: {
+      ...metricsSinks(metrics),
+      exporter: makeWorkflowExporter(options.tracing?.spanProcessor ?? droppingSpanProcessor(), options.tracing?.resource ?? Resource.empty()),
+    },
   });
   // Signed trust indexes expire; the worker holds their keys, so it signs them again in time.
   const stopRefresher = startIndexRefresher({ config: configOf, env: deps.env, log: options.log });
@@ -141,7 +170,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     await Promise.all(clientConnections.map((c) => c.close().catch(() => undefined)));
     await connection.close();
   };
-  return { worker, connection, close };
+  return { worker, connection, metrics, close };
 }
 
 /** Registers the search attributes on a server that lacks them (a fresh cluster; the dev server gets them as flags). */

@@ -2,10 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config, type TargetConfig } from '../config';
 import { CountersignError } from '../errors';
 import { connectTemporalClient } from '../temporal/connect';
 import { temporalTls } from '../temporal/connection';
+import { temporalUiUrl } from '../temporal/ui-link';
+import { CountersignClient } from '../client/countersign-client';
 import type { ParsedArgs } from './command';
 
 export interface StackState {
@@ -53,7 +56,21 @@ export async function connectClient(args: ParsedArgs, env: NodeJS.ProcessEnv): P
     hint: 'start it with "countersign dev up", or pass --address',
   });
   const namespace = (args.values.namespace as string | undefined) ?? env.TEMPORAL_NAMESPACE ?? 'default';
-  return { client: new Client({ connection, namespace }), close: () => connection.close() };
+  // Carries the command's trace into the workflow it starts or updates (a no-op without tracing).
+  const interceptors = { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
+  return { client: new Client({ connection, namespace, interceptors }), close: () => connection.close() };
+}
+
+/**
+ * The client API (src/client/countersign-client.ts) over connectClient's connection, with the
+ * Temporal Web UI for links when it is known: TEMPORAL_UI_URL, or the dev stack's UI when this
+ * command talks to the dev stack.
+ */
+export async function connectCountersign(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CountersignClient> {
+  const stack = readStackState(defaultDataDir(env));
+  const temporalUi = temporalUiUrl(env, stack && stack.temporal.address === temporalAddress(args, env) ? stack.temporal.uiUrl : undefined);
+  const { client, close } = await connectClient(args, env);
+  return CountersignClient.fromTemporalClient(client, { temporalUi, close });
 }
 
 export function configFile(args: ParsedArgs, env: NodeJS.ProcessEnv): string {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { inSpan, startTracing } from '../telemetry/tracing';
 import { CountersignError } from '../errors';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_MEANINGS, write, type Command, type CommandIo } from './command';
 import { checkArgumentLimits } from './limits';
@@ -133,11 +134,15 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     write(io.stdout, commandHelp(command));
     return EXIT.ok;
   }
+  // OTEL_* in the environment: this command is the root span of its trace (docs/operations.md, Traces).
+  const tracing = startTracing('countersign-cli', io.env);
   try {
     checkArgumentLimits(parsed);
-    return await command.run(parsed as never, io);
+    return await inSpan(`countersign ${command.name}`, { 'countersign.command': command.name }, () => command.run(parsed as never, io));
   } catch (err) {
     return reportError(err, io, Boolean(parsed.values.json));
+  } finally {
+    await tracing?.spanProcessor.forceFlush().catch(() => undefined);
   }
 }
 

@@ -40,7 +40,8 @@ export function renderApproval(view: ApprovalView): string[] {
   return lines;
 }
 
-export function renderStatus(status: PromotionStatus): string {
+/** `links.temporalUi`: the run in the Temporal Web UI, when the reader's UI address is known. */
+export function renderStatus(status: PromotionStatus, links: { temporalUi?: string } = {}): string {
   const lines = [
     `promotion ${status.promotionId}`,
     `  state:      ${status.state}`,
@@ -51,6 +52,7 @@ export function renderStatus(status: PromotionStatus): string {
   if (status.policyDigest) lines.push(`  policy:     ${status.policyDigest} (the worker's configuration, pinned at start)`);
   if (status.reopenedBy) lines.push(`  re-opened:  by ${status.reopenedBy.reopener} after run ${status.reopenedBy.rejectedRunId}: ${status.reopenedBy.reason}`);
   if (status.releaseReference) lines.push(`  released:   ${status.releaseReference}`);
+  if (links.temporalUi) lines.push(`  temporal:   ${links.temporalUi}`);
   for (const notice of status.notices ?? []) lines.push(`  note:       ${notice}`);
   if (status.approval.state !== 'WAITING') lines.push(...renderApproval(status.approval));
   if (status.error) lines.push(`  error:      ${status.error}`);
@@ -64,7 +66,7 @@ export function renderStatus(status: PromotionStatus): string {
   return lines.join('\n');
 }
 
-export function renderChartStatus(status: ChartReleaseStatus): string {
+export function renderChartStatus(status: ChartReleaseStatus, links: { temporalUi?: string } = {}): string {
   const lines = [
     `chart release ${status.releaseId}`,
     `  state:      ${status.state}`,
@@ -72,6 +74,7 @@ export function renderChartStatus(status: ChartReleaseStatus): string {
   ];
   if (status.published?.repositoryDir) lines.push(`  repository: ${status.published.repositoryDir}`);
   if (status.published?.ociReference) lines.push(`  oci:        ${status.published.ociReference}`);
+  if (links.temporalUi) lines.push(`  temporal:   ${links.temporalUi}`);
   if (status.approval.state !== 'WAITING') lines.push(...renderApproval(status.approval));
   if (status.error) lines.push(`  error:      ${status.error}`);
   lines.push('timeline:', renderTimeline(status));

@@ -24,7 +24,13 @@ export type ToolName =
   // The verifiers customers run: SLSA verification summaries, and the admission controllers' CLIs.
   | 'slsa-verifier'
   | 'policy-tester'
-  | 'kyverno';
+  | 'kyverno'
+  // Debian packages the tests run: the Prometheus server and its rule checker, compose v1.
+  | 'prometheus'
+  | 'promtool'
+  | 'docker-compose'
+  // PyPI kubernetes-validate: the Helm chart's manifests against the Kubernetes API schemas it bundles.
+  | 'kubernetes-validate';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
@@ -61,6 +67,10 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   'slsa-verifier': 'SLSA_VERIFIER_PATH',
   'policy-tester': 'POLICY_TESTER_PATH',
   kyverno: 'KYVERNO_PATH',
+  prometheus: 'PROMETHEUS_PATH',
+  promtool: 'PROMTOOL_PATH',
+  'docker-compose': 'DOCKER_COMPOSE_PATH',
+  'kubernetes-validate': 'KUBERNETES_VALIDATE_PATH',
 };
 
 /** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
@@ -100,6 +110,14 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return [path.join(cache, 'tools', `policy-tester-${TOOL_PINS.policyController}`, 'policy-tester')];
     case 'kyverno':
       return [path.join(cache, 'tools', `kyverno-${TOOL_PINS.kyverno}`, 'kyverno')];
+    case 'prometheus':
+      return ['/usr/bin/prometheus'];
+    case 'promtool':
+      return ['/usr/bin/promtool'];
+    case 'docker-compose':
+      return ['/usr/bin/docker-compose'];
+    case 'kubernetes-validate':
+      return [path.join(cache, 'venv', 'bin', 'kubernetes-validate')];
   }
 }
 

@@ -213,7 +213,9 @@ function runs(cmd: string, args: string[]): boolean {
 /** `docker compose` (v2 plugin) when it works, else `docker-compose` (v1), else undefined. */
 function composeCommand(): string[] | undefined {
   if (runs('docker', ['compose', 'version'])) return ['docker', 'compose'];
-  if (runs('docker-compose', ['version'])) return ['docker-compose'];
+  // Debian's compose v1, which scripts/toolchain.sh installs.
+  const v1 = locateTool('docker-compose');
+  if (v1 && runs(v1, ['version'])) return [v1];
   return undefined;
 }
 
@@ -472,6 +474,40 @@ test('docker compose config accepts the file, and refuses it without the require
     assert.notEqual(r.status, 0, `config must fail without ${variable}`);
     assert.match(`${r.stderr}${r.stdout}`, new RegExp(variable));
   }
+});
+
+test('prometheus scrapes the worker on the port it listens on, inside the network, with the alert rules of docs/operations.md', () => {
+  const prometheus = services.find(([, s]) => s.image?.startsWith('prom/prometheus:'));
+  assert.ok(prometheus, 'a prom/prometheus service');
+  const [name, service] = prometheus;
+  const listen = environmentOf(compose.services.worker).COUNTERSIGN_METRICS_LISTEN ?? '';
+  assert.match(listen, /^0\.0\.0\.0:\d+$/, 'the worker listens for scrapes on the compose network');
+  const port = listen.split(':')[1];
+  assert.ok(!publishedPorts('worker', compose.services.worker.ports).some((p) => String(p.containerPort) === port), 'the metrics port is not published');
+  assert.ok(dependsOnOf(service).includes('worker'));
+  const mounts = mountsOf(service);
+  const configMount = mounts.find((m) => m.target === '/etc/prometheus/prometheus.yml');
+  const rulesMount = mounts.find((m) => m.target === '/etc/prometheus/countersign-alerts.yml');
+  assert.ok(configMount?.readOnly && rulesMount?.readOnly, `${name} mounts its config and rules read-only`);
+  const config = YAML.parse(readFileSync(path.join(ROOT, configMount.source), 'utf8')) as { rule_files: string[]; scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }> };
+  assert.deepEqual(config.rule_files, ['countersign-alerts.yml']);
+  const job = config.scrape_configs.find((j) => j.job_name === 'countersign-worker');
+  assert.deepEqual(job?.static_configs.flatMap((c) => c.targets), [`worker:${port}`]);
+  // The shipped rules are the documented ones, and the real promtool accepts both files.
+  const documented = /```yaml\n(groups:\n[\s\S]*?)```/.exec(readFileSync(path.join(ROOT, 'docs/operations.md'), 'utf8'))?.[1];
+  const shipped = readFileSync(path.join(ROOT, rulesMount.source), 'utf8').replace(/^#.*\n/, '');
+  assert.equal(shipped, documented);
+});
+
+test('promtool accepts the compose Prometheus configuration and its rules', (t) => {
+  const promtool = locateTool('promtool');
+  if (!promtool) {
+    t.skip('promtool not installed (bash scripts/toolchain.sh prometheus)');
+    return;
+  }
+  const r = spawnSync(promtool, ['check', 'config', path.join(ROOT, 'deploy/compose/prometheus.yml')], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /SUCCESS: 7 rules found/);
 });
 
 test('hadolint finds nothing in the Dockerfile', (t) => {

@@ -17,6 +17,7 @@ import type { ApprovalView } from '../../workflows/approval-messages';
 import { RegistryStore } from '../../src/oci/registry';
 import { startEmbeddedStack, type EmbeddedStack } from '../../src/stack/embedded';
 import { createWorker } from '../../workers/worker';
+import type { CountersignMetrics } from '../../src/metrics/metrics';
 
 export const TEST_PASSWORD = 'pw-5b1e9c-test-only';
 export const DEV_PASSWORD_ENV = 'COUNTERSIGN_TEST_DEV_PASSWORD';
@@ -49,7 +50,7 @@ export interface TestEnv {
   /** Opens `name`'s test key. */
   signer(name: string): Promise<FileSigner>;
   /** Starts an in-process worker (with this environment's configuration unless another is given); stop it with the returned function. */
-  startWorker(options?: { config?: Config }): Promise<() => Promise<void>>;
+  startWorker(options?: { config?: Config; metrics?: CountersignMetrics }): Promise<() => Promise<void>>;
   /** Stops every worker this environment started (close() does too). */
   stopWorkers(): Promise<void>;
   /** Writes the worker's configuration (the default roster, every target added so far) for a worker process; returns its path. */
@@ -71,9 +72,9 @@ export interface TestEnv {
   close(): Promise<void>;
 }
 
-export async function startTestEnv(options: { temporalDynamicConfig?: Record<string, string | number | boolean> } = {}): Promise<TestEnv> {
+export async function startTestEnv(options: { temporalDynamicConfig?: Record<string, string | number | boolean>; ui?: boolean } = {}): Promise<TestEnv> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-test-'));
-  const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data'), temporalDynamicConfig: options.temporalDynamicConfig });
+  const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data'), temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui });
   const keysDir = path.join(dir, 'keys');
   await writeKeyPair(keysDir, 'dev', TEST_PASSWORD);
   await writeKeyPair(keysDir, 'platform', TEST_PASSWORD);
@@ -137,8 +138,8 @@ export async function startTestEnv(options: { temporalDynamicConfig?: Record<str
     return startPromotion(client, { ...request, target, initiator, signer: await signer(initiator) });
   };
 
-  const startWorker = async (options: { config?: Config } = {}) => {
-    const { worker, close: closeWorker } = await createWorker({ address: stack.temporal.address, env: workerEnv, config: () => options.config ?? config });
+  const startWorker = async (options: { config?: Config; metrics?: CountersignMetrics } = {}) => {
+    const { worker, close: closeWorker } = await createWorker({ address: stack.temporal.address, env: workerEnv, config: () => options.config ?? config, metrics: options.metrics });
     const running = worker.run();
     const stop = async () => {
       workers.delete(stop);
@@ -205,10 +206,10 @@ function deepMerge(base: Record<string, any>, over: Record<string, any>): Record
  * A test environment for one describe block: started (with a worker unless `worker: false`) in
  * before(), closed in after(). The returned object forwards to the environment once it exists.
  */
-export function useTestEnv(options: { worker?: boolean; setup?: (env: TestEnv) => Promise<void> | void; temporalDynamicConfig?: Record<string, string | number | boolean> } = {}): TestEnv {
+export function useTestEnv(options: { worker?: boolean; setup?: (env: TestEnv) => Promise<void> | void; temporalDynamicConfig?: Record<string, string | number | boolean>; ui?: boolean } = {}): TestEnv {
   let current: TestEnv | undefined;
   before(async () => {
-    current = await startTestEnv({ temporalDynamicConfig: options.temporalDynamicConfig });
+    current = await startTestEnv({ temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui });
     await options.setup?.(current);
     if (options.worker !== false) await current.startWorker();
   });

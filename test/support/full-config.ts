@@ -34,6 +34,8 @@ temporal:
   address: temporal.internal:7233
   namespace: countersign
   tls: { ca: tls/ca.pem, cert: tls/worker.pem, key: tls/worker.key, serverName: temporal.internal }
+metrics:
+  listen: 0.0.0.0:9464
 seal:
   keyFile: secrets/seal.key
   previousKeyFiles: [secrets/seal-2026.key]

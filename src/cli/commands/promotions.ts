@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import { getPromotionStatus, listPromotions, signAndDecide, signReopen, startPromotion, waitForPromotion } from '../../client/promotions';
+import { signReopen } from '../../client/promotions';
 import type { SignedStatement } from '../../requests/statement';
 import { parseDuration } from '../../duration';
 import { CountersignError } from '../../errors';
 import type { PromotionStatus } from '../../client/types';
 import { EXIT, printJson, write, type Command, type CommandIo, type ParsedArgs } from '../command';
-import { connectClient } from '../context';
+import { connectClient, connectCountersign } from '../context';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 import { renderChartStatus, renderStatus } from '../render';
 import { getChartReleaseStatus } from '../../client/chart-releases';
@@ -84,9 +84,9 @@ export const promoteCommand: Command = {
     const reopen = v.reopen ? readSignedFile(v.reopen as string, '--reopen') : undefined;
     const initiator = whoIsSigning(args, io);
     const signer = await personalSigner(args, io, initiator, 'the start request');
-    const { client, close } = await connectClient(args, io.env);
+    const cs = await connectCountersign(args, io.env);
     try {
-      const started = await startPromotion(client, {
+      const started = await cs.start({
         target: v.target as string,
         source: v.dir !== undefined ? { directory: v.dir as string } : { image: v.image as string },
         ...(v.dir !== undefined
@@ -110,7 +110,7 @@ export const promoteCommand: Command = {
       const what = started.reference ?? `${v.dir} (${started.digest})`;
       if (!v.wait) {
         // The worker's answer to the signed request comes in a moment; a refusal is this command's answer.
-        const authorised = await waitForPromotion(client, started.promotionId, { until: (s) => s.state !== 'AUTHORIZING', pollMs: 100 });
+        const authorised = await cs.follow(started.promotionId, { until: (s) => s.state !== 'AUTHORIZING', pollMs: 100 });
         if (authorised.state === 'REFUSED') {
           if (v.json) printJson(io, { ...started, state: authorised.state, error: authorised.error });
           else write(io.stderr, `the worker refused the start request for ${started.promotionId}: ${authorised.error}`);
@@ -121,12 +121,12 @@ export const promoteCommand: Command = {
         return authorised.state === 'FAILED' ? EXIT.failed : EXIT.ok;
       }
       if (!v.json) write(io.stderr, `${started.attached ? 'attached to' : 'started'} ${started.promotionId} for ${what}`);
-      const final = await waitForPromotion(client, started.promotionId, { onUpdate: progressPrinter(io, Boolean(v.json)) });
+      const final = await cs.follow(started.promotionId, { onUpdate: progressPrinter(io, Boolean(v.json)) });
       if (v.json) printJson(io, final);
       else write(io.stdout, renderStatus(final));
       return exitCodeFor(final);
     } finally {
-      await close();
+      await cs.close();
     }
   },
 };
@@ -204,11 +204,12 @@ export const statusCommand: Command = {
   usage: 'countersign status <promotion-id | chart-release-id> [--json]',
   options: {},
   optionHelp: {},
-  details: 'Key ceremonies, rotations and revocations (key-…) are shown as keys status shows them. Exit codes: 0 promoted or in progress, 3 unknown id, 4 rejected, 5 expired, 6 failed, 7 refused.',
+  details: 'Key ceremonies, rotations and revocations (key-…) are shown as keys status shows them. With TEMPORAL_UI_URL set (or on the dev stack with its Web UI) it prints a link to the run in the Temporal Web UI. Exit codes: 0 promoted or in progress, 3 unknown id, 4 rejected, 5 expired, 6 failed, 7 refused.',
   async run(args, io) {
     const id = args.positionals[0];
     if (!id) throw new CountersignError('BAD_INPUT', 'a promotion id is required (see countersign list)');
-    const { client, close } = await connectClient(args, io.env);
+    const cs = await connectCountersign(args, io.env);
+    const client = cs.temporal;
     try {
       if (id.startsWith('key-')) {
         const found = await keyWorkflowStatus(client, id);
@@ -218,16 +219,18 @@ export const statusCommand: Command = {
       }
       if (id.startsWith('chart-')) {
         const chart = await getChartReleaseStatus(client, id);
-        if (args.values.json) printJson(io, chart);
-        else write(io.stdout, renderChartStatus(chart));
+        const temporalUi = await cs.temporalUiLink(id);
+        if (args.values.json) printJson(io, temporalUi ? { ...chart, temporalUi } : chart);
+        else write(io.stdout, renderChartStatus(chart, { temporalUi }));
         return exitCodeFor(chart);
       }
-      const status = await getPromotionStatus(client, id);
-      if (args.values.json) printJson(io, status);
-      else write(io.stdout, renderStatus(status));
+      const status = await cs.status(id);
+      const temporalUi = await cs.temporalUiLink(id);
+      if (args.values.json) printJson(io, temporalUi ? { ...status, temporalUi } : status);
+      else write(io.stdout, renderStatus(status, { temporalUi }));
       return exitCodeFor(status);
     } finally {
-      await close();
+      await cs.close();
     }
   },
 };
@@ -249,9 +252,9 @@ export const listCommand: Command = {
     const kind = (args.values.kind as string | undefined) ?? 'all';
     if (HISTORY_KINDS.includes(kind as HistoryKind)) return listKeyWorkflows(args, io, kind as HistoryKind, limit);
     if (kind !== 'promotion' && kind !== 'chart' && kind !== 'all') throw new CountersignError('BAD_INPUT', `--kind must be promotion, chart, all, ceremony, rotation, revocation or campaign, not "${kind}"`);
-    const { client, close } = await connectClient(args, io.env);
+    const cs = await connectCountersign(args, io.env);
     try {
-      const rows = await listPromotions(client, { state: args.values.state as string, target: args.values.target as string, limit, kind });
+      const rows = await cs.list({ state: args.values.state as string, target: args.values.target as string, limit, kind });
       if (args.values.json) printJson(io, rows);
       else if (rows.length === 0) write(io.stdout, 'no promotions match');
       else {
@@ -259,7 +262,7 @@ export const listCommand: Command = {
       }
       return EXIT.ok;
     } finally {
-      await close();
+      await cs.close();
     }
   },
 };
@@ -299,14 +302,14 @@ function decisionCommand(decision: 'approve' | 'reject'): Command {
       if (decision === 'reject' && !reason?.trim()) throw new CountersignError('BAD_INPUT', 'reject needs --reason');
       const approver = whoIsSigning(args, io);
       const signer = await personalSigner(args, io, approver, 'decisions');
-      const { client, close } = await connectClient(args, io.env);
+      const cs = await connectCountersign(args, io.env);
       try {
-        const view = await signAndDecide(client, id, { approver, decision, reason, signer });
+        const view = decision === 'approve' ? await cs.approve(id, { approver, reason, signer }) : await cs.reject(id, { approver, reason: reason!, signer });
         if (args.values.json) printJson(io, view);
         else write(io.stdout, `${decision === 'approve' ? 'approval' : 'rejection'} by ${approver} accepted for ${id}: ${view.summary}`);
         return EXIT.ok;
       } finally {
-        await close();
+        await cs.close();
       }
     },
   };
