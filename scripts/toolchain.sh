@@ -412,12 +412,20 @@ install_olareg() {
 # --- the self-hosted Sigstore (keyless signing): pinned Go modules -----------------------------------
 # `go install` names a binary after its package's folder (rekor-tiles' POSIX server is .../posix),
 # so each is built into its pinned directory under the name countersign runs it by.
+sigstore_tool_ok() {  # sigstore_tool_ok BIN VERSION: each reports its module version as GitVersion
+  [ -x "$1" ] || return 1
+  local out
+  out="$("$1" version 2>/dev/null)" || return 1
+  case "$out" in *"GitVersion:"*"$2"*) return 0 ;; esac
+  return 1
+}
+
 build_sigstore_tool() {  # build_sigstore_tool LABEL PACKAGE@VERSION BINARY DIR
   local label="$1" pkg="$2" bin="$3" dir="$4" built
-  if [ -x "$dir/$bin" ] && "$dir/$bin" --help >/dev/null 2>&1; then say "$label" "ok   ${pkg#*@}  $dir/$bin"; return 0; fi
-  say "$label" "building $pkg with go (a few minutes)"
+  if sigstore_tool_ok "$dir/$bin" "${pkg#*@}"; then say "$label" "ok   ${pkg#*@}  $dir/$bin"; return 0; fi
+  say "$label" "building $pkg with go (about a minute)"
   built="$(basename "${pkg%@*}")"
-  if go_install "$dir" "$pkg" >&2 && { [ "$built" = "$bin" ] || mv -f "$dir/$built" "$dir/$bin"; } && "$dir/$bin" --help >/dev/null 2>&1; then
+  if go_install "$dir" "$pkg" >&2 && { [ "$built" = "$bin" ] || mv -f "$dir/$built" "$dir/$bin"; } && sigstore_tool_ok "$dir/$bin" "${pkg#*@}"; then
     say "$label" "ok   ${pkg#*@}  $dir/$bin"; return 0
   fi
   FAILED+=("$label: go install $pkg failed (see output above)")
