@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { COSIGN_SIGN_PREDICATE_TYPE, pushBundleOnce, signatureStatement } from '../cosign/bundle-images';
 import type { WriteOptions } from '../cosign/signature-writes';
+import { CountersignError } from '../errors';
 import type { Store } from '../oci/store';
 import type { Statement } from '../provenance/statement';
 import { collectKeylessEvidence } from './image-evidence';
@@ -23,7 +24,7 @@ export async function developerSignKeyless(
   env: NodeJS.ProcessEnv = process.env,
   options: WriteOptions = {},
 ): Promise<{ signatureAdded: boolean; attestationsAdded: number }> {
-  if (!pin.sign) throw new Error('developerSignKeyless needs a plan whose keyless trust has sign:');
+  if (!pin.sign) throw new CountersignError('BAD_INPUT', "keyless developer signing needs the target's keyless.sign in the plan");
   const makeBundle = keylessBundleMaker(pin.sign, env);
   const trust = trustFromPin(pin);
   const evidence = () => collectKeylessEvidence(store, repository, digest, trust);
