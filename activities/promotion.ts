@@ -52,7 +52,8 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
       return asActivity(log, () => {
         const plan = openPlan(run);
         const needed = [{ role: 'platform', ...signingKeyOf(plan, 'platform') }];
-        if (plan.source.kind === 'directory') needed.unshift({ role: 'developer', ...signingKeyOf(plan, 'developer') });
+        // A keyless developer signature needs no key: its certificate is made when it signs.
+        if (plan.source.kind === 'directory' && !plan.keyless?.sign) needed.unshift({ role: 'developer', ...signingKeyOf(plan, 'developer') });
         return steps.checkSigningKeys(deps, needed);
       });
     },
@@ -89,7 +90,7 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
         asActivity(log, () => {
           const plan = openPlan(run);
           const made = sealed.open(PROMOTION_SEALS.attestations, run.runId, attestations, 'attestation list');
-          return steps.developerSign(deps, imageOf(plan), signingKeyOf(plan, 'developer'), [made.provenanceDigest, made.sbomDigest]);
+          return steps.developerSign(deps, imageOf(plan), signingKeyOf(plan, 'developer'), [made.provenanceDigest, made.sbomDigest], plan.keyless);
         }),
       );
     },

@@ -2,7 +2,7 @@
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
 #   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint]
-#                             [slsa-verifier] [policy-tester] [prometheus] [docker-compose] [kubernetes-validate] [kyverno]
+#                             [slsa-verifier] [policy-tester] [prometheus] [docker-compose] [kubernetes-validate] [sigstore] [kyverno]
 #                             (no args: all but kyverno)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
@@ -21,6 +21,9 @@
 #   tools/slsa-verifier-<v>/   slsa-verifier (verify-vsa), built from its module
 #   tools/policy-tester-<v>/   sigstore policy-controller's cmd/tester, built from its module (replace directives)
 #   tools/kyverno-<v>/         the Kyverno CLI, built from its module (replace directives)
+#   tools/fulcio-<version>/, tools/rekor-tiles-<version>/, tools/timestamp-authority-<version>/
+#                              `sigstore`: a self-hosted Sigstore for keyless signing (docs/keyless.md):
+#                              Fulcio, Rekor v2 (rekor-tiles, POSIX storage) and the timestamp authority
 #   tools.env                  TEMPORAL_CLI_PATH=, DOCKER_REGISTRY_PATH=, COSIGN_PATH=, MOTO_SERVER_PATH=
 # docker-registry (distribution 2.8) comes from Debian apt; its system service is never used:
 # countersign starts the binary itself.
@@ -46,6 +49,11 @@ KYVERNO_VERSION=v1.19.1          # cmd/cli/kubectl-kyverno; go 1.26.6 and a repl
 # Debian bookworm packages: apt pins them by the release; the check is the version each reports.
 PROMETHEUS_DEBIAN_VERSION=2.42    # Debian prometheus 2.42.0+ds (server and promtool)
 DOCKER_COMPOSE_DEBIAN_VERSION=1.29  # Debian docker-compose 1.29.2 (compose v1, Python)
+# The self-hosted Sigstore: the newest releases whose go.mod asks for Go <= 1.26 (rekor-tiles
+# v2.4.x and timestamp-authority v2.1.4+ ask for Go 1.27).
+FULCIO_VERSION=v1.8.8
+REKOR_TILES_VERSION=v2.3.0
+TSA_VERSION=v2.1.3
 
 CACHE="${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}"
 VENV="$CACHE/venv"
@@ -60,11 +68,11 @@ usage() {
 
 want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_hadolint=0
 want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0 want_slsa_verifier=0 want_policy_tester=0 want_kyverno=0
-want_prometheus=0 want_compose=0 want_kubeval=0
+want_prometheus=0 want_compose=0 want_kubeval=0 want_sigstore=0
 if [ $# -eq 0 ]; then
   # Kyverno's CLI is left out: it takes over an hour to build on two cores (bash scripts/toolchain.sh kyverno).
   want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1 want_slsa_verifier=1 want_policy_tester=1
-  want_prometheus=1 want_compose=1 want_kubeval=1
+  want_prometheus=1 want_compose=1 want_kubeval=1 want_sigstore=1
   want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
 fi
 for arg in "$@"; do
@@ -85,9 +93,10 @@ for arg in "$@"; do
     prometheus|promtool) want_prometheus=1 ;;
     docker-compose|compose) want_compose=1 ;;
     kubernetes-validate) want_kubeval=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_slsa_verifier=1 want_policy_tester=1 want_kyverno=1 want_prometheus=1 want_compose=1 want_kubeval=1 ;;
+    sigstore|fulcio|rekor|rekor-tiles|timestamp-authority) want_sigstore=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_slsa_verifier=1 want_policy_tester=1 want_kyverno=1 want_prometheus=1 want_compose=1 want_kubeval=1 want_sigstore=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, slsa-verifier, policy-tester, prometheus, docker-compose, kubernetes-validate, kyverno)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, slsa-verifier, policy-tester, prometheus, docker-compose, kubernetes-validate, sigstore, kyverno)" ;;
   esac
 done
 
@@ -498,6 +507,34 @@ install_kyverno() {
   build_go_tool kyverno "github.com/kyverno/kyverno@$KYVERNO_VERSION" ./cmd/cli/kubectl-kyverno "$CACHE/tools/kyverno-$KYVERNO_VERSION"
 }
 
+# --- the self-hosted Sigstore (keyless signing): pinned Go modules -----------------------------------
+# `go install` names a binary after its package's folder (rekor-tiles' POSIX server is .../posix),
+# so each is built into its pinned directory under the name countersign runs it by.
+sigstore_tool_ok() {  # sigstore_tool_ok BIN VERSION: each reports its module version as GitVersion
+  [ -x "$1" ] || return 1
+  local out
+  out="$("$1" version 2>/dev/null)" || return 1
+  case "$out" in *"GitVersion:"*"$2"*) return 0 ;; esac
+  return 1
+}
+
+build_sigstore_tool() {  # build_sigstore_tool LABEL PACKAGE@VERSION BINARY DIR
+  local label="$1" pkg="$2" bin="$3" dir="$4" built
+  if sigstore_tool_ok "$dir/$bin" "${pkg#*@}"; then say "$label" "ok   ${pkg#*@}  $dir/$bin"; return 0; fi
+  say "$label" "building $pkg with go (about a minute)"
+  built="$(basename "${pkg%@*}")"
+  if go_install "$dir" "$pkg" >&2 && { [ "$built" = "$bin" ] || mv -f "$dir/$built" "$dir/$bin"; } && sigstore_tool_ok "$dir/$bin" "${pkg#*@}"; then
+    say "$label" "ok   ${pkg#*@}  $dir/$bin"; return 0
+  fi
+  FAILED+=("$label: go install $pkg failed (see output above)")
+}
+
+install_sigstore() {
+  build_sigstore_tool fulcio "github.com/sigstore/fulcio@$FULCIO_VERSION" fulcio "$CACHE/tools/fulcio-$FULCIO_VERSION"
+  build_sigstore_tool rekor-tiles "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix@$REKOR_TILES_VERSION" rekor-server "$CACHE/tools/rekor-tiles-$REKOR_TILES_VERSION"
+  build_sigstore_tool timestamp-authority "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server@$TSA_VERSION" timestamp-server "$CACHE/tools/timestamp-authority-$TSA_VERSION"
+}
+
 FAILED=()
 [ "$want_temporal" -eq 1 ] && install_temporal
 [ "$want_registry" -eq 1 ] && install_registry
@@ -515,6 +552,7 @@ FAILED=()
 [ "$want_prometheus" -eq 1 ] && install_prometheus
 [ "$want_compose" -eq 1 ] && install_compose
 [ "$want_kubeval" -eq 1 ] && install_kubeval
+[ "$want_sigstore" -eq 1 ] && install_sigstore
 write_tools_env
 
 if [ "${#FAILED[@]}" -gt 0 ]; then

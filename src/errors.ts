@@ -50,6 +50,13 @@ export type ErrorCode =
   | 'SIGNATURE_INVALID'
   // A pinned sigstore trusted_root.json that cannot be read or is not one (docs/policy.md, Keyless).
   | 'TRUSTED_ROOT_INVALID'
+  // Keyless signing (docs/keyless.md): a signing_config.json that is not one; Fulcio, Rekor or the
+  // timestamp authority refusing a request, or out of reach; the OIDC token source likewise.
+  | 'SIGNING_CONFIG_INVALID'
+  | 'KEYLESS_SIGNING_REFUSED'
+  | 'SIGSTORE_UNAVAILABLE'
+  | 'OIDC_TOKEN_REFUSED'
+  | 'OIDC_TOKEN_UNAVAILABLE'
   | 'SIGNATURE_MISSING'
   | 'ATTESTATION_INVALID'
   | 'POLICY_MISMATCH'
@@ -94,6 +101,8 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'KMS_UNAVAILABLE',
   'TRUST_BUSY',
   'NOTIFY_UNAVAILABLE',
+  'SIGSTORE_UNAVAILABLE',
+  'OIDC_TOKEN_UNAVAILABLE',
   'STACK_ERROR',
   'HISTORY_LAGGING',
   'INTERNAL',

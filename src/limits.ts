@@ -84,6 +84,8 @@ export const FLAG_LIMITS: Readonly<Record<string, FlagLimit>> = {
   oci: text(MAX_URL, 'an OCI reference'),
   url: text(MAX_URL, 'a URL'),
   'repo-url': text(MAX_URL, 'a URL'),
+  // dev sigstore: the GitHub-style repository its tokens name.
+  repository: text(256, 'owner/name'),
   // Keyless identities: a CI workflow URI at a ref, or a pattern for one.
   'certificate-identity': text(MAX_URL, 'a certificate identity'),
   'certificate-identity-regexp': text(MAX_URL, 'a regular expression'),

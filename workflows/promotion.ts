@@ -134,7 +134,8 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
 
         current = begin('dev-sign', 'DEV_SIGNING');
         const signed = await devSign(run, statements);
-        finish(current, 'succeeded', `developer key ${plan.keys.developer.fingerprint.slice(0, 16)}${signed.signatureAdded ? '' : ' (signature already present)'}`);
+        const by = plan.keyless?.sign ? 'keyless (Fulcio certificate)' : `developer key ${plan.keys.developer.fingerprint.slice(0, 16)}`;
+        finish(current, 'succeeded', `${by}${signed.signatureAdded ? '' : ' (signature already present)'}`);
       } else {
         current = begin('build', 'BUILDING');
         await resolveImage(run);

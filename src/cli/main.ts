@@ -6,6 +6,7 @@ import { checkArgumentLimits } from './limits';
 import { COSIGN_COMMANDS } from './commands/cosign';
 import { demoCommand } from './commands/demo';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
+import { devSigstoreCommand } from './commands/dev-sigstore';
 import { HELM_COMMANDS } from './commands/helm';
 import { keysGenerateCommand } from './commands/keys';
 import { TRUST_COMMANDS } from './commands/trust';
@@ -29,6 +30,7 @@ export const COMMANDS: Command[] = [
   devUpCommand,
   devDownCommand,
   devStatusCommand,
+  devSigstoreCommand,
   workerCommand,
 ];
 
@@ -56,6 +58,7 @@ const EXIT_BY_CODE: Partial<Record<string, number>> = {
   TRUST_UNREACHABLE: EXIT.unavailable,
   TRUST_INDEX_CORRUPT: EXIT.usage,
   TRUSTED_ROOT_INVALID: EXIT.usage,
+  SIGNING_CONFIG_INVALID: EXIT.usage,
   TRUST_INDEX_SIGNATURE_INVALID: EXIT.indexSignature,
   TRUST_INDEX_ROLLED_BACK: EXIT.rolledBack,
   TRUST_INDEX_EXPIRED: EXIT.indexExpired,

@@ -120,11 +120,16 @@ export function signatureStatement(digest: string): Record<string, unknown> {
   return { _type: STATEMENT_TYPE_V1, subject: [{ digest: { sha256: digest.slice('sha256:'.length) }, annotations: {} }], predicateType: COSIGN_SIGN_PREDICATE_TYPE, predicate: {} };
 }
 
+/** Makes a DSSE bundle over a payload: a key's (createDsseBundle) or a keyless signer's (src/sigstore/keyless-sign.ts). */
+export type DsseBundleMaker = (payload: Buffer, payloadType: string) => Promise<SerializedBundle>;
+
+const withKey = (signer: Signer): DsseBundleMaker => (payload, payloadType) => createDsseBundle(payload, payloadType, signer);
+
 /** Signs a statement into a bundle, pushes its blobs, and returns the referrer manifest to push. */
-async function prepareStatementBundle(store: Store, repository: string, digest: string, statement: object, predicateType: string, signer: Signer) {
+async function prepareStatementBundle(store: Store, repository: string, digest: string, statement: object, predicateType: string, makeBundle: DsseBundleMaker) {
   const image = await store.getManifest(repository, digest);
   if (!image) throw new CountersignError('MANIFEST_UNKNOWN', `image ${store.location}/${repository}@${digest} does not exist`);
-  const bundle = Buffer.from(JSON.stringify(await createDsseBundle(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE, signer)), 'utf8');
+  const bundle = Buffer.from(JSON.stringify(await makeBundle(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE)), 'utf8');
   const bundleDigest = digestOf(bundle);
   await store.putBlob(repository, { data: EMPTY_CONFIG, descriptor: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(EMPTY_CONFIG), size: 2 } });
   await store.putBlob(repository, { data: bundle, descriptor: { mediaType: BUNDLE_V03_MEDIA_TYPE, digest: bundleDigest, size: bundle.length } });
@@ -150,18 +155,18 @@ async function prepareStatementBundle(store: Store, repository: string, digest: 
  * looks again and pushes only when what `present` looks for is still missing: an attempt
  * overtaken while it signed writes nothing.
  */
-async function pushBundleOnce(
+export async function pushBundleOnce(
   store: Store,
   repository: string,
   digest: string,
   statement: object,
   predicateType: string,
-  signer: Signer,
+  makeBundle: DsseBundleMaker,
   present: () => Promise<boolean>,
   options: WriteOptions,
 ): Promise<{ added: boolean }> {
   if (await present()) return { added: false };
-  const prepared = await prepareStatementBundle(store, repository, digest, statement, predicateType, signer);
+  const prepared = await prepareStatementBundle(store, repository, digest, statement, predicateType, makeBundle);
   return serialised(manifestKey(store.location, repository, `${digest}#bundles`), async () => {
     if (await present()) return { added: false };
     options.signal?.throwIfAborted();
@@ -174,7 +179,7 @@ async function pushBundleOnce(
 export async function signImageBundle(store: Store, repository: string, digest: string, signer: Signer, options: WriteOptions = {}): Promise<{ added: boolean }> {
   const publicKey = await signer.publicKeyPem();
   const present = async () => (await verifyImageBundles(store, repository, digest, publicKey)).signatures > 0;
-  return pushBundleOnce(store, repository, digest, signatureStatement(digest), COSIGN_SIGN_PREDICATE_TYPE, signer, present, options);
+  return pushBundleOnce(store, repository, digest, signatureStatement(digest), COSIGN_SIGN_PREDICATE_TYPE, withKey(signer), present, options);
 }
 
 /** An attestation bundle for `digest`, unless the same statement signed by the same key is there. */
@@ -182,5 +187,5 @@ export async function attestImageBundle(store: Store, repository: string, digest
   const hash = (s: unknown) => createHash('sha256').update(JSON.stringify(s)).digest('hex');
   const publicKey = await signer.publicKeyPem();
   const present = async () => (await verifyImageBundles(store, repository, digest, publicKey)).attestations.some((a) => hash(a.statement) === hash(statement));
-  return pushBundleOnce(store, repository, digest, statement, statement.predicateType, signer, present, options);
+  return pushBundleOnce(store, repository, digest, statement, statement.predicateType, withKey(signer), present, options);
 }

@@ -42,8 +42,8 @@ export async function authorizePromotion(deps: AuthorizeDeps, input: AuthorizeIn
   );
 
   const keys = { developer: await pinKey(target.keys.developer, 'developer'), platform: await pinKey(target.keys.platform, 'platform') };
-  if (source.kind === 'directory' && !keys.developer.ref) {
-    throw new CountersignError('KEY_MISSING', `target ${target.name} has no developer private key (keys.developer.key) in ${config.file}, needed to sign a build`);
+  if (source.kind === 'directory' && !keys.developer.ref && !target.keyless?.sign) {
+    throw new CountersignError('KEY_MISSING', `target ${target.name} has no developer private key (keys.developer.key) nor keyless.sign in ${config.file}, needed to sign a build`);
   }
   if (!keys.platform.ref) throw new CountersignError('KEY_MISSING', `target ${target.name} has no platform private key (keys.platform.key) in ${config.file}`);
   if (keys.developer.fingerprint === keys.platform.fingerprint) {

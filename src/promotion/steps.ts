@@ -2,6 +2,7 @@ import { DEFAULT_SIGNATURE_FORMAT, writesBundle, writesLegacy, type SignatureFor
 import { attestImageAs, attestationCheck, collectImageEvidence, effectiveFormat, signImageAs, signatureCheck, type EvidenceCheck } from '../cosign/verify-image';
 import { collectPinnedKeyless, keylessSourceChecks, keylessStatements, withKeyless } from '../sigstore/platform';
 import type { KeylessPin } from '../sigstore/pin';
+import { developerSignKeyless } from '../sigstore/sign-image';
 import { CountersignError } from '../errors';
 import { loadSigner } from '../keys/load-signer';
 import { keyFingerprint } from '../keys/public-key';
@@ -135,17 +136,22 @@ async function storeAttestations(
   return { provenanceDigest: provenanceBlob.descriptor.digest, sbomDigest: sbomBlob.descriptor.digest };
 }
 
-/** Signs the image and attaches both statements, signed, with the developer key. Idempotent. */
+/**
+ * Signs the image and attaches both statements, signed, with the developer key, or keyless when
+ * the target's keyless trust has `sign:` (as sigstore bundles, docs/keyless.md). Idempotent.
+ */
 export async function developerSign(
   deps: StepDeps,
   target: ImageLocation,
   key: { ref: string; passwordEnv: string },
   statements: string[],
+  keyless?: KeylessPin,
 ): Promise<{ signatureAdded: boolean; attestationsAdded: number }> {
-  const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
   const { store, path } = open(deps, target.repository);
   const loaded: Statement[] = [];
   for (const digest of statements) loaded.push(parseStatement(await store.getBlob(path, digest)));
+  if (keyless?.sign) return developerSignKeyless(store, path, target.digest, keyless, loaded, deps.env);
+  const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
   const format = target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT;
   const signature = await signImageAs(format, store, path, target.digest, signer);
   let attestationsAdded = 0;

@@ -7,12 +7,15 @@ import { CountersignError } from '../errors';
 import { regExpProblem, type KeylessIdentity } from './identity';
 import { DEFAULT_KEYLESS_REQUIREMENTS, type KeylessRequirements } from './keyless';
 import { loadTrustedRootFile } from './trusted-root';
+import { parseKeylessSign, pinKeylessSign, type KeylessSignConfig } from './sign-config';
 
 export interface KeylessConfig {
   /** Absolute path of the pinned trusted_root.json. */
   trustedRoot: string;
   identities: KeylessIdentity[];
   require: KeylessRequirements;
+  /** The worker signs this target's directory builds keyless (docs/keyless.md). */
+  sign?: KeylessSignConfig;
 }
 
 /** Identities one target lists; a CI needs one or two (a release and a hotfix workflow). */
@@ -26,7 +29,7 @@ const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null &
 export function parseKeyless(value: unknown, at: string, base: string, add: (field: string, problem: string) => void): KeylessConfig | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) {
-    add(at, 'must be a mapping { trustedRoot, identities, require? }');
+    add(at, 'must be a mapping { trustedRoot, identities, require?, sign? }');
     return undefined;
   }
   let trustedRoot: string | undefined;
@@ -57,8 +60,9 @@ export function parseKeyless(value: unknown, at: string, base: string, add: (fie
       else require[key] = n;
     }
   }
+  const sign = parseKeylessSign(value.sign, `${at}.sign`, base, add);
   if (!trustedRoot || identities.length === 0) return undefined;
-  return { trustedRoot, identities, require };
+  return { trustedRoot, identities, require, ...(sign ? { sign } : {}) };
 }
 
 function parseIdentity(entry: unknown, at: string, add: (field: string, problem: string) => void): KeylessIdentity | undefined {
@@ -98,5 +102,11 @@ function parseIdentity(entry: unknown, at: string, add: (field: string, problem:
 /** Reads the trusted root once, for a run to pin (src/sigstore/pin.ts). */
 export function pinKeyless(config: KeylessConfig): import('./pin').KeylessPin {
   const root = loadTrustedRootFile(config.trustedRoot);
-  return { trustedRoot: root.json, trustedRootDigest: root.digest, identities: config.identities, require: config.require };
+  return {
+    trustedRoot: root.json,
+    trustedRootDigest: root.digest,
+    identities: config.identities,
+    require: config.require,
+    ...(config.sign ? { sign: pinKeylessSign(config.sign) } : {}),
+  };
 }

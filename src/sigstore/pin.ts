@@ -5,6 +5,7 @@
  */
 import type { KeylessIdentity } from './identity';
 import type { KeylessRequirements } from './keyless';
+import type { KeylessSignPin } from './sign-config';
 
 export interface KeylessPin {
   /** The trusted_root.json text the run verifies against. */
@@ -13,4 +14,6 @@ export interface KeylessPin {
   trustedRootDigest: string;
   identities: KeylessIdentity[];
   require: KeylessRequirements;
+  /** Set when the worker signs this target's directory builds keyless. */
+  sign?: KeylessSignPin;
 }

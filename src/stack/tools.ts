@@ -30,7 +30,11 @@ export type ToolName =
   | 'promtool'
   | 'docker-compose'
   // PyPI kubernetes-validate: the Helm chart's manifests against the Kubernetes API schemas it bundles.
-  | 'kubernetes-validate';
+  | 'kubernetes-validate'
+  // The self-hosted Sigstore for keyless signing (src/stack/sigstore.ts).
+  | 'fulcio'
+  | 'rekor-server'
+  | 'timestamp-server';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
@@ -50,6 +54,10 @@ export const TOOL_PINS = {
   policyController: 'v0.13.1',
   /** The Kyverno CLI (cmd/cli/kubectl-kyverno), built from the module likewise. */
   kyverno: 'v1.19.1',
+  fulcio: 'v1.8.8',
+  /** Rekor v2; its POSIX (filesystem) server. */
+  rekorTiles: 'v2.3.0',
+  timestampAuthority: 'v2.1.3',
 } as const;
 
 export const TOOL_ENV_VARS: Record<ToolName, string> = {
@@ -71,6 +79,9 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   promtool: 'PROMTOOL_PATH',
   'docker-compose': 'DOCKER_COMPOSE_PATH',
   'kubernetes-validate': 'KUBERNETES_VALIDATE_PATH',
+  fulcio: 'FULCIO_PATH',
+  'rekor-server': 'REKOR_SERVER_PATH',
+  'timestamp-server': 'TIMESTAMP_SERVER_PATH',
 };
 
 /** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
@@ -118,8 +129,17 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return ['/usr/bin/docker-compose'];
     case 'kubernetes-validate':
       return [path.join(cache, 'venv', 'bin', 'kubernetes-validate')];
+    case 'fulcio':
+      return [path.join(cache, 'tools', `fulcio-${TOOL_PINS.fulcio}`, 'fulcio')];
+    case 'rekor-server':
+      return [path.join(cache, 'tools', `rekor-tiles-${TOOL_PINS.rekorTiles}`, 'rekor-server')];
+    case 'timestamp-server':
+      return [path.join(cache, 'tools', `timestamp-authority-${TOOL_PINS.timestampAuthority}`, 'timestamp-server')];
   }
 }
+
+/** Tools whose pinned build is never replaced by whatever PATH has under the same name. */
+const PINNED_ONLY = new Set<ToolName>(['helm-legacy', 'local-kms', 'olareg', 'fulcio', 'rekor-server', 'timestamp-server']);
 
 function isExecutableFile(file: string): boolean {
   try {
@@ -180,7 +200,7 @@ export function locateTool(name: ToolName, env: NodeJS.ProcessEnv = process.env)
     if (isExecutableFile(candidate)) return candidate;
   }
   // A pinned build is never whatever PATH has under the same name.
-  return name === 'helm-legacy' || name === 'local-kms' || name === 'olareg' ? undefined : searchPath(name, env);
+  return PINNED_ONLY.has(name) ? undefined : searchPath(name, env);
 }
 
 /** Like locateTool, but throws TOOL_MISSING telling how to install it. */

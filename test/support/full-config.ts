@@ -12,6 +12,7 @@ export function configDir(t: { after(fn: () => void): void }): string {
   mkdirSync(path.join(dir, 'app'));
   for (const name of ['developer', 'platform', 'index', 'alice', 'bob', 'carol', 'dave', 'erin', 'ci']) writeFileSync(path.join(dir, 'keys', `${name}.pub`), '-----BEGIN PUBLIC KEY-----\n');
   copyFileSync(path.join(__dirname, '..', 'vectors', 'sigstore-conformance', 'public-good-trusted-root.json'), path.join(dir, 'keys', 'trusted_root.json'));
+  copyFileSync(path.join(__dirname, '..', 'vectors', 'sigstore-local', 'signing_config.json'), path.join(dir, 'keys', 'signing_config.json'));
   return dir;
 }
 
@@ -74,6 +75,10 @@ targets:
         - { subject: https://github.com/acme/hello/.github/workflows/release.yml@refs/heads/main, issuer: https://token.actions.githubusercontent.com }
         - { subjectRegExp: 'https://github\\.com/acme/hello/\\.github/workflows/hotfix\\.yml@refs/heads/.*', issuerRegExp: 'https://token\\.actions\\.githubusercontent\\.com' }
       require: { tlog: 1, sct: 1, timestamps: 1, rfc3161: 0 }
+      sign:
+        signingConfig: keys/signing_config.json
+        identityToken:
+          clientCredentials: { tokenUrl: https://token.acme.internal/oauth/token, clientId: countersign-worker, clientSecretEnv: SIGSTORE_CLIENT_SECRET, audience: sigstore }
     policy:
       sourceRepo: https://github.com/acme/hello
       builderIds: [https://countersign.dev/builders/local@v1]
@@ -98,6 +103,10 @@ targets:
       sourceRepo: https://github.com/acme/hello
       builderIds: [b1, b2]
     approval: { approvers: [alice, bob], required: 1, deadline: 1h30m }
+    keyless:
+      trustedRoot: keys/trusted_root.json
+      identities: [{ subject: https://github.com/acme/hello/.github/workflows/release.yml@refs/heads/main, issuer: https://token.actions.githubusercontent.com }]
+      sign: { signingConfig: keys/signing_config.json, identityToken: { file: /var/run/secrets/tokens/sigstore } }
     keys:
       developer: { key: keys/developer.key, publicKey: keys/developer.pub, passwordEnv: DEV_PW }
       platform: { key: keys/platform.key, publicKey: keys/platform.pub }
