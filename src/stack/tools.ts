@@ -20,7 +20,9 @@ export type ToolName =
   // Used by tests only: a KMS API server, a registry with the Referrers API, the Dockerfile linter.
   | 'local-kms'
   | 'olareg'
-  | 'hadolint';
+  | 'hadolint'
+  // The approval console's browser tests drive Debian's chromium.
+  | 'chromium';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
@@ -49,6 +51,7 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   'local-kms': 'LOCAL_KMS_PATH',
   olareg: 'OLAREG_PATH',
   hadolint: 'HADOLINT_PATH',
+  chromium: 'CHROMIUM_PATH',
 };
 
 /** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
@@ -82,6 +85,8 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return [path.join(cache, 'tools', `olareg-${TOOL_PINS.olareg}`, 'olareg')];
     case 'hadolint':
       return [path.join(cache, 'venv', 'bin', 'hadolint')];
+    case 'chromium':
+      return ['/usr/bin/chromium'];
   }
 }
 
