@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { CountersignError } from '../errors';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_MEANINGS, write, type Command, type CommandIo } from './command';
 import { checkArgumentLimits } from './limits';
+import { consoleCommand } from './commands/console';
 import { COSIGN_COMMANDS } from './commands/cosign';
 import { demoCommand } from './commands/demo';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   approveCommand,
   rejectCommand,
   reopenCommand,
+  consoleCommand,
   keysGenerateCommand,
   ...TRUST_COMMANDS,
   ...COSIGN_COMMANDS,

@@ -12,6 +12,8 @@ import type { VerificationReport } from '../promotion/steps';
 import { PROMOTION_WORKFLOW_TYPE, type PromotionCarry, type PromotionInput, type PromotionStatus } from '../../workflows/promotion-messages';
 import { getPromotionStatus } from './promotions';
 
+export type { PromotionStatus };
+
 export interface PromotionRecord {
   status: PromotionStatus;
   /** The run every statement must name: the first execution of the chain. */

@@ -6,9 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { readPromotionRecord } from '../client/promotion-record';
+import { readPromotionRecord, type PromotionStatus } from '../client/promotion-record';
 import { listWaiting, type WaitingRun } from '../client/waiting';
-import type { PromotionStatus } from '../../workflows/promotion-messages';
 import { CountersignError, hasCode } from '../errors';
 import { assembleEvidencePack, evidencePackDigest, type EvidenceDeps } from './evidence-pack';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets';

@@ -2,7 +2,7 @@
  * A promotion's evidence pack, with its digest, beside what is live: the gate (votes, deadline)
  * and the timeline, which are not part of the pack.
  */
-import type { PromotionStatus } from '../../../workflows/promotion-messages';
+import type { PromotionStatus } from '../../client/promotion-record';
 import type { BuildFacts } from '../../provenance/slsa';
 import { FACT_NAMES, type EvidencePack } from '../evidence-pack';
 import type { SbomChanges } from '../sbom-diff';
