@@ -38,7 +38,8 @@ const SECURITY_HEADERS = {
 };
 
 export function createConsole(deps: ConsoleDeps): FastifyInstance {
-  const app = Fastify({ logger: false });
+  // An open page holds its event stream for as long as it is open: closing the console ends them.
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
   });

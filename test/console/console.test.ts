@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { canonicalJson } from '../../src/requests/statement';
 import { COMMIT } from '../support/env';
@@ -61,6 +63,28 @@ describe('approval console over HTTP, on the real stack', () => {
     assert.match(await body, /event: change/);
     const after = await get(`${f.url}/promotions/${f.parked.promotionId}`);
     assert.match(after.text, /<tr class="vote approve"><td>bob<\/td><td>approve<\/td><td>looked at the SBOM<\/td>/);
+  });
+
+  it('docs/approvals.md: `countersign console` as printed serves the waiting list on 127.0.0.1:8090 until SIGTERM', async () => {
+    const bin = path.resolve(__dirname, '../../bin/countersign');
+    const child = spawn(bin, ['console'], { env: { ...process.env, TEMPORAL_ADDRESS: f.env.stack.temporal.address }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d) => {
+          out += String(d);
+          const m = /countersign console: (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`console exited ${code}: ${out}`)));
+      });
+      assert.equal(url, 'http://127.0.0.1:8090');
+      assert.ok((await get(`${url}/`)).text.includes(f.parked.promotionId));
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('refuses ids that are not promotion ids (400) and answers unknown ones with 404', async () => {
