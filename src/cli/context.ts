@@ -16,6 +16,8 @@ export interface StackState {
   temporal: { address: string; uiUrl?: string; pid: number };
   registry: { address: string; pid: number };
   worker?: { pid: number; logFile: string };
+  /** The approval console on loopback (read-only). */
+  console?: { pid: number; url: string; logFile: string };
   startedAt: string;
 }
 

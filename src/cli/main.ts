@@ -3,6 +3,7 @@ import { inSpan, startTracing } from '../telemetry/tracing';
 import { CountersignError } from '../errors';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_MEANINGS, write, type Command, type CommandIo } from './command';
 import { checkArgumentLimits } from './limits';
+import { consoleCommand } from './commands/console';
 import { COSIGN_COMMANDS } from './commands/cosign';
 import { demoCommand } from './commands/demo';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
@@ -22,6 +23,7 @@ export const COMMANDS: Command[] = [
   approveCommand,
   rejectCommand,
   reopenCommand,
+  consoleCommand,
   keysGenerateCommand,
   ...TRUST_COMMANDS,
   keysRootCommand,

@@ -34,7 +34,9 @@ export type ToolName =
   // The self-hosted Sigstore for keyless signing (src/stack/sigstore.ts).
   | 'fulcio'
   | 'rekor-server'
-  | 'timestamp-server';
+  | 'timestamp-server'
+  // The approval console's browser tests drive Debian's chromium.
+  | 'chromium';
 
 /** Pins must match scripts/toolchain.sh. */
 export const TOOL_PINS = {
@@ -82,6 +84,7 @@ export const TOOL_ENV_VARS: Record<ToolName, string> = {
   fulcio: 'FULCIO_PATH',
   'rekor-server': 'REKOR_SERVER_PATH',
   'timestamp-server': 'TIMESTAMP_SERVER_PATH',
+  chromium: 'CHROMIUM_PATH',
 };
 
 /** The cache the toolchain script installs into: `${COUNTERSIGN_CACHE:-$HOME/.cache/countersign}`. */
@@ -135,6 +138,8 @@ function knownPaths(name: ToolName, cache: string): string[] {
       return [path.join(cache, 'tools', `rekor-tiles-${TOOL_PINS.rekorTiles}`, 'rekor-server')];
     case 'timestamp-server':
       return [path.join(cache, 'tools', `timestamp-authority-${TOOL_PINS.timestampAuthority}`, 'timestamp-server')];
+    case 'chromium':
+      return ['/usr/bin/chromium'];
   }
 }
 

@@ -59,7 +59,7 @@ describe('countersign dev up / dev down', () => {
       COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD,
       COUNTERSIGN_APPROVER_KEY: path.join(home, 'keys', 'alice.key'),
     };
-    ports = ['--temporal-port', String(await freePort()), '--ui-port', String(await freePort()), '--registry-port', String(await freePort())];
+    ports = ['--temporal-port', String(await freePort()), '--ui-port', String(await freePort()), '--registry-port', String(await freePort()), '--console-port', String(await freePort())];
   });
   after(async () => {
     await runCli(['dev', 'down'], env);
@@ -87,10 +87,11 @@ describe('countersign dev up / dev down', () => {
     assert.equal(state.dataDir, path.join(home, 'dev'));
     assert.equal((await runCli(['dev', 'status'], env)).code, 0);
     assert.match(state.registry.address, /^127\.0\.0\.1:\d+$/);
+    assert.match(state.console.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     const again = await runCli(['dev', 'up', ...ports], env);
     assert.match(again.stdout, /already running/);
     // What a person reads: every address and the data directory.
-    for (const line of [`temporal:  ${state.temporal.address}`, `web ui:    ${state.temporal.uiUrl}`, `registry:  ${state.registry.address}`, `data dir:  ${state.dataDir}`]) {
+    for (const line of [`temporal:  ${state.temporal.address}`, `web ui:    ${state.temporal.uiUrl}`, `registry:  ${state.registry.address}`, `console:   ${state.console.url} (read-only; no login, loopback only)`, `data dir:  ${state.dataDir}`]) {
       assert.ok(again.stdout.includes(line), `dev up prints "${line}":\n${again.stdout}`);
     }
     const status = await runCli(['dev', 'status'], env);
@@ -103,9 +104,14 @@ describe('countersign dev up / dev down', () => {
     assert.equal(started.code, 0, started.stderr);
     const { promotionId } = JSON.parse(started.stdout);
     await awaitState(promotionId, 'AWAITING_APPROVAL');
+    // The console dev up started lists it, and its evidence page answers.
+    const waiting = await (await fetch(`${state.console.url}/`)).text();
+    assert.ok(waiting.includes(`href="/promotions/${promotionId}"`), waiting);
+    assert.equal((await fetch(`${state.console.url}/promotions/${promotionId}`)).status, 200);
 
     const down = await runCli(['dev', 'down'], env);
     assert.equal(down.code, 0);
+    assert.equal(await fetch(`${state.console.url}/`).then(() => 'answered', () => 'down'), 'down', 'dev down stops the console');
     assert.equal((await runCli(['dev', 'status'], env)).code, 10);
     assert.equal((await runCli(['status', promotionId], env)).code, 10, 'nothing answers while the stack is down');
 

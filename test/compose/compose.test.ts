@@ -541,3 +541,13 @@ test('the parsers this file relies on', () => {
   assert.deepEqual(contextSources(parsed[2]), []);
   assert.deepEqual(contextSources(parsed[3]), ['s p']);
 });
+
+test('console: published on loopback only, reaches Temporal by service name, mounts no keys and no seal key', () => {
+  const console = compose.services.console;
+  assert.ok(console, 'a console service');
+  assert.deepEqual(console.ports, ['127.0.0.1:8090:8090']);
+  assert.equal(environmentOf(console).TEMPORAL_ADDRESS, environmentOf(compose.services.worker).TEMPORAL_ADDRESS);
+  const mounts = (console.volumes ?? []).map((v) => String(v).split(':')[1]);
+  assert.ok(!mounts.includes('/keys') && !mounts.some((m) => m.startsWith('/var/lib/countersign')), `the console holds no key: ${mounts.join(', ')}`);
+  assert.ok(!Object.keys(environmentOf(console)).some((k) => /PASSWORD|SEAL|COUNTERSIGN_CONFIG/.test(k)), 'no passphrase, seal key or configuration in its environment');
+});

@@ -4,6 +4,7 @@ import { CountersignError } from '../../errors';
 import { startEmbeddedStack } from '../../stack/embedded';
 import { isPidAlive, stopPid } from '../../stack/service';
 import { spawnWorkerProcess, waitForWorker } from '../../stack/worker-process';
+import { startConsoleProcess } from '../../stack/console-process';
 import { plainTemporalEnv } from '../../temporal/connection';
 import { EXIT, printJson, write, type Command, type CommandIo } from '../command';
 import { configFile, defaultDataDir, readStackState, stackStateFile, type StackState } from '../context';
@@ -11,6 +12,7 @@ import { configFile, defaultDataDir, readStackState, stackStateFile, type StackS
 export const DEFAULT_TEMPORAL_PORT = 7233;
 export const DEFAULT_UI_PORT = 8233;
 export const DEFAULT_REGISTRY_PORT = 5001;
+export const DEFAULT_CONSOLE_PORT = 8090;
 
 function dataDirOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv): string {
   return path.resolve((values['data-dir'] as string | undefined) ?? defaultDataDir(env));
@@ -29,6 +31,7 @@ function describe(state: StackState): string {
     `web ui:    ${state.temporal.uiUrl ?? '(headless)'}`,
     `registry:  ${state.registry.address}`,
     `worker:    pid ${state.worker?.pid ?? '-'} (log ${state.worker?.logFile ?? '-'})`,
+    `console:   ${state.console ? `${state.console.url} (read-only; no login, loopback only)` : '-'}`,
     `data dir:  ${state.dataDir}`,
   ].join('\n');
 }
@@ -47,18 +50,20 @@ const dataDirHelp = { 'data-dir': 'where state lives (default $COUNTERSIGN_HOME/
 export const devUpCommand: Command = {
   name: 'dev up',
   summary: 'start the embedded stack (Temporal dev server, registry, worker) in the background',
-  usage: 'countersign dev up [--data-dir DIR] [--temporal-port N] [--ui-port N] [--registry-port N]',
+  usage: 'countersign dev up [--data-dir DIR] [--temporal-port N] [--ui-port N] [--registry-port N] [--console-port N]',
   options: {
     ...dataDirOption,
     'temporal-port': { type: 'string' },
     'ui-port': { type: 'string' },
     'registry-port': { type: 'string' },
+    'console-port': { type: 'string' },
   },
   optionHelp: {
     ...dataDirHelp,
     'temporal-port': `Temporal frontend port (default ${DEFAULT_TEMPORAL_PORT})`,
     'ui-port': `Temporal Web UI port (default ${DEFAULT_UI_PORT})`,
     'registry-port': `OCI registry port (default ${DEFAULT_REGISTRY_PORT})`,
+    'console-port': `approval console port on 127.0.0.1 (default ${DEFAULT_CONSOLE_PORT})`,
   },
   details:
     'State (Temporal\'s SQLite file, registry blobs) stays in the data dir across dev down/up. The worker inherits this shell\'s environment, so export key passphrases first.',
@@ -80,6 +85,7 @@ export const devUpCommand: Command = {
       }
       await stopState(existing);
     }
+    const consolePort = port(args.values['console-port'], DEFAULT_CONSOLE_PORT, '--console-port');
     fs.mkdirSync(dataDir, { recursive: true });
     const stack = await startEmbeddedStack({
       dataDir,
@@ -107,6 +113,15 @@ export const devUpCommand: Command = {
     fs.writeFileSync(stackStateFile(dataDir), JSON.stringify(state, null, 2));
     try {
       await waitForWorker(stack.temporal.address, { pid: worker.pid, logFile });
+      const consoleLog = path.join(dataDir, 'console.log');
+      const started = await startConsoleProcess({
+        address: stack.temporal.address,
+        port: consolePort,
+        logFile: consoleLog,
+        env: plainTemporalEnv(io.env),
+      });
+      state.console = { ...started, logFile: consoleLog };
+      fs.writeFileSync(stackStateFile(dataDir), JSON.stringify(state, null, 2));
     } catch (err) {
       await stopState(state);
       fs.rmSync(stackStateFile(dataDir), { force: true });
@@ -119,6 +134,7 @@ export const devUpCommand: Command = {
 };
 
 async function stopState(state: StackState): Promise<void> {
+  if (state.console) await stopPid(state.console.pid).catch(() => false);
   if (state.worker) await stopPid(state.worker.pid).catch(() => false);
   await Promise.all([stopPid(state.temporal.pid).catch(() => false), stopPid(state.registry.pid).catch(() => false)]);
 }

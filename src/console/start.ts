@@ -1,0 +1,32 @@
+/** Starts the console on an address (loopback unless told otherwise) and says where it listens. */
+import type { Client } from '@temporalio/client';
+import type { AddressInfo } from 'node:net';
+import { CountersignError } from '../errors';
+import { RegistryStore } from '../oci/registry';
+import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT, createConsole } from './server';
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+/** "HOST:PORT", ":PORT" or "PORT"; the host defaults to 127.0.0.1. */
+export function parseListen(value: string | undefined): Listen {
+  if (value === undefined || value === '') return { host: DEFAULT_CONSOLE_HOST, port: DEFAULT_CONSOLE_PORT };
+  const m = /^(?:(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new CountersignError('BAD_INPUT', `--listen "${value.slice(0, 80)}" is not HOST:PORT (port 0-65535), e.g. 127.0.0.1:${DEFAULT_CONSOLE_PORT}`);
+  return { host: m[1] ? m[1].replace(/^\[|\]$/g, '') : DEFAULT_CONSOLE_HOST, port };
+}
+
+export async function startConsole(client: Client, listen: Listen): Promise<{ url: string; close(): Promise<void> }> {
+  const stores = new Map<string, RegistryStore>();
+  const app = createConsole({
+    client,
+    storeFor: (host) => stores.get(host) ?? stores.set(host, new RegistryStore(host)).get(host)!,
+  });
+  await app.listen({ host: listen.host, port: listen.port });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${host}:${address.port}`, close: () => app.close() };
+}

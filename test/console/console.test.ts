@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { canonicalJson } from '../../src/requests/statement';
+import { COMMIT } from '../support/env';
+import { NEXT_COMMIT, XSS_REF, useConsoleFixture } from './support';
+
+async function get(url: string): Promise<{ status: number; text: string; headers: Headers }> {
+  const res = await fetch(url);
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+describe('approval console over HTTP, on the real stack', () => {
+  const f = useConsoleFixture();
+
+  it('lists the promotion parked at the gate with its group, deadline and votes, and not the promoted one', async () => {
+    const page = await get(`${f.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, new RegExp(`href="/promotions/${f.parked.promotionId}"`));
+    assert.match(page.text, /approvers: 0 of 2 \(2 missing\)/);
+    assert.match(page.text, /none yet/);
+    assert.doesNotMatch(page.text, new RegExp(f.released.promotionId));
+  });
+
+  it("shows the evidence pack: artifact, every check, provenance beside the release's, SBOM changes, the policy and the pack's digest", async () => {
+    const page = await get(`${f.url}/promotions/${f.parked.promotionId}`);
+    assert.equal(page.status, 200, page.text);
+    assert.ok(page.text.includes(f.parked.digest), 'the digest');
+    for (const check of ['developerSignature', 'provenanceAttestation', 'sbomAttestation', 'policy.sourceRepo', 'policy.commit']) assert.ok(page.text.includes(check), check);
+    assert.match(page.text, new RegExp(`<tr data-fact="commit" class="changed"><th>commit</th><td>${NEXT_COMMIT}</td><td>${COMMIT}</td></tr>`));
+    assert.ok(page.text.includes(f.released.digest), "the release's digest");
+    assert.ok(page.text.includes('<li class="added">file added: ./CHANGELOG</li>'));
+    assert.ok(page.text.includes('<li class="changed">file changed: ./index.html</li>'));
+    assert.ok(page.text.includes(`: ${f.released.digest} → ${f.parked.digest}</li>`), "the image package's version, release to this");
+
+    const json = (await (await fetch(`${f.url}/promotions/${f.parked.promotionId}/evidence.json`)).json()) as { digest: string; pack: Record<string, any> };
+    assert.equal(json.digest, `sha256:${createHash('sha256').update(canonicalJson(json.pack)).digest('hex')}`);
+    assert.ok(page.text.includes(`<code id="pack-digest">${json.digest}</code>`));
+    assert.ok(page.text.includes(json.pack.policy.digest), 'the policy digest');
+    assert.deepEqual(json.pack.policy.approval.groups, [{ name: 'approvers', members: ['alice', 'bob', 'carol'], required: 2 }]);
+    // Nothing of the worker's own: key files, passphrase variables, the configuration's path.
+    for (const secretish of ['dev.key', 'platform.key', 'PASSWORD', 'countersign.yaml']) assert.ok(!page.text.includes(secretish) && !JSON.stringify(json).includes(secretish), secretish);
+  });
+
+  it('attack: a claimed ref carrying markup is shown as text, and the page allows no inline script', async () => {
+    const page = await get(`${f.url}/promotions/${f.parked.promotionId}`);
+    assert.ok(!page.text.includes('<script>window'), 'no script element from the ref');
+    assert.ok(!page.text.includes('<img src=x'), 'no img element from the ref');
+    assert.ok(page.text.includes('&#60;script&#62;window.__pwned&#61;&#39;script&#39;&#60;/script&#62;'), 'the ref, escaped');
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.equal(XSS_REF.includes('<script>'), true);
+  });
+
+  it('a vote arriving ends the page event stream with a change', async () => {
+    const page = await get(`${f.url}/promotions/${f.parked.promotionId}`);
+    const watch = /data-watch="([^"]+)"/.exec(page.text)![1].replace(/&#61;/g, '=');
+    const stream = await fetch(`${f.url}${watch}`);
+    assert.equal(stream.headers.get('content-type'), 'text/event-stream');
+    const body = stream.text();
+    await f.env.decideAs(f.parked.promotionId, 'bob', 'approve', 'looked at the SBOM');
+    assert.match(await body, /event: change/);
+    const after = await get(`${f.url}/promotions/${f.parked.promotionId}`);
+    assert.match(after.text, /<tr class="vote approve"><td>bob<\/td><td>approve<\/td><td>looked at the SBOM<\/td>/);
+  });
+
+  it('docs/approvals.md: `countersign console` as printed serves the waiting list on 127.0.0.1:8090 until SIGTERM', async () => {
+    const bin = path.resolve(__dirname, '../../bin/countersign');
+    const child = spawn(bin, ['console'], { env: { ...process.env, TEMPORAL_ADDRESS: f.env.stack.temporal.address }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d) => {
+          out += String(d);
+          const m = /countersign console: (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`console exited ${code}: ${out}`)));
+      });
+      assert.equal(url, 'http://127.0.0.1:8090');
+      assert.ok((await get(`${url}/`)).text.includes(f.parked.promotionId));
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('refuses ids that are not promotion ids (400) and answers unknown ones with 404', async () => {
+    assert.equal((await get(`${f.url}/promotions/..%2F..%2Fetc`)).status, 400);
+    assert.equal((await get(`${f.url}/promotions/promote-prod-0123456789abcdef`)).status, 404);
+  });
+});
