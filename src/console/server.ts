@@ -11,6 +11,7 @@ import { listWaiting, type WaitingRun } from '../client/waiting';
 import { CountersignError, hasCode } from '../errors';
 import { assembleEvidencePack, evidencePackDigest, type EvidenceDeps } from './evidence-pack';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets';
+import { ConsoleMetrics } from './metrics';
 import { errorPage, evidencePage, pendingPage } from './pages/evidence-page';
 import { waitingPage } from './pages/waiting-page';
 
@@ -27,6 +28,8 @@ const PROMOTION_ID = /^promote-[A-Za-z0-9._-]{1,100}-[0-9a-f]{16}$/;
 export interface ConsoleDeps extends EvidenceDeps {
   client: Client;
   watchMs?: number;
+  /** Served at /metrics; a fresh set when omitted. */
+  metrics?: ConsoleMetrics;
 }
 
 const SECURITY_HEADERS = {
@@ -40,30 +43,36 @@ const SECURITY_HEADERS = {
 export function createConsole(deps: ConsoleDeps): FastifyInstance {
   // An open page holds its event stream for as long as it is open: closing the console ends them.
   const app = Fastify({ logger: false, forceCloseConnections: true });
+  const metrics = deps.metrics ?? new ConsoleMetrics();
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
   });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.request(request.routeOptions.url, reply.statusCode);
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   app.get('/static/console.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(CONSOLE_JS));
   app.get('/static/console.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(CONSOLE_CSS));
 
   app.get('/', async (_req, reply) => {
     const runs = await listWaiting(deps.client);
+    metrics.waitingRuns(runs.length);
     return reply.type('text/html; charset=utf-8').send(waitingPage(runs, `/events?seen=${waitingFingerprint(runs)}`));
   });
   app.get<{ Querystring: { seen?: string } }>('/events', (req, reply) =>
-    watch(reply, req.raw, seenFrom(req.query.seen), deps.watchMs, async () => waitingFingerprint(await listWaiting(deps.client))),
+    watch(reply, req.raw, metrics, seenFrom(req.query.seen), deps.watchMs, async () => waitingFingerprint(await listWaiting(deps.client))),
   );
 
   app.get<{ Params: { id: string } }>('/promotions/:id', async (req, reply) => {
     const id = promotionIdFrom(req.params.id);
-    const view = await evidenceView(deps, id);
+    const view = await evidenceView(deps, metrics, id);
     const watchUrl = `/promotions/${encodeURIComponent(id)}/events?seen=${promotionFingerprint(view.status, 'pack' in view ? view.digest : undefined)}`;
     const html = 'pack' in view ? evidencePage(view, watchUrl) : pendingPage(view.status, view.why, watchUrl);
     return reply.type('text/html; charset=utf-8').send(html);
   });
   app.get<{ Params: { id: string } }>('/promotions/:id/evidence.json', async (req, reply) => {
-    const view = await evidenceView(deps, promotionIdFrom(req.params.id));
+    const view = await evidenceView(deps, metrics, promotionIdFrom(req.params.id));
     if (!('pack' in view)) throw new CountersignError('EVIDENCE_NOT_READY', view.why);
     return reply.send({ digest: view.digest, pack: view.pack });
   });
@@ -71,7 +80,7 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     const id = promotionIdFrom(req.params.id);
     let looks = 0;
     let packDigest: string | undefined;
-    return watch(reply, req.raw, seenFrom(req.query.seen), deps.watchMs, async () => {
+    return watch(reply, req.raw, metrics, seenFrom(req.query.seen), deps.watchMs, async () => {
       const record = await readPromotionRecord(deps.client, id);
       if (looks++ % EVIDENCE_EVERY === 0 && record.report) packDigest = evidencePackDigest(await assembleEvidencePack(deps, record));
       return promotionFingerprint(record.status, packDigest);
@@ -90,13 +99,18 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
 
 type View = { pack: Awaited<ReturnType<typeof assembleEvidencePack>>; digest: string; status: Awaited<ReturnType<typeof readPromotionRecord>>['status'] } | { status: Awaited<ReturnType<typeof readPromotionRecord>>['status']; why: string };
 
-async function evidenceView(deps: ConsoleDeps, id: string): Promise<View> {
+async function evidenceView(deps: ConsoleDeps, metrics: ConsoleMetrics, id: string): Promise<View> {
   const record = await readPromotionRecord(deps.client, id);
   try {
     const pack = await assembleEvidencePack(deps, record);
+    metrics.evidence('built');
     return { pack, digest: evidencePackDigest(pack), status: record.status };
   } catch (err) {
-    if (hasCode(err, 'EVIDENCE_NOT_READY')) return { status: record.status, why: (err as Error).message };
+    if (hasCode(err, 'EVIDENCE_NOT_READY')) {
+      metrics.evidence('not_ready');
+      return { status: record.status, why: (err as Error).message };
+    }
+    metrics.evidence('failed');
     throw err;
   }
 }
@@ -128,9 +142,11 @@ function seenFrom(value: unknown): string | undefined {
  * A server-sent event stream that sends `change` once what `look` sees differs from what the
  * page was rendered with (or, without that, from the first look), then ends; the page reloads. A look that fails (a worker busy) is tried again next tick.
  */
-function watch(reply: FastifyReply, request: NodeJS.EventEmitter, seen: string | undefined, everyMs = DEFAULT_WATCH_MS, look: () => Promise<string>): void {
+function watch(reply: FastifyReply, request: NodeJS.EventEmitter, metrics: ConsoleMetrics, seen: string | undefined, everyMs = DEFAULT_WATCH_MS, look: () => Promise<string>): void {
   reply.hijack();
   const res = reply.raw;
+  metrics.streamOpened();
+  res.once('close', () => metrics.streamClosed());
   res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'keep-alive', ...SECURITY_HEADERS });
   res.write(': watching\n\n');
   let first = seen;

@@ -129,6 +129,34 @@ describe('the countersign Helm chart', { skip: helm ? false : 'helm not installe
     assert.notEqual(two.code, 0);
   });
 
+  it('the approval console: off by default; when on, its own Deployment and ClusterIP Service holding no key, scraped beside the workers', { skip: validator ? false : 'kubernetes-validate not installed (bash scripts/toolchain.sh kubernetes-validate)' }, async (t) => {
+    const off = await render('-f', TEST_VALUES);
+    assert.ok(!off.docs.some((d) => d.metadata.name.endsWith('-console')), 'no console unless asked');
+    const { text, docs } = await render('-f', TEST_VALUES, '--set', 'console.enabled=true');
+    const console = docs.filter((d) => d.metadata.name === 'cs-countersign-console');
+    assert.deepEqual(console.map((d) => d.kind).sort(), ['Deployment', 'Service', 'ServiceMonitor']);
+    const deployment = console.find((d) => d.kind === 'Deployment')!;
+    const worker = byKind(docs, 'Deployment').find((d) => d.metadata.name === 'cs-countersign')!;
+    assert.equal(deployment.spec.selector.matchLabels['app.kubernetes.io/component'], 'console');
+    assert.equal(worker.spec.selector.matchLabels['app.kubernetes.io/component'], 'worker', "the workers' selector never takes console pods");
+    const pod = deployment.spec.template.spec;
+    const [container] = pod.containers;
+    assert.deepEqual(container.command.slice(2), ['console', '--listen', '0.0.0.0:8090']);
+    const names = [...container.env.map((e: { name: string }) => e.name), ...pod.volumes.map((v: { name: string }) => v.name)];
+    for (const secret of ['COUNTERSIGN_CONFIG', 'COUNTERSIGN_SEAL_KEY_FILE', 'COUNTERSIGN_PLATFORM_KEY_PASSWORD', 'seal', 'keys', 'config']) assert.ok(!names.includes(secret), `the console has no ${secret}`);
+    assert.equal(pod.automountServiceAccountToken, false);
+    const service = console.find((d) => d.kind === 'Service')!;
+    assert.equal(service.spec.type, 'ClusterIP');
+    assert.equal(console.find((d) => d.kind === 'ServiceMonitor')!.spec.endpoints[0].path, '/metrics');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-helm-console-'));
+    t.after(() => fs.rm(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'console.yaml');
+    await fs.writeFile(file, text);
+    const r = await run(validator!, ['--strict', '-k', KUBE_VERSION, file]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /passed for resource deployment\/cs-countersign-console/);
+  });
+
   it('values.schema.json refuses an unknown value and a secret put in extraEnv', async () => {
     const base = ['template', 'cs', CHART, '--kube-version', KUBE_VERSION, '--set', 'seal.existingSecret=s', '--set', 'config.inline=x'];
     const typo = await run(helm!, [...base, '--set', 'worker.replica=3']);
