@@ -63,14 +63,19 @@ export async function connectClient(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   return { client: new Client({ connection, namespace, interceptors }), close: () => connection.close() };
 }
 
+/** The Temporal Web UI's address: TEMPORAL_UI_URL, or the dev stack's UI when this command talks to the dev stack. */
+export function temporalUiFor(args: ParsedArgs, env: NodeJS.ProcessEnv): string | undefined {
+  const stack = readStackState(defaultDataDir(env));
+  return temporalUiUrl(env, stack && stack.temporal.address === temporalAddress(args, env) ? stack.temporal.uiUrl : undefined);
+}
+
 /**
  * The client API (src/client/countersign-client.ts) over connectClient's connection, with the
  * Temporal Web UI for links when it is known: TEMPORAL_UI_URL, or the dev stack's UI when this
  * command talks to the dev stack.
  */
 export async function connectCountersign(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CountersignClient> {
-  const stack = readStackState(defaultDataDir(env));
-  const temporalUi = temporalUiUrl(env, stack && stack.temporal.address === temporalAddress(args, env) ? stack.temporal.uiUrl : undefined);
+  const temporalUi = temporalUiFor(args, env);
   const { client, close } = await connectClient(args, env);
   return CountersignClient.fromTemporalClient(client, { temporalUi, close });
 }

@@ -12,6 +12,7 @@ import { CountersignError, hasCode } from '../errors';
 import { assembleEvidencePack, evidencePackDigest, type EvidenceDeps } from './evidence-pack';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets';
 import { ConsoleMetrics } from './metrics';
+import { workflowUiLink } from '../temporal/ui-link';
 import { errorPage, evidencePage, pendingPage } from './pages/evidence-page';
 import { waitingPage } from './pages/waiting-page';
 
@@ -30,6 +31,8 @@ export interface ConsoleDeps extends EvidenceDeps {
   watchMs?: number;
   /** Served at /metrics; a fresh set when omitted. */
   metrics?: ConsoleMetrics;
+  /** The Temporal Web UI's address (TEMPORAL_UI_URL), for a link to each run's history; none when unknown. */
+  temporalUi?: { url: string; namespace: string };
 }
 
 const SECURITY_HEADERS = {
@@ -68,7 +71,8 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     const id = promotionIdFrom(req.params.id);
     const view = await evidenceView(deps, metrics, id);
     const watchUrl = `/promotions/${encodeURIComponent(id)}/events?seen=${promotionFingerprint(view.status, 'pack' in view ? view.digest : undefined)}`;
-    const html = 'pack' in view ? evidencePage(view, watchUrl) : pendingPage(view.status, view.why, watchUrl);
+    const temporalUi = deps.temporalUi ? workflowUiLink(deps.temporalUi.url, deps.temporalUi.namespace, id) : undefined;
+    const html = 'pack' in view ? evidencePage({ ...view, ...(temporalUi ? { temporalUi } : {}) }, watchUrl) : pendingPage(view.status, view.why, watchUrl);
     return reply.type('text/html; charset=utf-8').send(html);
   });
   app.get<{ Params: { id: string } }>('/promotions/:id/evidence.json', async (req, reply) => {

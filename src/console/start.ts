@@ -19,10 +19,11 @@ export function parseListen(value: string | undefined): Listen {
   return { host: m[1] ? m[1].replace(/^\[|\]$/g, '') : DEFAULT_CONSOLE_HOST, port };
 }
 
-export async function startConsole(client: Client, listen: Listen): Promise<{ url: string; close(): Promise<void> }> {
+export async function startConsole(client: Client, listen: Listen, options: { temporalUi?: { url: string; namespace: string } } = {}): Promise<{ url: string; close(): Promise<void> }> {
   const stores = new Map<string, RegistryStore>();
   const app = createConsole({
     client,
+    ...(options.temporalUi ? { temporalUi: options.temporalUi } : {}),
     storeFor: (host) => stores.get(host) ?? stores.set(host, new RegistryStore(host)).get(host)!,
   });
   await app.listen({ host: listen.host, port: listen.port });

@@ -67,7 +67,9 @@ describe('approval console over HTTP, on the real stack', () => {
 
   it('docs/approvals.md: `countersign console` as printed serves the waiting list on 127.0.0.1:8090 until SIGTERM', async () => {
     const bin = path.resolve(__dirname, '../../bin/countersign');
-    const child = spawn(bin, ['console'], { env: { ...process.env, TEMPORAL_ADDRESS: f.env.stack.temporal.address }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // With the Temporal Web UI's address known, each evidence page links to the run's history there.
+    const env = { ...process.env, TEMPORAL_ADDRESS: f.env.stack.temporal.address, TEMPORAL_UI_URL: 'http://ui.example:8233/' };
+    const child = spawn(bin, ['console'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
       const url = await new Promise<string>((resolve, reject) => {
@@ -80,6 +82,8 @@ describe('approval console over HTTP, on the real stack', () => {
       });
       assert.equal(url, 'http://127.0.0.1:8090');
       assert.ok((await get(`${url}/`)).text.includes(f.parked.promotionId));
+      const evidence = (await get(`${url}/promotions/${f.parked.promotionId}`)).text;
+      assert.ok(evidence.includes(`<a id="temporal-ui" href="http://ui.example:8233/namespaces/default/workflows/${f.parked.promotionId}">`), evidence.slice(0, 2000));
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

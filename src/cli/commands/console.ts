@@ -1,7 +1,7 @@
 import { startConsole, parseListen } from '../../console/start';
 import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from '../../console/server';
 import { EXIT, printJson, write, type Command } from '../command';
-import { connectClient } from '../context';
+import { connectClient, temporalUiFor } from '../context';
 
 export const consoleCommand: Command = {
   name: 'console',
@@ -16,7 +16,9 @@ export const consoleCommand: Command = {
   async run(args, io) {
     const listen = parseListen(args.values.listen as string | undefined);
     const { client, close: closeClient } = await connectClient(args, io.env);
-    const server = await startConsole(client, listen);
+    const ui = temporalUiFor(args, io.env);
+    // Each evidence page links to the run's history in the Temporal Web UI when its address is known.
+    const server = await startConsole(client, listen, ui ? { temporalUi: { url: ui, namespace: client.options.namespace } } : {});
     if (args.values.json) printJson(io, { url: server.url });
     else write(io.stdout, `countersign console: ${server.url}`);
     await new Promise<void>((resolve) => {

@@ -12,6 +12,8 @@ export interface EvidenceView {
   pack: EvidencePack;
   digest: string;
   status: PromotionStatus;
+  /** The run's page in the Temporal Web UI, when the console knows the UI's address (never from the workflow). */
+  temporalUi?: string;
 }
 
 const FACT_LABELS: Record<(typeof FACT_NAMES)[number], string> = {
@@ -32,6 +34,7 @@ export function evidencePage(view: EvidenceView, watch: string): string {
 <dt>artifact</dt><dd><code>${pack.artifact.repository}@${pack.artifact.digest}</code></dd>
 <dt>initiator</dt><dd>${status.initiator ?? ''}</dd>
 <dt>evidence pack digest</dt><dd><code id="pack-digest">${view.digest}</code> <a href="/promotions/${encodeURIComponent(pack.promotionId)}/evidence.json">JSON</a></dd>
+!${view.temporalUi ? html`<dt>history</dt><dd><a id="temporal-ui" href="${view.temporalUi}">Temporal Web UI</a></dd>` : ''}
 </dl>
 </section>
 !${approvalSection(status)}
