@@ -4,6 +4,7 @@ import { CountersignError } from '../errors';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_MEANINGS, write, type Command, type CommandIo } from './command';
 import { checkArgumentLimits } from './limits';
 import { consoleCommand } from './commands/console';
+import { evidenceCommand } from './commands/evidence';
 import { COSIGN_COMMANDS } from './commands/cosign';
 import { demoCommand } from './commands/demo';
 import { devDownCommand, devStatusCommand, devUpCommand } from './commands/dev';
@@ -24,6 +25,7 @@ export const COMMANDS: Command[] = [
   rejectCommand,
   reopenCommand,
   consoleCommand,
+  evidenceCommand,
   keysGenerateCommand,
   ...TRUST_COMMANDS,
   keysRootCommand,

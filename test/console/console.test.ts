@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -89,6 +89,29 @@ describe('approval console over HTTP, on the real stack', () => {
       child.kill('SIGTERM');
       await exited;
     }
+  });
+
+  it('countersign evidence prints the same pack and digest as the console, and says 3 for an unknown id', async () => {
+    const bin = path.resolve(__dirname, '../../bin/countersign');
+    const env = { ...process.env, TEMPORAL_ADDRESS: f.env.stack.temporal.address };
+    // Not spawnSync: the worker answering the CLI's query runs in this process.
+    const run = (...args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(bin, args, { env, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      });
+    const fromConsole = (await (await fetch(`${f.url}/promotions/${f.parked.promotionId}/evidence.json`)).json()) as { digest: string };
+    const json = await run('evidence', f.parked.promotionId, '--json');
+    assert.equal(json.status, 0, json.stderr);
+    assert.equal((JSON.parse(json.stdout) as { digest: string }).digest, fromConsole.digest);
+    const text = await run('evidence', f.parked.promotionId);
+    assert.equal(text.status, 0, text.stderr);
+    assert.ok(text.stdout.startsWith(`evidence pack ${fromConsole.digest}\n`), text.stdout);
+    assert.match(text.stdout, new RegExp(`^artifact     .*@${f.parked.digest} \\(directory\\)$`, 'm'));
+    assert.match(text.stdout, /^checks       \d+ passed, 0 failed$/m);
+    const unknown = await run('evidence', 'promote-prod-0000000000000000');
+    assert.equal(unknown.status, 3, unknown.stderr);
+    assert.match(unknown.stderr, /UNKNOWN_PROMOTION/);
+    assert.equal((await run('evidence', 'not-an-id')).status, 2);
   });
 
   it('refuses ids that are not promotion ids (400) and answers unknown ones with 404', async () => {
