@@ -94,8 +94,9 @@ export const verifyImageCommand: Command = {
     const image = `${repository}@${ref.digest}`;
     const ok = checks.every((c) => c.ok);
     // As cosign: an index is verified by its own digest; BuildKit's unsigned attestations inside it are only reported.
-    const contents = await readIndexContents(store, repository.slice(slash + 1), ref.digest);
-    const notices = contents.isIndex ? [`image index of ${contents.platforms} platform manifest(s): verified by the index's own digest`, ...describeIndexAttestations(contents)] : [];
+    // Notices only: a verdict the trust index already refused needs no registry read (it may be unreachable).
+    const contents = trusted && !trusted.verdict.ok ? undefined : await readIndexContents(store, repository.slice(slash + 1), ref.digest);
+    const notices = contents?.isIndex ? [`image index of ${contents.platforms} platform manifest(s): verified by the index's own digest`, ...describeIndexAttestations(contents)] : [];
     // A stock command is shown only where it agrees with this verdict: never for a key the index refuses.
     const cosign = trusted && !trusted.verdict.ok ? [] : stockCommands(checked, keyFile, types, image);
     if (args.values.json) printJson(io, { ok, image, checks, cosign, problems: evidence.problems, ...(notices.length > 0 ? { notices } : {}) });
