@@ -209,6 +209,39 @@ describe('Helm charts with the real helm, gpg, cosign and registry', () => {
     });
     assert.equal(report.ok, true, JSON.stringify(report.checks));
   });
+
+  test("our .prov of helm's own signed archive has helm's bytes up to the signature and LF line ends; both helms and gpg accept it", async (t) => {
+    const helm = HELMS[0]!.bin;
+    if (!helm) return t.skip('helm not installed (npm run toolchain)');
+    const work = path.join(dir, 'helm-signed-lf');
+    await fs.mkdir(work);
+    const secret = await openpgp.readPrivateKey({ armoredKey: await fs.readFile(path.join(VECTORS, 'test-key.asc'), 'utf8') });
+    await fs.writeFile(path.join(work, 'secring.gpg'), secret.write());
+    await fs.writeFile(path.join(work, 'pass'), TEST_KEY_PASSPHRASE);
+    const made = await run(helm, ['package', '--sign', '--key', 'Countersign Helm Test', '--keyring', path.join(work, 'secring.gpg'), '--passphrase-file', path.join(work, 'pass'), '-d', work, DEMO_DIR], helmEnv);
+    assert.equal(made.code, 0, made.out);
+    const fileName = 'demo-1.2.3.tgz';
+    const helms = await fs.readFile(path.join(work, `${fileName}.prov`), 'utf8');
+    const key = await readSigningKey(Buffer.from(await fs.readFile(path.join(VECTORS, 'test-key.asc'), 'utf8')), TEST_KEY_PASSPHRASE);
+    const ours = await signChart(await fs.readFile(path.join(work, fileName)), { fileName, key });
+    const SIGNATURE = '-----BEGIN PGP SIGNATURE-----\n\n';
+    const head = (prov: string) => prov.slice(0, prov.indexOf(SIGNATURE) + SIGNATURE.length);
+    assert.ok(helms.includes(SIGNATURE), helms);
+    assert.equal(head(ours), head(helms));
+    assert.deepEqual([ours.includes('\r'), ours.endsWith('-----END PGP SIGNATURE-----')], [helms.includes('\r'), helms.endsWith('-----END PGP SIGNATURE-----')]);
+
+    await fs.writeFile(path.join(work, `${fileName}.prov`), ours);
+    for (const { bin, label } of HELMS) {
+      if (!bin) continue;
+      const ok = await run(bin, ['verify', '--keyring', path.join(VECTORS, 'keyring.gpg'), path.join(work, fileName)], helmEnv);
+      assert.equal(ok.code, 0, `${label}: ${ok.out}`);
+    }
+    if (GPG) {
+      const verified = await gpgVerify(GPG, path.join(VECTORS, 'keyring.gpg'), path.join(work, `${fileName}.prov`));
+      assert.equal(verified.code, 0, verified.out);
+      assert.match(verified.out, /Good signature/);
+    }
+  });
 });
 
 describe('the OpenPGP key a key ceremony makes, with the real helm and gpg', () => {
