@@ -55,7 +55,17 @@ export async function signChart(archive: Buffer, opts: SignChartOptions): Promis
   if (!/^Hash: SHA512\r?$/m.test(signed.slice(0, 200))) {
     throw new CountersignError('KEY_INVALID', `key ${opts.key.getFingerprint().toUpperCase()} prefers a hash other than SHA512; Helm provenance is signed with SHA512`);
   }
-  return signed;
+  return asHelmWritesIt(signed);
+}
+
+/**
+ * openpgp.js writes the cleartext with CRLF line ends and a final newline; Helm (both the
+ * ProtonMail and the x/crypto signer) writes LF and none. Line ends are not part of what is signed
+ * (a cleartext signature covers the text canonicalised to CRLF), so the signature stays valid and
+ * the file matches Helm's byte for byte up to the signature block.
+ */
+function asHelmWritesIt(armored: string): string {
+  return armored.replace(/\r\n/g, '\n').replace(/\n$/, '');
 }
 
 export interface ParsedProvenance {

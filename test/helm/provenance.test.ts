@@ -37,11 +37,26 @@ test("our provenance body for helm's archive is byte-identical to the body helm 
   assert.equal(theirs.signature.hash, 'SHA512');
 });
 
+test("our .prov for helm's archive is helm's .prov byte for byte up to the signature, LF line ends and no final newline as helm writes", async () => {
+  const helms = (await vector(`${DEMO_FILE}.prov`)).toString();
+  const ours = await signChart(await vector(DEMO_FILE), { fileName: DEMO_FILE, key: await testKey() });
+  const SIGNATURE = '-----BEGIN PGP SIGNATURE-----\n\n';
+  const head = (prov: string) => prov.slice(0, prov.indexOf(SIGNATURE) + SIGNATURE.length);
+  assert.ok(helms.includes(SIGNATURE) && ours.includes(SIGNATURE), 'both have an LF signature armor header');
+  assert.equal(head(ours), head(helms));
+  assert.equal(ours.includes('\r'), false, 'no CR anywhere');
+  assert.equal(helms.includes('\r'), false);
+  assert.equal(ours.endsWith('-----END PGP SIGNATURE-----'), true);
+  assert.equal(helms.endsWith('-----END PGP SIGNATURE-----'), true);
+  const report = await verifyChart({ archive: await vector(DEMO_FILE), fileName: DEMO_FILE, provenance: ours, keyring: await vector('keyring.gpg') });
+  assert.equal(report.ok, true, JSON.stringify(report.checks));
+});
+
 test('signs our package with SHA512 clearsign; our verifier accepts it', async () => {
   const pkg = await packageChart(DEMO_DIR);
   const prov = await signChart(pkg.data, { fileName: pkg.fileName, key: await testKey() });
-  assert.match(prov, /^-----BEGIN PGP SIGNED MESSAGE-----\r?\nHash: SHA512\r?\n/);
-  assert.match(prov, new RegExp(`files:\\r?\\n  ${DEMO_FILE}: sha256:${pkg.sha256}`));
+  assert.match(prov, /^-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n/);
+  assert.match(prov, new RegExp(`files:\\n  ${DEMO_FILE}: sha256:${pkg.sha256}`));
   const report = await verifyChart({ archive: pkg.data, fileName: pkg.fileName, provenance: prov, keyring: await vector('keyring.gpg') });
   assert.equal(report.ok, true, JSON.stringify(report.checks));
   assertChartVerified(report);

@@ -4,6 +4,7 @@
  * tests (`npm run toolchain` installs them all).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +32,7 @@ import { TrustStore } from '../../src/trust/store';
 import { DEMO_DIR, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
 
 const PASSWORD = 'interop-test-only';
+const DOC = path.resolve(__dirname, '../../docs/helm.md');
 
 describe('Helm charts with the real helm, gpg, cosign and registry', () => {
   let dir: string;
@@ -145,6 +147,40 @@ describe('Helm charts with the real helm, gpg, cosign and registry', () => {
     assert.notEqual(wrong.code, 0, 'cosign refuses the bundle for another file');
   });
 
+  test('the customer commands in docs/helm.md run as printed, and fail with another platform key', async (t) => {
+    const helm = HELMS[0]!.bin;
+    if (!helm || !COSIGN) return t.skip('helm or cosign not installed (npm run toolchain)');
+    if (!registry) return t.skip('docker-registry not installed (npm run toolchain)');
+    const match = /<!-- helm-customer-script -->\n```bash\n([\s\S]*?)```/.exec(await fs.readFile(DOC, 'utf8'));
+    assert.ok(match, 'docs/helm.md has the customer script');
+    const customer = async (name: string, publicKey: string) => {
+      const work = path.join(dir, name);
+      await fs.mkdir(work);
+      await fs.copyFile(keyringPath, path.join(work, path.basename(keyringPath)));
+      await fs.copyFile(publicKey, path.join(work, 'platform.pub'));
+      await fs.copyFile(path.join(dir, 'out', `${pkg.fileName}.sigstore.json`), path.join(work, `${pkg.fileName}.sigstore.json`));
+      await fs.writeFile(path.join(dir, `${name}.sh`), match[1]!);
+      const tools = [path.dirname(helm), path.dirname(COSIGN!)].join(':');
+      const vars = { ...helmEnv, HOME: dir, PATH: `${tools}:${process.env.PATH}`, REPO: repoUrl, CHART: `${registry!.address}/charts/demo`, DIGEST: String(ociDigest), HELM_FLAGS: '--plain-http', COSIGN_FLAGS: '--allow-http-registry' };
+      return new Promise<{ code: number; out: string }>((resolve) => {
+        execFile('bash', ['-eo', 'pipefail', path.join(dir, `${name}.sh`)], { cwd: work, env: vars, timeout: 120_000 }, (err, stdout, stderr) => {
+          resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out: `${stdout}${stderr}` });
+        });
+      });
+    };
+    const ok = await customer('customer', path.join(dir, 'cosign', 'cosign.pub'));
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, new RegExp(`Chart Hash Verified: sha256:${pkg.sha256}`));
+    assert.match(ok.out, /Verified OK/);
+    assert.match(ok.out, new RegExp(`Digest: ${ociDigest}`));
+    assert.ok((await fs.readFile(path.join(dir, 'customer', pkg.fileName))).equals(pkg.data));
+
+    await writeKeyPair(path.join(dir, 'stranger'), 'cosign', PASSWORD);
+    const refused = await customer('customer-stranger', path.join(dir, 'stranger', 'cosign.pub'));
+    assert.notEqual(refused.code, 0, 'another platform key must not verify');
+    assert.match(refused.out, /Chart Hash Verified/, 'helm passed; the cosign step refused');
+  });
+
   test('gpg --verify accepts our .prov', async (t) => {
     if (!GPG) return t.skip('gpg not installed (npm run toolchain)');
     const verified = await gpgVerify(GPG, keyringPath, path.join(dir, 'out', `${pkg.fileName}.prov`));
@@ -172,6 +208,39 @@ describe('Helm charts with the real helm, gpg, cosign and registry', () => {
       keyring: await fs.readFile(path.join(VECTORS, 'keyring.gpg')),
     });
     assert.equal(report.ok, true, JSON.stringify(report.checks));
+  });
+
+  test("our .prov of helm's own signed archive has helm's bytes up to the signature and LF line ends; both helms and gpg accept it", async (t) => {
+    const helm = HELMS[0]!.bin;
+    if (!helm) return t.skip('helm not installed (npm run toolchain)');
+    const work = path.join(dir, 'helm-signed-lf');
+    await fs.mkdir(work);
+    const secret = await openpgp.readPrivateKey({ armoredKey: await fs.readFile(path.join(VECTORS, 'test-key.asc'), 'utf8') });
+    await fs.writeFile(path.join(work, 'secring.gpg'), secret.write());
+    await fs.writeFile(path.join(work, 'pass'), TEST_KEY_PASSPHRASE);
+    const made = await run(helm, ['package', '--sign', '--key', 'Countersign Helm Test', '--keyring', path.join(work, 'secring.gpg'), '--passphrase-file', path.join(work, 'pass'), '-d', work, DEMO_DIR], helmEnv);
+    assert.equal(made.code, 0, made.out);
+    const fileName = 'demo-1.2.3.tgz';
+    const helms = await fs.readFile(path.join(work, `${fileName}.prov`), 'utf8');
+    const key = await readSigningKey(Buffer.from(await fs.readFile(path.join(VECTORS, 'test-key.asc'), 'utf8')), TEST_KEY_PASSPHRASE);
+    const ours = await signChart(await fs.readFile(path.join(work, fileName)), { fileName, key });
+    const SIGNATURE = '-----BEGIN PGP SIGNATURE-----\n\n';
+    const head = (prov: string) => prov.slice(0, prov.indexOf(SIGNATURE) + SIGNATURE.length);
+    assert.ok(helms.includes(SIGNATURE), helms);
+    assert.equal(head(ours), head(helms));
+    assert.deepEqual([ours.includes('\r'), ours.endsWith('-----END PGP SIGNATURE-----')], [helms.includes('\r'), helms.endsWith('-----END PGP SIGNATURE-----')]);
+
+    await fs.writeFile(path.join(work, `${fileName}.prov`), ours);
+    for (const { bin, label } of HELMS) {
+      if (!bin) continue;
+      const ok = await run(bin, ['verify', '--keyring', path.join(VECTORS, 'keyring.gpg'), path.join(work, fileName)], helmEnv);
+      assert.equal(ok.code, 0, `${label}: ${ok.out}`);
+    }
+    if (GPG) {
+      const verified = await gpgVerify(GPG, path.join(VECTORS, 'keyring.gpg'), path.join(work, `${fileName}.prov`));
+      assert.equal(verified.code, 0, verified.out);
+      assert.match(verified.out, /Good signature/);
+    }
   });
 });
 

@@ -1,0 +1,90 @@
+/**
+ * docs/cosign-interop.md's commands for cosign v2 and sigstore bundles (`--trusted-root` with a
+ * root that names no services), run as printed with the toolchain's cosign v2 and v3 against a
+ * `both` image in the real registry and a countersign blob bundle; another key fails them. Without
+ * `--trusted-root` cosign v2 refuses the blob bundle, which is why the docs give the flag.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { signBlob } from '../../src/cosign/blob';
+import { signImageBundle } from '../../src/cosign/bundle-images';
+import { signImage } from '../../src/cosign/image-signatures';
+import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
+import { RegistryStore } from '../../src/oci/registry';
+import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
+import { locateTool } from '../../src/stack/tools';
+import { pushMultiPlatformImage } from '../support/multi-platform';
+
+const DOC = path.resolve(__dirname, '../../docs/cosign-interop.md');
+const HELLO = path.resolve(__dirname, '../../examples/hello');
+const PASSWORD = 'interop-test-only';
+const COSIGNS = [
+  { label: 'cosign v2.6.1', bin: locateTool('cosign-v2') },
+  { label: 'cosign v3.1.2', bin: locateTool('cosign') },
+];
+const registryBin = locateTool('docker-registry');
+
+describe('the cosign v2 --trusted-root commands in docs/cosign-interop.md', { skip: registryBin ? false : 'docker-registry not installed (npm run toolchain)' }, () => {
+  let dir: string;
+  let registry: RunningRegistry;
+  let image: string;
+  let script: string;
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-cosign-v2-root-'));
+    const match = /<!-- cosign-v2-trusted-root -->\n```bash\n([\s\S]*?)```/.exec(await fs.readFile(DOC, 'utf8'));
+    assert.ok(match, 'docs/cosign-interop.md has the cosign v2 --trusted-root commands');
+    script = path.join(dir, 'verify.sh');
+    await fs.writeFile(script, match[1]!);
+    await writeKeyPair(path.join(dir, 'keys'), 'platform', PASSWORD);
+    await writeKeyPair(path.join(dir, 'keys'), 'stranger', PASSWORD);
+    const signer = await FileSigner.load(path.join(dir, 'keys', 'platform.key'), PASSWORD);
+    registry = await startRegistry({ rootDir: path.join(dir, 'registry') });
+    const store = new RegistryStore(registry.address);
+    const pushed = await pushMultiPlatformImage(store, 'apps/both', HELLO, path.join(dir, 'image'));
+    // `both`: the .sig tag cosign v2.6.1 reads and the bundle referrer later cosign v2 and v3 read.
+    await signImage(store, 'apps/both', pushed.digest, signer);
+    await signImageBundle(store, 'apps/both', pushed.digest, signer);
+    image = `${registry.address}/apps/both@${pushed.digest}`;
+    const blob = Buffer.from('a chart archive, as far as cosign can tell\n');
+    await fs.writeFile(path.join(dir, 'chart.tgz'), blob);
+    await fs.writeFile(path.join(dir, 'chart.tgz.bundle'), JSON.stringify(await signBlob(blob, signer)));
+  });
+
+  after(async () => {
+    await registry?.stop();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  async function customer(cosign: string, name: string, publicKey: string) {
+    const work = path.join(dir, name);
+    await fs.mkdir(work);
+    await fs.copyFile(publicKey, path.join(work, 'platform.pub'));
+    await fs.copyFile(path.join(dir, 'chart.tgz'), path.join(work, 'chart.tgz'));
+    await fs.copyFile(path.join(dir, 'chart.tgz.bundle'), path.join(work, 'chart.tgz.bundle'));
+    const env = { PATH: `${path.dirname(cosign)}:${process.env.PATH}`, HOME: dir, IMAGE: image, COSIGN_FLAGS: '--allow-http-registry' };
+    return spawnSync('bash', ['-eo', 'pipefail', script], { cwd: work, encoding: 'utf8', env, timeout: 120_000 });
+  }
+
+  for (const { label, bin } of COSIGNS) {
+    it(`${label}: run as printed, they verify the image and the blob bundle; with another key they fail`, { skip: bin ? false : `${label} not installed (npm run toolchain)` }, async () => {
+      const tag = label.replace(/\W+/g, '-');
+      const ok = await customer(bin!, `ok-${tag}`, path.join(dir, 'keys', 'platform.pub'));
+      assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stderr, /The signatures were verified against the specified public key/);
+      assert.match(ok.stderr, /Verified OK/);
+      const refused = await customer(bin!, `stranger-${tag}`, path.join(dir, 'keys', 'stranger.pub'));
+      assert.notEqual(refused.status, 0, 'another platform key must not verify');
+    });
+  }
+
+  it('cosign v2.6.1 refuses the blob bundle without --trusted-root, even with a key', { skip: COSIGNS[0]!.bin ? false : 'cosign v2 not installed' }, () => {
+    const r = spawnSync(COSIGNS[0]!.bin!, ['verify-blob', '--key', path.join(dir, 'keys', 'platform.pub'), '--insecure-ignore-tlog=true', '--bundle', path.join(dir, 'chart.tgz.bundle'), path.join(dir, 'chart.tgz')], { encoding: 'utf8', env: { ...process.env, HOME: dir } });
+    assert.notEqual(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /trusted root is required when using new bundle format/);
+  });
+});
