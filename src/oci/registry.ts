@@ -155,7 +155,15 @@ export class RegistryStore implements Store {
 
   async putManifest(repository: string, reference: string, data: Buffer, mediaType: string): Promise<string> {
     const res = await this.request('PUT', `/${repository}/manifests/${reference}`, data, { 'content-type': mediaType });
-    if (res.status !== 201) throw await this.unexpected(`PUT manifest ${repository}:${reference}`, res);
+    if (res.status !== 201) {
+      const err = await this.unexpected(`PUT manifest ${repository}:${reference}`, res);
+      // Writers racing on the same blobs (promotions of one digest to several targets): a blob another
+      // writer is still uploading is not visible yet. The step's retry pushes it again and succeeds.
+      if (res.status === 400 && err.message.includes('MANIFEST_BLOB_UNKNOWN')) {
+        throw new CountersignError('REGISTRY_ERROR', `${err.message.replace(/^REGISTRY_REJECTED: /, '').trimEnd()} (a blob it names is not visible yet; retrying)`, { details: { status: 400 } });
+      }
+      throw err;
+    }
     const digest = sha256(data);
     const served = res.headers.get('docker-content-digest');
     if (served && served !== digest) {
