@@ -99,13 +99,34 @@ export async function getChartReleaseStatus(client: Client, id: string): Promise
   }
   if (description.type !== CHART_RELEASE_WORKFLOW_TYPE) throw new CountersignError('UNKNOWN_PROMOTION', `${id} is not a chart release`);
   if (description.status.name === 'COMPLETED') return (await handle.result()) as ChartReleaseStatus;
-  return handle.query(chartStatusQuery);
+  try {
+    return await handle.query(chartStatusQuery);
+  } catch (cause) {
+    throw new CountersignError('STACK_ERROR', `no worker answered the status query for ${id} in time (is a countersign worker running and keeping up?)`, { cause });
+  }
 }
 
 /** Polls until the release ends or `until` holds. */
-export async function waitForChartRelease(client: Client, id: string, options: { until?: (s: ChartReleaseStatus) => boolean; onUpdate?: (s: ChartReleaseStatus) => void; pollMs?: number } = {}): Promise<ChartReleaseStatus> {
+export async function waitForChartRelease(
+  client: Client,
+  id: string,
+  options: { until?: (s: ChartReleaseStatus) => boolean; onUpdate?: (s: ChartReleaseStatus) => void; pollMs?: number; unansweredLimitMs?: number } = {},
+): Promise<ChartReleaseStatus> {
+  let unansweredSince: number | undefined;
   for (;;) {
-    const status = await getChartReleaseStatus(client, id);
+    let status: ChartReleaseStatus;
+    try {
+      status = await getChartReleaseStatus(client, id);
+      unansweredSince = undefined;
+    } catch (err) {
+      // As for promotions: a busy or restarting worker (or a workflow task it is retrying) misses a
+      // query now and then; only a long silence is an error.
+      if (!(err instanceof CountersignError && err.code === 'STACK_ERROR')) throw err;
+      unansweredSince ??= Date.now();
+      if (Date.now() - unansweredSince > (options.unansweredLimitMs ?? 120_000)) throw err;
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+      continue;
+    }
     options.onUpdate?.(status);
     if (options.until?.(status)) return status;
     // The state is final before the run's cleanup step has removed what it staged: the result is the whole story.
