@@ -1,3 +1,4 @@
+import { VSA_PREDICATE_TYPE } from '../../src/provenance/vsa';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -100,7 +101,7 @@ describe('a worker process killed mid-promotion', () => {
       assert.equal((await verifyImageSignatures(env.store, 'apps/hello', r.digest, developerPem)).valid, 1, `${what} exactly one developer signature`);
       const types = (pem: string) => verifyAttestations(env.store, 'apps/hello', r.digest, pem).then((a) => a.attestations.map((x) => x.predicateType).sort());
       assert.deepEqual(await types(developerPem), [SLSA_PROVENANCE_V1, SPDX_PREDICATE_TYPE].sort(), `${what} one provenance, one SBOM`);
-      assert.deepEqual(await types(platformPem), [APPROVAL_PREDICATE_TYPE], `${what} one approval record`);
+      assert.deepEqual(await types(platformPem), [APPROVAL_PREDICATE_TYPE, VSA_PREDICATE_TYPE].sort(), `${what} one approval record, one verification summary`);
       assert.equal((await env.store.getManifest('apps/hello', r.releaseTag))?.digest, r.digest, `${what} released`);
     }
     // The retry after the kill found the signature the dead worker wrote, and attached the record it had not;
