@@ -111,8 +111,9 @@ async function checkSignature(prov: ParsedProvenance, keys: openpgp.PublicKey[],
     // Helm signs with SHA512 and gpg shows the Hash header; other hashes verify but are not Helm's.
     throw new CountersignError('PROVENANCE_INVALID', `signature hash is ${prov.signature.hash}, not SHA512 as Helm writes it`);
   }
-  const result = await openpgp.verify({ message: prov.message, verificationKeys: key, date: new Date(Math.max(now.getTime(), created.getTime())) });
   try {
+    // openpgp.js throws from verify() itself for some corrupt signatures (a mangled packet field), not only from `verified`.
+    const result = await openpgp.verify({ message: prov.message, verificationKeys: key, date: new Date(Math.max(now.getTime(), created.getTime())) });
     await result.signatures[0]!.verified;
   } catch (cause) {
     throw new CountersignError('PROVENANCE_SIGNATURE_INVALID', `the signature by ${key.getFingerprint().toUpperCase()} does not verify: ${(cause as Error).message} (the signed body was changed, or the signature is corrupt)`, { cause });

@@ -62,6 +62,16 @@ test('edits of the real .prov: parsed or refused, and verified only when the sig
   );
 });
 
+test('fixed counterexample (fuzzer, seed -528174459): a byte edit that makes openpgp.verify itself throw "Invalid enum value" is PROVENANCE_SIGNATURE_INVALID, not INTERNAL', async () => {
+  const prov = await vector(`${DEMO_FILE}.prov`);
+  const text = applyByteEdits(prov, [{ op: 'set', at: 948021772, byte: 67 }, { op: 'number', at: 423378, pick: 0 }] as never).toString('utf8');
+  const report = await verifyChart({ archive: await vector(DEMO_FILE), fileName: DEMO_FILE, provenance: text, keyring: await vector('keyring.gpg'), now: new Date('2100-01-01') });
+  assert.equal(report.ok, false);
+  const signature = report.checks.find((c) => !c.ok);
+  assert.ok(signature && signature.code !== 'INTERNAL', JSON.stringify(report.checks));
+  assert.ok(['PROVENANCE_SIGNATURE_INVALID', 'PROVENANCE_INVALID'].includes(signature.code ?? ''), JSON.stringify(signature));
+});
+
 test('edits of the real chart archive: read or CHART_INVALID; verify passes only for the signed bytes', async () => {
   const archive = await vector(DEMO_FILE);
   const prov = await vector(`${DEMO_FILE}.prov`);
