@@ -137,7 +137,15 @@ describe('Prometheus scrapes a worker', { skip: prometheus && promtool ? false :
 
   it("serves the Temporal SDK's runtime metrics in the same scrape", async () => {
     assert.ok((await valueOf('count({job="countersign-worker",__name__=~"temporal_.+"})')) > 5);
-    assert.ok((await valueOf('sum(temporal_workflow_completed{job="countersign-worker"})')) >= 4);
+    // The SDK exports its counters on its own interval: wait for the scrape that sees the last completions.
+    const deadline = Date.now() + 60_000;
+    const completedNow = () => valueOf('sum(temporal_workflow_completed{job="countersign-worker"})').catch(() => NaN);
+    let completed = await completedNow();
+    while (!(completed >= 4) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      completed = await completedNow();
+    }
+    assert.ok(completed >= 4, `temporal_workflow_completed is ${completed}`);
     assert.ok((await valueOf('count({__name__=~"countersign_process_.+"})')) > 0, 'Node process metrics');
   });
 
