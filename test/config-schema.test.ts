@@ -82,7 +82,7 @@ test('unknown keys anywhere are errors with their path', (t) => {
   const file = path.join(dir, 'countersign.yaml');
   const cases: Array<[string, (c: Record<string, any>) => void, string]> = [
     ['top level', (c) => (c.regsitry = 'x'), 'regsitry: unknown key (did you mean registry?)'],
-    ['top level, nothing close', (c) => (c.notifications = {}), 'notifications: unknown key (allowed: registry, keys, approvers, initiators, temporal, metrics, seal, trust, targets, charts)'],
+    ['top level, nothing close', (c) => (c.notifications = {}), 'notifications: unknown key (allowed: registry, keys, approvers, initiators, temporal, metrics, seal, verificationSummary, trust, targets, charts)'],
     ['metrics', (c) => (c.metrics.port = 9464), 'metrics.port: unknown key (allowed: listen)'],
     ['roster entry', (c) => (c.approvers.bob.signingKey = ['keys/developer.pub']), 'approvers.bob.signingKey: unknown key (did you mean signingKeys?)'],
     ['target', (c) => (c.targets.staging.releasetag = 'x'), 'targets.staging.releasetag: unknown key (did you mean releaseTag?)'],
@@ -118,6 +118,8 @@ test('wrong types and values name their path', (t) => {
     ['builderIds a string', (c) => (c.targets.production.policy.builderIds = 'b1'), 'targets.production.policy.builderIds', 'must be a list, not "b1"'],
     ['an empty buildCommand', (c) => (c.targets.production.policy.buildCommand = null), 'targets.production.policy.buildCommand', 'must be a string, not empty'],
     ['signatureFormat', (c) => (c.targets.production.signatureFormat = 'sigstore'), 'targets.production.signatureFormat', 'must be one of legacy, bundle, both, not "sigstore"'],
+    ['admission', (c) => (c.targets.production.admission = 'gatekeeper'), 'targets.production.admission', 'must be one of policy-controller, kyverno, none, not "gatekeeper"'],
+    ['a verifier id that is no URI', (c) => (c.verificationSummary.verifierId = 'countersign platform'), 'verificationSummary.verifierId', '"countersign platform" is not a URI (scheme:...)'],
     ['a bad target name', (c) => (c.targets.Prod_1 = c.targets.staging), 'targets.Prod_1', '"Prod_1" is not a valid name: lowercase letters, digits and "-"'],
     ['a ceremony of one', (c) => (c.trust.platform.custodians.required = 1), 'trust.platform.custodians.required', 'must be at least 2, not 1'],
     ['revocation count zero', (c) => (c.trust.platform.revocation.required = 0), 'trust.platform.revocation.required', 'must be at least 1, not 0'],

@@ -8,6 +8,7 @@ import {
   DEFAULT_PLATFORM_PASSWORD_ENV,
   loadConfig,
   parseConfig,
+  parseConfigYaml,
   resolveKeyRef,
 } from '../src/config';
 import { formatDuration, parseDuration } from '../src/duration';
@@ -515,4 +516,54 @@ test('parseDuration: units, sums, and refusals', () => {
   assert.equal(formatDuration(30 * 60_000), '30m');
   assert.equal(formatDuration(5 * HOUR), '5h');
   assert.equal(formatDuration(72 * HOUR), '3d');
+});
+
+/** VALID_YAML with lines added to the prod target (indented as its other keys). */
+function withProd(extra: string): string {
+  return VALID_YAML.replace('    repository: apps/hello\n', `    repository: apps/hello\n${extra}`);
+}
+
+test('admission: a target whose customers enforce at admission publishes both by default, without a warning', (t) => {
+  const dir = configDir(t);
+  for (const admission of ['policy-controller', 'kyverno']) {
+    const config = parseConfig(parseConfigYaml(withProd(`    admission: ${admission}\n`), 'countersign.yaml'), path.join(dir, 'countersign.yaml'), {});
+    assert.equal(config.targets.prod.admission, admission);
+    assert.equal(config.targets.prod.signatureFormat, 'both');
+    assert.deepEqual(config.warnings, []);
+  }
+  const none = parseConfig(parseConfigYaml(withProd('    admission: none\n'), 'countersign.yaml'), path.join(dir, 'countersign.yaml'), {});
+  assert.equal(none.targets.prod.signatureFormat, 'legacy');
+  const unsaid = parseConfig(parseConfigYaml(VALID_YAML, 'countersign.yaml'), path.join(dir, 'countersign.yaml'), {});
+  assert.equal(unsaid.targets.prod.signatureFormat, 'legacy');
+  assert.equal(unsaid.targets.prod.admission, undefined);
+  assert.deepEqual(unsaid.warnings, []);
+});
+
+test('admission: a pinned format a controller refuses starts the worker with a warning naming the target and the verifier', (t) => {
+  const dir = configDir(t);
+  const warningsFor = (admission: string, format: string) =>
+    parseConfig(parseConfigYaml(withProd(`    admission: ${admission}\n    signatureFormat: ${format}\n`), 'countersign.yaml'), path.join(dir, 'countersign.yaml'), {}).warnings;
+  assert.deepEqual(warningsFor('policy-controller', 'bundle'), [
+    'targets.prod: signatureFormat bundle with admission policy-controller: sigstore policy-controller v0.13.1 (key authorities) refuses its images (key authorities do not read sigstore bundles, policy-controller#1958); publish both (the default with admission) or say why not',
+  ]);
+  const kyvernoLegacy = warningsFor('kyverno', 'legacy');
+  assert.equal(kyvernoLegacy.length, 1);
+  assert.match(kyvernoLegacy[0]!, /^targets\.prod: signatureFormat legacy with admission kyverno: Kyverno v1\.19\.1 ImageValidatingPolicy refuses its images \(.*kyverno#17109\)/);
+  assert.match(warningsFor('kyverno', 'bundle')[0]!, /^targets\.prod: signatureFormat bundle with admission kyverno: Kyverno v1\.19\.1 ClusterPolicy verifyImages type: Cosign refuses/);
+  // What the matrix admits says nothing.
+  assert.deepEqual(warningsFor('policy-controller', 'legacy'), []);
+  assert.deepEqual(warningsFor('kyverno', 'both'), []);
+  assert.deepEqual(warningsFor('none', 'bundle'), []);
+});
+
+test('verificationSummary.verifierId: the worker names its own verifier, today\'s fixed id by default', (t) => {
+  const dir = configDir(t);
+  const file = path.join(dir, 'countersign.yaml');
+  assert.equal(parseConfig(parseConfigYaml(VALID_YAML, 'countersign.yaml'), file, {}).verifierId, 'https://countersign.dev/verifier/platform-verify/v1');
+  const own = parseConfig(parseConfigYaml(`verificationSummary:\n  verifierId: https://verify.acme.example/platform/v1\n${VALID_YAML}`, 'countersign.yaml'), file, {});
+  assert.equal(own.verifierId, 'https://verify.acme.example/platform/v1');
+  assert.throws(
+    () => parseConfig(parseConfigYaml(`verificationSummary: { verifierId: "" }\n${VALID_YAML}`, 'countersign.yaml'), file, {}),
+    (err: unknown) => hasCode(err, 'BAD_CONFIG') && /verificationSummary\.verifierId: /.test((err as Error).message),
+  );
 });

@@ -41,6 +41,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   const maxCachedWorkflows = maxCachedWorkflowsFrom(env);
   // The worker is the authority: its configuration, validated before it polls anything.
   const config = loadConfig(workerConfigFile(env), env);
+  // Settings that hold but that a customer's verifier refuses (a target's admission: and its format).
+  for (const warning of config.warnings) log.warn({ config: config.file }, warning);
   const { address, namespace, tls } = temporalConnectionSettings(env, config.temporal);
   const listen = metricsListen(env, config.metrics);
   // The SDK's exporter listens on loopback only; /metrics reads it and serves both halves.

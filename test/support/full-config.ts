@@ -37,6 +37,8 @@ temporal:
   tls: { ca: tls/ca.pem, cert: tls/worker.pem, key: tls/worker.key, serverName: temporal.internal }
 metrics:
   listen: 0.0.0.0:9464
+verificationSummary:
+  verifierId: https://verify.acme.example/countersign/v1
 seal:
   keyFile: secrets/seal.key
   previousKeyFiles: [secrets/seal-2026.key]
@@ -68,6 +70,7 @@ targets:
     repository: apps/hello
     releaseTag: prod
     signatureFormat: both
+    admission: kyverno
     sources: [app]
     keyless:
       trustedRoot: keys/trusted_root.json
