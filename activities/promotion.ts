@@ -123,7 +123,7 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
           if (!verified.ok) throw new CountersignError('VERIFICATION_FAILED', `platform verify did not pass for ${plan.repository}@${plan.digest}: refusing to sign`);
           checkApprovalRecord({ workflowId: sealed.ownWorkflowId(), runId: run.runId, plan, developerKeyFingerprint: plan.keys.developer.fingerprint, commitAuthors: verified.commitAuthors }, approvalRecord?.decisions);
           // The votes were re-checked just above: the outcome is this step's to state, as is the summary of the sealed report.
-          const summary = { target: plan.target, policyDigest: plan.policyDigest, report: verified };
+          const summary = { target: plan.target, policyDigest: plan.policyDigest, report: verified, ...(plan.verifierId ? { verifierId: plan.verifierId } : {}) };
           return steps.productionSign(deps, imageOf(plan), signingKeyOf(plan, 'platform'), { ...approvalRecord, outcome: 'approved' }, { signal, summary });
         }),
       );

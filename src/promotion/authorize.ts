@@ -70,6 +70,7 @@ export async function authorizePromotion(deps: AuthorizeDeps, input: AuthorizeIn
     policyDigest: `sha256:${crypto.createHash('sha256').update(canonicalJson(pinned)).digest('hex')}`,
     ...(reopenedBy ? { reopenedBy } : {}),
     configFile: config.file,
+    verifierId: config.verifierId,
   };
 }
 

@@ -64,6 +64,8 @@ export interface PromotionPlan {
   reopenedBy?: { reopener: string; reason: string; rejectedRunId: string };
   /** The worker's configuration file the plan was resolved from. */
   configFile: string;
+  /** `verifier.id` of the verification summary production signing attaches (the config's verificationSummary.verifierId). */
+  verifierId?: string;
 }
 
 /** The plan as the authorize step returned it: sealed by the worker for this run (src/seal/seal.ts). */

@@ -333,6 +333,8 @@ export interface SummaryFacts {
   policyDigest: string;
   /** The sealed passing report's time and evidence (an older report without them: the approval's signing time, no evidence). */
   report: Pick<VerificationReport, 'verifiedAt' | 'evidence'>;
+  /** The worker's verifier id, pinned in the plan (a plan from before it: VSA_VERIFIER_ID). */
+  verifierId?: string;
 }
 
 export async function productionSign(
@@ -369,6 +371,7 @@ export async function productionSign(
       digest: target.digest,
       target: facts.target,
       policyDigest: facts.policyDigest,
+      ...(facts.verifierId ? { verifierId: facts.verifierId } : {}),
       timeVerified: facts.report.verifiedAt ?? String((approvalRecord as { signedAt?: unknown })?.signedAt ?? new Date(0).toISOString()),
       inputAttestations: [...(facts.report.evidence ?? []), ...(approval ? [statementDescriptor(target.repository, target.digest, approval)] : [])],
     });

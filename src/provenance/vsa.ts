@@ -10,7 +10,7 @@ import { canonicalJson } from '../oci/digest';
 import { createStatement, type Statement } from './statement';
 
 export const VSA_PREDICATE_TYPE = 'https://slsa.dev/verification_summary/v1';
-/** Who verified: countersign's platform verify. The platform key's signature says which deployment. */
+/** Who verified, unless the worker's configuration names its deployment (verificationSummary.verifierId). */
 export const VSA_VERIFIER_ID = 'https://countersign.dev/verifier/platform-verify/v1';
 /**
  * Build L2: the provenance was signed and names a builder the target's policy allows. countersign
@@ -33,6 +33,8 @@ export interface SummaryInput {
   /** The target whose policy was in force, and that policy's digest (`sha256:<hex>`, pinned in the plan). */
   target: string;
   policyDigest: string;
+  /** Who verified, as the worker's configuration names it (default VSA_VERIFIER_ID). */
+  verifierId?: string;
   /** When platform verify ran (from its sealed report). */
   timeVerified: string;
   /** The evidence platform verify judged, plus the approval record. */
@@ -58,7 +60,7 @@ export function statementDescriptor(repository: string, digest: string, statemen
 /** The VSA statement for a passed verification. Deterministic in its input, so retries write the same bytes. */
 export function createVerificationSummary(input: SummaryInput): Statement {
   return createStatement(input.repository, input.digest, VSA_PREDICATE_TYPE, {
-    verifier: { id: VSA_VERIFIER_ID },
+    verifier: { id: input.verifierId ?? VSA_VERIFIER_ID },
     timeVerified: input.timeVerified,
     resourceUri: vsaResourceUri(input.repository),
     policy: policyDescriptor(input.target, input.policyDigest),

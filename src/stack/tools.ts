@@ -43,8 +43,8 @@ export const TOOL_PINS = {
   temporalBin: '1.9.1',
   temporalGo: 'v1.5.1',
   cosign: 'v3.1.2',
-  /** cosign v2, to prove the legacy format is what v2 users verify. */
-  cosignV2: 'v2.6.1',
+  /** cosign v2 (2.6.3+ asks --trusted-root for bundles), to prove the legacy format is what v2 users verify. */
+  cosignV2: 'v2.6.4',
   moto: '5.2.5',
   helm: 'v3.21.4',
   /** The older Helm on golang.org/x/crypto/openpgp, for provenance interop. */

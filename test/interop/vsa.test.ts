@@ -5,7 +5,8 @@
  * verify it with `verify-attestation --type https://slsa.dev/verification_summary/v1`; the customer
  * script in docs/cosign-interop.md (cosign, then `slsa-verifier verify-vsa`) runs exactly as
  * printed and refuses another key and another image; a second promotion of the same digest adds
- * no second VSA by the key.
+ * no second VSA by the key. The worker names its own verifier id (verificationSummary.verifierId),
+ * and the script is given it; another id is refused.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,9 @@ import { waitForPromotion } from '../../src/client/promotions';
 import type { SignatureFormat } from '../../src/cosign/formats';
 import { collectImageEvidence } from '../../src/cosign/verify-image';
 import { VSA_APPROVED_LEVEL, VSA_BUILD_LEVEL, VSA_PREDICATE_TYPE, VSA_VERIFIER_ID } from '../../src/provenance/vsa';
+
+/** The deployment's own verifier id, set in the worker's configuration (not countersign's default). */
+const VERIFIER_ID = 'https://verify.acme.example/countersign/platform/v1';
 import { locateTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
 import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
@@ -37,6 +41,8 @@ describe('the SLSA verification summary production signing attaches', { skip: co
   let env: TestEnv;
   before(async () => {
     env = await startTestEnv();
+    // What verificationSummary.verifierId in the worker's countersign.yaml sets.
+    env.config.verifierId = VERIFIER_ID;
     await env.startWorker();
   });
   after(async () => {
@@ -58,13 +64,13 @@ describe('the SLSA verification summary production signing attaches', { skip: co
     return { ref: `${target.repository}@${started.digest}`, digest: started.digest, done, dir, repository: target.repository };
   }
 
-  async function customerScript(image: string, pub: string) {
+  async function customerScript(image: string, pub: string, verifierId = VERIFIER_ID) {
     const work = await fs.mkdtemp(path.join(env.dir, 'customer-'));
     await fs.copyFile(pub, path.join(work, 'platform.pub'));
     const script = path.join(work, 'verify-vsa.sh');
     await fs.writeFile(script, await vsaScript(), { mode: 0o755 });
     const tools = [path.dirname(cosign!), path.dirname(slsaVerifier!)].join(':');
-    return spawnSync('bash', ['-eo', 'pipefail', script], { cwd: work, encoding: 'utf8', env: { PATH: `${tools}:${process.env.PATH}`, HOME: env.dir, IMAGE: image, COSIGN_FLAGS: '--allow-http-registry' } });
+    return spawnSync('bash', ['-eo', 'pipefail', script], { cwd: work, encoding: 'utf8', env: { PATH: `${tools}:${process.env.PATH}`, HOME: env.dir, IMAGE: image, VERIFIER_ID: verifierId, COSIGN_FLAGS: '--allow-http-registry' } });
   }
 
   const vsaCounts = async (repository: string, digest: string) => {
@@ -90,7 +96,7 @@ describe('the SLSA verification summary production signing attaches', { skip: co
       assert.equal(statement.predicateType, VSA_PREDICATE_TYPE);
       assert.deepEqual(statement.subject.map((s: { digest: object }) => s.digest), [{ sha256: p.digest.slice(7) }]);
       const vsa = statement.predicate;
-      assert.equal(vsa.verifier.id, VSA_VERIFIER_ID);
+      assert.equal(vsa.verifier.id, VERIFIER_ID, 'the id the worker\'s configuration names');
       assert.equal(vsa.verificationResult, 'PASSED');
       assert.deepEqual(vsa.verifiedLevels, [VSA_BUILD_LEVEL, VSA_APPROVED_LEVEL]);
       assert.equal(vsa.resourceUri, `oci://${p.repository}`);
@@ -117,15 +123,18 @@ describe('the SLSA verification summary production signing attaches', { skip: co
     const legacy = promoted.get('legacy')!;
     const wrongKey = await customerScript(legacy.ref, key('dev.pub'));
     assert.notEqual(wrongKey.status, 0, 'the developer key is not the platform key');
+    const defaultId = await customerScript(legacy.ref, key('platform.pub'), VSA_VERIFIER_ID);
+    assert.notEqual(defaultId.status, 0, 'the summary names the configured verifier, not the default');
+    assert.match(defaultId.stderr, /verifier/i);
     // Another promoted image's summary does not name this digest: slsa-verifier checks the subject.
     const other = promoted.get('both')!;
     const work = await fs.mkdtemp(path.join(env.dir, 'other-'));
     const got = run(['verify-attestation', '--key', key('platform.pub'), '--type', VSA_PREDICATE_TYPE, other.ref]);
     await fs.writeFile(path.join(work, 'vsa.json'), got.stdout.trim().split('\n')[0]);
-    const mismatch = spawnSync(slsaVerifier!, ['verify-vsa', '--attestation-path', path.join(work, 'vsa.json'), '--public-key-path', key('platform.pub'), '--subject-digest', legacy.digest, '--resource-uri', `oci://${other.repository}`, '--verifier-id', VSA_VERIFIER_ID, '--verified-level', VSA_BUILD_LEVEL], { encoding: 'utf8' });
+    const mismatch = spawnSync(slsaVerifier!, ['verify-vsa', '--attestation-path', path.join(work, 'vsa.json'), '--public-key-path', key('platform.pub'), '--subject-digest', legacy.digest, '--resource-uri', `oci://${other.repository}`, '--verifier-id', VERIFIER_ID, '--verified-level', VSA_BUILD_LEVEL], { encoding: 'utf8' });
     assert.notEqual(mismatch.status, 0, mismatch.stderr);
     assert.match(mismatch.stderr, /expected digest not found/);
-    const tooHigh = spawnSync(slsaVerifier!, ['verify-vsa', '--attestation-path', path.join(work, 'vsa.json'), '--public-key-path', key('platform.pub'), '--subject-digest', other.digest, '--resource-uri', `oci://${other.repository}`, '--verifier-id', VSA_VERIFIER_ID, '--verified-level', 'SLSA_BUILD_LEVEL_3'], { encoding: 'utf8' });
+    const tooHigh = spawnSync(slsaVerifier!, ['verify-vsa', '--attestation-path', path.join(work, 'vsa.json'), '--public-key-path', key('platform.pub'), '--subject-digest', other.digest, '--resource-uri', `oci://${other.repository}`, '--verifier-id', VERIFIER_ID, '--verified-level', 'SLSA_BUILD_LEVEL_3'], { encoding: 'utf8' });
     assert.notEqual(tooHigh.status, 0, 'countersign never claims Build L3');
   });
 
