@@ -14,6 +14,7 @@ import type { SignatureFormat } from '../../src/cosign/formats';
 import { referrersFallbackTag } from '../../src/cosign/referrers';
 import { locateTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
+import { noServicesRootArgs } from '../support/cosign-v2';
 import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -83,10 +84,11 @@ describe('stock cosign checks a promoted image', { skip: cosign ? false : 'cosig
     });
   }
 
-  it('cosign v2 verifies what legacy and both publish, and finds nothing in bundle-only', { skip: cosignV2 ? false : 'cosign v2 not installed (bash scripts/toolchain.sh cosign-v2)' }, () => {
+  it('cosign v2 (2.6.3+, with --trusted-root) verifies every format; without a trusted root it reads legacy only', { skip: cosignV2 ? false : 'cosign v2 not installed (bash scripts/toolchain.sh cosign-v2)' }, () => {
     assert.equal(refs.size, 3, 'the promotions above ran');
     const key = (name: string) => path.join(env.keysDir, name);
-    for (const format of ['legacy', 'both'] as const) {
+    const root = noServicesRootArgs(env.dir);
+    for (const format of ['legacy', 'bundle', 'both'] as const) {
       const ref = refs.get(format)!;
       for (const args of [
         ['verify', '--key', key('dev.pub'), ref],
@@ -95,12 +97,13 @@ describe('stock cosign checks a promoted image', { skip: cosign ? false : 'cosig
         ['verify-attestation', '--key', key('dev.pub'), '--type', 'spdxjson', ref],
         ['verify-attestation', '--key', key('platform.pub'), '--type', APPROVAL_PREDICATE_TYPE, ref],
       ]) {
-        const r = run(args, cosignV2!);
+        const r = run([...args, ...root], cosignV2!);
         assert.equal(r.status, 0, `${format}: cosign v2 ${args.join(' ')}\n${r.stderr}`);
       }
-      assert.notEqual(run(['verify', '--key', key('alice.pub'), ref], cosignV2!).status, 0, 'cosign v2 refuses another key');
+      assert.notEqual(run(['verify', '--key', key('alice.pub'), ref, ...root], cosignV2!).status, 0, 'cosign v2 refuses another key');
+      const rootless = run(['verify', '--key', key('platform.pub'), ref], cosignV2!);
+      if (format === 'legacy') assert.equal(rootless.status, 0, rootless.stderr);
+      else assert.match(rootless.stderr, /trusted root is required when using new bundle format/, 'why the docs give --trusted-root');
     }
-    const bundleOnly = run(['verify', '--key', key('platform.pub'), refs.get('bundle')!], cosignV2!);
-    assert.notEqual(bundleOnly.status, 0, 'cosign v2 does not read sigstore bundles: why legacy is the default');
   });
 });

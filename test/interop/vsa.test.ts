@@ -22,6 +22,7 @@ import { VSA_APPROVED_LEVEL, VSA_BUILD_LEVEL, VSA_PREDICATE_TYPE, VSA_VERIFIER_I
 const VERIFIER_ID = 'https://verify.acme.example/countersign/platform/v1';
 import { locateTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
+import { noServicesRootArgs } from '../support/cosign-v2';
 import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -88,8 +89,8 @@ describe('the SLSA verification summary production signing attaches', { skip: co
       const accepted = run(['verify-attestation', '--key', key('platform.pub'), '--type', VSA_PREDICATE_TYPE, p.ref]);
       assert.equal(accepted.status, 0, accepted.stderr);
       assert.notEqual(run(['verify-attestation', '--key', key('dev.pub'), '--type', VSA_PREDICATE_TYPE, p.ref]).status, 0, 'not by the developer key');
-      if (cosignV2 && format !== 'bundle') {
-        const v2 = run(['verify-attestation', '--key', key('platform.pub'), '--type', VSA_PREDICATE_TYPE, p.ref], cosignV2);
+      if (cosignV2) {
+        const v2 = run(['verify-attestation', '--key', key('platform.pub'), '--type', VSA_PREDICATE_TYPE, p.ref, ...noServicesRootArgs(env.dir)], cosignV2);
         assert.equal(v2.status, 0, v2.stderr);
       }
       const statement = JSON.parse(Buffer.from(JSON.parse(accepted.stdout.trim().split('\n')[0]).payload, 'base64').toString('utf8'));
