@@ -2,7 +2,8 @@
  * What a customer checks with stock cosign v3.1.2 and nothing of ours, after a promotion on a
  * real Temporal dev server, in each publishing format: the developer's signature and both of its
  * attestations (SLSA v1, SPDX) with the developer key, the production signature and the approval
- * record with the platform key.
+ * record with the platform key. The customer commands in docs/cosign-interop.md ("Stock cosign
+ * commands") run as printed on each promotion, and fail with the two keys swapped.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,12 +13,15 @@ import { after, before, describe, it } from 'node:test';
 import { waitForPromotion } from '../../src/client/promotions';
 import type { SignatureFormat } from '../../src/cosign/formats';
 import { referrersFallbackTag } from '../../src/cosign/referrers';
+import { signBlob } from '../../src/cosign/blob';
+import { FileSigner } from '../../src/keys/file-signer';
 import { locateTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
 import { noServicesRootArgs } from '../support/cosign-v2';
-import { buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
+import { TEST_PASSWORD, buildFacts, copyDir, startTestEnv, type TestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
+const DOC = path.resolve(__dirname, '../../docs/cosign-interop.md');
 const cosign = locateTool('cosign');
 const cosignV2 = locateTool('cosign-v2');
 
@@ -104,6 +108,31 @@ describe('stock cosign checks a promoted image', { skip: cosign ? false : 'cosig
       const rootless = run(['verify', '--key', key('platform.pub'), ref], cosignV2!);
       if (format === 'legacy') assert.equal(rootless.status, 0, rootless.stderr);
       else assert.match(rootless.stderr, /trusted root is required when using new bundle format/, 'why the docs give --trusted-root');
+    }
+  });
+
+  it('the stock cosign commands in docs/cosign-interop.md run as printed on every format, and fail with the keys swapped', async () => {
+    assert.equal(refs.size, 3, 'the promotions above ran');
+    const match = /<!-- stock-cosign-commands -->\n```bash\n([\s\S]*?)```/.exec(await fs.readFile(DOC, 'utf8'));
+    assert.ok(match, 'docs/cosign-interop.md has the stock cosign commands');
+    const blob = Buffer.from('a chart archive, as far as cosign can tell\n');
+    const bundle = JSON.stringify(await signBlob(blob, await FileSigner.load(path.join(env.keysDir, 'platform.key'), TEST_PASSWORD)));
+    const customer = async (name: string, image: string, platform: string, developer: string) => {
+      const work = await fs.mkdtemp(path.join(env.dir, `${name}-`));
+      await fs.writeFile(path.join(work, 'commands.sh'), match[1]!);
+      await fs.copyFile(path.join(env.keysDir, platform), path.join(work, 'platform.pub'));
+      await fs.copyFile(path.join(env.keysDir, developer), path.join(work, 'developer.pub'));
+      await fs.writeFile(path.join(work, 'chart.tgz'), blob);
+      await fs.writeFile(path.join(work, 'chart.tgz.bundle'), bundle);
+      const environment = { PATH: `${path.dirname(cosign!)}:${process.env.PATH}`, HOME: env.dir, IMAGE: image, COSIGN_FLAGS: '--allow-http-registry' };
+      return spawnSync('bash', ['-eo', 'pipefail', 'commands.sh'], { cwd: work, encoding: 'utf8', env: environment, timeout: 180_000 });
+    };
+    for (const [format, ref] of refs) {
+      const ok = await customer(`stock-${format}`, ref, 'platform.pub', 'dev.pub');
+      assert.equal(ok.status, 0, `${format}\n${ok.stdout}${ok.stderr}`);
+      assert.match(ok.stderr, /Verified OK/);
+      const swapped = await customer(`swapped-${format}`, ref, 'dev.pub', 'platform.pub');
+      assert.notEqual(swapped.status, 0, `${format}: the developer key passed for the platform's`);
     }
   });
 });
