@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { hasCode } from '../../src/errors';
+import { writeKeyPair } from '../../src/keys/file-signer';
 import { maxCachedWorkflowsFrom } from '../../workers/main';
 import { runCli } from '../support/cli';
 
@@ -26,5 +31,30 @@ describe('worker settings from the environment', () => {
     const run = await runCli(['worker', '--address', '127.0.0.1:9'], { COUNTERSIGN_MAX_CACHED_WORKFLOWS: 'lots' });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /COUNTERSIGN_MAX_CACHED_WORKFLOWS: "lots" is not a whole number/);
+  });
+
+  it('a target whose pinned signatureFormat its admission controller refuses: the worker starts with a warning naming the target and the verifier', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-worker-warn-'));
+    try {
+      for (const name of ['dev', 'platform', 'alice']) await writeKeyPair(path.join(dir, 'keys'), name, 'worker-warning-test-only');
+      const target = (admission: string, format: string) =>
+        `    repository: 127.0.0.1:5000/apps/${admission}\n    admission: ${admission}\n    signatureFormat: ${format}\n    policy: { sourceRepo: https://github.com/acme/hello, builderIds: [b1] }\n    approval: { approvers: [alice], deadline: 1h }\n`;
+      fs.writeFileSync(
+        path.join(dir, 'countersign.yaml'),
+        `approvers:\n  alice: { publicKey: keys/alice.pub }\nkeys:\n  developer: { key: keys/dev.key, publicKey: keys/dev.pub }\n  platform: { key: keys/platform.key, publicKey: keys/platform.pub }\n` +
+          `targets:\n  shop:\n${target('kyverno', 'legacy')}  admitted:\n${target('policy-controller', 'legacy')}`,
+      );
+      // Port 9 (discard) refuses the connection: the warning is said before the worker connects anywhere.
+      const run = spawnSync(path.resolve(__dirname, '../../bin/countersign'), ['worker', '--config', path.join(dir, 'countersign.yaml'), '--address', '127.0.0.1:9'], { encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH, HOME: dir } });
+      const warnings = `${run.stdout}\n${run.stderr}`.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
+      // Only shop: policy-controller admits legacy, so the other target says nothing.
+      assert.deepEqual(
+        warnings.map((w) => w.msg),
+        ['targets.shop: signatureFormat legacy with admission kyverno: Kyverno v1.19.1 ImageValidatingPolicy refuses its images (its attestation checks do not read .att tags, kyverno#17109); publish both (the default with admission) or say why not'],
+        run.stdout + run.stderr,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
