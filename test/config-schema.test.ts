@@ -163,3 +163,18 @@ test('a problem both the schema and the parser see is reported once', (t) => {
   assert.equal(editDistance('', 'abc'), 3);
   assert.equal(editDistance('kitten', 'sitting'), 3);
 });
+
+test('the admission: and verificationSummary: YAML in docs/cosign-interop.md is what the schema and the parser accept', (t) => {
+  const dir = configDir(t);
+  const doc = readFileSync(path.join(__dirname, '..', 'docs', 'cosign-interop.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => YAML.parse(m[1]!) as Record<string, any>);
+  const summary = blocks.find((b) => b.verificationSummary)!;
+  const admission = blocks.find((b) => b.targets?.production?.admission)!;
+  const raw = full();
+  raw.verificationSummary = summary.verificationSummary;
+  Object.assign(raw.targets.production, admission.targets.production);
+  delete raw.targets.production.signatureFormat;
+  assert.deepEqual(schemaProblems(raw), []);
+  // What they set is read as config.test.ts shows (admission's default format, the verifier id).
+  assert.deepEqual(problemsOf(raw, path.join(dir, 'countersign.yaml')).filter((p) => /admission|verificationSummary|signatureFormat/.test(p)), []);
+});
