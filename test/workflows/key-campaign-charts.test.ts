@@ -5,7 +5,9 @@
  * finds both (in Temporal and in the repositories' .prov files), and once approved re-signs the
  * `resign` chart target's release (helm verify and helm pull --verify pass with the new key's
  * keyring and fail with the old one) and quarantines the other (gone from index.yaml and from its
- * OCI tag, kept aside with why). A campaign run again changes nothing.
+ * OCI tag, kept aside with why). Whoever holds the stolen key and can push to the registry swaps
+ * one release's OCI tag for a chart of their own with a .prov by that key: it is not signed. A
+ * campaign run again changes nothing.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -21,7 +23,12 @@ import type { TrustKey } from '../../src/trust/index-file';
 import { noticeFor } from '../../src/trust/quarantine';
 import { HELMS, helmVerify, run } from '../support/chart-tools';
 import { runCli } from '../support/cli';
-import { TEST_PASSWORD, useTestEnv } from '../support/env';
+import { copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
+import { chartArtifact } from '../../src/helm/oci';
+import { packageChart } from '../../src/helm/package';
+import { loadSigningKey } from '../../src/helm/pgp-key';
+import { signChart } from '../../src/helm/provenance';
+import { TrustStore } from '../../src/trust/store';
 import { requestSigner, runCeremony, trustTestConfig, until } from '../trust/support';
 
 const HELM_CHART = path.resolve(__dirname, '../vectors/helm/demo');
@@ -47,7 +54,7 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     const written = YAML.parse(await fs.readFile(path.join(env.dir, `countersign-${trust}.yaml`), 'utf8')) as { trust: Record<string, unknown> };
     const registry = env.stack.registry.address;
     const repo = (name: string) => path.join(env.dir, `${name}-repo`);
-    for (const name of ['cc-resign', 'cc-quarantine']) {
+    for (const name of ['cc-resign', 'cc-quarantine', 'cc-swap']) {
       env.chartWith({ sources: [HELM_CHART, env.dir], signing: { trust }, publish: { repositoryDir: repo(name), oci: `${registry}/${name}` } }, name, { trust: { [trust]: written.trust[trust] } });
       const started = await runCli(['helm', 'release', HELM_CHART, '--target', name, '--as', 'ci', '--key', path.join(env.keysDir, 'ci.key'), '--json'], cliEnv);
       assert.equal(started.code, 0, started.stderr);
@@ -59,6 +66,7 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     }
     // The store's campaign re-signs cc-resign's releases and quarantines the rest (config: campaign.targets names chart targets too).
     env.config.trust[trust].campaign.targets['cc-resign'] = 'resign';
+    env.config.trust[trust].campaign.targets['cc-swap'] = 'resign';
     const [entry] = await readRepositoryIndex(repo('cc-resign'));
     const digest = `sha256:${entry.digest}`;
 
@@ -72,6 +80,17 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     const oldKeyring = path.join(keyrings, 'old.gpg');
     await fs.copyFile(path.join(publishDir, compromised.file), oldKeyring);
     const newKeyring = path.join(publishDir, next.file);
+
+    // Whoever stole the key and can push to the registry puts another demo 1.2.3 under cc-swap's OCI tag, with a
+    // .prov the stolen key signed, hoping the campaign signs it with the new key.
+    const evil = await copyDir(HELM_CHART, path.join(env.dir, 'evil-chart'));
+    await fs.writeFile(path.join(evil, 'values.yaml'), 'image: attacker.example/miner\n');
+    const evilPkg = await packageChart(evil);
+    const stolen = await loadSigningKey((await new TrustStore(trustConfig(config, trust)).privateRef(compromised.id)).ref, TEST_PASSWORD);
+    const evilArtifact = chartArtifact(evilPkg.metadata, evilPkg.data, await signChart(evilPkg.data, { fileName: evilPkg.fileName, key: stolen }), new Date().toISOString());
+    for (const blob of [evilArtifact.config, ...evilArtifact.layers]) await env.store.putBlob('cc-swap/demo', blob);
+    await env.store.putManifest('cc-swap/demo', '1.2.3', evilArtifact.manifest.data, evilArtifact.manifest.descriptor.mediaType);
+
     const revoked = await runCli(['keys', 'revoke', compromised.id, '--trust', trust, '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--reason', 'test: chart key leaked'], cliEnv);
     assert.equal(revoked.code, 0, revoked.stderr);
 
@@ -87,6 +106,7 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
       [
         ['chart:cc-quarantine', digest, repo('cc-quarantine'), 'quarantine', ['temporal', 'registry']],
         ['chart:cc-resign', digest, repo('cc-resign'), 'resign', ['temporal', 'registry']],
+        ['chart:cc-swap', digest, repo('cc-swap'), 'resign', ['temporal', 'registry']],
       ],
     );
     // Nothing changed before approval.
@@ -101,7 +121,9 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     assert.match(outcome['chart:cc-resign'].detail, new RegExp(`demo-1\\.2\\.3\\.tgz\\.prov signed with ${next.id} .* in ${repo('cc-resign')}, ${registry}/cc-resign/demo:1\\.2\\.3`));
     assert.equal(outcome['chart:cc-quarantine'].outcome, 'quarantined', outcome['chart:cc-quarantine'].detail);
     assert.match(outcome['chart:cc-quarantine'].detail, /taken out of .*index\.yaml \(moved to \.quarantine\): signed by compromised key/);
-    assert.deepEqual(done.counts, { resigned: 1, quarantined: 1, reported: 0, unchanged: 0, failed: 0 });
+    assert.deepEqual(done.counts, { resigned: 2, quarantined: 1, reported: 0, unchanged: 0, failed: 0 });
+    // The swapped OCI tag holds another archive: only the directory's copy, the one the release recorded, was signed.
+    assert.match(outcome['chart:cc-swap'].detail, new RegExp(`signed with ${next.id} .* in ${repo('cc-swap')}$`));
 
     // Stock helm: the re-signed release verifies with the new key's keyring, not the old one's, from the directory and from OCI.
     const home = path.join(env.dir, 'helm-home');
@@ -117,6 +139,9 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     const pulled = await pull('cc-resign', newKeyring);
     assert.equal(pulled.code, 0, pulled.out);
     assert.notEqual((await pull('cc-resign', oldKeyring)).code, 0);
+    const swapped = await pull('cc-swap', newKeyring);
+    assert.notEqual(swapped.code, 0, "the attacker's chart got no .prov by the new key");
+    assert.equal((await helmVerify(helm!, newKeyring, path.join(repo('cc-swap'), entry.fileName), home)).code, 0);
 
     // The quarantined release: out of index.yaml (the archive and its .prov aside, with why), and its OCI tag no longer gives it.
     assert.deepEqual(await readRepositoryIndex(repo('cc-quarantine')), []);
@@ -132,11 +157,11 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     await requestCampaign(env.client, again.request);
     const second2 = await until(() => getCampaignStatus(env.client, campaignId), (s) => s.reason === 'test: a second look' && s.state !== 'AUTHORIZING' && s.state !== 'FINDING');
     assert.equal(second2.state, 'AWAITING_APPROVAL', second2.error);
-    assert.deepEqual(second2.items.map((i) => [i.target, i.found]), [['chart:cc-quarantine', ['temporal']], ['chart:cc-resign', ['temporal']]], 'the repositories hold no .prov by the key any more');
+    assert.deepEqual(second2.items.map((i) => [i.target, i.found]), [['chart:cc-quarantine', ['temporal']], ['chart:cc-resign', ['temporal']], ['chart:cc-swap', ['temporal']]], 'the repositories hold no .prov by the key any more');
     await env.decideAs(campaignId, 'carol', 'approve');
     const twice = await waitForCampaign(env.client, campaignId, () => false, 120_000);
     assert.equal(twice.state, 'DONE', twice.error);
-    assert.deepEqual(twice.results.map((r) => [r.id.split('@')[0], r.outcome, r.signatureAdded]), [['chart:cc-quarantine', 'quarantined', undefined], ['chart:cc-resign', 'resigned', false]]);
+    assert.deepEqual(twice.results.map((r) => [r.id.split('@')[0], r.outcome, r.signatureAdded]), [['chart:cc-quarantine', 'quarantined', undefined], ['chart:cc-resign', 'resigned', false], ['chart:cc-swap', 'resigned', false]]);
     assert.equal((await helmVerify(helm!, newKeyring, tgz, home)).code, 0);
   });
 });
