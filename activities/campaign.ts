@@ -11,6 +11,7 @@ import type { Sealed } from '../src/seal/seal';
 import { GOVERNANCE_SEALS, type RecordedVote } from '../src/trust/plan';
 import { sealing, type SealedInRun } from './sealing';
 import { campaignFindings, MAX_CAMPAIGN_ITEMS, signedInRepository } from '../src/trust/campaign-items';
+import { chartsSignedInRepository } from '../src/trust/campaign-chart';
 import type { CampaignFindings, CampaignPlan } from '../src/trust/campaign-plan';
 import type { GovernanceDeps } from '../src/trust/governance';
 import type { KeyCampaign, TrustKey } from '../src/trust/index-file';
@@ -46,7 +47,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
       return asActivity(log, async () => sealed.seal(GOVERNANCE_SEALS.campaignPlan, input.runId, await authorizeCampaign(governance(), input)));
     },
 
-    /** Every item the key signed: promotions' results in Temporal and signatures in the store's target repositories. */
+    /** Every item the key signed: promotions' and chart releases' results in Temporal, signatures in the store's target repositories, .prov files in its chart repositories. */
     async findCampaignItems(run: SealedInRun<CampaignPlan>): Promise<Sealed<CampaignFindings>> {
       return whileHeartbeating(() =>
         asActivity(log, async () => {
@@ -59,6 +60,10 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
             const found = await signedInRepository(deps.storeFor(host), path, target.releaseTag, plan.publicKeyPem);
             if (found.capped) notes.push(`${target.repository}: only the first signature tags were read`);
             scanned.push(...found.digests.map((digest) => ({ target: target.target, digest })));
+          }
+          // An OpenPGP store's charts: each chart target's repository, whose .prov files say who signed them.
+          for (const chart of Object.values(plan.charts ?? {})) {
+            if (chart.repositoryDir) scanned.push(...(await chartsSignedInRepository(chart.repositoryDir, plan.fingerprint)).map((digest) => ({ target: chart.target, digest })));
           }
           return sealed.seal(GOVERNANCE_SEALS.campaignFindings, run.runId, campaignFindings(plan, runs.promotions, scanned, notes));
         }),

@@ -231,7 +231,11 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   }
   // A campaign's per-target action names a target, so a typo never falls back to the default silently.
   for (const store of Object.values(trust)) {
-    for (const t of Object.keys(store.campaign.targets)) if (!isObject(raw.targets) || !(t in raw.targets)) problems.add(`trust.${store.name}.campaign.targets.${t}`, `no target "${t}" under targets:`);
+    for (const t of Object.keys(store.campaign.targets)) {
+      // An OpenPGP store's campaign acts on chart releases: its chart targets are named the same way.
+      const known = (isObject(raw.targets) && t in raw.targets) || (isObject(raw.charts) && t in raw.charts);
+      if (!known) problems.add(`trust.${store.name}.campaign.targets.${t}`, `no target "${t}" under targets: or charts:`);
+    }
   }
   checkOneKeyOnePerson(roster, initiators, problems);
   problems.list.unshift(...withoutDoubles(fromSchema, problems.list));

@@ -11,8 +11,7 @@ import type { CampaignActivities } from '../activities/campaign';
 import { readCampaignClaim } from '../src/requests/campaign-request';
 import type { CampaignFindings, CampaignPlan } from '../src/trust/campaign-plan';
 import type { Sealed } from '../src/seal/seal';
-import { ApprovalGate } from './approval-gate';
-import type { ApprovalPolicy } from './approval-messages';
+import { governanceGate, passGate } from './governance-gate';
 import { campaignQuery, ZERO_COUNTS, type CampaignCarry, type CampaignInput, type CampaignStatus } from './key-campaign-messages';
 import { failureMessage } from './timeline';
 
@@ -46,12 +45,10 @@ const { recordCampaign } = proxyActivities<CampaignActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
 
-const NO_POLICY: ApprovalPolicy = { groups: [], vetoOnReject: true, deadlineMs: 0, roster: {} };
-
 export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus> {
   const { workflowId: campaignId, firstExecutionRunId: runId, continuedFromExecutionRunId } = workflowInfo();
   const claim = readCampaignClaim(input?.request);
-  const gate = new ApprovalGate({ id: campaignId, runId, digest: '', initiator: '', noun: 'key campaign' }, NO_POLICY);
+  const gate = governanceGate(campaignId, runId, 'key campaign');
   let status: CampaignStatus = { campaignId, ...claim, state: 'AUTHORIZING', items: [], results: [], counts: { ...ZERO_COUNTS }, approval: gate.view() };
   const carried = input?.carried;
   setHandler(campaignQuery, () => ({ ...status, approval: carried ? status.approval : gate.view() }));
@@ -90,13 +87,8 @@ export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus>
         await record(plan, status);
         return status;
       }
-      gate.configure({ id: campaignId, runId, digest: findings.planDigest, initiator: plan.requester, noun: 'key campaign', role: `a campaign approver of trust store ${plan.trust}` }, plan.approvers);
-      status.state = 'AWAITING_APPROVAL';
-      const outcome = await gate.run();
-      status.approval = gate.view();
-      if (outcome.state !== 'APPROVED') {
-        status.state = outcome.state;
-        status.error = `${outcome.state}: ${outcome.summary}`;
+      const subject = { id: campaignId, runId, digest: findings.planDigest, initiator: plan.requester, noun: 'key campaign', role: `a campaign approver of trust store ${plan.trust}` };
+      if (!(await passGate(gate, subject, plan.approvers, status, 'AWAITING_APPROVAL'))) {
         await record(plan, status);
         return status;
       }

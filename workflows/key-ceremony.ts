@@ -9,8 +9,7 @@
 import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
 import { readCeremonyClaim } from '../src/requests/ceremony-request';
-import { ApprovalGate } from './approval-gate';
-import type { ApprovalPolicy } from './approval-messages';
+import { governanceGate, passGate } from './governance-gate';
 import { failureMessage } from './timeline';
 import { ceremonyQuery, type CeremonyInput, type CeremonyStatus } from './key-ceremony-messages';
 
@@ -29,15 +28,12 @@ const { createCeremonyKey, publishCeremonyKey } = proxyActivities<KeyActivities>
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
-/** Until the plan is resolved the gate has no policy: every statement is refused as "not yet at the approval step". */
-const NO_POLICY: ApprovalPolicy = { groups: [], vetoOnReject: true, deadlineMs: 0, roster: {} };
-
 export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus> {
   const info = workflowInfo();
   const ceremonyId = info.workflowId;
   const runId = info.firstExecutionRunId;
   const claim = readCeremonyClaim(input?.request);
-  const gate = new ApprovalGate({ id: ceremonyId, runId, digest: '', initiator: '', noun: 'key ceremony' }, NO_POLICY);
+  const gate = governanceGate(ceremonyId, runId, 'key ceremony');
   const status: CeremonyStatus = {
     ceremonyId,
     trust: typeof input?.trust === 'string' ? input.trust : '',
@@ -64,16 +60,8 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
     return status;
   }
   Object.assign(status, { kind: plan.kind, initiator: plan.initiator, planDigest: plan.planDigest, location: plan.location });
-  gate.configure({ id: ceremonyId, runId, digest: plan.planDigest, initiator: plan.initiator, noun: 'key ceremony', role: `a custodian of store ${plan.trust}` }, plan.custodians);
-  status.state = 'AWAITING_CUSTODIANS';
-
-  const outcome = await gate.run();
-  status.approval = gate.view();
-  if (outcome.state !== 'APPROVED') {
-    status.state = outcome.state;
-    status.error = `${outcome.state}: ${outcome.summary}`;
-    return status;
-  }
+  const subject = { id: ceremonyId, runId, digest: plan.planDigest, initiator: plan.initiator, noun: 'key ceremony', role: `a custodian of store ${plan.trust}` };
+  if (!(await passGate(gate, subject, plan.custodians, status, 'AWAITING_CUSTODIANS'))) return status;
   try {
     status.state = 'CREATING';
     // Each step gets the plan as authorize sealed it and checks the seal (and publication the custodians' votes) before it acts.

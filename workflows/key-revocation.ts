@@ -8,8 +8,7 @@
 import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
 import { readRevocationClaim } from '../src/requests/revocation-request';
-import { ApprovalGate } from './approval-gate';
-import type { ApprovalPolicy } from './approval-messages';
+import { governanceGate, passGate } from './governance-gate';
 import { failureMessage } from './timeline';
 import { revocationQuery, type RevocationInput, type RevocationStatus } from './key-revocation-messages';
 
@@ -25,12 +24,10 @@ const { revokeTrustKey } = proxyActivities<KeyActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
 
-const NO_POLICY: ApprovalPolicy = { groups: [], vetoOnReject: true, deadlineMs: 0, roster: {} };
-
 export async function keyRevocation(input: RevocationInput): Promise<RevocationStatus> {
   const { workflowId: revocationId, firstExecutionRunId: runId } = workflowInfo();
   const claim = readRevocationClaim(input?.request);
-  const gate = new ApprovalGate({ id: revocationId, runId, digest: '', initiator: '', noun: 'key revocation' }, NO_POLICY);
+  const gate = governanceGate(revocationId, runId, 'key revocation');
   const status: RevocationStatus = { revocationId, ...claim, state: 'AUTHORIZING', signers: [], approval: gate.view() };
   // The requester's signature counts once the worker accepted it; co-signers' once the gate did.
   const signers = () => (status.state === 'AUTHORIZING' || status.state === 'REFUSED' ? [] : [status.requester, ...gate.record().filter((v) => v.decision === 'approve').map((v) => v.approver)]);
@@ -47,15 +44,8 @@ export async function keyRevocation(input: RevocationInput): Promise<RevocationS
   Object.assign(status, { trust: plan.trust, keyId: plan.keyId, fingerprint: plan.fingerprint, requester: plan.requester, reason: plan.reason, required: plan.required });
   try {
     if (plan.required > 1 && !plan.alreadyRevoked) {
-      gate.configure({ id: revocationId, runId, digest: plan.requestDigest, initiator: plan.requester, noun: 'key revocation', role: `a governance member of store ${plan.trust}` }, plan.cosigners);
-      status.state = 'AWAITING_SIGNATURES';
-      const outcome = await gate.run();
-      status.approval = gate.view();
-      if (outcome.state !== 'APPROVED') {
-        status.state = outcome.state;
-        status.error = `${outcome.state}: ${outcome.summary}`;
-        return status;
-      }
+      const subject = { id: revocationId, runId, digest: plan.requestDigest, initiator: plan.requester, noun: 'key revocation', role: `a governance member of store ${plan.trust}` };
+      if (!(await passGate(gate, subject, plan.cosigners, status, 'AWAITING_SIGNATURES'))) return status;
     }
     status.state = 'REVOKING';
     // The step checks the plan's seal and the co-signers' statements again before it writes.

@@ -7,8 +7,7 @@
 import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RootActivities } from '../activities/root';
 import { readRootClaim } from '../src/requests/root-request';
-import { ApprovalGate } from './approval-gate';
-import type { ApprovalPolicy } from './approval-messages';
+import { governanceGate, passGate } from './governance-gate';
 import { failureMessage } from './timeline';
 import { rootQuery, type RootInput, type RootStatus } from './key-root-messages';
 
@@ -24,12 +23,10 @@ const { publishTrustRoot } = proxyActivities<RootActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
-const NO_POLICY: ApprovalPolicy = { groups: [], vetoOnReject: true, deadlineMs: 0, roster: {} };
-
 export async function keyRoot(input: RootInput): Promise<RootStatus> {
   const { workflowId: rootId, firstExecutionRunId: runId } = workflowInfo();
   const claim = readRootClaim(input?.request);
-  const gate = new ApprovalGate({ id: rootId, runId, digest: '', initiator: '', noun: 'trust root' }, NO_POLICY);
+  const gate = governanceGate(rootId, runId, 'trust root');
   const status: RootStatus = { rootId, ...claim, state: 'AUTHORIZING', approval: gate.view() };
   setHandler(rootQuery, () => ({ ...status, approval: gate.view() }));
 
@@ -45,15 +42,7 @@ export async function keyRoot(input: RootInput): Promise<RootStatus> {
   try {
     // No initiator: the requester signs the root like any other member (TUF roots are signed by their holders).
     const role = `a governance member of ${plan.previous ? `root ${plan.previous.version}` : 'the first root'} of store ${plan.trust}`;
-    gate.configure({ id: rootId, runId, digest: plan.digest, initiator: '', noun: 'trust root', role }, plan.signers);
-    status.state = 'AWAITING_SIGNATURES';
-    const outcome = await gate.run();
-    status.approval = gate.view();
-    if (outcome.state !== 'APPROVED') {
-      status.state = outcome.state;
-      status.error = `${outcome.state}: ${outcome.summary}`;
-      return status;
-    }
+    if (!(await passGate(gate, { id: rootId, runId, digest: plan.digest, initiator: '', noun: 'trust root', role }, plan.signers, status, 'AWAITING_SIGNATURES'))) return status;
     status.state = 'PUBLISHING';
     // The step checks the plan's seal and every signer's statement again before it writes.
     const published = await publishTrustRoot({ runId, plan }, gate.signedVotes());

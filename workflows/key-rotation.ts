@@ -8,6 +8,7 @@
 import { executeChild, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
 import { keyCeremony } from './key-ceremony';
+import { failureMessage } from './timeline';
 import { ceremonyIdFor, DEFAULT_RETIRE_POLL_MS, MIN_RETIRE_POLL_MS, rotationQuery, type RotationInput, type RotationStatus } from './key-ceremony-messages';
 
 const { countPinnedInFlight, retireKey } = proxyActivities<KeyActivities>({
@@ -45,8 +46,15 @@ export async function keyRotation(input: RotationInput): Promise<RotationStatus>
       if (old.inFlight === 0) break;
       await sleep(pollMs);
     }
-    const retired = await retireKey({ workflowId: status.ceremonyId, runId: ceremony.runId!, publication: ceremony.publication! }, old.id, `superseded by ${ceremony.key?.id}; overlap over and no promotion pinned to it`);
-    old.retiredAt = retired.statusChangedAt;
+    try {
+      const retired = await retireKey({ workflowId: status.ceremonyId, runId: ceremony.runId!, publication: ceremony.publication! }, old.id, `superseded by ${ceremony.key?.id}; overlap over and no promotion pinned to it`);
+      old.retiredAt = retired.statusChangedAt;
+    } catch (err) {
+      // A refusal (a publication the worker did not seal) ends the rotation with what it said, not a bare workflow failure.
+      status.state = 'FAILED';
+      status.error = failureMessage(err);
+      return status;
+    }
   }
   status.state = 'DONE';
   return status;

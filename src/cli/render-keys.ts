@@ -1,7 +1,8 @@
-/** Key ceremonies, rotations and revocations as a person reads them (keys status, status, keys history). */
+/** Key ceremonies, rotations, revocations, campaigns and trust roots as a person reads them (keys status, status, keys root, keys history). */
 import type { CampaignStatus, CeremonyStatus, RevocationStatus, RotationStatus } from '../client/types';
 import type { HistoryEntry } from '../client/key-history';
 import type { KeyWorkflowStatus } from '../client/trust';
+import type { RootStatus } from '../client/root';
 import { formatCalendar } from '../duration';
 
 /** A ceremony in a few lines: who asked, the custodians, and what it made (or why nothing). */
@@ -83,5 +84,29 @@ export function renderKeyWorkflow(found: KeyWorkflowStatus): string {
   if (found.type === 'ceremony') return renderCeremony(found.status);
   if (found.type === 'rotation') return renderRotation(found.status);
   if (found.type === 'campaign') return renderCampaign(found.status);
+  if (found.type === 'root') return renderRoot(found.status);
   return renderRevocation(found.status);
+}
+
+/** A trust root in a few lines, as `keys root` and `keys status` print it: the draft, who signed, what is still needed. */
+export function renderRoot(s: RootStatus, trust = s.trust): string {
+  const store = s.trust || trust;
+  const lines = [`trust root ${s.rootId} (store ${store}, version ${s.version}): ${s.state}`];
+  if (s.digest) lines.push(`  digest ${s.digest}`);
+  if (s.text) {
+    try {
+      const root = JSON.parse(s.text) as { governance: Array<{ name: string }>; threshold: number; indexKey: { fingerprint: string }; expires: string };
+      lines.push(`  names index key ${root.indexKey.fingerprint.slice(0, 16)}; governance ${root.governance.map((m) => m.name).join(', ')} (${root.threshold} sign the next root); expires ${root.expires}`);
+    } catch {
+      // The text is shown as the workflow holds it only when it parses; `--json` has it whole.
+    }
+  }
+  const signed = s.approval.votes.filter((v) => v.decision === 'approve').map((v) => v.approver);
+  if (s.state === 'AWAITING_SIGNATURES') {
+    lines.push(`  signed by ${signed.join(', ') || 'nobody yet'}; ${s.approval.summary}`);
+    lines.push(`  others sign with: countersign keys root --trust ${store} --as NAME --key FILE`);
+  }
+  if (s.state === 'PUBLISHED') lines.push(`  published ${s.file} (signed by ${(s.signers ?? signed).join(', ')})`);
+  if (s.error) lines.push(`  ${s.error}`);
+  return lines.join('\n');
 }

@@ -3,17 +3,15 @@
  * revoked key, the worker decides and runs it (workflows/key-campaign.ts), approvers approve its
  * plan with `countersign approve`, and its progress and report are read from the workflow.
  */
-import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
-import { CountersignError } from '../errors';
 import type { Signer } from '../keys/signer';
 import { CAMPAIGN_REQUEST_TYPE, campaignWorkflowId, parseCampaignRequest } from '../requests/campaign-request';
 import type { SignedStatement } from '../requests/statement';
-import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import { KEY_CAMPAIGN_WORKFLOW_TYPE, type CampaignStatus } from '../../workflows/key-campaign-messages';
 import type { TrustConfig } from '../trust/config';
 import { signKeyRequest } from './key-request';
-import { keyWorkflowStatus, waitForKeyWorkflow } from './trust';
+import { keyStatusOf, startKeyWorkflow, waitForKeyStatus } from './key-workflow';
 
 /** The states a campaign ends in. */
 export const CAMPAIGN_ENDED = ['REFUSED', 'DONE', 'REJECTED', 'EXPIRED', 'FAILED'];
@@ -39,24 +37,15 @@ export function signCampaignRequest(config: Config, trust: TrustConfig, requeste
 export async function requestCampaign(client: Client, request: SignedStatement): Promise<string> {
   const { trust, keyId } = parseCampaignRequest(request);
   const workflowId = campaignWorkflowId(trust, keyId);
-  try {
-    await client.workflow.start(KEY_CAMPAIGN_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId, args: [{ request }] });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CountersignError('BAD_INPUT', `${workflowId} is already running: follow it with countersign keys status ${workflowId}`);
-    throw err;
-  }
-  return workflowId;
+  return startKeyWorkflow(client, KEY_CAMPAIGN_WORKFLOW_TYPE, workflowId, request, `${workflowId} is already running: follow it with countersign keys status ${workflowId}`);
 }
 
 /** A campaign's status, running or finished. */
-export async function getCampaignStatus(client: Client, id: string): Promise<CampaignStatus> {
-  const found = await keyWorkflowStatus(client, id);
-  if (found.type !== 'campaign') throw new CountersignError('UNKNOWN_PROMOTION', `${id} is a key ${found.type}, not a campaign`);
-  return found.status;
+export function getCampaignStatus(client: Client, id: string): Promise<CampaignStatus> {
+  return keyStatusOf(client, id, 'campaign');
 }
 
 /** Waits until the campaign's state satisfies `until` or it has ended. */
-export async function waitForCampaign(client: Client, id: string, until: (s: CampaignStatus) => boolean, timeoutMs?: number): Promise<CampaignStatus> {
-  const found = await waitForKeyWorkflow(client, id, (s) => s.type === 'campaign' && (CAMPAIGN_ENDED.includes(s.status.state) || until(s.status)), { timeoutMs });
-  return found.status as CampaignStatus;
+export function waitForCampaign(client: Client, id: string, until: (s: CampaignStatus) => boolean, timeoutMs?: number): Promise<CampaignStatus> {
+  return waitForKeyStatus(client, id, 'campaign', CAMPAIGN_ENDED, until, timeoutMs);
 }

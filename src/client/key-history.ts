@@ -108,6 +108,8 @@ function fromStatus(found: KeyWorkflowStatus): Omit<HistoryEntry, 'source' | 'st
   if (found.type === 'ceremony') return ceremonyEntry(found.status);
   if (found.type === 'rotation') return rotationEntry(found.status);
   if (found.type === 'campaign') return campaignEntry(found.status);
+  // Roots are not among the kinds listed (TYPES); one named here is caught and listed as its visibility row.
+  if (found.type === 'root') throw new CountersignError('UNKNOWN_PROMOTION', `${found.status.rootId} is a trust root, not a key history entry`);
   return revocationEntry(found.status);
 }
 

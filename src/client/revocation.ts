@@ -2,19 +2,17 @@
  * The client side of revocation: a governance member signs a revocation request, the worker
  * decides (workflows/key-revocation.ts), and what the key signed is listed from visibility.
  */
-import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
-import { CountersignError } from '../errors';
 import type { Signer } from '../keys/signer';
 import { parseRevocationRequest, REVOCATION_REQUEST_TYPE, revocationWorkflowId } from '../requests/revocation-request';
 import type { SignedStatement } from '../requests/statement';
-import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import { KEY_REVOCATION_WORKFLOW_TYPE, type RevocationStatus } from '../../workflows/key-revocation-messages';
 import type { TrustConfig } from '../trust/config';
 import type { TrustKey } from '../trust/index-file';
 import { PINNED_LISTING_LIMIT, runsInFlight, runsSignedBy, type PinnedPromotion, type SignedPromotion } from './pinned-runs';
 import { signKeyRequest } from './key-request';
-import { keyWorkflowStatus, waitForKeyWorkflow } from './trust';
+import { keyStatusOf, startKeyWorkflow, waitForKeyStatus } from './key-workflow';
 
 export interface RevocationRequestOptions {
   /** The requester's own key (their roster key). */
@@ -45,28 +43,19 @@ export function signRevocationRequest(config: Config, trust: TrustConfig, reques
 export async function requestRevocation(client: Client, request: SignedStatement): Promise<string> {
   const { trust, keyId } = parseRevocationRequest(request);
   const workflowId = revocationWorkflowId(trust, keyId);
-  const running = new CountersignError('BAD_INPUT', `${workflowId} is already waiting for signatures: co-sign it with countersign approve ${workflowId} --as NAME --key FILE`);
-  try {
-    await client.workflow.start(KEY_REVOCATION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId, args: [{ request }] });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw running;
-    throw err;
-  }
-  return workflowId;
+  return startKeyWorkflow(client, KEY_REVOCATION_WORKFLOW_TYPE, workflowId, request, `${workflowId} is already waiting for signatures: co-sign it with countersign approve ${workflowId} --as NAME --key FILE`);
 }
 
 /** A revocation's status, running or finished. */
-export async function getRevocationStatus(client: Client, id: string): Promise<RevocationStatus> {
-  const found = await keyWorkflowStatus(client, id);
-  if (found.type !== 'revocation') throw new CountersignError('UNKNOWN_PROMOTION', `${id} is a key ${found.type}, not a revocation`);
-  return found.status;
+export function getRevocationStatus(client: Client, id: string): Promise<RevocationStatus> {
+  return keyStatusOf(client, id, 'revocation');
 }
 
+const REVOCATION_ENDED = ['REFUSED', 'REVOKED', 'EXPIRED', 'REJECTED', 'FAILED'];
+
 /** Waits until the revocation's state satisfies `until` or it has ended. */
-export async function waitForRevocation(client: Client, id: string, until: (s: RevocationStatus) => boolean, timeoutMs?: number): Promise<RevocationStatus> {
-  const ended = ['REFUSED', 'REVOKED', 'EXPIRED', 'REJECTED', 'FAILED'];
-  const found = await waitForKeyWorkflow(client, id, (s) => s.type === 'revocation' && (ended.includes(s.status.state) || until(s.status)), { timeoutMs });
-  return found.status as RevocationStatus;
+export function waitForRevocation(client: Client, id: string, until: (s: RevocationStatus) => boolean, timeoutMs?: number): Promise<RevocationStatus> {
+  return waitForKeyStatus(client, id, 'revocation', REVOCATION_ENDED, until, timeoutMs);
 }
 
 export interface Revocation {

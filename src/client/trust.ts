@@ -25,6 +25,7 @@ import {
 } from '../../workflows/key-ceremony-messages';
 import { KEY_REVOCATION_WORKFLOW_TYPE, revocationQuery, type RevocationStatus } from '../../workflows/key-revocation-messages';
 import { campaignQuery, KEY_CAMPAIGN_WORKFLOW_TYPE, type CampaignStatus } from '../../workflows/key-campaign-messages';
+import { KEY_ROOT_WORKFLOW_TYPE, rootQuery, type RootStatus } from '../../workflows/key-root-messages';
 import type { TrustConfig } from '../trust/config';
 import { rotationIdFor, rotationScheduleId } from '../trust/ids';
 import { ceremonyPlanDigest, pinPeople } from '../trust/resolve';
@@ -217,16 +218,17 @@ export type KeyWorkflowStatus =
   | { type: 'ceremony'; status: CeremonyStatus }
   | { type: 'rotation'; status: RotationStatus }
   | { type: 'revocation'; status: RevocationStatus }
-  | { type: 'campaign'; status: CampaignStatus };
+  | { type: 'campaign'; status: CampaignStatus }
+  | { type: 'root'; status: RootStatus };
 
-/** Status of a ceremony, a rotation, a revocation or a campaign, by workflow id (its latest run, or the run named). */
+/** Status of a ceremony, a rotation, a revocation, a campaign or a trust root, by workflow id (its latest run, or the run named). */
 export async function keyWorkflowStatus(client: Client, id: string, runId?: string): Promise<KeyWorkflowStatus> {
   const handle = client.workflow.getHandle(id, runId);
   let description;
   try {
     description = await handle.describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no key ceremony, rotation, revocation or campaign "${id}"`);
+    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no key ceremony, rotation, revocation, campaign or trust root "${id}"`);
     throw err;
   }
   const running = description.status.name === 'RUNNING';
@@ -234,7 +236,8 @@ export async function keyWorkflowStatus(client: Client, id: string, runId?: stri
   if (description.type === KEY_ROTATION_WORKFLOW_TYPE) return { type: 'rotation', status: running ? await handle.query(rotationQuery) : await handle.result() };
   if (description.type === KEY_REVOCATION_WORKFLOW_TYPE) return { type: 'revocation', status: running ? await handle.query(revocationQuery) : await handle.result() };
   if (description.type === KEY_CAMPAIGN_WORKFLOW_TYPE) return { type: 'campaign', status: running ? await handle.query(campaignQuery) : await handle.result() };
-  throw new CountersignError('UNKNOWN_PROMOTION', `${id} is a ${description.type}, not a key ceremony, rotation, revocation or campaign`);
+  if (description.type === KEY_ROOT_WORKFLOW_TYPE) return { type: 'root', status: running ? await handle.query(rootQuery) : await handle.result() };
+  throw new CountersignError('UNKNOWN_PROMOTION', `${id} is a ${description.type}, not a key ceremony, rotation, revocation, campaign or trust root`);
 }
 
 /**

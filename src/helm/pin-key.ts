@@ -12,27 +12,26 @@ import type { ChartTargetConfig } from './config';
 import { DEFAULT_PGP_PASSWORD_ENV } from './config';
 import { readKeyring } from './pgp-key';
 import type { CosignKeyPin, PgpKeyPin } from './plan';
+import type { KeyTrust } from '../promotion/plan';
+import type { TrustConfig } from '../trust/config';
 
 export async function pinPgpKey(chart: ChartTargetConfig): Promise<PgpKeyPin> {
   const signing = chart.signing;
-  if ('trust' in signing) {
-    const store = new TrustStore(signing.trust);
-    const key = await store.active('openpgp');
-    const secret = await store.privateRef(key.id);
-    const keyringPath = path.join(signing.trust.publishDir, key.file);
-    const fingerprint = await keyringFingerprint(keyringPath);
-    if (fingerprint !== key.fingerprint.toUpperCase()) {
-      throw new CountersignError('KEY_INVALID', `${keyringPath} holds ${fingerprint}, but the index gives ${key.fingerprint} for ${key.id}`);
-    }
-    return {
-      ref: secret.ref,
-      passwordEnv: secret.passwordEnv ?? DEFAULT_PGP_PASSWORD_ENV,
-      fingerprint,
-      keyringPath,
-      trust: { publishDir: signing.trust.publishDir, keyId: key.id },
-    };
-  }
+  if ('trust' in signing) return pinStorePgpKey(signing.trust);
   return { ref: signing.key, passwordEnv: signing.passphraseEnv, fingerprint: await keyringFingerprint(signing.keyring), keyringPath: signing.keyring };
+}
+
+/** A trust store's active OpenPGP key, its fingerprint checked against its published keyring. */
+export async function pinStorePgpKey(trust: TrustConfig): Promise<PgpKeyPin & { trust: KeyTrust }> {
+  const store = new TrustStore(trust);
+  const key = await store.active('openpgp');
+  const secret = await store.privateRef(key.id);
+  const keyringPath = path.join(trust.publishDir, key.file);
+  const fingerprint = await keyringFingerprint(keyringPath);
+  if (fingerprint !== key.fingerprint.toUpperCase()) {
+    throw new CountersignError('KEY_INVALID', `${keyringPath} holds ${fingerprint}, but the index gives ${key.fingerprint} for ${key.id}`);
+  }
+  return { ref: secret.ref, passwordEnv: secret.passwordEnv ?? DEFAULT_PGP_PASSWORD_ENV, fingerprint, keyringPath, trust: { publishDir: trust.publishDir, keyId: key.id } };
 }
 
 async function keyringFingerprint(keyringPath: string): Promise<string> {

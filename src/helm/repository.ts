@@ -17,6 +17,14 @@ import { metadataObject, type ChartMetadata } from './metadata';
 import { compareSemVer, parseSemVer } from './semver';
 
 export const INDEX_FILE = 'index.yaml';
+/**
+ * The largest index.yaml read (re-indexing keeps `created` times from it; a campaign finds chart
+ * versions in it). Thousands of chart versions fit in a few megabytes; a file past this is not a
+ * repository this worker wrote, and it is refused before it is parsed.
+ */
+export const MAX_INDEX_BYTES = 16 * 1024 * 1024;
+/** Where withdrawn (quarantined) charts go: a dot directory, which indexing skips and so never lists again. */
+export const WITHDRAWN_DIR = '.quarantine';
 
 export interface IndexOptions {
   /** Absolute base URL for `urls` (as `helm repo index --url`); relative file names when absent. */
@@ -87,15 +95,31 @@ async function findArchives(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-async function readCreatedTimes(file: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+type RawIndex = { entries?: Record<string, Array<Record<string, unknown>>> } | null;
+
+/** The parsed index.yaml of `dir`, undefined when there is none; INPUT_TOO_LARGE past MAX_INDEX_BYTES. */
+async function readRawIndex(file: string): Promise<RawIndex | undefined> {
+  const size = await fsp.stat(file).then((st) => st.size, () => undefined);
+  if (size === undefined) return undefined;
+  if (size > MAX_INDEX_BYTES) {
+    throw new CountersignError('INPUT_TOO_LARGE', `${file} is ${size} bytes, over the ${MAX_INDEX_BYTES}-byte limit of a chart repository index`, { details: { bytes: size, limit: MAX_INDEX_BYTES } });
+  }
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch {
-    return out;
+    return undefined;
   }
-  const index = parse(text) as { entries?: Record<string, Array<Record<string, unknown>>> } | null;
+  try {
+    return parse(text) as RawIndex;
+  } catch (cause) {
+    throw new CountersignError('CHART_INVALID', `${file} is not YAML: ${(cause as Error).message.split('\n')[0]}`, { cause });
+  }
+}
+
+async function readCreatedTimes(file: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const index = await readRawIndex(file);
   for (const [name, list] of Object.entries(index?.entries ?? {})) {
     for (const e of Array.isArray(list) ? list : []) {
       if (typeof e?.created === 'string') out.set(`${name}@${String(e.version)}@${String(e.digest)}`, e.created);
@@ -136,4 +160,69 @@ export async function publishToRepository(dir: string, input: PublishInput, opti
   if (input.bundle !== undefined) await writeAtomically(`${target}.sigstore.json`, input.bundle);
   if (existing === undefined) await writeAtomically(target, input.archive);
   return indexRepository(dir, options);
+}
+
+export interface IndexEntry {
+  name: string;
+  version: string;
+  /** Hex sha256 of the archive. */
+  digest: string;
+  /** `<name>-<version>.tgz`, where publishToRepository writes it. */
+  fileName: string;
+}
+
+/** The chart versions `dir/index.yaml` lists (none without one). */
+export async function readRepositoryIndex(dir: string): Promise<IndexEntry[]> {
+  const index = await readRawIndex(path.join(dir, INDEX_FILE));
+  const out: IndexEntry[] = [];
+  for (const [name, list] of Object.entries(index?.entries ?? {})) {
+    for (const e of Array.isArray(list) ? list : []) {
+      const version = String(e?.version ?? '');
+      if (typeof e?.digest === 'string' && /^[0-9a-f]{64}$/.test(e.digest)) out.push({ name, version, digest: e.digest, fileName: `${name}-${version}.tgz` });
+    }
+  }
+  return out;
+}
+
+/** Files published beside an archive, moved with it. */
+const COMPANIONS = ['', '.prov', '.sigstore.json'];
+
+/**
+ * Takes a chart version out of the repository: the archive and its `.prov` and bundle move to
+ * `dir/.quarantine/` with a note saying why, and index.yaml is rebuilt without it (a later
+ * publish re-indexes from the archives left, so it does not come back). Idempotent: a chart
+ * already moved is re-indexed and reported as such.
+ */
+export async function withdrawFromRepository(dir: string, fileName: string, note: Record<string, unknown>, options: IndexOptions = {}): Promise<'withdrawn' | 'already'> {
+  if (path.basename(fileName) !== fileName) throw new CountersignError('BAD_INPUT', `${fileName} is not a file name`);
+  const away = path.join(dir, WITHDRAWN_DIR);
+  await fsp.mkdir(away, { recursive: true });
+  const present = await fsp.stat(path.join(dir, fileName)).then(() => true, () => false);
+  if (present) {
+    await writeAtomically(path.join(away, `${fileName}.quarantine.json`), `${JSON.stringify(note, null, 2)}\n`);
+    // The archive last: a retry that finds it still in place moves the rest again.
+    for (const ext of [...COMPANIONS].reverse()) {
+      await fsp.rename(path.join(dir, `${fileName}${ext}`), path.join(away, `${fileName}${ext}`)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
+  }
+  await indexRepository(dir, options);
+  return present ? 'withdrawn' : 'already';
+}
+
+/** The withdrawn archive with this sha256, if a campaign moved it (its file name). */
+export async function findWithdrawn(dir: string, sha256: string): Promise<string | undefined> {
+  const away = path.join(dir, WITHDRAWN_DIR);
+  const names = await fsp.readdir(away).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.endsWith('.tgz')).sort()) {
+    if (sha256Hex(await fsp.readFile(path.join(away, name))) === sha256) return name;
+  }
+  return undefined;
+}
+
+/** Replaces the `.prov` of a published archive (atomically: a reader sees the old one or the new one). */
+export async function replaceProvenance(dir: string, fileName: string, provenance: string): Promise<void> {
+  if (path.basename(fileName) !== fileName) throw new CountersignError('BAD_INPUT', `${fileName} is not a file name`);
+  await writeAtomically(path.join(dir, `${fileName}.prov`), provenance);
 }

@@ -14,7 +14,8 @@ import { pinKey } from '../promotion/pin-keys';
 import { campaignWorkflowId, CAMPAIGN_REQUEST_VALIDITY_MS, parseCampaignRequest } from '../requests/campaign-request';
 import type { SignedStatement } from '../requests/statement';
 import { campaignActionFor } from './campaign-config';
-import type { CampaignPlan, CampaignTarget } from './campaign-plan';
+import type { CampaignChartTarget, CampaignPlan, CampaignTarget } from './campaign-plan';
+import { pinStorePgpKey } from '../helm/pin-key';
 import type { TrustConfig } from './config';
 import { checkKeyRequest, type GovernanceDeps } from './governance';
 import type { TrustKey } from './index-file';
@@ -38,7 +39,7 @@ export async function authorizeCampaign(deps: GovernanceDeps, input: CampaignAut
   if (key.status !== 'revoked') {
     throw new CountersignError('REQUEST_INVALID', `key ${key.id} of trust store ${store.name} is ${key.status}, not revoked: revoke it first (countersign keys revoke ${key.id} --trust ${store.name} ...), then run the campaign`);
   }
-  const signingKey = store.kind === 'cosign' ? await activeSigningKey(store, key) : undefined;
+  const signingKey = store.kind === 'cosign' ? await activeSigningKey(store, key) : await activeChartKey(store, key);
   return {
     trust: store.name,
     keyId: key.id,
@@ -51,6 +52,7 @@ export async function authorizeCampaign(deps: GovernanceDeps, input: CampaignAut
     requestDigest,
     ...(signingKey ? { signingKey } : {}),
     targets: store.kind === 'cosign' ? await storeTargets(config, store) : {},
+    ...(store.kind === 'openpgp' ? { charts: storeCharts(config, store) } : {}),
     onVerifyFailure: store.campaign.onVerifyFailure,
     perMinute: store.campaign.perMinute,
     windowMs: store.campaign.windowMs,
@@ -70,6 +72,28 @@ async function activeSigningKey(store: TrustConfig, compromised: TrustKey): Prom
   });
   if (pin.fingerprint === compromised.fingerprint) throw new CountersignError('KEY_INVALID', `the active key of trust store ${store.name} is the compromised key ${compromised.id}`);
   return { id: pin.trust!.keyId, ref: pin.ref ?? '', passwordEnv: pin.passwordEnv, publicKeyPem: pin.publicKeyPem, fingerprint: pin.fingerprint, trust: pin.trust! };
+}
+
+/** An OpenPGP store's active key, which writes the new `.prov` files; as for images, a campaign waits for the next key. */
+async function activeChartKey(store: TrustConfig, compromised: TrustKey): Promise<CampaignPlan['signingKey']> {
+  const pin = await pinStorePgpKey(store).catch((err: unknown) => {
+    throw err instanceof CountersignError && err.code === 'TRUST_NO_ACTIVE_KEY'
+      ? new CountersignError('TRUST_NO_ACTIVE_KEY', `trust store ${store.name} has no active key to re-sign charts with: run a key ceremony first (countersign keys ceremony --trust ${store.name}), then the campaign`)
+      : err;
+  });
+  if (pin.fingerprint === compromised.fingerprint.toUpperCase()) throw new CountersignError('KEY_INVALID', `the active key of trust store ${store.name} is the compromised key ${compromised.id}`);
+  return { id: pin.trust.keyId, ref: pin.ref, passwordEnv: pin.passwordEnv, publicKeyPem: '', fingerprint: pin.fingerprint, trust: pin.trust, keyringPath: pin.keyringPath };
+}
+
+/** Chart targets whose `.prov` this store's key signs, with where their releases were published. */
+function storeCharts(config: Config, store: TrustConfig): Record<string, CampaignChartTarget> {
+  const out: Record<string, CampaignChartTarget> = {};
+  for (const c of Object.values(config.charts ?? {})) {
+    if (!('trust' in c.signing) || c.signing.trust.name !== store.name) continue;
+    const target = `chart:${c.name}`;
+    out[target] = { target, chart: c.name, ...c.publish, action: campaignActionFor(store.campaign, c.name) };
+  }
+  return out;
 }
 
 /** The revoked key's public key: kept in the index (its published file is a tombstone), or the file for older entries. */

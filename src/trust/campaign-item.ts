@@ -1,5 +1,6 @@
 /**
- * One item of a compromise campaign: an image the compromised key signed. Re-signing runs the
+ * One item of a compromise campaign: an image the compromised key signed (a chart release's item
+ * is src/trust/campaign-chart.ts's). Re-signing runs the
  * target's platform verify again (its policy and developer key as the worker's configuration gave
  * them) and signs with the store's active key only when every check passes, exactly once per
  * (digest, key) as production signing does; quarantine takes the release tag off the image. A
@@ -8,7 +9,8 @@
 import { collectImageEvidence } from '../cosign/verify-image';
 import { keyFingerprint } from '../keys/public-key';
 import { productionSign, splitRepository, verifyForPlatform, type StepDeps } from '../promotion/steps';
-import type { CampaignItem, CampaignPlan, CampaignSigningKey, CampaignTarget, ItemResult, QuarantineResult } from './campaign-plan';
+import type { CampaignChartTarget, CampaignItem, CampaignPlan, CampaignSigningKey, CampaignTarget, ItemResult, QuarantineResult } from './campaign-plan';
+import { runChartItem } from './campaign-chart';
 import type { VerifyFailureAction } from './campaign-config';
 import { quarantineRelease, type QuarantineWhy } from './quarantine';
 
@@ -16,8 +18,12 @@ export interface ItemWork {
   item: CampaignItem;
   /** The item's target as the plan pinned it; undefined for a `report` item. */
   target?: CampaignTarget;
+  /** A chart item's chart target as the plan pinned it (an OpenPGP store's). */
+  chart?: CampaignChartTarget;
   /** The compromised key's public key: an image without its signature is left unchanged. */
   compromisedKeyPem: string;
+  /** Its fingerprint: a chart whose `.prov` another key signed is left unchanged. */
+  compromisedFingerprint: string;
   signingKey?: CampaignSigningKey;
   onVerifyFailure: VerifyFailureAction;
   why: QuarantineWhy;
@@ -28,7 +34,8 @@ export interface ItemWork {
 export type ItemDone = Omit<ItemResult, 'window' | 'at'>;
 
 export async function runCampaignItem(deps: StepDeps, work: ItemWork, options: { signal?: AbortSignal } = {}): Promise<ItemDone> {
-  const { item, target } = work;
+  const { item, target, chart } = work;
+  if (item.action !== 'report' && chart) return runChartItem(deps, { ...work, chart });
   if (item.action === 'report' || !target) return { id: item.id, outcome: 'reported', detail: item.note ?? 'listed for a person to decide' };
   const { host, path } = splitRepository(target.repository);
   const store = deps.storeFor(host);
@@ -89,10 +96,13 @@ function tagWords(q: QuarantineResult): string {
  */
 export function campaignItemWork(plan: CampaignPlan, item: CampaignItem, campaign: { campaignId: string; runId: string; decisions: unknown[]; signedAt: string }): ItemWork {
   const target = Object.hasOwn(plan.targets, item.target) ? plan.targets[item.target] : undefined;
+  const chart = plan.charts && Object.hasOwn(plan.charts, item.target) ? plan.charts[item.target] : undefined;
   return {
     item,
     ...(target ? { target } : {}),
+    ...(chart ? { chart } : {}),
     compromisedKeyPem: plan.publicKeyPem,
+    compromisedFingerprint: plan.fingerprint,
     ...(plan.signingKey ? { signingKey: plan.signingKey } : {}),
     onVerifyFailure: plan.onVerifyFailure,
     why: { reason: `signed by compromised key ${plan.keyId}: ${plan.reason}`, campaignId: campaign.campaignId, keyId: plan.keyId },

@@ -39,8 +39,8 @@ export async function signedInRepository(store: Store, path: string, releaseTag:
 }
 
 /**
- * One item per target and digest. A run whose target the configuration no longer has (or a chart,
- * whose re-signing the campaign does not do) is listed with action `report`: a person decides.
+ * One item per target and digest. A run whose target (or chart target) the configuration no
+ * longer has is listed with action `report`: a person decides.
  */
 export function mergeItems(plan: CampaignPlan, runs: SignedPromotion[], scanned: Array<{ target: string; digest: string }>): CampaignItem[] {
   const items = new Map<string, CampaignItem>();
@@ -48,15 +48,17 @@ export function mergeItems(plan: CampaignPlan, runs: SignedPromotion[], scanned:
     const id = `${target}@${digest}`;
     let item = items.get(id);
     if (!item) {
-      const configured = Object.hasOwn(plan.targets, target) ? plan.targets[target] : undefined;
-      const chart = target.startsWith('chart:');
+      const image = Object.hasOwn(plan.targets, target) ? plan.targets[target] : undefined;
+      const chart = plan.charts && Object.hasOwn(plan.charts, target) ? plan.charts[target] : undefined;
+      const configured = image ?? chart;
+      const kind = target.startsWith('chart:') ? 'chart target' : 'target';
       item = {
         id,
         target,
-        repository: configured?.repository ?? '',
+        repository: image?.repository ?? chart?.repositoryDir ?? chart?.oci ?? '',
         digest,
         action: configured?.action ?? 'report',
-        ...(configured ? {} : { note: chart ? 'a chart release: re-sign or pull its .prov by hand (the campaign changes images only)' : `target ${target} is not in the worker's configuration any more (or does not sign with trust store ${plan.trust})` }),
+        ...(configured ? {} : { note: `${kind} ${target.replace(/^chart:/, '')} is not in the worker's configuration any more (or does not sign with trust store ${plan.trust})` }),
         found: [],
         runs: [],
       };

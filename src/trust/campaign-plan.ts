@@ -24,14 +24,33 @@ export interface CampaignTarget {
   action: CampaignAction;
 }
 
+/**
+ * A chart target whose `.prov` files the store's OpenPGP key signs (item target `chart:<name>`):
+ * where its releases were published, from the worker's configuration.
+ */
+export interface CampaignChartTarget {
+  target: string;
+  /** The chart target's name under the worker's `charts:`. */
+  chart: string;
+  repositoryDir?: string;
+  repositoryUrl?: string;
+  /** `<registry host>/<namespace>`. */
+  oci?: string;
+  action: CampaignAction;
+}
+
 /** The key that re-signs: the store's active key when the campaign was authorised. */
 export interface CampaignSigningKey {
   id: string;
   ref: string;
   passwordEnv: string;
+  /** A cosign key's PEM; empty for an OpenPGP key (keyringPath instead). */
   publicKeyPem: string;
+  /** Upper-case v4 fingerprint for an OpenPGP key. */
   fingerprint: string;
   trust: KeyTrust;
+  /** An OpenPGP key's published binary keyring: every new `.prov` is verified against it before it is written. */
+  keyringPath?: string;
 }
 
 export interface CampaignPlan {
@@ -46,10 +65,11 @@ export interface CampaignPlan {
   requestedAt: string;
   /** sha256 of the signed request's statement bytes. */
   requestDigest: string;
-  /** Undefined for an OpenPGP store (its charts are listed, not changed). */
   signingKey?: CampaignSigningKey;
   /** The store's targets (platform key from this store), by name. */
   targets: Record<string, CampaignTarget>;
+  /** An OpenPGP store's chart targets (signing with this store), by item target `chart:<name>`. */
+  charts?: Record<string, CampaignChartTarget>;
   onVerifyFailure: VerifyFailureAction;
   perMinute: number;
   windowMs: number;
@@ -61,12 +81,12 @@ export interface CampaignPlan {
   configFile: string;
 }
 
-/** `report`: nothing is changed; a person looks at it (its target is gone, or it is a chart). */
+/** `report`: nothing is changed; a person looks at it (its target or chart target is gone from the configuration). */
 export type ItemAction = CampaignAction | 'report';
 
 /** One image (or chart) the key signed, and what the campaign will do with it. */
 export interface CampaignItem {
-  /** `<target>@<digest>`: stable, one per target and digest. */
+  /** `<target>@<digest>`: stable, one per target and digest (a chart's target is `chart:<name>`, its digest the archive's sha256). */
   id: string;
   target: string;
   repository: string;
@@ -107,7 +127,7 @@ export interface ItemResult {
 
 /** What the quarantine of one item did to its release tag. */
 export interface QuarantineResult {
-  /** deleted: the registry removed the tag; notice: it now names a quarantine notice; elsewhere: it did not name this digest; absent: no such tag. */
+  /** deleted: the registry removed the tag (or a chart left its repository's index); notice: it now names a quarantine notice; elsewhere: it did not name this digest; absent: no such tag. */
   tag: 'deleted' | 'notice' | 'elsewhere' | 'absent';
   reference: string;
 }

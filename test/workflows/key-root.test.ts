@@ -64,12 +64,22 @@ describe('the trust root workflow', () => {
     assert.match(asked.stdout, /names index key [0-9a-f]{16}; governance erin, dave \(2 sign the next root\)/);
     assert.match(asked.stdout, /signed by erin; waiting for 1 more of governance/);
     await assert.rejects(fs.access(path.join(publishDir, rootFileName('rooted', 1))), 'nothing is published before the threshold signed');
+    // keys status shows the running root as keys root printed it.
+    const waiting = await runCli(['keys', 'status', 'key-root-rooted-1'], cliEnv('rooted'));
+    assert.equal(waiting.code, 0, waiting.stderr);
+    assert.equal(waiting.stdout, asked.stdout);
 
     const signed = await runCli(signLine, cliEnv('rooted'));
     assert.equal(signed.code, 0, signed.stderr);
     assert.match(signed.stdout, /: PUBLISHED\n[\s\S]*published root-rooted-1\.json \(signed by erin, dave\)/);
     const sigs = JSON.parse(await fs.readFile(path.join(publishDir, rootSignaturesFileName('rooted', 1)), 'utf8')) as Array<{ approver: string }>;
     assert.deepEqual(sigs.map((s) => s.approver), ['erin', 'dave']);
+    // And the ended one from its result, as text and as --json.
+    const ended = await runCli(['keys', 'status', 'key-root-rooted-1'], cliEnv('rooted'));
+    assert.equal(ended.code, 0, ended.stderr);
+    assert.equal(ended.stdout, signed.stdout);
+    const json = JSON.parse((await runCli(['keys', 'status', 'key-root-rooted-1', '--json'], cliEnv('rooted'))).stdout) as { type: string; status: { state: string; signers: string[] } };
+    assert.deepEqual([json.type, json.status.state, json.status.signers], ['root', 'PUBLISHED', ['erin', 'dave']]);
 
     const pinned = await fs.readFile(path.join(publishDir, rootFileName('rooted', 1)));
     const followed = await followRootChain(await trustSource(publishDir), { pinned });
@@ -92,6 +102,9 @@ describe('the trust root workflow', () => {
       assert.equal(status.state, 'REFUSED', `${who} ${trust} ${version}`);
       assert.match(status.error ?? '', why);
       assert.equal(status.text, undefined, 'nothing drafted');
+      const shown = await runCli(['keys', 'status', rootId], cliEnv(trust));
+      assert.equal(shown.code, 7, 'keys status exits 7 for a refused root, as for any refused request');
+      assert.match(shown.stdout, why);
     }
   });
 

@@ -1,7 +1,8 @@
 /**
  * Governance steps act only on what the worker sealed: a caller allowed to complete activities
  * by id answers a ceremony's key-creation step with a key of their own, or a revocation's
- * authorize step with a plan naming a key the governance never asked to revoke. The next step
+ * authorize step with a plan naming a key the governance never asked to revoke, or a rotation's
+ * ceremony's publication step with one that makes a key of the store retiring. The next step
  * refuses (SEAL_INVALID) and the published index is unchanged. Real dev server, real worker,
  * the SDK's own async-completion client (test/support/activity-forger.ts).
  */
@@ -16,7 +17,7 @@ import { keyFingerprint } from '../../src/keys/public-key';
 import { REVOCATION_REQUEST_TYPE } from '../../src/requests/revocation-request';
 import { newNonce, signStatement } from '../../src/requests/sign';
 import { readIndex } from '../../src/trust/index-file';
-import type { CeremonyStatus } from '../../workflows/key-ceremony-messages';
+import type { CeremonyStatus, RotationStatus } from '../../workflows/key-ceremony-messages';
 import { completeActivityById, startWorkflowsOnlyWorker, type WorkflowsOnlyWorker } from '../support/activity-forger';
 import { TEST_PASSWORD, useTestEnv } from '../support/env';
 import { join, runCeremony, startCeremony, trustTestConfig, until } from '../trust/support';
@@ -96,6 +97,48 @@ describe("governance steps refuse what the worker did not seal", () => {
       assert.equal(index.keys.find((k) => k.id === victim.id)?.status, 'active', 'the key stays active');
     } finally {
       await stop();
+    }
+  });
+
+  it("a rotation's ceremony answered with a forged publication: retireKey refuses it, the old key stays active", async () => {
+    const config = trustTestConfig(env, {}, 'ret');
+    let stopWorker = await env.startWorker();
+    const first = await runCeremony(env, config, 'ret');
+    assert.equal(first.ceremony.state, 'PUBLISHED', first.ceremony.error);
+    const victim = first.ceremony.key!;
+    const { rotationId, ceremonyId } = await startCeremony(env, config, 'ret', 'erin');
+    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
+    await join(env, ceremonyId, 'bob');
+    await stopWorker();
+    await join(env, ceremonyId, 'carol');
+    // Both of the ceremony's steps answered by the caller: a key that is never published, and a publication
+    // that says the victim is retiring now (its overlap over), unsealed as anyone outside the worker must write it.
+    await completeActivityById(env.client, ceremonyId, 'createCeremonyKey', {
+      kind: 'cosign',
+      ref: path.join(env.keysDir, 'mallory.key'),
+      passwordEnv: 'X',
+      fingerprint: keyFingerprint(malloryPem),
+      created: new Date().toISOString(),
+      publicBase64: Buffer.from(malloryPem).toString('base64'),
+    });
+    await completeActivityById(env.client, ceremonyId, 'publishCeremonyKey', {
+      key: { ...victim, id: 'forged', fingerprint: keyFingerprint(malloryPem) },
+      retiring: [{ ...victim, status: 'active', retireAfter: new Date(Date.now() - 60_000).toISOString() }],
+      location: first.ceremony.location,
+    });
+    stopWorker = await env.startWorker();
+    try {
+      const done = await until(() => keyWorkflowStatus(env.client, rotationId), (s) => s.type === 'rotation' && !['CEREMONY', 'RETIRING'].includes(s.status.state), 60_000);
+      const status = done.status as RotationStatus;
+      assert.equal(status.state, 'FAILED');
+      assert.match(status.error ?? '', /SEAL_INVALID: the ceremony publication of key-ceremony-.* carries no worker seal/);
+      assert.equal(status.retiring[0]?.id, victim.id, 'the forged publication did reach the retire step');
+      assert.equal(status.retiring[0]?.retiredAt, undefined);
+      const index = await readIndex(path.join(env.dir, 'trust-ret/public'));
+      assert.equal(index.keys.find((k) => k.id === victim.id)?.status, 'active', 'the key stays active');
+      assert.ok(!index.keys.some((k) => k.fingerprint === keyFingerprint(malloryPem)), "the attacker's key is not in the index");
+    } finally {
+      await stopWorker();
     }
   });
 });

@@ -9,6 +9,7 @@ import { hasCode } from '../../errors';
 import { rootWorkflowId } from '../../requests/root-request';
 import type { RootStatus } from '../../client/root';
 import { connectClient, loadCliConfig } from '../context';
+import { renderRoot } from '../render-keys';
 import { EXIT, printJson, write, type Command } from '../command';
 import { personalKeyHelp, personalSigner, PERSONAL_KEY_OPTIONS, whoIsSigning } from '../personal-key';
 
@@ -52,7 +53,7 @@ export const keysRootCommand: Command = {
       }
       if (args.values.wait) status = await waitForRoot(client, rootId, () => false, 25 * 3_600_000);
       if (args.values.json) printJson(io, status);
-      else write(io.stdout, render(status, trust.name));
+      else write(io.stdout, renderRoot(status, trust.name));
       return EXIT_BY_STATE[status.state] ?? EXIT.ok;
     } finally {
       await close();
@@ -71,25 +72,3 @@ async function runningRoot(client: Client, rootId: string): Promise<RootStatus |
     throw err;
   }
 }
-
-function render(s: RootStatus, trust: string): string {
-  const lines = [`trust root ${s.rootId} (store ${s.trust || trust}, version ${s.version}): ${s.state}`];
-  if (s.digest) lines.push(`  digest ${s.digest}`);
-  if (s.text) {
-    try {
-      const root = JSON.parse(s.text) as { governance: Array<{ name: string }>; threshold: number; indexKey: { fingerprint: string }; expires: string };
-      lines.push(`  names index key ${root.indexKey.fingerprint.slice(0, 16)}; governance ${root.governance.map((m) => m.name).join(', ')} (${root.threshold} sign the next root); expires ${root.expires}`);
-    } catch {
-      // The text is shown as the workflow holds it only when it parses; `--json` has it whole.
-    }
-  }
-  const signed = s.approval.votes.filter((v) => v.decision === 'approve').map((v) => v.approver);
-  if (s.state === 'AWAITING_SIGNATURES') {
-    lines.push(`  signed by ${signed.join(', ') || 'nobody yet'}; ${s.approval.summary}`);
-    lines.push(`  others sign with: countersign keys root --trust ${s.trust || trust} --as NAME --key FILE`);
-  }
-  if (s.state === 'PUBLISHED') lines.push(`  published ${s.file} (signed by ${(s.signers ?? signed).join(', ')})`);
-  if (s.error) lines.push(`  ${s.error}`);
-  return lines.join('\n');
-}
-

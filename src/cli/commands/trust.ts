@@ -86,13 +86,13 @@ export const keysCeremonyCommand: Command = {
 
 export const keysStatusCommand: Command = {
   name: 'keys status',
-  summary: 'state of a key ceremony, rotation, revocation or campaign: custodians joined, the published key, retirement progress, signers, a campaign\'s plan, progress and report',
-  usage: 'countersign keys status <ceremony-rotation-revocation-or-campaign-id> [--json]',
+  summary: 'state of a key ceremony, rotation, revocation, campaign or trust root: custodians joined, the published key, retirement progress, signers, a campaign\'s plan, progress and report, a root\'s draft and signatures',
+  usage: 'countersign keys status <ceremony-rotation-revocation-campaign-or-root-id> [--json]',
   options: {},
   optionHelp: {},
   async run(args, io) {
     const id = args.positionals[0];
-    if (!id) throw new CountersignError('BAD_INPUT', 'give a ceremony, rotation, revocation or campaign id');
+    if (!id) throw new CountersignError('BAD_INPUT', 'give a ceremony, rotation, revocation, campaign or root id (key-root-<store>-<version>)');
     const found = await withClient(args, io, (client) => keyWorkflowStatus(client, id));
     if (args.values.json) printJson(io, found);
     else write(io.stdout, renderKeyWorkflow(found));

@@ -1,0 +1,167 @@
+/**
+ * A compromise campaign over an OpenPGP (chart signing) key on a real dev server and registry,
+ * with stock helm as the judge: the store's first key signs two chart releases, each published to
+ * a repository directory and to OCI; the next ceremony supersedes it; it is revoked; the campaign
+ * finds both (in Temporal and in the repositories' .prov files), and once approved re-signs the
+ * `resign` chart target's release (helm verify and helm pull --verify pass with the new key's
+ * keyring and fail with the old one) and quarantines the other (gone from index.yaml and from its
+ * OCI tag, kept aside with why). Whoever holds the stolen key and can push to the registry swaps
+ * one release's OCI tag for a chart of their own with a .prov by that key: it is not signed. A
+ * campaign run again changes nothing.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import YAML from 'yaml';
+import { getChartReleaseStatus } from '../../src/client/chart-releases';
+import { getCampaignStatus, requestCampaign, signCampaignRequest, waitForCampaign } from '../../src/client/campaign';
+import { trustConfig } from '../../src/client/trust';
+import { campaignWorkflowId } from '../../src/requests/campaign-request';
+import { readRepositoryIndex } from '../../src/helm/repository';
+import type { TrustKey } from '../../src/trust/index-file';
+import { noticeFor } from '../../src/trust/quarantine';
+import { HELMS, helmVerify, run } from '../support/chart-tools';
+import { runCli } from '../support/cli';
+import { copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
+import { chartArtifact } from '../../src/helm/oci';
+import { packageChart } from '../../src/helm/package';
+import { loadSigningKey } from '../../src/helm/pgp-key';
+import { signChart } from '../../src/helm/provenance';
+import { TrustStore } from '../../src/trust/store';
+import { requestSigner, runCeremony, trustTestConfig, until } from '../trust/support';
+
+const HELM_CHART = path.resolve(__dirname, '../vectors/helm/demo');
+const helm = HELMS[0].bin;
+
+describe('a compromise campaign over a chart signing key', { skip: helm ? false : 'helm not installed (bash scripts/toolchain.sh helm)' }, () => {
+  const env = useTestEnv();
+
+  it('re-signs one chart release with the active key and quarantines the other; helm agrees afterwards', { timeout: 5 * 60_000 }, async () => {
+    const trust = 'chartcamp';
+    const config = trustTestConfig(env, {
+      kind: 'openpgp',
+      userId: { name: 'Acme Charts', email: 'charts@example.com' },
+      overlap: '1h',
+      campaign: { action: 'quarantine', perMinute: 10, approvers: { members: ['bob', 'carol'], required: 1, deadline: '1h' } },
+    }, trust);
+    const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_CONFIG: path.join(env.dir, `countersign-${trust}.yaml`), COUNTERSIGN_HOME: path.join(env.dir, 'home'), COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
+    const first = await runCeremony(env, config, trust);
+    assert.equal(first.ceremony.state, 'PUBLISHED', first.ceremony.error);
+    const compromised: TrustKey = first.ceremony.key!;
+
+    // Two chart targets signing with the store, each with a repository directory and an OCI namespace of its own.
+    const written = YAML.parse(await fs.readFile(path.join(env.dir, `countersign-${trust}.yaml`), 'utf8')) as { trust: Record<string, unknown> };
+    const registry = env.stack.registry.address;
+    const repo = (name: string) => path.join(env.dir, `${name}-repo`);
+    for (const name of ['cc-resign', 'cc-quarantine', 'cc-swap']) {
+      env.chartWith({ sources: [HELM_CHART, env.dir], signing: { trust }, publish: { repositoryDir: repo(name), oci: `${registry}/${name}` } }, name, { trust: { [trust]: written.trust[trust] } });
+      const started = await runCli(['helm', 'release', HELM_CHART, '--target', name, '--as', 'ci', '--key', path.join(env.keysDir, 'ci.key'), '--json'], cliEnv);
+      assert.equal(started.code, 0, started.stderr);
+      const { releaseId } = JSON.parse(started.stdout) as { releaseId: string };
+      await until(() => getChartReleaseStatus(env.client, releaseId), (s) => s.state === 'AWAITING_APPROVAL' || s.state === 'FAILED');
+      await env.decideAs(releaseId, 'alice', 'approve');
+      const done = await until(() => getChartReleaseStatus(env.client, releaseId), (s) => s.state === 'RELEASED' || s.state === 'FAILED', 60_000);
+      assert.equal(done.state, 'RELEASED', done.error);
+    }
+    // The store's campaign re-signs cc-resign's releases and quarantines the rest (config: campaign.targets names chart targets too).
+    env.config.trust[trust].campaign.targets['cc-resign'] = 'resign';
+    env.config.trust[trust].campaign.targets['cc-swap'] = 'resign';
+    const [entry] = await readRepositoryIndex(repo('cc-resign'));
+    const digest = `sha256:${entry.digest}`;
+
+    const second = await runCeremony(env, config, trust);
+    assert.equal(second.ceremony.state, 'PUBLISHED', second.ceremony.error);
+    const next = second.ceremony.key!;
+    const publishDir = trustConfig(config, trust).publishDir;
+    const keyrings = path.join(env.dir, 'keyrings');
+    await fs.mkdir(keyrings, { recursive: true });
+    // The old keyring is copied before the revocation lays its tombstone: a customer who kept it.
+    const oldKeyring = path.join(keyrings, 'old.gpg');
+    await fs.copyFile(path.join(publishDir, compromised.file), oldKeyring);
+    const newKeyring = path.join(publishDir, next.file);
+
+    // Whoever stole the key and can push to the registry puts another demo 1.2.3 under cc-swap's OCI tag, with a
+    // .prov the stolen key signed, hoping the campaign signs it with the new key.
+    const evil = await copyDir(HELM_CHART, path.join(env.dir, 'evil-chart'));
+    await fs.writeFile(path.join(evil, 'values.yaml'), 'image: attacker.example/miner\n');
+    const evilPkg = await packageChart(evil);
+    const stolen = await loadSigningKey((await new TrustStore(trustConfig(config, trust)).privateRef(compromised.id)).ref, TEST_PASSWORD);
+    const evilArtifact = chartArtifact(evilPkg.metadata, evilPkg.data, await signChart(evilPkg.data, { fileName: evilPkg.fileName, key: stolen }), new Date().toISOString());
+    for (const blob of [evilArtifact.config, ...evilArtifact.layers]) await env.store.putBlob('cc-swap/demo', blob);
+    await env.store.putManifest('cc-swap/demo', '1.2.3', evilArtifact.manifest.data, evilArtifact.manifest.descriptor.mediaType);
+
+    const revoked = await runCli(['keys', 'revoke', compromised.id, '--trust', trust, '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--reason', 'test: chart key leaked'], cliEnv);
+    assert.equal(revoked.code, 0, revoked.stderr);
+
+    const erin = await requestSigner(env, 'erin');
+    const { request } = await signCampaignRequest(env.config, env.config.trust[trust], 'erin', compromised.id, 'test: chart key leaked', { signer: erin });
+    const campaignId = await requestCampaign(env.client, request);
+    assert.equal(campaignId, campaignWorkflowId(trust, compromised.id));
+    const planned = await waitForCampaign(env.client, campaignId, (s) => s.state !== 'AUTHORIZING' && s.state !== 'FINDING');
+    assert.equal(planned.state, 'AWAITING_APPROVAL', planned.error);
+    assert.equal(planned.signingKey?.id, next.id);
+    assert.deepEqual(
+      planned.items.map((i) => [i.target, i.digest, i.repository, i.action, i.found]),
+      [
+        ['chart:cc-quarantine', digest, repo('cc-quarantine'), 'quarantine', ['temporal', 'registry']],
+        ['chart:cc-resign', digest, repo('cc-resign'), 'resign', ['temporal', 'registry']],
+        ['chart:cc-swap', digest, repo('cc-swap'), 'resign', ['temporal', 'registry']],
+      ],
+    );
+    // Nothing changed before approval.
+    assert.equal((await helmVerify(helm!, oldKeyring, path.join(repo('cc-resign'), entry.fileName), path.join(env.dir, 'helm-home'))).code, 0);
+
+    await env.decideAs(campaignId, 'bob', 'approve');
+    const done = await waitForCampaign(env.client, campaignId, () => false, 120_000);
+    assert.equal(done.state, 'DONE', done.error);
+    const outcome = Object.fromEntries(done.results.map((r) => [r.id.split('@')[0], r]));
+    assert.equal(outcome['chart:cc-resign'].outcome, 'resigned', outcome['chart:cc-resign'].detail);
+    assert.equal(outcome['chart:cc-resign'].signatureAdded, true);
+    assert.match(outcome['chart:cc-resign'].detail, new RegExp(`demo-1\\.2\\.3\\.tgz\\.prov signed with ${next.id} .* in ${repo('cc-resign')}, ${registry}/cc-resign/demo:1\\.2\\.3`));
+    assert.equal(outcome['chart:cc-quarantine'].outcome, 'quarantined', outcome['chart:cc-quarantine'].detail);
+    assert.match(outcome['chart:cc-quarantine'].detail, /taken out of .*index\.yaml \(moved to \.quarantine\): signed by compromised key/);
+    assert.deepEqual(done.counts, { resigned: 2, quarantined: 1, reported: 0, unchanged: 0, failed: 0 });
+    // The swapped OCI tag holds another archive: only the directory's copy, the one the release recorded, was signed.
+    assert.match(outcome['chart:cc-swap'].detail, new RegExp(`signed with ${next.id} .* in ${repo('cc-swap')}$`));
+
+    // Stock helm: the re-signed release verifies with the new key's keyring, not the old one's, from the directory and from OCI.
+    const home = path.join(env.dir, 'helm-home');
+    const tgz = path.join(repo('cc-resign'), entry.fileName);
+    const ok = await helmVerify(helm!, newKeyring, tgz, home);
+    assert.equal(ok.code, 0, ok.out);
+    assert.notEqual((await helmVerify(helm!, oldKeyring, tgz, home)).code, 0, "the old key's keyring no longer verifies it");
+    const helmEnv = { HELM_CACHE_HOME: path.join(home, 'cache'), HELM_CONFIG_HOME: path.join(home, 'config'), HELM_DATA_HOME: path.join(home, 'data') };
+    const pull = async (name: string, keyring: string) => {
+      const dest = await fs.mkdtemp(path.join(env.dir, `pulled-${name}-`));
+      return run(helm!, ['pull', `oci://${registry}/${name}/demo`, '--version', '1.2.3', '--plain-http', '--verify', '--keyring', keyring, '-d', dest], helmEnv);
+    };
+    const pulled = await pull('cc-resign', newKeyring);
+    assert.equal(pulled.code, 0, pulled.out);
+    assert.notEqual((await pull('cc-resign', oldKeyring)).code, 0);
+    const swapped = await pull('cc-swap', newKeyring);
+    assert.notEqual(swapped.code, 0, "the attacker's chart got no .prov by the new key");
+    assert.equal((await helmVerify(helm!, newKeyring, path.join(repo('cc-swap'), entry.fileName), home)).code, 0);
+
+    // The quarantined release: out of index.yaml (the archive and its .prov aside, with why), and its OCI tag no longer gives it.
+    assert.deepEqual(await readRepositoryIndex(repo('cc-quarantine')), []);
+    const why = JSON.parse(await fs.readFile(path.join(repo('cc-quarantine'), '.quarantine', `${entry.fileName}.quarantine.json`), 'utf8')) as Record<string, string>;
+    assert.deepEqual([why.digest, why.campaign, why.key], [digest, campaignId, compromised.id]);
+    assert.match(why.reason, /test: chart key leaked/);
+    const tagged = await env.store.getManifest('cc-quarantine/demo', '1.2.3');
+    assert.ok(tagged === undefined || noticeFor(tagged.data) !== undefined, 'the OCI tag is gone or names a quarantine notice');
+    assert.notEqual((await pull('cc-quarantine', oldKeyring)).code, 0, 'helm pulls nothing verifiable from the quarantined tag');
+
+    // A second campaign over the same key finds the quarantined release no more and changes nothing.
+    const again = await signCampaignRequest(env.config, env.config.trust[trust], 'erin', compromised.id, 'test: a second look', { signer: erin });
+    await requestCampaign(env.client, again.request);
+    const second2 = await until(() => getCampaignStatus(env.client, campaignId), (s) => s.reason === 'test: a second look' && s.state !== 'AUTHORIZING' && s.state !== 'FINDING');
+    assert.equal(second2.state, 'AWAITING_APPROVAL', second2.error);
+    assert.deepEqual(second2.items.map((i) => [i.target, i.found]), [['chart:cc-quarantine', ['temporal']], ['chart:cc-resign', ['temporal']], ['chart:cc-swap', ['temporal']]], 'the repositories hold no .prov by the key any more');
+    await env.decideAs(campaignId, 'carol', 'approve');
+    const twice = await waitForCampaign(env.client, campaignId, () => false, 120_000);
+    assert.equal(twice.state, 'DONE', twice.error);
+    assert.deepEqual(twice.results.map((r) => [r.id.split('@')[0], r.outcome, r.signatureAdded]), [['chart:cc-quarantine', 'quarantined', undefined], ['chart:cc-resign', 'resigned', false], ['chart:cc-swap', 'resigned', false]]);
+    assert.equal((await helmVerify(helm!, newKeyring, tgz, home)).code, 0);
+  });
+});
