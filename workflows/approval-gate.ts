@@ -295,7 +295,7 @@ export class ApprovalGate {
       signedAt: statement.time,
       acceptedAt: new Date().toISOString(),
       signed: { statement: decision.statement, signature: decision.signature },
-      keyFingerprint: this.policy.roster[statement.approver].fingerprint,
+      keyFingerprint: this.policy.roster[statement.approver].fingerprint ?? '',
     });
     return this.view();
   }
@@ -332,8 +332,8 @@ export class ApprovalGate {
     if (statement.digest !== this.subject.digest) refuse(`the statement is for digest ${statement.digest}, but ${this.subject.id} promotes ${this.subject.digest}`);
     const entry = this.policy.roster[statement.approver];
     if (!entry) refuse(`${statement.approver} is not ${this.subject.role ?? 'in the approver roster'}`);
-    if (!verifyStatementSignature(decision.statement, decision.signature, entry.publicKeyHex)) {
-      refuse(`the signature does not verify with ${statement.approver}'s roster key ${entry.fingerprint.slice(0, 16)}`);
+    if (!entry.publicKeyHex || !verifyStatementSignature(decision.statement, decision.signature, entry.publicKeyHex)) {
+      refuse(`the signature does not verify with ${statement.approver}'s roster key ${entry.fingerprint?.slice(0, 16) ?? '(none: passkeys only)'}`);
     }
     const signedAt = Date.parse(statement.time);
     if (Number.isNaN(signedAt)) refuse(`statement time "${statement.time}" is not a timestamp`);

@@ -48,8 +48,8 @@ export function checkApprovalRecord(subject: ApprovalRecordSubject, decisions: u
     const who = typeof d?.approver === 'string' ? d.approver : '';
     const entry = approval.roster[who];
     if (!entry) refuse(`${JSON.stringify(who.slice(0, 64))} is not in the plan's roster`);
-    if (typeof d.statement !== 'string' || typeof d.signature !== 'string' || !statementSignedBy({ statement: d.statement, signature: d.signature }, entry.publicKeyPem)) {
-      refuse(`${who}'s statement does not verify with their roster key ${entry.fingerprint.slice(0, 16)}`);
+    if (typeof d.statement !== 'string' || typeof d.signature !== 'string' || !entry.publicKeyPem || !statementSignedBy({ statement: d.statement, signature: d.signature }, entry.publicKeyPem)) {
+      refuse(`${who}'s statement does not verify with their roster key ${entry.fingerprint?.slice(0, 16) ?? '(none: passkeys only)'}`);
     }
     let statement: Record<string, unknown>;
     try {
