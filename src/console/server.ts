@@ -53,6 +53,19 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
   // An open page holds its event stream for as long as it is open: closing the console ends them.
   const app = Fastify({ logger: false, forceCloseConnections: true });
   const metrics = deps.metrics ?? new ConsoleMetrics();
+  // Looks an event stream has in flight: closing the console waits for them, so none outlives it
+  // (a look still reading Temporal when the caller closes the client would fail unheard).
+  const inFlight = new Set<Promise<string>>();
+  const tracked = (look: () => Promise<string>) => () => {
+    const p = look();
+    inFlight.add(p);
+    const done = () => void inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  };
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([...inFlight]);
+  });
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
   });
@@ -73,7 +86,7 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     return reply.type('text/html; charset=utf-8').send(waitingPage(runs, `/events?seen=${waitingFingerprint(runs)}`));
   });
   app.get<{ Querystring: { seen?: string } }>('/events', (req, reply) =>
-    watch(reply, req.raw, metrics, seenFrom(req.query.seen), deps.watchMs, async () => waitingFingerprint(await listWaiting(deps.client))),
+    watch(reply, req.raw, metrics, seenFrom(req.query.seen), deps.watchMs, tracked(async () => waitingFingerprint(await listWaiting(deps.client)))),
   );
 
   app.get<{ Params: { id: string } }>('/promotions/:id', async (req, reply) => {
@@ -94,11 +107,18 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     const id = promotionIdFrom(req.params.id);
     let looks = 0;
     let packDigest: string | undefined;
-    return watch(reply, req.raw, metrics, seenFrom(req.query.seen), deps.watchMs, async () => {
-      const record = await readPromotionRecord(deps.client, id);
-      if (looks++ % EVIDENCE_EVERY === 0 && record.report) packDigest = evidencePackDigest(await assembleEvidencePack(deps, record));
-      return promotionFingerprint(record.status, packDigest);
-    });
+    return watch(
+      reply,
+      req.raw,
+      metrics,
+      seenFrom(req.query.seen),
+      deps.watchMs,
+      tracked(async () => {
+        const record = await readPromotionRecord(deps.client, id);
+        if (looks++ % EVIDENCE_EVERY === 0 && record.report) packDigest = evidencePackDigest(await assembleEvidencePack(deps, record));
+        return promotionFingerprint(record.status, packDigest);
+      }),
+    );
   });
 
   app.setErrorHandler(async (err, req, reply) => {
