@@ -126,6 +126,18 @@ describe('console login, sessions and CSRF', () => {
     assert.equal((await app.inject({ method: 'GET', url: '/', headers: { cookie } })).statusCode, 303, 'logged out');
   });
 
+  it("a session relays its own approver's decisions only, and a decision POST needs the CSRF token", async () => {
+    const { res } = await login(alice);
+    const cookie = cookieOf(res);
+    const csrf = (await app.inject({ method: 'GET', url: '/session', headers: { cookie } })).json().csrf as string;
+    const body = { statement: JSON.stringify({ approver: 'bob' }), response: { id: alice.id, response: { signature: 'AA', authenticatorData: 'AA', clientDataJSON: 'AA' } } };
+    const url = '/promotions/promote-prod-0123456789abcdef/decide';
+    assert.equal((await post(url, body, { cookie })).statusCode, 403, 'no CSRF token');
+    const relayed = await post(url, body, { cookie, 'x-csrf-token': csrf });
+    assert.equal(relayed.statusCode, 409);
+    assert.equal(relayed.json().message, "APPROVAL_REFUSED: this session is alice's; the statement names bob");
+  });
+
   it('a POST without a session is 401', async () => {
     const res = await post('/logout', {});
     assert.equal(res.statusCode, 401);
