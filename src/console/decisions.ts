@@ -35,11 +35,15 @@ export function installDecisionRoutes(app: FastifyInstance, client: Client, acce
     if (decision === 'reject' && !reason) throw new CountersignError('BAD_INPUT', 'reason: a rejection needs one');
     const approver = approverOf(req, req.body?.approver);
     const view = await getApproval(client, id);
-    const statement: ApprovalStatement = {
+    // The evidence pack the gate shows, when it shows one: the vote is signed over that pack (the
+    // statement's `evidence`, docs/approvals.md), so a pack that changes before it arrives voids it.
+    const evidence = (view as { evidence?: { digest?: unknown } }).evidence?.digest;
+    const statement: ApprovalStatement & { evidence?: string } = {
       _type: APPROVAL_STATEMENT_TYPE,
       promotionId: view.subject.id,
       ...(view.subject.runId !== undefined ? { runId: view.subject.runId } : {}),
       digest: view.subject.digest,
+      ...(typeof evidence === 'string' ? { evidence } : {}),
       decision,
       ...(reason ? { reason } : {}),
       approver,
