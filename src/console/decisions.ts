@@ -14,7 +14,7 @@ import { decide, getApproval } from '../client/promotions';
 import { CountersignError } from '../errors';
 import type { AuthState, ConsoleAccess } from './auth';
 
-const MAX_REASON = 1024;
+const MAX_REASON = 2048;
 const APPROVER = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 
 export function installDecisionRoutes(app: FastifyInstance, client: Client, access: ConsoleAccess, auth: AuthState, promotionIdFrom: (v: string) => string): void {

@@ -136,6 +136,13 @@ describe('console login, sessions and CSRF', () => {
     const relayed = await post(url, body, { cookie, 'x-csrf-token': csrf });
     assert.equal(relayed.statusCode, 409);
     assert.equal(relayed.json().message, "APPROVAL_REFUSED: this session is alice's; the statement names bob");
+    // The statement to sign: a rejection needs a reason, and a reason has the CLI's limit.
+    const statementUrl = '/promotions/promote-prod-0123456789abcdef/statement';
+    const reject = await post(statementUrl, { decision: 'reject' }, { cookie, 'x-csrf-token': csrf });
+    assert.equal(reject.statusCode, 400);
+    assert.equal(reject.json().message, 'BAD_INPUT: reason: a rejection needs one');
+    const long = await post(statementUrl, { decision: 'approve', reason: 'x'.repeat(2049) }, { cookie, 'x-csrf-token': csrf });
+    assert.equal(long.json().message, 'BAD_INPUT: reason: 2049 characters; at most 2048');
   });
 
   it('a POST without a session is 401', async () => {

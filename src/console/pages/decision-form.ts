@@ -5,7 +5,7 @@ export function decisionForm(promotionId: string, askApprover: boolean): string 
   return html`<section id="decide"><h2>Your decision</h2>
 <form id="decision" data-promotion="${promotionId}">
 !${askApprover ? html`<label>Approver <input id="decision-approver" required maxlength="128"></label>` : ''}
-<label>Reason <input id="decision-reason" maxlength="1024" placeholder="required to reject"></label>
+<label>Reason <input id="decision-reason" maxlength="2048" placeholder="required to reject"></label>
 <button type="submit" name="decision" value="approve" id="approve">Approve with passkey</button>
 <button type="submit" name="decision" value="reject" id="reject">Reject with passkey</button>
 </form>
