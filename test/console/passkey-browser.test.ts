@@ -27,7 +27,7 @@ const SHOTS = path.resolve(__dirname, '../../docs/console');
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 const cosign = locateTool('cosign');
 
-describe('passkeys in chromium: enrol, configure, log in, approve, PROMOTED, verified by cosign', { skip: cosign ? false : 'cosign not installed (npm run toolchain)' }, () => {
+describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, verified by cosign), reject with a reason', { skip: cosign ? false : 'cosign not installed (npm run toolchain)' }, () => {
   let browser: Browser | undefined;
   let page: Page;
   let origin: string;
@@ -109,8 +109,26 @@ describe('passkeys in chromium: enrol, configure, log in, approve, PROMOTED, ver
     await page.locator('tr.vote', { hasText: 'pat' }).waitFor({ timeout: 60_000 });
     const done = await waitForPromotion(env.client, promotion.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
-    await page.reload();
+    // The open page reloads itself when the state moves; nothing here reloads it.
+    await page.locator('dd.state', { hasText: 'PROMOTED' }).waitFor({ timeout: 60_000 });
     await page.screenshot({ path: path.join(SHOTS, 'approved-with-passkey.png'), fullPage: true });
+  });
+
+  it('rejecting in the browser needs a reason; with one, the passkey-signed rejection ends the promotion REJECTED', async () => {
+    const dir = await copyDir(HELLO, path.join(env.dir, 'passkey-browser-2'));
+    await fs.writeFile(path.join(dir, 'VERSION'), '2\n');
+    const started = await env.promote({ target: 'passkey-browser', source: { directory: dir }, build: buildFacts() });
+    const status = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(status.state, 'AWAITING_APPROVAL', status.error);
+    await page.goto(`${origin}/promotions/${started.promotionId}`);
+    await page.click('#reject');
+    await page.locator('#result.error').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#result').innerText(), 'BAD_INPUT: reason: a rejection needs one');
+    await page.fill('#decision-reason', 'the SBOM adds a package nobody asked for');
+    await page.click('#reject');
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'REJECTED', done.error);
+    assert.equal(done.approval.votes[0].reason, 'the SBOM adds a package nobody asked for');
   });
 
   it('stock cosign verify-attestation shows the passkey-signed decision in the approval record', async () => {
