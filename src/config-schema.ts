@@ -26,6 +26,7 @@ export const PATTERN_RULES: Readonly<Record<string, (value: unknown) => string>>
   '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):\\d{1,5}$': (v) => `${quoted(v)} is not host:port`,
   '^\\S+$': (v) => `${quoted(v)} must not contain spaces`,
   '^[A-Za-z0-9/_-]+$': (v) => `${quoted(v)} is not a KMS alias name: letters, digits and / _ -`,
+  '^[A-Za-z0-9_-]+$': (v) => `${quoted(v)} is not base64url: letters, digits, - and _`,
   '^[^\\s@]+@[^\\s@]+$': (v) => `${quoted(v)} is not an e-mail address`,
   '^[A-Za-z][A-Za-z0-9+.-]*:\\S+$': (v) => `${quoted(v)} is not a URI (scheme:...)`,
 };

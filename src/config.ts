@@ -47,6 +47,8 @@ import { parseTrust, type TrustConfig } from './trust/config';
 import { parseApproval, parseRoster, type ApprovalConfig, type RosterConfig } from './approval/config';
 import { parseCharts, type ChartTargetConfig } from './helm/config';
 import { parseTemporalSection, type TemporalSection } from './temporal/connection';
+import { parseConsoleSection, type ConsoleSection } from './console/config';
+import type { PasskeyConfig } from './approval/passkey-config';
 import { parseMetricsSection, type MetricsSection } from './metrics/config';
 import { parseKeyless, type KeylessConfig } from './sigstore/config';
 
@@ -102,6 +104,8 @@ export interface Config {
   verifierId: string;
   /** What the worker should say when it starts: settings that hold but that some verifier refuses. */
   warnings: string[];
+  /** Where approvers open the console (top-level console:, src/console/config.ts): the passkeys' relying party. */
+  console?: ConsoleSection;
 }
 
 type Raw = Record<string, unknown>;
@@ -206,7 +210,8 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const registry = optionalString(raw, 'registry', problems) ?? env.COUNTERSIGN_REGISTRY;
   const sharedKeys = isObject(raw.keys) ? raw.keys : {};
   if (raw.keys !== undefined && !isObject(raw.keys)) problems.add('keys', 'must be a mapping');
-  const roster = parseRoster(raw.approvers, base, (field, problem) => problems.add(field, problem));
+  const consoleSection = parseConsoleSection(raw.console, (field, problem) => problems.add(field, problem));
+  const roster = parseRoster(raw.approvers, base, (field, problem) => problems.add(field, problem), consoleSection);
   const trust = parseTrust(raw.trust, base, roster, (field, problem) => problems.add(field, problem));
   const initiators = parseInitiators(raw.initiators, base, roster, problems);
   const temporal = parseTemporalSection(raw.temporal, base, (field, problem) => problems.add(field, problem));
@@ -250,7 +255,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}), ...(metrics ? { metrics } : {}), verifierId, warnings: admissionWarnings(targets) };
+  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}), ...(metrics ? { metrics } : {}), ...(consoleSection ? { console: consoleSection } : {}), verifierId, warnings: admissionWarnings(targets) };
 }
 
 /** `verificationSummary:` { verifierId }: the URI customers pass to `slsa-verifier verify-vsa --verifier-id`. */
@@ -339,10 +344,17 @@ function parseInitiators(value: unknown, base: string, roster: Record<string, Ro
 function checkOneKeyOnePerson(roster: Record<string, RosterConfig>, initiators: Record<string, InitiatorConfig>, problems: Problems): void {
   const owner = new Map<string, string>();
   const entries: Array<[string, string, string]> = [
-    ...Object.entries(roster).map(([name, r]): [string, string, string] => [name, r.publicKey, `approvers.${name}.publicKey`]),
+    ...Object.entries(roster).flatMap(([name, r]): Array<[string, string, string]> => (r.publicKey ? [[name, r.publicKey, `approvers.${name}.publicKey`]] : [])),
     ...Object.entries(initiators).map(([name, i]): [string, string, string] => [name, i.publicKey, `initiators.${name}.publicKey`]),
   ];
-  for (const [name, file, at] of entries) {
+  const passkeyEntries = Object.entries(roster).flatMap(([name, r]) => (r.passkeys ?? []).map((p, i): [string, PasskeyConfig, string] => [name, p, `approvers.${name}.passkeys[${i}]`]));
+  const credentialOwner = new Map<string, string>();
+  for (const [name, passkey, at] of passkeyEntries) {
+    const first = credentialOwner.get(passkey.id);
+    if (first !== undefined && first !== name) problems.add(`${at}.id`, `credential ${passkey.id.slice(0, 16)} is already ${first}'s: one passkey may stand for one person only`);
+    else credentialOwner.set(passkey.id, name);
+  }
+  for (const [name, file, at] of [...entries, ...passkeyEntries.map(([name, p, at]): [string, string, string] => [name, p.publicKeyPem, `${at}.publicKey`])]) {
     const fingerprint = fingerprintOf(file);
     if (!fingerprint) continue;
     const first = owner.get(fingerprint);
@@ -351,9 +363,10 @@ function checkOneKeyOnePerson(roster: Record<string, RosterConfig>, initiators: 
   }
 }
 
+/** A key file's fingerprint (or an inline PEM's: passkeys may be written into the config). */
 function fingerprintOf(file: string): string | undefined {
   try {
-    return keyFingerprint(fs.readFileSync(file, 'utf8'));
+    return keyFingerprint(file.includes('-----BEGIN') ? file : fs.readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }

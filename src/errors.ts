@@ -92,6 +92,11 @@ export type ErrorCode =
   | 'KEYRING_ARMORED'
   // The approval console and `countersign evidence`: a promotion that has not reached platform verify's end.
   | 'EVIDENCE_NOT_READY'
+  // The console's passkey ceremonies: an enrolment or login that does not verify, or a passkey not in the roster.
+  | 'PASSKEY_REFUSED'
+  // The console: no session, or a state-changing request without the session's CSRF token.
+  | 'UNAUTHENTICATED'
+  | 'CSRF_REFUSED'
   | 'TOOL_MISSING'
   | 'STACK_ERROR'
   | 'INTERNAL';

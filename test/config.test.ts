@@ -423,10 +423,10 @@ test('approver roster: each bad entry is reported with its path', (t) => {
   });
 
   const cases: Array<[string, unknown, string]> = [
-    ['roster a list', ['alice', 'bob'], 'approvers: must map each approver name to { publicKey, identities, signingKeys }'],
-    ['no publicKey', { ...roster(), bob: { identities: ['bob@example.com'] } }, 'approvers.bob.publicKey: is required: the key this approver signs statements with'],
-    ['empty publicKey', { ...roster(), bob: { publicKey: '' } }, 'approvers.bob.publicKey: is required: the key this approver signs statements with'],
-    ['entry not a mapping', { ...roster(), bob: 'keys/bob.pub' }, 'approvers.bob.publicKey: is required: the key this approver signs statements with'],
+    ['roster a list', ['alice', 'bob'], 'approvers: must map each approver name to { publicKey, passkeys, identities, signingKeys }'],
+    ['no publicKey', { ...roster(), bob: { identities: ['bob@example.com'] } }, 'approvers.bob.publicKey: is required: the key this approver signs statements with (or passkeys:, for the console)'],
+    ['empty publicKey', { ...roster(), bob: { publicKey: '' } }, 'approvers.bob.publicKey: is required: the key this approver signs statements with (or passkeys:, for the console)'],
+    ['entry not a mapping', { ...roster(), bob: 'keys/bob.pub' }, 'approvers.bob.publicKey: is required: the key this approver signs statements with (or passkeys:, for the console)'],
     ['publicKey missing on disk', { ...roster(), bob: { publicKey: 'keys/nope.pub' } }, `approvers.bob.publicKey: file ${path.join(dir, 'keys', 'nope.pub')} does not exist`],
     ['signingKeys not a list', { ...roster(), bob: { publicKey: 'keys/bob.pub', signingKeys: 'keys/dev.pub' } }, 'approvers.bob.signingKeys: must be a list of non-empty strings'],
     ['signingKeys missing on disk', { ...roster(), bob: { publicKey: 'keys/bob.pub', signingKeys: ['keys/gone.pub'] } }, `approvers.bob.signingKeys: file ${path.join(dir, 'keys', 'gone.pub')} does not exist`],

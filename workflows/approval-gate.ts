@@ -21,6 +21,7 @@ import {
 } from './approval-messages';
 import { sameIdentity } from '../src/approval/identity';
 import { verifyStatementSignature } from './approval-signature';
+import { passkeyAssertionProblem } from '../src/approval/passkey-assertion';
 import { evaluateQuorum, quorumReachable } from '../src/approval/quorum';
 
 // Notifications are best effort but patient: a webhook that is down (or answers 5xx/429) is retried
@@ -211,8 +212,8 @@ export class ApprovalGate {
   }
 
   /** Every vote as its signer signed it: what a step that acts on the outcome checks again (src/approval/record-check.ts). */
-  signedVotes(): Array<{ approver: string; decision: string; statement: string; signature: string }> {
-    return this.votes.map((v) => ({ approver: v.approver, decision: v.decision, statement: v.signed.statement, signature: v.signed.signature }));
+  signedVotes(): Array<{ approver: string; decision: string; statement: string; signature: string; passkey?: SignedDecision['passkey'] }> {
+    return this.votes.map((v) => ({ approver: v.approver, decision: v.decision, statement: v.signed.statement, signature: v.signed.signature, ...(v.signed.passkey ? { passkey: v.signed.passkey } : {}) }));
   }
 
   private approvers(): string[] {
@@ -294,10 +295,17 @@ export class ApprovalGate {
       reason: statement.reason,
       signedAt: statement.time,
       acceptedAt: new Date().toISOString(),
-      signed: { statement: decision.statement, signature: decision.signature },
-      keyFingerprint: this.policy.roster[statement.approver].fingerprint,
+      signed: { statement: decision.statement, signature: decision.signature, ...(decision.passkey ? { passkey: decision.passkey } : {}) },
+      keyFingerprint: this.signerFingerprint(statement.approver, decision),
     });
     return this.view();
+  }
+
+  /** The fingerprint of the key that signed a decision: the passkey's, or the roster file key's. */
+  private signerFingerprint(approver: string, decision: SignedDecision): string {
+    const entry = this.policy.roster[approver];
+    if (decision.passkey) return entry.passkeys?.find((p) => p.id === decision.passkey!.credentialId)?.fingerprint ?? '';
+    return entry.fingerprint ?? '';
   }
 
   /** Throws (refusing the update) with the reason the approver sees. */
@@ -332,8 +340,11 @@ export class ApprovalGate {
     if (statement.digest !== this.subject.digest) refuse(`the statement is for digest ${statement.digest}, but ${this.subject.id} promotes ${this.subject.digest}`);
     const entry = this.policy.roster[statement.approver];
     if (!entry) refuse(`${statement.approver} is not ${this.subject.role ?? 'in the approver roster'}`);
-    if (!verifyStatementSignature(decision.statement, decision.signature, entry.publicKeyHex)) {
-      refuse(`the signature does not verify with ${statement.approver}'s roster key ${entry.fingerprint.slice(0, 16)}`);
+    if (decision.passkey !== undefined) {
+      const checked = passkeyAssertionProblem(decision.statement, { ...decision.passkey, signature: decision.signature }, entry.passkeys);
+      if ('problem' in checked) refuse(`${statement.approver}'s passkey decision does not hold: ${checked.problem}`);
+    } else if (!entry.publicKeyHex || !verifyStatementSignature(decision.statement, decision.signature, entry.publicKeyHex)) {
+      refuse(`the signature does not verify with ${statement.approver}'s roster key ${entry.fingerprint?.slice(0, 16) ?? '(none: passkeys only)'}`);
     }
     const signedAt = Date.parse(statement.time);
     if (Number.isNaN(signedAt)) refuse(`statement time "${statement.time}" is not a timestamp`);

@@ -36,8 +36,14 @@ export interface GateSubject {
 }
 
 
-export type { SignedStatement as SignedDecision } from '../src/requests/statement';
-import type { SignedStatement as SignedDecision } from '../src/requests/statement';
+import type { SignedStatement } from '../src/requests/statement';
+
+/**
+ * A decision: the statement with a file-key signature, or, from the console, with a passkey: then
+ * `signature` is the WebAuthn assertion's (base64url) and `passkey` the rest of the assertion
+ * (src/approval/passkey-assertion.ts). The gate's validator checks either before the vote counts.
+ */
+export type SignedDecision = SignedStatement & { passkey?: { credentialId: string; authenticatorData: string; clientDataJSON: string } };
 
 export interface RecordedVote {
   approver: string;

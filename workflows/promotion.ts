@@ -222,6 +222,7 @@ function approvalRecord(plan: SealedPlan, gate: ApprovalGate) {
       keyFingerprint: v.keyFingerprint,
       statement: v.signed.statement,
       signature: v.signed.signature,
+      ...(v.signed.passkey ? { passkey: v.signed.passkey } : {}),
     })),
   };
 }

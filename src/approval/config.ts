@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../duration';
+import type { ConsoleSection } from '../console/config';
+import { parsePasskeys, type PasskeyConfig } from './passkey-config';
 import { durationText, MAX_DEADLINE_MS, MAX_ESCALATE_AFTER, MAX_NAME, MAX_REMINDERS_ONE_HISTORY, MIN_REMINDER_MS } from '../limits';
 
 export const DEFAULT_DEADLINE = '72h';
@@ -29,10 +31,12 @@ export interface ApprovalConfig {
   reopen?: string[];
 }
 
-/** One person in the approver roster. */
+/** One person in the approver roster: a file key, passkeys, or both. */
 export interface RosterConfig {
-  /** Absolute path of the SPKI PEM the approver signs statements with. */
-  publicKey: string;
+  /** Absolute path of the SPKI PEM the approver signs statements with (CLI, file key). */
+  publicKey?: string;
+  /** WebAuthn credentials whose assertions are this person's decisions (the console). */
+  passkeys?: PasskeyConfig[];
   identities: string[];
   /** Absolute paths of public keys this person signs builds with (separation of duties). */
   signingKeys: string[];
@@ -62,26 +66,34 @@ function duration(value: unknown, field: string, add: Add): number | undefined {
   }
 }
 
-/** The approver roster: name -> public key, other identities, build-signing keys. */
-export function parseRoster(value: unknown, base: string, add: Add): Record<string, RosterConfig> {
+/** The approver roster: name -> public key and/or passkeys, other identities, build-signing keys. */
+export function parseRoster(value: unknown, base: string, add: Add, rp?: ConsoleSection): Record<string, RosterConfig> {
   const roster: Record<string, RosterConfig> = {};
   if (value === undefined) return roster;
   if (!isObject(value)) {
-    add('approvers', 'must map each approver name to { publicKey, identities, signingKeys }');
+    add('approvers', 'must map each approver name to { publicKey, passkeys, identities, signingKeys }');
     return roster;
   }
   for (const [name, entry] of Object.entries(value)) {
     const at = `approvers.${name}`;
     if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(name)) add(at, 'approver names are letters, digits and . _ @ -');
-    if (!isObject(entry) || typeof entry.publicKey !== 'string' || entry.publicKey === '') {
-      add(`${at}.publicKey`, 'is required: the key this approver signs statements with');
+    const hasKey = isObject(entry) && typeof entry.publicKey === 'string' && entry.publicKey !== '';
+    const hasPasskeys = isObject(entry) && Array.isArray(entry.passkeys) && entry.passkeys.length > 0;
+    if (!isObject(entry) || (!hasKey && !hasPasskeys)) {
+      add(`${at}.publicKey`, 'is required: the key this approver signs statements with (or passkeys:, for the console)');
       continue;
     }
-    const publicKey = path.resolve(base, entry.publicKey);
-    if (!fs.existsSync(publicKey)) add(`${at}.publicKey`, `file ${publicKey} does not exist`);
+    const publicKey = hasKey ? path.resolve(base, entry.publicKey as string) : undefined;
+    if (publicKey && !fs.existsSync(publicKey)) add(`${at}.publicKey`, `file ${publicKey} does not exist`);
+    const passkeys = parsePasskeys(entry.passkeys, `${at}.passkeys`, base, rp, add);
     const signingKeys = names(entry.signingKeys, `${at}.signingKeys`, add).map((p) => path.resolve(base, p));
     for (const key of signingKeys) if (!fs.existsSync(key)) add(`${at}.signingKeys`, `file ${key} does not exist`);
-    roster[name] = { publicKey, identities: names(entry.identities, `${at}.identities`, add), signingKeys };
+    roster[name] = {
+      ...(publicKey ? { publicKey } : {}),
+      ...(passkeys.length > 0 ? { passkeys } : {}),
+      identities: names(entry.identities, `${at}.identities`, add),
+      signingKeys,
+    };
   }
   return roster;
 }

@@ -7,6 +7,7 @@
  */
 import { CountersignError } from '../errors';
 import { statementSignedBy } from '../requests/sign';
+import { passkeyAssertionProblem } from './passkey-assertion';
 import type { PinnedRosterEntry } from '../promotion/plan';
 import type { ApprovalConfig } from './config';
 import { APPROVAL_STATEMENT_TYPE } from './constants';
@@ -18,6 +19,8 @@ export interface RecordedDecision {
   decision: string;
   statement: string;
   signature: string;
+  /** A decision signed in the console with a passkey: the rest of the WebAuthn assertion. */
+  passkey?: { credentialId: string; authenticatorData: string; clientDataJSON: string };
 }
 
 export interface ApprovalRecordSubject {
@@ -48,8 +51,13 @@ export function checkApprovalRecord(subject: ApprovalRecordSubject, decisions: u
     const who = typeof d?.approver === 'string' ? d.approver : '';
     const entry = approval.roster[who];
     if (!entry) refuse(`${JSON.stringify(who.slice(0, 64))} is not in the plan's roster`);
-    if (typeof d.statement !== 'string' || typeof d.signature !== 'string' || !statementSignedBy({ statement: d.statement, signature: d.signature }, entry.publicKeyPem)) {
-      refuse(`${who}'s statement does not verify with their roster key ${entry.fingerprint.slice(0, 16)}`);
+    if (typeof d.statement !== 'string' || typeof d.signature !== 'string') refuse(`${who}'s decision is not a signed statement`);
+    if (d.passkey !== undefined) {
+      // The same check the gate ran in its sandbox, repeated here against the sealed plan's passkeys.
+      const checked = passkeyAssertionProblem(d.statement, { ...d.passkey, signature: d.signature }, entry.passkeys);
+      if ('problem' in checked) refuse(`${who}'s passkey decision does not hold: ${checked.problem}`);
+    } else if (!entry.publicKeyPem || !statementSignedBy({ statement: d.statement, signature: d.signature }, entry.publicKeyPem)) {
+      refuse(`${who}'s statement does not verify with their roster key ${entry.fingerprint?.slice(0, 16) ?? '(none: passkeys only)'}`);
     }
     let statement: Record<string, unknown>;
     try {

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { CountersignError } from '../errors';
 import { keyFingerprint, parsePublicKeyPem } from '../keys/public-key';
-import type { PinnedRosterEntry as RosterEntry } from '../promotion/plan';
+import type { PinnedPasskey, PinnedRosterEntry as RosterEntry } from '../promotion/plan';
 import type { ApprovalConfig, RosterConfig } from './config';
 
 /** Uncompressed P-256 point (04||x||y) as hex: what the workflow's verifier takes. */
@@ -22,13 +22,23 @@ async function readPem(file: string, who: string): Promise<string> {
 export async function pinRoster(roster: Record<string, RosterConfig>): Promise<Record<string, RosterEntry>> {
   const pinned: Record<string, RosterEntry> = {};
   for (const [name, entry] of Object.entries(roster)) {
-    const pem = await readPem(entry.publicKey, `approver ${name}`);
+    const pem = entry.publicKey ? await readPem(entry.publicKey, `approver ${name}`) : undefined;
     const signingKeyFingerprints: string[] = [];
     for (const key of entry.signingKeys) signingKeyFingerprints.push(keyFingerprint(await readPem(key, `approver ${name} signing key`)));
+    const passkeys = (entry.passkeys ?? []).map(
+      (p): PinnedPasskey => ({
+        id: p.id,
+        publicKeyPem: p.publicKeyPem,
+        publicKeyHex: publicKeyPointHex(p.publicKeyPem),
+        fingerprint: keyFingerprint(p.publicKeyPem),
+        ...(p.name !== undefined ? { name: p.name } : {}),
+        rpId: p.rpId,
+        origin: p.origin,
+      }),
+    );
     pinned[name] = {
-      publicKeyPem: pem,
-      publicKeyHex: publicKeyPointHex(pem),
-      fingerprint: keyFingerprint(pem),
+      ...(pem ? { publicKeyPem: pem, publicKeyHex: publicKeyPointHex(pem), fingerprint: keyFingerprint(pem) } : {}),
+      ...(passkeys.length > 0 ? { passkeys } : {}),
       identities: entry.identities,
       signingKeyFingerprints,
     };

@@ -34,3 +34,73 @@ tr.changed td { background: #fff8c5; }
 .vote.reject td:nth-child(2) { color: #cf222e; }
 ul { margin: .2rem 0; padding-left: 1.2rem; }
 `;
+
+/**
+ * The passkey ceremonies in the browser: login, enrolment, and signing a decision. WebAuthn's
+ * JSON forms (parse*OptionsFromJSON, toJSON) carry the server's options and the answers as they
+ * are; the server verifies everything.
+ */
+export const PASSKEY_JS = `'use strict';
+(function () {
+  var result = document.getElementById('result');
+  function say(text, bad) { if (result) { result.textContent = text; result.className = bad ? 'error' : ''; } }
+  function post(url, body, csrf) {
+    var headers = { 'content-type': 'application/json' };
+    if (csrf) headers['x-csrf-token'] = csrf;
+    return fetch(url, { method: 'POST', headers: headers, body: JSON.stringify(body || {}), credentials: 'same-origin' }).then(function (r) {
+      return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || r.statusText); return j; });
+    });
+  }
+  var decision = document.getElementById('decision');
+  if (decision) decision.addEventListener('submit', function (event) {
+    event.preventDefault();
+    var id = decision.getAttribute('data-promotion');
+    var approverInput = document.getElementById('decision-approver');
+    var body = { decision: event.submitter ? event.submitter.value : 'approve', reason: document.getElementById('decision-reason').value };
+    if (approverInput) body.approver = approverInput.value;
+    var csrf;
+    var statement;
+    say('Waiting for your passkey…');
+    fetch('/session', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : {}; }).then(function (s) {
+      csrf = s.csrf;
+      return post('/promotions/' + encodeURIComponent(id) + '/statement', body, csrf);
+    }).then(function (answer) {
+      statement = answer.statement;
+      return navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(answer.options) });
+    }).then(function (credential) {
+      return post('/promotions/' + encodeURIComponent(id) + '/decide', { statement: statement, response: credential.toJSON() }, csrf);
+    }).then(function (answer) {
+      say('Recorded: ' + answer.summary);
+    }).catch(function (err) { say(String(err.message || err), true); });
+  });
+  var login = document.getElementById('login');
+  if (login) login.addEventListener('click', function () {
+    say('Waiting for your passkey…');
+    post('/login/options').then(function (options) {
+      return navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+    }).then(function (credential) {
+      return post('/login', { response: credential.toJSON() });
+    }).then(function (answer) {
+      say('Logged in as ' + answer.approver);
+      window.location.assign('/');
+    }).catch(function (err) { say(String(err.message || err), true); });
+  });
+  var enrol = document.getElementById('enrol');
+  if (enrol) enrol.addEventListener('submit', function (event) {
+    event.preventDefault();
+    var approver = document.getElementById('approver').value;
+    var name = document.getElementById('passkey-name').value;
+    say('Waiting for your authenticator…');
+    post('/enrol/options', { approver: approver, name: name }).then(function (options) {
+      return navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) });
+    }).then(function (credential) {
+      return post('/enrol', { response: credential.toJSON() });
+    }).then(function (answer) {
+      say('Passkey created. Give these lines to the operator of the worker\\'s configuration:');
+      var snippet = document.getElementById('snippet');
+      snippet.textContent = answer.snippet;
+      snippet.hidden = false;
+    }).catch(function (err) { say(String(err.message || err), true); });
+  });
+})();
+`;

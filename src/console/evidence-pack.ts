@@ -100,7 +100,7 @@ export async function assembleEvidencePack(deps: EvidenceDeps, record: Promotion
         vetoOnReject: plan.approval.vetoOnReject,
         deadlineMs: plan.approval.deadlineMs,
         roster: Object.entries(plan.approval.roster)
-          .map(([name, entry]) => ({ name, fingerprint: entry.fingerprint }))
+          .map(([name, entry]) => ({ name, fingerprint: entry.fingerprint ?? entry.passkeys?.map((p) => p.fingerprint).join(', ') ?? '' }))
           .sort((a, b) => a.name.localeCompare(b.name)),
       },
       keys: { developer: plan.keys.developer.fingerprint, platform: plan.keys.platform.fingerprint },

@@ -1,7 +1,8 @@
 /**
- * The approval console: a read-only web app over Temporal (status queries, the run's record) and
- * the registry (signed provenance and SBOM). Server-rendered; one small script reloads a page
- * when what it shows changes. It holds no key: it cannot approve, sign or seal anything.
+ * The approval console: a web app over Temporal (status queries, the run's record) and the
+ * registry (signed provenance and SBOM). Server-rendered; one small script reloads a page when
+ * what it shows changes. Reading needs a passkey login (src/console/auth.ts) unless it is the
+ * loopback dev console. It holds no key: it cannot approve, sign or seal anything.
  */
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -10,7 +11,10 @@ import { readPromotionRecord, type PromotionStatus } from '../client/promotion-r
 import { listWaiting, type WaitingRun } from '../client/waiting';
 import { CountersignError, hasCode } from '../errors';
 import { assembleEvidencePack, evidencePackDigest, type EvidenceDeps } from './evidence-pack';
-import { CONSOLE_CSS, CONSOLE_JS } from './assets';
+import { CONSOLE_CSS, CONSOLE_JS, PASSKEY_JS } from './assets';
+import { authStatus, installAuth, type ConsoleAccess } from './auth';
+import { installDecisionRoutes } from './decisions';
+import { decisionForm } from './pages/decision-form';
 import { ConsoleMetrics } from './metrics';
 import { workflowUiLink } from '../temporal/ui-link';
 import { errorPage, evidencePage, pendingPage } from './pages/evidence-page';
@@ -28,6 +32,8 @@ const PROMOTION_ID = /^promote-[A-Za-z0-9._-]{1,100}-[0-9a-f]{16}$/;
 
 export interface ConsoleDeps extends EvidenceDeps {
   client: Client;
+  /** Who may read and post (src/console/auth.ts): stated by whoever starts the console, never defaulted open. */
+  access: ConsoleAccess;
   watchMs?: number;
   /** Served at /metrics; a fresh set when omitted. */
   metrics?: ConsoleMetrics;
@@ -47,15 +53,31 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
   // An open page holds its event stream for as long as it is open: closing the console ends them.
   const app = Fastify({ logger: false, forceCloseConnections: true });
   const metrics = deps.metrics ?? new ConsoleMetrics();
+  // Looks an event stream has in flight: closing the console waits for them, so none outlives it
+  // (a look still reading Temporal when the caller closes the client would fail unheard).
+  const inFlight = new Set<Promise<string>>();
+  const tracked = (look: () => Promise<string>) => () => {
+    const p = look();
+    inFlight.add(p);
+    const done = () => void inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  };
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([...inFlight]);
+  });
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.request(request.routeOptions.url, reply.statusCode);
   });
+  const auth = installAuth(app, deps.access);
+  installDecisionRoutes(app, deps.client, deps.access, auth, promotionIdFrom);
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   app.get('/static/console.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(CONSOLE_JS));
+  app.get('/static/passkey.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(PASSKEY_JS));
   app.get('/static/console.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(CONSOLE_CSS));
 
   app.get('/', async (_req, reply) => {
@@ -64,7 +86,7 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     return reply.type('text/html; charset=utf-8').send(waitingPage(runs, `/events?seen=${waitingFingerprint(runs)}`));
   });
   app.get<{ Querystring: { seen?: string } }>('/events', (req, reply) =>
-    watch(reply, req.raw, metrics, seenFrom(req.query.seen), deps.watchMs, async () => waitingFingerprint(await listWaiting(deps.client))),
+    watch(reply, req.raw, metrics, seenFrom(req.query.seen), deps.watchMs, tracked(async () => waitingFingerprint(await listWaiting(deps.client)))),
   );
 
   app.get<{ Params: { id: string } }>('/promotions/:id', async (req, reply) => {
@@ -72,7 +94,8 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     const view = await evidenceView(deps, metrics, id);
     const watchUrl = `/promotions/${encodeURIComponent(id)}/events?seen=${promotionFingerprint(view.status, 'pack' in view ? view.digest : undefined)}`;
     const temporalUi = deps.temporalUi ? workflowUiLink(deps.temporalUi.url, deps.temporalUi.namespace, id) : undefined;
-    const html = 'pack' in view ? evidencePage({ ...view, ...(temporalUi ? { temporalUi } : {}) }, watchUrl) : pendingPage(view.status, view.why, watchUrl);
+    const form = view.status.state === 'AWAITING_APPROVAL' && deps.access.rp ? decisionForm(id, !deps.access.login) : undefined;
+    const html = 'pack' in view ? evidencePage({ ...view, ...(temporalUi ? { temporalUi } : {}), ...(form ? { decisionForm: form } : {}) }, watchUrl) : pendingPage(view.status, view.why, watchUrl);
     return reply.type('text/html; charset=utf-8').send(html);
   });
   app.get<{ Params: { id: string } }>('/promotions/:id/evidence.json', async (req, reply) => {
@@ -84,14 +107,31 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     const id = promotionIdFrom(req.params.id);
     let looks = 0;
     let packDigest: string | undefined;
-    return watch(reply, req.raw, metrics, seenFrom(req.query.seen), deps.watchMs, async () => {
-      const record = await readPromotionRecord(deps.client, id);
-      if (looks++ % EVIDENCE_EVERY === 0 && record.report) packDigest = evidencePackDigest(await assembleEvidencePack(deps, record));
-      return promotionFingerprint(record.status, packDigest);
-    });
+    return watch(
+      reply,
+      req.raw,
+      metrics,
+      seenFrom(req.query.seen),
+      deps.watchMs,
+      tracked(async () => {
+        const record = await readPromotionRecord(deps.client, id);
+        if (looks++ % EVIDENCE_EVERY === 0 && record.report) packDigest = evidencePackDigest(await assembleEvidencePack(deps, record));
+        return promotionFingerprint(record.status, packDigest);
+      }),
+    );
   });
 
-  app.setErrorHandler(async (err, _req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
+    const refused = authStatus(err);
+    if (refused !== undefined) {
+      const message = (err as CountersignError).message;
+      if (req.method !== 'GET') return reply.status(refused).send({ error: (err as CountersignError).code, message });
+      return reply.status(refused).type('text/html; charset=utf-8').send(errorPage(refused === 401 ? 'Log in' : 'Refused', message));
+    }
+    if (req.method !== 'GET' && err instanceof CountersignError) {
+      const status = { BAD_INPUT: 400, UNKNOWN_PROMOTION: 404, APPROVAL_REFUSED: 409, BAD_CONFIG: 501 }[err.code as string] ?? 502;
+      return reply.status(status).send({ error: err.code, message: err.message });
+    }
     const [status, title] = hasCode(err, 'UNKNOWN_PROMOTION') ? [404, 'Not found'] : hasCode(err, 'BAD_INPUT') ? [400, 'Bad request'] : hasCode(err, 'EVIDENCE_NOT_READY') ? [409, 'Not ready'] : [502, 'Unavailable'];
     // The message names the fact (an unknown id, an unreachable registry); nothing secret is in the console's errors.
     const message = err instanceof CountersignError ? `${err.code}: ${err.message}` : 'the console could not read Temporal or the registry';

@@ -3,7 +3,13 @@ import type { Client } from '@temporalio/client';
 import type { AddressInfo } from 'node:net';
 import { CountersignError } from '../errors';
 import { RegistryStore } from '../oci/registry';
+import type { ConsoleAccess } from './auth';
 import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT, createConsole } from './server';
+
+/** Hosts the no-login dev console may listen on: loopback is its only access control. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
 
 export interface Listen {
   host: string;
@@ -19,10 +25,14 @@ export function parseListen(value: string | undefined): Listen {
   return { host: m[1] ? m[1].replace(/^\[|\]$/g, '') : DEFAULT_CONSOLE_HOST, port };
 }
 
-export async function startConsole(client: Client, listen: Listen, options: { temporalUi?: { url: string; namespace: string } } = {}): Promise<{ url: string; close(): Promise<void> }> {
+export async function startConsole(client: Client, listen: Listen, access: ConsoleAccess, options: { temporalUi?: { url: string; namespace: string } } = {}): Promise<{ url: string; close(): Promise<void> }> {
+  if (!access.login && !isLoopback(listen.host)) {
+    throw new CountersignError('BAD_INPUT', `--dev-loopback serves without login, so only on loopback; --listen ${listen.host} is not (drop --dev-loopback and configure console.origin for passkey login)`);
+  }
   const stores = new Map<string, RegistryStore>();
   const app = createConsole({
     client,
+    access,
     ...(options.temporalUi ? { temporalUi: options.temporalUi } : {}),
     storeFor: (host) => stores.get(host) ?? stores.set(host, new RegistryStore(host)).get(host)!,
   });

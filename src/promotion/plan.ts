@@ -25,17 +25,36 @@ export interface KeyPin {
   trust?: KeyTrust;
 }
 
-export interface PinnedRosterEntry {
-  /** SPKI PEM of the key the person signs statements with. */
+/** A passkey as a run pins it: its credential, its key and the relying party it belongs to. */
+export interface PinnedPasskey {
+  /** Credential id, base64url. */
+  id: string;
   publicKeyPem: string;
   /** Uncompressed P-256 point (04||x||y) as hex, for verification inside the workflow. */
   publicKeyHex: string;
   fingerprint: string;
+  name?: string;
+  rpId: string;
+  origin: string;
+}
+
+export interface PinnedRosterEntry {
+  /** SPKI PEM of the key the person signs statements with; absent for a passkey-only approver. */
+  publicKeyPem?: string;
+  /** Uncompressed P-256 point (04||x||y) as hex, for verification inside the workflow. */
+  publicKeyHex?: string;
+  /** The file key's fingerprint; absent for a passkey-only approver. */
+  fingerprint?: string;
+  /** Only present when the person has passkeys (so plans without any keep their policy digest). */
+  passkeys?: PinnedPasskey[];
   /** Other names this person goes by (commit author e-mails, CI user names). */
   identities: string[];
   /** Fingerprints of keys this person signs builds with (developer keys). */
   signingKeyFingerprints: string[];
 }
+
+/** A roster entry with a file key (governance and custodians sign with the CLI, never a passkey). */
+export type FileKeyRosterEntry = PinnedRosterEntry & { publicKeyPem: string; publicKeyHex: string; fingerprint: string };
 
 export type PlanSource = { kind: 'directory'; path: string } | { kind: 'image'; reference: string };
 

@@ -166,7 +166,7 @@ export async function checkPriorRuns(
   }
   if (!rule.allowed.includes(reopen.reopener)) throw new CountersignError('REQUEST_OUT_OF_SCOPE', `${reopen.reopener} may not re-open ${rule.name} ${rule.runs}; needs ${how}`);
   const person = config.roster[reopen.reopener];
-  if (!person || !statementSignedBy(input.reopen, fs.readFileSync(person.publicKey, 'utf8'))) {
+  if (!person?.publicKey || !statementSignedBy(input.reopen, fs.readFileSync(person.publicKey, 'utf8'))) {
     throw new CountersignError('REQUEST_BAD_SIGNATURE', `the re-open does not verify with ${reopen.reopener}'s roster key`);
   }
   const signedAt = Date.parse(reopen.time);

@@ -14,7 +14,7 @@ const CLI_ENTRY = path.resolve(__dirname, '../cli/main.ts');
 export async function startConsoleProcess(opts: { address: string; port: number; logFile: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ pid: number; url: string }> {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const out = fs.openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, 'console', '--address', opts.address, '--listen', `127.0.0.1:${opts.port}`], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_ENTRY, 'console', '--dev-loopback', '--address', opts.address, '--listen', `127.0.0.1:${opts.port}`], {
     env: opts.env,
     stdio: ['ignore', out, out],
     detached: true,

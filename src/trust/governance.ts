@@ -40,8 +40,9 @@ export function parsed<T>(signed: SignedStatement | undefined, parse: (s: Signed
 export function checkGovernanceSignature(config: Config, store: TrustConfig, signed: SignedStatement, who: string, what: string): void {
   const person = Object.hasOwn(config.roster, who) ? config.roster[who] : undefined;
   if (!person) throw new CountersignError('REQUEST_UNKNOWN_SIGNER', `${who} is not in the roster of the worker's configuration (approvers: in ${config.file})`);
-  if (!statementSignedBy(signed, fs.readFileSync(person.publicKey, 'utf8'))) {
-    throw new CountersignError('REQUEST_BAD_SIGNATURE', `the ${what} does not verify with ${who}'s roster key in the worker's configuration`);
+  // A passkey-only approver has no file key: governance statements are signed with the CLI.
+  if (!person.publicKey || !statementSignedBy(signed, fs.readFileSync(person.publicKey, 'utf8'))) {
+    throw new CountersignError('REQUEST_BAD_SIGNATURE', `the ${what} does not verify with ${who}'s roster key in the worker's configuration${person.publicKey ? '' : ' (they have passkeys only, no publicKey)'}`);
   }
   if (!store.governance.includes(who)) {
     throw new CountersignError('REQUEST_OUT_OF_SCOPE', `${who} is not a governance member of trust store ${store.name} (${store.governance.join(', ')})`);

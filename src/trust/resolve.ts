@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { CountersignError } from '../errors';
 import { pinRoster } from '../approval/roster';
-import type { PinnedRosterEntry } from '../promotion/plan';
+import type { FileKeyRosterEntry } from '../promotion/plan';
 import { canonicalJson } from '../requests/statement';
 import type { TrustConfig } from './config';
 
@@ -21,10 +21,13 @@ export function trustStoreOf(config: Config, name: string): TrustConfig {
 }
 
 /** The roster keys of `names`, pinned; a name missing from the roster is a configuration fault. */
-export async function pinPeople(config: Config, names: string[], role: string): Promise<Record<string, PinnedRosterEntry>> {
+export async function pinPeople(config: Config, names: string[], role: string): Promise<Record<string, FileKeyRosterEntry>> {
   const missing = names.filter((n) => !config.roster[n]);
   if (missing.length > 0) throw new CountersignError('BAD_CONFIG', `${role} ${missing.join(', ')} not in the roster of ${config.file}`);
-  return pinRoster(Object.fromEntries(names.map((n) => [n, config.roster[n]])));
+  // Trust-store people sign with the CLI: a passkey signs console decisions only.
+  const keyless = names.filter((n) => !config.roster[n].publicKey);
+  if (keyless.length > 0) throw new CountersignError('BAD_CONFIG', `${role} ${keyless.join(', ')} have passkeys only in ${config.file}; give each a publicKey`);
+  return (await pinRoster(Object.fromEntries(names.map((n) => [n, config.roster[n]])))) as Record<string, FileKeyRosterEntry>;
 }
 
 /**

@@ -91,7 +91,7 @@ describe('countersign dev up / dev down', () => {
     const again = await runCli(['dev', 'up', ...ports], env);
     assert.match(again.stdout, /already running/);
     // What a person reads: every address and the data directory.
-    for (const line of [`temporal:  ${state.temporal.address}`, `web ui:    ${state.temporal.uiUrl}`, `registry:  ${state.registry.address}`, `console:   ${state.console.url} (read-only; no login, loopback only)`, `data dir:  ${state.dataDir}`]) {
+    for (const line of [`temporal:  ${state.temporal.address}`, `web ui:    ${state.temporal.uiUrl}`, `registry:  ${state.registry.address}`, `console:   ${state.console.url} (--dev-loopback: no login, loopback only)`, `data dir:  ${state.dataDir}`]) {
       assert.ok(again.stdout.includes(line), `dev up prints "${line}":\n${again.stdout}`);
     }
     const status = await runCli(['dev', 'status'], env);

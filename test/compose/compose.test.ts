@@ -542,12 +542,15 @@ test('the parsers this file relies on', () => {
   assert.deepEqual(contextSources(parsed[3]), ['s p']);
 });
 
-test('console: published on loopback only, reaches Temporal by service name, mounts no keys and no seal key', () => {
+test('console: published on loopback only, reaches Temporal by service name, mounts the configuration file and no key or seal key', () => {
   const console = compose.services.console;
   assert.ok(console, 'a console service');
   assert.deepEqual(console.ports, ['127.0.0.1:8090:8090']);
   assert.equal(environmentOf(console).TEMPORAL_ADDRESS, environmentOf(compose.services.worker).TEMPORAL_ADDRESS);
   const mounts = (console.volumes ?? []).map((v) => String(v).split(':')[1]);
   assert.ok(!mounts.includes('/keys') && !mounts.some((m) => m.startsWith('/var/lib/countersign')), `the console holds no key: ${mounts.join(', ')}`);
-  assert.ok(!Object.keys(environmentOf(console)).some((k) => /PASSWORD|SEAL|COUNTERSIGN_CONFIG/.test(k)), 'no passphrase, seal key or configuration in its environment');
+  // Only the configuration file: it reads console.origin and the roster's passkeys from it (src/config-console.ts).
+  assert.deepEqual(console.volumes, ['./keys/countersign.yaml:/etc/countersign/countersign.yaml:ro', './certs:/certs:ro']);
+  assert.equal(environmentOf(console).COUNTERSIGN_CONFIG, '/etc/countersign/countersign.yaml');
+  assert.ok(!Object.keys(environmentOf(console)).some((k) => /PASSWORD|SEAL/.test(k)), 'no passphrase or seal key in its environment');
 });

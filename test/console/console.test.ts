@@ -3,7 +3,10 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { writeFile } from 'node:fs/promises';
+import YAML from 'yaml';
 import { canonicalJson } from '../../src/requests/statement';
+import { assert as signAssertion, newCredential } from '../support/software-authenticator';
 import { COMMIT } from '../support/env';
 import { NEXT_COMMIT, XSS_REF, useConsoleFixture } from './support';
 
@@ -65,24 +68,39 @@ describe('approval console over HTTP, on the real stack', () => {
     assert.match(after.text, /<tr class="vote approve"><td>bob<\/td><td>approve<\/td><td>looked at the SBOM<\/td>/);
   });
 
-  it('docs/approvals.md: `countersign console` as printed serves the waiting list on 127.0.0.1:8090 until SIGTERM', async () => {
+  it('docs/approvals.md: `countersign console` as printed serves on 127.0.0.1:8090, behind a passkey login from the roster, until SIGTERM', async () => {
     const bin = path.resolve(__dirname, '../../bin/countersign');
+    const origin = 'http://localhost:8090';
+    const alice = newCredential();
+    // The configuration file alone: console.origin and an inline passkey are all the console reads of it.
+    const config = path.join(f.env.dir, 'console-only.yaml');
+    await writeFile(config, YAML.stringify({ console: { origin }, approvers: { alice: { passkeys: [{ id: alice.id, publicKey: alice.publicKeyPem }] } } }));
     // With the Temporal Web UI's address known, each evidence page links to the run's history there.
-    const env = { ...process.env, TEMPORAL_ADDRESS: f.env.stack.temporal.address, TEMPORAL_UI_URL: 'http://ui.example:8233/' };
+    const env = { ...process.env, TEMPORAL_ADDRESS: f.env.stack.temporal.address, TEMPORAL_UI_URL: 'http://ui.example:8233/', COUNTERSIGN_CONFIG: config };
     const child = spawn(bin, ['console'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
       const url = await new Promise<string>((resolve, reject) => {
         child.stdout.on('data', (d) => {
           out += String(d);
-          const m = /countersign console: (http:\/\/\S+)/.exec(out);
+          const m = /countersign console: (http:\/\/\S+) \(passkey login; approvers open http:\/\/localhost:8090\)/.exec(out);
           if (m) resolve(m[1]);
         });
+        child.stderr.on('data', (d) => (out += String(d)));
         child.once('exit', (code) => reject(new Error(`console exited ${code}: ${out}`)));
       });
       assert.equal(url, 'http://127.0.0.1:8090');
-      assert.ok((await get(`${url}/`)).text.includes(f.parked.promotionId));
-      const evidence = (await get(`${url}/promotions/${f.parked.promotionId}`)).text;
+      const anonymous = await fetch(`${url}/`, { redirect: 'manual' });
+      assert.equal(anonymous.status, 303);
+      assert.equal(anonymous.headers.get('location'), '/login');
+      const post = (p: string, body: unknown) => fetch(`${url}${p}`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const { challenge } = (await (await post('/login/options', {})).json()) as { challenge: string };
+      const login = await post('/login', { response: signAssertion(alice, { challenge, origin, rpId: 'localhost' }) });
+      assert.equal(login.status, 200, await login.clone().text());
+      const cookie = String(login.headers.get('set-cookie')).split(';')[0];
+      const get = async (p: string) => (await fetch(`${url}${p}`, { headers: { cookie } })).text();
+      assert.ok((await get('/')).includes(f.parked.promotionId));
+      const evidence = await get(`/promotions/${f.parked.promotionId}`);
       assert.ok(evidence.includes(`<a id="temporal-ui" href="http://ui.example:8233/namespaces/default/workflows/${f.parked.promotionId}">`), evidence.slice(0, 2000));
     } finally {
       const exited = new Promise((r) => child.once('exit', r));

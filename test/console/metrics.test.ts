@@ -14,7 +14,7 @@ describe('console metrics', () => {
   const env = useTestEnv({ worker: false });
   let app: ReturnType<typeof createConsole>;
   before(() => {
-    app = createConsole({ client: env.client, storeFor: (host) => new RegistryStore(host), metrics: new ConsoleMetrics({ processMetrics: false }) });
+    app = createConsole({ client: env.client, storeFor: (host) => new RegistryStore(host), metrics: new ConsoleMetrics({ processMetrics: false }), access: { login: false, passkeys: {} } });
   });
   after(() => app?.close());
 

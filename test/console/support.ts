@@ -50,7 +50,7 @@ export function useConsoleFixture(): ConsoleFixture {
     assert.equal(status.state, 'AWAITING_APPROVAL', status.error);
     fixture.parked = { promotionId: second.promotionId, digest: second.digest };
 
-    const app = createConsole({ client: env.client, storeFor: (host) => new RegistryStore(host), watchMs: 200 });
+    const app = createConsole({ client: env.client, storeFor: (host) => new RegistryStore(host), watchMs: 200, access: { login: false, passkeys: {} } });
     await app.listen({ host: '127.0.0.1', port: 0 });
     fixture.url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     close = () => app.close();

@@ -129,7 +129,7 @@ describe('the countersign Helm chart', { skip: helm ? false : 'helm not installe
     assert.notEqual(two.code, 0);
   });
 
-  it('the approval console: off by default; when on, its own Deployment and ClusterIP Service holding no key, scraped beside the workers', { skip: validator ? false : 'kubernetes-validate not installed (bash scripts/toolchain.sh kubernetes-validate)' }, async (t) => {
+  it('the approval console: off by default; when on, its own Deployment and ClusterIP Service holding no key (the configuration file only), scraped beside the workers', { skip: validator ? false : 'kubernetes-validate not installed (bash scripts/toolchain.sh kubernetes-validate)' }, async (t) => {
     const off = await render('-f', TEST_VALUES);
     assert.ok(!off.docs.some((d) => d.metadata.name.endsWith('-console')), 'no console unless asked');
     const { text, docs } = await render('-f', TEST_VALUES, '--set', 'console.enabled=true');
@@ -143,7 +143,13 @@ describe('the countersign Helm chart', { skip: helm ? false : 'helm not installe
     const [container] = pod.containers;
     assert.deepEqual(container.command.slice(2), ['console', '--listen', '0.0.0.0:8090']);
     const names = [...container.env.map((e: { name: string }) => e.name), ...pod.volumes.map((v: { name: string }) => v.name)];
-    for (const secret of ['COUNTERSIGN_CONFIG', 'COUNTERSIGN_SEAL_KEY_FILE', 'COUNTERSIGN_PLATFORM_KEY_PASSWORD', 'seal', 'keys', 'config']) assert.ok(!names.includes(secret), `the console has no ${secret}`);
+    for (const secret of ['COUNTERSIGN_SEAL_KEY_FILE', 'COUNTERSIGN_PLATFORM_KEY_PASSWORD', 'seal', 'keys']) assert.ok(!names.includes(secret), `the console has no ${secret}`);
+    // The configuration alone (console.origin and the roster's passkeys are all it reads of it), the workers' source.
+    assert.equal(container.env.find((e: { name: string }) => e.name === 'COUNTERSIGN_CONFIG').value, '/etc/countersign/countersign.yaml');
+    assert.deepEqual(
+      pod.volumes.find((v: { name: string }) => v.name === 'config'),
+      worker.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'config'),
+    );
     assert.equal(pod.automountServiceAccountToken, false);
     const service = console.find((d) => d.kind === 'Service')!;
     assert.equal(service.spec.type, 'ClusterIP');

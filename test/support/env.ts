@@ -102,11 +102,12 @@ export async function startTestEnv(options: { temporalDynamicConfig?: Record<str
         platform: { key: 'keys/platform.key', publicKey: 'keys/platform.pub', passwordEnv: PLATFORM_PASSWORD_ENV },
       },
     };
-    const { approvers: roster, ...targetOverrides } = overrides as { approvers?: Record<string, unknown> };
+    // A roster override (and the console origin its passkeys need) shapes that target alone.
+    const { approvers: roster, console: consoleSection, ...targetOverrides } = overrides as { approvers?: Record<string, unknown>; console?: unknown };
     const merged = deepMerge(base, targetOverrides);
     const approvers = roster ?? defaultRoster;
     if (!roster) rawTargets[name] = merged;
-    return parseConfig({ approvers, initiators, targets: { [name]: merged } }, configFile);
+    return parseConfig({ approvers, initiators, targets: { [name]: merged }, ...(consoleSection ? { console: consoleSection } : {}) }, configFile);
   };
   const config = parseTarget({}, 'prod');
   const targetWith = (overrides: Record<string, unknown>, name?: string): TargetConfig => {

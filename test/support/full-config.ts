@@ -1,4 +1,5 @@
 /** A countersign.yaml using every key the schema knows, and a folder holding the keys it names. */
+import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +12,8 @@ export function configDir(t: { after(fn: () => void): void }): string {
   mkdirSync(path.join(dir, 'keys'));
   mkdirSync(path.join(dir, 'app'));
   for (const name of ['developer', 'platform', 'index', 'alice', 'bob', 'carol', 'dave', 'erin', 'ci']) writeFileSync(path.join(dir, 'keys', `${name}.pub`), '-----BEGIN PUBLIC KEY-----\n');
+  // A passkey's key is read and checked (ES256 only), so it is a real P-256 key.
+  writeFileSync(path.join(dir, 'keys', 'frank-passkey.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }) as string);
   copyFileSync(path.join(__dirname, '..', 'vectors', 'sigstore-conformance', 'public-good-trusted-root.json'), path.join(dir, 'keys', 'trusted_root.json'));
   copyFileSync(path.join(__dirname, '..', 'vectors', 'sigstore-local', 'signing_config.json'), path.join(dir, 'keys', 'signing_config.json'));
   return dir;
@@ -28,6 +31,9 @@ approvers:
   carol: { publicKey: keys/carol.pub }
   dave: { publicKey: keys/dave.pub }
   erin: { publicKey: keys/erin.pub }
+  frank: { passkeys: [{ id: cHJldGVuZC1jcmVkZW50aWFs, publicKey: keys/frank-passkey.pem, name: YubiKey 5C }] }
+console:
+  origin: https://countersign.acme.com
 initiators:
   ci: { publicKey: keys/ci.pub, targets: [production, staging, charts] }
   alice: { targets: ["*"] }

@@ -31,7 +31,7 @@ function describe(state: StackState): string {
     `web ui:    ${state.temporal.uiUrl ?? '(headless)'}`,
     `registry:  ${state.registry.address}`,
     `worker:    pid ${state.worker?.pid ?? '-'} (log ${state.worker?.logFile ?? '-'})`,
-    `console:   ${state.console ? `${state.console.url} (read-only; no login, loopback only)` : '-'}`,
+    `console:   ${state.console ? `${state.console.url} (--dev-loopback: no login, loopback only)` : '-'}`,
     `data dir:  ${state.dataDir}`,
   ].join('\n');
 }

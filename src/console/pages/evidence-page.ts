@@ -14,6 +14,8 @@ export interface EvidenceView {
   status: PromotionStatus;
   /** The run's page in the Temporal Web UI, when the console knows the UI's address (never from the workflow). */
   temporalUi?: string;
+  /** The approve/reject form (src/console/pages/decision-form.ts), while the gate is open and passkeys are configured. */
+  decisionForm?: string;
 }
 
 const FACT_LABELS: Record<(typeof FACT_NAMES)[number], string> = {
@@ -38,6 +40,7 @@ export function evidencePage(view: EvidenceView, watch: string): string {
 </dl>
 </section>
 !${approvalSection(status)}
+!${view.decisionForm ?? ''}
 <section id="checks"><h2>Platform verify</h2>
 <table><thead><tr><th></th><th>check</th><th>result</th></tr></thead><tbody>
 !${pack.checks.map((c) => html`<tr class="${c.ok ? 'ok' : 'failed'}"><td>${c.ok ? '✓' : '✗'}</td><td>${c.name}</td><td>${c.message}</td></tr>`)}

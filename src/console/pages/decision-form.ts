@@ -1,0 +1,16 @@
+/** Approve or reject with a passkey, on a promotion's evidence page (script: /static/passkey.js). */
+import { html } from 'ghtml';
+
+export function decisionForm(promotionId: string, askApprover: boolean): string {
+  return html`<section id="decide"><h2>Your decision</h2>
+<form id="decision" data-promotion="${promotionId}">
+!${askApprover ? html`<label>Approver <input id="decision-approver" required maxlength="128"></label>` : ''}
+<label>Reason <input id="decision-reason" maxlength="2048" placeholder="required to reject"></label>
+<button type="submit" name="decision" value="approve" id="approve">Approve with passkey</button>
+<button type="submit" name="decision" value="reject" id="reject">Reject with passkey</button>
+</form>
+<p id="result" role="status"></p>
+<p class="muted">Your passkey signs the statement naming this run and digest; the workflow checks that signature against the worker's roster.</p>
+<script src="/static/passkey.js" defer></script>
+</section>`;
+}

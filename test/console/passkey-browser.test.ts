@@ -1,0 +1,147 @@
+/**
+ * Passkeys end to end in a real browser: Debian's chromium, headless, with the Chrome DevTools
+ * Protocol's WebAuthn virtual authenticator (ES256, user verification), against the real stack.
+ * An approver enrols (the console prints the roster snippet), the operator adds it to the
+ * worker's configuration, the approver logs in, opens the evidence page and approves with the
+ * passkey; the promotion reaches PROMOTED and stock cosign verify-attestation shows the
+ * passkey-signed decision in the approval record. Takes the screenshots in docs/console/.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import YAML from 'yaml';
+import { waitForPromotion } from '../../src/client/promotions';
+import { loadConsoleConfig } from '../../src/config-console';
+import { createConsole } from '../../src/console/server';
+import { RegistryStore } from '../../src/oci/registry';
+import { freePort } from '../../src/stack/ports';
+import { locateTool, requireTool } from '../../src/stack/tools';
+import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
+import { buildFacts, copyDir, useTestEnv } from '../support/env';
+
+const SHOTS = path.resolve(__dirname, '../../docs/console');
+const HELLO = path.resolve(__dirname, '../../examples/hello');
+const cosign = locateTool('cosign');
+
+describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, verified by cosign), reject with a reason', { skip: cosign ? false : 'cosign not installed (npm run toolchain)' }, () => {
+  let browser: Browser | undefined;
+  let page: Page;
+  let origin: string;
+  let port: number;
+  let app: FastifyInstance | undefined;
+  let snippet: string;
+  let promotion: { promotionId: string; digest: string; repository: string };
+  // Registered before the environment's: the open page's event stream and the console stop before Temporal's connection closes.
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+  const env = useTestEnv();
+
+  async function serve(configFile: string): Promise<void> {
+    await app?.close();
+    const config = loadConsoleConfig(configFile);
+    app = createConsole({ client: env.client, storeFor: (host) => new RegistryStore(host), watchMs: 200, access: { login: true, rp: config.console!, passkeys: config.passkeys } });
+    await app.listen({ host: '127.0.0.1', port });
+  }
+
+  before(async () => {
+    port = await freePort();
+    // Browsers allow WebAuthn over http on localhost only.
+    origin = `http://localhost:${port}`;
+    await fs.writeFile(path.join(env.dir, 'console.yaml'), YAML.stringify({ console: { origin } }));
+    await serve(path.join(env.dir, 'console.yaml'));
+    browser = await chromium.launch({ executablePath: requireTool('chromium'), headless: true, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable', { enableUI: false });
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+  });
+  it('enrolling creates an ES256 passkey and prints the roster snippet; it grants nothing', async () => {
+    await page.goto(`${origin}/`);
+    assert.equal(new URL(page.url()).pathname, '/login', 'no session: the login page');
+    await page.goto(`${origin}/enrol`);
+    await page.fill('#approver', 'pat');
+    await page.fill('#passkey-name', 'laptop');
+    await page.click('button[type=submit]');
+    await page.locator('#snippet').waitFor({ state: 'visible', timeout: 30_000 });
+    snippet = await page.locator('#snippet').innerText();
+    const parsed = YAML.parse(snippet) as { approvers: { pat: { passkeys: Array<{ id: string; publicKey: string; name: string }> } } };
+    assert.match(parsed.approvers.pat.passkeys[0].id, /^[A-Za-z0-9_-]+$/);
+    assert.match(parsed.approvers.pat.passkeys[0].publicKey, /^-----BEGIN PUBLIC KEY-----\n/);
+    assert.equal(parsed.approvers.pat.passkeys[0].name, 'laptop');
+    await page.screenshot({ path: path.join(SHOTS, 'enrol.png'), fullPage: true });
+    // Not in the roster yet: logging in is refused.
+    await page.goto(`${origin}/login`);
+    await page.click('#login');
+    await page.locator('#result.error').waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('#result').innerText(), /PASSKEY_REFUSED: this passkey is not in the roster/);
+  });
+
+  it("once the operator adds the snippet to the worker's configuration, pat logs in and approves with the passkey; the promotion is PROMOTED", async () => {
+    const roster = (YAML.parse(snippet) as { approvers: Record<string, unknown> }).approvers;
+    // The operator's edit: the snippet under approvers:, in the worker's configuration and the console's.
+    const target = env.targetWith({ repository: `${env.stack.registry.address}/apps/passkey-browser`, console: { origin }, approvers: { ...roster, bob: { publicKey: 'keys/bob.pub' } }, approval: { approvers: ['pat', 'bob'], required: 1 } }, 'passkey-browser');
+    await fs.writeFile(path.join(env.dir, 'console.yaml'), YAML.stringify({ console: { origin }, approvers: roster }));
+    await serve(path.join(env.dir, 'console.yaml'));
+    const dir = await copyDir(HELLO, path.join(env.dir, 'passkey-browser'));
+    const started = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
+    const status = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(status.state, 'AWAITING_APPROVAL', status.error);
+    promotion = { promotionId: started.promotionId, digest: started.digest, repository: target.repository };
+
+    await page.goto(`${origin}/login`);
+    await page.screenshot({ path: path.join(SHOTS, 'login.png'), fullPage: true });
+    await page.click('#login');
+    await page.waitForURL(`${origin}/`, { timeout: 30_000 });
+    assert.equal(await page.locator(`tr[data-id="${promotion.promotionId}"]`).count(), 1);
+
+    await page.goto(`${origin}/promotions/${promotion.promotionId}`);
+    await page.fill('#decision-reason', 'checked the evidence pack');
+    await page.screenshot({ path: path.join(SHOTS, 'decide.png'), fullPage: true });
+    await page.click('#approve');
+    await page.locator('tr.vote', { hasText: 'pat' }).waitFor({ timeout: 60_000 });
+    const done = await waitForPromotion(env.client, promotion.promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+    // The open page reloads itself when the state moves; nothing here reloads it.
+    await page.locator('dd.state', { hasText: 'PROMOTED' }).waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'approved-with-passkey.png'), fullPage: true });
+  });
+
+  it('rejecting in the browser needs a reason; with one, the passkey-signed rejection ends the promotion REJECTED', async () => {
+    const dir = await copyDir(HELLO, path.join(env.dir, 'passkey-browser-2'));
+    await fs.writeFile(path.join(dir, 'VERSION'), '2\n');
+    const started = await env.promote({ target: 'passkey-browser', source: { directory: dir }, build: buildFacts() });
+    const status = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(status.state, 'AWAITING_APPROVAL', status.error);
+    await page.goto(`${origin}/promotions/${started.promotionId}`);
+    await page.click('#reject');
+    await page.locator('#result.error').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#result').innerText(), 'BAD_INPUT: reason: a rejection needs one');
+    await page.fill('#decision-reason', 'the SBOM adds a package nobody asked for');
+    await page.click('#reject');
+    const done = await waitForPromotion(env.client, started.promotionId);
+    assert.equal(done.state, 'REJECTED', done.error);
+    assert.equal(done.approval.votes[0].reason, 'the SBOM adds a package nobody asked for');
+  });
+
+  it('stock cosign verify-attestation shows the passkey-signed decision in the approval record', async () => {
+    const ref = `${promotion.repository}@${promotion.digest}`;
+    const verified = spawnSync(cosign!, ['verify-attestation', '--key', path.join(env.keysDir, 'platform.pub'), '--type', APPROVAL_PREDICATE_TYPE, ref, '--insecure-ignore-tlog=true', '--allow-http-registry'], { encoding: 'utf8', env: { ...process.env, HOME: env.dir } });
+    assert.equal(verified.status, 0, verified.stderr);
+    const record = JSON.parse(Buffer.from(JSON.parse(verified.stdout.trim().split('\n')[0]).payload, 'base64').toString('utf8')).predicate;
+    const decision = record.decisions.find((d: { approver: string }) => d.approver === 'pat');
+    const enrolled = (YAML.parse(snippet) as { approvers: { pat: { passkeys: Array<{ id: string }> } } }).approvers.pat.passkeys[0];
+    assert.equal(decision.passkey.credentialId, enrolled.id);
+    assert.equal(JSON.parse(decision.statement).reason, 'checked the evidence pack');
+    const client = JSON.parse(Buffer.from(decision.passkey.clientDataJSON, 'base64url').toString('utf8'));
+    assert.equal(client.type, 'webauthn.get');
+    assert.equal(client.origin, origin);
+  });
+});
