@@ -92,6 +92,9 @@ export type ErrorCode =
   | 'KEYRING_ARMORED'
   // The approval console and `countersign evidence`: a promotion that has not reached platform verify's end.
   | 'EVIDENCE_NOT_READY'
+  // A vote signed over an evidence pack the gate showed earlier (STALE) or never showed (UNKNOWN).
+  | 'EVIDENCE_STALE'
+  | 'EVIDENCE_UNKNOWN'
   | 'TOOL_MISSING'
   | 'STACK_ERROR'
   | 'INTERNAL';

@@ -22,6 +22,7 @@ import {
 import { sameIdentity } from '../src/approval/identity';
 import { verifyStatementSignature } from './approval-signature';
 import { evaluateQuorum, quorumReachable } from '../src/approval/quorum';
+import { EvidenceBinding, type EvidenceFound } from './gate-evidence';
 
 // Notifications are best effort but patient: a webhook that is down (or answers 5xx/429) is retried
 // every 30 s at most for 15 minutes, then recorded, never fatal; a 4xx other than 429 fails at once.
@@ -51,7 +52,13 @@ export const GATE_HISTORY_EVENTS_LIMIT = 10_000;
 /** How far a statement's own time may sit outside the gate's window (clocks differ). */
 export const CLOCK_SKEW_MS = 5 * 60_000;
 
-export type NotificationKind = 'requested' | 'reminder' | 'escalation' | 'approved' | 'rejected' | 'expired';
+export type NotificationKind = 'requested' | 'reminder' | 'escalation' | 'evidence-changed' | 'approved' | 'rejected' | 'expired';
+
+/** How often a gate that shows an evidence pack reads it again when no reminder wakes it sooner. */
+export const EVIDENCE_CHECK_EVERY_MS = 15 * 60_000;
+
+/** Reads the evidence pack's digest (an activity); given to run() by a gate that shows one. */
+export type EvidenceCheck = () => Promise<EvidenceFound>;
 
 export interface GateOutcome {
   state: 'APPROVED' | 'REJECTED' | 'EXPIRED';
@@ -73,6 +80,8 @@ export class ApprovalGate {
   private delivering: Promise<void> = Promise.resolve();
   /** Set when this run continues a gate an earlier run opened. */
   private resumed = false;
+  private readonly evidence = new EvidenceBinding();
+  private lastEvidenceCheck = 0;
 
   constructor(
     private subject: GateSubject,
@@ -122,6 +131,7 @@ export class ApprovalGate {
     this.reminders = carry.reminders;
     this.escalatedAt = carry.escalatedAt;
     this.notificationFailures = carry.notificationFailures;
+    this.evidence.resume(carry.evidence);
     this.state = 'OPEN';
     this.resumed = true;
   }
@@ -136,6 +146,7 @@ export class ApprovalGate {
       reminders: this.reminders,
       ...(this.escalatedAt ? { escalatedAt: this.escalatedAt } : {}),
       notificationFailures: this.notificationFailures,
+      ...(this.evidence.current || this.evidence.dropped.length ? { evidence: this.evidence.carry() } : {}),
     };
   }
 
@@ -144,23 +155,37 @@ export class ApprovalGate {
    * reminders and escalation in between. With `handOver`, a gate whose run has grown a long
    * history hands its state to it after a reminder; handOver continues the workflow as new.
    */
-  async run(options: { handOver?: (carry: GateCarry) => Promise<never> } = {}): Promise<GateOutcome> {
+  async run(options: { handOver?: (carry: GateCarry) => Promise<never>; checkEvidence?: EvidenceCheck } = {}): Promise<GateOutcome> {
+    const { checkEvidence } = options;
     if (!this.resumed) {
+      // The pack is read before the gate opens: the first message and the first vote name it.
+      if (checkEvidence) this.evidenceFound(await checkEvidence());
       this.state = 'OPEN';
       this.openedAt = Date.now();
       this.deadlineAt = this.openedAt + this.policy.deadlineMs;
       this.notifyBeside('requested', this.stillNeeded());
+    } else if (checkEvidence) {
+      // A fresh run reads the pack again: whatever changed while the runs handed over is seen now.
+      await this.recheckEvidence(checkEvidence);
     }
     for (;;) {
       const nextReminder = this.policy.reminderEveryMs ? this.openedAt + (this.reminders + 1) * this.policy.reminderEveryMs : Infinity;
-      const wakeAt = Math.min(nextReminder, this.deadlineAt);
+      const nextCheck = checkEvidence ? this.lastEvidenceCheck + EVIDENCE_CHECK_EVERY_MS : Infinity;
+      const wakeAt = Math.min(nextReminder, nextCheck, this.deadlineAt);
       const decided = await condition(() => this.outcome() !== 'pending', Math.max(1, wakeAt - Date.now()));
-      if (decided) break;
+      if (decided) {
+        // Quorum is judged over the pack as it is now: a change since the last check drops the
+        // votes signed over the old one, and the gate waits on.
+        if (checkEvidence && this.outcome() === 'approved' && (await this.recheckEvidence(checkEvidence))) continue;
+        break;
+      }
       if (Date.now() >= this.deadlineAt) {
         this.state = 'EXPIRED';
         await this.notify('expired', this.stillNeeded());
         return { state: 'EXPIRED', votes: this.votes, summary: this.summary() };
       }
+      if (checkEvidence) await this.recheckEvidence(checkEvidence);
+      if (Date.now() < nextReminder) continue;
       this.reminders += 1;
       this.notifyBeside('reminder', this.stillNeeded());
       const escalation = this.policy.escalation;
@@ -183,6 +208,7 @@ export class ApprovalGate {
 
   view(): ApprovalView {
     const quorum = evaluateQuorum(this.policy.groups, this.approvers());
+    const evidence = this.evidence.current;
     return {
       state: this.state,
       subject: { id: this.subject.id, ...(this.subject.runId ? { runId: this.subject.runId } : {}), digest: this.subject.digest },
@@ -201,6 +227,8 @@ export class ApprovalGate {
       escalatedAt: this.escalatedAt,
       notificationFailures: this.notificationFailures,
       summary: this.summary(),
+      ...(evidence ? { evidence: { ...evidence, earlier: [...evidence.earlier] } } : {}),
+      ...(this.evidence.dropped.length ? { dropped: [...this.evidence.dropped] } : {}),
     };
   }
 
@@ -213,6 +241,31 @@ export class ApprovalGate {
   /** Every vote as its signer signed it: what a step that acts on the outcome checks again (src/approval/record-check.ts). */
   signedVotes(): Array<{ approver: string; decision: string; statement: string; signature: string }> {
     return this.votes.map((v) => ({ approver: v.approver, decision: v.decision, statement: v.signed.statement, signature: v.signed.signature }));
+  }
+
+  /** Reads the pack again; true when it changed (and votes over the old one were dropped). */
+  private async recheckEvidence(check: EvidenceCheck): Promise<boolean> {
+    let found: EvidenceFound;
+    try {
+      found = await check();
+    } catch (err) {
+      // The registry down past the step's retries: the last pack read stands, and the view counts the miss.
+      this.lastEvidenceCheck = Date.now();
+      this.evidence.failed();
+      log.warn('evidence check failed', { error: (err as Error).message });
+      return false;
+    }
+    return this.evidenceFound(found);
+  }
+
+  private evidenceFound(found: EvidenceFound): boolean {
+    this.lastEvidenceCheck = Date.now();
+    const before = this.evidence.current?.digest;
+    const dropped = this.evidence.found(found, this.votes, new Date().toISOString());
+    if (before === undefined || before === found.digest) return false;
+    // Everyone who must act again hears why: those whose votes stopped counting and those still needed.
+    this.notifyBeside('evidence-changed', [...new Set([...dropped.map((v) => v.approver), ...this.stillNeeded()])]);
+    return true;
   }
 
   private approvers(): string[] {
@@ -294,6 +347,7 @@ export class ApprovalGate {
       reason: statement.reason,
       signedAt: statement.time,
       acceptedAt: new Date().toISOString(),
+      ...(statement.evidence !== undefined ? { evidence: statement.evidence } : {}),
       signed: { statement: decision.statement, signature: decision.signature },
       keyFingerprint: this.policy.roster[statement.approver].fingerprint,
     });
@@ -313,7 +367,7 @@ export class ApprovalGate {
       return refuse('the statement is not JSON');
     }
     if (decision.statement.length > 16 * 1024) refuse(`the statement is ${decision.statement.length} bytes; at most 16384 are accepted`);
-    const known = new Set(['_type', 'promotionId', 'runId', 'digest', 'decision', 'reason', 'approver', 'time']);
+    const known = new Set(['_type', 'promotionId', 'runId', 'digest', 'evidence', 'decision', 'reason', 'approver', 'time']);
     const unknown = Object.keys(statement ?? {}).filter((k) => !known.has(k));
     if (statement?._type !== APPROVAL_STATEMENT_TYPE) refuse(`the statement type must be ${APPROVAL_STATEMENT_TYPE}`);
     if (unknown.length > 0) refuse(`the statement has unknown fields: ${unknown.join(', ')}`);
@@ -330,6 +384,8 @@ export class ApprovalGate {
       );
     }
     if (statement.digest !== this.subject.digest) refuse(`the statement is for digest ${statement.digest}, but ${this.subject.id} promotes ${this.subject.digest}`);
+    const stale = this.evidence.refusal(statement.evidence);
+    if (stale) throw ApplicationFailure.nonRetryable(stale.message, stale.type);
     const entry = this.policy.roster[statement.approver];
     if (!entry) refuse(`${statement.approver} is not ${this.subject.role ?? 'in the approver roster'}`);
     if (!verifyStatementSignature(decision.statement, decision.signature, entry.publicKeyHex)) {
@@ -378,6 +434,8 @@ export class ApprovalGate {
       deadline: this.deadlineAt ? new Date(this.deadlineAt).toISOString() : undefined,
       reminders: this.reminders,
       at: new Date().toISOString(),
+      ...(this.evidence.current ? { evidence: this.evidence.current.digest } : {}),
+      ...(kind === 'evidence-changed' ? { why: `the evidence pack changed (${this.evidence.current?.earlier.at(-1)} -> ${this.evidence.current?.digest}): votes signed over the earlier pack no longer count; read it again and sign over the new one` } : {}),
       about: this.subject.noun ?? 'promotion',
       // While the gate is open, the message says how to join; a closed gate asks nothing of anyone.
       ...(this.state === 'OPEN' ? { command: `countersign approve ${this.subject.id} --as NAME --key FILE` } : {}),

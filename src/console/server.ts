@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { readPromotionRecord, type PromotionStatus } from '../client/promotion-record';
 import { listWaiting, type WaitingRun } from '../client/waiting';
 import { CountersignError, hasCode } from '../errors';
-import { assembleEvidencePack, evidencePackDigest, type EvidenceDeps } from './evidence-pack';
+import { assembleEvidencePack, evidencePackDigest, type EvidenceDeps } from '../evidence/pack';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets';
 import { ConsoleMetrics } from './metrics';
 import { workflowUiLink } from '../temporal/ui-link';

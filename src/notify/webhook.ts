@@ -15,6 +15,10 @@ export interface Notification {
   about?: string;
   /** While the gate is open: the command that takes part (each person fills in their own name and key). */
   command?: string;
+  /** The evidence pack's digest the gate shows (a vote counts only signed over it). */
+  evidence?: string;
+  /** For an `evidence-changed` notification: why votes stopped counting. */
+  why?: string;
 }
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;

@@ -4,7 +4,7 @@
  * file key sees what a console user sees.
  */
 import { readPromotionRecord } from '../../client/promotion-record';
-import { assembleEvidencePack, evidencePackDigest, type EvidencePack } from '../../console/evidence-pack';
+import { assembleEvidencePack, evidencePackDigest, type EvidencePack } from '../../evidence/pack';
 import { CountersignError } from '../../errors';
 import { RegistryStore } from '../../oci/registry';
 import type { BuildFacts } from '../../provenance/slsa';

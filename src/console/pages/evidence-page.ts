@@ -4,8 +4,8 @@
  */
 import type { PromotionStatus } from '../../client/promotion-record';
 import type { BuildFacts } from '../../provenance/slsa';
-import { FACT_NAMES, type EvidencePack } from '../evidence-pack';
-import type { SbomChanges } from '../sbom-diff';
+import { FACT_NAMES, type EvidencePack } from '../../evidence/pack';
+import type { SbomChanges } from '../../evidence/sbom-diff';
 import { html, layout, timeLeft } from './layout';
 
 export interface EvidenceView {
