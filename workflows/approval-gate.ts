@@ -384,8 +384,6 @@ export class ApprovalGate {
       );
     }
     if (statement.digest !== this.subject.digest) refuse(`the statement is for digest ${statement.digest}, but ${this.subject.id} promotes ${this.subject.digest}`);
-    const stale = this.evidence.refusal(statement.evidence);
-    if (stale) throw ApplicationFailure.nonRetryable(stale.message, stale.type);
     const entry = this.policy.roster[statement.approver];
     if (!entry) refuse(`${statement.approver} is not ${this.subject.role ?? 'in the approver roster'}`);
     if (!verifyStatementSignature(decision.statement, decision.signature, entry.publicKeyHex)) {
@@ -401,6 +399,9 @@ export class ApprovalGate {
     }
     const excluded = this.excluded.get(statement.approver);
     if (excluded) refuse(`${statement.approver} may not approve ${this.subject.id}: ${excluded}`);
+    // Who may vote is settled first; then whether the vote was signed over the pack shown now.
+    const stale = this.evidence.refusal(statement.evidence);
+    if (stale) throw ApplicationFailure.nonRetryable(stale.message, stale.type);
     if (this.votes.some((v) => v.approver === statement.approver)) refuse(`${statement.approver} has already voted on ${this.subject.id}`);
     if (statement.decision === 'reject' && !statement.reason?.trim()) refuse('a rejection needs a reason');
     if (this.outcome() !== 'pending') refuse(`${this.subject.id} is already decided (${this.summary()})`);

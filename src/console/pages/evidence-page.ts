@@ -34,6 +34,7 @@ export function evidencePage(view: EvidenceView, watch: string): string {
 <dt>artifact</dt><dd><code>${pack.artifact.repository}@${pack.artifact.digest}</code></dd>
 <dt>initiator</dt><dd>${status.initiator ?? ''}</dd>
 <dt>evidence pack digest</dt><dd><code id="pack-digest">${view.digest}</code> <a href="/promotions/${encodeURIComponent(pack.promotionId)}/evidence.json">JSON</a></dd>
+!${status.approval.evidence && status.approval.evidence.digest !== view.digest ? html`<dt>not yet counted</dt><dd id="pack-ahead" class="pending">This pack is newer than the one the gate last read (<code>${status.approval.evidence.digest}</code>): votes signed over it count once the gate reads it again, and votes over the older one stop counting then.</dd>` : ''}
 !${view.temporalUi ? html`<dt>history</dt><dd><a id="temporal-ui" href="${view.temporalUi}">Temporal Web UI</a></dd>` : ''}
 </dl>
 </section>
@@ -77,6 +78,8 @@ function approvalSection(status: PromotionStatus): string {
 !${a.votes.map((v) => html`<tr class="vote ${v.decision}"><td>${v.approver}</td><td>${v.decision}</td><td>${v.reason ?? ''}</td><td>${v.signedAt}</td><td>${v.countedFor ?? ''}</td><td><code>${v.keyFingerprint.slice(0, 16)}</code></td></tr>`)}
 </tbody></table>`
     : html`<p class="muted" id="no-votes">No votes yet.</p>`}
+!${a.evidence ? html`<p id="gate-evidence">The gate counts votes signed over evidence pack <code>${a.evidence.digest}</code>${a.evidence.changedAt ? html` (changed ${a.evidence.changedAt})` : ''}.</p>` : ''}
+!${a.dropped?.length ? html`<h3>No longer counted</h3><ul id="dropped">!${a.dropped.map((d) => html`<li>${d.approver} (${d.decision}): ${d.why}</li>`)}</ul>` : ''}
 !${a.excluded.length ? html`<h3>May not approve</h3><ul>!${a.excluded.map((e) => html`<li>${e.approver}: ${e.why}</li>`)}</ul>` : ''}
 </section>`;
 }
