@@ -46,6 +46,7 @@ import { parseApproval, parseRoster, type ApprovalConfig, type RosterConfig } fr
 import { parseCharts, type ChartTargetConfig } from './helm/config';
 import { parseTemporalSection, type TemporalSection } from './temporal/connection';
 import { parseMetricsSection, type MetricsSection } from './metrics/config';
+import { parseNotifySection, type NotifySection } from './notify/config';
 import { parseKeyless, type KeylessConfig } from './sigstore/config';
 
 export type { ApprovalConfig, RosterConfig };
@@ -94,6 +95,8 @@ export interface Config {
   seal: SealKeyConfig;
   /** Where the worker serves Prometheus metrics (top-level metrics:, src/metrics/config.ts). */
   metrics?: MetricsSection;
+  /** What notifications link to (top-level notify:, src/notify/config.ts). */
+  notify?: NotifySection;
 }
 
 type Raw = Record<string, unknown>;
@@ -204,6 +207,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const temporal = parseTemporalSection(raw.temporal, base, (field, problem) => problems.add(field, problem));
   const seal = parseSeal(raw.seal, base, env, problems);
   const metrics = parseMetricsSection(raw.metrics, (field, problem) => problems.add(field, problem));
+  const notify = parseNotifySection(raw.notify, (field, problem) => problems.add(field, problem));
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
@@ -237,7 +241,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}), ...(metrics ? { metrics } : {}) };
+  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}), ...(metrics ? { metrics } : {}), ...(notify ? { notify } : {}) };
 }
 
 /**
