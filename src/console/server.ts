@@ -15,6 +15,7 @@ import { ConsoleMetrics } from './metrics';
 import { workflowUiLink } from '../temporal/ui-link';
 import { errorPage, evidencePage, pendingPage } from './pages/evidence-page';
 import { waitingPage } from './pages/waiting-page';
+import { registerChartRoutes } from './chart-routes';
 
 export const DEFAULT_CONSOLE_HOST = '127.0.0.1';
 export const DEFAULT_CONSOLE_PORT = 8090;
@@ -91,6 +92,8 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     });
   });
 
+  registerChartRoutes(app, deps, metrics);
+
   app.setErrorHandler(async (err, _req, reply) => {
     const [status, title] = hasCode(err, 'UNKNOWN_PROMOTION') ? [404, 'Not found'] : hasCode(err, 'BAD_INPUT') ? [400, 'Bad request'] : hasCode(err, 'EVIDENCE_NOT_READY') ? [409, 'Not ready'] : [502, 'Unavailable'];
     // The message names the fact (an unknown id, an unreachable registry); nothing secret is in the console's errors.
@@ -124,7 +127,7 @@ function promotionIdFrom(value: string): string {
   return value;
 }
 
-function fingerprintOf(value: unknown): string {
+export function fingerprintOf(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value) ?? '').digest('hex').slice(0, 32);
 }
 
@@ -138,7 +141,7 @@ function waitingFingerprint(runs: WaitingRun[]): string {
 }
 
 /** The fingerprint a page was rendered with, as its stream URL carries it (anything else: compare with the first look). */
-function seenFrom(value: unknown): string | undefined {
+export function seenFrom(value: unknown): string | undefined {
   return typeof value === 'string' && /^[0-9a-f]{32}$/.test(value) ? value : undefined;
 }
 
@@ -146,7 +149,7 @@ function seenFrom(value: unknown): string | undefined {
  * A server-sent event stream that sends `change` once what `look` sees differs from what the
  * page was rendered with (or, without that, from the first look), then ends; the page reloads. A look that fails (a worker busy) is tried again next tick.
  */
-function watch(reply: FastifyReply, request: NodeJS.EventEmitter, metrics: ConsoleMetrics, seen: string | undefined, everyMs = DEFAULT_WATCH_MS, look: () => Promise<string>): void {
+export function watch(reply: FastifyReply, request: NodeJS.EventEmitter, metrics: ConsoleMetrics, seen: string | undefined, everyMs = DEFAULT_WATCH_MS, look: () => Promise<string>): void {
   reply.hijack();
   const res = reply.raw;
   metrics.streamOpened();

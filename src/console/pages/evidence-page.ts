@@ -64,7 +64,7 @@ export function errorPage(title: string, message: string): string {
   return layout({ title }, html`<h1>${title}</h1><p class="error">${message}</p>`);
 }
 
-function approvalSection(status: PromotionStatus): string {
+export function approvalSection(status: Pick<PromotionStatus, 'approval'>): string {
   const a = status.approval;
   return html`<section id="approval"><h2>Approval</h2>
 <p class="summary">${a.summary}</p>
@@ -140,7 +140,7 @@ function policySection(pack: EvidencePack): string {
 </section>`;
 }
 
-function timelineSection(status: PromotionStatus): string {
+export function timelineSection(status: { timeline: Array<{ step: string; status: string; startedAt: string; finishedAt?: string; detail?: string; error?: string }> }): string {
   return html`<section id="timeline"><h2>Timeline</h2>
 <ol>!${status.timeline.map((t) => html`<li class="${t.status}"><strong>${t.step}</strong> ${t.status} <small>${t.startedAt}${t.finishedAt ? ` → ${t.finishedAt}` : ''}</small>!${t.detail ? html`<div>${t.detail}</div>` : ''}!${t.error ? html`<div class="error">${t.error}</div>` : ''}</li>`)}</ol>
 </section>`;
