@@ -6,6 +6,8 @@
 import type { Client } from '@temporalio/client';
 import type { ChartReleasePlan } from '../helm/plan';
 import type { ChartReleaseStatus } from '../../workflows/chart-release-messages';
+
+export type { ChartReleaseStatus };
 import { getChartReleaseStatus } from './chart-releases';
 import { activityResult, withoutSeal } from './promotion-record';
 

@@ -250,7 +250,7 @@ async function endedRefusal(client: Client, id: string, description: WorkflowExe
 export async function signAndDecide(
   client: Client,
   id: string,
-  request: { approver: string; decision: 'approve' | 'reject'; reason?: string; signer: Signer },
+  request: { approver: string; decision: 'approve' | 'reject'; reason?: string; signer: Signer; evidence?: string },
 ): Promise<ApprovalView> {
   const view = await getApproval(client, id);
   const signed = await signDecision(
@@ -258,8 +258,9 @@ export async function signAndDecide(
       promotionId: view.subject.id,
       runId: view.subject.runId,
       digest: view.subject.digest,
-      // The pack the gate shows now: a vote over it counts until the gate sees the pack change.
-      ...(view.evidence ? { evidence: view.evidence.digest } : {}),
+      // The pack the approver read, when they say which (a pack that changed since is refused as
+      // EVIDENCE_STALE); else the one the gate shows now. A vote counts until the gate sees it change.
+      ...(request.evidence !== undefined ? { evidence: request.evidence } : view.evidence ? { evidence: view.evidence.digest } : {}),
       decision: request.decision,
       reason: request.reason,
       approver: request.approver,

@@ -17,6 +17,7 @@ import { assembleEvidencePack, evidencePackDigest } from '../../src/evidence/pac
 import { hasCode } from '../../src/errors';
 import { createAttestations, developerSign } from '../../src/promotion/steps';
 import type { ApprovalView } from '../../workflows/approval-messages';
+import { runCli } from '../support/cli';
 import { buildFacts, copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -116,8 +117,19 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
       // A vote over the stale pack is refused with both digests.
       await assert.rejects(voteOver(changed, 'bob', first), (e: unknown) => hasCode(e, 'EVIDENCE_STALE') && (e as Error).message.startsWith(`EVIDENCE_STALE: signed over ${first}, current ${second}`));
 
-      // Signed over the pack shown now (as `countersign approve` does), both count and it promotes.
-      await env.decideAs(promotionId, 'alice', 'approve', 'over the second pack');
+      // The CLI: --evidence names the pack the approver read; the one read before the change is refused (exit 7).
+      const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
+      const approve = (as: string, ...more: string[]) => runCli(['approve', promotionId, '--as', as, '--key', path.join(env.keysDir, `${as}.key`), ...more], cliEnv);
+      const staleCli = await approve('bob', '--evidence', first!);
+      assert.equal(staleCli.code, 7, staleCli.stderr);
+      assert.match(staleCli.stderr, new RegExp(`EVIDENCE_STALE: signed over ${first}, current ${second}`));
+      const malformed = await approve('bob', '--evidence', 'abc');
+      assert.equal(malformed.code, 2, malformed.stderr);
+      assert.match(malformed.stderr, /--evidence must be an evidence pack digest, sha256:<64 hex digits>/);
+
+      // Signed over the pack shown now (`countersign approve` with the digest read, or without, the gate's), both count and it promotes.
+      const current = await approve('alice', '--evidence', second, '--reason', 'over the second pack');
+      assert.equal(current.code, 0, current.stderr);
       await env.decideAs(promotionId, 'bob', 'approve', 'over the second pack');
       const done = await waitForPromotion(env.client, promotionId);
       assert.equal(done.state, 'PROMOTED', done.error);

@@ -2,7 +2,7 @@
  * A chart release's evidence pack, with its digest, beside what is live: the gate, what was
  * published, and the timeline, which are not part of the pack.
  */
-import type { ChartReleaseStatus } from '../../../workflows/chart-release-messages';
+import type { ChartReleaseStatus } from '../../client/chart-record';
 import type { ChartEvidencePack } from '../../evidence/chart-pack';
 import { approvalSection, timelineSection } from './evidence-page';
 import { html, layout } from './layout';
