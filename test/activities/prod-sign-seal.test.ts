@@ -135,10 +135,35 @@ describe('production signing refuses what the worker did not seal, and votes tha
     assert.equal(stale.type, 'APPROVAL_REFUSED');
     assert.match(stale.message, new RegExp(`alice's vote is over evidence pack ${earlier}, not ${current}`));
     const none = await refused(passed(), [await vote('alice')], evidence);
-    assert.match(none.message, new RegExp(`alice's vote is over evidence pack undefined, not ${current}`));
+    assert.match(none.message, new RegExp(`alice's vote is over no evidence pack, not ${current}`));
     // A caller writing the evidence result into history has no seal for it.
     const forged = await refused(passed(), [await vote('alice', { evidence: earlier })], { digest: earlier, release: {}, attestations: 2 });
     assert.match(forged.message, /^SEAL_INVALID: the evidence check of test carries no worker seal/);
+  });
+
+  it('the evidence step reads only a sealed report and its own sealed last read, and keeps the release pinned when the tag moves', async () => {
+    const read = (report: unknown, previous?: unknown) =>
+      new MockActivityEnvironment({ activityType: 'evidence' }).run(activities().evidence, sealedRun(keyring, plan), report as never, ...((previous === undefined ? [] : [previous]) as []));
+    const unsealed = await read({ ok: true, checks: [] }).then(() => undefined, (e: unknown) => e);
+    assert.ok(unsealed instanceof ApplicationFailure && unsealed.type === 'SEAL_INVALID', String(unsealed));
+
+    // Nothing released yet: the first read pins "no release".
+    const first = (await read(passed())) as { digest: string; release: { digest?: string }; seal: string };
+    assert.match(first.digest, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(first.release, {});
+    // A registry pusher points the release tag at the image: a later read keeps the pin, so the pack (and every vote over it) stands.
+    const store = new RegistryStore(registry.address);
+    await store.putManifest(REPO, 'prod', image.manifest.data, image.manifest.descriptor.mediaType);
+    const again = (await read(passed(), first)) as typeof first;
+    assert.equal(again.digest, first.digest);
+    assert.deepEqual(again.release, {});
+    // Without the pin (a fresh gate) the tag is read: that is another pack.
+    const fresh = (await read(passed())) as typeof first;
+    assert.notEqual(fresh.digest, first.digest);
+    // A last read written into history by a caller (to choose the release compared with) has no seal.
+    const forged = await read(passed(), { ...first, release: { digest: image.digest } }).then(() => undefined, (e: unknown) => e);
+    assert.ok(forged instanceof ApplicationFailure && forged.type === 'SEAL_INVALID', String(forged));
+    assert.match((forged as Error).message, /the evidence check of test does not match its seal/);
   });
 
   it('a sealed passing report and a vote that holds: signed exactly once', async () => {
