@@ -20,11 +20,14 @@ const HEADLINES: Record<string, string> = {
   expired: 'expired without a decision',
 };
 
-/** The console page of what the notification is about, under `consoleUrl`. */
-export function consoleLink(consoleUrl: string, notification: Notification): string {
-  const base = consoleUrl.replace(/\/+$/, '');
-  const section = notification.about === 'chart release' ? 'charts' : 'promotions';
-  return `${base}/${section}/${encodeURIComponent(notification.subject)}`;
+/** The console's section for what a gate is about; key ceremonies and revocations have no console page. */
+const CONSOLE_SECTIONS: Record<string, string> = { promotion: 'promotions', 'chart release': 'charts' };
+
+/** The console page of what the notification is about, under `consoleUrl`; undefined when the console has none. */
+export function consoleLink(consoleUrl: string, notification: Notification): string | undefined {
+  const section = CONSOLE_SECTIONS[notification.about ?? 'promotion'];
+  if (!section) return undefined;
+  return `${consoleUrl.replace(/\/+$/, '')}/${section}/${encodeURIComponent(notification.subject)}`;
 }
 
 /** One line saying what happened to what. */

@@ -69,6 +69,7 @@ describe('chat bodies and console links', () => {
     assert.equal(consoleLink(CONSOLE, SAMPLE), LINK);
     assert.equal(consoleLink(`${CONSOLE}/`, SAMPLE), LINK, 'a trailing slash is not doubled');
     assert.equal(consoleLink(`${CONSOLE}/approvals`, { ...SAMPLE, about: 'chart release', subject: 'chart-charts-hello-1.2.3' }), `${CONSOLE}/approvals/charts/chart-charts-hello-1.2.3`);
+    assert.equal(consoleLink(CONSOLE, { ...SAMPLE, about: 'key ceremony' }), undefined, 'a key ceremony has no console page');
     // An id is a path segment, whatever it holds.
     assert.equal(consoleLink(CONSOLE, { ...SAMPLE, subject: 'a/../b?c' }), `${CONSOLE}/promotions/a%2F..%2Fb%3Fc`);
   });
