@@ -4,7 +4,7 @@
  * policy before it reaches history, so the approver hears at once why a vote is refused.
  * Reminders and escalation are durable timers; the deadline ends the gate EXPIRED.
  */
-import { allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { NotifyActivities } from '../activities/notify';
 import {
   APPROVAL_STATEMENT_TYPE,
@@ -185,14 +185,18 @@ export class ApprovalGate {
         return { state: 'EXPIRED', votes: this.votes, summary: this.summary() };
       }
       if (checkEvidence) await this.recheckEvidence(checkEvidence);
-      if (Date.now() < nextReminder) continue;
-      this.reminders += 1;
-      this.notifyBeside('reminder', this.stillNeeded());
-      const escalation = this.policy.escalation;
-      if (escalation && this.policy.escalateAfterReminders !== undefined && this.reminders === this.policy.escalateAfterReminders) {
-        this.escalatedAt = new Date().toISOString();
-        this.notifyBeside('escalation', escalation.members);
+      // Without an evidence check every wake is a reminder's, as it always was.
+      if (Date.now() >= nextReminder) {
+        this.reminders += 1;
+        this.notifyBeside('reminder', this.stillNeeded());
+        const escalation = this.policy.escalation;
+        if (escalation && this.policy.escalateAfterReminders !== undefined && this.reminders === this.policy.escalateAfterReminders) {
+          this.escalatedAt = new Date().toISOString();
+          this.notifyBeside('escalation', escalation.members);
+        }
       }
+      // After a check as after a reminder: a gate without reminders still reads its pack every
+      // 15 minutes for up to the 90-day deadline, too many events for one history.
       if (options.handOver && historyIsLong()) {
         // Notifications in flight land first (a webhook that is down is retried for minutes),
         // unless a decision or the deadline comes first: then the loop above acts on it.
@@ -249,6 +253,7 @@ export class ApprovalGate {
     try {
       found = await check();
     } catch (err) {
+      if (isCancellation(err)) throw err;
       // The registry down past the step's retries: the last pack read stands, and the view counts the miss.
       this.lastEvidenceCheck = Date.now();
       this.evidence.failed();
