@@ -154,12 +154,14 @@ export class ApprovalGate {
    * Opens the gate (or goes on with a resumed one) and waits for a decision, the deadline,
    * reminders and escalation in between. With `handOver`, a gate whose run has grown a long
    * history hands its state to it after a reminder; handOver continues the workflow as new.
+   * With `checkEvidence` (and the pack read just before opening as `opening`, so the gate opens
+   * in the same step the run enters its approval state), votes count over the current pack only.
    */
-  async run(options: { handOver?: (carry: GateCarry) => Promise<never>; checkEvidence?: EvidenceCheck } = {}): Promise<GateOutcome> {
+  async run(options: { handOver?: (carry: GateCarry) => Promise<never>; checkEvidence?: EvidenceCheck; opening?: EvidenceFound } = {}): Promise<GateOutcome> {
     const { checkEvidence } = options;
     if (!this.resumed) {
-      // The pack is read before the gate opens: the first message and the first vote name it.
-      if (checkEvidence) this.evidenceFound(await checkEvidence());
+      // The pack the caller read just before opening: the first message and the first vote name it.
+      if (options.opening) this.evidenceFound(options.opening);
       this.state = 'OPEN';
       this.openedAt = Date.now();
       this.deadlineAt = this.openedAt + this.policy.deadlineMs;

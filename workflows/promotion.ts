@@ -4,7 +4,7 @@ import type { SealedPlan } from '../src/promotion/plan';
 import type { Sealed } from '../src/seal/seal';
 import { readStartRequestClaim } from '../src/requests/claim';
 import { ApprovalGate } from './approval-gate';
-import type { ApprovalPolicy, GateCarry } from './approval-messages';
+import type { ApprovalPolicy, EvidenceFound, GateCarry } from './approval-messages';
 import { stepTimeline } from './timeline';
 import type { CheckResult, PromotionCarry, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
 import { SEARCH_ATTRIBUTES, statusQuery } from './promotion-messages';
@@ -128,6 +128,15 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     }
     // Every step gets the plan as authorize sealed it, and checks the seal before it acts.
     const run = { runId, plan };
+    // The last sealed evidence read: the next read keeps its release pin, and production signing
+    // checks every counted vote was signed over it.
+    let lastEvidence: Sealed<EvidenceCheck> | undefined = input?.carried?.evidence;
+    const readEvidence = async (): Promise<EvidenceFound> => {
+      lastEvidence = await evidence(run, report!, lastEvidence);
+      return { digest: lastEvidence.digest, release: lastEvidence.release };
+    };
+    let checkEvidence: (() => Promise<EvidenceFound>) | undefined;
+    let opening: EvidenceFound | undefined;
 
     if (input?.carried === undefined) {
       current = begin('keys', 'CHECKING_KEYS');
@@ -168,19 +177,20 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
       finish(current, 'succeeded', `${report.checks.length} checks passed`);
 
       for (const author of report.commitAuthors ?? []) gate.excludeIdentity(author, 'authored the commit');
-      current = begin('approval', 'AWAITING_APPROVAL');
-    }
-    const approvalStep = current!;
-    // The last sealed evidence read: the next read keeps its release pin, and production signing
-    // checks every counted vote was signed over it.
-    let lastEvidence: Sealed<EvidenceCheck> | undefined = input?.carried?.evidence;
-    const checkEvidence = patched(EVIDENCE_PATCH)
-      ? async () => {
-          lastEvidence = await evidence(run, report!, lastEvidence);
-          return { digest: lastEvidence.digest, release: lastEvidence.release };
+      if (patched(EVIDENCE_PATCH)) {
+        checkEvidence = readEvidence;
+        // Read before the run says it awaits approval: from then on the gate takes votes, over this pack.
+        try {
+          opening = await readEvidence();
+        } catch (err) {
+          current = begin('approval', 'AWAITING_APPROVAL');
+          throw err;
         }
-      : undefined;
-    const outcome = await gate.run({ handOver: (carry) => handOver(input, { plan, report: report!, status, evidence: lastEvidence }, carry), checkEvidence });
+      }
+      current = begin('approval', 'AWAITING_APPROVAL');
+    } else if (patched(EVIDENCE_PATCH)) checkEvidence = readEvidence;
+    const approvalStep = current!;
+    const outcome = await gate.run({ handOver: (carry) => handOver(input, { plan, report: report!, status, evidence: lastEvidence }, carry), checkEvidence, opening });
     status.approval = gate.view();
     if (endedAtGate(approvalStep, outcome)) return status;
     finish(approvalStep, 'succeeded', outcome.summary);
