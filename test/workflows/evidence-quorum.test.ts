@@ -13,6 +13,7 @@ import { describe, it } from 'node:test';
 import { signDecision } from '../../src/approval/sign';
 import { readPromotionRecord } from '../../src/client/promotion-record';
 import { decide, getApproval, waitForPromotion } from '../../src/client/promotions';
+import { createConsole } from '../../src/console/server';
 import { assembleEvidencePack, evidencePackDigest } from '../../src/evidence/pack';
 import { hasCode } from '../../src/errors';
 import { createAttestations, developerSign } from '../../src/promotion/steps';
@@ -106,6 +107,18 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
         [['alice', first, `signed over evidence pack ${first}; the pack is now ${second}`]],
       );
       assert.equal(evidencePackDigest(await assembleEvidencePack(stores, await readPromotionRecord(env.client, promotionId))), second, 'the console shows the new pack');
+      // The console's page says which pack counts and whose vote stopped counting, and why.
+      const app = createConsole({ client: env.client, storeFor: () => env.store });
+      try {
+        const pageHtml = (await app.inject({ url: `/promotions/${promotionId}` })).body;
+        assert.match(pageHtml, new RegExp(`<code id="pack-digest">${second}</code>`));
+        assert.match(pageHtml, new RegExp(`id="gate-evidence">The gate counts votes signed over evidence pack <code>${second}</code>`));
+        assert.match(pageHtml, new RegExp(`<ul id="dropped"><li>alice \\(approve\\): signed over evidence pack ${first}; the pack is now ${second}</li></ul>`));
+        assert.doesNotMatch(pageHtml, /id="pack-ahead"/, 'the console and the gate read the same pack');
+        assert.equal(JSON.parse((await app.inject({ url: `/promotions/${promotionId}/evidence.json` })).body).digest, second);
+      } finally {
+        await app.close();
+      }
 
       // The approvers are told why, by name: alice (her vote dropped) and bob (still needed).
       await until(async () => received.some((n) => n.kind === 'evidence-changed'), 'the evidence-changed notification');
