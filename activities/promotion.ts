@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { checkApprovalRecord } from '../src/approval/record-check';
+import { assemblePack, evidencePackDigest } from '../src/evidence/pack';
 import { CountersignError } from '../src/errors';
 import { authorizePromotion, type AuthorizeDeps, type AuthorizeInput } from '../src/promotion/authorize';
 import { PROMOTION_SEALS, imageOf, signingKeyOf, type PlanInRun, type PromotionPlan, type SealedPlan } from '../src/promotion/plan';
@@ -11,6 +12,13 @@ import { whileHeartbeating } from './heartbeat';
 import { sealing } from './sealing';
 
 export type { BuildOutcome, AttestOutcome, VerificationReport } from '../src/promotion/steps';
+
+/** What the evidence step read: the pack's digest, the release it compares with (pinned at the first read), how many attestations. */
+export interface EvidenceCheck {
+  digest: string;
+  release: { digest?: string };
+  attestations: number;
+}
 
 export interface PromotionActivityDeps extends steps.StepDeps {
   log?: Logger;
@@ -108,20 +116,48 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
     },
 
     /**
+     * The evidence pack the approvers decide on, as the console shows it (src/evidence/pack.ts),
+     * read from the sealed plan and report and the registry; only its digest and the release pin
+     * go back, sealed. With `previous` (this step's last sealed result) the release stays as pinned then.
+     */
+    async evidence(run: PlanInRun, report: Sealed<steps.VerificationReport>, previous?: Sealed<EvidenceCheck>): Promise<Sealed<EvidenceCheck>> {
+      return whileHeartbeating(() =>
+        asActivity(log, async () => {
+          const plan = openPlan(run);
+          const verified = sealed.open(PROMOTION_SEALS.report, run.runId, report, 'verification report');
+          const pinned = previous === undefined ? undefined : sealed.open(PROMOTION_SEALS.evidence, run.runId, previous, 'evidence check').release;
+          const pack = await assemblePack(deps, { promotionId: sealed.ownWorkflowId(), runId: run.runId, plan, report: withoutSeal(verified) }, pinned);
+          const check: EvidenceCheck = {
+            digest: evidencePackDigest(pack),
+            release: pack.provenance.released.digest ? { digest: pack.provenance.released.digest } : {},
+            attestations: pack.attestations.length,
+          };
+          return sealed.seal(PROMOTION_SEALS.evidence, run.runId, check);
+        }),
+      );
+    },
+
+    /**
      * The production signature, only over a sealed plan and a sealed passing report, and only
-     * when the approval record's votes hold against the plan's roster and quorum.
+     * when the approval record's votes hold against the plan's roster and quorum (and, with the
+     * evidence step's last sealed result, were each signed over that pack).
      */
     async prodSign(
       run: PlanInRun,
       report: Sealed<steps.VerificationReport>,
       approvalRecord: { decisions?: unknown } & Record<string, unknown>,
+      evidence?: Sealed<EvidenceCheck>,
     ): Promise<{ added: boolean; keyFingerprint: string; approvalRecordAdded?: boolean; summaryAdded?: boolean }> {
       return whileHeartbeating((signal) =>
         asActivity(log, () => {
           const plan = openPlan(run);
           const verified = sealed.open(PROMOTION_SEALS.report, run.runId, report, 'verification report');
           if (!verified.ok) throw new CountersignError('VERIFICATION_FAILED', `platform verify did not pass for ${plan.repository}@${plan.digest}: refusing to sign`);
-          checkApprovalRecord({ workflowId: sealed.ownWorkflowId(), runId: run.runId, plan, developerKeyFingerprint: plan.keys.developer.fingerprint, commitAuthors: verified.commitAuthors }, approvalRecord?.decisions);
+          const pack = evidence === undefined ? undefined : sealed.open(PROMOTION_SEALS.evidence, run.runId, evidence, 'evidence check').digest;
+          checkApprovalRecord(
+            { workflowId: sealed.ownWorkflowId(), runId: run.runId, plan, developerKeyFingerprint: plan.keys.developer.fingerprint, commitAuthors: verified.commitAuthors, ...(pack ? { evidence: pack } : {}) },
+            approvalRecord?.decisions,
+          );
           // The votes were re-checked just above: the outcome is this step's to state, as is the summary of the sealed report.
           const summary = { target: plan.target, policyDigest: plan.policyDigest, report: verified, ...(plan.verifierId ? { verifierId: plan.verifierId } : {}) };
           return steps.productionSign(deps, imageOf(plan), signingKeyOf(plan, 'platform'), { ...approvalRecord, outcome: 'approved' }, { signal, summary });
@@ -141,3 +177,9 @@ export function createPromotionActivities(deps: PromotionActivityDeps) {
 }
 
 export type PromotionActivities = ReturnType<typeof createPromotionActivities>;
+
+/** The report as the pack reads it: the seal is the step's business, not the approver's. */
+function withoutSeal<T extends object>(value: T): T {
+  const { seal: _seal, ...rest } = value as T & { seal?: string };
+  return rest as T;
+}

@@ -50,6 +50,7 @@ import { parseTemporalSection, type TemporalSection } from './temporal/connectio
 import { parseConsoleSection, type ConsoleSection } from './console/config';
 import type { PasskeyConfig } from './approval/passkey-config';
 import { parseMetricsSection, type MetricsSection } from './metrics/config';
+import { parseNotifySection, type NotifySection } from './notify/config';
 import { parseKeyless, type KeylessConfig } from './sigstore/config';
 
 export type { ApprovalConfig, RosterConfig };
@@ -106,6 +107,8 @@ export interface Config {
   warnings: string[];
   /** Where approvers open the console (top-level console:, src/console/config.ts): the passkeys' relying party. */
   console?: ConsoleSection;
+  /** What notifications link to (top-level notify:, src/notify/config.ts). */
+  notify?: NotifySection;
 }
 
 type Raw = Record<string, unknown>;
@@ -218,6 +221,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const seal = parseSeal(raw.seal, base, env, problems);
   const metrics = parseMetricsSection(raw.metrics, (field, problem) => problems.add(field, problem));
   const verifierId = parseVerificationSummary(raw.verificationSummary, problems);
+  const notify = parseNotifySection(raw.notify, (field, problem) => problems.add(field, problem));
   const targets: Record<string, TargetConfig> = {};
   if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
     problems.add('targets', 'must be a mapping with at least one target');
@@ -255,7 +259,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
       details: { problems: problems.list },
     });
   }
-  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}), ...(metrics ? { metrics } : {}), ...(consoleSection ? { console: consoleSection } : {}), verifierId, warnings: admissionWarnings(targets) };
+  return { file, registry, roster, targets, trust, initiators, charts, seal, ...(temporal ? { temporal } : {}), ...(metrics ? { metrics } : {}), ...(consoleSection ? { console: consoleSection } : {}), ...(notify ? { notify } : {}), verifierId, warnings: admissionWarnings(targets) };
 }
 
 /** `verificationSummary:` { verifierId }: the URI customers pass to `slsa-verifier verify-vsa --verifier-id`. */

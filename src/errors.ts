@@ -97,6 +97,9 @@ export type ErrorCode =
   // The console: no session, or a state-changing request without the session's CSRF token.
   | 'UNAUTHENTICATED'
   | 'CSRF_REFUSED'
+  // A vote signed over an evidence pack the gate showed earlier (STALE) or never showed (UNKNOWN).
+  | 'EVIDENCE_STALE'
+  | 'EVIDENCE_UNKNOWN'
   | 'TOOL_MISSING'
   | 'STACK_ERROR'
   | 'INTERNAL';

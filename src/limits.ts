@@ -59,6 +59,7 @@ export const FLAG_LIMITS: Readonly<Record<string, FlagLimit>> = {
   ref: text(256, 'a git ref'),
   commit: text(64, 'a hex commit id'),
   reason: text(MAX_STATEMENT_TEXT, 'signed into the statement'),
+  evidence: text(71, 'an evidence pack digest, sha256:<64 hex>'),
   note: text(1024, 'a schedule note'),
   // Names from the worker's configuration.
   as: text(MAX_PERSON_NAME, 'a roster or initiator name'),

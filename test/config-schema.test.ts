@@ -82,7 +82,7 @@ test('unknown keys anywhere are errors with their path', (t) => {
   const file = path.join(dir, 'countersign.yaml');
   const cases: Array<[string, (c: Record<string, any>) => void, string]> = [
     ['top level', (c) => (c.regsitry = 'x'), 'regsitry: unknown key (did you mean registry?)'],
-    ['top level, nothing close', (c) => (c.notifications = {}), 'notifications: unknown key (allowed: registry, keys, approvers, initiators, console, temporal, metrics, seal, verificationSummary, trust, targets, charts)'],
+    ['top level, nothing close', (c) => (c.notifications = {}), 'notifications: unknown key (allowed: registry, keys, approvers, initiators, console, temporal, metrics, notify, seal, verificationSummary, trust, targets, charts)'],
     ['metrics', (c) => (c.metrics.port = 9464), 'metrics.port: unknown key (allowed: listen)'],
     ['roster entry', (c) => (c.approvers.bob.signingKey = ['keys/developer.pub']), 'approvers.bob.signingKey: unknown key (did you mean signingKeys?)'],
     ['target', (c) => (c.targets.staging.releasetag = 'x'), 'targets.staging.releasetag: unknown key (did you mean releaseTag?)'],

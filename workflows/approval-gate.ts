@@ -4,7 +4,7 @@
  * policy before it reaches history, so the approver hears at once why a vote is refused.
  * Reminders and escalation are durable timers; the deadline ends the gate EXPIRED.
  */
-import { allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { NotifyActivities } from '../activities/notify';
 import {
   APPROVAL_STATEMENT_TYPE,
@@ -23,6 +23,7 @@ import { sameIdentity } from '../src/approval/identity';
 import { verifyStatementSignature } from './approval-signature';
 import { passkeyAssertionProblem } from '../src/approval/passkey-assertion';
 import { evaluateQuorum, quorumReachable } from '../src/approval/quorum';
+import { EvidenceBinding, type EvidenceFound } from './gate-evidence';
 
 // Notifications are best effort but patient: a webhook that is down (or answers 5xx/429) is retried
 // every 30 s at most for 15 minutes, then recorded, never fatal; a 4xx other than 429 fails at once.
@@ -52,7 +53,13 @@ export const GATE_HISTORY_EVENTS_LIMIT = 10_000;
 /** How far a statement's own time may sit outside the gate's window (clocks differ). */
 export const CLOCK_SKEW_MS = 5 * 60_000;
 
-export type NotificationKind = 'requested' | 'reminder' | 'escalation' | 'approved' | 'rejected' | 'expired';
+export type NotificationKind = 'requested' | 'reminder' | 'escalation' | 'evidence-changed' | 'approved' | 'rejected' | 'expired';
+
+/** How often a gate that shows an evidence pack reads it again when no reminder wakes it sooner. */
+export const EVIDENCE_CHECK_EVERY_MS = 15 * 60_000;
+
+/** Reads the evidence pack's digest (an activity); given to run() by a gate that shows one. */
+export type EvidenceCheck = () => Promise<EvidenceFound>;
 
 export interface GateOutcome {
   state: 'APPROVED' | 'REJECTED' | 'EXPIRED';
@@ -74,6 +81,8 @@ export class ApprovalGate {
   private delivering: Promise<void> = Promise.resolve();
   /** Set when this run continues a gate an earlier run opened. */
   private resumed = false;
+  private readonly evidence = new EvidenceBinding();
+  private lastEvidenceCheck = 0;
 
   constructor(
     private subject: GateSubject,
@@ -123,6 +132,7 @@ export class ApprovalGate {
     this.reminders = carry.reminders;
     this.escalatedAt = carry.escalatedAt;
     this.notificationFailures = carry.notificationFailures;
+    this.evidence.resume(carry.evidence);
     this.state = 'OPEN';
     this.resumed = true;
   }
@@ -137,6 +147,7 @@ export class ApprovalGate {
       reminders: this.reminders,
       ...(this.escalatedAt ? { escalatedAt: this.escalatedAt } : {}),
       notificationFailures: this.notificationFailures,
+      ...(this.evidence.current || this.evidence.dropped.length ? { evidence: this.evidence.carry() } : {}),
     };
   }
 
@@ -144,31 +155,51 @@ export class ApprovalGate {
    * Opens the gate (or goes on with a resumed one) and waits for a decision, the deadline,
    * reminders and escalation in between. With `handOver`, a gate whose run has grown a long
    * history hands its state to it after a reminder; handOver continues the workflow as new.
+   * With `checkEvidence` (and the pack read just before opening as `opening`, so the gate opens
+   * in the same step the run enters its approval state), votes count over the current pack only.
    */
-  async run(options: { handOver?: (carry: GateCarry) => Promise<never> } = {}): Promise<GateOutcome> {
+  async run(options: { handOver?: (carry: GateCarry) => Promise<never>; checkEvidence?: EvidenceCheck; opening?: EvidenceFound } = {}): Promise<GateOutcome> {
+    const { checkEvidence } = options;
     if (!this.resumed) {
+      // The pack the caller read just before opening: the first message and the first vote name it.
+      if (options.opening) this.evidenceFound(options.opening);
       this.state = 'OPEN';
       this.openedAt = Date.now();
       this.deadlineAt = this.openedAt + this.policy.deadlineMs;
       this.notifyBeside('requested', this.stillNeeded());
+    } else if (checkEvidence) {
+      // A fresh run reads the pack again: whatever changed while the runs handed over is seen now.
+      await this.recheckEvidence(checkEvidence);
     }
     for (;;) {
       const nextReminder = this.policy.reminderEveryMs ? this.openedAt + (this.reminders + 1) * this.policy.reminderEveryMs : Infinity;
-      const wakeAt = Math.min(nextReminder, this.deadlineAt);
+      const nextCheck = checkEvidence ? this.lastEvidenceCheck + EVIDENCE_CHECK_EVERY_MS : Infinity;
+      const wakeAt = Math.min(nextReminder, nextCheck, this.deadlineAt);
       const decided = await condition(() => this.outcome() !== 'pending', Math.max(1, wakeAt - Date.now()));
-      if (decided) break;
+      if (decided) {
+        // Quorum is judged over the pack as it is now: a change since the last check drops the
+        // votes signed over the old one, and the gate waits on.
+        if (checkEvidence && this.outcome() === 'approved' && (await this.recheckEvidence(checkEvidence))) continue;
+        break;
+      }
       if (Date.now() >= this.deadlineAt) {
         this.state = 'EXPIRED';
         await this.notify('expired', this.stillNeeded());
         return { state: 'EXPIRED', votes: this.votes, summary: this.summary() };
       }
-      this.reminders += 1;
-      this.notifyBeside('reminder', this.stillNeeded());
-      const escalation = this.policy.escalation;
-      if (escalation && this.policy.escalateAfterReminders !== undefined && this.reminders === this.policy.escalateAfterReminders) {
-        this.escalatedAt = new Date().toISOString();
-        this.notifyBeside('escalation', escalation.members);
+      if (checkEvidence) await this.recheckEvidence(checkEvidence);
+      // Without an evidence check every wake is a reminder's, as it always was.
+      if (Date.now() >= nextReminder) {
+        this.reminders += 1;
+        this.notifyBeside('reminder', this.stillNeeded());
+        const escalation = this.policy.escalation;
+        if (escalation && this.policy.escalateAfterReminders !== undefined && this.reminders === this.policy.escalateAfterReminders) {
+          this.escalatedAt = new Date().toISOString();
+          this.notifyBeside('escalation', escalation.members);
+        }
       }
+      // After a check as after a reminder: a gate without reminders still reads its pack every
+      // 15 minutes for up to the 90-day deadline, too many events for one history.
       if (options.handOver && historyIsLong()) {
         // Notifications in flight land first (a webhook that is down is retried for minutes),
         // unless a decision or the deadline comes first: then the loop above acts on it.
@@ -184,6 +215,7 @@ export class ApprovalGate {
 
   view(): ApprovalView {
     const quorum = evaluateQuorum(this.policy.groups, this.approvers());
+    const evidence = this.evidence.current;
     return {
       state: this.state,
       subject: { id: this.subject.id, ...(this.subject.runId ? { runId: this.subject.runId } : {}), digest: this.subject.digest },
@@ -202,6 +234,8 @@ export class ApprovalGate {
       escalatedAt: this.escalatedAt,
       notificationFailures: this.notificationFailures,
       summary: this.summary(),
+      ...(evidence ? { evidence: { ...evidence, earlier: [...evidence.earlier] } } : {}),
+      ...(this.evidence.dropped.length ? { dropped: [...this.evidence.dropped] } : {}),
     };
   }
 
@@ -214,6 +248,32 @@ export class ApprovalGate {
   /** Every vote as its signer signed it: what a step that acts on the outcome checks again (src/approval/record-check.ts). */
   signedVotes(): Array<{ approver: string; decision: string; statement: string; signature: string; passkey?: SignedDecision['passkey'] }> {
     return this.votes.map((v) => ({ approver: v.approver, decision: v.decision, statement: v.signed.statement, signature: v.signed.signature, ...(v.signed.passkey ? { passkey: v.signed.passkey } : {}) }));
+  }
+
+  /** Reads the pack again; true when it changed (and votes over the old one were dropped). */
+  private async recheckEvidence(check: EvidenceCheck): Promise<boolean> {
+    let found: EvidenceFound;
+    try {
+      found = await check();
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // The registry down past the step's retries: the last pack read stands, and the view counts the miss.
+      this.lastEvidenceCheck = Date.now();
+      this.evidence.failed();
+      log.warn('evidence check failed', { error: (err as Error).message });
+      return false;
+    }
+    return this.evidenceFound(found);
+  }
+
+  private evidenceFound(found: EvidenceFound): boolean {
+    this.lastEvidenceCheck = Date.now();
+    const before = this.evidence.current?.digest;
+    const dropped = this.evidence.found(found, this.votes, new Date().toISOString());
+    if (before === undefined || before === found.digest) return false;
+    // Everyone who must act again hears why: those whose votes stopped counting and those still needed.
+    this.notifyBeside('evidence-changed', [...new Set([...dropped.map((v) => v.approver), ...this.stillNeeded()])]);
+    return true;
   }
 
   private approvers(): string[] {
@@ -295,6 +355,7 @@ export class ApprovalGate {
       reason: statement.reason,
       signedAt: statement.time,
       acceptedAt: new Date().toISOString(),
+      ...(statement.evidence !== undefined ? { evidence: statement.evidence } : {}),
       signed: { statement: decision.statement, signature: decision.signature, ...(decision.passkey ? { passkey: decision.passkey } : {}) },
       keyFingerprint: this.signerFingerprint(statement.approver, decision),
     });
@@ -321,7 +382,7 @@ export class ApprovalGate {
       return refuse('the statement is not JSON');
     }
     if (decision.statement.length > 16 * 1024) refuse(`the statement is ${decision.statement.length} bytes; at most 16384 are accepted`);
-    const known = new Set(['_type', 'promotionId', 'runId', 'digest', 'decision', 'reason', 'approver', 'time']);
+    const known = new Set(['_type', 'promotionId', 'runId', 'digest', 'evidence', 'decision', 'reason', 'approver', 'time']);
     const unknown = Object.keys(statement ?? {}).filter((k) => !known.has(k));
     if (statement?._type !== APPROVAL_STATEMENT_TYPE) refuse(`the statement type must be ${APPROVAL_STATEMENT_TYPE}`);
     if (unknown.length > 0) refuse(`the statement has unknown fields: ${unknown.join(', ')}`);
@@ -356,6 +417,9 @@ export class ApprovalGate {
     }
     const excluded = this.excluded.get(statement.approver);
     if (excluded) refuse(`${statement.approver} may not approve ${this.subject.id}: ${excluded}`);
+    // Who may vote is settled first; then whether the vote was signed over the pack shown now.
+    const stale = this.evidence.refusal(statement.evidence);
+    if (stale) throw ApplicationFailure.nonRetryable(stale.message, stale.type);
     if (this.votes.some((v) => v.approver === statement.approver)) refuse(`${statement.approver} has already voted on ${this.subject.id}`);
     if (statement.decision === 'reject' && !statement.reason?.trim()) refuse('a rejection needs a reason');
     if (this.outcome() !== 'pending') refuse(`${this.subject.id} is already decided (${this.summary()})`);
@@ -389,6 +453,8 @@ export class ApprovalGate {
       deadline: this.deadlineAt ? new Date(this.deadlineAt).toISOString() : undefined,
       reminders: this.reminders,
       at: new Date().toISOString(),
+      ...(this.evidence.current ? { evidence: this.evidence.current.digest } : {}),
+      ...(kind === 'evidence-changed' ? { why: `the evidence pack changed (${this.evidence.current?.earlier.at(-1)} -> ${this.evidence.current?.digest}): votes signed over the earlier pack no longer count; read it again and sign over the new one` } : {}),
       about: this.subject.noun ?? 'promotion',
       // While the gate is open, the message says how to join; a closed gate asks nothing of anyone.
       ...(this.state === 'OPEN' ? { command: `countersign approve ${this.subject.id} --as NAME --key FILE` } : {}),

@@ -6,6 +6,8 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 
 import type { ApprovalConfig, ApprovalGroupConfig } from '../src/approval/config';
 import { APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE } from '../src/approval/constants';
+import type { DroppedVote, GateEvidence } from './gate-evidence';
+export type { DroppedVote, EvidenceFound, GateEvidence } from './gate-evidence';
 export { canonicalStatement, type ApprovalStatement } from '../src/approval/statement';
 
 export { APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE };
@@ -55,6 +57,8 @@ export interface RecordedVote {
   acceptedAt: string;
   /** The group the approval counts toward, once quorum arithmetic assigns it. */
   countedFor?: string;
+  /** The evidence pack's digest the statement names (absent on gates that show none). */
+  evidence?: string;
   signed: SignedDecision;
   keyFingerprint: string;
 }
@@ -74,6 +78,8 @@ export interface GateCarry {
   reminders: number;
   escalatedAt?: string;
   notificationFailures: number;
+  /** The pack the gate shows and the votes dropped when it changed (gates that show one). */
+  evidence?: { current?: GateEvidence; dropped: DroppedVote[] };
 }
 
 export interface GroupProgress {
@@ -99,6 +105,10 @@ export interface ApprovalView {
   notificationFailures: number;
   /** One line: why the gate is still closed, or how it ended. */
   summary: string;
+  /** The evidence pack a vote must be signed over (a promotion's gate, once it has read it). */
+  evidence?: GateEvidence;
+  /** Votes that stopped counting because the pack changed after they were signed, and why. */
+  dropped?: DroppedVote[];
 }
 
 export const decideUpdate = defineUpdate<ApprovalView, [SignedDecision]>('decide');

@@ -9,6 +9,7 @@ import type { ApprovalView, GateCarry } from './approval-messages';
 import type { SealedPlan } from '../src/promotion/plan';
 import type { VerificationReport } from '../src/promotion/steps';
 import type { Sealed } from '../src/seal/seal';
+import type { EvidenceCheck } from '../activities/promotion';
 
 export { decideUpdate, approvalQuery } from './approval-messages';
 
@@ -72,6 +73,8 @@ export interface PromotionCarry {
   report: Sealed<VerificationReport>;
   status: Omit<PromotionStatus, 'approval'>;
   gate: GateCarry;
+  /** The evidence step's last sealed result: the next run's first read keeps its release pin. */
+  evidence?: Sealed<EvidenceCheck>;
 }
 
 export interface CheckResult {

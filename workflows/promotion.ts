@@ -1,10 +1,10 @@
-import { ApplicationFailure, ContinueAsNew, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { PromotionActivities, VerificationReport } from '../activities/promotion';
+import { ApplicationFailure, ContinueAsNew, continueAsNew, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { EvidenceCheck, PromotionActivities, VerificationReport } from '../activities/promotion';
 import type { SealedPlan } from '../src/promotion/plan';
 import type { Sealed } from '../src/seal/seal';
 import { readStartRequestClaim } from '../src/requests/claim';
 import { ApprovalGate } from './approval-gate';
-import type { ApprovalPolicy, GateCarry } from './approval-messages';
+import type { ApprovalPolicy, EvidenceFound, GateCarry } from './approval-messages';
 import { stepTimeline } from './timeline';
 import type { CheckResult, PromotionCarry, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
 import { SEARCH_ATTRIBUTES, statusQuery } from './promotion-messages';
@@ -43,6 +43,19 @@ const { platformVerify } = proxyActivities<PromotionActivities>({
   scheduleToCloseTimeout: '30 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
+
+// The evidence pack is read from the registry when the gate opens and on its check schedule; an
+// outage is waited out as for verification. At the opening a failure ends the run FAILED (there is
+// nothing to show approvers); later, the gate keeps the pack it last read and counts the miss.
+const { evidence } = proxyActivities<PromotionActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
+});
+
+/** Runs started before votes were bound to the evidence pack replay without its reads (docs/architecture.md). */
+export const EVIDENCE_PATCH = 'evidence-bound-quorum';
 
 // The production signature must eventually land once: retry longer, and notice a dead worker
 // through the heartbeat, which both activities send every few seconds for as long as they run
@@ -115,6 +128,15 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     }
     // Every step gets the plan as authorize sealed it, and checks the seal before it acts.
     const run = { runId, plan };
+    // The last sealed evidence read: the next read keeps its release pin, and production signing
+    // checks every counted vote was signed over it.
+    let lastEvidence: Sealed<EvidenceCheck> | undefined = input?.carried?.evidence;
+    const readEvidence = async (): Promise<EvidenceFound> => {
+      lastEvidence = await evidence(run, report!, lastEvidence);
+      return { digest: lastEvidence.digest, release: lastEvidence.release };
+    };
+    let checkEvidence: (() => Promise<EvidenceFound>) | undefined;
+    let opening: EvidenceFound | undefined;
 
     if (input?.carried === undefined) {
       current = begin('keys', 'CHECKING_KEYS');
@@ -155,16 +177,26 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
       finish(current, 'succeeded', `${report.checks.length} checks passed`);
 
       for (const author of report.commitAuthors ?? []) gate.excludeIdentity(author, 'authored the commit');
+      if (patched(EVIDENCE_PATCH)) {
+        checkEvidence = readEvidence;
+        // Read before the run says it awaits approval: from then on the gate takes votes, over this pack.
+        try {
+          opening = await readEvidence();
+        } catch (err) {
+          current = begin('approval', 'AWAITING_APPROVAL');
+          throw err;
+        }
+      }
       current = begin('approval', 'AWAITING_APPROVAL');
-    }
+    } else if (patched(EVIDENCE_PATCH)) checkEvidence = readEvidence;
     const approvalStep = current!;
-    const outcome = await gate.run({ handOver: (carry) => handOver(input, { plan, report: report!, status }, carry) });
+    const outcome = await gate.run({ handOver: (carry) => handOver(input, { plan, report: report!, status, evidence: lastEvidence }, carry), checkEvidence, opening });
     status.approval = gate.view();
     if (endedAtGate(approvalStep, outcome)) return status;
     finish(approvalStep, 'succeeded', outcome.summary);
 
     current = begin('prod-sign', 'PROD_SIGNING');
-    const prod = await prodSign(run, report!, approvalRecord(plan, gate));
+    const prod = await prodSign(run, report!, approvalRecord(plan, gate), ...(lastEvidence ? [lastEvidence] : []));
     finish(current, 'succeeded', `platform key ${prod.keyFingerprint.slice(0, 16)}${prod.added ? '' : ' (signature already present)'}, approval record ${prod.approvalRecordAdded ? 'attached' : '(already present)'}`);
 
     current = begin('release', 'RELEASING');
@@ -184,9 +216,13 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
 }
 
 /** Ends this run and goes on in a fresh one at the gate, with the same signed request as its core. */
-function handOver(input: PromotionInput, held: { plan: SealedPlan; report: Sealed<VerificationReport>; status: PromotionStatus }, gate: GateCarry): Promise<never> {
+function handOver(
+  input: PromotionInput,
+  held: { plan: SealedPlan; report: Sealed<VerificationReport>; status: PromotionStatus; evidence?: Sealed<EvidenceCheck> },
+  gate: GateCarry,
+): Promise<never> {
   const { approval: _view, ...rest } = held.status;
-  const carried: PromotionCarry = { plan: held.plan, report: held.report, status: rest, gate };
+  const carried: PromotionCarry = { plan: held.plan, report: held.report, status: rest, gate, ...(held.evidence ? { evidence: held.evidence } : {}) };
   return continueAsNew<typeof promotion>({ request: input.request, ...(input.reopen ? { reopen: input.reopen } : {}), carried });
 }
 

@@ -27,6 +27,8 @@ export interface ApprovalConfig {
   escalation?: { group: string; members: string[] };
   /** Where notifications are POSTed (JSON). */
   webhookUrl?: string;
+  /** The body the webhook takes: slack or teams (src/notify/chat.ts); absent, the notification as JSON. */
+  webhookFormat?: 'slack' | 'teams';
   /** Roster names who may sign a re-open of a rejected promotion (none by default: a rejection stands). */
   reopen?: string[];
 }
@@ -175,6 +177,12 @@ export function parseApproval(value: unknown, at: string, roster: Record<string,
       add(`${at}.webhook`, `"${String(raw.webhook)}" is not an http(s) URL`);
     }
   }
+  let webhookFormat: ApprovalConfig['webhookFormat'];
+  if (raw.webhookFormat !== undefined) {
+    if (raw.webhookFormat === 'slack' || raw.webhookFormat === 'teams') webhookFormat = raw.webhookFormat;
+    else if (raw.webhookFormat !== 'json') add(`${at}.webhookFormat`, `must be json, slack or teams, not "${String(raw.webhookFormat).slice(0, 40)}"`);
+    if (raw.webhook === undefined) add(`${at}.webhookFormat`, 'needs webhook: the format is how that webhook is posted to');
+  }
   const reopen = names(raw.reopen, `${at}.reopen`, add);
   for (const m of reopen) if (!roster[m]) add(`${at}.reopen`, `${m} is not in the approvers roster (top-level approvers:, with a publicKey each)`);
   return {
@@ -185,6 +193,7 @@ export function parseApproval(value: unknown, at: string, roster: Record<string,
     escalateAfterReminders,
     escalation,
     webhookUrl,
+    ...(webhookFormat ? { webhookFormat } : {}),
     ...(reopen.length > 0 ? { reopen } : {}),
   };
 }

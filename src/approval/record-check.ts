@@ -32,6 +32,8 @@ export interface ApprovalRecordSubject {
   developerKeyFingerprint?: string;
   /** Everyone the judged provenance names as the commit's author (from the sealed verification report). */
   commitAuthors?: string[];
+  /** The evidence pack's digest the gate last read (sealed): every vote must be signed over it. */
+  evidence?: string;
 }
 
 const MAX_DECISIONS = 1000;
@@ -71,6 +73,7 @@ export function checkApprovalRecord(subject: ApprovalRecordSubject, decisions: u
       refuse(`${who}'s vote is for ${String(statement.promotionId)} run ${String(statement.runId)}, not ${subject.workflowId} run ${subject.runId}`);
     }
     if (statement.digest !== digest) refuse(`${who}'s vote is for digest ${String(statement.digest)}, not ${digest}`);
+    if (subject.evidence !== undefined && statement.evidence !== subject.evidence) refuse(`${who}'s vote is over ${statement.evidence === undefined ? 'no evidence pack' : `evidence pack ${String(statement.evidence)}`}, not ${subject.evidence}`);
     if (statement.decision !== d.decision || (d.decision !== 'approve' && d.decision !== 'reject')) refuse(`${who}'s recorded decision is not the one they signed`);
     if (seen.has(who)) refuse(`${who} voted twice`);
     seen.add(who);

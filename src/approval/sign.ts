@@ -8,6 +8,8 @@ export interface DecisionInput {
   /** The run the gate names (ApprovalView.subject.runId). */
   runId?: string;
   digest: string;
+  /** The evidence pack's digest the gate shows (ApprovalView.evidence.digest), when it shows one. */
+  evidence?: string;
   decision: 'approve' | 'reject';
   reason?: string;
   approver: string;
@@ -21,6 +23,7 @@ export async function signDecision(input: DecisionInput, signer: Signer): Promis
     promotionId: input.promotionId,
     ...(input.runId !== undefined ? { runId: input.runId } : {}),
     digest: input.digest,
+    ...(input.evidence !== undefined ? { evidence: input.evidence } : {}),
     decision: input.decision,
     reason: input.reason?.trim() ? input.reason.trim() : undefined,
     approver: input.approver,

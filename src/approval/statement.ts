@@ -8,6 +8,11 @@ export interface ApprovalStatement {
   /** The run the vote is for; required by every gate that publishes one (all current ones do). */
   runId?: string;
   digest: string;
+  /**
+   * The evidence pack's digest the approver decided on (src/evidence/pack.ts). A gate that shows a
+   * pack (a promotion's) counts a vote only while its pack is still that one.
+   */
+  evidence?: string;
   decision: 'approve' | 'reject';
   reason?: string;
   approver: string;
@@ -21,6 +26,7 @@ export function canonicalStatement(statement: ApprovalStatement): string {
     approver: statement.approver,
     decision: statement.decision,
     digest: statement.digest,
+    ...(statement.evidence !== undefined ? { evidence: statement.evidence } : {}),
     promotionId: statement.promotionId,
   };
   if (statement.runId !== undefined) ordered.runId = statement.runId;

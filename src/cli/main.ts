@@ -47,6 +47,8 @@ const EXIT_BY_CODE: Partial<Record<string, number>> = {
   TRUST_UNKNOWN: EXIT.usage,
   UNKNOWN_PROMOTION: EXIT.notFound,
   APPROVAL_REFUSED: EXIT.refused,
+  EVIDENCE_STALE: EXIT.refused,
+  EVIDENCE_UNKNOWN: EXIT.refused,
   REQUEST_INVALID: EXIT.refused,
   REQUEST_UNSIGNED: EXIT.refused,
   REQUEST_BAD_SIGNATURE: EXIT.refused,

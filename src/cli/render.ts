@@ -36,6 +36,11 @@ export function renderApproval(view: ApprovalView): string[] {
     lines.push(`    ${v.decision === 'approve' ? 'approved' : 'rejected'} by ${v.approver}${v.countedFor ? ` (for ${v.countedFor})` : ''} at ${time(v.acceptedAt)}${v.reason ? `: ${v.reason}` : ''}`);
   }
   for (const e of view.excluded) lines.push(`    ${e.approver} may not approve: ${e.why}`);
+  if (view.evidence) {
+    const changed = view.evidence.changedAt ? `, changed at ${time(view.evidence.changedAt)}` : '';
+    lines.push(`    evidence pack ${view.evidence.digest} (a vote counts signed over it; checked at ${time(view.evidence.checkedAt)}${changed})`);
+  }
+  for (const d of view.dropped ?? []) lines.push(`    no longer counts: ${d.approver}'s ${d.decision} (${d.why})`);
   if (view.state === 'OPEN' && view.msLeft !== undefined) lines.push(`    deadline ${view.deadline} (${formatDuration(view.msLeft)} left), ${view.reminders} reminder(s) sent${view.escalatedAt ? `, escalated at ${time(view.escalatedAt)}` : ''}`);
   return lines;
 }

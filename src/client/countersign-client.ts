@@ -49,6 +49,8 @@ export interface Decision {
   approver: string;
   signer: Signer;
   reason?: string;
+  /** The evidence pack digest the approver read (countersign evidence); default: the pack the gate shows now. */
+  evidence?: string;
 }
 
 export class CountersignClient {

@@ -52,7 +52,7 @@ export async function readPromotionRecord(client: Client, id: string): Promise<P
  * is read (the completion of an attempt it scheduled); whether that result was genuine, the run's
  * later steps decide by its seal (docs/security.md, Sealed plans).
  */
-function activityResult<T>(events: HistoryEvent[], type: string): T | undefined {
+export function activityResult<T>(events: HistoryEvent[], type: string): T | undefined {
   const scheduled = new Set<string>();
   let result: T | undefined;
   for (const event of events) {
@@ -72,7 +72,7 @@ function decode<T>(payload: temporal.api.common.v1.IPayload | null | undefined):
   }
 }
 
-function withoutSeal<T extends object>(value: (T & { seal?: string }) | undefined): T | undefined {
+export function withoutSeal<T extends object>(value: (T & { seal?: string }) | undefined): T | undefined {
   if (!value) return undefined;
   const { seal: _seal, ...rest } = value;
   return rest as T;

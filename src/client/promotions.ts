@@ -250,11 +250,21 @@ async function endedRefusal(client: Client, id: string, description: WorkflowExe
 export async function signAndDecide(
   client: Client,
   id: string,
-  request: { approver: string; decision: 'approve' | 'reject'; reason?: string; signer: Signer },
+  request: { approver: string; decision: 'approve' | 'reject'; reason?: string; signer: Signer; evidence?: string },
 ): Promise<ApprovalView> {
   const view = await getApproval(client, id);
   const signed = await signDecision(
-    { promotionId: view.subject.id, runId: view.subject.runId, digest: view.subject.digest, decision: request.decision, reason: request.reason, approver: request.approver },
+    {
+      promotionId: view.subject.id,
+      runId: view.subject.runId,
+      digest: view.subject.digest,
+      // The pack the approver read, when they say which (a pack that changed since is refused as
+      // EVIDENCE_STALE); else the one the gate shows now. A vote counts until the gate sees it change.
+      ...(request.evidence !== undefined ? { evidence: request.evidence } : view.evidence ? { evidence: view.evidence.digest } : {}),
+      decision: request.decision,
+      reason: request.reason,
+      approver: request.approver,
+    },
     request.signer,
   );
   return decide(client, id, signed);
@@ -271,8 +281,10 @@ export async function decide(client: Client, id: string, decision: SignedDecisio
       throw await endedRefusal(client, id, description);
     }
     if (err instanceof WorkflowUpdateFailedError) {
-      const reason = (err.cause as Error | undefined)?.message ?? err.message;
-      throw new CountersignError('APPROVAL_REFUSED', reason);
+      const cause = err.cause as (Error & { type?: string }) | undefined;
+      const reason = cause?.message ?? err.message;
+      // A vote over a pack the gate no longer shows has its own code: the approver re-reads and signs again.
+      throw new CountersignError(cause?.type === 'EVIDENCE_STALE' || cause?.type === 'EVIDENCE_UNKNOWN' ? cause.type : 'APPROVAL_REFUSED', reason);
     }
     throw err;
   }

@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { readPromotionRecord, type PromotionStatus } from '../client/promotion-record';
 import { listWaiting, type WaitingRun } from '../client/waiting';
 import { CountersignError, hasCode } from '../errors';
-import { assembleEvidencePack, evidencePackDigest, type EvidenceDeps } from './evidence-pack';
+import { assembleEvidencePack, evidencePackDigest, type EvidenceDeps } from '../evidence/pack';
 import { CONSOLE_CSS, CONSOLE_JS, PASSKEY_JS } from './assets';
 import { authStatus, installAuth, type ConsoleAccess } from './auth';
 import { installDecisionRoutes } from './decisions';
@@ -19,6 +19,7 @@ import { ConsoleMetrics } from './metrics';
 import { workflowUiLink } from '../temporal/ui-link';
 import { errorPage, evidencePage, pendingPage } from './pages/evidence-page';
 import { waitingPage } from './pages/waiting-page';
+import { registerChartRoutes } from './chart-routes';
 
 export const DEFAULT_CONSOLE_HOST = '127.0.0.1';
 export const DEFAULT_CONSOLE_PORT = 8090;
@@ -121,6 +122,8 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     );
   });
 
+  registerChartRoutes(app, deps, metrics);
+
   app.setErrorHandler(async (err, req, reply) => {
     const refused = authStatus(err);
     if (refused !== undefined) {
@@ -164,7 +167,7 @@ function promotionIdFrom(value: string): string {
   return value;
 }
 
-function fingerprintOf(value: unknown): string {
+export function fingerprintOf(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value) ?? '').digest('hex').slice(0, 32);
 }
 
@@ -178,7 +181,7 @@ function waitingFingerprint(runs: WaitingRun[]): string {
 }
 
 /** The fingerprint a page was rendered with, as its stream URL carries it (anything else: compare with the first look). */
-function seenFrom(value: unknown): string | undefined {
+export function seenFrom(value: unknown): string | undefined {
   return typeof value === 'string' && /^[0-9a-f]{32}$/.test(value) ? value : undefined;
 }
 
@@ -186,7 +189,7 @@ function seenFrom(value: unknown): string | undefined {
  * A server-sent event stream that sends `change` once what `look` sees differs from what the
  * page was rendered with (or, without that, from the first look), then ends; the page reloads. A look that fails (a worker busy) is tried again next tick.
  */
-function watch(reply: FastifyReply, request: NodeJS.EventEmitter, metrics: ConsoleMetrics, seen: string | undefined, everyMs = DEFAULT_WATCH_MS, look: () => Promise<string>): void {
+export function watch(reply: FastifyReply, request: NodeJS.EventEmitter, metrics: ConsoleMetrics, seen: string | undefined, everyMs = DEFAULT_WATCH_MS, look: () => Promise<string>): void {
   reply.hijack();
   const res = reply.raw;
   metrics.streamOpened();

@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config';
 import { CountersignError } from '../errors';
+import type { WebhookFormat } from './chat';
 
 /** Every `webhookUrl` anywhere in the parsed configuration (targets, charts, trust stores' gates). */
 export function configuredWebhookUrls(config: Config): Set<string> {
@@ -21,6 +22,24 @@ export function configuredWebhookUrls(config: Config): Set<string> {
   };
   walk(config, 0);
   return urls;
+}
+
+/**
+ * How the configuration says to post to `url`: the format beside the first `webhookUrl` that is
+ * it (json when none is given), and the console address notifications link to.
+ */
+export function webhookDelivery(config: Config, url: string): { format: WebhookFormat; consoleUrl?: string } {
+  let format: WebhookFormat | undefined;
+  const seen = new Set<object>();
+  const walk = (value: unknown, depth: number) => {
+    if (format || depth > 12 || typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    const entry = value as { webhookUrl?: unknown; webhookFormat?: unknown };
+    if (entry.webhookUrl === url) format = entry.webhookFormat === 'slack' || entry.webhookFormat === 'teams' ? entry.webhookFormat : 'json';
+    for (const v of Object.values(value)) walk(v, depth + 1);
+  };
+  walk(config, 0);
+  return { format: format ?? 'json', ...(config.notify?.consoleUrl ? { consoleUrl: config.notify.consoleUrl } : {}) };
 }
 
 export function assertWebhookConfigured(config: Config | undefined, url: string): void {

@@ -1,4 +1,5 @@
 import { CountersignError } from '../errors';
+import { consoleLink, webhookBody, type WebhookFormat } from './chat';
 
 /** A notification about an approval gate: who is needed, by when. */
 export interface Notification {
@@ -15,18 +16,34 @@ export interface Notification {
   about?: string;
   /** While the gate is open: the command that takes part (each person fills in their own name and key). */
   command?: string;
+  /** The evidence pack's digest the gate shows (a vote counts only signed over it). */
+  evidence?: string;
+  /** For an `evidence-changed` notification: why votes stopped counting. */
+  why?: string;
 }
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
-/** POSTs the notification as JSON. 5xx, 429 and network errors may be retried; other 4xx may not. */
-export async function postWebhook(url: string, notification: Notification, timeoutMs = DEFAULT_WEBHOOK_TIMEOUT_MS): Promise<void> {
+/** How the worker's configuration says to post to one webhook. */
+export interface WebhookDelivery {
+  /** json (the notification itself, the default), slack or teams (src/notify/chat.ts). */
+  format?: WebhookFormat;
+  /** The approval console's address (notify.consoleUrl): each message links to its page there. */
+  consoleUrl?: string;
+}
+
+/**
+ * POSTs the notification as JSON, in the body `delivery.format` names, with a link into the
+ * console when there is one. 5xx, 429 and network errors may be retried; other 4xx may not.
+ */
+export async function postWebhook(url: string, notification: Notification, timeoutMs = DEFAULT_WEBHOOK_TIMEOUT_MS, delivery: WebhookDelivery = {}): Promise<void> {
+  const link = delivery.consoleUrl ? consoleLink(delivery.consoleUrl, notification) : undefined;
   let res: Response;
   try {
     res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'countersign' },
-      body: JSON.stringify(notification),
+      body: JSON.stringify(webhookBody(delivery.format ?? 'json', notification, link)),
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (cause) {

@@ -95,6 +95,7 @@ export const PROMOTION_SEALS = {
   plan: 'promotion-plan',
   attestations: 'promotion-attestations',
   report: 'promotion-verification-report',
+  evidence: 'promotion-evidence',
 } as const;
 
 /** Every step after authorize gets the sealed plan and the run it belongs to (the run's first execution id). */

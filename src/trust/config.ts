@@ -108,7 +108,7 @@ export function parseTrust(value: unknown, base: string, roster: Record<string, 
     for (const g of governance) if (!roster[g]) add(`${at}.governance`, `${g} is not in the approvers roster`);
     const c = isObject(raw.custodians) ? raw.custodians : {};
     const custodians = parseApproval(
-      { approvers: c.members, required: c.required, deadline: c.deadline ?? DEFAULT_CEREMONY_DEADLINE, webhook: c.webhook, reminderEvery: c.reminderEvery, escalateAfter: c.escalateAfter, escalation: c.escalation },
+      { approvers: c.members, required: c.required, deadline: c.deadline ?? DEFAULT_CEREMONY_DEADLINE, webhook: c.webhook, webhookFormat: c.webhookFormat, reminderEvery: c.reminderEvery, escalateAfter: c.escalateAfter, escalation: c.escalation },
       `${at}.custodians`,
       roster,
       add,

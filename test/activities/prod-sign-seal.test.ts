@@ -71,16 +71,26 @@ describe('production signing refuses what the worker did not seal, and votes tha
 
   const activities = () => createPromotionActivities({ storeFor: (host) => new RegistryStore(host), env: { PLATFORM_PW: PASSWORD }, seal: () => keyring });
   const passed = (fields: Record<string, unknown> = {}, runId = MOCK_RUN_ID) => sealedAs(keyring, PROMOTION_SEALS.report, { ok: true, checks: [], ...fields }, runId);
-  const vote = async (approver: string, options: { key?: string; decision?: 'approve' | 'reject'; runId?: string } = {}) => {
+  const vote = async (approver: string, options: { key?: string; decision?: 'approve' | 'reject'; runId?: string; evidence?: string } = {}) => {
     const decision = options.decision ?? 'approve';
-    const statement = { _type: APPROVAL_STATEMENT_TYPE, approver, decision, digest: image.digest, promotionId: MOCK_WORKFLOW_ID, runId: options.runId ?? MOCK_RUN_ID, time: new Date().toISOString(), ...(decision === 'reject' ? { reason: 'no' } : {}) };
+    const statement = {
+      _type: APPROVAL_STATEMENT_TYPE,
+      approver,
+      decision,
+      digest: image.digest,
+      ...(options.evidence ? { evidence: options.evidence } : {}),
+      promotionId: MOCK_WORKFLOW_ID,
+      runId: options.runId ?? MOCK_RUN_ID,
+      time: new Date().toISOString(),
+      ...(decision === 'reject' ? { reason: 'no' } : {}),
+    };
     const signed = await signStatement(statement, await FileSigner.load(path.join(tmp, `${options.key ?? approver}.key`), PASSWORD));
     return { approver, decision, ...signed };
   };
   const platformSignatures = async () => (await verifyImageSignatures(new RegistryStore(registry.address), REPO, image.digest, platformPem)).valid;
-  const refused = async (report: unknown, decisions: unknown[]): Promise<ApplicationFailure> => {
+  const refused = async (report: unknown, decisions: unknown[], evidence?: unknown): Promise<ApplicationFailure> => {
     const err = await new MockActivityEnvironment({ activityType: 'prodSign' })
-      .run(activities().prodSign, sealedRun(keyring, plan), report as never, { decisions })
+      .run(activities().prodSign, sealedRun(keyring, plan), report as never, { decisions }, ...((evidence === undefined ? [] : [evidence]) as []))
       .then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof ApplicationFailure, `refused, got ${String(err)}`);
     assert.equal(err.nonRetryable, true, err.message);
@@ -115,6 +125,45 @@ describe('production signing refuses what the worker did not seal, and votes tha
       assert.equal(err.type, 'APPROVAL_REFUSED', `${name}: ${err.message}`);
       assert.match(err.message, why, name);
     }
+  });
+
+  it('with the evidence step\'s sealed digest, a vote over another pack (or none) does not count, and a forged evidence result is refused', async () => {
+    const current = `sha256:${'c'.repeat(64)}`;
+    const earlier = `sha256:${'e'.repeat(64)}`;
+    const evidence = sealedAs(keyring, PROMOTION_SEALS.evidence, { digest: current, release: {}, attestations: 2 });
+    const stale = await refused(passed(), [await vote('alice', { evidence: earlier })], evidence);
+    assert.equal(stale.type, 'APPROVAL_REFUSED');
+    assert.match(stale.message, new RegExp(`alice's vote is over evidence pack ${earlier}, not ${current}`));
+    const none = await refused(passed(), [await vote('alice')], evidence);
+    assert.match(none.message, new RegExp(`alice's vote is over no evidence pack, not ${current}`));
+    // A caller writing the evidence result into history has no seal for it.
+    const forged = await refused(passed(), [await vote('alice', { evidence: earlier })], { digest: earlier, release: {}, attestations: 2 });
+    assert.match(forged.message, /^SEAL_INVALID: the evidence check of test carries no worker seal/);
+  });
+
+  it('the evidence step reads only a sealed report and its own sealed last read, and keeps the release pinned when the tag moves', async () => {
+    const read = (report: unknown, previous?: unknown) =>
+      new MockActivityEnvironment({ activityType: 'evidence' }).run(activities().evidence, sealedRun(keyring, plan), report as never, ...((previous === undefined ? [] : [previous]) as []));
+    const unsealed = await read({ ok: true, checks: [] }).then(() => undefined, (e: unknown) => e);
+    assert.ok(unsealed instanceof ApplicationFailure && unsealed.type === 'SEAL_INVALID', String(unsealed));
+
+    // Nothing released yet: the first read pins "no release".
+    const first = (await read(passed())) as { digest: string; release: { digest?: string }; seal: string };
+    assert.match(first.digest, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(first.release, {});
+    // A registry pusher points the release tag at the image: a later read keeps the pin, so the pack (and every vote over it) stands.
+    const store = new RegistryStore(registry.address);
+    await store.putManifest(REPO, 'prod', image.manifest.data, image.manifest.descriptor.mediaType);
+    const again = (await read(passed(), first)) as typeof first;
+    assert.equal(again.digest, first.digest);
+    assert.deepEqual(again.release, {});
+    // Without the pin (a fresh gate) the tag is read: that is another pack.
+    const fresh = (await read(passed())) as typeof first;
+    assert.notEqual(fresh.digest, first.digest);
+    // A last read written into history by a caller (to choose the release compared with) has no seal.
+    const forged = await read(passed(), { ...first, release: { digest: image.digest } }).then(() => undefined, (e: unknown) => e);
+    assert.ok(forged instanceof ApplicationFailure && forged.type === 'SEAL_INVALID', String(forged));
+    assert.match((forged as Error).message, /the evidence check of test does not match its seal/);
   });
 
   it('a sealed passing report and a vote that holds: signed exactly once', async () => {

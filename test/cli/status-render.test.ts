@@ -48,6 +48,21 @@ describe('status output: why is this approval blocked?', () => {
     ]);
   });
 
+  it('names the evidence pack a vote must be signed over, when it changed, and the votes that stopped counting', () => {
+    const first = `sha256:${'1'.repeat(64)}`;
+    const second = `sha256:${'2'.repeat(64)}`;
+    const changed: ApprovalView = {
+      ...blocked(),
+      votes: [],
+      evidence: { digest: second, release: {}, checkedAt: '2026-11-22T10:00:00.500Z', changedAt: '2026-11-22T09:00:00.000Z', earlier: [first], failedChecks: 0 },
+      dropped: [{ approver: 'carol', decision: 'approve', evidence: first, droppedAt: '2026-11-22T09:00:00.000Z', why: `signed over evidence pack ${first}; the pack is now ${second}` }],
+    };
+    const lines = renderApproval(changed);
+    assert.ok(lines.includes(`    evidence pack ${second} (a vote counts signed over it; checked at 2026-11-22 10:00:00Z, changed at 2026-11-22 09:00:00Z)`), lines.join('\n'));
+    assert.ok(lines.includes(`    no longer counts: carol's approve (signed over evidence pack ${first}; the pack is now ${second})`), lines.join('\n'));
+    assert.ok(!renderApproval(blocked()).some((l) => /evidence pack|no longer counts/.test(l)), 'a gate that shows no pack says nothing of one');
+  });
+
   it('says when it escalated, and stops counting down once the gate has closed', () => {
     const escalated = { ...blocked(), reminders: 3, escalatedAt: '2026-11-23T22:00:00.250Z', msLeft: 90_000 };
     assert.equal(renderApproval(escalated).at(-1), '    deadline 2026-11-24T22:00:00.000Z (90s left), 3 reminder(s) sent, escalated at 2026-11-23 22:00:00Z');

@@ -45,6 +45,8 @@ metrics:
   listen: 0.0.0.0:9464
 verificationSummary:
   verifierId: https://verify.acme.example/countersign/v1
+notify:
+  consoleUrl: https://countersign.acme.com
 seal:
   keyFile: secrets/seal.key
   previousKeyFiles: [secrets/seal-2026.key]
@@ -57,7 +59,7 @@ trust:
     passwordEnv: COUNTERSIGN_PLATFORM_KEY_PASSWORD
     kms: { endpoint: "kms.eu-west-1.amazonaws.com", aliasPrefix: countersign-platform }
     governance: [erin]
-    custodians: { members: [alice, bob, carol], required: 2, deadline: 24h, webhook: https://hooks.example.com/ceremony, reminderEvery: 8h, escalateAfter: 2, escalation: { name: governance, members: [erin] } }
+    custodians: { members: [alice, bob, carol], required: 2, deadline: 24h, webhook: https://hooks.example.com/ceremony, webhookFormat: json, reminderEvery: 8h, escalateAfter: 2, escalation: { name: governance, members: [erin] } }
     overlap: 7d
     revocation: { required: 2, disableKmsKey: true }
     index: { key: awskms:///alias/countersign-index, publicKey: keys/index.pub, expires: 14d }
@@ -105,6 +107,7 @@ targets:
       escalateAfter: 2
       escalation: { name: managers, members: [erin] }
       webhook: https://hooks.example.com/countersign
+      webhookFormat: slack
       reopen: [erin]
   staging:
     repository: registry.example.com/apps/hello
@@ -140,6 +143,7 @@ charts:
       escalateAfter: 1
       escalation: { name: managers, members: [erin] }
       webhook: https://hooks.example.com/charts
+      webhookFormat: teams
       reopen: [erin]
   charts-ceremony:
     sources: [app]

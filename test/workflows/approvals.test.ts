@@ -109,10 +109,12 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
   it('refuses every bad statement with its reason, and accepts nothing it refused', async () => {
     const a = await atGate({ approvers: ['alice', 'bob', 'carol'], required: 2 });
     const b = await atGate({ approvers: ['alice', 'bob', 'carol'], required: 2 });
-    const runOfA = (await getApproval(env.client, a.promotionId)).subject.runId;
+    const { subject, evidence } = await getApproval(env.client, a.promotionId);
+    const runOfA = subject.runId;
     assert.ok(runOfA, 'the gate publishes the run a vote must name');
+    assert.ok(evidence, 'the gate publishes the evidence pack a vote must name');
     const sign = async (as: string, over: Record<string, unknown> = {}, key = as) =>
-      signDecision({ promotionId: a.promotionId, runId: runOfA, digest: a.digest, decision: 'approve', approver: as, ...over } as never, await signer(key));
+      signDecision({ promotionId: a.promotionId, runId: runOfA, digest: a.digest, evidence: evidence.digest, decision: 'approve', approver: as, ...over } as never, await signer(key));
 
     await assert.rejects(decide(env.client, a.promotionId, await sign('bob', {}, 'alice')), refused(/signature does not verify with bob's roster key/));
     await assert.rejects(decide(env.client, b.promotionId, await sign('alice')), refused(new RegExp(`statement is for ${a.promotionId}, not ${b.promotionId}`)));
@@ -122,7 +124,7 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
     await assert.rejects(decide(env.client, a.promotionId, await sign('alice', { runId: 'an-earlier-run' })), refused(/not this run .*a vote counts in one run only/));
     await assert.rejects(decide(env.client, a.promotionId, await sign('alice', { runId: undefined })), refused(/names no run/));
     await assert.rejects(decide(env.client, a.promotionId, await sign('alice', { decision: 'reject' })), refused(/a rejection needs a reason/));
-    const extra = canonicalStatement({ _type: APPROVAL_STATEMENT_TYPE, promotionId: a.promotionId, runId: runOfA, digest: a.digest, decision: 'approve', approver: 'alice', time: new Date().toISOString() }).replace('{', '{"weight":10,');
+    const extra = canonicalStatement({ _type: APPROVAL_STATEMENT_TYPE, promotionId: a.promotionId, runId: runOfA, digest: a.digest, evidence: evidence.digest, decision: 'approve', approver: 'alice', time: new Date().toISOString() }).replace('{', '{"weight":10,');
     const extraSig = (await (await signer('alice')).sign(Buffer.from(extra))).toString('base64');
     await assert.rejects(decide(env.client, a.promotionId, { statement: extra, signature: extraSig }), refused(/unknown fields: weight/));
     await assert.rejects(decide(env.client, a.promotionId, { statement: 'not json', signature: 'AA==' }), refused(/not JSON/));

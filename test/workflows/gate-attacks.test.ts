@@ -213,9 +213,10 @@ describe('attacks on the gate', () => {
 
     await start();
     await waitForPromotion(env.client, id, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    const firstRun = (await getApproval(env.client, id)).subject.runId!;
+    const gate1 = await getApproval(env.client, id);
+    const firstRun = gate1.subject.runId!;
     const { signDecision } = await import('../../src/approval/sign');
-    const aliceInRun1 = await signDecision({ promotionId: id, runId: firstRun, digest, decision: 'approve', approver: 'alice' }, await env.signer('alice'));
+    const aliceInRun1 = await signDecision({ promotionId: id, runId: firstRun, digest, evidence: gate1.evidence?.digest, decision: 'approve', approver: 'alice' }, await env.signer('alice'));
     await decide(env.client, id, aliceInRun1);
     await env.decideAs(id, 'carol', 'reject', 'not this build');
     assert.equal((await waitForPromotion(env.client, id)).state, 'REJECTED');

@@ -64,6 +64,10 @@ describe('a long wait at the gate continues as new, carrying votes, timers and t
     assert.ok(later.approval.reminders > first.approval.reminders, `reminders ${first.approval.reminders} -> ${later.approval.reminders}`);
     assert.deepEqual(later.approval.votes.map((v) => v.approver), ['alice', 'bob']);
     assert.equal(later.policyDigest, first.policyDigest, 'the plan pinned by the first run is the one in force');
+    // The evidence pack goes on too: the same pack (nothing changed), read again by each run, so the votes over it still count.
+    assert.match(first.approval.evidence?.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.equal(later.approval.evidence?.digest, first.approval.evidence?.digest);
+    assert.deepEqual(later.approval.dropped ?? [], []);
 
     await env.decideAs(promotionId, 'carol', 'approve', 'the last one');
     const final = await waitForPromotion(env.client, promotionId);
@@ -79,6 +83,11 @@ describe('a long wait at the gate continues as new, carrying votes, timers and t
     );
     const runs = await runsOf(promotionId);
     assert.ok(runs.filter((r) => r.status === 'CONTINUED_AS_NEW').length >= 3, JSON.stringify(runs));
+    for (const run of runs.slice(1)) {
+      const events = (await env.client.workflow.getHandle(promotionId, run.runId).fetchHistory()).events ?? [];
+      const reads = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'evidence').length;
+      assert.ok(reads >= 1, `run ${run.runId} read the evidence pack again (${reads} reads)`);
+    }
     assert.equal(runs.at(-1)!.status, 'COMPLETED');
     const listed = await listPromotions(env.client, { target: target.name });
     assert.deepEqual(listed.filter((p) => p.promotionId === promotionId).map((p) => p.state), ['PROMOTED'], 'listed once, as it ended');

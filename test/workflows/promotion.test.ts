@@ -55,7 +55,8 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     // One activity per step; attest works from the pushed image by digest, not a second build.
     const history = await env.client.workflow.getHandle(started.promotionId).fetchHistory();
     const activities = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
-    assert.deepEqual(activities, ['authorize', 'checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify', 'prodSign', 'release']);
+    // The gate reads the evidence pack when it opens and again once quorum is met (docs/approvals.md).
+    assert.deepEqual(activities, ['authorize', 'checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify', 'evidence', 'evidence', 'prodSign', 'release']);
   });
 
   it('rejects at platform verify when the provenance does not match the policy, listing every failed check', async () => {

@@ -286,25 +286,30 @@ function decisionCommand(decision: 'approve' | 'reject'): Command {
   return {
     name: decision,
     summary: decision === 'approve' ? 'approve a promotion awaiting approval (a signed statement)' : 'reject a promotion (a signed statement with a reason)',
-    usage: `countersign ${decision} <promotion-id> --as NAME --key FILE${decision === 'reject' ? ' --reason TEXT' : ' [--reason TEXT]'}`,
-    options: { as: { type: 'string' }, ...PERSONAL_KEY_OPTIONS, reason: { type: 'string', short: 'r' } },
+    usage: `countersign ${decision} <promotion-id> --as NAME --key FILE${decision === 'reject' ? ' --reason TEXT' : ' [--reason TEXT]'} [--evidence sha256:HEX]`,
+    options: { as: { type: 'string' }, ...PERSONAL_KEY_OPTIONS, reason: { type: 'string', short: 'r' }, evidence: { type: 'string' } },
     optionHelp: {
       as: 'your name in the approver roster (default $COUNTERSIGN_APPROVER, else $USER)',
       ...personalKeyHelp('the decision'),
       reason: decision === 'reject' ? 'why (required)' : 'optional note recorded with the approval',
+      evidence: 'the evidence pack digest you read (countersign evidence prints it); refused if the pack has changed since. Default: the pack the gate shows now',
     },
     details:
-      'The statement (promotion id, digest, decision, reason, time) is signed with your key and checked against the roster public key before the workflow accepts it.\nExit codes: 0 accepted, 3 unknown promotion, 7 refused (the reason is printed).',
+      'The statement (promotion id, digest, decision, reason, time, and the digest of the evidence pack the gate shows now: read it first with countersign evidence) is signed with your key and checked against the roster public key before the workflow accepts it. ' +
+      'A vote counts while that pack is the gate\'s; if it changes (a new signed attestation), the vote stops counting and you are told why (docs/approvals.md).\nExit codes: 0 accepted, 3 unknown promotion, 7 refused (the reason is printed; EVIDENCE_STALE when the pack changed since you read it).',
     async run(args, io) {
       const id = args.positionals[0];
       if (!id) throw new CountersignError('BAD_INPUT', 'a promotion id is required (see countersign list --state AWAITING_APPROVAL)');
       const reason = args.values.reason as string | undefined;
       if (decision === 'reject' && !reason?.trim()) throw new CountersignError('BAD_INPUT', 'reject needs --reason');
+      const evidence = args.values.evidence as string | undefined;
+      if (evidence !== undefined && !/^sha256:[0-9a-f]{64}$/.test(evidence)) throw new CountersignError('BAD_INPUT', '--evidence must be an evidence pack digest, sha256:<64 hex digits> (countersign evidence prints it)');
       const approver = whoIsSigning(args, io);
       const signer = await personalSigner(args, io, approver, 'decisions');
       const cs = await connectCountersign(args, io.env);
       try {
-        const view = decision === 'approve' ? await cs.approve(id, { approver, reason, signer }) : await cs.reject(id, { approver, reason: reason!, signer });
+        const chosen = evidence !== undefined ? { evidence } : {};
+        const view = decision === 'approve' ? await cs.approve(id, { approver, reason, signer, ...chosen }) : await cs.reject(id, { approver, reason: reason!, signer, ...chosen });
         if (args.values.json) printJson(io, view);
         else write(io.stdout, `${decision === 'approve' ? 'approval' : 'rejection'} by ${approver} accepted for ${id}: ${view.summary}`);
         return EXIT.ok;

@@ -4,8 +4,8 @@
  */
 import type { PromotionStatus } from '../../client/promotion-record';
 import type { BuildFacts } from '../../provenance/slsa';
-import { FACT_NAMES, type EvidencePack } from '../evidence-pack';
-import type { SbomChanges } from '../sbom-diff';
+import { FACT_NAMES, type EvidencePack } from '../../evidence/pack';
+import type { SbomChanges } from '../../evidence/sbom-diff';
 import { html, layout, timeLeft } from './layout';
 
 export interface EvidenceView {
@@ -36,6 +36,7 @@ export function evidencePage(view: EvidenceView, watch: string): string {
 <dt>artifact</dt><dd><code>${pack.artifact.repository}@${pack.artifact.digest}</code></dd>
 <dt>initiator</dt><dd>${status.initiator ?? ''}</dd>
 <dt>evidence pack digest</dt><dd><code id="pack-digest">${view.digest}</code> <a href="/promotions/${encodeURIComponent(pack.promotionId)}/evidence.json">JSON</a></dd>
+!${status.approval.evidence && status.approval.evidence.digest !== view.digest ? html`<dt>not yet counted</dt><dd id="pack-ahead" class="pending">This pack is newer than the one the gate last read (<code>${status.approval.evidence.digest}</code>): votes signed over it count once the gate reads it again, and votes over the older one stop counting then.</dd>` : ''}
 !${view.temporalUi ? html`<dt>history</dt><dd><a id="temporal-ui" href="${view.temporalUi}">Temporal Web UI</a></dd>` : ''}
 </dl>
 </section>
@@ -66,7 +67,7 @@ export function errorPage(title: string, message: string): string {
   return layout({ title }, html`<h1>${title}</h1><p class="error">${message}</p>`);
 }
 
-function approvalSection(status: PromotionStatus): string {
+export function approvalSection(status: Pick<PromotionStatus, 'approval'>): string {
   const a = status.approval;
   return html`<section id="approval"><h2>Approval</h2>
 <p class="summary">${a.summary}</p>
@@ -80,6 +81,8 @@ function approvalSection(status: PromotionStatus): string {
 !${a.votes.map((v) => html`<tr class="vote ${v.decision}"><td>${v.approver}</td><td>${v.decision}</td><td>${v.reason ?? ''}</td><td>${v.signedAt}</td><td>${v.countedFor ?? ''}</td><td><code>${v.keyFingerprint.slice(0, 16)}</code></td></tr>`)}
 </tbody></table>`
     : html`<p class="muted" id="no-votes">No votes yet.</p>`}
+!${a.evidence ? html`<p id="gate-evidence">The gate counts votes signed over evidence pack <code>${a.evidence.digest}</code>${a.evidence.changedAt ? html` (changed ${a.evidence.changedAt})` : ''}.</p>` : ''}
+!${a.dropped?.length ? html`<h3>No longer counted</h3><ul id="dropped">!${a.dropped.map((d) => html`<li>${d.approver} (${d.decision}): ${d.why}</li>`)}</ul>` : ''}
 !${a.excluded.length ? html`<h3>May not approve</h3><ul>!${a.excluded.map((e) => html`<li>${e.approver}: ${e.why}</li>`)}</ul>` : ''}
 </section>`;
 }
@@ -140,7 +143,7 @@ function policySection(pack: EvidencePack): string {
 </section>`;
 }
 
-function timelineSection(status: PromotionStatus): string {
+export function timelineSection(status: { timeline: Array<{ step: string; status: string; startedAt: string; finishedAt?: string; detail?: string; error?: string }> }): string {
   return html`<section id="timeline"><h2>Timeline</h2>
 <ol>!${status.timeline.map((t) => html`<li class="${t.status}"><strong>${t.step}</strong> ${t.status} <small>${t.startedAt}${t.finishedAt ? ` → ${t.finishedAt}` : ''}</small>!${t.detail ? html`<div>${t.detail}</div>` : ''}!${t.error ? html`<div class="error">${t.error}</div>` : ''}</li>`)}</ol>
 </section>`;

@@ -6,7 +6,7 @@ export function waitingPage(runs: WaitingRun[], watch: string): string {
   const rows = runs.map(
     (run) => html`<tr data-id="${run.promotionId}">
 <td>${run.kind === 'chart' ? 'chart release' : 'image'}</td>
-<td>!${run.kind === 'promotion' ? html`<a href="/promotions/${encodeURIComponent(run.promotionId)}">${run.promotionId}</a>` : html`${run.promotionId}`}</td>
+<td><a href="/${run.kind === 'chart' ? 'charts' : 'promotions'}/${encodeURIComponent(run.promotionId)}">${run.promotionId}</a></td>
 <td>${run.target}</td>
 <td title="${run.digest}"><code>${shortDigest(run.digest)}</code></td>
 <td>!${groups(run)}</td>

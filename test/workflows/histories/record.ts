@@ -1,9 +1,10 @@
 /**
  * Records the committed histories the replay test runs against: one promotion that ends
- * PROMOTED, one REJECTED at platform verify, one rejected by an approver, one EXPIRED; a chart
+ * PROMOTED, one REJECTED at platform verify, one rejected by an approver, one EXPIRED, one whose
+ * evidence pack changed at the gate (a vote dropped, then PROMOTED over the new pack); a chart
  * release that ends RELEASED; a key rotation and its ceremony (custodians joined, key published).
  * Re-record only on purpose (a deliberate, versioned workflow change), all or some by name:
- *   npx tsx test/workflows/histories/record.ts [promoted verify-rejected approver-rejected expired chart-released key-rotation key-ceremony]
+ *   npx tsx test/workflows/histories/record.ts [promoted verify-rejected approver-rejected expired evidence-changed chart-released key-rotation key-ceremony]
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +13,9 @@ import { waitForPromotion } from '../../../src/client/promotions';
 import { waitForChartRelease } from '../../../src/client/chart-releases';
 import { requireTool } from '../../../src/stack/tools';
 import { demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../../helm/helpers';
-import { buildFacts, copyDir, startTestEnv } from '../../support/env';
+import { getApproval } from '../../../src/client/promotions';
+import { createAttestations, developerSign } from '../../../src/promotion/steps';
+import { buildFacts, copyDir, startTestEnv, TEST_PASSWORD } from '../../support/env';
 import { runCeremony, trustTestConfig } from '../../trust/support';
 
 const HELLO = path.resolve(__dirname, '../../../examples/hello');
@@ -75,6 +78,27 @@ async function main(): Promise<void> {
       });
       await waitForPromotion(env.client, expired.promotionId);
       await record('expired', expired.promotionId);
+    }
+
+    if (wants('evidence-changed')) {
+      // A one-second reminder (pinned past the configuration's one-minute floor) so the gate reads the pack again at once.
+      const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h', reminderEvery: '1m' } }, 'evidence');
+      target.approval.reminderEveryMs = 1000;
+      const dir = await variant('evidence-changed');
+      const started = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
+      const parked = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+      const first = (await getApproval(env.client, started.promotionId)).evidence?.digest;
+      await env.decideAs(started.promotionId, 'alice', 'approve', 'over the first pack');
+      const deps = { storeFor: () => env.store, env: { CI_KEY_PASSWORD: TEST_PASSWORD } };
+      const location = { repository: target.repository, digest: parked.digest };
+      const statements = await createAttestations(deps, dir, location, { ...buildFacts(), invocationId: 'recorded-second-build', startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
+      await developerSign(deps, location, { ref: path.join(env.keysDir, 'dev.key'), passwordEnv: 'CI_KEY_PASSWORD' }, [statements.provenanceDigest]);
+      for (let i = 0; i < 600 && (await getApproval(env.client, started.promotionId)).evidence?.digest === first; i++) await new Promise((r) => setTimeout(r, 100));
+      await env.decideAs(started.promotionId, 'alice', 'approve', 'over the second pack');
+      await env.decideAs(started.promotionId, 'bob', 'approve', 'over the second pack');
+      const done = await waitForPromotion(env.client, started.promotionId);
+      if (done.state !== 'PROMOTED' || !done.approval.dropped?.length) throw new Error(`evidence-changed ended ${done.state} with ${done.approval.dropped?.length ?? 0} dropped vote(s): ${done.error}`);
+      await record('evidence-changed', started.promotionId);
     }
 
     if (wants('chart-released')) {

@@ -1,11 +1,15 @@
 /**
  * The evidence pack: what an approver decides on, gathered from the run's own record (plan,
- * verification report) and the registry (signed provenance and SBOM of the image and of what the
- * release tag points at now). Its digest is the sha256 of its canonical JSON; votes and the
+ * verification report) and the registry (signed provenance and SBOM of the image and of the
+ * release it is compared with). Its digest is the sha256 of its canonical JSON; votes and the
  * timeline are shown beside it but are not part of it, so a vote arriving never changes it.
+ * The console, `countersign evidence` and the workflow's evidence step (activities/promotion.ts)
+ * all build it here, so the digest an approver signs over is the one the gate checks.
  */
 import { createHash } from 'node:crypto';
 import type { PromotionRecord } from '../client/promotion-record';
+import type { PromotionPlan } from '../promotion/plan';
+import type { VerificationReport } from '../promotion/steps';
 import { CountersignError } from '../errors';
 import type { Store } from '../oci/store';
 import { splitRepository } from '../promotion/steps';
@@ -55,19 +59,44 @@ export interface EvidenceDeps {
 }
 
 /**
- * Assembles the pack of a promotion that has passed platform verify. Before that there is nothing
- * to decide on: EVIDENCE_NOT_READY names the state it is in.
+ * The release a pack compares with. The gate pins it when it opens (what the release tag pointed
+ * at then, `digest` absent when the tag did not exist) and every later pack of the run uses the
+ * pin: the tag is writable by anyone who can push to the registry, and were it read afresh each
+ * time, such a pusher could drop every counted vote by moving it (docs/approvals.md).
  */
-export async function assembleEvidencePack(deps: EvidenceDeps, record: PromotionRecord): Promise<EvidencePack> {
+export interface ReleasePin {
+  digest?: string;
+}
+
+/** What a pack is built from: the run's identity, its pinned plan and platform verify's report. */
+export interface PackSource {
+  promotionId: string;
+  runId: string;
+  plan: PromotionPlan;
+  report: VerificationReport;
+}
+
+/**
+ * Assembles the pack of a promotion that has passed platform verify. Before that there is nothing
+ * to decide on: EVIDENCE_NOT_READY names the state it is in. With `release`, the gate's pin (from
+ * the run's status), the release compared with is that digest; without, what the tag points at now.
+ */
+export async function assembleEvidencePack(deps: EvidenceDeps, record: PromotionRecord, release?: ReleasePin): Promise<EvidencePack> {
   const { status, plan, report } = record;
   if (!plan || !report) {
     throw new CountersignError('EVIDENCE_NOT_READY', `${status.promotionId} is ${status.state}: its evidence is complete once platform verify has run`);
   }
+  return assemblePack(deps, { promotionId: status.promotionId, runId: record.firstRunId, plan, report }, release ?? status.approval?.evidence?.release);
+}
+
+/** The pack of `source`; see assembleEvidencePack for `release`. */
+export async function assemblePack(deps: EvidenceDeps, source: PackSource, release?: ReleasePin): Promise<EvidencePack> {
+  const { plan, report } = source;
   const { host, path } = splitRepository(plan.repository);
   const store = deps.storeFor(host);
   const developerKey = plan.keys.developer.publicKeyPem;
   const candidate = await readSignedImageEvidence(store, path, plan.digest, developerKey);
-  const releasedDigest = await tagDigest(store, path, plan.releaseTag);
+  const releasedDigest = release ? release.digest : await tagDigest(store, path, plan.releaseTag);
   const released = releasedDigest && releasedDigest !== plan.digest ? await readSignedImageEvidence(store, path, releasedDigest, developerKey) : undefined;
   const releaseNote = !releasedDigest
     ? `nothing is released yet: ${plan.repository}:${plan.releaseTag} does not exist`
@@ -82,8 +111,8 @@ export async function assembleEvidencePack(deps: EvidenceDeps, record: Promotion
   else sbom = { changes: diffSbom(candidate.sbom, released?.sbom), ...(candidate.sboms > 1 ? { note: `${candidate.sboms} different SBOMs are signed on this digest; the first is compared` } : {}) };
   return {
     _type: EVIDENCE_PACK_TYPE,
-    promotionId: status.promotionId,
-    runId: record.firstRunId,
+    promotionId: source.promotionId,
+    runId: source.runId,
     artifact: { target: plan.target, repository: plan.repository, digest: plan.digest, source: plan.source.kind },
     checks: report.checks.map(({ name, ok, message }) => ({ name, ok, message })),
     notices: report.notices ?? [],

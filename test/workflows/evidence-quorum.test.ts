@@ -1,0 +1,154 @@
+/**
+ * Evidence-bound quorum on a real Temporal dev server and registry: a vote counts only while the
+ * evidence pack it was signed over is the one the gate shows. The attacks: a vote over a stale
+ * pack, a new developer-signed attestation attached while the gate is open (earlier votes stop
+ * counting, approvers are told why), a forged pack digest, a statement that names no pack.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { signDecision } from '../../src/approval/sign';
+import { readPromotionRecord } from '../../src/client/promotion-record';
+import { decide, getApproval, waitForPromotion } from '../../src/client/promotions';
+import { createConsole } from '../../src/console/server';
+import { assembleEvidencePack, evidencePackDigest } from '../../src/evidence/pack';
+import { hasCode } from '../../src/errors';
+import { createAttestations, developerSign } from '../../src/promotion/steps';
+import type { ApprovalView } from '../../workflows/approval-messages';
+import { runCli } from '../support/cli';
+import { buildFacts, copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
+
+const HELLO = path.resolve(__dirname, '../../examples/hello');
+
+describe('evidence-bound quorum: votes count over the pack they were signed over', () => {
+  const env = useTestEnv();
+  let seq = 0;
+
+  async function variant(): Promise<string> {
+    const dir = await copyDir(HELLO, path.join(env.dir, `evidence-${++seq}`));
+    await fs.writeFile(path.join(dir, 'VERSION'), `evidence ${seq}\n`);
+    return dir;
+  }
+
+  async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+    for (let i = 0; i < 600; i++) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`${what}: not within 60s`);
+  }
+
+  /** Signs a decision as `approver` over whatever evidence the caller names (or none). */
+  async function voteOver(view: ApprovalView, approver: string, evidence: string | undefined) {
+    const signed = await signDecision(
+      { promotionId: view.subject.id, runId: view.subject.runId, digest: view.subject.digest, ...(evidence !== undefined ? { evidence } : {}), decision: 'approve', approver },
+      await env.signer(approver),
+    );
+    return decide(env.client, view.subject.id, signed);
+  }
+
+  it('a new developer-signed attestation drops the votes over the old pack, says why, and refuses votes over it', async () => {
+    const received: Array<Record<string, any>> = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h', reminderEvery: '1m', webhook: url } });
+      // The configuration keeps reminders a minute apart or more; the gate runs on the pinned value,
+      // so one second here makes the gate read the pack again every second.
+      target.approval.reminderEveryMs = 1000;
+      target.approval.deadlineMs = 600_000;
+      const dir = await variant();
+      const { promotionId } = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
+      const parked = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+      assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
+
+      const opened = await getApproval(env.client, promotionId);
+      const first = opened.evidence?.digest;
+      assert.match(first ?? '', /^sha256:[0-9a-f]{64}$/, 'the gate shows the pack it read when it opened');
+      // The console and `countersign evidence` build the same pack: their digest is the gate's.
+      const stores = { storeFor: () => env.store };
+      assert.equal(evidencePackDigest(await assembleEvidencePack(stores, await readPromotionRecord(env.client, promotionId))), first);
+
+      // A statement naming no pack, and one naming a digest the gate never showed, are refused.
+      await assert.rejects(voteOver(opened, 'alice', undefined), (e: unknown) => hasCode(e, 'EVIDENCE_STALE') && /names no evidence pack; the gate shows sha256:/.test((e as Error).message));
+      const forged = `sha256:${'ab'.repeat(32)}`;
+      await assert.rejects(voteOver(opened, 'alice', forged), (e: unknown) => hasCode(e, 'EVIDENCE_UNKNOWN') && (e as Error).message.includes(`signed over ${forged}, which is no pack this gate has shown; current ${first}`));
+
+      const counted = await env.decideAs(promotionId, 'alice', 'approve', 'over the first pack');
+      assert.deepEqual(counted.votes.map((v) => [v.approver, v.evidence]), [['alice', first]]);
+
+      // The developer's key signs one more provenance onto the digest while the gate is open.
+      const deps = { storeFor: () => env.store, env: { CI_KEY_PASSWORD: TEST_PASSWORD } };
+      const location = { repository: env.target.repository, digest: parked.digest };
+      const statements = await createAttestations(deps, dir, location, { ...buildFacts(), invocationId: 'a-second-build', startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
+      await developerSign(deps, location, { ref: path.join(env.keysDir, 'dev.key'), passwordEnv: 'CI_KEY_PASSWORD' }, [statements.provenanceDigest]);
+
+      let changed!: ApprovalView;
+      await until(async () => {
+        changed = await getApproval(env.client, promotionId);
+        return changed.evidence?.digest !== first;
+      }, 'the gate sees the new pack');
+      const second = changed.evidence!.digest;
+      assert.deepEqual(changed.evidence!.earlier, [first]);
+      assert.deepEqual(changed.votes, [], "alice's vote over the first pack no longer counts");
+      assert.deepEqual(
+        changed.dropped?.map((d) => [d.approver, d.evidence, d.why]),
+        [['alice', first, `signed over evidence pack ${first}; the pack is now ${second}`]],
+      );
+      assert.equal(evidencePackDigest(await assembleEvidencePack(stores, await readPromotionRecord(env.client, promotionId))), second, 'the console shows the new pack');
+      // The console's page says which pack counts and whose vote stopped counting, and why.
+      const app = createConsole({ client: env.client, storeFor: () => env.store, access: { login: false, passkeys: {} } });
+      try {
+        const pageHtml = (await app.inject({ url: `/promotions/${promotionId}` })).body;
+        assert.match(pageHtml, new RegExp(`<code id="pack-digest">${second}</code>`));
+        assert.match(pageHtml, new RegExp(`id="gate-evidence">The gate counts votes signed over evidence pack <code>${second}</code>`));
+        assert.match(pageHtml, new RegExp(`<ul id="dropped"><li>alice \\(approve\\): signed over evidence pack ${first}; the pack is now ${second}</li></ul>`));
+        assert.doesNotMatch(pageHtml, /id="pack-ahead"/, 'the console and the gate read the same pack');
+        assert.equal(JSON.parse((await app.inject({ url: `/promotions/${promotionId}/evidence.json` })).body).digest, second);
+      } finally {
+        await app.close();
+      }
+
+      // The approvers are told why, by name: alice (her vote dropped) and bob (still needed).
+      await until(async () => received.some((n) => n.kind === 'evidence-changed'), 'the evidence-changed notification');
+      const told = received.find((n) => n.kind === 'evidence-changed')!;
+      assert.deepEqual([...told.to].sort(), ['alice', 'bob']);
+      assert.equal(told.evidence, second);
+      assert.equal(told.why, `the evidence pack changed (${first} -> ${second}): votes signed over the earlier pack no longer count; read it again and sign over the new one`);
+
+      // A vote over the stale pack is refused with both digests.
+      await assert.rejects(voteOver(changed, 'bob', first), (e: unknown) => hasCode(e, 'EVIDENCE_STALE') && (e as Error).message.startsWith(`EVIDENCE_STALE: signed over ${first}, current ${second}`));
+
+      // The CLI: --evidence names the pack the approver read; the one read before the change is refused (exit 7).
+      const cliEnv = { TEMPORAL_ADDRESS: env.stack.temporal.address, COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD };
+      const approve = (as: string, ...more: string[]) => runCli(['approve', promotionId, '--as', as, '--key', path.join(env.keysDir, `${as}.key`), ...more], cliEnv);
+      const staleCli = await approve('bob', '--evidence', first!);
+      assert.equal(staleCli.code, 7, staleCli.stderr);
+      assert.match(staleCli.stderr, new RegExp(`EVIDENCE_STALE: signed over ${first}, current ${second}`));
+      const malformed = await approve('bob', '--evidence', 'abc');
+      assert.equal(malformed.code, 2, malformed.stderr);
+      assert.match(malformed.stderr, /--evidence must be an evidence pack digest, sha256:<64 hex digits>/);
+
+      // Signed over the pack shown now (`countersign approve` with the digest read, or without, the gate's), both count and it promotes.
+      const current = await approve('alice', '--evidence', second, '--reason', 'over the second pack');
+      assert.equal(current.code, 0, current.stderr);
+      await env.decideAs(promotionId, 'bob', 'approve', 'over the second pack');
+      const done = await waitForPromotion(env.client, promotionId);
+      assert.equal(done.state, 'PROMOTED', done.error);
+      assert.deepEqual(done.approval.votes.map((v) => [v.approver, v.evidence]), [['alice', second], ['bob', second]]);
+    } finally {
+      server.close();
+    }
+  });
+});
