@@ -39,7 +39,10 @@ export function webhookDelivery(config: Config, url: string): { format: WebhookF
     for (const v of Object.values(value)) walk(v, depth + 1);
   };
   walk(config, 0);
-  return { format: format ?? 'json', ...(config.notify?.consoleUrl ? { consoleUrl: config.notify.consoleUrl } : {}) };
+  // The console's own origin (console.origin, the passkeys' relying party) is where approvers open
+  // it unless notify.consoleUrl says otherwise (a proxy path in front of it, for example).
+  const consoleUrl = config.notify?.consoleUrl ?? config.console?.origin;
+  return { format: format ?? 'json', ...(consoleUrl ? { consoleUrl } : {}) };
 }
 
 export function assertWebhookConfigured(config: Config | undefined, url: string): void {

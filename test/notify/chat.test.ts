@@ -194,6 +194,16 @@ describe('chat bodies and console links', () => {
       assert.ok(!JSON.stringify(got('/cfg-teams')).includes('evil.example'));
     });
 
+    it('without notify.consoleUrl, links use console.origin; with neither, no link', () => {
+      const urls = { slack: `${base}/cfg-slack`, teams: `${base}/cfg-teams`, json: `${base}/cfg-json` };
+      const config = withTargets(urls);
+      const { notify: _dropped, ...rest } = config;
+      const viaOrigin = { ...rest, console: { origin: 'https://approve.acme.example', rpId: 'approve.acme.example' } } as typeof config;
+      assert.deepEqual(webhookDelivery(viaOrigin, urls.slack), { format: 'slack', consoleUrl: 'https://approve.acme.example' });
+      assert.deepEqual(webhookDelivery({ ...viaOrigin, notify: config.notify }, urls.slack), { format: 'slack', consoleUrl: CONSOLE }, 'notify.consoleUrl wins');
+      assert.deepEqual(webhookDelivery(rest as typeof config, urls.json), { format: 'json' });
+    });
+
     it('an unconfigured URL is still refused before anything is sent', async () => {
       const config = withTargets({ slack: `${base}/cfg-slack`, teams: `${base}/cfg-teams`, json: `${base}/cfg-json` });
       const before = received.length;
