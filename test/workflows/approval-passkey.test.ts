@@ -56,8 +56,9 @@ describe('passkey decisions at the gate, on the real stack', () => {
 
   /** What the console does: the statement for the run at the gate, signed by the passkey over its sha256. */
   async function passkeyDecision(id: string, credential: SoftwareCredential, opts: Partial<{ origin: string; time: string; flags: number }> = {}): Promise<SignedDecision> {
-    const { subject } = await getApproval(env.client, id);
-    const statement = canonicalStatement({ _type: APPROVAL_STATEMENT_TYPE, promotionId: subject.id, runId: subject.runId, digest: subject.digest, decision: 'approve', reason: 'read the evidence', approver: 'pat', time: opts.time ?? new Date().toISOString() });
+    const { subject, evidence } = await getApproval(env.client, id);
+    // As the console does: the statement names the evidence pack the gate shows (evidence-bound quorum).
+    const statement = canonicalStatement({ _type: APPROVAL_STATEMENT_TYPE, promotionId: subject.id, runId: subject.runId, digest: subject.digest, ...(evidence ? { evidence: evidence.digest } : {}), decision: 'approve', reason: 'read the evidence', approver: 'pat', time: opts.time ?? new Date().toISOString() });
     const a = signAssertion(credential, { challenge: statementChallenge(statement), origin: opts.origin ?? ORIGIN, rpId: RP_ID, ...(opts.flags !== undefined ? { flags: opts.flags } : {}) });
     return { statement, signature: a.response.signature, passkey: { credentialId: a.id, authenticatorData: a.response.authenticatorData, clientDataJSON: a.response.clientDataJSON } };
   }
