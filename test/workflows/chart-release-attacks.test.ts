@@ -282,6 +282,8 @@ describe('attacks on chart releases', () => {
     await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     await assert.rejects(env.decideAs(started.releaseId, 'alice', 'approve'), (e) => /alice may not approve .*: started this chart release/.test((e as Error).message));
     await env.decideAs(started.releaseId, 'bob', 'reject', 'cleanup');
+    // The run removes its staging on the way out: look once it has ended, not when the vote lands.
+    assert.equal((await waitForChartRelease(env.client, started.releaseId)).state, 'REJECTED');
     await assertNothingVerifiable(c);
   });
 
