@@ -5,6 +5,7 @@
  *   fork('bench/request-counter.ts', [registryAddress]) -> { listening: port }
  *   send('read') -> { counts: { GET: n, HEAD: n, ... } };  send('reset')
  */
+import fs from 'node:fs';
 import http from 'node:http';
 
 const target = process.argv[2];
@@ -13,8 +14,12 @@ const [host, port] = target.split(':');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 let counts: Record<string, number> = {};
 
+/** BENCH_REQUEST_LOG names a file that gets every request line, for finding which step makes which request. */
+const log = process.env.BENCH_REQUEST_LOG;
+
 const server = http.createServer((req, res) => {
   counts[req.method ?? '?'] = (counts[req.method ?? '?'] ?? 0) + 1;
+  if (log) fs.appendFileSync(log, `${req.method} ${req.url}\n`);
   const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(res);
