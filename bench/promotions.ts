@@ -14,7 +14,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { signAndDecide, waitForPromotion } from '../src/client/promotions';
+import { signAndDecide, waitForGate } from '../src/client/promotions';
 import { locateTool } from '../src/stack/tools';
 import type { PromotionStatus } from '../workflows/promotion-messages';
 import { promoteByHand } from './by-hand';
@@ -22,6 +22,7 @@ import { FLOOR_TASK_QUEUE, floorApprove } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, markdownTable, processMemoryMiB, startBenchStack, type BenchStack } from './support';
 
+/** Only when the waitForGate update cannot answer (src/client/promotions.ts waitForGate). */
 const GATE_POLL_MS = 200;
 
 function percentile(sorted: number[], p: number): number {
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
       (await sources(concurrency)).map(async (src) => {
         const t0 = Date.now();
         const started = await bench.promote({ target: 'bench', source: { directory: src }, build: BENCH_FACTS });
-        const status = await waitForPromotion(client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL', pollMs: GATE_POLL_MS });
+        const status = await waitForGate(client, started.promotionId, { pollMs: GATE_POLL_MS });
         if (status.state === 'AWAITING_APPROVAL') await signAndDecide(client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver });
         const final = (await client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;
         if (final.state !== 'PROMOTED') throw new Error(`${started.promotionId} ended ${final.state}: ${final.error}`);
