@@ -82,6 +82,8 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
       COUNTERSIGN_PLATFORM_KEY_PASSWORD: BENCH_PASSWORD,
       COUNTERSIGN_LOG_LEVEL: 'warn',
     },
+    // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
+    nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [],
   });
   await waitForWorker(stack.temporal.address, { pid: worker.pid, logFile });
   const floor = options.floor ? await startFloorWorker(stack.temporal.address, path.join(dir, 'floor-worker.log')) : undefined;
@@ -104,7 +106,10 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     promote: (request) => startPromotion(client, { ...request, initiator: BENCH_INITIATOR, signer: initiator }),
     repository: (repositoryPath) => `${registryAddress}/${repositoryPath}`,
     close: async () => {
+      // Waited for, so a --cpu-prof profile is written before the stack goes.
+      const workerExited = new Promise<void>((resolve) => (worker.exitCode !== null ? resolve() : worker.once('exit', () => resolve())));
       worker.kill('SIGTERM');
+      await Promise.race([workerExited, new Promise((r) => setTimeout(r, 20_000))]);
       floor?.kill('SIGTERM');
       counter?.process.kill('SIGTERM');
       await connection.close();

@@ -22,10 +22,10 @@ export const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
  * Its environment is `env` (this process's by default), so key passphrases and the TEMPORAL_TLS_*
  * settings reach it; for the plain loopback dev stack pass plainTemporalEnv(env).
  */
-export function spawnWorkerProcess(opts: { address: string; namespace?: string; logFile: string; detached?: boolean; env?: NodeJS.ProcessEnv }) {
+export function spawnWorkerProcess(opts: { address: string; namespace?: string; logFile: string; detached?: boolean; env?: NodeJS.ProcessEnv; /** Extra node flags (the bench's --cpu-prof, which NODE_OPTIONS refuses). */ nodeArgs?: string[] }) {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const out = fs.openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, WORKER_ENTRY], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', TSX_LOADER, WORKER_ENTRY], {
     env: {
       ...(opts.env ?? process.env),
       TEMPORAL_ADDRESS: opts.address,
