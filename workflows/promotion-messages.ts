@@ -104,6 +104,13 @@ export interface PromotionStatus {
 
 export const statusQuery = defineQuery<PromotionStatus>('status');
 
+/**
+ * States no listing filters on (the console lists AWAITING_APPROVAL, revocation the states at or
+ * past production signing): the CountersignState search attribute stays AUTHORIZING through them,
+ * saving a visibility write each. `status` reports them as they happen.
+ */
+export const UNLISTED_STATES: readonly PromotionState[] = ['CHECKING_KEYS', 'BUILDING', 'ATTESTING', 'DEV_SIGNING', 'VERIFYING'];
+
 /** The states before the approval gate: waitForGate returns once the promotion has left them. */
 export const BEFORE_GATE_STATES: readonly PromotionState[] = ['AUTHORIZING', 'CHECKING_KEYS', 'BUILDING', 'ATTESTING', 'DEV_SIGNING', 'VERIFYING'];
 

@@ -7,7 +7,7 @@ import { ApprovalGate } from './approval-gate';
 import type { ApprovalPolicy, GateCarry } from './approval-messages';
 import { stepTimeline } from './timeline';
 import type { CheckResult, PromotionCarry, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
-import { BEFORE_GATE_STATES, SEARCH_ATTRIBUTES, statusQuery, waitForGateUpdate } from './promotion-messages';
+import { BEFORE_GATE_STATES, SEARCH_ATTRIBUTES, statusQuery, UNLISTED_STATES, waitForGateUpdate } from './promotion-messages';
 
 // The worker checks the signed start request and resolves the target from its own configuration.
 // A refusal is final; a visibility record still catching up (HISTORY_LAGGING) is retried.
@@ -82,7 +82,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     await condition(() => !BEFORE_GATE_STATES.includes(status.state));
     return { ...status, approval: gate.view() };
   });
-  const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status);
+  const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status, { unlisted: UNLISTED_STATES });
   const pinPlan = (plan: SealedPlan) => {
     // The caller may set search attributes at start; the worker's resolution is what list, rotation and revocation see.
     upsertSearchAttributes({
