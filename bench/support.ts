@@ -14,6 +14,7 @@ import { FileSigner, writeKeyPair } from '../src/keys/file-signer';
 import type { Signer } from '../src/keys/signer';
 import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
 import { spawnWorkerProcess, TSX_LOADER, waitForWorker } from '../src/stack/worker-process';
+import { TASK_QUEUE } from '../src/temporal-names';
 import { FLOOR_TASK_QUEUE } from './floor/workflows';
 
 export const BENCH_PASSWORD = 'bench-only-passphrase';
@@ -41,6 +42,8 @@ export interface BenchStack {
   registryRequests(): Promise<Record<string, number>>;
   resetRegistryRequests(): Promise<void>;
   approver: Signer;
+  /** Starts one more worker process on the same task queue and configuration; resolves once it polls. */
+  addWorker(): Promise<ChildProcess>;
   /** Starts a promotion with a start request signed by the bench initiator. */
   promote(request: Omit<PromoteRequest, 'initiator' | 'signer'>): Promise<PromoteResult>;
   /** `<registry>/<repositoryPath>` of a target. */
@@ -71,21 +74,23 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
   for (const name of ['dev', 'platform', BENCH_APPROVER, BENCH_INITIATOR]) await writeKeyPair(keysDir, name, BENCH_PASSWORD);
   const configFile = path.join(dir, 'countersign.yaml');
   await fs.writeFile(configFile, YAML.stringify(benchConfig(registryAddress, dir, targets)));
+  const workerEnv = {
+    ...process.env,
+    COUNTERSIGN_CONFIG: configFile,
+    COUNTERSIGN_DEV_KEY_PASSWORD: BENCH_PASSWORD,
+    COUNTERSIGN_PLATFORM_KEY_PASSWORD: BENCH_PASSWORD,
+    COUNTERSIGN_LOG_LEVEL: 'warn',
+  };
   const logFile = path.join(dir, 'worker.log');
   const worker = spawnWorkerProcess({
     address: stack.temporal.address,
     logFile,
-    env: {
-      ...process.env,
-      COUNTERSIGN_CONFIG: configFile,
-      COUNTERSIGN_DEV_KEY_PASSWORD: BENCH_PASSWORD,
-      COUNTERSIGN_PLATFORM_KEY_PASSWORD: BENCH_PASSWORD,
-      COUNTERSIGN_LOG_LEVEL: 'warn',
-    },
+    env: workerEnv,
     // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
     nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [],
   });
   await waitForWorker(stack.temporal.address, { pid: worker.pid, logFile });
+  const added: ChildProcess[] = [];
   const floor = options.floor ? await startFloorWorker(stack.temporal.address, path.join(dir, 'floor-worker.log')) : undefined;
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection });
@@ -103,6 +108,13 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
       if (counter) await counter.ask('reset', 'reset');
     },
     approver: await FileSigner.load(path.join(keysDir, `${BENCH_APPROVER}.key`), BENCH_PASSWORD),
+    addWorker: async () => {
+      const extraLog = path.join(dir, `worker-${added.length + 2}.log`);
+      const child = spawnWorkerProcess({ address: stack.temporal.address, logFile: extraLog, env: workerEnv });
+      added.push(child);
+      await waitForPoller(connection, child.pid!, extraLog);
+      return child;
+    },
     promote: (request) => startPromotion(client, { ...request, initiator: BENCH_INITIATOR, signer: initiator }),
     repository: (repositoryPath) => `${registryAddress}/${repositoryPath}`,
     close: async () => {
@@ -111,12 +123,23 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
       worker.kill('SIGTERM');
       await Promise.race([workerExited, new Promise((r) => setTimeout(r, 20_000))]);
       floor?.kill('SIGTERM');
+      for (const child of added) child.kill('SIGTERM');
       counter?.process.kill('SIGTERM');
       await connection.close();
       await stack.stop();
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Until a worker process with this pid polls the countersign task queue (the SDK names pollers pid@host). */
+async function waitForPoller(connection: Connection, pid: number, logFile: string): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    const res = await connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: TASK_QUEUE }, taskQueueType: 1 });
+    if ((res.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`))) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`worker ${pid} did not poll within 60 s; see ${logFile}`);
 }
 
 interface RequestCounter {
