@@ -154,9 +154,10 @@ export async function developerSign(
   const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
   // The format probe (Referrers API, fallback tag) once for the step, not once per write.
   const format = await effectiveFormat(target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT, store, path, target.digest);
-  const signature = await signImageIn(format, store, path, target.digest, signer);
-  const attestationsAdded = (await attestImageIn(format, store, path, target.digest, loaded, signer)).filter(Boolean).length;
-  return { signatureAdded: signature.added, attestationsAdded };
+  // `.sig` and `.att` are separate manifests with their own locks and read-backs: written side by
+  // side, their 250 ms settle waits overlap instead of adding up.
+  const [signature, attested] = await Promise.all([signImageIn(format, store, path, target.digest, signer), attestImageIn(format, store, path, target.digest, loaded, signer)]);
+  return { signatureAdded: signature.added, attestationsAdded: attested.filter(Boolean).length };
 }
 
 export interface Check {
