@@ -1,20 +1,28 @@
 /**
- * Promotion throughput and latency on the embedded stack (npm run bench).
- * For 1, 10 and 50 concurrent promotions: promotions per second, p50/p95 from start to PROMOTED
- * with approval given as soon as the gate opens, and the worker process's RSS before the first
- * batch and after each (VmRSS), and its lifetime peak (VmHWM, which includes bundling the
- * workflow code at start). Level 1 runs BENCH_SERIAL (default 10) promotions one after another,
- * so its percentiles come from more than one sample.
- * Results go to stdout as a markdown table and to bench/results/promotions.json.
- *   BENCH_LEVELS=1,10,50 npx tsx bench/promotions.ts
+ * Promotions against their yardsticks, in one run on one stack (npm run bench):
+ *  - ours: countersign promotions of distinct one-file directories, approved as soon as the gate opens;
+ *  - the floor: bench/floor/, a workflow of the same shape (seven no-op activities, one approval
+ *    update) on the same dev server with its own worker process and the same worker options;
+ *  - by hand: the same steps with stock cosign processes (bench/by-hand.ts), one after another.
+ * At each level (BENCH_LEVELS, default 1,10,50 at once; level 1 runs BENCH_SERIAL promotions one
+ * after another) it prints promotions/s, p50/p95 start -> PROMOTED, the ratios to the floor and to
+ * by hand, registry requests per promotion (counted by a proxy in front of the registry) and CPU
+ * per promotion for each process (worker, Temporal server, registry, client, the counting proxy)
+ * from /proc. BENCH_BY_HAND (default 10) sets the by-hand sample count; 0 skips it.
+ * Raw figures go to bench/results/promotions.json.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { signAndDecide, waitForPromotion } from '../src/client/promotions';
+import { signAndDecide, waitForGate } from '../src/client/promotions';
+import { locateTool } from '../src/stack/tools';
 import type { PromotionStatus } from '../workflows/promotion-messages';
-import { BENCH_APPROVER, BENCH_FACTS, markdownTable, processMemoryMiB, startBenchStack } from './support';
+import { promoteByHand } from './by-hand';
+import { FLOOR_TASK_QUEUE, floorApprove } from './floor/workflows';
+import { CpuMeter } from './process-cpu';
+import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, markdownTable, processMemoryMiB, startBenchStack, type BenchStack } from './support';
 
+/** Only when the waitForGate update cannot answer (src/client/promotions.ts waitForGate). */
 const GATE_POLL_MS = 200;
 
 function percentile(sorted: number[], p: number): number {
@@ -22,36 +30,118 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+interface Measured {
+  promotions: number;
+  wallSeconds: number;
+  promotionsPerSecond: number;
+  p50Ms: number;
+  p95Ms: number;
+  registryRequestsPerPromotion: number;
+  /** CPU ms per promotion by process. */
+  cpuMsPerPromotion: Record<string, number>;
+}
+
+async function measure(bench: BenchStack, meter: CpuMeter, count: number, run: () => Promise<number[]>): Promise<Measured> {
+  await bench.resetRegistryRequests();
+  const cpuBefore = meter.read();
+  const began = Date.now();
+  const latencies = await run();
+  const wall = (Date.now() - began) / 1000;
+  const cpu = CpuMeter.since(cpuBefore, meter.read());
+  const requests = Object.values(await bench.registryRequests()).reduce((a, b) => a + b, 0);
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    promotions: count,
+    wallSeconds: Number(wall.toFixed(2)),
+    promotionsPerSecond: Number((count / wall).toFixed(2)),
+    p50Ms: percentile(sorted, 50),
+    p95Ms: percentile(sorted, 95),
+    registryRequestsPerPromotion: Number((requests / count).toFixed(1)),
+    cpuMsPerPromotion: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Math.round(v / count)])),
+  };
+}
+
+const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
+const cpuCell = (cpu: Record<string, number>) =>
+  Object.entries(cpu)
+    .filter(([, ms]) => ms > 0)
+    .map(([name, ms]) => `${name} ${ms}`)
+    .join(', ');
+
 async function main(): Promise<void> {
   const levels = (process.env.BENCH_LEVELS ?? '1,10,50').split(',').map(Number);
-  const bench = await startBenchStack('bench', { bench: { repositoryPath: 'bench/app' } });
-  const { client, dir } = bench;
-  const results: Array<Record<string, number>> = [];
   const serial = Number(process.env.BENCH_SERIAL ?? 10);
+  const byHandCount = Number(process.env.BENCH_BY_HAND ?? 10);
+  const bench = await startBenchStack('bench', { bench: { repositoryPath: 'bench/app' } }, { countRequests: true, floor: true });
+  const { client, dir } = bench;
+  const meter = new CpuMeter(bench.pids);
+  const rows: Array<{ concurrency: number; ours: Measured; floor: Measured; workerRssMiB: number; workerPeakRssMiB: number }> = [];
+  let byHand: Measured | undefined;
   let seq = 0;
   const idleRssMiB = processMemoryMiB(bench.workerPid).rss;
+
+  const sources = (n: number) =>
+    Promise.all(
+      Array.from({ length: n }, async () => {
+        const i = seq++;
+        const src = path.join(dir, 'src', String(i));
+        await fs.mkdir(src, { recursive: true });
+        await fs.writeFile(path.join(src, 'index.html'), `<h1>bench ${i} ${process.pid}</h1>\n`);
+        return src;
+      }),
+    );
+  const rounds = async (concurrency: number, batch: (concurrency: number) => Promise<number[]>) => {
+    const out: number[] = [];
+    for (let r = 0; r < (concurrency === 1 ? serial : 1); r++) out.push(...(await batch(concurrency)));
+    return out;
+  };
+
+  /** `concurrency` promotions at once; each one's start -> PROMOTED time. */
+  const oursBatch = async (concurrency: number): Promise<number[]> =>
+    Promise.all(
+      (await sources(concurrency)).map(async (src) => {
+        const t0 = Date.now();
+        const started = await bench.promote({ target: 'bench', source: { directory: src }, build: BENCH_FACTS });
+        const status = await waitForGate(client, started.promotionId, { pollMs: GATE_POLL_MS });
+        if (status.state === 'AWAITING_APPROVAL') await signAndDecide(client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver });
+        const final = (await client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;
+        if (final.state !== 'PROMOTED') throw new Error(`${started.promotionId} ended ${final.state}: ${final.error}`);
+        return Date.now() - t0;
+      }),
+    );
+  const floorBatch = async (concurrency: number): Promise<number[]> =>
+    Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        const t0 = Date.now();
+        const handle = await client.workflow.start('floorPromotion', { taskQueue: FLOOR_TASK_QUEUE, workflowId: `floor-${seq++}-${process.pid}` });
+        await handle.executeUpdate(floorApprove);
+        const final = await handle.result();
+        if (final !== 'PROMOTED') throw new Error(`${handle.workflowId} ended ${final}`);
+        return Date.now() - t0;
+      }),
+    );
+
   try {
     for (const concurrency of levels) {
-      const rounds = concurrency === 1 ? serial : 1;
-      const began = Date.now();
-      const latencies: number[] = [];
-      for (let round = 0; round < rounds; round++) latencies.push(...(await runBatch(concurrency)));
-      const wall = (Date.now() - began) / 1000;
-      const sorted = [...latencies].sort((a, b) => a - b);
+      const count = concurrency === 1 ? serial : concurrency;
+      const ours = await measure(bench, meter, count, () => rounds(concurrency, oursBatch));
       const memory = processMemoryMiB(bench.workerPid);
-      const row = {
-        concurrency,
-        promotions: latencies.length,
-        wallSeconds: Number(wall.toFixed(2)),
-        promotionsPerSecond: Number((latencies.length / wall).toFixed(2)),
-        p50Ms: percentile(sorted, 50),
-        p95Ms: percentile(sorted, 95),
-        workerIdleRssMiB: idleRssMiB,
-        workerRssMiB: memory.rss,
-        workerPeakRssMiB: memory.peak,
-      };
-      results.push(row);
-      console.error(JSON.stringify(row));
+      const floor = await measure(bench, meter, count, () => rounds(concurrency, floorBatch));
+      rows.push({ concurrency, ours, floor, workerRssMiB: memory.rss, workerPeakRssMiB: memory.peak });
+      console.error(JSON.stringify(rows.at(-1)));
+    }
+    const cosign = locateTool('cosign');
+    if (byHandCount > 0 && !cosign) throw new Error('cosign is not installed: run bash scripts/toolchain.sh cosign (or BENCH_BY_HAND=0)');
+    if (byHandCount > 0) {
+      const work = path.join(dir, 'by-hand');
+      await fs.mkdir(work, { recursive: true });
+      const setup = { cosign: cosign!, registry: bench.registryAddress, keysDir: bench.keysDir, password: BENCH_PASSWORD, work };
+      byHand = await measure(bench, meter, byHandCount, async () => {
+        const out: number[] = [];
+        for (const src of await sources(byHandCount)) out.push(await promoteByHand(setup, src, 'bench/by-hand'));
+        return out;
+      });
+      console.error(JSON.stringify({ byHand }));
     }
   } catch (err) {
     console.error('benchmark failed:', err);
@@ -60,39 +150,52 @@ async function main(): Promise<void> {
     await bench.close();
   }
 
-  /** `concurrency` promotions at once; resolves with each one's start -> PROMOTED time. */
-  async function runBatch(concurrency: number): Promise<number[]> {
-    const sources = await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        const n = seq++;
-        const src = path.join(dir, 'src', String(n));
-        await fs.mkdir(src, { recursive: true });
-        await fs.writeFile(path.join(src, 'index.html'), `<h1>bench ${n} ${process.pid}</h1>\n`);
-        return src;
-      }),
-    );
-    return Promise.all(
-      sources.map(async (src) => {
-        const t0 = Date.now();
-        const started = await bench.promote({ target: 'bench', source: { directory: src }, build: BENCH_FACTS });
-        const status = await waitForPromotion(client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL', pollMs: GATE_POLL_MS });
-        if (status.state === 'AWAITING_APPROVAL') await signAndDecide(client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver });
-        const final = (await client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;
-        if (final.state !== 'PROMOTED') throw new Error(`${started.promotionId} ended ${final.state}: ${final.error}`);
-        return Date.now() - t0;
-      }),
-    );
-  }
   console.log(
     markdownTable(
-      ['concurrent', 'promotions', 'promotions/s', 'p50 start->PROMOTED', 'p95', 'worker RSS idle -> after', 'worker peak RSS'],
-      results.map((r) => [r.concurrency, r.promotions, r.promotionsPerSecond, `${r.p50Ms} ms`, `${r.p95Ms} ms`, `${r.workerIdleRssMiB} -> ${r.workerRssMiB} MiB`, `${r.workerPeakRssMiB} MiB`]),
+      ['concurrent', 'promotions', 'promotions/s ours / floor', 'ratio (goal >= 0.7)', 'p50 ours / floor', 'ratio (goal <= 1.3)', 'p95 ours / floor', 'registry requests per promotion (goal <= 40)', 'worker RSS idle -> after'],
+      rows.map((r) => [
+        r.concurrency,
+        r.ours.promotions,
+        `${r.ours.promotionsPerSecond} / ${r.floor.promotionsPerSecond}`,
+        ratio(r.ours.promotionsPerSecond, r.floor.promotionsPerSecond),
+        `${r.ours.p50Ms} / ${r.floor.p50Ms} ms`,
+        ratio(r.ours.p50Ms, r.floor.p50Ms),
+        `${r.ours.p95Ms} / ${r.floor.p95Ms} ms`,
+        r.ours.registryRequestsPerPromotion,
+        `${idleRssMiB} -> ${r.workerRssMiB} MiB`,
+      ]),
     ),
   );
+  console.log();
+  console.log(
+    markdownTable(
+      ['concurrent', 'CPU ms per promotion, ours', 'CPU ms per promotion, floor'],
+      rows.map((r) => [r.concurrency, cpuCell(r.ours.cpuMsPerPromotion), cpuCell(r.floor.cpuMsPerPromotion)]),
+    ),
+  );
+  if (byHand) {
+    const ours1 = rows.find((r) => r.concurrency === 1)?.ours;
+    console.log();
+    console.log(
+      markdownTable(
+        ['by hand with stock cosign', 'promotions', 'p50', 'p95', 'ours at 1: p50', 'faster than by hand (goal >= 3x)', 'registry requests per promotion', 'CPU ms per promotion'],
+        [[
+          'push + sign, attest x2, verify, verify-attestation, platform sign',
+          byHand.promotions,
+          `${byHand.p50Ms} ms`,
+          `${byHand.p95Ms} ms`,
+          ours1 ? `${ours1.p50Ms} ms` : '-',
+          ours1 ? `${ratio(byHand.p50Ms, ours1.p50Ms)}x` : '-',
+          byHand.registryRequestsPerPromotion,
+          cpuCell(byHand.cpuMsPerPromotion),
+        ]],
+      ),
+    );
+  }
   await fs.mkdir(path.join(__dirname, 'results'), { recursive: true });
   await fs.writeFile(
     path.join(__dirname, 'results', 'promotions.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, gatePollMs: GATE_POLL_MS, results }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand }, null, 2)}\n`,
   );
 }
 

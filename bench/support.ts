@@ -2,6 +2,7 @@
  * What every benchmark starts from: the embedded stack, bench keys, a target config, the worker as
  * its own process (so its memory can be read), and a client. Kept out of the measured loops.
  */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +13,9 @@ import { startPromotion, type PromoteRequest, type PromoteResult } from '../src/
 import { FileSigner, writeKeyPair } from '../src/keys/file-signer';
 import type { Signer } from '../src/keys/signer';
 import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
-import { spawnWorkerProcess, waitForWorker } from '../src/stack/worker-process';
+import { spawnWorkerProcess, TSX_LOADER, waitForWorker } from '../src/stack/worker-process';
+import { TASK_QUEUE } from '../src/temporal-names';
+import { FLOOR_TASK_QUEUE } from './floor/workflows';
 
 export const BENCH_PASSWORD = 'bench-only-passphrase';
 export const BENCH_APPROVER = 'bench-approver';
@@ -31,7 +34,16 @@ export interface BenchStack {
   stack: EmbeddedStack;
   client: Client;
   workerPid: number;
+  /** Processes whose CPU the bench reports: worker, Temporal server, registry (and the floor worker when started). */
+  pids: Record<string, number>;
+  /** host:port the worker's targets name: the counting proxy when requests are counted, else the registry. */
+  registryAddress: string;
+  /** Registry requests by method since the last reset (empty when not counted). */
+  registryRequests(): Promise<Record<string, number>>;
+  resetRegistryRequests(): Promise<void>;
   approver: Signer;
+  /** Starts one more worker process on the same task queue and configuration; resolves once it polls. */
+  addWorker(): Promise<ChildProcess>;
   /** Starts a promotion with a start request signed by the bench initiator. */
   promote(request: Omit<PromoteRequest, 'initiator' | 'signer'>): Promise<PromoteResult>;
   /** `<registry>/<repositoryPath>` of a target. */
@@ -45,27 +57,41 @@ export interface BenchTarget {
   deadline?: string;
 }
 
+export interface BenchStackOptions {
+  /** Put a counting proxy (bench/request-counter.ts) between the worker and the registry. */
+  countRequests?: boolean;
+  /** Also start the floor workflow's worker (bench/floor/) on its own task queue. */
+  floor?: boolean;
+}
+
 /** The worker is the authority, so the bench writes the worker's configuration with every target it will use. */
-export async function startBenchStack(prefix: string, targets: Record<string, BenchTarget>): Promise<BenchStack> {
+export async function startBenchStack(prefix: string, targets: Record<string, BenchTarget>, options: BenchStackOptions = {}): Promise<BenchStack> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `countersign-${prefix}-`));
   const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
+  const counter = options.countRequests ? await startRequestCounter(stack.registry.address) : undefined;
+  const registryAddress = counter?.address ?? stack.registry.address;
   const keysDir = path.join(dir, 'keys');
   for (const name of ['dev', 'platform', BENCH_APPROVER, BENCH_INITIATOR]) await writeKeyPair(keysDir, name, BENCH_PASSWORD);
   const configFile = path.join(dir, 'countersign.yaml');
-  await fs.writeFile(configFile, YAML.stringify(benchConfig(stack.registry.address, dir, targets)));
+  await fs.writeFile(configFile, YAML.stringify(benchConfig(registryAddress, dir, targets)));
+  const workerEnv = {
+    ...process.env,
+    COUNTERSIGN_CONFIG: configFile,
+    COUNTERSIGN_DEV_KEY_PASSWORD: BENCH_PASSWORD,
+    COUNTERSIGN_PLATFORM_KEY_PASSWORD: BENCH_PASSWORD,
+    COUNTERSIGN_LOG_LEVEL: 'warn',
+  };
   const logFile = path.join(dir, 'worker.log');
   const worker = spawnWorkerProcess({
     address: stack.temporal.address,
     logFile,
-    env: {
-      ...process.env,
-      COUNTERSIGN_CONFIG: configFile,
-      COUNTERSIGN_DEV_KEY_PASSWORD: BENCH_PASSWORD,
-      COUNTERSIGN_PLATFORM_KEY_PASSWORD: BENCH_PASSWORD,
-      COUNTERSIGN_LOG_LEVEL: 'warn',
-    },
+    env: workerEnv,
+    // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
+    nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [],
   });
   await waitForWorker(stack.temporal.address, { pid: worker.pid, logFile });
+  const added: ChildProcess[] = [];
+  const floor = options.floor ? await startFloorWorker(stack.temporal.address, path.join(dir, 'floor-worker.log')) : undefined;
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection });
   const initiator = await FileSigner.load(path.join(keysDir, `${BENCH_INITIATOR}.key`), BENCH_PASSWORD);
@@ -75,16 +101,87 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     stack,
     client,
     workerPid: worker.pid!,
+    pids: { worker: worker.pid!, server: stack.temporal.pid, registry: stack.registry.pid, ...(floor ? { floorWorker: floor.pid! } : {}), ...(counter ? { requestCounter: counter.process.pid! } : {}) },
+    registryAddress,
+    registryRequests: async () => (counter ? counter.ask<Record<string, number>>('read', 'counts') : {}),
+    resetRegistryRequests: async () => {
+      if (counter) await counter.ask('reset', 'reset');
+    },
     approver: await FileSigner.load(path.join(keysDir, `${BENCH_APPROVER}.key`), BENCH_PASSWORD),
+    addWorker: async () => {
+      const extraLog = path.join(dir, `worker-${added.length + 2}.log`);
+      const child = spawnWorkerProcess({ address: stack.temporal.address, logFile: extraLog, env: workerEnv });
+      added.push(child);
+      await waitForPoller(connection, child.pid!, extraLog);
+      return child;
+    },
     promote: (request) => startPromotion(client, { ...request, initiator: BENCH_INITIATOR, signer: initiator }),
-    repository: (repositoryPath) => `${stack.registry.address}/${repositoryPath}`,
+    repository: (repositoryPath) => `${registryAddress}/${repositoryPath}`,
     close: async () => {
+      // Waited for, so a --cpu-prof profile is written before the stack goes.
+      const workerExited = new Promise<void>((resolve) => (worker.exitCode !== null ? resolve() : worker.once('exit', () => resolve())));
       worker.kill('SIGTERM');
+      await Promise.race([workerExited, new Promise((r) => setTimeout(r, 20_000))]);
+      floor?.kill('SIGTERM');
+      for (const child of added) child.kill('SIGTERM');
+      counter?.process.kill('SIGTERM');
       await connection.close();
       await stack.stop();
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Until a worker process with this pid polls the countersign task queue (the SDK names pollers pid@host). */
+async function waitForPoller(connection: Connection, pid: number, logFile: string): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    const res = await connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: TASK_QUEUE }, taskQueueType: 1 });
+    if ((res.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`))) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`worker ${pid} did not poll within 60 s; see ${logFile}`);
+}
+
+interface RequestCounter {
+  address: string;
+  process: ChildProcess;
+  ask<T>(message: string, answerKey: string): Promise<T>;
+}
+
+async function startRequestCounter(registry: string): Promise<RequestCounter> {
+  const child = fork(path.join(__dirname, 'request-counter.ts'), [registry], { execArgv: ['--import', TSX_LOADER], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let exited: Error | undefined;
+  const waiting = new Set<(err: Error) => void>();
+  child.once('exit', (code) => {
+    exited = new Error(`the request counter exited (${code})`);
+    for (const fail of waiting) fail(exited);
+  });
+  const ask = <T>(message: string | undefined, answerKey: string) =>
+    new Promise<T>((resolve, reject) => {
+      if (exited) return reject(exited);
+      const onMessage = (m: Record<string, unknown>) => {
+        if (!(answerKey in m)) return;
+        child.off('message', onMessage);
+        waiting.delete(reject);
+        resolve(m[answerKey] as T);
+      };
+      child.on('message', onMessage);
+      waiting.add(reject);
+      if (message) child.send(message);
+    });
+  const port = await ask<number>(undefined, 'listening');
+  return { address: `127.0.0.1:${port}`, process: child, ask };
+}
+
+async function startFloorWorker(address: string, logFile: string): Promise<ChildProcess> {
+  const out = await fs.open(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(__dirname, 'floor', 'worker.ts')], {
+    env: { ...process.env, TEMPORAL_ADDRESS: address },
+    stdio: ['ignore', out.fd, out.fd],
+  });
+  await out.close();
+  await waitForWorker(address, { pid: child.pid, logFile, taskQueue: FLOOR_TASK_QUEUE });
+  return child;
 }
 
 function benchConfig(registry: string, dir: string, targets: Record<string, BenchTarget>) {

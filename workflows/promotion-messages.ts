@@ -2,7 +2,7 @@
  * The promotion workflow's public contract: its input, its states, and the messages (query,
  * update) that the CLI, tests and other clients use. No I/O here; safe inside the workflow bundle.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { SignedStatement } from '../src/requests/statement';
 import { promotionWorkflowId } from '../src/promotion/id';
 import type { ApprovalView, GateCarry } from './approval-messages';
@@ -106,6 +106,22 @@ export interface PromotionStatus {
 }
 
 export const statusQuery = defineQuery<PromotionStatus>('status');
+
+/**
+ * States no listing filters on (the console lists AWAITING_APPROVAL, revocation the states at or
+ * past production signing): the CountersignState search attribute stays AUTHORIZING through them,
+ * saving a visibility write each. `status` reports them as they happen.
+ */
+export const UNLISTED_STATES: readonly PromotionState[] = ['CHECKING_KEYS', 'BUILDING', 'ATTESTING', 'DEV_SIGNING', 'VERIFYING'];
+
+/** The states before the approval gate: waitForGate returns once the promotion has left them. */
+export const BEFORE_GATE_STATES: readonly PromotionState[] = ['AUTHORIZING', 'CHECKING_KEYS', 'BUILDING', 'ATTESTING', 'DEV_SIGNING', 'VERIFYING'];
+
+/**
+ * Returns the status once the promotion is at the gate, past it or ended: a client learns that the
+ * gate is open without polling. It reads and changes nothing (the status query's answer, later).
+ */
+export const waitForGateUpdate = defineUpdate<PromotionStatus>('waitForGate');
 
 /** Workflow id for a promotion: derived from target and digest, so a repeated trigger finds it. */
 export const promotionId = promotionWorkflowId;

@@ -1,4 +1,4 @@
-import { ApplicationFailure, ContinueAsNew, continueAsNew, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, ContinueAsNew, continueAsNew, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { EvidenceCheck, PromotionActivities, VerificationReport } from '../activities/promotion';
 import type { SealedPlan } from '../src/promotion/plan';
 import type { Sealed } from '../src/seal/seal';
@@ -7,7 +7,7 @@ import { ApprovalGate } from './approval-gate';
 import type { ApprovalPolicy, EvidenceFound, GateCarry } from './approval-messages';
 import { stepTimeline } from './timeline';
 import type { CheckResult, PromotionCarry, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
-import { SEARCH_ATTRIBUTES, statusQuery } from './promotion-messages';
+import { BEFORE_GATE_STATES, SEARCH_ATTRIBUTES, statusQuery, UNLISTED_STATES, waitForGateUpdate } from './promotion-messages';
 
 // The worker checks the signed start request and resolves the target from its own configuration.
 // A refusal is final; a visibility record still catching up (HISTORY_LAGGING) is retried.
@@ -91,7 +91,11 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     approval: gate.view(),
   };
   setHandler(statusQuery, () => ({ ...status, approval: gate.view() }));
-  const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status);
+  setHandler(waitForGateUpdate, async () => {
+    await condition(() => !BEFORE_GATE_STATES.includes(status.state));
+    return { ...status, approval: gate.view() };
+  });
+  const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status, { unlisted: UNLISTED_STATES });
   const pinPlan = (plan: SealedPlan) => {
     // The caller may set search attributes at start; the worker's resolution is what list, rotation and revocation see.
     upsertSearchAttributes({

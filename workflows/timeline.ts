@@ -3,7 +3,7 @@
  * CountersignState search attribute, which `list` filters on), begin a step, finish it with an
  * outcome, or record it as skipped. Times come from the workflow clock. No I/O.
  */
-import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES } from './promotion-messages';
 
 interface Entry {
@@ -18,9 +18,18 @@ interface Entry {
 /** The ends every run can come to besides its own success. */
 type Ending = 'REJECTED' | 'EXPIRED' | 'FAILED';
 
-export function stepTimeline<E extends Entry, State extends string>(status: { state: State | Ending; timeline: E[]; error?: string }) {
+/** Marks runs that leave `unlisted` states out of the search attribute; runs without it upsert every state, as before. */
+export const UNLISTED_STATES_PATCH = 'unlisted-states-not-upserted';
+
+/**
+ * `unlisted`: states no listing asks for, kept out of the CountersignState search attribute (each
+ * upsert is a visibility write on the server); the attribute keeps the state before them.
+ */
+export function stepTimeline<E extends Entry, State extends string>(status: { state: State | Ending; timeline: E[]; error?: string }, options: { unlisted?: readonly State[] } = {}) {
   const enter = (state: State | Ending): void => {
     status.state = state;
+    // patched() only where a state is skipped, so histories from before the patch replay unchanged.
+    if ((options.unlisted ?? []).includes(state as State) && patched(UNLISTED_STATES_PATCH)) return;
     upsertSearchAttributes({ [SEARCH_ATTRIBUTES.state]: [state] });
   };
   const finish = (entry: E, outcome: E['status'], detail?: string): void => {

@@ -53,7 +53,7 @@ export const BOUNDARIES: Boundary[] = [
   { name: 'attest', state: 'ATTESTING', hold: (u) => nth(1, get(u.image)) },
   // developer signing, before its signature is written
   { name: 'dev-sign', state: 'DEV_SIGNING', hold: (u) => nth(1, put(u.sig)) },
-  // platform verify has started: after both developer attestations, its read of the referrers index
+  // platform verify has started: after the developer attestations (one .att write for both), its read of the referrers index
   {
     name: 'platform-verify',
     state: 'VERIFYING',
@@ -61,7 +61,7 @@ export const BOUNDARIES: Boundary[] = [
       let attestations = 0;
       return (m, url) => {
         if (put(u.att)(m, url)) attestations += 1;
-        return attestations >= 2 && get(u.fallback)(m, url);
+        return attestations >= 1 && get(u.fallback)(m, url);
       };
     },
   },
@@ -69,8 +69,8 @@ export const BOUNDARIES: Boundary[] = [
   { name: 'approval', state: 'AWAITING_APPROVAL' },
   // production signing, before the platform signature is written
   { name: 'prod-sign', state: 'PROD_SIGNING', approveFirst: true, hold: (u) => nth(2, put(u.sig)) },
-  // production signing, after the platform signature, before the approval record
-  { name: 'prod-sign-record', state: 'PROD_SIGNING', approveFirst: true, hold: (u) => nth(3, put(u.att)) },
+  // production signing, after the platform signature, before the approval record (written with the verification summary, the second .att write)
+  { name: 'prod-sign-record', state: 'PROD_SIGNING', approveFirst: true, hold: (u) => nth(2, put(u.att)) },
   // production signing, after the approval record too, while it reads back what it wrote
   {
     name: 'prod-sign-end',
@@ -80,7 +80,7 @@ export const BOUNDARIES: Boundary[] = [
       let attestations = 0;
       return (m, url) => {
         if (put(u.att)(m, url)) attestations += 1;
-        return attestations >= 3 && get(u.sig)(m, url);
+        return attestations >= 2 && get(u.sig)(m, url);
       };
     },
   },

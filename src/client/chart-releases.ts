@@ -10,6 +10,7 @@ import { Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFou
 import { TypedSearchAttributes } from '@temporalio/common';
 import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from './promotions';
 import { runRequestNonce } from './prior-runs';
+import { pollTolerantly, type PollOptions } from './tolerant-poll';
 import { CountersignError } from '../errors';
 import type { Signer } from '../keys/signer';
 import { CHART_START_REQUEST_TYPE, parseChartStartRequest, type ChartStartRequest } from '../requests/chart-start-request';
@@ -110,27 +111,16 @@ export async function getChartReleaseStatus(client: Client, id: string): Promise
 export async function waitForChartRelease(
   client: Client,
   id: string,
-  options: { until?: (s: ChartReleaseStatus) => boolean; onUpdate?: (s: ChartReleaseStatus) => void; pollMs?: number; unansweredLimitMs?: number } = {},
+  options: PollOptions<ChartReleaseStatus> & { until?: (s: ChartReleaseStatus) => boolean } = {},
 ): Promise<ChartReleaseStatus> {
-  let unansweredSince: number | undefined;
-  for (;;) {
-    let status: ChartReleaseStatus;
-    try {
-      status = await getChartReleaseStatus(client, id);
-      unansweredSince = undefined;
-    } catch (err) {
-      // As for promotions: a busy or restarting worker (or a workflow task it is retrying) misses a
-      // query now and then; only a long silence is an error.
-      if (!(err instanceof CountersignError && err.code === 'STACK_ERROR')) throw err;
-      unansweredSince ??= Date.now();
-      if (Date.now() - unansweredSince > (options.unansweredLimitMs ?? 120_000)) throw err;
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
-      continue;
-    }
-    options.onUpdate?.(status);
-    if (options.until?.(status)) return status;
-    // The state is final before the run's cleanup step has removed what it staged: the result is the whole story.
-    if (CHART_TERMINAL_STATES.includes(status.state)) return (await client.workflow.getHandle(id).result()) as ChartReleaseStatus;
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
-  }
+  return pollTolerantly(
+    () => getChartReleaseStatus(client, id),
+    async (status) => {
+      if (options.until?.(status)) return status;
+      // The state is final before the run's cleanup step has removed what it staged: the result is the whole story.
+      if (CHART_TERMINAL_STATES.includes(status.state)) return (await client.workflow.getHandle(id).result()) as ChartReleaseStatus;
+      return undefined;
+    },
+    options,
+  );
 }

@@ -19,6 +19,7 @@ import {
   listPromotions,
   signAndDecide,
   startPromotion,
+  waitForGate,
   waitForPromotion,
   type PromoteRequest,
   type PromoteResult,
@@ -86,6 +87,11 @@ export class CountersignClient {
   /** Polls until a final state (or `until`), reporting each status to `onUpdate`. */
   follow(promotionId: string, options: FollowOptions = {}): Promise<PromotionStatus> {
     return waitForPromotion(this.temporal, promotionId, options);
+  }
+
+  /** Resolves once the promotion is at the approval gate, past it or ended: answered by the workflow when the gate opens, not by polling. */
+  waitForGate(promotionId: string, options: Pick<FollowOptions, 'onUpdate' | 'pollMs'> = {}): Promise<PromotionStatus> {
+    return waitForGate(this.temporal, promotionId, options);
   }
 
   /** The approval gate: groups, votes, who may not vote, time left. */

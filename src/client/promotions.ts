@@ -20,7 +20,9 @@ import type { SignedStatement } from '../requests/statement';
 import { START_REQUEST_TYPE, parseStartRequest, type ClaimedBuild, type StartRequest } from '../requests/start-request';
 import { REOPEN_STATEMENT_TYPE, type ReopenStatement } from '../requests/reopen';
 import { listPriorRuns, runRequestNonce } from './prior-runs';
+import { pollTolerantly, type PollOptions } from './tolerant-poll';
 import {
+  BEFORE_GATE_STATES,
   PROMOTION_WORKFLOW_TYPE,
   SEARCH_ATTRIBUTES,
   TASK_QUEUE,
@@ -29,6 +31,7 @@ import {
   decideUpdate,
   promotionId,
   statusQuery,
+  waitForGateUpdate,
   type PromotionInput,
   type PromotionState,
   type PromotionStatus,
@@ -179,36 +182,29 @@ export async function getPromotionStatus(client: Client, id: string): Promise<Pr
   throw new CountersignError('INTERNAL', `promotion ${id} ended as ${description.status.name} without a result`);
 }
 
-/** Waits until the promotion reaches a terminal state or `predicate` holds, polling its status. */
+/** Waits until the promotion reaches a terminal state or `until` holds, polling its status. */
 export async function waitForPromotion(
   client: Client,
   id: string,
-  options: {
-    onUpdate?: (status: PromotionStatus) => void;
-    until?: (status: PromotionStatus) => boolean;
-    pollMs?: number;
-    /** How long status queries may go unanswered before giving up (default 2 minutes). */
-    unansweredLimitMs?: number;
-  } = {},
+  options: PollOptions<PromotionStatus> & { until?: (status: PromotionStatus) => boolean } = {},
 ): Promise<PromotionStatus> {
   const until = options.until ?? ((s: PromotionStatus) => TERMINAL_STATES.includes(s.state));
-  let unansweredSince: number | undefined;
-  for (;;) {
-    let status: PromotionStatus;
-    try {
-      status = await getPromotionStatus(client, id);
-      unansweredSince = undefined;
-    } catch (err) {
-      // A busy or restarting worker misses a query now and then; only a long silence is an error.
-      if (!(err instanceof CountersignError && err.code === 'STACK_ERROR')) throw err;
-      unansweredSince ??= Date.now();
-      if (Date.now() - unansweredSince > (options.unansweredLimitMs ?? 120_000)) throw err;
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
-      continue;
-    }
+  return pollTolerantly(() => getPromotionStatus(client, id), (s) => (until(s) || TERMINAL_STATES.includes(s.state) ? s : undefined), options);
+}
+
+/**
+ * Waits until the promotion is at the approval gate, past it or ended, without polling: the
+ * waitForGate update returns when the gate opens. Falls back to the tolerant poll when the update
+ * cannot answer: a worker without the handler, a run that ended or continued as new meanwhile, or
+ * the SDK's update/timer replay error (temporalio/sdk-typescript#1966).
+ */
+export async function waitForGate(client: Client, id: string, options: PollOptions<PromotionStatus> = {}): Promise<PromotionStatus> {
+  try {
+    const status = await client.workflow.getHandle(id).executeUpdate(waitForGateUpdate);
     options.onUpdate?.(status);
-    if (until(status) || TERMINAL_STATES.includes(status.state)) return status;
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+    return status;
+  } catch {
+    return waitForPromotion(client, id, { ...options, until: (s) => !BEFORE_GATE_STATES.includes(s.state) });
   }
 }
 

@@ -9,7 +9,7 @@ import { parseStatement, statementCoversDigest, subjectDigests } from '../proven
 import { SIGNATURE_ANNOTATION } from './image-signatures';
 import { EvidenceError, formatProblem, looksLikeDerSignature, type Problem } from './problems';
 import { checkSignatureLayers, type SignatureLayer } from './signature-manifest';
-import { appendOnce, type WriteOptions } from './signature-writes';
+import { appendEachOnce, type OnceLayer, type WriteOptions } from './signature-writes';
 import { cosignTag } from './tags';
 
 export const PREDICATE_TYPE_ANNOTATION = 'predicateType';
@@ -88,27 +88,52 @@ export async function attachAttestation(
   signer: Signer,
   options: WriteOptions = {},
 ): Promise<{ added: boolean }> {
-  const payload = Buffer.from(JSON.stringify(statement), 'utf8');
-  const payloadDigest = createHash('sha256').update(payload).digest('hex');
+  return { added: (await attachAttestations(store, repository, digest, [statement], signer, options))[0] };
+}
+
+/**
+ * attachAttestation for several statements at once: one read of the `.att` manifest and one
+ * update for all of them. Resolves with whether each statement was added by this call.
+ */
+export async function attachAttestations(
+  store: Store,
+  repository: string,
+  digest: string,
+  statements: Statement[],
+  signer: Signer,
+  options: WriteOptions = {},
+): Promise<boolean[]> {
   const publicKey = await signer.publicKeyPem();
   const existing = await verifyAttestations(store, repository, digest, publicKey);
-  const same = (s: Statement) => createHash('sha256').update(JSON.stringify(s)).digest('hex') === payloadDigest;
-  if (existing.attestations.some((a) => same(a.statement))) return { added: false };
-  const envelope = await signEnvelope(payload, IN_TOTO_PAYLOAD_TYPE, signer);
-  // This statement signed by this key, whatever else is wrong with it (a planted subject is still ours to keep once).
-  const own = (layers: SignatureLayer[]) =>
-    layers.filter((l) => {
-      try {
-        const envelope = parseEnvelope(l.data);
-        return verifyEnvelope(envelope, publicKey) && same(parseStatement(envelopePayload(envelope)));
-      } catch {
-        return false;
-      }
-    });
-  const layer = {
-    data: Buffer.from(JSON.stringify(envelope), 'utf8'),
-    mediaType: MEDIA_TYPE.dsseEnvelope,
-    annotations: { [SIGNATURE_ANNOTATION]: '', [PREDICATE_TYPE_ANNOTATION]: statement.predicateType },
-  };
-  return { added: await appendOnce(store, repository, cosignTag(digest, 'att'), layer, own, options) };
+  const items: OnceLayer[] = [];
+  const itemOf: number[] = [];
+  for (const [i, statement] of statements.entries()) {
+    const payload = Buffer.from(JSON.stringify(statement), 'utf8');
+    const payloadDigest = createHash('sha256').update(payload).digest('hex');
+    const same = (s: Statement) => createHash('sha256').update(JSON.stringify(s)).digest('hex') === payloadDigest;
+    if (existing.attestations.some((a) => same(a.statement))) continue;
+    const envelope = await signEnvelope(payload, IN_TOTO_PAYLOAD_TYPE, signer);
+    // This statement signed by this key, whatever else is wrong with it (a planted subject is still ours to keep once).
+    const own = (layers: SignatureLayer[]) =>
+      layers.filter((l) => {
+        try {
+          const envelope = parseEnvelope(l.data);
+          return verifyEnvelope(envelope, publicKey) && same(parseStatement(envelopePayload(envelope)));
+        } catch {
+          return false;
+        }
+      });
+    const layer = {
+      data: Buffer.from(JSON.stringify(envelope), 'utf8'),
+      mediaType: MEDIA_TYPE.dsseEnvelope,
+      annotations: { [SIGNATURE_ANNOTATION]: '', [PREDICATE_TYPE_ANNOTATION]: statement.predicateType },
+    };
+    items.push({ layer, own });
+    itemOf[i] = items.length - 1;
+  }
+  const added = statements.map(() => false);
+  if (items.length === 0) return added;
+  // A signed envelope is new bytes: no need to ask the registry whether it has them.
+  const appended = await appendEachOnce(store, repository, cosignTag(digest, 'att'), items, { ...options, freshBlobs: true });
+  return added.map((_, i) => (itemOf[i] === undefined ? false : appended[itemOf[i]]));
 }

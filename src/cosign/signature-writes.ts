@@ -2,8 +2,8 @@
  * Writing cosign's `.sig`/`.att` manifests, where every signature of an image shares one manifest
  * and adding one is a read-modify-write. A registry offers no conditional write, so each edit is
  * serialised per manifest in this process (write-lock.ts), re-read just before it is written, and
- * read back afterwards (at once and again a moment later, when a slower writer elsewhere would
- * have landed): an edit another writer overwrote is made again, a bounded number of times.
+ * read back a moment afterwards, when a slower writer elsewhere would have landed: an edit another
+ * writer overwrote is made again, a bounded number of times.
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +30,8 @@ export interface WriteOptions {
 export interface ManifestEdit {
   /** Blobs the new layers need; pushed once, before the manifest is written. */
   blobs?: Blob[];
+  /** The blobs were made just now (signed envelopes): pushed without asking whether they exist. */
+  freshBlobs?: boolean;
   /** The layers to store, given those stored now; undefined when nothing needs changing. */
   next(current: SignatureLayer[]): Descriptor[] | undefined;
   /** Whether the stored layers are what the edit wants. */
@@ -52,7 +54,7 @@ export async function editSignatureManifest(
   return serialised(manifestKey(store.location, repository, tag), async () => {
     // Inside the lock too: signature layers of one image share a payload blob, and distribution
     // answers 500 to some of many simultaneous uploads of one blob.
-    for (const blob of edit.blobs ?? []) await store.putBlob(repository, blob);
+    for (const blob of edit.blobs ?? []) await store.putBlob(repository, blob, { fresh: edit.freshBlobs });
     const read = layerReader(store, repository, tag);
     let written = false;
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -65,20 +67,28 @@ export async function editSignatureManifest(
       }
       if (layers.length > MAX_LAYERS) throw new CountersignError('REGISTRY_REJECTED', `${where} already holds ${MAX_LAYERS} signatures`);
       const config = configFor(layers);
-      await store.putBlob(repository, config);
+      // Names the layer set this edit just made: new unless an earlier attempt pushed it.
+      await store.putBlob(repository, config, { fresh: true });
       const manifest: ImageManifest = { schemaVersion: 2, mediaType: MEDIA_TYPE.imageManifest, config: config.descriptor, layers };
       // Moved since it was read: merge again rather than overwrite another writer's layer.
       if ((await store.getManifest(repository, tag))?.digest !== current.at) continue;
       options.signal?.throwIfAborted();
       await store.putManifest(repository, tag, Buffer.from(JSON.stringify(manifest), 'utf8'), MEDIA_TYPE.imageManifest);
       written = true;
-      if (!edit.holds((await read()).layers)) continue;
+      // One read-back, a moment after the write: by then a slower writer that read the old
+      // manifest has landed too, and an overwrite that landed sooner shows just the same.
       await sleep(options.confirmAfterMs ?? DEFAULT_CONFIRM_AFTER_MS);
       const settled = await read();
       if (edit.holds(settled.layers)) return { written, layers: settled.layers };
     }
     throw new CountersignError('REGISTRY_ERROR', `${where} kept changing under other writers: the change did not hold after ${attempts} attempts`);
   });
+}
+
+/** A layer to append once, and which stored layers count as it (see appendOnce). */
+export interface OnceLayer {
+  layer: { data: Buffer; mediaType: string; annotations: Record<string, string> };
+  own: (layers: SignatureLayer[]) => SignatureLayer[];
 }
 
 /**
@@ -90,36 +100,56 @@ export async function appendOnce(
   store: Store,
   repository: string,
   tag: string,
-  layer: { data: Buffer; mediaType: string; annotations: Record<string, string> },
-  own: (layers: SignatureLayer[]) => SignatureLayer[],
-  options: WriteOptions = {},
+  layer: OnceLayer['layer'],
+  own: OnceLayer['own'],
+  options: WriteOptions & { freshBlobs?: boolean } = {},
 ): Promise<boolean> {
-  const blob = toBlob(layer.data, layer.mediaType);
-  const descriptor: Descriptor = { ...blob.descriptor, annotations: layer.annotations };
-  // Ours counts even when it does not verify (a broken signer's): written once, never again.
-  const mine = (current: SignatureLayer[]) => {
-    const valid = new Set(own(current));
-    return current.filter((l) => valid.has(l) || sameLayer(l.descriptor, descriptor));
-  };
+  return (await appendEachOnce(store, repository, tag, [{ layer, own }], options))[0];
+}
+
+/**
+ * appendOnce for several layers in one manifest update (two attestations of one step cost one
+ * read-modify-write, not two). One answer per layer, in order.
+ */
+export async function appendEachOnce(
+  store: Store,
+  repository: string,
+  tag: string,
+  items: OnceLayer[],
+  options: WriteOptions & { freshBlobs?: boolean } = {},
+): Promise<boolean[]> {
+  const wanted = items.map(({ layer, own }) => {
+    const blob = toBlob(layer.data, layer.mediaType);
+    const descriptor: Descriptor = { ...blob.descriptor, annotations: layer.annotations };
+    // Ours counts even when it does not verify (a broken signer's): written once, never again.
+    const mine = (current: SignatureLayer[]) => {
+      const valid = new Set(own(current));
+      return current.filter((l) => valid.has(l) || sameLayer(l.descriptor, descriptor));
+    };
+    return { blob, descriptor, mine };
+  });
   const { layers } = await editSignatureManifest(
     store,
     repository,
     tag,
     {
-      blobs: [blob],
+      blobs: wanted.map((w) => w.blob),
+      freshBlobs: options.freshBlobs,
       next(current) {
-        const found = mine(current);
-        if (found.length === 1) return undefined;
-        if (found.length === 0) return [...current.map((l) => l.descriptor), descriptor];
-        const extra = new Set(found.slice(1));
-        return current.filter((l) => !extra.has(l)).map((l) => l.descriptor);
+        const found = wanted.map((w) => w.mine(current));
+        if (found.every((f) => f.length === 1)) return undefined;
+        const extra = new Set(found.flatMap((f) => f.slice(1)));
+        const kept = current.filter((l) => !extra.has(l)).map((l) => l.descriptor);
+        return [...kept, ...wanted.filter((_, i) => found[i].length === 0).map((w) => w.descriptor)];
       },
-      holds: (current) => mine(current).length === 1,
+      holds: (current) => wanted.every((w) => w.mine(current).length === 1),
     },
     options,
   );
-  const kept = mine(layers)[0];
-  return kept !== undefined && sameLayer(kept.descriptor, descriptor);
+  return wanted.map((w) => {
+    const kept = w.mine(layers)[0];
+    return kept !== undefined && sameLayer(kept.descriptor, w.descriptor);
+  });
 }
 
 /**

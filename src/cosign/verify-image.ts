@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Signer } from '../keys/signer';
 import type { Store } from '../oci/store';
 import type { Statement } from '../provenance/statement';
-import { attachAttestation, verifyAttestations } from './attestations';
+import { attachAttestations, verifyAttestations } from './attestations';
 import { attestImageBundle, signImageBundle, verifyImageBundles, type VerifiedStatement } from './bundle-images';
 import { writesBundle, writesLegacy, type SignatureFormat } from './formats';
 import { signImage, verifyImageSignatures } from './image-signatures';
@@ -92,7 +92,11 @@ export async function effectiveFormat(format: SignatureFormat, store: Store, rep
 
 /** Signs the image in the given format(s); added is true when anything new was written. */
 export async function signImageAs(format: SignatureFormat, store: Store, repository: string, digest: string, signer: Signer, options: WriteOptions = {}): Promise<{ added: boolean; format: SignatureFormat }> {
-  const used = await effectiveFormat(format, store, repository, digest);
+  return signImageIn(await effectiveFormat(format, store, repository, digest), store, repository, digest, signer, options);
+}
+
+/** signImageAs in a format effectiveFormat already gave: a step that writes several things probes once. */
+export async function signImageIn(used: SignatureFormat, store: Store, repository: string, digest: string, signer: Signer, options: WriteOptions = {}): Promise<{ added: boolean; format: SignatureFormat }> {
   let added = false;
   if (writesLegacy(used)) added = (await signImage(store, repository, digest, signer, options)).added || added;
   if (writesBundle(used)) added = (await signImageBundle(store, repository, digest, signer, options)).added || added;
@@ -101,9 +105,20 @@ export async function signImageAs(format: SignatureFormat, store: Store, reposit
 
 /** Attaches a signed statement in the given format(s). */
 export async function attestImageAs(format: SignatureFormat, store: Store, repository: string, digest: string, statement: Statement, signer: Signer, options: WriteOptions = {}): Promise<{ added: boolean }> {
-  const used = await effectiveFormat(format, store, repository, digest);
-  let added = false;
-  if (writesLegacy(used)) added = (await attachAttestation(store, repository, digest, statement, signer, options)).added || added;
-  if (writesBundle(used)) added = (await attestImageBundle(store, repository, digest, statement, signer, options)).added || added;
-  return { added };
+  return { added: (await attestImageIn(await effectiveFormat(format, store, repository, digest), store, repository, digest, [statement], signer, options))[0] };
+}
+
+/**
+ * Attaches signed statements in a format effectiveFormat already gave; in the legacy format all of
+ * them in one `.att` update. Resolves with whether each statement was added, in any format.
+ */
+export async function attestImageIn(used: SignatureFormat, store: Store, repository: string, digest: string, statements: Statement[], signer: Signer, options: WriteOptions = {}): Promise<boolean[]> {
+  const added = new Set<number>();
+  if (writesLegacy(used)) {
+    (await attachAttestations(store, repository, digest, statements, signer, options)).forEach((a, i) => a && added.add(i));
+  }
+  if (writesBundle(used)) {
+    for (const [i, statement] of statements.entries()) if ((await attestImageBundle(store, repository, digest, statement, signer, options)).added) added.add(i);
+  }
+  return statements.map((_, i) => added.has(i));
 }

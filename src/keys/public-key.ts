@@ -65,8 +65,26 @@ export function parsePublicKeyPem(pem: string): crypto.KeyObject {
   return key;
 }
 
+/** How many PEM strings keep their parsed key: a worker checks a handful of keys over and over. */
+const PARSED_PEM_CACHE = 64;
+const parsedPem = new Map<string, crypto.KeyObject>();
+
+/**
+ * parsePublicKeyPem, remembered per PEM string: every layer a verification reads is checked
+ * against the same few keys, and parsing (createPublicKey plus the curve check) cost more worker
+ * CPU than the signature checks themselves (bench/profile-summary.ts). KeyObjects are immutable.
+ */
+function parsedPublicKey(pem: string): crypto.KeyObject {
+  const known = parsedPem.get(pem);
+  if (known) return known;
+  const key = parsePublicKeyPem(pem);
+  if (parsedPem.size >= PARSED_PEM_CACHE) parsedPem.delete(parsedPem.keys().next().value as string);
+  parsedPem.set(pem, key);
+  return key;
+}
+
 function toPublicKeyObject(publicKey: string | crypto.KeyObject): crypto.KeyObject {
-  if (typeof publicKey === 'string') return parsePublicKeyPem(publicKey);
+  if (typeof publicKey === 'string') return parsedPublicKey(publicKey);
   if (!(publicKey instanceof crypto.KeyObject)) {
     throw new CountersignError('KEY_INVALID', 'public key must be a PEM string or a KeyObject');
   }
@@ -103,9 +121,15 @@ export function verifySignature(
 /** Hex sha256 of the SPKI DER encoding of the public key (a private key yields its public half's). */
 export function keyFingerprint(publicKey: string | crypto.KeyObject): string {
   const key = toPublicKeyObject(publicKey);
-  const der = key.export({ format: 'der', type: 'spki' });
-  return crypto.createHash('sha256').update(der).digest('hex');
+  let fingerprint = fingerprints.get(key);
+  if (fingerprint === undefined) {
+    fingerprint = crypto.createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex');
+    fingerprints.set(key, fingerprint);
+  }
+  return fingerprint;
 }
+
+const fingerprints = new WeakMap<crypto.KeyObject, string>();
 
 /** The SPKI PEM of a (public or private) P-256 key object. */
 export function publicKeyToPem(key: crypto.KeyObject): string {

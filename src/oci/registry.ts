@@ -119,9 +119,9 @@ export class RegistryStore implements Store {
     return data;
   }
 
-  async putBlob(repository: string, blob: Blob): Promise<void> {
+  async putBlob(repository: string, blob: Blob, options: { fresh?: boolean } = {}): Promise<void> {
     const { digest } = blob.descriptor;
-    if (await this.hasBlob(repository, digest)) return;
+    if (!options.fresh && (await this.hasBlob(repository, digest))) return;
     const start = await this.request('POST', `/${repository}/blobs/uploads/`);
     if (start.status !== 202) throw await this.unexpected(`start upload of ${digest}`, start);
     const location = start.headers.get('location');

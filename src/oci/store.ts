@@ -21,7 +21,12 @@ export interface Store {
    * most the store reads: a body past it is REGISTRY_RESPONSE_TOO_LARGE, a shorter one DIGEST_MISMATCH.
    */
   getBlob(repository: string, digest: string, size?: number): Promise<Buffer>;
-  putBlob(repository: string, blob: Blob): Promise<void>;
+  /**
+   * Stores the blob unless it is there. `fresh`: the caller made these bytes just now (a new
+   * signature, a config naming it), so the existence check is skipped; were they there after
+   * all, uploading them again stores the same bytes under the same digest.
+   */
+  putBlob(repository: string, blob: Blob, options?: { fresh?: boolean }): Promise<void>;
   /** Undefined when the tag or digest does not exist. `size` as for getBlob, when a descriptor gave it. */
   getManifest(repository: string, reference: string, size?: number): Promise<StoredManifest | undefined>;
   /** Stores manifest bytes under a tag or digest and returns the manifest digest. */

@@ -1,5 +1,5 @@
 import { DEFAULT_SIGNATURE_FORMAT, writesBundle, writesLegacy, type SignatureFormat } from '../cosign/formats';
-import { attestImageAs, attestationCheck, collectImageEvidence, effectiveFormat, signImageAs, signatureCheck, type EvidenceCheck } from '../cosign/verify-image';
+import { attestImageIn, attestationCheck, collectImageEvidence, effectiveFormat, signImageIn, signatureCheck, type EvidenceCheck } from '../cosign/verify-image';
 import { collectPinnedKeyless, keylessSourceChecks, keylessStatements, withKeyless } from '../sigstore/platform';
 import type { KeylessPin } from '../sigstore/pin';
 import { developerSignKeyless } from '../sigstore/sign-image';
@@ -152,13 +152,12 @@ export async function developerSign(
   for (const digest of statements) loaded.push(parseStatement(await store.getBlob(path, digest)));
   if (keyless?.sign) return developerSignKeyless(store, path, target.digest, keyless, loaded, deps.env);
   const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
-  const format = target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT;
-  const signature = await signImageAs(format, store, path, target.digest, signer);
-  let attestationsAdded = 0;
-  for (const statement of loaded) {
-    if ((await attestImageAs(format, store, path, target.digest, statement, signer)).added) attestationsAdded += 1;
-  }
-  return { signatureAdded: signature.added, attestationsAdded };
+  // The format probe (Referrers API, fallback tag) once for the step, not once per write.
+  const format = await effectiveFormat(target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT, store, path, target.digest);
+  // `.sig` and `.att` are separate manifests with their own locks and read-backs: written side by
+  // side, their 250 ms settle waits overlap instead of adding up.
+  const [signature, attested] = await Promise.all([signImageIn(format, store, path, target.digest, signer), attestImageIn(format, store, path, target.digest, loaded, signer)]);
+  return { signatureAdded: signature.added, attestationsAdded: attested.filter(Boolean).length };
 }
 
 export interface Check {
@@ -352,31 +351,37 @@ export async function productionSign(
   // A key revoked (or retired) since the promotion pinned it signs nothing more: checked last, right before signing.
   await assertTrustAllowsSigning(key.trust);
   const { store, path } = open(deps, target.repository);
-  const format = target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT;
-  const signed = await signImageAs(format, store, path, target.digest, signer, options);
-  let approvalRecordAdded: boolean | undefined;
-  let approval: Statement | undefined;
-  if (approvalRecord !== undefined) {
-    // The signed approval statements travel with the image, signed by the platform key, so a
-    // customer can check with cosign verify-attestation that approvals happened.
-    // Same format as the signature: cosign v3 ignores .att once an image has bundles.
-    approval = createStatement(target.repository, target.digest, APPROVAL_PREDICATE_TYPE, approvalRecord);
-    approvalRecordAdded = (await attestImageAs(format, store, path, target.digest, approval, signer, options)).added;
+  const format = await effectiveFormat(target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT, store, path, target.digest);
+  const signed = await signImageIn(format, store, path, target.digest, signer, options);
+  // The signed approval statements travel with the image, signed by the platform key, so a
+  // customer can check with cosign verify-attestation that approvals happened.
+  // Same format as the signature: cosign v3 ignores .att once an image has bundles.
+  const approval = approvalRecord === undefined ? undefined : createStatement(target.repository, target.digest, APPROVAL_PREDICATE_TYPE, approvalRecord);
+  const facts = options.summary;
+  const summary = facts
+    ? createVerificationSummary({
+        repository: target.repository,
+        digest: target.digest,
+        target: facts.target,
+        policyDigest: facts.policyDigest,
+        ...(facts.verifierId ? { verifierId: facts.verifierId } : {}),
+        timeVerified: facts.report.verifiedAt ?? String((approvalRecord as { signedAt?: unknown })?.signedAt ?? new Date(0).toISOString()),
+        inputAttestations: [...(facts.report.evidence ?? []), ...(approval ? [statementDescriptor(target.repository, target.digest, approval)] : [])],
+      })
+    : undefined;
+  const summaryFormat = summary ? await summaryFormatMissing(format, store, path, target.digest, await signer.publicKeyPem()) : undefined;
+  const writes: Array<{ statement: Statement; format: SignatureFormat }> = [
+    ...(approval ? [{ statement: approval, format }] : []),
+    ...(summary && summaryFormat ? [{ statement: summary, format: summaryFormat }] : []),
+  ];
+  const added = new Map<Statement, boolean>();
+  // Statements bound for the same format(s) go in one `.att` update.
+  for (const f of new Set(writes.map((w) => w.format))) {
+    const batch = writes.filter((w) => w.format === f).map((w) => w.statement);
+    (await attestImageIn(f, store, path, target.digest, batch, signer, options)).forEach((a, i) => added.set(batch[i], a));
   }
-  let summaryAdded: boolean | undefined;
-  if (options.summary) {
-    const facts = options.summary;
-    const summary = createVerificationSummary({
-      repository: target.repository,
-      digest: target.digest,
-      target: facts.target,
-      policyDigest: facts.policyDigest,
-      ...(facts.verifierId ? { verifierId: facts.verifierId } : {}),
-      timeVerified: facts.report.verifiedAt ?? String((approvalRecord as { signedAt?: unknown })?.signedAt ?? new Date(0).toISOString()),
-      inputAttestations: [...(facts.report.evidence ?? []), ...(approval ? [statementDescriptor(target.repository, target.digest, approval)] : [])],
-    });
-    summaryAdded = await attachSummaryOnce(format, store, path, target.digest, summary, signer, options);
-  }
+  const approvalRecordAdded = approval ? (added.get(approval) ?? false) : undefined;
+  const summaryAdded = summary ? (added.get(summary) ?? false) : undefined;
   await confirmProductionSignature(store, path, target.digest, await signer.publicKeyPem(), signed.format, options.summary !== undefined);
   return {
     added: signed.added,
@@ -387,17 +392,16 @@ export async function productionSign(
 }
 
 /**
- * A verification summary per (digest, key) in each format written: an image that already has one
- * by the key (an earlier promotion of the same digest) gets no second. Promotions racing on one
- * digest may each add theirs; the read-back asks for at least one.
+ * The format(s) a verification summary by the key is still missing in (`format` as effectiveFormat
+ * gave it): an image that already has one by the key (an earlier promotion of the same digest)
+ * gets no second. Promotions racing on one digest may each add theirs; the read-back asks for at least one.
  */
-async function attachSummaryOnce(format: SignatureFormat, store: Store, path: string, digest: string, summary: Statement, signer: Awaited<ReturnType<typeof loadSigner>>, options: { signal?: AbortSignal }): Promise<boolean> {
-  const evidence = await collectImageEvidence(store, path, digest, await signer.publicKeyPem());
+async function summaryFormatMissing(format: SignatureFormat, store: Store, path: string, digest: string, publicKeyPem: string): Promise<SignatureFormat | undefined> {
+  const evidence = await collectImageEvidence(store, path, digest, publicKeyPem);
   const has = (f: 'legacy' | 'bundle') => evidence.attestations.some((a) => a.predicateType === VSA_PREDICATE_TYPE && a.format === f);
-  const used = await effectiveFormat(format, store, path, digest);
-  const missing: SignatureFormat | undefined = writesLegacy(used) && !has('legacy') ? (writesBundle(used) && !has('bundle') ? 'both' : 'legacy') : writesBundle(used) && !has('bundle') ? 'bundle' : undefined;
-  if (!missing) return false;
-  return (await attestImageAs(missing, store, path, digest, summary, signer, options)).added;
+  const legacy = writesLegacy(format) && !has('legacy');
+  const bundle = writesBundle(format) && !has('bundle');
+  return legacy && bundle ? 'both' : legacy ? 'legacy' : bundle ? 'bundle' : undefined;
 }
 
 /** Reads back what production signing left: exactly one legacy signature by the key (when written), a bundle one at least. */

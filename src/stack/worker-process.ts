@@ -22,10 +22,10 @@ export const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
  * Its environment is `env` (this process's by default), so key passphrases and the TEMPORAL_TLS_*
  * settings reach it; for the plain loopback dev stack pass plainTemporalEnv(env).
  */
-export function spawnWorkerProcess(opts: { address: string; namespace?: string; logFile: string; detached?: boolean; env?: NodeJS.ProcessEnv }) {
+export function spawnWorkerProcess(opts: { address: string; namespace?: string; logFile: string; detached?: boolean; env?: NodeJS.ProcessEnv; /** Extra node flags (the bench's --cpu-prof, which NODE_OPTIONS refuses). */ nodeArgs?: string[] }) {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const out = fs.openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, WORKER_ENTRY], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', TSX_LOADER, WORKER_ENTRY], {
     env: {
       ...(opts.env ?? process.env),
       TEMPORAL_ADDRESS: opts.address,
@@ -40,10 +40,10 @@ export function spawnWorkerProcess(opts: { address: string; namespace?: string; 
   return child;
 }
 
-/** Resolves once a worker polls the countersign task queue (asked over `tls` when given); fails early if `pid` dies. */
+/** Resolves once a worker polls the countersign task queue (or `taskQueue`; asked over `tls` when given); fails early if `pid` dies. */
 export async function waitForWorker(
   address: string,
-  opts: { namespace?: string; tls?: TemporalTls; pid?: number; logFile?: string; timeoutMs?: number } = {},
+  opts: { namespace?: string; tls?: TemporalTls; pid?: number; logFile?: string; timeoutMs?: number; taskQueue?: string } = {},
 ): Promise<void> {
   const connection = await connectTemporalClient({ address, tls: opts.tls });
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
@@ -51,7 +51,7 @@ export async function waitForWorker(
     for (;;) {
       const res = await connection.workflowService.describeTaskQueue({
         namespace: opts.namespace ?? 'default',
-        taskQueue: { name: TASK_QUEUE },
+        taskQueue: { name: opts.taskQueue ?? TASK_QUEUE },
         taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
       });
       if ((res.pollers ?? []).length > 0) return;
@@ -59,7 +59,7 @@ export async function waitForWorker(
         const tail = opts.logFile ? readFileTail(opts.logFile, 4000) : '';
         throw new CountersignError('STACK_ERROR', `the worker exited during startup${tail ? `:\n${tail}` : ''}`);
       }
-      if (Date.now() > deadline) throw new CountersignError('STACK_ERROR', `no worker polled task queue ${TASK_QUEUE} within ${opts.timeoutMs ?? 60_000} ms`);
+      if (Date.now() > deadline) throw new CountersignError('STACK_ERROR', `no worker polled task queue ${opts.taskQueue ?? TASK_QUEUE} within ${opts.timeoutMs ?? 60_000} ms`);
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { attachAttestation, verifyAttestations } from '../../src/cosign/attestations';
+import { attachAttestation, attachAttestations, verifyAttestations } from '../../src/cosign/attestations';
 import { SIGNATURE_ANNOTATION, signImage, verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { appendSignatureLayer } from '../../src/cosign/signature-writes';
 import { createSimpleSigningPayload } from '../../src/cosign/simple-signing';
@@ -92,6 +92,21 @@ describe('one signature manifest, many writers', () => {
     await Promise.all(statements.map((s) => attachAttestation(store, repo, image.digest, s, signer)));
     const found = (await verifyAttestations(store, repo, image.digest, signer.publicKey)).attestations.map((a) => (a.statement.predicate as { n: number }).n);
     assert.deepEqual(found.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  test('statements attached together are one .att manifest write, each kept once; attaching them again writes nothing', async () => {
+    const repo = await pushImage();
+    const signer = throwawaySigner();
+    const { proxy, store: counted } = await anotherWorker();
+    // Answers delayed by 1 ms are counted: the proxy's count of .att manifest writes.
+    proxy.delayBy((method, url) => method === 'PUT' && /\/manifests\/sha256-[0-9a-f]{64}\.att$/.test(url), 1);
+    const statements = [0, 1].map((n) => createStatement(repo, image.digest, `https://example.com/predicate/${n}`, { n }));
+    assert.deepEqual(await attachAttestations(counted, repo, image.digest, statements, signer), [true, true]);
+    assert.equal(proxy.faults.delayed, 1);
+    assert.deepEqual(await attachAttestations(counted, repo, image.digest, statements, signer), [false, false]);
+    assert.equal(proxy.faults.delayed, 1);
+    const found = (await verifyAttestations(store, repo, image.digest, signer.publicKey)).attestations.map((a) => a.predicateType).sort();
+    assert.deepEqual(found, ['https://example.com/predicate/0', 'https://example.com/predicate/1']);
   });
 
   test("a writer in another process overwrites an append after it was written: the append is noticed lost and made again", async () => {

@@ -108,6 +108,22 @@ test('verifySignature with an invalid key throws KEY_INVALID (a key problem is n
   throwsCode(() => verifySignature(ed, Buffer.from('x'), Buffer.from([0x30])), 'KEY_INVALID');
 });
 
+test('a PEM checked again and again is parsed once; a bad one is refused every time, and many keys stay distinct', () => {
+  const keys = Array.from({ length: 70 }, () => pair());
+  const data = Buffer.from('payload');
+  // More keys than the parsed-PEM cache holds: every key still verifies its own signature and no other's.
+  for (let round = 0; round < 2; round++) {
+    for (const [i, k] of keys.entries()) {
+      assert.equal(verifySignature(spkiPem(k.publicKey), data, sign(k.privateKey, data)), true);
+      assert.equal(verifySignature(spkiPem(k.publicKey), data, sign(keys[(i + 1) % keys.length].privateKey, data)), false);
+    }
+  }
+  const pem = spkiPem(keys[0].publicKey);
+  assert.equal(keyFingerprint(pem), keyFingerprint(keys[0].publicKey));
+  const other = crypto.generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+  for (let i = 0; i < 2; i++) throwsCode(() => verifySignature(spkiPem(other.publicKey), data, Buffer.from([0x30])), 'KEY_INVALID');
+});
+
 test('keyFingerprint = hex sha256 of the SPKI DER, whatever form the key comes in', () => {
   const { publicKey, privateKey } = pair();
   const pem = spkiPem(publicKey);

@@ -1,0 +1,32 @@
+/**
+ * The floor's own worker process, with the options workers/worker.ts gives countersign's worker
+ * (activity slots, cache from COUNTERSIGN_MAX_CACHED_WORKFLOWS, grace time), on its own task queue.
+ * TEMPORAL_ADDRESS names the server.
+ */
+import path from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { installRuntime } from '../../workers/worker';
+import { floorActivities } from './activities';
+import { FLOOR_TASK_QUEUE } from './workflows';
+
+async function main(): Promise<void> {
+  installRuntime({ shutdownSignals: ['SIGTERM', 'SIGINT'] });
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
+  const cache = process.env.COUNTERSIGN_MAX_CACHED_WORKFLOWS;
+  const worker = await Worker.create({
+    connection,
+    taskQueue: FLOOR_TASK_QUEUE,
+    workflowsPath: path.join(__dirname, 'workflows.ts'),
+    activities: floorActivities,
+    maxConcurrentActivityTaskExecutions: 20,
+    ...(cache ? { maxCachedWorkflows: Number(cache) } : {}),
+    shutdownGraceTime: '10s',
+  });
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+/**
+ * `npm run bench`, as docs/benchmarks.md prints it, runs at a tiny size and prints ours beside
+ * both yardsticks (the floor workflow and the by-hand cosign flow) with registry requests and CPU
+ * per process. No timing is asserted (the machine is shared): the figures go in the docs.
+ */
+import assert from 'node:assert/strict';
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+test('npm run bench runs as printed and reports ours, the floor and by hand with requests and CPU', { timeout: 15 * 60_000 }, () => {
+  const command = 'npm run bench';
+  assert.ok(fs.readFileSync(path.join(ROOT, 'docs/benchmarks.md'), 'utf8').includes(`\`${command}\``));
+  const out = execSync(command, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, BENCH_LEVELS: '1', BENCH_SERIAL: '1', BENCH_BY_HAND: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const row = (first: string) => out.split('\n').find((l) => l.startsWith(`| ${first} |`));
+
+  const level = row('1');
+  assert.ok(level, out);
+  const cells = level.split('|').map((c) => c.trim());
+  // promotions/s "ours / floor", then its ratio, p50 "ours / floor ms", ratio, p95, requests per promotion.
+  const [oursRate, floorRate] = cells[3].split(' / ').map(Number);
+  assert.ok(oursRate > 0 && floorRate > 0, level);
+  assert.ok(Number(cells[4]) > 0 && Number(cells[6]) > 0, level);
+  // A promotion pushes an image, its signatures and attestations: the proxy must have seen them.
+  assert.ok(Number(cells[8]) >= 10, `registry requests per promotion: ${level}`);
+
+  const cpu = out.split('\n').filter((l) => l.startsWith('| 1 |'))[1];
+  assert.ok(cpu, out);
+  const [ours, floor] = cpu.split('|').slice(2, 4);
+  for (const proc of ['worker', 'server', 'registry', 'client']) assert.match(ours, new RegExp(`${proc} \\d+`), cpu);
+  assert.match(floor, /floorWorker \d+/, cpu);
+
+  const byHand = row('push + sign, attest x2, verify, verify-attestation, platform sign');
+  assert.ok(byHand, out);
+  assert.match(byHand, /\| \d+(\.\d+)?x \|/);
+  assert.match(byHand, /cosign \d+/, 'the cosign processes CPU is counted');
+});
