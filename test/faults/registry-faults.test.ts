@@ -1,6 +1,6 @@
 /**
  * A registry answering 500, answering 429 with Retry-After, and answering later than the heartbeat
- * timeout, each for a while from approval on (a fault proxy in front of the real registry; the
+ * timeout, each for a while from production signing's first write on (a fault proxy in front of the real registry; the
  * slow one passes every request on at once, so writes land and only their answers are late).
  * Production signing retries through it and every promotion ends PROMOTED with exactly one
  * platform signature. The scenarios are the ones `npm run faults` runs (bench/faults); the three

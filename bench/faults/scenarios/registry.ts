@@ -4,7 +4,7 @@
  * Retry-After, or answering later than the heartbeat timeout, for a while.
  */
 import { BOUNDARIES, boundaryUrls } from '../boundaries';
-import type { FaultAnswer } from '../../../test/support/holding-proxy';
+import type { FaultAnswer, ProxyRule } from '../../../test/support/holding-proxy';
 import { approve, approveAtGate, attempts, prepareRun, reachGate, settle, sleep, startRun, type Prepared, type Scenario } from '../scenario';
 
 const boundary = (name: string) => BOUNDARIES.find((b) => b.name === name)!;
@@ -42,7 +42,12 @@ export function registryDown(label: string, downMs: number, at: OutageAt): Scena
   };
 }
 
-/** The fault proxy in front of the registry misbehaves from approval on, for `windowMs`. */
+/**
+ * The fault proxy in front of the registry misbehaves from production signing on, until `windowMs`
+ * after approval. It arms on the first write after approval: between the vote and production
+ * signing the gate reads its evidence pack once more, and a fault from the vote on would be spent
+ * on that read (retried through it), leaving production signing a healthy registry.
+ */
 function registryFault(name: string, windowMs: number, strike: (proxy: NonNullable<Prepared['proxy']>) => void): Scenario {
   return {
     name,
@@ -66,7 +71,11 @@ function registryFault(name: string, windowMs: number, strike: (proxy: NonNullab
   };
 }
 
-const everything = () => true;
+/** Every request, from the first write on (GET and HEAD before it pass). */
+const fromFirstWrite = (): ProxyRule => {
+  let armed = false;
+  return (method) => (armed ||= method !== 'GET' && method !== 'HEAD');
+};
 const distributionError = (code: string, message: string): FaultAnswer['body'] => JSON.stringify({ errors: [{ code, message }] });
 
 /** How long the registry misbehaves in the 500 and 429 scenarios. */
@@ -76,12 +85,12 @@ export const REGISTRY_SLOW_ANSWER_MS = 35_000;
 export const REGISTRY_SLOW_WINDOW_MS = 40_000;
 
 export const registry500 = registryFault('registry-500', REGISTRY_ERROR_WINDOW_MS, (proxy) =>
-  proxy.failWith(everything, { status: 500, body: distributionError('UNKNOWN', 'fault injected: internal error') }),
+  proxy.failWith(fromFirstWrite(), { status: 500, body: distributionError('UNKNOWN', 'fault injected: internal error') }),
 );
 export const registry429 = registryFault('registry-429', REGISTRY_ERROR_WINDOW_MS, (proxy) =>
-  proxy.failWith(everything, { status: 429, headers: { 'retry-after': '10' }, body: distributionError('TOOMANYREQUESTS', 'fault injected: slow down') }),
+  proxy.failWith(fromFirstWrite(), { status: 429, headers: { 'retry-after': '10' }, body: distributionError('TOOMANYREQUESTS', 'fault injected: slow down') }),
 );
-export const registrySlow = registryFault('registry-slow', REGISTRY_SLOW_WINDOW_MS, (proxy) => proxy.delayBy(everything, REGISTRY_SLOW_ANSWER_MS));
+export const registrySlow = registryFault('registry-slow', REGISTRY_SLOW_WINDOW_MS, (proxy) => proxy.delayBy(fromFirstWrite(), REGISTRY_SLOW_ANSWER_MS));
 
 export function prefixed(faults: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(faults).map(([k, v]) => [`proxy.${k}`, v]));
