@@ -11,8 +11,13 @@ import { TEST_PASSWORD } from '../support/env';
 const DIR = path.join(__dirname, 'histories');
 /** The workflow id each history was recorded under (histories/record.ts writes it). */
 const IDS = JSON.parse(fs.readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
-/** Promotions (each ending; one whose evidence pack changed at the gate), a chart release, a key rotation and its ceremony: one per workflow in workflows/. */
-const NAMES = ['promoted', 'verify-rejected', 'approver-rejected', 'expired', 'evidence-changed', 'chart-released', 'key-rotation', 'key-ceremony'];
+/**
+ * Promotions (each ending; one whose evidence pack changed at the gate), a chart release, a key
+ * rotation and its ceremony: one per workflow in workflows/. `promoted-previous-release` is a
+ * promotion recorded by the release before evidence-bound votes and fewer state writes (kept, not
+ * re-recorded): a run that version started must still replay on this code.
+ */
+const NAMES = ['promoted', 'promoted-previous-release', 'verify-rejected', 'approver-rejected', 'expired', 'evidence-changed', 'chart-released', 'key-rotation', 'key-ceremony'];
 
 describe('replay of committed histories (determinism guard)', () => {
   for (const name of NAMES) {
