@@ -2,7 +2,8 @@
  * Passkeys end to end in a real browser: Debian's chromium, headless, with the Chrome DevTools
  * Protocol's WebAuthn virtual authenticator (ES256, user verification), against the real stack.
  * An approver enrols (the console prints the roster snippet), the operator adds it to the
- * worker's configuration, the approver logs in, opens the evidence page and approves with the
+ * worker's configuration, the approver logs in, opens the evidence page (provenance and SBOM
+ * changes against the release a first promotion made) and approves with the
  * passkey; the promotion reaches PROMOTED and stock cosign verify-attestation shows the
  * passkey-signed decision in the approval record. Takes the screenshots in docs/console/.
  */
@@ -21,7 +22,8 @@ import { RegistryStore } from '../../src/oci/registry';
 import { freePort } from '../../src/stack/ports';
 import { locateTool, requireTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
-import { buildFacts, copyDir, useTestEnv } from '../support/env';
+import { buildFacts, COMMIT, copyDir, useTestEnv } from '../support/env';
+import { NEXT_COMMIT } from './support';
 
 const SHOTS = path.resolve(__dirname, '../../docs/console');
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -90,8 +92,15 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
     const target = env.targetWith({ repository: `${env.stack.registry.address}/apps/passkey-browser`, console: { origin }, approvers: { ...roster, bob: { publicKey: 'keys/bob.pub' } }, approval: { approvers: ['pat', 'bob'], required: 1 } }, 'passkey-browser');
     await fs.writeFile(path.join(env.dir, 'console.yaml'), YAML.stringify({ console: { origin }, approvers: roster }));
     await serve(path.join(env.dir, 'console.yaml'));
+    // A release first (bob approves with his file key), so the page has something to compare against.
+    const v1 = await copyDir(HELLO, path.join(env.dir, 'passkey-browser-v1'));
+    const first = await env.promote({ target, source: { directory: v1 }, build: buildFacts() });
+    assert.equal((await waitForPromotion(env.client, first.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' })).state, 'AWAITING_APPROVAL');
+    await env.decideAs(first.promotionId, 'bob', 'approve', 'first release');
+    assert.equal((await waitForPromotion(env.client, first.promotionId)).state, 'PROMOTED');
     const dir = await copyDir(HELLO, path.join(env.dir, 'passkey-browser'));
-    const started = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
+    await fs.writeFile(path.join(dir, 'CHANGELOG'), 'v2: a new file\n');
+    const started = await env.promote({ target, source: { directory: dir }, build: buildFacts({ commit: NEXT_COMMIT }) });
     const status = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     assert.equal(status.state, 'AWAITING_APPROVAL', status.error);
     promotion = { promotionId: started.promotionId, digest: started.digest, repository: target.repository };
@@ -103,6 +112,9 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
     assert.equal(await page.locator(`tr[data-id="${promotion.promotionId}"]`).count(), 1);
 
     await page.goto(`${origin}/promotions/${promotion.promotionId}`);
+    // What pat decides on: this build's provenance beside the release's, and the SBOM's changes against it.
+    assert.equal(await page.locator('tr[data-fact="commit"] td').allInnerTexts().then((t) => t.join(' | ')), `${NEXT_COMMIT} | ${COMMIT}`);
+    assert.match(await page.locator('#sbom').innerText(), /file added: \.\/CHANGELOG/);
     await page.fill('#decision-reason', 'checked the evidence pack');
     await page.screenshot({ path: path.join(SHOTS, 'decide.png'), fullPage: true });
     await page.click('#approve');
