@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { ChartReleaseRecord } from '../client/chart-record';
 import { CountersignError } from '../errors';
 import { canonicalJson } from '../requests/statement';
+import { approvalPolicyView } from './pack';
 
 export const CHART_EVIDENCE_PACK_TYPE = 'https://countersign.dev/chart-evidence-pack/v1';
 
@@ -67,14 +68,7 @@ export function assembleChartEvidencePack(record: ChartReleaseRecord): ChartEvid
     },
     policy: {
       digest: plan.policyDigest,
-      approval: {
-        groups: plan.approval.groups.map((g) => ({ name: g.name, members: g.members, required: g.required })),
-        vetoOnReject: plan.approval.vetoOnReject,
-        deadlineMs: plan.approval.deadlineMs,
-        roster: Object.entries(plan.approval.roster)
-          .map(([name, entry]) => ({ name, fingerprint: entry.fingerprint ?? entry.passkeys?.map((p) => p.fingerprint).join(', ') ?? '' }))
-          .sort((a, b) => a.name.localeCompare(b.name)),
-      },
+      approval: approvalPolicyView(plan.approval),
     },
   };
 }

@@ -124,14 +124,7 @@ export async function assemblePack(deps: EvidenceDeps, source: PackSource, relea
     policy: {
       digest: plan.policyDigest,
       rules: plan.policy,
-      approval: {
-        groups: plan.approval.groups.map((g) => ({ name: g.name, members: g.members, required: g.required })),
-        vetoOnReject: plan.approval.vetoOnReject,
-        deadlineMs: plan.approval.deadlineMs,
-        roster: Object.entries(plan.approval.roster)
-          .map(([name, entry]) => ({ name, fingerprint: entry.fingerprint ?? entry.passkeys?.map((p) => p.fingerprint).join(', ') ?? '' }))
-          .sort((a, b) => a.name.localeCompare(b.name)),
-      },
+      approval: approvalPolicyView(plan.approval),
       keys: { developer: plan.keys.developer.fingerprint, platform: plan.keys.platform.fingerprint },
     },
     attestations: candidate.statementDigests,
@@ -141,4 +134,21 @@ export async function assemblePack(deps: EvidenceDeps, source: PackSource, relea
 /** sha256:<hex> of the pack's canonical JSON. */
 export function evidencePackDigest(pack: EvidencePack): string {
   return `sha256:${createHash('sha256').update(canonicalJson(pack)).digest('hex')}`;
+}
+
+/** The pinned approval policy as a pack shows it: groups, veto, deadline and each approver's key fingerprints. */
+export function approvalPolicyView(approval: {
+  groups: Array<{ name: string; members: string[]; required: number }>;
+  vetoOnReject: boolean;
+  deadlineMs: number;
+  roster: Record<string, { fingerprint?: string; passkeys?: Array<{ fingerprint: string }> }>;
+}): EvidencePack['policy']['approval'] {
+  return {
+    groups: approval.groups.map((g) => ({ name: g.name, members: g.members, required: g.required })),
+    vetoOnReject: approval.vetoOnReject,
+    deadlineMs: approval.deadlineMs,
+    roster: Object.entries(approval.roster)
+      .map(([name, entry]) => ({ name, fingerprint: entry.fingerprint ?? entry.passkeys?.map((p) => p.fingerprint).join(', ') ?? '' }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+  };
 }
