@@ -1,7 +1,8 @@
 /**
  * A compromise campaign's chart items: chart releases whose `.prov` the compromised OpenPGP key
  * signed. Found in each chart target's repository directory (every indexed version whose `.prov`
- * names the key) as well as in the releases' results in Temporal. Re-signing checks the release
+ * names the key) as well as in the releases' results in Temporal; an OCI-only chart target's
+ * version is named by the release's sealed plan (the item's `release`). Re-signing checks the release
  * again (the archive is a valid chart named by its file, has the sha256 the release recorded, and
  * the old `.prov` vouched for exactly that file and sum), then writes a `.prov` by the store's
  * active key to each place the chart target publishes to, verified against the active key's
