@@ -10,7 +10,9 @@ import type { SealKeyring } from '../src/seal/keyring';
 import type { Sealed } from '../src/seal/seal';
 import { GOVERNANCE_SEALS, type RecordedVote } from '../src/trust/plan';
 import { sealing, type SealedInRun } from './sealing';
-import { campaignFindings, MAX_CAMPAIGN_ITEMS, signedInRepository } from '../src/trust/campaign-items';
+import { campaignFindings, MAX_CAMPAIGN_ITEMS, signedInRepository, type SignedRun } from '../src/trust/campaign-items';
+import { readSealedChartPlan } from '../src/client/chart-record';
+import { chartReleaseOf } from '../src/trust/campaign-release';
 import { chartsSignedInRepository } from '../src/trust/campaign-chart';
 import type { CampaignFindings, CampaignPlan } from '../src/trust/campaign-plan';
 import type { GovernanceDeps } from '../src/trust/governance';
@@ -35,12 +37,31 @@ export interface CampaignActivityDeps extends StepDeps {
 export function createCampaignActivities(deps: CampaignActivityDeps) {
   const { log } = deps;
   const sealed = sealing(deps.seal);
+  const sealKeyring = (): SealKeyring => {
+    if (!deps.seal) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker) and so no seal key: it acts on no plan');
+    return deps.seal();
+  };
   const openPlan = (run: SealedInRun<CampaignPlan>) => sealed.openPlan(GOVERNANCE_SEALS.campaignPlan, run, 'key campaign plan');
   const governance = (): GovernanceDeps => {
     if (!deps.authorize) throw new CountersignError('NO_WORKER_CONFIG', 'this worker has no configuration (set COUNTERSIGN_CONFIG for the worker): it starts nothing');
     return deps.authorize;
   };
   const withClient = <T>(fn: (client: Client) => Promise<T>) => withVisibilityClient(deps.temporal, fn);
+  /** A chart run with the release its own sealed plan names (src/trust/campaign-release.ts), or a note why not. */
+  const withRelease = async (client: Client, r: SignedRun, notes: string[]): Promise<SignedRun> => {
+    let record;
+    try {
+      record = await readSealedChartPlan(client, r.promotionId);
+    } catch (err) {
+      // A run past retention is noted; a server that did not answer is retried.
+      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+      notes.push(`chart release ${r.promotionId.slice(0, 200)}: ${(err as Error).message.slice(0, 512)}`);
+      return r;
+    }
+    const { release, note } = chartReleaseOf(sealKeyring(), r, record);
+    if (note) notes.push(note);
+    return release ? { ...r, release } : r;
+  };
   return {
     /** Checks the signed campaign request against the worker's configuration and resolves the plan the campaign pins. */
     async authorizeCampaign(input: CampaignAuthorizeInput): Promise<Sealed<CampaignPlan>> {
@@ -54,6 +75,11 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
           const plan = openPlan(run);
           const runs = await withClient((client) => runsSignedBy(client, plan.fingerprint, MAX_CAMPAIGN_ITEMS));
           const notes = runs.capped ? [`more than ${MAX_CAMPAIGN_ITEMS} runs signed with the key: run another campaign once this one is done`] : [];
+          const signed: SignedRun[] = [];
+          for (const r of runs.promotions) {
+            if (!r.target.startsWith('chart:')) signed.push(r);
+            else signed.push(await withClient((client) => withRelease(client, r, notes)));
+          }
           const scanned: Array<{ target: string; digest: string }> = [];
           for (const target of Object.values(plan.targets)) {
             const { host, path } = splitRepository(target.repository);
@@ -65,7 +91,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps) {
           for (const chart of Object.values(plan.charts ?? {})) {
             if (chart.repositoryDir) scanned.push(...(await chartsSignedInRepository(chart.repositoryDir, plan.fingerprint)).map((digest) => ({ target: chart.target, digest })));
           }
-          return sealed.seal(GOVERNANCE_SEALS.campaignFindings, run.runId, campaignFindings(plan, runs.promotions, scanned, notes));
+          return sealed.seal(GOVERNANCE_SEALS.campaignFindings, run.runId, campaignFindings(plan, signed, scanned, notes));
         }),
       );
     },

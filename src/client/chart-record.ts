@@ -28,3 +28,15 @@ export async function readChartReleaseRecord(client: Client, id: string): Promis
   const firstRunId = events[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId || description.runId;
   return { status, firstRunId, plan: withoutSeal(activityResult<ChartReleasePlan & { seal?: string }>(events, 'chartAuthorize')) };
 }
+
+/**
+ * The plan a chart release's authorize step returned, seal and all, and the run it is sealed for:
+ * a compromise campaign checks the seal (a run anyone could start with a result of their own is
+ * no record of what the worker released).
+ */
+export async function readSealedChartPlan(client: Client, id: string): Promise<{ firstRunId: string; plan?: ChartReleasePlan & { seal?: string } }> {
+  const description = await client.workflow.getHandle(id).describe();
+  const events = (await client.workflow.getHandle(id, description.runId).fetchHistory()).events ?? [];
+  const firstRunId = events[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId || description.runId;
+  return { firstRunId, plan: activityResult<ChartReleasePlan & { seal?: string }>(events, 'chartAuthorize') };
+}

@@ -1,7 +1,8 @@
 /**
  * A compromise campaign's chart items: chart releases whose `.prov` the compromised OpenPGP key
  * signed. Found in each chart target's repository directory (every indexed version whose `.prov`
- * names the key) as well as in the releases' results in Temporal. Re-signing checks the release
+ * names the key) as well as in the releases' results in Temporal; an OCI-only chart target's
+ * version is named by the release's sealed plan (the item's `release`). Re-signing checks the release
  * again (the archive is a valid chart named by its file, has the sha256 the release recorded, and
  * the old `.prov` vouched for exactly that file and sum), then writes a `.prov` by the store's
  * active key to each place the chart target publishes to, verified against the active key's
@@ -20,9 +21,9 @@ import { findWithdrawn, readRepositoryIndex, replaceProvenance, withdrawFromRepo
 import { verifyChart } from '../helm/verify';
 import { openPgpKey, type ChartStepDeps } from '../helm/release';
 import { assertTrustAllowsSigning } from './check';
-import type { CampaignChartTarget, CampaignSigningKey, QuarantineResult } from './campaign-plan';
+import type { CampaignChartRelease, CampaignChartTarget, CampaignSigningKey, QuarantineResult } from './campaign-plan';
 import type { ItemDone, ItemWork } from './campaign-item';
-import { quarantineRelease } from './quarantine';
+import { noticeFor, quarantineRelease } from './quarantine';
 
 /** A v4 fingerprint's key ID (its last 16 hex digits), as a signature names its issuer. */
 const keyIdOf = (fingerprint: string) => fingerprint.toUpperCase().slice(-16);
@@ -141,14 +142,19 @@ export async function runChartItem(deps: ChartStepDeps, work: ItemWork & { chart
   const sha256 = item.digest.replace(/^sha256:/, '');
   const compromised = keyIdOf(work.compromisedFingerprint);
   const dir = chart.repositoryDir;
-  // The repository's index names the version; without one the OCI copy cannot be told from the digest alone.
-  if (!dir) return { id: item.id, outcome: 'reported', detail: `chart target ${chart.chart} publishes to OCI only (${chart.oci}): re-sign or pull ${item.digest} there by hand` };
+  // The release's own sealed plan names its chart and where it went; without it (or an index.yaml) the OCI copy cannot be told from the digest alone.
+  const release = item.release;
+  if (!dir && !release?.oci) {
+    return { id: item.id, outcome: 'reported', detail: `chart target ${chart.chart} publishes to OCI only (${chart.oci}) and no chart release run with a sealed plan names ${item.digest}'s chart and version: re-sign or pull it there by hand` };
+  }
   const local = dir ? await inRepository(dir, sha256) : undefined;
-  const name = local ? readChartArchive(local.archive, local.fileName).metadata : undefined;
-  const oci = chart.oci && name ? await inOci(deps, chart.oci, name.name, name.version, sha256) : undefined;
-  const places: Array<{ where: string; chart: Located }> = [...(local ? [{ where: dir, chart: local }] : []), ...(oci ? [{ where: `${oci.store.location}/${oci.repository}:${oci.tag}`, chart: oci.chart }] : [])];
+  const named = local ? readChartArchive(local.archive, local.fileName).metadata : release;
+  const ociNamespace = release?.oci ?? chart.oci;
+  const oci = ociNamespace && named ? await inOci(deps, ociNamespace, named.name, named.version, sha256) : undefined;
+  const places: Array<{ where: string; chart: Located }> = [...(local && dir ? [{ where: dir, chart: local }] : []), ...(oci ? [{ where: `${oci.store.location}/${oci.repository}:${oci.tag}`, chart: oci.chart }] : [])];
 
   if (places.length === 0) {
+    if (!dir) return ociGone(deps, item, release!);
     const withdrawn = await findWithdrawn(dir, sha256);
     if (withdrawn) return { id: item.id, outcome: 'quarantined', detail: `${withdrawn} was taken out of ${dir} already (see ${dir}/.quarantine)` };
     return { id: item.id, outcome: 'unchanged', detail: `no chart with sha256:${sha256} in ${dir} (removed, or its release stopped before publishing)` };
@@ -168,7 +174,7 @@ export async function runChartItem(deps: ChartStepDeps, work: ItemWork & { chart
     const fileName = places[0].chart.fileName;
     // OCI first: a retry after the repository step finds the archive gone and would not look for the OCI copy.
     if (oci) done.push(ociWords(await quarantineRelease(oci.store, oci.repository, oci.tag, oci.manifestDigest, { ...work.why, reason })));
-    if (local) {
+    if (local && dir) {
       await withdrawFromRepository(dir, local.fileName, { digest: item.digest, reason, campaign: work.why.campaignId, key: work.why.keyId }, { ...(chart.repositoryUrl ? { baseUrl: chart.repositoryUrl } : {}) });
       done.push(`${fileName} taken out of ${dir}/index.yaml (moved to .quarantine)`);
     }
@@ -185,7 +191,7 @@ export async function runChartItem(deps: ChartStepDeps, work: ItemWork & { chart
     return { id: item.id, outcome: 'quarantined', detail: `the release's checks failed again, so it was not signed (${why}); ${await quarantine(`checks failed again: ${why}`.slice(0, 1024))}` };
   }
   const prov = await newProvenance(deps, work.signingKey, places[0].chart);
-  if (local) await replaceProvenance(dir, local.fileName, prov);
+  if (local && dir) await replaceProvenance(dir, local.fileName, prov);
   if (oci) await pushProvenance(oci, prov);
   return {
     id: item.id,
@@ -207,6 +213,27 @@ async function pushProvenance(oci: OciPlace, prov: string): Promise<void> {
     await oci.store.putBlob(oci.repository, blob);
   }
   await oci.store.putManifest(oci.repository, oci.tag, artifact.manifest.data, artifact.manifest.descriptor.mediaType);
+}
+
+/**
+ * An OCI-only release whose tag no longer gives its archive: quarantined already (a notice), gone,
+ * or holding another archive, which is never signed in the release's name (a thief with the old
+ * key and registry access can push a chart of their own under a released version's tag).
+ */
+async function ociGone(deps: ChartStepDeps, item: ItemWork['item'], release: CampaignChartRelease): Promise<ItemDone> {
+  const oci = release.oci!;
+  const slash = oci.indexOf('/');
+  const store = deps.storeFor(slash < 0 ? oci : oci.slice(0, slash));
+  const repository = chartRepository(slash < 0 ? '' : oci.slice(slash + 1), release.name);
+  const reference = `${store.location}/${repository}:${chartTag(release.version)}`;
+  const current = await store.getManifest(repository, chartTag(release.version));
+  if (!current) return { id: item.id, outcome: 'unchanged', detail: `no OCI tag ${reference} (removed, or quarantined by deleting it)` };
+  if (noticeFor(current.data) !== undefined) return { id: item.id, outcome: 'quarantined', detail: `OCI tag ${reference} names a quarantine notice already` };
+  return {
+    id: item.id,
+    outcome: 'reported',
+    detail: `OCI tag ${reference} names ${current.digest}, which does not hold the archive ${item.digest} release ${release.releaseId} recorded: nothing signed or moved; look at who pushed it`,
+  };
 }
 
 function ociWords(q: QuarantineResult): string {

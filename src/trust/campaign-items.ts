@@ -9,7 +9,10 @@ import type { SignedPromotion } from '../client/pinned-runs';
 import { collectImageEvidence } from '../cosign/verify-image';
 import type { Store } from '../oci/store';
 import { canonicalJson } from '../requests/statement';
-import type { CampaignFindings, CampaignItem, CampaignPlan } from './campaign-plan';
+import type { CampaignChartRelease, CampaignFindings, CampaignItem, CampaignPlan } from './campaign-plan';
+
+/** A run the key signed; a chart release's carries its name, version and OCI namespace when its sealed plan gave them. */
+export type SignedRun = SignedPromotion & { release?: CampaignChartRelease };
 
 /** The most items one campaign holds; its history and report stay a few hundred kilobytes. */
 export const MAX_CAMPAIGN_ITEMS = 1000;
@@ -42,9 +45,9 @@ export async function signedInRepository(store: Store, path: string, releaseTag:
  * One item per target and digest. A run whose target (or chart target) the configuration no
  * longer has is listed with action `report`: a person decides.
  */
-export function mergeItems(plan: CampaignPlan, runs: SignedPromotion[], scanned: Array<{ target: string; digest: string }>): CampaignItem[] {
+export function mergeItems(plan: CampaignPlan, runs: SignedRun[], scanned: Array<{ target: string; digest: string }>): CampaignItem[] {
   const items = new Map<string, CampaignItem>();
-  const add = (target: string, digest: string, source: 'temporal' | 'registry', run?: string) => {
+  const add = (target: string, digest: string, source: 'temporal' | 'registry', run?: string, release?: CampaignChartRelease) => {
     const id = `${target}@${digest}`;
     let item = items.get(id);
     if (!item) {
@@ -66,8 +69,10 @@ export function mergeItems(plan: CampaignPlan, runs: SignedPromotion[], scanned:
     }
     if (!item.found.includes(source)) item.found.push(source);
     if (run && !item.runs.includes(run)) item.runs.push(run);
+    // Runs of one archive name the same chart; the first run (by id) keeps the listing stable.
+    if (release && (!item.release || release.releaseId < item.release.releaseId)) item.release = release;
   };
-  for (const r of runs) add(r.target, r.digest, 'temporal', r.promotionId);
+  for (const r of runs) add(r.target, r.digest, 'temporal', r.promotionId, r.release);
   for (const s of scanned) add(s.target, s.digest, 'registry');
   return [...items.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -79,13 +84,14 @@ export function findingsDigest(plan: CampaignPlan, items: CampaignItem[]): strin
     key: plan.fingerprint,
     signingKey: plan.signingKey?.fingerprint ?? null,
     onVerifyFailure: plan.onVerifyFailure,
-    items: items.map((i) => ({ id: i.id, repository: i.repository, action: i.action })),
+    // A chart release's name, version and OCI namespace say where the campaign acts: approvers approve them too.
+    items: items.map((i) => ({ id: i.id, repository: i.repository, action: i.action, ...(i.release ? { release: i.release } : {}) })),
   };
   return `sha256:${crypto.createHash('sha256').update(canonicalJson(what)).digest('hex')}`;
 }
 
 /** The findings, capped at MAX_CAMPAIGN_ITEMS (the report says so). */
-export function campaignFindings(plan: CampaignPlan, runs: SignedPromotion[], scanned: Array<{ target: string; digest: string }>, notes: string[]): CampaignFindings {
+export function campaignFindings(plan: CampaignPlan, runs: SignedRun[], scanned: Array<{ target: string; digest: string }>, notes: string[]): CampaignFindings {
   const all = mergeItems(plan, runs, scanned);
   const items = all.slice(0, MAX_CAMPAIGN_ITEMS);
   return { items, planDigest: findingsDigest(plan, items), capped: all.length > items.length, notes };

@@ -98,6 +98,21 @@ export interface CampaignItem {
   found: Array<'temporal' | 'registry'>;
   /** The promotions (or chart releases) whose decision records name it. */
   runs: string[];
+  /**
+   * A chart item's release as its own run's sealed plan gave it: the only place an OCI-only chart
+   * target's archive digest is mapped to a chart name and version (no index.yaml to read).
+   */
+  release?: CampaignChartRelease;
+}
+
+/** A chart release's name, version and OCI namespace, from the chart release run's sealed plan. */
+export interface CampaignChartRelease {
+  name: string;
+  version: string;
+  /** `<registry host>/<namespace>` it was published to, when it was. */
+  oci?: string;
+  /** The chart release run it came from. */
+  releaseId: string;
 }
 
 /** The list approvers approve: its digest is what their statements name. */

@@ -8,6 +8,12 @@
  * OCI tag, kept aside with why). Whoever holds the stolen key and can push to the registry swaps
  * one release's OCI tag for a chart of their own with a .prov by that key: it is not signed. A
  * campaign run again changes nothing.
+ *
+ * Three more chart targets publish to OCI only (no repository directory, so no index.yaml names a
+ * version): the campaign takes each release's chart name, version and OCI namespace from its run's
+ * sealed plan, re-signs one (a new manifest under the same tag; helm pull --verify passes with the
+ * new keyring, fails with the old), quarantines another, and reports the third, whose tag the
+ * thief swapped for their own chart: it is never signed.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -54,8 +60,9 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     const written = YAML.parse(await fs.readFile(path.join(env.dir, `countersign-${trust}.yaml`), 'utf8')) as { trust: Record<string, unknown> };
     const registry = env.stack.registry.address;
     const repo = (name: string) => path.join(env.dir, `${name}-repo`);
-    for (const name of ['cc-resign', 'cc-quarantine', 'cc-swap']) {
-      env.chartWith({ sources: [HELM_CHART, env.dir], signing: { trust }, publish: { repositoryDir: repo(name), oci: `${registry}/${name}` } }, name, { trust: { [trust]: written.trust[trust] } });
+    for (const name of ['cc-resign', 'cc-quarantine', 'cc-swap', 'oci-quarantine', 'oci-resign', 'oci-swap']) {
+      const publish = name.startsWith('oci-') ? { oci: `${registry}/${name}` } : { repositoryDir: repo(name), oci: `${registry}/${name}` };
+      env.chartWith({ sources: [HELM_CHART, env.dir], signing: { trust }, publish }, name, { trust: { [trust]: written.trust[trust] } });
       const started = await runCli(['helm', 'release', HELM_CHART, '--target', name, '--as', 'ci', '--key', path.join(env.keysDir, 'ci.key'), '--json'], cliEnv);
       assert.equal(started.code, 0, started.stderr);
       const { releaseId } = JSON.parse(started.stdout) as { releaseId: string };
@@ -67,6 +74,8 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     // The store's campaign re-signs cc-resign's releases and quarantines the rest (config: campaign.targets names chart targets too).
     env.config.trust[trust].campaign.targets['cc-resign'] = 'resign';
     env.config.trust[trust].campaign.targets['cc-swap'] = 'resign';
+    env.config.trust[trust].campaign.targets['oci-resign'] = 'resign';
+    env.config.trust[trust].campaign.targets['oci-swap'] = 'resign';
     const [entry] = await readRepositoryIndex(repo('cc-resign'));
     const digest = `sha256:${entry.digest}`;
 
@@ -88,8 +97,10 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     const evilPkg = await packageChart(evil);
     const stolen = await loadSigningKey((await new TrustStore(trustConfig(config, trust)).privateRef(compromised.id)).ref, TEST_PASSWORD);
     const evilArtifact = chartArtifact(evilPkg.metadata, evilPkg.data, await signChart(evilPkg.data, { fileName: evilPkg.fileName, key: stolen }), new Date().toISOString());
-    for (const blob of [evilArtifact.config, ...evilArtifact.layers]) await env.store.putBlob('cc-swap/demo', blob);
-    await env.store.putManifest('cc-swap/demo', '1.2.3', evilArtifact.manifest.data, evilArtifact.manifest.descriptor.mediaType);
+    for (const swapped of ['cc-swap/demo', 'oci-swap/demo']) {
+      for (const blob of [evilArtifact.config, ...evilArtifact.layers]) await env.store.putBlob(swapped, blob);
+      await env.store.putManifest(swapped, '1.2.3', evilArtifact.manifest.data, evilArtifact.manifest.descriptor.mediaType);
+    }
 
     const revoked = await runCli(['keys', 'revoke', compromised.id, '--trust', trust, '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--reason', 'test: chart key leaked'], cliEnv);
     assert.equal(revoked.code, 0, revoked.stderr);
@@ -107,8 +118,16 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
         ['chart:cc-quarantine', digest, repo('cc-quarantine'), 'quarantine', ['temporal', 'registry']],
         ['chart:cc-resign', digest, repo('cc-resign'), 'resign', ['temporal', 'registry']],
         ['chart:cc-swap', digest, repo('cc-swap'), 'resign', ['temporal', 'registry']],
+        ['chart:oci-quarantine', digest, `${registry}/oci-quarantine`, 'quarantine', ['temporal']],
+        ['chart:oci-resign', digest, `${registry}/oci-resign`, 'resign', ['temporal']],
+        ['chart:oci-swap', digest, `${registry}/oci-swap`, 'resign', ['temporal']],
       ],
     );
+    // The OCI-only items carry the chart each release's sealed plan named (approvers approve it with the rest).
+    for (const name of ['oci-quarantine', 'oci-resign', 'oci-swap']) {
+      const item = planned.items.find((i) => i.target === `chart:${name}`)!;
+      assert.deepEqual([item.release?.name, item.release?.version, item.release?.oci, item.release?.releaseId], ['demo', '1.2.3', `${registry}/${name}`, item.runs[0]]);
+    }
     // Nothing changed before approval.
     assert.equal((await helmVerify(helm!, oldKeyring, path.join(repo('cc-resign'), entry.fileName), path.join(env.dir, 'helm-home'))).code, 0);
 
@@ -121,7 +140,14 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     assert.match(outcome['chart:cc-resign'].detail, new RegExp(`demo-1\\.2\\.3\\.tgz\\.prov signed with ${next.id} .* in ${repo('cc-resign')}, ${registry}/cc-resign/demo:1\\.2\\.3`));
     assert.equal(outcome['chart:cc-quarantine'].outcome, 'quarantined', outcome['chart:cc-quarantine'].detail);
     assert.match(outcome['chart:cc-quarantine'].detail, /taken out of .*index\.yaml \(moved to \.quarantine\): signed by compromised key/);
-    assert.deepEqual(done.counts, { resigned: 2, quarantined: 1, reported: 0, unchanged: 0, failed: 0 });
+    assert.deepEqual(done.counts, { resigned: 3, quarantined: 2, reported: 1, unchanged: 0, failed: 0 }, JSON.stringify(done.results));
+    assert.equal(outcome['chart:oci-resign'].signatureAdded, true);
+    assert.match(outcome['chart:oci-resign'].detail, new RegExp(`demo-1\\.2\\.3\\.tgz\\.prov signed with ${next.id} .* in ${registry}/oci-resign/demo:1\\.2\\.3$`));
+    assert.equal(outcome['chart:oci-quarantine'].outcome, 'quarantined', outcome['chart:oci-quarantine'].detail);
+    assert.match(outcome['chart:oci-quarantine'].detail, new RegExp(`OCI tag ${registry}/oci-quarantine/demo:1\\.2\\.3 (removed|now names a quarantine notice): signed by compromised key`));
+    // The thief's chart under oci-swap's tag is not the archive the release recorded: nothing signed, a person looks.
+    assert.equal(outcome['chart:oci-swap'].outcome, 'reported', outcome['chart:oci-swap'].detail);
+    assert.match(outcome['chart:oci-swap'].detail, new RegExp(`OCI tag ${registry}/oci-swap/demo:1\\.2\\.3 names sha256:[0-9a-f]{64}, which does not hold the archive ${digest}`));
     // The swapped OCI tag holds another archive: only the directory's copy, the one the release recorded, was signed.
     assert.match(outcome['chart:cc-swap'].detail, new RegExp(`signed with ${next.id} .* in ${repo('cc-swap')}$`));
 
@@ -141,6 +167,14 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     assert.notEqual((await pull('cc-resign', oldKeyring)).code, 0);
     const swapped = await pull('cc-swap', newKeyring);
     assert.notEqual(swapped.code, 0, "the attacker's chart got no .prov by the new key");
+    // OCI only: the re-signed tag verifies with the new keyring and not the old; the swapped one never gets the new key's .prov.
+    const ociPulled = await pull('oci-resign', newKeyring);
+    assert.equal(ociPulled.code, 0, ociPulled.out);
+    assert.notEqual((await pull('oci-resign', oldKeyring)).code, 0);
+    assert.notEqual((await pull('oci-swap', newKeyring)).code, 0, "the attacker's chart under an OCI-only tag got no .prov by the new key");
+    const ociQuarantined = await env.store.getManifest('oci-quarantine/demo', '1.2.3');
+    assert.ok(ociQuarantined === undefined || noticeFor(ociQuarantined.data) !== undefined, 'the OCI-only tag is gone or names a quarantine notice');
+    assert.notEqual((await pull('oci-quarantine', oldKeyring)).code, 0, 'helm pulls nothing verifiable from the quarantined OCI-only tag');
     assert.equal((await helmVerify(helm!, newKeyring, path.join(repo('cc-swap'), entry.fileName), home)).code, 0);
 
     // The quarantined release: out of index.yaml (the archive and its .prov aside, with why), and its OCI tag no longer gives it.
@@ -157,11 +191,24 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     await requestCampaign(env.client, again.request);
     const second2 = await until(() => getCampaignStatus(env.client, campaignId), (s) => s.reason === 'test: a second look' && s.state !== 'AUTHORIZING' && s.state !== 'FINDING');
     assert.equal(second2.state, 'AWAITING_APPROVAL', second2.error);
-    assert.deepEqual(second2.items.map((i) => [i.target, i.found]), [['chart:cc-quarantine', ['temporal']], ['chart:cc-resign', ['temporal']], ['chart:cc-swap', ['temporal']]], 'the repositories hold no .prov by the key any more');
+    assert.deepEqual(
+      second2.items.map((i) => [i.target, i.found]),
+      [['chart:cc-quarantine', ['temporal']], ['chart:cc-resign', ['temporal']], ['chart:cc-swap', ['temporal']], ['chart:oci-quarantine', ['temporal']], ['chart:oci-resign', ['temporal']], ['chart:oci-swap', ['temporal']]],
+      'the repositories hold no .prov by the key any more',
+    );
     await env.decideAs(campaignId, 'carol', 'approve');
     const twice = await waitForCampaign(env.client, campaignId, () => false, 120_000);
     assert.equal(twice.state, 'DONE', twice.error);
-    assert.deepEqual(twice.results.map((r) => [r.id.split('@')[0], r.outcome, r.signatureAdded]), [['chart:cc-quarantine', 'quarantined', undefined], ['chart:cc-resign', 'resigned', false], ['chart:cc-swap', 'resigned', false]]);
+    assert.deepEqual(twice.results.map((r) => [r.id.split('@')[0], r.outcome, r.signatureAdded]), [
+      ['chart:cc-quarantine', 'quarantined', undefined],
+      ['chart:cc-resign', 'resigned', false],
+      ['chart:cc-swap', 'resigned', false],
+      // A deleted tag cannot say it was a quarantine; a notice can.
+      ['chart:oci-quarantine', ociQuarantined === undefined ? 'unchanged' : 'quarantined', undefined],
+      ['chart:oci-resign', 'resigned', false],
+      ['chart:oci-swap', 'reported', undefined],
+    ]);
+    assert.equal((await pull('oci-resign', newKeyring)).code, 0);
     assert.equal((await helmVerify(helm!, newKeyring, tgz, home)).code, 0);
   });
 });
