@@ -54,7 +54,7 @@ export const PASSKEY_JS = `'use strict';
   var decision = document.getElementById('decision');
   if (decision) decision.addEventListener('submit', function (event) {
     event.preventDefault();
-    var id = decision.getAttribute('data-promotion');
+    var base = decision.getAttribute('data-base');
     var approverInput = document.getElementById('decision-approver');
     var body = { decision: event.submitter ? event.submitter.value : 'approve', reason: document.getElementById('decision-reason').value };
     if (approverInput) body.approver = approverInput.value;
@@ -63,12 +63,12 @@ export const PASSKEY_JS = `'use strict';
     say('Waiting for your passkey…');
     fetch('/session', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : {}; }).then(function (s) {
       csrf = s.csrf;
-      return post('/promotions/' + encodeURIComponent(id) + '/statement', body, csrf);
+      return post(base + '/statement', body, csrf);
     }).then(function (answer) {
       statement = answer.statement;
       return navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(answer.options) });
     }).then(function (credential) {
-      return post('/promotions/' + encodeURIComponent(id) + '/decide', { statement: statement, response: credential.toJSON() }, csrf);
+      return post(base + '/decide', { statement: statement, response: credential.toJSON() }, csrf);
     }).then(function (answer) {
       say('Recorded: ' + answer.summary);
     }).catch(function (err) { say(String(err.message || err), true); });

@@ -2,6 +2,7 @@
  * The console's chart release pages: /charts/<id> (the evidence pack beside the gate and the
  * timeline), /charts/<id>/evidence.json and the event stream that reloads an open page. A chart
  * release id holds a "/" (chart-<target>/<name>-<version>-<16 hex>): links encode it as %2F.
+ * Deciding (/charts/<id>/statement and /decide) is src/console/decisions.ts, shared with promotions.
  */
 import type { FastifyInstance } from 'fastify';
 import { readChartReleaseRecord, type ChartReleaseRecord } from '../client/chart-record';
@@ -11,6 +12,7 @@ import { assembleChartEvidencePack, chartEvidencePackDigest, type ChartEvidenceP
 import { workflowUiLink } from '../temporal/ui-link';
 import type { ConsoleMetrics } from './metrics';
 import { chartEvidencePage, chartPendingPage } from './pages/chart-page';
+import { decisionForm } from './pages/decision-form';
 import { fingerprintOf, seenFrom, watch, type ConsoleDeps } from './server';
 
 
@@ -46,9 +48,11 @@ export function registerChartRoutes(app: FastifyInstance, deps: ConsoleDeps, met
     const view = await chartView(deps, metrics, id);
     const watchUrl = `/charts/${encodeURIComponent(id)}/events?seen=${chartFingerprint(view.record)}`;
     const temporalUi = deps.temporalUi ? workflowUiLink(deps.temporalUi.url, deps.temporalUi.namespace, id) : undefined;
+    // Deciding is the same as on a promotion's page (src/console/decisions.ts): the workflow checks the passkey against the chart target's pinned roster.
+    const form = view.record.status.state === 'AWAITING_APPROVAL' && deps.access.rp ? decisionForm(`/charts/${encodeURIComponent(id)}`, !deps.access.login) : undefined;
     const page =
       'pack' in view
-        ? chartEvidencePage({ pack: view.pack, digest: view.digest, status: view.record.status, ...(temporalUi ? { temporalUi } : {}) }, watchUrl)
+        ? chartEvidencePage({ pack: view.pack, digest: view.digest, status: view.record.status, ...(temporalUi ? { temporalUi } : {}), ...(form ? { decisionForm: form } : {}) }, watchUrl)
         : chartPendingPage(view.record.status, view.why, watchUrl);
     return reply.type('text/html; charset=utf-8').send(page);
   });

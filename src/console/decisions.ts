@@ -3,7 +3,8 @@
  * the approver's passkey signs sha256(statement) as the WebAuthn challenge, and the console
  * relays the assertion to the workflow's decide update. It relays only: the validator in the
  * workflow checks the assertion against the pinned roster (src/approval/passkey-assertion.ts),
- * so the console cannot decide by itself, and a session alone signs nothing.
+ * so the console cannot decide by itself, and a session alone signs nothing. Promotions and chart
+ * releases share one gate, so they share these routes: a kind names the path and the id's form.
  */
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
@@ -17,7 +18,17 @@ import type { AuthState, ConsoleAccess } from './auth';
 const MAX_REASON = 2048;
 const APPROVER = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 
-export function installDecisionRoutes(app: FastifyInstance, client: Client, access: ConsoleAccess, auth: AuthState, promotionIdFrom: (v: string) => string): void {
+/** What can be decided here: /<path>/:id/statement and /<path>/:id/decide, ids checked by `idFrom`. */
+export interface DecidableKind {
+  path: 'promotions' | 'charts';
+  idFrom: (value: string) => string;
+}
+
+export function installDecisionRoutes(app: FastifyInstance, client: Client, access: ConsoleAccess, auth: AuthState, kinds: DecidableKind[]): void {
+  for (const kind of kinds) installKind(app, client, access, auth, kind);
+}
+
+function installKind(app: FastifyInstance, client: Client, access: ConsoleAccess, auth: AuthState, { path, idFrom }: DecidableKind): void {
   /** Who decides: the session's approver; on the login-free dev console, the name the form gives. */
   const approverOf = (req: Parameters<AuthState['session']>[0], claimed: unknown): string => {
     if (access.login) return auth.session(req)!.approver;
@@ -25,9 +36,9 @@ export function installDecisionRoutes(app: FastifyInstance, client: Client, acce
     return claimed;
   };
 
-  app.post<{ Params: { id: string }; Body: { decision?: unknown; reason?: unknown; approver?: unknown } }>('/promotions/:id/statement', async (req) => {
+  app.post<{ Params: { id: string }; Body: { decision?: unknown; reason?: unknown; approver?: unknown } }>(`/${path}/:id/statement`, async (req) => {
     if (!access.rp) throw new CountersignError('BAD_CONFIG', "deciding with a passkey needs console.origin in the worker's configuration");
-    const id = promotionIdFrom(req.params.id);
+    const id = idFrom(req.params.id);
     const decision = req.body?.decision;
     if (decision !== 'approve' && decision !== 'reject') throw new CountersignError('BAD_INPUT', 'decision: approve or reject');
     const reason = typeof req.body?.reason === 'string' ? req.body.reason.trim() : '';
@@ -58,8 +69,8 @@ export function installDecisionRoutes(app: FastifyInstance, client: Client, acce
     };
   });
 
-  app.post<{ Params: { id: string }; Body: { statement?: unknown; response?: { id?: unknown; response?: Record<string, unknown> } } }>('/promotions/:id/decide', async (req) => {
-    const id = promotionIdFrom(req.params.id);
+  app.post<{ Params: { id: string }; Body: { statement?: unknown; response?: { id?: unknown; response?: Record<string, unknown> } } }>(`/${path}/:id/decide`, async (req) => {
+    const id = idFrom(req.params.id);
     const statement = req.body?.statement;
     const response = req.body?.response;
     const fields = response?.response ?? {};

@@ -19,7 +19,7 @@ import { ConsoleMetrics } from './metrics';
 import { workflowUiLink } from '../temporal/ui-link';
 import { errorPage, evidencePage, pendingPage } from './pages/evidence-page';
 import { waitingPage } from './pages/waiting-page';
-import { registerChartRoutes } from './chart-routes';
+import { chartReleaseIdFrom, registerChartRoutes } from './chart-routes';
 
 export const DEFAULT_CONSOLE_HOST = '127.0.0.1';
 export const DEFAULT_CONSOLE_PORT = 8090;
@@ -74,7 +74,10 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     metrics.request(request.routeOptions.url, reply.statusCode);
   });
   const auth = installAuth(app, deps.access);
-  installDecisionRoutes(app, deps.client, deps.access, auth, promotionIdFrom);
+  installDecisionRoutes(app, deps.client, deps.access, auth, [
+    { path: 'promotions', idFrom: promotionIdFrom },
+    { path: 'charts', idFrom: chartReleaseIdFrom },
+  ]);
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   app.get('/static/console.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(CONSOLE_JS));
@@ -95,7 +98,7 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     const view = await evidenceView(deps, metrics, id);
     const watchUrl = `/promotions/${encodeURIComponent(id)}/events?seen=${promotionFingerprint(view.status, 'pack' in view ? view.digest : undefined)}`;
     const temporalUi = deps.temporalUi ? workflowUiLink(deps.temporalUi.url, deps.temporalUi.namespace, id) : undefined;
-    const form = view.status.state === 'AWAITING_APPROVAL' && deps.access.rp ? decisionForm(id, !deps.access.login) : undefined;
+    const form = view.status.state === 'AWAITING_APPROVAL' && deps.access.rp ? decisionForm(`/promotions/${encodeURIComponent(id)}`, !deps.access.login) : undefined;
     const html = 'pack' in view ? evidencePage({ ...view, ...(temporalUi ? { temporalUi } : {}), ...(form ? { decisionForm: form } : {}) }, watchUrl) : pendingPage(view.status, view.why, watchUrl);
     return reply.type('text/html; charset=utf-8').send(html);
   });

@@ -145,6 +145,26 @@ describe('console login, sessions and CSRF', () => {
     assert.equal(long.json().message, 'BAD_INPUT: reason: 2049 characters; at most 2048');
   });
 
+  it("a chart release's decision routes hold the same rules, and each kind's routes take only its own ids", async () => {
+    const { res } = await login(alice);
+    const cookie = cookieOf(res);
+    const csrf = (await app.inject({ method: 'GET', url: '/session', headers: { cookie } })).json().csrf as string;
+    const chart = encodeURIComponent('chart-charts/demo-1.2.3-0123456789abcdef');
+    const body = { statement: JSON.stringify({ approver: 'bob' }), response: { id: alice.id, response: { signature: 'AA', authenticatorData: 'AA', clientDataJSON: 'AA' } } };
+    assert.equal((await post(`/charts/${chart}/decide`, body, { cookie })).statusCode, 403, 'no CSRF token');
+    const relayed = await post(`/charts/${chart}/decide`, body, { cookie, 'x-csrf-token': csrf });
+    assert.equal(relayed.statusCode, 409);
+    assert.equal(relayed.json().message, "APPROVAL_REFUSED: this session is alice's; the statement names bob");
+    const reject = await post(`/charts/${chart}/statement`, { decision: 'reject' }, { cookie, 'x-csrf-token': csrf });
+    assert.equal(reject.json().message, 'BAD_INPUT: reason: a rejection needs one');
+    const promotionOnChart = await post('/charts/promote-prod-0123456789abcdef/statement', { decision: 'approve' }, { cookie, 'x-csrf-token': csrf });
+    assert.equal(promotionOnChart.statusCode, 400);
+    assert.match(promotionOnChart.json().message, /^BAD_INPUT: "promote-prod-0123456789abcdef" is not a chart release id/);
+    const chartOnPromotion = await post(`/promotions/${chart}/decide`, body, { cookie, 'x-csrf-token': csrf });
+    assert.equal(chartOnPromotion.statusCode, 400);
+    assert.match(chartOnPromotion.json().message, /^BAD_INPUT: "chart-charts\/demo-1\.2\.3-0123456789abcdef" is not a promotion id/);
+  });
+
   it('a POST without a session is 401', async () => {
     const res = await post('/logout', {});
     assert.equal(res.statusCode, 401);

@@ -66,7 +66,7 @@ export interface TestEnv {
    * Adds a chart target named `name` to the worker's configuration (charts:), approved by one of
    * alice and bob unless `chart.approval` says otherwise; `trust` adds trust stores it may sign with.
    */
-  chartWith(chart: Record<string, unknown>, name: string, options?: { trust?: Record<string, unknown> }): ChartTargetConfig;
+  chartWith(chart: Record<string, unknown>, name: string, options?: { trust?: Record<string, unknown>; approvers?: Record<string, unknown>; console?: unknown }): ChartTargetConfig;
   /** The worker's private staging root for chart releases (COUNTERSIGN_STAGING_DIR in its environment). */
   stagingDir: string;
   close(): Promise<void>;
@@ -118,12 +118,14 @@ export async function startTestEnv(options: { temporalDynamicConfig?: Record<str
   };
   const rawCharts: Record<string, unknown> = {};
   const rawTrust: Record<string, unknown> = {};
-  const chartWith = (chart: Record<string, unknown>, name: string, options: { trust?: Record<string, unknown> } = {}): ChartTargetConfig => {
+  const chartWith = (chart: Record<string, unknown>, name: string, options: { trust?: Record<string, unknown>; approvers?: Record<string, unknown>; console?: unknown } = {}): ChartTargetConfig => {
     const merged = { sources: [dir], approval: { approvers: ['alice', 'bob'], required: 1, deadline: '1h' }, ...chart };
     const trust = { ...rawTrust, ...options.trust };
-    const parsed = parseConfig({ approvers: defaultRoster, initiators, trust, targets: { prod: rawTargets.prod }, charts: { [name]: merged } }, configFile);
+    // Extra approvers (passkeys, with the console origin they need) shape this chart target alone, as targetWith's do.
+    const approvers = { ...defaultRoster, ...options.approvers };
+    const parsed = parseConfig({ approvers, initiators, trust, targets: { prod: rawTargets.prod }, charts: { [name]: merged }, ...(options.console ? { console: options.console } : {}) }, configFile);
     Object.assign(rawTrust, options.trust);
-    rawCharts[name] = merged;
+    if (!options.approvers) rawCharts[name] = merged;
     Object.assign(config.trust, parsed.trust);
     config.charts[name] = parsed.charts[name];
     return parsed.charts[name];

@@ -12,6 +12,8 @@ export interface ChartEvidenceView {
   digest: string;
   status: ChartReleaseStatus;
   temporalUi?: string;
+  /** The passkey decision form, while the gate is open and the console has an origin. */
+  decisionForm?: string;
 }
 
 export function chartEvidencePage(view: ChartEvidenceView, watch: string): string {
@@ -29,6 +31,7 @@ export function chartEvidencePage(view: ChartEvidenceView, watch: string): strin
 </dl>
 </section>
 !${approvalSection(status)}
+!${view.decisionForm ?? ''}
 <section id="checks"><h2>Checks</h2>
 <table><thead><tr><th></th><th>check</th><th>result</th></tr></thead><tbody>
 !${pack.checks.map((c) => html`<tr class="${c.ok ? 'ok' : 'failed'}"><td>${c.ok ? '✓' : '✗'}</td><td>${c.name}</td><td>${c.message}</td></tr>`)}

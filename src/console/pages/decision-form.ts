@@ -1,9 +1,13 @@
-/** Approve or reject with a passkey, on a promotion's evidence page (script: /static/passkey.js). */
+/**
+ * Approve or reject with a passkey, on a promotion's or chart release's evidence page (script:
+ * /static/passkey.js). `base` is the run's page path (/promotions/<id> or /charts/<encoded id>):
+ * the script posts to its /statement and /decide.
+ */
 import { html } from 'ghtml';
 
-export function decisionForm(promotionId: string, askApprover: boolean): string {
+export function decisionForm(base: string, askApprover: boolean): string {
   return html`<section id="decide"><h2>Your decision</h2>
-<form id="decision" data-promotion="${promotionId}">
+<form id="decision" data-base="${base}">
 !${askApprover ? html`<label>Approver <input id="decision-approver" required maxlength="128"></label>` : ''}
 <label>Reason <input id="decision-reason" maxlength="2048" placeholder="required to reject"></label>
 <button type="submit" name="decision" value="approve" id="approve">Approve with passkey</button>
