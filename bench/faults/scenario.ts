@@ -8,6 +8,7 @@ import path from 'node:path';
 import { getPromotionStatus, waitForPromotion } from '../../src/client/promotions';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import { buildFacts } from '../../test/support/env';
+import { waitRevoting } from '../../test/support/revote';
 import type { HoldingProxy } from '../../test/support/holding-proxy';
 import type { Run } from './measure';
 import type { FaultStack } from './stack';
@@ -94,7 +95,8 @@ export async function approveAtGate(stack: FaultStack, runs: Run[]): Promise<voi
 export async function settle(stack: FaultStack, runs: Run[]): Promise<Run[]> {
   await Promise.all(
     runs.map(async (run) => {
-      const status = await waitForPromotion(stack.env.client, run.id, { pollMs: 500 });
+      // Runs of one digest see each other's provenance land: alice votes again when her vote is dropped.
+      const status = await waitRevoting(stack.env, run.id, 'alice', { pollMs: 500 });
       run.state = status.state;
       run.error = status.error;
     }),
