@@ -15,7 +15,7 @@ import { campaignWorkflowId, CAMPAIGN_REQUEST_VALIDITY_MS, parseCampaignRequest 
 import type { SignedStatement } from '../requests/statement';
 import { campaignActionFor } from './campaign-config';
 import type { CampaignChartTarget, CampaignPlan, CampaignTarget } from './campaign-plan';
-import { pinStorePgpKey } from '../helm/pin-key';
+import { pinCosignKey, pinStorePgpKey } from '../helm/pin-key';
 import type { TrustConfig } from './config';
 import { checkKeyRequest, type GovernanceDeps } from './governance';
 import type { TrustKey } from './index-file';
@@ -52,7 +52,7 @@ export async function authorizeCampaign(deps: GovernanceDeps, input: CampaignAut
     requestDigest,
     ...(signingKey ? { signingKey } : {}),
     targets: store.kind === 'cosign' ? await storeTargets(config, store) : {},
-    ...(store.kind === 'openpgp' ? { charts: storeCharts(config, store) } : {}),
+    ...(store.kind === 'openpgp' ? { charts: await storeCharts(config, store) } : {}),
     onVerifyFailure: store.campaign.onVerifyFailure,
     perMinute: store.campaign.perMinute,
     windowMs: store.campaign.windowMs,
@@ -85,13 +85,16 @@ async function activeChartKey(store: TrustConfig, compromised: TrustKey): Promis
   return { id: pin.trust.keyId, ref: pin.ref, passwordEnv: pin.passwordEnv, publicKeyPem: '', fingerprint: pin.fingerprint, trust: pin.trust, keyringPath: pin.keyringPath };
 }
 
-/** Chart targets whose `.prov` this store's key signs, with where their releases were published. */
-function storeCharts(config: Config, store: TrustConfig): Record<string, CampaignChartTarget> {
+/**
+ * Chart targets whose `.prov` this store's key signs, with where their releases were published and
+ * the cosign key (if any) that signs their OCI manifests, pinned here as a release pins it.
+ */
+async function storeCharts(config: Config, store: TrustConfig): Promise<Record<string, CampaignChartTarget>> {
   const out: Record<string, CampaignChartTarget> = {};
   for (const c of Object.values(config.charts ?? {})) {
     if (!('trust' in c.signing) || c.signing.trust.name !== store.name) continue;
     const target = `chart:${c.name}`;
-    out[target] = { target, chart: c.name, ...c.publish, action: campaignActionFor(store.campaign, c.name) };
+    out[target] = { target, chart: c.name, ...c.publish, ...(c.cosign ? { cosign: await pinCosignKey(c.cosign) } : {}), action: campaignActionFor(store.campaign, c.name) };
   }
   return out;
 }

@@ -20,7 +20,10 @@ import { parseProvenance, signChart } from '../helm/provenance';
 import { findWithdrawn, readRepositoryIndex, replaceProvenance, withdrawFromRepository } from '../helm/repository';
 import { verifyChart } from '../helm/verify';
 import { openPgpKey, type ChartStepDeps } from '../helm/release';
+import { signImage, verifyImageSignatures } from '../cosign/image-signatures';
+import { loadSigner } from '../keys/load-signer';
 import { assertTrustAllowsSigning } from './check';
+import type { CosignKeyPin } from '../helm/plan';
 import type { CampaignChartRelease, CampaignChartTarget, CampaignSigningKey, QuarantineResult } from './campaign-plan';
 import type { ItemDone, ItemWork } from './campaign-item';
 import { noticeFor, quarantineRelease } from './quarantine';
@@ -164,7 +167,9 @@ export async function runChartItem(deps: ChartStepDeps, work: ItemWork & { chart
   if (!signedBy.includes(compromised)) {
     // A retry after the new .prov went out finds the active key's signature: done, nothing written again.
     if (item.action === 'resign' && active && signedBy.every((k) => k === active)) {
-      return { id: item.id, outcome: 'resigned', signatureAdded: false, detail: `the .prov of ${places[0].chart.fileName} is signed by ${work.signingKey!.id} already` };
+      // A retry after the new manifest went out but before its cosign signature: sign it now (once).
+      const cosigned = oci && chart.cosign ? `; ${await cosignManifest(deps, oci, oci.manifestDigest, chart.cosign)}` : '';
+      return { id: item.id, outcome: 'resigned', signatureAdded: false, detail: `the .prov of ${places[0].chart.fileName} is signed by ${work.signingKey!.id} already${cosigned}` };
     }
     return { id: item.id, outcome: 'unchanged', detail: `no .prov by ${work.why.keyId} on ${places[0].chart.fileName} in ${places.map((p) => p.where).join(', ')}` };
   }
@@ -192,12 +197,16 @@ export async function runChartItem(deps: ChartStepDeps, work: ItemWork & { chart
   }
   const prov = await newProvenance(deps, work.signingKey, places[0].chart);
   if (local && dir) await replaceProvenance(dir, local.fileName, prov);
-  if (oci) await pushProvenance(oci, prov);
+  let cosigned = '';
+  if (oci) {
+    const pushed = await pushProvenance(oci, prov);
+    if (chart.cosign) cosigned = `; ${await cosignManifest(deps, oci, pushed, chart.cosign)}`;
+  }
   return {
     id: item.id,
     outcome: 'resigned',
     signatureAdded: true,
-    detail: `checks passed again; ${places[0].chart.fileName}.prov signed with ${work.signingKey.id} (${work.signingKey.fingerprint.slice(-16)}) in ${places.map((p) => p.where).join(', ')}`,
+    detail: `checks passed again; ${places[0].chart.fileName}.prov signed with ${work.signingKey.id} (${work.signingKey.fingerprint.slice(-16)}) in ${places.map((p) => p.where).join(', ')}${cosigned}`,
   };
 }
 
@@ -206,13 +215,29 @@ export async function runChartItem(deps: ChartStepDeps, work: ItemWork & { chart
  * config and created time), under the same tag: `helm pull --verify` reads the provenance from it.
  * The old manifest stays by digest.
  */
-async function pushProvenance(oci: OciPlace, prov: string): Promise<void> {
+async function pushProvenance(oci: OciPlace, prov: string): Promise<string> {
   const { metadata } = readChartArchive(oci.chart.archive, oci.chart.fileName);
   const artifact = chartArtifact(metadata, oci.chart.archive, prov, oci.created);
   for (const blob of [artifact.config, ...artifact.layers.filter((l) => l.descriptor.mediaType === HELM_MEDIA_TYPE.provenance || l.descriptor.mediaType === HELM_MEDIA_TYPE.chart)]) {
     await oci.store.putBlob(oci.repository, blob);
   }
   await oci.store.putManifest(oci.repository, oci.tag, artifact.manifest.data, artifact.manifest.descriptor.mediaType);
+  return artifact.manifest.descriptor.digest;
+}
+
+/**
+ * The new manifest's cosign signature by the chart target's cosign key, as its release gave the
+ * old one: customers running `cosign verify --key` on the tag would otherwise fail. The cosign key
+ * is not the compromised one, and the archive is unchanged, so its sigstore bundle stays valid.
+ * signImage looks before it writes, so a retry adds no second signature.
+ */
+async function cosignManifest(deps: ChartStepDeps, oci: OciPlace, digest: string, cosign: CosignKeyPin): Promise<string> {
+  const signer = await loadSigner(cosign.ref, cosign.passwordEnv, deps.env ?? process.env);
+  const { added } = await signImage(oci.store, oci.repository, digest, signer);
+  const check = await verifyImageSignatures(oci.store, oci.repository, digest, cosign.publicKeyPem);
+  const reference = `${oci.store.location}/${oci.repository}@${digest}`;
+  if (check.valid === 0) throw new CountersignError('SIGNATURE_INVALID', `cosign signature of ${reference} does not verify with the pinned cosign key ${cosign.fingerprint.slice(0, 16)}: ${check.problems.join('; ')}`);
+  return `${reference} ${added ? 'cosign-signed' : 'cosign-signed already'} with key ${cosign.fingerprint.slice(0, 16)}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { SignatureFormat } from '../cosign/formats';
 import type { TargetPolicy } from '../policy/policy';
 import type { KeyTrust, PinnedRosterEntry } from '../promotion/plan';
 import type { CampaignAction, VerifyFailureAction } from './campaign-config';
+import type { CosignKeyPin } from '../helm/plan';
 import type { KeyKind } from './index-file';
 import type { StoreLocation } from './plan';
 
@@ -36,6 +37,11 @@ export interface CampaignChartTarget {
   repositoryUrl?: string;
   /** `<registry host>/<namespace>`. */
   oci?: string;
+  /**
+   * The chart target's cosign key (its `cosign`), when it has one: a re-signed release's new OCI
+   * manifest is cosign-signed with it, so `cosign verify --key` passes for the tag as before.
+   */
+  cosign?: CosignKeyPin;
   action: CampaignAction;
 }
 

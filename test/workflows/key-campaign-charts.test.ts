@@ -27,9 +27,10 @@ import { campaignWorkflowId } from '../../src/requests/campaign-request';
 import { readRepositoryIndex } from '../../src/helm/repository';
 import type { TrustKey } from '../../src/trust/index-file';
 import { noticeFor } from '../../src/trust/quarantine';
-import { HELMS, helmVerify, run } from '../support/chart-tools';
+import { verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { COSIGN, HELMS, helmVerify, run } from '../support/chart-tools';
 import { runCli } from '../support/cli';
-import { copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
+import { copyDir, PLATFORM_PASSWORD_ENV, TEST_PASSWORD, useTestEnv } from '../support/env';
 import { chartArtifact } from '../../src/helm/oci';
 import { packageChart } from '../../src/helm/package';
 import { loadSigningKey } from '../../src/helm/pgp-key';
@@ -59,10 +60,13 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     // Two chart targets signing with the store, each with a repository directory and an OCI namespace of its own.
     const written = YAML.parse(await fs.readFile(path.join(env.dir, `countersign-${trust}.yaml`), 'utf8')) as { trust: Record<string, unknown> };
     const registry = env.stack.registry.address;
+    const cosignPub = path.join(env.keysDir, 'platform.pub');
     const repo = (name: string) => path.join(env.dir, `${name}-repo`);
     for (const name of ['cc-resign', 'cc-quarantine', 'cc-swap', 'oci-quarantine', 'oci-resign', 'oci-swap']) {
       const publish = name.startsWith('oci-') ? { oci: `${registry}/${name}` } : { repositoryDir: repo(name), oci: `${registry}/${name}` };
-      env.chartWith({ sources: [HELM_CHART, env.dir], signing: { trust }, publish }, name, { trust: { [trust]: written.trust[trust] } });
+      // oci-resign also cosign-signs its OCI manifest, as customers verifying with `cosign verify --key` expect.
+      const cosign = name === 'oci-resign' ? { cosign: { key: path.join(env.keysDir, 'platform.key'), publicKey: cosignPub, passwordEnv: PLATFORM_PASSWORD_ENV } } : {};
+      env.chartWith({ sources: [HELM_CHART, env.dir], signing: { trust }, publish, ...cosign }, name, { trust: { [trust]: written.trust[trust] } });
       const started = await runCli(['helm', 'release', HELM_CHART, '--target', name, '--as', 'ci', '--key', path.join(env.keysDir, 'ci.key'), '--json'], cliEnv);
       assert.equal(started.code, 0, started.stderr);
       const { releaseId } = JSON.parse(started.stdout) as { releaseId: string };
@@ -142,7 +146,7 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     assert.match(outcome['chart:cc-quarantine'].detail, /taken out of .*index\.yaml \(moved to \.quarantine\): signed by compromised key/);
     assert.deepEqual(done.counts, { resigned: 3, quarantined: 2, reported: 1, unchanged: 0, failed: 0 }, JSON.stringify(done.results));
     assert.equal(outcome['chart:oci-resign'].signatureAdded, true);
-    assert.match(outcome['chart:oci-resign'].detail, new RegExp(`demo-1\\.2\\.3\\.tgz\\.prov signed with ${next.id} .* in ${registry}/oci-resign/demo:1\\.2\\.3$`));
+    assert.match(outcome['chart:oci-resign'].detail, new RegExp(`demo-1\\.2\\.3\\.tgz\\.prov signed with ${next.id} .* in ${registry}/oci-resign/demo:1\\.2\\.3; ${registry}/oci-resign/demo@sha256:[0-9a-f]{64} cosign-signed with key [0-9a-f]{16}$`));
     assert.equal(outcome['chart:oci-quarantine'].outcome, 'quarantined', outcome['chart:oci-quarantine'].detail);
     assert.match(outcome['chart:oci-quarantine'].detail, new RegExp(`OCI tag ${registry}/oci-quarantine/demo:1\\.2\\.3 (removed|now names a quarantine notice): signed by compromised key`));
     // The thief's chart under oci-swap's tag is not the archive the release recorded: nothing signed, a person looks.
@@ -172,6 +176,16 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     assert.equal(ociPulled.code, 0, ociPulled.out);
     assert.notEqual((await pull('oci-resign', oldKeyring)).code, 0);
     assert.notEqual((await pull('oci-swap', newKeyring)).code, 0, "the attacker's chart under an OCI-only tag got no .prov by the new key");
+    // Stock cosign: the re-signed release's new manifest carries the chart target's cosign signature, exactly one.
+    const cosignVerify = (name: string) => run(COSIGN!, ['verify', '--key', cosignPub, '--insecure-ignore-tlog=true', '--allow-http-registry', `${registry}/${name}/demo:1.2.3`], { HOME: env.dir });
+    if (COSIGN) {
+      const verified = await cosignVerify('oci-resign');
+      assert.equal(verified.code, 0, verified.out);
+      // Without a cosign key pinned, nothing was cosign-signed: the check above can fail.
+      assert.notEqual((await cosignVerify('cc-resign')).code, 0);
+    }
+    const resignedDigest = (await env.store.getManifest('oci-resign/demo', '1.2.3'))!.digest;
+    assert.equal((await verifyImageSignatures(env.store, 'oci-resign/demo', resignedDigest, await fs.readFile(cosignPub, 'utf8'))).valid, 1);
     const ociQuarantined = await env.store.getManifest('oci-quarantine/demo', '1.2.3');
     assert.ok(ociQuarantined === undefined || noticeFor(ociQuarantined.data) !== undefined, 'the OCI-only tag is gone or names a quarantine notice');
     assert.notEqual((await pull('oci-quarantine', oldKeyring)).code, 0, 'helm pulls nothing verifiable from the quarantined OCI-only tag');
@@ -210,5 +224,9 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     ]);
     assert.equal((await pull('oci-resign', newKeyring)).code, 0);
     assert.equal((await helmVerify(helm!, newKeyring, tgz, home)).code, 0);
+    // The second run signs nothing again: still one cosign signature on the re-signed manifest.
+    assert.match(twice.results.find((r) => r.id.startsWith('chart:oci-resign@'))!.detail, /cosign-signed already with key/);
+    assert.equal((await verifyImageSignatures(env.store, 'oci-resign/demo', resignedDigest, await fs.readFile(cosignPub, 'utf8'))).valid, 1);
+    if (COSIGN) assert.equal((await cosignVerify('oci-resign')).code, 0);
   });
 });
