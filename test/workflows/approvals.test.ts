@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { signDecision } from '../../src/approval/sign';
@@ -12,6 +10,7 @@ import { hasCode } from '../../src/errors';
 import { FileSigner } from '../../src/keys/file-signer';
 import { canonicalStatement, APPROVAL_PREDICATE_TYPE, APPROVAL_STATEMENT_TYPE } from '../../workflows/approval-messages';
 import { buildFacts, copyDir, useTestEnv, TEST_PASSWORD } from '../support/env';
+import { startWebhookReceiver } from '../support/webhook-receiver';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
@@ -64,18 +63,14 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
 
   /** A real webhook receiver; `answer` gives the HTTP status for the nth request (from 1). */
   async function webhookServer(answer: (n: number) => number) {
-    const requests: Array<{ kind: string; status: number }> = [];
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        const status = answer(requests.length + 1);
-        requests.push({ kind: JSON.parse(body).kind, status });
-        res.writeHead(status).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, requests, close: () => server.close() };
+    const hook = await startWebhookReceiver<{ kind: string }>({ answer });
+    return {
+      url: hook.url,
+      get requests() {
+        return hook.received.map((body, i) => ({ kind: body.kind, status: hook.statuses[i] }));
+      },
+      close: hook.close,
+    };
   }
 
   it('needs 2 of platform and 1 of security, counts a person once, and says why it is blocked', async () => {
@@ -233,7 +228,7 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
       assert.equal(done.approval.notificationFailures, 0);
       assert.deepEqual(hook.requests.at(-1), { kind: 'approved', status: 204 });
     } finally {
-      hook.close();
+      await hook.close();
     }
   });
 
@@ -254,7 +249,7 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
       assert.ok(kinds.filter((k) => k === 'approved').length >= 2, `the ending retried too: ${kinds.join(',')}`);
       assert.deepEqual([...new Set(kinds)].sort(), ['approved', 'requested']);
     } finally {
-      hook.close();
+      await hook.close();
     }
   });
 
@@ -281,20 +276,11 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
   });
 
   it('sends reminders, then escalates, in order, across a worker restart', async () => {
-    const received: Array<{ kind: string; to: string[]; reminders: number }> = [];
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        received.push(JSON.parse(body));
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const hook = await startWebhookReceiver<{ kind: string; to: string[]; reminders: number }>();
+    const { received } = hook;
     try {
       const { promotionId } = await atGate(
-        { approvers: ['alice', 'bob'], required: 1, deadline: '1h', reminderEvery: '1m', escalateAfter: 2, escalation: { members: ['erin'] }, webhook: url },
+        { approvers: ['alice', 'bob'], required: 1, deadline: '1h', reminderEvery: '1m', escalateAfter: 2, escalation: { members: ['erin'] }, webhook: hook.url },
         {
           // The configuration check keeps reminders a minute apart or more; the gate runs on the
           // pinned values, so the test pins a one-second reminder there. The deadline stays far
@@ -318,7 +304,7 @@ describe('approval gate: quorum, signed statements, separation of duties, time',
       assert.deepEqual(received[3].to, ['erin']);
       assert.deepEqual(received.filter((n) => n.kind === 'reminder').map((n) => n.reminders).slice(0, 2), [1, 2]);
     } finally {
-      server.close();
+      await hook.close();
     }
   });
 });

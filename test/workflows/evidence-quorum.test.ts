@@ -6,8 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { signDecision } from '../../src/approval/sign';
@@ -20,6 +18,7 @@ import { createAttestations, developerSign } from '../../src/promotion/steps';
 import type { ApprovalView } from '../../workflows/approval-messages';
 import { runCli } from '../support/cli';
 import { buildFacts, copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
+import { startWebhookReceiver } from '../support/webhook-receiver';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
@@ -51,19 +50,10 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
   }
 
   it('a new developer-signed attestation drops the votes over the old pack, says why, and refuses votes over it', async () => {
-    const received: Array<Record<string, any>> = [];
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        received.push(JSON.parse(body));
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const hook = await startWebhookReceiver<Record<string, any>>();
+    const { received } = hook;
     try {
-      const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h', reminderEvery: '1m', webhook: url } });
+      const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h', reminderEvery: '1m', webhook: hook.url } });
       // The configuration keeps reminders a minute apart or more; the gate runs on the pinned value,
       // so one second here makes the gate read the pack again every second.
       target.approval.reminderEveryMs = 1000;
@@ -148,7 +138,7 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
       assert.equal(done.state, 'PROMOTED', done.error);
       assert.deepEqual(done.approval.votes.map((v) => [v.approver, v.evidence]), [['alice', second], ['bob', second]]);
     } finally {
-      server.close();
+      await hook.close();
     }
   });
 });

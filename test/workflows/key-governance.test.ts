@@ -3,8 +3,6 @@
  * `keys status` exits with; custodians told at a real webhook receiver; schedules a person reads.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { keyWorkflowStatus, rotationScheduleId, signCeremonyRequest, startRotation, trustConfig } from '../../src/client/trust';
@@ -16,6 +14,7 @@ import type { Notification } from '../../src/notify/webhook';
 import { runCli } from '../support/cli';
 import { TEST_PASSWORD, useTestEnv } from '../support/env';
 import { startMoto } from '../support/moto';
+import { startWebhookReceiver } from '../support/webhook-receiver';
 import { join, requestSigner, runCeremony, startCeremony, trustTestConfig, until } from '../trust/support';
 
 describe('key governance', () => {
@@ -123,18 +122,10 @@ describe('key governance', () => {
   });
 
   it('custodians hear about a ceremony at its webhook: when it opens, reminders, the escalation, each with the ceremony id and the command to join', async () => {
-    const received: Notification[] = [];
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        received.push(JSON.parse(body) as Notification);
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const hook = await startWebhookReceiver<Notification>({ path: 'ceremonies' });
+    const { received } = hook;
     try {
-      const webhook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ceremonies`;
+      const webhook = hook.url;
       const config = trustTestConfig(env, { custodians: { members: ['alice', 'bob', 'carol'], required: 2, deadline: '1h', webhook, reminderEvery: '1m', escalateAfter: 2, escalation: { name: 'governance', members: ['dave'] } } }, 'told');
       // The configuration's floor is a minute between reminders; the test shortens it on the parsed configuration the worker holds.
       config.trust.told.custodians.reminderEveryMs = 1000;
@@ -163,8 +154,7 @@ describe('key governance', () => {
       assert.equal(approved?.command, undefined);
       assert.equal(approved?.subject, ceremonyId);
     } finally {
-      server.closeAllConnections();
-      server.close();
+      await hook.close();
     }
   });
 
