@@ -7,24 +7,18 @@
  * a passkey-signed statement for a promotion replayed onto a chart release.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import YAML from 'yaml';
 import { APPROVAL_STATEMENT_TYPE } from '../../src/approval/constants';
 import { statementChallenge } from '../../src/approval/passkey-assertion';
 import { canonicalStatement } from '../../src/approval/statement';
 import { waitForChartRelease } from '../../src/client/chart-releases';
 import { getApproval } from '../../src/client/promotions';
-import { loadConsoleConfig } from '../../src/config-console';
-import { createConsole } from '../../src/console/server';
-import { RegistryStore } from '../../src/oci/registry';
-import { freePort } from '../../src/stack/ports';
-import { requireTool } from '../../src/stack/tools';
 import { demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../helm/helpers';
 import { useTestEnv } from '../support/env';
+import { browserWithAuthenticator, enrolInBrowser, logInInBrowser, startPasskeyConsole, type PasskeyConsole } from '../support/passkey-console';
 
 const SHOTS = path.resolve(__dirname, '../../docs/console');
 
@@ -34,24 +28,14 @@ describe('chart releases decided with a passkey in chromium: RELEASED; the chart
   let browser: Browser | undefined;
   let page: Page;
   let origin: string;
-  let port: number;
-  let app: FastifyInstance | undefined;
+  let console_: PasskeyConsole | undefined;
   let enrolled: Enrolled;
   // Registered before the environment's: the open page's event stream and the console stop before Temporal's connection closes.
   after(async () => {
     await browser?.close();
-    await app?.close();
+    await console_?.close();
   });
   const env = useTestEnv({ setup: (e) => void (e.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE) });
-
-  async function serve(config: Record<string, unknown>): Promise<void> {
-    await app?.close();
-    const file = path.join(env.dir, 'console.yaml');
-    await fs.writeFile(file, YAML.stringify(config));
-    const loaded = loadConsoleConfig(file);
-    app = createConsole({ client: env.client, storeFor: (host) => new RegistryStore(host), watchMs: 200, access: { login: true, rp: loaded.console!, passkeys: loaded.passkeys } });
-    await app.listen({ host: '127.0.0.1', port });
-  }
 
   /** A chart release of the demo chart to a chart target whose approvers are `members`, pat's roster entry `pat`; parked at the gate. */
   async function atGate(target: string, members: string[], pat: Record<string, unknown>): Promise<{ releaseId: string; sha256: string }> {
@@ -72,28 +56,14 @@ describe('chart releases decided with a passkey in chromium: RELEASED; the chart
   }
 
   before(async () => {
-    port = await freePort();
-    // Browsers allow WebAuthn over http on localhost only.
-    origin = `http://localhost:${port}`;
-    await serve({ console: { origin } });
-    browser = await chromium.launch({ executablePath: requireTool('chromium'), headless: true, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('WebAuthn.enable', { enableUI: false });
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
-    await page.goto(`${origin}/enrol`);
-    await page.fill('#approver', 'pat');
-    await page.fill('#passkey-name', 'laptop');
-    await page.click('button[type=submit]');
-    await page.locator('#snippet').waitFor({ state: 'visible', timeout: 30_000 });
-    enrolled = (YAML.parse(await page.locator('#snippet').innerText()) as { approvers: { pat: { passkeys: Enrolled[] } } }).approvers.pat.passkeys[0];
+    console_ = await startPasskeyConsole(env);
+    origin = console_.origin;
+    ({ browser, page } = await browserWithAuthenticator());
+    const snippet = await enrolInBrowser(page, origin, 'pat', 'laptop');
+    enrolled = (YAML.parse(snippet) as { approvers: { pat: { passkeys: Enrolled[] } } }).approvers.pat.passkeys[0];
     // The console knows pat's passkey (so pat can log in); each chart target's roster is the worker's, set per test.
-    await serve({ console: { origin }, approvers: { pat: { passkeys: [enrolled] } } });
-    await page.goto(`${origin}/login`);
-    await page.click('#login');
-    await page.waitForURL(`${origin}/`, { timeout: 30_000 });
+    await console_.serve({ console: { origin }, approvers: { pat: { passkeys: [enrolled] } } });
+    await logInInBrowser(page, origin);
   });
 
   it("approving a chart release with a passkey pinned in the chart target's roster releases it", async () => {

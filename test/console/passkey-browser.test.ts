@@ -12,17 +12,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import YAML from 'yaml';
 import { waitForPromotion } from '../../src/client/promotions';
-import { loadConsoleConfig } from '../../src/config-console';
-import { createConsole } from '../../src/console/server';
-import { RegistryStore } from '../../src/oci/registry';
-import { freePort } from '../../src/stack/ports';
-import { locateTool, requireTool } from '../../src/stack/tools';
+import { locateTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
 import { buildFacts, COMMIT, copyDir, useTestEnv } from '../support/env';
+import { browserWithAuthenticator, enrolInBrowser, startPasskeyConsole, type PasskeyConsole } from '../support/passkey-console';
 import { NEXT_COMMIT } from './support';
 
 const SHOTS = path.resolve(__dirname, '../../docs/console');
@@ -33,47 +29,25 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
   let browser: Browser | undefined;
   let page: Page;
   let origin: string;
-  let port: number;
-  let app: FastifyInstance | undefined;
+  let console_: PasskeyConsole | undefined;
   let snippet: string;
   let promotion: { promotionId: string; digest: string; repository: string };
   // Registered before the environment's: the open page's event stream and the console stop before Temporal's connection closes.
   after(async () => {
     await browser?.close();
-    await app?.close();
+    await console_?.close();
   });
   const env = useTestEnv();
 
-  async function serve(configFile: string): Promise<void> {
-    await app?.close();
-    const config = loadConsoleConfig(configFile);
-    app = createConsole({ client: env.client, storeFor: (host) => new RegistryStore(host), watchMs: 200, access: { login: true, rp: config.console!, passkeys: config.passkeys } });
-    await app.listen({ host: '127.0.0.1', port });
-  }
-
   before(async () => {
-    port = await freePort();
-    // Browsers allow WebAuthn over http on localhost only.
-    origin = `http://localhost:${port}`;
-    await fs.writeFile(path.join(env.dir, 'console.yaml'), YAML.stringify({ console: { origin } }));
-    await serve(path.join(env.dir, 'console.yaml'));
-    browser = await chromium.launch({ executablePath: requireTool('chromium'), headless: true, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('WebAuthn.enable', { enableUI: false });
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
+    console_ = await startPasskeyConsole(env);
+    origin = console_.origin;
+    ({ browser, page } = await browserWithAuthenticator());
   });
   it('enrolling creates an ES256 passkey and prints the roster snippet; it grants nothing', async () => {
     await page.goto(`${origin}/`);
     assert.equal(new URL(page.url()).pathname, '/login', 'no session: the login page');
-    await page.goto(`${origin}/enrol`);
-    await page.fill('#approver', 'pat');
-    await page.fill('#passkey-name', 'laptop');
-    await page.click('button[type=submit]');
-    await page.locator('#snippet').waitFor({ state: 'visible', timeout: 30_000 });
-    snippet = await page.locator('#snippet').innerText();
+    snippet = await enrolInBrowser(page, origin, 'pat', 'laptop');
     const parsed = YAML.parse(snippet) as { approvers: { pat: { passkeys: Array<{ id: string; publicKey: string; name: string }> } } };
     assert.match(parsed.approvers.pat.passkeys[0].id, /^[A-Za-z0-9_-]+$/);
     assert.match(parsed.approvers.pat.passkeys[0].publicKey, /^-----BEGIN PUBLIC KEY-----\n/);
@@ -90,8 +64,7 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
     const roster = (YAML.parse(snippet) as { approvers: Record<string, unknown> }).approvers;
     // The operator's edit: the snippet under approvers:, in the worker's configuration and the console's.
     const target = env.targetWith({ repository: `${env.stack.registry.address}/apps/passkey-browser`, console: { origin }, approvers: { ...roster, bob: { publicKey: 'keys/bob.pub' } }, approval: { approvers: ['pat', 'bob'], required: 1 } }, 'passkey-browser');
-    await fs.writeFile(path.join(env.dir, 'console.yaml'), YAML.stringify({ console: { origin }, approvers: roster }));
-    await serve(path.join(env.dir, 'console.yaml'));
+    await console_!.serve({ console: { origin }, approvers: roster });
     // A release first (bob approves with his file key), so the page has something to compare against.
     const v1 = await copyDir(HELLO, path.join(env.dir, 'passkey-browser-v1'));
     const first = await env.promote({ target, source: { directory: v1 }, build: buildFacts() });
