@@ -32,23 +32,33 @@ describe("governance steps refuse what the worker did not seal", () => {
   });
   after(() => workflowsOnly?.stop());
 
+  /** What createCeremonyKey would return for mallory's key, unsealed, as anyone outside the worker must write it. */
+  const malloryCreatedKey = () => ({
+    kind: 'cosign',
+    ref: path.join(env.keysDir, 'mallory.key'),
+    passwordEnv: 'X',
+    fingerprint: keyFingerprint(malloryPem),
+    created: new Date().toISOString(),
+    publicBase64: Buffer.from(malloryPem).toString('base64'),
+  });
+
+  /**
+   * The custodians join once the ceremony's gate is open; the worker is stopped before the last
+   * join, so no worker executes the step that join brings the run to: the attacker answers it.
+   */
+  async function quorumWithNoWorker(ceremonyId: string, stopWorker: () => Promise<void>): Promise<void> {
+    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
+    await join(env, ceremonyId, 'bob');
+    await stopWorker();
+    await join(env, ceremonyId, 'carol');
+  }
+
   it("a ceremony's key-creation step answered with the attacker's key: publication refuses it, the index gets no key", async () => {
     const config = trustTestConfig(env, {}, 'platform');
     const stopWorker = await env.startWorker();
     const { ceremonyId } = await startCeremony(env, config, 'platform', 'erin');
-    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
-    await join(env, ceremonyId, 'bob');
-    // From here no worker executes activities: the last custodian's join brings the run to key creation.
-    await stopWorker();
-    await join(env, ceremonyId, 'carol');
-    await completeActivityById(env.client, ceremonyId, 'createCeremonyKey', {
-      kind: 'cosign',
-      ref: path.join(env.keysDir, 'mallory.key'),
-      passwordEnv: 'X',
-      fingerprint: keyFingerprint(malloryPem),
-      created: new Date().toISOString(),
-      publicBase64: Buffer.from(malloryPem).toString('base64'),
-    });
+    await quorumWithNoWorker(ceremonyId, stopWorker);
+    await completeActivityById(env.client, ceremonyId, 'createCeremonyKey', malloryCreatedKey());
     const stop = await env.startWorker();
     try {
       const done = await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && !['AWAITING_CUSTODIANS', 'CREATING', 'PUBLISHING'].includes(s.status.state), 60_000);
@@ -107,20 +117,10 @@ describe("governance steps refuse what the worker did not seal", () => {
     assert.equal(first.ceremony.state, 'PUBLISHED', first.ceremony.error);
     const victim = first.ceremony.key!;
     const { rotationId, ceremonyId } = await startCeremony(env, config, 'ret', 'erin');
-    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
-    await join(env, ceremonyId, 'bob');
-    await stopWorker();
-    await join(env, ceremonyId, 'carol');
+    await quorumWithNoWorker(ceremonyId, stopWorker);
     // Both of the ceremony's steps answered by the caller: a key that is never published, and a publication
     // that says the victim is retiring now (its overlap over), unsealed as anyone outside the worker must write it.
-    await completeActivityById(env.client, ceremonyId, 'createCeremonyKey', {
-      kind: 'cosign',
-      ref: path.join(env.keysDir, 'mallory.key'),
-      passwordEnv: 'X',
-      fingerprint: keyFingerprint(malloryPem),
-      created: new Date().toISOString(),
-      publicBase64: Buffer.from(malloryPem).toString('base64'),
-    });
+    await completeActivityById(env.client, ceremonyId, 'createCeremonyKey', malloryCreatedKey());
     await completeActivityById(env.client, ceremonyId, 'publishCeremonyKey', {
       key: { ...victim, id: 'forged', fingerprint: keyFingerprint(malloryPem) },
       retiring: [{ ...victim, status: 'active', retireAfter: new Date(Date.now() - 60_000).toISOString() }],
