@@ -15,4 +15,7 @@ fi
 
 npx tsc --noEmit -p .
 # Each file runs in its own process; workflow files start their own servers on free ports.
-exec node --import tsx --test --test-concurrency="${COUNTERSIGN_TEST_CONCURRENCY:-2}" "${files[@]}"
+# --test-timeout bounds each file (and each test and hook in it): a file that hangs, in a hook or
+# on a handle left open, fails after it and the run goes on. The slowest file takes about 4 minutes.
+exec node --import tsx --test --test-concurrency="${COUNTERSIGN_TEST_CONCURRENCY:-2}" \
+  --test-timeout="${COUNTERSIGN_TEST_TIMEOUT_MS:-900000}" "${files[@]}"

@@ -42,6 +42,9 @@ export interface ConsoleDeps extends EvidenceDeps {
   temporalUi?: { url: string; namespace: string };
 }
 
+/** How long closing the console waits for event-stream looks in flight. */
+const CLOSE_WAIT_MS = 10_000;
+
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
@@ -65,7 +68,13 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     return p;
   };
   app.addHook('onClose', async () => {
-    await Promise.allSettled([...inFlight]);
+    // Bounded: a look stuck on an unreachable Temporal must not keep the console from stopping.
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
+    });
+    await Promise.race([Promise.allSettled([...inFlight]), giveUp]);
+    clearTimeout(timer);
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);

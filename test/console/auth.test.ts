@@ -16,6 +16,8 @@ const RP = { origin: 'https://console.acme.test', rpId: 'console.acme.test' };
 const passkey = (c: SoftwareCredential): PasskeyConfig => ({ id: c.id, publicKeyPem: c.publicKeyPem, source: 'inline', ...RP });
 
 describe('console login, sessions and CSRF', () => {
+  // Registered before the environment's, so the console closes while Temporal is up.
+  after(() => app?.close());
   const env = useTestEnv({ worker: false });
   const alice = newCredential();
   const stranger = newCredential();
@@ -23,7 +25,6 @@ describe('console login, sessions and CSRF', () => {
   before(() => {
     app = createConsole({ client: env.client, storeFor: (host) => new RegistryStore(host), access: { login: true, rp: RP, passkeys: { alice: [passkey(alice)] } } });
   });
-  after(() => app?.close());
 
   const post = (url: string, payload: unknown, headers: Record<string, string> = {}) => app.inject({ method: 'POST', url, payload: payload as object, headers: { origin: RP.origin, ...headers } });
   async function challenge(url = '/login/options'): Promise<string> {

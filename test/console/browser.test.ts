@@ -14,15 +14,16 @@ import { NEXT_COMMIT, useConsoleFixture } from './support';
 const SHOTS = path.resolve(__dirname, '../../docs/console');
 
 describe('approval console in chromium, on the real stack', () => {
-  const f = useConsoleFixture();
-  let browser: Browser;
+  let browser: Browser | undefined;
   let page: Page;
+  // Registered before the console fixture's: the open page and its event stream go first.
+  after(async () => {
+    await browser?.close();
+  });
+  const f = useConsoleFixture();
   before(async () => {
     browser = await chromium.launch({ executablePath: requireTool('chromium'), headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  });
-  after(async () => {
-    await browser?.close();
   });
 
   it('the waiting list shows the promotion parked at the gate, with its group and no votes yet', async () => {

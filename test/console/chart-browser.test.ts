@@ -22,11 +22,16 @@ import { useTestEnv } from '../support/env';
 const SHOTS = path.resolve(__dirname, '../../docs/console');
 
 describe("a chart release's evidence page in chromium, on the real stack", () => {
-  const env = useTestEnv({ setup: (e) => void (e.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE) });
-  let browser: Browser;
+  let browser: Browser | undefined;
   let page: Page;
   let url: string;
   let close: (() => Promise<void>) | undefined;
+  // Registered before the environment's: the page, then the console, stop while Temporal is up.
+  after(async () => {
+    await browser?.close();
+    await close?.();
+  });
+  const env = useTestEnv({ setup: (e) => void (e.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE) });
   let releaseId: string;
   let sha256: string;
 
@@ -42,10 +47,6 @@ describe("a chart release's evidence page in chromium, on the real stack", () =>
     close = () => app.close();
     browser = await chromium.launch({ executablePath: requireTool('chromium'), headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  });
-  after(async () => {
-    await browser?.close();
-    await close?.();
   });
 
   it('is linked from the waiting list and shows the chart, its digest, checks, provenance, policy and timeline', async () => {
@@ -91,7 +92,7 @@ describe("a chart release's evidence page in chromium, on the real stack", () =>
     // release on a page of its own, which nothing reloads any more.
     assert.equal((await waitForChartRelease(env.client, releaseId)).state, 'RELEASED');
     await page.close();
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
     await page.goto(`${url}/charts/${encodeURIComponent(releaseId)}`);
     assert.match(await page.locator('tr.vote', { hasText: 'alice' }).innerText(), /alice\s+approve\s+chart checked/);
     const checks = await page.locator('#checks tbody tr').allInnerTexts();

@@ -11,12 +11,13 @@ import { RegistryStore } from '../../src/oci/registry';
 import { useTestEnv } from '../support/env';
 
 describe('console metrics', () => {
+  // Registered before the environment's, so the console closes while Temporal is up.
+  after(() => app?.close());
   const env = useTestEnv({ worker: false });
   let app: ReturnType<typeof createConsole>;
   before(() => {
     app = createConsole({ client: env.client, storeFor: (host) => new RegistryStore(host), metrics: new ConsoleMetrics({ processMetrics: false }), access: { login: false, passkeys: {} } });
   });
-  after(() => app?.close());
 
   it('counts requests by route template, never by the path a caller chose', async () => {
     assert.equal((await app.inject({ url: '/' })).statusCode, 200);

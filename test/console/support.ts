@@ -30,9 +30,14 @@ export interface ConsoleFixture {
 }
 
 export function useConsoleFixture(): ConsoleFixture {
+  let close: (() => Promise<void>) | undefined;
+  // after() hooks run in the order they are registered: this one, registered before the
+  // environment's, stops the console (and its event streams) while Temporal is still up.
+  after(async () => {
+    await close?.();
+  });
   const env = useTestEnv();
   const fixture = { env } as ConsoleFixture;
-  let close: (() => Promise<void>) | undefined;
   before(async () => {
     const v1 = await copyDir(HELLO, path.join(env.dir, 'hello-v1'));
     const first = await env.promote({ source: { directory: v1 }, build: buildFacts() });
@@ -54,9 +59,6 @@ export function useConsoleFixture(): ConsoleFixture {
     await app.listen({ host: '127.0.0.1', port: 0 });
     fixture.url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     close = () => app.close();
-  });
-  after(async () => {
-    await close?.();
   });
   return fixture;
 }
