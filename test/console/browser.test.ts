@@ -6,24 +6,24 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { requireTool } from '../../src/stack/tools';
+import type { Page } from 'playwright-core';
+import { launchChromium, type TestBrowser } from '../support/chromium';
 import { COMMIT } from '../support/env';
 import { NEXT_COMMIT, useConsoleFixture } from './support';
 
 const SHOTS = path.resolve(__dirname, '../../docs/console');
 
 describe('approval console in chromium, on the real stack', () => {
-  let browser: Browser | undefined;
+  let chrome: TestBrowser | undefined;
   let page: Page;
   // Registered before the console fixture's: the open page and its event stream go first.
   after(async () => {
-    await browser?.close();
+    await chrome?.close();
   });
   const f = useConsoleFixture();
   before(async () => {
-    browser = await chromium.launch({ executablePath: requireTool('chromium'), headless: true, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    chrome = await launchChromium();
+    page = chrome.page;
   });
 
   it('the waiting list shows the promotion parked at the gate, with its group and no votes yet', async () => {

@@ -10,25 +10,25 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { waitForChartRelease } from '../../src/client/chart-releases';
 import { createConsole } from '../../src/console/server';
 import { RegistryStore } from '../../src/oci/registry';
-import { requireTool } from '../../src/stack/tools';
 import { DEMO_DIR, DEMO_FILE, demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../helm/helpers';
 import { runCli } from '../support/cli';
+import { launchChromium, type TestBrowser } from '../support/chromium';
 import { useTestEnv } from '../support/env';
 
 const SHOTS = path.resolve(__dirname, '../../docs/console');
 
 describe("a chart release's evidence page in chromium, on the real stack", () => {
-  let browser: Browser | undefined;
+  let chrome: TestBrowser | undefined;
   let page: Page;
   let url: string;
   let close: (() => Promise<void>) | undefined;
   // Registered before the environment's: the page, then the console, stop while Temporal is up.
   after(async () => {
-    await browser?.close();
+    await chrome?.close();
     await close?.();
   });
   const env = useTestEnv({ setup: (e) => void (e.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE) });
@@ -45,8 +45,8 @@ describe("a chart release's evidence page in chromium, on the real stack", () =>
     await app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     close = () => app.close();
-    browser = await chromium.launch({ executablePath: requireTool('chromium'), headless: true, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    chrome = await launchChromium();
+    page = chrome.page;
   });
 
   it('is linked from the waiting list and shows the chart, its digest, checks, provenance, policy and timeline', async () => {
@@ -92,7 +92,7 @@ describe("a chart release's evidence page in chromium, on the real stack", () =>
     // release on a page of its own, which nothing reloads any more.
     assert.equal((await waitForChartRelease(env.client, releaseId)).state, 'RELEASED');
     await page.close();
-    page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+    page = await chrome!.browser.newPage({ viewport: { width: 1200, height: 900 } });
     await page.goto(`${url}/charts/${encodeURIComponent(releaseId)}`);
     assert.match(await page.locator('tr.vote', { hasText: 'alice' }).innerText(), /alice\s+approve\s+chart checked/);
     const checks = await page.locator('#checks tbody tr').allInnerTexts();

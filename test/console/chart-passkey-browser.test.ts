@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import YAML from 'yaml';
 import { APPROVAL_STATEMENT_TYPE } from '../../src/approval/constants';
 import { statementChallenge } from '../../src/approval/passkey-assertion';
@@ -18,6 +18,7 @@ import { waitForChartRelease } from '../../src/client/chart-releases';
 import { getApproval } from '../../src/client/promotions';
 import { demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../helm/helpers';
 import { useTestEnv } from '../support/env';
+import type { TestBrowser } from '../support/chromium';
 import { browserWithAuthenticator, enrolInBrowser, logInInBrowser, startPasskeyConsole, type PasskeyConsole } from '../support/passkey-console';
 
 const SHOTS = path.resolve(__dirname, '../../docs/console');
@@ -25,14 +26,14 @@ const SHOTS = path.resolve(__dirname, '../../docs/console');
 type Enrolled = { id: string; publicKey: string; name: string };
 
 describe('chart releases decided with a passkey in chromium: RELEASED; the chart roster and the run are what the workflow checks', () => {
-  let browser: Browser | undefined;
+  let chrome: TestBrowser | undefined;
   let page: Page;
   let origin: string;
   let console_: PasskeyConsole | undefined;
   let enrolled: Enrolled;
   // Registered before the environment's: the open page's event stream and the console stop before Temporal's connection closes.
   after(async () => {
-    await browser?.close();
+    await chrome?.close();
     await console_?.close();
   });
   const env = useTestEnv({ setup: (e) => void (e.workerEnv[PGP_PASSWORD_ENV] = TEST_KEY_PASSPHRASE) });
@@ -58,7 +59,8 @@ describe('chart releases decided with a passkey in chromium: RELEASED; the chart
   before(async () => {
     console_ = await startPasskeyConsole(env);
     origin = console_.origin;
-    ({ browser, page } = await browserWithAuthenticator());
+    chrome = await browserWithAuthenticator();
+    page = chrome.page;
     const snippet = await enrolInBrowser(page, origin, 'pat', 'laptop');
     enrolled = (YAML.parse(snippet) as { approvers: { pat: { passkeys: Enrolled[] } } }).approvers.pat.passkeys[0];
     // The console knows pat's passkey (so pat can log in); each chart target's roster is the worker's, set per test.

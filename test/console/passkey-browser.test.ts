@@ -12,12 +12,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import YAML from 'yaml';
 import { waitForPromotion } from '../../src/client/promotions';
 import { locateTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
 import { buildFacts, COMMIT, copyDir, useTestEnv } from '../support/env';
+import type { TestBrowser } from '../support/chromium';
 import { browserWithAuthenticator, enrolInBrowser, startPasskeyConsole, type PasskeyConsole } from '../support/passkey-console';
 import { NEXT_COMMIT } from './support';
 
@@ -26,7 +27,7 @@ const HELLO = path.resolve(__dirname, '../../examples/hello');
 const cosign = locateTool('cosign');
 
 describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, verified by cosign), reject with a reason', { skip: cosign ? false : 'cosign not installed (npm run toolchain)' }, () => {
-  let browser: Browser | undefined;
+  let chrome: TestBrowser | undefined;
   let page: Page;
   let origin: string;
   let console_: PasskeyConsole | undefined;
@@ -34,7 +35,7 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
   let promotion: { promotionId: string; digest: string; repository: string };
   // Registered before the environment's: the open page's event stream and the console stop before Temporal's connection closes.
   after(async () => {
-    await browser?.close();
+    await chrome?.close();
     await console_?.close();
   });
   const env = useTestEnv();
@@ -42,7 +43,8 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
   before(async () => {
     console_ = await startPasskeyConsole(env);
     origin = console_.origin;
-    ({ browser, page } = await browserWithAuthenticator());
+    chrome = await browserWithAuthenticator();
+    page = chrome.page;
   });
   it('enrolling creates an ES256 passkey and prints the roster snippet; it grants nothing', async () => {
     await page.goto(`${origin}/`);

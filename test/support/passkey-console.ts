@@ -7,13 +7,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import YAML from 'yaml';
 import { loadConsoleConfig } from '../../src/config-console';
 import { createConsole } from '../../src/console/server';
 import { RegistryStore } from '../../src/oci/registry';
 import { freePort } from '../../src/stack/ports';
-import { requireTool } from '../../src/stack/tools';
+import { launchChromium, type TestBrowser } from './chromium';
 import type { TestEnv } from './env';
 
 export interface PasskeyConsole {
@@ -45,15 +45,15 @@ export async function startPasskeyConsole(env: Pick<TestEnv, 'client' | 'dir'>):
 }
 
 /** Chromium with one page that holds a virtual authenticator: every WebAuthn ceremony on it succeeds with user verification. */
-export async function browserWithAuthenticator(): Promise<{ browser: Browser; page: Page }> {
-  const browser = await chromium.launch({ executablePath: requireTool('chromium'), headless: true, args: ['--no-sandbox'] });
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+export async function browserWithAuthenticator(): Promise<TestBrowser> {
+  const chrome = await launchChromium();
+  const page = chrome.page;
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable', { enableUI: false });
   await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
   });
-  return { browser, page };
+  return chrome;
 }
 
 /** Enrols a passkey on the console's /enrol page and returns the roster snippet it prints. */

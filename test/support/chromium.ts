@@ -1,0 +1,38 @@
+/**
+ * Debian's chromium, headless, for the console's browser tests. Launched as a playwright browser
+ * server so the test holds the process: closing asks chromium to quit and, if it has not within
+ * CLOSE_WAIT_MS, kills it, so a browser that will not quit cannot hold a test file open.
+ */
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { requireTool } from '../../src/stack/tools';
+
+const CLOSE_WAIT_MS = 15_000;
+
+export interface TestBrowser {
+  browser: Browser;
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function launchChromium(): Promise<TestBrowser> {
+  const server = await chromium.launchServer({ executablePath: requireTool('chromium'), headless: true, args: ['--no-sandbox'] });
+  let browser: Browser;
+  try {
+    browser = await chromium.connect(server.wsEndpoint());
+  } catch (err) {
+    await server.kill();
+    throw err;
+  }
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const close = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const quit = Promise.allSettled([browser.close(), server.close()]).then(() => 'closed' as const);
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), CLOSE_WAIT_MS);
+    });
+    const outcome = await Promise.race([quit, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') await server.kill();
+  };
+  return { browser, page, close };
+}
