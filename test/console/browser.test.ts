@@ -4,14 +4,11 @@
  * screenshots in docs/console/.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchChromium, type TestBrowser } from '../support/chromium';
+import { launchChromium, screenshotFile, type TestBrowser } from '../support/chromium';
 import { COMMIT } from '../support/env';
 import { NEXT_COMMIT, useConsoleFixture } from './support';
-
-const SHOTS = path.resolve(__dirname, '../../docs/console');
 
 describe('approval console in chromium, on the real stack', () => {
   let chrome: TestBrowser | undefined;
@@ -32,7 +29,7 @@ describe('approval console in chromium, on the real stack', () => {
     assert.equal(await row.count(), 1);
     assert.match(await row.innerText(), /approvers: 0 of 2 \(2 missing\)/);
     assert.match(await row.innerText(), /none yet/);
-    await page.screenshot({ path: path.join(SHOTS, 'waiting.png'), fullPage: true });
+    await page.screenshot({ path: screenshotFile('waiting.png'), fullPage: true });
   });
 
   it("its evidence page shows the checks, the provenance beside the release's and the SBOM changes; a markup-carrying ref stays text", async () => {
@@ -49,7 +46,7 @@ describe('approval console in chromium, on the real stack', () => {
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: string }).__pwned), undefined);
     assert.equal(await page.locator('tr[data-fact="ref"] img, tr[data-fact="ref"] script').count(), 0);
     assert.match(await page.locator('#no-votes').innerText(), /No votes yet/);
-    await page.screenshot({ path: path.join(SHOTS, 'evidence.png'), fullPage: true });
+    await page.screenshot({ path: screenshotFile('evidence.png'), fullPage: true });
   });
 
   it('a vote arriving changes the open page', async () => {
@@ -59,6 +56,6 @@ describe('approval console in chromium, on the real stack', () => {
     await vote.waitFor({ timeout: 30_000 });
     assert.match(await vote.innerText(), /carol\s+approve\s+checked the SBOM diff/);
     assert.match(await page.locator('#approval .groups').innerText(), /approvers\s+1\s+2/);
-    await page.screenshot({ path: path.join(SHOTS, 'evidence-after-vote.png'), fullPage: true });
+    await page.screenshot({ path: screenshotFile('evidence-after-vote.png'), fullPage: true });
   });
 });

@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { waitForChartRelease } from '../../src/client/chart-releases';
@@ -16,10 +15,8 @@ import { createConsole } from '../../src/console/server';
 import { RegistryStore } from '../../src/oci/registry';
 import { DEMO_DIR, DEMO_FILE, demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../helm/helpers';
 import { runCli } from '../support/cli';
-import { launchChromium, type TestBrowser } from '../support/chromium';
+import { launchChromium, screenshotFile, type TestBrowser } from '../support/chromium';
 import { useTestEnv } from '../support/env';
-
-const SHOTS = path.resolve(__dirname, '../../docs/console');
 
 describe("a chart release's evidence page in chromium, on the real stack", () => {
   let chrome: TestBrowser | undefined;
@@ -72,7 +69,7 @@ describe("a chart release's evidence page in chromium, on the real stack", () =>
     assert.match(policy, /approvers: 1 of alice, bob/);
     assert.deepEqual(await page.locator('#timeline li strong').allInnerTexts(), ['authorize', 'package', 'approval']);
     assert.match(await page.locator('#approval .groups').innerText(), /approvers\s+0\s+1/);
-    await page.screenshot({ path: path.join(SHOTS, 'chart-evidence.png'), fullPage: true });
+    await page.screenshot({ path: screenshotFile('chart-evidence.png'), fullPage: true });
 
     // The terminal prints the same pack, with the same digest.
     const cli = await runCli(['evidence', releaseId, '--json'], { TEMPORAL_ADDRESS: env.stack.temporal.address });

@@ -7,7 +7,6 @@
  * a passkey-signed statement for a promotion replayed onto a chart release.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import YAML from 'yaml';
@@ -18,10 +17,8 @@ import { waitForChartRelease } from '../../src/client/chart-releases';
 import { getApproval } from '../../src/client/promotions';
 import { demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../helm/helpers';
 import { useTestEnv } from '../support/env';
-import type { TestBrowser } from '../support/chromium';
+import { screenshotFile, type TestBrowser } from '../support/chromium';
 import { browserWithAuthenticator, enrolInBrowser, logInInBrowser, startPasskeyConsole, type PasskeyConsole } from '../support/passkey-console';
-
-const SHOTS = path.resolve(__dirname, '../../docs/console');
 
 type Enrolled = { id: string; publicKey: string; name: string };
 
@@ -73,7 +70,7 @@ describe('chart releases decided with a passkey in chromium: RELEASED; the chart
     await page.goto(`${origin}/charts/${encodeURIComponent(releaseId)}`);
     assert.equal(await page.locator('#decision').getAttribute('data-base'), `/charts/${encodeURIComponent(releaseId)}`);
     await page.fill('#decision-reason', 'chart checked');
-    await page.screenshot({ path: path.join(SHOTS, 'chart-decide.png'), fullPage: true });
+    await page.screenshot({ path: screenshotFile('chart-decide.png'), fullPage: true });
     await page.click('#approve');
     await page.locator('#result', { hasText: 'Recorded:' }).waitFor({ timeout: 60_000 });
     const done = await waitForChartRelease(env.client, releaseId);

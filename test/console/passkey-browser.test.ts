@@ -18,11 +18,10 @@ import { waitForPromotion } from '../../src/client/promotions';
 import { locateTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
 import { buildFacts, COMMIT, copyDir, useTestEnv } from '../support/env';
-import type { TestBrowser } from '../support/chromium';
+import { screenshotFile, type TestBrowser } from '../support/chromium';
 import { browserWithAuthenticator, enrolInBrowser, startPasskeyConsole, type PasskeyConsole } from '../support/passkey-console';
 import { NEXT_COMMIT } from './support';
 
-const SHOTS = path.resolve(__dirname, '../../docs/console');
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 const cosign = locateTool('cosign');
 
@@ -54,7 +53,7 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
     assert.match(parsed.approvers.pat.passkeys[0].id, /^[A-Za-z0-9_-]+$/);
     assert.match(parsed.approvers.pat.passkeys[0].publicKey, /^-----BEGIN PUBLIC KEY-----\n/);
     assert.equal(parsed.approvers.pat.passkeys[0].name, 'laptop');
-    await page.screenshot({ path: path.join(SHOTS, 'enrol.png'), fullPage: true });
+    await page.screenshot({ path: screenshotFile('enrol.png'), fullPage: true });
     // Not in the roster yet: logging in is refused.
     await page.goto(`${origin}/login`);
     await page.click('#login');
@@ -81,7 +80,7 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
     promotion = { promotionId: started.promotionId, digest: started.digest, repository: target.repository };
 
     await page.goto(`${origin}/login`);
-    await page.screenshot({ path: path.join(SHOTS, 'login.png'), fullPage: true });
+    await page.screenshot({ path: screenshotFile('login.png'), fullPage: true });
     await page.click('#login');
     await page.waitForURL(`${origin}/`, { timeout: 30_000 });
     assert.equal(await page.locator(`tr[data-id="${promotion.promotionId}"]`).count(), 1);
@@ -91,14 +90,14 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
     assert.equal(await page.locator('tr[data-fact="commit"] td').allInnerTexts().then((t) => t.join(' | ')), `${NEXT_COMMIT} | ${COMMIT}`);
     assert.match(await page.locator('#sbom').innerText(), /file added: \.\/CHANGELOG/);
     await page.fill('#decision-reason', 'checked the evidence pack');
-    await page.screenshot({ path: path.join(SHOTS, 'decide.png'), fullPage: true });
+    await page.screenshot({ path: screenshotFile('decide.png'), fullPage: true });
     await page.click('#approve');
     await page.locator('tr.vote', { hasText: 'pat' }).waitFor({ timeout: 60_000 });
     const done = await waitForPromotion(env.client, promotion.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
     // The open page reloads itself when the state moves; nothing here reloads it.
     await page.locator('dd.state', { hasText: 'PROMOTED' }).waitFor({ timeout: 60_000 });
-    await page.screenshot({ path: path.join(SHOTS, 'approved-with-passkey.png'), fullPage: true });
+    await page.screenshot({ path: screenshotFile('approved-with-passkey.png'), fullPage: true });
   });
 
   it('rejecting in the browser needs a reason; with one, the passkey-signed rejection ends the promotion REJECTED', async () => {

@@ -3,6 +3,9 @@
  * server so the test holds the process: closing asks chromium to quit and, if it has not within
  * CLOSE_WAIT_MS, kills it, so a browser that will not quit cannot hold a test file open.
  */
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { requireTool } from '../../src/stack/tools';
 
@@ -35,4 +38,15 @@ export async function launchChromium(): Promise<TestBrowser> {
     if (outcome === 'late') await server.kill();
   };
   return { browser, page, close };
+}
+
+/**
+ * Where a browser test saves a screenshot: docs/console/ when COUNTERSIGN_UPDATE_SCREENSHOTS=1
+ * (to refresh the pictures the docs show), else a scratch folder, so a test run leaves the
+ * checkout as it found it.
+ */
+export function screenshotFile(name: string): string {
+  const dir = process.env.COUNTERSIGN_UPDATE_SCREENSHOTS === '1' ? path.resolve(__dirname, '../../docs/console') : path.join(os.tmpdir(), 'countersign-screenshots');
+  mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
 }
