@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { TypedSearchAttributes, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { CountersignError } from '../errors';
+import { CHART_RELEASE_ID } from '../helm/id';
 import { buildImageFromDirectory } from '../oci/build';
 import { parseImageReference, repositoryOf } from '../oci/reference';
 import { CHART_RELEASE_WORKFLOW_TYPE } from '../../workflows/chart-release-messages';
@@ -208,10 +209,17 @@ export async function waitForGate(client: Client, id: string, options: PollOptio
   }
 }
 
+/** No run with this id, named as what the id says it is (approve and status serve chart releases too). */
+function unknownGatedRun(id: string): CountersignError {
+  return CHART_RELEASE_ID.test(id)
+    ? new CountersignError('UNKNOWN_PROMOTION', `no chart release with id "${id}"`)
+    : new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${id}" (see countersign list)`);
+}
+
 /** The approval gate of a promotion (or any workflow with the gate): who is needed, by when. */
 export async function getApproval(client: Client, id: string): Promise<ApprovalView> {
   const description = await describeOrUndefined(client, id);
-  if (!description) throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${id}" (see countersign list)`);
+  if (!description) throw unknownGatedRun(id);
   if (description.status.name !== 'RUNNING') throw await endedRefusal(client, id, description);
   try {
     return await client.workflow.getHandle(id).query(approvalQuery);
@@ -273,7 +281,7 @@ export async function decide(client: Client, id: string, decision: SignedDecisio
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       const description = await describeOrUndefined(client, id);
-      if (!description) throw new CountersignError('UNKNOWN_PROMOTION', `no promotion with id "${id}"`);
+      if (!description) throw unknownGatedRun(id);
       throw await endedRefusal(client, id, description);
     }
     if (err instanceof WorkflowUpdateFailedError) {

@@ -246,6 +246,10 @@ describe('countersign CLI against a real stack', () => {
       const approve = await runCli(['approve', 'promote-prod-ffffffffffffffff', '--as', 'alice', '--key', key('alice')], cliEnv);
       assert.equal(approve.code, 3);
       assert.match(approve.stderr, /UNKNOWN_PROMOTION: no promotion with id "promote-prod-ffffffffffffffff"/);
+      // approve serves chart releases too: an unknown chart release id is named as one.
+      const chart = await runCli(['approve', 'chart-charts/demo-0.1.0-ffffffffffffffff', '--as', 'alice', '--key', key('alice')], cliEnv);
+      assert.equal(chart.code, 3);
+      assert.match(chart.stderr, /UNKNOWN_PROMOTION: no chart release with id "chart-charts\/demo-0\.1\.0-ffffffffffffffff"/);
     });
 
     it('malformed image reference and a tag without digest are refused before anything starts', async () => {
