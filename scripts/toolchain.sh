@@ -72,7 +72,7 @@ want_temporal=0 want_registry=0 want_cosign=0 want_moto=0 want_local_kms=0 want_
 want_helm=0 want_gpg=0 want_olareg=0 want_cosign_v2=0 want_slsa_verifier=0 want_policy_tester=0 want_kyverno=0
 want_prometheus=0 want_compose=0 want_kubeval=0 want_sigstore=0 want_chromium=0
 if [ $# -eq 0 ]; then
-  # Kyverno's CLI is left out: it takes over an hour to build on two cores (bash scripts/toolchain.sh kyverno).
+  # Kyverno's CLI is left out: the largest build by far (estimated over an hour cold on two cores; bash scripts/toolchain.sh kyverno).
   want_helm=1 want_gpg=1 want_olareg=1 want_cosign_v2=1 want_slsa_verifier=1 want_policy_tester=1
   want_prometheus=1 want_compose=1 want_kubeval=1 want_sigstore=1 want_chromium=1
   want_temporal=1 want_registry=1 want_cosign=1 want_moto=1 want_local_kms=1 want_hadolint=1
