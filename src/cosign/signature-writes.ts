@@ -24,6 +24,12 @@ export interface WriteOptions {
   confirmAfterMs?: number;
   /** Aborted when this attempt has been superseded (an activity cancelled or timed out): nothing more is written. */
   signal?: AbortSignal;
+  /**
+   * Called once the registry has acknowledged this call's first manifest write, before the settle
+   * wait: a caller may start a write that must come after this one (prod sign's approval record
+   * after its signature) without waiting for the read-back too.
+   */
+  onWritten?: () => void;
 }
 
 /** One change to a signature manifest, re-applied to whatever is stored each time it is tried. */
@@ -74,6 +80,7 @@ export async function editSignatureManifest(
       if ((await store.getManifest(repository, tag))?.digest !== current.at) continue;
       options.signal?.throwIfAborted();
       await store.putManifest(repository, tag, Buffer.from(JSON.stringify(manifest), 'utf8'), MEDIA_TYPE.imageManifest);
+      if (!written) options.onWritten?.();
       written = true;
       // One read-back, a moment after the write: by then a slower writer that read the old
       // manifest has landed too, and an overwrite that landed sooner shows just the same.

@@ -351,8 +351,8 @@ export async function productionSign(
   // A key revoked (or retired) since the promotion pinned it signs nothing more: checked last, right before signing.
   await assertTrustAllowsSigning(key.trust);
   const { store, path } = open(deps, target.repository);
+  const publicKeyPem = await signer.publicKeyPem();
   const format = await effectiveFormat(target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT, store, path, target.digest);
-  const signed = await signImageIn(format, store, path, target.digest, signer, options);
   // The signed approval statements travel with the image, signed by the platform key, so a
   // customer can check with cosign verify-attestation that approvals happened.
   // Same format as the signature: cosign v3 ignores .att once an image has bundles.
@@ -369,20 +369,43 @@ export async function productionSign(
         inputAttestations: [...(facts.report.evidence ?? []), ...(approval ? [statementDescriptor(target.repository, target.digest, approval)] : [])],
       })
     : undefined;
-  const summaryFormat = summary ? await summaryFormatMissing(format, store, path, target.digest, await signer.publicKeyPem()) : undefined;
-  const writes: Array<{ statement: Statement; format: SignatureFormat }> = [
-    ...(approval ? [{ statement: approval, format }] : []),
-    ...(summary && summaryFormat ? [{ statement: summary, format: summaryFormat }] : []),
-  ];
-  const added = new Map<Statement, boolean>();
-  // Statements bound for the same format(s) go in one `.att` update.
-  for (const f of new Set(writes.map((w) => w.format))) {
-    const batch = writes.filter((w) => w.format === f).map((w) => w.statement);
-    (await attestImageIn(f, store, path, target.digest, batch, signer, options)).forEach((a, i) => added.set(batch[i], a));
-  }
+  // Read beside the signature's write: it looks only for a summary by the key.
+  const summaryFormat = summary ? summaryFormatMissing(format, store, path, target.digest, publicKeyPem) : Promise.resolve(undefined);
+  // Awaited below unless the signature fails first; then its error is the one reported.
+  summaryFormat.catch(() => undefined);
+  // Nothing half-signed: the approval record and summary are written only once the platform
+  // signature is in the registry (acknowledged, or found there), never before it, so a worker
+  // killed in between leaves a signature without its record (the retry attaches it), never a
+  // record without its signature. They need not wait for the signature's read-back as well: both
+  // manifests settle in the same wait (docs/architecture.md, "Exactly once"). With bundles the
+  // signature is one or more referrer writes with no such hook, so the record waits for all of it.
+  let signatureWritten: () => void = () => undefined;
+  const landed = new Promise<void>((resolve) => (signatureWritten = resolve));
+  const signing = signImageIn(format, store, path, target.digest, signer, format === 'legacy' ? { ...options, onWritten: signatureWritten } : options);
+  const attaching = (async () => {
+    await Promise.race([landed, signing]);
+    const f = await summaryFormat;
+    const writes: Array<{ statement: Statement; format: SignatureFormat }> = [
+      ...(approval ? [{ statement: approval, format }] : []),
+      ...(summary && f ? [{ statement: summary, format: f }] : []),
+    ];
+    const added = new Map<Statement, boolean>();
+    // Statements bound for the same format(s) go in one `.att` update.
+    for (const f of new Set(writes.map((w) => w.format))) {
+      const batch = writes.filter((w) => w.format === f).map((w) => w.statement);
+      (await attestImageIn(f, store, path, target.digest, batch, signer, options)).forEach((a, i) => added.set(batch[i], a));
+    }
+    return added;
+  })();
+  // Both settle before this returns or throws: no write of this attempt outlives it.
+  const [signedOutcome, attachedOutcome] = await Promise.allSettled([signing, attaching]);
+  if (signedOutcome.status === 'rejected') throw signedOutcome.reason;
+  if (attachedOutcome.status === 'rejected') throw attachedOutcome.reason;
+  const signed = signedOutcome.value;
+  const added = attachedOutcome.value;
   const approvalRecordAdded = approval ? (added.get(approval) ?? false) : undefined;
   const summaryAdded = summary ? (added.get(summary) ?? false) : undefined;
-  await confirmProductionSignature(store, path, target.digest, await signer.publicKeyPem(), signed.format, options.summary !== undefined);
+  await confirmProductionSignature(store, path, target.digest, publicKeyPem, signed.format, options.summary !== undefined);
   return {
     added: signed.added,
     keyFingerprint: actual,
