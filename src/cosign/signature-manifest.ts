@@ -1,5 +1,6 @@
 import { CountersignError } from '../errors';
 import { mapLimit } from '../map-limit';
+import { blobCache, type BlobReadOptions } from '../oci/blob-cache';
 import { parseImageManifest } from '../oci/manifest';
 import type { Store } from '../oci/store';
 import type { Descriptor, ImageManifest } from '../oci/types';
@@ -22,9 +23,10 @@ export interface SignatureLayer {
 /**
  * Reads every layer of a cosign signature/attestation manifest; [] when the tag does not exist.
  * More than MAX_LAYERS layers is TOO_MANY_SIGNATURES; a layer or a total over the byte limits is
- * INPUT_TOO_LARGE; each layer is read no further than its descriptor's size.
+ * INPUT_TOO_LARGE; each layer is read no further than its descriptor's size. The manifest is read
+ * every time; layers come from the process's blob cache unless `fresh` (src/oci/blob-cache.ts).
  */
-export async function readSignatureLayers(store: Store, repository: string, tag: string): Promise<SignatureLayer[]> {
+export async function readSignatureLayers(store: Store, repository: string, tag: string, options: BlobReadOptions = {}): Promise<SignatureLayer[]> {
   const manifest = await readManifest(store, repository, tag);
   if (!manifest) return [];
   const where = `${store.location}/${repository}:${tag}`;
@@ -52,7 +54,7 @@ export async function readSignatureLayers(store: Store, repository: string, tag:
   }
   return mapLimit(manifest.layers, SIGNATURE_FETCH_CONCURRENCY, async (descriptor) => ({
     descriptor,
-    data: await store.getBlob(repository, descriptor.digest, descriptor.size),
+    data: await blobCache.get(store, repository, descriptor.digest, descriptor.size, options),
   }));
 }
 
@@ -66,10 +68,11 @@ export async function checkSignatureLayers<T>(
   tag: string,
   noun: string,
   check: (layer: SignatureLayer) => T,
+  options: BlobReadOptions = {},
 ): Promise<{ results: T[]; issues: Problem[] }> {
   let layers: SignatureLayer[];
   try {
-    layers = await readSignatureLayers(store, repository, tag);
+    layers = await readSignatureLayers(store, repository, tag, options);
   } catch (err) {
     if (err instanceof CountersignError && err.code === 'SIGNATURE_INVALID') return { results: [], issues: [{ code: 'MALFORMED', where: tag, message: err.message }] };
     throw err;
