@@ -52,10 +52,15 @@ export async function readSignatureLayers(store: Store, repository: string, tag:
       details: { bytes: total, limit: DEFAULT_SIGNATURE_LAYERS_MAX_TOTAL_BYTES },
     });
   }
-  return mapLimit(manifest.layers, SIGNATURE_FETCH_CONCURRENCY, async (descriptor) => ({
-    descriptor,
-    data: await blobCache.get(store, repository, descriptor.digest, descriptor.size, options),
-  }));
+  // cosign's signature layers of one image share one payload blob: fetched once per read.
+  const fetched = new Map<string, Promise<Buffer>>();
+  const bytes = (descriptor: Descriptor) => {
+    const key = `${descriptor.digest} ${descriptor.size}`;
+    let got = fetched.get(key);
+    if (!got) fetched.set(key, (got = blobCache.get(store, repository, descriptor.digest, descriptor.size, options)));
+    return got;
+  };
+  return mapLimit(manifest.layers, SIGNATURE_FETCH_CONCURRENCY, async (descriptor) => ({ descriptor, data: Buffer.from(await bytes(descriptor)) }));
 }
 
 /**
