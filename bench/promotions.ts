@@ -9,7 +9,8 @@
  * by hand, registry requests per promotion (counted by a proxy in front of the registry) and CPU
  * per promotion for each process (worker, Temporal server, registry, client, the counting proxy)
  * from /proc. BENCH_BY_HAND (default 10) sets the by-hand sample count; 0 skips it.
- * Raw figures go to bench/results/promotions.json.
+ * At level 1 it also prints each step's time (scheduled -> completed, from the workflow history),
+ * median over the serial runs. Raw figures go to bench/results/promotions.json.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -20,6 +21,7 @@ import type { PromotionStatus } from '../workflows/promotion-messages';
 import { promoteByHand } from './by-hand';
 import { FLOOR_TASK_QUEUE, floorApprove } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
+import { medianSteps, stepTimes, type StepTimes } from './step-timeline';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, markdownTable, processMemoryMiB, startBenchStack, type BenchStack } from './support';
 
 /** Only when the waitForGate update cannot answer (src/client/promotions.ts waitForGate). */
@@ -77,7 +79,10 @@ async function main(): Promise<void> {
   const meter = new CpuMeter(bench.pids);
   const rows: Array<{ concurrency: number; ours: Measured; floor: Measured; workerRssMiB: number; workerPeakRssMiB: number }> = [];
   let byHand: Measured | undefined;
+  let steps: ReturnType<typeof medianSteps> = [];
   let seq = 0;
+  /** The level-1 runs' ids, for their step timeline. */
+  const serialIds: string[] = [];
   const idleRssMiB = processMemoryMiB(bench.workerPid).rss;
 
   const sources = (n: number) =>
@@ -106,7 +111,9 @@ async function main(): Promise<void> {
         if (status.state === 'AWAITING_APPROVAL') await signAndDecide(client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver });
         const final = (await client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;
         if (final.state !== 'PROMOTED') throw new Error(`${started.promotionId} ended ${final.state}: ${final.error}`);
-        return Date.now() - t0;
+        const ms = Date.now() - t0;
+        if (concurrency === 1) serialIds.push(started.promotionId);
+        return ms;
       }),
     );
   const floorBatch = async (concurrency: number): Promise<number[]> =>
@@ -130,6 +137,10 @@ async function main(): Promise<void> {
       rows.push({ concurrency, ours, floor, workerRssMiB: memory.rss, workerPeakRssMiB: memory.peak });
       console.error(JSON.stringify(rows.at(-1)));
     }
+    // Read while the stack is up: the histories live on its dev server.
+    const timelines: StepTimes[] = [];
+    for (const id of serialIds) timelines.push(await stepTimes(client, id));
+    steps = medianSteps(timelines);
     const cosign = locateTool('cosign');
     if (byHandCount > 0 && !cosign) throw new Error('cosign is not installed: run bash scripts/toolchain.sh cosign (or BENCH_BY_HAND=0)');
     if (byHandCount > 0) {
@@ -166,6 +177,15 @@ async function main(): Promise<void> {
       ]),
     ),
   );
+  if (steps.length > 0) {
+    console.log();
+    console.log(
+      markdownTable(
+        [`step at level 1 (scheduled -> completed, ${serialIds.length} runs)`, 'p50', 'min', 'max'],
+        steps.map((s) => [s.step, `${s.p50Ms} ms`, `${s.minMs} ms`, `${s.maxMs} ms`]),
+      ),
+    );
+  }
   console.log();
   console.log(
     markdownTable(
@@ -195,7 +215,7 @@ async function main(): Promise<void> {
   await fs.mkdir(path.join(__dirname, 'results'), { recursive: true });
   await fs.writeFile(
     path.join(__dirname, 'results', 'promotions.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, steps }, null, 2)}\n`,
   );
 }
 

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { IN_TOTO_PAYLOAD_TYPE, envelopePayload, parseEnvelope, signEnvelope, verifyEnvelope } from '../dsse/envelope';
 import type { Signer } from '../keys/signer';
+import type { BlobReadOptions } from '../oci/blob-cache';
 import type { Store } from '../oci/store';
 import { MEDIA_TYPE } from '../oci/types';
 import type { Statement } from '../provenance/statement';
@@ -35,10 +36,16 @@ export async function verifyAttestations(
   repository: string,
   digest: string,
   publicKey: string | KeyObject,
+  options: BlobReadOptions = {},
 ): Promise<AttestationReport> {
   const tag = cosignTag(digest, 'att');
-  const { results: attestations, issues } = await checkSignatureLayers(store, repository, tag, 'attestation', (layer) =>
-    checkAttestationLayer(layer.descriptor.mediaType, layer.descriptor.annotations, layer.data, digest, publicKey),
+  const { results: attestations, issues } = await checkSignatureLayers(
+    store,
+    repository,
+    tag,
+    'attestation',
+    (layer) => checkAttestationLayer(layer.descriptor.mediaType, layer.descriptor.annotations, layer.data, digest, publicKey),
+    options,
   );
   const problems = issues.map((i) => (i.code === 'NOT_FOUND' || i.where === tag ? i.message : formatProblem(i)));
   return { attestations, problems, issues };

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { keyFingerprint, verifySignature } from '../keys/public-key';
 import type { Signer } from '../keys/signer';
+import type { BlobReadOptions } from '../oci/blob-cache';
 import type { Store } from '../oci/store';
 import { MEDIA_TYPE } from '../oci/types';
 import { EvidenceError, formatProblem, looksLikeDerSignature, type Problem } from './problems';
@@ -30,10 +31,16 @@ export async function verifyImageSignatures(
   repository: string,
   digest: string,
   publicKey: string | KeyObject,
+  options: BlobReadOptions = {},
 ): Promise<ImageSignatureReport> {
   const tag = cosignTag(digest, 'sig');
-  const { results, issues } = await checkSignatureLayers(store, repository, tag, 'signature', (layer) =>
-    checkSignatureLayer(layer.descriptor.mediaType, layer.descriptor.annotations, layer.data, digest, publicKey),
+  const { results, issues } = await checkSignatureLayers(
+    store,
+    repository,
+    tag,
+    'signature',
+    (layer) => checkSignatureLayer(layer.descriptor.mediaType, layer.descriptor.annotations, layer.data, digest, publicKey),
+    options,
   );
   const problems = issues.map((i) => (i.code === 'NOT_FOUND' || i.where === tag ? i.message : formatProblem(i)));
   return { valid: results.length, problems, issues };

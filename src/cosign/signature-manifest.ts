@@ -1,5 +1,6 @@
 import { CountersignError } from '../errors';
 import { mapLimit } from '../map-limit';
+import { blobCache, type BlobReadOptions } from '../oci/blob-cache';
 import { parseImageManifest } from '../oci/manifest';
 import type { Store } from '../oci/store';
 import type { Descriptor, ImageManifest } from '../oci/types';
@@ -22,9 +23,10 @@ export interface SignatureLayer {
 /**
  * Reads every layer of a cosign signature/attestation manifest; [] when the tag does not exist.
  * More than MAX_LAYERS layers is TOO_MANY_SIGNATURES; a layer or a total over the byte limits is
- * INPUT_TOO_LARGE; each layer is read no further than its descriptor's size.
+ * INPUT_TOO_LARGE; each layer is read no further than its descriptor's size. The manifest is read
+ * every time; layers come from the process's blob cache unless `fresh` (src/oci/blob-cache.ts).
  */
-export async function readSignatureLayers(store: Store, repository: string, tag: string): Promise<SignatureLayer[]> {
+export async function readSignatureLayers(store: Store, repository: string, tag: string, options: BlobReadOptions = {}): Promise<SignatureLayer[]> {
   const manifest = await readManifest(store, repository, tag);
   if (!manifest) return [];
   const where = `${store.location}/${repository}:${tag}`;
@@ -50,10 +52,15 @@ export async function readSignatureLayers(store: Store, repository: string, tag:
       details: { bytes: total, limit: DEFAULT_SIGNATURE_LAYERS_MAX_TOTAL_BYTES },
     });
   }
-  return mapLimit(manifest.layers, SIGNATURE_FETCH_CONCURRENCY, async (descriptor) => ({
-    descriptor,
-    data: await store.getBlob(repository, descriptor.digest, descriptor.size),
-  }));
+  // cosign's signature layers of one image share one payload blob: fetched once per read.
+  const fetched = new Map<string, Promise<Buffer>>();
+  const bytes = (descriptor: Descriptor) => {
+    const key = `${descriptor.digest} ${descriptor.size}`;
+    let got = fetched.get(key);
+    if (!got) fetched.set(key, (got = blobCache.get(store, repository, descriptor.digest, descriptor.size, options)));
+    return got;
+  };
+  return mapLimit(manifest.layers, SIGNATURE_FETCH_CONCURRENCY, async (descriptor) => ({ descriptor, data: Buffer.from(await bytes(descriptor)) }));
 }
 
 /**
@@ -66,10 +73,11 @@ export async function checkSignatureLayers<T>(
   tag: string,
   noun: string,
   check: (layer: SignatureLayer) => T,
+  options: BlobReadOptions = {},
 ): Promise<{ results: T[]; issues: Problem[] }> {
   let layers: SignatureLayer[];
   try {
-    layers = await readSignatureLayers(store, repository, tag);
+    layers = await readSignatureLayers(store, repository, tag, options);
   } catch (err) {
     if (err instanceof CountersignError && err.code === 'SIGNATURE_INVALID') return { results: [], issues: [{ code: 'MALFORMED', where: tag, message: err.message }] };
     throw err;

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CountersignError } from '../errors';
+import { blobCache } from '../oci/blob-cache';
 import type { Store } from '../oci/store';
 import type { Blob, Descriptor, ImageManifest } from '../oci/types';
 import { MEDIA_TYPE } from '../oci/types';
@@ -24,6 +25,12 @@ export interface WriteOptions {
   confirmAfterMs?: number;
   /** Aborted when this attempt has been superseded (an activity cancelled or timed out): nothing more is written. */
   signal?: AbortSignal;
+  /**
+   * Called once the registry has acknowledged this call's first manifest write, before the settle
+   * wait: a caller may start a write that must come after this one (prod sign's approval record
+   * after its signature) without waiting for the read-back too.
+   */
+  onWritten?: () => void;
 }
 
 /** One change to a signature manifest, re-applied to whatever is stored each time it is tried. */
@@ -54,7 +61,11 @@ export async function editSignatureManifest(
   return serialised(manifestKey(store.location, repository, tag), async () => {
     // Inside the lock too: signature layers of one image share a payload blob, and distribution
     // answers 500 to some of many simultaneous uploads of one blob.
-    for (const blob of edit.blobs ?? []) await store.putBlob(repository, blob, { fresh: edit.freshBlobs });
+    for (const blob of edit.blobs ?? []) {
+      await store.putBlob(repository, blob, { fresh: edit.freshBlobs });
+      // Every read-back of this layer (this edit's, later steps') is answered without a GET.
+      blobCache.remember(store, repository, blob);
+    }
     const read = layerReader(store, repository, tag);
     let written = false;
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -74,6 +85,7 @@ export async function editSignatureManifest(
       if ((await store.getManifest(repository, tag))?.digest !== current.at) continue;
       options.signal?.throwIfAborted();
       await store.putManifest(repository, tag, Buffer.from(JSON.stringify(manifest), 'utf8'), MEDIA_TYPE.imageManifest);
+      if (!written) options.onWritten?.();
       written = true;
       // One read-back, a moment after the write: by then a slower writer that read the old
       // manifest has landed too, and an overwrite that landed sooner shows just the same.
@@ -211,14 +223,14 @@ function sameLayer(a: Descriptor, b: Descriptor): boolean {
   return a.digest === b.digest && annotations(a) === annotations(b);
 }
 
-/** Reads the manifest's layers with their bytes; a layer's bytes are fetched once per edit (blobs never change). */
+/** Reads the manifest's layers with their bytes; a layer's bytes are fetched once per edit (blobs never change), through the process's blob cache. */
 function layerReader(store: Store, repository: string, tag: string) {
   const blobs = new Map<string, Promise<Buffer>>();
   const data = (digest: string) => {
     let got = blobs.get(digest);
     if (!got) {
       // A listed blob the registry lost verifies as nothing; the edit still keeps its descriptor.
-      got = store.getBlob(repository, digest).catch((err: unknown) => {
+      got = blobCache.get(store, repository, digest).catch((err: unknown) => {
         if (err instanceof CountersignError && (err.code === 'BLOB_UNKNOWN' || err.code === 'DIGEST_MISMATCH')) return Buffer.alloc(0);
         blobs.delete(digest);
         throw err;

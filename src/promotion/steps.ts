@@ -1,4 +1,7 @@
 import { DEFAULT_SIGNATURE_FORMAT, writesBundle, writesLegacy, type SignatureFormat } from '../cosign/formats';
+import { verifyAttestations } from '../cosign/attestations';
+import { verifyImageBundles } from '../cosign/bundle-images';
+import { verifyImageSignatures } from '../cosign/image-signatures';
 import { attestImageIn, attestationCheck, collectImageEvidence, effectiveFormat, signImageIn, signatureCheck, type EvidenceCheck } from '../cosign/verify-image';
 import { collectPinnedKeyless, keylessSourceChecks, keylessStatements, withKeyless } from '../sigstore/platform';
 import type { KeylessPin } from '../sigstore/pin';
@@ -7,6 +10,7 @@ import { CountersignError } from '../errors';
 import { loadSigner } from '../keys/load-signer';
 import { keyFingerprint } from '../keys/public-key';
 import { buildImageFromDirectory, type FileEntry } from '../oci/build';
+import { blobCache } from '../oci/blob-cache';
 import { jsonBlob } from '../oci/digest';
 import type { Store } from '../oci/store';
 import { MEDIA_TYPE } from '../oci/types';
@@ -131,8 +135,11 @@ async function storeAttestations(
   const { store, path } = open(deps, target.repository);
   const provenanceBlob = jsonBlob(provenance, MEDIA_TYPE.emptyJson);
   const sbomBlob = jsonBlob(sbom, MEDIA_TYPE.emptyJson);
-  await store.putBlob(path, provenanceBlob);
-  await store.putBlob(path, sbomBlob);
+  for (const blob of [provenanceBlob, sbomBlob]) {
+    await store.putBlob(path, blob);
+    // dev sign reads them back by digest, in this worker more often than not.
+    blobCache.remember(store, path, blob);
+  }
   return { provenanceDigest: provenanceBlob.descriptor.digest, sbomDigest: sbomBlob.descriptor.digest };
 }
 
@@ -149,7 +156,7 @@ export async function developerSign(
 ): Promise<{ signatureAdded: boolean; attestationsAdded: number }> {
   const { store, path } = open(deps, target.repository);
   const loaded: Statement[] = [];
-  for (const digest of statements) loaded.push(parseStatement(await store.getBlob(path, digest)));
+  for (const digest of statements) loaded.push(parseStatement(await blobCache.get(store, path, digest)));
   if (keyless?.sign) return developerSignKeyless(store, path, target.digest, keyless, loaded, deps.env);
   const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
   // The format probe (Referrers API, fallback tag) once for the step, not once per write.
@@ -351,8 +358,8 @@ export async function productionSign(
   // A key revoked (or retired) since the promotion pinned it signs nothing more: checked last, right before signing.
   await assertTrustAllowsSigning(key.trust);
   const { store, path } = open(deps, target.repository);
+  const publicKeyPem = await signer.publicKeyPem();
   const format = await effectiveFormat(target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT, store, path, target.digest);
-  const signed = await signImageIn(format, store, path, target.digest, signer, options);
   // The signed approval statements travel with the image, signed by the platform key, so a
   // customer can check with cosign verify-attestation that approvals happened.
   // Same format as the signature: cosign v3 ignores .att once an image has bundles.
@@ -369,20 +376,43 @@ export async function productionSign(
         inputAttestations: [...(facts.report.evidence ?? []), ...(approval ? [statementDescriptor(target.repository, target.digest, approval)] : [])],
       })
     : undefined;
-  const summaryFormat = summary ? await summaryFormatMissing(format, store, path, target.digest, await signer.publicKeyPem()) : undefined;
-  const writes: Array<{ statement: Statement; format: SignatureFormat }> = [
-    ...(approval ? [{ statement: approval, format }] : []),
-    ...(summary && summaryFormat ? [{ statement: summary, format: summaryFormat }] : []),
-  ];
-  const added = new Map<Statement, boolean>();
-  // Statements bound for the same format(s) go in one `.att` update.
-  for (const f of new Set(writes.map((w) => w.format))) {
-    const batch = writes.filter((w) => w.format === f).map((w) => w.statement);
-    (await attestImageIn(f, store, path, target.digest, batch, signer, options)).forEach((a, i) => added.set(batch[i], a));
-  }
+  // Read beside the signature's write: it looks only for a summary by the key.
+  const summaryFormat = summary ? summaryFormatMissing(format, store, path, target.digest, publicKeyPem) : Promise.resolve(undefined);
+  // Awaited below unless the signature fails first; then its error is the one reported.
+  summaryFormat.catch(() => undefined);
+  // Nothing half-signed: the approval record and summary are written only once the platform
+  // signature is in the registry (acknowledged, or found there), never before it, so a worker
+  // killed in between leaves a signature without its record (the retry attaches it), never a
+  // record without its signature. They need not wait for the signature's read-back as well: both
+  // manifests settle in the same wait (docs/architecture.md, "Exactly once"). With bundles the
+  // signature is one or more referrer writes with no such hook, so the record waits for all of it.
+  let signatureWritten: () => void = () => undefined;
+  const landed = new Promise<void>((resolve) => (signatureWritten = resolve));
+  const signing = signImageIn(format, store, path, target.digest, signer, format === 'legacy' ? { ...options, onWritten: signatureWritten } : options);
+  const attaching = (async () => {
+    await Promise.race([landed, signing]);
+    const f = await summaryFormat;
+    const writes: Array<{ statement: Statement; format: SignatureFormat }> = [
+      ...(approval ? [{ statement: approval, format }] : []),
+      ...(summary && f ? [{ statement: summary, format: f }] : []),
+    ];
+    const added = new Map<Statement, boolean>();
+    // Statements bound for the same format(s) go in one `.att` update.
+    for (const f of new Set(writes.map((w) => w.format))) {
+      const batch = writes.filter((w) => w.format === f).map((w) => w.statement);
+      (await attestImageIn(f, store, path, target.digest, batch, signer, options)).forEach((a, i) => added.set(batch[i], a));
+    }
+    return added;
+  })();
+  // Both settle before this returns or throws: no write of this attempt outlives it.
+  const [signedOutcome, attachedOutcome] = await Promise.allSettled([signing, attaching]);
+  if (signedOutcome.status === 'rejected') throw signedOutcome.reason;
+  if (attachedOutcome.status === 'rejected') throw attachedOutcome.reason;
+  const signed = signedOutcome.value;
+  const added = attachedOutcome.value;
   const approvalRecordAdded = approval ? (added.get(approval) ?? false) : undefined;
   const summaryAdded = summary ? (added.get(summary) ?? false) : undefined;
-  await confirmProductionSignature(store, path, target.digest, await signer.publicKeyPem(), signed.format, options.summary !== undefined);
+  await confirmProductionSignature(store, path, target.digest, publicKeyPem, signed.format, options.summary !== undefined);
   return {
     added: signed.added,
     keyFingerprint: actual,
@@ -394,36 +424,46 @@ export async function productionSign(
 /**
  * The format(s) a verification summary by the key is still missing in (`format` as effectiveFormat
  * gave it): an image that already has one by the key (an earlier promotion of the same digest)
- * gets no second. Promotions racing on one digest may each add theirs; the read-back asks for at least one.
+ * gets no second. Promotions racing on one digest may each add theirs; the read-back asks for at
+ * least one. Reads only the formats `format` writes.
  */
 async function summaryFormatMissing(format: SignatureFormat, store: Store, path: string, digest: string, publicKeyPem: string): Promise<SignatureFormat | undefined> {
-  const evidence = await collectImageEvidence(store, path, digest, publicKeyPem);
-  const has = (f: 'legacy' | 'bundle') => evidence.attestations.some((a) => a.predicateType === VSA_PREDICATE_TYPE && a.format === f);
-  const legacy = writesLegacy(format) && !has('legacy');
-  const bundle = writesBundle(format) && !has('bundle');
+  const [atts, bundles] = await Promise.all([
+    writesLegacy(format) ? verifyAttestations(store, path, digest, publicKeyPem) : undefined,
+    writesBundle(format) ? verifyImageBundles(store, path, digest, publicKeyPem) : undefined,
+  ]);
+  const legacy = atts !== undefined && !atts.attestations.some((a) => a.predicateType === VSA_PREDICATE_TYPE);
+  const bundle = bundles !== undefined && !bundles.attestations.some((a) => a.predicateType === VSA_PREDICATE_TYPE);
   return legacy && bundle ? 'both' : legacy ? 'legacy' : bundle ? 'bundle' : undefined;
 }
 
-/** Reads back what production signing left: exactly one legacy signature by the key (when written), a bundle one at least. */
+/**
+ * Reads back what production signing left: exactly one legacy signature by the key (when written),
+ * a bundle one at least. The layers are fetched from the registry, not the process's blob cache:
+ * this is what customers will verify, so a blob the registry no longer serves must fail here.
+ */
 async function confirmProductionSignature(store: Store, path: string, digest: string, publicKeyPem: string, format: SignatureFormat, summary = false): Promise<void> {
-  const evidence = await collectImageEvidence(store, path, digest, publicKeyPem);
-  const { legacy, bundle } = evidence.signatures;
+  const fresh = { fresh: true };
+  const [sigs, atts, bundles] = await Promise.all([
+    writesLegacy(format) ? verifyImageSignatures(store, path, digest, publicKeyPem, fresh) : undefined,
+    writesLegacy(format) && summary ? verifyAttestations(store, path, digest, publicKeyPem, fresh) : undefined,
+    writesBundle(format) ? verifyImageBundles(store, path, digest, publicKeyPem) : undefined,
+  ]);
   const where = `${store.location}/${path}@${digest}`;
   if (summary) {
-    for (const f of ['legacy', 'bundle'] as const) {
-      const n = evidence.attestations.filter((a) => a.predicateType === VSA_PREDICATE_TYPE && a.format === f).length;
+    for (const [f, found] of [['legacy', atts?.attestations], ['bundle', bundles?.attestations]] as const) {
       // At least one: promotions of one digest to several targets that share the key may each
       // attach theirs at the same moment, and a second summary is not a second signature: insisting
       // on exactly one here would retry for ever.
-      if ((f === 'legacy' ? writesLegacy(format) : writesBundle(format)) && n < 1) {
+      if (found !== undefined && !found.some((a) => a.predicateType === VSA_PREDICATE_TYPE)) {
         throw new CountersignError('REGISTRY_ERROR', `read back no verification summary (${f}) by ${keyFingerprint(publicKeyPem).slice(0, 16)} on ${where}; retrying`);
       }
     }
   }
-  if (writesLegacy(format) && legacy !== 1) {
-    throw new CountersignError('REGISTRY_ERROR', `read back ${legacy} platform signatures (.sig) by ${keyFingerprint(publicKeyPem).slice(0, 16)} on ${where}, not exactly one: another writer changed it; retrying`);
+  if (sigs !== undefined && sigs.valid !== 1) {
+    throw new CountersignError('REGISTRY_ERROR', `read back ${sigs.valid} platform signatures (.sig) by ${keyFingerprint(publicKeyPem).slice(0, 16)} on ${where}, not exactly one: another writer changed it; retrying`);
   }
-  if (writesBundle(format) && bundle < 1) {
+  if (bundles !== undefined && bundles.signatures < 1) {
     throw new CountersignError('REGISTRY_ERROR', `read back no platform signature bundle by ${keyFingerprint(publicKeyPem).slice(0, 16)} on ${where}; retrying`);
   }
 }

@@ -33,6 +33,11 @@ test('npm run bench runs as printed and reports ours, the floor and by hand with
   for (const proc of ['worker', 'server', 'registry', 'client']) assert.match(ours, new RegExp(`${proc} \\d+`), cpu);
   assert.match(floor, /floorWorker \d+/, cpu);
 
+  // The level-1 step timeline from the workflow history: every step, and the time outside them.
+  for (const step of ['authorize', 'build', 'devSign', 'platformVerify', 'prodSign', 'release', 'outside activities']) {
+    assert.match(out, new RegExp(`^\\| ${step} \\| \\d+ ms \\|`, 'm'), `step ${step} in the timeline`);
+  }
+
   const byHand = row('push + sign, attest x2, verify, verify-attestation, platform sign');
   assert.ok(byHand, out);
   assert.match(byHand, /\| \d+(\.\d+)?x \|/);

@@ -12,7 +12,8 @@ import { parseBundle } from '../../src/cosign/bundle';
 import { BUNDLE_FETCH_CONCURRENCY, verifyImageBundles } from '../../src/cosign/bundle-images';
 import { EvidenceError } from '../../src/cosign/problems';
 import { DEFAULT_MAX_REFERRERS, pushReferrer, referrersFallbackTag } from '../../src/cosign/referrers';
-import { signImage, verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { SIGNATURE_ANNOTATION, signImage, verifyImageSignatures } from '../../src/cosign/image-signatures';
+import { createSimpleSigningPayload } from '../../src/cosign/simple-signing';
 import { DEFAULT_SIGNATURE_LAYER_MAX_BYTES, MAX_LAYERS, SIGNATURE_FETCH_CONCURRENCY } from '../../src/cosign/signature-manifest';
 import { cosignTag } from '../../src/cosign/tags';
 import { CountersignError } from '../../src/errors';
@@ -88,11 +89,29 @@ describe('signature manifests', () => {
   });
 
   test(`layers are fetched ${SIGNATURE_FETCH_CONCURRENCY} at a time, and all of them count`, async () => {
-    const store = await storeWithSignatureLayers(40);
-    const report = await verifyImageSignatures(store, REPO, DIGEST, COSIGN_PUB);
+    const signer = throwawaySigner();
+    const store = new CountingStore(vector.registry);
+    const manifest = sigManifest();
+    manifest.layers = [];
+    for (let i = 0; i < 40; i++) {
+      const payload = createSimpleSigningPayload(`${vector.registry}/copy-${i}`, DIGEST);
+      const digest = await store.putRaw(REPO, payload);
+      const signature = (await signer.sign(payload)).toString('base64');
+      manifest.layers.push({ mediaType: MEDIA_TYPE.cosignSimpleSigning, digest, size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signature } });
+    }
+    await store.tagRaw(REPO, SIG_TAG, JSON.stringify(manifest), MEDIA_TYPE.imageManifest);
+    store.blobReads = 0;
+    const report = await verifyImageSignatures(store, REPO, DIGEST, signer.publicKey);
     assert.equal(report.valid, 40);
     assert.equal(store.blobReads, 40);
     assert.equal(store.maxInFlight, SIGNATURE_FETCH_CONCURRENCY);
+  });
+
+  test('one blob that many layers name (cosign signature layers share their payload) is fetched once, and every layer counts', async () => {
+    const store = await storeWithSignatureLayers(40);
+    const report = await verifyImageSignatures(store, REPO, DIGEST, COSIGN_PUB);
+    assert.equal(report.valid, 40);
+    assert.equal(store.blobReads, 1);
   });
 
   test('a layer declaring more than the layer limit, or layers together over the total, are refused before fetching', async () => {

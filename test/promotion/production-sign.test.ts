@@ -103,6 +103,29 @@ describe('production signing with a signer slower than any timeout', { skip: loc
     assert.equal(records.length, 1, 'exactly one approval record');
   });
 
+  test('nothing half-signed: the approval record is sent only once the platform signature is in the registry', async () => {
+    const s = await setUp();
+    const tagUrl = (suffix: string) => `/v2/${s.repo}/manifests/sha256-${image.digest.slice('sha256:'.length)}.${suffix}`;
+    const puts: string[] = [];
+    // Records this image's .sig/.att manifest writes until released, and holds the platform signature's.
+    const held = registryProxy.holdNext((method, url) => {
+      if (method !== 'PUT' || (url !== tagUrl('sig') && url !== tagUrl('att'))) return false;
+      puts.push(url.endsWith('.sig') ? 'sig' : 'att');
+      return url === tagUrl('sig');
+    });
+    const signing = productionSign(s.second, s.target, s.key, s.record);
+    await held;
+    // A writer that did not wait for the signature would send its record now: the .att edit takes
+    // well under this on any machine, and a correct one never sends it, however long this is.
+    await sleep(1_500);
+    assert.deepEqual(puts, ['sig'], 'no approval record while the signature is unwritten');
+    assert.equal((await verifyAttestations(new RegistryStore(registry.address), s.repo, image.digest, s.pem)).attestations.length, 0);
+    registryProxy.releaseHeld();
+    assert.deepEqual(await signing, { added: true, keyFingerprint: s.key.fingerprint, approvalRecordAdded: true });
+    const records = (await verifyAttestations(new RegistryStore(registry.address), s.repo, image.digest, s.pem)).attestations.filter((a) => a.predicateType === APPROVAL_PREDICATE_TYPE);
+    assert.equal(records.length, 1, 'then the approval record');
+  });
+
   test('an attempt Temporal has given up on (its signal aborted) writes nothing once its signer returns', async () => {
     const s = await setUp();
     const superseded = new AbortController();

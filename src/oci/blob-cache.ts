@@ -1,0 +1,122 @@
+/**
+ * A per-process cache of small blobs by digest, for the layers of `.sig`/`.att` manifests: every
+ * step of a promotion reads them again (dev sign's read-back, platform verify, the gate's evidence,
+ * prod sign's look before and after signing), and each read used to fetch every layer anew.
+ *
+ * Blobs are content-addressed, so a cached one can be served for its digest: bytes are cached only
+ * once they hashed to the digest (as fetched, checked by the store; or as just pushed, hashed
+ * here), and are hashed again when served, so neither a registry that serves other bytes under the
+ * digest nor a caller that changed a returned buffer can make the cache answer with bytes that
+ * are not the digest's. What a cache cannot see is a blob deleted from the registry afterwards: a
+ * read that must reflect what the registry serves now (production signing's read-back of what it
+ * published) passes `fresh`, which fetches, and forgets the blob when the registry no longer has it.
+ *
+ * Entries are per Store object and repository (a blob in one repository says nothing about another;
+ * the worker keeps one Store per registry host, so its steps share them), at most
+ * DEFAULT_BLOB_CACHE_ENTRY_MAX_BYTES each, DEFAULT_BLOB_CACHE_MAX_BYTES together, least
+ * recently used first out.
+ */
+import { createHash } from 'node:crypto';
+import { CountersignError } from '../errors';
+import type { Store } from './store';
+import type { Blob } from './types';
+
+/** All cached blobs together: a few thousand signature layers and statements. */
+export const DEFAULT_BLOB_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+/** Larger blobs (image layers, big SBOMs) are never cached: they are read once, not once per step. */
+export const DEFAULT_BLOB_CACHE_ENTRY_MAX_BYTES = 256 * 1024;
+
+export interface BlobReadOptions {
+  /** Fetch from the store even when cached (and forget the blob if the store no longer has it). */
+  fresh?: boolean;
+}
+
+export class BlobCache {
+  private readonly entries = new Map<string, Buffer>();
+  private total = 0;
+  /** Reads the cache answered, and reads it passed to the store (for tests and benchmarks). */
+  readonly counts = { hits: 0, misses: 0 };
+
+  constructor(
+    readonly maxBytes = DEFAULT_BLOB_CACHE_MAX_BYTES,
+    readonly entryMaxBytes = DEFAULT_BLOB_CACHE_ENTRY_MAX_BYTES,
+  ) {}
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  /** The blob's bytes, from the cache when held and still hashing to `digest`, else from the store. */
+  async get(store: Store, repository: string, digest: string, size?: number, options: BlobReadOptions = {}): Promise<Buffer> {
+    const key = keyOf(store, repository, digest);
+    const held = options.fresh ? undefined : this.entries.get(key);
+    if (held && (size === undefined || held.length === size) && sha256(held) === digest) {
+      this.counts.hits += 1;
+      // Most recently used last.
+      this.entries.delete(key);
+      this.entries.set(key, held);
+      return Buffer.from(held);
+    }
+    if (held) this.drop(key);
+    this.counts.misses += 1;
+    let data: Buffer;
+    try {
+      data = await store.getBlob(repository, digest, size);
+    } catch (err) {
+      if (err instanceof CountersignError && (err.code === 'BLOB_UNKNOWN' || err.code === 'DIGEST_MISMATCH')) this.drop(key);
+      throw err;
+    }
+    // The store checked the bytes against the digest; hashed again here so a Store that does not cannot fill the cache.
+    if (sha256(data) === digest) this.put(key, data);
+    return data;
+  }
+
+  /** Remembers bytes this process has just pushed under their digest (hashed here, not trusted). */
+  remember(store: Store, repository: string, blob: Blob): void {
+    if (sha256(blob.data) === blob.descriptor.digest) this.put(keyOf(store, repository, blob.descriptor.digest), blob.data);
+  }
+
+  forget(store: Store, repository: string, digest: string): void {
+    this.drop(keyOf(store, repository, digest));
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.total = 0;
+  }
+
+  private put(key: string, data: Buffer): void {
+    if (data.length > this.entryMaxBytes) return;
+    this.drop(key);
+    this.entries.set(key, Buffer.from(data));
+    this.total += data.length;
+    for (const [oldest, bytes] of this.entries) {
+      if (this.total <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.total -= bytes.length;
+    }
+  }
+
+  private drop(key: string): void {
+    const held = this.entries.get(key);
+    if (!held) return;
+    this.entries.delete(key);
+    this.total -= held.length;
+  }
+}
+
+/** The worker process's cache. */
+export const blobCache = new BlobCache();
+
+const storeIds = new WeakMap<Store, number>();
+let nextStoreId = 0;
+
+function keyOf(store: Store, repository: string, digest: string): string {
+  let id = storeIds.get(store);
+  if (id === undefined) storeIds.set(store, (id = nextStoreId++));
+  return `${id} ${store.location}/${repository}@${digest}`;
+}
+
+function sha256(data: Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
