@@ -38,6 +38,18 @@ export const WORKFLOW_INTERCEPTOR_MODULES = [
   require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
 ];
 
+/**
+ * Workflows kept in memory between tasks unless the worker is told otherwise. Each cached workflow
+ * holds its own copy of every module of the bundle (the SDK's sandbox gives each workflow its own
+ * module state), about 0.7 MiB of heap in the workflow thread. The SDK's default is sized from the
+ * heap limit, not from the work: about 2,300 on a 4 GiB heap, so a worker with thousands of
+ * promotions parked at the gate grew to 1.7 GiB holding runs that wait for days. A parked run
+ * costs nothing to evict: its decision replays it from history (test/workflows/evicted-at-gate).
+ * 200 keeps 50-100 promotions in flight warm and bounds the cache near 150 MiB
+ * (docs/benchmarks.md, "Promotions parked at the approval gate").
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
+
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** Bundles the workflow code once per process; tests and benches start many workers. */
@@ -64,7 +76,7 @@ export interface WorkerOptions {
   /** Where passphrases and the chart staging directory (COUNTERSIGN_STAGING_DIR) are read from (the worker's own environment by default). */
   env?: NodeJS.ProcessEnv;
   maxConcurrentActivityTaskExecutions?: number;
-  /** Workflows kept in memory between tasks; the SDK sizes it from the process's memory when omitted. */
+  /** Workflows kept in memory between tasks (DEFAULT_MAX_CACHED_WORKFLOWS when omitted; 0 turns the cache off). */
   maxCachedWorkflows?: number;
   shutdownGraceTime?: Duration;
   /** Step outcomes are logged here when given. */
@@ -152,7 +164,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     workflowBundle: await workflowBundle(),
     activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
-    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     interceptors: {
       activity: [metricsActivityInterceptor(metrics), ...(options.tracing ? [(ctx: Context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] : [])],
