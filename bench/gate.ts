@@ -22,6 +22,7 @@ import { RegistryStore } from '../src/oci/registry';
 import { buildImageFromDirectory } from '../src/oci/build';
 import { attestPushedImage, developerSign } from '../src/promotion/steps';
 import { SEARCH_ATTRIBUTES, type PromotionStatus } from '../workflows/promotion-messages';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, markdownTable, processMemoryMiB, startBenchStack } from './support';
 
 const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY ?? 16);
@@ -137,7 +138,8 @@ async function main(): Promise<void> {
         rows.map((r) => [r.parked, r.seconds, `${r.rssMiB} MiB`, `${r.peakMiB} MiB`, `${r.mainUsedMiB} / ${r.mainTotalMiB} MiB`, `${r.mainExternalMiB} MiB`, `${r.workflowUsedMiB} / ${r.workflowTotalMiB} MiB`, `${r.workflowExternalMiB} MiB`, r.workflowContexts]),
       ),
     );
-    console.log(`\none approval -> PROMOTED with ${ids.length} parked (the promotion parked longest): ${approvalMs} ms`);
+    const cache = process.env.COUNTERSIGN_MAX_CACHED_WORKFLOWS || `${DEFAULT_MAX_CACHED_WORKFLOWS} (default)`;
+    console.log(`\nworkflow cache: ${cache}; one approval -> PROMOTED with ${ids.length} parked (the promotion parked longest): ${approvalMs} ms; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } catch (err) {
     console.error('benchmark failed:', err);
     process.exitCode = 1;
