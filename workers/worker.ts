@@ -41,14 +41,15 @@ export const WORKFLOW_INTERCEPTOR_MODULES = [
 /**
  * Workflows kept in memory between tasks unless the worker is told otherwise. Each cached workflow
  * holds its own copy of every module of the bundle (the SDK's sandbox gives each workflow its own
- * module state), about 0.7 MiB of heap in the workflow thread. The SDK's default is sized from the
- * heap limit, not from the work: about 2,300 on a 4 GiB heap, so a worker with thousands of
- * promotions parked at the gate grew to 1.7 GiB holding runs that wait for days. A parked run
- * costs nothing to evict: its decision replays it from history (test/workflows/evicted-at-gate).
- * 200 keeps 50-100 promotions in flight warm and bounds the cache near 150 MiB
+ * module state), about 0.9 MiB of live heap in the workflow thread, and V8 lets that heap grow to
+ * 2-3 times what is live before it collects. The SDK's default is sized from the heap limit, not
+ * from the work: about 2,300 on a 4 GiB heap, so a worker with thousands of promotions parked at
+ * the gate grew past 1.7 GiB holding runs that wait for days. A parked run costs little to evict:
+ * its decision replays it from history (test/workflows/evicted-at-gate.test.ts). 100 keeps the 50
+ * promotions in flight of the throughput bench warm; 200 measured over 1 GiB with 500 parked
  * (docs/benchmarks.md, "Promotions parked at the approval gate").
  */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 
