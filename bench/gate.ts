@@ -68,6 +68,7 @@ const mib = (bytes: number) => Math.round(bytes / MiB);
 
 async function main(): Promise<void> {
   const levels = (process.env.BENCH_PARKED ?? '1000').split(',').map(Number);
+  const ownMemoryDir = !process.env.BENCH_MEMORY_DIR;
   const memoryDir = process.env.BENCH_MEMORY_DIR ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-gate-memory-')));
   await fs.mkdir(memoryDir, { recursive: true });
   process.env.BENCH_MEMORY_DIR = memoryDir;
@@ -145,6 +146,8 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   } finally {
     await bench.close();
+    // Snapshots asked for stay; the probe's own answers do not.
+    if (ownMemoryDir && !snapshots) await fs.rm(memoryDir, { recursive: true, force: true });
   }
 }
 
