@@ -1,19 +1,40 @@
 /**
- * Promotions parked at the approval gate (npm run bench:gate): park N promotions (default 1,000;
- * BENCH_PARKED=1000,10000), then measure the worker's RSS and the time from one approval to
- * PROMOTED. Promotions start from one image the "developer CI" signed and attested, under N
- * target names, so parking costs workflow and verify work, not N image builds.
+ * Promotions parked at the approval gate (npm run bench:gate): park N promotions of N distinct
+ * images under one target (BENCH_PARKED=250,1000,10000 parks up to each level in turn), print the
+ * worker's memory at each level, then time one approval -> PROMOTED.
+ *
+ * Parking needs a signed, attested image per promotion (the workflow id is target + digest). The
+ * images share one layer and differ by a manifest annotation, so the bench pushes one manifest,
+ * two statements and the developer's `.sig`/`.att` per image, and no build. Promotions start as
+ * soon as their image is signed, so preparing and parking overlap.
+ *
+ * The worker runs with bench/worker-memory-probe.cjs: at each level the bench reads the V8 heap of
+ * the main thread and of the SDK's workflow thread (each has its own isolate), after a full GC, and
+ * BENCH_HEAP_SNAPSHOT=1 also writes a heap snapshot of both at each level (into BENCH_MEMORY_DIR or
+ * a temporary folder that the bench prints).
  */
 import fs from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { signAndDecide } from '../src/client/promotions';
 import { RegistryStore } from '../src/oci/registry';
 import { buildImageFromDirectory } from '../src/oci/build';
-import { buildAndPush, createAttestations, developerSign } from '../src/promotion/steps';
+import { attestPushedImage, developerSign } from '../src/promotion/steps';
 import { SEARCH_ATTRIBUTES, type PromotionStatus } from '../workflows/promotion-messages';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, markdownTable, processMemoryMiB, startBenchStack } from './support';
 
-const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY ?? 20);
+const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY ?? 16);
+const TARGET = 'parked';
+const MiB = 1024 * 1024;
+
+interface ThreadMemory {
+  seq: number;
+  label: string;
+  heap: { used_heap_size: number; total_heap_size: number; external_memory: number; number_of_native_contexts: number; number_of_detached_contexts: number };
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+}
 
 async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -24,11 +45,38 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<v
   );
 }
 
+/** Asks every thread of the worker for its heap (after a full GC) and waits for the main and workflow threads. */
+async function askProbe(dir: string, seq: number, snapshot?: string): Promise<Record<string, ThreadMemory>> {
+  await fs.writeFile(path.join(dir, 'request.tmp'), JSON.stringify({ seq, gc: true, snapshot }));
+  await fs.rename(path.join(dir, 'request.tmp'), path.join(dir, 'request'));
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const answers: Record<string, ThreadMemory> = {};
+    for (const label of ['main', 'workflow']) {
+      const file = path.join(dir, `${label}.json`);
+      if (!existsSync(file)) continue;
+      const answer = JSON.parse(await fs.readFile(file, 'utf8')) as ThreadMemory;
+      if (answer.seq === seq) answers[label] = answer;
+    }
+    if (answers.main && answers.workflow) return answers;
+    if (Date.now() > deadline) throw new Error(`the worker's memory probe did not answer request ${seq} in 300 s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const mib = (bytes: number) => Math.round(bytes / MiB);
+
 async function main(): Promise<void> {
   const levels = (process.env.BENCH_PARKED ?? '1000').split(',').map(Number);
-  // One target per parked promotion, so each has its own workflow id without N image builds.
-  const most = Math.max(...levels);
-  const bench = await startBenchStack('gate-bench', Object.fromEntries(Array.from({ length: most }, (_, i) => [`t${i}`, { repositoryPath: 'bench/gate', deadline: '24h' }])));
+  const ownMemoryDir = !process.env.BENCH_MEMORY_DIR;
+  const memoryDir = process.env.BENCH_MEMORY_DIR ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-gate-memory-')));
+  await fs.mkdir(memoryDir, { recursive: true });
+  process.env.BENCH_MEMORY_DIR = memoryDir;
+  const snapshots = process.env.BENCH_HEAP_SNAPSHOT === '1';
+  if (snapshots) console.error(`heap snapshots go to ${memoryDir}`);
+  const bench = await startBenchStack('gate-bench', { [TARGET]: { repositoryPath: 'bench/gate', deadline: '24h' } }, {
+    workerNodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'worker-memory-probe.cjs')],
+  });
   const { client, dir, stack } = bench;
   const repository = bench.repository('bench/gate');
   const src = path.join(dir, 'src');
@@ -36,56 +84,88 @@ async function main(): Promise<void> {
   await fs.writeFile(path.join(src, 'index.html'), '<h1>gate bench</h1>\n');
   const store = new RegistryStore(stack.registry.address);
   const deps = { storeFor: () => store, env: { BENCH_PW: BENCH_PASSWORD } };
-  const image = await buildImageFromDirectory(src);
-  const location = { repository, digest: image.digest };
-  await buildAndPush(deps, src, location);
-  const statements = await createAttestations(deps, src, location, { ...BENCH_FACTS, invocationId: 'bench', startedOn: new Date().toISOString(), finishedOn: new Date().toISOString() });
-  await developerSign(deps, location, { ref: path.join(bench.keysDir, 'dev.key'), passwordEnv: 'BENCH_PW' }, [statements.provenanceDigest, statements.sbomDigest]);
+  const base = await buildImageFromDirectory(src);
+  const repoPath = 'bench/gate';
+  for (const blob of [...base.layers, base.config]) await store.putBlob(repoPath, blob);
+  const devKey = { ref: path.join(bench.keysDir, 'dev.key'), passwordEnv: 'BENCH_PW' };
+  const now = new Date().toISOString();
+
+  /** Image i: the shared layer, its own manifest, attested and signed as the developer's CI would. */
+  const parkOne = async (i: number): Promise<string> => {
+    const image = await buildImageFromDirectory(src, { annotations: { 'dev.countersign.bench.index': String(i) } });
+    await store.putManifest(repoPath, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+    const location = { repository, digest: image.digest };
+    const statements = await attestPushedImage(deps, location, { ...BENCH_FACTS, invocationId: `bench-${i}`, startedOn: now, finishedOn: now });
+    await developerSign(deps, location, devKey, [statements.provenanceDigest, statements.sbomDigest]);
+    const started = await bench.promote({ target: TARGET, source: { image: `${repository}@${image.digest}` }, commit: BENCH_FACTS.commit });
+    return started.promotionId;
+  };
+
   const rows: Array<Record<string, number>> = [];
-  let parkedSoFar = 0;
+  const ids: string[] = [];
+  const began = Date.now();
+  let seq = 0;
   try {
+    const idle = await askProbe(memoryDir, ++seq, snapshots ? 'parked-0' : undefined);
+    rows.push(memoryRow(0, 0, processMemoryMiB(bench.workerPid), idle));
+    console.error(JSON.stringify(rows.at(-1)));
     for (const parked of levels) {
-      const names = Array.from({ length: parked - parkedSoFar }, (_, i) => `t${parkedSoFar + i}`);
-      const began = Date.now();
-      const ids: string[] = [];
-      await inBatches(names, START_CONCURRENCY, async (name) => {
-        const started = await bench.promote({ target: name, source: { image: `${repository}@${image.digest}` }, commit: BENCH_FACTS.commit });
-        ids.push(started.promotionId);
+      const indexes = Array.from({ length: parked - ids.length }, (_, k) => ids.length + k);
+      await inBatches(indexes, START_CONCURRENCY, async (i) => {
+        ids.push(await parkOne(i));
       });
       // Parked means every promotion waits at the gate: count them through visibility.
       for (;;) {
         const waiting = (await client.workflow.count(`${SEARCH_ATTRIBUTES.state} = 'AWAITING_APPROVAL'`)).count;
         const ended = (await client.workflow.count(`ExecutionStatus != 'Running'`)).count;
-        if (ended > rows.length) throw new Error(`${ended} promotions ended before approval; see the worker log in ${dir}`);
-        // One promotion per earlier level was approved and has left the gate.
-        if (waiting >= parked - rows.length) break;
+        if (ended > 0) throw new Error(`${ended} promotions ended before approval; see the worker log in ${dir}`);
+        if (waiting >= parked) break;
         await new Promise((r) => setTimeout(r, 2000));
       }
-      parkedSoFar = parked;
-      const parkSeconds = (Date.now() - began) / 1000;
-      const memory = processMemoryMiB(bench.workerPid);
-      // One approval arrives: how long until that promotion is PROMOTED?
-      const victim = `promote-t${Math.floor(parked / 2)}-${image.digest.slice(7, 23)}`;
-      const t0 = Date.now();
-      await signAndDecide(client, victim, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver });
-      const final = (await client.workflow.getHandle(victim).result()) as PromotionStatus;
-      if (final.state !== 'PROMOTED') throw new Error(`${victim} ended ${final.state}`);
-      const row = { parked, parkSeconds: Number(parkSeconds.toFixed(1)), workerRssMiB: memory.rss, workerPeakRssMiB: memory.peak, approvalToPromotedMs: Date.now() - t0 };
-      rows.push(row);
-      console.error(JSON.stringify(row));
+      const threads = await askProbe(memoryDir, ++seq, snapshots ? `parked-${parked}` : undefined);
+      rows.push(memoryRow(parked, (Date.now() - began) / 1000, processMemoryMiB(bench.workerPid), threads));
+      console.error(JSON.stringify(rows.at(-1)));
     }
+    // One approval arrives, for the promotion parked longest (the first evicted from a bounded cache).
+    const victim = ids[0];
+    const t0 = Date.now();
+    await signAndDecide(client, victim, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver });
+    const final = (await client.workflow.getHandle(victim).result()) as PromotionStatus;
+    if (final.state !== 'PROMOTED') throw new Error(`${victim} ended ${final.state}`);
+    const approvalMs = Date.now() - t0;
+    console.log(
+      markdownTable(
+        ['parked at the gate', 'seconds since start', 'worker RSS', 'peak RSS', 'main heap used / total', 'main external', 'workflow heap used / total', 'workflow external', 'V8 contexts (workflow thread)'],
+        rows.map((r) => [r.parked, r.seconds, `${r.rssMiB} MiB`, `${r.peakMiB} MiB`, `${r.mainUsedMiB} / ${r.mainTotalMiB} MiB`, `${r.mainExternalMiB} MiB`, `${r.workflowUsedMiB} / ${r.workflowTotalMiB} MiB`, `${r.workflowExternalMiB} MiB`, r.workflowContexts]),
+      ),
+    );
+    const cache = process.env.COUNTERSIGN_MAX_CACHED_WORKFLOWS || `${DEFAULT_MAX_CACHED_WORKFLOWS} (default)`;
+    console.log(`\nworkflow cache: ${cache}; one approval -> PROMOTED with ${ids.length} parked (the promotion parked longest): ${approvalMs} ms; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } catch (err) {
     console.error('benchmark failed:', err);
     process.exitCode = 1;
   } finally {
     await bench.close();
+    // Snapshots asked for stay; the probe's own answers do not.
+    if (ownMemoryDir && !snapshots) await fs.rm(memoryDir, { recursive: true, force: true });
   }
-  console.log(
-    markdownTable(
-      ['parked at the gate', 'time to park', 'worker RSS', 'worker peak RSS', 'approval -> PROMOTED'],
-      rows.map((r) => [r.parked, `${r.parkSeconds} s`, `${r.workerRssMiB} MiB`, `${r.workerPeakRssMiB} MiB`, `${r.approvalToPromotedMs} ms`]),
-    ),
-  );
+}
+
+function memoryRow(parked: number, seconds: number, process: { rss: number; peak: number }, threads: Record<string, ThreadMemory>): Record<string, number> {
+  const { main, workflow } = threads;
+  return {
+    parked,
+    seconds: Math.round(seconds),
+    rssMiB: process.rss,
+    peakMiB: process.peak,
+    mainUsedMiB: mib(main.heap.used_heap_size),
+    mainTotalMiB: mib(main.heap.total_heap_size),
+    mainExternalMiB: mib(main.heap.external_memory),
+    workflowUsedMiB: mib(workflow.heap.used_heap_size),
+    workflowTotalMiB: mib(workflow.heap.total_heap_size),
+    workflowExternalMiB: mib(workflow.heap.external_memory),
+    workflowContexts: workflow.heap.number_of_native_contexts,
+  };
 }
 
 main().catch((err) => {

@@ -62,6 +62,8 @@ export interface BenchStackOptions {
   countRequests?: boolean;
   /** Also start the floor workflow's worker (bench/floor/) on its own task queue. */
   floor?: boolean;
+  /** More node flags for the worker process (bench/gate.ts's memory probe). */
+  workerNodeArgs?: string[];
 }
 
 /** The worker is the authority, so the bench writes the worker's configuration with every target it will use. */
@@ -87,7 +89,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     logFile,
     env: workerEnv,
     // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
-    nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [],
+    nodeArgs: [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : []), ...(options.workerNodeArgs ?? [])],
   });
   await waitForWorker(stack.temporal.address, { pid: worker.pid, logFile });
   const added: ChildProcess[] = [];

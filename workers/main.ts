@@ -4,7 +4,7 @@
  * Temporal from TEMPORAL_TLS, TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY and
  * TEMPORAL_TLS_SERVER_NAME over the `temporal:` section of its configuration,
  * COUNTERSIGN_CONFIG (its configuration file; default ./countersign.yaml), COUNTERSIGN_MAX_CACHED_WORKFLOWS
- * (default: sized by the SDK from memory), passphrases in the variables the targets name
+ * (default DEFAULT_MAX_CACHED_WORKFLOWS, 100), passphrases in the variables the targets name
  * (COUNTERSIGN_*_KEY_PASSWORD by default), COUNTERSIGN_STAGING_DIR (chart releases' private
  * staging; default $COUNTERSIGN_HOME/staging), COUNTERSIGN_METRICS_LISTEN (host:port of /metrics over the
  * config's `metrics.listen`; docs/operations.md), OTEL_EXPORTER_OTLP_* and OTEL_SERVICE_NAME (traces).

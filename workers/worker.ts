@@ -38,6 +38,19 @@ export const WORKFLOW_INTERCEPTOR_MODULES = [
   require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
 ];
 
+/**
+ * Workflows kept in memory between tasks unless the worker is told otherwise. Each cached workflow
+ * holds its own copy of every module of the bundle (the SDK's sandbox gives each workflow its own
+ * module state), about 0.9 MiB of live heap in the workflow thread, and V8 lets that heap grow to
+ * 2-3 times what is live before it collects. The SDK's default is sized from the heap limit, not
+ * from the work: about 2,300 on a 4 GiB heap, so a worker with thousands of promotions parked at
+ * the gate grew past 1.7 GiB holding runs that wait for days. A parked run costs little to evict:
+ * its decision replays it from history (test/workflows/evicted-at-gate.test.ts). 100 keeps the 50
+ * promotions in flight of the throughput bench warm; 200 measured over 1 GiB with 500 parked
+ * (docs/benchmarks.md, "Promotions parked at the approval gate").
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** Bundles the workflow code once per process; tests and benches start many workers. */
@@ -64,7 +77,7 @@ export interface WorkerOptions {
   /** Where passphrases and the chart staging directory (COUNTERSIGN_STAGING_DIR) are read from (the worker's own environment by default). */
   env?: NodeJS.ProcessEnv;
   maxConcurrentActivityTaskExecutions?: number;
-  /** Workflows kept in memory between tasks; the SDK sizes it from the process's memory when omitted. */
+  /** Workflows kept in memory between tasks (DEFAULT_MAX_CACHED_WORKFLOWS when omitted; 0 turns the cache off). */
   maxCachedWorkflows?: number;
   shutdownGraceTime?: Duration;
   /** Step outcomes are logged here when given. */
@@ -152,7 +165,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     workflowBundle: await workflowBundle(),
     activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
-    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     interceptors: {
       activity: [metricsActivityInterceptor(metrics), ...(options.tracing ? [(ctx: Context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] : [])],

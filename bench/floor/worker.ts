@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { installRuntime } from '../../workers/worker';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, installRuntime } from '../../workers/worker';
 import { floorActivities } from './activities';
 import { FLOOR_TASK_QUEUE } from './workflows';
 
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     workflowsPath: path.join(__dirname, 'workflows.ts'),
     activities: floorActivities,
     maxConcurrentActivityTaskExecutions: 20,
-    ...(cache ? { maxCachedWorkflows: Number(cache) } : {}),
+    maxCachedWorkflows: cache ? Number(cache) : DEFAULT_MAX_CACHED_WORKFLOWS,
     shutdownGraceTime: '10s',
   });
   await worker.run();

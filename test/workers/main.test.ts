@@ -10,7 +10,7 @@ import { maxCachedWorkflowsFrom } from '../../workers/main';
 import { runCli } from '../support/cli';
 
 describe('worker settings from the environment', () => {
-  it('COUNTERSIGN_MAX_CACHED_WORKFLOWS: unset or blank leaves the SDK default; a whole number caps it', () => {
+  it('COUNTERSIGN_MAX_CACHED_WORKFLOWS: unset or blank leaves the countersign default (DEFAULT_MAX_CACHED_WORKFLOWS); a whole number caps it', () => {
     assert.equal(maxCachedWorkflowsFrom({}), undefined);
     assert.equal(maxCachedWorkflowsFrom({ COUNTERSIGN_MAX_CACHED_WORKFLOWS: ' ' }), undefined);
     assert.equal(maxCachedWorkflowsFrom({ COUNTERSIGN_MAX_CACHED_WORKFLOWS: '500' }), 500);
