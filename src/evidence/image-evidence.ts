@@ -4,7 +4,8 @@
  * pinned developer key verifies them, so an unsigned planted provenance never reaches a page.
  */
 import { createHash } from 'node:crypto';
-import { collectImageEvidence } from '../cosign/verify-image';
+import { verifyAttestations } from '../cosign/attestations';
+import { verifyImageBundles } from '../cosign/bundle-images';
 import type { Store } from '../oci/store';
 import { SLSA_PROVENANCE_V1, readBuildFacts, type BuildFacts } from '../provenance/slsa';
 import { canonicalJson } from '../requests/statement';
@@ -22,9 +23,12 @@ export interface SignedImageEvidence {
 }
 
 export async function readSignedImageEvidence(store: Store, repository: string, digest: string, developerPublicKeyPem: string): Promise<SignedImageEvidence> {
-  const evidence = await collectImageEvidence(store, repository, digest, developerPublicKeyPem);
+  // Attestations only, in both formats: the pack holds no signatures, so the `.sig` manifest is not
+  // read (the gate reads the pack at opening, at quorum and on its schedule). Both formats always,
+  // whatever the target publishes: stock cosign v3 attaches a new attestation as a bundle.
+  const [legacy, bundles] = await Promise.all([verifyAttestations(store, repository, digest, developerPublicKeyPem), verifyImageBundles(store, repository, digest, developerPublicKeyPem)]);
   const distinct = new Map<string, { predicateType: string; predicate: unknown }>();
-  for (const a of evidence.attestations) {
+  for (const a of [...legacy.attestations, ...bundles.attestations]) {
     const text = canonicalJson(a.statement);
     distinct.set(createHash('sha256').update(text).digest('hex'), { predicateType: a.predicateType, predicate: a.statement.predicate });
   }
