@@ -2,7 +2,8 @@
  * Evidence-bound quorum on a real Temporal dev server and registry: a vote counts only while the
  * evidence pack it was signed over is the one the gate shows. The attacks: a vote over a stale
  * pack, a new developer-signed attestation attached while the gate is open (earlier votes stop
- * counting, approvers are told why), a forged pack digest, a statement that names no pack.
+ * counting, approvers are told why), in the target's legacy format or as a sigstore bundle (stock
+ * cosign v3's default), a forged pack digest, a statement that names no pack.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -11,9 +12,12 @@ import { describe, it } from 'node:test';
 import { signDecision } from '../../src/approval/sign';
 import { readPromotionRecord } from '../../src/client/promotion-record';
 import { decide, getApproval, waitForPromotion } from '../../src/client/promotions';
+import { attestImageBundle } from '../../src/cosign/bundle-images';
 import { createConsole } from '../../src/console/server';
 import { assembleEvidencePack, evidencePackDigest } from '../../src/evidence/pack';
 import { hasCode } from '../../src/errors';
+import { FileSigner } from '../../src/keys/file-signer';
+import { createProvenance } from '../../src/provenance/slsa';
 import { createAttestations, developerSign } from '../../src/promotion/steps';
 import type { ApprovalView } from '../../workflows/approval-messages';
 import { runCli } from '../support/cli';
@@ -140,5 +144,37 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     } finally {
       await hook.close();
     }
+  });
+
+  it('a developer-signed attestation attached as a sigstore bundle on a legacy target also drops the votes over the old pack', async () => {
+    const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h', reminderEvery: '1m' } });
+    // Read the pack every second (see above); the target publishes the legacy format only.
+    target.approval.reminderEveryMs = 1000;
+    target.approval.deadlineMs = 600_000;
+    const dir = await variant();
+    const { promotionId } = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
+    const parked = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
+    const first = (await getApproval(env.client, promotionId)).evidence!.digest;
+    await env.decideAs(promotionId, 'alice', 'approve', 'over the first pack');
+
+    // As `cosign attest` (v3) would: a referrer under the fallback tag, no `.att` change.
+    const repository = env.target.repository.slice(env.target.repository.indexOf('/') + 1);
+    const developer = await FileSigner.load(path.join(env.keysDir, 'dev.key'), TEST_PASSWORD);
+    const statement = createProvenance({ ...buildFacts(), subjectName: env.target.repository, digest: parked.digest, invocationId: 'a-bundle-build', startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
+    assert.equal((await attestImageBundle(env.store, repository, parked.digest, statement, developer)).added, true);
+
+    let changed!: ApprovalView;
+    await until(async () => {
+      changed = await getApproval(env.client, promotionId);
+      return changed.evidence?.digest !== first;
+    }, 'the gate sees the bundle attestation');
+    assert.deepEqual(changed.votes, [], "alice's vote over the first pack no longer counts");
+    assert.deepEqual(changed.dropped?.map((d) => [d.approver, d.evidence]), [['alice', first]]);
+    await env.decideAs(promotionId, 'alice', 'approve', 'over the second pack');
+    await env.decideAs(promotionId, 'bob', 'approve', 'over the second pack');
+    const done = await waitForPromotion(env.client, promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+    assert.deepEqual(done.approval.votes.map((v) => v.evidence), [changed.evidence!.digest, changed.evidence!.digest]);
   });
 });
