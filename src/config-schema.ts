@@ -51,7 +51,9 @@ export function schemaProblems(raw: unknown): string[] {
   const errors = validate.errors ?? [];
   // A key ruled out by an if/then is explained by what the if required (e.g. trust:).
   const because = new Map(errors.filter((e) => e.keyword === 'if').map((e) => [e.instancePath, (e.parentSchema as { if?: { required?: string[] } }).if?.required ?? []]));
-  const out = errors.map((e) => describe(e, raw, because)).filter((p): p is string => p !== undefined);
+  // The top level's "targets: or charts:" is the parser's to word, once: the schema's branches are not said.
+  const said = errors.filter((e) => !e.schemaPath.startsWith('#/anyOf'));
+  const out = said.map((e) => describe(e, raw, because)).filter((p): p is string => p !== undefined);
   return [...new Set(out)];
 }
 

@@ -223,8 +223,12 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const verifierId = parseVerificationSummary(raw.verificationSummary, problems);
   const notify = parseNotifySection(raw.notify, (field, problem) => problems.add(field, problem));
   const targets: Record<string, TargetConfig> = {};
-  if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
-    problems.add('targets', 'must be a mapping with at least one target');
+  // A worker that only releases charts needs no image target: one of the two must name something.
+  const chartsOnly = raw.targets === undefined && isObject(raw.charts) && Object.keys(raw.charts).length > 0;
+  if (chartsOnly) {
+    // No image targets: charts: alone is what this worker serves.
+  } else if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
+    problems.add('targets', 'must be a mapping with at least one target (or leave targets: out and give charts: at least one chart target)');
   } else {
     for (const [name, value] of Object.entries(raw.targets)) {
       const target = parseTarget(name, value, { base, registry, sharedKeys, roster, trust, problems });
@@ -235,7 +239,7 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   for (const [name, initiator] of Object.entries(initiators)) {
     initiator.targets.forEach((t, i) => {
       const known = (isObject(raw.targets) && t in raw.targets) || (isObject(raw.charts) && t in raw.charts);
-      if (t !== '*' && isObject(raw.targets) && !known) problems.add(`initiators.${name}.targets[${i}]`, `no target "${t}" under targets: or charts:`);
+      if (t !== '*' && (isObject(raw.targets) || chartsOnly) && !known) problems.add(`initiators.${name}.targets[${i}]`, `no target "${t}" under targets: or charts:`);
     });
   }
   // A campaign's per-target action names a target, so a typo never falls back to the default silently.

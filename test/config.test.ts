@@ -247,8 +247,8 @@ test('each bad field is reported with its path', (t) => {
   }
 
   // Top-level problems.
-  assert.deepEqual(problemsOf({ targets: {} }, file), ['targets: must be a mapping with at least one target']);
-  assert.deepEqual(problemsOf({}, file), ['targets: must be a mapping with at least one target']);
+  assert.deepEqual(problemsOf({ targets: {} }, file), ['targets: must be a mapping with at least one target (or leave targets: out and give charts: at least one chart target)']);
+  assert.deepEqual(problemsOf({}, file), ['targets: must be a mapping with at least one target (or leave targets: out and give charts: at least one chart target)']);
   assert.ok(problemsOf({ registry: 5, targets: { prod: target() } }, file).includes('registry: must be a non-empty string'));
   assert.ok(problemsOf({ keys: [], targets: { prod: target() } }, file).includes('keys: must be a mapping'));
   assert.ok(problemsOf({ targets: { Prod_1: target() } }, file).some((p) => /^targets\.Prod_1: target names are lowercase/.test(p)));

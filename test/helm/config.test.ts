@@ -98,3 +98,30 @@ test('every refusal names its field', (t) => {
   }
   assert.deepEqual(problems(dir, base()), [], 'the base is valid: each case above is a real refusal');
 });
+
+test('a worker that only releases charts may leave targets: out; one of targets: and charts: must name something', (t) => {
+  const dir = dirWithCharts(t);
+  const chartsOnly = base();
+  delete chartsOnly.targets;
+  chartsOnly.initiators.ci.targets = ['charts'];
+  const config = parseConfig(chartsOnly, path.join(dir, 'countersign.yaml'), {});
+  assert.deepEqual(config.targets, {});
+  assert.deepEqual(Object.keys(config.charts).sort(), ['ceremony', 'charts']);
+
+  // Without targets:, an initiator naming something that is not a chart target is still refused.
+  const stray = base();
+  delete stray.targets;
+  stray.initiators.ci.targets = ['production'];
+  assert.deepEqual(problems(dir, stray), ['initiators.ci.targets[0]: no target "production" under targets: or charts:']);
+
+  const expected = 'targets: must be a mapping with at least one target (or leave targets: out and give charts: at least one chart target)';
+  for (const [what, mutate] of [
+    ['neither', (c: Record<string, any>) => (delete c.targets, delete c.charts, (c.initiators.ci.targets = ['*']))],
+    ['no targets and an empty charts:', (c: Record<string, any>) => (delete c.targets, (c.charts = {}), (c.initiators.ci.targets = ['*']))],
+    ['an empty targets: beside charts', (c: Record<string, any>) => ((c.targets = {}), (c.initiators.ci.targets = ['charts']))],
+  ] as const) {
+    const raw = base();
+    mutate(raw);
+    assert.deepEqual(problems(dir, raw), [expected], what);
+  }
+});

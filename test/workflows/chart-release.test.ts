@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as openpgp from 'openpgp';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { verifyBlob } from '../../src/cosign/blob';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { hasCode } from '../../src/errors';
@@ -17,6 +17,7 @@ import { generateSigningKey, publicKeyring, publishKeyring, readSigningKey } fro
 import { getChartReleaseStatus, waitForChartRelease } from '../../src/client/chart-releases';
 import { verifyChart } from '../../src/helm/verify';
 import { sha256Hex } from '../../src/oci/digest';
+import { loadConfig } from '../../src/config';
 import { COSIGN, cosignVerifyBlob, GPG, gpgVerify, HELMS, helmVerify } from '../support/chart-tools';
 import { runCli } from '../support/cli';
 import { TEST_PASSWORD, useTestEnv } from '../support/env';
@@ -206,5 +207,30 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     assert.deepEqual(steps(done), [['authorize', 'succeeded'], ['package', 'succeeded'], ['approval', 'succeeded'], ['sign', 'failed'], ['cleanup', 'succeeded']]);
     assert.deepEqual(await filesUnder(path.join(env.stagingDir, done.approval.subject.runId!)), []);
     assert.equal((await getChartReleaseStatus(env.client, started.releaseId)).state, 'FAILED');
+  });
+
+  it('a worker configured with charts: and no targets: releases a chart', async () => {
+    env.chartWith(demoChartTarget(env, { publish: { repositoryDir: path.join(env.dir, 'repo-charts-only') } }), 'charts-only');
+    // The configuration file as an operator of a chart-only worker writes it: targets: left out.
+    const raw = parse(await fs.readFile(await env.writeConfigFile(), 'utf8')) as Record<string, unknown>;
+    delete raw.targets;
+    const file = path.join(env.dir, 'charts-only.yaml');
+    await fs.writeFile(file, stringify(raw));
+    const config = loadConfig(file, {});
+    assert.deepEqual(config.targets, {});
+    await env.stopWorkers();
+    const stop = await env.startWorker({ config });
+    try {
+      const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: charts-only\nversion: 1.0.0\n' }, env.dir);
+      const started = await releaseChart(env, 'charts-only', { chartDir });
+      await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+      await env.decideAs(started.releaseId, 'alice', 'approve', 'chart-only worker');
+      const done = await waitForChartRelease(env.client, started.releaseId);
+      assert.equal(done.state, 'RELEASED', done.error);
+      assert.ok((await filesUnder(path.join(env.dir, 'repo-charts-only'))).includes('charts-only-1.0.0.tgz'));
+    } finally {
+      await stop();
+      await env.startWorker();
+    }
   });
 });
