@@ -5,7 +5,7 @@
  * enums, required fields and no unknown field. They must also ask for what countersign writes:
  * its predicate types and verifier id, the platform key in every attestor, and nothing a CEL
  * expression names that the policy does not declare. Whether Kyverno admits promoted images with
- * them is test/interop/admission-kyverno.test.ts (opt-in: `npm run test:kyverno`).
+ * them is test/interop/admission-kyverno.test.ts (the CLI is built by the toolchain).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
