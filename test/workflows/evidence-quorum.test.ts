@@ -36,6 +36,21 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     return dir;
   }
 
+  /**
+   * A promotion parked at a gate needing alice and bob that reads its pack again every second: the
+   * configuration keeps reminders a minute apart or more, but the gate runs on the pinned value.
+   */
+  async function parkWithPackReadEverySecond(webhook?: string) {
+    const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h', reminderEvery: '1m', ...(webhook ? { webhook } : {}) } });
+    target.approval.reminderEveryMs = 1000;
+    target.approval.deadlineMs = 600_000;
+    const dir = await variant();
+    const { promotionId } = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
+    const parked = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
+    return { promotionId, parked, dir };
+  }
+
   async function until(check: () => Promise<boolean>, what: string): Promise<void> {
     for (let i = 0; i < 600; i++) {
       if (await check()) return;
@@ -57,15 +72,7 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     const hook = await startWebhookReceiver<Record<string, any>>();
     const { received } = hook;
     try {
-      const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h', reminderEvery: '1m', webhook: hook.url } });
-      // The configuration keeps reminders a minute apart or more; the gate runs on the pinned value,
-      // so one second here makes the gate read the pack again every second.
-      target.approval.reminderEveryMs = 1000;
-      target.approval.deadlineMs = 600_000;
-      const dir = await variant();
-      const { promotionId } = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
-      const parked = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-      assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
+      const { promotionId, parked, dir } = await parkWithPackReadEverySecond(hook.url);
 
       const opened = await getApproval(env.client, promotionId);
       const first = opened.evidence?.digest;
@@ -147,14 +154,8 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
   });
 
   it('a developer-signed attestation attached as a sigstore bundle on a legacy target also drops the votes over the old pack', async () => {
-    const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h', reminderEvery: '1m' } });
-    // Read the pack every second (see above); the target publishes the legacy format only.
-    target.approval.reminderEveryMs = 1000;
-    target.approval.deadlineMs = 600_000;
-    const dir = await variant();
-    const { promotionId } = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
-    const parked = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
+    // The target publishes the legacy format only.
+    const { promotionId, parked } = await parkWithPackReadEverySecond();
     const first = (await getApproval(env.client, promotionId)).evidence!.digest;
     await env.decideAs(promotionId, 'alice', 'approve', 'over the first pack');
 
