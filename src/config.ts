@@ -225,11 +225,9 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   const targets: Record<string, TargetConfig> = {};
   // A worker that only releases charts needs no image target: one of the two must name something.
   const chartsOnly = raw.targets === undefined && isObject(raw.charts) && Object.keys(raw.charts).length > 0;
-  if (chartsOnly) {
-    // No image targets: charts: alone is what this worker serves.
-  } else if (!isObject(raw.targets) || Object.keys(raw.targets).length === 0) {
+  if (!chartsOnly && (!isObject(raw.targets) || Object.keys(raw.targets).length === 0)) {
     problems.add('targets', 'must be a mapping with at least one target (or leave targets: out and give charts: at least one chart target)');
-  } else {
+  } else if (isObject(raw.targets)) {
     for (const [name, value] of Object.entries(raw.targets)) {
       const target = parseTarget(name, value, { base, registry, sharedKeys, roster, trust, problems });
       if (target) targets[name] = target;
