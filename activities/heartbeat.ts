@@ -11,6 +11,8 @@ export const HEARTBEAT_EVERY_MS = 5_000;
  */
 export async function whileHeartbeating<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const context = Context.current();
+  // A local activity has no heartbeat of its own: the worker running it keeps its workflow task alive.
+  if (context.info.isLocal) return fn(context.cancellationSignal);
   const timeoutMs = context.info.heartbeatTimeoutMs;
   const everyMs = timeoutMs ? Math.max(100, Math.min(HEARTBEAT_EVERY_MS, Math.floor(timeoutMs / 3))) : HEARTBEAT_EVERY_MS;
   context.heartbeat();

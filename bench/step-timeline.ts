@@ -1,34 +1,34 @@
 /**
- * Where one promotion's time goes, read from its workflow history: each activity from scheduled
- * to completed (queueing and retries included), and the rest of the run (workflow tasks, the gate,
- * the approval's round trip) as what is left of first event -> last event. Used by npm run bench
- * at level 1, so a cut is chosen by figures, not guesses.
+ * Where one promotion's time goes, read from its workflow history: each queued activity from
+ * scheduled to completed (queueing and retries included), and the rest of the run as what is left
+ * of first event -> last event: workflow tasks, the local steps run inside them (authorize,
+ * platform verify, the evidence reads, release: their markers carry no reliable duration), the
+ * gate and the approval's round trip. Used by npm run bench at level 1, so a cut is chosen by
+ * figures, not guesses.
  */
 import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
+import { stepsOf } from '../src/client/history-steps';
 
 export type StepTimes = Record<string, number>;
 
-/** One run's activity times in ms, by activity type (summed when a type runs twice), plus `total` and `outside activities`. */
+/** The name under which everything but the queued activities is reported. */
+export const OUTSIDE = 'workflow tasks, local steps, gate';
+
+/** One run's queued activity times in ms, by activity type (summed when a type runs twice), plus `total` and OUTSIDE. */
 export async function stepTimes(client: Client, workflowId: string): Promise<StepTimes> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const scheduled = new Map<string, { name: string; at: number }>();
   const out: StepTimes = {};
   let inActivities = 0;
-  for (const e of events) {
-    const s = e.activityTaskScheduledEventAttributes;
-    if (s) scheduled.set(String(e.eventId), { name: s.activityType?.name ?? '?', at: tsToMs(e.eventTime) });
-    const done = e.activityTaskCompletedEventAttributes;
-    const from = done && scheduled.get(String(done.scheduledEventId));
-    if (from) {
-      const ms = tsToMs(e.eventTime) - from.at;
-      out[from.name] = (out[from.name] ?? 0) + ms;
-      inActivities += ms;
-    }
+  for (const step of stepsOf(events)) {
+    if (step.local || step.scheduledAtMs === undefined || step.completedAtMs === undefined) continue;
+    const ms = step.completedAtMs - step.scheduledAtMs;
+    out[step.name] = (out[step.name] ?? 0) + ms;
+    inActivities += ms;
   }
   if (events.length > 0) {
     out.total = tsToMs(events.at(-1)!.eventTime) - tsToMs(events[0].eventTime);
-    out['outside activities'] = out.total - inActivities;
+    out[OUTSIDE] = out.total - inActivities;
   }
   return out;
 }

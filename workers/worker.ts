@@ -51,11 +51,20 @@ export const WORKFLOW_INTERCEPTOR_MODULES = [
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
+/**
+ * Modules every workflow shares instead of evaluating its own copy (the SDK's preloadModules, with
+ * its reusable V8 context): the approvers' signature check and the P-256 and SHA-256 code under it.
+ * They hold no per-workflow state (the only module state is @noble/curves' cache of precomputed
+ * points, a pure memo: a verification's result never depends on it), and the SDK freezes what
+ * they export. Sharing saves each workflow evaluating them and building the base point's table.
+ */
+const SHARED_WORKFLOW_MODULES = ['@noble/curves/p256', '@noble/hashes/sha256', path.resolve(__dirname, '../workflows/approval-signature.ts')];
+
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** Bundles the workflow code once per process; tests and benches start many workers. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: quietBundlerLogger });
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, preloadModules: SHARED_WORKFLOW_MODULES, logger: quietBundlerLogger });
   return bundlePromise;
 }
 

@@ -5,10 +5,11 @@
 import { p256 } from '@noble/curves/p256';
 import { sha256 } from '@noble/hashes/sha256';
 
-// Every workflow has its own copy of this module (the SDK's sandbox), so the base point's table
-// is built again in each one on its first verification: the library's default window (8) costs
-// about 170 ms there and pays off only after many signatures. A run checks a handful, so a
-// small window is cheaper overall (about 15 ms first, 4 ms after; docs/benchmarks.md).
+// The worker loads this module and @noble/curves once, shared by every workflow
+// (SHARED_WORKFLOW_MODULES in workers/worker.ts), so the base point's table is built once per
+// worker process. A worker without that sharing (or a replay) builds it once per workflow, where
+// the library's default window (8) costs about 120 ms and a window of 2 about 15 ms; later checks
+// cost the same with either (docs/benchmarks.md, "Approval signatures in the workflow sandbox").
 p256.ProjectivePoint.BASE.precompute(2);
 
 function utf8(text: string): Uint8Array {

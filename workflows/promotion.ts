@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, ContinueAsNew, continueAsNew, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, ContinueAsNew, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { EvidenceCheck, PromotionActivities, VerificationReport } from '../activities/promotion';
 import type { SealedPlan } from '../src/promotion/plan';
 import type { Sealed } from '../src/seal/seal';
@@ -11,10 +11,10 @@ import { BEFORE_GATE_STATES, SEARCH_ATTRIBUTES, statusQuery, UNLISTED_STATES, wa
 
 // The worker checks the signed start request and resolves the target from its own configuration.
 // A refusal is final; a visibility record still catching up (HISTORY_LAGGING) is retried.
-const { authorize } = proxyActivities<PromotionActivities>({
+const AUTHORIZE = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
-});
+} as const;
 
 // Opening keys: a file key is local (a missing file or wrong passphrase fails at once, non-retryable);
 // a KMS key asks KMS, whose outage or throttling (KMS_UNAVAILABLE) is waited out for 15 minutes.
@@ -36,23 +36,15 @@ const { build, resolveImage, attestImage, devSign } = proxyActivities<PromotionA
 });
 
 // Verification reads the registry; a mismatch comes back as a report (REJECTED, never retried),
-// so retries are for I/O only, and wait out an outage like the steps before.
-const { platformVerify } = proxyActivities<PromotionActivities>({
+// so retries are for I/O only, and wait out an outage like the steps before. The evidence pack is
+// read the same way when the gate opens and on its check schedule. At the opening a failure ends
+// the run FAILED (there is nothing to show approvers); later, the gate keeps the pack it last
+// read and counts the miss.
+const READS = {
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
   scheduleToCloseTimeout: '30 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
-});
-
-// The evidence pack is read from the registry when the gate opens and on its check schedule; an
-// outage is waited out as for verification. At the opening a failure ends the run FAILED (there is
-// nothing to show approvers); later, the gate keeps the pack it last read and counts the miss.
-const { evidence } = proxyActivities<PromotionActivities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
-  scheduleToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
-});
+} as const;
 
 /** Runs started before votes were bound to the evidence pack replay without its reads (docs/architecture.md). */
 export const EVIDENCE_PATCH = 'evidence-bound-quorum';
@@ -62,11 +54,33 @@ export const EVIDENCE_PATCH = 'evidence-bound-quorum';
 // (a slow KMS is not a dead worker). The bound on one attempt is long: the activity itself
 // re-checks the registry after signing and reads back what it wrote, so even an attempt that
 // outlives it never adds a second signature (docs/architecture.md, "Exactly once").
-const { prodSign, release } = proxyActivities<PromotionActivities>({
+const LAST_STEPS = {
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+} as const;
+const { prodSign } = proxyActivities<PromotionActivities>({ ...LAST_STEPS, heartbeatTimeout: '30 seconds' });
+
+/**
+ * Runs started before this marker ran authorize, platform verify, the evidence reads and release
+ * as queued activities, and replay with them. Later runs take them as local activities: they are
+ * short and repeatable (reads, and one tag set to one digest), so the worker that runs the
+ * workflow task runs them too, without a round trip through the server's task queue for each
+ * (docs/architecture.md, "Local steps").
+ */
+export const LOCAL_STEPS_PATCH = 'local-short-steps';
+
+const QUEUED_STEPS = {
+  authorize: proxyActivities<PromotionActivities>(AUTHORIZE).authorize,
+  platformVerify: proxyActivities<PromotionActivities>({ ...READS, heartbeatTimeout: '30 seconds' }).platformVerify,
+  evidence: proxyActivities<PromotionActivities>({ ...READS, heartbeatTimeout: '30 seconds' }).evidence,
+  release: proxyActivities<PromotionActivities>({ ...LAST_STEPS, heartbeatTimeout: '30 seconds' }).release,
+};
+const LOCAL_STEPS: typeof QUEUED_STEPS = {
+  authorize: proxyLocalActivities<PromotionActivities>(AUTHORIZE).authorize,
+  platformVerify: proxyLocalActivities<PromotionActivities>(READS).platformVerify,
+  evidence: proxyLocalActivities<PromotionActivities>(READS).evidence,
+  release: proxyLocalActivities<PromotionActivities>(LAST_STEPS).release,
+};
 
 /** Until the plan is resolved the gate has no policy: every vote is refused as "not yet at the approval step". */
 const NO_POLICY: ApprovalPolicy = { groups: [], vetoOnReject: true, deadlineMs: 0, roster: {} };
@@ -78,6 +92,7 @@ const NO_POLICY: ApprovalPolicy = { groups: [], vetoOnReject: true, deadlineMs: 
  */
 export async function promotion(input: PromotionInput): Promise<PromotionStatus> {
   const { workflowId, firstExecutionRunId: runId, continuedFromExecutionRunId } = workflowInfo();
+  const { authorize, platformVerify, evidence, release } = patched(LOCAL_STEPS_PATCH) ? LOCAL_STEPS : QUEUED_STEPS;
   const claim = readStartRequestClaim(input?.request);
   const gate = new ApprovalGate({ id: workflowId, runId, digest: claim.digest, initiator: '' }, NO_POLICY);
   const status: PromotionStatus = {

@@ -10,6 +10,7 @@ import { buildImageFromDirectory } from '../../src/oci/build';
 import { buildFacts } from '../../test/support/env';
 import { waitRevoting } from '../../test/support/revote';
 import type { HoldingProxy } from '../../test/support/holding-proxy';
+import { stepsOf } from '../../src/client/history-steps';
 import type { Run } from './measure';
 import type { FaultStack } from './stack';
 
@@ -120,12 +121,9 @@ export async function attempts(stack: FaultStack, runs: Run[]): Promise<Record<s
   const out: Record<string, number> = {};
   for (const run of runs) {
     const events = (await stack.env.client.workflow.getHandle(run.id).fetchHistory()).events ?? [];
-    const types = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType?.name ?? '?']));
-    for (const e of events) {
-      const started = e.activityTaskStartedEventAttributes;
-      if (!started) continue;
-      const key = `attempts.${types.get(String(started.scheduledEventId))}`;
-      out[key] = Math.max(out[key] ?? 0, started.attempt ?? 0);
+    for (const step of stepsOf(events)) {
+      const key = `attempts.${step.name}`;
+      out[key] = Math.max(out[key] ?? 0, step.attempt);
     }
   }
   return out;

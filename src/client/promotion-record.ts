@@ -10,6 +10,7 @@ import { CountersignError } from '../errors';
 import type { PromotionPlan } from '../promotion/plan';
 import type { VerificationReport } from '../promotion/steps';
 import { PROMOTION_WORKFLOW_TYPE, type PromotionCarry, type PromotionInput, type PromotionStatus } from '../../workflows/promotion-messages';
+import { stepResult, stepsOf } from './history-steps';
 import { getPromotionStatus } from './promotions';
 
 export type { PromotionStatus };
@@ -48,19 +49,13 @@ export async function readPromotionRecord(client: Client, id: string): Promise<P
 }
 
 /**
- * The result of the last completed activity of `type`. Only a result the workflow itself received
- * is read (the completion of an attempt it scheduled); whether that result was genuine, the run's
- * later steps decide by its seal (docs/security.md, Sealed plans).
+ * The result of the last completed activity of `type`, queued or local. Only a result the
+ * workflow itself received is read (the completion of an attempt it scheduled, or the marker its
+ * worker wrote); whether that result was genuine, the run's later steps decide by its seal
+ * (docs/security.md, Sealed plans).
  */
 export function activityResult<T>(events: HistoryEvent[], type: string): T | undefined {
-  const scheduled = new Set<string>();
-  let result: T | undefined;
-  for (const event of events) {
-    if (event.activityTaskScheduledEventAttributes?.activityType?.name === type) scheduled.add(String(event.eventId));
-    const completed = event.activityTaskCompletedEventAttributes;
-    if (completed && scheduled.has(String(completed.scheduledEventId))) result = decode<T>(completed.result?.payloads?.[0]);
-  }
-  return result;
+  return stepResult<T>(stepsOf(events).filter((s) => s.name === type && s.result).at(-1));
 }
 
 function decode<T>(payload: temporal.api.common.v1.IPayload | null | undefined): T | undefined {

@@ -1,14 +1,16 @@
 /**
- * What a caller allowed to complete activities by id can do (RespondActivityTaskCompletedById,
- * through the SDK's own async-completion client): answer a step before the worker does. A
- * worker that runs workflow tasks only lets a run reach the step while no one executes it.
- * Not a fake of anything: a real SDK worker without activities, and the real client API.
+ * What a caller who can reach Temporal can do to a run's steps. A queued step can be answered by
+ * id (RespondActivityTaskCompletedById, through the SDK's own async-completion client) before the
+ * worker does, while a worker that runs workflow tasks only lets the run reach the step. A local
+ * step (run beside the workflow task) is answered by running a worker of one's own on the task
+ * queue. Not a fake of anything: real SDK workers and the real client API.
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import { workflowBundle } from '../../workers/worker';
+import { stepsOf } from '../../src/client/history-steps';
+import { activityResult } from '../../src/client/promotion-record';
 
 export interface WorkflowsOnlyWorker {
   stop(): Promise<void>;
@@ -47,12 +49,38 @@ export async function completeActivityById(client: Client, workflowId: string, t
   throw new Error(`${workflowId} never scheduled ${type}`);
 }
 
-/** The result the first completed activity of `type` returned in a run's history. */
+/** The result the last completed activity of `type` (queued or local) returned in a run's history. */
 export async function activityResultOf(client: Client, workflowId: string, runId: string, type: string): Promise<Record<string, unknown>> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-  const events = history.events ?? [];
-  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type);
-  const completed = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
-  if (!completed) throw new Error(`no completed ${type} in ${workflowId} ${runId}`);
-  return defaultPayloadConverter.fromPayload(completed.activityTaskCompletedEventAttributes!.result!.payloads![0]) as Record<string, unknown>;
+  const result = activityResult<Record<string, unknown>>(history.events ?? [], type);
+  if (!result) throw new Error(`no completed ${type} in ${workflowId} ${runId}`);
+  return result;
+}
+
+/**
+ * What anyone who can reach Temporal can run: a worker of their own on the task queue, with the
+ * real workflow code and their own answers for some steps. It runs only local activities (its
+ * `answers`), so the steps queued through the server are left for the real worker.
+ */
+export async function startRogueWorker(address: string, answers: Record<string, (...args: unknown[]) => Promise<unknown>>): Promise<WorkflowsOnlyWorker> {
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({ connection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(), activities: answers, enableNonLocalActivities: false });
+  const running = worker.run();
+  return {
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+/** Waits until a run's history holds a completed `type` step (queued or local). */
+export async function waitForStep(client: Client, workflowId: string, type: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    if (stepsOf(events).some((s) => s.name === type && s.result)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${workflowId} never completed ${type}`);
 }

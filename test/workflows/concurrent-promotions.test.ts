@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { APPROVAL_PREDICATE_TYPE } from '../../src/approval/constants';
 import { waitForPromotion } from '../../src/client/promotions';
+import { stepsOf } from '../../src/client/history-steps';
 import { waitRevoting } from '../support/revote';
 import { verifyAttestations } from '../../src/cosign/attestations';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
@@ -125,7 +126,7 @@ describe('many promotions of one digest at once, two worker processes', () => {
     assert.equal(done.state, 'PROMOTED', done.error);
     assert.match(done.timeline.find((t) => t.step === 'prod-sign')?.detail ?? '', /, approval record attached$/);
     const history = await env.client.workflow.getHandle(id).fetchHistory();
-    const authorized = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'authorize');
+    const authorized = stepsOf(history.events ?? []).filter((s) => s.name === 'authorize');
     assert.equal(authorized.length, 1, 'authorised once');
   });
 });

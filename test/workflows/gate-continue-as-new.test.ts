@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { getPromotionStatus, listPromotions, waitForPromotion } from '../../src/client/promotions';
+import { stepsOf } from '../../src/client/history-steps';
 import { hasCode } from '../../src/errors';
 import { PROMOTION_WORKFLOW_TYPE, TASK_QUEUE, type PromotionInput, type PromotionStatus } from '../../workflows/promotion-messages';
 import { buildFacts, copyDir, useTestEnv } from '../support/env';
@@ -85,7 +86,7 @@ describe('a long wait at the gate continues as new, carrying votes, timers and t
     assert.ok(runs.filter((r) => r.status === 'CONTINUED_AS_NEW').length >= 3, JSON.stringify(runs));
     for (const run of runs.slice(1)) {
       const events = (await env.client.workflow.getHandle(promotionId, run.runId).fetchHistory()).events ?? [];
-      const reads = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'evidence').length;
+      const reads = stepsOf(events).filter((s) => s.name === 'evidence').length;
       assert.ok(reads >= 1, `run ${run.runId} read the evidence pack again (${reads} reads)`);
     }
     assert.equal(runs.at(-1)!.status, 'COMPLETED');

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { cosignTag } from '../../src/cosign/tags';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { getPromotionStatus, waitForPromotion } from '../../src/client/promotions';
+import { stepsOf } from '../../src/client/history-steps';
 import type { TargetConfig } from '../../src/config';
 import { hasCode } from '../../src/errors';
 import { useTestEnv, buildFacts, copyDir, COMMIT, TEST_PASSWORD } from '../support/env';
@@ -53,10 +54,11 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     assert.ok((await env.store.getManifest('apps/hello', cosignTag(started.digest, 'att'))) !== undefined);
 
     // One activity per step; attest works from the pushed image by digest, not a second build.
+    // The short steps run as local activities (docs/architecture.md, "Local steps").
     const history = await env.client.workflow.getHandle(started.promotionId).fetchHistory();
-    const activities = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    const steps = stepsOf(history.events ?? []).map((s) => `${s.name}${s.local ? ' (local)' : ''}`);
     // The gate reads the evidence pack when it opens and again once quorum is met (docs/approvals.md).
-    assert.deepEqual(activities, ['authorize', 'checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify', 'evidence', 'evidence', 'prodSign', 'release']);
+    assert.deepEqual(steps, ['authorize (local)', 'checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign', 'release (local)']);
   });
 
   it('rejects at platform verify when the provenance does not match the policy, listing every failed check', async () => {

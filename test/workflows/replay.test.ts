@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../../workers/worker';
+import { stepsOf } from '../../src/client/history-steps';
 import { TEST_KEY_PASSPHRASE } from '../helm/helpers';
 import { TEST_PASSWORD } from '../support/env';
 
@@ -13,11 +14,12 @@ const DIR = path.join(__dirname, 'histories');
 const IDS = JSON.parse(fs.readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
 /**
  * Promotions (each ending; one whose evidence pack changed at the gate), a chart release, a key
- * rotation and its ceremony: one per workflow in workflows/. `promoted-previous-release` is a
- * promotion recorded by the release before evidence-bound votes and fewer state writes (kept, not
- * re-recorded): a run that version started must still replay on this code.
+ * rotation and its ceremony: one per workflow in workflows/. Kept, not re-recorded, because runs
+ * those versions started must still replay on this code: `promoted-previous-release`, recorded
+ * before evidence-bound votes and fewer state writes, and `promoted-queued-steps`, recorded before
+ * the short steps became local activities (LOCAL_STEPS_PATCH).
  */
-const NAMES = ['promoted', 'promoted-previous-release', 'verify-rejected', 'approver-rejected', 'expired', 'evidence-changed', 'chart-released', 'key-rotation', 'key-ceremony'];
+const NAMES = ['promoted', 'promoted-previous-release', 'promoted-queued-steps', 'verify-rejected', 'approver-rejected', 'expired', 'evidence-changed', 'chart-released', 'key-rotation', 'key-ceremony'];
 
 describe('replay of committed histories (determinism guard)', () => {
   for (const name of NAMES) {
@@ -27,6 +29,15 @@ describe('replay of committed histories (determinism guard)', () => {
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, IDS[name] ?? `replay-${name}`);
     });
   }
+
+  it('covers both ways a promotion runs its short steps: queued (before LOCAL_STEPS_PATCH) and local', () => {
+    const stepsIn = (name: string) => stepsOf(historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8'))).events ?? []);
+    assert.deepEqual(stepsIn('promoted-queued-steps').filter((s) => s.local), [], 'the kept history queued every step');
+    assert.deepEqual(
+      stepsIn('promoted').filter((s) => s.local).map((s) => s.name),
+      ['authorize', 'platformVerify', 'evidence', 'evidence', 'release'],
+    );
+  });
 
   it('fails replay when the history does not match the code', async () => {
     const json = JSON.parse(fs.readFileSync(path.join(DIR, 'promoted.json'), 'utf8'));

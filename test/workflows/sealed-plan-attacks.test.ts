@@ -1,41 +1,46 @@
 /**
- * A caller allowed to complete activities by id (RespondActivityTaskCompletedById) answers a
- * promotion's authorize step before the worker does, with a plan of their own: their roster,
- * their repository, a directory of the worker's to build. Every later step checks the worker's
- * seal on the plan first, so the run fails at its next step and nothing is built, pushed or signed.
- * Real Temporal dev server and registry; the attacker uses the SDK's own async-completion client.
+ * Anyone who can reach Temporal can run a worker of their own on the task queue. Such a worker
+ * answers a promotion's authorize step (a local activity, run beside the workflow task) with a
+ * plan of its own making: its roster, its repository, a directory of the worker's to build. Every
+ * later step checks the worker's seal on the plan first, so once a real worker takes over the run
+ * fails at its next step and nothing is built, pushed or signed. Real Temporal dev server and
+ * registry; the attacker runs a real SDK worker with the real workflow code.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { waitForPromotion } from '../../src/client/promotions';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import type { PromotionStatus } from '../../workflows/promotion-messages';
-import { activityResultOf, completeActivityById, latestRunId, startWorkflowsOnlyWorker, type WorkflowsOnlyWorker } from '../support/activity-forger';
+import { activityResultOf, latestRunId, startRogueWorker, waitForStep } from '../support/activity-forger';
 import { buildFacts, COMMIT, useTestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 
 describe('a plan written into history by anyone but the worker is refused at the next step', () => {
   const env = useTestEnv({ worker: false });
-  // Runs workflow tasks only: the run reaches its authorize step, which no one here executes.
-  let workflowsOnly: WorkflowsOnlyWorker;
   let digest: string;
 
   before(async () => {
-    workflowsOnly = await startWorkflowsOnlyWorker(env.stack.temporal.address);
     digest = (await buildImageFromDirectory(HELLO)).digest;
   });
-  after(async () => {
-    await workflowsOnly?.stop();
-  });
 
-  /** Starts a promotion, answers its authorize step with `plan`, lets a real worker take over, and returns how it ended. */
+  /**
+   * Starts a promotion while only an attacker's worker is on the task queue, whose authorize step
+   * (a local activity) answers `plan`; once the run has recorded it, a real worker takes over.
+   * Returns how the run ended.
+   */
   async function forgeAuthorize(plan: () => unknown): Promise<PromotionStatus> {
-    const started = await env.promote({ source: { directory: HELLO }, build: buildFacts(), commit: COMMIT });
-    await completeActivityById(env.client, started.promotionId, 'authorize', plan());
+    const rogue = await startRogueWorker(env.stack.temporal.address, { authorize: async () => plan() });
+    let started;
+    try {
+      started = await env.promote({ source: { directory: HELLO }, build: buildFacts(), commit: COMMIT });
+      await waitForStep(env.client, started.promotionId, 'authorize');
+    } finally {
+      await rogue.stop();
+    }
     const stop = await env.startWorker();
     try {
       return await waitForPromotion(env.client, started.promotionId, { until: (s) => ['FAILED', 'REFUSED', 'REJECTED', 'PROMOTED', 'AWAITING_APPROVAL'].includes(s.state) });
