@@ -62,7 +62,8 @@ const { prodSign } = proxyActivities<PromotionActivities>({ ...LAST_STEPS, heart
 
 /**
  * Runs started before this marker ran authorize, platform verify, the evidence reads and release
- * as queued activities, and replay with them. Later runs take them as local activities: they are
+ * as queued activities, and replay with them; they also carry their own markers for the evidence
+ * reads and unlisted states, which later runs imply. Later runs take the four as local activities: they are
  * short and repeatable (reads, and one tag set to one digest), so the worker that runs the
  * workflow task runs them too, without a round trip through the server's task queue for each
  * (docs/architecture.md, "Local steps").
@@ -92,7 +93,11 @@ const NO_POLICY: ApprovalPolicy = { groups: [], vetoOnReject: true, deadlineMs: 
  */
 export async function promotion(input: PromotionInput): Promise<PromotionStatus> {
   const { workflowId, firstExecutionRunId: runId, continuedFromExecutionRunId } = workflowInfo();
-  const { authorize, platformVerify, evidence, release } = patched(LOCAL_STEPS_PATCH) ? LOCAL_STEPS : QUEUED_STEPS;
+  // One marker for this version: its runs also read the evidence pack and leave unlisted states
+  // out, without a marker of their own for each (each marker is one more visibility write).
+  const currentVersion = patched(LOCAL_STEPS_PATCH);
+  const { authorize, platformVerify, evidence, release } = currentVersion ? LOCAL_STEPS : QUEUED_STEPS;
+  const evidenceBound = () => currentVersion || patched(EVIDENCE_PATCH);
   const claim = readStartRequestClaim(input?.request);
   const gate = new ApprovalGate({ id: workflowId, runId, digest: claim.digest, initiator: '' }, NO_POLICY);
   const status: PromotionStatus = {
@@ -110,7 +115,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     await condition(() => !BEFORE_GATE_STATES.includes(status.state));
     return { ...status, approval: gate.view() };
   });
-  const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status, { unlisted: UNLISTED_STATES });
+  const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status, { unlisted: UNLISTED_STATES, unlistedWithoutMarker: currentVersion });
   const pinPlan = (plan: SealedPlan) => {
     // The caller may set search attributes at start; the worker's resolution is what list, rotation and revocation see.
     upsertSearchAttributes({
@@ -196,7 +201,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
       finish(current, 'succeeded', `${report.checks.length} checks passed`);
 
       for (const author of report.commitAuthors ?? []) gate.excludeIdentity(author, 'authored the commit');
-      if (patched(EVIDENCE_PATCH)) {
+      if (evidenceBound()) {
         checkEvidence = readEvidence;
         // Read before the run says it awaits approval: from then on the gate takes votes, over this pack.
         try {
@@ -207,7 +212,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
         }
       }
       current = begin('approval', 'AWAITING_APPROVAL');
-    } else if (patched(EVIDENCE_PATCH)) checkEvidence = readEvidence;
+    } else if (evidenceBound()) checkEvidence = readEvidence;
     const approvalStep = current!;
     const outcome = await gate.run({ handOver: (carry) => handOver(input, { plan, report: report!, status, evidence: lastEvidence }, carry), checkEvidence, opening });
     status.approval = gate.view();

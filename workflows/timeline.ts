@@ -25,11 +25,14 @@ export const UNLISTED_STATES_PATCH = 'unlisted-states-not-upserted';
  * `unlisted`: states no listing asks for, kept out of the CountersignState search attribute (each
  * upsert is a visibility write on the server); the attribute keeps the state before them.
  */
-export function stepTimeline<E extends Entry, State extends string>(status: { state: State | Ending; timeline: E[]; error?: string }, options: { unlisted?: readonly State[] } = {}) {
+export function stepTimeline<E extends Entry, State extends string>(
+  status: { state: State | Ending; timeline: E[]; error?: string },
+  options: { unlisted?: readonly State[]; /** The workflow's own version marker already implies UNLISTED_STATES_PATCH. */ unlistedWithoutMarker?: boolean } = {},
+) {
   const enter = (state: State | Ending): void => {
     status.state = state;
     // patched() only where a state is skipped, so histories from before the patch replay unchanged.
-    if ((options.unlisted ?? []).includes(state as State) && patched(UNLISTED_STATES_PATCH)) return;
+    if ((options.unlisted ?? []).includes(state as State) && (options.unlistedWithoutMarker || patched(UNLISTED_STATES_PATCH))) return;
     upsertSearchAttributes({ [SEARCH_ATTRIBUTES.state]: [state] });
   };
   const finish = (entry: E, outcome: E['status'], detail?: string): void => {
