@@ -5,7 +5,7 @@
  * step (run beside the workflow task) is answered by running a worker of one's own on the task
  * queue. Not a fake of anything: real SDK workers and the real client API.
  */
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import { workflowBundle } from '../../workers/worker';
@@ -17,9 +17,13 @@ export interface WorkflowsOnlyWorker {
 }
 
 /** Runs workflow tasks (and so updates and queries) but no activity. */
-export async function startWorkflowsOnlyWorker(address: string): Promise<WorkflowsOnlyWorker> {
+export function startWorkflowsOnlyWorker(address: string): Promise<WorkflowsOnlyWorker> {
+  return startWorker(address, {});
+}
+
+async function startWorker(address: string, options: Pick<WorkerOptions, 'activities' | 'enableNonLocalActivities'>): Promise<WorkflowsOnlyWorker> {
   const connection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle() });
+  const worker = await Worker.create({ connection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(), ...options });
   const running = worker.run();
   return {
     stop: async () => {
@@ -62,17 +66,8 @@ export async function activityResultOf(client: Client, workflowId: string, runId
  * real workflow code and their own answers for some steps. It runs only local activities (its
  * `answers`), so the steps queued through the server are left for the real worker.
  */
-export async function startRogueWorker(address: string, answers: Record<string, (...args: unknown[]) => Promise<unknown>>): Promise<WorkflowsOnlyWorker> {
-  const connection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(), activities: answers, enableNonLocalActivities: false });
-  const running = worker.run();
-  return {
-    stop: async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running.catch(() => undefined);
-      await connection.close();
-    },
-  };
+export function startRogueWorker(address: string, answers: Record<string, (...args: unknown[]) => Promise<unknown>>): Promise<WorkflowsOnlyWorker> {
+  return startWorker(address, { activities: answers, enableNonLocalActivities: false });
 }
 
 /** Waits until a run's history holds a completed `type` step (queued or local). */
