@@ -12,7 +12,7 @@ import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { KmsSigner } from '../../src/keys/kms-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
 import { RegistryStore } from '../../src/oci/registry';
-import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy';
+import type { HoldingProxy } from '../support/holding-proxy';
 import { createTestKey, type KmsTestServer } from '../support/kms-server';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
 import { useRegistryFixture } from '../support/registry-fixture';
@@ -48,8 +48,7 @@ describe('long promotion activities heartbeat while they wait', { skip: localKms
   before(async () => {
     kms = await startLocalKms();
     fx.defer(() => kms.close());
-    kmsProxy = await startHoldingProxy(kms.address);
-    fx.defer(() => kmsProxy.close());
+    kmsProxy = await fx.proxy(kms.address);
     registryProxy = await fx.proxy();
     await fx.pushImage(repo);
   });

@@ -16,7 +16,7 @@ import { DEFAULT_KMS_REQUEST_TIMEOUT_MS, KmsSigner } from '../../src/keys/kms-si
 import { keyFingerprint } from '../../src/keys/public-key';
 import { RegistryStore } from '../../src/oci/registry';
 import { productionSign, type StepDeps } from '../../src/promotion/steps';
-import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy';
+import type { HoldingProxy } from '../support/holding-proxy';
 import { createTestKey, type KmsTestServer } from '../support/kms-server';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
 import { useRegistryFixture } from '../support/registry-fixture';
@@ -33,8 +33,7 @@ describe('production signing with a signer slower than any timeout', { skip: loc
   before(async () => {
     kms = await startLocalKms();
     fx.defer(() => kms.close());
-    kmsProxy = await startHoldingProxy(kms.address);
-    fx.defer(() => kmsProxy.close());
+    kmsProxy = await fx.proxy(kms.address);
     registryProxy = await fx.proxy();
   });
 

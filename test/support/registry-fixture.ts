@@ -46,8 +46,8 @@ export interface RegistryFixture {
   key(name: string): FixtureKey;
   /** Pushes the fixture image to `repo`, or to a fresh repository (`<name>/hello-<n>`) so tests do not see each other's signatures; returns the repository. */
   pushImage(repo?: string): Promise<string>;
-  /** A holding proxy in front of the registry (another worker's view of it, or one the test can hold), closed at teardown. */
-  proxy(): Promise<HoldingProxy>;
+  /** A holding proxy in front of the registry (another worker's view of it, or one the test can hold), or of `upstream` (a KMS the test started), closed at teardown. */
+  proxy(upstream?: string): Promise<HoldingProxy>;
   /** Runs `close` at teardown, before the registry stops: what is deferred last is closed first. */
   defer(close: () => Promise<unknown> | unknown): void;
   /** SLSA v1 provenance for the fixture image in `repo`, with the example's build facts; the same input gives the same statement. */
@@ -132,8 +132,8 @@ export function useRegistryFixture(options: { name: string; keys?: readonly stri
       const { store, image } = ready();
       return pushImageTo(store, repo ?? `${options.name}/hello-${++repos}`, image);
     },
-    async proxy() {
-      const proxy = await startHoldingProxy(ready().registry.address);
+    async proxy(upstream) {
+      const proxy = await startHoldingProxy(upstream ?? ready().registry.address);
       deferred.push(() => proxy.close());
       return proxy;
     },
