@@ -5,26 +5,20 @@
  * held. A heartbeat once at the start would let Temporal start a second attempt beside a slow one.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPromotionActivities } from '../../activities/promotion';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { KmsSigner } from '../../src/keys/kms-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
-import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
-import { requireTool } from '../../src/stack/tools';
-import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy';
+import type { HoldingProxy } from '../support/holding-proxy';
 import { createTestKey, type KmsTestServer } from '../support/kms-server';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
+import { useRegistryFixture } from '../support/registry-fixture';
 import { PROMOTION_SEALS } from '../../src/promotion/plan';
 import { memoryKeyring, sealedAs, sealedRun, testPlan } from '../support/sealed-plan';
 
-const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
 /** Short, so the harness sees several heartbeats quickly; the workflow's own is 30 s. */
 const HEARTBEAT_TIMEOUT_MS = 1_500;
 /** Heartbeats that must arrive while the call is stalled: more than the one at the start. */
@@ -45,32 +39,18 @@ function heartbeats(env: MockActivityEnvironment, n: number): Promise<void> {
 }
 
 describe('long promotion activities heartbeat while they wait', { skip: localKmsPath() ? false : 'local-kms not installed (bash scripts/toolchain.sh local-kms)' }, () => {
-  let tmp: string;
-  let registry: RunningRegistry;
+  const fx = useRegistryFixture({ name: 'heartbeat' });
   let kms: KmsTestServer;
   let kmsProxy: HoldingProxy;
   let registryProxy: HoldingProxy;
-  let image: BuiltImage;
   const repo = 'heartbeat/hello';
 
   before(async () => {
-    requireTool('docker-registry');
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-heartbeat-'));
-    registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
     kms = await startLocalKms();
-    kmsProxy = await startHoldingProxy(kms.address);
-    registryProxy = await startHoldingProxy(registry.address);
-    image = await buildImageFromDirectory(FIXTURE);
-    const store = new RegistryStore(registry.address);
-    for (const blob of [...image.layers, image.config]) await store.putBlob(repo, blob);
-    await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-  });
-  after(async () => {
-    await kmsProxy?.close();
-    await registryProxy?.close();
-    await kms?.close();
-    await registry?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    fx.defer(() => kms.close());
+    kmsProxy = await fx.proxy(kms.address);
+    registryProxy = await fx.proxy();
+    await fx.pushImage(repo);
   });
 
   const keyring = memoryKeyring();
@@ -80,6 +60,7 @@ describe('long promotion activities heartbeat while they wait', { skip: localKms
   const noVotes = { decisions: [] };
 
   test('prodSign keeps heartbeating while its KMS Sign call is stalled, then signs once', { timeout: 60_000 }, async () => {
+    const { registry, image } = fx;
     const key = await createTestKey(kms);
     const pem = await new KmsSigner(key.ref, { env: kms.env }).publicKeyPem();
     const env = new MockActivityEnvironment({ activityType: 'prodSign', heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
@@ -95,6 +76,7 @@ describe('long promotion activities heartbeat while they wait', { skip: localKms
   });
 
   test('release keeps heartbeating while its registry write is held, then tags the digest', { timeout: 60_000 }, async () => {
+    const { registry, image } = fx;
     const env = new MockActivityEnvironment({ activityType: 'release', heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
     const held = registryProxy.holdNext((method, url) => method === 'PUT' && url === `/v2/${repo}/manifests/prod`);
     const run = env.run(activities().release, sealedRun(keyring, testPlan({ repository: `${registryProxy.address}/${repo}`, digest: image.digest, releaseTag: 'prod' })));

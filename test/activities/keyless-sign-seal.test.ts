@@ -9,34 +9,28 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPromotionActivities } from '../../activities/promotion';
 import { listReferrers } from '../../src/cosign/referrers';
-import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
 import { jsonBlob } from '../../src/oci/digest';
 import { RegistryStore } from '../../src/oci/registry';
 import { MEDIA_TYPE } from '../../src/oci/types';
 import { PROMOTION_SEALS, type PromotionPlan } from '../../src/promotion/plan';
 import { createStatement } from '../../src/provenance/statement';
 import type { KeylessPin } from '../../src/sigstore/pin';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
-import { requireTool } from '../../src/stack/tools';
+import { useRegistryFixture } from '../support/registry-fixture';
 import { MOCK_RUN_ID, memoryKeyring, sealedAs, sealedRun, testPlan } from '../support/sealed-plan';
 
-const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
 const ROOT_VECTOR = path.join(__dirname, '..', 'vectors', 'sigstore-conformance', 'public-good-trusted-root.json');
 const SIGNING_VECTOR = path.join(__dirname, '..', 'vectors', 'sigstore-local', 'signing_config.json');
 const REPO = 'keyless/hello';
 const SECRET_ENV = 'SIGSTORE_CLIENT_SECRET';
 
 describe('keyless developer signing acts only on the plan the worker sealed', () => {
-  let tmp: string;
-  let registry: RunningRegistry;
-  let image: BuiltImage;
+  const fx = useRegistryFixture({ name: 'keyless-seal' });
   let attacker: http.Server;
   let attackerUrl: string;
   const seen: string[] = [];
@@ -45,13 +39,8 @@ describe('keyless developer signing acts only on the plan the worker sealed', ()
   let statements: { provenanceDigest: string; sbomDigest: string };
 
   before(async () => {
-    requireTool('docker-registry');
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-keyless-seal-'));
-    registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
-    image = await buildImageFromDirectory(FIXTURE);
-    const store = new RegistryStore(registry.address);
-    for (const blob of [...image.layers, image.config]) await store.putBlob(REPO, blob);
-    await store.putManifest(REPO, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+    const { store, image, registry } = fx;
+    await fx.pushImage(REPO);
     const blobs = ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document'].map((type) => jsonBlob(createStatement(REPO, image.digest, type, {}), MEDIA_TYPE.emptyJson));
     for (const blob of blobs) await store.putBlob(REPO, blob);
     statements = { provenanceDigest: blobs[0].descriptor.digest, sbomDigest: blobs[1].descriptor.digest };
@@ -60,6 +49,7 @@ describe('keyless developer signing acts only on the plan the worker sealed', ()
       res.writeHead(500).end();
     });
     await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    fx.defer(() => new Promise((resolve) => attacker.close(resolve)));
     attackerUrl = `http://127.0.0.1:${(attacker.address() as { port: number }).port}`;
     const genuine: KeylessPin = {
       trustedRoot: fs.readFileSync(ROOT_VECTOR, 'utf8'),
@@ -72,12 +62,7 @@ describe('keyless developer signing acts only on the plan the worker sealed', ()
         identityToken: { tokenUrl: 'https://token.acme.internal/token', clientId: 'countersign-worker', clientSecretEnv: SECRET_ENV },
       },
     };
-    plan = testPlan({ repository: `${registry.address}/${REPO}`, digest: image.digest, source: { kind: 'directory', path: tmp }, keyless: genuine });
-  });
-  after(async () => {
-    await registry?.stop();
-    await new Promise((resolve) => attacker?.close(resolve));
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    plan = testPlan({ repository: `${registry.address}/${REPO}`, digest: image.digest, source: { kind: 'directory', path: fx.dir }, keyless: genuine });
   });
 
   const activities = () => createPromotionActivities({ storeFor: (host) => new RegistryStore(host), env: { [SECRET_ENV]: 'the-worker-secret' }, seal: () => keyring });
@@ -96,7 +81,7 @@ describe('keyless developer signing acts only on the plan the worker sealed', ()
     assert.equal(err.type, 'SEAL_INVALID', err.message);
     assert.equal(err.nonRetryable, true);
     assert.deepEqual(seen, [], "nothing reached the attacker's endpoint");
-    assert.deepEqual(await listReferrers(new RegistryStore(registry.address), REPO, image.digest), [], 'nothing was written to the image');
+    assert.deepEqual(await listReferrers(new RegistryStore(fx.registry.address), REPO, fx.image.digest), [], 'nothing was written to the image');
     return err;
   };
 

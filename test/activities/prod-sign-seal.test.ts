@@ -7,50 +7,32 @@
  * harness (MockActivityEnvironment, workflow id "test").
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPromotionActivities } from '../../activities/promotion';
 import { APPROVAL_STATEMENT_TYPE } from '../../src/approval/constants';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
-import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
-import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
 import { PROMOTION_SEALS, type PinnedRosterEntry, type PromotionPlan } from '../../src/promotion/plan';
 import { signStatement } from '../../src/requests/sign';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
-import { requireTool } from '../../src/stack/tools';
+import { FIXTURE_KEY_PASSWORD, useRegistryFixture } from '../support/registry-fixture';
 import { MOCK_RUN_ID, MOCK_WORKFLOW_ID, memoryKeyring, sealedAs, sealedRun, testPlan } from '../support/sealed-plan';
 
-const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
-const PASSWORD = 'prod-sign-seal-test';
 const REPO = 'seal/hello';
 
 describe('production signing refuses what the worker did not seal, and votes that do not hold', () => {
-  let tmp: string;
-  let registry: RunningRegistry;
-  let image: BuiltImage;
+  const fx = useRegistryFixture({ name: 'prod-seal', keys: ['platform', 'dev', 'alice', 'bob', 'mallory'] });
   let platformPem: string;
   const pem: Record<string, string> = {};
   const keyring = memoryKeyring();
   let plan: PromotionPlan;
 
   before(async () => {
-    requireTool('docker-registry');
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-prod-seal-'));
-    registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
-    image = await buildImageFromDirectory(FIXTURE);
-    const store = new RegistryStore(registry.address);
-    for (const blob of [...image.layers, image.config]) await store.putBlob(REPO, blob);
-    await store.putManifest(REPO, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-    for (const name of ['platform', 'dev', 'alice', 'bob', 'mallory']) {
-      await writeKeyPair(tmp, name, PASSWORD);
-      pem[name] = fs.readFileSync(path.join(tmp, `${name}.pub`), 'utf8');
-    }
+    const { registry, image } = fx;
+    await fx.pushImage(REPO);
+    for (const name of ['platform', 'dev', 'alice', 'bob', 'mallory']) pem[name] = fx.key(name).publicKeyPem;
     platformPem = pem.platform;
     const entry = (name: string): PinnedRosterEntry => ({ publicKeyPem: pem[name], publicKeyHex: '', fingerprint: keyFingerprint(pem[name]), identities: [`${name}@example.com`], signingKeyFingerprints: [] });
     plan = testPlan({
@@ -60,16 +42,12 @@ describe('production signing refuses what the worker did not seal, and votes tha
       approval: { groups: [{ name: 'approvers', members: ['alice', 'bob'], required: 1 }], vetoOnReject: true, deadlineMs: 3_600_000, roster: { alice: entry('alice'), bob: entry('bob') } } as PromotionPlan['approval'],
       keys: {
         developer: { passwordEnv: 'UNUSED', publicKeyPem: pem.dev, fingerprint: keyFingerprint(pem.dev) },
-        platform: { ref: path.join(tmp, 'platform.key'), passwordEnv: 'PLATFORM_PW', publicKeyPem: platformPem, fingerprint: keyFingerprint(platformPem) },
+        platform: { ref: fx.key('platform').privateKeyPath, passwordEnv: 'PLATFORM_PW', publicKeyPem: platformPem, fingerprint: keyFingerprint(platformPem) },
       },
     });
   });
-  after(async () => {
-    await registry?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
 
-  const activities = () => createPromotionActivities({ storeFor: (host) => new RegistryStore(host), env: { PLATFORM_PW: PASSWORD }, seal: () => keyring });
+  const activities = () => createPromotionActivities({ storeFor: (host) => new RegistryStore(host), env: { PLATFORM_PW: FIXTURE_KEY_PASSWORD }, seal: () => keyring });
   const passed = (fields: Record<string, unknown> = {}, runId = MOCK_RUN_ID) => sealedAs(keyring, PROMOTION_SEALS.report, { ok: true, checks: [], ...fields }, runId);
   const vote = async (approver: string, options: { key?: string; decision?: 'approve' | 'reject'; runId?: string; evidence?: string } = {}) => {
     const decision = options.decision ?? 'approve';
@@ -77,17 +55,17 @@ describe('production signing refuses what the worker did not seal, and votes tha
       _type: APPROVAL_STATEMENT_TYPE,
       approver,
       decision,
-      digest: image.digest,
+      digest: fx.image.digest,
       ...(options.evidence ? { evidence: options.evidence } : {}),
       promotionId: MOCK_WORKFLOW_ID,
       runId: options.runId ?? MOCK_RUN_ID,
       time: new Date().toISOString(),
       ...(decision === 'reject' ? { reason: 'no' } : {}),
     };
-    const signed = await signStatement(statement, await FileSigner.load(path.join(tmp, `${options.key ?? approver}.key`), PASSWORD));
+    const signed = await signStatement(statement, fx.key(options.key ?? approver).signer);
     return { approver, decision, ...signed };
   };
-  const platformSignatures = async () => (await verifyImageSignatures(new RegistryStore(registry.address), REPO, image.digest, platformPem)).valid;
+  const platformSignatures = async () => (await verifyImageSignatures(new RegistryStore(fx.registry.address), REPO, fx.image.digest, platformPem)).valid;
   const refused = async (report: unknown, decisions: unknown[], evidence?: unknown): Promise<ApplicationFailure> => {
     const err = await new MockActivityEnvironment({ activityType: 'prodSign' })
       .run(activities().prodSign, sealedRun(keyring, plan), report as never, { decisions }, ...((evidence === undefined ? [] : [evidence]) as []))
@@ -152,6 +130,7 @@ describe('production signing refuses what the worker did not seal, and votes tha
     assert.match(first.digest, /^sha256:[0-9a-f]{64}$/);
     assert.deepEqual(first.release, {});
     // A registry pusher points the release tag at the image: a later read keeps the pin, so the pack (and every vote over it) stands.
+    const { registry, image } = fx;
     const store = new RegistryStore(registry.address);
     await store.putManifest(REPO, 'prod', image.manifest.data, image.manifest.descriptor.mediaType);
     const again = (await read(passed(), first)) as typeof first;

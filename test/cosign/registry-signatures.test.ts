@@ -8,86 +8,34 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { attachAttestation, verifyAttestations } from '../../src/cosign/attestations';
 import { SIGNATURE_ANNOTATION, signImage, verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { cosignTag } from '../../src/cosign/tags';
 import { CountersignError, hasCode } from '../../src/errors';
-import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
-import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
 import { MEDIA_TYPE, type ImageManifest } from '../../src/oci/types';
-import { createProvenance } from '../../src/provenance/slsa';
 import { createStatement } from '../../src/provenance/statement';
 import { freePort } from '../../src/stack/ports';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
-import { locateTool, requireTool } from '../../src/stack/tools';
+import { locateTool } from '../../src/stack/tools';
 import { runCli } from '../support/cli';
+import { useRegistryFixture } from '../support/registry-fixture';
 
-const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
-const PASSWORD = 'countersign-test';
-
-let tmp: string;
-let registry: RunningRegistry;
-let store: RegistryStore;
-let image: BuiltImage;
-let devKey: FileSigner;
-let platformKey: FileSigner;
-let keysDir: string;
-let repoCounter = 0;
-
-/** A fresh repository holding the fixture image, so tests do not see each other's signatures. */
-async function pushImage(): Promise<string> {
-  const repo = `test/hello-${++repoCounter}`;
-  for (const blob of [...image.layers, image.config]) await store.putBlob(repo, blob);
-  await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-  return repo;
-}
+const fx = useRegistryFixture({ name: 'regsig', keys: ['dev', 'platform'] });
 
 async function manifestAt(repo: string, tag: string): Promise<ImageManifest> {
-  const stored = await store.getManifest(repo, tag);
+  const stored = await fx.store.getManifest(repo, tag);
   assert.ok(stored, `${repo}:${tag} exists`);
   return JSON.parse(stored.data.toString('utf8')) as ImageManifest;
 }
 
-function provenance(repo: string, overrides: { commit?: string } = {}) {
-  return createProvenance({
-    subjectName: `${registry.address}/${repo}`,
-    digest: image.digest,
-    sourceRepo: 'https://github.com/acme/hello',
-    commit: overrides.commit ?? '4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e',
-    buildCommand: 'countersign build examples/hello',
-    builderId: 'https://countersign.dev/builders/local@v1',
-    invocationId: 'test-1',
-    startedOn: '2026-01-01T00:00:00Z',
-    finishedOn: '2026-01-01T00:00:05Z',
-  });
-}
-
-before(async () => {
-  requireTool('docker-registry');
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-regsig-'));
-  registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
-  store = new RegistryStore(registry.address);
-  image = await buildImageFromDirectory(FIXTURE);
-  keysDir = path.join(tmp, 'keys');
-  await writeKeyPair(keysDir, 'dev', PASSWORD);
-  await writeKeyPair(keysDir, 'platform', PASSWORD);
-  devKey = await FileSigner.load(path.join(keysDir, 'dev.key'), PASSWORD);
-  platformKey = await FileSigner.load(path.join(keysDir, 'platform.key'), PASSWORD);
-});
-
-after(async () => {
-  await registry?.stop();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
-
 describe('image signatures in a real registry', () => {
   test('signImage twice with the same key adds one layer only', async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const devKey = fx.key('dev').signer;
+    const repo = await fx.pushImage();
     const first = await signImage(store, repo, image.digest, devKey);
     assert.deepEqual(first, { added: true, keyFingerprint: keyFingerprint(await devKey.publicKeyPem()) });
     const tag = cosignTag(image.digest, 'sig');
@@ -106,7 +54,9 @@ describe('image signatures in a real registry', () => {
   });
 
   test('a second key appends a second layer and the first stays as it was', async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const [devKey, platformKey] = [fx.key('dev').signer, fx.key('platform').signer];
+    const repo = await fx.pushImage();
     const tag = cosignTag(image.digest, 'sig');
     await signImage(store, repo, image.digest, devKey);
     const firstLayer = (await manifestAt(repo, tag)).layers[0];
@@ -132,19 +82,21 @@ describe('image signatures in a real registry', () => {
   });
 
   test('attachAttestation is idempotent per (statement, key); other statements and keys append', async () => {
-    const repo = await pushImage();
+    const { store, image, registry } = fx;
+    const [devKey, platformKey] = [fx.key('dev').signer, fx.key('platform').signer];
+    const repo = await fx.pushImage();
     const tag = cosignTag(image.digest, 'att');
-    const slsa = provenance(repo);
+    const slsa = fx.provenance(repo);
     assert.deepEqual(await attachAttestation(store, repo, image.digest, slsa, devKey), { added: true });
     const once = await store.getManifest(repo, tag);
     assert.deepEqual(await attachAttestation(store, repo, image.digest, slsa, devKey), { added: false });
     // The same statement rebuilt from scratch (a retried activity) is still recognised.
-    assert.deepEqual(await attachAttestation(store, repo, image.digest, provenance(repo), devKey), { added: false });
+    assert.deepEqual(await attachAttestation(store, repo, image.digest, fx.provenance(repo), devKey), { added: false });
     assert.equal((await store.getManifest(repo, tag))?.digest, once?.digest);
 
     const sbom = createStatement(`${registry.address}/${repo}`, image.digest, 'https://spdx.dev/Document', { spdxVersion: 'SPDX-2.3' });
     assert.deepEqual(await attachAttestation(store, repo, image.digest, sbom, devKey), { added: true });
-    assert.deepEqual(await attachAttestation(store, repo, image.digest, provenance(repo, { commit: 'a'.repeat(40) }), devKey), { added: true });
+    assert.deepEqual(await attachAttestation(store, repo, image.digest, fx.provenance(repo, { commit: 'a'.repeat(40) }), devKey), { added: true });
     assert.deepEqual(await attachAttestation(store, repo, image.digest, slsa, platformKey), { added: true });
     assert.deepEqual(await attachAttestation(store, repo, image.digest, sbom, devKey), { added: false });
 
@@ -164,16 +116,18 @@ describe('image signatures in a real registry', () => {
   });
 
   test('stock cosign verifies what we wrote (signature and SLSA attestation)', async (t) => {
+    const { store, image, registry } = fx;
+    const devKey = fx.key('dev').signer;
     const cosign = locateTool('cosign');
     if (!cosign) return t.skip('cosign not installed (npm run toolchain)');
-    const repo = await pushImage();
+    const repo = await fx.pushImage();
     await signImage(store, repo, image.digest, devKey);
-    await attachAttestation(store, repo, image.digest, provenance(repo), devKey);
+    await attachAttestation(store, repo, image.digest, fx.provenance(repo), devKey);
     const ref = `${registry.address}/${repo}@${image.digest}`;
-    const pub = path.join(keysDir, 'dev.pub');
+    const pub = fx.key('dev').publicKeyPath;
     const run = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(cosign, args, { env: { ...process.env, HOME: tmp }, timeout: 120_000 }, (err, stdout, stderr) =>
+        execFile(cosign, args, { env: { ...process.env, HOME: fx.dir }, timeout: 120_000 }, (err, stdout, stderr) =>
           resolve({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stdout: String(stdout), stderr: String(stderr) }),
         ),
       );
@@ -185,23 +139,25 @@ describe('image signatures in a real registry', () => {
     const attest = await run(['verify-attestation', ...common, '--type', 'slsaprovenance1', ref]);
     assert.equal(attest.code, 0, attest.stderr);
     // Another key is refused by cosign too.
-    const wrong = await run(['verify', '--key', path.join(keysDir, 'platform.pub'), '--insecure-ignore-tlog=true', '--allow-http-registry', ref]);
+    const wrong = await run(['verify', '--key', fx.key('platform').publicKeyPath, '--insecure-ignore-tlog=true', '--allow-http-registry', ref]);
     assert.notEqual(wrong.code, 0);
   });
 
   test('stock cosign signs an image with a key made by `countersign keys generate`, and we verify it', async (t) => {
+    const { store, image, registry } = fx;
+    const devKey = fx.key('dev').signer;
     const cosign = locateTool('cosign');
     if (!cosign) return t.skip('cosign not installed (npm run toolchain)');
-    const dir = path.join(tmp, 'cli-keys');
+    const dir = path.join(fx.dir, 'cli-keys');
     const made = await runCli(['keys', 'generate', '--output-dir', dir, '--prefix', 'team', '--json'], { COSIGN_PASSWORD: 'cli-made' });
     assert.equal(made.code, 0, made.stderr);
-    const repo = await pushImage();
+    const repo = await fx.pushImage();
     const ref = `${registry.address}/${repo}@${image.digest}`;
     const signed = await new Promise<{ code: number; stderr: string }>((resolve) =>
       execFile(
         cosign,
         ['sign', '--key', path.join(dir, 'team.key'), '--tlog-upload=false', '--new-bundle-format=false', '--use-signing-config=false', '--allow-http-registry', '--yes', ref],
-        { env: { ...process.env, HOME: tmp, COSIGN_PASSWORD: 'cli-made' }, timeout: 120_000 },
+        { env: { ...process.env, HOME: fx.dir, COSIGN_PASSWORD: 'cli-made' }, timeout: 120_000 },
         (err, _out, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stderr: String(stderr) }),
       ),
     );
@@ -214,7 +170,8 @@ describe('image signatures in a real registry', () => {
 
 describe('RegistryStore errors', () => {
   test('unknown manifests, repositories and tags: undefined / []; unknown blob: BLOB_UNKNOWN', async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const repo = await fx.pushImage();
     assert.equal(await store.getManifest(repo, 'no-such-tag'), undefined);
     assert.equal(await store.getManifest(repo, `sha256:${'0'.repeat(64)}`), undefined);
     assert.equal(await store.getManifest('no/such/repo', 'latest'), undefined);
@@ -228,6 +185,7 @@ describe('RegistryStore errors', () => {
   });
 
   test('an unreachable registry (closed port) is REGISTRY_UNREACHABLE, and retryable', async () => {
+    const { image } = fx;
     const port = await freePort();
     const dead = new RegistryStore(`127.0.0.1:${port}`, { timeoutMs: 5_000 });
     const calls: Array<[string, () => Promise<unknown>]> = [
@@ -252,7 +210,8 @@ describe('RegistryStore errors', () => {
   });
 
   test('a blob whose bytes do not match its digest is refused by the registry on push', async () => {
-    const repo = await pushImage();
+    const { store } = fx;
+    const repo = await fx.pushImage();
     const data = Buffer.from('countersign: these bytes do not hash to the claimed digest');
     const claimed = `sha256:${crypto.createHash('sha256').update('something else').digest('hex')}`;
     await assert.rejects(
@@ -263,7 +222,8 @@ describe('RegistryStore errors', () => {
   });
 
   test('a manifest pushed under a digest it does not have is refused', async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const repo = await fx.pushImage();
     await assert.rejects(
       store.putManifest(repo, `sha256:${'1'.repeat(64)}`, image.manifest.data, MEDIA_TYPE.imageManifest),
       (e: unknown) => hasCode(e, 'REGISTRY_REJECTED') && /HTTP 400.*DIGEST_INVALID/.test((e as Error).message),
@@ -272,7 +232,8 @@ describe('RegistryStore errors', () => {
   });
 
   test('bytes corrupted inside the registry are caught: DIGEST_MISMATCH for blobs and manifests by digest', async () => {
-    const repo = await pushImage();
+    const { store, image, registry } = fx;
+    const repo = await fx.pushImage();
     // distribution keeps every blob (manifests too) at blobs/sha256/<2>/<hex>/data; flip one byte in place.
     const corrupt = (digest: string, from: string, to: string) => {
       const hex = digest.slice('sha256:'.length);

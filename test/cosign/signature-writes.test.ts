@@ -6,69 +6,36 @@
  * proxy lets the test order their requests exactly.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { attachAttestation, attachAttestations, verifyAttestations } from '../../src/cosign/attestations';
 import { SIGNATURE_ANNOTATION, signImage, verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { appendSignatureLayer } from '../../src/cosign/signature-writes';
 import { createSimpleSigningPayload } from '../../src/cosign/simple-signing';
 import { cosignTag } from '../../src/cosign/tags';
-import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
 import { MEDIA_TYPE, type ImageManifest } from '../../src/oci/types';
 import { createStatement } from '../../src/provenance/statement';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
-import { requireTool } from '../../src/stack/tools';
-import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy';
+import type { HoldingProxy } from '../support/holding-proxy';
+import { useRegistryFixture } from '../support/registry-fixture';
 import { throwawaySigner } from '../support/throwaway-signer';
 
-const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
-
-let tmp: string;
-let registry: RunningRegistry;
-let store: RegistryStore;
-let image: BuiltImage;
-let repoCounter = 0;
-const proxies: HoldingProxy[] = [];
-
-async function pushImage(): Promise<string> {
-  const repo = `writes/hello-${++repoCounter}`;
-  for (const blob of [...image.layers, image.config]) await store.putBlob(repo, blob);
-  await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-  return repo;
-}
+const fx = useRegistryFixture({ name: 'writes' });
 
 async function layersAt(repo: string, tag: string): Promise<ImageManifest['layers']> {
-  const stored = await store.getManifest(repo, tag);
+  const stored = await fx.store.getManifest(repo, tag);
   return stored ? (JSON.parse(stored.data.toString('utf8')) as ImageManifest).layers : [];
 }
 
 /** Another worker: the same registry under another host name, with its requests under the test's control. */
 async function anotherWorker(): Promise<{ proxy: HoldingProxy; store: RegistryStore }> {
-  const proxy = await startHoldingProxy(registry.address);
-  proxies.push(proxy);
+  const proxy = await fx.proxy();
   return { proxy, store: new RegistryStore(proxy.address) };
 }
 
-before(async () => {
-  requireTool('docker-registry');
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-writes-'));
-  registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
-  store = new RegistryStore(registry.address);
-  image = await buildImageFromDirectory(FIXTURE);
-});
-
-after(async () => {
-  for (const p of proxies) await p.close();
-  await registry?.stop();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
-
 describe('one signature manifest, many writers', () => {
   test('ten keys signing one image at once in one process: all ten signatures are kept', async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const repo = await fx.pushImage();
     const signers = Array.from({ length: 10 }, (_, i) => throwawaySigner(`key-${i}`));
     const results = await Promise.all(signers.map((s) => signImage(store, repo, image.digest, s)));
     assert.ok(results.every((r) => r.added), 'each reports its signature added');
@@ -77,7 +44,8 @@ describe('one signature manifest, many writers', () => {
   });
 
   test('one key signing one image five times at once in one process: exactly one signature', async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const repo = await fx.pushImage();
     const signer = throwawaySigner();
     const results = await Promise.all(Array.from({ length: 5 }, () => signImage(store, repo, image.digest, signer)));
     assert.equal(results.filter((r) => r.added).length, 1, 'one call reports it added the signature');
@@ -86,7 +54,8 @@ describe('one signature manifest, many writers', () => {
   });
 
   test('ten statements attested at once in one process: every attestation is kept', async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const repo = await fx.pushImage();
     const signer = throwawaySigner();
     const statements = Array.from({ length: 10 }, (_, i) => createStatement(repo, image.digest, 'https://example.com/predicate/v1', { n: i }));
     await Promise.all(statements.map((s) => attachAttestation(store, repo, image.digest, s, signer)));
@@ -95,7 +64,8 @@ describe('one signature manifest, many writers', () => {
   });
 
   test('statements attached together are one .att manifest write, each kept once; attaching them again writes nothing', async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const repo = await fx.pushImage();
     const signer = throwawaySigner();
     const { proxy, store: counted } = await anotherWorker();
     // Answers delayed by 1 ms are counted: the proxy's count of .att manifest writes.
@@ -110,7 +80,8 @@ describe('one signature manifest, many writers', () => {
   });
 
   test("a writer in another process overwrites an append after it was written: the append is noticed lost and made again", async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const repo = await fx.pushImage();
     const tag = cosignTag(image.digest, 'sig');
     const manifestUrl = `/v2/${repo}/manifests/${tag}`;
     const [a, b] = [await anotherWorker(), await anotherWorker()];
@@ -142,7 +113,8 @@ describe('one signature manifest, many writers', () => {
   });
 
   test("a signer whose signatures do not verify under its own public key (moto's KMS does this) gets one layer, not one per read-back", async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const repo = await fx.pushImage();
     const [signing, claimed] = [throwawaySigner('signing'), throwawaySigner('claimed')];
     const broken = { ...signing, publicKeyPem: claimed.publicKeyPem };
     assert.equal((await signImage(store, repo, image.digest, broken)).added, true);
@@ -151,7 +123,8 @@ describe('one signature manifest, many writers', () => {
   });
 
   test('duplicates by one key that an earlier race left are reduced to the first; other keys stay', async () => {
-    const repo = await pushImage();
+    const { store, image } = fx;
+    const repo = await fx.pushImage();
     const tag = cosignTag(image.digest, 'sig');
     const [mine, other] = [throwawaySigner('mine'), throwawaySigner('other')];
     const payload = createSimpleSigningPayload(`${store.location}/${repo}`, image.digest);

@@ -24,6 +24,7 @@ import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers'
 import { olaregPath, startOlareg } from '../support/olareg';
 import { KEYS, PASSWORD, produceWithCosign, runCosign, shapeOf, type Produced } from '../vectors/cosign-bundle/produce';
 import { startTestEnv, type TestEnv } from '../support/env';
+import { FIXTURE_IMAGE_DIR, pushImageTo } from '../support/registry-fixture';
 import { throwawaySigner } from '../support/throwaway-signer';
 
 const VECTORS = path.join(__dirname, '..', 'vectors', 'cosign-bundle');
@@ -93,10 +94,8 @@ for (const kind of REGISTRIES) {
 
     test('stock cosign verifies our bundle-format signature, both attestations and our blob bundle', async () => {
       const signer = await FileSigner.load(path.join(KEYS, 'cosign.key'), PASSWORD);
-      const image = await buildImageFromDirectory(path.join(__dirname, '..', 'fixtures', 'hello-image'));
-      const repo = 'apps/ours';
-      for (const blob of [...image.layers, image.config]) await store.putBlob(repo, blob);
-      await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+      const image = await buildImageFromDirectory(FIXTURE_IMAGE_DIR);
+      const repo = await pushImageTo(store, 'apps/ours', image);
       const ref = `${registry.address}/${repo}@${image.digest}`;
       const predicate = (n: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'vectors', 'cosign-image', n), 'utf8'));
       assert.deepEqual(await signImageAs('bundle', store, repo, image.digest, signer), { added: true, format: 'bundle' });

@@ -6,13 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { RegistryStore } from '../../src/oci/registry';
 import { verifyForPlatform } from '../../src/promotion/steps';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
 import { locateTool } from '../../src/stack/tools';
+import { useRegistryFixture } from '../support/registry-fixture';
 import { HERE, legacyShapeOf, produceLegacyWithCosign, REPOSITORY } from '../vectors/cosign-image/produce';
 
 const KEYS = path.join(__dirname, '..', 'vectors', 'cosign-keys');
@@ -21,18 +20,10 @@ const POLICY = { sourceRepo: 'https://github.com/acme/hello', builderIds: ['http
 const COMMIT = '4f2a9c1e0b7d3a5f6e8c9b0a1d2e3f4a5b6c7d8e';
 
 describe('real cosign v3, legacy tag format, against the committed vectors', { skip: cosign ? false : 'cosign not installed' }, () => {
-  let work: string;
-  let registry: RunningRegistry;
-  before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-legacy-interop-'));
-    registry = await startRegistry({ rootDir: path.join(work, 'registry') });
-  });
-  after(async () => {
-    await registry?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  const fx = useRegistryFixture({ name: 'legacy-interop' });
 
   test('cosign sign + attest write what the vectors hold, and our platform verify passes it', async () => {
+    const { registry, dir: work } = fx;
     const fresh = await produceLegacyWithCosign(cosign!, registry.address, work, { keyFile: path.join(KEYS, 'cosign.key'), pubFile: path.join(KEYS, 'cosign.pub'), password: 'countersign-test' });
     const vector = JSON.parse(fs.readFileSync(path.join(HERE, 'vector.json'), 'utf8')) as { imageDigest: string; files: Record<string, unknown> };
     assert.equal(fresh.imageDigest, vector.imageDigest, 'the fixture image builds to the same digest');

@@ -8,21 +8,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { signBlob } from '../../src/cosign/blob';
 import { signImageBundle } from '../../src/cosign/bundle-images';
 import { signImage } from '../../src/cosign/image-signatures';
-import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
-import { RegistryStore } from '../../src/oci/registry';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
 import { locateTool } from '../../src/stack/tools';
 import { pushMultiPlatformImage } from '../support/multi-platform';
+import { useRegistryFixture } from '../support/registry-fixture';
 
 const DOC = path.resolve(__dirname, '../../docs/cosign-interop.md');
 const HELLO = path.resolve(__dirname, '../../examples/hello');
-const PASSWORD = 'interop-test-only';
 const COSIGNS = [
   { label: 'cosign v2.6.4', bin: locateTool('cosign-v2') },
   { label: 'cosign v3.1.2', bin: locateTool('cosign') },
@@ -30,22 +26,19 @@ const COSIGNS = [
 const registryBin = locateTool('docker-registry');
 
 describe('the cosign v2 --trusted-root commands in docs/cosign-interop.md', { skip: registryBin ? false : 'docker-registry not installed (npm run toolchain)' }, () => {
+  const fx = useRegistryFixture({ name: 'cosign-v2-root', keys: ['platform', 'stranger'] });
   let dir: string;
-  let registry: RunningRegistry;
   const images = new Map<'legacy' | 'bundle' | 'both', string>();
   let script: string;
 
   before(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-cosign-v2-root-'));
+    dir = fx.dir;
     const match = /<!-- cosign-v2-trusted-root -->\n```bash\n([\s\S]*?)```/.exec(await fs.readFile(DOC, 'utf8'));
     assert.ok(match, 'docs/cosign-interop.md has the cosign v2 --trusted-root commands');
     script = path.join(dir, 'verify.sh');
     await fs.writeFile(script, match[1]!);
-    await writeKeyPair(path.join(dir, 'keys'), 'platform', PASSWORD);
-    await writeKeyPair(path.join(dir, 'keys'), 'stranger', PASSWORD);
-    const signer = await FileSigner.load(path.join(dir, 'keys', 'platform.key'), PASSWORD);
-    registry = await startRegistry({ rootDir: path.join(dir, 'registry') });
-    const store = new RegistryStore(registry.address);
+    const { registry, store } = fx;
+    const signer = fx.key('platform').signer;
     for (const format of ['legacy', 'bundle', 'both'] as const) {
       const pushed = await pushMultiPlatformImage(store, `apps/${format}`, HELLO, path.join(dir, `image-${format}`));
       if (format !== 'bundle') await signImage(store, `apps/${format}`, pushed.digest, signer);
@@ -55,11 +48,6 @@ describe('the cosign v2 --trusted-root commands in docs/cosign-interop.md', { sk
     const blob = Buffer.from('a chart archive, as far as cosign can tell\n');
     await fs.writeFile(path.join(dir, 'chart.tgz'), blob);
     await fs.writeFile(path.join(dir, 'chart.tgz.bundle'), JSON.stringify(await signBlob(blob, signer)));
-  });
-
-  after(async () => {
-    await registry?.stop();
-    if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
   async function customer(cosign: string, name: string, publicKey: string, image: string) {

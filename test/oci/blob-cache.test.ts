@@ -6,26 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { createSimpleSigningPayload } from '../../src/cosign/simple-signing';
 import { CountersignError } from '../../src/errors';
-import { writeKeyPair } from '../../src/keys/file-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
 import { BlobCache, blobCache } from '../../src/oci/blob-cache';
-import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
 import type { Blob } from '../../src/oci/types';
 import { productionSign } from '../../src/promotion/steps';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
-import { requireTool } from '../../src/stack/tools';
-import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy';
+import type { HoldingProxy } from '../support/holding-proxy';
+import { FIXTURE_KEY_PASSWORD, useRegistryFixture } from '../support/registry-fixture';
 
-const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
-const PASSWORD = 'blob-cache-test';
 const code = (c: string) => (e: unknown) => e instanceof CountersignError && e.code === c;
 
 function blobOf(text: string): Blob {
@@ -34,23 +26,12 @@ function blobOf(text: string): Blob {
 }
 
 describe('the blob cache', () => {
-  let tmp: string;
-  let registry: RunningRegistry;
+  const fx = useRegistryFixture({ name: 'blob-cache', keys: ['platform'] });
   let proxy: HoldingProxy;
-  let image: BuiltImage;
   let counter = 0;
 
   before(async () => {
-    requireTool('docker-registry');
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-blob-cache-'));
-    registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
-    proxy = await startHoldingProxy(registry.address);
-    image = await buildImageFromDirectory(FIXTURE);
-  });
-  after(async () => {
-    await proxy?.close();
-    await registry?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    proxy = await fx.proxy();
   });
 
   /** A blob pushed to a fresh repository, and a store reaching it through the proxy. */
@@ -83,7 +64,7 @@ describe('the blob cache', () => {
 
   test('bounded in bytes: least recently used out first, large blobs never kept', async () => {
     const cache = new BlobCache(100, 40);
-    const store = new RegistryStore(registry.address);
+    const store = new RegistryStore(fx.registry.address);
     const blobs = Array.from({ length: 5 }, (_, i) => blobOf(`${'x'.repeat(20)} ${i}`.padEnd(30, '.')));
     for (const b of blobs) cache.remember(store, 'cache/bounded', b);
     assert.ok(cache.bytes <= 100, `${cache.bytes} bytes held`);
@@ -141,15 +122,13 @@ describe('the blob cache', () => {
   });
 
   test('attack, where it matters: production signing does not report a signature whose payload the registry no longer serves', async () => {
-    const repo = `cache/prod-${++counter}`;
-    const direct = new RegistryStore(registry.address);
-    for (const b of [...image.layers, image.config]) await direct.putBlob(repo, b);
-    await direct.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-    const keys = await writeKeyPair(path.join(tmp, `keys-${counter}`), 'platform', PASSWORD);
-    const pem = fs.readFileSync(keys.publicKeyPath, 'utf8');
+    const { image } = fx;
+    const repo = await fx.pushImage();
+    const keys = fx.key('platform');
+    const pem = keys.publicKeyPem;
     // One Store for both attempts, as a worker keeps one per registry: they share its cache entries.
     const store = new RegistryStore(proxy.address);
-    const deps = { storeFor: () => store, env: { PLATFORM_PASSWORD: PASSWORD } };
+    const deps = { storeFor: () => store, env: { PLATFORM_PASSWORD: FIXTURE_KEY_PASSWORD } };
     const target = { repository: `${proxy.address}/${repo}`, digest: image.digest };
     const key = { ref: keys.privateKeyPath, passwordEnv: 'PLATFORM_PASSWORD', fingerprint: keyFingerprint(pem) };
     assert.equal((await productionSign(deps, target, key)).added, true);

@@ -5,39 +5,19 @@
  * registry does (a body without end, bytes that are not the digest's).
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signImage, verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { cosignTag } from '../../src/cosign/tags';
 import { CountersignError } from '../../src/errors';
-import { buildImageFromDirectory } from '../../src/oci/build';
 import { blobOf, digestOf } from '../../src/oci/digest';
 import { RegistryStore } from '../../src/oci/registry';
 import { MEDIA_TYPE, type ImageManifest } from '../../src/oci/types';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
-import { requireTool } from '../../src/stack/tools';
+import { useRegistryFixture } from '../support/registry-fixture';
 import { throwawaySigner } from '../support/throwaway-signer';
 
-const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
-let tmp: string;
-let registry: RunningRegistry;
-let store: RegistryStore;
-
-before(async () => {
-  requireTool('docker-registry');
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-reglimits-'));
-  registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
-  store = new RegistryStore(registry.address);
-});
-
-after(async () => {
-  await registry?.stop();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
+const fx = useRegistryFixture({ name: 'reglimits' });
 
 function refusedWith(code: string, ...facts: RegExp[]) {
   return (err: unknown) => {
@@ -52,6 +32,7 @@ describe('against the real registry', () => {
   const blob = blobOf(Buffer.alloc(4096, 'x'), 'application/octet-stream');
 
   test('a blob is read no further than its descriptor says', async () => {
+    const { store } = fx;
     await store.putBlob('limits/blob', blob);
     assert.deepEqual(await store.getBlob('limits/blob', blob.descriptor.digest, 4096), blob.data);
     await assert.rejects(
@@ -62,26 +43,24 @@ describe('against the real registry', () => {
   });
 
   test('without a descriptor, the streaming limit; a descriptor past the ceiling is refused before asking', async () => {
-    const small = new RegistryStore(registry.address, { limits: { maxUnsizedBlobBytes: 1024, maxBlobBytes: 2048 } });
-    await store.putBlob('limits/blob', blob);
+    const small = new RegistryStore(fx.registry.address, { limits: { maxUnsizedBlobBytes: 1024, maxBlobBytes: 2048 } });
+    await fx.store.putBlob('limits/blob', blob);
     await assert.rejects(small.getBlob('limits/blob', blob.descriptor.digest), refusedWith('REGISTRY_RESPONSE_TOO_LARGE', /over the 1024-byte limit/));
     await assert.rejects(small.getBlob('limits/blob', blob.descriptor.digest, 4096), refusedWith('REGISTRY_RESPONSE_TOO_LARGE', /descriptor declares 4096 bytes, over the 2048-byte limit/));
     await assert.rejects(small.getBlob('limits/blob', '../../_catalog'), refusedWith('BAD_REFERENCE', /not a sha256 digest/));
   });
 
   test('a manifest over the manifest limit is refused with both numbers', async () => {
-    const image = await buildImageFromDirectory(FIXTURE);
-    for (const b of [...image.layers, image.config]) await store.putBlob('limits/image', b);
-    await store.putManifest('limits/image', image.digest, image.manifest.data, MEDIA_TYPE.imageManifest);
-    const tight = new RegistryStore(registry.address, { limits: { maxManifestBytes: 100 } });
+    const { image, store } = fx;
+    await fx.pushImage('limits/image');
+    const tight = new RegistryStore(fx.registry.address, { limits: { maxManifestBytes: 100 } });
     await assert.rejects(tight.getManifest('limits/image', image.digest), refusedWith('REGISTRY_RESPONSE_TOO_LARGE', new RegExp(`declares ${image.manifest.data.length} bytes, over the 100-byte limit`)));
     assert.equal((await store.getManifest('limits/image', image.digest))?.digest, image.digest);
   });
 
   test('a signature layer whose descriptor understates its size fails verification with the code', async () => {
-    const image = await buildImageFromDirectory(FIXTURE);
-    for (const b of [...image.layers, image.config]) await store.putBlob('limits/signed', b);
-    await store.putManifest('limits/signed', image.digest, image.manifest.data, MEDIA_TYPE.imageManifest);
+    const { image, store } = fx;
+    await fx.pushImage('limits/signed');
     const signer = throwawaySigner();
     await signImage(store, 'limits/signed', image.digest, signer);
     const tag = cosignTag(image.digest, 'sig');

@@ -4,29 +4,14 @@
  * is a retryable REGISTRY_ERROR, not a refusal: the step's retry pushes the blob and succeeds.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { CountersignError } from '../../src/errors';
-import { buildImageFromDirectory } from '../../src/oci/build';
-import { RegistryStore } from '../../src/oci/registry';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
+import { useRegistryFixture } from '../support/registry-fixture';
 
-let tmp: string;
-let registry: RunningRegistry;
-before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-races-'));
-  registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
-});
-after(async () => {
-  await registry?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const fx = useRegistryFixture({ name: 'races' });
 
 test('a manifest whose blob is not there yet fails retryably, and succeeds once the blob is pushed', async () => {
-  const image = await buildImageFromDirectory(path.join(__dirname, '..', 'fixtures', 'hello-image'));
-  const store = new RegistryStore(registry.address);
+  const { image, store } = fx;
   await store.putBlob('races/hello', image.config);
   const err = await store.putManifest('races/hello', image.digest, image.manifest.data, image.manifest.descriptor.mediaType).catch((e: unknown) => e);
   assert.ok(err instanceof CountersignError, String(err));

@@ -7,60 +7,40 @@
  * under another host name, as a second worker process would, so no in-process lock is shared.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { verifyAttestations } from '../../src/cosign/attestations';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { APPROVAL_PREDICATE_TYPE } from '../../src/approval/constants';
 import { DEFAULT_KMS_REQUEST_TIMEOUT_MS, KmsSigner } from '../../src/keys/kms-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
-import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
 import { productionSign, type StepDeps } from '../../src/promotion/steps';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
-import { requireTool } from '../../src/stack/tools';
-import { startHoldingProxy, type HoldingProxy } from '../support/holding-proxy';
+import type { HoldingProxy } from '../support/holding-proxy';
 import { createTestKey, type KmsTestServer } from '../support/kms-server';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
+import { useRegistryFixture } from '../support/registry-fixture';
 
-const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
 const isSign = (_method: string, _url: string, headers: Record<string, unknown>) => headers['x-amz-target'] === 'TrentService.Sign';
 
 describe('production signing with a signer slower than any timeout', { skip: localKmsPath() ? false : 'local-kms not installed (bash scripts/toolchain.sh local-kms)' }, () => {
-  let tmp: string;
-  let registry: RunningRegistry;
+  const fx = useRegistryFixture({ name: 'prod-sign' });
   let kms: KmsTestServer;
   let kmsProxy: HoldingProxy;
   let registryProxy: HoldingProxy;
-  let image: BuiltImage;
-  let repoCounter = 0;
+  let promotions = 0;
 
   before(async () => {
-    requireTool('docker-registry');
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-prod-sign-'));
-    registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
     kms = await startLocalKms();
-    kmsProxy = await startHoldingProxy(kms.address);
-    registryProxy = await startHoldingProxy(registry.address);
-    image = await buildImageFromDirectory(FIXTURE);
-  });
-  after(async () => {
-    await kmsProxy?.close();
-    await registryProxy?.close();
-    await kms?.close();
-    await registry?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    fx.defer(() => kms.close());
+    kmsProxy = await fx.proxy(kms.address);
+    registryProxy = await fx.proxy();
   });
 
   /** A fresh repository with the image, a fresh KMS key reached through the stalling proxy, and two workers' views of them. */
   async function setUp() {
-    const repo = `prod/hello-${++repoCounter}`;
-    const direct = new RegistryStore(registry.address);
-    for (const blob of [...image.layers, image.config]) await direct.putBlob(repo, blob);
-    await direct.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+    const { registry, image } = fx;
+    const repo = await fx.pushImage();
     const key = await createTestKey(kms);
     const ref = key.ref.replace(kms.address, kmsProxy.address);
     const pem = await new KmsSigner(key.ref, { env: kms.env }).publicKeyPem();
@@ -72,7 +52,7 @@ describe('production signing with a signer slower than any timeout', { skip: loc
       second: worker(registryProxy.address),
       target: { repository: `${registry.address}/${repo}`, digest: image.digest },
       key: { ref, passwordEnv: 'UNUSED', fingerprint: keyFingerprint(pem) },
-      record: { promotionId: `promote-prod-${repoCounter}`, decisions: [] },
+      record: { promotionId: `promote-prod-${++promotions}`, decisions: [] },
     };
   }
 
@@ -83,6 +63,7 @@ describe('production signing with a signer slower than any timeout', { skip: loc
   }
 
   test('an attempt overtaken while it signs writes nothing: exactly one signature and one approval record', async () => {
+    const { registry, image } = fx;
     const s = await setUp();
     const stalled = stallFirstSign();
     const firstAttempt = productionSign(s.first, s.target, s.key, s.record);
@@ -104,6 +85,7 @@ describe('production signing with a signer slower than any timeout', { skip: loc
   });
 
   test('nothing half-signed: the approval record is sent only once the platform signature is in the registry', async () => {
+    const { registry, image } = fx;
     const s = await setUp();
     const tagUrl = (suffix: string) => `/v2/${s.repo}/manifests/sha256-${image.digest.slice('sha256:'.length)}.${suffix}`;
     const puts: string[] = [];
@@ -127,6 +109,7 @@ describe('production signing with a signer slower than any timeout', { skip: loc
   });
 
   test('an attempt Temporal has given up on (its signal aborted) writes nothing once its signer returns', async () => {
+    const { registry, image } = fx;
     const s = await setUp();
     const superseded = new AbortController();
     const stalled = stallFirstSign();

@@ -5,40 +5,24 @@
  * stays by digest, and a second run changes nothing.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { buildImageFromDirectory } from '../../src/oci/build';
+import { describe, it } from 'node:test';
 import { RegistryStore } from '../../src/oci/registry';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
 import { noticeFor, quarantineRelease, QUARANTINE_ANNOTATIONS } from '../../src/trust/quarantine';
 import { olaregPath, startOlareg, type RunningOlareg } from '../support/olareg';
+import { pushImageTo, useRegistryFixture } from '../support/registry-fixture';
 
-const HELLO = path.resolve(__dirname, '../../examples/hello');
 const WHY = { reason: 'signed by a leaked key', campaignId: 'key-campaign-platform-cosign-2026-01-01-0123456789abcdef', keyId: 'cosign-2026-01-01-0123456789abcdef' };
 
-async function pushHello(store: RegistryStore, repo: string, tag: string): Promise<string> {
-  const image = await buildImageFromDirectory(HELLO);
-  for (const blob of [...image.layers, image.config]) await store.putBlob(repo, blob);
-  await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-  await store.putManifest(repo, tag, image.manifest.data, image.manifest.descriptor.mediaType);
-  return image.digest;
-}
-
 describe('quarantine of a release tag', () => {
-  let dir: string;
-  let registry: RunningRegistry;
-  before(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-quarantine-'));
-    registry = await startRegistry({ rootDir: path.join(dir, 'registry') });
-  });
-  after(async () => {
-    await registry?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const fx = useRegistryFixture({ name: 'quarantine' });
+  /** The fixture image in `repo`, tagged `tag`; its digest. */
+  async function pushHello(store: RegistryStore, repo: string, tag: string): Promise<string> {
+    await pushImageTo(store, repo, fx.image, tag);
+    return fx.image.digest;
+  }
 
   it('distribution 2.8 cannot delete a tag: the tag names a notice saying which digest, which campaign and why; the image stays by digest', async () => {
+    const { registry } = fx;
     const store = new RegistryStore(registry.address);
     const digest = await pushHello(store, 'apps/q', 'prod');
     assert.equal(await store.deleteTag('apps/q', 'nothing-here-yet'), false, 'distribution 2.8 deletes no tags');
@@ -56,6 +40,7 @@ describe('quarantine of a release tag', () => {
   });
 
   it('a tag that names another image is left alone, and a missing tag is reported as such', async () => {
+    const { registry } = fx;
     const store = new RegistryStore(registry.address);
     const digest = await pushHello(store, 'apps/other', 'prod');
     const elsewhere = `sha256:${'1'.repeat(64)}`;
