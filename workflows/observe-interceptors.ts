@@ -17,14 +17,24 @@ export interface ObserveSinks extends Sinks {
 
 const { countersignMetrics } = proxySinks<ObserveSinks>();
 
+/** The plan authorize resolved from the worker's configuration names the target, not the request. */
+function countStart(activityType: string, result: unknown): void {
+  if (activityType === 'authorize') countersignMetrics.promotionStarted(String((result as { target?: unknown } | undefined)?.target ?? ''));
+}
+
 function promotionInterceptors(): WorkflowInterceptors {
   return {
     outbound: [
       {
+        // Runs started before LOCAL_STEPS_PATCH authorize as a queued activity; later runs, as a local one.
         async scheduleActivity(input, next) {
           const result = await next(input);
-          // The plan authorize resolved from the worker's configuration names the target, not the request.
-          if (input.activityType === 'authorize') countersignMetrics.promotionStarted(String((result as { target?: unknown } | undefined)?.target ?? ''));
+          countStart(input.activityType, result);
+          return result;
+        },
+        async scheduleLocalActivity(input, next) {
+          const result = await next(input);
+          countStart(input.activityType, result);
           return result;
         },
       },

@@ -135,11 +135,15 @@ async function storeAttestations(
   const { store, path } = open(deps, target.repository);
   const provenanceBlob = jsonBlob(provenance, MEDIA_TYPE.emptyJson);
   const sbomBlob = jsonBlob(sbom, MEDIA_TYPE.emptyJson);
-  for (const blob of [provenanceBlob, sbomBlob]) {
-    await store.putBlob(path, blob);
-    // dev sign reads them back by digest, in this worker more often than not.
-    blobCache.remember(store, path, blob);
-  }
+  // Both name this run's build times, so they are new: pushed without asking first (a retry's
+  // second upload of the same bytes loses nothing), side by side.
+  await Promise.all(
+    [provenanceBlob, sbomBlob].map(async (blob) => {
+      await store.putBlob(path, blob, { fresh: true });
+      // dev sign reads them back by digest, in this worker more often than not.
+      blobCache.remember(store, path, blob);
+    }),
+  );
   return { provenanceDigest: provenanceBlob.descriptor.digest, sbomDigest: sbomBlob.descriptor.digest };
 }
 
