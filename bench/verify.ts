@@ -90,6 +90,8 @@ async function main(): Promise<void> {
     // Throughput: IMAGES distinct digests, each signed and attested (legacy format), verified with concurrency 16.
     // Set-up only: signed several at a time (each write settles on its own manifests), not timed.
     const repo = 'bench/many';
+    // The shared empty config first: images pushed at once would otherwise race to upload it.
+    await pushImage(store, repo, 0);
     const digests = await mapLimit(Array.from({ length: IMAGES }, (_, i) => i), SETUP_CONCURRENCY, async (i) => {
       const digest = await pushImage(store, repo, i + 1);
       await signImageAs('legacy', store, repo, digest, signer);
