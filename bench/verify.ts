@@ -1,11 +1,12 @@
 /**
  * npm run bench:verify — verifying one image (signature + SLSA provenance) in-process versus the
  * stock `cosign verify` + `cosign verify-attestation` processes, same image, same registry, same
- * run (in-process also once warm: median of 100 after 20 untimed); then in-process verifications per second over 1,000 signed images (BENCH_IMAGES), with
- * the client's and the registry's CPU over that pass, first as the bench always ran it (the blobs
- * this process signed still in its blob cache), then again with the cache emptied (every layer
- * fetched once, as a worker that did not sign the images would). Figures go to docs/benchmarks.md
- * by hand; raw results to bench/results/verify.json.
+ * run (in-process also once warm: median of 100 after 20 untimed); then in-process verifications
+ * per second over 1,000 signed images (BENCH_IMAGES), with the client's and the registry's CPU
+ * over that pass, first as the bench always ran it (the blobs this process signed still in its
+ * blob cache), then again with the cache emptied (every layer fetched once, as a worker that did
+ * not sign the images would). Figures go to docs/benchmarks.md by hand; raw results to
+ * bench/results/verify.json.
  */
 import fs from 'node:fs';
 import os from 'node:os';
