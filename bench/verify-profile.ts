@@ -47,7 +47,8 @@ function timed(store: Store, log: string[], origin: () => number): Store {
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-verify-profile-'));
-  const registry = await startRegistry({ rootDir: path.join(work, 'registry') });
+  // Its output to a file, as in bench/verify.ts: the registry logs every 404.
+  const registry = await startRegistry({ rootDir: path.join(work, 'registry'), logFile: path.join(work, 'registry.log') });
   try {
     const store = new RegistryStore(registry.address);
     const signer = await FileSigner.load(path.join(KEYS, 'cosign.key'), 'countersign-test');
