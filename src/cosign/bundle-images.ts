@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { IN_TOTO_PAYLOAD_TYPE } from '../dsse/envelope';
 import type { Signer } from '../keys/signer';
 import { mapLimit } from '../map-limit';
+import { blobCache, type BlobReadOptions } from '../oci/blob-cache';
 import { digestOf } from '../oci/digest';
 import { parseImageManifest } from '../oci/manifest';
 import type { Store } from '../oci/store';
@@ -45,14 +46,18 @@ export interface BundleEvidence {
   examined: number;
 }
 
-/** Reads every sigstore-bundle referrer of `digest` and sorts what verifies under the key. */
-export async function verifyImageBundles(store: Store, repository: string, digest: string, publicKey: string | KeyObject): Promise<BundleEvidence> {
+/**
+ * Reads every sigstore-bundle referrer of `digest` and sorts what verifies under the key. The
+ * fallback index and the referrer manifests are read every time; the bundles themselves come from
+ * the process's blob cache unless `fresh`, as the `.sig`/`.att` layers do (src/oci/blob-cache.ts).
+ */
+export async function verifyImageBundles(store: Store, repository: string, digest: string, publicKey: string | KeyObject, options: BlobReadOptions = {}): Promise<BundleEvidence> {
   const out: BundleEvidence = { signatures: 0, attestations: [], problems: [], examined: 0 };
   const referrers = (await listReferrers(store, repository, digest)).filter((d) => !d.artifactType || d.artifactType === BUNDLE_V03_MEDIA_TYPE);
   const checked = await mapLimit(referrers, BUNDLE_FETCH_CONCURRENCY, async (descriptor) => {
     const where = `bundle ${descriptor.digest.slice(0, 19)}`;
     try {
-      return { where, statement: await checkReferrer(store, repository, digest, descriptor, publicKey) };
+      return { where, statement: await checkReferrer(store, repository, digest, descriptor, publicKey, options) };
     } catch (err) {
       return { where, problem: asProblem(where, err) };
     }
@@ -69,15 +74,19 @@ export async function verifyImageBundles(store: Store, repository: string, diges
   return out;
 }
 
-async function checkReferrer(store: Store, repository: string, digest: string, referrer: Descriptor, publicKey: string | KeyObject): Promise<VerifiedStatement | 'not-a-bundle'> {
-  const read = await readReferrerBundle(store, repository, digest, referrer);
+async function checkReferrer(store: Store, repository: string, digest: string, referrer: Descriptor, publicKey: string | KeyObject, options: BlobReadOptions): Promise<VerifiedStatement | 'not-a-bundle'> {
+  const read = await readReferrerBundle(store, repository, digest, referrer, options);
   if (read === 'not-a-bundle') return read;
   const { payloadType, payload } = verifyDsseBundle(read.bundle, publicKey);
   return signedStatement(payloadType, payload, digest, read.annotations);
 }
 
-/** A bundle referrer of `digest`, read and parsed (not verified): its bundle and manifest annotations. */
-export async function readReferrerBundle(store: Store, repository: string, digest: string, referrer: Descriptor): Promise<{ bundle: SerializedBundle; annotations?: Record<string, string> } | 'not-a-bundle'> {
+/**
+ * A bundle referrer of `digest`, read and parsed (not verified): its bundle and manifest
+ * annotations. The manifest is read from the registry; the bundle blob through the blob cache
+ * (bytes that hash to the digest the manifest names) unless `fresh`.
+ */
+export async function readReferrerBundle(store: Store, repository: string, digest: string, referrer: Descriptor, options: BlobReadOptions = {}): Promise<{ bundle: SerializedBundle; annotations?: Record<string, string> } | 'not-a-bundle'> {
   const stored = await store.getManifest(repository, referrer.digest, referrer.size);
   if (!stored) throw new EvidenceError('NOT_FOUND', `referrer manifest ${referrer.digest} is listed but not stored`);
   let manifest: ImageManifest;
@@ -98,7 +107,7 @@ export async function readReferrerBundle(store: Store, repository: string, diges
       details: { bytes: layer.size, limit: DEFAULT_BUNDLE_MAX_BYTES },
     });
   }
-  return { bundle: parseBundle(await store.getBlob(repository, layer.digest, layer.size)), annotations: manifest.annotations };
+  return { bundle: parseBundle(await blobCache.get(store, repository, layer.digest, layer.size, options)), annotations: manifest.annotations };
 }
 
 /** The in-toto statement a verified DSSE payload carries, for `digest`, as its referrer annotates it. */
@@ -132,7 +141,10 @@ async function prepareStatementBundle(store: Store, repository: string, digest: 
   const bundle = Buffer.from(JSON.stringify(await makeBundle(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE)), 'utf8');
   const bundleDigest = digestOf(bundle);
   await store.putBlob(repository, { data: EMPTY_CONFIG, descriptor: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(EMPTY_CONFIG), size: 2 } });
-  await store.putBlob(repository, { data: bundle, descriptor: { mediaType: BUNDLE_V03_MEDIA_TYPE, digest: bundleDigest, size: bundle.length } });
+  const blob = { data: bundle, descriptor: { mediaType: BUNDLE_V03_MEDIA_TYPE, digest: bundleDigest, size: bundle.length } };
+  await store.putBlob(repository, blob);
+  // The look under the lock and every later verification read these bytes again.
+  blobCache.remember(store, repository, blob);
   const annotations = {
     [BUNDLE_CONTENT_ANNOTATION]: 'dsse-envelope',
     [BUNDLE_PREDICATE_ANNOTATION]: predicateType,

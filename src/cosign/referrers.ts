@@ -71,10 +71,9 @@ function assertReferrerCount(count: number, where: string): void {
  * (a registry may have gained the API after cosign wrote the tag). Deduplicated by digest.
  */
 export async function listReferrers(store: Store, repository: string, digest: string): Promise<Descriptor[]> {
-  const [api, fallback] = await Promise.all([
-    store.getReferrers ? store.getReferrers(repository, digest) : Promise.resolve(undefined),
-    readFallbackIndex(store, repository, digest),
-  ]);
+  // The tag first: on registries without the API it is the answer, and the API's 404 is quick.
+  const fallbackRead = readFallbackIndex(store, repository, digest);
+  const [api, fallback] = await Promise.all([store.getReferrers ? store.getReferrers(repository, digest) : Promise.resolve(undefined), fallbackRead]);
   const seen = new Set<string>();
   const all = [...(api ?? []), ...fallback.index.manifests].filter((d) => {
     if (seen.has(d.digest)) return false;

@@ -24,10 +24,13 @@ export interface ImageEvidence {
 }
 
 export async function collectImageEvidence(store: Store, repository: string, digest: string, publicKey: string | KeyObject): Promise<ImageEvidence> {
+  // Bundles first: their fallback index read is the only one a second round (the referrer
+  // manifests) waits on, so it goes out ahead of the .sig and .att reads.
+  const bundlesRead = verifyImageBundles(store, repository, digest, publicKey);
   const [sigs, atts, bundles] = await Promise.all([
     verifyImageSignatures(store, repository, digest, publicKey),
     verifyAttestations(store, repository, digest, publicKey),
-    verifyImageBundles(store, repository, digest, publicKey),
+    bundlesRead,
   ]);
   const problems = [...sigs.issues, ...atts.issues, ...bundles.problems];
   if (bundles.examined === 0) problems.push({ code: 'NOT_FOUND', where: 'bundles', message: `no sigstore bundles refer to ${digest}` });

@@ -1,6 +1,6 @@
 /**
- * A per-process cache of small blobs by digest, for the layers of `.sig`/`.att` manifests: every
- * step of a promotion reads them again (dev sign's read-back, platform verify, the gate's evidence,
+ * A per-process cache of small blobs by digest, for the layers of `.sig`/`.att` manifests and the
+ * sigstore bundles of referrers: every step of a promotion reads them again (dev sign's read-back, platform verify, the gate's evidence,
  * prod sign's look before and after signing), and each read used to fetch every layer anew.
  *
  * Blobs are content-addressed, so a cached one can be served for its digest: bytes are cached only
