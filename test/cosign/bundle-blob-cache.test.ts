@@ -5,59 +5,33 @@
  * every verification). The attacker can push to and delete from the registry.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
 import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
 import { CountersignError } from '../../src/errors';
-import { FileSigner, writeKeyPair } from '../../src/keys/file-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
 import { blobCache } from '../../src/oci/blob-cache';
-import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
 import { MEDIA_TYPE, type ImageManifest } from '../../src/oci/types';
 import { productionSign } from '../../src/promotion/steps';
-import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
-import { requireTool } from '../../src/stack/tools';
+import { FIXTURE_KEY_PASSWORD, useRegistryFixture } from '../support/registry-fixture';
 
-const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
-const PASSWORD = 'bundle-blob-cache-test';
 const code = (c: string) => (e: unknown) => e instanceof CountersignError && e.code === c;
 
 describe('bundles through the blob cache', () => {
-  let tmp: string;
-  let registry: RunningRegistry;
-  let image: BuiltImage;
-  let counter = 0;
+  const fixture = useRegistryFixture({ name: 'bundles', keys: ['platform'] });
 
-  before(async () => {
-    requireTool('docker-registry');
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-bundle-cache-'));
-    registry = await startRegistry({ rootDir: path.join(tmp, 'registry') });
-    image = await buildImageFromDirectory(FIXTURE);
-  });
-  after(async () => {
-    await registry?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
-  /** The image pushed to a fresh repository, and a key pair. */
+  /** The image pushed to a fresh repository, and the platform key. */
   async function pushed() {
-    const repo = `bundles/r${++counter}`;
-    const store = new RegistryStore(registry.address);
-    for (const b of [...image.layers, image.config]) await store.putBlob(repo, b);
-    await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-    const keys = await writeKeyPair(path.join(tmp, `keys-${counter}`), 'platform', PASSWORD);
-    const signer = await FileSigner.load(keys.privateKeyPath, PASSWORD);
-    return { repo, store, keys, signer, pem: await signer.publicKeyPem() };
+    const repo = await fixture.pushImage();
+    const key = fixture.key('platform');
+    return { repo, store: new RegistryStore(fixture.registry.address), key, signer: key.signer, pem: key.publicKeyPem };
   }
 
   /** The one bundle layer of each referrer of the image: the blobs the cache may hold. */
   async function bundleBlobs(store: RegistryStore, repo: string): Promise<string[]> {
     const out: string[] = [];
-    for (const r of await listReferrers(store, repo, image.digest)) {
+    for (const r of await listReferrers(store, repo, fixture.image.digest)) {
       const manifest = JSON.parse((await store.getManifest(repo, r.digest))!.data.toString('utf8')) as ImageManifest;
       out.push(manifest.layers[0].digest);
     }
@@ -66,60 +40,60 @@ describe('bundles through the blob cache', () => {
 
   /** Removes the repository's link to a blob, as `DELETE /v2/<name>/blobs/<digest>` does for anyone with delete rights. */
   async function deleteBlob(repo: string, digest: string): Promise<void> {
-    const res = await fetch(`${registry.url}/v2/${repo}/blobs/${digest}`, { method: 'DELETE' });
+    const res = await fetch(`${fixture.registry.url}/v2/${repo}/blobs/${digest}`, { method: 'DELETE' });
     assert.equal(res.status, 202, `DELETE blob answered ${res.status}`);
   }
 
   test('a second verification fetches no bundle blob; the index and the referrer manifests are read every time', async () => {
     const { repo, signer, pem } = await pushed();
-    await signImageBundle(new RegistryStore(registry.address), repo, image.digest, signer);
+    await signImageBundle(new RegistryStore(fixture.registry.address), repo, fixture.image.digest, signer);
     // Another Store object: its cache entries start empty, as a worker's that did not sign.
-    const store = new RegistryStore(registry.address);
+    const store = new RegistryStore(fixture.registry.address);
     const before = { ...blobCache.counts };
-    assert.equal((await verifyImageBundles(store, repo, image.digest, pem)).signatures, 1);
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1);
     assert.deepEqual({ hits: blobCache.counts.hits - before.hits, misses: blobCache.counts.misses - before.misses }, { hits: 0, misses: 1 }, 'first read fetches the bundle');
-    assert.equal((await verifyImageBundles(store, repo, image.digest, pem)).signatures, 1);
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1);
     assert.deepEqual({ hits: blobCache.counts.hits - before.hits, misses: blobCache.counts.misses - before.misses }, { hits: 1, misses: 1 }, 'second read is the cache');
   });
 
   test('attack: a referrer taken out of the fallback index no longer counts, though its bundle is still cached', async () => {
     const { repo, store, signer, pem } = await pushed();
-    await signImageBundle(store, repo, image.digest, signer);
-    assert.equal((await verifyImageBundles(store, repo, image.digest, pem)).signatures, 1);
-    const tag = referrersFallbackTag(image.digest);
+    await signImageBundle(store, repo, fixture.image.digest, signer);
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1);
+    const tag = referrersFallbackTag(fixture.image.digest);
     const index = JSON.parse((await store.getManifest(repo, tag))!.data.toString('utf8'));
     await store.putManifest(repo, tag, Buffer.from(JSON.stringify({ ...index, manifests: [] })), MEDIA_TYPE.imageIndex);
-    const evidence = await verifyImageBundles(store, repo, image.digest, pem);
+    const evidence = await verifyImageBundles(store, repo, fixture.image.digest, pem);
     assert.deepEqual({ signatures: evidence.signatures, examined: evidence.examined }, { signatures: 0, examined: 0 });
   });
 
   test('attack: a bundle blob deleted from the registry is served from the cache, refused by a fresh read, and forgotten', async () => {
     const { repo, store, signer, pem } = await pushed();
-    await signImageBundle(store, repo, image.digest, signer);
+    await signImageBundle(store, repo, fixture.image.digest, signer);
     const [blob] = await bundleBlobs(store, repo);
-    await verifyImageBundles(store, repo, image.digest, pem);
+    await verifyImageBundles(store, repo, fixture.image.digest, pem);
     await deleteBlob(repo, blob);
-    assert.equal((await verifyImageBundles(store, repo, image.digest, pem)).signatures, 1, 'a cached read does not see the deletion (as for .sig/.att layers)');
-    await assert.rejects(verifyImageBundles(store, repo, image.digest, pem, { fresh: true }), code('BLOB_UNKNOWN'));
-    await assert.rejects(verifyImageBundles(store, repo, image.digest, pem), code('BLOB_UNKNOWN'), 'forgotten: the next read asks the registry');
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1, 'a cached read does not see the deletion (as for .sig/.att layers)');
+    await assert.rejects(verifyImageBundles(store, repo, fixture.image.digest, pem, { fresh: true }), code('BLOB_UNKNOWN'));
+    await assert.rejects(verifyImageBundles(store, repo, fixture.image.digest, pem), code('BLOB_UNKNOWN'), 'forgotten: the next read asks the registry');
   });
 
   test('attack, where it matters: production signing in the bundle format does not report a bundle the registry no longer serves', async () => {
-    const { repo, keys, pem } = await pushed();
+    const { repo, key: keys, pem } = await pushed();
     // One Store for every attempt, as a worker keeps one per registry: they share its cache entries.
-    const store = new RegistryStore(registry.address);
-    const deps = { storeFor: () => store, env: { PLATFORM_PASSWORD: PASSWORD } };
-    const target = { repository: `${registry.address}/${repo}`, digest: image.digest, signatureFormat: 'bundle' as const };
+    const store = new RegistryStore(fixture.registry.address);
+    const deps = { storeFor: () => store, env: { PLATFORM_PASSWORD: FIXTURE_KEY_PASSWORD } };
+    const target = { repository: `${fixture.registry.address}/${repo}`, digest: fixture.image.digest, signatureFormat: 'bundle' as const };
     const key = { ref: keys.privateKeyPath, passwordEnv: 'PLATFORM_PASSWORD', fingerprint: keyFingerprint(pem) };
     assert.equal((await productionSign(deps, target, key)).added, true);
     const [blob] = await bundleBlobs(store, repo);
     const bytes = await store.getBlob(repo, blob);
     await deleteBlob(repo, blob);
-    assert.equal((await verifyImageBundles(store, repo, image.digest, pem)).signatures, 1, 'the cache still holds the bundle');
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1, 'the cache still holds the bundle');
     await assert.rejects(productionSign(deps, target, key), code('BLOB_UNKNOWN'), 'the read-back of what was published goes to the registry');
-    await assert.rejects(verifyImageBundles(store, repo, image.digest, pem), code('BLOB_UNKNOWN'), 'and the cache has forgotten it');
+    await assert.rejects(verifyImageBundles(store, repo, fixture.image.digest, pem), code('BLOB_UNKNOWN'), 'and the cache has forgotten it');
     await store.putBlob(repo, { data: bytes, descriptor: { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', digest: blob, size: bytes.length } });
     assert.equal((await productionSign(deps, target, key)).added, false, 'once the registry serves it again, the one signature stands');
-    assert.equal((await verifyImageBundles(store, repo, image.digest, pem, { fresh: true })).signatures, 1);
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem, { fresh: true })).signatures, 1);
   });
 });
