@@ -50,10 +50,10 @@ const READS = {
 export const EVIDENCE_PATCH = 'evidence-bound-quorum';
 
 // The production signature must eventually land once: retry longer, and notice a dead worker
-// through the heartbeat, which both activities send every few seconds for as long as they run
-// (a slow KMS is not a dead worker). The bound on one attempt is long: the activity itself
-// re-checks the registry after signing and reads back what it wrote, so even an attempt that
-// outlives it never adds a second signature (docs/architecture.md, "Exactly once").
+// through the heartbeat, which prod sign sends every few seconds for as long as it runs (a slow
+// KMS is not a dead worker). The bound on one attempt is long: the activity itself re-checks the
+// registry after signing and reads back what it wrote, so even an attempt that outlives it never
+// adds a second signature (docs/architecture.md, "Exactly once"). Release retries the same way.
 const LAST_STEPS = {
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
@@ -63,10 +63,10 @@ const { prodSign } = proxyActivities<PromotionActivities>({ ...LAST_STEPS, heart
 /**
  * Runs started before this marker ran authorize, platform verify, the evidence reads and release
  * as queued activities, and replay with them; they also carry their own markers for the evidence
- * reads and unlisted states, which later runs imply. Later runs take the four as local activities: they are
- * short and repeatable (reads, and one tag set to one digest), so the worker that runs the
- * workflow task runs them too, without a round trip through the server's task queue for each
- * (docs/architecture.md, "Local steps").
+ * reads and unlisted states, which later runs imply. Later runs take the four as local
+ * activities: they are short and repeatable (reads, and one tag set to one digest), so the worker
+ * that runs the workflow task runs them too, without a round trip through the server's task
+ * queue for each (docs/architecture.md, "Local steps").
  */
 export const LOCAL_STEPS_PATCH = 'local-short-steps';
 
