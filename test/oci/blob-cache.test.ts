@@ -11,7 +11,7 @@ import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { createSimpleSigningPayload } from '../../src/cosign/simple-signing';
 import { CountersignError } from '../../src/errors';
 import { keyFingerprint } from '../../src/keys/public-key';
-import { BlobCache, blobCache } from '../../src/oci/blob-cache';
+import { BlobCache, blobCache, ownCopy } from '../../src/oci/blob-cache';
 import { RegistryStore } from '../../src/oci/registry';
 import type { Blob } from '../../src/oci/types';
 import { productionSign } from '../../src/promotion/steps';
@@ -74,6 +74,14 @@ describe('the blob cache', () => {
     for (const b of blobs.slice(2)) await store.putBlob('cache/bounded', b);
     for (const b of blobs.slice(2)) await cache.get(store, 'cache/bounded', b.descriptor.digest);
     assert.equal(cache.counts.hits, 3);
+  });
+
+  test('an entry owns its memory, so the byte bound bounds memory: no small blob keeps a shared 8 KiB pool slab alive', () => {
+    const small = Buffer.from('a small blob');
+    assert.ok(small.buffer.byteLength > small.length, 'node puts a small Buffer.from() copy in a shared pool slab');
+    const kept = ownCopy(small);
+    assert.deepEqual(kept, small);
+    assert.equal(kept.buffer.byteLength, small.length, 'the cached copy holds nothing but its bytes');
   });
 
   test('attack: a registry serving other bytes under the digest is refused and fills nothing', async () => {
