@@ -23,6 +23,7 @@ import { RegistryStore } from '../src/oci/registry';
 import { buildImageFromDirectory } from '../src/oci/build';
 import { attestPushedImage, developerSign } from '../src/promotion/steps';
 import { SEARCH_ATTRIBUTES, type PromotionStatus } from '../workflows/promotion-messages';
+import type { Client } from '@temporalio/client';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, markdownTable, processMemoryMiB, startBenchStack } from './support';
 
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
       for (;;) {
         const waiting = (await client.workflow.count(`${SEARCH_ATTRIBUTES.state} = 'AWAITING_APPROVAL'`)).count;
         const ended = (await client.workflow.count(`ExecutionStatus != 'Running'`)).count;
-        if (ended > 0) throw new Error(`${ended} promotions ended before approval; see the worker log in ${dir}`);
+        if (ended > 0) throw new Error(`${ended} promotions ended before approval: ${await howTheyEnded(client)}`);
         if (waiting >= parked) break;
         await new Promise((r) => setTimeout(r, 2000));
       }
@@ -156,6 +157,18 @@ async function main(): Promise<void> {
     // Snapshots asked for stay; the probe's own answers do not.
     if (ownMemoryDir && !snapshots) await fs.rm(memoryDir, { recursive: true, force: true });
   }
+}
+
+/** The state and error of the first few runs that ended (the bench stops and removes its directory, worker log included). */
+async function howTheyEnded(client: Client): Promise<string> {
+  const out: string[] = [];
+  for await (const run of client.workflow.list({ query: `ExecutionStatus != 'Running'` })) {
+    const status = (await client.workflow.getHandle(run.workflowId, run.runId).result().catch((err: Error) => ({ state: run.status.name, error: err.message }))) as Partial<PromotionStatus>;
+    const step = status.timeline?.find((t) => t.status === 'failed');
+    out.push(`${run.workflowId} ${status.state}${step ? ` at ${step.step}` : ''}: ${status.error ?? step?.error ?? '(no error)'}`);
+    if (out.length === 3) break;
+  }
+  return out.join('; ');
 }
 
 function memoryRow(parked: number, seconds: number, process: { rss: number; peak: number }, threads: Record<string, ThreadMemory>): Record<string, number> {
