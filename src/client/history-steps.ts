@@ -60,11 +60,6 @@ export function stepsOf(events: HistoryEvent[]): RunStep[] {
   return steps;
 }
 
-/** The names of the steps a run took, in order. */
-export function stepNames(events: HistoryEvent[]): string[] {
-  return stepsOf(events).map((s) => s.name);
-}
-
 /** A completed step's result (undefined when it has none or it does not decode). */
 export function stepResult<T>(step: RunStep | undefined): T | undefined {
   return decode<T>(step?.result);

@@ -12,16 +12,16 @@ import { workflowBundle } from '../../workers/worker';
 import { stepsOf } from '../../src/client/history-steps';
 import { activityResult } from '../../src/client/promotion-record';
 
-export interface WorkflowsOnlyWorker {
+export interface TestWorker {
   stop(): Promise<void>;
 }
 
 /** Runs workflow tasks (and so updates and queries) but no activity. */
-export function startWorkflowsOnlyWorker(address: string): Promise<WorkflowsOnlyWorker> {
+export function startWorkflowsOnlyWorker(address: string): Promise<TestWorker> {
   return startWorker(address, {});
 }
 
-async function startWorker(address: string, options: Pick<WorkerOptions, 'activities' | 'enableNonLocalActivities'>): Promise<WorkflowsOnlyWorker> {
+async function startWorker(address: string, options: Pick<WorkerOptions, 'activities' | 'enableNonLocalActivities'>): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({ connection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(), ...options });
   const running = worker.run();
@@ -66,7 +66,7 @@ export async function activityResultOf(client: Client, workflowId: string, runId
  * real workflow code and their own answers for some steps. It runs only local activities (its
  * `answers`), so the steps queued through the server are left for the real worker.
  */
-export function startRogueWorker(address: string, answers: Record<string, (...args: unknown[]) => Promise<unknown>>): Promise<WorkflowsOnlyWorker> {
+export function startRogueWorker(address: string, answers: Record<string, (...args: unknown[]) => Promise<unknown>>): Promise<TestWorker> {
   return startWorker(address, { activities: answers, enableNonLocalActivities: false });
 }
 

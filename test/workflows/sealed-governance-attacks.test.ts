@@ -18,13 +18,13 @@ import { REVOCATION_REQUEST_TYPE } from '../../src/requests/revocation-request';
 import { newNonce, signStatement } from '../../src/requests/sign';
 import { readIndex } from '../../src/trust/index-file';
 import type { CeremonyStatus, RotationStatus } from '../../workflows/key-ceremony-messages';
-import { completeActivityById, startWorkflowsOnlyWorker, type WorkflowsOnlyWorker } from '../support/activity-forger';
+import { completeActivityById, startWorkflowsOnlyWorker, type TestWorker } from '../support/activity-forger';
 import { TEST_PASSWORD, useTestEnv } from '../support/env';
 import { join, runCeremony, startCeremony, trustTestConfig, until } from '../trust/support';
 
 describe("governance steps refuse what the worker did not seal", () => {
   const env = useTestEnv({ worker: false, setup: (e) => writeKeyPair(e.keysDir, 'mallory', TEST_PASSWORD).then(() => undefined) });
-  let workflowsOnly: WorkflowsOnlyWorker;
+  let workflowsOnly: TestWorker;
   let malloryPem: string;
   before(async () => {
     workflowsOnly = await startWorkflowsOnlyWorker(env.stack.temporal.address);
