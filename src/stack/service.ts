@@ -59,7 +59,9 @@ export class ServiceProcess {
   readonly pid: number;
   readonly logFile?: string;
   readonly commandLine: string;
-  private memory = '';
+  /** Output kept in memory: chunks, joined and cut back to the last 64 KiB once twice that has built up. */
+  private memory: string[] = [];
+  private memoryLength = 0;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private spawnError: Error | undefined;
   private readonly exited: Promise<void>;
@@ -85,8 +87,15 @@ export class ServiceProcess {
       });
     });
     const keep = (chunk: Buffer) => {
-      this.memory += chunk.toString('utf8');
-      if (this.memory.length > MEMORY_LOG_BYTES) this.memory = this.memory.slice(-MEMORY_LOG_BYTES);
+      const text = chunk.toString('utf8');
+      this.memory.push(text);
+      this.memoryLength += text.length;
+      // Cut back only once twice the limit has built up: cutting at every chunk copied the whole
+      // 64 KiB for each line a busy registry logs.
+      if (this.memoryLength > 2 * MEMORY_LOG_BYTES) {
+        this.memory = [this.memory.join('').slice(-MEMORY_LOG_BYTES)];
+        this.memoryLength = this.memory[0].length;
+      }
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -160,7 +169,7 @@ export class ServiceProcess {
 
   /** The last 64 KiB the process wrote. */
   recentLog(): string {
-    return this.logFile !== undefined ? readFileTail(this.logFile, MEMORY_LOG_BYTES) : this.memory;
+    return this.logFile !== undefined ? readFileTail(this.logFile, MEMORY_LOG_BYTES) : this.memory.join('').slice(-MEMORY_LOG_BYTES);
   }
 
   /** The line that says why a Go program died (a panic's first line, or an `Error:`), if it wrote one. */

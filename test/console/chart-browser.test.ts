@@ -15,7 +15,7 @@ import { createConsole } from '../../src/console/server';
 import { RegistryStore } from '../../src/oci/registry';
 import { DEMO_DIR, DEMO_FILE, demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../helm/helpers';
 import { runCli } from '../support/cli';
-import { launchChromium, screenshotFile, type TestBrowser } from '../support/chromium';
+import { launchChromium, openPage, screenshotFile, type TestBrowser } from '../support/chromium';
 import { useTestEnv } from '../support/env';
 
 describe("a chart release's evidence page in chromium, on the real stack", () => {
@@ -85,12 +85,10 @@ describe("a chart release's evidence page in chromium, on the real stack", () =>
     await env.decideAs(releaseId, 'alice', 'approve', 'chart checked');
     // The page reloads itself as the release moves on; nothing here reloads it.
     await page.locator('.state', { hasText: 'RELEASED' }).waitFor({ timeout: 60_000 });
-    // The open page may reload once more (its cleanup step lands after the state); read the ended
-    // release on a page of its own, which nothing reloads any more.
+    // The open page may reload once more (its cleanup step lands after the state): read the ended
+    // release afresh, once nothing changes any more.
     assert.equal((await waitForChartRelease(env.client, releaseId)).state, 'RELEASED');
-    await page.close();
-    page = await chrome!.browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await page.goto(`${url}/charts/${encodeURIComponent(releaseId)}`);
+    await openPage(page, `${url}/charts/${encodeURIComponent(releaseId)}`);
     assert.match(await page.locator('tr.vote', { hasText: 'alice' }).innerText(), /alice\s+approve\s+chart checked/);
     const checks = await page.locator('#checks tbody tr').allInnerTexts();
     assert.ok(checks.length > 3, `the verify step's checks join the package's: ${checks.join('\n')}`);

@@ -17,7 +17,7 @@ import { waitForChartRelease } from '../../src/client/chart-releases';
 import { getApproval } from '../../src/client/promotions';
 import { demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../helm/helpers';
 import { useTestEnv } from '../support/env';
-import { screenshotFile, type TestBrowser } from '../support/chromium';
+import { openPage, screenshotFile, type TestBrowser } from '../support/chromium';
 import { browserWithAuthenticator, enrolInBrowser, logInInBrowser, startPasskeyConsole, type PasskeyConsole } from '../support/passkey-console';
 
 type Enrolled = { id: string; publicKey: string; name: string };
@@ -46,7 +46,7 @@ describe('chart releases decided with a passkey in chromium: RELEASED; the chart
 
   /** Clicks a button of the decision form on `releaseId`'s page and returns the refusal the page shows. */
   async function decideInPage(releaseId: string, button: '#approve' | '#reject'): Promise<string> {
-    await page.goto(`${origin}/charts/${encodeURIComponent(releaseId)}`);
+    await openPage(page, `${origin}/charts/${encodeURIComponent(releaseId)}`);
     await page.fill('#decision-reason', 'chart checked');
     await page.click(button);
     await page.locator('#result.error').waitFor({ timeout: 60_000 });
@@ -67,7 +67,7 @@ describe('chart releases decided with a passkey in chromium: RELEASED; the chart
 
   it("approving a chart release with a passkey pinned in the chart target's roster releases it", async () => {
     const { releaseId } = await atGate('charts-passkey', ['pat', 'alice'], { passkeys: [enrolled] });
-    await page.goto(`${origin}/charts/${encodeURIComponent(releaseId)}`);
+    await openPage(page, `${origin}/charts/${encodeURIComponent(releaseId)}`);
     assert.equal(await page.locator('#decision').getAttribute('data-base'), `/charts/${encodeURIComponent(releaseId)}`);
     await page.fill('#decision-reason', 'chart checked');
     await page.screenshot({ path: screenshotFile('chart-decide.png'), fullPage: true });
@@ -104,7 +104,7 @@ describe('chart releases decided with a passkey in chromium: RELEASED; the chart
     const promotionId = 'promote-prod-0123456789abcdef';
     const statement = canonicalStatement({ _type: APPROVAL_STATEMENT_TYPE, promotionId, runId: gate.subject.runId, digest: `sha256:${sha256}`, decision: 'approve', approver: 'pat', time: new Date().toISOString() });
     const options = { challenge: statementChallenge(statement), rpId: 'localhost', userVerification: 'required', timeout: 120_000, allowCredentials: [{ id: enrolled.id, type: 'public-key' }] };
-    await page.goto(`${origin}/charts/${encodeURIComponent(releaseId)}`);
+    await openPage(page, `${origin}/charts/${encodeURIComponent(releaseId)}`);
     const answer = await page.evaluate(
       async ({ statement, options, url }) => {
         // In the page (the project's types have no DOM): the WebAuthn calls passkey.js makes.

@@ -18,7 +18,7 @@ import { waitForPromotion } from '../../src/client/promotions';
 import { locateTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
 import { buildFacts, COMMIT, copyDir, useTestEnv } from '../support/env';
-import { screenshotFile, type TestBrowser } from '../support/chromium';
+import { openPage, screenshotFile, type TestBrowser } from '../support/chromium';
 import { browserWithAuthenticator, enrolInBrowser, startPasskeyConsole, type PasskeyConsole } from '../support/passkey-console';
 import { NEXT_COMMIT } from './support';
 
@@ -85,7 +85,7 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
     await page.waitForURL(`${origin}/`, { timeout: 30_000 });
     assert.equal(await page.locator(`tr[data-id="${promotion.promotionId}"]`).count(), 1);
 
-    await page.goto(`${origin}/promotions/${promotion.promotionId}`);
+    await openPage(page, `${origin}/promotions/${promotion.promotionId}`);
     // What pat decides on: this build's provenance beside the release's, and the SBOM's changes against it.
     assert.equal(await page.locator('tr[data-fact="commit"] td').allInnerTexts().then((t) => t.join(' | ')), `${NEXT_COMMIT} | ${COMMIT}`);
     assert.match(await page.locator('#sbom').innerText(), /file added: \.\/CHANGELOG/);
@@ -106,7 +106,7 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
     const started = await env.promote({ target: 'passkey-browser', source: { directory: dir }, build: buildFacts() });
     const status = await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     assert.equal(status.state, 'AWAITING_APPROVAL', status.error);
-    await page.goto(`${origin}/promotions/${started.promotionId}`);
+    await openPage(page, `${origin}/promotions/${started.promotionId}`);
     await page.click('#reject');
     await page.locator('#result.error').waitFor({ timeout: 30_000 });
     assert.equal(await page.locator('#result').innerText(), 'BAD_INPUT: reason: a rejection needs one');

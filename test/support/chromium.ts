@@ -50,3 +50,24 @@ export function screenshotFile(name: string): string {
   mkdirSync(dir, { recursive: true });
   return path.join(dir, name);
 }
+
+const INTERRUPTED = /interrupted by another navigation/;
+
+/**
+ * Goes to `url` from whatever page is open. The console's pages reload themselves when what they
+ * show changes (their event stream says so), and under load such a reload races a navigation the
+ * test starts: it can interrupt it, or land just after it and take the page back. So the page
+ * first goes to about:blank, which runs no script, again if a reload interrupted that, and only
+ * then to `url`.
+ */
+export async function openPage(page: Page, url: string): ReturnType<Page['goto']> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await page.goto('about:blank');
+      break;
+    } catch (err) {
+      if (attempt >= 5 || !INTERRUPTED.test(String(err))) throw err;
+    }
+  }
+  return page.goto(url);
+}
