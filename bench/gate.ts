@@ -7,7 +7,8 @@
  * Parking needs a signed, attested image per promotion (the workflow id is target + digest). The
  * images share one layer and differ by a manifest annotation, so the bench pushes one manifest,
  * two statements and the developer's `.sig`/`.att` per image, and no build. Promotions start as
- * soon as their image is signed, so preparing and parking overlap.
+ * soon as their image is signed, so preparing and parking overlap, but never more than
+ * BENCH_MAX_AHEAD (default 200) ahead of the gate: a start request is valid for 10 minutes.
  *
  * The worker runs with bench/worker-memory-probe.cjs: at each level the bench reads the V8 heap of
  * the main thread and of the SDK's workflow thread (each has its own isolate), after a full GC, and
@@ -28,6 +29,8 @@ import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, markdownTable, processMemoryMiB, startBenchStack } from './support';
 
 const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY ?? 16);
+/** How many promotions may be started and not yet at the gate (BENCH_MAX_AHEAD). */
+const MAX_AHEAD = Number(process.env.BENCH_MAX_AHEAD ?? 200);
 const TARGET = 'parked';
 const MiB = 1024 * 1024;
 
@@ -104,6 +107,21 @@ async function main(): Promise<void> {
     return started.promotionId;
   };
 
+  // Starts outrun the worker when the bench prepares images faster than the worker authorises
+  // them, and a start request is valid for 10 minutes: a backlog the worker reaches later than
+  // that ends REFUSED (REQUEST_EXPIRED). So starts run at most MAX_AHEAD ahead of the gate.
+  let atGate = 0;
+  let counting: Promise<void> | undefined;
+  const roomToStart = async (started: number): Promise<void> => {
+    while (started - atGate >= MAX_AHEAD) {
+      counting ??= (async () => {
+        atGate = (await client.workflow.count(`${SEARCH_ATTRIBUTES.state} = 'AWAITING_APPROVAL'`)).count;
+        if (started - atGate >= MAX_AHEAD) await new Promise((r) => setTimeout(r, 1000));
+      })().finally(() => (counting = undefined));
+      await counting;
+    }
+  };
+
   const rows: Array<Record<string, number>> = [];
   const ids: string[] = [];
   const began = Date.now();
@@ -115,6 +133,7 @@ async function main(): Promise<void> {
     for (const parked of levels) {
       const indexes = Array.from({ length: parked - ids.length }, (_, k) => ids.length + k);
       await inBatches(indexes, START_CONCURRENCY, async (i) => {
+        await roomToStart(ids.length);
         ids.push(await parkOne(i));
       });
       // Parked means every promotion waits at the gate: count them through visibility.

@@ -11,6 +11,11 @@
  * from /proc. BENCH_BY_HAND (default 10) sets the by-hand sample count; 0 skips it.
  * At level 1 it also prints each step's time (scheduled -> completed, from the workflow history),
  * median over the serial runs. Raw figures go to bench/results/promotions.json.
+ *
+ * BENCH_REGISTRY=olareg runs it on olareg, a registry with the OCI 1.1 Referrers API, with the
+ * target's signatures and attestations as sigstore bundles (signatureFormat: bundle): each is a
+ * referrer manifest of its own, so no step edits a shared `.sig`/`.att` manifest or fallback
+ * index, and none waits for such an edit to settle. By hand, cosign v3 writes bundles there too.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -22,7 +27,7 @@ import { promoteByHand } from './by-hand';
 import { FLOOR_TASK_QUEUE, floorApprove } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
 import { medianSteps, stepTimes, type StepTimes } from './step-timeline';
-import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, markdownTable, processMemoryMiB, startBenchStack, type BenchStack } from './support';
+import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, markdownTable, processMemoryMiB, startBenchStack, type BenchStack } from './support';
 
 /** Only when the waitForGate update cannot answer (src/client/promotions.ts waitForGate). */
 const GATE_POLL_MS = 200;
@@ -74,7 +79,11 @@ async function main(): Promise<void> {
   const levels = (process.env.BENCH_LEVELS ?? '1,10,50').split(',').map(Number);
   const serial = Number(process.env.BENCH_SERIAL ?? 10);
   const byHandCount = Number(process.env.BENCH_BY_HAND ?? 10);
-  const bench = await startBenchStack('bench', { bench: { repositoryPath: 'bench/app' } }, { countRequests: true, floor: true });
+  const registry = benchRegistryFromEnv();
+  const signatureFormat = registry === 'olareg' ? 'bundle' : 'legacy';
+  const bench = await startBenchStack('bench', { bench: { repositoryPath: 'bench/app', signatureFormat } }, { countRequests: true, floor: true, registry });
+  console.log(`registry: ${registry === 'olareg' ? 'olareg (with the Referrers API)' : 'distribution 2.8 (no Referrers API)'}; signature format: ${signatureFormat}`);
+  console.log();
   const { client, dir } = bench;
   const meter = new CpuMeter(bench.pids);
   const rows: Array<{ concurrency: number; ours: Measured; floor: Measured; workerRssMiB: number; workerPeakRssMiB: number }> = [];
@@ -215,7 +224,7 @@ async function main(): Promise<void> {
   await fs.mkdir(path.join(__dirname, 'results'), { recursive: true });
   await fs.writeFile(
     path.join(__dirname, 'results', 'promotions.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, steps }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, registry, signatureFormat, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, steps }, null, 2)}\n`,
   );
 }
 

@@ -12,7 +12,9 @@ import YAML from 'yaml';
 import { startPromotion, type PromoteRequest, type PromoteResult } from '../src/client/promotions';
 import { FileSigner, writeKeyPair } from '../src/keys/file-signer';
 import type { Signer } from '../src/keys/signer';
+import type { SignatureFormat } from '../src/cosign/formats';
 import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
+import { startOlareg } from '../src/stack/olareg';
 import { spawnWorkerProcess, TSX_LOADER, waitForWorker } from '../src/stack/worker-process';
 import { TASK_QUEUE } from '../src/temporal-names';
 import { FLOOR_TASK_QUEUE } from './floor/workflows';
@@ -55,6 +57,8 @@ export interface BenchStack {
 export interface BenchTarget {
   repositoryPath: string;
   deadline?: string;
+  /** The target's signatureFormat; the worker's default (legacy) when omitted. */
+  signatureFormat?: SignatureFormat;
 }
 
 export interface BenchStackOptions {
@@ -64,14 +68,31 @@ export interface BenchStackOptions {
   floor?: boolean;
   /** More node flags for the worker process (bench/gate.ts's memory probe). */
   workerNodeArgs?: string[];
+  /**
+   * The registry the targets name: the embedded stack's (distribution 2.8, no Referrers API), or
+   * olareg (src/stack/olareg.ts), an OCI 1.1 registry with the Referrers API.
+   */
+  registry?: BenchRegistry;
+}
+
+export const BENCH_REGISTRIES = ['distribution', 'olareg'] as const;
+export type BenchRegistry = (typeof BENCH_REGISTRIES)[number];
+
+/** BENCH_REGISTRY, checked: distribution (the default) or olareg. */
+export function benchRegistryFromEnv(env: NodeJS.ProcessEnv = process.env): BenchRegistry {
+  const value = env.BENCH_REGISTRY ?? 'distribution';
+  if (!(BENCH_REGISTRIES as readonly string[]).includes(value)) throw new Error(`BENCH_REGISTRY: ${BENCH_REGISTRIES.join(' or ')}, not "${value}"`);
+  return value as BenchRegistry;
 }
 
 /** The worker is the authority, so the bench writes the worker's configuration with every target it will use. */
 export async function startBenchStack(prefix: string, targets: Record<string, BenchTarget>, options: BenchStackOptions = {}): Promise<BenchStack> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `countersign-${prefix}-`));
   const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
-  const counter = options.countRequests ? await startRequestCounter(stack.registry.address) : undefined;
-  const registryAddress = counter?.address ?? stack.registry.address;
+  const olareg = options.registry === 'olareg' ? await startOlareg() : undefined;
+  const registry = olareg ?? stack.registry;
+  const counter = options.countRequests ? await startRequestCounter(registry.address) : undefined;
+  const registryAddress = counter?.address ?? registry.address;
   const keysDir = path.join(dir, 'keys');
   for (const name of ['dev', 'platform', BENCH_APPROVER, BENCH_INITIATOR]) await writeKeyPair(keysDir, name, BENCH_PASSWORD);
   const configFile = path.join(dir, 'countersign.yaml');
@@ -103,7 +124,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     stack,
     client,
     workerPid: worker.pid!,
-    pids: { worker: worker.pid!, server: stack.temporal.pid, registry: stack.registry.pid, ...(floor ? { floorWorker: floor.pid! } : {}), ...(counter ? { requestCounter: counter.process.pid! } : {}) },
+    pids: { worker: worker.pid!, server: stack.temporal.pid, registry: registry.pid, ...(floor ? { floorWorker: floor.pid! } : {}), ...(counter ? { requestCounter: counter.process.pid! } : {}) },
     registryAddress,
     registryRequests: async () => (counter ? counter.ask<Record<string, number>>('read', 'counts') : {}),
     resetRegistryRequests: async () => {
@@ -128,6 +149,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
       for (const child of added) child.kill('SIGTERM');
       counter?.process.kill('SIGTERM');
       await connection.close();
+      await olareg?.stop();
       await stack.stop();
       await fs.rm(dir, { recursive: true, force: true });
     },
@@ -199,6 +221,7 @@ function benchConfig(registry: string, dir: string, targets: Record<string, Benc
           sources: [dir],
           policy: { sourceRepo: BENCH_FACTS.sourceRepo, builderIds: [BENCH_FACTS.builderId] },
           approval: { approvers: [BENCH_APPROVER], deadline: t.deadline ?? '1h' },
+          ...(t.signatureFormat ? { signatureFormat: t.signatureFormat } : {}),
         },
       ]),
     ),

@@ -48,8 +48,9 @@ export interface BundleEvidence {
 
 /**
  * Reads every sigstore-bundle referrer of `digest` and sorts what verifies under the key. The
- * fallback index and the referrer manifests are read every time; the bundles themselves come from
- * the process's blob cache unless `fresh`, as the `.sig`/`.att` layers do (src/oci/blob-cache.ts).
+ * listing (Referrers API and fallback index) is read every time; the referrer manifests it names
+ * and their bundles come from the process's blob cache unless `fresh`, as the `.sig`/`.att`
+ * layers do (src/oci/blob-cache.ts).
  */
 export async function verifyImageBundles(store: Store, repository: string, digest: string, publicKey: string | KeyObject, options: BlobReadOptions = {}): Promise<BundleEvidence> {
   const out: BundleEvidence = { signatures: 0, attestations: [], problems: [], examined: 0 };
@@ -83,15 +84,15 @@ async function checkReferrer(store: Store, repository: string, digest: string, r
 
 /**
  * A bundle referrer of `digest`, read and parsed (not verified): its bundle and manifest
- * annotations. The manifest is read from the registry; the bundle blob through the blob cache
- * (bytes that hash to the digest the manifest names) unless `fresh`.
+ * annotations. The manifest (by the digest the listing gives) and the bundle blob (by the digest
+ * the manifest names) come through the blob cache unless `fresh`: both are content-addressed.
  */
 export async function readReferrerBundle(store: Store, repository: string, digest: string, referrer: Descriptor, options: BlobReadOptions = {}): Promise<{ bundle: SerializedBundle; annotations?: Record<string, string> } | 'not-a-bundle'> {
-  const stored = await store.getManifest(repository, referrer.digest, referrer.size);
+  const stored = await blobCache.getManifest(store, repository, referrer.digest, referrer.size, options);
   if (!stored) throw new EvidenceError('NOT_FOUND', `referrer manifest ${referrer.digest} is listed but not stored`);
   let manifest: ImageManifest;
   try {
-    manifest = parseImageManifest(stored.data, 'referrer manifest');
+    manifest = parseImageManifest(stored, 'referrer manifest');
   } catch (err) {
     if (err instanceof CountersignError && err.code === 'MANIFEST_INVALID') throw new EvidenceError('MALFORMED', err.message.slice('MANIFEST_INVALID: '.length));
     throw err;

@@ -10,6 +10,7 @@ import { parseImageIndex } from '../oci/manifest';
 import type { Store } from '../oci/store';
 import type { Descriptor } from '../oci/types';
 import { MEDIA_TYPE } from '../oci/types';
+import { blobCache } from '../oci/blob-cache';
 import { DEFAULT_CONFIRM_AFTER_MS } from './signature-writes';
 import { manifestKey, serialised } from './write-lock';
 
@@ -91,7 +92,15 @@ export async function listReferrers(store: Store, repository: string, digest: st
  * no writer's entry is lost; it is read back after writing, and re-added when another overwrote it.
  */
 export async function pushReferrer(store: Store, repository: string, subjectDigest: string, manifest: Buffer, artifactType: string, annotations: Record<string, string>): Promise<string> {
-  const digest = await store.putManifest(repository, digestOf(manifest), manifest, MEDIA_TYPE.imageManifest);
+  const put = store.putReferrerManifest
+    ? await store.putReferrerManifest(repository, manifest, MEDIA_TYPE.imageManifest)
+    : { digest: await store.putManifest(repository, digestOf(manifest), manifest, MEDIA_TYPE.imageManifest) };
+  const { digest } = put;
+  // Every later step reads it again by this digest (src/cosign/bundle-images.ts): answered from memory.
+  blobCache.remember(store, repository, { descriptor: { mediaType: MEDIA_TYPE.imageManifest, digest, size: manifest.length }, data: manifest });
+  // The registry said it indexed the referrer (OCI-Subject): no listing to confirm it. Were that
+  // untrue, the readers that count it (platform verify, prod sign's read-back) list afresh and miss it.
+  if (put.indexedFor === subjectDigest) return digest;
   const api = store.getReferrers ? await store.getReferrers(repository, subjectDigest) : undefined;
   if (api !== undefined) {
     if (api.some((d) => d.digest === digest)) return digest;

@@ -1,6 +1,6 @@
 /**
- * A per-process cache of small blobs by digest, for the layers of `.sig`/`.att` manifests and the
- * sigstore bundles of referrers: every step of a promotion reads them again (dev sign's read-back, platform verify, the gate's evidence,
+ * A per-process cache of small blobs by digest, for the layers of `.sig`/`.att` manifests, the
+ * sigstore bundles of referrers and the referrer manifests that hold them (read by digest): every step of a promotion reads them again (dev sign's read-back, platform verify, the gate's evidence,
  * prod sign's look before and after signing), and each read used to fetch every layer anew.
  *
  * Blobs are content-addressed, so a cached one can be served for its digest: bytes are cached only
@@ -48,6 +48,22 @@ export class BlobCache {
 
   /** The blob's bytes, from the cache when held and still hashing to `digest`, else from the store. */
   async get(store: Store, repository: string, digest: string, size?: number, options: BlobReadOptions = {}): Promise<Buffer> {
+    const data = await this.read(store, repository, digest, size, options, async () => store.getBlob(repository, digest, size));
+    // getBlob throws for a blob it does not have.
+    return data!;
+  }
+
+  /**
+   * A manifest read by digest (a referrer's, as a listing names it): as immutable as a blob, so
+   * cached the same way. Which referrers exist comes from the listing, read afresh each time, so a
+   * referrer taken out stops counting at once. Manifests read by tag are never cached.
+   * Undefined when the store does not have it.
+   */
+  async getManifest(store: Store, repository: string, digest: string, size?: number, options: BlobReadOptions = {}): Promise<Buffer | undefined> {
+    return this.read(store, repository, digest, size, options, async () => (await store.getManifest(repository, digest, size))?.data);
+  }
+
+  private async read(store: Store, repository: string, digest: string, size: number | undefined, options: BlobReadOptions, fetch: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
     const key = keyOf(store, repository, digest);
     const held = options.fresh ? undefined : this.entries.get(key);
     if (held && (size === undefined || held.length === size) && sha256(held) === digest) {
@@ -59,12 +75,16 @@ export class BlobCache {
     }
     if (held) this.drop(key);
     this.counts.misses += 1;
-    let data: Buffer;
+    let data: Buffer | undefined;
     try {
-      data = await store.getBlob(repository, digest, size);
+      data = await fetch();
     } catch (err) {
       if (err instanceof CountersignError && (err.code === 'BLOB_UNKNOWN' || err.code === 'DIGEST_MISMATCH')) this.drop(key);
       throw err;
+    }
+    if (data === undefined) {
+      this.drop(key);
+      return undefined;
     }
     // The store checked the bytes against the digest; hashed again here so a Store that does not cannot fill the cache.
     if (sha256(data) === digest) this.put(key, data);

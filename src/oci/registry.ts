@@ -154,6 +154,16 @@ export class RegistryStore implements Store {
   }
 
   async putManifest(repository: string, reference: string, data: Buffer, mediaType: string): Promise<string> {
+    return (await this.storeManifest(repository, reference, data, mediaType)).digest;
+  }
+
+  async putReferrerManifest(repository: string, data: Buffer, mediaType: string): Promise<{ digest: string; indexedFor?: string }> {
+    const { digest, headers } = await this.storeManifest(repository, sha256(data), data, mediaType);
+    const subject = headers.get('oci-subject') ?? undefined;
+    return { digest, ...(subject ? { indexedFor: subject } : {}) };
+  }
+
+  private async storeManifest(repository: string, reference: string, data: Buffer, mediaType: string): Promise<{ digest: string; headers: Headers }> {
     const res = await this.request('PUT', `/${repository}/manifests/${reference}`, data, { 'content-type': mediaType });
     if (res.status !== 201) {
       const err = await this.unexpected(`PUT manifest ${repository}:${reference}`, res);
@@ -169,7 +179,8 @@ export class RegistryStore implements Store {
     if (served && served !== digest) {
       throw new CountersignError('DIGEST_MISMATCH', `registry stored ${repository}:${reference} as ${served}, expected ${digest}`);
     }
-    return digest;
+    await res.body?.cancel().catch(() => undefined);
+    return { digest, headers: res.headers };
   }
 
   async listTags(repository: string): Promise<string[]> {

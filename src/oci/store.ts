@@ -44,4 +44,11 @@ export interface Store {
    * holds them; see src/cosign/referrers.ts). Optional: stores without it count as "no API".
    */
   getReferrers?(repository: string, digest: string): Promise<Descriptor[] | undefined>;
+  /**
+   * Stores a manifest that names a subject, by its digest, and says whether the registry indexed
+   * it as a referrer: a registry with the Referrers API answers the PUT with `OCI-Subject: <the
+   * subject's digest>` (OCI distribution 1.1). `indexedFor` is that digest, undefined when the
+   * answer has none. Optional: stores without it are asked through getReferrers.
+   */
+  putReferrerManifest?(repository: string, data: Buffer, mediaType: string): Promise<{ digest: string; indexedFor?: string }>;
 }

@@ -2,30 +2,31 @@
  * olareg (github.com/olareg/olareg, built by scripts/toolchain.sh): an OCI 1.1 registry with the
  * Referrers API, on a free loopback port, storing under a temporary directory. Debian's
  * docker-registry (distribution 2.8) has no Referrers API, so this is where that path of cosign's
- * bundle format is exercised for real.
+ * bundle format runs for real: in the interop tests, and in `npm run bench` with
+ * BENCH_REGISTRY=olareg (bundles as referrers, no shared manifest to edit).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../src/stack/ports';
-import { locateTool } from '../../src/stack/tools';
-import { probeRegistry } from '../../src/stack/registry';
-import { looksLikePortInUse, ServiceProcess } from '../../src/stack/service';
+import { CountersignError } from '../errors';
+import { freePort } from './ports';
+import { probeRegistry } from './registry';
+import { looksLikePortInUse, ServiceProcess, type RunningService } from './service';
+import { locateTool } from './tools';
 
 /** OLAREG_PATH, else the toolchain cache (one lookup for every tool: src/stack/tools.ts); undefined when not installed. */
 export function olaregPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return locateTool('olareg', env);
 }
 
-export interface RunningOlareg {
+export interface RunningOlareg extends RunningService {
   /** 127.0.0.1:PORT */
   address: string;
-  stop(): Promise<void>;
 }
 
 export async function startOlareg(): Promise<RunningOlareg> {
   const command = olaregPath();
-  if (!command) throw new Error('olareg is not installed: run `bash scripts/toolchain.sh olareg`');
+  if (!command) throw new CountersignError('STACK_ERROR', 'olareg is not installed: run `bash scripts/toolchain.sh olareg`');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-olareg-'));
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -43,6 +44,7 @@ export async function startOlareg(): Promise<RunningOlareg> {
     }
     return {
       address,
+      pid: proc.pid,
       stop: async () => {
         await proc.stop();
         await fs.rm(dir, { recursive: true, force: true });

@@ -1,8 +1,8 @@
 /**
  * Sigstore bundles read through the process's blob cache (src/oci/blob-cache.ts), against a REAL
- * registry (distribution 2.8): what the cache may answer (a bundle blob, by digest, once its bytes
- * hashed to it) and what it never answers (the fallback index and the referrer manifests, read on
- * every verification). The attacker can push to and delete from the registry.
+ * registry (distribution 2.8): what the cache may answer (a referrer manifest and its bundle blob,
+ * each by digest, once its bytes hashed to it) and what it never answers (the listing: the
+ * fallback index, read on every verification). The attacker can push to and delete from the registry.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -44,16 +44,32 @@ describe('bundles through the blob cache', () => {
     assert.equal(res.status, 202, `DELETE blob answered ${res.status}`);
   }
 
-  test('a second verification fetches no bundle blob; the index and the referrer manifests are read every time', async () => {
+  test('a second verification fetches neither the referrer manifest nor its bundle; the listing is read every time', async () => {
     const { repo, signer, pem } = await pushed();
     await signImageBundle(new RegistryStore(fixture.registry.address), repo, fixture.image.digest, signer);
     // Another Store object: its cache entries start empty, as a worker's that did not sign.
     const store = new RegistryStore(fixture.registry.address);
     const before = { ...blobCache.counts };
+    const since = () => ({ hits: blobCache.counts.hits - before.hits, misses: blobCache.counts.misses - before.misses });
     assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1);
-    assert.deepEqual({ hits: blobCache.counts.hits - before.hits, misses: blobCache.counts.misses - before.misses }, { hits: 0, misses: 1 }, 'first read fetches the bundle');
+    assert.deepEqual(since(), { hits: 0, misses: 2 }, 'first read fetches the referrer manifest and its bundle');
     assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1);
-    assert.deepEqual({ hits: blobCache.counts.hits - before.hits, misses: blobCache.counts.misses - before.misses }, { hits: 1, misses: 1 }, 'second read is the cache');
+    assert.deepEqual(since(), { hits: 2, misses: 2 }, 'second read is the cache');
+  });
+
+  test('attack: a referrer manifest deleted from the registry but still listed is served from the cache, refused by a fresh read, and forgotten', async () => {
+    const { repo, store, signer, pem } = await pushed();
+    await signImageBundle(store, repo, fixture.image.digest, signer);
+    const [referrer] = await listReferrers(store, repo, fixture.image.digest);
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1);
+    const res = await fetch(`${fixture.registry.url}/v2/${repo}/manifests/${referrer.digest}`, { method: 'DELETE' });
+    assert.equal(res.status, 202, `DELETE manifest answered ${res.status}`);
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1, 'a cached read does not see the deletion (as for bundle blobs)');
+    const fresh = await verifyImageBundles(store, repo, fixture.image.digest, pem, { fresh: true });
+    assert.equal(fresh.signatures, 0);
+    assert.deepEqual(fresh.problems.map((p) => p.code), ['NOT_FOUND']);
+    const next = await verifyImageBundles(store, repo, fixture.image.digest, pem);
+    assert.deepEqual({ signatures: next.signatures, problems: next.problems.map((p) => p.code) }, { signatures: 0, problems: ['NOT_FOUND'] }, 'forgotten: the next read asks the registry');
   });
 
   test('attack: a referrer taken out of the fallback index no longer counts, though its bundle is still cached', async () => {

@@ -21,7 +21,7 @@ import { createStatement } from '../../src/provenance/statement';
 import { startRegistry } from '../../src/stack/registry';
 import { locateTool } from '../../src/stack/tools';
 import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
-import { olaregPath, startOlareg } from '../support/olareg';
+import { olaregPath, startOlareg } from '../../src/stack/olareg';
 import { KEYS, PASSWORD, produceWithCosign, runCosign, shapeOf, type Produced } from '../vectors/cosign-bundle/produce';
 import { startTestEnv, type TestEnv } from '../support/env';
 import { FIXTURE_IMAGE_DIR, pushImageTo } from '../support/registry-fixture';

@@ -39,7 +39,9 @@ export interface HoldingProxy {
   failWith(rule: ProxyRule, answer: FaultAnswer): void;
   /** From now on, answers to requests for which `rule` is true are sent `ms` after the upstream gave them (the request itself goes on at once). */
   delayBy(rule: ProxyRule, ms: number): void;
-  /** Ends failWith and delayBy (answers already delayed still arrive late). */
+  /** From now on, answers to requests for which `rule` is true carry these headers too (a registry claiming what it does not do). */
+  addHeaders(rule: ProxyRule, headers: Record<string, string>): void;
+  /** Ends failWith, delayBy and addHeaders (answers already delayed still arrive late). */
   heal(): void;
   /** How many requests were answered by failWith, and how many answers were delayed. */
   readonly faults: { failed: number; delayed: number };
@@ -66,10 +68,12 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
   const stalled = new Set<() => void>();
   let failRule: { rule: ProxyRule; answer: FaultAnswer } | undefined;
   let delayRule: { rule: ProxyRule; ms: number } | undefined;
+  let headerRule: { rule: ProxyRule; headers: Record<string, string> } | undefined;
   const faults = { failed: 0, delayed: 0 };
   const delays = new Set<NodeJS.Timeout>();
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, stall: boolean, delayMs = 0) => {
+    const extra = headerRule?.rule(req.method ?? '', req.url ?? '', req.headers) ? headerRule.headers : {};
     const upstreamReq = http.request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream } }, (up) => {
       if (!stall && delayMs > 0) {
         // Read the whole answer now (the upstream has acted on the request), send it later.
@@ -87,7 +91,7 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
         return;
       }
       if (!stall) {
-        res.writeHead(up.statusCode ?? 502, up.headers);
+        res.writeHead(up.statusCode ?? 502, { ...up.headers, ...extra });
         up.pipe(res);
         return;
       }
@@ -176,9 +180,13 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
     delayBy(rule, ms) {
       delayRule = { rule, ms };
     },
+    addHeaders(rule, headers) {
+      headerRule = { rule, headers };
+    },
     heal() {
       failRule = undefined;
       delayRule = undefined;
+      headerRule = undefined;
     },
     get faults() {
       return { ...faults };

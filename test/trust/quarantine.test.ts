@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RegistryStore } from '../../src/oci/registry';
 import { noticeFor, quarantineRelease, QUARANTINE_ANNOTATIONS } from '../../src/trust/quarantine';
-import { olaregPath, startOlareg, type RunningOlareg } from '../support/olareg';
+import { olaregPath, startOlareg, type RunningOlareg } from '../../src/stack/olareg';
 import { pushImageTo, useRegistryFixture } from '../support/registry-fixture';
 
 const WHY = { reason: 'signed by a leaked key', campaignId: 'key-campaign-platform-cosign-2026-01-01-0123456789abcdef', keyId: 'cosign-2026-01-01-0123456789abcdef' };

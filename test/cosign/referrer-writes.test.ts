@@ -1,0 +1,79 @@
+/**
+ * Pushing a bundle as an OCI referrer: a registry with the Referrers API (olareg) answers the
+ * manifest PUT with `OCI-Subject`, and countersign takes that as the referrer indexed, with no
+ * listing to confirm it; distribution 2.8 sends no such header, and the fallback index is written.
+ * The attack: a registry that claims to have indexed a referrer it does not list. No real registry
+ * here does that, so a proxy in front of distribution adds the header (named as a fake); what
+ * counts the signature lists afresh, and production signing reports nothing signed.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
+import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
+import { CountersignError } from '../../src/errors';
+import { keyFingerprint } from '../../src/keys/public-key';
+import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
+import { RegistryStore } from '../../src/oci/registry';
+import { productionSign } from '../../src/promotion/steps';
+import { olaregPath, startOlareg, type RunningOlareg } from '../../src/stack/olareg';
+import { FIXTURE_IMAGE_DIR, FIXTURE_KEY_PASSWORD, pushImageTo, useRegistryFixture } from '../support/registry-fixture';
+
+describe('bundle referrers: what the registry says it indexed', () => {
+  const fixture = useRegistryFixture({ name: 'referrer-writes', keys: ['platform'] });
+
+  describe('olareg, with the Referrers API', { skip: olaregPath() ? false : 'olareg not installed (bash scripts/toolchain.sh olareg)' }, () => {
+    let olareg: RunningOlareg;
+    let image: BuiltImage;
+    before(async () => {
+      olareg = await startOlareg();
+      image = await buildImageFromDirectory(FIXTURE_IMAGE_DIR);
+    });
+    after(async () => olareg?.stop());
+
+    test('answers the referrer PUT with OCI-Subject; the bundle is listed by the API and no fallback tag is written', async () => {
+      const store = new RegistryStore(olareg.address);
+      await pushImageTo(store, 'apps/indexed', image);
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 }, layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 }], subject: { mediaType: image.manifest.descriptor.mediaType, digest: image.digest, size: image.manifest.data.length } }));
+      await store.putBlob('apps/indexed', { data: Buffer.from('{}'), descriptor: { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 } });
+      const put = await store.putReferrerManifest('apps/indexed', manifest, 'application/vnd.oci.image.manifest.v1+json');
+      assert.equal(put.indexedFor, image.digest);
+      const key = fixture.key('platform');
+      assert.deepEqual(await signImageBundle(store, 'apps/indexed', image.digest, key.signer), { added: true });
+      assert.equal((await verifyImageBundles(store, 'apps/indexed', image.digest, key.publicKeyPem, { fresh: true })).signatures, 1);
+      assert.equal((await store.getReferrers('apps/indexed', image.digest))?.length, 2);
+      assert.equal(await store.getManifest('apps/indexed', referrersFallbackTag(image.digest)), undefined);
+    });
+  });
+
+  test('distribution 2.8 sends no OCI-Subject: the referrer goes in the fallback index', async () => {
+    const repo = await fixture.pushImage();
+    const store = new RegistryStore(fixture.registry.address);
+    const key = fixture.key('platform');
+    await signImageBundle(store, repo, fixture.image.digest, key.signer);
+    assert.ok(await store.getManifest(repo, referrersFallbackTag(fixture.image.digest)), 'the fallback index tag');
+    assert.equal((await listReferrers(store, repo, fixture.image.digest)).length, 1);
+  });
+
+  test('attack (fake: a proxy adds OCI-Subject to distribution\'s answers): a referrer the registry claims but does not list is never reported signed', async () => {
+    const repo = await fixture.pushImage();
+    const proxy = await fixture.proxy();
+    proxy.addHeaders((method, url) => method === 'PUT' && url.includes('/manifests/sha256:'), { 'OCI-Subject': fixture.image.digest });
+    // One Store for every attempt, as a worker keeps one per registry.
+    const store = new RegistryStore(proxy.address);
+    const keys = fixture.key('platform');
+    const deps = { storeFor: () => store, env: { PLATFORM_PASSWORD: FIXTURE_KEY_PASSWORD } };
+    const target = { repository: `${proxy.address}/${repo}`, digest: fixture.image.digest, signatureFormat: 'bundle' as const };
+    const key = { ref: keys.privateKeyPath, passwordEnv: 'PLATFORM_PASSWORD', fingerprint: keyFingerprint(keys.publicKeyPem) };
+    const refused = await productionSign(deps, target, key).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(refused instanceof CountersignError, `production signing must not succeed: ${String(refused)}`);
+    // Retryable: the step tries again, and fails again for as long as the registry lists nothing.
+    assert.equal(refused.code, 'REGISTRY_ERROR');
+    assert.match(refused.message, /read back no platform signature bundle by [0-9a-f]{16} on /, refused.message);
+    // The bundle was pushed by digest but nothing lists it: no reader counts it.
+    assert.deepEqual(await listReferrers(store, repo, fixture.image.digest), []);
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, keys.publicKeyPem, { fresh: true })).signatures, 0);
+  });
+});
