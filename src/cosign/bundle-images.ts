@@ -143,7 +143,8 @@ async function prepareStatementBundle(store: Store, repository: string, digest: 
   const bundleDigest = digestOf(bundle);
   await store.putBlob(repository, { data: EMPTY_CONFIG, descriptor: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(EMPTY_CONFIG), size: 2 } });
   const blob = { data: bundle, descriptor: { mediaType: BUNDLE_V03_MEDIA_TYPE, digest: bundleDigest, size: bundle.length } };
-  await store.putBlob(repository, blob);
+  // Signed just now (a fresh signature and timestamp): no registry has these bytes, so no HEAD first.
+  await store.putBlob(repository, blob, { fresh: true });
   // The look under the lock and every later verification read these bytes again.
   blobCache.remember(store, repository, blob);
   const annotations = {
