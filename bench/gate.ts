@@ -110,12 +110,13 @@ async function main(): Promise<void> {
   // Starts outrun the worker when the bench prepares images faster than the worker authorises
   // them, and a start request is valid for 10 minutes: a backlog the worker reaches later than
   // that ends REFUSED (REQUEST_EXPIRED). So starts run at most MAX_AHEAD ahead of the gate.
+  const parkedNow = async () => (await client.workflow.count(`${SEARCH_ATTRIBUTES.state} = 'AWAITING_APPROVAL'`)).count;
   let atGate = 0;
   let counting: Promise<void> | undefined;
   const roomToStart = async (started: number): Promise<void> => {
     while (started - atGate >= MAX_AHEAD) {
       counting ??= (async () => {
-        atGate = (await client.workflow.count(`${SEARCH_ATTRIBUTES.state} = 'AWAITING_APPROVAL'`)).count;
+        atGate = await parkedNow();
         if (started - atGate >= MAX_AHEAD) await new Promise((r) => setTimeout(r, 1000));
       })().finally(() => (counting = undefined));
       await counting;
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
       });
       // Parked means every promotion waits at the gate: count them through visibility.
       for (;;) {
-        const waiting = (await client.workflow.count(`${SEARCH_ATTRIBUTES.state} = 'AWAITING_APPROVAL'`)).count;
+        const waiting = await parkedNow();
         const ended = (await client.workflow.count(`ExecutionStatus != 'Running'`)).count;
         if (ended > 0) throw new Error(`${ended} promotions ended before approval: ${await howTheyEnded(client)}`);
         if (waiting >= parked) break;

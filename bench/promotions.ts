@@ -27,7 +27,7 @@ import { promoteByHand } from './by-hand';
 import { FLOOR_TASK_QUEUE, floorApprove } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
 import { medianSteps, stepTimes, type StepTimes } from './step-timeline';
-import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, markdownTable, processMemoryMiB, startBenchStack, type BenchStack } from './support';
+import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, markdownTable, processMemoryMiB, startBenchStack, type BenchStack } from './support';
 
 /** Only when the waitForGate update cannot answer (src/client/promotions.ts waitForGate). */
 const GATE_POLL_MS = 200;
@@ -80,9 +80,9 @@ async function main(): Promise<void> {
   const serial = Number(process.env.BENCH_SERIAL ?? 10);
   const byHandCount = Number(process.env.BENCH_BY_HAND ?? 10);
   const registry = benchRegistryFromEnv();
-  const signatureFormat = registry === 'olareg' ? 'bundle' : 'legacy';
+  const signatureFormat = benchSignatureFormat(registry);
   const bench = await startBenchStack('bench', { bench: { repositoryPath: 'bench/app', signatureFormat } }, { countRequests: true, floor: true, registry });
-  console.log(`registry: ${registry === 'olareg' ? 'olareg (with the Referrers API)' : 'distribution 2.8 (no Referrers API)'}; signature format: ${signatureFormat}`);
+  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}`);
   console.log();
   const { client, dir } = bench;
   const meter = new CpuMeter(bench.pids);

@@ -78,6 +78,16 @@ export interface BenchStackOptions {
 export const BENCH_REGISTRIES = ['distribution', 'olareg'] as const;
 export type BenchRegistry = (typeof BENCH_REGISTRIES)[number];
 
+/** What each registry is benched with: bundles where the Referrers API makes each one its own manifest, the default format elsewhere. */
+export function benchSignatureFormat(registry: BenchRegistry): SignatureFormat {
+  return registry === 'olareg' ? 'bundle' : 'legacy';
+}
+
+/** The registry as a bench's first line names it. */
+export function benchRegistryLabel(registry: BenchRegistry): string {
+  return registry === 'olareg' ? 'olareg (with the Referrers API)' : 'distribution 2.8 (no Referrers API)';
+}
+
 /** BENCH_REGISTRY, checked: distribution (the default) or olareg. */
 export function benchRegistryFromEnv(env: NodeJS.ProcessEnv = process.env): BenchRegistry {
   const value = env.BENCH_REGISTRY ?? 'distribution';
@@ -89,7 +99,11 @@ export function benchRegistryFromEnv(env: NodeJS.ProcessEnv = process.env): Benc
 export async function startBenchStack(prefix: string, targets: Record<string, BenchTarget>, options: BenchStackOptions = {}): Promise<BenchStack> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `countersign-${prefix}-`));
   const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
-  const olareg = options.registry === 'olareg' ? await startOlareg() : undefined;
+  const olareg = options.registry === 'olareg' ? await startOlareg().catch(async (err: unknown) => {
+    // Nothing else holds the stack yet: stop it rather than leave its server and registry running.
+    await stack.stop();
+    throw err;
+  }) : undefined;
   const registry = olareg ?? stack.registry;
   const counter = options.countRequests ? await startRequestCounter(registry.address) : undefined;
   const registryAddress = counter?.address ?? registry.address;

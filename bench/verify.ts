@@ -28,7 +28,7 @@ import { startRegistry } from '../src/stack/registry';
 import { locateTool } from '../src/stack/tools';
 import { runCosign } from '../test/vectors/cosign-bundle/produce';
 import { ownCpuMs, processTreeCpuMs } from './process-cpu';
-import { benchRegistryFromEnv } from './support';
+import { benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat } from './support';
 
 const KEYS = path.join(__dirname, '..', 'test', 'vectors', 'cosign-keys');
 const SLSA = 'https://slsa.dev/provenance/v1';
@@ -57,13 +57,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-bench-verify-'));
-  // Its output to a file: the registry logs every 404 (about 600 bytes, at error level), and a
-  // worker does not read its registry's logs, so neither does the process being timed.
   const kind = benchRegistryFromEnv();
+  // distribution's output to a file: it logs every 404 (about 600 bytes, at error level), and a
+  // worker does not read its registry's logs, so neither does the process being timed.
   const registry = kind === 'olareg' ? await startOlareg() : await startRegistry({ rootDir: path.join(work, 'registry'), logFile: path.join(work, 'registry.log') });
   // The many images' format: what each registry is measured with in `npm run bench` too.
-  const manyFormat: SignatureFormat = kind === 'olareg' ? 'bundle' : 'legacy';
-  console.log(`registry: ${kind === 'olareg' ? 'olareg (with the Referrers API)' : 'distribution 2.8 (no Referrers API)'}; many images signed as: ${manyFormat}`);
+  const manyFormat = benchSignatureFormat(kind);
+  console.log(`registry: ${benchRegistryLabel(kind)}; many images signed as: ${manyFormat}`);
   const results: Record<string, unknown> = { date: new Date().toISOString(), cpus: os.cpus().length, node: process.version, registry: kind, manyFormat };
   try {
     const store = new RegistryStore(registry.address);

@@ -5,17 +5,11 @@
  * is asserted.
  */
 import assert from 'node:assert/strict';
-import { execSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-
-const ROOT = path.resolve(__dirname, '../..');
+import { runBenchAsPrinted } from '../support/bench-command';
 
 test('npm run bench:gate runs as printed: parks N distinct promotions under one target and reads the worker heaps', { timeout: 15 * 60_000 }, () => {
-  const command = 'npm run bench:gate';
-  assert.ok(fs.readFileSync(path.join(ROOT, 'docs/benchmarks.md'), 'utf8').includes(`\`${command}\``));
-  const out = execSync(command, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, BENCH_PARKED: '1,3', BENCH_APPROVALS: '2', COUNTERSIGN_MAX_CACHED_WORKFLOWS: '2' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = runBenchAsPrinted('npm run bench:gate', { BENCH_PARKED: '1,3', BENCH_APPROVALS: '2', COUNTERSIGN_MAX_CACHED_WORKFLOWS: '2' });
   const rows = out.split('\n').filter((l) => /^\| \d+ \|/.test(l));
   assert.deepEqual(rows.map((r) => r.split('|')[1].trim()), ['0', '1', '3'], out);
   // Every row has both threads' heaps (a probe that never answered fails the bench instead).

@@ -4,20 +4,13 @@
  * per process. No timing is asserted (the machine is shared): the figures go in the docs.
  */
 import assert from 'node:assert/strict';
-import { execSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 import { OUTSIDE } from '../../bench/step-timeline';
-
-const ROOT = path.resolve(__dirname, '../..');
+import { runBenchAsPrinted } from '../support/bench-command';
 
 /** Runs `command` as docs/benchmarks.md prints it, at one promotion per yardstick; returns what it printed. */
 function runAsPrinted(command: string): { out: string; row(first: string): string | undefined } {
-  assert.ok(fs.readFileSync(path.join(ROOT, 'docs/benchmarks.md'), 'utf8').includes(`\`${command}\``), `docs/benchmarks.md prints \`${command}\``);
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_LEVELS: '1', BENCH_SERIAL: '1', BENCH_BY_HAND: '1' };
-  delete env.BENCH_REGISTRY;
-  const out = execSync(command, { cwd: ROOT, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = runBenchAsPrinted(command, { BENCH_LEVELS: '1', BENCH_SERIAL: '1', BENCH_BY_HAND: '1' });
   return { out, row: (first) => out.split('\n').find((l) => l.startsWith(`| ${first} |`)) };
 }
 

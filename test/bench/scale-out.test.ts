@@ -4,17 +4,11 @@
  * platform signature and one approval record. No timing is asserted.
  */
 import assert from 'node:assert/strict';
-import { execSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-
-const ROOT = path.resolve(__dirname, '../..');
+import { runBenchAsPrinted } from '../support/bench-command';
 
 test('npm run bench:scale runs as printed; a worker killed mid-run loses nothing and signs nothing twice', { timeout: 15 * 60_000 }, () => {
-  const command = 'npm run bench:scale';
-  assert.ok(fs.readFileSync(path.join(ROOT, 'docs/benchmarks.md'), 'utf8').includes(`\`${command}\``));
-  const out = execSync(command, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, BENCH_WORKERS: '1,2', BENCH_PROMOTIONS: '2' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = runBenchAsPrinted('npm run bench:scale', { BENCH_WORKERS: '1,2', BENCH_PROMOTIONS: '2' });
   const rows = out.split('\n').filter((l) => /^\| (all running|one killed)/.test(l));
   assert.deepEqual(rows.map((r) => r.split('|')[2].trim()), ['1', '2', '2'], out);
   for (const row of rows) assert.equal(row.split('|')[7].trim(), '2 / 2', row);

@@ -5,20 +5,8 @@
  * asserted (the machine is shared): the figures go in the docs.
  */
 import assert from 'node:assert/strict';
-import { execSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-
-const ROOT = path.resolve(__dirname, '../..');
-
-function runAsPrinted(command: string): string {
-  const docs = fs.readFileSync(path.join(ROOT, 'docs/benchmarks.md'), 'utf8');
-  assert.ok(docs.includes(`\`${command}\``), `docs/benchmarks.md prints \`${command}\``);
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_IMAGES: '20' };
-  delete env.BENCH_REGISTRY;
-  return execSync(command, { cwd: ROOT, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'] });
-}
+import { runBenchAsPrinted } from '../support/bench-command';
 
 /** A figure of what the bench printed as `label { key: value, ... }` (on one line or several). */
 function figure(out: string, label: string, key: string): number {
@@ -36,7 +24,7 @@ for (const [command, registryLine] of [
   ['BENCH_REGISTRY=olareg npm run bench:verify', 'registry: olareg (with the Referrers API); many images signed as: bundle'],
 ] as const) {
   test(`${command} runs as printed: one image in both formats beside cosign, then many, warm and cold`, { timeout: 10 * 60_000 }, () => {
-    const out = runAsPrinted(command);
+    const out = runBenchAsPrinted(command, { BENCH_IMAGES: '20' });
     assert.ok(out.split('\n').includes(registryLine), out);
     for (const format of ['legacy', 'bundle']) {
       assert.ok(figure(out, format, 'inProcessMs') > 0);
