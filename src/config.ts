@@ -422,7 +422,7 @@ function parseTarget(
 
   const keyless = parseKeyless(value.keyless, `${at}.keyless`, ctx.base, (field, problem) => problems.add(field, problem));
   // A promotion's gate continues as new when its history grows (docs/reliability.md): any reminder rate fits.
-  const approval = parseApproval(value.approval, `${at}.approval`, ctx.roster, (field, problem) => problems.add(field, problem), { continuesAsNew: true });
+  const approval = parseApproval(value.approval, `${at}.approval`, ctx.roster, (field, problem) => problems.add(field, problem), { continuesAsNew: true, showsEvidence: true });
   const sources = stringList(value, 'sources', problems, at).map((dir) => path.resolve(ctx.base, dir));
   for (const dir of sources) if (!fs.existsSync(dir)) problems.add(`${at}.sources`, `directory ${dir} does not exist`);
 

@@ -13,6 +13,14 @@ export const MAX_DEADLINE_MS = 90 * DAY;
 /** Reminders more often than this flood approvers and the run's history. */
 export const MIN_REMINDER_MS = MINUTE;
 /**
+ * A promotion's gate reads its evidence pack again at most this often on its own (and a vote over
+ * a pack newer than the gate's last read makes it read at most this often too): each read is a
+ * wake of the workflow and two registry reads, for every open gate.
+ */
+export const MIN_EVIDENCE_CHECK_MS = MINUTE;
+/** How often when a target does not say (and for runs whose plan was pinned before it could). */
+export const DEFAULT_EVIDENCE_CHECK_EVERY_MS = 60 * MINUTE;
+/**
  * Reminders a gate that keeps its whole history in one run may send before its deadline (chart
  * releases, ceremonies, campaigns; a promotion's gate continues as new instead). About five
  * events each: 2,000 stay well under Temporal's 51,200-event history limit.

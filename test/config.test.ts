@@ -92,6 +92,7 @@ test('a valid file: defaults, shared keys, relative paths resolved against the c
       vetoOnReject: true,
       deadlineMs: 1.5 * HOUR,
       reminderEveryMs: undefined,
+      evidenceCheckEveryMs: HOUR,
       escalateAfterReminders: undefined,
       escalation: undefined,
       webhookUrl: undefined,
@@ -315,10 +316,12 @@ test('approval policy: groups, timers, escalation and webhook are parsed, and ea
     vetoOnReject: false,
     deadlineMs: 2 * HOUR,
     reminderEveryMs: HOUR / 2,
+    evidenceCheckEveryMs: HOUR,
     escalateAfterReminders: 2,
     escalation: { group: 'escalation', members: ['erin'] },
     webhookUrl: 'https://hooks.example.com/countersign',
   });
+  assert.equal(parseConfig({ approvers: ROSTER, targets: { prod: target({ ...full(), evidenceCheckEvery: '10m' }) } }, file, {}).targets.prod.approval.evidenceCheckEveryMs, HOUR / 6);
 
   const at = 'targets.prod.approval';
   const cases: Array<[string, (a: any) => void, string | RegExp]> = [
@@ -351,6 +354,9 @@ test('approval policy: groups, timers, escalation and webhook are parsed, and ea
     ['reminders more than once a minute', (a) => (a.reminderEvery = '30s'), `${at}.reminderEvery: is shorter than 1m: reminders more often than that flood approvers and the run's history`],
     ['a reminder no sooner than the deadline', (a) => (a.reminderEvery = '2h'), `${at}.reminderEvery: is not shorter than the deadline (2h): no reminder would ever be sent`],
     ['an escalation after the deadline', (a) => (a.escalateAfter = 4), `${at}.escalateAfter: 4 reminders of 30m come after the deadline (2h): the escalation would never happen`],
+    ['the pack read again more than once a minute', (a) => (a.evidenceCheckEvery = '30s'), `${at}.evidenceCheckEvery: is shorter than 1m: every open gate would wake and read the registry that often`],
+    ['the pack read again less than once in 90 days', (a) => (a.evidenceCheckEvery = '91d'), `${at}.evidenceCheckEvery: is longer than 90d, the longest deadline`],
+    ['evidenceCheckEvery not a duration', (a) => (a.evidenceCheckEvery = 'hourly'), /^targets\.prod\.approval\.evidenceCheckEvery: /],
     ['escalateAfter past its maximum', (a) => (a.escalateAfter = 5000), `${at}.escalateAfter: must be at most 1000 reminders`],
     ['a group name past 63 characters', (a) => (a.groups[`g${'x'.repeat(70)}`] = { members: ['carol'] }), `${at}.groups: a group name is 71 characters; at most 63`],
   ];

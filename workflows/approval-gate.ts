@@ -23,7 +23,8 @@ import { sameIdentity } from '../src/approval/identity';
 import { verifyStatementSignature } from './approval-signature';
 import { passkeyAssertionProblem } from '../src/approval/passkey-assertion';
 import { evaluateQuorum, quorumReachable } from '../src/approval/quorum';
-import { EvidenceBinding, type EvidenceFound } from './gate-evidence';
+import { EvidenceBinding, nextEvidenceCheck, type EvidenceFound } from './gate-evidence';
+import { DEFAULT_EVIDENCE_CHECK_EVERY_MS, MIN_EVIDENCE_CHECK_MS } from '../src/limits';
 
 // Notifications are best effort but patient: a webhook that is down (or answers 5xx/429) is retried
 // every 30 s at most for 15 minutes, then recorded, never fatal; a 4xx other than 429 fails at once.
@@ -55,9 +56,6 @@ export const CLOCK_SKEW_MS = 5 * 60_000;
 
 export type NotificationKind = 'requested' | 'reminder' | 'escalation' | 'evidence-changed' | 'approved' | 'rejected' | 'expired';
 
-/** How often a gate that shows an evidence pack reads it again when no reminder wakes it sooner. */
-export const EVIDENCE_CHECK_EVERY_MS = 15 * 60_000;
-
 /** Reads the evidence pack's digest (an activity); given to run() by a gate that shows one. */
 export type EvidenceCheck = () => Promise<EvidenceFound>;
 
@@ -83,6 +81,11 @@ export class ApprovalGate {
   private resumed = false;
   private readonly evidence = new EvidenceBinding();
   private lastEvidenceCheck = 0;
+  /** How a gate that shows a pack reads it (given to run()), and the read under way, if any. */
+  private checkEvidence?: EvidenceCheck;
+  private reading?: Promise<boolean>;
+  /** When a vote last made the gate read its pack (at most once a minute; see validate). */
+  private lastReadForVote = -Infinity;
 
   constructor(
     private subject: GateSubject,
@@ -90,9 +93,9 @@ export class ApprovalGate {
   ) {
     this.excludeBySubject();
     setHandler(approvalQuery, () => this.view());
-    setHandler(decideUpdate, (decision: SignedDecision) => this.accept(decision), {
+    setHandler(decideUpdate, (decision: SignedDecision) => (this.namesUnreadPack(decision) ? this.readThenAccept(decision) : this.accept(decision)), {
       validator: (decision: SignedDecision) => {
-        this.validate(decision);
+        this.validate(decision, { mayReadFirst: true });
       },
     });
   }
@@ -160,6 +163,8 @@ export class ApprovalGate {
    */
   async run(options: { handOver?: (carry: GateCarry) => Promise<never>; checkEvidence?: EvidenceCheck; opening?: EvidenceFound } = {}): Promise<GateOutcome> {
     const { checkEvidence } = options;
+    this.checkEvidence = checkEvidence;
+    const checkEvery = this.policy.evidenceCheckEveryMs ?? DEFAULT_EVIDENCE_CHECK_EVERY_MS;
     if (!this.resumed) {
       // The pack the caller read just before opening: the first message and the first vote name it.
       if (options.opening) this.evidenceFound(options.opening);
@@ -173,7 +178,7 @@ export class ApprovalGate {
     }
     for (;;) {
       const nextReminder = this.policy.reminderEveryMs ? this.openedAt + (this.reminders + 1) * this.policy.reminderEveryMs : Infinity;
-      const nextCheck = checkEvidence ? this.lastEvidenceCheck + EVIDENCE_CHECK_EVERY_MS : Infinity;
+      const nextCheck = checkEvidence ? nextEvidenceCheck(this.subject.id, this.lastEvidenceCheck, checkEvery) : Infinity;
       const wakeAt = Math.min(nextReminder, nextCheck, this.deadlineAt);
       const decided = await condition(() => this.outcome() !== 'pending', Math.max(1, wakeAt - Date.now()));
       if (decided) {
@@ -199,7 +204,7 @@ export class ApprovalGate {
         }
       }
       // After a check as after a reminder: a gate without reminders still reads its pack every
-      // 15 minutes for up to the 90-day deadline, too many events for one history.
+      // evidenceCheckEvery for up to the 90-day deadline, too many events for one history.
       if (options.handOver && historyIsLong()) {
         // Notifications in flight land first (a webhook that is down is retried for minutes),
         // unless a decision or the deadline comes first: then the loop above acts on it.
@@ -250,8 +255,32 @@ export class ApprovalGate {
     return this.votes.map((v) => ({ approver: v.approver, decision: v.decision, statement: v.signed.statement, signature: v.signed.signature, ...(v.signed.passkey ? { passkey: v.signed.passkey } : {}) }));
   }
 
-  /** Reads the pack again; true when it changed (and votes over the old one were dropped). */
-  private async recheckEvidence(check: EvidenceCheck): Promise<boolean> {
+  /**
+   * Reads the pack again; true when it changed (and votes over the old one were dropped). One read
+   * at a time: a vote that reads first and the gate's own check share it.
+   */
+  private recheckEvidence(check: EvidenceCheck): Promise<boolean> {
+    this.reading ??= this.readEvidence(check).finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  /**
+   * A vote over a pack the gate has not read yet (the pack changed since its last read, and the
+   * approver read the new one with `countersign evidence`): the gate reads the pack, then judges
+   * the vote over what it found. The validator let it through only when the signature holds.
+   */
+  private namesUnreadPack(decision: SignedDecision): boolean {
+    return this.evidence.refusal((JSON.parse(decision.statement) as ApprovalStatement).evidence)?.type === 'EVIDENCE_UNKNOWN';
+  }
+
+  private async readThenAccept(decision: SignedDecision): Promise<ApprovalView> {
+    if (this.reading === undefined) this.lastReadForVote = Date.now();
+    await this.recheckEvidence(this.checkEvidence!);
+    this.validate(decision, { mayReadFirst: false });
+    return this.accept(decision);
+  }
+
+  private async readEvidence(check: EvidenceCheck): Promise<boolean> {
     let found: EvidenceFound;
     try {
       found = await check();
@@ -369,8 +398,13 @@ export class ApprovalGate {
     return entry.fingerprint ?? '';
   }
 
-  /** Throws (refusing the update) with the reason the approver sees. */
-  private validate(decision: SignedDecision): void {
+  /**
+   * Throws (refusing the update) with the reason the approver sees. With `mayReadFirst`, a vote
+   * over a digest the gate has not shown passes when the gate may read its pack first (see
+   * namesUnreadPack): at most once a minute, so a roster member cannot make it read the registry
+   * at will.
+   */
+  private validate(decision: SignedDecision, { mayReadFirst }: { mayReadFirst: boolean }): void {
     const refuse = (why: string): never => {
       throw ApplicationFailure.nonRetryable(why, 'APPROVAL_REFUSED');
     };
@@ -419,7 +453,17 @@ export class ApprovalGate {
     if (excluded) refuse(`${statement.approver} may not approve ${this.subject.id}: ${excluded}`);
     // Who may vote is settled first; then whether the vote was signed over the pack shown now.
     const stale = this.evidence.refusal(statement.evidence);
-    if (stale) throw ApplicationFailure.nonRetryable(stale.message, stale.type);
+    if (stale) {
+      const readFirst = mayReadFirst && stale.type === 'EVIDENCE_UNKNOWN' && this.checkEvidence !== undefined && /^sha256:[0-9a-f]{64}$/.test(String(statement.evidence));
+      if (!readFirst) throw ApplicationFailure.nonRetryable(stale.message, stale.type);
+      const sinceVoteRead = Date.now() - this.lastReadForVote;
+      if (this.reading === undefined && sinceVoteRead < MIN_EVIDENCE_CHECK_MS) {
+        throw ApplicationFailure.nonRetryable(
+          `${stale.message} (a vote made the gate read the pack ${Math.round(sinceVoteRead / 1000)} s ago; votes make it read again at most once a minute)`,
+          stale.type,
+        );
+      }
+    }
     if (this.votes.some((v) => v.approver === statement.approver)) refuse(`${statement.approver} has already voted on ${this.subject.id}`);
     if (statement.decision === 'reject' && !statement.reason?.trim()) refuse('a rejection needs a reason');
     if (this.outcome() !== 'pending') refuse(`${this.subject.id} is already decided (${this.summary()})`);

@@ -32,6 +32,18 @@ export interface DroppedVote {
 }
 
 const MAX_EARLIER = 50;
+
+/**
+ * When a gate reads its pack again on its own: `everyMs` after the last read, scaled by 0.75 to
+ * 1.25. The spread is drawn from the gate's id and the last read's time (workflow time), so gates
+ * parked together do not all wake together, and a replay computes the same.
+ */
+export function nextEvidenceCheck(gateId: string, lastCheck: number, everyMs: number): number {
+  let hash = 0x811c9dc5;
+  for (const ch of `${gateId}@${lastCheck}`) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193);
+  const spread = 0.75 + ((hash >>> 0) / 2 ** 32) * 0.5;
+  return lastCheck + Math.round(everyMs * spread);
+}
 const MAX_DROPPED = 200;
 
 export class EvidenceBinding {

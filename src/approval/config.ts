@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseDuration } from '../duration';
 import type { ConsoleSection } from '../console/config';
 import { parsePasskeys, type PasskeyConfig } from './passkey-config';
-import { durationText, MAX_DEADLINE_MS, MAX_ESCALATE_AFTER, MAX_NAME, MAX_REMINDERS_ONE_HISTORY, MIN_REMINDER_MS } from '../limits';
+import { durationText, MAX_DEADLINE_MS, MAX_ESCALATE_AFTER, MAX_NAME, MAX_REMINDERS_ONE_HISTORY, MIN_EVIDENCE_CHECK_MS, MIN_REMINDER_MS, DEFAULT_EVIDENCE_CHECK_EVERY_MS } from '../limits';
 
 export const DEFAULT_DEADLINE = '72h';
 /** Name of the group made from the shorthand `approvers: [...]` + `required: N`. */
@@ -22,6 +22,8 @@ export interface ApprovalConfig {
   vetoOnReject: boolean;
   deadlineMs: number;
   reminderEveryMs?: number;
+  /** How often a promotion's gate reads its evidence pack again on its own (promotions only; each gate spreads it +-25 %). */
+  evidenceCheckEveryMs?: number;
   /** After this many reminders, the escalation group is notified. */
   escalateAfterReminders?: number;
   escalation?: { group: string; members: string[] };
@@ -103,9 +105,16 @@ export function parseRoster(value: unknown, base: string, add: Add, rp?: Console
 /**
  * A target's `approval:` section: groups (or the approvers/required shorthand), veto, timers,
  * webhook. `continuesAsNew` says the gate hands its state to a fresh run when its history grows
- * (promotions); any other gate must fit its reminders in one run's history.
+ * (promotions); any other gate must fit its reminders in one run's history. `showsEvidence` says
+ * the gate shows an evidence pack it reads again (promotions).
  */
-export function parseApproval(value: unknown, at: string, roster: Record<string, RosterConfig>, add: Add, options: { continuesAsNew?: boolean } = {}): ApprovalConfig {
+export function parseApproval(
+  value: unknown,
+  at: string,
+  roster: Record<string, RosterConfig>,
+  add: Add,
+  options: { continuesAsNew?: boolean; showsEvidence?: boolean } = {},
+): ApprovalConfig {
   const raw = isObject(value) ? value : (add(at, 'is required'), {} as Raw);
   const groups: ApprovalGroupConfig[] = [];
   if (raw.groups !== undefined && raw.approvers !== undefined) add(at, 'give either groups: or the approvers:/required: shorthand, not both');
@@ -150,6 +159,20 @@ export function parseApproval(value: unknown, at: string, roster: Record<string,
         `this gate keeps its whole history in one run, where at most ${MAX_REMINDERS_ONE_HISTORY} fit: remind at most every ${durationText(Math.ceil(deadlineMs / MAX_REMINDERS_ONE_HISTORY / 60_000) * 60_000)} or shorten the deadline`,
     );
   }
+  let evidenceCheckEveryMs: number | undefined;
+  if (!options.showsEvidence) {
+    if (raw.evidenceCheckEvery !== undefined) add(`${at}.evidenceCheckEvery`, 'this gate shows no evidence pack to read again (only a promotion\'s does)');
+  } else {
+    // The read at quorum is what guards production signing; this one only tells approvers early
+    // that the pack changed. At 10,000 open gates every 15 minutes was more wakes than a worker
+    // does (docs/benchmarks.md), hence an hour unless the target asks for sooner.
+    evidenceCheckEveryMs = raw.evidenceCheckEvery === undefined ? DEFAULT_EVIDENCE_CHECK_EVERY_MS : duration(raw.evidenceCheckEvery, `${at}.evidenceCheckEvery`, add);
+    if (evidenceCheckEveryMs !== undefined && evidenceCheckEveryMs < MIN_EVIDENCE_CHECK_MS) {
+      add(`${at}.evidenceCheckEvery`, `is shorter than ${durationText(MIN_EVIDENCE_CHECK_MS)}: every open gate would wake and read the registry that often`);
+    } else if (evidenceCheckEveryMs !== undefined && evidenceCheckEveryMs > MAX_DEADLINE_MS) {
+      add(`${at}.evidenceCheckEvery`, `is longer than ${durationText(MAX_DEADLINE_MS)}, the longest deadline`);
+    }
+  }
   let escalateAfterReminders: number | undefined;
   if (raw.escalateAfter !== undefined) {
     if (!Number.isInteger(raw.escalateAfter) || (raw.escalateAfter as number) < 1) add(`${at}.escalateAfter`, 'must be a whole number of reminders (1 or more)');
@@ -190,6 +213,7 @@ export function parseApproval(value: unknown, at: string, roster: Record<string,
     vetoOnReject: vetoOnReject === true,
     deadlineMs,
     reminderEveryMs,
+    ...(evidenceCheckEveryMs !== undefined ? { evidenceCheckEveryMs } : {}),
     escalateAfterReminders,
     escalation,
     webhookUrl,

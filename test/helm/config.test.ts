@@ -89,6 +89,7 @@ test('every refusal names its field', (t) => {
     ['a URL without a directory', (c) => (c.charts.charts.publish = { oci: 'charts', repositoryUrl: 'https://x.example' }), 'charts.charts.publish.repositoryUrl: is the public URL of repositoryDir, which is not set'],
     ['an OCI namespace without a registry', (c) => delete c.registry, 'charts.charts.publish.oci: "charts" names no registry host; add one, set top-level registry:, or COUNTERSIGN_REGISTRY'],
     ['an approver not in the roster', (c) => (c.charts.charts.approval.approvers = ['mallory']), 'charts.charts.approval.groups.approvers.members: mallory is not in the approvers roster (top-level approvers:, with a publicKey each)'],
+    ['a pack re-read on a gate that shows none', (c) => (c.charts.charts.approval.evidenceCheckEvery = '1h'), "charts.charts.approval.evidenceCheckEvery: this gate shows no evidence pack to read again (only a promotion's does)"],
     ['an initiator naming neither', (c) => (c.initiators.ci.targets = ['chartz']), 'initiators.ci.targets[0]: no target "chartz" under targets: or charts:'],
   ];
   for (const [what, mutate, expected] of cases) {

@@ -3,7 +3,8 @@
  * evidence pack it was signed over is the one the gate shows. The attacks: a vote over a stale
  * pack, a new developer-signed attestation attached while the gate is open (earlier votes stop
  * counting, approvers are told why), in the target's legacy format or as a sigstore bundle (stock
- * cosign v3's default), a forged pack digest, a statement that names no pack.
+ * cosign v3's default), a forged pack digest, a statement that names no pack, a vote over a pack
+ * newer than the gate's last read (the gate reads first), and votes that would make it read at will.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -151,6 +152,49 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     } finally {
       await hook.close();
     }
+  });
+
+  it('a vote over a pack newer than the gate last read makes it read the pack first, at most once a minute', async () => {
+    // No reminders, and the pack read again on its own only every hour (the default): between
+    // reads, only a vote can make the gate see the new pack.
+    const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h' } });
+    assert.equal(target.approval.evidenceCheckEveryMs, 3_600_000, 'the default: an hour');
+    const dir = await variant();
+    const { promotionId } = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
+    const parked = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
+    const opened = await getApproval(env.client, promotionId);
+    const first = opened.evidence!.digest;
+
+    const deps = { storeFor: () => env.store, env: { CI_KEY_PASSWORD: TEST_PASSWORD } };
+    const location = { repository: env.target.repository, digest: parked.digest };
+    const statements = await createAttestations(deps, dir, location, { ...buildFacts(), invocationId: 'a-build-the-gate-has-not-read', startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
+    await developerSign(deps, location, { ref: path.join(env.keysDir, 'dev.key'), passwordEnv: 'CI_KEY_PASSWORD' }, [statements.provenanceDigest]);
+    // What the approver reads (`countersign evidence`, the console): the new pack, which the gate has not read.
+    const second = evidencePackDigest(await assembleEvidencePack({ storeFor: () => env.store }, await readPromotionRecord(env.client, promotionId)));
+    assert.notEqual(second, first);
+    const before = await getApproval(env.client, promotionId);
+    assert.equal(before.evidence!.digest, first, 'the gate has not read the new pack yet');
+
+    const counted = await voteOver(before, 'alice', second);
+    assert.equal(counted.evidence!.digest, second, 'the vote made the gate read the pack');
+    assert.deepEqual(counted.evidence!.earlier, [first]);
+    assert.deepEqual(counted.votes.map((v) => [v.approver, v.evidence]), [['alice', second]]);
+    const readAt = counted.evidence!.checkedAt;
+
+    // The attack: a roster member sends votes over made-up digests to make the gate read the
+    // registry at will. Within a minute of the last read a vote caused, it is refused unread.
+    const forged = `sha256:${'cd'.repeat(32)}`;
+    await assert.rejects(
+      voteOver(counted, 'bob', forged),
+      (e: unknown) => hasCode(e, 'EVIDENCE_UNKNOWN') && (e as Error).message.includes(`signed over ${forged}, which is no pack this gate has shown; current ${second}`) && /votes make it read again at most once a minute/.test((e as Error).message),
+    );
+    assert.equal((await getApproval(env.client, promotionId)).evidence!.checkedAt, readAt, 'the refused vote read nothing');
+
+    await env.decideAs(promotionId, 'bob', 'approve', 'over the second pack');
+    const done = await waitForPromotion(env.client, promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+    assert.deepEqual(done.approval.votes.map((v) => [v.approver, v.evidence]), [['alice', second], ['bob', second]]);
   });
 
   it('a developer-signed attestation attached as a sigstore bundle on a legacy target also drops the votes over the old pack', async () => {

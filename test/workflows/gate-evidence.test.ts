@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RecordedVote } from '../../workflows/approval-messages';
-import { EvidenceBinding } from '../../workflows/gate-evidence';
+import { EvidenceBinding, nextEvidenceCheck } from '../../workflows/gate-evidence';
 
 const A = `sha256:${'a'.repeat(64)}`;
 const B = `sha256:${'b'.repeat(64)}`;
@@ -78,5 +78,19 @@ describe('evidence binding', () => {
     const fromOld = new EvidenceBinding();
     fromOld.resume(undefined);
     assert.equal(fromOld.current, undefined);
+  });
+
+  it('spreads each gate\'s next read over 0.75 to 1.25 of the interval, the same on replay, different from gate to gate', () => {
+    const hour = 3_600_000;
+    const at = Date.parse('2026-11-26T18:00:00Z');
+    const offsets = Array.from({ length: 2000 }, (_, i) => nextEvidenceCheck(`promote-prod-${i}`, at, hour) - at);
+    for (const offset of offsets) assert.ok(offset >= 0.75 * hour && offset <= 1.25 * hour, `${offset} ms is outside 45 to 75 minutes`);
+    // Gates parked in the same second wake across the whole window, not together.
+    const minutes = new Set(offsets.map((o) => Math.floor(o / 60_000)));
+    assert.ok(minutes.size >= 29, `${minutes.size} distinct minutes of 30`);
+    assert.equal(nextEvidenceCheck('promote-prod-7', at, hour), at + offsets[7], 'a replay computes the same time');
+    // The next read after that one is spread again, not on the same offset.
+    const later = offsets.map((o, i) => nextEvidenceCheck(`promote-prod-${i}`, at + o, hour) - (at + o));
+    assert.ok(later.filter((o, i) => o !== offsets[i]).length > 1900);
   });
 });
