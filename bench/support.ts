@@ -97,77 +97,118 @@ export function benchRegistryFromEnv(env: NodeJS.ProcessEnv = process.env): Benc
 
 /** The worker is the authority, so the bench writes the worker's configuration with every target it will use. */
 export async function startBenchStack(prefix: string, targets: Record<string, BenchTarget>, options: BenchStackOptions = {}): Promise<BenchStack> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `countersign-${prefix}-`));
-  const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
-  const olareg = options.registry === 'olareg' ? await startOlareg().catch(async (err: unknown) => {
-    // Nothing else holds the stack yet: stop it rather than leave its server and registry running.
-    await stack.stop();
+  // Everything started is stopped, newest first: by close(), when a later start fails, and when
+  // the bench is interrupted (a bench stopped with Ctrl-C or kill used to leave its worker running).
+  const stopping = new StopList();
+  try {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), `countersign-${prefix}-`));
+    stopping.add(() => fs.rm(dir, { recursive: true, force: true }));
+    const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
+    stopping.add(() => stack.stop());
+    const olareg = options.registry === 'olareg' ? await startOlareg() : undefined;
+    if (olareg) stopping.add(() => olareg.stop());
+    const registry = olareg ?? stack.registry;
+    const counter = options.countRequests ? await startRequestCounter(registry.address) : undefined;
+    if (counter) stopping.add(() => void counter.process.kill('SIGTERM'));
+    const registryAddress = counter?.address ?? registry.address;
+    const keysDir = path.join(dir, 'keys');
+    for (const name of ['dev', 'platform', BENCH_APPROVER, BENCH_INITIATOR]) await writeKeyPair(keysDir, name, BENCH_PASSWORD);
+    const configFile = path.join(dir, 'countersign.yaml');
+    await fs.writeFile(configFile, YAML.stringify(benchConfig(registryAddress, dir, targets)));
+    const workerEnv = {
+      ...process.env,
+      COUNTERSIGN_CONFIG: configFile,
+      COUNTERSIGN_DEV_KEY_PASSWORD: BENCH_PASSWORD,
+      COUNTERSIGN_PLATFORM_KEY_PASSWORD: BENCH_PASSWORD,
+      COUNTERSIGN_LOG_LEVEL: 'warn',
+    };
+    const logFile = path.join(dir, 'worker.log');
+    const worker = spawnWorkerProcess({
+      address: stack.temporal.address,
+      logFile,
+      env: workerEnv,
+      // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
+      nodeArgs: [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : []), ...(options.workerNodeArgs ?? [])],
+    });
+    // Waited for, so a --cpu-prof profile is written before the stack goes.
+    stopping.add(() => stopChild(worker, 20_000));
+    await waitForWorker(stack.temporal.address, { pid: worker.pid, logFile });
+    const floor = options.floor ? await startFloorWorker(stack.temporal.address, path.join(dir, 'floor-worker.log')) : undefined;
+    if (floor) stopping.add(() => stopChild(floor, 5_000));
+    const connection = await Connection.connect({ address: stack.temporal.address });
+    stopping.add(() => connection.close());
+    const client = new Client({ connection });
+    const initiator = await FileSigner.load(path.join(keysDir, `${BENCH_INITIATOR}.key`), BENCH_PASSWORD);
+    const approver = await FileSigner.load(path.join(keysDir, `${BENCH_APPROVER}.key`), BENCH_PASSWORD);
+    let added = 0;
+    return {
+      dir,
+      keysDir,
+      stack,
+      client,
+      workerPid: worker.pid!,
+      pids: { worker: worker.pid!, server: stack.temporal.pid, registry: registry.pid, ...(floor ? { floorWorker: floor.pid! } : {}), ...(counter ? { requestCounter: counter.process.pid! } : {}) },
+      registryAddress,
+      registryRequests: async () => (counter ? counter.ask<Record<string, number>>('read', 'counts') : {}),
+      resetRegistryRequests: async () => {
+        if (counter) await counter.ask('reset', 'reset');
+      },
+      approver,
+      addWorker: async () => {
+        const extraLog = path.join(dir, `worker-${(added += 1) + 1}.log`);
+        const child = spawnWorkerProcess({ address: stack.temporal.address, logFile: extraLog, env: workerEnv });
+        stopping.add(() => stopChild(child, 5_000));
+        await waitForPoller(connection, child.pid!, extraLog);
+        return child;
+      },
+      promote: (request) => startPromotion(client, { ...request, initiator: BENCH_INITIATOR, signer: initiator }),
+      repository: (repositoryPath) => `${registryAddress}/${repositoryPath}`,
+      close: () => stopping.stopAll(),
+    };
+  } catch (err) {
+    await stopping.stopAll();
     throw err;
-  }) : undefined;
-  const registry = olareg ?? stack.registry;
-  const counter = options.countRequests ? await startRequestCounter(registry.address) : undefined;
-  const registryAddress = counter?.address ?? registry.address;
-  const keysDir = path.join(dir, 'keys');
-  for (const name of ['dev', 'platform', BENCH_APPROVER, BENCH_INITIATOR]) await writeKeyPair(keysDir, name, BENCH_PASSWORD);
-  const configFile = path.join(dir, 'countersign.yaml');
-  await fs.writeFile(configFile, YAML.stringify(benchConfig(registryAddress, dir, targets)));
-  const workerEnv = {
-    ...process.env,
-    COUNTERSIGN_CONFIG: configFile,
-    COUNTERSIGN_DEV_KEY_PASSWORD: BENCH_PASSWORD,
-    COUNTERSIGN_PLATFORM_KEY_PASSWORD: BENCH_PASSWORD,
-    COUNTERSIGN_LOG_LEVEL: 'warn',
+  }
+}
+
+/**
+ * What a bench started, stopped newest first, once. While anything is on the list, SIGINT and
+ * SIGTERM stop it all and then end the bench (exit 130 or 143, as a shell reports them).
+ */
+export class StopList {
+  private readonly steps: Array<() => unknown> = [];
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`bench: ${signal}, stopping the worker, Temporal and the registry\n`);
+    void this.stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
-  const logFile = path.join(dir, 'worker.log');
-  const worker = spawnWorkerProcess({
-    address: stack.temporal.address,
-    logFile,
-    env: workerEnv,
-    // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
-    nodeArgs: [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : []), ...(options.workerNodeArgs ?? [])],
-  });
-  await waitForWorker(stack.temporal.address, { pid: worker.pid, logFile });
-  const added: ChildProcess[] = [];
-  const floor = options.floor ? await startFloorWorker(stack.temporal.address, path.join(dir, 'floor-worker.log')) : undefined;
-  const connection = await Connection.connect({ address: stack.temporal.address });
-  const client = new Client({ connection });
-  const initiator = await FileSigner.load(path.join(keysDir, `${BENCH_INITIATOR}.key`), BENCH_PASSWORD);
-  return {
-    dir,
-    keysDir,
-    stack,
-    client,
-    workerPid: worker.pid!,
-    pids: { worker: worker.pid!, server: stack.temporal.pid, registry: registry.pid, ...(floor ? { floorWorker: floor.pid! } : {}), ...(counter ? { requestCounter: counter.process.pid! } : {}) },
-    registryAddress,
-    registryRequests: async () => (counter ? counter.ask<Record<string, number>>('read', 'counts') : {}),
-    resetRegistryRequests: async () => {
-      if (counter) await counter.ask('reset', 'reset');
-    },
-    approver: await FileSigner.load(path.join(keysDir, `${BENCH_APPROVER}.key`), BENCH_PASSWORD),
-    addWorker: async () => {
-      const extraLog = path.join(dir, `worker-${added.length + 2}.log`);
-      const child = spawnWorkerProcess({ address: stack.temporal.address, logFile: extraLog, env: workerEnv });
-      added.push(child);
-      await waitForPoller(connection, child.pid!, extraLog);
-      return child;
-    },
-    promote: (request) => startPromotion(client, { ...request, initiator: BENCH_INITIATOR, signer: initiator }),
-    repository: (repositoryPath) => `${registryAddress}/${repositoryPath}`,
-    close: async () => {
-      // Waited for, so a --cpu-prof profile is written before the stack goes.
-      const workerExited = new Promise<void>((resolve) => (worker.exitCode !== null ? resolve() : worker.once('exit', () => resolve())));
-      worker.kill('SIGTERM');
-      await Promise.race([workerExited, new Promise((r) => setTimeout(r, 20_000))]);
-      floor?.kill('SIGTERM');
-      for (const child of added) child.kill('SIGTERM');
-      counter?.process.kill('SIGTERM');
-      await connection.close();
-      await olareg?.stop();
-      await stack.stop();
-      await fs.rm(dir, { recursive: true, force: true });
-    },
-  };
+
+  add(step: () => unknown): void {
+    if (this.steps.length === 0) {
+      process.on('SIGINT', this.onSignal);
+      process.on('SIGTERM', this.onSignal);
+    }
+    this.steps.push(step);
+  }
+
+  async stopAll(): Promise<void> {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        process.stderr.write(`bench: while stopping: ${(err as Error).message}\n`);
+      }
+    }
+  }
+}
+
+/** SIGTERM, then up to `graceMs` for the process to exit. */
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs).unref())]);
 }
 
 /** Until a worker process with this pid polls the countersign task queue (the SDK names pollers pid@host). */

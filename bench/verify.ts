@@ -28,7 +28,7 @@ import { startRegistry } from '../src/stack/registry';
 import { locateTool } from '../src/stack/tools';
 import { runCosign } from '../test/vectors/cosign-bundle/produce';
 import { ownCpuMs, processTreeCpuMs } from './process-cpu';
-import { benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat } from './support';
+import { benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, StopList } from './support';
 
 const KEYS = path.join(__dirname, '..', 'test', 'vectors', 'cosign-keys');
 const SLSA = 'https://slsa.dev/provenance/v1';
@@ -60,7 +60,13 @@ async function main(): Promise<void> {
   const kind = benchRegistryFromEnv();
   // distribution's output to a file: it logs every 404 (about 600 bytes, at error level), and a
   // worker does not read its registry's logs, so neither does the process being timed.
-  const registry = kind === 'olareg' ? await startOlareg() : await startRegistry({ rootDir: path.join(work, 'registry'), logFile: path.join(work, 'registry.log') });
+  const stopping = new StopList();
+  stopping.add(() => fs.rmSync(work, { recursive: true, force: true }));
+  const registry = await (kind === 'olareg' ? startOlareg() : startRegistry({ rootDir: path.join(work, 'registry'), logFile: path.join(work, 'registry.log') })).catch(async (err: unknown) => {
+    await stopping.stopAll();
+    throw err;
+  });
+  stopping.add(() => registry.stop());
   // The many images' format: what each registry is measured with in `npm run bench` too.
   const manyFormat = benchSignatureFormat(kind);
   console.log(`registry: ${benchRegistryLabel(kind)}; many images signed as: ${manyFormat}`);
@@ -151,8 +157,7 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
     fs.writeFileSync(path.join(__dirname, 'results', 'verify.json'), `${JSON.stringify(results, null, 2)}\n`);
   } finally {
-    await registry.stop();
-    fs.rmSync(work, { recursive: true, force: true });
+    await stopping.stopAll();
   }
 }
 

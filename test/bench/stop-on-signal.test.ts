@@ -1,0 +1,54 @@
+/**
+ * A bench stopped with kill or Ctrl-C stops what it started (bench/support.ts, StopList): the
+ * worker, the Temporal server, the registry and the request counter, and removes its folder. A
+ * killed `bench:gate` used to leave its worker retrying a dead server for 40 minutes.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { TSX_LOADER } from '../../src/stack/worker-process';
+
+/** Running, and not a zombie waiting to be reaped. */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}
+
+for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  test(`${signal} stops the bench's worker, Temporal server, registry and request counter, then exits ${code}`, { timeout: 180_000 }, async () => {
+    const bench = spawn(process.execPath, ['--import', TSX_LOADER, path.join(__dirname, 'fixtures', 'hold-bench-stack.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    bench.stderr.on('data', (d) => (stderr += d));
+    let stdout = '';
+    for await (const chunk of bench.stdout) {
+      stdout += chunk;
+      if (stdout.includes('\n')) break;
+    }
+    const held = JSON.parse(stdout.split('\n')[0]) as { pids: Record<string, number>; dir: string };
+    assert.deepEqual(Object.keys(held.pids).sort(), ['registry', 'requestCounter', 'server', 'worker']);
+    for (const [name, pid] of Object.entries(held.pids)) assert.ok(running(pid), `the ${name} runs before the signal`);
+    assert.ok(fs.existsSync(held.dir));
+
+    try {
+      const exited = once(bench, 'exit');
+      bench.kill(signal);
+      const [exitCode] = await exited;
+      assert.equal(exitCode, code, stderr);
+      assert.match(stderr, new RegExp(`bench: ${signal}, stopping the worker, Temporal and the registry`));
+      assert.deepEqual(Object.entries(held.pids).filter(([, pid]) => running(pid)).map(([name]) => name), [], 'nothing the bench started is left running');
+      assert.equal(fs.existsSync(held.dir), false, 'its folder is removed');
+    } finally {
+      // When the assertions fail, what was left is stopped here, not left to the rest of the suite.
+      for (const pid of Object.values(held.pids)) if (running(pid)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(held.dir, { recursive: true, force: true });
+    }
+  });
+}
