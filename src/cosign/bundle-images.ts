@@ -18,7 +18,7 @@ import type { Statement } from '../provenance/statement';
 import { STATEMENT_TYPE_V1, parseStatement, statementCoversDigest, subjectDigests } from '../provenance/statement';
 import { BUNDLE_V03_MEDIA_TYPE, DEFAULT_BUNDLE_MAX_BYTES, createDsseBundle, parseBundle, verifyDsseBundle, type SerializedBundle } from './bundle';
 import { EvidenceError, asProblem, type Problem } from './problems';
-import { listReferrers, pushReferrer } from './referrers';
+import { listReferrers, pushReferrer, type ListReferrersOptions } from './referrers';
 import { CountersignError } from '../errors';
 import type { WriteOptions } from './signature-writes';
 import { manifestKey, serialised } from './write-lock';
@@ -48,13 +48,13 @@ export interface BundleEvidence {
 
 /**
  * Reads every sigstore-bundle referrer of `digest` and sorts what verifies under the key. The
- * listing (Referrers API and fallback index) is read every time; the referrer manifests it names
+ * listing (src/cosign/referrers.ts) is read every time; the referrer manifests it names
  * and their bundles come from the process's blob cache unless `fresh`, as the `.sig`/`.att`
  * layers do (src/oci/blob-cache.ts).
  */
-export async function verifyImageBundles(store: Store, repository: string, digest: string, publicKey: string | KeyObject, options: BlobReadOptions = {}): Promise<BundleEvidence> {
+export async function verifyImageBundles(store: Store, repository: string, digest: string, publicKey: string | KeyObject, options: BlobReadOptions & ListReferrersOptions = {}): Promise<BundleEvidence> {
   const out: BundleEvidence = { signatures: 0, attestations: [], problems: [], examined: 0 };
-  const referrers = (await listReferrers(store, repository, digest)).filter((d) => !d.artifactType || d.artifactType === BUNDLE_V03_MEDIA_TYPE);
+  const referrers = (await listReferrers(store, repository, digest, options)).filter((d) => !d.artifactType || d.artifactType === BUNDLE_V03_MEDIA_TYPE);
   const checked = await mapLimit(referrers, BUNDLE_FETCH_CONCURRENCY, async (descriptor) => {
     const where = `bundle ${descriptor.digest.slice(0, 19)}`;
     try {

@@ -67,21 +67,54 @@ function assertReferrerCount(count: number, where: string): void {
   }
 }
 
+/** Registries (by location) whose Referrers API answered last time: their listings skip the fallback tag. */
+const referrersApiAnswers = new Map<string, boolean>();
+
+export interface ListReferrersOptions {
+  /**
+   * Also the fallback tag when the Referrers API answers (a key campaign looking for every
+   * signature a key made, wherever a tool put it). Without it a registry's API is the answer,
+   * as for stock cosign, which neither writes nor reads the tag where the API answers.
+   */
+  fallbackToo?: boolean;
+}
+
 /**
- * Every referrer of `digest`: the Referrers API when the store has it, plus the fallback tag
- * (a registry may have gained the API after cosign wrote the tag). Deduplicated by digest.
+ * Every referrer of `digest`, deduplicated by digest: the Referrers API's list when the registry
+ * answers it, else the fallback tag's index. A registry whose API answered before is asked the
+ * API alone; otherwise both are read at once (on a registry without the API, distribution 2.8,
+ * the tag is the answer and the API's 404 is quick).
  */
-export async function listReferrers(store: Store, repository: string, digest: string): Promise<Descriptor[]> {
-  // The tag first: on registries without the API it is the answer, and the API's 404 is quick.
-  const fallbackRead = readFallbackIndex(store, repository, digest);
-  const [api, fallback] = await Promise.all([store.getReferrers ? store.getReferrers(repository, digest) : Promise.resolve(undefined), fallbackRead]);
+export async function listReferrers(store: Store, repository: string, digest: string, options: ListReferrersOptions = {}): Promise<Descriptor[]> {
+  const where = `${store.location}/${repository}@${digest}`;
+  if (store.getReferrers && !options.fallbackToo && referrersApiAnswers.get(store.location)) {
+    const api = await store.getReferrers(repository, digest);
+    if (api !== undefined) return distinct(api, where);
+    // The registry stopped answering (a proxy in front changed, a downgrade): the tag, from now on.
+    referrersApiAnswers.set(store.location, false);
+    return distinct((await readFallbackIndex(store, repository, digest)).index.manifests, where);
+  }
+  const fallbackRead = readFallbackIndex(store, repository, digest).then(
+    (read) => ({ read }),
+    (error: unknown) => ({ error }),
+  );
+  const api = store.getReferrers ? await store.getReferrers(repository, digest) : undefined;
+  if (store.getReferrers) referrersApiAnswers.set(store.location, api !== undefined);
+  const fallback = await fallbackRead;
+  // Where the API answers, what sits under the tag is not the answer, even when it is not an index.
+  if (api !== undefined && !options.fallbackToo) return distinct(api, where);
+  if ('error' in fallback) throw fallback.error;
+  return distinct([...(api ?? []), ...fallback.read.index.manifests], where);
+}
+
+function distinct(descriptors: Descriptor[], where: string): Descriptor[] {
   const seen = new Set<string>();
-  const all = [...(api ?? []), ...fallback.index.manifests].filter((d) => {
+  const all = descriptors.filter((d) => {
     if (seen.has(d.digest)) return false;
     seen.add(d.digest);
     return true;
   });
-  assertReferrerCount(all.length, `${store.location}/${repository}@${digest}`);
+  assertReferrerCount(all.length, where);
   return all;
 }
 

@@ -13,7 +13,7 @@ import { writesBundle, writesLegacy, type SignatureFormat } from './formats';
 import { signImage, verifyImageSignatures } from './image-signatures';
 import { BUNDLE_V03_MEDIA_TYPE } from './bundle';
 import type { Problem, ProblemCode } from './problems';
-import { listReferrers } from './referrers';
+import { listReferrers, type ListReferrersOptions } from './referrers';
 import type { WriteOptions } from './signature-writes';
 
 export interface ImageEvidence {
@@ -23,10 +23,11 @@ export interface ImageEvidence {
   problems: Problem[];
 }
 
-export async function collectImageEvidence(store: Store, repository: string, digest: string, publicKey: string | KeyObject): Promise<ImageEvidence> {
-  // Bundles first: their fallback index read is the only one a second round (the referrer
-  // manifests) waits on, so it goes out ahead of the .sig and .att reads.
-  const bundlesRead = verifyImageBundles(store, repository, digest, publicKey);
+/** `fallbackToo`: bundles listed under the referrers fallback tag count even where the Referrers API answers (src/cosign/referrers.ts). */
+export async function collectImageEvidence(store: Store, repository: string, digest: string, publicKey: string | KeyObject, options: ListReferrersOptions = {}): Promise<ImageEvidence> {
+  // Bundles first: their listing is the only read a second round (the referrer manifests) waits
+  // on, so it goes out ahead of the .sig and .att reads.
+  const bundlesRead = verifyImageBundles(store, repository, digest, publicKey, options);
   const [sigs, atts, bundles] = await Promise.all([
     verifyImageSignatures(store, repository, digest, publicKey),
     verifyAttestations(store, repository, digest, publicKey),

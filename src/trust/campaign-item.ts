@@ -39,7 +39,7 @@ export async function runCampaignItem(deps: StepDeps, work: ItemWork, options: {
   if (item.action === 'report' || !target) return { id: item.id, outcome: 'reported', detail: item.note ?? 'listed for a person to decide' };
   const { host, path } = splitRepository(target.repository);
   const store = deps.storeFor(host);
-  const evidence = await collectImageEvidence(store, path, item.digest, work.compromisedKeyPem);
+  const evidence = await collectImageEvidence(store, path, item.digest, work.compromisedKeyPem, { fallbackToo: true });
   if (evidence.signatures.legacy + evidence.signatures.bundle === 0) {
     return { id: item.id, outcome: 'unchanged', detail: `no signature by ${work.why.keyId} on ${item.digest} (its promotion stopped before it was written)` };
   }

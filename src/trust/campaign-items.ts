@@ -35,7 +35,8 @@ export async function signedInRepository(store: Store, path: string, releaseTag:
   const list = [...candidates].sort();
   const digests: string[] = [];
   for (const digest of list.slice(0, MAX_SCANNED_DIGESTS)) {
-    const { signatures } = await collectImageEvidence(store, path, digest, publicKeyPem);
+    // Every signature the key made, wherever a tool listed it: the fallback tag too.
+    const { signatures } = await collectImageEvidence(store, path, digest, publicKeyPem, { fallbackToo: true });
     if (signatures.legacy + signatures.bundle > 0) digests.push(digest);
   }
   return { digests, capped: list.length > MAX_SCANNED_DIGESTS };

@@ -4,9 +4,12 @@
  * listing to confirm it; distribution 2.8 sends no such header, and the fallback index is written.
  * The attack: a registry that claims to have indexed a referrer it does not list. No real registry
  * here does that, so a proxy in front of distribution adds the header (named as a fake); what
- * counts the signature lists afresh, and production signing reports nothing signed.
+ * counts the signature lists afresh, and production signing reports nothing signed. And what a
+ * listing reads: where the API answers, the API alone (as cosign), the fallback tag only for a
+ * key campaign; a registry that stops answering is read through the tag again.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
 import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
@@ -42,6 +45,45 @@ describe('bundle referrers: what the registry says it indexed', () => {
       assert.equal((await verifyImageBundles(store, 'apps/indexed', image.digest, key.publicKeyPem, { fresh: true })).signatures, 1);
       assert.equal((await store.getReferrers('apps/indexed', image.digest))?.length, 2);
       assert.equal(await store.getManifest('apps/indexed', referrersFallbackTag(image.digest)), undefined);
+    });
+
+    test('where the Referrers API answers, its list is the answer: a fallback tag another tool wrote is read only by a key campaign (fallbackToo)', async () => {
+      const proxy = await fixture.proxy(olareg.address);
+      const store = new RegistryStore(proxy.address);
+      await pushImageTo(store, 'apps/listed', image);
+      const key = fixture.key('platform');
+      await signImageBundle(store, 'apps/listed', image.digest, key.signer);
+      const [indexed] = (await store.getReferrers('apps/listed', image.digest))!;
+      // A manifest with no subject (so the API does not list it), named by a fallback index.
+      const empty = { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 };
+      const loose = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example+json', config: empty, layers: [empty] }));
+      const looseDigest = await store.putManifest('apps/listed', `sha256:${createHash('sha256').update(loose).digest('hex')}`, loose, 'application/vnd.oci.image.manifest.v1+json');
+      const tag = referrersFallbackTag(image.digest);
+      const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: looseDigest, size: loose.length, artifactType: 'application/vnd.example+json' }] };
+      await store.putManifest('apps/listed', tag, Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
+
+      assert.deepEqual((await listReferrers(store, 'apps/listed', image.digest)).map((d) => d.digest), [indexed.digest], 'as cosign: the API only');
+      assert.deepEqual((await listReferrers(store, 'apps/listed', image.digest, { fallbackToo: true })).map((d) => d.digest).sort(), [indexed.digest, looseDigest].sort());
+
+      // Once the registry's API has answered, a listing asks it alone: no read of the tag.
+      const tagReads = (method: string, url: string) => method === 'GET' && url.endsWith(`/manifests/${tag}`);
+      proxy.delayBy(tagReads, 1);
+      await listReferrers(store, 'apps/listed', image.digest);
+      await listReferrers(store, 'apps/listed', image.digest);
+      assert.equal(proxy.faults.delayed, 0, 'the fallback tag was not read');
+      await listReferrers(store, 'apps/listed', image.digest, { fallbackToo: true });
+      assert.equal(proxy.faults.delayed, 1, 'a campaign reads it');
+
+      // Junk under the tag (a manifest, not an index) fails only the reader that reads the tag.
+      await store.putManifest('apps/listed', tag, loose, 'application/vnd.oci.image.manifest.v1+json');
+      assert.deepEqual((await listReferrers(store, 'apps/listed', image.digest)).map((d) => d.digest), [indexed.digest]);
+      await assert.rejects(listReferrers(store, 'apps/listed', image.digest, { fallbackToo: true }), (e: unknown) => e instanceof CountersignError && e.code === 'SIGNATURE_INVALID');
+
+      // A registry that stops answering the API (fake: the proxy answers 404 for it) is read through the tag again.
+      await store.putManifest('apps/listed', tag, Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
+      proxy.failWith((method, url) => url.includes('/referrers/'), { status: 404, body: '{"errors":[{"code":"NOT_FOUND"}]}' });
+      assert.deepEqual((await listReferrers(store, 'apps/listed', image.digest)).map((d) => d.digest), [looseDigest]);
+      proxy.heal();
     });
   });
 
