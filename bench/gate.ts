@@ -13,7 +13,8 @@
  * The worker runs with bench/worker-memory-probe.cjs: at each level the bench reads the V8 heap of
  * the main thread and of the SDK's workflow thread (each has its own isolate), after a full GC, and
  * BENCH_HEAP_SNAPSHOT=1 also writes a heap snapshot of both at each level (into BENCH_MEMORY_DIR or
- * a temporary folder that the bench prints).
+ * a temporary folder that the bench prints). BENCH_REGISTRY=olareg parks on olareg, a registry with
+ * the Referrers API, with the target publishing sigstore bundles (as `npm run bench` does there).
  */
 import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -26,7 +27,7 @@ import { attestPushedImage, developerSign } from '../src/promotion/steps';
 import { SEARCH_ATTRIBUTES, type PromotionStatus } from '../workflows/promotion-messages';
 import type { Client } from '@temporalio/client';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker';
-import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, markdownTable, processMemoryMiB, startBenchStack } from './support';
+import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, markdownTable, processMemoryMiB, startBenchStack } from './support';
 
 const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY ?? 16);
 /** How many promotions may be started and not yet at the gate (BENCH_MAX_AHEAD). */
@@ -80,15 +81,19 @@ async function main(): Promise<void> {
   process.env.BENCH_MEMORY_DIR = memoryDir;
   const snapshots = process.env.BENCH_HEAP_SNAPSHOT === '1';
   if (snapshots) console.error(`heap snapshots go to ${memoryDir}`);
-  const bench = await startBenchStack('gate-bench', { [TARGET]: { repositoryPath: 'bench/gate', deadline: '24h' } }, {
+  const registry = benchRegistryFromEnv();
+  const signatureFormat = benchSignatureFormat(registry);
+  const bench = await startBenchStack('gate-bench', { [TARGET]: { repositoryPath: 'bench/gate', deadline: '24h', signatureFormat } }, {
     workerNodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'worker-memory-probe.cjs')],
+    registry,
   });
-  const { client, dir, stack } = bench;
+  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}`);
+  const { client, dir } = bench;
   const repository = bench.repository('bench/gate');
   const src = path.join(dir, 'src');
   await fs.mkdir(src);
   await fs.writeFile(path.join(src, 'index.html'), '<h1>gate bench</h1>\n');
-  const store = new RegistryStore(stack.registry.address);
+  const store = new RegistryStore(bench.registryAddress);
   const deps = { storeFor: () => store, env: { BENCH_PW: BENCH_PASSWORD } };
   const base = await buildImageFromDirectory(src);
   const repoPath = 'bench/gate';
@@ -100,7 +105,7 @@ async function main(): Promise<void> {
   const parkOne = async (i: number): Promise<string> => {
     const image = await buildImageFromDirectory(src, { annotations: { 'dev.countersign.bench.index': String(i) } });
     await store.putManifest(repoPath, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-    const location = { repository, digest: image.digest };
+    const location = { repository, digest: image.digest, signatureFormat };
     const statements = await attestPushedImage(deps, location, { ...BENCH_FACTS, invocationId: `bench-${i}`, startedOn: now, finishedOn: now });
     await developerSign(deps, location, devKey, [statements.provenanceDigest, statements.sbomDigest]);
     const started = await bench.promote({ target: TARGET, source: { image: `${repository}@${image.digest}` }, commit: BENCH_FACTS.commit });

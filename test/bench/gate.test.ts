@@ -1,18 +1,24 @@
 /**
  * `npm run bench:gate`, as docs/benchmarks.md prints it, at a tiny size: three promotions of three
  * distinct images parked under one target with a cache of two (so the approved one was evicted and
- * replays), the worker's heaps read through the probe, two approvals that end PROMOTED. No timing
- * is asserted.
+ * replays), the worker's heaps read through the probe, two approvals that end PROMOTED; and the
+ * same on olareg with sigstore bundles (`BENCH_REGISTRY=olareg`). No timing is asserted.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runBenchAsPrinted } from '../support/bench-command';
 
-test('npm run bench:gate runs as printed: parks N distinct promotions under one target and reads the worker heaps', { timeout: 15 * 60_000 }, () => {
-  const out = runBenchAsPrinted('npm run bench:gate', { BENCH_PARKED: '1,3', BENCH_APPROVALS: '2', COUNTERSIGN_MAX_CACHED_WORKFLOWS: '2' });
-  const rows = out.split('\n').filter((l) => /^\| \d+ \|/.test(l));
-  assert.deepEqual(rows.map((r) => r.split('|')[1].trim()), ['0', '1', '3'], out);
-  // Every row has both threads' heaps (a probe that never answered fails the bench instead).
-  for (const row of rows) assert.match(row, /\| \d+ \/ \d+ MiB \| \d+ MiB \| \d+ \/ \d+ MiB \| \d+ MiB \|/, row);
-  assert.match(out, /workflow cache: 2; approval -> PROMOTED with 3 parked \(the promotions parked longest\): p50 \d+ ms over 2 \(\d+, \d+ ms in turn\)/);
-});
+for (const [command, registry] of [
+  ['npm run bench:gate', 'distribution 2.8 (no Referrers API); signature format: legacy'],
+  ['BENCH_REGISTRY=olareg npm run bench:gate', 'olareg (with the Referrers API); signature format: bundle'],
+]) {
+  test(`${command} runs as printed: parks N distinct promotions under one target and reads the worker heaps`, { timeout: 15 * 60_000 }, () => {
+    const out = runBenchAsPrinted(command, { BENCH_PARKED: '1,3', BENCH_APPROVALS: '2', COUNTERSIGN_MAX_CACHED_WORKFLOWS: '2' });
+    assert.ok(out.includes(`registry: ${registry}\n`), out);
+    const rows = out.split('\n').filter((l) => /^\| \d+ \|/.test(l));
+    assert.deepEqual(rows.map((r) => r.split('|')[1].trim()), ['0', '1', '3'], out);
+    // Every row has both threads' heaps (a probe that never answered fails the bench instead).
+    for (const row of rows) assert.match(row, /\| \d+ \/ \d+ MiB \| \d+ MiB \| \d+ \/ \d+ MiB \| \d+ MiB \|/, row);
+    assert.match(out, /workflow cache: 2; approval -> PROMOTED with 3 parked \(the promotions parked longest\): p50 \d+ ms over 2 \(\d+, \d+ ms in turn\)/);
+  });
+}
