@@ -184,7 +184,11 @@ export class ApprovalGate {
       if (decided) {
         // Quorum is judged over the pack as it is now: a change since the last check drops the
         // votes signed over the old one, and the gate waits on.
-        if (checkEvidence && this.outcome() === 'approved' && (await this.recheckEvidence(checkEvidence))) continue;
+        if (checkEvidence && this.outcome() === 'approved') {
+          const changed = await this.freshRecheck(checkEvidence);
+          // A vote's read that ended meanwhile may have dropped votes too.
+          if (changed || this.outcome() !== 'approved') continue;
+        }
         break;
       }
       if (Date.now() >= this.deadlineAt) {
@@ -262,6 +266,15 @@ export class ApprovalGate {
   private recheckEvidence(check: EvidenceCheck): Promise<boolean> {
     this.reading ??= this.readEvidence(check).finally(() => (this.reading = undefined));
     return this.reading;
+  }
+
+  /**
+   * A read that begins now. One under way (a vote's) may have read the registry before the vote
+   * that met quorum arrived, so the read that guards production signing waits it out and reads again.
+   */
+  private async freshRecheck(check: EvidenceCheck): Promise<boolean> {
+    while (this.reading) await this.reading;
+    return this.recheckEvidence(check);
   }
 
   /**

@@ -22,6 +22,7 @@ import { createProvenance } from '../../src/provenance/slsa';
 import { createAttestations, developerSign } from '../../src/promotion/steps';
 import type { ApprovalView } from '../../workflows/approval-messages';
 import { runCli } from '../support/cli';
+import { startHoldingProxy } from '../support/holding-proxy';
 import { buildFacts, copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
 import { startWebhookReceiver } from '../support/webhook-receiver';
 
@@ -195,6 +196,61 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     const done = await waitForPromotion(env.client, promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
     assert.deepEqual(done.approval.votes.map((v) => [v.approver, v.evidence]), [['alice', second], ['bob', second]]);
+  });
+
+  it('quorum met while a vote is reading the pack: the read that guards production signing starts after it, so a change it missed is not approved', { timeout: 180_000 }, async (t) => {
+    // The vote's read goes out, the registry answers it with the old pack, and the answer reaches
+    // the worker 20 s later (the proxy holds it): the local activity outlives a workflow task, so
+    // the next vote is handled while it runs. Between the two, the pack changes.
+    const proxy = await startHoldingProxy(env.stack.registry.address);
+    t.after(() => proxy.close());
+    const target = env.targetWith({ repository: `${proxy.address}/apps/evidence-race`, approval: { approvers: ['alice', 'bob', 'carol'], required: 2, deadline: '1h' } }, 'race');
+    const dir = await variant();
+    const { promotionId } = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
+    const parked = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
+    const opened = await getApproval(env.client, promotionId);
+    const first = opened.evidence!.digest;
+    await voteOver(opened, 'alice', first);
+
+    proxy.delayBy((method, url) => method === 'GET' && /\/manifests\/sha256-[0-9a-f]{64}\.att$/.test(url), 20_000);
+    const forged = `sha256:${'ef'.repeat(32)}`;
+    const bobsVote = voteOver(opened, 'bob', forged).then(
+      () => assert.fail('a vote over a digest that is no pack must not count'),
+      (e: unknown) => e,
+    );
+    for (let i = 0; i < 300 && proxy.faults.delayed === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(proxy.faults.delayed, 1, "bob's vote made the gate read the pack");
+    proxy.heal();
+
+    // The developer's key signs one more provenance while that read's answer is on its way.
+    const deps = { storeFor: () => env.store, env: { CI_KEY_PASSWORD: TEST_PASSWORD } };
+    const location = { repository: `${env.stack.registry.address}/apps/evidence-race`, digest: parked.digest };
+    const statements = await createAttestations(deps, dir, location, { ...buildFacts(), invocationId: 'a-build-during-the-read', startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
+    await developerSign(deps, location, { ref: path.join(env.keysDir, 'dev.key'), passwordEnv: 'CI_KEY_PASSWORD' }, [statements.provenanceDigest]);
+    const second = evidencePackDigest(await assembleEvidencePack({ storeFor: () => env.store }, await readPromotionRecord(env.client, promotionId)));
+    assert.notEqual(second, first);
+
+    // carol's vote over the pack the gate shows meets quorum while bob's read is under way.
+    const carols = await voteOver(opened, 'carol', first);
+    assert.deepEqual(carols.votes.map((v) => v.approver).sort(), ['alice', 'carol']);
+    const refused = await bobsVote;
+    assert.ok(hasCode(refused, 'EVIDENCE_UNKNOWN'), String(refused));
+
+    // The quorum read came after bob's, saw the change, and the votes over the old pack stopped counting.
+    let view!: ApprovalView;
+    await until(async () => {
+      view = await getApproval(env.client, promotionId);
+      return view.evidence?.digest === second;
+    }, 'the gate reads the new pack');
+    assert.equal(view.state, 'OPEN', 'the gate waits on: nothing was approved over the old pack');
+    assert.deepEqual(view.votes, []);
+    assert.deepEqual(view.dropped?.map((d) => d.approver).sort(), ['alice', 'carol']);
+    await voteOver(view, 'alice', second);
+    await voteOver(view, 'carol', second);
+    const done = await waitForPromotion(env.client, promotionId);
+    assert.equal(done.state, 'PROMOTED', done.error);
+    assert.deepEqual(done.approval.votes.map((v) => [v.approver, v.evidence]), [['alice', second], ['carol', second]]);
   });
 
   it('a developer-signed attestation attached as a sigstore bundle on a legacy target also drops the votes over the old pack', async () => {
