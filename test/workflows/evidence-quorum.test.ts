@@ -61,6 +61,14 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     assert.fail(`${what}: not within 60s`);
   }
 
+  /** The developer's key signs one more provenance onto `digest` (as a second CI build would), in the legacy format. */
+  async function signAnotherProvenance(dir: string, repository: string, digest: string, invocationId: string): Promise<void> {
+    const deps = { storeFor: () => env.store, env: { CI_KEY_PASSWORD: TEST_PASSWORD } };
+    const location = { repository, digest };
+    const statements = await createAttestations(deps, dir, location, { ...buildFacts(), invocationId, startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
+    await developerSign(deps, location, { ref: path.join(env.keysDir, 'dev.key'), passwordEnv: 'CI_KEY_PASSWORD' }, [statements.provenanceDigest]);
+  }
+
   /** Signs a decision as `approver` over whatever evidence the caller names (or none). */
   async function voteOver(view: ApprovalView, approver: string, evidence: string | undefined) {
     const signed = await signDecision(
@@ -92,10 +100,7 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
       assert.deepEqual(counted.votes.map((v) => [v.approver, v.evidence]), [['alice', first]]);
 
       // The developer's key signs one more provenance onto the digest while the gate is open.
-      const deps = { storeFor: () => env.store, env: { CI_KEY_PASSWORD: TEST_PASSWORD } };
-      const location = { repository: env.target.repository, digest: parked.digest };
-      const statements = await createAttestations(deps, dir, location, { ...buildFacts(), invocationId: 'a-second-build', startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
-      await developerSign(deps, location, { ref: path.join(env.keysDir, 'dev.key'), passwordEnv: 'CI_KEY_PASSWORD' }, [statements.provenanceDigest]);
+      await signAnotherProvenance(dir, env.target.repository, parked.digest, 'a-second-build');
 
       let changed!: ApprovalView;
       await until(async () => {
@@ -167,10 +172,7 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     const opened = await getApproval(env.client, promotionId);
     const first = opened.evidence!.digest;
 
-    const deps = { storeFor: () => env.store, env: { CI_KEY_PASSWORD: TEST_PASSWORD } };
-    const location = { repository: env.target.repository, digest: parked.digest };
-    const statements = await createAttestations(deps, dir, location, { ...buildFacts(), invocationId: 'a-build-the-gate-has-not-read', startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
-    await developerSign(deps, location, { ref: path.join(env.keysDir, 'dev.key'), passwordEnv: 'CI_KEY_PASSWORD' }, [statements.provenanceDigest]);
+    await signAnotherProvenance(dir, env.target.repository, parked.digest, 'a-build-the-gate-has-not-read');
     // What the approver reads (`countersign evidence`, the console): the new pack, which the gate has not read.
     const second = evidencePackDigest(await assembleEvidencePack({ storeFor: () => env.store }, await readPromotionRecord(env.client, promotionId)));
     assert.notEqual(second, first);
@@ -224,10 +226,7 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     proxy.heal();
 
     // The developer's key signs one more provenance while that read's answer is on its way.
-    const deps = { storeFor: () => env.store, env: { CI_KEY_PASSWORD: TEST_PASSWORD } };
-    const location = { repository: `${env.stack.registry.address}/apps/evidence-race`, digest: parked.digest };
-    const statements = await createAttestations(deps, dir, location, { ...buildFacts(), invocationId: 'a-build-during-the-read', startedOn: '2026-11-21T00:00:00Z', finishedOn: '2026-11-21T00:01:00Z' });
-    await developerSign(deps, location, { ref: path.join(env.keysDir, 'dev.key'), passwordEnv: 'CI_KEY_PASSWORD' }, [statements.provenanceDigest]);
+    await signAnotherProvenance(dir, `${env.stack.registry.address}/apps/evidence-race`, parked.digest, 'a-build-during-the-read');
     const second = evidencePackDigest(await assembleEvidencePack({ storeFor: () => env.store }, await readPromotionRecord(env.client, promotionId)));
     assert.notEqual(second, first);
 
