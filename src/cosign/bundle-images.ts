@@ -135,13 +135,51 @@ export type DsseBundleMaker = (payload: Buffer, payloadType: string) => Promise<
 
 const withKey = (signer: Signer): DsseBundleMaker => (payload, payloadType) => createDsseBundle(payload, payloadType, signer);
 
-/** Signs a statement into a bundle, pushes its blobs, and returns the referrer manifest to push. */
-async function prepareStatementBundle(store: Store, repository: string, digest: string, statement: object, predicateType: string, makeBundle: DsseBundleMaker) {
+/**
+ * The image a bundle refers to, as the referrer's `subject`. Read by digest, so from the blob cache
+ * after the first read (each bundle of a promotion names the same image); the media type is the
+ * manifest's own field, or, when it has none, what the registry serves it as.
+ */
+async function subjectOf(store: Store, repository: string, digest: string): Promise<Descriptor> {
+  const data = await blobCache.getManifest(store, repository, digest);
+  if (!data) throw new CountersignError('MANIFEST_UNKNOWN', `image ${store.location}/${repository}@${digest} does not exist`);
+  let declared: unknown;
+  try {
+    declared = (JSON.parse(data.toString('utf8')) as { mediaType?: unknown }).mediaType;
+  } catch {
+    declared = undefined;
+  }
+  if (typeof declared === 'string' && declared !== '') return { mediaType: declared, size: data.length, digest };
   const image = await store.getManifest(repository, digest);
   if (!image) throw new CountersignError('MANIFEST_UNKNOWN', `image ${store.location}/${repository}@${digest} does not exist`);
+  return { mediaType: image.mediaType, size: image.data.length, digest };
+}
+
+/**
+ * The empty config every bundle's referrer manifest names, pushed once per repository by this
+ * process (not HEAD-checked again for each bundle); forgotten when a referrer push fails, so the
+ * next attempt pushes it again should the registry have lost it.
+ */
+const emptyConfigPushes = new Map<string, Promise<void>>();
+const EMPTY_CONFIG_BLOB = { data: EMPTY_CONFIG, descriptor: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(EMPTY_CONFIG), size: 2 } };
+
+function pushEmptyConfig(store: Store, repository: string): Promise<void> {
+  const key = `${store.location}/${repository}`;
+  let pushing = emptyConfigPushes.get(key);
+  if (!pushing) {
+    pushing = store.putBlob(repository, EMPTY_CONFIG_BLOB).then(() => undefined);
+    emptyConfigPushes.set(key, pushing);
+    pushing.catch(() => emptyConfigPushes.delete(key));
+  }
+  return pushing;
+}
+
+/** Signs a statement into a bundle, pushes its blobs, and returns the referrer manifest to push. */
+async function prepareStatementBundle(store: Store, repository: string, digest: string, statement: object, predicateType: string, makeBundle: DsseBundleMaker) {
+  const subject = await subjectOf(store, repository, digest);
   const bundle = Buffer.from(JSON.stringify(await makeBundle(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE)), 'utf8');
   const bundleDigest = digestOf(bundle);
-  await store.putBlob(repository, { data: EMPTY_CONFIG, descriptor: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(EMPTY_CONFIG), size: 2 } });
+  await pushEmptyConfig(store, repository);
   const blob = { data: bundle, descriptor: { mediaType: BUNDLE_V03_MEDIA_TYPE, digest: bundleDigest, size: bundle.length } };
   // Signed just now (a fresh signature and timestamp): no registry has these bytes, so no HEAD first.
   await store.putBlob(repository, blob, { fresh: true });
@@ -158,7 +196,7 @@ async function prepareStatementBundle(store: Store, repository: string, digest: 
     config: { mediaType: MEDIA_TYPE.emptyJson, size: 2, digest: digestOf(EMPTY_CONFIG), artifactType: BUNDLE_V03_MEDIA_TYPE },
     layers: [{ mediaType: BUNDLE_V03_MEDIA_TYPE, size: bundle.length, digest: bundleDigest }],
     annotations,
-    subject: { mediaType: image.mediaType, size: image.data.length, digest },
+    subject,
     artifactType: BUNDLE_V03_MEDIA_TYPE,
   };
   return { manifest: Buffer.from(JSON.stringify(manifest), 'utf8'), annotations };
@@ -184,7 +222,14 @@ export async function pushBundleOnce(
   return serialised(manifestKey(store.location, repository, `${digest}#bundles`), async () => {
     if (await present()) return { added: false };
     options.signal?.throwIfAborted();
-    await pushReferrer(store, repository, digest, prepared.manifest, BUNDLE_V03_MEDIA_TYPE, prepared.annotations);
+    try {
+      await pushReferrer(store, repository, digest, prepared.manifest, BUNDLE_V03_MEDIA_TYPE, prepared.annotations);
+    } catch (err) {
+      // The registry may have lost the empty config this process pushed earlier (it answers
+      // MANIFEST_BLOB_UNKNOWN, a retryable REGISTRY_ERROR): the step's next attempt pushes it again.
+      emptyConfigPushes.delete(`${store.location}/${repository}`);
+      throw err;
+    }
     return { added: true };
   });
 }

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
+import { attestImageBundle, signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
+import { createStatement } from '../../src/provenance/statement';
 import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
 import { CountersignError } from '../../src/errors';
 import { keyFingerprint } from '../../src/keys/public-key';
@@ -111,5 +112,28 @@ describe('bundles through the blob cache', () => {
     await store.putBlob(repo, { data: bytes, descriptor: { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', digest: blob, size: bytes.length } });
     assert.equal((await productionSign(deps, target, key)).added, false, 'once the registry serves it again, the one signature stands');
     assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem, { fresh: true })).signatures, 1);
+  });
+
+  test('each bundle of an image reads the image manifest and pushes the empty config once; a registry that lost the config gets it again on the next attempt', async () => {
+    const { repo, signer, pem } = await pushed();
+    const proxy = await fixture.proxy();
+    const store = new RegistryStore(proxy.address);
+    const emptyConfig = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';
+    const counted = (method: string, url: string) =>
+      (url.endsWith(`/blobs/${emptyConfig}`) && method === 'HEAD') || (method === 'GET' && url.endsWith(`/manifests/${fixture.image.digest}`));
+    const attest = (n: number) => attestImageBundle(store, repo, fixture.image.digest, createStatement(`${proxy.address}/${repo}`, fixture.image.digest, `https://example.com/predicate/${n}`, { n }), signer);
+    assert.equal((await signImageBundle(store, repo, fixture.image.digest, signer)).added, true);
+    proxy.delayBy(counted, 1);
+    for (let n = 1; n <= 3; n++) assert.equal((await attest(n)).added, true);
+    assert.equal(proxy.faults.delayed, 0, 'three more bundles: no HEAD of the empty config, no read of the image manifest');
+    proxy.heal();
+
+    // The registry loses the empty config (a blob DELETE, as an operator's clean-up would).
+    const deleted = await fetch(`http://${fixture.registry.address}/v2/${repo}/blobs/${emptyConfig}`, { method: 'DELETE' });
+    assert.equal(deleted.status, 202);
+    await assert.rejects(attest(4), (e: unknown) => e instanceof CountersignError && e.code === 'REGISTRY_ERROR' && /MANIFEST_BLOB_UNKNOWN/.test(e.message));
+    // The step's next attempt (the activity's retry) pushes it again and lands.
+    assert.equal((await attest(4)).added, true);
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem, { fresh: true })).attestations.length, 4);
   });
 });
