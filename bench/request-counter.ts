@@ -14,8 +14,12 @@ const [host, port] = target.split(':');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 let counts: Record<string, number> = {};
 
-/** BENCH_REQUEST_LOG names a file that gets every request line, for finding which step makes which request. */
+/**
+ * BENCH_REQUEST_LOG names a file that gets every request line, for finding which step makes which
+ * request. Emptied at start: lines appended to an earlier run's file were counted with it once.
+ */
 const log = process.env.BENCH_REQUEST_LOG;
+if (log) fs.writeFileSync(log, '');
 
 const server = http.createServer((req, res) => {
   counts[req.method ?? '?'] = (counts[req.method ?? '?'] ?? 0) + 1;

@@ -1,16 +1,20 @@
 /**
  * `npm run bench`, as docs/benchmarks.md prints it, runs at a tiny size and prints ours beside
  * both yardsticks (the floor workflow and the by-hand cosign flow) with registry requests and CPU
- * per process. No timing is asserted (the machine is shared): the figures go in the docs.
+ * per process, and the request log holds that run's requests only. No timing is asserted (the
+ * machine is shared): the figures go in the docs.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { OUTSIDE } from '../../bench/step-timeline';
 import { runBenchAsPrinted } from '../support/bench-command';
 
 /** Runs `command` as docs/benchmarks.md prints it, at one promotion per yardstick; returns what it printed. */
-function runAsPrinted(command: string): { out: string; row(first: string): string | undefined } {
-  const out = runBenchAsPrinted(command, { BENCH_LEVELS: '1', BENCH_SERIAL: '1', BENCH_BY_HAND: '1' });
+function runAsPrinted(command: string, env: Record<string, string> = {}): { out: string; row(first: string): string | undefined } {
+  const out = runBenchAsPrinted(command, { BENCH_LEVELS: '1', BENCH_SERIAL: '1', BENCH_BY_HAND: '1', ...env });
   return { out, row: (first) => out.split('\n').find((l) => l.startsWith(`| ${first} |`)) };
 }
 
@@ -46,7 +50,14 @@ test('npm run bench runs as printed and reports ours, the floor and by hand with
 });
 
 test('BENCH_REGISTRY=olareg npm run bench runs as printed: bundles on a registry with the Referrers API, beside the same yardsticks', { timeout: 15 * 60_000 }, () => {
-  const { out, row } = runAsPrinted('BENCH_REGISTRY=olareg npm run bench');
+  // With BENCH_REQUEST_LOG (an earlier run's lines in the file): this run's requests, and only them.
+  const requestLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-request-log-')), 'requests.txt');
+  fs.writeFileSync(requestLog, 'STALE /v2/from-an-earlier-run\n');
+  const { out, row } = runAsPrinted('BENCH_REGISTRY=olareg npm run bench', { BENCH_REQUEST_LOG: requestLog });
+  const logged = fs.readFileSync(requestLog, 'utf8').trimEnd().split('\n');
+  fs.rmSync(path.dirname(requestLog), { recursive: true, force: true });
+  assert.ok(logged.every((line) => /^(GET|HEAD|PUT|POST|PATCH|DELETE) \/v2\//.test(line)), `only this run's request lines: ${logged.slice(0, 3).join(' | ')}`);
+  assert.ok(logged.some((line) => /^GET \/v2\/bench\/app\/referrers\/sha256:[0-9a-f]{64}$/.test(line)), 'the Referrers API is read on olareg');
   assert.match(out, /^registry: olareg \(with the Referrers API\); signature format: bundle$/m);
   const level = row('1');
   assert.ok(level, out);
