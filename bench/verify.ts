@@ -56,22 +56,19 @@ async function verifyInProcess(store: RegistryStore, repo: string, digest: strin
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-bench-verify-'));
   const kind = benchRegistryFromEnv();
-  // distribution's output to a file: it logs every 404 (about 600 bytes, at error level), and a
-  // worker does not read its registry's logs, so neither does the process being timed.
-  const stopping = new StopList();
-  stopping.add(() => fs.rmSync(work, { recursive: true, force: true }));
-  const registry = await (kind === 'olareg' ? startOlareg() : startRegistry({ rootDir: path.join(work, 'registry'), logFile: path.join(work, 'registry.log') })).catch(async (err: unknown) => {
-    await stopping.stopAll();
-    throw err;
-  });
-  stopping.add(() => registry.stop());
   // The many images' format: what each registry is measured with in `npm run bench` too.
   const manyFormat = benchSignatureFormat(kind);
   console.log(`registry: ${benchRegistryLabel(kind)}; many images signed as: ${manyFormat}`);
   const results: Record<string, unknown> = { date: new Date().toISOString(), cpus: os.cpus().length, node: process.version, registry: kind, manyFormat };
+  const stopping = new StopList();
   try {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-bench-verify-'));
+    stopping.add(() => fs.rmSync(work, { recursive: true, force: true }));
+    // distribution's output to a file: it logs every 404 (about 600 bytes, at error level), and a
+    // worker does not read its registry's logs, so neither does the process being timed.
+    const registry = kind === 'olareg' ? await startOlareg() : await startRegistry({ rootDir: path.join(work, 'registry'), logFile: path.join(work, 'registry.log') });
+    stopping.add(() => registry.stop());
     const store = new RegistryStore(registry.address);
     const signer = await FileSigner.load(path.join(KEYS, 'cosign.key'), 'countersign-test');
     const pem = await signer.publicKeyPem();

@@ -32,6 +32,7 @@ export interface DroppedVote {
 }
 
 const MAX_EARLIER = 50;
+const MAX_DROPPED = 200;
 
 /**
  * When a gate reads its pack again on its own: `everyMs` after the last read, scaled by 0.75 to
@@ -44,7 +45,6 @@ export function nextEvidenceCheck(gateId: string, lastCheck: number, everyMs: nu
   const spread = 0.75 + ((hash >>> 0) / 2 ** 32) * 0.5;
   return lastCheck + Math.round(everyMs * spread);
 }
-const MAX_DROPPED = 200;
 
 export class EvidenceBinding {
   current?: GateEvidence;

@@ -26,7 +26,10 @@ import { manifestKey, serialised } from './write-lock';
 export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
 export const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
 export const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+/** The empty JSON config (`{}`) every bundle's referrer manifest names, as OCI 1.1 artifacts do. */
 const EMPTY_CONFIG = Buffer.from('{}', 'utf8');
+/** The empty JSON config every bundle's referrer manifest names, as OCI 1.1 artifacts do. */
+export const EMPTY_CONFIG_BLOB = { data: EMPTY_CONFIG, descriptor: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(EMPTY_CONFIG), size: EMPTY_CONFIG.length } };
 /** Referrers checked at once (their count is capped in referrers.ts). */
 export const BUNDLE_FETCH_CONCURRENCY = 4;
 
@@ -161,7 +164,6 @@ async function subjectOf(store: Store, repository: string, digest: string): Prom
  * next attempt pushes it again should the registry have lost it.
  */
 const emptyConfigPushes = new Map<string, Promise<void>>();
-const EMPTY_CONFIG_BLOB = { data: EMPTY_CONFIG, descriptor: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(EMPTY_CONFIG), size: 2 } };
 
 function pushEmptyConfig(store: Store, repository: string): Promise<void> {
   const key = `${store.location}/${repository}`;
@@ -193,7 +195,7 @@ async function prepareStatementBundle(store: Store, repository: string, digest: 
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPE.imageManifest,
-    config: { mediaType: MEDIA_TYPE.emptyJson, size: 2, digest: digestOf(EMPTY_CONFIG), artifactType: BUNDLE_V03_MEDIA_TYPE },
+    config: { ...EMPTY_CONFIG_BLOB.descriptor, artifactType: BUNDLE_V03_MEDIA_TYPE },
     layers: [{ mediaType: BUNDLE_V03_MEDIA_TYPE, size: bundle.length, digest: bundleDigest }],
     annotations,
     subject,

@@ -87,22 +87,20 @@ export interface ListReferrersOptions {
  */
 export async function listReferrers(store: Store, repository: string, digest: string, options: ListReferrersOptions = {}): Promise<Descriptor[]> {
   const where = `${store.location}/${repository}@${digest}`;
-  if (store.getReferrers && !options.fallbackToo && referrersApiAnswers.get(store.location)) {
-    const api = await store.getReferrers(repository, digest);
-    if (api !== undefined) return distinct(api, where);
-    // The registry stopped answering (a proxy in front changed, a downgrade): the tag, from now on.
-    referrersApiAnswers.set(store.location, false);
-    return distinct((await readFallbackIndex(store, repository, digest)).index.manifests, where);
-  }
-  const fallbackRead = readFallbackIndex(store, repository, digest).then(
-    (read) => ({ read }),
-    (error: unknown) => ({ error }),
-  );
+  const readTag = () =>
+    readFallbackIndex(store, repository, digest).then(
+      (read) => ({ read }),
+      (error: unknown) => ({ error }),
+    );
+  // The tag goes out beside the API unless the API is known to answer (and only it is wanted).
+  const apiKnown = store.getReferrers !== undefined && !options.fallbackToo && referrersApiAnswers.get(store.location) === true;
+  const tagRead = apiKnown ? undefined : readTag();
   const api = store.getReferrers ? await store.getReferrers(repository, digest) : undefined;
+  // A registry that stops answering (a proxy in front changed, a downgrade) is read through the tag from then on.
   if (store.getReferrers) referrersApiAnswers.set(store.location, api !== undefined);
-  const fallback = await fallbackRead;
   // Where the API answers, what sits under the tag is not the answer, even when it is not an index.
   if (api !== undefined && !options.fallbackToo) return distinct(api, where);
+  const fallback = await (tagRead ?? readTag());
   if ('error' in fallback) throw fallback.error;
   return distinct([...(api ?? []), ...fallback.read.index.manifests], where);
 }

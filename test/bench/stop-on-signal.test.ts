@@ -32,6 +32,7 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
       stdout += chunk;
       if (stdout.includes('\n')) break;
     }
+    assert.ok(stdout.includes('\n'), `the bench ended before its stack was up: ${stderr}`);
     const held = JSON.parse(stdout.split('\n')[0]) as { pids: Record<string, number>; dir: string };
     assert.deepEqual(Object.keys(held.pids).sort(), ['registry', 'requestCounter', 'server', 'worker']);
     for (const [name, pid] of Object.entries(held.pids)) assert.ok(running(pid), `the ${name} runs before the signal`);

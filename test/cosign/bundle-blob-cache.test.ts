@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { attestImageBundle, signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
+import { attestImageBundle, EMPTY_CONFIG_BLOB, signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
 import { createStatement } from '../../src/provenance/statement';
 import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
 import { CountersignError } from '../../src/errors';
@@ -118,7 +118,7 @@ describe('bundles through the blob cache', () => {
     const { repo, signer, pem } = await pushed();
     const proxy = await fixture.proxy();
     const store = new RegistryStore(proxy.address);
-    const emptyConfig = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';
+    const emptyConfig = EMPTY_CONFIG_BLOB.descriptor.digest;
     const counted = (method: string, url: string) =>
       (url.endsWith(`/blobs/${emptyConfig}`) && method === 'HEAD') || (method === 'GET' && url.endsWith(`/manifests/${fixture.image.digest}`));
     const attest = (n: number) => attestImageBundle(store, repo, fixture.image.digest, createStatement(`${proxy.address}/${repo}`, fixture.image.digest, `https://example.com/predicate/${n}`, { n }), signer);

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
+import { EMPTY_CONFIG_BLOB, signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
 import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
 import { CountersignError } from '../../src/errors';
 import { keyFingerprint } from '../../src/keys/public-key';
@@ -36,8 +36,8 @@ describe('bundle referrers: what the registry says it indexed', () => {
     test('answers the referrer PUT with OCI-Subject; the bundle is listed by the API and no fallback tag is written', async () => {
       const store = new RegistryStore(olareg.address);
       await pushImageTo(store, 'apps/indexed', image);
-      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 }, layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 }], subject: { mediaType: image.manifest.descriptor.mediaType, digest: image.digest, size: image.manifest.data.length } }));
-      await store.putBlob('apps/indexed', { data: Buffer.from('{}'), descriptor: { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 } });
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example+json', config: EMPTY_CONFIG_BLOB.descriptor, layers: [EMPTY_CONFIG_BLOB.descriptor], subject: { mediaType: image.manifest.descriptor.mediaType, digest: image.digest, size: image.manifest.data.length } }));
+      await store.putBlob('apps/indexed', EMPTY_CONFIG_BLOB);
       const put = await store.putReferrerManifest('apps/indexed', manifest, 'application/vnd.oci.image.manifest.v1+json');
       assert.equal(put.indexedFor, image.digest);
       const key = fixture.key('platform');
@@ -55,7 +55,7 @@ describe('bundle referrers: what the registry says it indexed', () => {
       await signImageBundle(store, 'apps/listed', image.digest, key.signer);
       const [indexed] = (await store.getReferrers('apps/listed', image.digest))!;
       // A manifest with no subject (so the API does not list it), named by a fallback index.
-      const empty = { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 };
+      const empty = EMPTY_CONFIG_BLOB.descriptor;
       const loose = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example+json', config: empty, layers: [empty] }));
       const looseDigest = await store.putManifest('apps/listed', `sha256:${createHash('sha256').update(loose).digest('hex')}`, loose, 'application/vnd.oci.image.manifest.v1+json');
       const tag = referrersFallbackTag(image.digest);

@@ -20,6 +20,7 @@ import { hasCode } from '../../src/errors';
 import { FileSigner } from '../../src/keys/file-signer';
 import { createProvenance } from '../../src/provenance/slsa';
 import { createAttestations, developerSign } from '../../src/promotion/steps';
+import type { TargetConfig } from '../../src/config';
 import type { ApprovalView } from '../../workflows/approval-messages';
 import { runCli } from '../support/cli';
 import { startHoldingProxy } from '../support/holding-proxy';
@@ -46,11 +47,22 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h', reminderEvery: '1m', ...(webhook ? { webhook } : {}) } });
     target.approval.reminderEveryMs = 1000;
     target.approval.deadlineMs = 600_000;
+    return park(target);
+  }
+
+  /** A promotion of a fresh variant of the example parked at `target`'s gate, and the pack the gate opened with. */
+  async function park(target: TargetConfig) {
     const dir = await variant();
     const { promotionId } = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
     const parked = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
     assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
-    return { promotionId, parked, dir };
+    const opened = await getApproval(env.client, promotionId);
+    return { promotionId, parked, dir, opened, first: opened.evidence?.digest ?? '' };
+  }
+
+  /** The pack's digest as an approver reads it now (`countersign evidence`, the console): the same code, live from the registry. */
+  async function packNow(promotionId: string): Promise<string> {
+    return evidencePackDigest(await assembleEvidencePack({ storeFor: () => env.store }, await readPromotionRecord(env.client, promotionId)));
   }
 
   async function until(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -82,14 +94,10 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     const hook = await startWebhookReceiver<Record<string, any>>();
     const { received } = hook;
     try {
-      const { promotionId, parked, dir } = await parkWithPackReadEverySecond(hook.url);
-
-      const opened = await getApproval(env.client, promotionId);
-      const first = opened.evidence?.digest;
-      assert.match(first ?? '', /^sha256:[0-9a-f]{64}$/, 'the gate shows the pack it read when it opened');
+      const { promotionId, parked, dir, opened, first } = await parkWithPackReadEverySecond(hook.url);
+      assert.match(first, /^sha256:[0-9a-f]{64}$/, 'the gate shows the pack it read when it opened');
       // The console and `countersign evidence` build the same pack: their digest is the gate's.
-      const stores = { storeFor: () => env.store };
-      assert.equal(evidencePackDigest(await assembleEvidencePack(stores, await readPromotionRecord(env.client, promotionId))), first);
+      assert.equal(await packNow(promotionId), first);
 
       // A statement naming no pack, and one naming a digest the gate never showed, are refused.
       await assert.rejects(voteOver(opened, 'alice', undefined), (e: unknown) => hasCode(e, 'EVIDENCE_STALE') && /names no evidence pack; the gate shows sha256:/.test((e as Error).message));
@@ -114,7 +122,7 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
         changed.dropped?.map((d) => [d.approver, d.evidence, d.why]),
         [['alice', first, `signed over evidence pack ${first}; the pack is now ${second}`]],
       );
-      assert.equal(evidencePackDigest(await assembleEvidencePack(stores, await readPromotionRecord(env.client, promotionId))), second, 'the console shows the new pack');
+      assert.equal(await packNow(promotionId), second, 'the console shows the new pack');
       // The console's page says which pack counts and whose vote stopped counting, and why.
       const app = createConsole({ client: env.client, storeFor: () => env.store, access: { login: false, passkeys: {} } });
       try {
@@ -165,16 +173,11 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     // reads, only a vote can make the gate see the new pack.
     const target = env.targetWith({ approval: { approvers: ['alice', 'bob'], required: 2, deadline: '1h' } });
     assert.equal(target.approval.evidenceCheckEveryMs, 3_600_000, 'the default: an hour');
-    const dir = await variant();
-    const { promotionId } = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
-    const parked = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
-    const opened = await getApproval(env.client, promotionId);
-    const first = opened.evidence!.digest;
+    const { promotionId, parked, dir, first } = await park(target);
 
     await signAnotherProvenance(dir, env.target.repository, parked.digest, 'a-build-the-gate-has-not-read');
     // What the approver reads (`countersign evidence`, the console): the new pack, which the gate has not read.
-    const second = evidencePackDigest(await assembleEvidencePack({ storeFor: () => env.store }, await readPromotionRecord(env.client, promotionId)));
+    const second = await packNow(promotionId);
     assert.notEqual(second, first);
     const before = await getApproval(env.client, promotionId);
     assert.equal(before.evidence!.digest, first, 'the gate has not read the new pack yet');
@@ -207,12 +210,7 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
     const proxy = await startHoldingProxy(env.stack.registry.address);
     t.after(() => proxy.close());
     const target = env.targetWith({ repository: `${proxy.address}/apps/evidence-race`, approval: { approvers: ['alice', 'bob', 'carol'], required: 2, deadline: '1h' } }, 'race');
-    const dir = await variant();
-    const { promotionId } = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
-    const parked = await waitForPromotion(env.client, promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-    assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
-    const opened = await getApproval(env.client, promotionId);
-    const first = opened.evidence!.digest;
+    const { promotionId, parked, dir, opened, first } = await park(target);
     await voteOver(opened, 'alice', first);
 
     proxy.delayBy((method, url) => method === 'GET' && /\/manifests\/sha256-[0-9a-f]{64}\.att$/.test(url), 20_000);
@@ -227,7 +225,7 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
 
     // The developer's key signs one more provenance while that read's answer is on its way.
     await signAnotherProvenance(dir, `${env.stack.registry.address}/apps/evidence-race`, parked.digest, 'a-build-during-the-read');
-    const second = evidencePackDigest(await assembleEvidencePack({ storeFor: () => env.store }, await readPromotionRecord(env.client, promotionId)));
+    const second = await packNow(promotionId);
     assert.notEqual(second, first);
 
     // carol's vote over the pack the gate shows meets quorum while bob's read is under way.
@@ -254,8 +252,7 @@ describe('evidence-bound quorum: votes count over the pack they were signed over
 
   it('a developer-signed attestation attached as a sigstore bundle on a legacy target also drops the votes over the old pack', async () => {
     // The target publishes the legacy format only.
-    const { promotionId, parked } = await parkWithPackReadEverySecond();
-    const first = (await getApproval(env.client, promotionId)).evidence!.digest;
+    const { promotionId, parked, first } = await parkWithPackReadEverySecond();
     await env.decideAs(promotionId, 'alice', 'approve', 'over the first pack');
 
     // As `cosign attest` (v3) would: a referrer under the fallback tag, no `.att` change.
