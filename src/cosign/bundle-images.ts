@@ -33,6 +33,21 @@ export const EMPTY_CONFIG_BLOB = { data: EMPTY_CONFIG, descriptor: { mediaType: 
 /** Referrers checked at once (their count is capped in referrers.ts). */
 export const BUNDLE_FETCH_CONCURRENCY = 4;
 
+export interface BundleReadOptions extends BlobReadOptions, ListReferrersOptions {
+  /**
+   * Read from the cache, then fetch again the referrers that count under the key (manifest and
+   * bundle): a read-back of what was published, which must fail when the registry no longer
+   * serves it, without fetching every other referrer of the image again.
+   */
+  freshWhereCounted?: boolean;
+  /**
+   * With freshWhereCounted: referrers the caller pushed a moment ago (the registry acknowledged
+   * the manifest, whose bundle it had just stored), not fetched again; the listing, read afresh,
+   * still has to name them.
+   */
+  pushedJustNow?: ReadonlySet<string>;
+}
+
 export interface VerifiedStatement {
   predicateType: string;
   statement: Statement;
@@ -55,13 +70,16 @@ export interface BundleEvidence {
  * and their bundles come from the process's blob cache unless `fresh`, as the `.sig`/`.att`
  * layers do (src/oci/blob-cache.ts).
  */
-export async function verifyImageBundles(store: Store, repository: string, digest: string, publicKey: string | KeyObject, options: BlobReadOptions & ListReferrersOptions = {}): Promise<BundleEvidence> {
+export async function verifyImageBundles(store: Store, repository: string, digest: string, publicKey: string | KeyObject, options: BundleReadOptions = {}): Promise<BundleEvidence> {
   const out: BundleEvidence = { signatures: 0, attestations: [], problems: [], examined: 0 };
   const referrers = (await listReferrers(store, repository, digest, options)).filter((d) => !d.artifactType || d.artifactType === BUNDLE_V03_MEDIA_TYPE);
   const checked = await mapLimit(referrers, BUNDLE_FETCH_CONCURRENCY, async (descriptor) => {
     const where = `bundle ${descriptor.digest.slice(0, 19)}`;
     try {
-      return { where, statement: await checkReferrer(store, repository, digest, descriptor, publicKey, options) };
+      const statement = await checkReferrer(store, repository, digest, descriptor, publicKey, options);
+      // The bytes are the digest's either way: what the fresh read adds is that the registry still serves them.
+      if (options.freshWhereCounted && statement !== 'not-a-bundle' && !options.pushedJustNow?.has(descriptor.digest)) await readReferrerBundle(store, repository, digest, descriptor, { fresh: true });
+      return { where, statement };
     } catch (err) {
       return { where, problem: asProblem(where, err) };
     }
@@ -144,16 +162,7 @@ const withKey = (signer: Signer): DsseBundleMaker => (payload, payloadType) => c
  * manifest's own field, or, when it has none, what the registry serves it as.
  */
 async function subjectOf(store: Store, repository: string, digest: string): Promise<Descriptor> {
-  const data = await blobCache.getManifest(store, repository, digest);
-  if (!data) throw new CountersignError('MANIFEST_UNKNOWN', `image ${store.location}/${repository}@${digest} does not exist`);
-  let declared: unknown;
-  try {
-    declared = (JSON.parse(data.toString('utf8')) as { mediaType?: unknown }).mediaType;
-  } catch {
-    declared = undefined;
-  }
-  if (typeof declared === 'string' && declared !== '') return { mediaType: declared, size: data.length, digest };
-  const image = await store.getManifest(repository, digest);
+  const image = await blobCache.getStoredManifest(store, repository, digest);
   if (!image) throw new CountersignError('MANIFEST_UNKNOWN', `image ${store.location}/${repository}@${digest} does not exist`);
   return { mediaType: image.mediaType, size: image.data.length, digest };
 }
@@ -204,49 +213,109 @@ async function prepareStatementBundle(store: Store, repository: string, digest: 
   return { manifest: Buffer.from(JSON.stringify(manifest), 'utf8'), annotations };
 }
 
+/** A statement a step signs into a bundle and pushes, unless the image already carries it. */
+export interface BundleWrite<Found> {
+  statement: object;
+  predicateType: string;
+  /** Whether it is already there, in what the step's look found. */
+  presentIn: (found: Found) => boolean;
+}
+
 /**
- * Signs (possibly slowly), then, one writer at a time for this image's bundles in this process,
- * looks again and pushes only when what `present` looks for is still missing: an attempt
- * overtaken while it signed writes nothing.
+ * Signs (possibly slowly) the statements not yet on the image, then, one writer at a time for this
+ * image's bundles in this process, looks again and pushes only those still missing: an attempt
+ * overtaken while it signed writes nothing. One look before signing and one under the lock serve
+ * every statement of the step. Resolves with the referrer manifest each was pushed as, undefined
+ * where nothing was written.
  */
-export async function pushBundleOnce(
+export async function pushBundlesOnce<Found>(
   store: Store,
   repository: string,
   digest: string,
-  statement: object,
-  predicateType: string,
+  writes: Array<BundleWrite<Found>>,
   makeBundle: DsseBundleMaker,
-  present: () => Promise<boolean>,
+  look: () => Promise<Found>,
   options: WriteOptions,
-): Promise<{ added: boolean }> {
-  if (await present()) return { added: false };
-  const prepared = await prepareStatementBundle(store, repository, digest, statement, predicateType, makeBundle);
+): Promise<Array<string | undefined>> {
+  const pushed: Array<string | undefined> = writes.map(() => undefined);
+  const before = await look();
+  const missing = writes.map((write, i) => ({ write, i })).filter(({ write }) => !write.presentIn(before));
+  if (missing.length === 0) return pushed;
+  const prepared = await Promise.all(missing.map(({ write }) => prepareStatementBundle(store, repository, digest, write.statement, write.predicateType, makeBundle)));
   return serialised(manifestKey(store.location, repository, `${digest}#bundles`), async () => {
-    if (await present()) return { added: false };
-    options.signal?.throwIfAborted();
-    try {
-      await pushReferrer(store, repository, digest, prepared.manifest, BUNDLE_V03_MEDIA_TYPE, prepared.annotations);
-    } catch (err) {
-      // The registry may have lost the empty config this process pushed earlier (it answers
-      // MANIFEST_BLOB_UNKNOWN, a retryable REGISTRY_ERROR): the step's next attempt pushes it again.
-      emptyConfigPushes.delete(`${store.location}/${repository}`);
-      throw err;
+    const now = await look();
+    for (const [n, { write, i }] of missing.entries()) {
+      if (write.presentIn(now)) continue;
+      options.signal?.throwIfAborted();
+      try {
+        pushed[i] = await pushReferrer(store, repository, digest, prepared[n].manifest, BUNDLE_V03_MEDIA_TYPE, prepared[n].annotations);
+      } catch (err) {
+        // The registry may have lost the empty config this process pushed earlier (it answers
+        // MANIFEST_BLOB_UNKNOWN, a retryable REGISTRY_ERROR): the step's next attempt pushes it again.
+        emptyConfigPushes.delete(`${store.location}/${repository}`);
+        throw err;
+      }
     }
-    return { added: true };
+    return pushed;
   });
+}
+
+/** The same statement, byte for byte once serialised: how a step knows it attached this one already. */
+export function sameStatement(a: unknown, b: unknown): boolean {
+  const hash = (s: unknown) => createHash('sha256').update(JSON.stringify(s)).digest('hex');
+  return hash(a) === hash(b);
+}
+
+export interface BundleWriteOptions extends WriteOptions {
+  /** Predicate types of which one statement by the key is enough: any such statement there counts as this one (a verification summary). */
+  anyOfType?: string[];
+}
+
+/**
+ * The bundle writes of a key: its cosign signature (when `sign`, first) and each statement, unless
+ * there by the same key (the same statement, or for `anyOfType` any of its predicate type).
+ */
+export function keyBundleWrites(digest: string, sign: boolean, statements: Statement[], anyOfType: string[] = []): Array<BundleWrite<BundleEvidence>> {
+  return [
+    ...(sign ? [{ statement: signatureStatement(digest), predicateType: COSIGN_SIGN_PREDICATE_TYPE, presentIn: (found: BundleEvidence) => found.signatures > 0 }] : []),
+    ...statements.map((statement) => ({
+      statement,
+      predicateType: statement.predicateType,
+      presentIn: anyOfType.includes(statement.predicateType)
+        ? (found: BundleEvidence) => found.attestations.some((a) => a.predicateType === statement.predicateType)
+        : (found: BundleEvidence) => found.attestations.some((a) => sameStatement(a.statement, statement)),
+    })),
+  ];
+}
+
+/**
+ * A key's cosign signature bundle (when `sign`) and attestation bundles for `digest`, each unless
+ * already there by the same key, from one look before signing and one under the lock. They are
+ * pushed in order, the signature first, each once the one before it was acknowledged.
+ */
+export async function signAndAttestBundles(
+  store: Store,
+  repository: string,
+  digest: string,
+  signer: Signer,
+  sign: boolean,
+  statements: Statement[],
+  options: BundleWriteOptions = {},
+): Promise<{ signatureAdded: boolean; attested: boolean[]; pushed: string[] }> {
+  const publicKey = await signer.publicKeyPem();
+  const writes = keyBundleWrites(digest, sign, statements, options.anyOfType);
+  const referrers = await pushBundlesOnce(store, repository, digest, writes, withKey(signer), () => verifyImageBundles(store, repository, digest, publicKey), options);
+  const added = referrers.map((r) => r !== undefined);
+  const pushed = referrers.filter((r): r is string => r !== undefined);
+  return sign ? { signatureAdded: added[0], attested: added.slice(1), pushed } : { signatureAdded: false, attested: added, pushed };
 }
 
 /** A cosign v3 signature bundle for `digest`, unless one by the same key is already there. */
 export async function signImageBundle(store: Store, repository: string, digest: string, signer: Signer, options: WriteOptions = {}): Promise<{ added: boolean }> {
-  const publicKey = await signer.publicKeyPem();
-  const present = async () => (await verifyImageBundles(store, repository, digest, publicKey)).signatures > 0;
-  return pushBundleOnce(store, repository, digest, signatureStatement(digest), COSIGN_SIGN_PREDICATE_TYPE, withKey(signer), present, options);
+  return { added: (await signAndAttestBundles(store, repository, digest, signer, true, [], options)).signatureAdded };
 }
 
 /** An attestation bundle for `digest`, unless the same statement signed by the same key is there. */
 export async function attestImageBundle(store: Store, repository: string, digest: string, statement: Statement, signer: Signer, options: WriteOptions = {}): Promise<{ added: boolean }> {
-  const hash = (s: unknown) => createHash('sha256').update(JSON.stringify(s)).digest('hex');
-  const publicKey = await signer.publicKeyPem();
-  const present = async () => (await verifyImageBundles(store, repository, digest, publicKey)).attestations.some((a) => hash(a.statement) === hash(statement));
-  return pushBundleOnce(store, repository, digest, statement, statement.predicateType, withKey(signer), present, options);
+  return { added: (await signAndAttestBundles(store, repository, digest, signer, false, [statement], options)).attested[0] };
 }

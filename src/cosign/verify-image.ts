@@ -8,7 +8,7 @@ import type { Signer } from '../keys/signer';
 import type { Store } from '../oci/store';
 import type { Statement } from '../provenance/statement';
 import { attachAttestations, verifyAttestations } from './attestations';
-import { attestImageBundle, signImageBundle, verifyImageBundles, type VerifiedStatement } from './bundle-images';
+import { signAndAttestBundles, signImageBundle, verifyImageBundles, type VerifiedStatement } from './bundle-images';
 import { writesBundle, writesLegacy, type SignatureFormat } from './formats';
 import { signImage, verifyImageSignatures } from './image-signatures';
 import { BUNDLE_V03_MEDIA_TYPE } from './bundle';
@@ -122,7 +122,24 @@ export async function attestImageIn(used: SignatureFormat, store: Store, reposit
     (await attachAttestations(store, repository, digest, statements, signer, options)).forEach((a, i) => a && added.add(i));
   }
   if (writesBundle(used)) {
-    for (const [i, statement] of statements.entries()) if ((await attestImageBundle(store, repository, digest, statement, signer, options)).added) added.add(i);
+    (await signAndAttestBundles(store, repository, digest, signer, false, statements, options)).attested.forEach((a, i) => a && added.add(i));
   }
   return statements.map((_, i) => added.has(i));
+}
+
+/**
+ * A developer step's writes in a format effectiveFormat already gave: the signature and the
+ * statements. The legacy `.sig` and `.att` go side by side (their settle waits overlap); the
+ * bundles go as one batch, one look before signing and one under the lock for all of them.
+ */
+export async function signAndAttestIn(used: SignatureFormat, store: Store, repository: string, digest: string, signer: Signer, statements: Statement[], options: WriteOptions = {}): Promise<{ signatureAdded: boolean; attested: boolean[] }> {
+  const [legacySignature, legacyAttested, bundles] = await Promise.all([
+    writesLegacy(used) ? signImage(store, repository, digest, signer, options) : undefined,
+    writesLegacy(used) ? attachAttestations(store, repository, digest, statements, signer, options) : undefined,
+    writesBundle(used) ? signAndAttestBundles(store, repository, digest, signer, true, statements, options) : undefined,
+  ]);
+  return {
+    signatureAdded: Boolean(legacySignature?.added) || Boolean(bundles?.signatureAdded),
+    attested: statements.map((_, i) => Boolean(legacyAttested?.[i]) || Boolean(bundles?.attested[i])),
+  };
 }

@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CountersignError } from '../errors';
-import type { Store } from './store';
+import type { Store, StoredManifest } from './store';
 import type { Blob } from './types';
 
 /** All cached blobs together: a few thousand signature layers and statements. */
@@ -34,8 +34,10 @@ export interface BlobReadOptions {
 export class BlobCache {
   private readonly entries = new Map<string, Buffer>();
   private total = 0;
-  /** Reads the cache answered, and reads it passed to the store (for tests and benchmarks). */
-  readonly counts = { hits: 0, misses: 0 };
+  /** Reads the cache answered, reads it passed to the store, and reads that joined one under way (for tests and benchmarks). */
+  readonly counts = { hits: 0, misses: 0, joined: 0 };
+  /** Non-fresh fetches under way, by key. */
+  private readonly reading = new Map<string, Promise<Buffer | undefined>>();
 
   constructor(
     readonly maxBytes = DEFAULT_BLOB_CACHE_MAX_BYTES,
@@ -63,6 +65,24 @@ export class BlobCache {
     return this.read(store, repository, digest, size, options, async () => (await store.getManifest(repository, digest, size))?.data);
   }
 
+  /**
+   * An image manifest by digest as stored, through the cache: its media type is the manifest's own
+   * field, or, when it has none (a Docker schema 2 manifest may not), what the store serves it as,
+   * asked of the store (uncached). Undefined when the store does not have it.
+   */
+  async getStoredManifest(store: Store, repository: string, digest: string, size?: number, options: BlobReadOptions = {}): Promise<StoredManifest | undefined> {
+    const data = await this.getManifest(store, repository, digest, size, options);
+    if (!data) return undefined;
+    let declared: unknown;
+    try {
+      declared = (JSON.parse(data.toString('utf8')) as { mediaType?: unknown }).mediaType;
+    } catch {
+      declared = undefined;
+    }
+    if (typeof declared === 'string' && declared !== '') return { data, mediaType: declared, digest };
+    return store.getManifest(repository, digest, size);
+  }
+
   private async read(store: Store, repository: string, digest: string, size: number | undefined, options: BlobReadOptions, fetch: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
     const key = keyOf(store, repository, digest);
     const held = options.fresh ? undefined : this.entries.get(key);
@@ -74,7 +94,25 @@ export class BlobCache {
       return Buffer.from(held);
     }
     if (held) this.drop(key);
+    // Steps read the same digest side by side (each bundle of a step names the same image): a read
+    // of it already under way answers them all. A fresh read neither joins one nor is joined.
+    const reading = options.fresh ? undefined : this.reading.get(key);
+    if (reading) {
+      this.counts.joined += 1;
+      const data = await reading;
+      return data && Buffer.from(data);
+    }
     this.counts.misses += 1;
+    const fetched = this.fetchAndKeep(key, digest, fetch);
+    if (!options.fresh) {
+      this.reading.set(key, fetched);
+      const done = () => this.reading.get(key) === fetched && this.reading.delete(key);
+      fetched.then(done, done);
+    }
+    return fetched;
+  }
+
+  private async fetchAndKeep(key: string, digest: string, fetch: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
     let data: Buffer | undefined;
     try {
       data = await fetch();
@@ -102,6 +140,7 @@ export class BlobCache {
 
   clear(): void {
     this.entries.clear();
+    this.reading.clear();
     this.total = 0;
   }
 

@@ -8,6 +8,7 @@ import { CountersignError } from '../errors';
 import type { FileEntry } from './build';
 import { sha256Hex } from './digest';
 import { DEFAULT_LAYER_MAX_UNCOMPRESSED_BYTES, gunzipBounded } from './gzip';
+import { blobCache } from './blob-cache';
 import { parseImageManifest } from './manifest';
 import type { Store } from './store';
 import { listTar, normaliseMode } from './tar';
@@ -25,9 +26,10 @@ export interface ImageFilesLimits {
 
 export async function imageFiles(store: Store, repository: string, digest: string, limits: ImageFilesLimits = {}): Promise<FileEntry[]> {
   const maxLayerBytes = limits.maxLayerBytes ?? DEFAULT_LAYER_MAX_UNCOMPRESSED_BYTES;
-  const stored = await store.getManifest(repository, digest);
+  // By digest: from the process's cache when this worker built or read the image.
+  const stored = await blobCache.getManifest(store, repository, digest);
   if (!stored) throw new CountersignError('MANIFEST_UNKNOWN', `image ${repository}@${digest} does not exist in ${store.location}`);
-  const manifest = parseImageManifest(stored.data, `${repository}@${digest}`);
+  const manifest = parseImageManifest(stored, `${repository}@${digest}`);
   if (manifest.layers.length > DEFAULT_IMAGE_MAX_LAYERS) {
     throw new CountersignError('INPUT_TOO_LARGE', `${repository}@${digest} has ${manifest.layers.length} layers, more than the ${DEFAULT_IMAGE_MAX_LAYERS} read`, {
       details: { count: manifest.layers.length, limit: DEFAULT_IMAGE_MAX_LAYERS },
@@ -36,7 +38,7 @@ export async function imageFiles(store: Store, repository: string, digest: strin
   const files = new Map<string, FileEntry>();
   for (const layer of manifest.layers) {
     if (!TAR_LAYERS.has(layer.mediaType)) throw new CountersignError('BAD_INPUT', `${repository}@${digest}: layer ${layer.digest} has media type ${layer.mediaType}, not a tar layer`);
-    const blob = await store.getBlob(repository, layer.digest, layer.size);
+    const blob = await blobCache.get(store, repository, layer.digest, layer.size);
     const tar = layer.mediaType.endsWith('gzip') ? await gunzipBounded(blob, maxLayerBytes, `layer ${layer.digest}`) : blob;
     for (const entry of listTar(tar)) {
       // A later layer's whiteouts remove what earlier layers added: one path, or (opaque) a whole directory.

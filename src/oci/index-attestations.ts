@@ -4,6 +4,7 @@
  * layers are in-toto statements. Nobody signed them, so they are reported and never counted as
  * evidence: anyone who can push an index can write them.
  */
+import { blobCache } from './blob-cache';
 import { isIndexMediaType, parseImageIndex, parseImageManifest } from './manifest';
 import type { Store } from './store';
 
@@ -40,7 +41,8 @@ export interface IndexContents {
  * (whether the image exists is for the signature checks to say), gives `isIndex: false`.
  */
 export async function readIndexContents(store: Store, repository: string, digest: string, maxRead = DEFAULT_INDEX_MAX_ATTESTATIONS_READ): Promise<IndexContents> {
-  const stored = await store.getManifest(repository, digest);
+  // By digest: from the process's cache when this worker built or read the image.
+  const stored = await blobCache.getStoredManifest(store, repository, digest);
   if (!stored || !isIndexMediaType(stored.mediaType)) return { isIndex: false, platforms: 0, attestations: [] };
   const index = parseImageIndex(stored.data, `${store.location}/${repository}@${digest}`);
   const marked = index.manifests.filter((d) => d.annotations?.[BUILDKIT_REFERENCE_TYPE] === BUILDKIT_ATTESTATION_MANIFEST);

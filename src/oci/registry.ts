@@ -49,6 +49,15 @@ export interface RegistryStoreOptions {
 
 const SHA256 = /^sha256:[0-9a-f]{64}$/;
 
+/**
+ * Largest blob sent in one request (POST with the bytes): signatures, statements, bundles and
+ * configs. A registry that ignores the body gets it twice once, so larger blobs (image layers)
+ * always take the two-request upload.
+ */
+export const SINGLE_REQUEST_UPLOAD_MAX_BYTES = 256 * 1024;
+/** Registries (by location) that stored a single-request upload (true) or answered it with a session (false). */
+const singleRequestUploads = new Map<string, boolean>();
+
 function isLoopback(host: string): boolean {
   const name = host.replace(/:\d+$/, '');
   return name === 'localhost' || name.startsWith('127.') || name === '[::1]';
@@ -119,11 +128,35 @@ export class RegistryStore implements Store {
     return data;
   }
 
+  /**
+   * Uploads a blob. A small one goes out as OCI's single-request upload (POST with `?digest=` and
+   * the bytes) to a registry not known to ignore it: olareg and others store it and answer 201, and
+   * need no HEAD first, since they answer 201 for a blob they already hold as well. A registry that
+   * answers 202 instead (distribution 2.8 opens a session and drops the body) continues with the
+   * PUT; it, and one that refuses the form outright, is remembered and gets the HEAD, POST and PUT
+   * from then on.
+   */
   async putBlob(repository: string, blob: Blob, options: { fresh?: boolean } = {}): Promise<void> {
     const { digest } = blob.descriptor;
+    if (blob.data.length <= SINGLE_REQUEST_UPLOAD_MAX_BYTES && singleRequestUploads.get(this.location) !== false) {
+      const single = await this.request('POST', `/${repository}/blobs/uploads/?digest=${encodeURIComponent(digest)}`, blob.data, { 'content-type': 'application/octet-stream' });
+      if (single.status === 201) {
+        singleRequestUploads.set(this.location, true);
+        return;
+      }
+      singleRequestUploads.set(this.location, false);
+      if (single.status === 202) return this.finishUpload(single, blob);
+      await single.body?.cancel().catch(() => undefined);
+    }
     if (!options.fresh && (await this.hasBlob(repository, digest))) return;
     const start = await this.request('POST', `/${repository}/blobs/uploads/`);
     if (start.status !== 202) throw await this.unexpected(`start upload of ${digest}`, start);
+    return this.finishUpload(start, blob);
+  }
+
+  /** Sends the bytes to the session a 202 opened, completing it with the digest. */
+  private async finishUpload(start: Response, blob: Blob): Promise<void> {
+    const { digest } = blob.descriptor;
     const location = start.headers.get('location');
     if (!location) throw new CountersignError('REGISTRY_ERROR', `${this.location} gave no upload location for ${digest}`);
     const uploadUrl = new URL(location, this.baseUrl);

@@ -1,8 +1,8 @@
 import { DEFAULT_SIGNATURE_FORMAT, writesBundle, writesLegacy, type SignatureFormat } from '../cosign/formats';
 import { verifyAttestations } from '../cosign/attestations';
-import { verifyImageBundles } from '../cosign/bundle-images';
+import { signAndAttestBundles, verifyImageBundles } from '../cosign/bundle-images';
 import { verifyImageSignatures } from '../cosign/image-signatures';
-import { attestImageIn, attestationCheck, collectImageEvidence, effectiveFormat, signImageIn, signatureCheck, type EvidenceCheck } from '../cosign/verify-image';
+import { attestImageIn, attestationCheck, collectImageEvidence, effectiveFormat, signAndAttestIn, signImageIn, signatureCheck, type EvidenceCheck } from '../cosign/verify-image';
 import { collectPinnedKeyless, keylessSourceChecks, keylessStatements, withKeyless } from '../sigstore/platform';
 import type { KeylessPin } from '../sigstore/pin';
 import { developerSignKeyless } from '../sigstore/sign-image';
@@ -76,6 +76,9 @@ export async function buildAndPush(deps: StepDeps, directory: string, target: Im
   const { store, path } = open(deps, target.repository);
   for (const blob of [...image.layers, image.config]) await store.putBlob(path, blob);
   await store.putManifest(path, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+  // Attest (the SBOM's file list), the bundles' subject and the release read them back by digest,
+  // in this worker more often than not (large layers are not kept).
+  for (const blob of [...image.layers, image.manifest]) blobCache.remember(store, path, blob);
   return { digest: image.digest, startedOn, finishedOn: now().toISOString(), files: image.files.length };
 }
 
@@ -165,10 +168,8 @@ export async function developerSign(
   const signer = await loadSigner(key.ref, key.passwordEnv, deps.env);
   // The format probe (Referrers API, fallback tag) once for the step, not once per write.
   const format = await effectiveFormat(target.signatureFormat ?? DEFAULT_SIGNATURE_FORMAT, store, path, target.digest);
-  // `.sig` and `.att` are separate manifests with their own locks and read-backs: written side by
-  // side, their 250 ms settle waits overlap instead of adding up.
-  const [signature, attested] = await Promise.all([signImageIn(format, store, path, target.digest, signer), attestImageIn(format, store, path, target.digest, loaded, signer)]);
-  return { signatureAdded: signature.added, attestationsAdded: attested.filter(Boolean).length };
+  const { signatureAdded, attested } = await signAndAttestIn(format, store, path, target.digest, signer, loaded);
+  return { signatureAdded, attestationsAdded: attested.filter(Boolean).length };
 }
 
 export interface Check {
@@ -380,6 +381,20 @@ export async function productionSign(
         inputAttestations: [...(facts.report.evidence ?? []), ...(approval ? [statementDescriptor(target.repository, target.digest, approval)] : [])],
       })
     : undefined;
+  if (format === 'bundle') {
+    // One batch: signed side by side, then under the lock the signature is pushed first and the
+    // approval record and summary only after it was acknowledged (nothing half-signed), from one
+    // look before signing and one under the lock. A summary by the key already there is enough.
+    const statements = [...(approval ? [approval] : []), ...(summary ? [summary] : [])];
+    const { signatureAdded, attested, pushed } = await signAndAttestBundles(store, path, target.digest, signer, true, statements, { ...options, anyOfType: [VSA_PREDICATE_TYPE] });
+    await confirmProductionSignature(store, path, target.digest, publicKeyPem, format, facts !== undefined, new Set(pushed));
+    return {
+      added: signatureAdded,
+      keyFingerprint: actual,
+      ...(approval ? { approvalRecordAdded: attested[0] } : {}),
+      ...(summary ? { summaryAdded: attested[approval ? 1 : 0] } : {}),
+    };
+  }
   // Read beside the signature's write: it looks only for a summary by the key.
   const summaryFormat = summary ? summaryFormatMissing(format, store, path, target.digest, publicKeyPem) : Promise.resolve(undefined);
   // Awaited below unless the signature fails first; then its error is the one reported.
@@ -443,15 +458,18 @@ async function summaryFormatMissing(format: SignatureFormat, store: Store, path:
 
 /**
  * Reads back what production signing left: exactly one legacy signature by the key (when written),
- * a bundle one at least. The layers are fetched from the registry, not the process's blob cache:
- * this is what customers will verify, so a blob the registry no longer serves must fail here.
+ * a bundle one at least. What counts is fetched from the registry, not the process's blob cache
+ * (the `.sig`/`.att` layers, the key's bundles and their manifests): this is what customers will
+ * verify, so a blob the registry no longer serves must fail here. Bundles this attempt pushed a
+ * moment ago (`pushedJustNow`) are not fetched again: the registry just acknowledged them, and
+ * the listing, read afresh, must still name them.
  */
-async function confirmProductionSignature(store: Store, path: string, digest: string, publicKeyPem: string, format: SignatureFormat, summary = false): Promise<void> {
+async function confirmProductionSignature(store: Store, path: string, digest: string, publicKeyPem: string, format: SignatureFormat, summary = false, pushedJustNow?: ReadonlySet<string>): Promise<void> {
   const fresh = { fresh: true };
   const [sigs, atts, bundles] = await Promise.all([
     writesLegacy(format) ? verifyImageSignatures(store, path, digest, publicKeyPem, fresh) : undefined,
     writesLegacy(format) && summary ? verifyAttestations(store, path, digest, publicKeyPem, fresh) : undefined,
-    writesBundle(format) ? verifyImageBundles(store, path, digest, publicKeyPem, fresh) : undefined,
+    writesBundle(format) ? verifyImageBundles(store, path, digest, publicKeyPem, { freshWhereCounted: true, ...(pushedJustNow ? { pushedJustNow } : {}) }) : undefined,
   ]);
   const where = `${store.location}/${path}@${digest}`;
   if (summary) {
@@ -475,7 +493,8 @@ async function confirmProductionSignature(store: Store, path: string, digest: st
 /** Points the release tag at the promoted digest (by copying the manifest bytes, never by re-resolving a tag). */
 export async function release(deps: StepDeps, target: ImageLocation, tag: string): Promise<{ reference: string }> {
   const { store, path } = open(deps, target.repository);
-  const manifest = await store.getManifest(path, target.digest);
+  // By digest, so the bytes may come from the process's cache; a registry that lost the image refuses the tag's PUT.
+  const manifest = await blobCache.getStoredManifest(store, path, target.digest);
   if (!manifest) throw new CountersignError('MANIFEST_UNKNOWN', `image ${target.repository}@${target.digest} vanished before release`);
   await store.putManifest(path, tag, manifest.data, manifest.mediaType);
   return { reference: `${target.repository}:${tag}@${target.digest}` };

@@ -4,8 +4,7 @@
  * certificate. Written once: a keyless signature (or the same statement) by an identity the
  * target trusts, already on the image, is the answer, looked for before signing and again after.
  */
-import { createHash } from 'node:crypto';
-import { COSIGN_SIGN_PREDICATE_TYPE, pushBundleOnce, signatureStatement } from '../cosign/bundle-images';
+import { COSIGN_SIGN_PREDICATE_TYPE, pushBundlesOnce, sameStatement, signatureStatement } from '../cosign/bundle-images';
 import type { WriteOptions } from '../cosign/signature-writes';
 import { CountersignError } from '../errors';
 import type { Store } from '../oci/store';
@@ -27,13 +26,12 @@ export async function developerSignKeyless(
   if (!pin.sign) throw new CountersignError('BAD_INPUT', "keyless developer signing needs the target's keyless.sign in the plan");
   const makeBundle = keylessBundleMaker(pin.sign, env);
   const trust = trustFromPin(pin);
-  const evidence = () => collectKeylessEvidence(store, repository, digest, trust);
-  const hash = (s: unknown) => createHash('sha256').update(JSON.stringify(s)).digest('hex');
-  const signature = await pushBundleOnce(store, repository, digest, signatureStatement(digest), COSIGN_SIGN_PREDICATE_TYPE, makeBundle, async () => (await evidence()).signatures.length > 0, options);
-  let attestationsAdded = 0;
-  for (const statement of statements) {
-    const present = async () => (await evidence()).attestations.some((a) => hash(a.statement) === hash(statement));
-    if ((await pushBundleOnce(store, repository, digest, statement, statement.predicateType, makeBundle, present, options)).added) attestationsAdded += 1;
-  }
-  return { signatureAdded: signature.added, attestationsAdded };
+  type Found = Awaited<ReturnType<typeof collectKeylessEvidence>>;
+  const writes = [
+    { statement: signatureStatement(digest), predicateType: COSIGN_SIGN_PREDICATE_TYPE, presentIn: (found: Found) => found.signatures.length > 0 },
+    ...statements.map((statement) => ({ statement, predicateType: statement.predicateType, presentIn: (found: Found) => found.attestations.some((a) => sameStatement(a.statement, statement)) })),
+  ];
+  // One look before signing and one under the lock for the signature and every statement.
+  const [signature, ...attested] = await pushBundlesOnce(store, repository, digest, writes, makeBundle, () => collectKeylessEvidence(store, repository, digest, trust), options);
+  return { signatureAdded: signature !== undefined, attestationsAdded: attested.filter((r) => r !== undefined).length };
 }

@@ -20,7 +20,7 @@ import { FIXTURE_KEY_PASSWORD, useRegistryFixture } from '../support/registry-fi
 const code = (c: string) => (e: unknown) => e instanceof CountersignError && e.code === c;
 
 describe('bundles through the blob cache', () => {
-  const fixture = useRegistryFixture({ name: 'bundles', keys: ['platform'] });
+  const fixture = useRegistryFixture({ name: 'bundles', keys: ['platform', 'developer'] });
 
   /** The image pushed to a fresh repository, and the platform key. */
   async function pushed() {
@@ -93,6 +93,39 @@ describe('bundles through the blob cache', () => {
     assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1, 'a cached read does not see the deletion (as for .sig/.att layers)');
     await assert.rejects(verifyImageBundles(store, repo, fixture.image.digest, pem, { fresh: true }), code('BLOB_UNKNOWN'));
     await assert.rejects(verifyImageBundles(store, repo, fixture.image.digest, pem), code('BLOB_UNKNOWN'), 'forgotten: the next read asks the registry');
+  });
+
+  test('a read-back (freshWhereCounted) fetches again only the referrers that count under the key, not those just pushed, and refuses one whose manifest the registry lost', async () => {
+    const { repo, signer, pem } = await pushed();
+    const developer = fixture.key('developer');
+    const proxy = await fixture.proxy();
+    const store = new RegistryStore(proxy.address);
+    await signImageBundle(store, repo, fixture.image.digest, developer.signer);
+    await attestImageBundle(store, repo, fixture.image.digest, createStatement(`${proxy.address}/${repo}`, fixture.image.digest, 'https://example.com/predicate/dev', {}), developer.signer);
+    await signImageBundle(store, repo, fixture.image.digest, signer);
+    const mine = (await verifyImageBundles(store, repo, fixture.image.digest, pem)).examined;
+    assert.equal(mine, 3, 'three bundles on the image');
+    const referrers = await listReferrers(store, repo, fixture.image.digest);
+    const platformReferrer = referrers[2].digest;
+    const [, , platformBlob] = await bundleBlobs(store, repo);
+
+    proxy.requests.splice(0);
+    const readBack = await verifyImageBundles(store, repo, fixture.image.digest, pem, { freshWhereCounted: true });
+    assert.equal(readBack.signatures, 1);
+    const fetched = proxy.requests.filter((r) => !r.includes('/referrers/') && !r.includes(referrersFallbackTag(fixture.image.digest)));
+    assert.deepEqual(fetched.sort(), [`GET /v2/${repo}/blobs/${platformBlob}`, `GET /v2/${repo}/manifests/${platformReferrer}`].sort(), "the platform key's bundle and its manifest, nothing of the developer's");
+
+    // What the caller pushed a moment ago is named by the listing and not fetched again.
+    proxy.requests.splice(0);
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem, { freshWhereCounted: true, pushedJustNow: new Set([platformReferrer]) })).signatures, 1);
+    assert.deepEqual(proxy.requests.filter((r) => !r.includes('/referrers/') && !r.includes(referrersFallbackTag(fixture.image.digest))), []);
+
+    const res = await fetch(`${fixture.registry.url}/v2/${repo}/manifests/${platformReferrer}`, { method: 'DELETE' });
+    assert.equal(res.status, 202, `DELETE manifest answered ${res.status}`);
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1, 'the cache alone does not see it');
+    const lost = await verifyImageBundles(store, repo, fixture.image.digest, pem, { freshWhereCounted: true });
+    assert.equal(lost.signatures, 0);
+    assert.deepEqual(lost.problems.map((p) => [p.where, p.code]).sort(), [[`bundle ${platformReferrer.slice(0, 19)}`, 'NOT_FOUND'], ...referrers.slice(0, 2).map((r) => [`bundle ${r.digest.slice(0, 19)}`, 'WRONG_KEY'])].sort());
   });
 
   test('attack, where it matters: production signing in the bundle format does not report a bundle the registry no longer serves', async () => {

@@ -48,9 +48,38 @@ describe('the blob cache', () => {
     const { repo, blob, store } = await pushed('hello');
     assert.deepEqual(await cache.get(store, repo, blob.descriptor.digest, blob.descriptor.size), blob.data);
     assert.deepEqual(await cache.get(store, repo, blob.descriptor.digest, blob.descriptor.size), blob.data);
-    assert.deepEqual(cache.counts, { hits: 1, misses: 1 });
+    assert.deepEqual(cache.counts, { hits: 1, misses: 1, joined: 0 });
     await cache.get(store, repo, blob.descriptor.digest, undefined, { fresh: true });
-    assert.deepEqual(cache.counts, { hits: 1, misses: 2 });
+    assert.deepEqual(cache.counts, { hits: 1, misses: 2, joined: 0 });
+  });
+
+  test('reads of one digest side by side share one fetch; a fresh read makes its own and is joined by none', async () => {
+    const cache = new BlobCache();
+    const { repo, blob, store, url } = await pushed('side by side');
+    proxy.requests.splice(0);
+    const reads = await Promise.all([1, 2, 3].map(() => cache.get(store, repo, blob.descriptor.digest, blob.descriptor.size)));
+    for (const read of reads) assert.deepEqual(read, blob.data);
+    reads[1][0] ^= 0xff;
+    assert.deepEqual(reads[2], blob.data, 'each caller has bytes of its own');
+    assert.deepEqual(proxy.requests, [`GET ${url}`]);
+    assert.deepEqual(cache.counts, { hits: 0, misses: 1, joined: 2 });
+
+    cache.clear();
+    proxy.requests.splice(0);
+    await Promise.all([cache.get(store, repo, blob.descriptor.digest), cache.get(store, repo, blob.descriptor.digest, undefined, { fresh: true }), cache.get(store, repo, blob.descriptor.digest, undefined, { fresh: true })]);
+    assert.deepEqual(proxy.requests, [`GET ${url}`, `GET ${url}`, `GET ${url}`]);
+  });
+
+  test('a read under way that fails fails those that joined it, and the next read fetches again', async () => {
+    const cache = new BlobCache();
+    const { repo, blob, store, url } = await pushed('joined failure');
+    const failedBefore = proxy.faults.failed;
+    proxy.failWith((method, u) => method === 'GET' && u === url, { status: 404, body: '{"errors":[{"code":"BLOB_UNKNOWN"}]}' });
+    const outcomes = await Promise.allSettled([1, 2].map(() => cache.get(store, repo, blob.descriptor.digest)));
+    proxy.heal();
+    assert.deepEqual(outcomes.map((o) => o.status === 'rejected' && code('BLOB_UNKNOWN')(o.reason)), [true, true]);
+    assert.equal(proxy.faults.failed - failedBefore, 1, 'one fetch for both');
+    assert.deepEqual(await cache.get(store, repo, blob.descriptor.digest), blob.data);
   });
 
   test('entries are per repository and per store: a blob cached for one says nothing about another', async () => {

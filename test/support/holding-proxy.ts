@@ -45,6 +45,8 @@ export interface HoldingProxy {
   heal(): void;
   /** How many requests were answered by failWith, and how many answers were delayed. */
   readonly faults: { failed: number; delayed: number };
+  /** Every request that reached the proxy, as `METHOD /path?query`, oldest first; a test may empty it. */
+  readonly requests: string[];
   close(): Promise<void>;
 }
 
@@ -70,7 +72,17 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
   let delayRule: { rule: ProxyRule; ms: number } | undefined;
   let headerRule: { rule: ProxyRule; headers: Record<string, string> } | undefined;
   const faults = { failed: 0, delayed: 0 };
+  const requests: string[] = [];
   const delays = new Set<NodeJS.Timeout>();
+
+  // An upstream that answers with an absolute URL of its own (distribution's upload Location) is
+  // sent back through the proxy, as a reverse proxy rewrites it: otherwise the next request would bypass it.
+  const throughProxy = (headers: http.IncomingHttpHeaders): http.IncomingHttpHeaders => {
+    const location = headers.location;
+    if (typeof location !== 'string' || !location.startsWith(`http://${upstream}/`)) return headers;
+    return { ...headers, location: `http://${address}${location.slice(`http://${upstream}`.length)}` };
+  };
+  let address = '';
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, stall: boolean, delayMs = 0) => {
     const extra = headerRule?.rule(req.method ?? '', req.url ?? '', req.headers) ? headerRule.headers : {};
@@ -83,7 +95,7 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
           const timer = setTimeout(() => {
             delays.delete(timer);
             if (res.destroyed) return;
-            res.writeHead(up.statusCode ?? 502, up.headers);
+            res.writeHead(up.statusCode ?? 502, throughProxy(up.headers));
             res.end(Buffer.concat(chunks));
           }, delayMs);
           delays.add(timer);
@@ -91,14 +103,14 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
         return;
       }
       if (!stall) {
-        res.writeHead(up.statusCode ?? 502, { ...up.headers, ...extra });
+        res.writeHead(up.statusCode ?? 502, { ...throughProxy(up.headers), ...extra });
         up.pipe(res);
         return;
       }
       const chunks: Buffer[] = [];
       up.on('data', (c: Buffer) => chunks.push(c));
       up.on('end', () => {
-        const { 'content-length': _length, 'transfer-encoding': _encoding, ...headers } = up.headers;
+        const { 'content-length': _length, 'transfer-encoding': _encoding, ...headers } = throughProxy(up.headers);
         res.writeHead(up.statusCode ?? 502, headers);
         const trickle = setInterval(() => res.write(' '), TRICKLE_MS);
         const finish = () => {
@@ -124,6 +136,7 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
   const server = http.createServer((req, res) => {
     const method = req.method ?? '';
     const url = req.url ?? '';
+    requests.push(`${method} ${url}`);
     if (rule?.(method, url, req.headers)) {
       held.set(res, req);
       arrived?.();
@@ -144,6 +157,7 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
     forward(req, res, stall, delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   const dropHeld = () => {
     rule = undefined;
     for (const res of held.keys()) res.socket?.destroy();
@@ -154,7 +168,7 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
     for (const finish of [...stalled]) finish();
   };
   return {
-    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    address,
     holdNext(next) {
       rule = next;
       return new Promise<void>((resolve) => (arrived = resolve));
@@ -191,6 +205,7 @@ export async function startHoldingProxy(upstream: string): Promise<HoldingProxy>
     get faults() {
       return { ...faults };
     },
+    requests,
     async close() {
       dropHeld();
       releaseStalled();

@@ -76,9 +76,22 @@ export function requestSigner(env: TestEnv, who: string): Promise<FileSigner> {
 }
 
 /** Starts a rotation (and so a ceremony) by hand, with the initiator's signed request, as `keys ceremony` does. */
+/** Each file's rotations start within this much of now (its own random offset), a second apart. */
+const processOffsetMs = Math.floor(Math.random() * 1e6);
+let rotationsStarted = 0;
+
+/**
+ * A start time for a rotation: rotation (and ceremony) ids carry it to the second, so two of one
+ * trust must never share one. Each call is at least a second past the one before in this process
+ * (a random offset alone let two rotations of one test collide, one time in a thousand), and the
+ * process's random offset keeps ids apart from those of other test files.
+ */
+export function rotationStartTime(): Date {
+  return new Date(Date.now() + processOffsetMs + ++rotationsStarted * 1000);
+}
+
 export async function startCeremony(env: TestEnv, config: Config, trust: string, initiator: string, opts: { deadlineMs?: number; retirePollMs?: number } = {}) {
-  // Rotation ids carry the start time to the second; an offset keeps parallel tests apart.
-  const at = new Date(Date.now() + Math.floor(Math.random() * 1e6));
+  const at = rotationStartTime();
   const { request, planDigest } = await signCeremonyRequest(config, trustConfig(config, trust), initiator, {
     signer: await requestSigner(env, initiator),
     scope: `rotation:${rotationIdFor(trust, at)}`,

@@ -33,7 +33,7 @@ import { runCli } from '../support/cli';
 import { buildFacts, copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
 import type { KmsTestServer } from '../support/kms-server';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
-import { join, requestSigner, runCeremony, trustTestConfig, until } from '../trust/support';
+import { join, requestSigner, rotationStartTime, runCeremony, trustTestConfig, until } from '../trust/support';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 const cosign = locateTool('cosign');
@@ -87,7 +87,7 @@ describe('attacks on key ceremonies and revocations', () => {
       const config = trustTestConfig(env, { kms: { endpoint: configured.address, aliasPrefix: 'countersign-refused' } }, 'refused');
       const evilDir = path.join(env.dir, 'evil-refused');
       const choices = await callersChoices({ dir: evilDir, backend: { type: 'kms', endpoint: callers.address, aliasPrefix: 'evil' } });
-      const at = new Date(Date.now() + Math.floor(Math.random() * 1e6));
+      const at = rotationStartTime();
       const rotationId = rotationIdFor('refused', at);
       // mallory signs for herself (the input names her as governance), then dave (in the roster, not in governance) does.
       const mallorys = await signStatement(
@@ -116,7 +116,7 @@ describe('attacks on key ceremonies and revocations', () => {
     it("with a governance member's valid request, runs with the worker's custodians, backend and directory: the caller's are never used", async () => {
       const config = trustTestConfig(env, { kms: { endpoint: configured.address, aliasPrefix: 'countersign-wrapped' } }, 'wrapped');
       const evilDir = path.join(env.dir, 'evil-wrapped');
-      const at = new Date(Date.now() + Math.floor(Math.random() * 1e6));
+      const at = rotationStartTime();
       const rotationId = rotationIdFor('wrapped', at);
       const { request, planDigest } = await signCeremonyRequest(config, trustConfig(config, 'wrapped'), 'erin', { signer: await requestSigner(env, 'erin'), scope: `rotation:${rotationId}` });
       const ceremonyId = ceremonyIdFor(rotationId);

@@ -24,7 +24,7 @@ import { TrustStore } from '../../src/trust/store';
 import { copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
 import type { KmsTestServer } from '../support/kms-server';
-import { join, requestSigner, runCeremony, startCeremony, trustTestConfig, until } from '../trust/support';
+import { join, requestSigner, rotationStartTime, runCeremony, startCeremony, trustTestConfig, until } from '../trust/support';
 import { runCosign } from '../vectors/cosign-bundle/produce';
 
 const HELM_CHART = path.resolve(__dirname, '../vectors/helm/demo');
@@ -77,7 +77,7 @@ describe('key ceremony', () => {
 
   it('a forged request ends the ceremony REFUSED before any custodian is asked, and makes no key', async () => {
     const config = trustTestConfig(env, {}, 'forged');
-    const at = new Date(Date.now() + Math.floor(Math.random() * 1e6));
+    const at = rotationStartTime();
     const { request } = await signCeremonyRequest(config, trustConfig(config, 'forged'), 'erin', { signer: await requestSigner(env, 'erin'), scope: `rotation:${rotationIdFor('forged', at)}` });
     // Someone with access to Temporal but not to erin's key re-signs her request with another key.
     const dave = await requestSigner(env, 'dave');

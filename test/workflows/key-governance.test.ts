@@ -15,7 +15,7 @@ import { runCli } from '../support/cli';
 import { TEST_PASSWORD, useTestEnv } from '../support/env';
 import { startMoto } from '../support/moto';
 import { startWebhookReceiver } from '../support/webhook-receiver';
-import { join, requestSigner, runCeremony, startCeremony, trustTestConfig, until } from '../trust/support';
+import { join, requestSigner, rotationStartTime, runCeremony, startCeremony, trustTestConfig, until } from '../trust/support';
 
 describe('key governance', () => {
   const env = useTestEnv();
@@ -25,7 +25,7 @@ describe('key governance', () => {
     const config = trustTestConfig(env, {}, 'replay');
     // A schedule's request is not spent by a run: whoever holds it can start a rotation under an id used before.
     const { request } = await signCeremonyRequest(config, trustConfig(config, 'replay'), 'erin', { signer: await requestSigner(env, 'erin'), scope: `schedule:${rotationScheduleId('replay')}` });
-    const at = new Date(Date.now() + Math.floor(Math.random() * 1e6));
+    const at = rotationStartTime();
     const { rotationId, ceremonyId } = await startRotation(env.client, { trust: 'replay', request, retirePollMs: 300 }, at);
     await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
     await join(env, ceremonyId, 'bob');
