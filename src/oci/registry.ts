@@ -133,8 +133,8 @@ export class RegistryStore implements Store {
    * the bytes) to a registry not known to ignore it: olareg and others store it and answer 201, and
    * need no HEAD first, since they answer 201 for a blob they already hold as well. A registry that
    * answers 202 instead (distribution 2.8 opens a session and drops the body) continues with the
-   * PUT; it, and one that refuses the form outright, is remembered and gets the HEAD, POST and PUT
-   * from then on.
+   * PUT; it, and one that refuses the form outright (4xx), is remembered and gets the HEAD, POST
+   * and PUT from then on. A 5xx or 429 fails the upload (retryable) and is not remembered.
    */
   async putBlob(repository: string, blob: Blob, options: { fresh?: boolean } = {}): Promise<void> {
     const { digest } = blob.descriptor;
@@ -144,6 +144,8 @@ export class RegistryStore implements Store {
         singleRequestUploads.set(this.location, true);
         return;
       }
+      // A registry in trouble (5xx, 429) says nothing about the form: the step's retry asks again.
+      if (single.status >= 500 || single.status === 429) throw await this.unexpected(`upload of ${digest}`, single);
       singleRequestUploads.set(this.location, false);
       if (single.status === 202) return this.finishUpload(single, blob);
       await single.body?.cancel().catch(() => undefined);

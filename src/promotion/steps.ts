@@ -76,9 +76,6 @@ export async function buildAndPush(deps: StepDeps, directory: string, target: Im
   const { store, path } = open(deps, target.repository);
   for (const blob of [...image.layers, image.config]) await store.putBlob(path, blob);
   await store.putManifest(path, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-  // Attest (the SBOM's file list), the bundles' subject and the release read them back by digest,
-  // in this worker more often than not (large layers are not kept).
-  for (const blob of [...image.layers, image.manifest]) blobCache.remember(store, path, blob);
   return { digest: image.digest, startedOn, finishedOn: now().toISOString(), files: image.files.length };
 }
 

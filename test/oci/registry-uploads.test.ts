@@ -5,11 +5,12 @@
  * session (202) and drops the bytes: the same call PUTs them, and from then on that registry gets
  * HEAD, POST and PUT. A registry that refuses the form outright (fake: the proxy answers 405 in
  * its place; neither registry here does) is uploaded to the long way in the same call, and
- * remembered.
+ * remembered; a 500 (faked the same way) fails the upload and is not held against the form.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { CountersignError } from '../../src/errors';
 import { RegistryStore, SINGLE_REQUEST_UPLOAD_MAX_BYTES } from '../../src/oci/registry';
 import type { Blob } from '../../src/oci/types';
 import { olaregPath, startOlareg, type RunningOlareg } from '../../src/stack/olareg';
@@ -68,6 +69,23 @@ describe('blob uploads: one request where the registry takes it', () => {
     });
 
     test('takes the single-request upload: a small blob costs one request, no HEAD', () => singleRequestUploads(proxy));
+
+    test('a 500 to the single-request POST (fake: the proxy answers in its place) fails the upload, retryable, and is not remembered against the form', async () => {
+      const troubled = await startHoldingProxy(olareg.address);
+      try {
+        const store = new RegistryStore(troubled.address);
+        troubled.failWith((method, url) => method === 'POST' && url.includes('?digest='), { status: 500, body: '{"errors":[{"code":"UNKNOWN"}]}' });
+        const blob = blobOf(700);
+        await assert.rejects(store.putBlob('apps/troubled', blob), (e: unknown) => e instanceof CountersignError && e.code === 'REGISTRY_ERROR' && /HTTP 500/.test(e.message));
+        assert.deepEqual(take(troubled), ['POST /v2/apps/troubled/blobs/uploads/?digest=D'], 'no fallback to the long way on a 5xx');
+        troubled.heal();
+        await store.putBlob('apps/troubled', blob);
+        assert.deepEqual(take(troubled), ['POST /v2/apps/troubled/blobs/uploads/?digest=D'], 'the next upload takes the single request again');
+        await storedAs(store, 'apps/troubled', blob);
+      } finally {
+        await troubled.close();
+      }
+    });
   });
 
   describe('distribution 2.8', () => {
