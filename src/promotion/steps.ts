@@ -490,8 +490,9 @@ async function confirmProductionSignature(store: Store, path: string, digest: st
 /** Points the release tag at the promoted digest (by copying the manifest bytes, never by re-resolving a tag). */
 export async function release(deps: StepDeps, target: ImageLocation, tag: string): Promise<{ reference: string }> {
   const { store, path } = open(deps, target.repository);
-  // By digest, so the bytes may come from the process's cache; a registry that lost the image refuses the tag's PUT.
-  const manifest = await blobCache.getStoredManifest(store, path, target.digest);
+  // From the registry, not the blob cache: an image deleted while it waited for approval is not
+  // put back under the release tag from this worker's memory.
+  const manifest = await store.getManifest(path, target.digest);
   if (!manifest) throw new CountersignError('MANIFEST_UNKNOWN', `image ${target.repository}@${target.digest} vanished before release`);
   await store.putManifest(path, tag, manifest.data, manifest.mediaType);
   return { reference: `${target.repository}:${tag}@${target.digest}` };
