@@ -3,7 +3,6 @@
  * sigstore v0.3 bundle holding a DSSE-signed in-toto statement, pushed as an OCI referrer of the
  * image. A signature is a statement of predicate type https://sigstore.dev/cosign/sign/v1.
  */
-import { createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { IN_TOTO_PAYLOAD_TYPE } from '../dsse/envelope';
 import type { Signer } from '../keys/signer';
@@ -262,8 +261,7 @@ export async function pushBundlesOnce<Found>(
 
 /** The same statement, byte for byte once serialised: how a step knows it attached this one already. */
 export function sameStatement(a: unknown, b: unknown): boolean {
-  const hash = (s: unknown) => createHash('sha256').update(JSON.stringify(s)).digest('hex');
-  return hash(a) === hash(b);
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 export interface BundleWriteOptions extends WriteOptions {
@@ -275,7 +273,7 @@ export interface BundleWriteOptions extends WriteOptions {
  * The bundle writes of a key: its cosign signature (when `sign`, first) and each statement, unless
  * there by the same key (the same statement, or for `anyOfType` any of its predicate type).
  */
-export function keyBundleWrites(digest: string, sign: boolean, statements: Statement[], anyOfType: string[] = []): Array<BundleWrite<BundleEvidence>> {
+function keyBundleWrites(digest: string, sign: boolean, statements: Statement[], anyOfType: string[] = []): Array<BundleWrite<BundleEvidence>> {
   return [
     ...(sign ? [{ statement: signatureStatement(digest), predicateType: COSIGN_SIGN_PREDICATE_TYPE, presentIn: (found: BundleEvidence) => found.signatures > 0 }] : []),
     ...statements.map((statement) => ({
