@@ -117,7 +117,7 @@ async function main(): Promise<void> {
         const t0 = Date.now();
         const started = await bench.promote({ target: 'bench', source: { directory: src }, build: BENCH_FACTS });
         const status = await waitForGate(client, started.promotionId, { pollMs: GATE_POLL_MS });
-        if (status.state === 'AWAITING_APPROVAL') await signAndDecide(client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver });
+        if (status.state === 'AWAITING_APPROVAL') await signAndDecide(client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver, view: status.approval });
         const final = (await client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;
         if (final.state !== 'PROMOTED') throw new Error(`${started.promotionId} ended ${final.state}: ${final.error}`);
         const ms = Date.now() - t0;

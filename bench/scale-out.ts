@@ -43,7 +43,7 @@ async function main(): Promise<void> {
         const started = await bench.promote({ target: 'bench', source: { directory: src }, build: BENCH_FACTS });
         const gate = await waitForGate(bench.client, started.promotionId, { pollMs: 500 });
         if (++atGate === Math.ceil(count / 2)) atHalfway?.();
-        if (gate.state === 'AWAITING_APPROVAL') await signAndDecide(bench.client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver });
+        if (gate.state === 'AWAITING_APPROVAL') await signAndDecide(bench.client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver, view: gate.approval });
         const final = (await bench.client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;
         if (final.state !== 'PROMOTED') throw new Error(`${started.promotionId} ended ${final.state}: ${final.error}`);
         return { ms: Date.now() - t0, digest: started.digest };

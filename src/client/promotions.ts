@@ -254,9 +254,21 @@ async function endedRefusal(client: Client, id: string, description: WorkflowExe
 export async function signAndDecide(
   client: Client,
   id: string,
-  request: { approver: string; decision: 'approve' | 'reject'; reason?: string; signer: Signer; evidence?: string },
+  request: {
+    approver: string;
+    decision: 'approve' | 'reject';
+    reason?: string;
+    signer: Signer;
+    evidence?: string;
+    /**
+     * The gate's view the caller already holds (waitForGate's answer carries it), to sign over
+     * without asking again. The run checks the statement either way: a view out of date signs
+     * over a pack or run it no longer shows, and the vote is refused.
+     */
+    view?: ApprovalView;
+  },
 ): Promise<ApprovalView> {
-  const view = await getApproval(client, id);
+  const view = request.view ?? (await getApproval(client, id));
   const signed = await signDecision(
     {
       promotionId: view.subject.id,

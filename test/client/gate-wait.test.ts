@@ -2,6 +2,8 @@
  * waitForGate on a real dev server, registry and worker: the waitForGate update answers once the
  * promotion is parked at the gate (no status polling: the answer is in history as an update), and
  * a run the update cannot answer for (it has ended) is waited for by the tolerant poll instead.
+ * The approver signs over the view that answer carries (signAndDecide's `view`); one altered by the
+ * caller signs over a digest the gate does not show and is refused.
  * The same run shows which states reach the CountersignState search attribute: only those a
  * listing asks for (workflows/promotion-messages.ts UNLISTED_STATES are left out).
  */
@@ -9,7 +11,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { waitForGate, waitForPromotion } from '../../src/client/promotions';
+import { getApproval, signAndDecide, waitForGate, waitForPromotion } from '../../src/client/promotions';
 import { SEARCH_ATTRIBUTES } from '../../workflows/promotion-messages';
 import { buildFacts } from '../support/env';
 import { useTestEnv } from '../support/env';
@@ -33,7 +35,14 @@ describe('waitForGate', () => {
 
     assert.deepEqual(upsertedStates(history.events ?? []), ['AUTHORIZING', 'AWAITING_APPROVAL']);
 
-    await env.decideAs(started.promotionId, 'alice', 'approve', 'gate-wait test');
+    // The approver signs over the view waitForGate answered with, not asking the gate again. A view
+    // the caller altered (another digest) signs over what the gate does not show: refused, not counted.
+    const alice = await env.signer('alice');
+    const altered = { ...gate.approval, subject: { ...gate.approval.subject, digest: `sha256:${'0'.repeat(64)}` } };
+    await assert.rejects(signAndDecide(env.client, started.promotionId, { approver: 'alice', decision: 'approve', signer: alice, view: altered }), (e: Error) => e.message.includes(`sha256:${'0'.repeat(64)}`));
+    assert.deepEqual((await getApproval(env.client, started.promotionId)).votes, []);
+    const counted = await signAndDecide(env.client, started.promotionId, { approver: 'alice', decision: 'approve', reason: 'gate-wait test', signer: alice, view: gate.approval });
+    assert.deepEqual(counted.votes.map((v) => [v.approver, v.evidence]), [['alice', gate.approval.evidence?.digest]]);
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
     const whole = await env.client.workflow.getHandle(started.promotionId).fetchHistory();

@@ -76,7 +76,7 @@ export const demoCommand: Command = {
       if (gate.state === 'AWAITING_APPROVAL') {
         say(`approving as ${DEMO_APPROVER}`);
         const signer = await FileSigner.load(path.join(keysDir, `${DEMO_APPROVER}.key`), DEMO_PASSWORD);
-        await signAndDecide(client, started.promotionId, { approver: DEMO_APPROVER, decision: 'approve', reason: 'demo: provenance and signatures checked', signer });
+        await signAndDecide(client, started.promotionId, { approver: DEMO_APPROVER, decision: 'approve', reason: 'demo: provenance and signatures checked', signer, view: gate.approval });
       }
       const final = await waitForPromotion(client, started.promotionId, { onUpdate: progress });
       const imageRef = `${final.repository}@${final.digest}`;
