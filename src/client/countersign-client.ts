@@ -52,6 +52,8 @@ export interface Decision {
   reason?: string;
   /** The evidence pack digest the approver read (countersign evidence); default: the pack the gate shows now. */
   evidence?: string;
+  /** The gate's view you already hold (`waitForGate(...).approval`): signed over without asking the gate again; the run checks the vote either way. */
+  view?: ApprovalView;
 }
 
 export class CountersignClient {

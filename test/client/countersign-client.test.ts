@@ -61,7 +61,10 @@ describe("CountersignClient, imported as 'countersign'", () => {
 
     const alice = await FileSigner.load(path.join(env.keysDir, 'alice.key'), TEST_PASSWORD);
     await assert.rejects(cs.approve(started.promotionId, { approver: 'bob', signer: alice }), (err) => hasCode(err, 'APPROVAL_REFUSED'));
-    const view = await cs.approve(started.promotionId, { approver: 'alice', signer: alice, reason: 'reviewed' });
+    // Signed over the view follow answered with (no second query); one naming another run is refused.
+    const otherRun = { ...waiting.approval, subject: { ...waiting.approval.subject, runId: 'another-run' } };
+    await assert.rejects(cs.approve(started.promotionId, { approver: 'alice', signer: alice, view: otherRun }), (err) => hasCode(err, 'APPROVAL_REFUSED') && /another-run/.test((err as Error).message));
+    const view = await cs.approve(started.promotionId, { approver: 'alice', signer: alice, reason: 'reviewed', view: waiting.approval });
     assert.match(view.summary, /alice/);
     const done = await cs.follow(started.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
