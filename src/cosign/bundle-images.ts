@@ -172,9 +172,10 @@ async function subjectOf(store: Store, repository: string, digest: string): Prom
  * next attempt pushes it again should the registry have lost it.
  */
 const emptyConfigPushes = new Map<string, Promise<void>>();
+const emptyConfigKey = (store: Store, repository: string) => `${store.location}/${repository}`;
 
 function pushEmptyConfig(store: Store, repository: string): Promise<void> {
-  const key = `${store.location}/${repository}`;
+  const key = emptyConfigKey(store, repository);
   let pushing = emptyConfigPushes.get(key);
   if (!pushing) {
     pushing = store.putBlob(repository, EMPTY_CONFIG_BLOB).then(() => undefined);
@@ -251,7 +252,7 @@ export async function pushBundlesOnce<Found>(
       } catch (err) {
         // The registry may have lost the empty config this process pushed earlier (it answers
         // MANIFEST_BLOB_UNKNOWN, a retryable REGISTRY_ERROR): the step's next attempt pushes it again.
-        emptyConfigPushes.delete(`${store.location}/${repository}`);
+        emptyConfigPushes.delete(emptyConfigKey(store, repository));
         throw err;
       }
     }
@@ -259,32 +260,38 @@ export async function pushBundlesOnce<Found>(
   });
 }
 
-/** The same statement, byte for byte once serialised: how a step knows it attached this one already. */
-export function sameStatement(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 export interface BundleWriteOptions extends WriteOptions {
   /** Predicate types of which one statement by the key is enough: any such statement there counts as this one (a verification summary). */
   anyOfType?: string[];
 }
 
+/** What a step's look found, as the writes need it: whether a signature is there, and the statements. */
+export interface FoundBundles<Found> {
+  hasSignature: (found: Found) => boolean;
+  attestations: (found: Found) => VerifiedStatement[];
+}
+
 /**
- * The bundle writes of a key: its cosign signature (when `sign`, first) and each statement, unless
- * there by the same key (the same statement, or for `anyOfType` any of its predicate type).
+ * A signer's bundle writes: the cosign signature (when `sign`, first) and each statement, unless
+ * there already (the same statement byte for byte once serialised, or, for `anyOfType`, any of
+ * its predicate type). A key's look and a keyless identity's give `found` their own way.
  */
-function keyBundleWrites(digest: string, sign: boolean, statements: Statement[], anyOfType: string[] = []): Array<BundleWrite<BundleEvidence>> {
+export function bundleWrites<Found>(digest: string, sign: boolean, statements: Statement[], found: FoundBundles<Found>, anyOfType: string[] = []): Array<BundleWrite<Found>> {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return [
-    ...(sign ? [{ statement: signatureStatement(digest), predicateType: COSIGN_SIGN_PREDICATE_TYPE, presentIn: (found: BundleEvidence) => found.signatures > 0 }] : []),
+    ...(sign ? [{ statement: signatureStatement(digest), predicateType: COSIGN_SIGN_PREDICATE_TYPE, presentIn: found.hasSignature }] : []),
     ...statements.map((statement) => ({
       statement,
       predicateType: statement.predicateType,
       presentIn: anyOfType.includes(statement.predicateType)
-        ? (found: BundleEvidence) => found.attestations.some((a) => a.predicateType === statement.predicateType)
-        : (found: BundleEvidence) => found.attestations.some((a) => sameStatement(a.statement, statement)),
+        ? (f: Found) => found.attestations(f).some((a) => a.predicateType === statement.predicateType)
+        : (f: Found) => found.attestations(f).some((a) => same(a.statement, statement)),
     })),
   ];
 }
+
+/** A key's look: the bundles that verify under it. */
+const KEY_FOUND: FoundBundles<BundleEvidence> = { hasSignature: (f) => f.signatures > 0, attestations: (f) => f.attestations };
 
 /**
  * A key's cosign signature bundle (when `sign`) and attestation bundles for `digest`, each unless
@@ -301,7 +308,7 @@ export async function signAndAttestBundles(
   options: BundleWriteOptions = {},
 ): Promise<{ signatureAdded: boolean; attested: boolean[]; pushed: string[] }> {
   const publicKey = await signer.publicKeyPem();
-  const writes = keyBundleWrites(digest, sign, statements, options.anyOfType);
+  const writes = bundleWrites(digest, sign, statements, KEY_FOUND, options.anyOfType);
   const referrers = await pushBundlesOnce(store, repository, digest, writes, withKey(signer), () => verifyImageBundles(store, repository, digest, publicKey), options);
   const added = referrers.map((r) => r !== undefined);
   const pushed = referrers.filter((r): r is string => r !== undefined);

@@ -466,7 +466,7 @@ async function confirmProductionSignature(store: Store, path: string, digest: st
   const [sigs, atts, bundles] = await Promise.all([
     writesLegacy(format) ? verifyImageSignatures(store, path, digest, publicKeyPem, fresh) : undefined,
     writesLegacy(format) && summary ? verifyAttestations(store, path, digest, publicKeyPem, fresh) : undefined,
-    writesBundle(format) ? verifyImageBundles(store, path, digest, publicKeyPem, { freshWhereCounted: true, ...(pushedJustNow ? { pushedJustNow } : {}) }) : undefined,
+    writesBundle(format) ? verifyImageBundles(store, path, digest, publicKeyPem, { freshWhereCounted: true, pushedJustNow }) : undefined,
   ]);
   const where = `${store.location}/${path}@${digest}`;
   if (summary) {

@@ -4,12 +4,12 @@
  * certificate. Written once: a keyless signature (or the same statement) by an identity the
  * target trusts, already on the image, is the answer, looked for before signing and again after.
  */
-import { COSIGN_SIGN_PREDICATE_TYPE, pushBundlesOnce, sameStatement, signatureStatement } from '../cosign/bundle-images';
+import { bundleWrites, pushBundlesOnce } from '../cosign/bundle-images';
 import type { WriteOptions } from '../cosign/signature-writes';
 import { CountersignError } from '../errors';
 import type { Store } from '../oci/store';
 import type { Statement } from '../provenance/statement';
-import { collectKeylessEvidence } from './image-evidence';
+import { collectKeylessEvidence, type KeylessImageEvidence } from './image-evidence';
 import { keylessBundleMaker } from './keyless-sign';
 import type { KeylessPin } from './pin';
 import { trustFromPin } from './platform';
@@ -26,11 +26,7 @@ export async function developerSignKeyless(
   if (!pin.sign) throw new CountersignError('BAD_INPUT', "keyless developer signing needs the target's keyless.sign in the plan");
   const makeBundle = keylessBundleMaker(pin.sign, env);
   const trust = trustFromPin(pin);
-  type Found = Awaited<ReturnType<typeof collectKeylessEvidence>>;
-  const writes = [
-    { statement: signatureStatement(digest), predicateType: COSIGN_SIGN_PREDICATE_TYPE, presentIn: (found: Found) => found.signatures.length > 0 },
-    ...statements.map((statement) => ({ statement, predicateType: statement.predicateType, presentIn: (found: Found) => found.attestations.some((a) => sameStatement(a.statement, statement)) })),
-  ];
+  const writes = bundleWrites<KeylessImageEvidence>(digest, true, statements, { hasSignature: (found) => found.signatures.length > 0, attestations: (found) => found.attestations });
   // One look before signing and one under the lock for the signature and every statement.
   const [signature, ...attested] = await pushBundlesOnce(store, repository, digest, writes, makeBundle, () => collectKeylessEvidence(store, repository, digest, trust), options);
   return { signatureAdded: signature !== undefined, attestationsAdded: attested.filter((r) => r !== undefined).length };
