@@ -29,14 +29,15 @@ import { droppingSpanProcessor, type Tracing } from '../src/telemetry/tracing';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
 /**
- * Bundled with every workflow: promotion metrics (workflows/observe-interceptors.ts) and
- * Temporal's OpenTelemetry workflow interceptors, whose spans leave the sandbox through the
- * `exporter` sink (dropped when this worker does not trace).
+ * Bundled with every workflow: promotion metrics (workflows/observe-interceptors.ts) and tracing
+ * (workflows/workflow-tracing.ts), with spans in a worker that traces and none in one that does
+ * not. Both give a run's calls the same shape, so either worker replays the other's runs; runs
+ * started before TRACING_SHAPE_PATCH keep Temporal's OpenTelemetry interceptors, whose spans leave
+ * the sandbox through the `exporter` sink (dropped when this worker does not trace).
  */
-export const WORKFLOW_INTERCEPTOR_MODULES = [
-  path.resolve(__dirname, '../workflows/observe-interceptors.ts'),
-  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
-];
+export function workflowInterceptorModules(options: { tracing: boolean }): string[] {
+  return [path.resolve(__dirname, '../workflows/observe-interceptors.ts'), path.resolve(__dirname, `../workflows/tracing-${options.tracing ? 'on' : 'off'}-interceptors.ts`)];
+}
 
 /**
  * Workflows kept in memory between tasks unless the worker is told otherwise. Each cached workflow
@@ -60,12 +61,17 @@ export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
  */
 const SHARED_WORKFLOW_MODULES = ['@noble/curves/p256', '@noble/hashes/sha256', path.resolve(__dirname, '../workflows/approval-signature.ts')];
 
-let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
+const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Bundles the workflow code once per process; tests and benches start many workers. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, preloadModules: SHARED_WORKFLOW_MODULES, logger: quietBundlerLogger });
-  return bundlePromise;
+/** Bundles the workflow code once per process and tracing mode; tests and benches start many workers. */
+export function workflowBundle(options: { tracing?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
+  const tracing = options.tracing ?? false;
+  let bundle = bundles.get(tracing);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: workflowInterceptorModules({ tracing }), preloadModules: SHARED_WORKFLOW_MODULES, logger: quietBundlerLogger });
+    bundles.set(tracing, bundle);
+  }
+  return bundle;
 }
 
 const quietBundlerLogger = {
@@ -171,7 +177,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: await workflowBundle({ tracing: options.tracing !== undefined }),
     activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,

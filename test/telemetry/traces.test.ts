@@ -11,7 +11,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { listPromotions } from '../../src/client/promotions';
+import { PROMOTION_WORKFLOW_TYPE, TASK_QUEUE } from '../../src/temporal-names';
 import { tracingRequested } from '../../src/telemetry/tracing';
 import { DEFAULT_SEAL_KEY_FILE } from '../../src/seal/keyring';
 import { TSX_LOADER, spawnWorkerProcess, waitForWorker } from '../../src/stack/worker-process';
@@ -123,6 +125,27 @@ describe('traces over OTLP from the CLI through the workflow and its activities'
     assert.match(seal.trim(), /^[0-9a-f]{64}$/, 'the worker made its seal key beside its configuration');
     assert.ok(!exported.includes(seal.trim()), 'no seal key');
     assert.ok(!/"key":"[^"]*(password|passphrase|secret|token)/i.test(exported), 'no secret-named attribute');
+  });
+
+  it('a start whose trace header cannot be read still runs on a worker that traces (attack: a caller writes the headers)', async () => {
+    // The header is the caller's to write: this one is not JSON. The run must come to its end (a
+    // refusal: the request is not signed), not fail its first workflow task over and over.
+    const connection = await Connection.connect({ address: env.stack.temporal.address });
+    try {
+      const garbage = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{not json') };
+      const client = new Client({ connection, interceptors: { workflow: [{ start: (input, next) => next({ ...input, headers: { ...input.headers, '_tracer-data': garbage } }) }] } });
+      const handle = await client.workflow.start(PROMOTION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: `traced-garbage-${process.pid}`, args: [{ request: { statement: 'x', signature: 'y' } }] });
+      let described = await handle.describe();
+      for (let i = 0; i < 120 && described.status.name === 'RUNNING'; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        described = await handle.describe();
+      }
+      assert.equal(described.status.name, 'COMPLETED', 'the run ended instead of retrying its first task');
+      const status = (await handle.result()) as { state: string; error?: string };
+      assert.equal(status.state, 'REFUSED', status.error);
+    } finally {
+      await connection.close();
+    }
   });
 
   it('tracing is on only when an OTLP endpoint is set, and OTEL_TRACES_EXPORTER=none turns it off', () => {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../../workers/worker';
+import { TRACING_SHAPE_PATCH } from '../../workflows/workflow-tracing';
 import { stepsOf } from '../../src/client/history-steps';
 import { TEST_KEY_PASSPHRASE } from '../helm/helpers';
 import { TEST_PASSWORD } from '../support/env';
@@ -16,19 +17,52 @@ const IDS = JSON.parse(fs.readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf
  * Promotions (each ending; one whose evidence pack changed at the gate), a chart release, a key
  * rotation and its ceremony: one per workflow in workflows/. Kept, not re-recorded, because runs
  * those versions started must still replay on this code: `promoted-previous-release`, recorded
- * before evidence-bound votes and fewer state writes, and `promoted-queued-steps`, recorded before
- * the short steps became local activities (LOCAL_STEPS_PATCH).
+ * before evidence-bound votes and fewer state writes, `promoted-queued-steps`, recorded before
+ * the short steps became local activities (LOCAL_STEPS_PATCH), and the two `-temporal-interceptors`
+ * histories, recorded before workflow calls took the fixed tracing shape (TRACING_SHAPE_PATCH).
  */
-const NAMES = ['promoted', 'promoted-previous-release', 'promoted-queued-steps', 'verify-rejected', 'approver-rejected', 'expired', 'evidence-changed', 'chart-released', 'key-rotation', 'key-ceremony'];
+const NAMES = [
+  'promoted',
+  'promoted-previous-release',
+  'promoted-queued-steps',
+  'promoted-temporal-interceptors',
+  'verify-rejected',
+  'approver-rejected',
+  'expired',
+  'evidence-changed',
+  'chart-released',
+  'key-rotation',
+  'key-ceremony',
+  'key-ceremony-temporal-interceptors',
+];
+/** Recorded before TRACING_SHAPE_PATCH: their calls go through Temporal's OpenTelemetry interceptors. */
+const BEFORE_TRACING_SHAPE = new Set(['promoted-previous-release', 'promoted-queued-steps', 'promoted-temporal-interceptors', 'key-ceremony-temporal-interceptors']);
+const readHistory = (name: string) => historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8')));
+const patchesIn = (name: string) =>
+  (readHistory(name).events ?? []).flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') return [];
+    return [Buffer.from(marker.details?.['patch-data']?.payloads?.[0]?.data ?? new Uint8Array()).toString('utf8')];
+  });
 
 describe('replay of committed histories (determinism guard)', () => {
   for (const name of NAMES) {
-    it(`replays ${name}.json with the current workflow code`, async () => {
-      const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8')));
-      assert.ok((history.events ?? []).length > 10, 'the history holds a real run');
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, IDS[name] ?? `replay-${name}`);
-    });
+    // A worker that traces and one that does not give a run's calls the same shape: each replays every history.
+    for (const tracing of [false, true]) {
+      it(`replays ${name}.json with the current workflow code, on a worker ${tracing ? 'that traces' : 'without tracing'}`, async () => {
+        const history = readHistory(name);
+        assert.ok((history.events ?? []).length > 10, 'the history holds a real run');
+        await Worker.runReplayHistory({ workflowBundle: await workflowBundle({ tracing }) }, history, IDS[name] ?? `replay-${name}`);
+      });
+    }
   }
+
+  it('covers both tracing shapes: Temporal\'s interceptors (before TRACING_SHAPE_PATCH) and the fixed one', () => {
+    for (const name of NAMES) {
+      const marked = patchesIn(name).some((p) => p.includes(TRACING_SHAPE_PATCH));
+      assert.equal(marked, !BEFORE_TRACING_SHAPE.has(name), `${name}: ${marked ? 'has' : 'lacks'} the ${TRACING_SHAPE_PATCH} marker`);
+    }
+  });
 
   it('covers both ways a promotion runs its short steps: queued (before LOCAL_STEPS_PATCH) and local', () => {
     const stepsIn = (name: string) => stepsOf(historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8'))).events ?? []);
