@@ -17,7 +17,7 @@ const OFFLINE_SIGNING_CONFIG = '{"mediaType":"application/vnd.dev.sigstore.signi
 
 export interface ByHandSetup {
   cosign: string;
-  /** host:port the registry (or the counting proxy) answers on. */
+  /** host:port the registry answers on. */
   registry: string;
   keysDir: string;
   password: string;

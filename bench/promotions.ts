@@ -6,8 +6,8 @@
  *  - by hand: the same steps with stock cosign processes (bench/by-hand.ts), one after another.
  * At each level (BENCH_LEVELS, default 1,10,50 at once; level 1 runs BENCH_SERIAL promotions one
  * after another) it prints promotions/s, p50/p95 start -> PROMOTED, the ratios to the floor and to
- * by hand, registry requests per promotion (counted by a proxy in front of the registry) and CPU
- * per promotion for each process (worker, Temporal server, registry, client, the counting proxy)
+ * by hand, registry requests per promotion (counted from the registry's own request log) and CPU
+ * per promotion for each process (worker, Temporal server, registry, client)
  * from /proc. BENCH_BY_HAND (default 10) sets the by-hand sample count; 0 skips it.
  * At level 1 it also prints each step's time (scheduled -> completed, from the workflow history),
  * median over the serial runs. Raw figures go to bench/results/promotions.json.

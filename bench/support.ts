@@ -2,7 +2,7 @@
  * What every benchmark starts from: the embedded stack, bench keys, a target config, the worker as
  * its own process (so its memory can be read), and a client. Kept out of the measured loops.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -15,9 +15,11 @@ import type { Signer } from '../src/keys/signer';
 import type { SignatureFormat } from '../src/cosign/formats';
 import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
 import { startOlareg } from '../src/stack/olareg';
+import { startRegistry } from '../src/stack/registry';
 import { spawnWorkerProcess, TSX_LOADER, waitForWorker } from '../src/stack/worker-process';
 import { TASK_QUEUE } from '../src/temporal-names';
 import { FLOOR_TASK_QUEUE } from './floor/workflows';
+import { RegistryRequestLog } from './request-counter';
 
 export const BENCH_PASSWORD = 'bench-only-passphrase';
 export const BENCH_APPROVER = 'bench-approver';
@@ -38,7 +40,7 @@ export interface BenchStack {
   workerPid: number;
   /** Processes whose CPU the bench reports: worker, Temporal server, registry (and the floor worker when started). */
   pids: Record<string, number>;
-  /** host:port the worker's targets name: the counting proxy when requests are counted, else the registry. */
+  /** host:port of the registry the worker's targets name. */
   registryAddress: string;
   /** Registry requests by method since the last reset (empty when not counted). */
   registryRequests(): Promise<Record<string, number>>;
@@ -62,7 +64,7 @@ export interface BenchTarget {
 }
 
 export interface BenchStackOptions {
-  /** Put a counting proxy (bench/request-counter.ts) between the worker and the registry. */
+  /** Count the requests the registry answers, from its own request log (bench/request-counter.ts). */
   countRequests?: boolean;
   /** Also start the floor workflow's worker (bench/floor/) on its own task queue. */
   floor?: boolean;
@@ -105,12 +107,16 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     stopping.add(() => fs.rm(dir, { recursive: true, force: true }));
     const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
     stopping.add(() => stack.stop());
-    const olareg = options.registry === 'olareg' ? await startOlareg() : undefined;
+    // Counted requests come from the registry's own request log; when counting, distribution gets
+    // its own instance with its access log on (the embedded stack's stays quiet).
+    const registryLog = options.countRequests ? path.join(dir, 'registry-requests.log') : undefined;
+    const olareg = options.registry === 'olareg' ? await startOlareg({ logFile: registryLog, logRequests: Boolean(registryLog) }) : undefined;
     if (olareg) stopping.add(() => olareg.stop());
-    const registry = olareg ?? stack.registry;
-    const counter = options.countRequests ? await startRequestCounter(registry.address) : undefined;
-    if (counter) stopping.add(() => void counter.process.kill('SIGTERM'));
-    const registryAddress = counter?.address ?? registry.address;
+    const countedDistribution = !olareg && registryLog ? await startRegistry({ rootDir: path.join(dir, 'registry'), logFile: registryLog, logRequests: true }) : undefined;
+    if (countedDistribution) stopping.add(() => countedDistribution.stop());
+    const registry = olareg ?? countedDistribution ?? stack.registry;
+    const counter = registryLog ? new RegistryRequestLog(registryLog, process.env.BENCH_REQUEST_LOG) : undefined;
+    const registryAddress = registry.address;
     const keysDir = path.join(dir, 'keys');
     for (const name of ['dev', 'platform', BENCH_APPROVER, BENCH_INITIATOR]) await writeKeyPair(keysDir, name, BENCH_PASSWORD);
     const configFile = path.join(dir, 'countersign.yaml');
@@ -147,11 +153,11 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
       stack,
       client,
       workerPid: worker.pid!,
-      pids: { worker: worker.pid!, server: stack.temporal.pid, registry: registry.pid, ...(floor ? { floorWorker: floor.pid! } : {}), ...(counter ? { requestCounter: counter.process.pid! } : {}) },
+      pids: { worker: worker.pid!, server: stack.temporal.pid, registry: registry.pid, ...(floor ? { floorWorker: floor.pid! } : {}) },
       registryAddress,
-      registryRequests: async () => (counter ? counter.ask<Record<string, number>>('read', 'counts') : {}),
+      registryRequests: async () => (counter ? counter.read() : {}),
       resetRegistryRequests: async () => {
-        if (counter) await counter.ask('reset', 'reset');
+        if (counter) await counter.reset();
       },
       approver,
       addWorker: async () => {
@@ -219,37 +225,6 @@ async function waitForPoller(connection: Connection, pid: number, logFile: strin
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`worker ${pid} did not poll within 60 s; see ${logFile}`);
-}
-
-interface RequestCounter {
-  address: string;
-  process: ChildProcess;
-  ask<T>(message: string, answerKey: string): Promise<T>;
-}
-
-async function startRequestCounter(registry: string): Promise<RequestCounter> {
-  const child = fork(path.join(__dirname, 'request-counter.ts'), [registry], { execArgv: ['--import', TSX_LOADER], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let exited: Error | undefined;
-  const waiting = new Set<(err: Error) => void>();
-  child.once('exit', (code) => {
-    exited = new Error(`the request counter exited (${code})`);
-    for (const fail of waiting) fail(exited);
-  });
-  const ask = <T>(message: string | undefined, answerKey: string) =>
-    new Promise<T>((resolve, reject) => {
-      if (exited) return reject(exited);
-      const onMessage = (m: Record<string, unknown>) => {
-        if (!(answerKey in m)) return;
-        child.off('message', onMessage);
-        waiting.delete(reject);
-        resolve(m[answerKey] as T);
-      };
-      child.on('message', onMessage);
-      waiting.add(reject);
-      if (message) child.send(message);
-    });
-  const port = await ask<number>(undefined, 'listening');
-  return { address: `127.0.0.1:${port}`, process: child, ask };
 }
 
 async function startFloorWorker(address: string, logFile: string): Promise<ChildProcess> {

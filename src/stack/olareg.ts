@@ -24,7 +24,14 @@ export interface RunningOlareg extends RunningService {
   address: string;
 }
 
-export async function startOlareg(): Promise<RunningOlareg> {
+export interface OlaregOptions {
+  /** Where olareg's output goes (kept in memory when omitted). */
+  logFile?: string;
+  /** Log a line for every request answered (olareg's trace level), as a bench counts them. */
+  logRequests?: boolean;
+}
+
+export async function startOlareg(options: OlaregOptions = {}): Promise<RunningOlareg> {
   const command = olaregPath();
   if (!command) throw new CountersignError('STACK_ERROR', 'olareg is not installed: run `bash scripts/toolchain.sh olareg`');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-olareg-'));
@@ -32,8 +39,8 @@ export async function startOlareg(): Promise<RunningOlareg> {
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
     // Garbage collection off: a test's untagged referrers must not vanish under it.
-    const args = ['serve', '--addr', '127.0.0.1', '--port', String(port), '--dir', dir, '--gc-frequency', '-1s', '--api-delete'];
-    const proc = await ServiceProcess.start({ name: 'olareg', command, args, cwd: dir });
+    const args = [...(options.logRequests ? ['-v', 'trace'] : []), 'serve', '--addr', '127.0.0.1', '--port', String(port), '--dir', dir, '--gc-frequency', '-1s', '--api-delete'];
+    const proc = await ServiceProcess.start({ name: 'olareg', command, args, cwd: dir, logFile: options.logFile });
     try {
       await proc.waitUntilReady(async () => (await probeRegistry(address)) === 200, { timeoutMs: 15_000, intervalMs: 50, what: `GET http://${address}/v2/` });
     } catch (err) {

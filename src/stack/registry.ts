@@ -23,6 +23,8 @@ export interface RegistryOptions {
   logFile?: string;
   /** Let the registry outlive this process (for `countersign dev up`). */
   detached?: boolean;
+  /** Write an access log line for every request answered, as a bench counts them. */
+  logRequests?: boolean;
   /** How long to wait for GET /v2/ to answer 200 (default 15 s). */
   startTimeoutMs?: number;
   /** Path of docker-registry; default: requireTool('docker-registry'). */
@@ -40,10 +42,10 @@ export interface RunningRegistry extends RunningService {
 }
 
 /** The distribution 2.8 configuration countersign runs the registry with. */
-export function registryConfig(opts: { dataDir: string; port: number }): Record<string, unknown> {
+export function registryConfig(opts: { dataDir: string; port: number; logRequests?: boolean }): Record<string, unknown> {
   return {
     version: 0.1,
-    log: { level: 'warn', accesslog: { disabled: true }, fields: { service: 'registry' } },
+    log: { level: 'warn', accesslog: { disabled: !opts.logRequests }, fields: { service: 'registry' } },
     storage: {
       filesystem: { rootdirectory: opts.dataDir },
       delete: { enabled: true },
@@ -100,7 +102,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
     const port = opts.port ?? (await freePort());
     const address = `127.0.0.1:${port}`;
     try {
-      fs.writeFileSync(configFile, stringify(registryConfig({ dataDir, port })), { mode: 0o600 });
+      fs.writeFileSync(configFile, stringify(registryConfig({ dataDir, port, logRequests: opts.logRequests })), { mode: 0o600 });
     } catch (err) {
       throw new CountersignError('STACK_ERROR', `registry: cannot write ${configFile}: ${(err as Error).message}`, { cause: err });
     }
