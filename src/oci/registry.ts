@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { request as undiciRequest } from 'undici';
 import { CountersignError } from '../errors';
-import { readBounded, readPrefix } from './bounded-body';
+import { readBounded, readPrefix, type BodyResponse, type ResponseBody } from './bounded-body';
 import { DEFAULT_MANIFEST_MAX_BYTES, parseImageIndex } from './manifest';
 import type { Store, StoredManifest } from './store';
 import type { Blob, Descriptor } from './types';
@@ -98,12 +99,15 @@ export class RegistryStore implements Store {
   async ping(): Promise<void> {
     const res = await this.request('GET', '/');
     if (res.status !== 200 && res.status !== 401) throw await this.unexpected('GET /v2/', res);
+    discard(res);
   }
 
   async hasBlob(repository: string, digest: string): Promise<boolean> {
     const res = await this.request('HEAD', `/${repository}/blobs/${digest}`);
-    if (res.status === 200) return true;
-    if (res.status === 404) return false;
+    if (res.status === 200 || res.status === 404) {
+      discard(res);
+      return res.status === 200;
+    }
     throw await this.unexpected(`HEAD blob ${digest}`, res);
   }
 
@@ -113,7 +117,7 @@ export class RegistryStore implements Store {
     const bound = this.bound(what, size, this.limits.maxBlobBytes, this.limits.maxUnsizedBlobBytes);
     const res = await this.request('GET', `/${repository}/blobs/${digest}`);
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => undefined);
+      discard(res);
       throw new CountersignError('BLOB_UNKNOWN', `blob ${digest} not found in ${this.location}/${repository}`);
     }
     if (res.status !== 200) throw await this.unexpected(`GET blob ${digest}`, res);
@@ -141,30 +145,33 @@ export class RegistryStore implements Store {
     if (blob.data.length <= SINGLE_REQUEST_UPLOAD_MAX_BYTES && singleRequestUploads.get(this.location) !== false) {
       const single = await this.request('POST', `/${repository}/blobs/uploads/?digest=${encodeURIComponent(digest)}`, blob.data, { 'content-type': 'application/octet-stream' });
       if (single.status === 201) {
+        discard(single);
         singleRequestUploads.set(this.location, true);
         return;
       }
       // A registry in trouble (5xx, 429) says nothing about the form: the step's retry asks again.
       if (single.status >= 500 || single.status === 429) throw await this.unexpected(`upload of ${digest}`, single);
       singleRequestUploads.set(this.location, false);
+      discard(single);
       if (single.status === 202) return this.finishUpload(single, blob);
-      await single.body?.cancel().catch(() => undefined);
     }
     if (!options.fresh && (await this.hasBlob(repository, digest))) return;
     const start = await this.request('POST', `/${repository}/blobs/uploads/`);
     if (start.status !== 202) throw await this.unexpected(`start upload of ${digest}`, start);
+    discard(start);
     return this.finishUpload(start, blob);
   }
 
   /** Sends the bytes to the session a 202 opened, completing it with the digest. */
-  private async finishUpload(start: Response, blob: Blob): Promise<void> {
+  private async finishUpload(start: RegistryResponse, blob: Blob): Promise<void> {
     const { digest } = blob.descriptor;
-    const location = start.headers.get('location');
+    const location = header(start, 'location');
     if (!location) throw new CountersignError('REGISTRY_ERROR', `${this.location} gave no upload location for ${digest}`);
     const uploadUrl = new URL(location, this.baseUrl);
     uploadUrl.searchParams.set('digest', digest);
     const done = await this.request('PUT', uploadUrl, blob.data, { 'content-type': 'application/octet-stream' });
     if (done.status !== 201) throw await this.unexpected(`upload of ${digest}`, done);
+    discard(done);
   }
 
   async getManifest(repository: string, reference: string, size?: number): Promise<StoredManifest | undefined> {
@@ -172,7 +179,7 @@ export class RegistryStore implements Store {
     const bound = this.bound(what, size, this.limits.maxManifestBytes, this.limits.maxManifestBytes);
     const res = await this.request('GET', `/${repository}/manifests/${reference}`, undefined, { accept: MANIFEST_ACCEPT });
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => undefined);
+      discard(res);
       return undefined;
     }
     if (res.status !== 200) throw await this.unexpected(`GET manifest ${repository}:${reference}`, res);
@@ -184,7 +191,7 @@ export class RegistryStore implements Store {
     if (reference.startsWith('sha256:') && digest !== reference) {
       throw new CountersignError('DIGEST_MISMATCH', `manifest ${repository}@${reference} served with digest ${digest}`);
     }
-    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim() || mediaTypeFromBody(data);
+    const mediaType = (header(res, 'content-type') ?? '').split(';')[0].trim() || mediaTypeFromBody(data);
     return { data, mediaType, digest };
   }
 
@@ -193,12 +200,12 @@ export class RegistryStore implements Store {
   }
 
   async putReferrerManifest(repository: string, data: Buffer, mediaType: string): Promise<{ digest: string; indexedFor?: string }> {
-    const { digest, headers } = await this.storeManifest(repository, sha256(data), data, mediaType);
-    const subject = headers.get('oci-subject') ?? undefined;
+    const { digest, subject } = await this.storeManifest(repository, sha256(data), data, mediaType);
     return { digest, ...(subject ? { indexedFor: subject } : {}) };
   }
 
-  private async storeManifest(repository: string, reference: string, data: Buffer, mediaType: string): Promise<{ digest: string; headers: Headers }> {
+  /** Stores a manifest; `subject` is the OCI-Subject header a registry answers with when it indexed the manifest's subject. */
+  private async storeManifest(repository: string, reference: string, data: Buffer, mediaType: string): Promise<{ digest: string; subject?: string }> {
     const res = await this.request('PUT', `/${repository}/manifests/${reference}`, data, { 'content-type': mediaType });
     if (res.status !== 201) {
       const err = await this.unexpected(`PUT manifest ${repository}:${reference}`, res);
@@ -210,18 +217,19 @@ export class RegistryStore implements Store {
       throw err;
     }
     const digest = sha256(data);
-    const served = res.headers.get('docker-content-digest');
+    discard(res);
+    const served = header(res, 'docker-content-digest');
     if (served && served !== digest) {
       throw new CountersignError('DIGEST_MISMATCH', `registry stored ${repository}:${reference} as ${served}, expected ${digest}`);
     }
-    await res.body?.cancel().catch(() => undefined);
-    return { digest, headers: res.headers };
+    const subject = header(res, 'oci-subject');
+    return { digest, ...(subject ? { subject } : {}) };
   }
 
   async listTags(repository: string): Promise<string[]> {
     const res = await this.request('GET', `/${repository}/tags/list`);
     if (res.status === 404) {
-      await res.body?.cancel().catch(() => undefined);
+      discard(res);
       return [];
     }
     if (res.status !== 200) throw await this.unexpected(`list tags of ${repository}`, res);
@@ -244,7 +252,7 @@ export class RegistryStore implements Store {
     // distribution 2.8 reads the tag as a digest (400 DIGEST_INVALID); others say UNSUPPORTED (405) or refuse deletes.
     const answer = [200, 202, 404].includes(res.status) ? true : [400, 405, 501].includes(res.status) ? false : undefined;
     if (answer === undefined) throw await this.unexpected(`DELETE tag ${repository}:${tag}`, res);
-    await res.body?.cancel().catch(() => undefined);
+    discard(res);
     return answer;
   }
 
@@ -256,7 +264,7 @@ export class RegistryStore implements Store {
     if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new CountersignError('BAD_REFERENCE', `not a sha256 digest: "${digest}"`);
     const res = await this.request('GET', `/${repository}/referrers/${digest}`, undefined, { accept: MEDIA_TYPE.imageIndex });
     if (res.status === 404 || res.status === 405) {
-      await res.body?.cancel().catch(() => undefined);
+      discard(res);
       return undefined;
     }
     if (res.status !== 200) throw await this.unexpected(`GET referrers of ${repository}@${digest}`, res);
@@ -265,28 +273,60 @@ export class RegistryStore implements Store {
     return parseImageIndex(data, what).manifests;
   }
 
-  private async request(
-    method: string,
-    path: string | URL,
-    body?: Buffer,
-    headers: Record<string, string> = {},
-  ): Promise<Response> {
+  /**
+   * One request, through undici's request API (its fetch costs several times the CPU per call,
+   * measured in docs/benchmarks.md). The timeout covers the whole exchange, body included. GET and
+   * HEAD follow redirects, as registries send blob reads to their storage; nothing else is
+   * redirected by a registry. Every caller reads the body or discards it, so the connection is
+   * reused.
+   */
+  private async request(method: string, path: string | URL, body?: Buffer, headers: Record<string, string> = {}): Promise<RegistryResponse> {
     const url = typeof path === 'string' ? `${this.baseUrl}${path}` : path.toString();
+    const follows = method === 'GET' || method === 'HEAD';
     try {
-      return await fetch(url, { method, body, headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      const res = await undiciRequest(url, {
+        method: method as 'GET',
+        body,
+        headers,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        maxRedirections: follows ? MAX_REDIRECTS : 0,
+      });
+      const length = res.headers['content-length'];
+      return { status: res.statusCode, headers: res.headers, contentLength: typeof length === 'string' ? length : undefined, body: res.body };
     } catch (cause) {
-      const reason = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).message;
+      const err = cause as { code?: string; cause?: { code?: string }; name?: string; message?: string };
+      const reason = err.code ?? err.cause?.code ?? (err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : err.message);
       throw new CountersignError('REGISTRY_UNREACHABLE', `registry ${this.location} unreachable (${method} ${url}: ${reason})`, { cause });
     }
   }
 
-  private async unexpected(what: string, res: Response): Promise<CountersignError> {
+  private async unexpected(what: string, res: RegistryResponse): Promise<CountersignError> {
     const text = (await readPrefix(res, DEFAULT_REGISTRY_ERROR_BODY_BYTES)).slice(0, 300);
     const code = res.status >= 500 || res.status === 429 ? 'REGISTRY_ERROR' : res.status === 404 ? 'MANIFEST_UNKNOWN' : 'REGISTRY_REJECTED';
     return new CountersignError(code, `${what} at ${this.location} failed with HTTP ${res.status}: ${text}`, {
       details: { status: res.status },
     });
   }
+}
+
+/** Redirects a GET or HEAD follows (a registry's blob read to its storage is one). */
+const MAX_REDIRECTS = 5;
+
+interface RegistryResponse extends BodyResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: ResponseBody & { dump(): Promise<void> };
+}
+
+/** A header's value (the first, if the registry sent it more than once). */
+function header(res: RegistryResponse, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Drops a body this call does not read, so the connection goes back to the pool. */
+function discard(res: RegistryResponse): void {
+  res.body.dump().catch(() => undefined);
 }
 
 function sha256(data: Buffer): string {

@@ -57,17 +57,23 @@ const INTERRUPTED = /interrupted by another navigation/;
  * Goes to `url` from whatever page is open. The console's pages reload themselves when what they
  * show changes (their event stream says so), and under load such a reload races a navigation the
  * test starts: it can interrupt it, or land just after it and take the page back. So the page
- * first goes to about:blank, which runs no script, again if a reload interrupted that, and only
- * then to `url`.
+ * first goes to about:blank, which runs no script, again (once the interrupting navigation has
+ * loaded) if a reload interrupted that or took the page away from it, and only then to `url`.
  */
 export async function openPage(page: Page, url: string): ReturnType<Page['goto']> {
   for (let attempt = 1; ; attempt += 1) {
+    let interrupted: unknown;
     try {
       await page.goto('about:blank');
-      break;
+      if (page.url() === 'about:blank') break;
     } catch (err) {
-      if (attempt >= 5 || !INTERRUPTED.test(String(err))) throw err;
+      if (!INTERRUPTED.test(String(err))) throw err;
+      interrupted = err;
     }
+    if (attempt >= 10) throw interrupted ?? new Error(`the page would not stay on about:blank (it is at ${page.url()})`);
+    // The navigation that interrupted this one (a reload, or the page's own earlier goto) is let
+    // finish before trying again: retried at once, two of them kept interrupting each other.
+    await page.waitForLoadState('load').catch(() => undefined);
   }
   return page.goto(url);
 }
