@@ -1,7 +1,7 @@
 /** Signing and checking statements outside the workflow sandbox (node:crypto). */
 import crypto from 'node:crypto';
 import type { Signer } from '../keys/signer';
-import { parsePublicKeyPem } from '../keys/public-key';
+import { verifySignature } from '../keys/public-key';
 import { canonicalJson, type SignedStatement } from './statement';
 import { CountersignError } from '../errors';
 import { DEFAULT_REQUEST_VALIDITY_MS } from './start-request';
@@ -13,10 +13,14 @@ export async function signStatement(statement: object, signer: Signer): Promise<
   return { statement: text, signature: signature.toString('base64') };
 }
 
-/** True when `signed.signature` is an ECDSA signature by the key in `publicKeyPem` over the statement bytes. */
+/**
+ * True when `signed.signature` is an ECDSA signature by the key in `publicKeyPem` over the
+ * statement bytes; false for anything else, a key that is not one included. The key is parsed once
+ * per PEM (verifySignature's cache): the same few roster keys are checked for every run.
+ */
 export function statementSignedBy(signed: SignedStatement, publicKeyPem: string): boolean {
   try {
-    return crypto.verify('sha256', Buffer.from(signed.statement, 'utf8'), parsePublicKeyPem(publicKeyPem), Buffer.from(signed.signature, 'base64'));
+    return verifySignature(publicKeyPem, Buffer.from(signed.statement, 'utf8'), Buffer.from(signed.signature, 'base64'));
   } catch {
     return false;
   }
