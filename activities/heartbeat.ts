@@ -15,7 +15,9 @@ export async function whileHeartbeating<T>(fn: (signal: AbortSignal) => Promise<
   if (context.info.isLocal) return fn(context.cancellationSignal);
   const timeoutMs = context.info.heartbeatTimeoutMs;
   const everyMs = timeoutMs ? Math.max(100, Math.min(HEARTBEAT_EVERY_MS, Math.floor(timeoutMs / 3))) : HEARTBEAT_EVERY_MS;
-  context.heartbeat();
+  // No heartbeat at the start: Temporal times the first from the attempt's start, so a worker
+  // that dies at once is noticed all the same, and a step over in milliseconds (most are) costs
+  // the server no heartbeat write at all.
   const timer = setInterval(() => context.heartbeat(), everyMs);
   try {
     return await fn(context.cancellationSignal);
