@@ -5,7 +5,8 @@
  *    update) on the same dev server with its own worker process and the same worker options;
  *  - by hand: the same steps with stock cosign processes (bench/by-hand.ts), one after another.
  * At each level (BENCH_LEVELS, default 1,10,50 at once; level 1 runs BENCH_SERIAL promotions one
- * after another) it prints promotions/s, p50/p95 start -> PROMOTED, the ratios to the floor and to
+ * after another; a higher level runs BENCH_BATCHES batches of ours and of the floor, default 3,
+ * taking turns, and sums them) it prints promotions/s, p50/p95 start -> PROMOTED, the ratios to the floor and to
  * by hand, registry requests per promotion (counted from the registry's own request log) and CPU
  * per promotion for each process (worker, Temporal server, registry, client)
  * from /proc. BENCH_BY_HAND (default 10) sets the by-hand sample count; 0 skips it.
@@ -48,7 +49,15 @@ interface Measured {
   cpuMsPerPromotion: Record<string, number>;
 }
 
-async function measure(bench: BenchStack, meter: CpuMeter, count: number, run: () => Promise<number[]>): Promise<Measured> {
+/** One timed run: each promotion's latency, the wall time, CPU by process, registry requests. */
+interface Sample {
+  latencies: number[];
+  wall: number;
+  cpu: Record<string, number>;
+  requests: number;
+}
+
+async function sample(bench: BenchStack, meter: CpuMeter, run: () => Promise<number[]>): Promise<Sample> {
   await bench.resetRegistryRequests();
   const cpuBefore = meter.read();
   const began = Date.now();
@@ -56,6 +65,17 @@ async function measure(bench: BenchStack, meter: CpuMeter, count: number, run: (
   const wall = (Date.now() - began) / 1000;
   const cpu = CpuMeter.since(cpuBefore, meter.read());
   const requests = Object.values(await bench.registryRequests()).reduce((a, b) => a + b, 0);
+  return { latencies, wall, cpu, requests };
+}
+
+/** Several samples as one: promotions over the summed wall time, percentiles over every latency, CPU and requests per promotion. */
+function summarise(samples: Sample[]): Measured {
+  const latencies = samples.flatMap((s) => s.latencies);
+  const count = latencies.length;
+  const wall = samples.reduce((sum, s) => sum + s.wall, 0);
+  const requests = samples.reduce((sum, s) => sum + s.requests, 0);
+  const cpu: Record<string, number> = {};
+  for (const s of samples) for (const [k, v] of Object.entries(s.cpu)) cpu[k] = (cpu[k] ?? 0) + v;
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
     promotions: count,
@@ -66,6 +86,10 @@ async function measure(bench: BenchStack, meter: CpuMeter, count: number, run: (
     registryRequestsPerPromotion: Number((requests / count).toFixed(1)),
     cpuMsPerPromotion: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Math.round(v / count)])),
   };
+}
+
+async function measure(bench: BenchStack, meter: CpuMeter, run: () => Promise<number[]>): Promise<Measured> {
+  return summarise([await sample(bench, meter, run)]);
 }
 
 const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
@@ -79,6 +103,8 @@ async function main(): Promise<void> {
   const levels = (process.env.BENCH_LEVELS ?? '1,10,50').split(',').map(Number);
   const serial = Number(process.env.BENCH_SERIAL ?? 10);
   const byHandCount = Number(process.env.BENCH_BY_HAND ?? 10);
+  const batches = Number(process.env.BENCH_BATCHES ?? 3);
+  if (!Number.isInteger(batches) || batches < 1) throw new Error(`BENCH_BATCHES: a whole number of batches per level, at least 1, not "${process.env.BENCH_BATCHES}"`);
   const registry = benchRegistryFromEnv();
   const signatureFormat = benchSignatureFormat(registry);
   const bench = await startBenchStack('bench', { bench: { repositoryPath: 'bench/app', signatureFormat } }, { countRequests: true, floor: true, registry });
@@ -139,10 +165,16 @@ async function main(): Promise<void> {
 
   try {
     for (const concurrency of levels) {
-      const count = concurrency === 1 ? serial : concurrency;
-      const ours = await measure(bench, meter, count, () => rounds(concurrency, oursBatch));
+      // Batches of ours and of the floor take turns, so a stretch of a busier machine falls on both.
+      const oursSamples: Sample[] = [];
+      const floorSamples: Sample[] = [];
+      for (let b = 0; b < (concurrency === 1 ? 1 : batches); b++) {
+        oursSamples.push(await sample(bench, meter, () => rounds(concurrency, oursBatch)));
+        floorSamples.push(await sample(bench, meter, () => rounds(concurrency, floorBatch)));
+      }
+      const ours = summarise(oursSamples);
       const memory = processMemoryMiB(bench.workerPid);
-      const floor = await measure(bench, meter, count, () => rounds(concurrency, floorBatch));
+      const floor = summarise(floorSamples);
       rows.push({ concurrency, ours, floor, workerRssMiB: memory.rss, workerPeakRssMiB: memory.peak });
       console.error(JSON.stringify(rows.at(-1)));
     }
@@ -156,7 +188,7 @@ async function main(): Promise<void> {
       const work = path.join(dir, 'by-hand');
       await fs.mkdir(work, { recursive: true });
       const setup = { cosign: cosign!, registry: bench.registryAddress, keysDir: bench.keysDir, password: BENCH_PASSWORD, work };
-      byHand = await measure(bench, meter, byHandCount, async () => {
+      byHand = await measure(bench, meter, async () => {
         const out: number[] = [];
         for (const src of await sources(byHandCount)) out.push(await promoteByHand(setup, src, 'bench/by-hand'));
         return out;
