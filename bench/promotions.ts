@@ -28,7 +28,7 @@ import { promoteByHand } from './by-hand';
 import { FLOOR_TASK_QUEUE, floorApprove } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
 import { medianSteps, stepTimes, type StepTimes } from './step-timeline';
-import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, markdownTable, processMemoryMiB, startBenchStack, type BenchStack } from './support';
+import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
 
 /** Only when the waitForGate update cannot answer (src/client/promotions.ts waitForGate). */
 const GATE_POLL_MS = 200;
@@ -57,15 +57,15 @@ interface Sample {
   requests: number;
 }
 
-async function sample(bench: BenchStack, meter: CpuMeter, run: () => Promise<number[]>): Promise<Sample> {
-  await bench.resetRegistryRequests();
+async function sample(requests: RequestCount, meter: CpuMeter, run: () => Promise<number[]>): Promise<Sample> {
+  await requests.reset();
   const cpuBefore = meter.read();
   const began = Date.now();
   const latencies = await run();
   const wall = (Date.now() - began) / 1000;
   const cpu = CpuMeter.since(cpuBefore, meter.read());
-  const requests = Object.values(await bench.registryRequests()).reduce((a, b) => a + b, 0);
-  return { latencies, wall, cpu, requests };
+  const counted = Object.values(await requests.read()).reduce((a, b) => a + b, 0);
+  return { latencies, wall, cpu, requests: counted };
 }
 
 /** Several samples as one: promotions over the summed wall time, percentiles over every latency, CPU and requests per promotion. */
@@ -88,8 +88,8 @@ function summarise(samples: Sample[]): Measured {
   };
 }
 
-async function measure(bench: BenchStack, meter: CpuMeter, run: () => Promise<number[]>): Promise<Measured> {
-  return summarise([await sample(bench, meter, run)]);
+async function measure(requests: RequestCount, meter: CpuMeter, run: () => Promise<number[]>): Promise<Measured> {
+  return summarise([await sample(requests, meter, run)]);
 }
 
 const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
@@ -169,8 +169,8 @@ async function main(): Promise<void> {
       const oursSamples: Sample[] = [];
       const floorSamples: Sample[] = [];
       for (let b = 0; b < (concurrency === 1 ? 1 : batches); b++) {
-        oursSamples.push(await sample(bench, meter, () => rounds(concurrency, oursBatch)));
-        floorSamples.push(await sample(bench, meter, () => rounds(concurrency, floorBatch)));
+        oursSamples.push(await sample(bench.requests, meter, () => rounds(concurrency, oursBatch)));
+        floorSamples.push(await sample(bench.requests, meter, () => rounds(concurrency, floorBatch)));
       }
       const ours = summarise(oursSamples);
       const memory = processMemoryMiB(bench.workerPid);
@@ -187,8 +187,11 @@ async function main(): Promise<void> {
     if (byHandCount > 0) {
       const work = path.join(dir, 'by-hand');
       await fs.mkdir(work, { recursive: true });
-      const setup = { cosign: cosign!, registry: bench.registryAddress, keysDir: bench.keysDir, password: BENCH_PASSWORD, work };
-      byHand = await measure(bench, meter, async () => {
+      // By hand runs against its own registry (of the same kind), whose request log counts cosign's requests.
+      const own = bench.byHandRegistry;
+      const setup = { cosign: cosign!, registry: own?.address ?? bench.registryAddress, keysDir: bench.keysDir, password: BENCH_PASSWORD, work };
+      const byHandMeter = own ? new CpuMeter({ ...bench.pids, registry: own.pid }) : meter;
+      byHand = await measure(own?.requests ?? bench.requests, byHandMeter, async () => {
         const out: number[] = [];
         for (const src of await sources(byHandCount)) out.push(await promoteByHand(setup, src, 'bench/by-hand'));
         return out;

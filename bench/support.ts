@@ -15,6 +15,7 @@ import type { Signer } from '../src/keys/signer';
 import type { SignatureFormat } from '../src/cosign/formats';
 import { startEmbeddedStack, type EmbeddedStack } from '../src/stack/embedded';
 import { startOlareg } from '../src/stack/olareg';
+import { freePort } from '../src/stack/ports';
 import { startRegistry } from '../src/stack/registry';
 import { spawnWorkerProcess, TSX_LOADER, waitForWorker } from '../src/stack/worker-process';
 import { TASK_QUEUE } from '../src/temporal-names';
@@ -42,9 +43,10 @@ export interface BenchStack {
   pids: Record<string, number>;
   /** host:port of the registry the worker's targets name. */
   registryAddress: string;
-  /** Registry requests by method since the last reset (empty when not counted). */
-  registryRequests(): Promise<Record<string, number>>;
-  resetRegistryRequests(): Promise<void>;
+  /** The worker's registry requests by method since the last reset, from its metrics (empty when not counted). */
+  requests: RequestCount;
+  /** When requests are counted: a registry of the same kind for the by-hand flow, counted from its own request log. */
+  byHandRegistry?: { address: string; pid: number; requests: RequestCount };
   approver: Signer;
   /** Starts one more worker process on the same task queue and configuration; resolves once it polls. */
   addWorker(): Promise<ChildProcess>;
@@ -53,6 +55,38 @@ export interface BenchStack {
   /** `<registry>/<repositoryPath>` of a target. */
   repository(repositoryPath: string): string;
   close(): Promise<void>;
+}
+
+/** Requests by method since the last reset. */
+export interface RequestCount {
+  read(): Promise<Record<string, number>>;
+  reset(): Promise<void>;
+}
+
+const NOT_COUNTED: RequestCount = { read: async () => ({}), reset: async () => undefined };
+
+/**
+ * The worker's own count of the requests it sent (countersign_registry_requests_total on its
+ * metrics endpoint): nothing between it and the registry, and no request log for the registry to
+ * write while the figures are taken.
+ */
+function workerRequestCount(metricsAddress: string): RequestCount {
+  const scrape = async (): Promise<Record<string, number>> => {
+    const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    const counts: Record<string, number> = {};
+    for (const m of text.matchAll(/^countersign_registry_requests_total\{method="([A-Z]+)"\} (\d+)$/gm)) counts[m[1]] = Number(m[2]);
+    return counts;
+  };
+  let baseline: Record<string, number> = {};
+  return {
+    read: async () => {
+      const now = await scrape();
+      return Object.fromEntries(Object.entries(now).map(([method, n]) => [method, n - (baseline[method] ?? 0)]).filter(([, n]) => (n as number) > 0));
+    },
+    reset: async () => {
+      baseline = await scrape();
+    },
+  };
 }
 
 /** A target the worker's configuration holds: images at <registry>/<repositoryPath>. */
@@ -97,6 +131,21 @@ export function benchRegistryFromEnv(env: NodeJS.ProcessEnv = process.env): Benc
   return value as BenchRegistry;
 }
 
+/** The count, with BENCH_REQUEST_LOG's lines written out at each read when the registry logs them. */
+function withRequestLines(count: RequestCount, lines: RegistryRequestLog | undefined): RequestCount {
+  if (!lines) return count;
+  return {
+    read: async () => {
+      await lines.read();
+      return count.read();
+    },
+    reset: async () => {
+      await lines.reset();
+      await count.reset();
+    },
+  };
+}
+
 /** The worker is the authority, so the bench writes the worker's configuration with every target it will use. */
 export async function startBenchStack(prefix: string, targets: Record<string, BenchTarget>, options: BenchStackOptions = {}): Promise<BenchStack> {
   // Everything started is stopped, newest first: by close(), when a later start fails, and when
@@ -107,16 +156,27 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     stopping.add(() => fs.rm(dir, { recursive: true, force: true }));
     const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
     stopping.add(() => stack.stop());
-    // Counted requests come from the registry's own request log; when counting, distribution gets
-    // its own instance with its access log on (the embedded stack's stays quiet).
-    const registryLog = options.countRequests ? path.join(dir, 'registry-requests.log') : undefined;
-    const olareg = options.registry === 'olareg' ? await startOlareg({ logFile: registryLog, logRequests: Boolean(registryLog) }) : undefined;
+    // The worker counts its own requests (its metrics endpoint). BENCH_REQUEST_LOG, for finding
+    // which step makes which request, turns the registry's request log on as well: that costs the
+    // registry CPU, so figures taken with it are not comparable.
+    const requestLog = options.countRequests && process.env.BENCH_REQUEST_LOG ? path.join(dir, 'registry-requests.log') : undefined;
+    const olareg = options.registry === 'olareg' ? await startOlareg({ logFile: requestLog, logRequests: Boolean(requestLog) }) : undefined;
     if (olareg) stopping.add(() => olareg.stop());
-    const countedDistribution = !olareg && registryLog ? await startRegistry({ rootDir: path.join(dir, 'registry'), logFile: registryLog, logRequests: true }) : undefined;
-    if (countedDistribution) stopping.add(() => countedDistribution.stop());
-    const registry = olareg ?? countedDistribution ?? stack.registry;
-    const counter = registryLog ? new RegistryRequestLog(registryLog, process.env.BENCH_REQUEST_LOG) : undefined;
+    const loggingDistribution = !olareg && requestLog ? await startRegistry({ rootDir: path.join(dir, 'registry'), logFile: requestLog, logRequests: true }) : undefined;
+    if (loggingDistribution) stopping.add(() => loggingDistribution.stop());
+    const registry = olareg ?? loggingDistribution ?? stack.registry;
+    const requestLines = requestLog ? new RegistryRequestLog(requestLog, process.env.BENCH_REQUEST_LOG) : undefined;
     const registryAddress = registry.address;
+    // By hand, cosign's requests can only be counted at the registry: the flow gets a registry of
+    // its own, of the same kind, with its request log on (it runs alone, after the timed levels).
+    const byHandLog = path.join(dir, 'by-hand-registry.log');
+    const byHandRegistry = !options.countRequests
+      ? undefined
+      : options.registry === 'olareg'
+        ? await startOlareg({ logFile: byHandLog, logRequests: true })
+        : await startRegistry({ rootDir: path.join(dir, 'by-hand-registry'), logFile: byHandLog, logRequests: true });
+    if (byHandRegistry) stopping.add(() => byHandRegistry.stop());
+    const metricsAddress = options.countRequests ? `127.0.0.1:${await freePort()}` : undefined;
     const keysDir = path.join(dir, 'keys');
     for (const name of ['dev', 'platform', BENCH_APPROVER, BENCH_INITIATOR]) await writeKeyPair(keysDir, name, BENCH_PASSWORD);
     const configFile = path.join(dir, 'countersign.yaml');
@@ -132,7 +192,8 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     const worker = spawnWorkerProcess({
       address: stack.temporal.address,
       logFile,
-      env: workerEnv,
+      // Only this worker serves metrics: one more (addWorker) would want the same port.
+      env: { ...workerEnv, ...(metricsAddress ? { COUNTERSIGN_METRICS_LISTEN: metricsAddress } : {}) },
       // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
       nodeArgs: [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : []), ...(options.workerNodeArgs ?? [])],
     });
@@ -155,10 +216,8 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
       workerPid: worker.pid!,
       pids: { worker: worker.pid!, server: stack.temporal.pid, registry: registry.pid, ...(floor ? { floorWorker: floor.pid! } : {}) },
       registryAddress,
-      registryRequests: async () => (counter ? counter.read() : {}),
-      resetRegistryRequests: async () => {
-        if (counter) await counter.reset();
-      },
+      requests: metricsAddress ? withRequestLines(workerRequestCount(metricsAddress), requestLines) : NOT_COUNTED,
+      ...(byHandRegistry ? { byHandRegistry: { address: byHandRegistry.address, pid: byHandRegistry.pid, requests: new RegistryRequestLog(byHandLog) } } : {}),
       approver,
       addWorker: async () => {
         const extraLog = path.join(dir, `worker-${(added += 1) + 1}.log`);

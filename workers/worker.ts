@@ -132,12 +132,14 @@ export function installRuntime(options: { shutdownSignals?: NodeJS.Signals[]; sd
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; metrics: CountersignMetrics; close(): Promise<void> }> {
   installRuntime();
   const connection = await explainConnectFailure(options, NativeConnection.connect({ address: options.address, tls: options.tls?.config }));
+  const configOf = typeof options.config === 'function' ? options.config : () => options.config as Config | undefined;
+  const metrics = options.metrics ?? new CountersignMetrics({ knownTargets: () => Object.keys(configOf()?.targets ?? {}) });
   const stores = new Map<string, Store>();
   const deps = {
     storeFor: (host: string): Store => {
       let store = stores.get(host);
       if (!store) {
-        store = new RegistryStore(host);
+        store = new RegistryStore(host, { onRequest: (method) => metrics.registryRequest(method) });
         stores.set(host, store);
       }
       return store;
@@ -145,8 +147,6 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     env: options.env ?? process.env,
     log: options.log,
   };
-  const configOf = typeof options.config === 'function' ? options.config : () => options.config as Config | undefined;
-  const metrics = options.metrics ?? new CountersignMetrics({ knownTargets: () => Object.keys(configOf()?.targets ?? {}) });
   let historyClient: Promise<Client> | undefined;
   // One client connection for reading earlier runs, opened on first use and closed with the worker's.
   const client = () =>

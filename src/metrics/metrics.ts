@@ -31,6 +31,7 @@ export function fingerprintLabel(fingerprint: unknown): string {
 }
 
 const FINAL_STATES = new Set(['PROMOTED', 'REJECTED', 'EXPIRED', 'FAILED', 'REFUSED']);
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE']);
 
 export interface MetricsOptions {
   /** Target names the worker's configuration holds now; a target outside it is labelled "unresolved". */
@@ -48,6 +49,7 @@ export class CountersignMetrics {
   private readonly stepFailures: Counter<'step' | 'code'>;
   private readonly signatures: Counter<'role' | 'fingerprint'>;
   private readonly refusals: Counter<'code'>;
+  private readonly registryRequests: Counter<'method'>;
 
   constructor(private readonly options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -70,6 +72,7 @@ export class CountersignMetrics {
     this.stepFailures = new Counter({ name: 'countersign_step_failures_total', help: 'Failed step attempts, by step and error code.', labelNames: ['step', 'code'], registers });
     this.signatures = new Counter({ name: 'countersign_signatures_total', help: 'Signatures the worker wrote, by role (developer, production) and key fingerprint.', labelNames: ['role', 'fingerprint'], registers });
     this.refusals = new Counter({ name: 'countersign_verification_refusals_total', help: 'Failed checks in platform verification, by code.', labelNames: ['code'], registers });
+    this.registryRequests = new Counter({ name: 'countersign_registry_requests_total', help: 'HTTP requests the worker sent to registries, by method.', labelNames: ['method'], registers });
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'countersign_' });
   }
 
@@ -105,6 +108,10 @@ export class CountersignMetrics {
 
   verificationRefused(code: unknown): void {
     this.refusals.inc({ code: codeLabel(code) });
+  }
+
+  registryRequest(method: unknown): void {
+    this.registryRequests.inc({ method: typeof method === 'string' && HTTP_METHODS.has(method) ? method : OTHER });
   }
 
   /** The text exposition format (version 0.0.4). */

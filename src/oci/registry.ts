@@ -46,6 +46,8 @@ export interface RegistryStoreOptions {
   plainHttp?: boolean;
   timeoutMs?: number;
   limits?: Partial<RegistryLimits>;
+  /** Told the method of every request sent (the worker counts them: countersign_registry_requests_total). */
+  onRequest?: (method: string) => void;
 }
 
 const SHA256 = /^sha256:[0-9a-f]{64}$/;
@@ -74,6 +76,7 @@ export class RegistryStore implements Store {
   readonly location: string;
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly onRequest?: (method: string) => void;
   readonly limits: Readonly<RegistryLimits>;
 
   constructor(host: string, options: RegistryStoreOptions = {}) {
@@ -82,6 +85,7 @@ export class RegistryStore implements Store {
     this.baseUrl = `${plain ? 'http' : 'https'}://${host}/v2`;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS;
     this.limits = { ...DEFAULT_REGISTRY_LIMITS, ...options.limits };
+    this.onRequest = options.onRequest;
   }
 
   /** The most to read for a body: the descriptor's size when known (itself under `ceiling`), else `fallback`. */
@@ -283,6 +287,7 @@ export class RegistryStore implements Store {
   private async request(method: string, path: string | URL, body?: Buffer, headers: Record<string, string> = {}): Promise<RegistryResponse> {
     const url = typeof path === 'string' ? `${this.baseUrl}${path}` : path.toString();
     const follows = method === 'GET' || method === 'HEAD';
+    this.onRequest?.(method);
     try {
       const res = await undiciRequest(url, {
         method: method as 'GET',

@@ -23,7 +23,7 @@ function running(pid: number): boolean {
 }
 
 for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-  test(`${signal} stops the bench's worker, Temporal server and registry (its own, logging requests), then exits ${code}`, { timeout: 180_000 }, async () => {
+  test(`${signal} stops the bench's worker, Temporal server and registries, then exits ${code}`, { timeout: 180_000 }, async () => {
     const bench = spawn(process.execPath, ['--import', TSX_LOADER, path.join(__dirname, 'fixtures', 'hold-bench-stack.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     bench.stderr.on('data', (d) => (stderr += d));

@@ -48,3 +48,13 @@ test('two workers in one process keep their own counts (one registry each)', asy
   assert.match(await a.text(), /countersign_verification_refusals_total\{code="WRONG_KEY"\} 1/);
   assert.doesNotMatch(await b.text(), /WRONG_KEY/);
 });
+
+test('registry requests are counted by method; anything else is OTHER, so a label never grows', async () => {
+  const m = new CountersignMetrics();
+  for (const method of ['GET', 'GET', 'PUT', 'PROPFIND', undefined]) m.registryRequest(method);
+  const text = await m.text();
+  assert.match(text, /countersign_registry_requests_total\{method="GET"\} 2/);
+  assert.match(text, /countersign_registry_requests_total\{method="PUT"\} 1/);
+  assert.match(text, /countersign_registry_requests_total\{method="OTHER"\} 2/);
+  assert.doesNotMatch(text, /PROPFIND/);
+});

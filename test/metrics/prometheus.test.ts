@@ -132,6 +132,8 @@ describe('Prometheus scrapes a worker', { skip: prometheus && promtool ? false :
     assert.equal(await valueOf('sum(countersign_signatures_total{role="developer"})'), 3);
     assert.equal(await valueOf('sum(countersign_signatures_total{role="production"})'), 2);
     assert.equal(await valueOf('sum(countersign_verification_refusals_total{code="POLICY_MISMATCH"})'), 1);
+    // Three promotions pushed images and read the registry: every method a promotion uses shows.
+    for (const method of ['GET', 'PUT', 'POST']) assert.ok((await valueOf(`sum(countersign_registry_requests_total{method="${method}"})`)) > 0, method);
     assert.equal(await valueOf('countersign_sdk_metrics_up'), 1);
   });
 
