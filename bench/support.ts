@@ -159,23 +159,26 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     // The worker counts its own requests (its metrics endpoint). BENCH_REQUEST_LOG, for finding
     // which step makes which request, turns the registry's request log on as well: that costs the
     // registry CPU, so figures taken with it are not comparable.
+    /** A registry of the kind the bench runs on, of its own, writing a line for every request it answers. */
+    const startLoggingRegistry = async (name: string, logFile: string): Promise<{ address: string; pid: number }> => {
+      const started = options.registry === 'olareg' ? await startOlareg({ logFile, logRequests: true }) : await startRegistry({ rootDir: path.join(dir, name), logFile, logRequests: true });
+      stopping.add(() => started.stop());
+      return started;
+    };
     const requestLog = options.countRequests && process.env.BENCH_REQUEST_LOG ? path.join(dir, 'registry-requests.log') : undefined;
-    const olareg = options.registry === 'olareg' ? await startOlareg({ logFile: requestLog, logRequests: Boolean(requestLog) }) : undefined;
-    if (olareg) stopping.add(() => olareg.stop());
-    const loggingDistribution = !olareg && requestLog ? await startRegistry({ rootDir: path.join(dir, 'registry'), logFile: requestLog, logRequests: true }) : undefined;
-    if (loggingDistribution) stopping.add(() => loggingDistribution.stop());
-    const registry = olareg ?? loggingDistribution ?? stack.registry;
+    let registry: { address: string; pid: number } = stack.registry;
+    if (requestLog) registry = await startLoggingRegistry('registry', requestLog);
+    else if (options.registry === 'olareg') {
+      const olareg = await startOlareg();
+      stopping.add(() => olareg.stop());
+      registry = olareg;
+    }
     const requestLines = requestLog ? new RegistryRequestLog(requestLog, process.env.BENCH_REQUEST_LOG) : undefined;
     const registryAddress = registry.address;
     // By hand, cosign's requests can only be counted at the registry: the flow gets a registry of
     // its own, of the same kind, with its request log on (it runs alone, after the timed levels).
     const byHandLog = path.join(dir, 'by-hand-registry.log');
-    const byHandRegistry = !options.countRequests
-      ? undefined
-      : options.registry === 'olareg'
-        ? await startOlareg({ logFile: byHandLog, logRequests: true })
-        : await startRegistry({ rootDir: path.join(dir, 'by-hand-registry'), logFile: byHandLog, logRequests: true });
-    if (byHandRegistry) stopping.add(() => byHandRegistry.stop());
+    const byHandRegistry = options.countRequests ? await startLoggingRegistry('by-hand-registry', byHandLog) : undefined;
     const metricsAddress = options.countRequests ? `127.0.0.1:${await freePort()}` : undefined;
     const keysDir = path.join(dir, 'keys');
     for (const name of ['dev', 'platform', BENCH_APPROVER, BENCH_INITIATOR]) await writeKeyPair(keysDir, name, BENCH_PASSWORD);

@@ -15,8 +15,8 @@ export async function signStatement(statement: object, signer: Signer): Promise<
 
 /**
  * True when `signed.signature` is an ECDSA signature by the key in `publicKeyPem` over the
- * statement bytes; false for anything else, a key that is not one included. The key is parsed once
- * per PEM (verifySignature's cache): the same few roster keys are checked for every run.
+ * statement bytes; false otherwise, also when the PEM is not a P-256 public key. Each PEM is
+ * parsed once (verifySignature's cache): the same few roster keys are checked for every run.
  */
 export function statementSignedBy(signed: SignedStatement, publicKeyPem: string): boolean {
   try {

@@ -1,6 +1,6 @@
 /**
  * A bench stopped with kill or Ctrl-C stops what it started (bench/support.ts, StopList): the
- * worker, the Temporal server, the registry and the request counter, and removes its folder. A
+ * worker, the Temporal server, the registry and the by-hand flow's registry, and removes its folder. A
  * killed `bench:gate` used to leave its worker retrying a dead server for 40 minutes.
  */
 import assert from 'node:assert/strict';
@@ -33,8 +33,11 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
       if (stdout.includes('\n')) break;
     }
     assert.ok(stdout.includes('\n'), `the bench ended before its stack was up: ${stderr}`);
-    const held = JSON.parse(stdout.split('\n')[0]) as { pids: Record<string, number>; dir: string };
+    const held = JSON.parse(stdout.split('\n')[0]) as { pids: Record<string, number>; byHandRegistryPid?: number; dir: string };
     assert.deepEqual(Object.keys(held.pids).sort(), ['registry', 'server', 'worker']);
+    // The by-hand flow's registry is started with the stack (its CPU is reported apart).
+    const byHand = held.byHandRegistryPid;
+    assert.ok(byHand !== undefined && running(byHand), 'the by-hand registry runs before the signal');
     for (const [name, pid] of Object.entries(held.pids)) assert.ok(running(pid), `the ${name} runs before the signal`);
     assert.ok(fs.existsSync(held.dir));
 
@@ -45,10 +48,11 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
       assert.equal(exitCode, code, stderr);
       assert.match(stderr, new RegExp(`bench: ${signal}, stopping the worker, Temporal and the registry`));
       assert.deepEqual(Object.entries(held.pids).filter(([, pid]) => running(pid)).map(([name]) => name), [], 'nothing the bench started is left running');
+      assert.equal(running(byHand), false, 'the by-hand registry is stopped too');
       assert.equal(fs.existsSync(held.dir), false, 'its folder is removed');
     } finally {
       // When the assertions fail, what was left is stopped here, not left to the rest of the suite.
-      for (const pid of Object.values(held.pids)) if (running(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of [...Object.values(held.pids), byHand]) if (running(pid)) process.kill(pid, 'SIGKILL');
       fs.rmSync(held.dir, { recursive: true, force: true });
     }
   });
