@@ -20,6 +20,7 @@ import { EvidenceError, asProblem, type Problem } from './problems';
 import { listReferrers, pushReferrer, type ListReferrersOptions } from './referrers';
 import { CountersignError } from '../errors';
 import type { WriteOptions } from './signature-writes';
+import { VerifiedReferrers } from './verified-referrers';
 import { manifestKey, serialised } from './write-lock';
 
 export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
@@ -31,6 +32,8 @@ const EMPTY_CONFIG = Buffer.from('{}', 'utf8');
 export const EMPTY_CONFIG_BLOB = { data: EMPTY_CONFIG, descriptor: { mediaType: MEDIA_TYPE.emptyJson, digest: digestOf(EMPTY_CONFIG), size: EMPTY_CONFIG.length } };
 /** Referrers checked at once (their count is capped in referrers.ts). */
 export const BUNDLE_FETCH_CONCURRENCY = 4;
+/** The worker process's answers for referrers it has verified (src/cosign/verified-referrers.ts). */
+export const verifiedReferrers = new VerifiedReferrers<VerifiedStatement | 'not-a-bundle'>();
 
 export interface BundleReadOptions extends BlobReadOptions, ListReferrersOptions {
   /**
@@ -67,7 +70,8 @@ export interface BundleEvidence {
  * Reads every sigstore-bundle referrer of `digest` and sorts what verifies under the key. The
  * listing (src/cosign/referrers.ts) is read every time; the referrer manifests it names
  * and their bundles come from the process's blob cache unless `fresh`, as the `.sig`/`.att`
- * layers do (src/oci/blob-cache.ts).
+ * layers do (src/oci/blob-cache.ts), and a referrer already verified under the key while the cache
+ * holds its blobs is not parsed or checked again (src/cosign/verified-referrers.ts).
  */
 export async function verifyImageBundles(store: Store, repository: string, digest: string, publicKey: string | KeyObject, options: BundleReadOptions = {}): Promise<BundleEvidence> {
   const out: BundleEvidence = { signatures: 0, attestations: [], problems: [], examined: 0 };
@@ -96,10 +100,13 @@ export async function verifyImageBundles(store: Store, repository: string, diges
 }
 
 async function checkReferrer(store: Store, repository: string, digest: string, referrer: Descriptor, publicKey: string | KeyObject, options: BlobReadOptions): Promise<VerifiedStatement | 'not-a-bundle'> {
+  const which = { store, repository, subject: digest, referrer: referrer.digest, publicKey };
+  const known = options.fresh ? undefined : verifiedReferrers.lookup(which);
+  if (known) return known;
   const read = await readReferrerBundle(store, repository, digest, referrer, options);
-  if (read === 'not-a-bundle') return read;
+  if (read === 'not-a-bundle') return verifiedReferrers.remember(which, read);
   const { payloadType, payload } = verifyDsseBundle(read.bundle, publicKey);
-  return signedStatement(payloadType, payload, digest, read.annotations);
+  return verifiedReferrers.remember(which, signedStatement(payloadType, payload, digest, read.annotations), read.layer);
 }
 
 /**
@@ -107,7 +114,13 @@ async function checkReferrer(store: Store, repository: string, digest: string, r
  * annotations. The manifest (by the digest the listing gives) and the bundle blob (by the digest
  * the manifest names) come through the blob cache unless `fresh`: both are content-addressed.
  */
-export async function readReferrerBundle(store: Store, repository: string, digest: string, referrer: Descriptor, options: BlobReadOptions = {}): Promise<{ bundle: SerializedBundle; annotations?: Record<string, string> } | 'not-a-bundle'> {
+export async function readReferrerBundle(
+  store: Store,
+  repository: string,
+  digest: string,
+  referrer: Descriptor,
+  options: BlobReadOptions = {},
+): Promise<{ bundle: SerializedBundle; annotations?: Record<string, string>; layer: string } | 'not-a-bundle'> {
   const stored = await blobCache.getManifest(store, repository, referrer.digest, referrer.size, options);
   if (!stored) throw new EvidenceError('NOT_FOUND', `referrer manifest ${referrer.digest} is listed but not stored`);
   let manifest: ImageManifest;
@@ -128,7 +141,7 @@ export async function readReferrerBundle(store: Store, repository: string, diges
       details: { bytes: layer.size, limit: DEFAULT_BUNDLE_MAX_BYTES },
     });
   }
-  return { bundle: parseBundle(await blobCache.get(store, repository, layer.digest, layer.size, options)), annotations: manifest.annotations };
+  return { bundle: parseBundle(await blobCache.get(store, repository, layer.digest, layer.size, options)), annotations: manifest.annotations, layer: layer.digest };
 }
 
 /** The in-toto statement a verified DSSE payload carries, for `digest`, as its referrer annotates it. */

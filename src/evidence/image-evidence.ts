@@ -28,10 +28,7 @@ export async function readSignedImageEvidence(store: Store, repository: string, 
   // whatever the target publishes: stock cosign v3 attaches a new attestation as a bundle.
   const [legacy, bundles] = await Promise.all([verifyAttestations(store, repository, digest, developerPublicKeyPem), verifyImageBundles(store, repository, digest, developerPublicKeyPem)]);
   const distinct = new Map<string, { predicateType: string; predicate: unknown }>();
-  for (const a of [...legacy.attestations, ...bundles.attestations]) {
-    const text = canonicalJson(a.statement);
-    distinct.set(createHash('sha256').update(text).digest('hex'), { predicateType: a.predicateType, predicate: a.statement.predicate });
-  }
+  for (const a of [...legacy.attestations, ...bundles.attestations]) distinct.set(statementDigest(a.statement), { predicateType: a.predicateType, predicate: a.statement.predicate });
   const provenance: Array<Partial<BuildFacts>> = [];
   const sboms: SbomContents[] = [];
   for (const a of distinct.values()) {
@@ -45,6 +42,20 @@ export async function readSignedImageEvidence(store: Store, repository: string, 
     if (a.predicateType === SPDX_PREDICATE_TYPE) sboms.push(sbomContents(a.predicate));
   }
   return { provenance, ...(sboms[0] ? { sbom: sboms[0] } : {}), sboms: sboms.length, statementDigests: [...distinct.keys()].sort() };
+}
+
+const digestsOfFrozen = new WeakMap<object, string>();
+
+/**
+ * sha256 of the statement's canonical JSON. A frozen statement (a verified referrer's, the same
+ * object on every read: src/cosign/verified-referrers.ts) is hashed once.
+ */
+function statementDigest(statement: object): string {
+  const known = digestsOfFrozen.get(statement);
+  if (known) return known;
+  const digest = createHash('sha256').update(canonicalJson(statement)).digest('hex');
+  if (Object.isFrozen(statement)) digestsOfFrozen.set(statement, digest);
+  return digest;
 }
 
 /** The digest a tag points at now, or undefined when the tag does not exist. */

@@ -134,6 +134,11 @@ export class BlobCache {
     if (sha256(blob.data) === blob.descriptor.digest) this.put(keyOf(store, repository, blob.descriptor.digest), blob.data);
   }
 
+  /** Whether the cache holds the digest's bytes now (without reading or hashing them). */
+  holds(store: Store, repository: string, digest: string): boolean {
+    return this.entries.has(keyOf(store, repository, digest));
+  }
+
   forget(store: Store, repository: string, digest: string): void {
     this.drop(keyOf(store, repository, digest));
   }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { attestImageBundle, EMPTY_CONFIG_BLOB, signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
+import { attestImageBundle, EMPTY_CONFIG_BLOB, signImageBundle, verifiedReferrers, verifyImageBundles } from '../../src/cosign/bundle-images';
 import { createStatement } from '../../src/provenance/statement';
 import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
 import { CountersignError } from '../../src/errors';
@@ -54,8 +54,12 @@ describe('bundles through the blob cache', () => {
     const since = () => ({ hits: blobCache.counts.hits - before.hits, misses: blobCache.counts.misses - before.misses });
     assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1);
     assert.deepEqual(since(), { hits: 0, misses: 2 }, 'first read fetches the referrer manifest and its bundle');
+    const verifiedBefore = { ...verifiedReferrers.counts };
     assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1);
-    assert.deepEqual(since(), { hits: 2, misses: 2 }, 'second read is the cache');
+    assert.deepEqual(since(), { hits: 0, misses: 2 }, 'second read asks the store for neither blob');
+    assert.equal(verifiedReferrers.counts.hits - verifiedBefore.hits, 1, 'it takes the verified answer, given while the cache holds both blobs');
+    assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem, { fresh: true })).signatures, 1);
+    assert.deepEqual(since(), { hits: 0, misses: 4 }, 'a fresh read fetches both again');
   });
 
   test('attack: a referrer manifest deleted from the registry but still listed is served from the cache, refused by a fresh read, and forgotten', async () => {
