@@ -1,6 +1,6 @@
 /**
  * Promotions parked at the approval gate (npm run bench:gate): park N promotions of N distinct
- * images under one target (BENCH_PARKED=250,1000,10000 parks up to each level in turn), print the
+ * images under one target (or BENCH_REPOSITORIES of them) (BENCH_PARKED=250,1000,10000 parks up to each level in turn), print the
  * worker's memory at each level, then time approval -> PROMOTED for the promotions parked longest
  * (BENCH_APPROVALS of them, default 5, one after another).
  *
@@ -15,6 +15,10 @@
  * BENCH_HEAP_SNAPSHOT=1 also writes a heap snapshot of both at each level (into BENCH_MEMORY_DIR or
  * a temporary folder that the bench prints). BENCH_REGISTRY=olareg parks on olareg, a registry with
  * the Referrers API, with the target publishing sigstore bundles (as `npm run bench` does there).
+ * BENCH_REPOSITORIES=R (default 1) spreads the images over R targets with a repository each, in
+ * turn: olareg answers a referrers query by reading its repository's whole index, so one
+ * repository holding 10,000 images and their 30,000 bundles slows every read, where a registry
+ * with a referrers index (or a fleet of services, each with its repository) does not.
  */
 import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -32,7 +36,10 @@ import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benc
 const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY ?? 16);
 /** How many promotions may be started and not yet at the gate (BENCH_MAX_AHEAD). */
 const MAX_AHEAD = Number(process.env.BENCH_MAX_AHEAD ?? 200);
-const TARGET = 'parked';
+const REPOSITORIES = Math.max(1, Number(process.env.BENCH_REPOSITORIES ?? 1));
+/** Target k and its repository: `parked` and bench/gate with one repository, as before BENCH_REPOSITORIES. */
+const targetOf = (k: number) => (REPOSITORIES === 1 ? { name: 'parked', repositoryPath: 'bench/gate' } : { name: `parked-${k}`, repositoryPath: `bench/gate-${k}` });
+const TARGETS = Array.from({ length: REPOSITORIES }, (_, k) => targetOf(k));
 const MiB = 1024 * 1024;
 
 interface ThreadMemory {
@@ -83,32 +90,32 @@ async function main(): Promise<void> {
   if (snapshots) console.error(`heap snapshots go to ${memoryDir}`);
   const registry = benchRegistryFromEnv();
   const signatureFormat = benchSignatureFormat(registry);
-  const bench = await startBenchStack('gate-bench', { [TARGET]: { repositoryPath: 'bench/gate', deadline: '24h', signatureFormat } }, {
+  const bench = await startBenchStack('gate-bench', Object.fromEntries(TARGETS.map((t) => [t.name, { repositoryPath: t.repositoryPath, deadline: '24h', signatureFormat }])), {
     workerNodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'worker-memory-probe.cjs')],
     registry,
   });
-  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}`);
+  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${REPOSITORIES > 1 ? `; ${REPOSITORIES} repositories` : ''}`);
   const { client, dir } = bench;
-  const repository = bench.repository('bench/gate');
   const src = path.join(dir, 'src');
   await fs.mkdir(src);
   await fs.writeFile(path.join(src, 'index.html'), '<h1>gate bench</h1>\n');
   const store = new RegistryStore(bench.registryAddress);
   const deps = { storeFor: () => store, env: { BENCH_PW: BENCH_PASSWORD } };
   const base = await buildImageFromDirectory(src);
-  const repoPath = 'bench/gate';
-  for (const blob of [...base.layers, base.config]) await store.putBlob(repoPath, blob);
+  for (const { repositoryPath } of TARGETS) for (const blob of [...base.layers, base.config]) await store.putBlob(repositoryPath, blob);
   const devKey = { ref: path.join(bench.keysDir, 'dev.key'), passwordEnv: 'BENCH_PW' };
   const now = new Date().toISOString();
 
   /** Image i: the shared layer, its own manifest, attested and signed as the developer's CI would. */
   const parkOne = async (i: number): Promise<string> => {
+    const target = TARGETS[i % TARGETS.length];
+    const repository = bench.repository(target.repositoryPath);
     const image = await buildImageFromDirectory(src, { annotations: { 'dev.countersign.bench.index': String(i) } });
-    await store.putManifest(repoPath, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+    await store.putManifest(target.repositoryPath, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
     const location = { repository, digest: image.digest, signatureFormat };
     const statements = await attestPushedImage(deps, location, { ...BENCH_FACTS, invocationId: `bench-${i}`, startedOn: now, finishedOn: now });
     await developerSign(deps, location, devKey, [statements.provenanceDigest, statements.sbomDigest]);
-    const started = await bench.promote({ target: TARGET, source: { image: `${repository}@${image.digest}` }, commit: BENCH_FACTS.commit });
+    const started = await bench.promote({ target: target.name, source: { image: `${repository}@${image.digest}` }, commit: BENCH_FACTS.commit });
     return started.promotionId;
   };
 

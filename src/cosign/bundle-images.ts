@@ -33,7 +33,7 @@ export const EMPTY_CONFIG_BLOB = { data: EMPTY_CONFIG, descriptor: { mediaType: 
 /** Referrers checked at once (their count is capped in referrers.ts). */
 export const BUNDLE_FETCH_CONCURRENCY = 4;
 /** The worker process's answers for referrers it has verified (src/cosign/verified-referrers.ts). */
-export const verifiedReferrers = new VerifiedReferrers<VerifiedStatement | 'not-a-bundle'>();
+export const verifiedReferrers = new VerifiedReferrers<VerifiedStatement | 'not-a-bundle' | { refused: Error }>();
 
 export interface BundleReadOptions extends BlobReadOptions, ListReferrersOptions {
   /**
@@ -102,11 +102,24 @@ export async function verifyImageBundles(store: Store, repository: string, diges
 async function checkReferrer(store: Store, repository: string, digest: string, referrer: Descriptor, publicKey: string | KeyObject, options: BlobReadOptions): Promise<VerifiedStatement | 'not-a-bundle'> {
   const which = { store, repository, subject: digest, referrer: referrer.digest, publicKey };
   const known = options.fresh ? undefined : verifiedReferrers.lookup(which);
+  if (known && typeof known === 'object' && 'refused' in known) throw known.refused;
   if (known) return known;
   const read = await readReferrerBundle(store, repository, digest, referrer, options);
-  if (read === 'not-a-bundle') return verifiedReferrers.remember(which, read);
-  const { payloadType, payload } = verifyDsseBundle(read.bundle, publicKey);
-  return verifiedReferrers.remember(which, signedStatement(payloadType, payload, digest, read.annotations), read.layer);
+  if (read === 'not-a-bundle') {
+    verifiedReferrers.remember(which, read);
+    return read;
+  }
+  let statement: VerifiedStatement;
+  try {
+    const { payloadType, payload } = verifyDsseBundle(read.bundle, publicKey);
+    statement = signedStatement(payloadType, payload, digest, read.annotations);
+  } catch (err) {
+    // Judged from bytes already read (another key's bundle, most often): the same bytes get the same refusal.
+    if (err instanceof EvidenceError || err instanceof CountersignError) verifiedReferrers.remember(which, { refused: err }, read.layer);
+    throw err;
+  }
+  verifiedReferrers.remember(which, statement, read.layer);
+  return statement;
 }
 
 /**

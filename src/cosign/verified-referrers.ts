@@ -7,14 +7,15 @@
  *
  * An answer is a pure function of its key: the store and repository, the subject digest, the
  * referrer manifest's digest (which pins the bundle layer's digest, which pins the bundle) and
- * the public key. Only successes are remembered (a verified statement, or "not a bundle"): a
- * failure may be the registry's and is asked again. An answer holds only while the blob cache
+ * the public key. What is remembered is judged from bytes already read: a verified statement, "not
+ * a bundle", or a refusal of those bytes (another key's bundle, a statement about another image);
+ * a failure to read them may be the registry's and is asked again. An answer holds only while the blob cache
  * (src/oci/blob-cache.ts) still holds the manifest and the bundle it came from, so whatever
  * makes the cache forget them (a fresh read that found them gone, eviction) makes this ask the
  * registry again as well; a `fresh` read never takes an answer from here.
  *
  * At most DEFAULT_VERIFIED_REFERRERS_MAX answers, least recently used first out. A remembered
- * statement is frozen: every caller gets the same object.
+ * statement is frozen: every caller gets the same object; a remembered refusal throws the same error.
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { blobCache } from '../oci/blob-cache';
@@ -102,8 +103,9 @@ function publicKeyId(key: string | KeyObject): string {
   return id;
 }
 
+/** Freezes what a caller could change in an answer; a remembered refusal's error is thrown as it was, not frozen. */
 function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (value !== null && typeof value === 'object' && !(value instanceof Error) && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
   }

@@ -2,7 +2,8 @@
  * `npm run bench:gate`, as docs/benchmarks.md prints it, at a tiny size: three promotions of three
  * distinct images parked under one target with a cache of two (so the approved one was evicted and
  * replays), the worker's heaps read through the probe, two approvals that end PROMOTED; and the
- * same on olareg with sigstore bundles (`BENCH_REGISTRY=olareg`). No timing is asserted.
+ * same on olareg with sigstore bundles (`BENCH_REGISTRY=olareg`), the images spread over two
+ * targets' repositories (`BENCH_REPOSITORIES=2`). No timing is asserted.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,9 +11,9 @@ import { runBenchAsPrinted } from '../support/bench-command';
 
 for (const [command, registry] of [
   ['npm run bench:gate', 'distribution 2.8 (no Referrers API); signature format: legacy'],
-  ['BENCH_REGISTRY=olareg npm run bench:gate', 'olareg (with the Referrers API); signature format: bundle'],
+  ['BENCH_REGISTRY=olareg BENCH_REPOSITORIES=2 npm run bench:gate', 'olareg (with the Referrers API); signature format: bundle; 2 repositories'],
 ]) {
-  test(`${command} runs as printed: parks N distinct promotions under one target and reads the worker heaps`, { timeout: 15 * 60_000 }, () => {
+  test(`${command} runs as printed: parks N distinct promotions and reads the worker heaps`, { timeout: 15 * 60_000 }, () => {
     const out = runBenchAsPrinted(command, { BENCH_PARKED: '1,3', BENCH_APPROVALS: '2', COUNTERSIGN_MAX_CACHED_WORKFLOWS: '2' });
     assert.ok(out.includes(`registry: ${registry}\n`), out);
     const rows = out.split('\n').filter((l) => /^\| \d+ \|/.test(l));

@@ -50,6 +50,10 @@ describe('verified referrers', () => {
     assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, pem)).signatures, 1);
     const other = await verifyImageBundles(store, repo, fixture.image.digest, fixture.key('platform').publicKeyPem);
     assert.deepEqual({ signatures: other.signatures, problems: other.problems.map((p) => p.code) }, { signatures: 0, problems: ['WRONG_KEY'] });
+    // The refusal is judged from the bytes: remembered, and given again as a refusal.
+    let again: Awaited<ReturnType<typeof verifyImageBundles>> | undefined;
+    assert.equal(await hitsDuring(async () => (again = await verifyImageBundles(store, repo, fixture.image.digest, fixture.key('platform').publicKeyPem))), 1);
+    assert.deepEqual({ signatures: again!.signatures, problems: again!.problems.map((p) => p.code) }, { signatures: 0, problems: ['WRONG_KEY'] });
     // The same key as a KeyObject is the same key; another KeyObject is not.
     assert.equal((await verifyImageBundles(store, repo, fixture.image.digest, createPublicKey(pem))).signatures, 1);
     const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
