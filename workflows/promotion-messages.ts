@@ -114,6 +114,14 @@ export const statusQuery = defineQuery<PromotionStatus>('status');
  */
 export const UNLISTED_STATES: readonly PromotionState[] = ['CHECKING_KEYS', 'BUILDING', 'ATTESTING', 'DEV_SIGNING', 'VERIFYING'];
 
+/**
+ * Not written on their own either in runs with FEWER_WRITES_PATCH (workflows/version-marker.ts):
+ * AUTHORIZING goes with the pinned plan's upsert (the client's start already set it), and
+ * RELEASING, written a moment before PROMOTED in the same workflow task, leaves a run PROD_SIGNING
+ * in listings until it ends (revocation lists both).
+ */
+export const UNLISTED_SINCE_FEWER_WRITES: readonly PromotionState[] = ['AUTHORIZING', 'RELEASING'];
+
 /** The states before the approval gate: waitForGate returns once the promotion has left them. */
 export const BEFORE_GATE_STATES: readonly PromotionState[] = ['AUTHORIZING', 'CHECKING_KEYS', 'BUILDING', 'ATTESTING', 'DEV_SIGNING', 'VERIFYING'];
 

@@ -7,7 +7,8 @@ import { ApprovalGate } from './approval-gate';
 import type { ApprovalPolicy, EvidenceFound, GateCarry } from './approval-messages';
 import { stepTimeline } from './timeline';
 import type { CheckResult, PromotionCarry, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
-import { BEFORE_GATE_STATES, SEARCH_ATTRIBUTES, statusQuery, UNLISTED_STATES, waitForGateUpdate } from './promotion-messages';
+import { BEFORE_GATE_STATES, SEARCH_ATTRIBUTES, statusQuery, UNLISTED_SINCE_FEWER_WRITES, UNLISTED_STATES, waitForGateUpdate } from './promotion-messages';
+import { FEWER_WRITES_PATCH } from './version-marker';
 
 // The worker checks the signed start request and resolves the target from its own configuration.
 // A refusal is final; a visibility record still catching up (HISTORY_LAGGING) is retried.
@@ -95,7 +96,10 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
   const { workflowId, firstExecutionRunId: runId, continuedFromExecutionRunId } = workflowInfo();
   // One marker for this version: its runs also read the evidence pack and leave unlisted states
   // out, without a marker of their own for each (each marker is one more visibility write).
-  const currentVersion = patched(LOCAL_STEPS_PATCH);
+  // FEWER_WRITES_PATCH (the tracing interceptor has already written it in a run that has it)
+  // stands for this one too, and writes less visibility.
+  const fewerWrites = patched(FEWER_WRITES_PATCH);
+  const currentVersion = fewerWrites || patched(LOCAL_STEPS_PATCH);
   const { authorize, platformVerify, evidence, release } = currentVersion ? LOCAL_STEPS : QUEUED_STEPS;
   const evidenceBound = () => currentVersion || patched(EVIDENCE_PATCH);
   const claim = readStartRequestClaim(input?.request);
@@ -115,10 +119,13 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     await condition(() => !BEFORE_GATE_STATES.includes(status.state));
     return { ...status, approval: gate.view() };
   });
-  const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status, { unlisted: UNLISTED_STATES, unlistedWithoutMarker: currentVersion });
-  const pinPlan = (plan: SealedPlan) => {
+  const unlisted = fewerWrites ? [...UNLISTED_STATES, ...UNLISTED_SINCE_FEWER_WRITES] : UNLISTED_STATES;
+  const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status, { unlisted, unlistedWithoutMarker: currentVersion });
+  /** `state`: written in the same upsert (AUTHORIZING, in a run with FEWER_WRITES_PATCH). */
+  const pinPlan = (plan: SealedPlan, state?: PromotionState) => {
     // The caller may set search attributes at start; the worker's resolution is what list, rotation and revocation see.
     upsertSearchAttributes({
+      ...(state ? { [SEARCH_ATTRIBUTES.state]: [state] } : {}),
       [SEARCH_ATTRIBUTES.target]: [plan.target],
       [SEARCH_ATTRIBUTES.digest]: [plan.digest],
       [SEARCH_ATTRIBUTES.platformKey]: [plan.keys.platform.fingerprint],
@@ -147,7 +154,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
       plan = await authorize({ workflowId, runId, request: input.request, reopen: input.reopen });
       Object.assign(status, { target: plan.target, digest: plan.digest, repository: plan.repository, initiator: plan.initiator, policyDigest: plan.policyDigest });
       if (plan.reopenedBy) status.reopenedBy = plan.reopenedBy;
-      pinPlan(plan);
+      pinPlan(plan, fewerWrites ? 'AUTHORIZING' : undefined);
       finish(current, 'succeeded', `${plan.initiator} may start ${plan.target}; policy ${plan.policyDigest.slice(0, 19)}${plan.reopenedBy ? `; re-opened by ${plan.reopenedBy.reopener}: ${plan.reopenedBy.reason}` : ''}`);
     }
     // Every step gets the plan as authorize sealed it, and checks the seal before it acts.

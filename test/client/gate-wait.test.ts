@@ -5,7 +5,8 @@
  * The approver signs over the view that answer carries (signAndDecide's `view`); one altered by the
  * caller signs over a digest the gate does not show and is refused.
  * The same run shows which states reach the CountersignState search attribute: only those a
- * listing asks for (workflows/promotion-messages.ts UNLISTED_STATES are left out).
+ * listing asks for (workflows/promotion-messages.ts UNLISTED_STATES and, in a run with the
+ * one-marker-fewer-writes marker, UNLISTED_SINCE_FEWER_WRITES are left out).
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -46,7 +47,11 @@ describe('waitForGate', () => {
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
     const whole = await env.client.workflow.getHandle(started.promotionId).fetchHistory();
-    assert.deepEqual(upsertedStates(whole.events ?? []), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
+    // RELEASING is not written (UNLISTED_SINCE_FEWER_WRITES): the run lists as PROD_SIGNING until PROMOTED.
+    assert.deepEqual(upsertedStates(whole.events ?? []), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'PROMOTED']);
+    // AUTHORIZING went in the one upsert that pinned the plan, with the target, digest and platform key.
+    const pinned = (whole.events ?? []).find((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[SEARCH_ATTRIBUTES.state]);
+    assert.deepEqual(Object.keys(pinned!.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!).sort(), [SEARCH_ATTRIBUTES.digest, SEARCH_ATTRIBUTES.platformKey, SEARCH_ATTRIBUTES.state, SEARCH_ATTRIBUTES.target].sort());
     // A closed run takes no update: the tolerant poll answers with its result.
     const after = await waitForGate(env.client, started.promotionId, { pollMs: 50 });
     assert.equal(after.state, 'PROMOTED');

@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../../workers/worker';
+import { LOCAL_STEPS_PATCH } from '../../workflows/promotion';
+import { FEWER_WRITES_PATCH } from '../../workflows/version-marker';
 import { TRACING_SHAPE_PATCH } from '../../workflows/workflow-tracing';
 import { stepsOf } from '../../src/client/history-steps';
 import { TEST_KEY_PASSPHRASE } from '../helm/helpers';
@@ -18,8 +20,10 @@ const IDS = JSON.parse(fs.readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf
  * rotation and its ceremony: one per workflow in workflows/. Kept, not re-recorded, because runs
  * those versions started must still replay on this code: `promoted-previous-release`, recorded
  * before evidence-bound votes and fewer state writes, `promoted-queued-steps`, recorded before
- * the short steps became local activities (LOCAL_STEPS_PATCH), and the two `-temporal-interceptors`
- * histories, recorded before workflow calls took the fixed tracing shape (TRACING_SHAPE_PATCH).
+ * the short steps became local activities (LOCAL_STEPS_PATCH), the two `-temporal-interceptors`
+ * histories, recorded before workflow calls took the fixed tracing shape (TRACING_SHAPE_PATCH), and
+ * `promoted-two-markers` and `key-ceremony-tracing-marker`, recorded with those two markers before
+ * new runs carried FEWER_WRITES_PATCH alone.
  */
 const NAMES = [
   'promoted',
@@ -34,9 +38,13 @@ const NAMES = [
   'key-rotation',
   'key-ceremony',
   'key-ceremony-temporal-interceptors',
+  'promoted-two-markers',
+  'key-ceremony-tracing-marker',
 ];
 /** Recorded before TRACING_SHAPE_PATCH: their calls go through Temporal's OpenTelemetry interceptors. */
 const BEFORE_TRACING_SHAPE = new Set(['promoted-previous-release', 'promoted-queued-steps', 'promoted-temporal-interceptors', 'key-ceremony-temporal-interceptors']);
+/** Recorded with the tracing shape's own marker (and, for the promotion, LOCAL_STEPS_PATCH's), before FEWER_WRITES_PATCH. */
+const BEFORE_FEWER_WRITES = new Set([...BEFORE_TRACING_SHAPE, 'promoted-two-markers', 'key-ceremony-tracing-marker']);
 const readHistory = (name: string) => historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8')));
 const patchesIn = (name: string) =>
   (readHistory(name).events ?? []).flatMap((e) => {
@@ -57,11 +65,35 @@ describe('replay of committed histories (determinism guard)', () => {
     }
   }
 
-  it('covers both tracing shapes: Temporal\'s interceptors (before TRACING_SHAPE_PATCH) and the fixed one', () => {
+  it('covers both tracing shapes: Temporal\'s interceptors (before TRACING_SHAPE_PATCH) and the fixed one, under either marker', () => {
     for (const name of NAMES) {
-      const marked = patchesIn(name).some((p) => p.includes(TRACING_SHAPE_PATCH));
-      assert.equal(marked, !BEFORE_TRACING_SHAPE.has(name), `${name}: ${marked ? 'has' : 'lacks'} the ${TRACING_SHAPE_PATCH} marker`);
+      const marked = patchesIn(name).some((p) => p.includes(TRACING_SHAPE_PATCH) || p.includes(FEWER_WRITES_PATCH));
+      assert.equal(marked, !BEFORE_TRACING_SHAPE.has(name), `${name}: ${marked ? 'has' : 'lacks'} a marker of the fixed tracing shape`);
     }
+  });
+
+  it('covers each marker generation: runs started now carry FEWER_WRITES_PATCH alone, and write fewer states', () => {
+    const ids = (name: string) => patchesIn(name).map((p) => (JSON.parse(p) as { id: string }).id);
+    for (const name of NAMES) if (!BEFORE_FEWER_WRITES.has(name)) assert.deepEqual(ids(name), [FEWER_WRITES_PATCH], name);
+    assert.deepEqual(ids('promoted-two-markers'), [TRACING_SHAPE_PATCH, LOCAL_STEPS_PATCH]);
+    assert.deepEqual(ids('key-ceremony-tracing-marker'), [TRACING_SHAPE_PATCH]);
+    const upserts = (name: string) =>
+      (readHistory(name).events ?? []).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).map((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes?.indexedFields ?? {}).sort().join('+'));
+    const states = (name: string) =>
+      (readHistory(name).events ?? []).flatMap((e) => {
+        const state = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.CountersignState?.data;
+        return state ? [JSON.parse(Buffer.from(state).toString('utf8'))[0] as string] : [];
+      });
+    assert.deepEqual(states('promoted-two-markers'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
+    assert.deepEqual(states('promoted'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'PROMOTED']);
+    assert.equal(upserts('promoted-two-markers').length, 8);
+    assert.deepEqual(upserts('promoted'), [
+      'TemporalChangeVersion',
+      'CountersignDigest+CountersignPlatformKey+CountersignState+CountersignTarget',
+      'CountersignState',
+      'CountersignState',
+      'CountersignState',
+    ]);
   });
 
   it('covers both ways a promotion runs its short steps: queued (before LOCAL_STEPS_PATCH) and local', () => {
