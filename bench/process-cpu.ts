@@ -25,7 +25,7 @@ function readStat(pid: number): Stat | undefined {
   return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]) };
 }
 
-/** Milliseconds of CPU used so far by `pid` and its live descendants. */
+/** Milliseconds of CPU used so far by `pid` and its live descendants; throws when `pid` is not running (a reading of it would be 0, not a figure). */
 export function processTreeCpuMs(pid: number): number {
   const stats = new Map<number, Stat>();
   for (const name of readdirSync('/proc')) {
@@ -33,6 +33,7 @@ export function processTreeCpuMs(pid: number): number {
     const stat = readStat(Number(name));
     if (stat) stats.set(Number(name), stat);
   }
+  if (!stats.has(pid)) throw new Error(`no process ${pid} to read CPU time from (it has exited, or the bench holds the wrong pid)`);
   let ticks = 0;
   const pending = [pid];
   while (pending.length > 0) {

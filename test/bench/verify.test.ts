@@ -33,9 +33,11 @@ for (const [command, registryLine] of [
     for (const pass of ['throughput', 'throughput, blob cache emptied first']) {
       assert.equal(figure(out, pass, 'images'), 20);
       assert.ok(figure(out, pass, 'perSecond') > 0);
-      // Only that the figure is printed: at 20 images olareg can spend less than one clock tick of
-      // /proc's count on a pass, so zero is a true reading here (it failed a run asking for more).
-      assert.ok(figure(out, pass, 'registryCpuMsPerImage') >= 0);
+      // At 20 images olareg can spend less than one clock tick of /proc's count on a pass, so zero
+      // is a true reading here (it failed a run asking for more). A figure is printed, read from a
+      // live process: processTreeCpuMs throws for a pid that is not running, and its readings are
+      // tested on a process that burns CPU in test/bench/process-cpu.test.ts.
+      assert.ok(Number.isFinite(figure(out, pass, 'registryCpuMsPerImage')));
     }
   });
 }
