@@ -150,7 +150,7 @@ describe('registry', () => {
 });
 
 describe('temporal', () => {
-  test('answers gRPC, keeps workflows and search attributes across a restart, and stop() ends it', async (t) => {
+  test('answers gRPC, keeps workflows and search attributes across a restart (the database in WAL mode), and stop() ends it', async (t) => {
     const dbFile = path.join(tmp, 'temporal', 'state', 'temporal.db'); // parent dirs do not exist yet
     const opts = { dbFile, namespace: 'countersign-test', searchAttributes: { CountersignTarget: 'Keyword' as const } };
     const workflowId = `persist-${crypto.randomUUID()}`;
@@ -177,6 +177,10 @@ describe('temporal', () => {
     const stopMs = Date.now() - t0;
     assert.equal(isPidAlive(first.pid), false);
     assert.ok(await portClosed(first.address), 'frontend port closed after stop()');
+    // The database keeps a write-ahead log (journal_mode=wal): SQLite's header says so in bytes 18 and 19 (1 is the rollback journal).
+    const header = fs.readFileSync(dbFile).subarray(0, 100);
+    assert.equal(header.subarray(0, 16).toString('latin1'), 'SQLite format 3\0');
+    assert.deepEqual([header[18], header[19]], [2, 2], 'the database is in WAL mode');
 
     t0 = Date.now();
     const second = await startTemporalDevServer({ ...opts, ui: true });
