@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { verifiedReferrers } from '../src/cosign/bundle-images';
 import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, signatureCheck } from '../src/cosign/verify-image';
 import type { SignatureFormat } from '../src/cosign/formats';
 import { FileSigner } from '../src/keys/file-signer';
@@ -48,7 +49,14 @@ async function pushImage(store: RegistryStore, repo: string, n: number): Promise
   return store.putManifest(repo, digestOf(manifest), manifest, MEDIA_TYPE.imageManifest);
 }
 
+/**
+ * One verification of the image, signature and provenance checked. The process's verified-referrer
+ * answers (src/cosign/verified-referrers.ts) are forgotten first: they would answer a referrer
+ * this process signed or verified before without checking it, and what is timed is the check.
+ * The blob cache is left as each pass describes.
+ */
 async function verifyInProcess(store: RegistryStore, repo: string, digest: string, pem: string): Promise<boolean> {
+  verifiedReferrers.clear();
   const evidence = await collectImageEvidence(store, repo, digest, pem);
   return signatureCheck('s', evidence, digest, 'k').ok && attestationCheck('p', evidence, SLSA, 'k', digest).check.ok;
 }
