@@ -23,6 +23,7 @@ import { locateTool } from '../../src/stack/tools';
 import { createTestKey, type KmsTestServer } from '../support/kms-server';
 import { localKmsPath, startLocalKms } from '../support/local-kms';
 import { motoPath, startMoto } from '../support/moto';
+import { pushImageTo } from '../support/registry-fixture';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'hello-image');
 const cosign = locateTool('cosign');
@@ -35,12 +36,7 @@ let image: BuiltImage;
 let repoCounter = 0;
 const servers: KmsTestServer[] = [];
 
-async function pushImage(): Promise<string> {
-  const repo = `kms/hello-${++repoCounter}`;
-  for (const blob of [...image.layers, image.config]) await store.putBlob(repo, blob);
-  await store.putManifest(repo, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
-  return repo;
-}
+const pushImage = (): Promise<string> => pushImageTo(store, `kms/hello-${++repoCounter}`, image);
 
 function cosignVerify(pemFile: string, ref: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
