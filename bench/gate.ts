@@ -1,7 +1,7 @@
 /**
  * Promotions parked at the approval gate (npm run bench:gate): park N promotions of N distinct
- * images under one target (or BENCH_REPOSITORIES of them) (BENCH_PARKED=250,1000,10000 parks up to each level in turn), print the
- * worker's memory at each level, then time approval -> PROMOTED for the promotions parked longest
+ * images under one target, or BENCH_REPOSITORIES targets (BENCH_PARKED=250,1000,10000 parks up to
+ * each level in turn), print the worker's memory at each level, then time approval -> PROMOTED for the promotions parked longest
  * (BENCH_APPROVALS of them, default 5, one after another).
  *
  * Parking needs a signed, attested image per promotion (the workflow id is target + digest). The

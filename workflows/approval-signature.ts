@@ -15,11 +15,11 @@ p256.ProjectivePoint.BASE.precompute(2);
 
 type Point = InstanceType<typeof p256.ProjectivePoint>;
 
-/** Roster keys with their tables, shared like the base point's: a handful per deployment, a few hundred KiB at most. */
+/** Roster keys with their tables, shared like the base point's: about 100 KiB each, a handful per deployment. */
 const ROSTER_KEYS_MAX = 64;
-// A window of 4 for an approver's key: its table takes a few ms to build, once per worker and key,
-// and each later check then costs about 1 ms instead of about 2.3 (docs/benchmarks.md,
-// "Approval signatures in the workflow sandbox").
+// A window of 4 for an approver's key: its table takes about 3 ms to build, once per worker and
+// key, and each later check then costs about half as much (docs/benchmarks.md, "Approval
+// signatures in the workflow sandbox").
 const ROSTER_KEY_WINDOW = 4;
 const rosterKeys = new Map<string, Point>();
 
