@@ -27,7 +27,7 @@ import type { PromotionStatus } from '../workflows/promotion-messages';
 import { promoteByHand } from './by-hand';
 import { FLOOR_TASK_QUEUE, floorApprove } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
-import { medianSteps, stepTimes, type StepTimes } from './step-timeline';
+import { historySpanMs, medianSteps, stepTimes, type StepTimes } from './step-timeline';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
 
 /** Only when the waitForGate update cannot answer (src/client/promotions.ts waitForGate). */
@@ -118,6 +118,9 @@ async function main(): Promise<void> {
   let seq = 0;
   /** The level-1 runs' ids, for their step timeline. */
   const serialIds: string[] = [];
+  /** The floor's level-1 runs, for their history span beside ours. */
+  const serialFloorIds: string[] = [];
+  let spans: { ours: number; floor: number; oursFastest: number; floorFastest: number } | undefined;
   const idleRssMiB = processMemoryMiB(bench.workerPid).rss;
 
   const sources = (n: number) =>
@@ -159,6 +162,7 @@ async function main(): Promise<void> {
         await handle.executeUpdate(floorApprove);
         const final = await handle.result();
         if (final !== 'PROMOTED') throw new Error(`${handle.workflowId} ended ${final}`);
+        if (concurrency === 1) serialFloorIds.push(handle.workflowId);
         return Date.now() - t0;
       }),
     );
@@ -182,6 +186,13 @@ async function main(): Promise<void> {
     const timelines: StepTimes[] = [];
     for (const id of serialIds) timelines.push(await stepTimes(client, id));
     steps = medianSteps(timelines);
+    if (serialIds.length > 0 && serialFloorIds.length > 0) {
+      const p50 = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+      const floorSpans: number[] = [];
+      for (const id of serialFloorIds) floorSpans.push(await historySpanMs(client, id));
+      const ourSpans = timelines.map((t) => t.total);
+      spans = { ours: p50(ourSpans), floor: p50(floorSpans), oursFastest: Math.min(...ourSpans), floorFastest: Math.min(...floorSpans) };
+    }
     const cosign = locateTool('cosign');
     if (byHandCount > 0 && !cosign) throw new Error('cosign is not installed: run bash scripts/toolchain.sh cosign (or BENCH_BY_HAND=0)');
     if (byHandCount > 0) {
@@ -221,6 +232,15 @@ async function main(): Promise<void> {
       ]),
     ),
   );
+  if (spans) {
+    // The client's p50 includes its calls around the run, and the floor's p50 at 1 a wait of about
+    // 40 ms before each of its workflow tasks from its second run on, its fastest run none
+    // (docs/benchmarks.md, "What the floor's p50 at 1 measures").
+    console.log();
+    console.log(
+      `level 1, first event to last in the run's history (the server's view, without the client's calls): p50 ours ${spans.ours} ms, floor ${spans.floor} ms (ratio ${ratio(spans.ours, spans.floor)}); fastest ours ${spans.oursFastest} ms, floor ${spans.floorFastest} ms (ratio ${ratio(spans.oursFastest, spans.floorFastest)})`,
+    );
+  }
   if (steps.length > 0) {
     console.log();
     console.log(
@@ -259,7 +279,7 @@ async function main(): Promise<void> {
   await fs.mkdir(path.join(__dirname, 'results'), { recursive: true });
   await fs.writeFile(
     path.join(__dirname, 'results', 'promotions.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, registry, signatureFormat, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, steps }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, registry, signatureFormat, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, steps, historySpanP50Ms: spans }, null, 2)}\n`,
   );
 }
 

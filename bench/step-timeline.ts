@@ -41,3 +41,9 @@ export function medianSteps(runs: StepTimes[]): Array<{ step: string; p50Ms: num
     return { step, p50Ms: xs[Math.floor((xs.length - 1) / 2)], minMs: xs[0], maxMs: xs.at(-1)! };
   });
 }
+
+/** First event to last of a run's history, in ms: the run as the server saw it, without the client's calls around it. */
+export async function historySpanMs(client: Client, workflowId: string): Promise<number> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  return events.length > 0 ? tsToMs(events.at(-1)!.eventTime) - tsToMs(events[0].eventTime) : NaN;
+}

@@ -38,6 +38,11 @@ test('npm run bench runs as printed and reports ours, the floor and by hand with
   for (const proc of ['worker', 'server', 'registry', 'client']) assert.match(ours, new RegExp(`${proc} \\d+`), cpu);
   assert.match(floor, /floorWorker \d+/, cpu);
 
+  // Both runs as the server saw them (first event to last), beside the client's p50.
+  const spans = /^level 1, first event to last in the run's history .*: p50 ours (\d+) ms, floor (\d+) ms .*; fastest ours (\d+) ms, floor (\d+) ms/m.exec(out);
+  assert.ok(spans, out);
+  assert.ok(spans.slice(1).every((ms) => Number(ms) > 0), spans[0]);
+
   // The level-1 step timeline from the workflow history: every queued step, and the time outside them.
   for (const step of ['checkKeys', 'build', 'attestImage', 'devSign', 'prodSign', OUTSIDE]) {
     assert.match(out, new RegExp(`^\\| ${step} \\| \\d+ ms \\|`, 'm'), `step ${step} in the timeline`);
