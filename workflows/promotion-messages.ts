@@ -115,12 +115,12 @@ export const statusQuery = defineQuery<PromotionStatus>('status');
 export const UNLISTED_STATES: readonly PromotionState[] = ['CHECKING_KEYS', 'BUILDING', 'ATTESTING', 'DEV_SIGNING', 'VERIFYING'];
 
 /**
- * Not written on their own either in runs with FEWER_WRITES_PATCH (workflows/version-marker.ts):
- * AUTHORIZING goes with the pinned plan's upsert (the client's start already set it), and
- * RELEASING, written a moment before PROMOTED in the same workflow task, leaves a run PROD_SIGNING
- * in listings until it ends (revocation lists both).
+ * Not written on its own either in runs with FEWER_WRITES_PATCH (workflows/version-marker.ts):
+ * AUTHORIZING goes with the pinned plan's upsert (the client's start already set it). RELEASING
+ * is still written: revocation reads it as "the production signature is out" for a run still
+ * running (src/client/pinned-runs.ts), and release may retry for minutes.
  */
-export const UNLISTED_SINCE_FEWER_WRITES: readonly PromotionState[] = ['AUTHORIZING', 'RELEASING'];
+export const UNLISTED_SINCE_FEWER_WRITES: readonly PromotionState[] = ['AUTHORIZING'];
 
 /** The states before the approval gate: waitForGate returns once the promotion has left them. */
 export const BEFORE_GATE_STATES: readonly PromotionState[] = ['AUTHORIZING', 'CHECKING_KEYS', 'BUILDING', 'ATTESTING', 'DEV_SIGNING', 'VERIFYING'];

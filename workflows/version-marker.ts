@@ -7,8 +7,7 @@
  * tracing shape (TRACING_SHAPE_PATCH, workflows/workflow-tracing.ts) and, in a promotion, the
  * local short steps (LOCAL_STEPS_PATCH, and what that marker implies). It also marks what
  * promotions started with it write less of: `CountersignState` is written with the pinned plan
- * in one upsert (AUTHORIZING, as the client's start set it, until then), and RELEASING is not
- * written (a promotion stays PROD_SIGNING in listings until PROMOTED; `status` gives its step).
+ * in one upsert (AUTHORIZING, as the client's start set it, until then).
  * Runs started before it replay as they ran (docs/architecture.md, "Local steps").
  */
 export const FEWER_WRITES_PATCH = 'one-marker-fewer-writes';

@@ -47,8 +47,7 @@ describe('waitForGate', () => {
     const done = await waitForPromotion(env.client, started.promotionId);
     assert.equal(done.state, 'PROMOTED', done.error);
     const whole = await env.client.workflow.getHandle(started.promotionId).fetchHistory();
-    // RELEASING is not written (UNLISTED_SINCE_FEWER_WRITES): the run lists as PROD_SIGNING until PROMOTED.
-    assert.deepEqual(upsertedStates(whole.events ?? []), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'PROMOTED']);
+    assert.deepEqual(upsertedStates(whole.events ?? []), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
     // AUTHORIZING went in the one upsert that pinned the plan, with the target, digest and platform key.
     const pinned = (whole.events ?? []).find((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[SEARCH_ATTRIBUTES.state]);
     assert.deepEqual(Object.keys(pinned!.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!).sort(), [SEARCH_ATTRIBUTES.digest, SEARCH_ATTRIBUTES.platformKey, SEARCH_ATTRIBUTES.state, SEARCH_ATTRIBUTES.target].sort());

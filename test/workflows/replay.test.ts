@@ -72,7 +72,7 @@ describe('replay of committed histories (determinism guard)', () => {
     }
   });
 
-  it('covers each marker generation: runs started now carry FEWER_WRITES_PATCH alone, and write fewer states', () => {
+  it('covers each marker generation: runs started now carry FEWER_WRITES_PATCH alone, and write AUTHORIZING with the plan', () => {
     const ids = (name: string) => patchesIn(name).map((p) => (JSON.parse(p) as { id: string }).id);
     for (const name of NAMES) if (!BEFORE_FEWER_WRITES.has(name)) assert.deepEqual(ids(name), [FEWER_WRITES_PATCH], name);
     assert.deepEqual(ids('promoted-two-markers'), [TRACING_SHAPE_PATCH, LOCAL_STEPS_PATCH]);
@@ -85,11 +85,12 @@ describe('replay of committed histories (determinism guard)', () => {
         return state ? [JSON.parse(Buffer.from(state).toString('utf8'))[0] as string] : [];
       });
     assert.deepEqual(states('promoted-two-markers'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
-    assert.deepEqual(states('promoted'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'PROMOTED']);
+    assert.deepEqual(states('promoted'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
     assert.equal(upserts('promoted-two-markers').length, 8);
     assert.deepEqual(upserts('promoted'), [
       'TemporalChangeVersion',
       'CountersignDigest+CountersignPlatformKey+CountersignState+CountersignTarget',
+      'CountersignState',
       'CountersignState',
       'CountersignState',
       'CountersignState',
