@@ -40,7 +40,7 @@ export interface Listing<T> {
  * signing for a promotion, publication for a chart release (its .prov is signed earlier, but
  * nobody sees it before publish).
  */
-const AT_OR_PAST_PROD_SIGN = ['PROD_SIGNING', 'RELEASING', 'PROMOTED', 'PUBLISHING', 'RELEASED', 'FAILED'] as const;
+export const AT_OR_PAST_PROD_SIGN = ['PROD_SIGNING', 'RELEASING', 'PROMOTED', 'PUBLISHING', 'RELEASED', 'FAILED'] as const;
 /** The step whose completion means the signature is out. */
 const SIGNATURE_STEP: Record<string, string> = { [PROMOTION_WORKFLOW_TYPE]: 'prod-sign', [CHART_RELEASE_WORKFLOW_TYPE]: 'publish' };
 
