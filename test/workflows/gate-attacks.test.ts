@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { decide, getApproval, getPromotionStatus, signReopen, waitForPromotion } from '../../src/client/promotions';
+import { TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
+import { runsInFlight, runsSignedBy } from '../../src/client/pinned-runs';
+import { decide, DIGEST_KEY, getApproval, getPromotionStatus, PLATFORM_KEY_KEY, signReopen, STATE_KEY, TARGET_KEY, waitForPromotion } from '../../src/client/promotions';
+import { keyFingerprint } from '../../src/keys/public-key';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { writeKeyPair } from '../../src/keys/file-signer';
 import { buildAndPush, createAttestations, developerSign } from '../../src/promotion/steps';
@@ -109,10 +112,10 @@ describe('attacks on the gate', () => {
     return done;
   }
 
-  /** Starts the promotion workflow directly, as anyone with access to Temporal can. */
-  async function startRaw(target: string, digest: string, input: unknown) {
+  /** Starts the promotion workflow directly, as anyone with access to Temporal can, with the search attributes it likes. */
+  async function startRaw(target: string, digest: string, input: unknown, searchAttributes: SearchAttributePair[] = []) {
     const workflowId = promotionId(target, digest);
-    await env.client.workflow.start(PROMOTION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId, args: [input] });
+    await env.client.workflow.start(PROMOTION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId, args: [input], typedSearchAttributes: new TypedSearchAttributes(searchAttributes) });
     return workflowId;
   }
 
@@ -139,6 +142,39 @@ describe('attacks on the gate', () => {
     await refusal(id, 'REQUEST_UNSIGNED');
     assert.equal(await env.store.getManifest('apps/hello', digest), undefined, 'nothing was built or pushed');
     await assertNoPlatformSignature(repository, digest);
+  });
+
+  it("search attributes a caller sets at start are replaced by the worker's: listings, rotation and revocation read the worker's plan", async () => {
+    // What list shows, and how rotation and revocation find runs pinned to a key: all caller-writable at start.
+    const fakeKey = 'f'.repeat(64);
+    const forgedAttributes = (digest: string): SearchAttributePair[] => [
+      { key: STATE_KEY, value: 'PROMOTED' },
+      { key: TARGET_KEY, value: 'elsewhere' },
+      { key: DIGEST_KEY, value: `sha256:${'0'.repeat(64)}` },
+      { key: PLATFORM_KEY_KEY, value: fakeKey },
+    ];
+    const attributes = async (id: string) => {
+      const sa = (await env.client.workflow.getHandle(id).describe()).typedSearchAttributes;
+      return [sa.get(STATE_KEY), sa.get(TARGET_KEY), sa.get(DIGEST_KEY), sa.get(PLATFORM_KEY_KEY)];
+    };
+
+    // A genuine signed request, started with forged attributes: the run's first workflow task writes the plan's.
+    const { dir, digest } = await variant('forged-attributes');
+    const request = { _type: START_REQUEST_TYPE, target: 'prod', digest, artifact: { kind: 'directory', path: dir }, build: buildFacts(), initiator: 'ci', issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString(), nonce: newNonce() };
+    const id = await startRaw('prod', digest, { request: await signStatement(request, await env.signer('ci')) }, forgedAttributes(digest));
+    await waitForPromotion(env.client, id, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    const platformKey = keyFingerprint(await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8'));
+    assert.deepEqual(await attributes(id), ['AWAITING_APPROVAL', 'prod', digest, platformKey]);
+    assert.deepEqual((await runsInFlight(env.client, fakeKey)).promotions, [], 'no run is pinned to the forged key');
+    assert.ok((await runsInFlight(env.client, platformKey)).promotions.some((p) => p.promotionId === id), 'the run is pinned to the plan\'s key');
+
+    // A start the worker refuses: its state is the worker's REFUSED, and a revocation of the forged key lists nothing.
+    const refused = await variant('forged-attributes-unsigned');
+    const refusedId = await startRaw('prod', refused.digest, { request: { statement: '{}', signature: '' } }, forgedAttributes(refused.digest));
+    await refusal(refusedId, 'REQUEST_INVALID');
+    assert.equal((await attributes(refusedId))[0], 'REFUSED');
+    assert.deepEqual((await runsSignedBy(env.client, fakeKey)).promotions, []);
+    assert.deepEqual((await runsInFlight(env.client, fakeKey)).promotions, []);
   });
 
   it('a start request naming an initiator it is not signed by, or one the worker does not list, is refused', async () => {
