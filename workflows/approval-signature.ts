@@ -4,6 +4,7 @@
  */
 import { invert, mod } from '@noble/curves/abstract/modular';
 import { p256 } from '@noble/curves/p256';
+import { bytesToNumberBE } from '@noble/curves/utils';
 import { sha256 } from '@noble/hashes/sha256';
 
 // The worker loads this module and @noble/curves once, shared by every workflow
@@ -62,12 +63,6 @@ function fromBase64(text: string): Uint8Array | undefined {
   return Uint8Array.from(out);
 }
 
-function bytesToBigInt(bytes: Uint8Array): bigint {
-  let out = 0n;
-  for (const b of bytes) out = (out << 8n) | BigInt(b);
-  return out;
-}
-
 /**
  * ECDSA P-256 verification (FIPS 186-5, 6.4.2) over sha256 of the statement, with the library's
  * DER parsing (r and s in [1, n-1]) and point arithmetic; it is the library's verify, but with the
@@ -81,7 +76,7 @@ export function verifyStatementSignature(statement: string, signatureBase64: str
     const { r, s } = p256.Signature.fromDER(der);
     const n = p256.CURVE.n;
     // sha256 is as long as n, so the hash is taken whole, mod n.
-    const e = mod(bytesToBigInt(sha256(utf8(statement))), n);
+    const e = mod(bytesToNumberBE(sha256(utf8(statement))), n);
     const w = invert(s, n);
     const sum = p256.ProjectivePoint.BASE.multiplyUnsafe(mod(e * w, n)).add(rosterKey(publicKeyHex).multiplyUnsafe(mod(r * w, n)));
     if (sum.equals(p256.ProjectivePoint.ZERO)) return false;

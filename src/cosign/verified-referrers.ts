@@ -18,7 +18,7 @@
  * statement is frozen: every caller gets the same object; a remembered refusal throws the same error.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { blobCache } from '../oci/blob-cache';
+import { blobCache, storeScope } from '../oci/blob-cache';
 import type { Store } from '../oci/store';
 
 /** A few thousand referrers: every bundle of the promotions a worker has open at once. */
@@ -85,14 +85,10 @@ export class VerifiedReferrers<T> {
   }
 }
 
-const storeIds = new WeakMap<Store, number>();
-let nextStoreId = 0;
 const keyIds = new WeakMap<KeyObject, string>();
 
 function keyOf(read: ReferrerRead): string {
-  let store = storeIds.get(read.store);
-  if (store === undefined) storeIds.set(read.store, (store = nextStoreId++));
-  return [store, read.store.location, read.repository, read.subject, read.referrer, publicKeyId(read.publicKey)].join('\n');
+  return [storeScope(read.store, read.repository), read.subject, read.referrer, publicKeyId(read.publicKey)].join('\n');
 }
 
 /** A PEM as written (whitespace and all: two spellings of one key are two entries, never one answer for two keys); a KeyObject by its SPKI's sha256. */

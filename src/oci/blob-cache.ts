@@ -175,10 +175,15 @@ export const blobCache = new BlobCache();
 const storeIds = new WeakMap<Store, number>();
 let nextStoreId = 0;
 
-function keyOf(store: Store, repository: string, digest: string): string {
+/** Names one Store object's repository: two Store objects for one host are two scopes (each has its own cache entries). */
+export function storeScope(store: Store, repository: string): string {
   let id = storeIds.get(store);
   if (id === undefined) storeIds.set(store, (id = nextStoreId++));
-  return `${id} ${store.location}/${repository}@${digest}`;
+  return `${id} ${store.location}/${repository}`;
+}
+
+function keyOf(store: Store, repository: string, digest: string): string {
+  return `${storeScope(store, repository)}@${digest}`;
 }
 
 /**
