@@ -27,7 +27,7 @@ export async function stepTimes(client: Client, workflowId: string): Promise<Ste
     inActivities += ms;
   }
   if (events.length > 0) {
-    out.total = tsToMs(events.at(-1)!.eventTime) - tsToMs(events[0].eventTime);
+    out.total = spanMs(events);
     out[OUTSIDE] = out.total - inActivities;
   }
   return out;
@@ -45,5 +45,9 @@ export function medianSteps(runs: StepTimes[]): Array<{ step: string; p50Ms: num
 /** First event to last of a run's history, in ms: the run as the server saw it, without the client's calls around it. */
 export async function historySpanMs(client: Client, workflowId: string): Promise<number> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  return events.length > 0 ? tsToMs(events.at(-1)!.eventTime) - tsToMs(events[0].eventTime) : NaN;
+  return events.length > 0 ? spanMs(events) : NaN;
+}
+
+function spanMs(events: Array<{ eventTime?: Parameters<typeof tsToMs>[0] | null }>): number {
+  return tsToMs(events.at(-1)!.eventTime) - tsToMs(events[0].eventTime);
 }
