@@ -291,7 +291,9 @@ async function waitForPoller(connection: Connection, pid: number, logFile: strin
 
 async function startFloorWorker(address: string, logFile: string): Promise<ChildProcess> {
   const out = await fs.open(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(__dirname, 'floor', 'worker.ts')], {
+  // BENCH_CPU_PROF profiles the floor's worker too, so the two workers' profiles can be read side by side.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF, 'floor')}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', TSX_LOADER, path.join(__dirname, 'floor', 'worker.ts')], {
     env: { ...process.env, TEMPORAL_ADDRESS: address },
     stdio: ['ignore', out.fd, out.fd],
   });

@@ -8,7 +8,7 @@ import type { ApprovalPolicy, EvidenceFound, GateCarry } from './approval-messag
 import { stepTimeline } from './timeline';
 import type { CheckResult, PromotionCarry, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
 import { BEFORE_GATE_STATES, SEARCH_ATTRIBUTES, statusQuery, UNLISTED_SINCE_FEWER_WRITES, UNLISTED_STATES, waitForGateUpdate } from './promotion-messages';
-import { FEWER_WRITES_PATCH } from './version-marker';
+import { FEWER_WRITES_PATCH, LOCAL_TO_GATE_PATCH } from './version-marker';
 
 // The worker checks the signed start request and resolves the target from its own configuration.
 // A refusal is final; a visibility record still catching up (HISTORY_LAGGING) is retried.
@@ -19,22 +19,36 @@ const AUTHORIZE = {
 
 // Opening keys: a file key is local (a missing file or wrong passphrase fails at once, non-retryable);
 // a KMS key asks KMS, whose outage or throttling (KMS_UNAVAILABLE) is waited out for 15 minutes.
-const { checkKeys } = proxyActivities<PromotionActivities>({
+const KEYS = {
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '15 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
-});
+} as const;
 
 // Building, attesting and developer signing talk to the registry (and to KMS for a KMS developer
 // key). An outage is waited out: attempts back off to 15 s apart and go on for 30 minutes in all.
 // A code that cannot clear up (an empty build, a digest mismatch, a wrong key) fails at once.
-// They heartbeat while they run, so a killed worker's step is retried within the heartbeat timeout.
-const { build, resolveImage, attestImage, devSign } = proxyActivities<PromotionActivities>({
+// Queued (runs before LOCAL_TO_GATE_PATCH), they heartbeat while they run, so a killed worker's
+// step is retried within the heartbeat timeout; local, within the workflow task's timeout.
+const TO_GATE = {
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
   scheduleToCloseTimeout: '30 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds' },
-});
+} as const;
+
+/** The steps up to the gate, queued through the server: runs started before LOCAL_TO_GATE_PATCH. */
+const QUEUED_TO_GATE = {
+  checkKeys: proxyActivities<PromotionActivities>(KEYS).checkKeys,
+  ...pick(proxyActivities<PromotionActivities>({ ...TO_GATE, heartbeatTimeout: '30 seconds' })),
+};
+/** The same steps run by the worker that runs the workflow task (docs/architecture.md, "Local steps"). */
+const LOCAL_TO_GATE: typeof QUEUED_TO_GATE = {
+  checkKeys: proxyLocalActivities<PromotionActivities>(KEYS).checkKeys,
+  ...pick(proxyLocalActivities<PromotionActivities>(TO_GATE)),
+};
+function pick({ build, resolveImage, attestImage, devSign }: Pick<PromotionActivities, 'build' | 'resolveImage' | 'attestImage' | 'devSign'>) {
+  return { build, resolveImage, attestImage, devSign };
+}
 
 // Verification reads the registry; a mismatch comes back as a report (REJECTED, never retried),
 // so retries are for I/O only, and wait out an outage like the steps before. The evidence pack is
@@ -96,11 +110,14 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
   const { workflowId, firstExecutionRunId: runId, continuedFromExecutionRunId } = workflowInfo();
   // One marker for this version: its runs also read the evidence pack and leave unlisted states
   // out, without a marker of their own for each (each marker is one more visibility write).
-  // FEWER_WRITES_PATCH (the tracing interceptor has already written it in a run that has it)
-  // stands for this one too, and writes less visibility.
-  const fewerWrites = patched(FEWER_WRITES_PATCH);
+  // FEWER_WRITES_PATCH stands for this one too, and writes less visibility; LOCAL_TO_GATE_PATCH
+  // (the tracing interceptor has already written it in a new run) stands for both, and runs the
+  // steps up to the gate locally. Newest first: a new run writes one marker.
+  const localToGate = patched(LOCAL_TO_GATE_PATCH);
+  const fewerWrites = localToGate || patched(FEWER_WRITES_PATCH);
   const currentVersion = fewerWrites || patched(LOCAL_STEPS_PATCH);
   const { authorize, platformVerify, evidence, release } = currentVersion ? LOCAL_STEPS : QUEUED_STEPS;
+  const { checkKeys, build, resolveImage, attestImage, devSign } = localToGate ? LOCAL_TO_GATE : QUEUED_TO_GATE;
   const evidenceBound = () => currentVersion || patched(EVIDENCE_PATCH);
   const claim = readStartRequestClaim(input?.request);
   const gate = new ApprovalGate({ id: workflowId, runId, digest: claim.digest, initiator: '' }, NO_POLICY);

@@ -1,5 +1,8 @@
 /**
- * The patch marker every workflow started since it carries, and carries alone.
+ * The patch markers that stand for the ones before them: a run carries one, the newest when it
+ * started.
+ *
+ * FEWER_WRITES_PATCH: the marker workflows started from it until LOCAL_TO_GATE_PATCH carried.
  *
  * The SDK writes a marker event and a `TemporalChangeVersion` search-attribute upsert (a
  * visibility write) at each patch's first use in a run, so each patch kept in new runs costs
@@ -11,3 +14,16 @@
  * Runs started before it replay as they ran (docs/architecture.md, "Local steps").
  */
 export const FEWER_WRITES_PATCH = 'one-marker-fewer-writes';
+
+/**
+ * The marker every workflow started since it carries instead of FEWER_WRITES_PATCH, standing for
+ * it and for all it implies. In a promotion it also means the steps up to the gate (keys check,
+ * build or resolve, attest, dev sign) run as local steps, beside the workflow task, as the short
+ * steps after FEWER_WRITES_PATCH already did (docs/architecture.md, "Local steps").
+ */
+export const LOCAL_TO_GATE_PATCH = 'local-steps-to-the-gate';
+
+/** Whether this run carries LOCAL_TO_GATE_PATCH or FEWER_WRITES_PATCH; checked newest first, so a new run writes only the newest. */
+export function hasFewerWritesMarker(patched: (id: string) => boolean): boolean {
+  return patched(LOCAL_TO_GATE_PATCH) || patched(FEWER_WRITES_PATCH);
+}

@@ -13,7 +13,7 @@
  */
 import { patched, workflowInfo, type WorkflowInterceptors } from '@temporalio/workflow';
 import type { Headers } from '@temporalio/common';
-import { FEWER_WRITES_PATCH } from './version-marker';
+import { hasFewerWritesMarker } from './version-marker';
 
 /** Marks runs whose calls are traced by this module's fixed shape rather than Temporal's interceptors. */
 export const TRACING_SHAPE_PATCH = 'tracing-fixed-shape';
@@ -60,8 +60,8 @@ export function tracingInterceptors(spans: WorkflowSpans | undefined): WorkflowI
   const decide = () => {
     if (!decided) {
       decided = true;
-      // A run with the newer marker has the fixed shape too, without this one's own marker.
-      if (!patched(FEWER_WRITES_PATCH) && !patched(TRACING_SHAPE_PATCH)) previous = temporalOpenTelemetryInterceptors();
+      // A run with a newer marker has the fixed shape too, without this one's own marker.
+      if (!hasFewerWritesMarker(patched) && !patched(TRACING_SHAPE_PATCH)) previous = temporalOpenTelemetryInterceptors();
     }
     return previous;
   };

@@ -21,7 +21,7 @@ describe('the steps of a promotion, read from its history', () => {
     const steps = stepsOf(eventsOf('promoted'));
     assert.deepEqual(
       steps.map((s) => `${s.name}${s.local ? ' (local)' : ''}`),
-      ['authorize (local)', 'checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign', 'release (local)'],
+      ['authorize (local)', 'checkKeys (local)', 'build (local)', 'attestImage (local)', 'devSign (local)', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign', 'release (local)'],
     );
     for (const s of steps) assert.equal(s.attempt, 1, s.name);
     // Only queued steps have event times: scheduled, then completed.

@@ -23,7 +23,9 @@ export function startWorkflowsOnlyWorker(address: string): Promise<TestWorker> {
 
 async function startWorker(address: string, options: Pick<WorkerOptions, 'activities' | 'enableNonLocalActivities'>): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(), ...options });
+  // A worker still running a local step when it stops gives up on it a second later and goes,
+  // as a killed one would: its workflow task times out and the next worker takes the run.
+  const worker = await Worker.create({ connection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(), shutdownForceTime: '1 second', ...options });
   const running = worker.run();
   return {
     stop: async () => {

@@ -58,7 +58,7 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     const history = await env.client.workflow.getHandle(started.promotionId).fetchHistory();
     const steps = stepsOf(history.events ?? []).map((s) => `${s.name}${s.local ? ' (local)' : ''}`);
     // The gate reads the evidence pack when it opens and again once quorum is met (docs/approvals.md).
-    assert.deepEqual(steps, ['authorize (local)', 'checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign', 'release (local)']);
+    assert.deepEqual(steps, ['authorize (local)', 'checkKeys (local)', 'build (local)', 'attestImage (local)', 'devSign (local)', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign', 'release (local)']);
   });
 
   it('rejects at platform verify when the provenance does not match the policy, listing every failed check', async () => {

@@ -6,7 +6,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../../workers/worker';
 import { LOCAL_STEPS_PATCH } from '../../workflows/promotion';
-import { FEWER_WRITES_PATCH } from '../../workflows/version-marker';
+import { FEWER_WRITES_PATCH, LOCAL_TO_GATE_PATCH } from '../../workflows/version-marker';
 import { TRACING_SHAPE_PATCH } from '../../workflows/workflow-tracing';
 import { stepsOf } from '../../src/client/history-steps';
 import { TEST_KEY_PASSPHRASE } from '../helm/helpers';
@@ -23,7 +23,8 @@ const IDS = JSON.parse(fs.readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf
  * the short steps became local activities (LOCAL_STEPS_PATCH), the two `-temporal-interceptors`
  * histories, recorded before workflow calls took the fixed tracing shape (TRACING_SHAPE_PATCH), and
  * `promoted-two-markers` and `key-ceremony-tracing-marker`, recorded with those two markers before
- * new runs carried FEWER_WRITES_PATCH alone.
+ * new runs carried FEWER_WRITES_PATCH alone, and `promoted-fewer-writes`, recorded with that marker
+ * before the steps up to the gate became local too (LOCAL_TO_GATE_PATCH).
  */
 const NAMES = [
   'promoted',
@@ -40,11 +41,14 @@ const NAMES = [
   'key-ceremony-temporal-interceptors',
   'promoted-two-markers',
   'key-ceremony-tracing-marker',
+  'promoted-fewer-writes',
 ];
 /** Recorded before TRACING_SHAPE_PATCH: their calls go through Temporal's OpenTelemetry interceptors. */
 const BEFORE_TRACING_SHAPE = new Set(['promoted-previous-release', 'promoted-queued-steps', 'promoted-temporal-interceptors', 'key-ceremony-temporal-interceptors']);
 /** Recorded with the tracing shape's own marker (and, for the promotion, LOCAL_STEPS_PATCH's), before FEWER_WRITES_PATCH. */
 const BEFORE_FEWER_WRITES = new Set([...BEFORE_TRACING_SHAPE, 'promoted-two-markers', 'key-ceremony-tracing-marker']);
+/** Recorded before LOCAL_TO_GATE_PATCH: FEWER_WRITES_PATCH's runs, and those before it. */
+const BEFORE_LOCAL_TO_GATE = new Set([...BEFORE_FEWER_WRITES, 'promoted-fewer-writes']);
 const readHistory = (name: string) => historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8')));
 const patchesIn = (name: string) =>
   (readHistory(name).events ?? []).flatMap((e) => {
@@ -67,14 +71,15 @@ describe('replay of committed histories (determinism guard)', () => {
 
   it('covers both tracing shapes: Temporal\'s interceptors (before TRACING_SHAPE_PATCH) and the fixed one, under either marker', () => {
     for (const name of NAMES) {
-      const marked = patchesIn(name).some((p) => p.includes(TRACING_SHAPE_PATCH) || p.includes(FEWER_WRITES_PATCH));
+      const marked = patchesIn(name).some((p) => [TRACING_SHAPE_PATCH, FEWER_WRITES_PATCH, LOCAL_TO_GATE_PATCH].some((id) => p.includes(id)));
       assert.equal(marked, !BEFORE_TRACING_SHAPE.has(name), `${name}: ${marked ? 'has' : 'lacks'} a marker of the fixed tracing shape`);
     }
   });
 
-  it('covers each marker generation: runs started now carry FEWER_WRITES_PATCH alone, and write AUTHORIZING with the plan', () => {
+  it('covers each marker generation: runs started now carry LOCAL_TO_GATE_PATCH alone, and write AUTHORIZING with the plan', () => {
     const ids = (name: string) => patchesIn(name).map((p) => (JSON.parse(p) as { id: string }).id);
-    for (const name of NAMES) if (!BEFORE_FEWER_WRITES.has(name)) assert.deepEqual(ids(name), [FEWER_WRITES_PATCH], name);
+    for (const name of NAMES) if (!BEFORE_LOCAL_TO_GATE.has(name)) assert.deepEqual(ids(name), [LOCAL_TO_GATE_PATCH], name);
+    assert.deepEqual(ids('promoted-fewer-writes'), [FEWER_WRITES_PATCH]);
     assert.deepEqual(ids('promoted-two-markers'), [TRACING_SHAPE_PATCH, LOCAL_STEPS_PATCH]);
     assert.deepEqual(ids('key-ceremony-tracing-marker'), [TRACING_SHAPE_PATCH]);
     const upserts = (name: string) =>
@@ -87,6 +92,8 @@ describe('replay of committed histories (determinism guard)', () => {
     assert.deepEqual(states('promoted-two-markers'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
     assert.deepEqual(states('promoted'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
     assert.equal(upserts('promoted-two-markers').length, 8);
+    for (const name of ['promoted', 'promoted-fewer-writes']) assert.deepEqual(states(name), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED'], name);
+    assert.deepEqual(upserts('promoted-fewer-writes'), upserts('promoted'), 'the steps up to the gate going local wrote nothing more or less');
     assert.deepEqual(upserts('promoted'), [
       'TemporalChangeVersion',
       'CountersignDigest+CountersignPlatformKey+CountersignState+CountersignTarget',
@@ -97,18 +104,17 @@ describe('replay of committed histories (determinism guard)', () => {
     ]);
   });
 
-  it('covers both ways a promotion runs its short steps: queued (before LOCAL_STEPS_PATCH) and local', () => {
+  it('covers each way a promotion runs its steps: all queued (before LOCAL_STEPS_PATCH), the short ones local, all but prod sign local', () => {
     const stepsIn = (name: string) => stepsOf(historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8'))).events ?? []);
+    const named = (name: string) => stepsIn(name).map((s) => `${s.name}${s.local ? ' (local)' : ''}`);
     assert.deepEqual(stepsIn('promoted-queued-steps').filter((s) => s.local), [], 'the kept history queued every step');
-    assert.deepEqual(
-      stepsIn('promoted').filter((s) => s.local).map((s) => s.name),
-      ['authorize', 'platformVerify', 'evidence', 'evidence', 'release'],
-    );
+    assert.deepEqual(named('promoted-fewer-writes'), ['authorize (local)', 'checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign', 'release (local)']);
+    assert.deepEqual(named('promoted'), ['authorize (local)', 'checkKeys (local)', 'build (local)', 'attestImage (local)', 'devSign (local)', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign', 'release (local)']);
   });
 
   it('fails replay when the history does not match the code', async () => {
     const json = JSON.parse(fs.readFileSync(path.join(DIR, 'promoted.json'), 'utf8'));
-    // Swap the first activity's type: the code schedules "build", the history now says otherwise.
+    // Swap the first queued activity's type: the code schedules "prodSign", the history now says otherwise.
     const scheduled = json.events.find((e: any) => e.activityTaskScheduledEventAttributes);
     scheduled.activityTaskScheduledEventAttributes.activityType.name = 'somethingElse';
     await assert.rejects(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, historyFromJSON(json), 'replay-tampered'), /Nondeterminism|DeterminismViolation|nondetermin/i);

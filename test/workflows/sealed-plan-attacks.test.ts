@@ -30,16 +30,22 @@ describe('a plan written into history by anyone but the worker is refused at the
   /**
    * Starts a promotion while only an attacker's worker is on the task queue, whose authorize step
    * (a local activity) answers `plan`; once the run has recorded it, a real worker takes over.
-   * Returns how the run ended.
+   * The keys check after it is local too, so the attacker's worker would run it next: there it
+   * waits (until the attacker's worker stops), and the workflow task's heartbeat records the
+   * forged plan meanwhile. Returns how the run ended.
    */
   async function forgeAuthorize(plan: () => unknown): Promise<PromotionStatus> {
-    const rogue = await startRogueWorker(env.stack.temporal.address, { authorize: async () => plan() });
+    let leave: (err: Error) => void = () => undefined;
+    const held = new Promise<never>((_, reject) => (leave = reject));
+    held.catch(() => undefined);
+    const rogue = await startRogueWorker(env.stack.temporal.address, { authorize: async () => plan(), checkKeys: () => held });
     let started;
     try {
       started = await env.promote({ source: { directory: HELLO }, build: buildFacts(), commit: COMMIT });
       await waitForStep(env.client, started.promotionId, 'authorize');
     } finally {
       await rogue.stop();
+      leave(new Error('the attacker\'s worker is gone'));
     }
     const stop = await env.startWorker();
     try {
