@@ -93,6 +93,15 @@ async function measure(requests: RequestCount, meter: CpuMeter, run: () => Promi
 }
 
 const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
+/** Each step's mean successful attempt between two readings of the worker's step times, slowest first. */
+function meanAttempts(before: Record<string, { sum: number; count: number }>, after: Record<string, { sum: number; count: number }>) {
+  return Object.entries(after)
+    .map(([step, { sum, count }]) => ({ step, seconds: sum - (before[step]?.sum ?? 0), attempts: count - (before[step]?.count ?? 0) }))
+    .filter((s) => s.attempts > 0)
+    .map((s) => ({ step: s.step, meanMs: Math.round((s.seconds * 1000) / s.attempts), attempts: s.attempts }))
+    .sort((a, b) => b.meanMs - a.meanMs);
+}
+
 const cpuCell = (cpu: Record<string, number>) =>
   Object.entries(cpu)
     .filter(([, ms]) => ms > 0)
@@ -115,6 +124,8 @@ async function main(): Promise<void> {
   const rows: Array<{ concurrency: number; ours: Measured; floor: Measured; workerRssMiB: number; workerPeakRssMiB: number }> = [];
   let byHand: Measured | undefined;
   let steps: ReturnType<typeof medianSteps> = [];
+  /** Level 1: each step's mean successful attempt as the worker timed it (local steps have no times in history). */
+  let attemptMeans: Array<{ step: string; meanMs: number; attempts: number }> = [];
   let seq = 0;
   /** The level-1 runs' ids, for their step timeline. */
   const serialIds: string[] = [];
@@ -171,10 +182,12 @@ async function main(): Promise<void> {
       // At level 1 each promotion takes turns with one of the floor's: the dev server's dispatch
       // slows after a while (docs/benchmarks.md, "What the floor's p50 at 1 measures"), and the
       // side that ran all its serial promotions first got the fast part.
+      const stepsBefore = concurrency === 1 ? await bench.stepSeconds() : undefined;
       for (let b = 0; b < (concurrency === 1 ? serial : batches); b++) {
         oursSamples.push(await sample(bench.requests, meter, () => oursBatch(concurrency)));
         floorSamples.push(await sample(bench.requests, meter, () => floorBatch(concurrency)));
       }
+      if (stepsBefore) attemptMeans = meanAttempts(stepsBefore, await bench.stepSeconds());
       const ours = summarise(oursSamples);
       const memory = processMemoryMiB(bench.workerPid);
       const floor = summarise(floorSamples);
@@ -249,6 +262,15 @@ async function main(): Promise<void> {
       ),
     );
   }
+  if (attemptMeans.length > 0) {
+    console.log();
+    console.log(
+      markdownTable(
+        [`step at level 1 (one attempt as the worker timed it, local steps too; mean over ${serialIds.length} runs)`, 'mean', 'attempts'],
+        attemptMeans.map((s) => [s.step, `${s.meanMs} ms`, s.attempts]),
+      ),
+    );
+  }
   console.log();
   console.log(
     markdownTable(
@@ -278,7 +300,7 @@ async function main(): Promise<void> {
   await fs.mkdir(path.join(__dirname, 'results'), { recursive: true });
   await fs.writeFile(
     path.join(__dirname, 'results', 'promotions.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, registry, signatureFormat, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, steps, historySpanP50Ms: spans }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, registry, signatureFormat, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, steps, historySpanP50Ms: spans, attemptMeans }, null, 2)}\n`,
   );
 }
 

@@ -45,6 +45,11 @@ export interface BenchStack {
   registryAddress: string;
   /** The worker's registry requests by method since the last reset, from its metrics (empty when not counted). */
   requests: RequestCount;
+  /**
+   * When requests are counted: the worker's own time for each step's successful attempts so far
+   * (countersign_step_duration_seconds, sum and count by step), local steps included.
+   */
+  stepSeconds(): Promise<Record<string, { sum: number; count: number }>>;
   /** When requests are counted: a registry of the same kind for the by-hand flow, counted from its own request log. */
   byHandRegistry?: { address: string; pid: number; requests: RequestCount };
   approver: Signer;
@@ -64,6 +69,17 @@ export interface RequestCount {
 }
 
 const NOT_COUNTED: RequestCount = { read: async () => ({}), reset: async () => undefined };
+
+/** Each step's successful attempts, from the worker's metrics endpoint: seconds in all and how many. */
+async function workerStepSeconds(metricsAddress: string): Promise<Record<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+  const steps: Record<string, { sum: number; count: number }> = {};
+  for (const m of text.matchAll(/^countersign_step_duration_seconds_(sum|count)\{step="([^"]+)",outcome="ok"\} ([0-9.e+-]+)$/gm)) {
+    const step = (steps[m[2]] ??= { sum: 0, count: 0 });
+    step[m[1] as 'sum' | 'count'] = Number(m[3]);
+  }
+  return steps;
+}
 
 /**
  * The worker's own count of the requests it sent (countersign_registry_requests_total on its
@@ -220,6 +236,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
       pids: { worker: worker.pid!, server: stack.temporal.pid, registry: registry.pid, ...(floor ? { floorWorker: floor.pid! } : {}) },
       registryAddress,
       requests: metricsAddress ? withRequestLines(workerRequestCount(metricsAddress), requestLines) : NOT_COUNTED,
+      stepSeconds: async () => (metricsAddress ? workerStepSeconds(metricsAddress) : {}),
       ...(byHandRegistry ? { byHandRegistry: { address: byHandRegistry.address, pid: byHandRegistry.pid, requests: new RegistryRequestLog(byHandLog) } } : {}),
       approver,
       addWorker: async () => {
