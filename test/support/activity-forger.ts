@@ -5,12 +5,16 @@
  * step (run beside the workflow task) is answered by running a worker of one's own on the task
  * queue. Not a fake of anything: real SDK workers and the real client API.
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import { workflowBundle } from '../../workers/worker';
 import { stepsOf } from '../../src/client/history-steps';
 import { activityResult } from '../../src/client/promotion-record';
+import { TSX_LOADER, waitForWorker } from '../../src/stack/worker-process';
 
 export interface TestWorker {
   stop(): Promise<void>;
@@ -23,9 +27,7 @@ export function startWorkflowsOnlyWorker(address: string): Promise<TestWorker> {
 
 async function startWorker(address: string, options: Pick<WorkerOptions, 'activities' | 'enableNonLocalActivities'>): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address });
-  // A worker still running a local step when it stops gives up on it a second later and goes,
-  // as a killed one would: its workflow task times out and the next worker takes the run.
-  const worker = await Worker.create({ connection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(), shutdownForceTime: '1 second', ...options });
+  const worker = await Worker.create({ connection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(), ...options });
   const running = worker.run();
   return {
     stop: async () => {
@@ -68,8 +70,33 @@ export async function activityResultOf(client: Client, workflowId: string, runId
  * real workflow code and their own answers for some steps. It runs only local activities (its
  * `answers`), so the steps queued through the server are left for the real worker.
  */
-export function startRogueWorker(address: string, answers: Record<string, (...args: unknown[]) => Promise<unknown>>): Promise<TestWorker> {
-  return startWorker(address, { activities: answers, enableNonLocalActivities: false });
+/**
+ * An attacker's worker, as its own process, whose authorize step answers `plan` and whose keys
+ * check never answers (test/support/rogue-worker.ts): it holds the run's workflow task, so the run
+ * goes on only once `kill()` has killed it (-9) and the task has timed out (10 s). Resolves once
+ * it polls the task queue.
+ */
+export async function startRogueWorkerProcess(address: string, plan: unknown, dir: string): Promise<{ kill(): Promise<void> }> {
+  await fs.mkdir(dir, { recursive: true });
+  const planFile = path.join(dir, `plan-${process.hrtime.bigint()}.json`);
+  await fs.writeFile(planFile, JSON.stringify(plan));
+  const logFile = `${planFile}.log`;
+  const out = await fs.open(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(__dirname, 'rogue-worker.ts'), address, planFile], { stdio: ['ignore', out.fd, out.fd] });
+  await out.close();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await waitForWorker(address, { pid: child.pid, logFile });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 /** Waits until a run's history holds a completed `type` step (queued or local). */

@@ -14,7 +14,7 @@ import { waitForPromotion } from '../../src/client/promotions';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import type { PromotionStatus } from '../../workflows/promotion-messages';
-import { activityResultOf, latestRunId, startRogueWorker, waitForStep } from '../support/activity-forger';
+import { activityResultOf, latestRunId, startRogueWorkerProcess, waitForStep } from '../support/activity-forger';
 import { buildFacts, COMMIT, useTestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -30,22 +30,18 @@ describe('a plan written into history by anyone but the worker is refused at the
   /**
    * Starts a promotion while only an attacker's worker is on the task queue, whose authorize step
    * (a local activity) answers `plan`; once the run has recorded it, a real worker takes over.
-   * The keys check after it is local too, so the attacker's worker would run it next: there it
-   * waits (until the attacker's worker stops), and the workflow task's heartbeat records the
-   * forged plan meanwhile. Returns how the run ended.
+   * The keys check after it is local too, so the attacker's worker would run it next: it never
+   * answers, the workflow task's heartbeat records the forged plan meanwhile, and the attacker's
+   * worker is then killed. Returns how the run ended.
    */
   async function forgeAuthorize(plan: () => unknown): Promise<PromotionStatus> {
-    let leave: (err: Error) => void = () => undefined;
-    const held = new Promise<never>((_, reject) => (leave = reject));
-    held.catch(() => undefined);
-    const rogue = await startRogueWorker(env.stack.temporal.address, { authorize: async () => plan(), checkKeys: () => held });
+    const rogue = await startRogueWorkerProcess(env.stack.temporal.address, plan(), path.join(env.dir, 'rogue'));
     let started;
     try {
       started = await env.promote({ source: { directory: HELLO }, build: buildFacts(), commit: COMMIT });
       await waitForStep(env.client, started.promotionId, 'authorize');
     } finally {
-      await rogue.stop();
-      leave(new Error('the attacker\'s worker is gone'));
+      await rogue.kill();
     }
     const stop = await env.startWorker();
     try {
