@@ -66,11 +66,6 @@ export async function activityResultOf(client: Client, workflowId: string, runId
 }
 
 /**
- * What anyone who can reach Temporal can run: a worker of their own on the task queue, with the
- * real workflow code and their own answers for some steps. It runs only local activities (its
- * `answers`), so the steps queued through the server are left for the real worker.
- */
-/**
  * An attacker's worker, as its own process, whose authorize step answers `plan` and whose keys
  * check never answers (test/support/rogue-worker.ts): it holds the run's workflow task, so the run
  * goes on only once `kill()` has killed it (-9) and the task has timed out (10 s). Resolves once
