@@ -145,7 +145,6 @@ async function main(): Promise<void> {
       }),
     );
 
-
   /** `concurrency` promotions at once; each one's start -> PROMOTED time. */
   const oursBatch = async (concurrency: number): Promise<number[]> =>
     Promise.all(

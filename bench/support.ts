@@ -70,9 +70,14 @@ export interface RequestCount {
 
 const NOT_COUNTED: RequestCount = { read: async () => ({}), reset: async () => undefined };
 
+/** The worker's metrics endpoint, as text. */
+async function workerMetricsText(metricsAddress: string): Promise<string> {
+  return (await fetch(`http://${metricsAddress}/metrics`)).text();
+}
+
 /** Each step's successful attempts, from the worker's metrics endpoint: seconds in all and how many. */
 async function workerStepSeconds(metricsAddress: string): Promise<Record<string, { sum: number; count: number }>> {
-  const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+  const text = await workerMetricsText(metricsAddress);
   const steps: Record<string, { sum: number; count: number }> = {};
   for (const m of text.matchAll(/^countersign_step_duration_seconds_(sum|count)\{step="([^"]+)",outcome="ok"\} ([0-9.e+-]+)$/gm)) {
     const step = (steps[m[2]] ??= { sum: 0, count: 0 });
@@ -88,7 +93,7 @@ async function workerStepSeconds(metricsAddress: string): Promise<Record<string,
  */
 function workerRequestCount(metricsAddress: string): RequestCount {
   const scrape = async (): Promise<Record<string, number>> => {
-    const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    const text = await workerMetricsText(metricsAddress);
     const counts: Record<string, number> = {};
     for (const m of text.matchAll(/^countersign_registry_requests_total\{method="([A-Z]+)"\} (\d+)$/gm)) counts[m[1]] = Number(m[2]);
     return counts;

@@ -8,7 +8,7 @@ import type { ApprovalPolicy, EvidenceFound, GateCarry } from './approval-messag
 import { stepTimeline } from './timeline';
 import type { CheckResult, PromotionCarry, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
 import { BEFORE_GATE_STATES, SEARCH_ATTRIBUTES, statusQuery, UNLISTED_SINCE_FEWER_WRITES, UNLISTED_STATES, waitForGateUpdate } from './promotion-messages';
-import { FEWER_WRITES_PATCH, LOCAL_TO_GATE_PATCH } from './version-marker';
+import { LOCAL_TO_GATE_PATCH, newestMarker } from './version-marker';
 
 // The worker checks the signed start request and resolves the target from its own configuration.
 // A refusal is final; a visibility record still catching up (HISTORY_LAGGING) is retried.
@@ -113,8 +113,9 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
   // FEWER_WRITES_PATCH stands for this one too, and writes less visibility; LOCAL_TO_GATE_PATCH
   // (the tracing interceptor has already written it in a new run) stands for both, and runs the
   // steps up to the gate locally. Newest first: a new run writes one marker.
-  const localToGate = patched(LOCAL_TO_GATE_PATCH);
-  const fewerWrites = localToGate || patched(FEWER_WRITES_PATCH);
+  const marker = newestMarker(patched);
+  const localToGate = marker === LOCAL_TO_GATE_PATCH;
+  const fewerWrites = marker !== undefined;
   const currentVersion = fewerWrites || patched(LOCAL_STEPS_PATCH);
   const { authorize, platformVerify, evidence, release } = currentVersion ? LOCAL_STEPS : QUEUED_STEPS;
   const { checkKeys, build, resolveImage, attestImage, devSign } = localToGate ? LOCAL_TO_GATE : QUEUED_TO_GATE;

@@ -23,7 +23,11 @@ export const FEWER_WRITES_PATCH = 'one-marker-fewer-writes';
  */
 export const LOCAL_TO_GATE_PATCH = 'local-steps-to-the-gate';
 
-/** Whether this run carries LOCAL_TO_GATE_PATCH or FEWER_WRITES_PATCH; checked newest first, so a new run writes only the newest. */
-export function hasFewerWritesMarker(patched: (id: string) => boolean): boolean {
-  return patched(LOCAL_TO_GATE_PATCH) || patched(FEWER_WRITES_PATCH);
+/**
+ * Which of these markers this run carries (undefined: neither, a run started before them).
+ * Checked newest first, so a new run writes only the newest; `patched` is the workflow API's.
+ */
+export function newestMarker(patched: (id: string) => boolean): typeof LOCAL_TO_GATE_PATCH | typeof FEWER_WRITES_PATCH | undefined {
+  if (patched(LOCAL_TO_GATE_PATCH)) return LOCAL_TO_GATE_PATCH;
+  return patched(FEWER_WRITES_PATCH) ? FEWER_WRITES_PATCH : undefined;
 }

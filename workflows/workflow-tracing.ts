@@ -13,7 +13,7 @@
  */
 import { patched, workflowInfo, type WorkflowInterceptors } from '@temporalio/workflow';
 import type { Headers } from '@temporalio/common';
-import { hasFewerWritesMarker } from './version-marker';
+import { newestMarker } from './version-marker';
 
 /** Marks runs whose calls are traced by this module's fixed shape rather than Temporal's interceptors. */
 export const TRACING_SHAPE_PATCH = 'tracing-fixed-shape';
@@ -61,7 +61,7 @@ export function tracingInterceptors(spans: WorkflowSpans | undefined): WorkflowI
     if (!decided) {
       decided = true;
       // A run with a newer marker has the fixed shape too, without this one's own marker.
-      if (!hasFewerWritesMarker(patched) && !patched(TRACING_SHAPE_PATCH)) previous = temporalOpenTelemetryInterceptors();
+      if (!newestMarker(patched) && !patched(TRACING_SHAPE_PATCH)) previous = temporalOpenTelemetryInterceptors();
     }
     return previous;
   };
