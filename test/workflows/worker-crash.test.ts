@@ -71,9 +71,11 @@ describe('a worker process killed mid-promotion', () => {
         await r.held;
       }),
     );
-    for (const [i, r] of runs.entries()) {
-      assert.equal((await getPromotionStatus(env.client, started[i].promotionId)).state, r.boundary.state, `${r.boundary.name}: held where intended`);
-    }
+    // Asked all at once: a run held inside a local step answers its status query only at its
+    // workflow task's next heartbeat (up to 8 s), and asked one after another the last held
+    // request (release's) outlived the registry client's 30 s timeout and was sent again.
+    const states = await Promise.all(started.map((s) => getPromotionStatus(env.client, s.promotionId)));
+    for (const [i, r] of runs.entries()) assert.equal(states[i].state, r.boundary.state, `${r.boundary.name}: held where intended`);
     const platformPem = await fs.readFile(path.join(env.keysDir, 'platform.pub'), 'utf8');
     const developerPem = await fs.readFile(path.join(env.keysDir, 'dev.pub'), 'utf8');
     const recordRun = runs.findIndex((r) => r.boundary.name === 'prod-sign-record');
