@@ -17,6 +17,11 @@
  * target's signatures and attestations as sigstore bundles (signatureFormat: bundle): each is a
  * referrer manifest of its own, so no step edits a shared `.sig`/`.att` manifest or fallback
  * index, and none waits for such an edit to settle. By hand, cosign v3 writes bundles there too.
+ *
+ * BENCH_REPOSITORIES=R (default 1) spreads ours over R targets, a repository each (bench/app-0 ...),
+ * in turn: the way many teams' promotions meet at one registry. olareg's referrer index is one list
+ * per repository, scanned and rewritten for each referrer, so with every promotion in one
+ * repository its CPU per promotion grows with the run (docs/benchmarks.md, "Workflow stack traces off").
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -116,8 +121,12 @@ async function main(): Promise<void> {
   if (!Number.isInteger(batches) || batches < 1) throw new Error(`BENCH_BATCHES: a whole number of batches per level, at least 1, not "${process.env.BENCH_BATCHES}"`);
   const registry = benchRegistryFromEnv();
   const signatureFormat = benchSignatureFormat(registry);
-  const bench = await startBenchStack('bench', { bench: { repositoryPath: 'bench/app', signatureFormat } }, { countRequests: true, floor: true, registry });
-  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}`);
+  const repositories = Number(process.env.BENCH_REPOSITORIES ?? 1);
+  if (!Number.isInteger(repositories) || repositories < 1) throw new Error(`BENCH_REPOSITORIES: a whole number of repositories, at least 1, not "${process.env.BENCH_REPOSITORIES}"`);
+  const targetNames = repositories === 1 ? ['bench'] : Array.from({ length: repositories }, (_, k) => `bench-${k}`);
+  const targets = Object.fromEntries(targetNames.map((name, k) => [name, { repositoryPath: repositories === 1 ? 'bench/app' : `bench/app-${k}`, signatureFormat }]));
+  const bench = await startBenchStack('bench', targets, { countRequests: true, floor: true, registry });
+  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${repositories > 1 ? `; ${repositories} repositories` : ''}`);
   console.log();
   const { client, dir } = bench;
   const meter = new CpuMeter(bench.pids);
@@ -127,6 +136,8 @@ async function main(): Promise<void> {
   /** Level 1: each step's mean successful attempt as the worker timed it (local steps have no times in history). */
   let attemptMeans: Array<{ step: string; meanMs: number; attempts: number }> = [];
   let seq = 0;
+  /** Ours in turn over the targets (seq also names the floor's runs). */
+  let spread = 0;
   /** The level-1 runs' ids, for their step timeline. */
   const serialIds: string[] = [];
   /** The floor's level-1 runs, for their history span beside ours. */
@@ -141,16 +152,16 @@ async function main(): Promise<void> {
         const src = path.join(dir, 'src', String(i));
         await fs.mkdir(src, { recursive: true });
         await fs.writeFile(path.join(src, 'index.html'), `<h1>bench ${i} ${process.pid}</h1>\n`);
-        return src;
+        return { src, target: targetNames[spread++ % targetNames.length] };
       }),
     );
 
   /** `concurrency` promotions at once; each one's start -> PROMOTED time. */
   const oursBatch = async (concurrency: number): Promise<number[]> =>
     Promise.all(
-      (await sources(concurrency)).map(async (src) => {
+      (await sources(concurrency)).map(async ({ src, target }) => {
         const t0 = Date.now();
-        const started = await bench.promote({ target: 'bench', source: { directory: src }, build: BENCH_FACTS });
+        const started = await bench.promote({ target, source: { directory: src }, build: BENCH_FACTS });
         const status = await waitForGate(client, started.promotionId, { pollMs: GATE_POLL_MS });
         if (status.state === 'AWAITING_APPROVAL') await signAndDecide(client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver, view: status.approval });
         const final = (await client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;
@@ -215,7 +226,7 @@ async function main(): Promise<void> {
       const byHandMeter = own ? new CpuMeter({ ...bench.pids, registry: own.pid }) : meter;
       byHand = await measure(own?.requests ?? bench.requests, byHandMeter, async () => {
         const out: number[] = [];
-        for (const src of await sources(byHandCount)) out.push(await promoteByHand(setup, src, 'bench/by-hand'));
+        for (const { src } of await sources(byHandCount)) out.push(await promoteByHand(setup, src, 'bench/by-hand'));
         return out;
       });
       console.error(JSON.stringify({ byHand }));

@@ -4,7 +4,8 @@
  * Temporal from TEMPORAL_TLS, TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY and
  * TEMPORAL_TLS_SERVER_NAME over the `temporal:` section of its configuration,
  * COUNTERSIGN_CONFIG (its configuration file; default ./countersign.yaml), COUNTERSIGN_MAX_CACHED_WORKFLOWS
- * (default DEFAULT_MAX_CACHED_WORKFLOWS, 100), passphrases in the variables the targets name
+ * (default DEFAULT_MAX_CACHED_WORKFLOWS, 100), COUNTERSIGN_WORKFLOW_STACK_TRACES (1 keeps the SDK's
+ * workflow stack traces; off by default, see setWorkflowStackTraces), passphrases in the variables the targets name
  * (COUNTERSIGN_*_KEY_PASSWORD by default), COUNTERSIGN_STAGING_DIR (chart releases' private
  * staging; default $COUNTERSIGN_HOME/staging), COUNTERSIGN_METRICS_LISTEN (host:port of /metrics over the
  * config's `metrics.listen`; docs/operations.md), OTEL_EXPORTER_OTLP_* and OTEL_SERVICE_NAME (traces).
@@ -31,6 +32,14 @@ export function maxCachedWorkflowsFrom(env: NodeJS.ProcessEnv): number | undefin
   return Number(raw.trim());
 }
 
+/** COUNTERSIGN_WORKFLOW_STACK_TRACES: 1/true/on keeps the SDK's workflow stack traces; 0/false/off, blank or unset leaves them off. */
+export function workflowStackTracesFrom(env: NodeJS.ProcessEnv): boolean {
+  const raw = (env.COUNTERSIGN_WORKFLOW_STACK_TRACES ?? '').trim().toLowerCase();
+  if (['1', 'true', 'on'].includes(raw)) return true;
+  if (['', '0', 'false', 'off'].includes(raw)) return false;
+  throw new CountersignError('BAD_INPUT', `COUNTERSIGN_WORKFLOW_STACK_TRACES: "${env.COUNTERSIGN_WORKFLOW_STACK_TRACES}" is not 1 or 0 (on or off)`);
+}
+
 /** COUNTERSIGN_CONFIG in the worker's own environment, else countersign.yaml in its working folder. */
 export function workerConfigFile(env: NodeJS.ProcessEnv): string {
   return path.resolve(env.COUNTERSIGN_CONFIG ?? DEFAULT_CONFIG_FILE);
@@ -39,6 +48,7 @@ export function workerConfigFile(env: NodeJS.ProcessEnv): string {
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = createLogger('countersign-worker');
   const maxCachedWorkflows = maxCachedWorkflowsFrom(env);
+  const workflowStackTraces = workflowStackTracesFrom(env);
   // The worker is the authority: its configuration, validated before it polls anything.
   const config = loadConfig(workerConfigFile(env), env);
   // Settings that hold but that a customer's verifier refuses (a target's admission: and its format).
@@ -52,7 +62,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   const metrics = new CountersignMetrics({ knownTargets: () => Object.keys(config.targets), processMetrics: true });
   // OTEL_* in the worker's own environment: spans for every workflow and activity (docs/operations.md).
   const tracing = startTracing('countersign-worker', env);
-  const { worker, close } = await createWorker({ address, namespace, tls, env, log, maxCachedWorkflows, config, metrics, tracing });
+  const { worker, close } = await createWorker({ address, namespace, tls, env, log, maxCachedWorkflows, workflowStackTraces, config, metrics, tracing });
   let metricsServer: MetricsServer | undefined;
   if (listen) {
     metricsServer = await startMetricsServer({ listen, metrics, sdkUrl: `http://${sdkMetricsAddress}/metrics` });
@@ -65,6 +75,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
       tls: describeTls(tls),
       taskQueue: worker.options.taskQueue,
       maxCachedWorkflows: worker.options.maxCachedWorkflows,
+      workflowStackTraces,
       config: config.file,
       targets: Object.keys(config.targets),
     },

@@ -107,9 +107,26 @@ export interface WorkerOptions {
   metrics?: CountersignMetrics;
   /** OpenTelemetry tracing (src/telemetry/tracing.ts): spans for every workflow and activity when given. */
   tracing?: Tracing;
+  /** The SDK's workflow stack traces (`__stack_trace` query, the UI's stack tab): off unless true (see setWorkflowStackTraces). */
+  workflowStackTraces?: boolean;
 }
 
 let runtimeInstalled = false;
+
+/**
+ * Whether workers created from now on in this process keep the SDK's workflow stack traces. To
+ * answer the `__stack_trace` query (the Temporal UI's stack trace tab, `temporal workflow stack`)
+ * the SDK hooks every promise a workflow makes and records where it was made, a stack trace mapped
+ * through the bundle's source map: a sixth of the workflow thread's time and 7 ms of the worker's
+ * CPU per promotion at 50 at once (docs/benchmarks.md, "Workflow stack traces off"). A run's
+ * status query names the step it is in, so the hook is off unless asked for. The SDK has no worker
+ * option for it, only NO_PROMISE_HOOK in the environment its workflow threads start with (read when
+ * Worker.create starts them), so this sets or clears that variable for the whole process.
+ */
+export function setWorkflowStackTraces(on: boolean): void {
+  if (on) delete process.env.NO_PROMISE_HOOK;
+  else process.env.NO_PROMISE_HOOK = '1';
+}
 
 /**
  * Quiets the SDK's own logging to warnings (COUNTERSIGN_SDK_LOG_LEVEL to change) unless the
@@ -173,6 +190,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     ...createCampaignActivities({ ...deps, authorize, seal, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
     ...createRootActivities({ ...deps, authorize, seal }),
   };
+  setWorkflowStackTraces(options.workflowStackTraces ?? false);
   const worker = await Worker.create({
     connection,
     namespace: options.namespace ?? 'default',

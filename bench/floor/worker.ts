@@ -1,11 +1,13 @@
 /**
  * The floor's own worker process, with the options workers/worker.ts gives countersign's worker
- * (activity slots, cache from COUNTERSIGN_MAX_CACHED_WORKFLOWS, grace time), on its own task queue.
+ * (activity slots, cache from COUNTERSIGN_MAX_CACHED_WORKFLOWS, workflow stack traces off unless
+ * COUNTERSIGN_WORKFLOW_STACK_TRACES, grace time), on its own task queue.
  * TEMPORAL_ADDRESS names the server.
  */
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { DEFAULT_MAX_CACHED_WORKFLOWS, installRuntime } from '../../workers/worker';
+import { workflowStackTracesFrom } from '../../workers/main';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, installRuntime, setWorkflowStackTraces } from '../../workers/worker';
 import { floorActivities } from './activities';
 import { FLOOR_TASK_QUEUE } from './workflows';
 
@@ -13,6 +15,7 @@ async function main(): Promise<void> {
   installRuntime({ shutdownSignals: ['SIGTERM', 'SIGINT'] });
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
   const cache = process.env.COUNTERSIGN_MAX_CACHED_WORKFLOWS;
+  setWorkflowStackTraces(workflowStackTracesFrom(process.env));
   const worker = await Worker.create({
     connection,
     taskQueue: FLOOR_TASK_QUEUE,

@@ -79,3 +79,17 @@ test('BENCH_REGISTRY=olareg npm run bench runs as printed: bundles on a registry
   assert.match(cpu.split('|')[2], /registry \d+/, `olareg's CPU is counted as the registry's: ${cpu}`);
   assert.ok(row('push + sign, attest x2, verify, verify-attestation, platform sign'), out);
 });
+
+test('BENCH_REGISTRY=olareg BENCH_REPOSITORIES=10 npm run bench runs as printed: ours spread over repositories in turn', { timeout: 15 * 60_000 }, () => {
+  const requestLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-request-log-')), 'requests.txt');
+  const { out, row } = runAsPrinted('BENCH_REGISTRY=olareg BENCH_REPOSITORIES=10 npm run bench', { BENCH_REQUEST_LOG: requestLog, BENCH_SERIAL: '2', BENCH_BY_HAND: '0' });
+  const logged = fs.readFileSync(requestLog, 'utf8');
+  fs.rmSync(path.dirname(requestLog), { recursive: true, force: true });
+  assert.match(out, /^registry: olareg \(with the Referrers API\); signature format: bundle; 10 repositories$/m);
+  // Two promotions, one in each of the first two repositories, none in the single-repository bench's.
+  for (const k of [0, 1]) assert.match(logged, new RegExp(`^PUT /v2/bench/app-${k}/manifests/sha256:[0-9a-f]{64}$`, 'm'), `a push to bench/app-${k}`);
+  assert.doesNotMatch(logged, /^\S+ \/v2\/bench\/app\//m);
+  const level = row('1');
+  assert.ok(level, out);
+  assert.ok(Number(level.split('|')[3].split(' / ')[0]) > 0, level);
+});

@@ -91,6 +91,8 @@ describe('the countersign Helm chart', { skip: helm ? false : 'helm not installe
     assert.equal(env.TEMPORAL_TLS_SERVER_NAME, 'temporal.example.internal');
     assert.equal(env.COUNTERSIGN_CONFIG, '/etc/countersign/countersign.yaml');
     assert.equal(env.COUNTERSIGN_METRICS_LISTEN, '0.0.0.0:9464');
+    // Off unless worker.workflowStackTraces is set (the test values leave it).
+    assert.equal(env.COUNTERSIGN_WORKFLOW_STACK_TRACES, undefined);
     assert.deepEqual(env.COUNTERSIGN_PLATFORM_KEY_PASSWORD, { secretKeyRef: { name: 'countersign-passphrases', key: 'platform' } });
     // No passphrase, key or seal is ever a literal in a manifest.
     for (const e of worker.env) if (/PASSWORD|PASSPHRASE|SECRET/.test(e.name)) assert.ok(e.valueFrom?.secretKeyRef, `${e.name} comes from a Secret`);
@@ -117,6 +119,14 @@ describe('the countersign Helm chart', { skip: helm ? false : 'helm not installe
     for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) assert.equal(service.metadata.labels?.[k], v);
     assert.equal(monitor.spec.endpoints[0].port, service.spec.ports[0].name);
     assert.equal(service.spec.ports[0].port, 9464);
+
+    // worker.workflowStackTraces: the worker is told to keep them (docs/operations.md, "The stack trace tab").
+    const traced = await render('-f', TEST_VALUES, '--set', 'worker.workflowStackTraces=true');
+    const [tracedWorker] = byKind(traced.docs, 'Deployment')[0].spec.template.spec.containers;
+    assert.deepEqual(
+      tracedWorker.env.filter((e: { name: string }) => e.name === 'COUNTERSIGN_WORKFLOW_STACK_TRACES'),
+      [{ name: 'COUNTERSIGN_WORKFLOW_STACK_TRACES', value: '1' }],
+    );
   });
 
   it('inline configuration becomes a ConfigMap; no ServiceMonitor unless asked; a configuration source is required, exactly one', async () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { hasCode } from '../../src/errors';
 import { writeKeyPair } from '../../src/keys/file-signer';
-import { maxCachedWorkflowsFrom } from '../../workers/main';
+import { maxCachedWorkflowsFrom, workflowStackTracesFrom } from '../../workers/main';
 import { runCli } from '../support/cli';
 
 describe('worker settings from the environment', () => {
@@ -25,6 +25,19 @@ describe('worker settings from the environment', () => {
       );
     });
   }
+
+  it('COUNTERSIGN_WORKFLOW_STACK_TRACES: off unless 1, true or on; 0, false, off or blank leave it off', () => {
+    assert.equal(workflowStackTracesFrom({}), false);
+    for (const off of ['', ' ', '0', 'false', 'OFF']) assert.equal(workflowStackTracesFrom({ COUNTERSIGN_WORKFLOW_STACK_TRACES: off }), false, off);
+    for (const on of ['1', 'true', 'On', ' 1 ']) assert.equal(workflowStackTracesFrom({ COUNTERSIGN_WORKFLOW_STACK_TRACES: on }), true, on);
+  });
+
+  it('refuses COUNTERSIGN_WORKFLOW_STACK_TRACES=yes-please by name', () => {
+    assert.throws(
+      () => workflowStackTracesFrom({ COUNTERSIGN_WORKFLOW_STACK_TRACES: 'yes-please' }),
+      (e: Error) => hasCode(e, 'BAD_INPUT') && e.message.includes('COUNTERSIGN_WORKFLOW_STACK_TRACES: "yes-please" is not 1 or 0'),
+    );
+  });
 
   it('countersign worker exits with the usage code before connecting anywhere', async () => {
     // Port 9 (discard) would hang or refuse a connection; the setting is checked first.
