@@ -5,7 +5,7 @@
  * TEMPORAL_TLS_SERVER_NAME over the `temporal:` section of its configuration,
  * COUNTERSIGN_CONFIG (its configuration file; default ./countersign.yaml), COUNTERSIGN_MAX_CACHED_WORKFLOWS
  * (default DEFAULT_MAX_CACHED_WORKFLOWS, 100), COUNTERSIGN_WORKFLOW_STACK_TRACES (1 keeps the SDK's
- * workflow stack traces; off by default, see setWorkflowStackTraces), passphrases in the variables the targets name
+ * workflow stack traces; off by default, see STACK_TRACES_OFF_MODULE in worker.ts), passphrases in the variables the targets name
  * (COUNTERSIGN_*_KEY_PASSWORD by default), COUNTERSIGN_STAGING_DIR (chart releases' private
  * staging; default $COUNTERSIGN_HOME/staging), COUNTERSIGN_METRICS_LISTEN (host:port of /metrics over the
  * config's `metrics.listen`; docs/operations.md), OTEL_EXPORTER_OTLP_* and OTEL_SERVICE_NAME (traces).

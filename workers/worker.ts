@@ -61,15 +61,31 @@ export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
  */
 const SHARED_WORKFLOW_MODULES = ['@noble/curves/p256', '@noble/hashes/sha256', path.resolve(__dirname, '../workflows/approval-signature.ts')];
 
-const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
+/**
+ * Preloaded by a worker without workflow stack traces (the default; COUNTERSIGN_WORKFLOW_STACK_TRACES=1
+ * keeps them): it sets the sandbox's Error.stackTraceLimit to 0 before the SDK freezes the
+ * sandbox's globals. The SDK cannot turn off the promise hook behind its `__stack_trace` query (the
+ * Temporal UI's stack trace tab), which captures a stack trace for every promise a workflow makes
+ * and maps each frame through the bundle's source map: a sixth of the workflow thread's time. With
+ * no frames to capture the hook costs little (4 ms less worker CPU per promotion at 50 at once, of
+ * 44: docs/benchmarks.md, "Workflow stack traces off"); the query then answers without frames, and
+ * errors raised in workflow code carry their messages without frames. Histories are the same
+ * either way, so runs move freely between workers with and without it.
+ */
+export const STACK_TRACES_OFF_MODULE = path.resolve(__dirname, '../workflows/stack-traces-off.ts');
 
-/** Bundles the workflow code once per process and tracing mode; tests and benches start many workers. */
-export function workflowBundle(options: { tracing?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+
+/** Bundles the workflow code once per process, tracing mode and stack trace setting; tests and benches start many workers. */
+export function workflowBundle(options: { tracing?: boolean; stackTraces?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
   const tracing = options.tracing ?? false;
-  let bundle = bundles.get(tracing);
+  const stackTraces = options.stackTraces ?? false;
+  const key = `${tracing}:${stackTraces}`;
+  let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: workflowInterceptorModules({ tracing }), preloadModules: SHARED_WORKFLOW_MODULES, logger: quietBundlerLogger });
-    bundles.set(tracing, bundle);
+    const preloadModules = stackTraces ? SHARED_WORKFLOW_MODULES : [...SHARED_WORKFLOW_MODULES, STACK_TRACES_OFF_MODULE];
+    bundle = bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: workflowInterceptorModules({ tracing }), preloadModules, logger: quietBundlerLogger });
+    bundles.set(key, bundle);
   }
   return bundle;
 }
@@ -107,26 +123,12 @@ export interface WorkerOptions {
   metrics?: CountersignMetrics;
   /** OpenTelemetry tracing (src/telemetry/tracing.ts): spans for every workflow and activity when given. */
   tracing?: Tracing;
-  /** The SDK's workflow stack traces (`__stack_trace` query, the UI's stack tab): off unless true (see setWorkflowStackTraces). */
+  /** The SDK's workflow stack traces (`__stack_trace` query, the UI's stack tab) and frames in workflow errors: off unless true (see STACK_TRACES_OFF_MODULE). */
   workflowStackTraces?: boolean;
 }
 
 let runtimeInstalled = false;
 
-/**
- * Whether workers created from now on in this process keep the SDK's workflow stack traces. To
- * answer the `__stack_trace` query (the Temporal UI's stack trace tab, `temporal workflow stack`)
- * the SDK hooks every promise a workflow makes and records where it was made, a stack trace mapped
- * through the bundle's source map: a sixth of the workflow thread's time and 7 ms of the worker's
- * CPU per promotion at 50 at once (docs/benchmarks.md, "Workflow stack traces off"). A run's
- * status query names the step it is in, so the hook is off unless asked for. The SDK has no worker
- * option for it, only NO_PROMISE_HOOK in the environment its workflow threads start with (read when
- * Worker.create starts them), so this sets or clears that variable for the whole process.
- */
-export function setWorkflowStackTraces(on: boolean): void {
-  if (on) delete process.env.NO_PROMISE_HOOK;
-  else process.env.NO_PROMISE_HOOK = '1';
-}
 
 /**
  * Quiets the SDK's own logging to warnings (COUNTERSIGN_SDK_LOG_LEVEL to change) unless the
@@ -190,12 +192,11 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     ...createCampaignActivities({ ...deps, authorize, seal, temporal: { address: options.address, namespace: options.namespace, tls: options.tls } }),
     ...createRootActivities({ ...deps, authorize, seal }),
   };
-  setWorkflowStackTraces(options.workflowStackTraces ?? false);
   const worker = await Worker.create({
     connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    workflowBundle: await workflowBundle({ tracing: options.tracing !== undefined }),
+    workflowBundle: await workflowBundle({ tracing: options.tracing !== undefined, stackTraces: options.workflowStackTraces ?? false }),
     activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,

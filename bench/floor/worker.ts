@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { workflowStackTracesFrom } from '../../workers/main';
-import { DEFAULT_MAX_CACHED_WORKFLOWS, installRuntime, setWorkflowStackTraces } from '../../workers/worker';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, STACK_TRACES_OFF_MODULE, installRuntime } from '../../workers/worker';
 import { floorActivities } from './activities';
 import { FLOOR_TASK_QUEUE } from './workflows';
 
@@ -15,11 +15,13 @@ async function main(): Promise<void> {
   installRuntime({ shutdownSignals: ['SIGTERM', 'SIGINT'] });
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
   const cache = process.env.COUNTERSIGN_MAX_CACHED_WORKFLOWS;
-  setWorkflowStackTraces(workflowStackTracesFrom(process.env));
+  const stackTraces = workflowStackTracesFrom(process.env);
   const worker = await Worker.create({
     connection,
     taskQueue: FLOOR_TASK_QUEUE,
     workflowsPath: path.join(__dirname, 'workflows.ts'),
+    // As countersign's worker bundles its workflows (workers/worker.ts, workflowBundle).
+    bundlerOptions: { preloadModules: stackTraces ? [] : [STACK_TRACES_OFF_MODULE] },
     activities: floorActivities,
     maxConcurrentActivityTaskExecutions: 20,
     maxCachedWorkflows: cache ? Number(cache) : DEFAULT_MAX_CACHED_WORKFLOWS,
