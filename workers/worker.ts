@@ -53,6 +53,15 @@ export function workflowInterceptorModules(options: { tracing: boolean }): strin
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 /**
+ * Local steps (the keys check, build, attest, dev sign and the reads around the gate: docs/architecture.md,
+ * "Local steps") one worker runs at once, as many as its queued activity slots (20). The SDK's own
+ * default is 100, and a build holds its directory's files in memory: before the steps became local,
+ * builds were bounded by the 20 activity slots. Measured at 50 promotions at once: the same throughput
+ * with 20 as with 100 (docs/benchmarks.md, "Workflow stack traces off").
+ */
+export const DEFAULT_LOCAL_STEP_SLOTS = 20;
+
+/**
  * Modules every workflow shares instead of evaluating its own copy (the SDK's preloadModules, with
  * its reusable V8 context): the approvers' signature check and the P-256 and SHA-256 code under it.
  * They hold no per-workflow state (the only module state is @noble/curves' cache of precomputed
@@ -108,6 +117,8 @@ export interface WorkerOptions {
   /** Where passphrases and the chart staging directory (COUNTERSIGN_STAGING_DIR) are read from (the worker's own environment by default). */
   env?: NodeJS.ProcessEnv;
   maxConcurrentActivityTaskExecutions?: number;
+  /** Local steps run at once (DEFAULT_LOCAL_STEP_SLOTS when omitted). */
+  maxConcurrentLocalActivityExecutions?: number;
   /** Workflows kept in memory between tasks (DEFAULT_MAX_CACHED_WORKFLOWS when omitted; 0 turns the cache off). */
   maxCachedWorkflows?: number;
   shutdownGraceTime?: Duration;
@@ -199,6 +210,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     workflowBundle: await workflowBundle({ tracing: options.tracing !== undefined, stackTraces: options.workflowStackTraces ?? false }),
     activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
+    maxConcurrentLocalActivityExecutions: options.maxConcurrentLocalActivityExecutions ?? DEFAULT_LOCAL_STEP_SLOTS,
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     interceptors: {

@@ -1,13 +1,13 @@
 /**
  * The floor's own worker process, with the options workers/worker.ts gives countersign's worker
- * (activity slots, cache from COUNTERSIGN_MAX_CACHED_WORKFLOWS, workflow stack traces off unless
+ * (activity and local activity slots, cache from COUNTERSIGN_MAX_CACHED_WORKFLOWS, workflow stack traces off unless
  * COUNTERSIGN_WORKFLOW_STACK_TRACES, grace time), on its own task queue.
  * TEMPORAL_ADDRESS names the server.
  */
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { workflowStackTracesFrom } from '../../workers/main';
-import { DEFAULT_MAX_CACHED_WORKFLOWS, STACK_TRACES_OFF_MODULE, installRuntime } from '../../workers/worker';
+import { DEFAULT_LOCAL_STEP_SLOTS, DEFAULT_MAX_CACHED_WORKFLOWS, STACK_TRACES_OFF_MODULE, installRuntime } from '../../workers/worker';
 import { floorActivities } from './activities';
 import { FLOOR_TASK_QUEUE } from './workflows';
 
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     bundlerOptions: { preloadModules: stackTraces ? [] : [STACK_TRACES_OFF_MODULE] },
     activities: floorActivities,
     maxConcurrentActivityTaskExecutions: 20,
+    maxConcurrentLocalActivityExecutions: DEFAULT_LOCAL_STEP_SLOTS,
     maxCachedWorkflows: cache ? Number(cache) : DEFAULT_MAX_CACHED_WORKFLOWS,
     shutdownGraceTime: '10s',
   });

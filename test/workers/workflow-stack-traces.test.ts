@@ -9,13 +9,13 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Worker } from '@temporalio/worker';
 import { waitForGate, waitForPromotion } from '../../src/client/promotions';
-import { createWorker } from '../../workers/worker';
+import { DEFAULT_LOCAL_STEP_SLOTS, createWorker } from '../../workers/worker';
 import { buildFacts, copyDir, useTestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
 const STACK_TRACE_QUERY = '__stack_trace';
 
-describe('workflow stack traces', () => {
+describe("the worker's defaults: local step slots, workflow stack traces", () => {
   const env = useTestEnv({ worker: false });
   const stops: Array<() => Promise<void>> = [];
   after(async () => {
@@ -37,6 +37,15 @@ describe('workflow stack traces', () => {
     stops.push(stop);
     return { worker: created.worker, stop };
   }
+
+  it('a default worker runs as many local steps at once as queued ones (20), not the SDK\'s 100', async () => {
+    const { worker, stop } = await startWorker(undefined);
+    const tuner = worker.options.tuner as { activityTaskSlotSupplier: { numSlots?: number }; localActivityTaskSlotSupplier: { numSlots?: number } };
+    assert.equal(DEFAULT_LOCAL_STEP_SLOTS, 20);
+    assert.equal(tuner.localActivityTaskSlotSupplier.numSlots, DEFAULT_LOCAL_STEP_SLOTS);
+    assert.equal(tuner.activityTaskSlotSupplier.numSlots, 20);
+    await stop();
+  });
 
   it('a default worker answers the __stack_trace query without frames; one with workflowStackTraces with the promotion\'s, for the same parked run, which then promotes', { timeout: 180_000 }, async () => {
     const first = await startWorker(undefined);
