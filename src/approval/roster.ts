@@ -1,14 +1,24 @@
 import fs from 'node:fs/promises';
 import { CountersignError } from '../errors';
-import { keyFingerprint, parsePublicKeyPem } from '../keys/public-key';
+import { keyFingerprint, parsedPublicKey } from '../keys/public-key';
 import type { PinnedPasskey, PinnedRosterEntry as RosterEntry } from '../promotion/plan';
 import type { ApprovalConfig, RosterConfig } from './config';
 
+/** Per parsed key (the parser remembers each PEM's): every promotion pins the same approvers' keys. */
+const pointHexOf = new WeakMap<object, string>();
+
 /** Uncompressed P-256 point (04||x||y) as hex: what the workflow's verifier takes. */
 export function publicKeyPointHex(pem: string): string {
-  const jwk = parsePublicKeyPem(pem).export({ format: 'jwk' }) as { x: string; y: string };
-  return Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]).toString('hex');
+  const key = parsedPublicKey(pem);
+  let hex = pointHexOf.get(key);
+  if (hex === undefined) {
+    const jwk = key.export({ format: 'jwk' }) as { x: string; y: string };
+    hex = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]).toString('hex');
+    pointHexOf.set(key, hex);
+  }
+  return hex;
 }
+
 
 async function readPem(file: string, who: string): Promise<string> {
   try {

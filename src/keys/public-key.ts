@@ -72,9 +72,11 @@ const parsedPem = new Map<string, crypto.KeyObject>();
 /**
  * parsePublicKeyPem, remembered per PEM string: every layer a verification reads is checked
  * against the same few keys, and parsing (createPublicKey plus the curve check) cost more worker
- * CPU than the signature checks themselves (bench/profile-summary.ts). KeyObjects are immutable.
+ * CPU than the signature checks themselves (bench/profile-summary.ts), and every promotion pins the
+ * same developer, platform and approver keys again. KeyObjects are immutable; a PEM that does not
+ * parse is never remembered (each call throws anew).
  */
-function parsedPublicKey(pem: string): crypto.KeyObject {
+export function parsedPublicKey(pem: string): crypto.KeyObject {
   const known = parsedPem.get(pem);
   if (known) return known;
   const key = parsePublicKeyPem(pem);

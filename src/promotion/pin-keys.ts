@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import type { KeyConfig } from '../config';
 import { CountersignError } from '../errors';
-import { keyFingerprint, parsePublicKeyPem } from '../keys/public-key';
+import { keyFingerprint, parsedPublicKey } from '../keys/public-key';
 import { pinTrustedKey } from '../trust/pin';
 import type { KeyPin } from './plan';
 
@@ -17,6 +17,6 @@ export async function pinKey(key: KeyConfig, role: string): Promise<KeyPin> {
   } catch {
     throw new CountersignError('KEY_MISSING', `${role} public key ${key.publicKey} not found`);
   }
-  parsePublicKeyPem(pem);
+  parsedPublicKey(pem);
   return { ref: key.key, passwordEnv: key.passwordEnv, publicKeyPem: pem, fingerprint: keyFingerprint(pem) };
 }

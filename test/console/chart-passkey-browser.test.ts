@@ -72,7 +72,10 @@ describe('chart releases decided with a passkey in chromium: RELEASED; the chart
     await page.fill('#decision-reason', 'chart checked');
     await page.screenshot({ path: screenshotFile('chart-decide.png'), fullPage: true });
     await page.click('#approve');
-    await page.locator('#result', { hasText: 'Recorded:' }).waitFor({ timeout: 60_000 });
+    // Whatever the page ends up saying (a refusal too), so a failure names it rather than timing out.
+    await page.locator('#result').filter({ hasText: /\S/ }).filter({ hasNotText: 'Waiting for your passkey' }).waitFor({ timeout: 60_000 });
+    const said = await page.locator('#result').innerText();
+    assert.match(said, /^Recorded: /, `the page said: ${said}`);
     const done = await waitForChartRelease(env.client, releaseId);
     assert.equal(done.state, 'RELEASED', done.error);
     assert.deepEqual(

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { hasCode } from '../../src/errors';
-import { keyFingerprint, loadPublicKeyFile, parsePublicKeyPem, verifySignature } from '../../src/keys/public-key';
+import { keyFingerprint, loadPublicKeyFile, parsedPublicKey, parsePublicKeyPem, verifySignature } from '../../src/keys/public-key';
 import { tempDir, VECTORS } from './helpers';
 
 const pair = () => crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -45,6 +45,17 @@ test('parsePublicKeyPem refuses non-PEM, wrong PEM types and other curves with K
   for (const [name, pem, re] of cases) {
     await t.test(name, () => throwsCode(() => parsePublicKeyPem(pem), 'KEY_INVALID', re));
   }
+});
+
+test('parsedPublicKey: one KeyObject per PEM string, the same key the parser gives; a PEM that fails fails every time', () => {
+  const { publicKey } = pair();
+  const pem = spkiPem(publicKey);
+  const first = parsedPublicKey(pem);
+  assert.equal(parsedPublicKey(pem), first, 'the second call is answered from memory');
+  assert.ok(first.equals(parsePublicKeyPem(pem)));
+  assert.ok(!parsedPublicKey(spkiPem(pair().publicKey)).equals(first), 'another PEM, another key');
+  const rsa = spkiPem(crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey);
+  for (let i = 0; i < 2; i++) throwsCode(() => parsedPublicKey(rsa), 'KEY_INVALID', /key type rsa/);
 });
 
 test('verifySignature: valid signatures verify, for PEM strings and KeyObjects', () => {
