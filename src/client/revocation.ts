@@ -10,7 +10,7 @@ import type { SignedStatement } from '../requests/statement';
 import { KEY_REVOCATION_WORKFLOW_TYPE, type RevocationStatus } from '../../workflows/key-revocation-messages';
 import type { TrustConfig } from '../trust/config';
 import type { TrustKey } from '../trust/index-file';
-import { PINNED_LISTING_LIMIT, runsInFlight, runsSignedBy, type PinnedPromotion, type SignedPromotion } from './pinned-runs';
+import { PINNED_LISTING_LIMIT, runsInFlight, runsSignedBy, type Listing, type PinnedPromotion, type SignedPromotion } from './pinned-runs';
 import { signKeyRequest } from './key-request';
 import { keyStatusOf, startKeyWorkflow, waitForKeyStatus } from './key-workflow';
 
@@ -75,7 +75,22 @@ export interface Revocation {
 /** What a (revoked) key signed, and what is still in flight pinned to it, from visibility. */
 export async function pinnedTo(client: Client, key: TrustKey, limit = PINNED_LISTING_LIMIT): Promise<Omit<Revocation, 'key'>> {
   const [signed, running] = await Promise.all([runsSignedBy(client, key.fingerprint, limit), runsInFlight(client, key.fingerprint, limit)]);
-  // A running promotion already releasing has its signature: it is listed as signed, not as one to be refused.
-  const inFlight = running.promotions.filter((p) => p.state !== 'RELEASING');
-  return { signed: signed.promotions, inFlight, limit, capped: { signed: signed.capped, inFlight: running.capped } };
+  return reconcilePinned(signed, running, limit);
+}
+
+/**
+ * One answer from the two listings. They read visibility moments apart, so a promotion passing
+ * from PROD_SIGNING to RELEASING between them can be seen signing by one and releasing by the
+ * other: it must be listed once, as signed (its production signature is out), never in neither
+ * list and never as one whose signature will still be refused.
+ */
+export function reconcilePinned(signed: Listing<SignedPromotion>, running: Listing<PinnedPromotion>, limit: number): Omit<Revocation, 'key'> {
+  const signedIds = new Set(signed.promotions.map((p) => p.promotionId));
+  // Releasing in the running listing though the signed listing saw it still signing: signed.
+  const releasing: SignedPromotion[] = running.promotions.filter((p) => p.state === 'RELEASING' && !signedIds.has(p.promotionId)).map((p) => ({ ...p, signature: 'written' }));
+  const all = [...signed.promotions, ...releasing];
+  const listedSigned = new Set(all.map((p) => p.promotionId));
+  // A running promotion already releasing has its signature: listed as signed, not as one to be refused.
+  const inFlight = running.promotions.filter((p) => p.state !== 'RELEASING' && !listedSigned.has(p.promotionId));
+  return { signed: all.slice(0, limit), inFlight, limit, capped: { signed: signed.capped || all.length > limit, inFlight: running.capped } };
 }

@@ -9,7 +9,12 @@ export const CONSOLE_JS = `'use strict';
   var url = main && main.getAttribute('data-watch');
   if (!url || typeof EventSource === 'undefined') return;
   var source = new EventSource(url);
-  source.addEventListener('change', function () { source.close(); window.location.reload(); });
+  source.addEventListener('change', function () {
+    source.close();
+    // A decision on its way (static/passkey.js marks it busy) reloads once it is answered, so its answer is not lost.
+    if (main.hasAttribute('data-busy')) { main.setAttribute('data-stale', '1'); return; }
+    window.location.reload();
+  });
 })();
 `;
 
@@ -43,7 +48,19 @@ ul { margin: .2rem 0; padding-left: 1.2rem; }
 export const PASSKEY_JS = `'use strict';
 (function () {
   var result = document.getElementById('result');
+  var main = document.querySelector('main');
+  var KEPT = 'countersign-result';
   function say(text, bad) { if (result) { result.textContent = text; result.className = bad ? 'error' : ''; } }
+  // The answer to a decision whose own vote changed the page: shown again after the reload.
+  try { var kept = JSON.parse(sessionStorage.getItem(KEPT) || 'null'); sessionStorage.removeItem(KEPT); if (kept) say(kept[0], kept[1]); } catch (e) {}
+  function answered(text, bad) {
+    say(text, bad);
+    if (!main) return;
+    main.removeAttribute('data-busy');
+    if (!main.hasAttribute('data-stale')) return;
+    try { sessionStorage.setItem(KEPT, JSON.stringify([text, !!bad])); } catch (e) {}
+    window.location.reload();
+  }
   function post(url, body, csrf) {
     var headers = { 'content-type': 'application/json' };
     if (csrf) headers['x-csrf-token'] = csrf;
@@ -60,6 +77,7 @@ export const PASSKEY_JS = `'use strict';
     if (approverInput) body.approver = approverInput.value;
     var csrf;
     var statement;
+    if (main) main.setAttribute('data-busy', '1');
     say('Waiting for your passkey…');
     fetch('/session', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : {}; }).then(function (s) {
       csrf = s.csrf;
@@ -70,8 +88,8 @@ export const PASSKEY_JS = `'use strict';
     }).then(function (credential) {
       return post(base + '/decide', { statement: statement, response: credential.toJSON() }, csrf);
     }).then(function (answer) {
-      say('Recorded: ' + answer.summary);
-    }).catch(function (err) { say(String(err.message || err), true); });
+      answered('Recorded: ' + answer.summary);
+    }).catch(function (err) { answered(String(err.message || err), true); });
   });
   var login = document.getElementById('login');
   if (login) login.addEventListener('click', function () {
