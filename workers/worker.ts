@@ -53,8 +53,9 @@ export function workflowInterceptorModules(options: { tracing: boolean }): strin
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 /**
- * Local steps (the keys check, build, attest, dev sign and the reads around the gate: docs/architecture.md,
- * "Local steps") one worker runs at once, as many as its queued activity slots (20). The SDK's own
+ * Local steps (authorize, the keys check, build, attest, dev sign, platform verify, the evidence
+ * reads and release: docs/architecture.md, "Local steps") one worker runs at once, as many as its
+ * queued activity slots (20). The SDK's own
  * default is 100, and a build holds its directory's files in memory: before the steps became local,
  * builds were bounded by the 20 activity slots. Measured at 50 promotions at once: the same throughput
  * with 20 as with 100 (docs/benchmarks.md, "Workflow stack traces off").
@@ -139,7 +140,6 @@ export interface WorkerOptions {
 }
 
 let runtimeInstalled = false;
-
 
 /**
  * Quiets the SDK's own logging to warnings (COUNTERSIGN_SDK_LOG_LEVEL to change) unless the
