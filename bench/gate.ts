@@ -31,15 +31,12 @@ import { attestPushedImage, developerSign } from '../src/promotion/steps';
 import { SEARCH_ATTRIBUTES, type PromotionStatus } from '../workflows/promotion-messages';
 import type { Client } from '@temporalio/client';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker';
-import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, markdownTable, processMemoryMiB, startBenchStack } from './support';
+import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, benchTargetsFromEnv, markdownTable, processMemoryMiB, startBenchStack } from './support';
 
 const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY ?? 16);
 /** How many promotions may be started and not yet at the gate (BENCH_MAX_AHEAD). */
 const MAX_AHEAD = Number(process.env.BENCH_MAX_AHEAD ?? 200);
-const REPOSITORIES = Math.max(1, Number(process.env.BENCH_REPOSITORIES ?? 1));
-/** Target k and its repository: `parked` and bench/gate with one repository, as before BENCH_REPOSITORIES. */
-const targetOf = (k: number) => (REPOSITORIES === 1 ? { name: 'parked', repositoryPath: 'bench/gate' } : { name: `parked-${k}`, repositoryPath: `bench/gate-${k}` });
-const TARGETS = Array.from({ length: REPOSITORIES }, (_, k) => targetOf(k));
+const TARGETS = benchTargetsFromEnv('parked', 'bench/gate');
 const MiB = 1024 * 1024;
 
 interface ThreadMemory {
@@ -94,7 +91,7 @@ async function main(): Promise<void> {
     workerNodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'worker-memory-probe.cjs')],
     registry,
   });
-  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${REPOSITORIES > 1 ? `; ${REPOSITORIES} repositories` : ''}`);
+  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${TARGETS.length > 1 ? `; ${TARGETS.length} repositories` : ''}`);
   const { client, dir } = bench;
   const src = path.join(dir, 'src');
   await fs.mkdir(src);

@@ -33,7 +33,7 @@ import { promoteByHand } from './by-hand';
 import { FLOOR_TASK_QUEUE, floorApprove } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
 import { historySpanMs, medianSteps, stepTimes, type StepTimes } from './step-timeline';
-import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
+import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, benchTargetsFromEnv, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
 
 /** Only when the waitForGate update cannot answer (src/client/promotions.ts waitForGate). */
 const GATE_POLL_MS = 200;
@@ -121,12 +121,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(batches) || batches < 1) throw new Error(`BENCH_BATCHES: a whole number of batches per level, at least 1, not "${process.env.BENCH_BATCHES}"`);
   const registry = benchRegistryFromEnv();
   const signatureFormat = benchSignatureFormat(registry);
-  const repositories = Number(process.env.BENCH_REPOSITORIES ?? 1);
-  if (!Number.isInteger(repositories) || repositories < 1) throw new Error(`BENCH_REPOSITORIES: a whole number of repositories, at least 1, not "${process.env.BENCH_REPOSITORIES}"`);
-  const targetNames = repositories === 1 ? ['bench'] : Array.from({ length: repositories }, (_, k) => `bench-${k}`);
-  const targets = Object.fromEntries(targetNames.map((name, k) => [name, { repositoryPath: repositories === 1 ? 'bench/app' : `bench/app-${k}`, signatureFormat }]));
-  const bench = await startBenchStack('bench', targets, { countRequests: true, floor: true, registry });
-  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${repositories > 1 ? `; ${repositories} repositories` : ''}`);
+  const targets = benchTargetsFromEnv('bench', 'bench/app');
+  const bench = await startBenchStack('bench', Object.fromEntries(targets.map((t) => [t.name, { repositoryPath: t.repositoryPath, signatureFormat }])), { countRequests: true, floor: true, registry });
+  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${targets.length > 1 ? `; ${targets.length} repositories` : ''}`);
   console.log();
   const { client, dir } = bench;
   const meter = new CpuMeter(bench.pids);
@@ -152,7 +149,7 @@ async function main(): Promise<void> {
         const src = path.join(dir, 'src', String(i));
         await fs.mkdir(src, { recursive: true });
         await fs.writeFile(path.join(src, 'index.html'), `<h1>bench ${i} ${process.pid}</h1>\n`);
-        return { src, target: targetNames[spread++ % targetNames.length] };
+        return { src, target: targets[spread++ % targets.length].name };
       }),
     );
 

@@ -152,6 +152,18 @@ export function benchRegistryFromEnv(env: NodeJS.ProcessEnv = process.env): Benc
   return value as BenchRegistry;
 }
 
+/**
+ * BENCH_REPOSITORIES targets, a repository each, that a bench spreads its promotions over in turn:
+ * with one, `name` and `repositoryPath` themselves (as before the setting); with R, `name-k` and
+ * `repositoryPath-k`.
+ */
+export function benchTargetsFromEnv(name: string, repositoryPath: string, env: NodeJS.ProcessEnv = process.env): Array<{ name: string; repositoryPath: string }> {
+  const count = Number(env.BENCH_REPOSITORIES ?? 1);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`BENCH_REPOSITORIES: a whole number of repositories, at least 1, not "${env.BENCH_REPOSITORIES}"`);
+  if (count === 1) return [{ name, repositoryPath }];
+  return Array.from({ length: count }, (_, k) => ({ name: `${name}-${k}`, repositoryPath: `${repositoryPath}-${k}` }));
+}
+
 /** The count, with BENCH_REQUEST_LOG's lines written out at each read when the registry logs them. */
 function withRequestLines(count: RequestCount, lines: RegistryRequestLog | undefined): RequestCount {
   if (!lines) return count;

@@ -19,7 +19,6 @@ export function publicKeyPointHex(pem: string): string {
   return hex;
 }
 
-
 async function readPem(file: string, who: string): Promise<string> {
   try {
     return await fs.readFile(file, 'utf8');

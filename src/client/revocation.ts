@@ -89,8 +89,7 @@ export function reconcilePinned(signed: Listing<SignedPromotion>, running: Listi
   // Releasing in the running listing though the signed listing saw it still signing: signed.
   const releasing: SignedPromotion[] = running.promotions.filter((p) => p.state === 'RELEASING' && !signedIds.has(p.promotionId)).map((p) => ({ ...p, signature: 'written' }));
   const all = [...signed.promotions, ...releasing];
-  const listedSigned = new Set(all.map((p) => p.promotionId));
   // A running promotion already releasing has its signature: listed as signed, not as one to be refused.
-  const inFlight = running.promotions.filter((p) => p.state !== 'RELEASING' && !listedSigned.has(p.promotionId));
+  const inFlight = running.promotions.filter((p) => p.state !== 'RELEASING' && !signedIds.has(p.promotionId));
   return { signed: all.slice(0, limit), inFlight, limit, capped: { signed: signed.capped || all.length > limit, inFlight: running.capped } };
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import type { KeyConfig } from '../config';
 import { CountersignError } from '../errors';
-import { keyFingerprint, parsedPublicKey } from '../keys/public-key';
+import { keyFingerprint } from '../keys/public-key';
 import { pinTrustedKey } from '../trust/pin';
 import type { KeyPin } from './plan';
 
@@ -17,6 +17,6 @@ export async function pinKey(key: KeyConfig, role: string): Promise<KeyPin> {
   } catch {
     throw new CountersignError('KEY_MISSING', `${role} public key ${key.publicKey} not found`);
   }
-  parsedPublicKey(pem);
+  // keyFingerprint parses the PEM (once per worker) and refuses one that is not a P-256 public key (KEY_INVALID).
   return { ref: key.key, passwordEnv: key.passwordEnv, publicKeyPem: pem, fingerprint: keyFingerprint(pem) };
 }

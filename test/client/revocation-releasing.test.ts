@@ -32,6 +32,15 @@ describe('revocation listing while a release is held', () => {
 
     const releaseWrite = proxy.holdNext((method, url) => method === 'PUT' && /\/manifests\/prod$/.test(url));
     const started = await env.promote({ target: target.name, source: { directory: dir }, build: buildFacts() });
+    /** The listing once it lists the promotion as signed in `state` (visibility lags the run), or the last one read. */
+    const listedSignedAs = async (state: string) => {
+      let listed = await pinnedTo(env.client, platformKey);
+      for (let i = 0; i < 120 && listed.signed.find((p) => p.promotionId === started.promotionId)?.state !== state; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        listed = await pinnedTo(env.client, platformKey);
+      }
+      return listed;
+    };
     const parked = await waitForGate(env.client, started.promotionId);
     assert.equal(parked.state, 'AWAITING_APPROVAL', parked.error);
     const atGate = await pinnedTo(env.client, platformKey);
@@ -41,27 +50,16 @@ describe('revocation listing while a release is held', () => {
     await env.decideAs(started.promotionId, 'alice', 'approve');
     await releaseWrite;
     // Held in release: the listing sees RELEASING once the workflow task heartbeats with it.
-    let listed: Awaited<ReturnType<typeof pinnedTo>> | undefined;
-    for (let i = 0; i < 120; i++) {
-      listed = await pinnedTo(env.client, platformKey);
-      if (listed.signed.some((p) => p.promotionId === started.promotionId)) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const releasing = listed!.signed.find((p) => p.promotionId === started.promotionId);
+    const listed = await listedSignedAs('RELEASING');
+    const releasing = listed.signed.find((p) => p.promotionId === started.promotionId);
     assert.ok(releasing, `listed as signed while its release is held: ${JSON.stringify(listed)}`);
     assert.equal(releasing.state, 'RELEASING');
     assert.equal(releasing.signature, 'written');
-    assert.ok(!listed!.inFlight.some((p) => p.promotionId === started.promotionId), 'a releasing promotion is not listed as one whose signature will be refused');
+    assert.ok(!listed.inFlight.some((p) => p.promotionId === started.promotionId), 'a releasing promotion is not listed as one whose signature will be refused');
 
     proxy.releaseHeld();
     const promoted = await waitForPromotion(env.client, started.promotionId);
     assert.equal(promoted.state, 'PROMOTED', promoted.error);
-    let after: Awaited<ReturnType<typeof pinnedTo>> | undefined;
-    for (let i = 0; i < 40; i++) {
-      after = await pinnedTo(env.client, platformKey);
-      if (after.signed.find((p) => p.promotionId === started.promotionId)?.state === 'PROMOTED') break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    assert.equal(after!.signed.find((p) => p.promotionId === started.promotionId)?.state, 'PROMOTED');
+    assert.equal((await listedSignedAs('PROMOTED')).signed.find((p) => p.promotionId === started.promotionId)?.state, 'PROMOTED');
   });
 });

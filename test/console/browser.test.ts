@@ -61,10 +61,8 @@ describe('approval console in chromium, on the real stack', () => {
 
   it("while a decision from the open page is on its way, a vote arriving does not reload the page under it (the decision's answer would be lost): the page is marked stale", async () => {
     // What static/passkey.js does while it waits for the passkey and the decision's answer.
-    await page.evaluate(() => {
-      (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument = true;
-      (globalThis as unknown as { document: { querySelector(s: string): { setAttribute(k: string, v: string): void } } }).document.querySelector('main').setAttribute('data-busy', '1');
-    });
+    await page.evaluate(() => ((globalThis as unknown as { __sameDocument?: boolean }).__sameDocument = true));
+    await page.locator('main').evaluate((main) => main.setAttribute('data-busy', '1'));
     await f.env.decideAs(f.parked.promotionId, 'bob', 'reject', 'not this one');
     await page.locator('main[data-stale]').waitFor({ timeout: 30_000 });
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument), true, 'the page was not reloaded');
