@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { CountersignError } from '../errors';
 import { decodePem, pemLabels } from './pem';
+import { signatureChecks } from './verification-memo';
 
 /** OpenSSL's name for NIST P-256 (secp256r1), as reported in asymmetricKeyDetails.namedCurve. */
 export const P256_CURVE = 'prime256v1';
@@ -113,11 +114,14 @@ export function verifySignature(
   if (!((data as unknown) instanceof Uint8Array)) return false;
   if (!((derSignature as unknown) instanceof Uint8Array)) return false;
   if (derSignature.length === 0) return false;
-  try {
-    return crypto.verify('sha256', data, { key, dsaEncoding: 'der' }, derSignature);
-  } catch {
-    return false;
-  }
+  // Remembered per process (verification-memo.ts): every step reads the same layers again.
+  return signatureChecks.answer(keyFingerprint(key), data, derSignature, () => {
+    try {
+      return crypto.verify('sha256', data, { key, dsaEncoding: 'der' }, derSignature);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Hex sha256 of the SPKI DER encoding of the public key (a private key yields its public half's). */

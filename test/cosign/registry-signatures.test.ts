@@ -15,6 +15,8 @@ import { SIGNATURE_ANNOTATION, signImage, verifyImageSignatures } from '../../sr
 import { cosignTag } from '../../src/cosign/tags';
 import { CountersignError, hasCode } from '../../src/errors';
 import { keyFingerprint } from '../../src/keys/public-key';
+import { signatureChecks } from '../../src/keys/verification-memo';
+import { blobOf } from '../../src/oci/digest';
 import { RegistryStore } from '../../src/oci/registry';
 import { MEDIA_TYPE, type ImageManifest } from '../../src/oci/types';
 import { createStatement } from '../../src/provenance/statement';
@@ -113,6 +115,37 @@ describe('image signatures in a real registry', () => {
     const dev = await verifyAttestations(store, repo, image.digest, await devKey.publicKeyPem());
     assert.equal(dev.attestations.length, 3);
     assert.deepEqual(dev.problems, ['attestation 4/4: not signed by the expected key']);
+  });
+
+  test('a layer checked once is not checked again; the same signature over other bytes, or under another key, is', async () => {
+    const { store, image } = fx;
+    const [devKey, platformKey] = [fx.key('dev').signer, fx.key('platform').signer];
+    const [devPem, platformPem] = [await devKey.publicKeyPem(), await platformKey.publicKeyPem()];
+    const repo = await fx.pushImage();
+    const tag = cosignTag(image.digest, 'att');
+    await attachAttestation(store, repo, image.digest, fx.provenance(repo), devKey);
+    signatureChecks.clear();
+    assert.equal((await verifyAttestations(store, repo, image.digest, devPem)).attestations.length, 1);
+    assert.deepEqual(signatureChecks.counts, { hits: 0, misses: 1 });
+    assert.equal((await verifyAttestations(store, repo, image.digest, devPem)).attestations.length, 1);
+    assert.deepEqual(signatureChecks.counts, { hits: 1, misses: 1 }, 'the second read did not check the signature again');
+    // Another key is asked on its own: the developer key's answer is not the platform key's.
+    assert.deepEqual((await verifyAttestations(store, repo, image.digest, platformPem)).problems, ['attestation 1/1: not signed by the expected key']);
+    assert.deepEqual(signatureChecks.counts, { hits: 1, misses: 2 });
+
+    // Someone who can push rewrites the statement under the developer's signature (another commit).
+    const manifest = await manifestAt(repo, tag);
+    const envelope = JSON.parse((await store.getBlob(repo, manifest.layers[0].digest)).toString('utf8')) as { payload: string };
+    const forged = fx.provenance(repo, { commit: 'f'.repeat(40) });
+    const forgedLayer = Buffer.from(JSON.stringify({ ...envelope, payload: Buffer.from(JSON.stringify(forged)).toString('base64') }), 'utf8');
+    const forgedBlob = blobOf(forgedLayer, MEDIA_TYPE.dsseEnvelope, manifest.layers[0].annotations);
+    await store.putBlob(repo, forgedBlob);
+    const rewritten = { ...manifest, layers: [forgedBlob.descriptor] };
+    await store.putManifest(repo, tag, Buffer.from(JSON.stringify(rewritten)), MEDIA_TYPE.imageManifest);
+    const afterForgery = await verifyAttestations(store, repo, image.digest, devPem);
+    assert.deepEqual(afterForgery.attestations, []);
+    assert.deepEqual(afterForgery.problems, ['attestation 1/1: not signed by the expected key']);
+    assert.deepEqual(signatureChecks.counts, { hits: 1, misses: 3 }, 'the forged bytes were checked, not answered from the memo');
   });
 
   test('stock cosign verifies what we wrote (signature and SLSA attestation)', async (t) => {

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { CountersignError, hasCode } from '../../src/errors';
 import { waitForPort } from '../../src/stack/ports';
-import { probeRegistry, startRegistry } from '../../src/stack/registry';
+import { EMBEDDED_REGISTRY_GOGC, probeRegistry, registryEnvironment, startRegistry } from '../../src/stack/registry';
 import { isPidAlive, ServiceProcess } from '../../src/stack/service';
 import { startTemporalDevServer, stopPid } from '../../src/stack/temporal';
 import { locateTool, readToolsEnv, requireTool, TOOL_PINS } from '../../src/stack/tools';
@@ -111,6 +111,13 @@ describe('tools', () => {
 });
 
 describe('registry', () => {
+  test("the registry's GOGC is the embedded one unless the environment names its own", () => {
+    assert.equal(registryEnvironment({ PATH: '/usr/bin' }).GOGC, EMBEDDED_REGISTRY_GOGC);
+    assert.equal(registryEnvironment({ PATH: '/usr/bin' }).PATH, '/usr/bin');
+    assert.equal(registryEnvironment({ GOGC: '100' }).GOGC, '100');
+    assert.equal(registryEnvironment({ GOGC: 'off' }).GOGC, 'off');
+  });
+
   test('serves /v2/, stores and deletes blobs under rootDir/data, and stop() ends it', async (t) => {
     const rootDir = path.join(tmp, 'registry');
     const t0 = Date.now();
@@ -119,6 +126,8 @@ describe('registry', () => {
     assert.match(registry.address, /^127\.0\.0\.1:\d+$/);
     assert.ok(isPidAlive(registry.pid));
     try {
+      const environment = fs.readFileSync(`/proc/${registry.pid}/environ`, 'utf8').split('\0');
+      assert.ok(environment.includes(`GOGC=${EMBEDDED_REGISTRY_GOGC}`), 'the registry runs with the embedded GOGC');
       const v2 = await request('GET', `${registry.url}/v2/`);
       assert.equal(v2.status, 200);
       assert.equal(v2.headers['docker-distribution-api-version'], 'registry/2.0');
