@@ -4,7 +4,7 @@
  * platform verify, the gate's evidence at opening and at quorum, prod sign's looks under the
  * platform key, which meet every developer layer), and each read checked every layer's signature
  * anew: on the default configuration (the legacy format) those checks were 7% of the worker's
- * main thread, about 40 per promotion (docs/benchmarks.md, "Signature checks remembered").
+ * main thread, about 40 per promotion (docs/benchmarks.md, "The embedded registry's CPU and signature checks remembered").
  *
  * A check's answer is a pure function of the key, the signed bytes and the signature, so it is
  * remembered under all three: the key by its SPKI fingerprint, the bytes by their sha256 (a second
