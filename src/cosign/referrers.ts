@@ -67,8 +67,40 @@ function assertReferrerCount(count: number, where: string): void {
   }
 }
 
+/**
+ * How long a repository whose registry did not answer the Referrers API (404 or 405: distribution
+ * 2.8, GHCR) is read through the fallback tag alone before the API is asked again. Each listing
+ * asked both at once, and the API's "no" was one request more for every listing, against
+ * registries that count requests toward rate limits. Remembered per repository, not per registry:
+ * OCI 1.1 says a registry with the API never answers 404, but one that did so for a repository it
+ * does not hold would otherwise have its API ignored for every repository. A repository whose
+ * registry gains the API meanwhile is read through the tag until then: what a tool pushed through
+ * the API alone (cosign v3 there) is missed for up to this long, so a verification fails and is
+ * tried again, never the other way round.
+ */
+export const REFERRERS_API_RECHECK_MS = 10 * 60_000;
+
 /** Registries (by location) whose Referrers API answered last time: their listings skip the fallback tag. */
 const referrersApiAnswers = new Map<string, boolean>();
+/** When the API last did not answer for a repository (`location/repository`), while that is remembered. */
+const referrersApiAbsent = new Map<string, number>();
+/** More repositories than a worker lists within the recheck interval; the oldest is forgotten first. */
+const REFERRERS_API_ABSENT_MAX = 4096;
+
+function referrersApiKnown(location: string, repository: string): 'answers' | 'absent' | undefined {
+  if (referrersApiAnswers.get(location) === true) return 'answers';
+  const since = referrersApiAbsent.get(`${location}/${repository}`);
+  return since !== undefined && Date.now() - since < REFERRERS_API_RECHECK_MS ? 'absent' : undefined;
+}
+
+function rememberReferrersApi(location: string, repository: string, answers: boolean): void {
+  referrersApiAnswers.set(location, answers);
+  const key = `${location}/${repository}`;
+  referrersApiAbsent.delete(key);
+  if (answers) return;
+  referrersApiAbsent.set(key, Date.now());
+  if (referrersApiAbsent.size > REFERRERS_API_ABSENT_MAX) referrersApiAbsent.delete(referrersApiAbsent.keys().next().value as string);
+}
 
 export interface ListReferrersOptions {
   /**
@@ -82,8 +114,8 @@ export interface ListReferrersOptions {
 /**
  * Every referrer of `digest`, deduplicated by digest: the Referrers API's list when the registry
  * answers it, else the fallback tag's index. A registry whose API answered before is asked the
- * API alone; otherwise both are read at once (on a registry without the API, distribution 2.8,
- * the tag is the answer and the API's 404 is quick).
+ * API alone; a repository for which it did not answer, within REFERRERS_API_RECHECK_MS, the tag
+ * alone; otherwise both at once. A key campaign (`fallbackToo`) asks both every time.
  */
 export async function listReferrers(store: Store, repository: string, digest: string, options: ListReferrersOptions = {}): Promise<Descriptor[]> {
   const where = `${store.location}/${repository}@${digest}`;
@@ -92,12 +124,13 @@ export async function listReferrers(store: Store, repository: string, digest: st
       (read) => ({ read }),
       (error: unknown) => ({ error }),
     );
+  const known = store.getReferrers !== undefined && !options.fallbackToo ? referrersApiKnown(store.location, repository) : undefined;
   // The tag goes out beside the API unless the API is known to answer (and only it is wanted).
-  const apiKnown = store.getReferrers !== undefined && !options.fallbackToo && referrersApiAnswers.get(store.location) === true;
-  const tagRead = apiKnown ? undefined : readTag();
-  const api = store.getReferrers ? await store.getReferrers(repository, digest) : undefined;
+  const tagRead = known === 'answers' ? undefined : readTag();
+  const askApi = store.getReferrers !== undefined && known !== 'absent';
+  const api = askApi ? await store.getReferrers!(repository, digest) : undefined;
   // A registry that stops answering (a proxy in front changed, a downgrade) is read through the tag from then on.
-  if (store.getReferrers) referrersApiAnswers.set(store.location, api !== undefined);
+  if (askApi) rememberReferrersApi(store.location, repository, api !== undefined);
   // Where the API answers, what sits under the tag is not the answer, even when it is not an index.
   if (api !== undefined && !options.fallbackToo) return distinct(api, where);
   const fallback = await (tagRead ?? readTag());
@@ -132,7 +165,9 @@ export async function pushReferrer(store: Store, repository: string, subjectDige
   // The registry said it indexed the referrer (OCI-Subject): no listing to confirm it. Were that
   // untrue, the readers that count it (platform verify, prod sign's read-back) list afresh and miss it.
   if (put.indexedFor === subjectDigest) return digest;
-  const api = store.getReferrers ? await store.getReferrers(repository, subjectDigest) : undefined;
+  const askApi = store.getReferrers !== undefined && referrersApiKnown(store.location, repository) !== 'absent';
+  const api = askApi ? await store.getReferrers!(repository, subjectDigest) : undefined;
+  if (askApi) rememberReferrersApi(store.location, repository, api !== undefined);
   if (api !== undefined) {
     if (api.some((d) => d.digest === digest)) return digest;
     throw new CountersignError('REGISTRY_ERROR', `${store.location} has the Referrers API but does not list ${digest} as a referrer of ${subjectDigest}`);

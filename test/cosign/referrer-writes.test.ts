@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { EMPTY_CONFIG_BLOB, signImageBundle, verifyImageBundles } from '../../src/cosign/bundle-images';
-import { listReferrers, referrersFallbackTag } from '../../src/cosign/referrers';
+import { listReferrers, REFERRERS_API_RECHECK_MS, referrersFallbackTag } from '../../src/cosign/referrers';
 import { CountersignError } from '../../src/errors';
 import { keyFingerprint } from '../../src/keys/public-key';
 import { buildImageFromDirectory, type BuiltImage } from '../../src/oci/build';
@@ -94,6 +94,37 @@ describe('bundle referrers: what the registry says it indexed', () => {
     await signImageBundle(store, repo, fixture.image.digest, key.signer);
     assert.ok(await store.getManifest(repo, referrersFallbackTag(fixture.image.digest)), 'the fallback index tag');
     assert.equal((await listReferrers(store, repo, fixture.image.digest)).length, 1);
+  });
+
+  test('distribution 2.8 has no Referrers API: once it said so, a repository is listed through the tag alone until the recheck interval; a key campaign and another repository ask it', async (t) => {
+    const repo = await fixture.pushImage();
+    const other = await fixture.pushImage();
+    const proxy = await fixture.proxy();
+    const store = new RegistryStore(proxy.address);
+    const apiAsked = () => proxy.requests.filter((r) => r.startsWith('GET ') && r.includes('/referrers/')).length;
+    const tagRead = () => proxy.requests.filter((r) => r.startsWith('GET ') && r.endsWith(`/manifests/${referrersFallbackTag(fixture.image.digest)}`)).length;
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    assert.deepEqual(await listReferrers(store, repo, fixture.image.digest), [], 'nothing yet: the tag does not exist');
+    assert.equal(apiAsked(), 1, 'the first listing asks the API');
+    await signImageBundle(store, repo, fixture.image.digest, fixture.key('platform').signer);
+    const tagReadsBefore = tagRead();
+    assert.equal((await listReferrers(store, repo, fixture.image.digest)).length, 1, 'the bundle, through the fallback index');
+    assert.equal(tagRead(), tagReadsBefore + 1);
+    assert.equal(apiAsked(), 1, 'signing and listing again did not ask the API');
+
+    await listReferrers(store, repo, fixture.image.digest, { fallbackToo: true });
+    assert.equal(apiAsked(), 2, 'a key campaign asks it');
+    await listReferrers(store, other, fixture.image.digest);
+    assert.equal(apiAsked(), 3, 'another repository asks it the first time');
+
+    t.mock.timers.tick(REFERRERS_API_RECHECK_MS - 1);
+    await listReferrers(store, repo, fixture.image.digest);
+    assert.equal(apiAsked(), 3, 'within the interval: the tag alone');
+    t.mock.timers.tick(1);
+    assert.equal((await listReferrers(store, repo, fixture.image.digest)).length, 1);
+    assert.equal(apiAsked(), 4, 'the interval over, the API is asked again');
+    await listReferrers(store, repo, fixture.image.digest);
+    assert.equal(apiAsked(), 4, 'and its "no" is remembered again');
   });
 
   test('attack (fake: a proxy adds OCI-Subject to distribution\'s answers): a referrer the registry claims but does not list is never reported signed', async () => {
