@@ -19,6 +19,12 @@ import { createHash } from 'node:crypto';
 
 /** Enough for every layer and key of the promotions a worker has open at once, a few hundred bytes each. */
 export const DEFAULT_VERIFICATION_MEMO_MAX = 8192;
+/**
+ * Signed bytes past this are checked every time, never remembered: for them the second hash costs
+ * about what the check does (a blob signature over a whole chart archive, checked once), while
+ * signature payloads and statements are far smaller.
+ */
+export const VERIFICATION_MEMO_MAX_DATA_BYTES = 1024 * 1024;
 
 export class VerificationMemo {
   private readonly answers = new Map<string, boolean>();
@@ -33,6 +39,7 @@ export class VerificationMemo {
 
   /** The answer for `keyFingerprint` over `data` and `signature`, checked by `check` the first time. */
   answer(keyFingerprint: string, data: Uint8Array, signature: Uint8Array, check: () => boolean): boolean {
+    if (data.byteLength > VERIFICATION_MEMO_MAX_DATA_BYTES) return check();
     const key = `${keyFingerprint} ${createHash('sha256').update(data).digest('hex')} ${Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('base64')}`;
     const known = this.answers.get(key);
     if (known !== undefined) {

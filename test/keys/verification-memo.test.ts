@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import { test } from 'node:test';
 import { verifySignature } from '../../src/keys/public-key';
-import { signatureChecks, VerificationMemo } from '../../src/keys/verification-memo';
+import { signatureChecks, VERIFICATION_MEMO_MAX_DATA_BYTES, VerificationMemo } from '../../src/keys/verification-memo';
 
 const pair = () => crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const pem = (k: crypto.KeyObject) => k.export({ format: 'pem', type: 'spki' }).toString();
@@ -60,4 +60,22 @@ test('the memo keeps at most its size, least recently used out first', () => {
   assert.equal(memo.answer('k', bytes('b'), bytes('s'), check(true)), true, 'b was dropped and is checked again');
   assert.equal(checks, 4);
   assert.equal(memo.answer('other key', bytes('a'), bytes('s'), check(false)), false, 'another key fingerprint is another entry');
+});
+
+test('bytes past the size limit are checked every time and never remembered', () => {
+  const memo = new VerificationMemo();
+  let checks = 0;
+  const check = () => {
+    checks += 1;
+    return true;
+  };
+  const large = Buffer.alloc(VERIFICATION_MEMO_MAX_DATA_BYTES + 1);
+  memo.answer('k', large, Buffer.from('s'), check);
+  memo.answer('k', large, Buffer.from('s'), check);
+  assert.equal(checks, 2);
+  assert.equal(memo.size, 0);
+  const limit = Buffer.alloc(VERIFICATION_MEMO_MAX_DATA_BYTES);
+  memo.answer('k', limit, Buffer.from('s'), check);
+  memo.answer('k', limit, Buffer.from('s'), check);
+  assert.equal(checks, 3, 'at the limit it is remembered');
 });
