@@ -18,6 +18,7 @@ import { verifiedReferrers } from '../src/cosign/bundle-images';
 import { attestImageAs, attestationCheck, collectImageEvidence, signImageAs, signatureCheck } from '../src/cosign/verify-image';
 import type { SignatureFormat } from '../src/cosign/formats';
 import { FileSigner } from '../src/keys/file-signer';
+import { signatureChecks } from '../src/keys/verification-memo';
 import { mapLimit } from '../src/map-limit';
 import { blobCache } from '../src/oci/blob-cache';
 import { digestOf } from '../src/oci/digest';
@@ -51,12 +52,14 @@ async function pushImage(store: RegistryStore, repo: string, n: number): Promise
 
 /**
  * One verification of the image, signature and provenance checked. The process's verified-referrer
- * answers (src/cosign/verified-referrers.ts) are forgotten first: they would answer a referrer
+ * answers (src/cosign/verified-referrers.ts) and remembered signature checks
+ * (src/keys/verification-memo.ts) are forgotten first: they would answer a referrer or a layer
  * this process signed or verified before without checking it, and what is timed is the check.
  * The blob cache is left as each pass describes.
  */
 async function verifyInProcess(store: RegistryStore, repo: string, digest: string, pem: string): Promise<boolean> {
   verifiedReferrers.clear();
+  signatureChecks.clear();
   const evidence = await collectImageEvidence(store, repo, digest, pem);
   return signatureCheck('s', evidence, digest, 'k').ok && attestationCheck('p', evidence, SLSA, 'k', digest).check.ok;
 }
