@@ -8,7 +8,7 @@
  *
  * A check's answer is a pure function of the key, the signed bytes and the signature, so it is
  * remembered under all three: the key by its SPKI fingerprint, the bytes by their sha256 (a second
- * hash of bytes the check hashes anyway, far cheaper than the check), the signature as given.
+ * hash of bytes the check hashes anyway, far cheaper than the check), the signature by its sha256.
  * "Does not verify" is remembered too: prod sign's looks under the platform key refuse every
  * developer layer each time. Nothing else about a layer (its media type, its statement, which
  * image it names) is remembered here; callers judge those from the bytes on every read.
@@ -40,7 +40,8 @@ export class VerificationMemo {
   /** The answer for `keyFingerprint` over `data` and `signature`, checked by `check` the first time. */
   answer(keyFingerprint: string, data: Uint8Array, signature: Uint8Array, check: () => boolean): boolean {
     if (data.byteLength > VERIFICATION_MEMO_MAX_DATA_BYTES) return check();
-    const key = `${keyFingerprint} ${createHash('sha256').update(data).digest('hex')} ${Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('base64')}`;
+    // Fixed-size keys: a signature is whatever a registry served, so it is hashed too, and the memo's size stays bounded.
+    const key = `${keyFingerprint} ${createHash('sha256').update(data).digest('hex')} ${createHash('sha256').update(signature).digest('hex')}`;
     const known = this.answers.get(key);
     if (known !== undefined) {
       this.counts.hits += 1;

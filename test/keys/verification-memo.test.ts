@@ -79,3 +79,12 @@ test('bytes past the size limit are checked every time and never remembered', ()
   memo.answer('k', limit, Buffer.from('s'), check);
   assert.equal(checks, 3, 'at the limit it is remembered');
 });
+
+test('a remembered answer takes the same room whatever the size of the signature a registry served', () => {
+  const memo = new VerificationMemo(4);
+  memo.answer('k', Buffer.from('a'), Buffer.alloc(16 * 1024, 1), () => false);
+  memo.answer('k', Buffer.from('a'), Buffer.alloc(72, 1), () => false);
+  const keys = [...(memo as unknown as { answers: Map<string, boolean> }).answers.keys()];
+  assert.equal(keys.length, 2);
+  assert.equal(keys[0].length, keys[1].length, 'a 16 KiB signature and a 72-byte one make keys of one length');
+});
