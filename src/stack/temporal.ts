@@ -113,6 +113,9 @@ function prepareDbFile(dbFile: string): string {
   return file;
 }
 
+/** How often the dev server may read its one history shard's transfer queue (Temporal's default: 20 a second). */
+export const DEV_SERVER_TRANSFER_POLLS_PER_SECOND = 1000;
+
 /** The `temporal server start-dev` arguments for these options. */
 export function temporalDevServerArgs(o: {
   dbFile: string;
@@ -137,6 +140,15 @@ export function temporalDevServerArgs(o: {
     // The version check phones home; there is no internet here.
     '--dynamic-config-value',
     'frontend.enableServerVersionCheck=false',
+    // The dev server keeps every workflow on one history shard, and reads that shard's transfer
+    // queue (what hands each new workflow and activity task to matching) at most 20 times a second
+    // by default: every workflow task of every run waited for the next read, up to 50 ms, on a
+    // 50 ms grid, once the limiter's burst was spent. A server with hundreds of shards never meets
+    // that limit; here it was most of the floor workflow's time at one promotion at a time
+    // (docs/benchmarks.md, "The dev server's transfer queue"). The limit stays, far above any
+    // rate one dev server reaches.
+    '--dynamic-config-value',
+    `history.transferProcessorMaxPollRPS=${DEV_SERVER_TRANSFER_POLLS_PER_SECOND}`,
   );
   for (const [key, value] of Object.entries(o.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   if (o.uiPort === undefined) args.push('--headless');

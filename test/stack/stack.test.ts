@@ -16,7 +16,7 @@ import { CountersignError, hasCode } from '../../src/errors';
 import { waitForPort } from '../../src/stack/ports';
 import { EMBEDDED_REGISTRY_GOGC, probeRegistry, registryEnvironment, startRegistry } from '../../src/stack/registry';
 import { isPidAlive, ServiceProcess } from '../../src/stack/service';
-import { startTemporalDevServer, stopPid } from '../../src/stack/temporal';
+import { DEV_SERVER_TRANSFER_POLLS_PER_SECOND, startTemporalDevServer, stopPid } from '../../src/stack/temporal';
 import { locateTool, readToolsEnv, requireTool, TOOL_PINS } from '../../src/stack/tools';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -169,6 +169,8 @@ describe('temporal', () => {
     const firstMs = Date.now() - t0;
     assert.match(first.address, /^127\.0\.0\.1:\d+$/);
     try {
+      const commandLine = fs.readFileSync(`/proc/${first.pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(commandLine.includes(`history.transferProcessorMaxPollRPS=${DEV_SERVER_TRANSFER_POLLS_PER_SECOND}`), `the transfer queue is read without the 20-a-second limit: ${commandLine.join(' ')}`);
       const connection = await Connection.connect({ address: first.address });
       try {
         const info = await connection.workflowService.getSystemInfo({});
