@@ -186,9 +186,10 @@ async function main(): Promise<void> {
       // Batches of ours and of the floor take turns, so a stretch of a busier machine falls on both.
       const oursSamples: Sample[] = [];
       const floorSamples: Sample[] = [];
-      // At level 1 each promotion takes turns with one of the floor's: the dev server's dispatch
-      // slows after a while (docs/benchmarks.md, "What the floor's p50 at 1 measures"), and the
-      // side that ran all its serial promotions first got the fast part.
+      // At level 1 each promotion takes turns with one of the floor's, so neither side gets a
+      // stretch of the server the other does not (until 2026-11-27 the dev server's transfer
+      // queue limit slowed every run after the first few: docs/benchmarks.md, "The dev server's
+      // transfer queue").
       const stepsBefore = concurrency === 1 ? await bench.stepSeconds() : undefined;
       for (let b = 0; b < (concurrency === 1 ? serial : batches); b++) {
         oursSamples.push(await sample(bench.requests, meter, () => oursBatch(concurrency)));
@@ -252,9 +253,7 @@ async function main(): Promise<void> {
     ),
   );
   if (spans) {
-    // The client's p50 includes its calls around the run, and the floor's p50 at 1 a wait of about
-    // 40 ms before each of its workflow tasks from its second run on, its fastest run none
-    // (docs/benchmarks.md, "What the floor's p50 at 1 measures").
+    // The client's p50 includes its calls around the run; the server's view leaves them out.
     console.log();
     console.log(
       `level 1, first event to last in the run's history (the server's view, without the client's calls): p50 ours ${spans.ours} ms, floor ${spans.floor} ms (ratio ${ratio(spans.ours, spans.floor)}); fastest ours ${spans.oursFastest} ms, floor ${spans.floorFastest} ms (ratio ${ratio(spans.oursFastest, spans.floorFastest)})`,
