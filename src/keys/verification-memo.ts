@@ -4,7 +4,8 @@
  * platform verify, the gate's evidence at opening and at quorum, prod sign's looks under the
  * platform key, which meet every developer layer), and each read checked every layer's signature
  * anew: on the default configuration (the legacy format) those checks were 7% of the worker's
- * main thread, about 40 per promotion (docs/benchmarks.md, "The embedded registry's CPU and signature checks remembered").
+ * main thread, about 40 per promotion (docs/benchmarks.md, "The embedded registry's CPU and
+ * signature checks remembered").
  *
  * A check's answer is a pure function of the key, the signed bytes and the signature, so it is
  * remembered under all three: the key by its SPKI fingerprint, the bytes by their sha256 (a second
@@ -40,7 +41,8 @@ export class VerificationMemo {
   /** The answer for `keyFingerprint` over `data` and `signature`, checked by `check` the first time. */
   answer(keyFingerprint: string, data: Uint8Array, signature: Uint8Array, check: () => boolean): boolean {
     if (data.byteLength > VERIFICATION_MEMO_MAX_DATA_BYTES) return check();
-    // Fixed-size keys: a signature is whatever a registry served, so it is hashed too, and the memo's size stays bounded.
+    // Fixed-size keys: a signature is whatever a registry served, so it is hashed too, and the
+    // memo's size stays bounded.
     const key = `${keyFingerprint} ${createHash('sha256').update(data).digest('hex')} ${createHash('sha256').update(signature).digest('hex')}`;
     const known = this.answers.get(key);
     if (known !== undefined) {
