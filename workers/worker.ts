@@ -52,10 +52,13 @@ export function workflowInterceptorModules(options: { tracing: boolean }): strin
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
+/** Queued steps (prod sign, the chart and governance steps) one worker runs at once. */
+export const DEFAULT_ACTIVITY_SLOTS = 20;
+
 /**
  * Local steps (authorize, the keys check, build, attest, dev sign, platform verify, the evidence
  * reads and release: docs/architecture.md, "Local steps") one worker runs at once, as many as its
- * queued activity slots (20). The SDK's own
+ * queued activity slots (DEFAULT_ACTIVITY_SLOTS). The SDK's own
  * default is 100, and a build holds its directory's files in memory: before the steps became local,
  * builds were bounded by the 20 activity slots. Measured at 50 promotions at once: the same throughput
  * with 20 as with 100 (docs/benchmarks.md, "Workflow stack traces off").
@@ -84,6 +87,25 @@ const SHARED_WORKFLOW_MODULES = ['@noble/curves/p256', '@noble/hashes/sha256', p
  */
 export const STACK_TRACES_OFF_MODULE = path.resolve(__dirname, '../workflows/stack-traces-off.ts');
 
+/** What a worker preloads into its workflow sandbox for the stack trace setting: STACK_TRACES_OFF_MODULE unless they are kept. */
+export function stackTracePreloads(stackTraces: boolean): string[] {
+  return stackTraces ? [] : [STACK_TRACES_OFF_MODULE];
+}
+
+/**
+ * The capacity every countersign worker runs with, each setting overridable: activity and local
+ * step slots, the workflow cache and the shutdown grace time. The floor's worker
+ * (bench/floor/worker.ts) takes the same, so the bench compares like with like.
+ */
+export function workerCapacity(options: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows' | 'shutdownGraceTime'> = {}) {
+  return {
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_SLOTS,
+    maxConcurrentLocalActivityExecutions: options.maxConcurrentLocalActivityExecutions ?? DEFAULT_LOCAL_STEP_SLOTS,
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+    shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+  };
+}
+
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
 /** Bundles the workflow code once per process, tracing mode and stack trace setting; tests and benches start many workers. */
@@ -93,7 +115,7 @@ export function workflowBundle(options: { tracing?: boolean; stackTraces?: boole
   const key = `${tracing}:${stackTraces}`;
   let bundle = bundles.get(key);
   if (!bundle) {
-    const preloadModules = stackTraces ? SHARED_WORKFLOW_MODULES : [...SHARED_WORKFLOW_MODULES, STACK_TRACES_OFF_MODULE];
+    const preloadModules = [...SHARED_WORKFLOW_MODULES, ...stackTracePreloads(stackTraces)];
     bundle = bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: workflowInterceptorModules({ tracing }), preloadModules, logger: quietBundlerLogger });
     bundles.set(key, bundle);
   }
@@ -209,10 +231,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle({ tracing: options.tracing !== undefined, stackTraces: options.workflowStackTraces ?? false }),
     activities,
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
-    maxConcurrentLocalActivityExecutions: options.maxConcurrentLocalActivityExecutions ?? DEFAULT_LOCAL_STEP_SLOTS,
-    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
-    shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    ...workerCapacity(options),
     interceptors: {
       activity: [metricsActivityInterceptor(metrics), ...(options.tracing ? [(ctx: Context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] : [])],
     },

@@ -93,13 +93,23 @@ function referrersApiKnown(location: string, repository: string): 'answers' | 'a
   return since !== undefined && Date.now() - since < REFERRERS_API_RECHECK_MS ? 'absent' : undefined;
 }
 
-function rememberReferrersApi(location: string, repository: string, answers: boolean): void {
-  referrersApiAnswers.set(location, answers);
-  const key = `${location}/${repository}`;
+/**
+ * The Referrers API's list, with what it said remembered; undefined where the store has no API,
+ * the registry said it has none, or (`skipKnownAbsent`) it said so for this repository within
+ * REFERRERS_API_RECHECK_MS.
+ */
+async function askReferrersApi(store: Store, repository: string, digest: string, skipKnownAbsent: boolean): Promise<Descriptor[] | undefined> {
+  if (!store.getReferrers || (skipKnownAbsent && referrersApiKnown(store.location, repository) === 'absent')) return undefined;
+  const api = await store.getReferrers(repository, digest);
+  // A registry that stops answering (a proxy in front changed, a downgrade) is read through the tag from then on.
+  referrersApiAnswers.set(store.location, api !== undefined);
+  const key = `${store.location}/${repository}`;
   referrersApiAbsent.delete(key);
-  if (answers) return;
-  referrersApiAbsent.set(key, Date.now());
-  if (referrersApiAbsent.size > REFERRERS_API_ABSENT_MAX) referrersApiAbsent.delete(referrersApiAbsent.keys().next().value as string);
+  if (api === undefined) {
+    referrersApiAbsent.set(key, Date.now());
+    if (referrersApiAbsent.size > REFERRERS_API_ABSENT_MAX) referrersApiAbsent.delete(referrersApiAbsent.keys().next().value as string);
+  }
+  return api;
 }
 
 export interface ListReferrersOptions {
@@ -124,13 +134,10 @@ export async function listReferrers(store: Store, repository: string, digest: st
       (read) => ({ read }),
       (error: unknown) => ({ error }),
     );
-  const known = store.getReferrers !== undefined && !options.fallbackToo ? referrersApiKnown(store.location, repository) : undefined;
   // The tag goes out beside the API unless the API is known to answer (and only it is wanted).
-  const tagRead = known === 'answers' ? undefined : readTag();
-  const askApi = store.getReferrers !== undefined && known !== 'absent';
-  const api = askApi ? await store.getReferrers!(repository, digest) : undefined;
-  // A registry that stops answering (a proxy in front changed, a downgrade) is read through the tag from then on.
-  if (askApi) rememberReferrersApi(store.location, repository, api !== undefined);
+  const apiAnswers = store.getReferrers !== undefined && !options.fallbackToo && referrersApiKnown(store.location, repository) === 'answers';
+  const tagRead = apiAnswers ? undefined : readTag();
+  const api = await askReferrersApi(store, repository, digest, !options.fallbackToo);
   // Where the API answers, what sits under the tag is not the answer, even when it is not an index.
   if (api !== undefined && !options.fallbackToo) return distinct(api, where);
   const fallback = await (tagRead ?? readTag());
@@ -165,9 +172,7 @@ export async function pushReferrer(store: Store, repository: string, subjectDige
   // The registry said it indexed the referrer (OCI-Subject): no listing to confirm it. Were that
   // untrue, the readers that count it (platform verify, prod sign's read-back) list afresh and miss it.
   if (put.indexedFor === subjectDigest) return digest;
-  const askApi = store.getReferrers !== undefined && referrersApiKnown(store.location, repository) !== 'absent';
-  const api = askApi ? await store.getReferrers!(repository, subjectDigest) : undefined;
-  if (askApi) rememberReferrersApi(store.location, repository, api !== undefined);
+  const api = await askReferrersApi(store, repository, subjectDigest, true);
   if (api !== undefined) {
     if (api.some((d) => d.digest === digest)) return digest;
     throw new CountersignError('REGISTRY_ERROR', `${store.location} has the Referrers API but does not list ${digest} as a referrer of ${subjectDigest}`);
