@@ -76,6 +76,10 @@ export async function buildAndPush(deps: StepDeps, directory: string, target: Im
   const { store, path } = open(deps, target.repository);
   for (const blob of [...image.layers, image.config]) await store.putBlob(path, blob);
   await store.putManifest(path, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
+  // Attest reads the image back by digest (its SBOM lists the files the registry holds): from this
+  // worker's memory when this worker pushed them, once the registry took both (content-addressed:
+  // the cache serves bytes only while they hash to the digest; large layers are never kept).
+  for (const blob of [...image.layers, image.manifest]) blobCache.remember(store, path, blob);
   return { digest: image.digest, startedOn, finishedOn: now().toISOString(), files: image.files.length };
 }
 
