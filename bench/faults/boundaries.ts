@@ -14,6 +14,8 @@ export interface BoundaryUrls {
   att: string;
   fallback: string;
   release: string;
+  /** Where blob uploads start (POST, with or without `?digest=`). */
+  uploads: string;
 }
 
 export interface Boundary {
@@ -34,6 +36,7 @@ export function boundaryUrls(repositoryPath: string, digest: string, releaseTag:
     att: `${manifests}/${cosignTag(digest, 'att')}`,
     fallback: `${manifests}/sha256-${digest.slice('sha256:'.length)}`,
     release: `${manifests}/${releaseTag}`,
+    uploads: `/v2/${repositoryPath}/blobs/uploads/`,
   };
 }
 
@@ -49,8 +52,19 @@ const get = (url: string) => (m: string, u: string) => m === 'GET' && u === url;
 export const BOUNDARIES: Boundary[] = [
   // build has pushed the layers, not yet the image manifest
   { name: 'build', state: 'BUILDING', hold: (u) => nth(1, put(u.image)) },
-  // attest has started: its first read of the pushed image
-  { name: 'attest', state: 'ATTESTING', hold: (u) => nth(1, get(u.image)) },
+  // attest has started: the first upload of its statements, after build pushed the image manifest
+  // (the worker that built the image reads it back from its blob cache, so attest asks the registry nothing before)
+  {
+    name: 'attest',
+    state: 'ATTESTING',
+    hold: (u) => {
+      let built = false;
+      return nth(1, (m, url) => {
+        if (put(u.image)(m, url)) built = true;
+        return built && m === 'POST' && url.startsWith(u.uploads);
+      });
+    },
+  },
   // developer signing, before its signature is written
   { name: 'dev-sign', state: 'DEV_SIGNING', hold: (u) => nth(1, put(u.sig)) },
   // platform verify has started: after the developer attestations (one .att write for both), its read of the referrers index
