@@ -12,6 +12,7 @@
  */
 import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../src/config';
+import { envFlag } from '../src/env-flag';
 import { CountersignError } from '../src/errors';
 import { createLogger } from '../src/log';
 import { describeTls, temporalConnectionSettings } from '../src/temporal/connection';
@@ -32,12 +33,9 @@ export function maxCachedWorkflowsFrom(env: NodeJS.ProcessEnv): number | undefin
   return Number(raw.trim());
 }
 
-/** COUNTERSIGN_WORKFLOW_STACK_TRACES: 1/true/on keeps the SDK's workflow stack traces; 0/false/off, blank or unset leaves them off. */
+/** COUNTERSIGN_WORKFLOW_STACK_TRACES (src/env-flag.ts): on keeps the SDK's workflow stack traces; off, blank or unset leaves them off. */
 export function workflowStackTracesFrom(env: NodeJS.ProcessEnv): boolean {
-  const raw = (env.COUNTERSIGN_WORKFLOW_STACK_TRACES ?? '').trim().toLowerCase();
-  if (['1', 'true', 'on'].includes(raw)) return true;
-  if (['', '0', 'false', 'off'].includes(raw)) return false;
-  throw new CountersignError('BAD_INPUT', `COUNTERSIGN_WORKFLOW_STACK_TRACES: "${env.COUNTERSIGN_WORKFLOW_STACK_TRACES}" is not 1 or 0 (on or off)`);
+  return envFlag(env, 'COUNTERSIGN_WORKFLOW_STACK_TRACES', 'BAD_INPUT') ?? false;
 }
 
 /** COUNTERSIGN_CONFIG in the worker's own environment, else countersign.yaml in its working folder. */

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TLSConfig } from '@temporalio/client';
 import YAML from 'yaml';
+import { envFlag } from '../env-flag';
 import { CountersignError } from '../errors';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -120,13 +121,6 @@ function fromFile(value: string | undefined, field: string): Sourced | undefined
   return value === undefined ? undefined : { value, from: `temporal.tls.${field} in the config file` };
 }
 
-function tlsFlag(env: NodeJS.ProcessEnv): boolean | undefined {
-  const raw = env[TEMPORAL_TLS_ENV.enabled]?.trim().toLowerCase();
-  if (!raw) return undefined;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new CountersignError('BAD_CONFIG', `${TEMPORAL_TLS_ENV.enabled}: "${env[TEMPORAL_TLS_ENV.enabled]}" is not true or false`);
-}
 
 /**
  * TLS for connecting to Temporal: each TEMPORAL_TLS_* variable over the config file's temporal.tls
@@ -134,7 +128,7 @@ function tlsFlag(env: NodeJS.ProcessEnv): boolean | undefined {
  * TCP. Reads and checks the PEM files.
  */
 export function temporalTls(env: NodeJS.ProcessEnv, file?: TemporalSection): TemporalTls | undefined {
-  const flag = tlsFlag(env);
+  const flag = envFlag(env, TEMPORAL_TLS_ENV.enabled);
   const ca = fromEnv(env, TEMPORAL_TLS_ENV.ca);
   const cert = fromEnv(env, TEMPORAL_TLS_ENV.cert);
   const key = fromEnv(env, TEMPORAL_TLS_ENV.key);

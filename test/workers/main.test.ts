@@ -35,7 +35,7 @@ describe('worker settings from the environment', () => {
   it('refuses COUNTERSIGN_WORKFLOW_STACK_TRACES=yes-please by name', () => {
     assert.throws(
       () => workflowStackTracesFrom({ COUNTERSIGN_WORKFLOW_STACK_TRACES: 'yes-please' }),
-      (e: Error) => hasCode(e, 'BAD_INPUT') && e.message.includes('COUNTERSIGN_WORKFLOW_STACK_TRACES: "yes-please" is not 1 or 0'),
+      (e: Error) => hasCode(e, 'BAD_INPUT') && e.message.includes('COUNTERSIGN_WORKFLOW_STACK_TRACES: "yes-please" is neither on nor off'),
     );
   });
 
