@@ -19,6 +19,13 @@
  * turn: olareg answers a referrers query by reading its repository's whole index, so one
  * repository holding 10,000 images and their 30,000 bundles slows every read, where a registry
  * with a referrers index (or a fleet of services, each with its repository) does not.
+ *
+ * BENCH_STEADY_SECONDS=S (default 0: not measured) measures the gates' own wakes once the last
+ * level is parked (bench/gate-steady.ts): 20 s right after parking, then, once every gate has
+ * woken at least once, S seconds of steady state; the approvals are timed after it, while the
+ * gates go on waking. BENCH_EVIDENCE_EVERY sets the targets' evidenceCheckEvery (the worker's
+ * default is an hour; at 10 minutes 10,000 gates wake 17 times a second), and the bench prints
+ * what the measured cost per wake comes to at the default.
  */
 import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -31,12 +38,19 @@ import { attestPushedImage, developerSign } from '../src/promotion/steps';
 import { SEARCH_ATTRIBUTES, type PromotionStatus } from '../workflows/promotion-messages';
 import type { Client } from '@temporalio/client';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../workers/worker';
+import { parseDuration } from '../src/duration';
+import { DEFAULT_EVIDENCE_CHECK_EVERY_MS } from '../src/limits';
+import { atInterval, measureWindow, STEADY_HEADER, steadyRow, untilEveryGateWoke, wakeBaseline, type SteadyWindow } from './gate-steady';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, benchTargetsFromEnv, markdownTable, processMemoryMiB, startBenchStack } from './support';
 
 const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY ?? 16);
 /** How many promotions may be started and not yet at the gate (BENCH_MAX_AHEAD). */
 const MAX_AHEAD = Number(process.env.BENCH_MAX_AHEAD ?? 200);
 const TARGETS = benchTargetsFromEnv('parked', 'bench/gate');
+const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 0);
+const EVIDENCE_EVERY = process.env.BENCH_EVIDENCE_EVERY?.trim() || undefined;
+/** The cores the processes share (the share of the machine a steady state takes). */
+const CORES = os.availableParallelism();
 const MiB = 1024 * 1024;
 
 interface ThreadMemory {
@@ -87,10 +101,17 @@ async function main(): Promise<void> {
   if (snapshots) console.error(`heap snapshots go to ${memoryDir}`);
   const registry = benchRegistryFromEnv();
   const signatureFormat = benchSignatureFormat(registry);
-  const bench = await startBenchStack('gate-bench', Object.fromEntries(TARGETS.map((t) => [t.name, { repositoryPath: t.repositoryPath, deadline: '24h', signatureFormat }])), {
-    workerNodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'worker-memory-probe.cjs')],
-    registry,
-  });
+  if (!Number.isInteger(STEADY_SECONDS) || STEADY_SECONDS < 0) throw new Error(`BENCH_STEADY_SECONDS: "${process.env.BENCH_STEADY_SECONDS}" is not a whole number of seconds`);
+  const intervalMs = EVIDENCE_EVERY ? parseDuration(EVIDENCE_EVERY, 'BENCH_EVIDENCE_EVERY') : DEFAULT_EVIDENCE_CHECK_EVERY_MS;
+  const bench = await startBenchStack(
+    'gate-bench',
+    Object.fromEntries(TARGETS.map((t) => [t.name, { repositoryPath: t.repositoryPath, deadline: '24h', signatureFormat, ...(EVIDENCE_EVERY ? { evidenceCheckEvery: EVIDENCE_EVERY } : {}) }])),
+    {
+      workerNodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'worker-memory-probe.cjs')],
+      registry,
+      metrics: STEADY_SECONDS > 0,
+    },
+  );
   console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${TARGETS.length > 1 ? `; ${TARGETS.length} repositories` : ''}`);
   const { client, dir } = bench;
   const src = path.join(dir, 'src');
@@ -158,6 +179,17 @@ async function main(): Promise<void> {
       rows.push(memoryRow(parked, (Date.now() - began) / 1000, processMemoryMiB(bench.workerPid), threads));
       console.error(JSON.stringify(rows.at(-1)));
     }
+    const windows: SteadyWindow[] = [];
+    let wokeSinceParked = 0;
+    if (STEADY_SECONDS > 0) {
+      const baseline = await wakeBaseline(bench);
+      windows.push(await measureWindow(bench, 'right after parking', Math.min(20, STEADY_SECONDS)));
+      wokeSinceParked = await untilEveryGateWoke(bench, baseline, intervalMs, (line) => console.error(line));
+      windows.push(await measureWindow(bench, 'every gate woken once', STEADY_SECONDS));
+      const ended = (await client.workflow.count(`ExecutionStatus != 'Running'`)).count;
+      if (ended > 0) throw new Error(`${ended} promotions ended while their gates woke: ${await howTheyEnded(client)}`);
+      for (const w of windows) console.error(JSON.stringify(w));
+    }
     // Approvals arrive one after another for the promotions parked longest (the first evicted from
     // a bounded cache): each timed from signing the vote to the run's PROMOTED result.
     const approvalTimes: number[] = [];
@@ -177,7 +209,18 @@ async function main(): Promise<void> {
       ),
     );
     const cache = process.env.COUNTERSIGN_MAX_CACHED_WORKFLOWS || `${DEFAULT_MAX_CACHED_WORKFLOWS} (default)`;
-    console.log(`\nworkflow cache: ${cache}; approval -> PROMOTED with ${ids.length} parked (the promotions parked longest): ${approvalMs}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(`\nworkflow cache: ${cache}; approval -> PROMOTED with ${ids.length} parked (the promotions parked longest): ${approvalMs}${windows.length ? ', timed while the gates went on waking' : ''}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    if (windows.length > 0) {
+      console.log(
+        `\ngates waking on their own: evidenceCheckEvery ${EVIDENCE_EVERY ?? 'the default'} (${Math.round(intervalMs / 1000)} s), ${ids.length} parked, ${CORES} cores; evidence reads from the last level parked to the steady window: ${wokeSinceParked} (${ids.length} gates)\n`,
+      );
+      console.log(markdownTable(STEADY_HEADER, windows.map((w) => steadyRow(w, CORES))));
+      const steady = windows.at(-1)!;
+      const atDefault = atInterval(steady, ids.length, DEFAULT_EVIDENCE_CHECK_EVERY_MS, CORES);
+      console.log(
+        `\nat the default interval (${Math.round(DEFAULT_EVIDENCE_CHECK_EVERY_MS / 60_000)} min), ${ids.length} parked gates wake ${atDefault.wakesPerSecond.toFixed(1)} times a second: ${(100 * atDefault.share).toFixed(1)} % of the cores at the measured cost per wake`,
+      );
+    }
   } catch (err) {
     console.error('benchmark failed:', err);
     process.exitCode = 1;

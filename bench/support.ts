@@ -116,11 +116,15 @@ export interface BenchTarget {
   deadline?: string;
   /** The target's signatureFormat; the worker's default (legacy) when omitted. */
   signatureFormat?: SignatureFormat;
+  /** The gate's approval.evidenceCheckEvery; the worker's default (an hour) when omitted. */
+  evidenceCheckEvery?: string;
 }
 
 export interface BenchStackOptions {
   /** Count the requests the registry answers, from its own request log (bench/request-counter.ts). */
   countRequests?: boolean;
+  /** The worker serves its metrics (stepSeconds) without counting requests for a by-hand flow. */
+  metrics?: boolean;
   /** Also start the floor workflow's worker (bench/floor/) on its own task queue. */
   floor?: boolean;
   /** More node flags for the worker process (bench/gate.ts's memory probe). */
@@ -212,7 +216,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     // its own, of the same kind, with its request log on (it runs alone, after the timed levels).
     const byHandLog = path.join(dir, 'by-hand-registry.log');
     const byHandRegistry = options.countRequests ? await startLoggingRegistry('by-hand-registry', byHandLog) : undefined;
-    const metricsAddress = options.countRequests ? `127.0.0.1:${await freePort()}` : undefined;
+    const metricsAddress = options.countRequests || options.metrics ? `127.0.0.1:${await freePort()}` : undefined;
     const keysDir = path.join(dir, 'keys');
     for (const name of ['dev', 'platform', BENCH_APPROVER, BENCH_INITIATOR]) await writeKeyPair(keysDir, name, BENCH_PASSWORD);
     const configFile = path.join(dir, 'countersign.yaml');
@@ -348,7 +352,7 @@ function benchConfig(registry: string, dir: string, targets: Record<string, Benc
           repository: `${registry}/${t.repositoryPath}`,
           sources: [dir],
           policy: { sourceRepo: BENCH_FACTS.sourceRepo, builderIds: [BENCH_FACTS.builderId] },
-          approval: { approvers: [BENCH_APPROVER], deadline: t.deadline ?? '1h' },
+          approval: { approvers: [BENCH_APPROVER], deadline: t.deadline ?? '1h', ...(t.evidenceCheckEvery ? { evidenceCheckEvery: t.evidenceCheckEvery } : {}) },
           ...(t.signatureFormat ? { signatureFormat: t.signatureFormat } : {}),
         },
       ]),

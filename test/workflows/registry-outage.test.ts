@@ -2,8 +2,8 @@
  * A registry outage of more than half a minute right after build is waited out: the registry (a
  * real docker-registry process) is stopped once the image is pushed, started again on the same
  * port and data, and the promotion ends PROMOTED. The proof is the history: the step that met the
- * outage ran more than once, then succeeded (and, while it was retrying, the worker's metrics). The holding proxy only marks the moment (the first
- * read after build); the outage itself is the registry process being gone.
+ * outage ran more than once, then succeeded (and, while it was retrying, the worker's metrics). The holding proxy only marks the moment (attest's
+ * first upload after build); the outage itself is the registry process being gone.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -48,10 +48,15 @@ describe('a registry outage right after build', () => {
     const dir = await copyDir(HELLO, path.join(env.dir, 'outage'));
     await fs.writeFile(path.join(dir, 'VERSION'), 'outage\n');
 
-    // Build pushes blobs and the manifest and reads nothing back; attest's first step reads the manifest.
-    const firstReadAfterBuild = proxy.holdNext((method, url) => method === 'GET' && /\/manifests\/sha256:[0-9a-f]{64}$/.test(url));
+    // Build pushes blobs and then the manifest; attest, which reads the image back from the worker's
+    // blob cache, then uploads its statements: its first upload is held.
+    let imagePushed = false;
+    const firstUploadAfterBuild = proxy.holdNext((method, url) => {
+      if (method === 'PUT' && /\/manifests\/sha256:[0-9a-f]{64}$/.test(url)) imagePushed = true;
+      return imagePushed && method === 'POST' && url.includes('/blobs/uploads/');
+    });
     const run = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
-    await firstReadAfterBuild;
+    await firstUploadAfterBuild;
     const built = await getPromotionStatus(env.client, run.promotionId);
     assert.equal(built.timeline.find((s) => s.step === 'build')?.status, 'succeeded');
 
