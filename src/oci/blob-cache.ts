@@ -131,6 +131,8 @@ export class BlobCache {
 
   /** Remembers bytes this process has just pushed under their digest (hashed here, not trusted). */
   remember(store: Store, repository: string, blob: Blob): void {
+    // A blob too large to keep is not hashed for nothing (the build offers every layer it pushed).
+    if (blob.data.length > this.entryMaxBytes) return;
     if (sha256(blob.data) === blob.descriptor.digest) this.put(keyOf(store, repository, blob.descriptor.digest), blob.data);
   }
 

@@ -5,7 +5,12 @@
  * not build it (another Store) reads them from the registry, and both list the same files.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import { DEFAULT_BLOB_CACHE_ENTRY_MAX_BYTES } from '../../src/oci/blob-cache';
+import { buildImageFromDirectory } from '../../src/oci/build';
 import { RegistryStore } from '../../src/oci/registry';
 import { attestPushedImage, buildAndPush, type StepDeps } from '../../src/promotion/steps';
 import { SPDX_PREDICATE_TYPE } from '../../src/sbom/spdx';
@@ -61,5 +66,29 @@ describe('build, then attest', () => {
     assert.equal(elsewhere.sbomDigest, own.sbomDigest, 'the same statement either way');
     const files = await sbomFiles(fixture.store, 'build-attest/hello', own.sbomDigest);
     assert.deepEqual(files, fixture.image.files.map((f) => `./${f.path}`).sort());
+  });
+
+  test('a layer too large for the cache is read back from the registry; the manifest is not', async () => {
+    const dir = path.join(fixture.dir, 'large');
+    fs.mkdirSync(dir, { recursive: true });
+    // Random bytes do not compress: the gzipped layer stays over the cache's entry limit.
+    fs.writeFileSync(path.join(dir, 'blob.bin'), crypto.randomBytes(DEFAULT_BLOB_CACHE_ENTRY_MAX_BYTES + 64 * 1024));
+    const image = await buildImageFromDirectory(dir);
+    const layer = JSON.parse(image.manifest.data.toString('utf8')).layers[0] as { digest: string; size: number };
+    assert.ok(layer.size > DEFAULT_BLOB_CACHE_ENTRY_MAX_BYTES, `the layer is ${layer.size} bytes`);
+
+    const proxy = await fixture.proxy();
+    const store = new RegistryStore(proxy.address);
+    const deps: StepDeps = { storeFor: () => store };
+    const target = { repository: `${proxy.address}/build-attest/large`, digest: image.digest };
+    await buildAndPush(deps, dir, target);
+    proxy.requests.length = 0;
+    const attested = await attestPushedImage(deps, target, FACTS);
+    assert.deepEqual(
+      proxy.requests.filter((r) => r.startsWith('GET') || r.startsWith('HEAD')),
+      [`GET /v2/build-attest/large/blobs/${layer.digest}`],
+      'only the large layer is fetched',
+    );
+    assert.deepEqual(await sbomFiles(fixture.store, 'build-attest/large', attested.sbomDigest), ['./blob.bin']);
   });
 });
