@@ -7,6 +7,7 @@
  * (countersign_step_duration_seconds for the `evidence` step), the CPU of the worker, the Temporal
  * server and the registry, before any gate woke and once every gate has woken at least once.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchStack } from './support';
 import { CpuMeter } from './process-cpu';
 
@@ -19,8 +20,6 @@ export interface SteadyWindow {
   /** CPU milliseconds each process used in the window. */
   cpuMs: Record<string, number>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Evidence reads finished so far, from the worker's metrics endpoint. */
 async function evidenceReads(bench: BenchStack): Promise<number> {

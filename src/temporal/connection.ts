@@ -121,7 +121,6 @@ function fromFile(value: string | undefined, field: string): Sourced | undefined
   return value === undefined ? undefined : { value, from: `temporal.tls.${field} in the config file` };
 }
 
-
 /**
  * TLS for connecting to Temporal: each TEMPORAL_TLS_* variable over the config file's temporal.tls
  * field of the same meaning (the client certificate and key as one pair), or undefined for plain

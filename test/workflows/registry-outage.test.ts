@@ -14,6 +14,8 @@ import { stepsOf } from '../../src/client/history-steps';
 import { CountersignMetrics } from '../../src/metrics/metrics';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { startRegistry, type RunningRegistry } from '../../src/stack/registry';
+import { buildImageFromDirectory } from '../../src/oci/build';
+import { BOUNDARIES, boundaryUrls } from '../../bench/faults/boundaries';
 import { startHoldingProxy } from '../support/holding-proxy';
 import { buildFacts, copyDir, useTestEnv } from '../support/env';
 
@@ -48,13 +50,11 @@ describe('a registry outage right after build', () => {
     const dir = await copyDir(HELLO, path.join(env.dir, 'outage'));
     await fs.writeFile(path.join(dir, 'VERSION'), 'outage\n');
 
-    // Build pushes blobs and then the manifest; attest, which reads the image back from the worker's
-    // blob cache, then uploads its statements: its first upload is held.
-    let imagePushed = false;
-    const firstUploadAfterBuild = proxy.holdNext((method, url) => {
-      if (method === 'PUT' && /\/manifests\/sha256:[0-9a-f]{64}$/.test(url)) imagePushed = true;
-      return imagePushed && method === 'POST' && url.includes('/blobs/uploads/');
-    });
+    // Held where the fault suite holds a promotion inside attest: its first statement upload, after
+    // build pushed the image manifest (attest reads the image back from the worker's blob cache).
+    const digest = (await buildImageFromDirectory(dir)).digest;
+    const insideAttest = BOUNDARIES.find((b) => b.name === 'attest')!;
+    const firstUploadAfterBuild = proxy.holdNext(insideAttest.hold!(boundaryUrls('apps/hello', digest, 'prod')));
     const run = await env.promote({ target, source: { directory: dir }, build: buildFacts() });
     await firstUploadAfterBuild;
     const built = await getPromotionStatus(env.client, run.promotionId);
