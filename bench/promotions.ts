@@ -26,7 +26,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { signAndDecide, waitForGate } from '../src/client/promotions';
+import { signAndDecide } from '../src/client/promotions';
 import { locateTool } from '../src/stack/tools';
 import type { PromotionStatus } from '../workflows/promotion-messages';
 import { promoteByHand } from './by-hand';
@@ -158,8 +158,8 @@ async function main(): Promise<void> {
     Promise.all(
       (await sources(concurrency)).map(async ({ src, target }) => {
         const t0 = Date.now();
-        const started = await bench.promote({ target, source: { directory: src }, build: BENCH_FACTS });
-        const status = await waitForGate(client, started.promotionId, { pollMs: GATE_POLL_MS });
+        const started = await bench.promoteUntilGate({ target, source: { directory: src }, build: BENCH_FACTS }, GATE_POLL_MS);
+        const status = started.gate;
         if (status.state === 'AWAITING_APPROVAL') await signAndDecide(client, started.promotionId, { approver: BENCH_APPROVER, decision: 'approve', signer: bench.approver, view: status.approval });
         const final = (await client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;
         if (final.state !== 'PROMOTED') throw new Error(`${started.promotionId} ended ${final.state}: ${final.error}`);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import YAML from 'yaml';
 import { startPromotion, type PromoteRequest, type PromoteResult } from '../src/client/promotions';
+import type { PromotionStatus } from '../workflows/promotion-messages';
 import { FileSigner, writeKeyPair } from '../src/keys/file-signer';
 import type { Signer } from '../src/keys/signer';
 import type { SignatureFormat } from '../src/cosign/formats';
@@ -57,6 +58,8 @@ export interface BenchStack {
   addWorker(): Promise<ChildProcess>;
   /** Starts a promotion with a start request signed by the bench initiator. */
   promote(request: Omit<PromoteRequest, 'initiator' | 'signer'>): Promise<PromoteResult>;
+  /** The same start carrying the waitForGate update: resolves once the run is at the gate, past it or ended. */
+  promoteUntilGate(request: Omit<PromoteRequest, 'initiator' | 'signer'>, pollMs: number): Promise<PromoteResult & { gate: PromotionStatus }>;
   /** `<registry>/<repositoryPath>` of a target. */
   repository(repositoryPath: string): string;
   close(): Promise<void>;
@@ -268,6 +271,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
         return child;
       },
       promote: (request) => startPromotion(client, { ...request, initiator: BENCH_INITIATOR, signer: initiator }),
+      promoteUntilGate: (request, pollMs) => startPromotion(client, { ...request, initiator: BENCH_INITIATOR, signer: initiator }, { untilGate: true, pollMs }),
       repository: (repositoryPath) => `${registryAddress}/${repositoryPath}`,
       close: () => stopping.stopAll(),
     };

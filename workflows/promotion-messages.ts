@@ -96,6 +96,12 @@ export interface PromotionStatus {
   approval: ApprovalView;
   /** Who started it (the signer of the accepted start request), once authorised. */
   initiator?: string;
+  /**
+   * The nonce of the start request this run carries, as the request claims it (read before the
+   * worker checks it): a caller that sent a start compares it with its own to tell whether it
+   * started this run or joined another caller's.
+   */
+  requestNonce?: string;
   /** Digest of the resolved target policy this run pinned. */
   policyDigest?: string;
   /** Set when this run re-opens a rejected one. */

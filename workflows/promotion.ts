@@ -131,6 +131,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     timeline: [],
     checks: [],
     approval: gate.view(),
+    ...(claim.nonce ? { requestNonce: claim.nonce } : {}),
   };
   setHandler(statusQuery, () => ({ ...status, approval: gate.view() }));
   setHandler(waitForGateUpdate, async () => {

@@ -82,6 +82,15 @@ export class CountersignClient {
     return startPromotion(this.temporal, request);
   }
 
+  /**
+   * start() and waitForGate() in one call: the waitForGate update rides on the start
+   * (update-with-start), so the answer comes once the run is at the gate, past it or ended, without
+   * a workflow task of its own. `gate.approval` is the view to sign over.
+   */
+  startUntilGate(request: PromoteRequest, options: Pick<FollowOptions, 'pollMs'> = {}): Promise<PromoteResult & { gate: PromotionStatus }> {
+    return startPromotion(this.temporal, request, { untilGate: true, ...options });
+  }
+
   status(promotionId: string): Promise<PromotionStatus> {
     return getPromotionStatus(this.temporal, promotionId);
   }

@@ -1,11 +1,15 @@
 import path from 'node:path';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import {
   Client,
+  isGrpcServiceError,
+  WithStartWorkflowOperation,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type WorkflowExecutionDescription,
+  type WorkflowStartOptions,
 } from '@temporalio/client';
 import { TypedSearchAttributes, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { CountersignError } from '../errors';
@@ -78,7 +82,14 @@ export interface PromoteResult {
  * and digest. The caller decides only the target, the artifact and the claimed build facts; the
  * worker checks the request against its configuration before any step runs.
  */
-export async function startPromotion(client: Client, request: PromoteRequest): Promise<PromoteResult> {
+export async function startPromotion(client: Client, request: PromoteRequest): Promise<PromoteResult>;
+/**
+ * With `untilGate`, the same start carries a waitForGate update (update-with-start), so the answer
+ * comes once the run is at the gate, past it or ended, in the run's first workflow task rather than
+ * in a task of its own after it; `gate` is the status the update returned.
+ */
+export async function startPromotion(client: Client, request: PromoteRequest, options: { untilGate: true } & Pick<PollOptions<PromotionStatus>, 'pollMs'>): Promise<PromoteResult & { gate: PromotionStatus }>;
+export async function startPromotion(client: Client, request: PromoteRequest, options?: { untilGate?: boolean } & Pick<PollOptions<PromotionStatus>, 'pollMs'>): Promise<PromoteResult & { gate?: PromotionStatus }> {
   let digest: string;
   let artifact: StartRequest['artifact'];
   if ('directory' in request.source) {
@@ -106,10 +117,10 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
   const { signed, nonce } = await signStartRequest(startRequest, parseStartRequest, request.signer, request.validityMs);
   const input: PromotionInput = { request: signed, ...(request.reopen ? { reopen: request.reopen } : {}) };
   const workflowId = promotionId(request.target, digest);
-  const handle = await client.workflow.start(PROMOTION_WORKFLOW_TYPE, {
+  const startOptions = {
     taskQueue: TASK_QUEUE,
     workflowId,
-    args: [input],
+    args: [input] as [PromotionInput],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: new TypedSearchAttributes([
@@ -117,12 +128,71 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
       { key: TARGET_KEY, value: request.target },
       { key: DIGEST_KEY, value: digest },
     ]),
-  });
+  };
+  let runId: string;
+  let gate: PromotionStatus | undefined;
+  if (options?.untilGate) {
+    ({ runId, gate } = await startAtGate(client, startOptions, options));
+  } else {
+    runId = (await client.workflow.start(PROMOTION_WORKFLOW_TYPE, startOptions)).firstExecutionRunId;
+  }
   // The run the start call returned either carries this request (this call started it) or another
   // caller's (this call joined it): decided from the run itself, not from a look taken before
   // starting, which ten simultaneous triggers all take before any of them starts.
-  const attached = (await runRequestNonce(client, workflowId, handle.firstExecutionRunId)) !== nonce;
-  return { promotionId: workflowId, digest, ...(artifact.kind === 'image' ? { reference: artifact.reference } : {}), attached };
+  // The gate's answer names the run's request nonce (a worker before it did not: read it then).
+  const runsNonce = gate?.requestNonce ?? (await runRequestNonce(client, workflowId, runId));
+  const attached = runsNonce !== nonce;
+  return { promotionId: workflowId, digest, ...(artifact.kind === 'image' ? { reference: artifact.reference } : {}), attached, ...(gate ? { gate } : {}) };
+}
+
+/**
+ * Starts (or joins) the run with the waitForGate update riding on the start. When the update cannot
+ * answer (a worker without the handler, a run that continued as new meanwhile) the run is still
+ * started, and the gate is waited for as waitForGate does; a server without update-with-start
+ * (an older Temporal, or one with frontend.enableExecuteMultiOperation off) gets a plain start and
+ * waitForGate.
+ */
+async function startAtGate(
+  client: Client,
+  startOptions: WorkflowStartOptions & { workflowIdConflictPolicy: WorkflowIdConflictPolicy },
+  options: Pick<PollOptions<PromotionStatus>, 'pollMs'>,
+): Promise<{ runId: string; gate: PromotionStatus }> {
+  const startWorkflowOperation = new WithStartWorkflowOperation(PROMOTION_WORKFLOW_TYPE, startOptions);
+  let gate: PromotionStatus | undefined;
+  let updateError: unknown;
+  try {
+    gate = await client.workflow.executeUpdateWithStart(waitForGateUpdate, { startWorkflowOperation });
+  } catch (err) {
+    updateError = err;
+  }
+  // The start's own answer is settled by the time the call returns or throws, unless the SDK threw
+  // before sending anything: then there is no start to wait for, only the call's error.
+  const startAnswer = startWorkflowOperation.workflowHandle().then(
+    (handle) => ({ runId: (handle as { firstExecutionRunId?: string }).firstExecutionRunId }),
+    (startError: unknown) => ({ startError }),
+  );
+  const start = updateError === undefined ? await startAnswer : ((await Promise.race([startAnswer, setImmediatePromise(undefined)])) ?? { startError: updateError });
+  let runId: string | undefined;
+  if ('startError' in start) {
+    if (!isUnsupportedMultiOperation(start.startError)) throw start.startError;
+    runId = (await client.workflow.start(PROMOTION_WORKFLOW_TYPE, startOptions)).firstExecutionRunId;
+  } else {
+    // The SDK's handle carries the run the start answered with (started or joined); its type does not say so.
+    runId = start.runId;
+  }
+  runId ??= (await client.workflow.getHandle(startOptions.workflowId).describe()).runId;
+  gate ??= await waitForGate(client, startOptions.workflowId, options);
+  return { runId, gate };
+}
+
+/** gRPC status codes a server answers update-with-start with when it lacks the feature or has it turned off. */
+const GRPC_PERMISSION_DENIED = 7;
+const GRPC_UNIMPLEMENTED = 12;
+
+/** The server refused update-with-start as a feature it does not have (UNIMPLEMENTED) or has turned off (frontend.enableExecuteMultiOperation). */
+function isUnsupportedMultiOperation(err: unknown): boolean {
+  if (!isGrpcServiceError(err)) return false;
+  return err.code === GRPC_UNIMPLEMENTED || (err.code === GRPC_PERMISSION_DENIED && /multi ?operation/i.test(err.details ?? err.message));
 }
 
 /** Signs a re-open of a promotion's (or chart release's) rejected run, for the initiator to pass to the next start. */

@@ -81,10 +81,11 @@ describe("CountersignClient, imported as 'countersign'", () => {
   it('a rejection needs the approver on the roster and ends the promotion REJECTED with the reason', async () => {
     const image = await ciPublish('client-reject');
     const ci = await FileSigner.load(path.join(env.keysDir, 'ci.key'), TEST_PASSWORD);
-    const started = await cs.start({ target: 'production', source: { image }, commit: COMMIT, initiator: 'ci', signer: ci });
-    await cs.follow(started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    // Started and waited for in one call: the gate's view comes back with the start.
+    const started = await cs.startUntilGate({ target: 'production', source: { image }, commit: COMMIT, initiator: 'ci', signer: ci });
+    assert.deepEqual({ attached: started.attached, state: started.gate.state }, { attached: false, state: 'AWAITING_APPROVAL' });
     const bob = await FileSigner.load(path.join(env.keysDir, 'bob.key'), TEST_PASSWORD);
-    await cs.reject(started.promotionId, { approver: 'bob', signer: bob, reason: 'not this week' });
+    await cs.reject(started.promotionId, { approver: 'bob', signer: bob, reason: 'not this week', view: started.gate.approval });
     const done = await cs.follow(started.promotionId);
     assert.equal(done.state, 'REJECTED');
     assert.match(done.error ?? '', /not this week/);

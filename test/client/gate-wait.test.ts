@@ -4,20 +4,44 @@
  * a run the update cannot answer for (it has ended) is waited for by the tolerant poll instead.
  * The approver signs over the view that answer carries (signAndDecide's `view`); one altered by the
  * caller signs over a digest the gate does not show and is refused.
+ * startPromotion with `untilGate` carries the update on the start itself (update-with-start), and
+ * falls back to a plain start and waitForGate on a server without it (a fake server answer: below).
  * The same run shows which states reach the CountersignState search attribute: only those a
  * listing asks for (workflows/promotion-messages.ts UNLISTED_STATES and, in a run with the
  * one-marker-fewer-writes marker, UNLISTED_SINCE_FEWER_WRITES are left out).
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { getApproval, signAndDecide, waitForGate, waitForPromotion } from '../../src/client/promotions';
-import { SEARCH_ATTRIBUTES } from '../../workflows/promotion-messages';
-import { buildFacts } from '../support/env';
-import { useTestEnv } from '../support/env';
+import { getApproval, signAndDecide, startPromotion, waitForGate, waitForPromotion, type PromoteRequest } from '../../src/client/promotions';
+import { TASK_QUEUE } from '../../src/temporal-names';
+import { PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, waitForGateUpdate } from '../../workflows/promotion-messages';
+import { INITIATOR, buildFacts, copyDir, useTestEnv, type TestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
+
+/**
+ * FAKE, named as such: the dev server here (Temporal 1.32) always has update-with-start and no
+ * setting turns it off, so a server without it is stood in for by a gRPC interceptor on the
+ * client's connection that answers ExecuteMultiOperation with UNIMPLEMENTED, as a server without
+ * the method does, and sends every other call to the real server.
+ */
+const serverWithoutMultiOperation: grpc.Interceptor = (options, nextCall) => {
+  if (!options.method_definition.path.endsWith('/ExecuteMultiOperation')) return new grpc.InterceptingCall(nextCall(options));
+  // The next call is never started: nothing reaches the server.
+  return new grpc.InterceptingCall(nextCall(options), {
+    start: (_metadata, listener) => {
+      setImmediate(() => listener.onReceiveStatus({ code: grpc.status.UNIMPLEMENTED, details: 'unknown method ExecuteMultiOperation for service temporal.api.workflowservice.v1.WorkflowService', metadata: new grpc.Metadata() }));
+    },
+    sendMessage: () => undefined,
+    halfClose: () => undefined,
+    cancel: () => undefined,
+  });
+};
 
 describe('waitForGate', () => {
   const env = useTestEnv();
@@ -55,7 +79,74 @@ describe('waitForGate', () => {
     const after = await waitForGate(env.client, started.promotionId, { pollMs: 50 });
     assert.equal(after.state, 'PROMOTED');
   });
+
+  it("answers with the gate, from the run's first workflow task, and the caller signs over that view", async () => {
+    const started = await startPromotion(env.client, await request(env, 'until-gate'), { untilGate: true });
+    assert.equal(started.attached, false);
+    assert.equal(started.gate.state, 'AWAITING_APPROVAL', started.gate.error);
+    const { runId } = await env.client.workflow.getHandle(started.promotionId).describe();
+    assert.equal(started.gate.approval.subject.runId, runId);
+    assert.equal(started.gate.digest, started.digest);
+
+    // The update was accepted and answered by the first workflow task, not a task of its own.
+    const types = await eventTypes(env, started.promotionId);
+    const firstTaskEnds = types.indexOf('workflowTaskCompleted');
+    const accepted = types.indexOf('workflowExecutionUpdateAccepted');
+    assert.ok(accepted > firstTaskEnds, types.join(' '));
+    assert.equal(types.slice(firstTaskEnds + 1, accepted).filter((t) => t === 'workflowTaskCompleted').length, 0, `no second task before the update: ${types.join(' ')}`);
+
+    // A second caller of the same promotion joins it, is told so, and gets the gate at once.
+    const again = await startPromotion(env.client, await request(env, 'until-gate'), { untilGate: true });
+    assert.deepEqual({ id: again.promotionId, attached: again.attached, state: again.gate.state }, { id: started.promotionId, attached: true, state: 'AWAITING_APPROVAL' });
+
+    await signAndDecide(env.client, started.promotionId, { approver: 'alice', decision: 'approve', signer: await env.signer('alice'), view: started.gate.approval });
+    const done = await env.client.workflow.getHandle(started.promotionId).result();
+    assert.equal((done as { state: string }).state, 'PROMOTED');
+  });
+
+  it("answers with REFUSED when the worker refuses the start (signed with a key not the initiator's)", async () => {
+    const started = await startPromotion(env.client, await request(env, 'until-gate-refused', 'alice'), { untilGate: true });
+    assert.equal(started.attached, false);
+    assert.equal(started.gate.state, 'REFUSED');
+    assert.match(started.gate.error ?? '', /REQUEST_/);
+  });
+
+  it('on a server without update-with-start (fake: serverWithoutMultiOperation), starts the run plainly and waits with its own update', async () => {
+    const connection = await Connection.connect({ address: env.stack.temporal.address, interceptors: [serverWithoutMultiOperation] });
+    try {
+      const client = new Client({ connection });
+      const operation = new WithStartWorkflowOperation(PROMOTION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: 'promote-prod-multi-operation-probe', args: [{}], workflowIdConflictPolicy: 'USE_EXISTING' });
+      await assert.rejects(client.workflow.executeUpdateWithStart(waitForGateUpdate, { startWorkflowOperation: operation }), (err: Error) => /ExecuteMultiOperation/.test(`${err.message} ${String((err.cause as Error | undefined)?.message)}`), 'the fake refuses update-with-start');
+
+      const started = await startPromotion(client, await request(env, 'no-multi-operation'), { untilGate: true, pollMs: 100 });
+      assert.equal(started.attached, false);
+      assert.equal(started.gate.state, 'AWAITING_APPROVAL', started.gate.error);
+      const runs = [];
+      for await (const run of client.workflow.list({ query: `WorkflowId = '${started.promotionId}'` })) runs.push(run.runId);
+      assert.equal(runs.length, 1, 'one run');
+      await signAndDecide(client, started.promotionId, { approver: 'alice', decision: 'approve', signer: await env.signer('alice'), view: started.gate.approval });
+      assert.equal(((await client.workflow.getHandle(started.promotionId).result()) as { state: string }).state, 'PROMOTED');
+    } finally {
+      await connection.close();
+    }
+  });
 });
+
+/** A directory of its own to promote, as INITIATOR; `signedBy` another key to have the worker refuse it. */
+async function request(env: TestEnv, name: string, signedBy = INITIATOR): Promise<PromoteRequest> {
+  const dir = path.join(env.dir, name);
+  await fs.access(dir).catch(async () => {
+    await copyDir(HELLO, dir);
+    await fs.writeFile(path.join(dir, 'VERSION'), `${name}\n`);
+  });
+  return { target: 'prod', source: { directory: dir }, build: buildFacts(), initiator: INITIATOR, signer: await env.signer(signedBy) };
+}
+
+/** Each event of a run's history named by its attributes field (`workflowTaskCompleted`, ...), in order. */
+async function eventTypes(env: TestEnv, id: string): Promise<string[]> {
+  const history = await env.client.workflow.getHandle(id).fetchHistory();
+  return (history.events ?? []).map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k] != null)?.replace(/EventAttributes$/, '') ?? '?');
+}
 
 /** The CountersignState values the run upserted, in order. */
 function upsertedStates(events: Array<{ upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes?: { indexedFields?: Record<string, unknown> | null } | null } | null }>): string[] {

@@ -24,10 +24,13 @@ const IDS = JSON.parse(fs.readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf
  * histories, recorded before workflow calls took the fixed tracing shape (TRACING_SHAPE_PATCH), and
  * `promoted-two-markers` and `key-ceremony-tracing-marker`, recorded with those two markers before
  * new runs carried FEWER_WRITES_PATCH alone, and `promoted-fewer-writes`, recorded with that marker
- * before the steps up to the gate became local too (LOCAL_TO_GATE_PATCH).
+ * before the steps up to the gate became local too (LOCAL_TO_GATE_PATCH). `promoted-until-gate` was
+ * started with the waitForGate update riding on the start (startPromotion's `untilGate`): its
+ * first workflow task accepts and answers the update, between the plan's markers.
  */
 const NAMES = [
   'promoted',
+  'promoted-until-gate',
   'promoted-previous-release',
   'promoted-queued-steps',
   'promoted-temporal-interceptors',
@@ -92,7 +95,7 @@ describe('replay of committed histories (determinism guard)', () => {
     assert.deepEqual(states('promoted-two-markers'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
     assert.deepEqual(states('promoted'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
     assert.equal(upserts('promoted-two-markers').length, 8);
-    for (const name of ['promoted', 'promoted-fewer-writes']) assert.deepEqual(states(name), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED'], name);
+    for (const name of ['promoted', 'promoted-until-gate', 'promoted-fewer-writes']) assert.deepEqual(states(name), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED'], name);
     assert.deepEqual(upserts('promoted-fewer-writes'), upserts('promoted'), 'the steps up to the gate going local wrote nothing more or less');
     assert.deepEqual(upserts('promoted'), [
       'TemporalChangeVersion',

@@ -1,21 +1,21 @@
 /**
  * Records the committed histories the replay test runs against: one promotion that ends
- * PROMOTED, one REJECTED at platform verify, one rejected by an approver, one EXPIRED, one whose
+ * PROMOTED (and one started with the waitForGate update riding on the start), one REJECTED at platform verify, one rejected by an approver, one EXPIRED, one whose
  * evidence pack changed at the gate (a vote dropped, then PROMOTED over the new pack); a chart
  * release that ends RELEASED; a key rotation and its ceremony (custodians joined, key published).
  * Re-record only on purpose (a deliberate, versioned workflow change), all or some by name:
- *   npx tsx test/workflows/histories/record.ts [promoted verify-rejected approver-rejected expired evidence-changed chart-released key-rotation key-ceremony]
+ *   npx tsx test/workflows/histories/record.ts [promoted promoted-until-gate verify-rejected approver-rejected expired evidence-changed chart-released key-rotation key-ceremony]
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { waitForPromotion } from '../../../src/client/promotions';
+import { signAndDecide, startPromotion, waitForPromotion } from '../../../src/client/promotions';
 import { waitForChartRelease } from '../../../src/client/chart-releases';
 import { requireTool } from '../../../src/stack/tools';
 import { demoChartTarget, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE } from '../../helm/helpers';
 import { getApproval } from '../../../src/client/promotions';
 import { createAttestations, developerSign } from '../../../src/promotion/steps';
-import { buildFacts, copyDir, startTestEnv, TEST_PASSWORD } from '../../support/env';
+import { buildFacts, copyDir, INITIATOR, startTestEnv, TEST_PASSWORD } from '../../support/env';
 import { runCeremony, trustTestConfig } from '../../trust/support';
 
 const HELLO = path.resolve(__dirname, '../../../examples/hello');
@@ -51,6 +51,15 @@ async function main(): Promise<void> {
       await env.decideAs(promoted.promotionId, 'alice', 'approve', 'recorded');
       await waitForPromotion(env.client, promoted.promotionId);
       await record('promoted', promoted.promotionId);
+    }
+
+    if (wants('promoted-until-gate')) {
+      // Started with the waitForGate update riding on the start: the first workflow task answers it.
+      const request = { target: 'prod', source: { directory: await variant('promoted-until-gate') }, build: buildFacts(), initiator: INITIATOR, signer: await env.signer(INITIATOR) };
+      const started = await startPromotion(env.client, request, { untilGate: true });
+      await signAndDecide(env.client, started.promotionId, { approver: 'alice', decision: 'approve', reason: 'recorded', signer: await env.signer('alice'), view: started.gate.approval });
+      await waitForPromotion(env.client, started.promotionId);
+      await record('promoted-until-gate', started.promotionId);
     }
 
     if (wants('verify-rejected')) {
