@@ -27,21 +27,28 @@ const HELLO = path.resolve(__dirname, '../../examples/hello');
 /**
  * FAKE, named as such: the dev server here (Temporal 1.32) always has update-with-start and no
  * setting turns it off, so a server without it is stood in for by a gRPC interceptor on the
- * client's connection that answers ExecuteMultiOperation with UNIMPLEMENTED, as a server without
- * the method does, and sends every other call to the real server.
+ * client's connection that answers ExecuteMultiOperation as such a server does (UNIMPLEMENTED from
+ * one without the method; PERMISSION_DENIED from one that has it turned off, as Temporal shipped
+ * it at first), and sends every other call to the real server.
  */
-const serverWithoutMultiOperation: grpc.Interceptor = (options, nextCall) => {
-  if (!options.method_definition.path.endsWith('/ExecuteMultiOperation')) return new grpc.InterceptingCall(nextCall(options));
-  // The next call is never started: nothing reaches the server.
-  return new grpc.InterceptingCall(nextCall(options), {
-    start: (_metadata, listener) => {
-      setImmediate(() => listener.onReceiveStatus({ code: grpc.status.UNIMPLEMENTED, details: 'unknown method ExecuteMultiOperation for service temporal.api.workflowservice.v1.WorkflowService', metadata: new grpc.Metadata() }));
-    },
-    sendMessage: () => undefined,
-    halfClose: () => undefined,
-    cancel: () => undefined,
-  });
-};
+const SERVERS_WITHOUT_MULTI_OPERATION = [
+  { code: grpc.status.UNIMPLEMENTED, details: 'unknown method ExecuteMultiOperation for service temporal.api.workflowservice.v1.WorkflowService' },
+  { code: grpc.status.PERMISSION_DENIED, details: 'ExecuteMultiOperation API is disabled' },
+];
+function serverWithoutMultiOperation(answer: { code: grpc.status; details: string }): grpc.Interceptor {
+  return (options, nextCall) => {
+    if (!options.method_definition.path.endsWith('/ExecuteMultiOperation')) return new grpc.InterceptingCall(nextCall(options));
+    // The next call is never started: nothing reaches the server.
+    return new grpc.InterceptingCall(nextCall(options), {
+      start: (_metadata, listener) => {
+        setImmediate(() => listener.onReceiveStatus({ ...answer, metadata: new grpc.Metadata() }));
+      },
+      sendMessage: () => undefined,
+      halfClose: () => undefined,
+      cancel: () => undefined,
+    });
+  };
+}
 
 describe('waitForGate', () => {
   const env = useTestEnv();
@@ -111,25 +118,27 @@ describe('waitForGate', () => {
     assert.match(started.gate.error ?? '', /REQUEST_/);
   });
 
-  it('on a server without update-with-start (fake: serverWithoutMultiOperation), starts the run plainly and waits with its own update', async () => {
-    const connection = await Connection.connect({ address: env.stack.temporal.address, interceptors: [serverWithoutMultiOperation] });
-    try {
-      const client = new Client({ connection });
-      const operation = new WithStartWorkflowOperation(PROMOTION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: 'promote-prod-multi-operation-probe', args: [{}], workflowIdConflictPolicy: 'USE_EXISTING' });
-      await assert.rejects(client.workflow.executeUpdateWithStart(waitForGateUpdate, { startWorkflowOperation: operation }), (err: Error) => /ExecuteMultiOperation/.test(`${err.message} ${String((err.cause as Error | undefined)?.message)}`), 'the fake refuses update-with-start');
+  for (const answer of SERVERS_WITHOUT_MULTI_OPERATION) {
+    it(`on a server that answers update-with-start ${grpc.status[answer.code]} (fake: serverWithoutMultiOperation), starts the run plainly and waits with its own update`, async () => {
+      const connection = await Connection.connect({ address: env.stack.temporal.address, interceptors: [serverWithoutMultiOperation(answer)] });
+      try {
+        const client = new Client({ connection });
+        const operation = new WithStartWorkflowOperation(PROMOTION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: 'promote-prod-multi-operation-probe', args: [{}], workflowIdConflictPolicy: 'USE_EXISTING' });
+        await assert.rejects(client.workflow.executeUpdateWithStart(waitForGateUpdate, { startWorkflowOperation: operation }), (err: Error) => /ExecuteMultiOperation/.test(`${err.message} ${String((err.cause as Error | undefined)?.message)}`), 'the fake refuses update-with-start');
 
-      const started = await startPromotion(client, await request(env, 'no-multi-operation'), { untilGate: true, pollMs: 100 });
-      assert.equal(started.attached, false);
-      assert.equal(started.gate.state, 'AWAITING_APPROVAL', started.gate.error);
-      const runs = [];
-      for await (const run of client.workflow.list({ query: `WorkflowId = '${started.promotionId}'` })) runs.push(run.runId);
-      assert.equal(runs.length, 1, 'one run');
-      await signAndDecide(client, started.promotionId, { approver: 'alice', decision: 'approve', signer: await env.signer('alice'), view: started.gate.approval });
-      assert.equal(((await client.workflow.getHandle(started.promotionId).result()) as { state: string }).state, 'PROMOTED');
-    } finally {
-      await connection.close();
-    }
-  });
+        const started = await startPromotion(client, await request(env, `no-multi-operation-${answer.code}`), { untilGate: true, pollMs: 100 });
+        assert.equal(started.attached, false);
+        assert.equal(started.gate.state, 'AWAITING_APPROVAL', started.gate.error);
+        const runs = [];
+        for await (const run of client.workflow.list({ query: `WorkflowId = '${started.promotionId}'` })) runs.push(run.runId);
+        assert.equal(runs.length, 1, 'one run');
+        await signAndDecide(client, started.promotionId, { approver: 'alice', decision: 'approve', signer: await env.signer('alice'), view: started.gate.approval });
+        assert.equal(((await client.workflow.getHandle(started.promotionId).result()) as { state: string }).state, 'PROMOTED');
+      } finally {
+        await connection.close();
+      }
+    });
+  }
 });
 
 /** A directory of its own to promote, as INITIATOR; `signedBy` another key to have the worker refuse it. */
