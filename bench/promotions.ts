@@ -35,7 +35,7 @@ import { CpuMeter } from './process-cpu';
 import { historySpanMs, medianSteps, stepTimes, type StepTimes } from './step-timeline';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, benchTargetsFromEnv, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
 
-/** Only when the waitForGate update cannot answer (src/client/promotions.ts waitForGate). */
+/** Only when the waitForGate update cannot answer (src/client/promotion-status.ts waitForGate). */
 const GATE_POLL_MS = 200;
 
 function percentile(sorted: number[], p: number): number {
