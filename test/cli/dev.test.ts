@@ -6,8 +6,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { writeKeyPair } from '../../src/keys/file-signer';
-import { freePort } from '../../src/stack/ports';
 import { runCli } from '../support/cli';
+import { stablePort } from '../support/stable-port';
 import { BUILD_COMMAND, BUILDER_ID, COMMIT, SOURCE_REPO, TEST_PASSWORD } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -59,7 +59,8 @@ describe('countersign dev up / dev down', () => {
       COUNTERSIGN_APPROVER_KEY_PASSWORD: TEST_PASSWORD,
       COUNTERSIGN_APPROVER_KEY: path.join(home, 'keys', 'alice.key'),
     };
-    ports = ['--temporal-port', String(await freePort()), '--ui-port', String(await freePort()), '--registry-port', String(await freePort()), '--console-port', String(await freePort())];
+    // Bound again after dev down (the registry's address is in the pinned plan): below the ephemeral range.
+    ports = ['--temporal-port', String(await stablePort()), '--ui-port', String(await stablePort()), '--registry-port', String(await stablePort()), '--console-port', String(await stablePort())];
   });
   after(async () => {
     await runCli(['dev', 'down'], env);
@@ -115,7 +116,8 @@ describe('countersign dev up / dev down', () => {
     assert.equal((await runCli(['dev', 'status'], env)).code, 10);
     assert.equal((await runCli(['status', promotionId], env)).code, 10, 'nothing answers while the stack is down');
 
-    assert.equal((await runCli(['dev', 'up', ...ports], env)).code, 0);
+    const reup = await runCli(['dev', 'up', ...ports], env);
+    assert.equal(reup.code, 0, `dev up again: ${reup.stderr}`);
     await awaitState(promotionId, 'AWAITING_APPROVAL');
     assert.equal((await runCli(['approve', promotionId, '--as', 'alice'], env)).code, 0);
     await awaitState(promotionId, 'PROMOTED');
