@@ -6,12 +6,11 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { CountersignError } from '../errors';
 import { startOidcIssuer, type OidcIdentity, type RunningOidcIssuer } from './oidc-issuer';
-import { freePort } from './ports';
+import { freePort, portFree } from './ports';
 import { ServiceProcess } from './service';
 import { localSigningConfig, localTrustedRoot, splitPemCertificates } from './sigstore-trust';
 import { requireTool } from './tools';
@@ -169,6 +168,7 @@ async function startTsa(executable: string, root: string, timeoutMs: number) {
   // runs: wait for it, and start again when two starts raced for the port.
   const deadline = Date.now() + DEFAULT_TSA_PORT_WAIT_MS;
   for (;;) {
+    // Where the timestamp authority binds: every interface.
     while (!(await portFree(TSA_METRICS_PORT))) {
       if (Date.now() > deadline) {
         throw new CountersignError(
@@ -209,11 +209,3 @@ async function startTsaOnce(executable: string, root: string, timeoutMs: number)
   return { proc, url, chain };
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    // Where the timestamp authority binds: every interface.
-    server.listen(port, () => server.close(() => resolve(true)));
-  });
-}

@@ -18,8 +18,13 @@ import * as grpc from '@grpc/grpc-js';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { getApproval, signAndDecide, startPromotion, waitForGate, waitForPromotion, type PromoteRequest } from '../../src/client/promotions';
+import { stepsOf } from '../../src/client/history-steps';
+import { runRequestNonce } from '../../src/client/prior-runs';
+import { buildImageFromDirectory } from '../../src/oci/build';
+import { signStartRequest, signStatement } from '../../src/requests/sign';
+import { START_REQUEST_TYPE, parseStartRequest } from '../../src/requests/start-request';
 import { TASK_QUEUE } from '../../src/temporal-names';
-import { PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, waitForGateUpdate } from '../../workflows/promotion-messages';
+import { PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, promotionId, waitForGateUpdate, type PromotionStatus } from '../../workflows/promotion-messages';
 import { INITIATOR, buildFacts, copyDir, useTestEnv, type TestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -116,6 +121,36 @@ describe('waitForGate', () => {
     assert.equal(started.attached, false);
     assert.equal(started.gate.state, 'REFUSED');
     assert.match(started.gate.error ?? '', /REQUEST_/);
+  });
+
+  it("attack: a start naming another request's nonce, under a signature the worker does not accept, is REFUSED and runs nothing; requestNonce only echoes the claim, and the honest caller's start gets a run of its own", async () => {
+    // A caller who can reach Temporal writes a start whose statement is a genuine request's, nonce
+    // and all, signed with another key: the status's requestNonce is whatever the input claims.
+    const genuine = await request(env, 'nonce-copied');
+    const dir = (genuine.source as { directory: string }).directory;
+    const digest = (await buildImageFromDirectory(dir)).digest;
+    const { signed, nonce } = await signStartRequest({ _type: START_REQUEST_TYPE, target: 'prod', digest, artifact: { kind: 'directory', path: dir }, build: buildFacts(), initiator: INITIATOR }, parseStartRequest, genuine.signer);
+    const forged = await signStatement(JSON.parse(signed.statement) as object, await env.signer('alice'));
+    const id = promotionId('prod', digest);
+    await env.client.workflow.start(PROMOTION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: id, args: [{ request: forged }] });
+
+    const refused = (await env.client.workflow.getHandle(id).result()) as PromotionStatus;
+    assert.equal(refused.state, 'REFUSED');
+    assert.match(refused.error ?? '', /REQUEST_BAD_SIGNATURE/);
+    assert.equal(refused.requestNonce, nonce, "the status echoes the claimed nonce, as the run's first event does");
+    const { runId } = await env.client.workflow.getHandle(id).describe();
+    assert.equal(await runRequestNonce(env.client, id, runId), nonce);
+    // Nothing was built or signed on the strength of the claim: the run ran no step past authorize.
+    const history = await env.client.workflow.getHandle(id, runId).fetchHistory();
+    assert.deepEqual(stepsOf(history.events ?? []).map((s) => s.name), ['authorize']);
+
+    // The honest caller of the same target and digest then gets a run of its own, with its own nonce.
+    const honest = await startPromotion(env.client, genuine, { untilGate: true });
+    assert.equal(honest.promotionId, id);
+    assert.equal(honest.attached, false);
+    assert.equal(honest.gate.state, 'AWAITING_APPROVAL', honest.gate.error);
+    assert.notEqual(honest.gate.requestNonce, nonce);
+    assert.notEqual(honest.gate.approval.subject.runId, runId);
   });
 
   for (const answer of SERVERS_WITHOUT_MULTI_OPERATION) {

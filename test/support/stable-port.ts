@@ -5,7 +5,7 @@
  * its local port and make the second bind fail.
  */
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
+import { portFree } from '../../src/stack/ports';
 
 /** The lowest ephemeral port (Linux's ip_local_port_range; 32768 where it cannot be read). */
 function ephemeralLow(): number {
@@ -17,15 +17,6 @@ function ephemeralLow(): number {
   }
 }
 
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /** Ports this process has handed out already: a second call never returns the same one. */
 const handedOut = new Set<number>();
 
@@ -34,7 +25,7 @@ export async function stablePort(): Promise<number> {
   const low = Math.max(1024, high - 12_000);
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low));
-    if (handedOut.has(port) || !(await bindable(port))) continue;
+    if (handedOut.has(port) || !(await portFree(port, '127.0.0.1'))) continue;
     handedOut.add(port);
     return port;
   }
