@@ -50,16 +50,20 @@ export const PASSKEY_JS = `'use strict';
   var result = document.getElementById('result');
   var main = document.querySelector('main');
   var KEPT = 'countersign-result';
-  function say(text, bad) { if (result) { result.textContent = text; result.className = bad ? 'error' : ''; } }
-  // The answer to a decision whose own vote changed the page: shown again after the reload.
-  try { var kept = JSON.parse(sessionStorage.getItem(KEPT) || 'null'); sessionStorage.removeItem(KEPT); if (kept) say(kept[0], kept[1]); } catch (e) {}
+  var KEEP_MS = 5 * 60 * 1000;
+  function say(text, bad) { if (result) { result.textContent = text; result.className = bad ? 'error' : ''; result.hidden = false; } }
+  // A decision's answer outlives the reloads its own vote causes (the gate closes, the state moves on):
+  // kept for this page in this tab for a few minutes, and shown on the page whether or not the form is still there.
+  try {
+    var kept = JSON.parse(sessionStorage.getItem(KEPT) || 'null');
+    if (kept && kept.path === window.location.pathname && Date.now() - kept.at < KEEP_MS) say(kept.text, kept.bad);
+  } catch (e) {}
   function answered(text, bad) {
     say(text, bad);
+    try { sessionStorage.setItem(KEPT, JSON.stringify({ path: window.location.pathname, text: text, bad: !!bad, at: Date.now() })); } catch (e) {}
     if (!main) return;
     main.removeAttribute('data-busy');
-    if (!main.hasAttribute('data-stale')) return;
-    try { sessionStorage.setItem(KEPT, JSON.stringify([text, !!bad])); } catch (e) {}
-    window.location.reload();
+    if (main.hasAttribute('data-stale')) window.location.reload();
   }
   function post(url, body, csrf) {
     var headers = { 'content-type': 'application/json' };
@@ -78,6 +82,7 @@ export const PASSKEY_JS = `'use strict';
     var csrf;
     var statement;
     if (main) main.setAttribute('data-busy', '1');
+    try { sessionStorage.removeItem(KEPT); } catch (e) {}
     say('Waiting for your passkey…');
     fetch('/session', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : {}; }).then(function (s) {
       csrf = s.csrf;

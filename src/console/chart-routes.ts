@@ -12,7 +12,7 @@ import { assembleChartEvidencePack, chartEvidencePackDigest, type ChartEvidenceP
 import { workflowUiLink } from '../temporal/ui-link';
 import type { ConsoleMetrics } from './metrics';
 import { chartEvidencePage, chartPendingPage } from './pages/chart-page';
-import { decisionForm } from './pages/decision-form';
+import { decisionPart } from './pages/decision-form';
 import { fingerprintOf, seenFrom, watch, type ConsoleDeps } from './server';
 
 
@@ -49,7 +49,7 @@ export function registerChartRoutes(app: FastifyInstance, deps: ConsoleDeps, met
     const watchUrl = `/charts/${encodeURIComponent(id)}/events?seen=${chartFingerprint(view.record)}`;
     const temporalUi = deps.temporalUi ? workflowUiLink(deps.temporalUi.url, deps.temporalUi.namespace, id) : undefined;
     // Deciding is the same as on a promotion's page (src/console/decisions.ts): the workflow checks the passkey against the chart target's pinned roster.
-    const form = view.record.status.state === 'AWAITING_APPROVAL' && deps.access.rp ? decisionForm(`/charts/${encodeURIComponent(id)}`, !deps.access.login) : undefined;
+    const form = deps.access.rp ? decisionPart(`/charts/${encodeURIComponent(id)}`, view.record.status.state === 'AWAITING_APPROVAL', !deps.access.login) : undefined;
     const page =
       'pack' in view
         ? chartEvidencePage({ pack: view.pack, digest: view.digest, status: view.record.status, ...(temporalUi ? { temporalUi } : {}), ...(form ? { decisionForm: form } : {}) }, watchUrl)

@@ -14,7 +14,7 @@ import { assembleEvidencePack, evidencePackDigest, type EvidenceDeps } from '../
 import { CONSOLE_CSS, CONSOLE_JS, PASSKEY_JS } from './assets';
 import { authStatus, installAuth, type ConsoleAccess } from './auth';
 import { installDecisionRoutes } from './decisions';
-import { decisionForm } from './pages/decision-form';
+import { decisionPart } from './pages/decision-form';
 import { ConsoleMetrics } from './metrics';
 import { workflowUiLink } from '../temporal/ui-link';
 import { errorPage, evidencePage, pendingPage } from './pages/evidence-page';
@@ -107,7 +107,7 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     const view = await evidenceView(deps, metrics, id);
     const watchUrl = `/promotions/${encodeURIComponent(id)}/events?seen=${promotionFingerprint(view.status, 'pack' in view ? view.digest : undefined)}`;
     const temporalUi = deps.temporalUi ? workflowUiLink(deps.temporalUi.url, deps.temporalUi.namespace, id) : undefined;
-    const form = view.status.state === 'AWAITING_APPROVAL' && deps.access.rp ? decisionForm(`/promotions/${encodeURIComponent(id)}`, !deps.access.login) : undefined;
+    const form = deps.access.rp ? decisionPart(`/promotions/${encodeURIComponent(id)}`, view.status.state === 'AWAITING_APPROVAL', !deps.access.login) : undefined;
     const html = 'pack' in view ? evidencePage({ ...view, ...(temporalUi ? { temporalUi } : {}), ...(form ? { decisionForm: form } : {}) }, watchUrl) : pendingPage(view.status, view.why, watchUrl);
     return reply.type('text/html; charset=utf-8').send(html);
   });

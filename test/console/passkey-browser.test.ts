@@ -19,7 +19,7 @@ import { locateTool } from '../../src/stack/tools';
 import { APPROVAL_PREDICATE_TYPE } from '../../workflows/approval-messages';
 import { buildFacts, COMMIT, copyDir, useTestEnv } from '../support/env';
 import { openPage, screenshotFile, type TestBrowser } from '../support/chromium';
-import { browserWithAuthenticator, enrolInBrowser, startPasskeyConsole, type PasskeyConsole } from '../support/passkey-console';
+import { browserWithAuthenticator, enrolInBrowser, pageAnswer, startPasskeyConsole, type PasskeyConsole } from '../support/passkey-console';
 import { NEXT_COMMIT } from './support';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -97,6 +97,9 @@ describe('passkeys in chromium: enrol, configure, log in, approve (PROMOTED, ver
     assert.equal(done.state, 'PROMOTED', done.error);
     // The open page reloads itself when the state moves; nothing here reloads it.
     await page.locator('dd.state', { hasText: 'PROMOTED' }).waitFor({ timeout: 60_000 });
+    // pat's vote closed the gate and the page has reloaded since: no form, and pat's answer still shown.
+    assert.equal(await page.locator('#decision').count(), 0);
+    assert.match(await pageAnswer(page), /^Recorded: /);
     await page.screenshot({ path: screenshotFile('approved-with-passkey.png'), fullPage: true });
   });
 

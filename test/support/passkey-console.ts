@@ -72,3 +72,21 @@ export async function logInInBrowser(page: Page, origin: string): Promise<void> 
   await page.click('#login');
   await page.waitForURL(`${origin}/`, { timeout: 30_000 });
 }
+
+/**
+ * What the page says about the approver's own decision, once it says anything but "waiting" (a
+ * refusal too, so a failure names it). The page may reload under a read (its own vote moves the
+ * run on); the read is then taken again on the page that follows.
+ */
+export async function pageAnswer(page: Page, timeoutMs = 60_000): Promise<string> {
+  const answer = page.locator('#result:not([hidden])').filter({ hasText: /\S/ }).filter({ hasNotText: 'Waiting for your passkey' });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await answer.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
+      return await answer.innerText({ timeout: 1_000 });
+    } catch (error) {
+      if (Date.now() >= deadline) throw new Error(`the page showed no answer to the decision within ${timeoutMs} ms (#result: ${JSON.stringify(await page.locator('#result').allInnerTexts().catch(() => []))})`, { cause: error });
+    }
+  }
+}

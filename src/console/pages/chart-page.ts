@@ -12,7 +12,7 @@ export interface ChartEvidenceView {
   digest: string;
   status: ChartReleaseStatus;
   temporalUi?: string;
-  /** The passkey decision form, while the gate is open and the console has an origin. */
+  /** With passkeys configured: the approve/reject form while the gate is open, the line showing the approver's own answer once it has closed (src/console/pages/decision-form.ts). */
   decisionForm?: string;
 }
 

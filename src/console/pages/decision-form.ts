@@ -18,3 +18,17 @@ export function decisionForm(base: string, askApprover: boolean): string {
 <script src="/static/passkey.js" defer></script>
 </section>`;
 }
+
+/**
+ * Where the gate has closed (no form), the line that shows the answer to the approver's own decision
+ * once the page has reloaded under it: static/passkey.js fills it from what it kept, or leaves it hidden.
+ */
+export function decisionAnswer(): string {
+  return html`<p id="result" role="status" hidden></p>
+<script src="/static/passkey.js" defer></script>`;
+}
+
+/** The form while the gate is open, and the answer's line once it has closed. */
+export function decisionPart(base: string, gateOpen: boolean, askApprover: boolean): string {
+  return gateOpen ? decisionForm(base, askApprover) : decisionAnswer();
+}

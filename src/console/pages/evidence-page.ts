@@ -14,7 +14,7 @@ export interface EvidenceView {
   status: PromotionStatus;
   /** The run's page in the Temporal Web UI, when the console knows the UI's address (never from the workflow). */
   temporalUi?: string;
-  /** The approve/reject form (src/console/pages/decision-form.ts), while the gate is open and passkeys are configured. */
+  /** With passkeys configured: the approve/reject form while the gate is open, the line showing the approver's own answer once it has closed (src/console/pages/decision-form.ts). */
   decisionForm?: string;
 }
 
