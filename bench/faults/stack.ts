@@ -61,7 +61,8 @@ export interface FaultStack {
 }
 
 export async function startFaultStack(): Promise<FaultStack> {
-  const env = await startTestEnv();
+  // Temporal and the registry are started again on their ports: ports from below the ephemeral range, which no outgoing connection takes meanwhile.
+  const env = await startTestEnv({ stablePorts: true });
   const workers: ChildProcess[] = [];
   const proxies: HoldingProxy[] = [];
   let kms: KmsTestServer | undefined;

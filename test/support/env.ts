@@ -17,6 +17,7 @@ import type { ApprovalView } from '../../workflows/approval-messages';
 import { RegistryStore } from '../../src/oci/registry';
 import { startEmbeddedStack, type EmbeddedStack } from '../../src/stack/embedded';
 import { createWorker } from '../../workers/worker';
+import { stablePort } from './stable-port';
 import type { CountersignMetrics } from '../../src/metrics/metrics';
 
 export const TEST_PASSWORD = 'pw-5b1e9c-test-only';
@@ -72,9 +73,33 @@ export interface TestEnv {
   close(): Promise<void>;
 }
 
-export async function startTestEnv(options: { temporalDynamicConfig?: Record<string, string | number | boolean>; ui?: boolean } = {}): Promise<TestEnv> {
+export interface TestEnvOptions {
+  temporalDynamicConfig?: Record<string, string | number | boolean>;
+  ui?: boolean;
+  /**
+   * The registry's and Temporal's ports from below the ephemeral range (test/support/stable-port.ts),
+   * for a test that stops one and starts it again on the same port.
+   */
+  stablePorts?: boolean;
+}
+
+async function startStack(dataDir: string, options: TestEnvOptions): Promise<EmbeddedStack> {
+  const start = (ports: { registryPort?: number; temporalPort?: number; uiPort?: number }) => startEmbeddedStack({ dataDir, temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui, ...ports });
+  if (!options.stablePorts) return start({});
+  // Ports given to the stack get no second try inside it (the dev server's own internal ports can
+  // still clash with another process's): up to three tries here, each with new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start({ registryPort: await stablePort(), temporalPort: await stablePort(), ...(options.ui ? { uiPort: await stablePort() } : {}) });
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-test-'));
-  const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data'), temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui });
+  const stack = await startStack(path.join(dir, 'data'), options);
   const keysDir = path.join(dir, 'keys');
   await writeKeyPair(keysDir, 'dev', TEST_PASSWORD);
   await writeKeyPair(keysDir, 'platform', TEST_PASSWORD);
@@ -209,10 +234,10 @@ function deepMerge(base: Record<string, any>, over: Record<string, any>): Record
  * A test environment for one describe block: started (with a worker unless `worker: false`) in
  * before(), closed in after(). The returned object forwards to the environment once it exists.
  */
-export function useTestEnv(options: { worker?: boolean; setup?: (env: TestEnv) => Promise<void> | void; temporalDynamicConfig?: Record<string, string | number | boolean>; ui?: boolean } = {}): TestEnv {
+export function useTestEnv(options: TestEnvOptions & { worker?: boolean; setup?: (env: TestEnv) => Promise<void> | void } = {}): TestEnv {
   let current: TestEnv | undefined;
   before(async () => {
-    current = await startTestEnv({ temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui });
+    current = await startTestEnv({ temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui, stablePorts: options.stablePorts });
     await options.setup?.(current);
     if (options.worker !== false) await current.startWorker();
   });

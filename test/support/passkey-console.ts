@@ -12,8 +12,8 @@ import YAML from 'yaml';
 import { loadConsoleConfig } from '../../src/config-console';
 import { createConsole } from '../../src/console/server';
 import { RegistryStore } from '../../src/oci/registry';
-import { freePort } from '../../src/stack/ports';
 import { launchChromium, type TestBrowser } from './chromium';
+import { stablePort } from './stable-port';
 import type { TestEnv } from './env';
 
 export interface PasskeyConsole {
@@ -25,7 +25,8 @@ export interface PasskeyConsole {
 }
 
 export async function startPasskeyConsole(env: Pick<TestEnv, 'client' | 'dir'>): Promise<PasskeyConsole> {
-  const port = await freePort();
+  // serve() binds the same port again: one from below the ephemeral range (test/support/stable-port.ts).
+  const port = await stablePort();
   const origin = `http://localhost:${port}`;
   const file = path.join(env.dir, 'console.yaml');
   let app: FastifyInstance | undefined;

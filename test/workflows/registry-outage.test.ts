@@ -23,7 +23,8 @@ const HELLO = path.resolve(__dirname, '../../examples/hello');
 
 describe('a registry outage right after build', () => {
   const metrics = new CountersignMetrics();
-  const env = useTestEnv({ worker: false });
+  // The registry is started again on its port after ~35 s: a port from below the ephemeral range, which no outgoing connection takes meanwhile.
+  const env = useTestEnv({ worker: false, stablePorts: true });
   let restarted: RunningRegistry | undefined;
   before(async () => {
     await env.startWorker({ metrics });
