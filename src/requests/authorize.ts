@@ -25,6 +25,17 @@ export interface PriorRun {
   requestNonce?: string;
 }
 
+/**
+ * The earlier run a request's nonce already started, if any. A REFUSED run does not count: it ran
+ * nothing past authorize, and the nonce it shows may be a copy under a signature that did not
+ * verify (anyone who can reach Temporal can start a run claiming any nonce), which would otherwise
+ * spend a genuine request before its owner sends it. A refused request that was genuine can be
+ * sent again while it has not expired; it still starts at most one run that gets past authorize.
+ */
+export function runStartedWith<R extends PriorRun>(runs: R[], nonce: string): R | undefined {
+  return runs.find((r) => r.requestNonce === nonce && r.state !== 'REFUSED');
+}
+
 export interface AuthorizeDeps {
   /** The worker's configuration; undefined when the worker was started without one. */
   config(): Config | undefined;
@@ -137,7 +148,7 @@ export async function checkPriorRuns(
     // Only one run of an id runs at a time: this is the previous run's record not yet closed in visibility.
     throw new CountersignError('HISTORY_LAGGING', `run ${lagging.runId} of ${input.workflowId} still shows as running; checking again`);
   }
-  const reused = runs.find((r) => r.requestNonce === request.nonce);
+  const reused = runStartedWith(runs, request.nonce);
   if (reused) throw new CountersignError('REQUEST_REPLAYED', `this start request already started run ${reused.runId} of ${input.workflowId}: sign a new one`);
   // A refused run ran nothing and decided nothing: it neither launders a rejection nor uses up a re-open.
   const last = runs.find((r) => r.status !== 'RUNNING' && r.state !== 'REFUSED');

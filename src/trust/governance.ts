@@ -10,7 +10,7 @@ import { CountersignError } from '../errors';
 import { statementSignedBy } from '../requests/sign';
 import type { SignedStatement } from '../requests/statement';
 import type { TrustConfig } from './config';
-import { workerConfig, type AuthorizeDeps, type PriorRun } from '../requests/authorize';
+import { runStartedWith, workerConfig, type AuthorizeDeps, type PriorRun } from '../requests/authorize';
 import type { KeyRequest } from '../requests/key-request';
 import { REQUEST_CLOCK_SKEW_MS } from '../requests/start-request';
 import type { TrustKey } from './index-file';
@@ -49,10 +49,10 @@ export function checkGovernanceSignature(config: Config, store: TrustConfig, sig
   }
 }
 
-/** REQUEST_REPLAYED when an earlier run of any of `workflows` was started with this nonce. */
+/** REQUEST_REPLAYED when an earlier run of any of `workflows` got past authorize with this nonce (runStartedWith). */
 export async function checkNotReplayed(deps: GovernanceDeps, workflows: Array<{ workflowId: string; runId: string }>, nonce: string, what: string): Promise<void> {
   for (const { workflowId, runId } of workflows) {
-    const reused = (await deps.priorRuns(workflowId, runId)).find((r) => r.requestNonce === nonce);
+    const reused = runStartedWith(await deps.priorRuns(workflowId, runId), nonce);
     if (reused) throw new CountersignError('REQUEST_REPLAYED', `this ${what} already started run ${reused.runId} of ${workflowId}: sign a new one`);
   }
 }

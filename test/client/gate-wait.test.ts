@@ -123,7 +123,7 @@ describe('waitForGate', () => {
     assert.match(started.gate.error ?? '', /REQUEST_/);
   });
 
-  it("attack: a start naming another request's nonce, under a signature the worker does not accept, is REFUSED and runs nothing; requestNonce only echoes the claim, and the honest caller's start gets a run of its own", async () => {
+  it("attack: a start naming another request's nonce, under a signature the worker does not accept, is REFUSED and runs nothing; requestNonce only echoes the claim, and the genuine request is not spent by it", async () => {
     // A caller who can reach Temporal writes a start whose statement is a genuine request's, nonce
     // and all, signed with another key: the status's requestNonce is whatever the input claims.
     const genuine = await request(env, 'nonce-copied');
@@ -144,13 +144,17 @@ describe('waitForGate', () => {
     const history = await env.client.workflow.getHandle(id, runId).fetchHistory();
     assert.deepEqual(stepsOf(history.events ?? []).map((s) => s.name), ['authorize']);
 
-    // The honest caller of the same target and digest then gets a run of its own, with its own nonce.
-    const honest = await startPromotion(env.client, genuine, { untilGate: true });
-    assert.equal(honest.promotionId, id);
-    assert.equal(honest.attached, false);
-    assert.equal(honest.gate.state, 'AWAITING_APPROVAL', honest.gate.error);
-    assert.notEqual(honest.gate.requestNonce, nonce);
-    assert.notEqual(honest.gate.approval.subject.runId, runId);
+    // The genuine request whose nonce was copied is not spent by the refused copy: sent as its
+    // owner signed it, it starts a run of its own, which reaches the gate.
+    await env.client.workflow.start(PROMOTION_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: id, args: [{ request: signed }] });
+    const honest = await waitForGate(env.client, id);
+    assert.equal(honest.state, 'AWAITING_APPROVAL', honest.error);
+    assert.equal(honest.requestNonce, nonce);
+    assert.notEqual(honest.approval.subject.runId, runId);
+    // A caller of the same target and digest now joins that run.
+    const joined = await startPromotion(env.client, genuine, { untilGate: true });
+    assert.equal(joined.attached, true);
+    assert.equal(joined.gate.approval.subject.runId, honest.approval.subject.runId);
   });
 
   for (const answer of SERVERS_WITHOUT_MULTI_OPERATION) {

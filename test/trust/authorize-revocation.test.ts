@@ -127,6 +127,19 @@ describe('revocation request (the worker checks it before any key is touched)', 
     }
   });
 
+  it("attack: an earlier REFUSED run claiming the request's nonce (a copy under a signature that did not verify) does not spend the request", async () => {
+    earlier = [{ runId: 'run-0', status: 'COMPLETED', state: 'REFUSED', requestNonce: NONCE }];
+    try {
+      const plan = await authorizeRevocation(deps(), await make());
+      assert.equal(plan.keyId, ids.platform);
+      // Once a run got past authorize with it, the request is spent.
+      earlier = [...earlier, { runId: 'run-1', status: 'COMPLETED', state: 'REVOKED', requestNonce: NONCE }];
+      await rejectsWith(authorizeRevocation(deps(), await make()), 'REQUEST_REPLAYED', /already started run run-1 of key-revocation-platform-/);
+    } finally {
+      earlier = [];
+    }
+  });
+
   it('revokes only the store\'s own key, and the index records every signer, when and why', async () => {
     const platform = { name: 'platform', publishDir: config.trust.platform.publishDir, stateFile: config.trust.platform.stateFile };
     const record = { signers: ['erin', 'alice'], at: '2026-11-22T12:01:00.000Z', reason: 'key material leaked', workflowId: `key-revocation-platform-${ids.platform}` };
