@@ -7,8 +7,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../src/stack/ports';
 import { locateTool } from '../../src/stack/tools';
+import { stablePort } from './stable-port';
 import { serveKms, TEST_AWS_ENV, type KmsTestServer } from './kms-server';
 
 /** LOCAL_KMS_PATH, else the toolchain cache (one lookup for every tool: src/stack/tools.ts); undefined when not installed. */
@@ -20,7 +20,8 @@ export async function startLocalKms(): Promise<KmsTestServer> {
   const command = localKmsPath();
   if (!command) throw new Error('local-kms is not installed: run `bash scripts/toolchain.sh local-kms`');
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-local-kms-'));
-  const port = await freePort();
+  // restart() binds the same port again after an outage: one from below the ephemeral range (stable-port.ts).
+  const port = await stablePort();
   const env = {
     PATH: process.env.PATH,
     PORT: String(port),

@@ -4,8 +4,8 @@
  * not verify: use it for what it does right (key states, key specs, AccessDenied from a key
  * policy, throughput) and local-kms for signatures that must verify.
  */
-import { freePort } from '../../src/stack/ports';
 import { locateTool } from '../../src/stack/tools';
+import { stablePort } from './stable-port';
 import { serveKms, type KmsTestServer } from './kms-server';
 
 export function motoPath(): string | undefined {
@@ -16,6 +16,7 @@ export function motoPath(): string | undefined {
 export async function startMoto(): Promise<KmsTestServer> {
   const command = motoPath();
   if (!command) throw new Error('moto_server is not installed: run `bash scripts/toolchain.sh moto`');
-  const port = await freePort();
+  // restart() binds the same port again after an outage: one from below the ephemeral range (stable-port.ts).
+  const port = await stablePort();
   return serveKms({ name: 'moto', port, command, args: ['-H', '127.0.0.1', '-p', String(port)] });
 }
