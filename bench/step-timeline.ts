@@ -1,10 +1,10 @@
 /**
  * Where one promotion's time goes, read from its workflow history: each queued activity from
  * scheduled to completed (queueing and retries included), and the rest of the run as what is left
- * of first event -> last event: workflow tasks, the local steps run inside them (authorize,
- * platform verify, the evidence reads, release: their markers carry no reliable duration), the
- * gate and the approval's round trip. Used by npm run bench at level 1, so a cut is chosen by
- * figures, not guesses.
+ * of first event -> last event: workflow tasks, the local steps run inside them (their markers
+ * carry no reliable duration; every step of a promotion started since LOCAL_PROD_SIGN_PATCH is
+ * one), the gate and the approval's round trip. Used by npm run bench at level 1, so a cut is
+ * chosen by figures, not guesses.
  */
 import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';

@@ -8,7 +8,7 @@ import type { ApprovalPolicy, EvidenceFound, GateCarry } from './approval-messag
 import { stepTimeline } from './timeline';
 import type { CheckResult, PromotionCarry, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
 import { BEFORE_GATE_STATES, SEARCH_ATTRIBUTES, statusQuery, UNLISTED_SINCE_FEWER_WRITES, UNLISTED_STATES, waitForGateUpdate } from './promotion-messages';
-import { LOCAL_TO_GATE_PATCH, newestMarker } from './version-marker';
+import { LOCAL_PROD_SIGN_PATCH, LOCAL_TO_GATE_PATCH, newestMarker } from './version-marker';
 
 // The worker checks the signed start request and resolves the target from its own configuration.
 // A refusal is final; a visibility record still catching up (HISTORY_LAGGING) is retried.
@@ -64,16 +64,19 @@ const READS = {
 /** Runs started before votes were bound to the evidence pack replay without its reads (docs/architecture.md). */
 export const EVIDENCE_PATCH = 'evidence-bound-quorum';
 
-// The production signature must eventually land once: retry longer, and notice a dead worker
-// through the heartbeat, which prod sign sends every few seconds for as long as it runs (a slow
-// KMS is not a dead worker). The bound on one attempt is long: the activity itself re-checks the
-// registry after signing and reads back what it wrote, so even an attempt that outlives it never
-// adds a second signature (docs/architecture.md, "Exactly once"). Release retries the same way.
+// The production signature must eventually land once: retry longer. The bound on one attempt is
+// long (a slow KMS is not a dead worker): the activity itself re-checks the registry after
+// signing and reads back what it wrote, so even an attempt that outlives it never adds a second
+// signature (docs/architecture.md, "Exactly once"). Release retries the same way. Queued (runs
+// before LOCAL_PROD_SIGN_PATCH), prod sign heartbeats, so a dead worker is noticed within the
+// heartbeat timeout; local, within the workflow task's timeout, as the other local steps.
 const LAST_STEPS = {
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
 } as const;
-const { prodSign } = proxyActivities<PromotionActivities>({ ...LAST_STEPS, heartbeatTimeout: '30 seconds' });
+const QUEUED_PROD_SIGN = proxyActivities<PromotionActivities>({ ...LAST_STEPS, heartbeatTimeout: '30 seconds' }).prodSign;
+/** Run by the worker that runs the workflow task which took the approval (docs/architecture.md, "Local steps"). */
+const LOCAL_PROD_SIGN: typeof QUEUED_PROD_SIGN = proxyLocalActivities<PromotionActivities>(LAST_STEPS).prodSign;
 
 /**
  * Runs started before this marker ran authorize, platform verify, the evidence reads and release
@@ -111,10 +114,13 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
   // One marker for this version: its runs also read the evidence pack and leave unlisted states
   // out, without a marker of their own for each (each marker is one more visibility write).
   // FEWER_WRITES_PATCH stands for this one too, and writes less visibility; LOCAL_TO_GATE_PATCH
-  // (the tracing interceptor has already written it in a new run) stands for both, and runs the
-  // steps up to the gate locally. Newest first: a new run writes one marker.
+  // stands for both, and runs the steps up to the gate locally; LOCAL_PROD_SIGN_PATCH (the tracing
+  // interceptor has already written it in a new run) stands for all three, and runs prod sign
+  // locally too. Newest first: a new run writes one marker.
   const marker = newestMarker(patched);
-  const localToGate = marker === LOCAL_TO_GATE_PATCH;
+  const localProdSign = marker === LOCAL_PROD_SIGN_PATCH;
+  const localToGate = localProdSign || marker === LOCAL_TO_GATE_PATCH;
+  const prodSign = localProdSign ? LOCAL_PROD_SIGN : QUEUED_PROD_SIGN;
   const fewerWrites = marker !== undefined;
   const currentVersion = fewerWrites || patched(LOCAL_STEPS_PATCH);
   const { authorize, platformVerify, evidence, release } = currentVersion ? LOCAL_STEPS : QUEUED_STEPS;

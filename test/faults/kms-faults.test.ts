@@ -1,8 +1,8 @@
 /**
  * The platform key in KMS (local-kms), behind a fault proxy: KMS answering ThrottlingException
- * for a while from approval on, and Sign answers slower than prodSign's heartbeat timeout
+ * for a while from approval on, and Sign answers slower than a queued prodSign's heartbeat timeout
  * (trickled, so no client timeout cuts them off). Throttling is retried through; the slow attempt
- * keeps heartbeating, is never taken for dead, and signs once. The scenarios are the ones
+ * (a local step: the workflow task running it heartbeats) is never taken for dead, and signs once. The scenarios are the ones
  * `npm run faults` runs (bench/faults), run at once on one stack, each behind its own proxy.
  */
 import assert from 'node:assert/strict';

@@ -54,11 +54,16 @@ describe('promotion workflow on a real Temporal dev server and registry', () => 
     assert.ok((await env.store.getManifest('apps/hello', cosignTag(started.digest, 'att'))) !== undefined);
 
     // One activity per step; attest works from the pushed image by digest, not a second build.
-    // The short steps run as local activities (docs/architecture.md, "Local steps").
+    // Every step runs as a local activity (docs/architecture.md, "Local steps").
     const history = await env.client.workflow.getHandle(started.promotionId).fetchHistory();
     const steps = stepsOf(history.events ?? []).map((s) => `${s.name}${s.local ? ' (local)' : ''}`);
     // The gate reads the evidence pack when it opens and again once quorum is met (docs/approvals.md).
-    assert.deepEqual(steps, ['authorize (local)', 'checkKeys (local)', 'build (local)', 'attestImage (local)', 'devSign (local)', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign', 'release (local)']);
+    assert.deepEqual(steps, ['authorize (local)', 'checkKeys (local)', 'build (local)', 'attestImage (local)', 'devSign (local)', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign (local)', 'release (local)']);
+    // Prod sign and release run in the workflow task that took the approval: no task queued after it.
+    const events = history.events ?? [];
+    const approvedAt = events.findIndex((e) => e.workflowExecutionUpdateCompletedEventAttributes && events.some((a) => a.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'decide' && String(a.eventId) === String(e.workflowExecutionUpdateCompletedEventAttributes!.acceptedEventId)));
+    assert.ok(approvedAt > 0, 'the approval is in history');
+    assert.equal(events.slice(approvedAt).filter((e) => e.workflowTaskScheduledEventAttributes).length, 0, 'no workflow task after the approval');
   });
 
   it('rejects at platform verify when the provenance does not match the policy, listing every failed check', async () => {

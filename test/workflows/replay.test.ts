@@ -6,7 +6,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../../workers/worker';
 import { LOCAL_STEPS_PATCH } from '../../workflows/promotion';
-import { FEWER_WRITES_PATCH, LOCAL_TO_GATE_PATCH } from '../../workflows/version-marker';
+import { FEWER_WRITES_PATCH, LOCAL_PROD_SIGN_PATCH, LOCAL_TO_GATE_PATCH } from '../../workflows/version-marker';
 import { TRACING_SHAPE_PATCH } from '../../workflows/workflow-tracing';
 import { stepsOf } from '../../src/client/history-steps';
 import { TEST_KEY_PASSPHRASE } from '../helm/helpers';
@@ -26,7 +26,9 @@ const IDS = JSON.parse(fs.readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf
  * new runs carried FEWER_WRITES_PATCH alone, and `promoted-fewer-writes`, recorded with that marker
  * before the steps up to the gate became local too (LOCAL_TO_GATE_PATCH). `promoted-until-gate` was
  * started with the waitForGate update riding on the start (startPromotion's `untilGate`): its
- * first workflow task accepts and answers the update, between the plan's markers.
+ * first workflow task accepts and answers the update, between the plan's markers. Every history
+ * but `promoted-local-prod-sign` was recorded before prod sign became a local step too
+ * (LOCAL_PROD_SIGN_PATCH), and replays with prod sign queued.
  */
 const NAMES = [
   'promoted',
@@ -45,6 +47,7 @@ const NAMES = [
   'promoted-two-markers',
   'key-ceremony-tracing-marker',
   'promoted-fewer-writes',
+  'promoted-local-prod-sign',
 ];
 /** Recorded before TRACING_SHAPE_PATCH: their calls go through Temporal's OpenTelemetry interceptors. */
 const BEFORE_TRACING_SHAPE = new Set(['promoted-previous-release', 'promoted-queued-steps', 'promoted-temporal-interceptors', 'key-ceremony-temporal-interceptors']);
@@ -52,6 +55,8 @@ const BEFORE_TRACING_SHAPE = new Set(['promoted-previous-release', 'promoted-que
 const BEFORE_FEWER_WRITES = new Set([...BEFORE_TRACING_SHAPE, 'promoted-two-markers', 'key-ceremony-tracing-marker']);
 /** Recorded before LOCAL_TO_GATE_PATCH: FEWER_WRITES_PATCH's runs, and those before it. */
 const BEFORE_LOCAL_TO_GATE = new Set([...BEFORE_FEWER_WRITES, 'promoted-fewer-writes']);
+/** Recorded before LOCAL_PROD_SIGN_PATCH: LOCAL_TO_GATE_PATCH's runs, and those before it. */
+const BEFORE_LOCAL_PROD_SIGN = new Set(NAMES.filter((name) => name !== 'promoted-local-prod-sign'));
 const readHistory = (name: string) => historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8')));
 const patchesIn = (name: string) =>
   (readHistory(name).events ?? []).flatMap((e) => {
@@ -74,14 +79,15 @@ describe('replay of committed histories (determinism guard)', () => {
 
   it('covers both tracing shapes: Temporal\'s interceptors (before TRACING_SHAPE_PATCH) and the fixed one, under either marker', () => {
     for (const name of NAMES) {
-      const marked = patchesIn(name).some((p) => [TRACING_SHAPE_PATCH, FEWER_WRITES_PATCH, LOCAL_TO_GATE_PATCH].some((id) => p.includes(id)));
+      const marked = patchesIn(name).some((p) => [TRACING_SHAPE_PATCH, FEWER_WRITES_PATCH, LOCAL_TO_GATE_PATCH, LOCAL_PROD_SIGN_PATCH].some((id) => p.includes(id)));
       assert.equal(marked, !BEFORE_TRACING_SHAPE.has(name), `${name}: ${marked ? 'has' : 'lacks'} a marker of the fixed tracing shape`);
     }
   });
 
-  it('covers each marker generation: runs started now carry LOCAL_TO_GATE_PATCH alone, and write AUTHORIZING with the plan', () => {
+  it('covers each marker generation: runs started now carry LOCAL_PROD_SIGN_PATCH alone, and write AUTHORIZING with the plan', () => {
     const ids = (name: string) => patchesIn(name).map((p) => (JSON.parse(p) as { id: string }).id);
-    for (const name of NAMES) if (!BEFORE_LOCAL_TO_GATE.has(name)) assert.deepEqual(ids(name), [LOCAL_TO_GATE_PATCH], name);
+    for (const name of NAMES) if (!BEFORE_LOCAL_PROD_SIGN.has(name)) assert.deepEqual(ids(name), [LOCAL_PROD_SIGN_PATCH], name);
+    for (const name of BEFORE_LOCAL_PROD_SIGN) if (!BEFORE_LOCAL_TO_GATE.has(name)) assert.deepEqual(ids(name), [LOCAL_TO_GATE_PATCH], name);
     assert.deepEqual(ids('promoted-fewer-writes'), [FEWER_WRITES_PATCH]);
     assert.deepEqual(ids('promoted-two-markers'), [TRACING_SHAPE_PATCH, LOCAL_STEPS_PATCH]);
     assert.deepEqual(ids('key-ceremony-tracing-marker'), [TRACING_SHAPE_PATCH]);
@@ -95,8 +101,9 @@ describe('replay of committed histories (determinism guard)', () => {
     assert.deepEqual(states('promoted-two-markers'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
     assert.deepEqual(states('promoted'), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED']);
     assert.equal(upserts('promoted-two-markers').length, 8);
-    for (const name of ['promoted', 'promoted-until-gate', 'promoted-fewer-writes']) assert.deepEqual(states(name), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED'], name);
+    for (const name of ['promoted', 'promoted-until-gate', 'promoted-fewer-writes', 'promoted-local-prod-sign']) assert.deepEqual(states(name), ['AUTHORIZING', 'AWAITING_APPROVAL', 'PROD_SIGNING', 'RELEASING', 'PROMOTED'], name);
     assert.deepEqual(upserts('promoted-fewer-writes'), upserts('promoted'), 'the steps up to the gate going local wrote nothing more or less');
+    assert.deepEqual(upserts('promoted-local-prod-sign'), upserts('promoted'), 'nor did prod sign going local');
     assert.deepEqual(upserts('promoted'), [
       'TemporalChangeVersion',
       'CountersignDigest+CountersignPlatformKey+CountersignState+CountersignTarget',
@@ -107,12 +114,17 @@ describe('replay of committed histories (determinism guard)', () => {
     ]);
   });
 
-  it('covers each way a promotion runs its steps: all queued (before LOCAL_STEPS_PATCH), the short ones local, all but prod sign local', () => {
+  it('covers each way a promotion runs its steps: all queued (before LOCAL_STEPS_PATCH), the short ones local, all but prod sign local, all local', () => {
     const stepsIn = (name: string) => stepsOf(historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8'))).events ?? []);
     const named = (name: string) => stepsIn(name).map((s) => `${s.name}${s.local ? ' (local)' : ''}`);
     assert.deepEqual(stepsIn('promoted-queued-steps').filter((s) => s.local), [], 'the kept history queued every step');
     assert.deepEqual(named('promoted-fewer-writes'), ['authorize (local)', 'checkKeys', 'build', 'attestImage', 'devSign', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign', 'release (local)']);
     assert.deepEqual(named('promoted'), ['authorize (local)', 'checkKeys (local)', 'build (local)', 'attestImage (local)', 'devSign (local)', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign', 'release (local)']);
+    assert.deepEqual(named('promoted-local-prod-sign'), ['authorize (local)', 'checkKeys (local)', 'build (local)', 'attestImage (local)', 'devSign (local)', 'platformVerify (local)', 'evidence (local)', 'evidence (local)', 'prodSign (local)', 'release (local)']);
+    // Two workflow tasks: the first runs to the gate, the second takes the approval and runs prod sign and release.
+    const tasks = (name: string) => (readHistory(name).events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).length;
+    assert.equal(tasks('promoted-local-prod-sign'), 2);
+    assert.equal(tasks('promoted'), 3);
   });
 
   it('fails replay when the history does not match the code', async () => {

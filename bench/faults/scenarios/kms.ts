@@ -1,7 +1,8 @@
 /**
  * KMS faults, with the platform key in local-kms: KMS stopped at approval and started again,
- * KMS answering ThrottlingException for a while, and Sign answers slower than the heartbeat
- * timeout (trickled in by the fault proxy, so no client timeout cuts them off).
+ * KMS answering ThrottlingException for a while, and Sign answers slower than a queued step's
+ * heartbeat timeout and several of the workflow task's heartbeats, which keep the local prod sign
+ * alive (trickled in by the fault proxy, so no client timeout cuts them off).
  */
 import { approve, attempts, prepareRun, reachGate, settle, sleep, startRun, type Prepared, type Scenario } from '../scenario';
 import type { FaultStack } from '../stack';
@@ -10,7 +11,7 @@ import { prefixed } from './registry';
 
 export const KMS_DOWN_MS = 60_000;
 export const KMS_THROTTLE_WINDOW_MS = 30_000;
-/** Longer than prodSign's 30 s heartbeat timeout. */
+/** Longer than a queued prodSign's 30 s heartbeat timeout, and than several 8 s heartbeats of the workflow task running it locally. */
 export const KMS_STALL_MS = 45_000;
 
 const isSign = (_m: string, _u: string, headers: Record<string, unknown>) => headers['x-amz-target'] === 'TrentService.Sign';

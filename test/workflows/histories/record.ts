@@ -1,10 +1,10 @@
 /**
  * Records the committed histories the replay test runs against: one promotion that ends
- * PROMOTED (and one started with the waitForGate update riding on the start), one REJECTED at platform verify, one rejected by an approver, one EXPIRED, one whose
+ * PROMOTED (one started with the waitForGate update riding on the start, one with prod sign local), one REJECTED at platform verify, one rejected by an approver, one EXPIRED, one whose
  * evidence pack changed at the gate (a vote dropped, then PROMOTED over the new pack); a chart
  * release that ends RELEASED; a key rotation and its ceremony (custodians joined, key published).
  * Re-record only on purpose (a deliberate, versioned workflow change), all or some by name:
- *   npx tsx test/workflows/histories/record.ts [promoted promoted-until-gate verify-rejected approver-rejected expired evidence-changed chart-released key-rotation key-ceremony]
+ *   npx tsx test/workflows/histories/record.ts [promoted promoted-until-gate promoted-local-prod-sign verify-rejected approver-rejected expired evidence-changed chart-released key-rotation key-ceremony]
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -45,13 +45,18 @@ async function main(): Promise<void> {
       return dir;
     };
 
-    if (wants('promoted')) {
-      const promoted = await env.promote({ source: { directory: HELLO }, build: buildFacts() });
-      await waitForPromotion(env.client, promoted.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
-      await env.decideAs(promoted.promotionId, 'alice', 'approve', 'recorded');
-      await waitForPromotion(env.client, promoted.promotionId);
-      await record('promoted', promoted.promotionId);
-    }
+    /** A promotion of `directory` approved by alice at the gate, recorded as `name` once it ends. */
+    const promoteApproved = async (name: string, directory: string) => {
+      const started = await env.promote({ source: { directory }, build: buildFacts() });
+      await waitForPromotion(env.client, started.promotionId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+      await env.decideAs(started.promotionId, 'alice', 'approve', 'recorded');
+      await waitForPromotion(env.client, started.promotionId);
+      await record(name, started.promotionId);
+    };
+
+    if (wants('promoted')) await promoteApproved('promoted', HELLO);
+    // Prod sign and release run in the workflow task that takes the approval (LOCAL_PROD_SIGN_PATCH).
+    if (wants('promoted-local-prod-sign')) await promoteApproved('promoted-local-prod-sign', await variant('promoted-local-prod-sign'));
 
     if (wants('promoted-until-gate')) {
       // Started with the waitForGate update riding on the start: the first workflow task answers it.
