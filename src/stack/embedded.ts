@@ -15,6 +15,8 @@ export interface EmbeddedStackOptions {
   temporalPort?: number;
   uiPort?: number;
   registryPort?: number;
+  /** Where the ports not given come from (`freePort` by default; tests that restart a component on its port pick steadier ones). */
+  pickPort?: () => Promise<number>;
   ui?: boolean;
   /** Outlive this process (countersign dev up). */
   detached?: boolean;
@@ -31,6 +33,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
   const registry = await startRegistry({
     rootDir: path.join(dataDir, 'registry'),
     port: options.registryPort,
+    pickPort: options.pickPort,
     detached: options.detached,
     logFile: options.detached ? path.join(dataDir, 'registry.log') : undefined,
   });
@@ -40,6 +43,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise
       dbFile: path.join(dataDir, 'temporal.db'),
       port: options.temporalPort,
       uiPort: options.uiPort,
+      pickPort: options.pickPort,
       ui: options.ui,
       searchAttributes: SEARCH_ATTRIBUTE_TYPES,
       detached: options.detached,

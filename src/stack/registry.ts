@@ -19,6 +19,11 @@ export interface RegistryOptions {
   rootDir: string;
   /** A free port when omitted. */
   port?: number;
+  /**
+   * Where a port comes from when one is omitted (`freePort` by default). A start that finds such a
+   * port taken tries again with another; a port given is used as it is.
+   */
+  pickPort?: () => Promise<number>;
   /** Where the registry's output goes. Default: kept in memory, or rootDir/registry.log when detached. */
   logFile?: string;
   /** Let the registry outlive this process (for `countersign dev up`). */
@@ -113,7 +118,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
   const attempts = opts.port === undefined ? 3 : 1;
 
   for (let attempt = 1; ; attempt++) {
-    const port = opts.port ?? (await freePort());
+    const port = opts.port ?? (await (opts.pickPort ?? freePort)());
     const address = `127.0.0.1:${port}`;
     try {
       fs.writeFileSync(configFile, stringify(registryConfig({ dataDir, port, logRequests: opts.logRequests })), { mode: 0o600 });

@@ -32,6 +32,11 @@ export interface TemporalDevServerOptions {
   port?: number;
   /** Web UI port; a free one when omitted (only used when ui is true). */
   uiPort?: number;
+  /**
+   * Where a port comes from when one is omitted (`freePort` by default). A start that finds such a
+   * port taken tries again with another; a port given is used as it is.
+   */
+  pickPort?: () => Promise<number>;
   /** Serve the Web UI (default false: --headless). */
   ui?: boolean;
   /** Namespace to create besides "default" (default "default"). */
@@ -173,11 +178,12 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   const attempts = opts.port === undefined || (ui && opts.uiPort === undefined) ? 3 : 1;
 
   for (let attempt = 1; ; attempt++) {
-    const port = opts.port ?? (await freePort());
+    const pick = opts.pickPort ?? freePort;
+    const port = opts.port ?? (await pick());
     let uiPort: number | undefined;
     if (ui) {
-      uiPort = opts.uiPort ?? (await freePort());
-      while (uiPort === port) uiPort = await freePort();
+      uiPort = opts.uiPort ?? (await pick());
+      while (uiPort === port) uiPort = await pick();
     }
     const address = `127.0.0.1:${port}`;
     const proc = await ServiceProcess.start({

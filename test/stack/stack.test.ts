@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { CountersignError, hasCode } from '../../src/errors';
-import { waitForPort } from '../../src/stack/ports';
+import { freePort, waitForPort } from '../../src/stack/ports';
 import { EMBEDDED_REGISTRY_GOGC, probeRegistry, registryEnvironment, startRegistry } from '../../src/stack/registry';
 import { isPidAlive, ServiceProcess } from '../../src/stack/service';
 import { DEV_SERVER_TRANSFER_POLLS_PER_SECOND, startTemporalDevServer, stopPid } from '../../src/stack/temporal';
@@ -116,6 +116,31 @@ describe('registry', () => {
     assert.equal(registryEnvironment({ PATH: '/usr/bin' }).PATH, '/usr/bin');
     assert.equal(registryEnvironment({ GOGC: '100' }).GOGC, '100');
     assert.equal(registryEnvironment({ GOGC: 'off' }).GOGC, 'off');
+  });
+
+  test('takes its port from pickPort, and gives up a picked port it finds taken for the next one picked', async () => {
+    const taken = http.createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const takenPort = (taken.address() as import('node:net').AddressInfo).port;
+    const picks = [takenPort, await freePort()];
+    const picked: number[] = [];
+    const pickPort = async () => {
+      const port = picks[picked.length];
+      picked.push(port);
+      return port;
+    };
+    try {
+      const registry = await startRegistry({ rootDir: path.join(tmp, 'registry-picked'), pickPort });
+      try {
+        assert.deepEqual(picked, picks, 'the taken port first, then the next pick');
+        assert.equal(registry.port, picks[1]);
+        assert.equal((await request('GET', `${registry.url}/v2/`)).status, 200);
+      } finally {
+        await registry.stop();
+      }
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   test('serves /v2/, stores and deletes blobs under rootDir/data, and stop() ends it', async (t) => {

@@ -83,23 +83,9 @@ export interface TestEnvOptions {
   stablePorts?: boolean;
 }
 
-async function startStack(dataDir: string, options: TestEnvOptions): Promise<EmbeddedStack> {
-  const start = (ports: { registryPort?: number; temporalPort?: number; uiPort?: number }) => startEmbeddedStack({ dataDir, temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui, ...ports });
-  if (!options.stablePorts) return start({});
-  // Ports given to the stack get no second try inside it (the dev server's own internal ports can
-  // still clash with another process's): up to three tries here, each with new ports.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start({ registryPort: await stablePort(), temporalPort: await stablePort(), ...(options.ui ? { uiPort: await stablePort() } : {}) });
-    } catch (error) {
-      if (attempt >= 3) throw error;
-    }
-  }
-}
-
 export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-test-'));
-  const stack = await startStack(path.join(dir, 'data'), options);
+  const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data'), temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui, ...(options.stablePorts ? { pickPort: stablePort } : {}) });
   const keysDir = path.join(dir, 'keys');
   await writeKeyPair(keysDir, 'dev', TEST_PASSWORD);
   await writeKeyPair(keysDir, 'platform', TEST_PASSWORD);
@@ -237,7 +223,7 @@ function deepMerge(base: Record<string, any>, over: Record<string, any>): Record
 export function useTestEnv(options: TestEnvOptions & { worker?: boolean; setup?: (env: TestEnv) => Promise<void> | void } = {}): TestEnv {
   let current: TestEnv | undefined;
   before(async () => {
-    current = await startTestEnv({ temporalDynamicConfig: options.temporalDynamicConfig, ui: options.ui, stablePorts: options.stablePorts });
+    current = await startTestEnv(options);
     await options.setup?.(current);
     if (options.worker !== false) await current.startWorker();
   });
