@@ -17,9 +17,10 @@ export const FEWER_WRITES_PATCH = 'one-marker-fewer-writes';
 
 /**
  * The marker workflows started from it until LOCAL_PROD_SIGN_PATCH carried instead of
- * FEWER_WRITES_PATCH, standing for it and for all it implies. In a promotion it also means the steps up to the gate (keys check,
- * build or resolve, attest, dev sign) run as local steps, beside the workflow task, as the short
- * steps after FEWER_WRITES_PATCH already did (docs/architecture.md, "Local steps").
+ * FEWER_WRITES_PATCH, standing for it and for all it implies. In a promotion it also means the
+ * steps up to the gate (keys check, build or resolve, attest, dev sign) run as local steps, beside
+ * the workflow task, as the short steps after FEWER_WRITES_PATCH already did (docs/architecture.md,
+ * "Local steps").
  */
 export const LOCAL_TO_GATE_PATCH = 'local-steps-to-the-gate';
 

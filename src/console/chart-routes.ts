@@ -49,10 +49,10 @@ export function registerChartRoutes(app: FastifyInstance, deps: ConsoleDeps, met
     const watchUrl = `/charts/${encodeURIComponent(id)}/events?seen=${chartFingerprint(view.record)}`;
     const temporalUi = deps.temporalUi ? workflowUiLink(deps.temporalUi.url, deps.temporalUi.namespace, id) : undefined;
     // Deciding is the same as on a promotion's page (src/console/decisions.ts): the workflow checks the passkey against the chart target's pinned roster.
-    const form = deps.access.rp ? decisionPart(`/charts/${encodeURIComponent(id)}`, view.record.status.state === 'AWAITING_APPROVAL', !deps.access.login) : undefined;
+    const decision = deps.access.rp ? decisionPart(`/charts/${encodeURIComponent(id)}`, view.record.status.state === 'AWAITING_APPROVAL', !deps.access.login) : undefined;
     const page =
       'pack' in view
-        ? chartEvidencePage({ pack: view.pack, digest: view.digest, status: view.record.status, ...(temporalUi ? { temporalUi } : {}), ...(form ? { decisionForm: form } : {}) }, watchUrl)
+        ? chartEvidencePage({ pack: view.pack, digest: view.digest, status: view.record.status, ...(temporalUi ? { temporalUi } : {}), ...(decision ? { decision } : {}) }, watchUrl)
         : chartPendingPage(view.record.status, view.why, watchUrl);
     return reply.type('text/html; charset=utf-8').send(page);
   });

@@ -107,8 +107,8 @@ export function createConsole(deps: ConsoleDeps): FastifyInstance {
     const view = await evidenceView(deps, metrics, id);
     const watchUrl = `/promotions/${encodeURIComponent(id)}/events?seen=${promotionFingerprint(view.status, 'pack' in view ? view.digest : undefined)}`;
     const temporalUi = deps.temporalUi ? workflowUiLink(deps.temporalUi.url, deps.temporalUi.namespace, id) : undefined;
-    const form = deps.access.rp ? decisionPart(`/promotions/${encodeURIComponent(id)}`, view.status.state === 'AWAITING_APPROVAL', !deps.access.login) : undefined;
-    const html = 'pack' in view ? evidencePage({ ...view, ...(temporalUi ? { temporalUi } : {}), ...(form ? { decisionForm: form } : {}) }, watchUrl) : pendingPage(view.status, view.why, watchUrl);
+    const decision = deps.access.rp ? decisionPart(`/promotions/${encodeURIComponent(id)}`, view.status.state === 'AWAITING_APPROVAL', !deps.access.login) : undefined;
+    const html = 'pack' in view ? evidencePage({ ...view, ...(temporalUi ? { temporalUi } : {}), ...(decision ? { decision } : {}) }, watchUrl) : pendingPage(view.status, view.why, watchUrl);
     return reply.type('text/html; charset=utf-8').send(html);
   });
   app.get<{ Params: { id: string } }>('/promotions/:id/evidence.json', async (req, reply) => {

@@ -13,7 +13,7 @@ export interface ChartEvidenceView {
   status: ChartReleaseStatus;
   temporalUi?: string;
   /** With passkeys configured: the approve/reject form while the gate is open, the line showing the approver's own answer once it has closed (src/console/pages/decision-form.ts). */
-  decisionForm?: string;
+  decision?: string;
 }
 
 export function chartEvidencePage(view: ChartEvidenceView, watch: string): string {
@@ -31,7 +31,7 @@ export function chartEvidencePage(view: ChartEvidenceView, watch: string): strin
 </dl>
 </section>
 !${approvalSection(status)}
-!${view.decisionForm ?? ''}
+!${view.decision ?? ''}
 <section id="checks"><h2>Checks</h2>
 <table><thead><tr><th></th><th>check</th><th>result</th></tr></thead><tbody>
 !${pack.checks.map((c) => html`<tr class="${c.ok ? 'ok' : 'failed'}"><td>${c.ok ? '✓' : '✗'}</td><td>${c.name}</td><td>${c.message}</td></tr>`)}

@@ -5,7 +5,7 @@
  */
 import { html } from 'ghtml';
 
-export function decisionForm(base: string, askApprover: boolean): string {
+function decisionForm(base: string, askApprover: boolean): string {
   return html`<section id="decide"><h2>Your decision</h2>
 <form id="decision" data-base="${base}">
 !${askApprover ? html`<label>Approver <input id="decision-approver" required maxlength="128"></label>` : ''}
@@ -23,7 +23,7 @@ export function decisionForm(base: string, askApprover: boolean): string {
  * Where the gate has closed (no form), the line that shows the answer to the approver's own decision
  * once the page has reloaded under it: static/passkey.js fills it from what it kept, or leaves it hidden.
  */
-export function decisionAnswer(): string {
+function decisionAnswer(): string {
   return html`<p id="result" role="status" hidden></p>
 <script src="/static/passkey.js" defer></script>`;
 }

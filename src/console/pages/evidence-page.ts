@@ -15,7 +15,7 @@ export interface EvidenceView {
   /** The run's page in the Temporal Web UI, when the console knows the UI's address (never from the workflow). */
   temporalUi?: string;
   /** With passkeys configured: the approve/reject form while the gate is open, the line showing the approver's own answer once it has closed (src/console/pages/decision-form.ts). */
-  decisionForm?: string;
+  decision?: string;
 }
 
 const FACT_LABELS: Record<(typeof FACT_NAMES)[number], string> = {
@@ -41,7 +41,7 @@ export function evidencePage(view: EvidenceView, watch: string): string {
 </dl>
 </section>
 !${approvalSection(status)}
-!${view.decisionForm ?? ''}
+!${view.decision ?? ''}
 <section id="checks"><h2>Platform verify</h2>
 <table><thead><tr><th></th><th>check</th><th>result</th></tr></thead><tbody>
 !${pack.checks.map((c) => html`<tr class="${c.ok ? 'ok' : 'failed'}"><td>${c.ok ? '✓' : '✗'}</td><td>${c.name}</td><td>${c.message}</td></tr>`)}
