@@ -32,7 +32,7 @@ import type { PromotionStatus } from '../workflows/promotion-messages';
 import { promoteByHand } from './by-hand';
 import { FLOOR_TASK_QUEUE, floorApprove } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
-import { historySpanMs, medianSteps, stepTimes, type StepTimes } from './step-timeline';
+import { medianPhases, phaseTimes, type PhaseTimes } from './step-timeline';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, benchTargetsFromEnv, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
 
 /** Only when the waitForGate update cannot answer (src/client/promotion-status.ts waitForGate). */
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   const meter = new CpuMeter(bench.pids);
   const rows: Array<{ concurrency: number; ours: Measured; floor: Measured; workerRssMiB: number; workerPeakRssMiB: number }> = [];
   let byHand: Measured | undefined;
-  let steps: ReturnType<typeof medianSteps> = [];
+  let phases: { ours: ReturnType<typeof medianPhases>; floor: ReturnType<typeof medianPhases> } | undefined;
   /** Level 1: each step's mean successful attempt as the worker timed it (local steps have no times in history). */
   let attemptMeans: Array<{ step: string; meanMs: number; attempts: number }> = [];
   let seq = 0;
@@ -203,14 +203,17 @@ async function main(): Promise<void> {
       console.error(JSON.stringify(rows.at(-1)));
     }
     // Read while the stack is up: the histories live on its dev server.
-    const timelines: StepTimes[] = [];
-    for (const id of serialIds) timelines.push(await stepTimes(client, id));
-    steps = medianSteps(timelines);
     if (serialIds.length > 0 && serialFloorIds.length > 0) {
+      const timelines = async (ids: string[]) => {
+        const out: PhaseTimes[] = [];
+        for (const id of ids) out.push(await phaseTimes(client, id));
+        return out;
+      };
+      const [ourRuns, floorRuns] = [await timelines(serialIds), await timelines(serialFloorIds)];
+      phases = { ours: medianPhases(ourRuns), floor: medianPhases(floorRuns) };
       const p50 = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
-      const floorSpans: number[] = [];
-      for (const id of serialFloorIds) floorSpans.push(await historySpanMs(client, id));
-      const ourSpans = timelines.map((t) => t.total);
+      const ourSpans = ourRuns.map((t) => Math.round(t.total));
+      const floorSpans = floorRuns.map((t) => Math.round(t.total));
       spans = { ours: p50(ourSpans), floor: p50(floorSpans), oursFastest: Math.min(...ourSpans), floorFastest: Math.min(...floorSpans) };
     }
     const cosign = locateTool('cosign');
@@ -259,12 +262,13 @@ async function main(): Promise<void> {
       `level 1, first event to last in the run's history (the server's view, without the client's calls): p50 ours ${spans.ours} ms, floor ${spans.floor} ms (ratio ${ratio(spans.ours, spans.floor)}); fastest ours ${spans.oursFastest} ms, floor ${spans.floorFastest} ms (ratio ${ratio(spans.oursFastest, spans.floorFastest)})`,
     );
   }
-  if (steps.length > 0) {
+  if (phases) {
+    const { ours, floor } = phases;
     console.log();
     console.log(
       markdownTable(
-        [`step at level 1 (scheduled -> completed, ${serialIds.length} runs)`, 'p50', 'min', 'max'],
-        steps.map((s) => [s.step, `${s.p50Ms} ms`, `${s.minMs} ms`, `${s.maxMs} ms`]),
+        [`where a run's time goes at level 1 (from its history; p50 of ${serialIds.length} runs)`, 'ours', 'floor', 'ours min - max', 'floor min - max'],
+        ours.map((o, i) => [o.phase, `${o.p50Ms} ms`, `${floor[i].p50Ms} ms`, `${o.minMs} - ${o.maxMs} ms`, `${floor[i].minMs} - ${floor[i].maxMs} ms`]),
       ),
     );
   }
@@ -306,7 +310,7 @@ async function main(): Promise<void> {
   await fs.mkdir(path.join(__dirname, 'results'), { recursive: true });
   await fs.writeFile(
     path.join(__dirname, 'results', 'promotions.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, registry, signatureFormat, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, steps, historySpanP50Ms: spans, attemptMeans }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, registry, signatureFormat, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, phases, historySpanP50Ms: spans, attemptMeans }, null, 2)}\n`,
   );
 }
 
