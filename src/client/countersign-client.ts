@@ -21,6 +21,7 @@ import {
   startPromotion,
   waitForGate,
   waitForPromotion,
+  waitForPromotionEnd,
   type PromoteRequest,
   type PromoteResult,
   type PromotionSummary,
@@ -98,6 +99,15 @@ export class CountersignClient {
   /** Polls until a final state (or `until`), reporting each status to `onUpdate`. */
   follow(promotionId: string, options: FollowOptions = {}): Promise<PromotionStatus> {
     return waitForPromotion(this.temporal, promotionId, options);
+  }
+
+  /**
+   * The promotion's final status, without polling: the server answers when the run ends (a
+   * promotion waiting at the gate costs the worker nothing meanwhile). `onUpdate` gets the final
+   * status.
+   */
+  waitForEnd(promotionId: string, options: Pick<FollowOptions, 'onUpdate'> = {}): Promise<PromotionStatus> {
+    return waitForPromotionEnd(this.temporal, promotionId, options);
   }
 
   /** Resolves once the promotion is at the approval gate, past it or ended: answered by the workflow when the gate opens, not by polling. */

@@ -1,4 +1,4 @@
-/** A promotion's status, and waiting on it: until a state (polling), or until the gate opens (the waitForGate update). */
+/** A promotion's status, and waiting on it: until a state (polling), until the gate opens (the waitForGate update), or until it ends (its result). */
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { CountersignError } from '../errors';
 import { pollTolerantly, type PollOptions } from './tolerant-poll';
@@ -56,4 +56,26 @@ export async function waitForGate(client: Client, id: string, options: PollOptio
   } catch {
     return waitForPromotion(client, id, { ...options, until: (s) => !BEFORE_GATE_STATES.includes(s.state) });
   }
+}
+
+/**
+ * Waits for the promotion's final status without polling: the run's result, which the server
+ * sends when the run closes (across continue-as-new). A promotion waits at the gate for hours or
+ * days, and nothing a status poll shows changes before the gate ends; each poll would have a worker
+ * answer a query (replaying the run when it is no longer cached) every few hundred ms all that
+ * time. Falls back to the tolerant poll when the result is not a promotion's final status (an id
+ * of something else, a run terminated by an operator, the connection lost meanwhile): that poll
+ * says which.
+ */
+export async function waitForPromotionEnd(client: Client, id: string, options: PollOptions<PromotionStatus> = {}): Promise<PromotionStatus> {
+  try {
+    const final = (await client.workflow.getHandle(id).result()) as PromotionStatus | undefined;
+    if (final && typeof final === 'object' && TERMINAL_STATES.includes(final.state)) {
+      options.onUpdate?.(final);
+      return final;
+    }
+  } catch {
+    // Said by the poll below, which names what the run is (or that there is none).
+  }
+  return waitForPromotion(client, id, options);
 }

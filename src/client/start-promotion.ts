@@ -105,7 +105,7 @@ export async function startPromotion(client: Client, request: PromoteRequest, op
       { key: DIGEST_KEY, value: digest },
     ]),
   };
-  let runId: string;
+  let runId: string | undefined;
   let gate: PromotionStatus | undefined;
   if (options?.untilGate) {
     ({ runId, gate } = await startAtGate(client, startOptions, options));
@@ -116,7 +116,7 @@ export async function startPromotion(client: Client, request: PromoteRequest, op
   // caller's (this call joined it): decided from the run itself, not from a look taken before
   // starting, which ten simultaneous triggers all take before any of them starts.
   // The gate's answer names the run's request nonce (a worker before it did not: read it then).
-  const runsNonce = gate?.requestNonce ?? (await runRequestNonce(client, workflowId, runId));
+  const runsNonce = gate?.requestNonce ?? (await runRequestNonce(client, workflowId, runId || (await client.workflow.getHandle(workflowId).describe()).runId));
   const attached = runsNonce !== nonce;
   return { promotionId: workflowId, digest, ...(artifact.kind === 'image' ? { reference: artifact.reference } : {}), attached, ...(gate ? { gate } : {}) };
 }
@@ -132,7 +132,7 @@ async function startAtGate(
   client: Client,
   startOptions: WorkflowStartOptions & { workflowIdConflictPolicy: WorkflowIdConflictPolicy },
   options: Pick<PollOptions<PromotionStatus>, 'pollMs'>,
-): Promise<{ runId: string; gate: PromotionStatus }> {
+): Promise<{ runId: string | undefined; gate: PromotionStatus }> {
   const startWorkflowOperation = new WithStartWorkflowOperation(PROMOTION_WORKFLOW_TYPE, startOptions);
   let gate: PromotionStatus | undefined;
   let updateError: unknown;
@@ -144,21 +144,19 @@ async function startAtGate(
   // The start's own answer is settled by the time the call returns or throws, unless the SDK threw
   // before sending anything: then there is no start to wait for, only the call's error.
   const startAnswer = startWorkflowOperation.workflowHandle().then(
-    (handle) => ({ runId: (handle as { firstExecutionRunId?: string }).firstExecutionRunId }),
+    () => ({}),
     (startError: unknown) => ({ startError }),
   );
   const start = updateError === undefined ? await startAnswer : ((await Promise.race([startAnswer, setImmediatePromise(undefined)])) ?? { startError: updateError });
+  // The run's id is not asked for here: the gate's answer names it (and the request nonce the
+  // caller needs it for), and the SDK's handle from update-with-start does not expose it.
   let runId: string | undefined;
   if ('startError' in start) {
     if (!isUnsupportedMultiOperation(start.startError)) throw start.startError;
     runId = (await client.workflow.start(PROMOTION_WORKFLOW_TYPE, startOptions)).firstExecutionRunId;
-  } else {
-    // The SDK's handle carries the run the start answered with (started or joined); its type does not say so.
-    runId = start.runId;
   }
-  runId ??= (await client.workflow.getHandle(startOptions.workflowId).describe()).runId;
   gate ??= await waitForGate(client, startOptions.workflowId, options);
-  return { runId, gate };
+  return { runId: runId ?? gate.approval.subject.runId, gate };
 }
 
 /** gRPC status codes a server answers update-with-start with when it lacks the feature or has it turned off. */

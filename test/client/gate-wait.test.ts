@@ -25,6 +25,7 @@ import { signStartRequest, signStatement } from '../../src/requests/sign';
 import { START_REQUEST_TYPE, parseStartRequest } from '../../src/requests/start-request';
 import { TASK_QUEUE } from '../../src/temporal-names';
 import { PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, promotionId, waitForGateUpdate, type PromotionStatus } from '../../workflows/promotion-messages';
+import { countingClient } from '../support/counting-client';
 import { INITIATOR, buildFacts, copyDir, useTestEnv, type TestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -92,8 +93,11 @@ describe('waitForGate', () => {
     assert.equal(after.state, 'PROMOTED');
   });
 
-  it("answers with the gate, from the run's first workflow task, and the caller signs over that view", async () => {
-    const started = await startPromotion(env.client, await request(env, 'until-gate'), { untilGate: true });
+  it("answers with the gate, from the run's first workflow task, in one call, and the caller signs over that view", async () => {
+    const caller = await countingClient(env.stack.temporal.address);
+    const started = await startPromotion(caller.client, await request(env, 'until-gate'), { untilGate: true }).finally(() => caller.close());
+    // The update-with-start alone: the gate's answer names the run and its request nonce, so no describe and no history read.
+    assert.deepEqual(caller.calls, ['ExecuteMultiOperation']);
     assert.equal(started.attached, false);
     assert.equal(started.gate.state, 'AWAITING_APPROVAL', started.gate.error);
     const { runId } = await env.client.workflow.getHandle(started.promotionId).describe();

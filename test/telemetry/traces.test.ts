@@ -108,7 +108,8 @@ describe('traces over OTLP from the CLI through the workflow and its activities'
     const names = trace.map((s) => s.name);
     assert.ok(root(), `the CLI's span arrived: ${receiver.spans.map((s) => s.name).join(', ')}`);
     assert.equal(root()!.service, 'countersign-cli');
-    for (const name of ['StartWorkflow:promotion', 'RunWorkflow:promotion', ...steps.flatMap((s) => [`StartActivity:${s}`, `RunActivity:${s}`])]) {
+    // The CLI starts the run with the gate's update riding on the start (update-with-start).
+    for (const name of ['UpdateWithStartWorkflow:waitForGate', 'RunWorkflow:promotion', ...steps.flatMap((s) => [`StartActivity:${s}`, `RunActivity:${s}`])]) {
       assert.ok(names.includes(name), `${name} is in the promotion's trace: ${names.join(', ')}`);
     }
     assert.ok(trace.some((s) => s.service === 'countersign-worker'), "the worker's spans are in it");

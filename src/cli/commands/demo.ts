@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import YAML from 'yaml';
-import { signAndDecide, startPromotion, waitForPromotion } from '../../client/promotions';
+import { signAndDecide, startPromotion, waitForPromotionEnd } from '../../client/promotions';
 import { loadConfig } from '../../config';
 import { FileSigner, writeKeyPair } from '../../keys/file-signer';
 import { startEmbeddedStack } from '../../stack/embedded';
@@ -69,16 +69,18 @@ export const demoCommand: Command = {
         },
         initiator: DEMO_INITIATOR,
         signer: await FileSigner.load(path.join(keysDir, `${DEMO_INITIATOR}.key`), DEMO_PASSWORD),
-      });
+      }, { untilGate: true });
       say(`promotion ${started.promotionId}${started.attached ? ' (attached to the running one)' : ''}, start request signed by ${DEMO_INITIATOR}\n  image digest ${started.digest}`);
       const progress = progressPrinter(io, json);
-      const gate = await waitForPromotion(client, started.promotionId, { onUpdate: progress, until: (s) => s.state === 'AWAITING_APPROVAL' });
+      // The start's answer comes at the gate (or the run's end), and the end when it comes: no polling.
+      const gate = started.gate;
+      progress(gate);
       if (gate.state === 'AWAITING_APPROVAL') {
         say(`approving as ${DEMO_APPROVER}`);
         const signer = await FileSigner.load(path.join(keysDir, `${DEMO_APPROVER}.key`), DEMO_PASSWORD);
         await signAndDecide(client, started.promotionId, { approver: DEMO_APPROVER, decision: 'approve', reason: 'demo: provenance and signatures checked', signer, view: gate.approval });
       }
-      const final = await waitForPromotion(client, started.promotionId, { onUpdate: progress });
+      const final = await waitForPromotionEnd(client, started.promotionId, { onUpdate: progress });
       const imageRef = `${final.repository}@${final.digest}`;
       const platformPub = path.join(keysDir, 'platform.pub');
       const checks = [

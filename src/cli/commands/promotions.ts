@@ -86,7 +86,9 @@ export const promoteCommand: Command = {
     const signer = await personalSigner(args, io, initiator, 'the start request');
     const cs = await connectCountersign(args, io.env);
     try {
-      const started = await cs.start({
+      // The answer comes when the run reaches the gate, passes it or ends (the waitForGate update
+      // rides on the start): a refusal, a failed step or the gate's view, without polling.
+      const started = await cs.startUntilGate({
         target: v.target as string,
         source: v.dir !== undefined ? { directory: v.dir as string } : { image: v.image as string },
         ...(v.dir !== undefined
@@ -108,20 +110,22 @@ export const promoteCommand: Command = {
         reopen,
       });
       const what = started.reference ?? `${v.dir} (${started.digest})`;
+      const authorised = started.gate;
       if (!v.wait) {
-        // The worker's answer to the signed request comes in a moment; a refusal is this command's answer.
-        const authorised = await cs.follow(started.promotionId, { until: (s) => s.state !== 'AUTHORIZING', pollMs: 100 });
         if (authorised.state === 'REFUSED') {
-          if (v.json) printJson(io, { ...started, state: authorised.state, error: authorised.error });
+          if (v.json) printJson(io, { ...withoutGate(started), state: authorised.state, error: authorised.error });
           else write(io.stderr, `the worker refused the start request for ${started.promotionId}: ${authorised.error}`);
           return EXIT.refused;
         }
-        if (v.json) printJson(io, { ...started, state: authorised.state });
+        if (v.json) printJson(io, { ...withoutGate(started), state: authorised.state });
         else write(io.stdout, `${started.attached ? 'attached to running promotion' : 'started promotion'} ${started.promotionId}\n  artifact: ${what}\n  started by: ${authorised.initiator ?? initiator}\n  state: ${authorised.state}`);
         return authorised.state === 'FAILED' ? EXIT.failed : EXIT.ok;
       }
       if (!v.json) write(io.stderr, `${started.attached ? 'attached to' : 'started'} ${started.promotionId} for ${what}`);
-      const final = await cs.follow(started.promotionId, { onUpdate: progressPrinter(io, Boolean(v.json)) });
+      const progress = progressPrinter(io, Boolean(v.json));
+      progress(authorised);
+      // Nothing a poll would show changes while the gate waits: the run's end is sent when it comes.
+      const final = await cs.waitForEnd(started.promotionId, { onUpdate: progress });
       if (v.json) printJson(io, final);
       else write(io.stdout, renderStatus(final));
       return exitCodeFor(final);
@@ -182,6 +186,12 @@ export function readSignedFile(file: string, flag: string): SignedStatement {
   } catch {
     throw new CountersignError('BAD_INPUT', `${flag} ${file} is not a signed statement ({ "statement": ..., "signature": ... })`);
   }
+}
+
+/** What `promote --json` prints of a start: the gate's status is the command's own answer, given apart. */
+function withoutGate<T extends { gate?: unknown }>(started: T): Omit<T, 'gate'> {
+  const { gate: _gate, ...rest } = started;
+  return rest;
 }
 
 /** Prints each timeline step once as it starts and as it ends, across several waits. */
