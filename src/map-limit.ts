@@ -21,3 +21,15 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   return results;
 }
+
+/**
+ * `fn` for every item at once; waits until every call has settled, then rejects with the first
+ * error (in input order) or resolves with the results in order. For writes: none of them is still
+ * in flight once the caller has its answer, even when one failed.
+ */
+export async function settleAll<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const settled = await Promise.allSettled(items.map((item, i) => fn(item, i)));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
+}

@@ -322,7 +322,9 @@ const KEY_FOUND: FoundBundles<BundleEvidence> = { hasSignature: (f) => f.signatu
 /**
  * A key's cosign signature bundle (when `sign`) and attestation bundles for `digest`, each unless
  * already there by the same key, from one look before signing and one under the lock. They are
- * pushed in order, the signature first, each once the one before it was acknowledged.
+ * pushed in order, the signature first, each once the one before it was acknowledged: never side
+ * by side, as a registry may keep only one of two referrers of an image pushed at once (olareg
+ * 0.1.2 listed 29 of 40 pushed two at a time), and the readers would miss the other.
  */
 export async function signAndAttestBundles(
   store: Store,

@@ -95,9 +95,13 @@ export async function assemblePack(deps: EvidenceDeps, source: PackSource, relea
   const { host, path } = splitRepository(plan.repository);
   const store = deps.storeFor(host);
   const developerKey = plan.keys.developer.publicKeyPem;
-  const candidate = await readSignedImageEvidence(store, path, plan.digest, developerKey);
-  const releasedDigest = release ? release.digest : await tagDigest(store, path, plan.releaseTag);
-  const released = releasedDigest && releasedDigest !== plan.digest ? await readSignedImageEvidence(store, path, releasedDigest, developerKey) : undefined;
+  // The candidate's evidence and the release's are read side by side (reads only).
+  const readRelease = async () => {
+    const releasedDigest = release ? release.digest : await tagDigest(store, path, plan.releaseTag);
+    const released = releasedDigest && releasedDigest !== plan.digest ? await readSignedImageEvidence(store, path, releasedDigest, developerKey) : undefined;
+    return { releasedDigest, released };
+  };
+  const [candidate, { releasedDigest, released }] = await Promise.all([readSignedImageEvidence(store, path, plan.digest, developerKey), readRelease()]);
   const releaseNote = !releasedDigest
     ? `nothing is released yet: ${plan.repository}:${plan.releaseTag} does not exist`
     : releasedDigest === plan.digest

@@ -28,6 +28,7 @@ import { assertTrustAllowsSigning } from '../trust/check';
 import type { KeyTrust } from './plan';
 import { imageFiles } from '../oci/image-files';
 import { describeIndexAttestations, readIndexContents } from '../oci/index-attestations';
+import { settleAll } from '../map-limit';
 
 /** What each step needs from the outside world; the worker wires the real ones. */
 export interface StepDeps {
@@ -74,7 +75,8 @@ export async function buildAndPush(deps: StepDeps, directory: string, target: Im
     );
   }
   const { store, path } = open(deps, target.repository);
-  for (const blob of [...image.layers, image.config]) await store.putBlob(path, blob);
+  // The blobs side by side (none is still being written once this goes on or fails), then the manifest naming them.
+  await settleAll([...image.layers, image.config], (blob) => store.putBlob(path, blob));
   await store.putManifest(path, image.digest, image.manifest.data, image.manifest.descriptor.mediaType);
   // Attest reads the image back by digest (its SBOM lists the files the registry holds): from this
   // worker's memory when this worker pushed them, once the registry took both (content-addressed:
