@@ -10,6 +10,7 @@ import { Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFou
 import { TypedSearchAttributes } from '@temporalio/common';
 import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from './promotions';
 import { runRequestNonce } from './prior-runs';
+import { finalResult } from './final-result';
 import { pollTolerantly, type PollOptions } from './tolerant-poll';
 import { CountersignError } from '../errors';
 import type { Signer } from '../keys/signer';
@@ -23,6 +24,7 @@ import {
   chartReleaseId,
   chartStatusQuery,
   type ChartReleaseInput,
+  type ChartReleaseState,
   type ChartReleaseStatus,
 } from '../../workflows/chart-release-messages';
 import { packageChart } from '../helm/package';
@@ -123,4 +125,40 @@ export async function waitForChartRelease(
     },
     options,
   );
+}
+
+/** States before the approval gate: the authorisation and the packaging, seconds long. */
+const CHART_BEFORE_GATE_STATES: readonly ChartReleaseState[] = ['AUTHORIZING', 'PACKAGING'];
+
+/** Polls through the steps before the gate (seconds): resolves once the release is at the gate, past it or ended. */
+export function waitForChartReleaseGate(client: Client, id: string, options: PollOptions<ChartReleaseStatus> = {}): Promise<ChartReleaseStatus> {
+  return waitForChartRelease(client, id, { ...options, until: (s) => !CHART_BEFORE_GATE_STATES.includes(s.state) });
+}
+
+/**
+ * Waits for the release's final status without polling: the run's result, which the server sends
+ * when the run ends (its cleanup included). A release waits at the gate for hours; a status poll
+ * all that time would have a worker answer a query (replaying the run once it has left the
+ * cache) every few hundred ms. When the result cannot be read: an id that is not a chart
+ * release, or a run ended without a result (terminated by an operator), is said; a run still
+ * going (the connection was lost meanwhile) is waited for by the tolerant poll.
+ */
+export async function waitForChartReleaseEnd(client: Client, id: string, options: PollOptions<ChartReleaseStatus> = {}): Promise<ChartReleaseStatus> {
+  const final = await finalResult<ChartReleaseStatus>(client, id, CHART_TERMINAL_STATES);
+  if (final) {
+    options.onUpdate?.(final);
+    return final;
+  }
+  let description;
+  try {
+    description = await client.workflow.getHandle(id).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no chart release with id "${id}"`);
+    throw err;
+  }
+  if (description.type !== CHART_RELEASE_WORKFLOW_TYPE) throw new CountersignError('UNKNOWN_PROMOTION', `${id} is not a chart release`);
+  if (description.status.name !== 'RUNNING' && description.status.name !== 'COMPLETED') {
+    throw new CountersignError('INTERNAL', `chart release ${id} ended as ${description.status.name} without a result`);
+  }
+  return waitForChartRelease(client, id, options);
 }

@@ -1,6 +1,7 @@
 /** A promotion's status, and waiting on it: until a state (polling), until the gate opens (the waitForGate update), or until it ends (its result). */
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { CountersignError } from '../errors';
+import { finalResult } from './final-result';
 import { pollTolerantly, type PollOptions } from './tolerant-poll';
 import { BEFORE_GATE_STATES, PROMOTION_WORKFLOW_TYPE, TERMINAL_STATES, statusQuery, waitForGateUpdate, type PromotionStatus } from '../../workflows/promotion-messages';
 
@@ -68,14 +69,8 @@ export async function waitForGate(client: Client, id: string, options: PollOptio
  * says which.
  */
 export async function waitForPromotionEnd(client: Client, id: string, options: PollOptions<PromotionStatus> = {}): Promise<PromotionStatus> {
-  try {
-    const final = (await client.workflow.getHandle(id).result()) as PromotionStatus | undefined;
-    if (final && typeof final === 'object' && TERMINAL_STATES.includes(final.state)) {
-      options.onUpdate?.(final);
-      return final;
-    }
-  } catch {
-    // Said by the poll below, which names what the run is (or that there is none).
-  }
-  return waitForPromotion(client, id, options);
+  const final = await finalResult<PromotionStatus>(client, id, TERMINAL_STATES);
+  if (!final) return waitForPromotion(client, id, options);
+  options.onUpdate?.(final);
+  return final;
 }

@@ -14,12 +14,14 @@ import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { hasCode } from '../../src/errors';
 import { pullChart } from '../../src/helm/oci';
 import { generateSigningKey, publicKeyring, publishKeyring, readSigningKey } from '../../src/helm/pgp-key';
-import { getChartReleaseStatus, waitForChartRelease } from '../../src/client/chart-releases';
+import { getChartReleaseStatus, waitForChartRelease, waitForChartReleaseEnd, waitForChartReleaseGate } from '../../src/client/chart-releases';
+import { listPromotions } from '../../src/client/promotions';
 import { verifyChart } from '../../src/helm/verify';
 import { sha256Hex } from '../../src/oci/digest';
 import { loadConfig } from '../../src/config';
 import { COSIGN, cosignVerifyBlob, GPG, gpgVerify, HELMS, helmVerify } from '../support/chart-tools';
 import { runCli } from '../support/cli';
+import { countingClient } from '../support/counting-client';
 import { TEST_PASSWORD, useTestEnv } from '../support/env';
 import { DEMO_DIR, DEMO_FILE, demoChartTarget, filesUnder, PGP_PASSWORD_ENV, releaseChart, TEST_KEY_PASSPHRASE, VECTORS, writeChart } from '../helm/helpers';
 
@@ -122,15 +124,51 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     env.chartWith(demoChartTarget(env, { publish: { repositoryDir: path.join(env.dir, 'repo-rejected'), oci: `${env.stack.registry.address}/charts` } }), 'charts-rejected');
     const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: rejected\nversion: 0.0.1\n' }, env.dir);
     const started = await releaseChart(env, 'charts-rejected', { chartDir });
-    await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    await waitForChartReleaseGate(env.client, started.releaseId);
+    // The end is waited for as `helm release --wait` does, on a client whose calls are counted:
+    // while the gate waits, no status query and no describe, only the result's long poll.
+    const waiter = await countingClient(env.stack.temporal.address);
+    const ending = waitForChartReleaseEnd(waiter.client, started.releaseId).finally(() => waiter.close());
+    await new Promise((r) => setTimeout(r, 1000));
     await env.decideAs(started.releaseId, 'bob', 'reject', 'not this week');
-    const done = await waitForChartRelease(env.client, started.releaseId);
+    const done = await ending;
+    assert.deepEqual(waiter.calls.filter((c) => c === 'QueryWorkflow' || c === 'DescribeWorkflowExecution'), [], waiter.calls.join(' '));
     assert.equal(done.state, 'REJECTED');
     assert.match(done.error ?? '', /^REJECTED: .*bob.*not this week/);
     assert.deepEqual(steps(done), [['authorize', 'succeeded'], ['package', 'succeeded'], ['approval', 'rejected'], ['cleanup', 'succeeded']]);
     assert.equal(await env.store.getManifest('charts/rejected', '0.0.1'), undefined);
     assert.deepEqual(await filesUnder(path.join(env.dir, 'repo-rejected')), []);
     assert.deepEqual(await filesUnder(path.join(env.stagingDir, done.approval.subject.runId!)), []);
+  });
+
+  it('helm release --wait follows the steps to the gate, then waits for the run\'s end and exits 0 once released', async () => {
+    env.chartWith(demoChartTarget(env, { publish: { repositoryDir: path.join(env.dir, 'repo-wait'), oci: `${env.stack.registry.address}/charts` } }), 'charts-wait');
+    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: waited\nversion: 0.0.1\n' }, env.dir);
+    const cli = runCli(['helm', 'release', chartDir, '--target', 'charts-wait', '--as', 'ci', '--key', path.join(env.keysDir, 'ci.key'), '--wait'], cliEnv());
+    let releaseId: string | undefined;
+    for (const deadline = Date.now() + 60_000; !releaseId && Date.now() < deadline; ) {
+      releaseId = (await listPromotions(env.client, { kind: 'chart', state: 'AWAITING_APPROVAL', target: 'chart:charts-wait' }))[0]?.promotionId;
+      if (!releaseId) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(releaseId, 'the release reached the gate');
+    await env.decideAs(releaseId, 'alice', 'approve');
+    const done = await cli;
+    assert.equal(done.code, 0, done.stderr);
+    // Each state the CLI saw, once: it may have seen the gate or not (the approval can come between two looks).
+    const seen = done.stderr.trim().split('\n');
+    assert.deepEqual([seen[0], seen.at(-1)], [`${releaseId}: AUTHORIZING`, `${releaseId}: RELEASED`], done.stderr);
+    assert.match(done.stdout, /: RELEASED\n/);
+    assert.match(done.stdout, /cleanup\s+succeeded/);
+  });
+
+  it('a release an operator terminated at the gate: waiting for its end says it ended without a result', async () => {
+    env.chartWith(demoChartTarget(env, { publish: { repositoryDir: path.join(env.dir, 'repo-terminated'), oci: `${env.stack.registry.address}/charts` } }), 'charts-terminated');
+    const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: terminated\nversion: 0.0.1\n' }, env.dir);
+    const started = await releaseChart(env, 'charts-terminated', { chartDir });
+    assert.equal((await waitForChartReleaseGate(env.client, started.releaseId)).state, 'AWAITING_APPROVAL');
+    const ending = waitForChartReleaseEnd(env.client, started.releaseId);
+    await env.client.workflow.getHandle(started.releaseId).terminate('operator stopped it');
+    await assert.rejects(ending, (e) => hasCode(e, 'INTERNAL') && /ended as TERMINATED without a result/.test((e as Error).message));
   });
 
   it('a chart that is not the one the request names (changed since it was signed) is REJECTED at package, every failed check listed, no approval asked', async () => {

@@ -7,7 +7,8 @@ import { DEFAULT_PGP_PASSWORD_ENV } from '../../helm/config';
 import { packageChart } from '../../helm/package';
 import { ARMOR_PREFIX, generateSigningKey, loadSigningKey, publishKeyring, readSigningKey } from '../../helm/pgp-key';
 import { signChart } from '../../helm/provenance';
-import { startChartRelease, waitForChartRelease } from '../../client/chart-releases';
+import { startChartRelease, waitForChartRelease, waitForChartReleaseEnd, waitForChartReleaseGate } from '../../client/chart-releases';
+import type { ChartReleaseStatus } from '../../client/types';
 import { indexRepository } from '../../helm/repository';
 import { assertChartVerified, verifyChart } from '../../helm/verify';
 import { EXIT, printJson, write, type Command, type CommandIo } from '../command';
@@ -269,13 +270,14 @@ export const helmReleaseCommand: Command = {
         return authorised.state === 'FAILED' ? EXIT.failed : EXIT.ok;
       }
       let last = '';
-      const final = await waitForChartRelease(client, started.releaseId, {
-        pollMs: 500,
-        onUpdate: (s) => {
-          if (!v.json && s.state !== last) write(io.stderr, `${started.releaseId}: ${s.state}${s.state === 'AWAITING_APPROVAL' ? ` (${s.approval.summary})` : ''}`);
-          last = s.state;
-        },
-      });
+      const progress = (s: ChartReleaseStatus) => {
+        if (!v.json && s.state !== last) write(io.stderr, `${started.releaseId}: ${s.state}${s.state === 'AWAITING_APPROVAL' ? ` (${s.approval.summary})` : ''}`);
+        last = s.state;
+      };
+      // Followed through the steps before the gate (seconds), then, while the gate waits (hours),
+      // nothing is asked: the run's end is sent when it comes.
+      await waitForChartReleaseGate(client, started.releaseId, { pollMs: 500, onUpdate: progress });
+      const final = await waitForChartReleaseEnd(client, started.releaseId, { onUpdate: progress });
       if (v.json) printJson(io, final);
       else write(io.stdout, [`${final.releaseId}: ${final.state}`, ...final.timeline.map((t) => `  ${t.step.padEnd(9)} ${t.status}${t.detail ? `  ${t.detail}` : ''}${t.error ? `  ${t.error}` : ''}`)].join('\n'));
       return exitCodeFor(final);
