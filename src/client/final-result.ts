@@ -14,3 +14,22 @@ export async function finalResult<S extends { state: string }>(client: Client, i
     return undefined;
   }
 }
+
+/**
+ * Resolves once the run has closed, however it ended (its result's long poll answered or failed),
+ * or once `timeoutMs` has passed: for a wait of hours (co-signers, a gate) that asks no worker
+ * anything meanwhile. The caller then reads the status once, as it would have polled it.
+ */
+export async function untilRunCloses(client: Client, id: string, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+  const closed = client.workflow.getHandle(id).result().then(
+    () => undefined,
+    () => undefined,
+  );
+  try {
+    await Promise.race([closed, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -61,7 +61,8 @@ export async function rootStatus(client: Client, rootId: string): Promise<RootSt
   }
 }
 
-const ENDED = ['REFUSED', 'PUBLISHED', 'REJECTED', 'EXPIRED', 'FAILED'];
+/** The states a root workflow ends in. */
+export const ROOT_ENDED: readonly string[] = ['REFUSED', 'PUBLISHED', 'REJECTED', 'EXPIRED', 'FAILED'];
 
 /** Waits until `until` holds or the root workflow has ended. */
 export async function waitForRoot(client: Client, rootId: string, until: (s: RootStatus) => boolean, timeoutMs = 120_000): Promise<RootStatus> {
@@ -71,7 +72,7 @@ export async function waitForRoot(client: Client, rootId: string, until: (s: Roo
       if (Date.now() > deadline) throw err;
       return undefined;
     });
-    if (status && (ENDED.includes(status.state) || until(status))) return status;
+    if (status && (ROOT_ENDED.includes(status.state) || until(status))) return status;
     if (Date.now() > deadline) throw new CountersignError('STACK_ERROR', `${rootId} did not get there in ${Math.round(timeoutMs / 1000)} s (is a countersign worker running?)`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -5,12 +5,14 @@
  * answer, replaying the run when it is no longer cached) and no describe is sent meanwhile,
  * counted on the waiting client's own connection. A run that ends without a promotion's result
  * (terminated by an operator) and an unknown id are said by the status read it falls back to.
+ * untilRunCloses (`keys revoke --wait`, `keys root --wait`) waits for any run's close the same way.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { untilRunCloses } from '../../src/client/final-result';
 import { waitForGate, waitForPromotionEnd } from '../../src/client/promotions';
 import { CountersignError } from '../../src/errors';
 import { countingClient } from '../support/counting-client';
@@ -44,6 +46,25 @@ describe('waitForPromotionEnd', () => {
       assert.deepEqual(seen, ['PROMOTED'], 'onUpdate gets the final status');
       assert.deepEqual(waiter.calls.filter((c) => c === 'QueryWorkflow' || c === 'DescribeWorkflowExecution'), [], waiter.calls.join(' '));
       assert.ok(waiter.calls.includes('GetWorkflowExecutionHistory'), `the result is read by the history's long poll: ${waiter.calls.join(' ')}`);
+    } finally {
+      await waiter.close();
+    }
+  });
+
+  it('untilRunCloses: back after its timeout while the run waits, at once when it has closed; asks no worker anything', async () => {
+    const started = await env.promote({ source: { directory: await variant(env, 'until-closes') }, build: buildFacts() });
+    assert.equal((await waitForGate(env.client, started.promotionId)).state, 'AWAITING_APPROVAL');
+    const waiter = await countingClient(env.stack.temporal.address);
+    try {
+      let closedYet = false;
+      await untilRunCloses(waiter.client, started.promotionId, 1000).then(() => (closedYet = true));
+      assert.equal(closedYet, true, 'back after the timeout');
+      assert.equal((await env.client.workflow.getHandle(started.promotionId).describe()).status.name, 'RUNNING', 'the run still waits at the gate');
+      const closing = untilRunCloses(waiter.client, started.promotionId, 3_600_000);
+      await env.decideAs(started.promotionId, 'alice', 'approve');
+      await closing;
+      assert.equal((await env.client.workflow.getHandle(started.promotionId).describe()).status.name, 'COMPLETED');
+      assert.deepEqual(waiter.calls.filter((c) => c === 'QueryWorkflow' || c === 'DescribeWorkflowExecution'), [], waiter.calls.join(' '));
     } finally {
       await waiter.close();
     }

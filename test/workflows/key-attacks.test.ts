@@ -286,5 +286,22 @@ describe('attacks on key ceremonies and revocations', () => {
       const shown = await runCli(['keys', 'status', id], cliEnv('quorum'));
       assert.match(shown.stdout, /REVOKED .*requested by erin: test: laptop stolen\nsigned by: erin, alice \(2 of 2 needed\)/);
     });
+
+    it('keys revoke --wait waits for the co-signer (the run\'s end, not a poll) and answers REVOKED', async () => {
+      const config = trustTestConfig(env, { revocation: { required: 2 } }, 'quorum-wait');
+      const made = await runCeremony(env, config, 'quorum-wait');
+      assert.equal(made.ceremony.state, 'PUBLISHED', made.ceremony.error);
+      const key = made.ceremony.key!;
+      const waited = runCli(['keys', 'revoke', key.id, '--trust', 'quorum-wait', '--as', 'erin', '--key', keyFile('erin'), '--reason', 'test: waited for', '--wait', '--json'], cliEnv('quorum-wait'));
+      const id = revocationWorkflowId('quorum-wait', key.id);
+      const waiting = await waitForRevocation(env.client, id, (st) => st.state === 'AWAITING_SIGNATURES', 60_000);
+      assert.equal(waiting.state, 'AWAITING_SIGNATURES');
+      const byAlice = await runCli(['approve', id, '--as', 'alice', '--key', keyFile('alice')], cliEnv('quorum-wait'));
+      assert.equal(byAlice.code, 0, byAlice.stderr);
+      const done = await waited;
+      assert.equal(done.code, 0, done.stderr);
+      const status = JSON.parse(done.stdout) as RevocationStatus;
+      assert.deepEqual([status.state, status.signers], ['REVOKED', ['erin', 'alice']]);
+    });
   });
 });

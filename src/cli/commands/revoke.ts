@@ -5,6 +5,7 @@
 import { CountersignError } from '../../errors';
 import { PINNED_LISTING_LIMIT } from '../../client/pinned-runs';
 import { trustConfig } from '../../client/trust';
+import { untilRunCloses } from '../../client/final-result';
 import { pinnedTo, requestRevocation, signRevocationRequest, waitForRevocation, type Revocation } from '../../client/revocation';
 import type { RevocationStatus } from '../../client/types';
 import { connectClient, loadCliConfig } from '../context';
@@ -47,14 +48,23 @@ export const keysRevokeCommand: Command = {
     try {
       const id = await requestRevocation(client, request);
       const waitForCosigners = Boolean(args.values.wait);
-      // A day for co-signers is the gate's deadline; without --wait only the worker's first answer is awaited.
-      const status = await waitForRevocation(client, id, (s) => s.state === 'AWAITING_SIGNATURES' && !waitForCosigners, waitForCosigners ? 25 * 3_600_000 : undefined);
+      // The worker's first answer: refused, waiting for co-signers, or (none needed) revoked.
+      let status = await waitForRevocation(client, id, (s) => s.state === 'AWAITING_SIGNATURES');
+      if (waitForCosigners && status.state === 'AWAITING_SIGNATURES') {
+        // Co-signers may take the day: nothing is asked meanwhile, the run's end is sent when it comes.
+        const waited = Date.now();
+        await untilRunCloses(client, id, COSIGNER_WAIT_MS);
+        status = await waitForRevocation(client, id, () => false, Math.max(COSIGNER_WAIT_MS - (Date.now() - waited), 120_000));
+      }
       return await report(io, Boolean(args.values.json), status, status.key && status.state === 'REVOKED' ? await listing(client, status, limit) : undefined);
     } finally {
       await close();
     }
   },
 };
+
+/** How long `--wait` waits for co-signers: the gate's deadline is a day. */
+const COSIGNER_WAIT_MS = 25 * 3_600_000;
 
 /** What the key signed; the revocation stands when visibility cannot answer, only the list is missing. */
 async function listing(client: Parameters<typeof pinnedTo>[0], status: RevocationStatus, limit: number): Promise<Omit<Revocation, 'key'> & { listError?: string }> {

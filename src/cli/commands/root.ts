@@ -3,7 +3,8 @@
  * checking its draft against your copy of the configuration (docs/trust.md, The root).
  */
 import type { Client } from '@temporalio/client';
-import { checkDraft, nextRootVersion, rootStatus, signRoot, signRootRequest, startRoot, waitForRoot } from '../../client/root';
+import { untilRunCloses } from '../../client/final-result';
+import { ROOT_ENDED, checkDraft, nextRootVersion, rootStatus, signRoot, signRootRequest, startRoot, waitForRoot } from '../../client/root';
 import { trustConfig } from '../../client/trust';
 import { hasCode } from '../../errors';
 import { rootWorkflowId } from '../../requests/root-request';
@@ -51,7 +52,12 @@ export const keysRootCommand: Command = {
         if (group?.eligible.includes(who)) status = await signRoot(client, config, trust, rootId, version, who, signer);
         else if (!status.approval.votes.some((v) => v.approver === who)) write(io.stderr, `${who} is not among those who sign root ${version} (${group?.name}: ${[...(group?.eligible ?? [])].join(', ')}); nothing signed`);
       }
-      if (args.values.wait) status = await waitForRoot(client, rootId, () => false, 25 * 3_600_000);
+      if (args.values.wait && !ROOT_ENDED.includes(status.state)) {
+        // Signatures may take the day: nothing is asked meanwhile, the run's end is sent when it comes.
+        const waited = Date.now();
+        await untilRunCloses(client, rootId, SIGNATURE_WAIT_MS);
+        status = await waitForRoot(client, rootId, () => false, Math.max(SIGNATURE_WAIT_MS - (Date.now() - waited), 120_000));
+      }
       if (args.values.json) printJson(io, status);
       else write(io.stdout, renderRoot(status, trust.name));
       return EXIT_BY_STATE[status.state] ?? EXIT.ok;
@@ -60,6 +66,9 @@ export const keysRootCommand: Command = {
     }
   },
 };
+
+/** How long `--wait` waits for the root's signatures: the gate's deadline is a day. */
+const SIGNATURE_WAIT_MS = 25 * 3_600_000;
 
 /** The root workflow of this version when it is waiting for signatures (or still deciding); undefined when a new one should start. */
 async function runningRoot(client: Client, rootId: string): Promise<RootStatus | undefined> {
