@@ -44,6 +44,8 @@ export interface FollowOptions {
   /** Stop early when this holds (default: a final state). */
   until?: (status: PromotionStatus) => boolean;
   pollMs?: number;
+  /** How long a worker may leave the run unanswered (status queries, or its workflow task) before the wait gives up with STACK_ERROR (default 120 s). */
+  unansweredLimitMs?: number;
 }
 
 export interface Decision {
@@ -88,7 +90,7 @@ export class CountersignClient {
    * (update-with-start), so the answer comes once the run is at the gate, past it or ended, without
    * a workflow task of its own. `gate.approval` is the view to sign over.
    */
-  startUntilGate(request: PromoteRequest, options: Pick<FollowOptions, 'pollMs'> = {}): Promise<PromoteResult & { gate: PromotionStatus }> {
+  startUntilGate(request: PromoteRequest, options: Pick<FollowOptions, 'pollMs' | 'unansweredLimitMs'> = {}): Promise<PromoteResult & { gate: PromotionStatus }> {
     return startPromotion(this.temporal, request, { untilGate: true, ...options });
   }
 
@@ -111,7 +113,7 @@ export class CountersignClient {
   }
 
   /** Resolves once the promotion is at the approval gate, past it or ended: answered by the workflow when the gate opens, not by polling. */
-  waitForGate(promotionId: string, options: Pick<FollowOptions, 'onUpdate' | 'pollMs'> = {}): Promise<PromotionStatus> {
+  waitForGate(promotionId: string, options: Pick<FollowOptions, 'onUpdate' | 'pollMs' | 'unansweredLimitMs'> = {}): Promise<PromotionStatus> {
     return waitForGate(this.temporal, promotionId, options);
   }
 

@@ -14,6 +14,7 @@ import { signStartRequest } from '../requests/sign';
 import type { SignedStatement } from '../requests/statement';
 import { START_REQUEST_TYPE, parseStartRequest, type ClaimedBuild, type StartRequest } from '../requests/start-request';
 import { runRequestNonce } from './prior-runs';
+import { answeredByWorker } from './worker-watchdog';
 import { waitForGate } from './promotion-status';
 import type { PollOptions } from './tolerant-poll';
 import { PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, TASK_QUEUE, promotionId, waitForGateUpdate, type PromotionInput, type PromotionStatus } from '../../workflows/promotion-messages';
@@ -64,8 +65,8 @@ export async function startPromotion(client: Client, request: PromoteRequest): P
  * comes once the run is at the gate, past it or ended, in the run's first workflow task rather than
  * in a task of its own after it; `gate` is the status the update returned.
  */
-export async function startPromotion(client: Client, request: PromoteRequest, options: { untilGate: true } & Pick<PollOptions<PromotionStatus>, 'pollMs'>): Promise<PromoteResult & { gate: PromotionStatus }>;
-export async function startPromotion(client: Client, request: PromoteRequest, options?: { untilGate?: boolean } & Pick<PollOptions<PromotionStatus>, 'pollMs'>): Promise<PromoteResult & { gate?: PromotionStatus }> {
+export async function startPromotion(client: Client, request: PromoteRequest, options: { untilGate: true } & Pick<PollOptions<PromotionStatus>, 'pollMs' | 'unansweredLimitMs'>): Promise<PromoteResult & { gate: PromotionStatus }>;
+export async function startPromotion(client: Client, request: PromoteRequest, options?: { untilGate?: boolean } & Pick<PollOptions<PromotionStatus>, 'pollMs' | 'unansweredLimitMs'>): Promise<PromoteResult & { gate?: PromotionStatus }> {
   let digest: string;
   let artifact: StartRequest['artifact'];
   if ('directory' in request.source) {
@@ -131,14 +132,16 @@ export async function startPromotion(client: Client, request: PromoteRequest, op
 async function startAtGate(
   client: Client,
   startOptions: WorkflowStartOptions & { workflowIdConflictPolicy: WorkflowIdConflictPolicy },
-  options: Pick<PollOptions<PromotionStatus>, 'pollMs'>,
+  options: Pick<PollOptions<PromotionStatus>, 'pollMs' | 'unansweredLimitMs'>,
 ): Promise<{ runId: string | undefined; gate: PromotionStatus }> {
   const startWorkflowOperation = new WithStartWorkflowOperation(PROMOTION_WORKFLOW_TYPE, startOptions);
   let gate: PromotionStatus | undefined;
   let updateError: unknown;
   try {
-    gate = await client.workflow.executeUpdateWithStart(waitForGateUpdate, { startWorkflowOperation });
+    gate = await answeredByWorker(client, startOptions.workflowId, () => client.workflow.executeUpdateWithStart(waitForGateUpdate, { startWorkflowOperation }), options.unansweredLimitMs);
   } catch (err) {
+    // No worker took the run's task: the start stands, the wait is given up (STACK_ERROR).
+    if (err instanceof CountersignError) throw err;
     updateError = err;
   }
   // The start's own answer is settled by the time the call returns or throws, unless the SDK threw
