@@ -144,7 +144,7 @@ export function waitForChartReleaseGate(client: Client, id: string, options: Pol
  * going (the connection was lost meanwhile) is waited for by the tolerant poll.
  */
 export async function waitForChartReleaseEnd(client: Client, id: string, options: PollOptions<ChartReleaseStatus> = {}): Promise<ChartReleaseStatus> {
-  const final = await finalResult<ChartReleaseStatus>(client, id, CHART_TERMINAL_STATES);
+  const final = await finalResult<ChartReleaseStatus>(client, id, CHART_TERMINAL_STATES, options.unansweredLimitMs);
   if (final) {
     options.onUpdate?.(final);
     return final;

@@ -1,19 +1,26 @@
 /** A run's final status read as its result: the history's long poll, which the server answers when the run closes. */
 import type { Client } from '@temporalio/client';
+import { CountersignError } from '../errors';
+import { answeredByWorker } from './worker-watchdog';
 
 /**
  * The run's result when it is a final status (`isFinal`), followed across continue-as-new; undefined
  * when it cannot be read so (an unknown id, a run ended without a result, a lost connection, a
  * result of another shape): the caller's status read then says which.
  */
-export async function finalResult<S extends { state: string }>(client: Client, id: string, finalStates: readonly string[]): Promise<S | undefined> {
+export async function finalResult<S extends { state: string }>(client: Client, id: string, finalStates: readonly string[], unansweredLimitMs?: number): Promise<S | undefined> {
   try {
-    const result = (await client.workflow.getHandle(id).result()) as S | undefined;
+    // A run waits at a gate for hours with nothing pending; a task no worker takes is said (STACK_ERROR).
+    const result = (await answeredByWorker(client, id, () => client.workflow.getHandle(id).result(), unansweredLimitMs, LONG_WAIT_WATCH_EVERY_MS)) as S | undefined;
     return result && typeof result === 'object' && finalStates.includes(result.state) ? result : undefined;
-  } catch {
+  } catch (err) {
+    if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
     return undefined;
   }
 }
+
+/** How often a wait for a run's end reads its description, to notice a task no worker takes: the server's, no worker's, work. */
+const LONG_WAIT_WATCH_EVERY_MS = 30_000;
 
 /**
  * Resolves once the run has closed, however it ended (its result's long poll answered or failed),

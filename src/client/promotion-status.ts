@@ -72,7 +72,7 @@ export async function waitForGate(client: Client, id: string, options: PollOptio
  * says which.
  */
 export async function waitForPromotionEnd(client: Client, id: string, options: PollOptions<PromotionStatus> = {}): Promise<PromotionStatus> {
-  const final = await finalResult<PromotionStatus>(client, id, TERMINAL_STATES);
+  const final = await finalResult<PromotionStatus>(client, id, TERMINAL_STATES, options.unansweredLimitMs);
   if (!final) return waitForPromotion(client, id, options);
   options.onUpdate?.(final);
   return final;

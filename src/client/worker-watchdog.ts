@@ -5,19 +5,22 @@
  * worker for longer than the limit (read from the server's description, which no worker answers;
  * first read only after a few seconds, so a prompt answer costs nothing), the call is cancelled
  * and STACK_ERROR says so. A task a worker is running (a long build, a slow registry) is waited
- * for however long it takes.
+ * for however long it takes. Not seen this way: an update's own task (a vote sent while no worker
+ * runs, or waitForGate on a run already parked while no worker runs), which Temporal keeps
+ * speculative and never shows as pending: such a call waits until a worker comes. A new run's
+ * first task, and a timer's or a signal's, are ordinary and are seen.
  */
 import type { Client } from '@temporalio/client';
 import { CountersignError } from '../errors';
 import { DEFAULT_UNANSWERED_LIMIT_MS } from './tolerant-poll';
 
-/** How often the description is read while the answer is awaited. */
-const WATCH_EVERY_MS = 5_000;
+/** How often the description is read while an answer expected soon (the gate) is awaited. */
+export const WATCH_EVERY_MS = 5_000;
 
 /** temporal.api.enums.v1.PendingWorkflowTaskState: scheduled, no worker has it yet. */
 const TASK_SCHEDULED = 1;
 
-export async function answeredByWorker<T>(client: Client, workflowId: string, call: () => Promise<T>, limitMs = DEFAULT_UNANSWERED_LIMIT_MS): Promise<T> {
+export async function answeredByWorker<T>(client: Client, workflowId: string, call: () => Promise<T>, limitMs = DEFAULT_UNANSWERED_LIMIT_MS, watchEveryMs = WATCH_EVERY_MS): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let settled = false;
@@ -39,9 +42,9 @@ export async function answeredByWorker<T>(client: Client, workflowId: string, ca
       } catch {
         // The description could not be read now (a restarting server): read it again next time.
       }
-      if (!settled) timer = setTimeout(() => void watch(), Math.min(WATCH_EVERY_MS, limitMs));
+      if (!settled) timer = setTimeout(() => void watch(), Math.min(watchEveryMs, limitMs));
     };
-    timer = setTimeout(() => void watch(), Math.min(WATCH_EVERY_MS, limitMs));
+    timer = setTimeout(() => void watch(), Math.min(watchEveryMs, limitMs));
   });
   const answer = client.withAbortSignal(controller.signal, call);
   try {
