@@ -90,17 +90,23 @@ export async function startChartRelease(client: Client, request: ChartReleaseReq
   return { releaseId, attached, name: pkg.metadata.name, version: pkg.metadata.version, fileName: pkg.fileName, sha256: pkg.sha256 };
 }
 
-/** Current status of a release, running or finished. */
-export async function getChartReleaseStatus(client: Client, id: string): Promise<ChartReleaseStatus> {
-  const handle = client.workflow.getHandle(id);
+/** The run's description, when `id` is a chart release; UNKNOWN_PROMOTION when there is none, or it is something else. */
+async function describeChartRelease(client: Client, id: string) {
   let description;
   try {
-    description = await handle.describe();
+    description = await client.workflow.getHandle(id).describe();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no chart release with id "${id}"`);
     throw err;
   }
   if (description.type !== CHART_RELEASE_WORKFLOW_TYPE) throw new CountersignError('UNKNOWN_PROMOTION', `${id} is not a chart release`);
+  return description;
+}
+
+/** Current status of a release, running or finished. */
+export async function getChartReleaseStatus(client: Client, id: string): Promise<ChartReleaseStatus> {
+  const handle = client.workflow.getHandle(id);
+  const description = await describeChartRelease(client, id);
   if (description.status.name === 'COMPLETED') return (await handle.result()) as ChartReleaseStatus;
   try {
     return await handle.query(chartStatusQuery);
@@ -149,14 +155,7 @@ export async function waitForChartReleaseEnd(client: Client, id: string, options
     options.onUpdate?.(final);
     return final;
   }
-  let description;
-  try {
-    description = await client.workflow.getHandle(id).describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no chart release with id "${id}"`);
-    throw err;
-  }
-  if (description.type !== CHART_RELEASE_WORKFLOW_TYPE) throw new CountersignError('UNKNOWN_PROMOTION', `${id} is not a chart release`);
+  const description = await describeChartRelease(client, id);
   if (description.status.name !== 'RUNNING' && description.status.name !== 'COMPLETED') {
     throw new CountersignError('INTERNAL', `chart release ${id} ended as ${description.status.name} without a result`);
   }

@@ -108,7 +108,7 @@ export class CountersignClient {
    * promotion waiting at the gate costs the worker nothing meanwhile). `onUpdate` gets the final
    * status.
    */
-  waitForEnd(promotionId: string, options: Pick<FollowOptions, 'onUpdate'> = {}): Promise<PromotionStatus> {
+  waitForEnd(promotionId: string, options: Pick<FollowOptions, 'onUpdate' | 'unansweredLimitMs'> = {}): Promise<PromotionStatus> {
     return waitForPromotionEnd(this.temporal, promotionId, options);
   }
 

@@ -22,12 +22,17 @@ export async function finalResult<S extends { state: string }>(client: Client, i
 /** How often a wait for a run's end reads its description, to notice a task no worker takes: the server's, no worker's, work. */
 const LONG_WAIT_WATCH_EVERY_MS = 30_000;
 
+/** The least a caller's status read after untilRunCloses is given, even once `timeoutMs` has run out. */
+const STATUS_READ_MS = 120_000;
+
 /**
  * Resolves once the run has closed, however it ended (its result's long poll answered or failed),
  * or once `timeoutMs` has passed: for a wait of hours (co-signers, a gate) that asks no worker
- * anything meanwhile. The caller then reads the status once, as it would have polled it.
+ * anything meanwhile. The caller then reads the status once, as it would have polled it, within
+ * the time this resolves with: what is left of `timeoutMs`, and at least 120 s.
  */
-export async function untilRunCloses(client: Client, id: string, timeoutMs: number): Promise<void> {
+export async function untilRunCloses(client: Client, id: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
   const closed = client.workflow.getHandle(id).result().then(
@@ -39,4 +44,5 @@ export async function untilRunCloses(client: Client, id: string, timeoutMs: numb
   } finally {
     clearTimeout(timer);
   }
+  return Math.max(timeoutMs - (Date.now() - started), STATUS_READ_MS);
 }

@@ -15,7 +15,7 @@ import { CountersignError } from '../errors';
 import { DEFAULT_UNANSWERED_LIMIT_MS } from './tolerant-poll';
 
 /** How often the description is read while an answer expected soon (the gate) is awaited. */
-export const WATCH_EVERY_MS = 5_000;
+const WATCH_EVERY_MS = 5_000;
 
 /** temporal.api.enums.v1.PendingWorkflowTaskState: scheduled, no worker has it yet. */
 const TASK_SCHEDULED = 1;

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { startPromotion, waitForGate, waitForPromotionEnd } from '../../src/client/promotions';
 import { CountersignError } from '../../src/errors';
+import { buildImageFromDirectory } from '../../src/oci/build';
+import { promotionId } from '../../workflows/promotion-messages';
 import { INITIATOR, buildFacts, copyDir, useTestEnv } from '../support/env';
 
 const HELLO = path.resolve(__dirname, '../../examples/hello');
@@ -27,9 +29,9 @@ describe('waiting for the gate, or the end, with no worker running', () => {
       startPromotion(env.client, request, { untilGate: true, unansweredLimitMs: 2_000 }),
       (e: unknown) => e instanceof CountersignError && e.code === 'STACK_ERROR' && /no worker took promote-prod-[0-9a-f]{16}'s workflow task in \d+ s .*the run is kept/.test(e.message),
     );
-    const running = { workflowId: '' };
-    for await (const run of env.client.workflow.list({ query: `WorkflowType = 'promotion' AND ExecutionStatus = 'Running'` })) running.workflowId = run.workflowId;
-    assert.match(running.workflowId, /^promote-prod-/, 'the start stands');
+    // The run's id from the target and the digest, as the start named it; not from visibility, which lags.
+    const running = { workflowId: promotionId('prod', (await buildImageFromDirectory(dir)).digest) };
+    assert.equal((await env.client.workflow.getHandle(running.workflowId).describe()).status.name, 'RUNNING', 'the start stands');
     // waitForGate gives up the same way while no worker runs.
     await assert.rejects(waitForGate(env.client, running.workflowId, { unansweredLimitMs: 2_000 }), (e: unknown) => e instanceof CountersignError && e.code === 'STACK_ERROR');
 

@@ -52,9 +52,7 @@ export const keysRevokeCommand: Command = {
       let status = await waitForRevocation(client, id, (s) => s.state === 'AWAITING_SIGNATURES');
       if (waitForCosigners && status.state === 'AWAITING_SIGNATURES') {
         // Co-signers may take the day: nothing is asked meanwhile, the run's end is sent when it comes.
-        const waited = Date.now();
-        await untilRunCloses(client, id, COSIGNER_WAIT_MS);
-        status = await waitForRevocation(client, id, () => false, Math.max(COSIGNER_WAIT_MS - (Date.now() - waited), 120_000));
+        status = await waitForRevocation(client, id, () => false, await untilRunCloses(client, id, COSIGNER_WAIT_MS));
       }
       return await report(io, Boolean(args.values.json), status, status.key && status.state === 'REVOKED' ? await listing(client, status, limit) : undefined);
     } finally {

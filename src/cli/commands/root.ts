@@ -54,9 +54,7 @@ export const keysRootCommand: Command = {
       }
       if (args.values.wait && !ROOT_ENDED.includes(status.state)) {
         // Signatures may take the day: nothing is asked meanwhile, the run's end is sent when it comes.
-        const waited = Date.now();
-        await untilRunCloses(client, rootId, SIGNATURE_WAIT_MS);
-        status = await waitForRoot(client, rootId, () => false, Math.max(SIGNATURE_WAIT_MS - (Date.now() - waited), 120_000));
+        status = await waitForRoot(client, rootId, () => false, await untilRunCloses(client, rootId, SIGNATURE_WAIT_MS));
       }
       if (args.values.json) printJson(io, status);
       else write(io.stdout, renderRoot(status, trust.name));
