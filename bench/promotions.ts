@@ -22,15 +22,21 @@
  * in turn: the way many teams' promotions meet at one registry. olareg's referrer index is one list
  * per repository, scanned and rewritten for each referrer, so with every promotion in one
  * repository its CPU per promotion grows with the run (docs/benchmarks.md, "Workflow stack traces off").
+ *
+ * The floor's client sends its approval with the start, and the floor holds it until its gate
+ * opens; ours cannot vote before the gate has answered (the vote signs over the run's evidence).
+ * BENCH_FLOOR_VOTE=at-gate makes the floor wait for its gate's answer too, then vote: the same two
+ * calls as ours, for reading how much of the gap is that round trip.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { WithStartWorkflowOperation, WorkflowIdConflictPolicy } from '@temporalio/client';
 import { signAndDecide } from '../src/client/promotions';
 import { locateTool } from '../src/stack/tools';
 import type { PromotionStatus } from '../workflows/promotion-messages';
 import { promoteByHand } from './by-hand';
-import { FLOOR_TASK_QUEUE, floorApprove } from './floor/workflows';
+import { FLOOR_TASK_QUEUE, floorApprove, floorWaitForGate } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
 import { medianPhases, phaseTimes, type PhaseTimes } from './step-timeline';
 import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, benchTargetsFromEnv, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
@@ -119,11 +125,16 @@ async function main(): Promise<void> {
   const byHandCount = Number(process.env.BENCH_BY_HAND ?? 10);
   const batches = Number(process.env.BENCH_BATCHES ?? 3);
   if (!Number.isInteger(batches) || batches < 1) throw new Error(`BENCH_BATCHES: a whole number of batches per level, at least 1, not "${process.env.BENCH_BATCHES}"`);
+  const floorVote = process.env.BENCH_FLOOR_VOTE ?? 'ahead';
+  if (floorVote !== 'ahead' && floorVote !== 'at-gate') throw new Error(`BENCH_FLOOR_VOTE: ahead (the floor's approval sent with its start and held until the gate opens) or at-gate (sent once the gate has answered, as ours), not "${floorVote}"`);
+  const floorVotesAtGate = floorVote === 'at-gate';
   const registry = benchRegistryFromEnv();
   const signatureFormat = benchSignatureFormat(registry);
   const targets = benchTargetsFromEnv('bench', 'bench/app');
   const bench = await startBenchStack('bench', Object.fromEntries(targets.map((t) => [t.name, { repositoryPath: t.repositoryPath, signatureFormat }])), { countRequests: true, floor: true, registry });
-  console.log(`registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${targets.length > 1 ? `; ${targets.length} repositories` : ''}`);
+  console.log(
+    `registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${targets.length > 1 ? `; ${targets.length} repositories` : ''}${floorVotesAtGate ? "; the floor's vote sent once its gate has answered (BENCH_FLOOR_VOTE=at-gate)" : ''}`,
+  );
   console.log();
   const { client, dir } = bench;
   const meter = new CpuMeter(bench.pids);
@@ -172,7 +183,16 @@ async function main(): Promise<void> {
     Promise.all(
       Array.from({ length: concurrency }, async () => {
         const t0 = Date.now();
-        const handle = await client.workflow.start('floorPromotion', { taskQueue: FLOOR_TASK_QUEUE, workflowId: `floor-${seq++}-${process.pid}` });
+        const start = { taskQueue: FLOOR_TASK_QUEUE, workflowId: `floor-${seq++}-${process.pid}` };
+        let handle;
+        if (floorVotesAtGate) {
+          // As ours: the gate's answer rides on the start, the vote follows it.
+          const startWorkflowOperation = new WithStartWorkflowOperation('floorPromotion', { ...start, workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL });
+          await client.workflow.executeUpdateWithStart(floorWaitForGate, { startWorkflowOperation });
+          handle = await startWorkflowOperation.workflowHandle();
+        } else {
+          handle = await client.workflow.start('floorPromotion', start);
+        }
         await handle.executeUpdate(floorApprove);
         const final = await handle.result();
         if (final !== 'PROMOTED') throw new Error(`${handle.workflowId} ended ${final}`);

@@ -1,9 +1,10 @@
 /**
  * The chart release workflow's public contract: input, states and the `status` query. Approval
  * goes through the shared approval gate (workflows/approval-gate.ts): its `decide` update takes
- * signed statements, its `approval` query shows progress. No I/O here; safe inside the bundle.
+ * signed statements, its `approval` query shows progress; `waitForGate` answers once the gate is
+ * open. No I/O here; safe inside the bundle.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { ReleaseCheck } from '../src/helm/release';
 import { chartReleaseWorkflowId } from '../src/helm/id';
 import type { SignedStatement } from '../src/requests/statement';
@@ -72,6 +73,16 @@ export interface ChartReleaseStatus {
 }
 
 export const chartStatusQuery = defineQuery<ChartReleaseStatus>('status');
+
+/** The states before the approval gate: the authorisation and the packaging, seconds long. */
+export const CHART_BEFORE_GATE_STATES: readonly ChartReleaseState[] = ['AUTHORIZING', 'PACKAGING'];
+
+/**
+ * Returns the status once the release is at the gate, past it or ended, so a client learns the
+ * worker's answer to its request (and that the gate is open) without polling. Reads and changes
+ * nothing. The same name as the promotion's update: one client helper waits for either.
+ */
+export const chartWaitForGateUpdate = defineUpdate<ChartReleaseStatus>('waitForGate');
 
 /** Workflow id: derived from the chart target and the chart's name, version and content. */
 export const chartReleaseId = chartReleaseWorkflowId;

@@ -9,6 +9,11 @@ import type { FloorActivities } from './activities';
 export const FLOOR_TASK_QUEUE = 'countersign-bench-floor';
 /** Returns once the gate is open and the approval is taken, so the client needs no polling. */
 export const floorApprove = defineUpdate<void>('approve');
+/**
+ * Returns once the gate is open, as countersign's waitForGate does: for BENCH_FLOOR_VOTE=at-gate,
+ * a floor whose client votes after the gate opens, as an approver must (docs/benchmarks.md).
+ */
+export const floorWaitForGate = defineUpdate<void>('waitForGate');
 
 const { step } = proxyActivities<FloorActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } });
 
@@ -19,6 +24,7 @@ export async function floorPromotion(): Promise<string> {
     await condition(() => gateOpen);
     approved = true;
   });
+  setHandler(floorWaitForGate, () => condition(() => gateOpen));
   for (const name of ['authorize', 'build', 'attest', 'developer-sign', 'verify']) await step(name);
   gateOpen = true;
   if (!(await condition(() => approved, '1 hour'))) return 'EXPIRED';

@@ -11,6 +11,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from './promotions';
 import { runRequestNonce } from './prior-runs';
 import { finalResult } from './final-result';
+import { answeredByWorker } from './worker-watchdog';
 import { pollTolerantly, type PollOptions } from './tolerant-poll';
 import { CountersignError } from '../errors';
 import type { Signer } from '../keys/signer';
@@ -19,12 +20,13 @@ import { signStartRequest } from '../requests/sign';
 import type { SignedStatement } from '../requests/statement';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import {
+  CHART_BEFORE_GATE_STATES,
   CHART_RELEASE_WORKFLOW_TYPE,
   CHART_TERMINAL_STATES,
+  chartWaitForGateUpdate,
   chartReleaseId,
   chartStatusQuery,
   type ChartReleaseInput,
-  type ChartReleaseState,
   type ChartReleaseStatus,
 } from '../../workflows/chart-release-messages';
 import { packageChart } from '../helm/package';
@@ -133,12 +135,22 @@ export async function waitForChartRelease(
   );
 }
 
-/** States before the approval gate: the authorisation and the packaging, seconds long. */
-const CHART_BEFORE_GATE_STATES: readonly ChartReleaseState[] = ['AUTHORIZING', 'PACKAGING'];
-
-/** Polls through the steps before the gate (seconds): resolves once the release is at the gate, past it or ended. */
-export function waitForChartReleaseGate(client: Client, id: string, options: PollOptions<ChartReleaseStatus> = {}): Promise<ChartReleaseStatus> {
-  return waitForChartRelease(client, id, { ...options, until: (s) => !CHART_BEFORE_GATE_STATES.includes(s.state) });
+/**
+ * Resolves once the release is at the gate, past it or ended: the waitForGate update, answered by
+ * the worker when the run leaves authorisation and packaging (seconds), so nothing polls. A worker
+ * without the update (one from before it) gets the status polled instead; no worker taking the
+ * run's task in time is STACK_ERROR, as for promotions.
+ */
+export async function waitForChartReleaseGate(client: Client, id: string, options: PollOptions<ChartReleaseStatus> = {}): Promise<ChartReleaseStatus> {
+  try {
+    const status = await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(chartWaitForGateUpdate), options.unansweredLimitMs);
+    options.onUpdate?.(status);
+    return status;
+  } catch (err) {
+    if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
+    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no chart release with id "${id}"`);
+    return waitForChartRelease(client, id, { ...options, until: (s) => !CHART_BEFORE_GATE_STATES.includes(s.state) });
+  }
 }
 
 /**

@@ -57,6 +57,8 @@ export interface Decision {
   evidence?: string;
   /** The gate's view you already hold (`waitForGate(...).approval`): signed over without asking the gate again; the run checks the vote either way. */
   view?: ApprovalView;
+  /** When the vote's workflow task waits for a worker this long, STACK_ERROR (default 120 s); Temporal may still apply the vote when one comes. */
+  unansweredLimitMs?: number;
 }
 
 export class CountersignClient {

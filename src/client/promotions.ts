@@ -4,6 +4,7 @@
  */
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { CountersignError } from '../errors';
+import { answeredByWorker } from './worker-watchdog';
 import { CHART_RELEASE_ID } from '../helm/id';
 import { CHART_RELEASE_WORKFLOW_TYPE } from '../../workflows/chart-release-messages';
 import { signDecision } from '../approval/sign';
@@ -109,6 +110,8 @@ export async function signAndDecide(
      * over a pack or run it no longer shows, and the vote is refused.
      */
     view?: ApprovalView;
+    /** How long the vote may wait for a worker before STACK_ERROR (default 120 s; see src/client/worker-watchdog.ts). */
+    unansweredLimitMs?: number;
   },
 ): Promise<ApprovalView> {
   const view = request.view ?? (await getApproval(client, id));
@@ -126,14 +129,21 @@ export async function signAndDecide(
     },
     request.signer,
   );
-  return decide(client, id, signed);
+  return decide(client, id, signed, request.unansweredLimitMs);
 }
 
-/** Sends a signed decision; the workflow's validator answers at once, with the reason when refused. */
-export async function decide(client: Client, id: string, decision: SignedDecision): Promise<ApprovalView> {
+/**
+ * Sends a signed decision; the workflow's validator answers at once, with the reason when refused.
+ * With no worker to take it, STACK_ERROR after `unansweredLimitMs`: the server holds the vote
+ * meanwhile and may still apply it when a worker comes.
+ */
+export async function decide(client: Client, id: string, decision: SignedDecision, unansweredLimitMs?: number): Promise<ApprovalView> {
   try {
-    return await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [decision] });
+    return await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [decision] }), unansweredLimitMs);
   } catch (err) {
+    if (err instanceof CountersignError && err.code === 'STACK_ERROR') {
+      throw new CountersignError('STACK_ERROR', `${err.message.replace(/^STACK_ERROR: /, '')}. Temporal holds the vote meanwhile and may still count it then: see countersign status ${id} before signing again`, { cause: err });
+    }
     if (err instanceof WorkflowNotFoundError) {
       const description = await describeOrUndefined(client, id);
       if (!description) throw unknownGatedRun(id);

@@ -5,10 +5,10 @@
  * worker for longer than the limit (read from the server's description, which no worker answers;
  * first read only after a few seconds, so a prompt answer costs nothing), the call is cancelled
  * and STACK_ERROR says so. A task a worker is running (a long build, a slow registry) is waited
- * for however long it takes. Not seen this way: an update's own task (a vote sent while no worker
- * runs, or waitForGate on a run already parked while no worker runs), which Temporal keeps
- * speculative and never shows as pending: such a call waits until a worker comes. A new run's
- * first task, and a timer's or a signal's, are ordinary and are seen.
+ * for however long it takes. Every kind of task is seen: a new run's first, a timer's, a
+ * signal's, and an update's (a vote, or waitForGate on a run already parked), which the
+ * description shows as scheduled too (test/client/no-worker.test.ts). A given-up update stays
+ * with the server meanwhile, in memory: a worker that comes later may still apply it.
  */
 import type { Client } from '@temporalio/client';
 import { CountersignError } from '../errors';

@@ -35,9 +35,14 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     env.chartWith(demoChartTarget(env), 'charts');
     const cli = await runCli(['helm', 'release', DEMO_DIR, '--target', 'charts', '--as', 'ci', '--key', path.join(env.keysDir, 'ci.key'), '--json'], cliEnv());
     assert.equal(cli.code, 0, cli.stderr);
-    const started = JSON.parse(cli.stdout) as { releaseId: string; sha256: string; fileName: string };
+    const started = JSON.parse(cli.stdout) as { releaseId: string; sha256: string; fileName: string; state: string };
     assert.match(started.releaseId, /^chart-charts\/demo-1\.2\.3-[0-9a-f]{16}$/);
-    const waiting = await waitForChartRelease(env.client, started.releaseId, { until: (s) => s.state === 'AWAITING_APPROVAL' });
+    // The CLI answers once the release is at the gate (the waitForGate update), not at the first state a poll saw.
+    assert.equal(started.state, 'AWAITING_APPROVAL');
+    // Asked again, as `helm release` asks: one update, no status query and no polling.
+    const asking = await countingClient(env.stack.temporal.address);
+    const waiting = await waitForChartReleaseGate(asking.client, started.releaseId).finally(() => asking.close());
+    assert.deepEqual(asking.calls, ['UpdateWorkflowExecution']);
     assert.equal(waiting.state, 'AWAITING_APPROVAL', waiting.error);
     assert.equal(waiting.initiator, 'ci');
     assert.deepEqual(waiting.checks.map((c) => [c.name, c.ok]), [['chart-yaml', true], ['name-version', true], ['sha256', true]]);
@@ -141,7 +146,7 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     assert.deepEqual(await filesUnder(path.join(env.stagingDir, done.approval.subject.runId!)), []);
   });
 
-  it('helm release --wait follows the steps to the gate, then waits for the run\'s end and exits 0 once released', async () => {
+  it('helm release --wait is answered at the gate, then waits for the run\'s end and exits 0 once released', async () => {
     env.chartWith(demoChartTarget(env, { publish: { repositoryDir: path.join(env.dir, 'repo-wait'), oci: `${env.stack.registry.address}/charts` } }), 'charts-wait');
     const chartDir = await writeChart({ 'Chart.yaml': 'apiVersion: v2\nname: waited\nversion: 0.0.1\n' }, env.dir);
     const cli = runCli(['helm', 'release', chartDir, '--target', 'charts-wait', '--as', 'ci', '--key', path.join(env.keysDir, 'ci.key'), '--wait'], cliEnv());
@@ -154,9 +159,11 @@ describe('chart release workflow on a real Temporal dev server and registry', ()
     await env.decideAs(releaseId, 'alice', 'approve');
     const done = await cli;
     assert.equal(done.code, 0, done.stderr);
-    // Each state the CLI saw, once: it may have seen the gate or not (the approval can come between two looks).
+    // Two answers, nothing polled between: the gate's (the waitForGate update), then the run's end.
     const seen = done.stderr.trim().split('\n');
-    assert.deepEqual([seen[0], seen.at(-1)], [`${releaseId}: AUTHORIZING`, `${releaseId}: RELEASED`], done.stderr);
+    assert.equal(seen.length, 2, done.stderr);
+    assert.match(seen[0]!, new RegExp(`^${releaseId}: AWAITING_APPROVAL \\(`));
+    assert.equal(seen[1], `${releaseId}: RELEASED`);
     assert.match(done.stdout, /: RELEASED\n/);
     assert.match(done.stdout, /cleanup\s+succeeded/);
   });

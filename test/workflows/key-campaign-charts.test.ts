@@ -24,6 +24,7 @@ import { getChartReleaseStatus } from '../../src/client/chart-releases';
 import { getCampaignStatus, requestCampaign, signCampaignRequest, waitForCampaign } from '../../src/client/campaign';
 import { trustConfig } from '../../src/client/trust';
 import { campaignWorkflowId } from '../../src/requests/campaign-request';
+import type { CampaignStatus } from '../../workflows/key-campaign-messages';
 import { readRepositoryIndex } from '../../src/helm/repository';
 import type { TrustKey } from '../../src/trust/index-file';
 import { noticeFor } from '../../src/trust/quarantine';
@@ -200,9 +201,9 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     assert.ok(tagged === undefined || noticeFor(tagged.data) !== undefined, 'the OCI tag is gone or names a quarantine notice');
     assert.notEqual((await pull('cc-quarantine', oldKeyring)).code, 0, 'helm pulls nothing verifiable from the quarantined tag');
 
-    // A second campaign over the same key finds the quarantined release no more and changes nothing.
-    const again = await signCampaignRequest(env.config, env.config.trust[trust], 'erin', compromised.id, 'test: a second look', { signer: erin });
-    await requestCampaign(env.client, again.request);
+    // A second campaign over the same key finds the quarantined release no more and changes nothing;
+    // started with `keys campaign --wait`, which answers with the report once the campaign has ended.
+    const waiting = runCli(['keys', 'campaign', compromised.id, '--trust', trust, '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--reason', 'test: a second look', '--wait', '--json'], cliEnv);
     const second2 = await until(() => getCampaignStatus(env.client, campaignId), (s) => s.reason === 'test: a second look' && s.state !== 'AUTHORIZING' && s.state !== 'FINDING');
     assert.equal(second2.state, 'AWAITING_APPROVAL', second2.error);
     assert.deepEqual(
@@ -211,8 +212,11 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
       'the repositories hold no .prov by the key any more',
     );
     await env.decideAs(campaignId, 'carol', 'approve');
-    const twice = await waitForCampaign(env.client, campaignId, () => false, 120_000);
+    const waited = await waiting;
+    assert.equal(waited.code, 0, waited.stderr);
+    const twice = JSON.parse(waited.stdout) as CampaignStatus;
     assert.equal(twice.state, 'DONE', twice.error);
+    assert.equal(twice.reason, 'test: a second look');
     assert.deepEqual(twice.results.map((r) => [r.id.split('@')[0], r.outcome, r.signatureAdded]), [
       ['chart:cc-quarantine', 'quarantined', undefined],
       ['chart:cc-resign', 'resigned', false],

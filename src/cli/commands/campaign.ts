@@ -5,6 +5,7 @@
  */
 import { CountersignError } from '../../errors';
 import { requestCampaign, signCampaignRequest, waitForCampaign } from '../../client/campaign';
+import { untilRunCloses } from '../../client/final-result';
 import { trustConfig } from '../../client/trust';
 import { connectClient, loadCliConfig } from '../context';
 import { EXIT, printJson, write, type Command } from '../command';
@@ -43,8 +44,12 @@ export const keysCampaignCommand: Command = {
     try {
       const id = await requestCampaign(client, request);
       const wait = Boolean(args.values.wait);
-      // Without --wait, the plan is the answer: once approvers are asked (or the worker refused, or nothing was found).
-      const status = await waitForCampaign(client, id, (s) => !wait && s.state === 'AWAITING_APPROVAL', wait ? 26 * 3_600_000 : undefined);
+      // The plan is the first answer: once approvers are asked (or the worker refused, or nothing was found).
+      let status = await waitForCampaign(client, id, (s) => s.state === 'AWAITING_APPROVAL');
+      if (wait && status.state === 'AWAITING_APPROVAL') {
+        // Approval and the items may take the day: nothing is asked meanwhile, the run's end is sent when it comes.
+        status = await waitForCampaign(client, id, () => false, await untilRunCloses(client, id, CAMPAIGN_WAIT_MS));
+      }
       if (args.values.json) printJson(io, status);
       if (status.state === 'REFUSED') {
         if (!args.values.json) write(io.stderr, `the worker refused the campaign over ${status.keyId || 'the key'} in trust store ${status.trust || '?'}: ${status.error}`);
@@ -57,3 +62,6 @@ export const keysCampaignCommand: Command = {
     }
   },
 };
+
+/** How long `--wait` waits for the campaign's end: the plan's approval deadline (a day at most), then the items at the store's rate. */
+const CAMPAIGN_WAIT_MS = 26 * 3_600_000;

@@ -7,7 +7,7 @@ import { DEFAULT_PGP_PASSWORD_ENV } from '../../helm/config';
 import { packageChart } from '../../helm/package';
 import { ARMOR_PREFIX, generateSigningKey, loadSigningKey, publishKeyring, readSigningKey } from '../../helm/pgp-key';
 import { signChart } from '../../helm/provenance';
-import { startChartRelease, waitForChartRelease, waitForChartReleaseEnd, waitForChartReleaseGate } from '../../client/chart-releases';
+import { startChartRelease, waitForChartReleaseEnd, waitForChartReleaseGate } from '../../client/chart-releases';
 import type { ChartReleaseStatus } from '../../client/types';
 import { indexRepository } from '../../helm/repository';
 import { assertChartVerified, verifyChart } from '../../helm/verify';
@@ -258,8 +258,9 @@ export const helmReleaseCommand: Command = {
         reopen,
       });
       if (!v.wait) {
-        // The worker's answer to the signed request comes in a moment; a refusal is this command's answer.
-        const authorised = await waitForChartRelease(client, started.releaseId, { until: (s) => s.state !== 'AUTHORIZING', pollMs: 100 });
+        // The worker's answer comes when the release reaches the gate (seconds: authorisation and
+        // packaging), or ends before it; a refusal is this command's answer.
+        const authorised = await waitForChartReleaseGate(client, started.releaseId);
         if (authorised.state === 'REFUSED') {
           if (v.json) printJson(io, { ...started, state: authorised.state, error: authorised.error });
           else write(io.stderr, `the worker refused the start request for ${started.releaseId}: ${authorised.error}`);
@@ -274,9 +275,9 @@ export const helmReleaseCommand: Command = {
         if (!v.json && s.state !== last) write(io.stderr, `${started.releaseId}: ${s.state}${s.state === 'AWAITING_APPROVAL' ? ` (${s.approval.summary})` : ''}`);
         last = s.state;
       };
-      // Followed through the steps before the gate (seconds), then, while the gate waits (hours),
-      // nothing is asked: the run's end is sent when it comes.
-      await waitForChartReleaseGate(client, started.releaseId, { pollMs: 500, onUpdate: progress });
+      // Answered at the gate (seconds), then, while the gate waits (hours), nothing is asked: the
+      // run's end is sent when it comes.
+      await waitForChartReleaseGate(client, started.releaseId, { onUpdate: progress });
       const final = await waitForChartReleaseEnd(client, started.releaseId, { onUpdate: progress });
       if (v.json) printJson(io, final);
       else write(io.stdout, [`${final.releaseId}: ${final.state}`, ...final.timeline.map((t) => `  ${t.step.padEnd(9)} ${t.status}${t.detail ? `  ${t.detail}` : ''}${t.error ? `  ${t.error}` : ''}`)].join('\n'));
