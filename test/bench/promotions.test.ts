@@ -5,6 +5,7 @@
  * machine is shared): the figures go in the docs.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,4 +106,20 @@ test('BENCH_REGISTRY=olareg BENCH_REPOSITORIES=10 npm run bench runs as printed:
   const level = row('1');
   assert.ok(level, out);
   assert.ok(Number(level.split('|')[3].split(' / ')[0]) > 0, level);
+});
+
+test("BENCH_FLOOR_VOTE=at-gate BENCH_REGISTRY=olareg npm run bench runs as printed: the floor's client waits for its gate's answer, then votes, as ours", { timeout: 15 * 60_000 }, () => {
+  const { out, row } = runAsPrinted('BENCH_FLOOR_VOTE=at-gate BENCH_REGISTRY=olareg npm run bench', { BENCH_SERIAL: '2', BENCH_BY_HAND: '0' });
+  assert.match(out, /^registry: olareg \(with the Referrers API\); signature format: bundle; the floor's vote sent once its gate has answered \(BENCH_FLOOR_VOTE=at-gate\)$/m);
+  const level = row('1');
+  assert.ok(level, out);
+  // The floor's runs ended PROMOTED (the bench throws otherwise) through the update-with-start and the vote after it.
+  const [oursRate, floorRate] = level.split('|')[3].split(' / ').map(Number);
+  assert.ok(oursRate > 0 && floorRate > 0, level);
+});
+
+test('BENCH_FLOOR_VOTE other than ahead or at-gate is refused before anything starts, naming both', () => {
+  const run = spawnSync('npm', ['run', 'bench'], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, BENCH_FLOOR_VOTE: 'later' } });
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /BENCH_FLOOR_VOTE: ahead \(.*\) or at-gate \(.*\), not "later"/);
 });
