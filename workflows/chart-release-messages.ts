@@ -80,7 +80,7 @@ export const CHART_BEFORE_GATE_STATES: readonly ChartReleaseState[] = ['AUTHORIZ
 /**
  * Returns the status once the release is at the gate, past it or ended, so a client learns the
  * worker's answer to its request (and that the gate is open) without polling. Reads and changes
- * nothing. The same name as the promotion's update: one client helper waits for either.
+ * nothing. Named as the promotion's update is.
  */
 export const chartWaitForGateUpdate = defineUpdate<ChartReleaseStatus>('waitForGate');
 
