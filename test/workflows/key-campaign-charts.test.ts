@@ -204,7 +204,10 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     // A second campaign over the same key finds the quarantined release no more and changes nothing;
     // started with `keys campaign --wait`, which answers with the report once the campaign has ended.
     const waiting = runCli(['keys', 'campaign', compromised.id, '--trust', trust, '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), '--reason', 'test: a second look', '--wait', '--json'], cliEnv);
-    const second2 = await until(() => getCampaignStatus(env.client, campaignId), (s) => s.reason === 'test: a second look' && s.state !== 'AUTHORIZING' && s.state !== 'FINDING');
+    const second2 = await Promise.race([
+      until(() => getCampaignStatus(env.client, campaignId), (s) => s.reason === 'test: a second look' && s.state !== 'AUTHORIZING' && s.state !== 'FINDING', 90_000),
+      waiting.then((r) => Promise.reject(new Error(`keys campaign --wait ended before its plan was approved (exit ${r.code}): ${r.stderr}`))),
+    ]);
     assert.equal(second2.state, 'AWAITING_APPROVAL', second2.error);
     assert.deepEqual(
       second2.items.map((i) => [i.target, i.found]),
