@@ -2,7 +2,7 @@
  * The compromise campaign's public contract: input, states and query, shared by the workflow, the
  * CLI and tests. No I/O here; safe inside the workflow bundle.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { SignedStatement } from '../src/requests/statement';
 import type { CampaignFindings, CampaignItem, CampaignPlan, ItemOutcome, ItemResult } from '../src/trust/campaign-plan';
 import type { Sealed } from '../src/seal/seal';
@@ -69,5 +69,14 @@ export interface CampaignCarry {
 }
 
 export const campaignQuery = defineQuery<CampaignStatus>('campaign');
+
+/** The states before the plan: the worker checks the request, then finds the items (minutes, for a large fleet). */
+export const CAMPAIGN_BEFORE_PLAN_STATES: readonly CampaignState[] = ['AUTHORIZING', 'FINDING'];
+
+/**
+ * Returns the status once the worker has answered the request: the plan approvers will see (or a
+ * refusal, or nothing found), so `keys campaign` learns it without polling. Reads and changes nothing.
+ */
+export const campaignPlanUpdate = defineUpdate<CampaignStatus>('waitForPlan');
 
 export const ZERO_COUNTS: CampaignCounts = { resigned: 0, quarantined: 0, reported: 0, unchanged: 0, failed: 0 };

@@ -6,13 +6,13 @@
  * gate; then, at most perMinute items a window, re-signs (platform verify again, then the active
  * key) or quarantines each item once, and records the outcome in the key's index entry.
  */
-import { continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { CampaignActivities } from '../activities/campaign';
 import { readCampaignClaim } from '../src/requests/campaign-request';
 import type { CampaignFindings, CampaignPlan } from '../src/trust/campaign-plan';
 import type { Sealed } from '../src/seal/seal';
 import { governanceGate, passGate } from './governance-gate';
-import { campaignQuery, ZERO_COUNTS, type CampaignCarry, type CampaignInput, type CampaignStatus } from './key-campaign-messages';
+import { CAMPAIGN_BEFORE_PLAN_STATES, campaignPlanUpdate, campaignQuery, ZERO_COUNTS, type CampaignCarry, type CampaignInput, type CampaignStatus } from './key-campaign-messages';
 import { failureMessage } from './timeline';
 
 // The worker's answer to the request; a refusal is final, visibility catching up is retried.
@@ -51,7 +51,12 @@ export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus>
   const gate = governanceGate(campaignId, runId, 'key campaign');
   let status: CampaignStatus = { campaignId, ...claim, state: 'AUTHORIZING', items: [], results: [], counts: { ...ZERO_COUNTS }, approval: gate.view() };
   const carried = input?.carried;
-  setHandler(campaignQuery, () => ({ ...status, approval: carried ? status.approval : gate.view() }));
+  const view = () => ({ ...status, approval: carried ? status.approval : gate.view() });
+  setHandler(campaignQuery, view);
+  setHandler(campaignPlanUpdate, async () => {
+    await condition(() => !CAMPAIGN_BEFORE_PLAN_STATES.includes(status.state));
+    return view();
+  });
 
   let plan: Sealed<CampaignPlan>;
   let findings: Sealed<CampaignFindings>;

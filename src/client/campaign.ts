@@ -3,12 +3,14 @@
  * revoked key, the worker decides and runs it (workflows/key-campaign.ts), approvers approve its
  * plan with `countersign approve`, and its progress and report are read from the workflow.
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { CountersignError } from '../errors';
+import { answeredByWorker } from './worker-watchdog';
 import type { Config } from '../config';
 import type { Signer } from '../keys/signer';
 import { CAMPAIGN_REQUEST_TYPE, campaignWorkflowId, parseCampaignRequest } from '../requests/campaign-request';
 import type { SignedStatement } from '../requests/statement';
-import { KEY_CAMPAIGN_WORKFLOW_TYPE, type CampaignStatus } from '../../workflows/key-campaign-messages';
+import { CAMPAIGN_BEFORE_PLAN_STATES, KEY_CAMPAIGN_WORKFLOW_TYPE, campaignPlanUpdate, type CampaignStatus } from '../../workflows/key-campaign-messages';
 import type { TrustConfig } from '../trust/config';
 import { signKeyRequest } from './key-request';
 import { keyStatusOf, startKeyWorkflow, waitForKeyStatus } from './key-workflow';
@@ -48,4 +50,20 @@ export function getCampaignStatus(client: Client, id: string): Promise<CampaignS
 /** Waits until the campaign's state satisfies `until` or it has ended. */
 export function waitForCampaign(client: Client, id: string, until: (s: CampaignStatus) => boolean, timeoutMs?: number): Promise<CampaignStatus> {
   return waitForKeyStatus(client, id, 'campaign', CAMPAIGN_ENDED, until, timeoutMs);
+}
+
+/**
+ * The campaign once the worker has answered its request: the plan approvers are asked to approve
+ * (or REFUSED, or ended with nothing found). The workflow's waitForPlan update answers when the
+ * finding ends, so nothing polls however long it takes; a worker from before the update gets the
+ * status polled instead, and no worker taking the run's task in time is STACK_ERROR.
+ */
+export async function waitForCampaignPlan(client: Client, id: string): Promise<CampaignStatus> {
+  try {
+    return await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(campaignPlanUpdate));
+  } catch (err) {
+    if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
+    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no campaign "${id}"`);
+    return waitForCampaign(client, id, (s) => !CAMPAIGN_BEFORE_PLAN_STATES.includes(s.state));
+  }
 }

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { getChartReleaseStatus } from '../../src/client/chart-releases';
-import { getCampaignStatus, requestCampaign, signCampaignRequest, waitForCampaign } from '../../src/client/campaign';
+import { getCampaignStatus, requestCampaign, signCampaignRequest, waitForCampaign, waitForCampaignPlan } from '../../src/client/campaign';
 import { trustConfig } from '../../src/client/trust';
 import { campaignWorkflowId } from '../../src/requests/campaign-request';
 import type { CampaignStatus } from '../../workflows/key-campaign-messages';
@@ -31,6 +31,7 @@ import { noticeFor } from '../../src/trust/quarantine';
 import { verifyImageSignatures } from '../../src/cosign/image-signatures';
 import { COSIGN, HELMS, helmVerify, run } from '../support/chart-tools';
 import { runCli } from '../support/cli';
+import { countingClient } from '../support/counting-client';
 import { copyDir, PLATFORM_PASSWORD_ENV, TEST_PASSWORD, useTestEnv } from '../support/env';
 import { chartArtifact } from '../../src/helm/oci';
 import { packageChart } from '../../src/helm/package';
@@ -114,7 +115,10 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     const { request } = await signCampaignRequest(env.config, env.config.trust[trust], 'erin', compromised.id, 'test: chart key leaked', { signer: erin });
     const campaignId = await requestCampaign(env.client, request);
     assert.equal(campaignId, campaignWorkflowId(trust, compromised.id));
-    const planned = await waitForCampaign(env.client, campaignId, (s) => s.state !== 'AUTHORIZING' && s.state !== 'FINDING');
+    // The plan is the workflow's answer to the waitForPlan update, as `keys campaign` waits for it: no status query.
+    const asking = await countingClient(env.stack.temporal.address);
+    const planned = await waitForCampaignPlan(asking.client, campaignId).finally(() => asking.close());
+    assert.ok(asking.calls.includes('UpdateWorkflowExecution') && !asking.calls.includes('QueryWorkflow'), asking.calls.join(' '));
     assert.equal(planned.state, 'AWAITING_APPROVAL', planned.error);
     assert.equal(planned.signingKey?.id, next.id);
     assert.deepEqual(

@@ -4,7 +4,7 @@
  * approved the plan (docs/trust.md, Compromise campaign).
  */
 import { CountersignError } from '../../errors';
-import { requestCampaign, signCampaignRequest, waitForCampaign } from '../../client/campaign';
+import { CAMPAIGN_ENDED, requestCampaign, signCampaignRequest, waitForCampaign, waitForCampaignPlan } from '../../client/campaign';
 import { untilRunCloses } from '../../client/final-result';
 import { trustConfig } from '../../client/trust';
 import { connectClient, loadCliConfig } from '../context';
@@ -45,8 +45,8 @@ export const keysCampaignCommand: Command = {
       const id = await requestCampaign(client, request);
       const wait = Boolean(args.values.wait);
       // The plan is the first answer: once approvers are asked (or the worker refused, or nothing was found).
-      let status = await waitForCampaign(client, id, (s) => s.state === 'AWAITING_APPROVAL');
-      if (wait && status.state === 'AWAITING_APPROVAL') {
+      let status = await waitForCampaignPlan(client, id);
+      if (wait && !CAMPAIGN_ENDED.includes(status.state)) {
         // Approval and the items may take the day: nothing is asked meanwhile, the run's end is sent when it comes.
         status = await waitForCampaign(client, id, () => false, await untilRunCloses(client, id, CAMPAIGN_WAIT_MS));
       }
