@@ -323,7 +323,7 @@ describe('countersign CLI against a real stack', () => {
       }
     });
 
-    it('an image outside the target\'s repository is refused; a missing image fails its first registry step, nothing signed', async () => {
+    it('an image outside the target\'s repository is refused; a missing image fails its first registry step, nothing signed, with or without --wait', async () => {
       const elsewhere = await runCli(['promote', '--image', `127.0.0.1:1/apps/cli@sha256:${'1'.repeat(64)}`, ...as('prod'), '--commit', COMMIT], cliEnv);
       assert.equal(elsewhere.code, 7, elsewhere.stderr);
       assert.match(elsewhere.stderr, /IMAGE_OUTSIDE_TARGET: 127.0.0.1:1\/apps\/cli is not target prod's repository/);
@@ -334,6 +334,10 @@ describe('countersign CLI against a real stack', () => {
       const gone = await runCli(['promote', '--image', missing, ...as('prod'), '--commit', COMMIT, '--wait', '--json'], cliEnv);
       assert.equal(gone.code, 6, gone.stderr);
       assert.match(JSON.parse(gone.stdout).error, /MANIFEST_UNKNOWN: image .* does not exist/);
+      // Without --wait the answer comes at the gate, so a run that failed before it exits 6 too, not 0.
+      const goneNoWait = await runCli(['promote', '--image', missing, ...as('prod'), '--commit', COMMIT, '--json'], cliEnv);
+      assert.equal(goneNoWait.code, 6, goneNoWait.stderr);
+      assert.equal(JSON.parse(goneNoWait.stdout).state, 'FAILED');
     });
 
     it('Temporal unreachable -> exit 10 with the address', async () => {

@@ -228,7 +228,8 @@ export const helmReleaseCommand: Command = {
     "The chart directory must lie under one of the chart target's sources in the worker's configuration. The worker checks the signed start request, " +
     'then packages the chart and checks it is the one you signed for; nothing is signed before approval. The OpenPGP key, keyring, cosign key, publish ' +
     "locations, approvers and staging directory are the worker's (charts.<target> in its countersign.yaml), never the caller's.\n" +
-    'Approve or reject with `countersign approve|reject <release-id>`. Exit codes: 7 when the worker refuses the request; with --wait: 0 released, 4 rejected, 5 expired, 6 failed.',
+    'Approve or reject with `countersign approve|reject <release-id>`. It answers once the release is at the approval gate, or ended before it. ' +
+      'Exit codes: 7 when the worker refuses the request; 4 rejected, 6 failed (before the gate, or with --wait after it); with --wait also 0 released, 5 expired.',
   async run(args, io) {
     const v = args.values as Record<string, string | boolean | undefined>;
     const retired = Object.keys(RETIRED_RELEASE_FLAGS).filter((flag) => v[flag] !== undefined);
@@ -268,7 +269,8 @@ export const helmReleaseCommand: Command = {
         }
         if (v.json) printJson(io, { ...started, state: authorised.state });
         else write(io.stdout, `${started.attached ? 'attached to running release' : 'started release'} ${started.releaseId}\n  chart: ${started.fileName} sha256:${started.sha256}\n  started by: ${authorised.initiator ?? initiator}\n  state: ${authorised.state}`);
-        return authorised.state === 'FAILED' ? EXIT.failed : EXIT.ok;
+        // Answered at the gate: a release that ended before it (the chart not the one signed for, failed) says so in the exit code too.
+        return exitCodeFor(authorised);
       }
       let last = '';
       const progress = (s: ChartReleaseStatus) => {

@@ -66,7 +66,8 @@ export const promoteCommand: Command = {
   },
   details:
     'The worker checks the signed start request against its own configuration (initiators:, and the targets each may start) before any step runs: ' +
-    'the policy, approvers, keys and repository are the target\'s there, never the caller\'s. Exit codes: 7 when the worker refuses the request; with --wait: 0 promoted, 4 rejected, 5 expired, 6 failed.',
+    'the policy, approvers, keys and repository are the target\'s there, never the caller\'s. It answers once the promotion is at the approval gate, or ended before it. ' +
+    'Exit codes: 7 when the worker refuses the request; 4 rejected, 6 failed (before the gate, or with --wait after it); with --wait also 0 promoted, 5 expired.',
   async run(args, io) {
     const v = args.values as Record<string, string | boolean | undefined>;
     if ((v.dir === undefined) === (v.image === undefined)) throw new CountersignError('BAD_INPUT', 'give exactly one of --dir or --image');
@@ -119,7 +120,8 @@ export const promoteCommand: Command = {
         }
         if (v.json) printJson(io, { ...withoutGate(started), state: authorised.state });
         else write(io.stdout, `${started.attached ? 'attached to running promotion' : 'started promotion'} ${started.promotionId}\n  artifact: ${what}\n  started by: ${authorised.initiator ?? initiator}\n  state: ${authorised.state}`);
-        return authorised.state === 'FAILED' ? EXIT.failed : EXIT.ok;
+        // Answered at the gate: a run that ended before it (rejected by platform verify, failed) says so in the exit code too.
+        return exitCodeFor(authorised);
       }
       if (!v.json) write(io.stderr, `${started.attached ? 'attached to' : 'started'} ${started.promotionId} for ${what}`);
       const progress = progressPrinter(io, Boolean(v.json));
