@@ -2,7 +2,7 @@
  * The key revocation's public contract: input, states and query, shared by the workflow, the CLI
  * and tests. No I/O here; safe inside the workflow bundle.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { SignedStatement } from '../src/requests/statement';
 import type { TrustKey } from '../src/trust/index-file';
 import type { ApprovalView } from './approval-messages';
@@ -40,3 +40,12 @@ export interface RevocationStatus {
 }
 
 export const revocationQuery = defineQuery<RevocationStatus>('revocation');
+
+/** The states the worker passes through on its own, before its answer: checking the request, and revoking once the signatures are in. */
+export const REVOCATION_BEFORE_ANSWER_STATES: readonly RevocationState[] = ['AUTHORIZING', 'REVOKING'];
+
+/**
+ * Returns the status once the revocation waits for co-signers or has ended, so `keys revoke`
+ * learns the worker's answer without polling. Reads and changes nothing.
+ */
+export const revocationAnswerUpdate = defineUpdate<RevocationStatus>('waitForAnswer');

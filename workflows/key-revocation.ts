@@ -5,12 +5,12 @@
  * co-sign through the approval gate (statements naming this run and the request's digest); then
  * the key is marked revoked in the published index with every signer, the time and the reason.
  */
-import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
 import { readRevocationClaim } from '../src/requests/revocation-request';
 import { governanceGate, passGate } from './governance-gate';
 import { failureMessage } from './timeline';
-import { revocationQuery, type RevocationInput, type RevocationStatus } from './key-revocation-messages';
+import { REVOCATION_BEFORE_ANSWER_STATES, revocationAnswerUpdate, revocationQuery, type RevocationInput, type RevocationStatus } from './key-revocation-messages';
 
 // The worker's answer to the request; a refusal is final, visibility catching up is retried.
 const { authorizeRevocation } = proxyActivities<KeyActivities>({
@@ -31,7 +31,12 @@ export async function keyRevocation(input: RevocationInput): Promise<RevocationS
   const status: RevocationStatus = { revocationId, ...claim, state: 'AUTHORIZING', signers: [], approval: gate.view() };
   // The requester's signature counts once the worker accepted it; co-signers' once the gate did.
   const signers = () => (status.state === 'AUTHORIZING' || status.state === 'REFUSED' ? [] : [status.requester, ...gate.record().filter((v) => v.decision === 'approve').map((v) => v.approver)]);
-  setHandler(revocationQuery, () => ({ ...status, approval: gate.view(), signers: signers() }));
+  const view = () => ({ ...status, approval: gate.view(), signers: signers() });
+  setHandler(revocationQuery, view);
+  setHandler(revocationAnswerUpdate, async () => {
+    await condition(() => !REVOCATION_BEFORE_ANSWER_STATES.includes(status.state));
+    return view();
+  });
 
   let plan;
   try {

@@ -2,7 +2,7 @@
  * The trust root workflow's public contract: input, states and query, shared by the workflow,
  * the CLI and tests. No I/O here; safe inside the workflow bundle.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { SignedStatement } from '../src/requests/statement';
 import type { ApprovalView } from './approval-messages';
 
@@ -34,3 +34,9 @@ export interface RootStatus {
 }
 
 export const rootQuery = defineQuery<RootStatus>('root');
+
+/**
+ * Returns the status once the worker has answered the request (the draft waits for signatures, or
+ * the request was refused), so `keys root` learns it without polling. Reads and changes nothing.
+ */
+export const rootAnswerUpdate = defineUpdate<RootStatus>('waitForAnswer');

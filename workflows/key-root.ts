@@ -4,12 +4,12 @@
  * through the approval gate (the threshold of the previous root's governance, or of its own for
  * the first); then the root and those signatures are published beside index.json.
  */
-import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RootActivities } from '../activities/root';
 import { readRootClaim } from '../src/requests/root-request';
 import { governanceGate, passGate } from './governance-gate';
 import { failureMessage } from './timeline';
-import { rootQuery, type RootInput, type RootStatus } from './key-root-messages';
+import { rootAnswerUpdate, rootQuery, type RootInput, type RootStatus } from './key-root-messages';
 
 // The worker's answer to the request; a refusal is final, visibility catching up is retried.
 const { authorizeRoot } = proxyActivities<RootActivities>({
@@ -28,7 +28,12 @@ export async function keyRoot(input: RootInput): Promise<RootStatus> {
   const claim = readRootClaim(input?.request);
   const gate = governanceGate(rootId, runId, 'trust root');
   const status: RootStatus = { rootId, ...claim, state: 'AUTHORIZING', approval: gate.view() };
-  setHandler(rootQuery, () => ({ ...status, approval: gate.view() }));
+  const view = () => ({ ...status, approval: gate.view() });
+  setHandler(rootQuery, view);
+  setHandler(rootAnswerUpdate, async () => {
+    await condition(() => status.state !== 'AUTHORIZING');
+    return view();
+  });
 
   let plan;
   try {

@@ -3,9 +3,9 @@
  * revoked key, the worker decides and runs it (workflows/key-campaign.ts), approvers approve its
  * plan with `countersign approve`, and its progress and report are read from the workflow.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { CountersignError } from '../errors';
-import { answeredByWorker } from './worker-watchdog';
+import { workflowAnswer } from './workflow-answer';
 import type { Config } from '../config';
 import type { Signer } from '../keys/signer';
 import { CAMPAIGN_REQUEST_TYPE, campaignWorkflowId, parseCampaignRequest } from '../requests/campaign-request';
@@ -58,12 +58,9 @@ export function waitForCampaign(client: Client, id: string, until: (s: CampaignS
  * finding ends, so nothing polls however long it takes; a worker from before the update gets the
  * status polled instead, and no worker taking the run's task in time is STACK_ERROR.
  */
-export async function waitForCampaignPlan(client: Client, id: string): Promise<CampaignStatus> {
-  try {
-    return await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(campaignPlanUpdate));
-  } catch (err) {
-    if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
-    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no campaign "${id}"`);
-    return waitForCampaign(client, id, (s) => !CAMPAIGN_BEFORE_PLAN_STATES.includes(s.state));
-  }
+export function waitForCampaignPlan(client: Client, id: string): Promise<CampaignStatus> {
+  return workflowAnswer(client, id, campaignPlanUpdate, {
+    poll: () => waitForCampaign(client, id, (s) => !CAMPAIGN_BEFORE_PLAN_STATES.includes(s.state)),
+    notFound: () => new CountersignError('UNKNOWN_PROMOTION', `no campaign "${id}"`),
+  });
 }

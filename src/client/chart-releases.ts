@@ -11,7 +11,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from './promotions';
 import { runRequestNonce } from './prior-runs';
 import { finalResult } from './final-result';
-import { answeredByWorker } from './worker-watchdog';
+import { workflowAnswer } from './workflow-answer';
 import { pollTolerantly, type PollOptions } from './tolerant-poll';
 import { CountersignError } from '../errors';
 import type { Signer } from '../keys/signer';
@@ -142,15 +142,12 @@ export async function waitForChartRelease(
  * run's task in time is STACK_ERROR, as for promotions.
  */
 export async function waitForChartReleaseGate(client: Client, id: string, options: PollOptions<ChartReleaseStatus> = {}): Promise<ChartReleaseStatus> {
-  try {
-    const status = await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(chartWaitForGateUpdate), options.unansweredLimitMs);
-    options.onUpdate?.(status);
-    return status;
-  } catch (err) {
-    if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
-    if (err instanceof WorkflowNotFoundError) throw new CountersignError('UNKNOWN_PROMOTION', `no chart release with id "${id}"`);
-    return waitForChartRelease(client, id, { ...options, until: (s) => !CHART_BEFORE_GATE_STATES.includes(s.state) });
-  }
+  const status = await workflowAnswer(client, id, chartWaitForGateUpdate, {
+    poll: () => waitForChartRelease(client, id, { ...options, until: (s) => !CHART_BEFORE_GATE_STATES.includes(s.state) }),
+    unansweredLimitMs: options.unansweredLimitMs,
+  });
+  options.onUpdate?.(status);
+  return status;
 }
 
 /**

@@ -2,7 +2,7 @@
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { CountersignError } from '../errors';
 import { finalResult } from './final-result';
-import { answeredByWorker } from './worker-watchdog';
+import { workflowAnswer } from './workflow-answer';
 import { pollTolerantly, type PollOptions } from './tolerant-poll';
 import { BEFORE_GATE_STATES, PROMOTION_WORKFLOW_TYPE, TERMINAL_STATES, statusQuery, waitForGateUpdate, type PromotionStatus } from '../../workflows/promotion-messages';
 
@@ -51,15 +51,12 @@ export async function waitForPromotion(
  * the SDK's update/timer replay error (temporalio/sdk-typescript#1966).
  */
 export async function waitForGate(client: Client, id: string, options: PollOptions<PromotionStatus> = {}): Promise<PromotionStatus> {
-  try {
-    const status = await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(waitForGateUpdate), options.unansweredLimitMs);
-    options.onUpdate?.(status);
-    return status;
-  } catch (err) {
-    // No worker took the run's task in time: said, not polled for as long again.
-    if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
-    return waitForPromotion(client, id, { ...options, until: (s) => !BEFORE_GATE_STATES.includes(s.state) });
-  }
+  const status = await workflowAnswer(client, id, waitForGateUpdate, {
+    poll: () => waitForPromotion(client, id, { ...options, until: (s) => !BEFORE_GATE_STATES.includes(s.state) }),
+    unansweredLimitMs: options.unansweredLimitMs,
+  });
+  options.onUpdate?.(status);
+  return status;
 }
 
 /**

@@ -7,7 +7,9 @@ import type { Config } from '../config';
 import type { Signer } from '../keys/signer';
 import { parseRevocationRequest, REVOCATION_REQUEST_TYPE, revocationWorkflowId } from '../requests/revocation-request';
 import type { SignedStatement } from '../requests/statement';
-import { KEY_REVOCATION_WORKFLOW_TYPE, type RevocationStatus } from '../../workflows/key-revocation-messages';
+import { KEY_REVOCATION_WORKFLOW_TYPE, REVOCATION_BEFORE_ANSWER_STATES, revocationAnswerUpdate, type RevocationStatus } from '../../workflows/key-revocation-messages';
+import { CountersignError } from '../errors';
+import { workflowAnswer } from './workflow-answer';
 import type { TrustConfig } from '../trust/config';
 import type { TrustKey } from '../trust/index-file';
 import { PINNED_LISTING_LIMIT, runsInFlight, runsSignedBy, type Listing, type PinnedPromotion, type SignedPromotion } from './pinned-runs';
@@ -56,6 +58,18 @@ const REVOCATION_ENDED = ['REFUSED', 'REVOKED', 'EXPIRED', 'REJECTED', 'FAILED']
 /** Waits until the revocation's state satisfies `until` or it has ended. */
 export function waitForRevocation(client: Client, id: string, until: (s: RevocationStatus) => boolean, timeoutMs?: number): Promise<RevocationStatus> {
   return waitForKeyStatus(client, id, 'revocation', REVOCATION_ENDED, until, timeoutMs);
+}
+
+/**
+ * The revocation once the worker has answered its request: waiting for co-signers, or ended
+ * (revoked when the store asks for one signature, or refused). The workflow's waitForAnswer
+ * update answers then, so nothing polls; a worker from before the update gets the status polled.
+ */
+export function waitForRevocationAnswer(client: Client, id: string): Promise<RevocationStatus> {
+  return workflowAnswer(client, id, revocationAnswerUpdate, {
+    poll: () => waitForRevocation(client, id, (s) => !REVOCATION_BEFORE_ANSWER_STATES.includes(s.state)),
+    notFound: () => new CountersignError('UNKNOWN_PROMOTION', `no revocation "${id}"`),
+  });
 }
 
 export interface Revocation {

@@ -17,7 +17,8 @@ import type { TrustConfig } from '../trust/config';
 import { pinPeople } from '../trust/resolve';
 import { latestPublishedRoot, parseRoot, rootDigest, type TrustRoot } from '../trust/root-file';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
-import { KEY_ROOT_WORKFLOW_TYPE, rootQuery, type RootStatus } from '../../workflows/key-root-messages';
+import { KEY_ROOT_WORKFLOW_TYPE, rootAnswerUpdate, rootQuery, type RootStatus } from '../../workflows/key-root-messages';
+import { workflowAnswer } from './workflow-answer';
 
 export type { RootStatus };
 import { decide } from './promotions';
@@ -76,6 +77,18 @@ export async function waitForRoot(client: Client, rootId: string, until: (s: Roo
     if (Date.now() > deadline) throw new CountersignError('STACK_ERROR', `${rootId} did not get there in ${Math.round(timeoutMs / 1000)} s (is a countersign worker running?)`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * The trust root once the worker has answered its request: its draft waiting for signatures, or
+ * ended (refused). The workflow's waitForAnswer update answers then, so nothing polls; a worker
+ * from before the update gets the status polled.
+ */
+export function waitForRootAnswer(client: Client, rootId: string): Promise<RootStatus> {
+  return workflowAnswer(client, rootId, rootAnswerUpdate, {
+    poll: () => waitForRoot(client, rootId, (s) => s.state !== 'AUTHORIZING'),
+    notFound: () => new CountersignError('UNKNOWN_PROMOTION', `no trust root "${rootId}"`),
+  });
 }
 
 /**

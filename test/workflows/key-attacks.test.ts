@@ -23,7 +23,8 @@ import { newNonce, signStatement } from '../../src/requests/sign';
 import { locateTool } from '../../src/stack/tools';
 import { keyWorkflowStatus, rotationIdFor, signCeremonyRequest, trustConfig } from '../../src/client/trust';
 import { readIndex, type TrustKey } from '../../src/trust/index-file';
-import { getRevocationStatus, waitForRevocation } from '../../src/client/revocation';
+import { getRevocationStatus, waitForRevocation, waitForRevocationAnswer } from '../../src/client/revocation';
+import { countingClient } from '../support/counting-client';
 import { TrustStore } from '../../src/trust/store';
 import { verifyAgainstTrust } from '../../src/trust/verify';
 import { ceremonyIdFor, KEY_CEREMONY_WORKFLOW_TYPE } from '../../workflows/key-ceremony-messages';
@@ -294,8 +295,11 @@ describe('attacks on key ceremonies and revocations', () => {
       const key = made.ceremony.key!;
       const waited = runCli(['keys', 'revoke', key.id, '--trust', 'quorum-wait', '--as', 'erin', '--key', keyFile('erin'), '--reason', 'test: waited for', '--wait', '--json'], cliEnv('quorum-wait'));
       const id = revocationWorkflowId('quorum-wait', key.id);
-      const waiting = await waitForRevocation(env.client, id, (st) => st.state === 'AWAITING_SIGNATURES', 60_000);
+      // The worker's answer, as `keys revoke` waits for it: the waitForAnswer update, no status query.
+      const asking = await countingClient(env.stack.temporal.address);
+      const waiting = await until(() => waitForRevocationAnswer(asking.client, id), () => true, 60_000).finally(() => asking.close());
       assert.equal(waiting.state, 'AWAITING_SIGNATURES');
+      assert.ok(asking.calls.includes('UpdateWorkflowExecution') && !asking.calls.includes('QueryWorkflow'), asking.calls.join(' '));
       const byAlice = await runCli(['approve', id, '--as', 'alice', '--key', keyFile('alice')], cliEnv('quorum-wait'));
       assert.equal(byAlice.code, 0, byAlice.stderr);
       const done = await waited;

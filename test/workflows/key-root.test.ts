@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
-import { rootStatus, startRoot, waitForRoot } from '../../src/client/root';
+import { rootStatus, startRoot, waitForRootAnswer } from '../../src/client/root';
 import { trustConfig } from '../../src/client/trust';
 import { writeKeyPair } from '../../src/keys/file-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
@@ -98,7 +98,7 @@ describe('the trust root workflow', () => {
     ];
     for (const [who, trust, version, why] of cases) {
       const { rootId } = await startRoot(env.client, await request(who, trust, version));
-      const status = await waitForRoot(env.client, rootId, (s) => s.state !== 'AUTHORIZING');
+      const status = await waitForRootAnswer(env.client, rootId);
       assert.equal(status.state, 'REFUSED', `${who} ${trust} ${version}`);
       assert.match(status.error ?? '', why);
       assert.equal(status.text, undefined, 'nothing drafted');

@@ -6,7 +6,7 @@ import { CountersignError } from '../../errors';
 import { PINNED_LISTING_LIMIT } from '../../client/pinned-runs';
 import { trustConfig } from '../../client/trust';
 import { untilRunCloses } from '../../client/final-result';
-import { pinnedTo, requestRevocation, signRevocationRequest, waitForRevocation, type Revocation } from '../../client/revocation';
+import { pinnedTo, requestRevocation, signRevocationRequest, waitForRevocation, waitForRevocationAnswer, type Revocation } from '../../client/revocation';
 import type { RevocationStatus } from '../../client/types';
 import { connectClient, loadCliConfig } from '../context';
 import { EXIT, printJson, write, type Command, type CommandIo } from '../command';
@@ -49,7 +49,7 @@ export const keysRevokeCommand: Command = {
       const id = await requestRevocation(client, request);
       const waitForCosigners = Boolean(args.values.wait);
       // The worker's first answer: refused, waiting for co-signers, or (none needed) revoked.
-      let status = await waitForRevocation(client, id, (s) => s.state === 'AWAITING_SIGNATURES');
+      let status = await waitForRevocationAnswer(client, id);
       if (waitForCosigners && status.state === 'AWAITING_SIGNATURES') {
         // Co-signers may take the day: nothing is asked meanwhile, the run's end is sent when it comes.
         status = await waitForRevocation(client, id, () => false, await untilRunCloses(client, id, COSIGNER_WAIT_MS));

@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { untilRunCloses } from '../../client/final-result';
-import { ROOT_ENDED, checkDraft, nextRootVersion, rootStatus, signRoot, signRootRequest, startRoot, waitForRoot } from '../../client/root';
+import { ROOT_ENDED, checkDraft, nextRootVersion, rootStatus, signRoot, signRootRequest, startRoot, waitForRoot, waitForRootAnswer } from '../../client/root';
 import { trustConfig } from '../../client/trust';
 import { hasCode } from '../../errors';
 import { rootWorkflowId } from '../../requests/root-request';
@@ -44,7 +44,7 @@ export const keysRootCommand: Command = {
       let status = await runningRoot(client, rootId);
       if (!status) {
         await startRoot(client, await signRootRequest(trust, who, version, signer));
-        status = await waitForRoot(client, rootId, (s) => s.state !== 'AUTHORIZING');
+        status = await waitForRootAnswer(client, rootId);
       }
       if (status.state === 'AWAITING_SIGNATURES') {
         await checkDraft(config, trust, status.text ?? '', version);
@@ -72,7 +72,7 @@ const SIGNATURE_WAIT_MS = 25 * 3_600_000;
 async function runningRoot(client: Client, rootId: string): Promise<RootStatus | undefined> {
   try {
     const status = await rootStatus(client, rootId);
-    if (status.state === 'AUTHORIZING') return waitForRoot(client, rootId, (s) => s.state !== 'AUTHORIZING');
+    if (status.state === 'AUTHORIZING') return waitForRootAnswer(client, rootId);
     return status.state === 'AWAITING_SIGNATURES' || status.state === 'PUBLISHING' ? status : undefined;
   } catch (err) {
     if (hasCode(err, 'UNKNOWN_PROMOTION')) return undefined;

@@ -1,0 +1,29 @@
+/**
+ * A workflow's answer to a read-only waiting update (a promotion's or a chart release's
+ * `waitForGate`, a campaign's `waitForPlan`, a revocation's or a trust root's `waitForAnswer`):
+ * the run answers when it gets there, so the client does not poll its status meanwhile.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import { CountersignError } from '../errors';
+import { answeredByWorker } from './worker-watchdog';
+
+export interface AnswerOptions<T> {
+  /** Asked instead when the update cannot answer: a worker from before it, a run closed or continued as new meanwhile. */
+  poll: () => Promise<T>;
+  /** The error for an id no run has (else the poll's own status read says so). */
+  notFound?: () => CountersignError;
+  /** How long the run's workflow task may wait for a worker before STACK_ERROR (src/client/worker-watchdog.ts). */
+  unansweredLimitMs?: number;
+}
+
+export async function workflowAnswer<T>(client: Client, id: string, update: UpdateDefinition<T, []>, options: AnswerOptions<T>): Promise<T> {
+  try {
+    return await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(update), options.unansweredLimitMs);
+  } catch (err) {
+    // No worker took the run's task in time: said, not polled for as long again.
+    if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
+    if (err instanceof WorkflowNotFoundError && options.notFound) throw options.notFound();
+    return options.poll();
+  }
+}
