@@ -1,4 +1,4 @@
-import { CancellationScope, condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ChartActivities } from '../activities/chart';
 import { readChartRequestClaim } from '../src/requests/chart-start-request';
 import { ApprovalGate } from './approval-gate';
@@ -7,6 +7,7 @@ import { failureMessage, stepTimeline } from './timeline';
 import type { ChartReleaseInput, ChartReleaseState, ChartReleaseStatus, ChartTimelineEntry } from './chart-release-messages';
 import { CHART_BEFORE_GATE_STATES, chartStatusQuery, chartWaitForGateUpdate } from './chart-release-messages';
 import { SEARCH_ATTRIBUTES } from './promotion-messages';
+import { answerWhen } from './waiting-update';
 
 // The worker checks the signed start request and resolves the chart target from its own
 // configuration. A refusal is final; a visibility record still catching up (HISTORY_LAGGING) is retried.
@@ -58,10 +59,7 @@ export async function chartRelease(input: ChartReleaseInput): Promise<ChartRelea
     approval: gate.view(),
   };
   setHandler(chartStatusQuery, () => ({ ...status, approval: gate.view() }));
-  setHandler(chartWaitForGateUpdate, async () => {
-    await condition(() => !CHART_BEFORE_GATE_STATES.includes(status.state));
-    return { ...status, approval: gate.view() };
-  });
+  answerWhen(chartWaitForGateUpdate, () => !CHART_BEFORE_GATE_STATES.includes(status.state), () => ({ ...status, approval: gate.view() }));
   const { enter, begin, finish, rejectChecks, endedAtGate, fail } = stepTimeline<ChartTimelineEntry, ChartReleaseState>(status);
 
   let current: ChartTimelineEntry | undefined;

@@ -6,7 +6,7 @@
  * gate; then, at most perMinute items a window, re-signs (platform verify again, then the active
  * key) or quarantines each item once, and records the outcome in the key's index entry.
  */
-import { condition, continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { CampaignActivities } from '../activities/campaign';
 import { readCampaignClaim } from '../src/requests/campaign-request';
 import type { CampaignFindings, CampaignPlan } from '../src/trust/campaign-plan';
@@ -14,6 +14,7 @@ import type { Sealed } from '../src/seal/seal';
 import { governanceGate, passGate } from './governance-gate';
 import { CAMPAIGN_BEFORE_PLAN_STATES, campaignPlanUpdate, campaignQuery, ZERO_COUNTS, type CampaignCarry, type CampaignInput, type CampaignStatus } from './key-campaign-messages';
 import { failureMessage } from './timeline';
+import { answerWhen } from './waiting-update';
 
 // The worker's answer to the request; a refusal is final, visibility catching up is retried.
 const { authorizeCampaign } = proxyActivities<CampaignActivities>({
@@ -53,10 +54,7 @@ export async function keyCampaign(input: CampaignInput): Promise<CampaignStatus>
   const carried = input?.carried;
   const view = () => ({ ...status, approval: carried ? status.approval : gate.view() });
   setHandler(campaignQuery, view);
-  setHandler(campaignPlanUpdate, async () => {
-    await condition(() => !CAMPAIGN_BEFORE_PLAN_STATES.includes(status.state));
-    return view();
-  });
+  answerWhen(campaignPlanUpdate, () => !CAMPAIGN_BEFORE_PLAN_STATES.includes(status.state), view);
 
   let plan: Sealed<CampaignPlan>;
   let findings: Sealed<CampaignFindings>;

@@ -5,12 +5,13 @@
  * co-sign through the approval gate (statements naming this run and the request's digest); then
  * the key is marked revoked in the published index with every signer, the time and the reason.
  */
-import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
 import { readRevocationClaim } from '../src/requests/revocation-request';
 import { governanceGate, passGate } from './governance-gate';
 import { failureMessage } from './timeline';
 import { REVOCATION_BEFORE_ANSWER_STATES, revocationAnswerUpdate, revocationQuery, type RevocationInput, type RevocationStatus } from './key-revocation-messages';
+import { answerWhen } from './waiting-update';
 
 // The worker's answer to the request; a refusal is final, visibility catching up is retried.
 const { authorizeRevocation } = proxyActivities<KeyActivities>({
@@ -33,10 +34,7 @@ export async function keyRevocation(input: RevocationInput): Promise<RevocationS
   const signers = () => (status.state === 'AUTHORIZING' || status.state === 'REFUSED' ? [] : [status.requester, ...gate.record().filter((v) => v.decision === 'approve').map((v) => v.approver)]);
   const view = () => ({ ...status, approval: gate.view(), signers: signers() });
   setHandler(revocationQuery, view);
-  setHandler(revocationAnswerUpdate, async () => {
-    await condition(() => !REVOCATION_BEFORE_ANSWER_STATES.includes(status.state));
-    return view();
-  });
+  answerWhen(revocationAnswerUpdate, () => !REVOCATION_BEFORE_ANSWER_STATES.includes(status.state), view);
 
   let plan;
   try {

@@ -4,12 +4,13 @@
  * through the approval gate (the threshold of the previous root's governance, or of its own for
  * the first); then the root and those signatures are published beside index.json.
  */
-import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RootActivities } from '../activities/root';
 import { readRootClaim } from '../src/requests/root-request';
 import { governanceGate, passGate } from './governance-gate';
 import { failureMessage } from './timeline';
 import { rootAnswerUpdate, rootQuery, type RootInput, type RootStatus } from './key-root-messages';
+import { answerWhen } from './waiting-update';
 
 // The worker's answer to the request; a refusal is final, visibility catching up is retried.
 const { authorizeRoot } = proxyActivities<RootActivities>({
@@ -30,10 +31,7 @@ export async function keyRoot(input: RootInput): Promise<RootStatus> {
   const status: RootStatus = { rootId, ...claim, state: 'AUTHORIZING', approval: gate.view() };
   const view = () => ({ ...status, approval: gate.view() });
   setHandler(rootQuery, view);
-  setHandler(rootAnswerUpdate, async () => {
-    await condition(() => status.state !== 'AUTHORIZING');
-    return view();
-  });
+  answerWhen(rootAnswerUpdate, () => status.state !== 'AUTHORIZING', view);
 
   let plan;
   try {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, ContinueAsNew, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ContinueAsNew, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { EvidenceCheck, PromotionActivities, VerificationReport } from '../activities/promotion';
 import type { SealedPlan } from '../src/promotion/plan';
 import type { Sealed } from '../src/seal/seal';
@@ -9,6 +9,7 @@ import { stepTimeline } from './timeline';
 import type { CheckResult, PromotionCarry, PromotionInput, PromotionState, PromotionStatus, TimelineEntry } from './promotion-messages';
 import { BEFORE_GATE_STATES, SEARCH_ATTRIBUTES, statusQuery, UNLISTED_SINCE_FEWER_WRITES, UNLISTED_STATES, waitForGateUpdate } from './promotion-messages';
 import { LOCAL_PROD_SIGN_PATCH, LOCAL_TO_GATE_PATCH, newestMarker } from './version-marker';
+import { answerWhen } from './waiting-update';
 
 // The worker checks the signed start request and resolves the target from its own configuration.
 // A refusal is final; a visibility record still catching up (HISTORY_LAGGING) is retried.
@@ -140,10 +141,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionStatus>
     ...(claim.nonce ? { requestNonce: claim.nonce } : {}),
   };
   setHandler(statusQuery, () => ({ ...status, approval: gate.view() }));
-  setHandler(waitForGateUpdate, async () => {
-    await condition(() => !BEFORE_GATE_STATES.includes(status.state));
-    return { ...status, approval: gate.view() };
-  });
+  answerWhen(waitForGateUpdate, () => !BEFORE_GATE_STATES.includes(status.state), () => ({ ...status, approval: gate.view() }));
   const unlisted = fewerWrites ? [...UNLISTED_STATES, ...UNLISTED_SINCE_FEWER_WRITES] : UNLISTED_STATES;
   const { enter, begin, finish, skip, rejectChecks, endedAtGate, fail } = stepTimeline<TimelineEntry, PromotionState>(status, { unlisted, unlistedWithoutMarker: currentVersion });
   /** `state`: written in the same upsert (AUTHORIZING, in a run with FEWER_WRITES_PATCH). */

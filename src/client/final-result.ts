@@ -11,7 +11,7 @@ import { answeredByWorker } from './worker-watchdog';
 export async function finalResult<S extends { state: string }>(client: Client, id: string, finalStates: readonly string[], unansweredLimitMs?: number): Promise<S | undefined> {
   try {
     // A run waits at a gate for hours with nothing pending; a task no worker takes is said (STACK_ERROR).
-    const result = (await answeredByWorker(client, id, () => client.workflow.getHandle(id).result(), unansweredLimitMs, LONG_WAIT_WATCH_EVERY_MS)) as S | undefined;
+    const result = (await answeredByWorker(client, id, () => client.workflow.getHandle(id).result(), { limitMs: unansweredLimitMs, watchEveryMs: LONG_WAIT_WATCH_EVERY_MS })) as S | undefined;
     return result && typeof result === 'object' && finalStates.includes(result.state) ? result : undefined;
   } catch (err) {
     if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;

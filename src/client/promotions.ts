@@ -139,11 +139,11 @@ export async function signAndDecide(
  */
 export async function decide(client: Client, id: string, decision: SignedDecision, unansweredLimitMs?: number): Promise<ApprovalView> {
   try {
-    return await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [decision] }), unansweredLimitMs);
+    return await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [decision] }), {
+      limitMs: unansweredLimitMs,
+      meanwhile: `Temporal holds the vote meanwhile and may still count it then: see countersign status ${id} before signing again`,
+    });
   } catch (err) {
-    if (err instanceof CountersignError && err.code === 'STACK_ERROR') {
-      throw new CountersignError('STACK_ERROR', `${err.message.replace(/^STACK_ERROR: /, '')}. Temporal holds the vote meanwhile and may still count it then: see countersign status ${id} before signing again`, { cause: err });
-    }
     if (err instanceof WorkflowNotFoundError) {
       const description = await describeOrUndefined(client, id);
       if (!description) throw unknownGatedRun(id);

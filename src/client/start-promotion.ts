@@ -138,7 +138,7 @@ async function startAtGate(
   let gate: PromotionStatus | undefined;
   let updateError: unknown;
   try {
-    gate = await answeredByWorker(client, startOptions.workflowId, () => client.workflow.executeUpdateWithStart(waitForGateUpdate, { startWorkflowOperation }), options.unansweredLimitMs);
+    gate = await answeredByWorker(client, startOptions.workflowId, () => client.workflow.executeUpdateWithStart(waitForGateUpdate, { startWorkflowOperation }), { limitMs: options.unansweredLimitMs });
   } catch (err) {
     // No worker took the run's task: the start stands, the wait is given up (STACK_ERROR).
     if (err instanceof CountersignError) throw err;

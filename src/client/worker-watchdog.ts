@@ -20,7 +20,17 @@ const WATCH_EVERY_MS = 5_000;
 /** temporal.api.enums.v1.PendingWorkflowTaskState: scheduled, no worker has it yet. */
 const TASK_SCHEDULED = 1;
 
-export async function answeredByWorker<T>(client: Client, workflowId: string, call: () => Promise<T>, limitMs = DEFAULT_UNANSWERED_LIMIT_MS, watchEveryMs = WATCH_EVERY_MS): Promise<T> {
+export interface WatchOptions {
+  /** How long the run's workflow task may wait for a worker (default 120 s). */
+  limitMs?: number;
+  /** How often the run's description is read (default 5 s: an answer expected soon). */
+  watchEveryMs?: number;
+  /** Said after giving up, for what the call leaves behind (a vote the server still holds). */
+  meanwhile?: string;
+}
+
+export async function answeredByWorker<T>(client: Client, workflowId: string, call: () => Promise<T>, options: WatchOptions = {}): Promise<T> {
+  const { limitMs = DEFAULT_UNANSWERED_LIMIT_MS, watchEveryMs = WATCH_EVERY_MS } = options;
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let settled = false;
@@ -33,7 +43,7 @@ export async function answeredByWorker<T>(client: Client, workflowId: string, ca
           reject(
             new CountersignError(
               'STACK_ERROR',
-              `no worker took ${workflowId}'s workflow task in ${Math.round(waitingMs / 1000)} s (is a countersign worker running and polling its task queue?); the run is kept and goes on once a worker takes it`,
+              `no worker took ${workflowId}'s workflow task in ${Math.round(waitingMs / 1000)} s (is a countersign worker running and polling its task queue?); the run is kept and goes on once a worker takes it${options.meanwhile ? `. ${options.meanwhile}` : ''}`,
             ),
           );
           controller.abort();

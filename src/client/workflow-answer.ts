@@ -19,7 +19,7 @@ export interface AnswerOptions<T> {
 
 export async function workflowAnswer<T>(client: Client, id: string, update: UpdateDefinition<T, []>, options: AnswerOptions<T>): Promise<T> {
   try {
-    return await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(update), options.unansweredLimitMs);
+    return await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(update), { limitMs: options.unansweredLimitMs });
   } catch (err) {
     // No worker took the run's task in time: said, not polled for as long again.
     if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;

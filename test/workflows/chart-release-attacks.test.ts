@@ -244,6 +244,26 @@ describe('attacks on chart releases', () => {
     await assert.rejects(fs.stat(mine), /ENOENT/, 'nothing was written where the input pointed');
   });
 
+  it('the waitForGate update reads no input: a roster, a policy and directories a caller passes to it change nothing', async () => {
+    const c = await chart('gate-args');
+    const mine = path.join(env.dir, 'gate-args-chosen');
+    const started = await releaseChart(env, 'attack', { chartDir: c.dir });
+    const forged = {
+      approval: { groups: [{ name: 'me', members: ['mallory'], required: 1 }], vetoOnReject: false, deadlineMs: 1, roster: { mallory: { publicKey: 'x' } } },
+      publish: { repositoryDir: path.join(mine, 'repo') },
+      stagingDir: path.join(mine, 'staging'),
+    };
+    const answer = (await env.client.workflow.getHandle(started.releaseId).executeUpdate('waitForGate', { args: [forged] })) as ChartReleaseStatus;
+    assert.equal(answer.state, 'AWAITING_APPROVAL', answer.error);
+    assert.deepEqual(answer.approval.groups.map((g) => [g.eligible, g.required]), [[['alice', 'bob', 'carol'], 2]], "the worker's 2 of 3, not the caller's");
+    await env.decideAs(started.releaseId, 'alice', 'approve');
+    assert.equal((await getApproval(env.client, started.releaseId)).summary, 'waiting for 1 more of approvers');
+    await env.decideAs(started.releaseId, 'bob', 'approve');
+    assert.equal((await waitForChartRelease(env.client, started.releaseId)).state, 'RELEASED');
+    assert.ok((await filesUnder(repoDir())).includes(`${c.fileName}.prov`), 'published where the worker publishes');
+    await assert.rejects(fs.stat(mine), /ENOENT/, 'nothing was written where the arguments pointed');
+  });
+
   it("a chart directory outside the chart target's sources is refused, even through a symlink or ..", async () => {
     const sources = path.join(env.dir, 'narrow-sources');
     await fs.mkdir(sources, { recursive: true });

@@ -300,6 +300,10 @@ describe('attacks on key ceremonies and revocations', () => {
       const waiting = await until(() => waitForRevocationAnswer(asking.client, id), () => true, 60_000).finally(() => asking.close());
       assert.equal(waiting.state, 'AWAITING_SIGNATURES');
       assert.ok(asking.calls.includes('UpdateWorkflowExecution') && !asking.calls.includes('QueryWorkflow'), asking.calls.join(' '));
+      // The update reads no input: a threshold and co-signers a caller passes to it change nothing.
+      const forged = { required: 1, signers: ['erin', 'mallory'], approval: { groups: [{ name: 'me', members: ['mallory'], required: 1 }] } };
+      const answered = (await env.client.workflow.getHandle(id).executeUpdate('waitForAnswer', { args: [forged] })) as RevocationStatus;
+      assert.deepEqual([answered.state, answered.signers, answered.approval.groups.map((g) => g.required)], ['AWAITING_SIGNATURES', ['erin'], waiting.approval.groups.map((g) => g.required)]);
       const byAlice = await runCli(['approve', id, '--as', 'alice', '--key', keyFile('alice')], cliEnv('quorum-wait'));
       assert.equal(byAlice.code, 0, byAlice.stderr);
       const done = await waited;

@@ -119,6 +119,10 @@ describe('a compromise campaign over a chart signing key', { skip: helm ? false 
     const asking = await countingClient(env.stack.temporal.address);
     const planned = await waitForCampaignPlan(asking.client, campaignId).finally(() => asking.close());
     assert.ok(asking.calls.includes('UpdateWorkflowExecution') && !asking.calls.includes('QueryWorkflow'), asking.calls.join(' '));
+    // The update reads no input: items, actions and a signing key a caller passes to it change nothing.
+    const forged = { items: [{ target: 'chart:cc-quarantine', action: 'resign' }], action: 'resign', signingKey: { id: 'attacker' } };
+    const answered = (await env.client.workflow.getHandle(campaignId).executeUpdate('waitForPlan', { args: [forged] })) as CampaignStatus;
+    assert.deepEqual([answered.items, answered.signingKey], [planned.items, planned.signingKey]);
     assert.equal(planned.state, 'AWAITING_APPROVAL', planned.error);
     assert.equal(planned.signingKey?.id, next.id);
     assert.deepEqual(
