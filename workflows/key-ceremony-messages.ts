@@ -4,7 +4,7 @@
  */
 import type { Publication } from '../activities/keys';
 import type { Sealed } from '../src/seal/seal';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { SignedStatement } from '../src/requests/statement';
 import type { KeyKind, TrustKey } from '../src/trust/index-file';
 import type { StoreLocation } from '../src/trust/plan';
@@ -86,3 +86,12 @@ export interface RotationStatus {
 
 export const ceremonyQuery = defineQuery<CeremonyStatus>('ceremony');
 export const rotationQuery = defineQuery<RotationStatus>('rotation');
+
+/**
+ * Read-only waiting updates (workflows/waiting-update.ts) for `keys ceremony`: the rotation
+ * answers once its ceremony has started (before that the ceremony's id names no run), the
+ * ceremony once the worker has checked the request (REFUSED, or custodians asked). Neither takes
+ * input.
+ */
+export const rotationCeremonyUpdate = defineUpdate<RotationStatus>('waitForCeremony');
+export const ceremonyAnswerUpdate = defineUpdate<CeremonyStatus>('waitForAnswer');

@@ -11,7 +11,8 @@ import type { KeyActivities } from '../activities/keys';
 import { readCeremonyClaim } from '../src/requests/ceremony-request';
 import { governanceGate, passGate } from './governance-gate';
 import { failureMessage } from './timeline';
-import { ceremonyQuery, type CeremonyInput, type CeremonyStatus } from './key-ceremony-messages';
+import { ceremonyAnswerUpdate, ceremonyQuery, type CeremonyInput, type CeremonyStatus } from './key-ceremony-messages';
+import { answerWhen } from './waiting-update';
 
 // The worker's answer to the request; a refusal is final, visibility catching up is retried.
 const { authorizeCeremony } = proxyActivities<KeyActivities>({
@@ -42,7 +43,9 @@ export async function keyCeremony(input: CeremonyInput): Promise<CeremonyStatus>
     approval: gate.view(),
     retiring: [],
   };
-  setHandler(ceremonyQuery, () => ({ ...status, approval: gate.view() }));
+  const view = (): CeremonyStatus => ({ ...status, approval: gate.view() });
+  setHandler(ceremonyQuery, view);
+  answerWhen(ceremonyAnswerUpdate, () => status.state !== 'AUTHORIZING', view);
 
   let plan;
   try {

@@ -5,11 +5,12 @@
  * promotion (cosign key) or chart release (OpenPGP key) is pinned to it (asked of visibility,
  * durably, every retirePollMs), in the directory the ceremony's plan resolved.
  */
-import { executeChild, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, sleep, startChild, workflowInfo } from '@temporalio/workflow';
 import type { KeyActivities } from '../activities/keys';
 import { keyCeremony } from './key-ceremony';
 import { failureMessage } from './timeline';
-import { ceremonyIdFor, DEFAULT_RETIRE_POLL_MS, MIN_RETIRE_POLL_MS, rotationQuery, type RotationInput, type RotationStatus } from './key-ceremony-messages';
+import { ceremonyIdFor, DEFAULT_RETIRE_POLL_MS, MIN_RETIRE_POLL_MS, rotationCeremonyUpdate, rotationQuery, type RotationInput, type RotationStatus } from './key-ceremony-messages';
+import { answerWhen } from './waiting-update';
 
 const { countPinnedInFlight, retireKey } = proxyActivities<KeyActivities>({
   startToCloseTimeout: '1 minute',
@@ -20,8 +21,12 @@ export async function keyRotation(input: RotationInput): Promise<RotationStatus>
   const rotationId = workflowInfo().workflowId;
   const status: RotationStatus = { rotationId, ceremonyId: ceremonyIdFor(rotationId), state: 'CEREMONY', retiring: [] };
   setHandler(rotationQuery, () => status);
+  let ceremonyStarted = false;
+  answerWhen(rotationCeremonyUpdate, () => ceremonyStarted, () => status);
 
-  const ceremony = await executeChild(keyCeremony, { workflowId: status.ceremonyId, args: [{ trust: input?.trust, request: input?.request }] });
+  const child = await startChild(keyCeremony, { workflowId: status.ceremonyId, args: [{ trust: input?.trust, request: input?.request }] });
+  ceremonyStarted = true;
+  const ceremony = await child.result();
   if (ceremony.state === 'NOTHING_MADE') {
     status.state = 'NOTHING_MADE';
     status.note = ceremony.note;

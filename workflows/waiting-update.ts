@@ -1,5 +1,5 @@
 /**
- * The read-only waiting updates (waitForGate, waitForPlan, waitForAnswer): the run answers with
+ * The read-only waiting updates (waitForGate, waitForPlan, waitForCeremony, waitForAnswer): the run answers with
  * its status once it has got somewhere, so a client waits without polling. The handler takes no
  * input (arguments a caller adds are never read) and changes nothing.
  */

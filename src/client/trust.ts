@@ -13,11 +13,13 @@ import { canonicalJson, type SignedStatement } from '../requests/statement';
 import { formatInterval, parseDuration } from '../duration';
 import { TASK_QUEUE } from '../../workflows/promotion-messages';
 import {
+  ceremonyAnswerUpdate,
   ceremonyIdFor,
   ceremonyQuery,
   KEY_CEREMONY_WORKFLOW_TYPE,
   KEY_ROTATION_WORKFLOW_TYPE,
   ROTATION_SCHEDULE_PREFIX,
+  rotationCeremonyUpdate,
   rotationQuery,
   type CeremonyStatus,
   type RotationInput,
@@ -29,6 +31,7 @@ import { KEY_ROOT_WORKFLOW_TYPE, rootQuery, type RootStatus } from '../../workfl
 import type { TrustConfig } from '../trust/config';
 import { rotationIdFor, rotationScheduleId } from '../trust/ids';
 import { ceremonyPlanDigest, pinPeople } from '../trust/resolve';
+import { workflowAnswer } from './workflow-answer';
 
 export { rotationIdFor, rotationScheduleId };
 
@@ -262,8 +265,16 @@ export async function waitForKeyWorkflow(client: Client, id: string, until: (s: 
   }
 }
 
-/** The ceremony once the worker has answered its request: REFUSED, or past it (custodians asked). */
-export async function waitForCeremonyAuthorization(client: Client, ceremonyId: string): Promise<CeremonyStatus> {
-  const found = await waitForKeyWorkflow(client, ceremonyId, (s) => s.type === 'ceremony' && s.status.state !== 'AUTHORIZING');
-  return found.status as CeremonyStatus;
+/**
+ * The ceremony once the worker has answered its request: REFUSED, or past it (custodians asked).
+ * The rotation's waitForCeremony update answers once the ceremony has started, then the
+ * ceremony's waitForAnswer once the request is checked, so nothing polls; a worker from before
+ * those updates gets the ceremony's status polled.
+ */
+export async function waitForCeremonyAuthorization(client: Client, started: { rotationId: string; ceremonyId: string }): Promise<CeremonyStatus> {
+  const polled = async () => (await waitForKeyWorkflow(client, started.ceremonyId, (s) => s.type === 'ceremony' && s.status.state !== 'AUTHORIZING')).status as CeremonyStatus;
+  const notFound = () => new CountersignError('UNKNOWN_PROMOTION', `no rotation "${started.rotationId}"`);
+  const rotation: RotationStatus | undefined = await workflowAnswer<RotationStatus | undefined>(client, started.rotationId, rotationCeremonyUpdate, { poll: async () => undefined, notFound });
+  if (!rotation) return polled();
+  return workflowAnswer(client, started.ceremonyId, ceremonyAnswerUpdate, { poll: polled });
 }

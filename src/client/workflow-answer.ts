@@ -1,7 +1,8 @@
 /**
  * A workflow's answer to a read-only waiting update (a promotion's or a chart release's
- * `waitForGate`, a campaign's `waitForPlan`, a revocation's or a trust root's `waitForAnswer`):
- * the run answers when it gets there, so the client does not poll its status meanwhile.
+ * `waitForGate`, a campaign's `waitForPlan`, a rotation's `waitForCeremony`, a ceremony's, a
+ * revocation's or a trust root's `waitForAnswer`): the run answers when it gets there, so the
+ * client does not poll its status meanwhile.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';

@@ -10,7 +10,7 @@ import { parseConfig, type Config } from '../../src/config';
 import { hasCode, type ErrorCode } from '../../src/errors';
 import { signAndDecide } from '../../src/client/promotions';
 import { FileSigner } from '../../src/keys/file-signer';
-import { keyWorkflowStatus, rotationIdFor, signCeremonyRequest, startRotation, trustConfig } from '../../src/client/trust';
+import { keyWorkflowStatus, rotationIdFor, signCeremonyRequest, startRotation, trustConfig, waitForCeremonyAuthorization } from '../../src/client/trust';
 import type { CeremonyStatus } from '../../workflows/key-ceremony-messages';
 import { APPROVERS, BUILD_COMMAND, BUILDER_ID, DEV_PASSWORD_ENV, PLATFORM_PASSWORD_ENV, SOURCE_REPO, TEST_PASSWORD, type TestEnv } from '../support/env';
 
@@ -102,9 +102,11 @@ export async function startCeremony(env: TestEnv, config: Config, trust: string,
 
 /** Runs a whole ceremony (as a rotation) with two custodians; returns the rotation's final status. */
 export async function runCeremony(env: TestEnv, config: Config, trust = 'platform', initiator = 'erin') {
-  const { rotationId, ceremonyId } = await startCeremony(env, config, trust, initiator);
-  const open = await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && (s.status.approval.state === 'OPEN' || s.status.state === 'REFUSED'));
-  if (open.status.state === 'REFUSED') return { rotationId, ceremonyId, ceremony: open.status as CeremonyStatus };
+  const started = await startCeremony(env, config, trust, initiator);
+  const { rotationId, ceremonyId } = started;
+  // As keys ceremony waits: REFUSED, or custodians asked.
+  const answer = await waitForCeremonyAuthorization(env.client, started);
+  if (answer.state === 'REFUSED') return { rotationId, ceremonyId, ceremony: answer };
   await join(env, ceremonyId, 'bob');
   await join(env, ceremonyId, 'carol');
   const done = await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && !['AUTHORIZING', 'AWAITING_CUSTODIANS', 'CREATING', 'PUBLISHING'].includes(s.status.state), 60_000);

@@ -18,7 +18,9 @@ import { loadSigner } from '../../src/keys/load-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
 import { buildImageFromDirectory } from '../../src/oci/build';
 import { requireTool } from '../../src/stack/tools';
-import { keyWorkflowStatus, rotationIdFor, signCeremonyRequest, startRotation, trustConfig } from '../../src/client/trust';
+import { keyWorkflowStatus, rotationIdFor, signCeremonyRequest, startRotation, trustConfig, waitForCeremonyAuthorization } from '../../src/client/trust';
+import { countingClient } from '../support/counting-client';
+import type { CeremonyStatus, RotationStatus } from '../../workflows/key-ceremony-messages';
 import { readIndex } from '../../src/trust/index-file';
 import { TrustStore } from '../../src/trust/store';
 import { copyDir, TEST_PASSWORD, useTestEnv } from '../support/env';
@@ -53,8 +55,20 @@ describe('key ceremony', () => {
       (e: Error) => hasCode(e, 'KEY_INVALID') && /the key given to sign the ceremony request .* is not erin's roster key/.test(e.message),
       "naming a governance member is not enough: it takes their key",
     );
-    const { ceremonyId } = await startCeremony(env, config, 'platform', 'alice'); // alice is governance and a custodian: SoD excludes her
-    await until(() => keyWorkflowStatus(env.client, ceremonyId), (s) => s.type === 'ceremony' && s.status.approval.state === 'OPEN');
+    const started = await startCeremony(env, config, 'platform', 'alice'); // alice is governance and a custodian: SoD excludes her
+    const { ceremonyId } = started;
+    // What keys ceremony waits with: the rotation's update, then the ceremony's; no status query.
+    const asking = await countingClient(env.stack.temporal.address);
+    const answered = await waitForCeremonyAuthorization(asking.client, started).finally(() => asking.close());
+    assert.equal(answered.state, 'AWAITING_CUSTODIANS');
+    assert.equal(answered.approval.state, 'OPEN');
+    assert.deepEqual(asking.calls, ['UpdateWorkflowExecution', 'UpdateWorkflowExecution'], 'two answers, no status read');
+    // Neither update reads input: a store, custodians and a threshold a caller passes change nothing (dave is refused below, and one vote is not quorum).
+    const forged = { trust: 'mallory', custodians: { members: ['dave'], required: 1 }, approval: { groups: [{ name: 'custodians', eligible: ['dave'], required: 1 }] } };
+    const ceremonyAgain = (await env.client.workflow.getHandle(ceremonyId).executeUpdate('waitForAnswer', { args: [forged] })) as CeremonyStatus;
+    const rotationAgain = (await env.client.workflow.getHandle(started.rotationId).executeUpdate('waitForCeremony', { args: [forged] })) as RotationStatus;
+    assert.deepEqual([ceremonyAgain.trust, rotationAgain.ceremonyId, rotationAgain.state], ['platform', ceremonyId, 'CEREMONY']);
+    assert.deepEqual(ceremonyAgain.approval.groups.map((g) => [g.name, g.required, g.eligible]), [['custodians', 2, ['bob', 'carol']]], 'the initiator, alice, is not eligible');
 
     await assert.rejects(join(env, ceremonyId, 'dave'), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /dave is not a custodian of store platform$/.test(e.message));
     await assert.rejects(join(env, ceremonyId, 'alice'), (e: Error) => hasCode(e, 'APPROVAL_REFUSED') && /alice may not approve .*: started this key ceremony/.test(e.message));
@@ -83,6 +97,9 @@ describe('key ceremony', () => {
     const dave = await requestSigner(env, 'dave');
     const forged = { statement: request.statement, signature: (await dave.sign(Buffer.from(request.statement, 'utf8'))).toString('base64') };
     const { rotationId, ceremonyId } = await startRotation(env.client, { trust: 'forged', request: forged }, at);
+    const answer = await waitForCeremonyAuthorization(env.client, { rotationId, ceremonyId });
+    assert.equal(answer.state, 'REFUSED', 'the ceremony answers with the refusal');
+    assert.match(answer.error ?? '', /^REQUEST_BAD_SIGNATURE: /);
     const done = await until(() => keyWorkflowStatus(env.client, rotationId), (s) => s.type === 'rotation' && s.status.state !== 'CEREMONY');
     assert.equal(done.status.state, 'REFUSED');
     assert.match(done.status.error ?? '', /^REQUEST_BAD_SIGNATURE: the ceremony request does not verify with erin's roster key in the worker's configuration/);

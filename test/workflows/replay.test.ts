@@ -48,6 +48,8 @@ const NAMES = [
   'key-ceremony-tracing-marker',
   'promoted-fewer-writes',
   'promoted-local-prod-sign',
+  'key-rotation-answered',
+  'key-ceremony-answered',
 ];
 /** Recorded before TRACING_SHAPE_PATCH: their calls go through Temporal's OpenTelemetry interceptors. */
 const BEFORE_TRACING_SHAPE = new Set(['promoted-previous-release', 'promoted-queued-steps', 'promoted-temporal-interceptors', 'key-ceremony-temporal-interceptors']);
@@ -56,7 +58,7 @@ const BEFORE_FEWER_WRITES = new Set([...BEFORE_TRACING_SHAPE, 'promoted-two-mark
 /** Recorded before LOCAL_TO_GATE_PATCH: FEWER_WRITES_PATCH's runs, and those before it. */
 const BEFORE_LOCAL_TO_GATE = new Set([...BEFORE_FEWER_WRITES, 'promoted-fewer-writes']);
 /** Recorded before LOCAL_PROD_SIGN_PATCH: LOCAL_TO_GATE_PATCH's runs, and those before it. */
-const BEFORE_LOCAL_PROD_SIGN = new Set(NAMES.filter((name) => name !== 'promoted-local-prod-sign'));
+const BEFORE_LOCAL_PROD_SIGN = new Set(NAMES.filter((name) => !['promoted-local-prod-sign', 'key-rotation-answered', 'key-ceremony-answered'].includes(name)));
 const readHistory = (name: string) => historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8')));
 const patchesIn = (name: string) =>
   (readHistory(name).events ?? []).flatMap((e) => {
@@ -127,6 +129,13 @@ describe('replay of committed histories (determinism guard)', () => {
     assert.equal(tasks('promoted'), 3);
   });
 
+  it("covers the key workflows' waiting updates: the rotation answered waitForCeremony and the ceremony waitForAnswer (keys ceremony), the histories before them none", () => {
+    const updates = (name: string) => (readHistory(name).events ?? []).flatMap((e) => (e.workflowExecutionUpdateAcceptedEventAttributes ? [e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest?.input?.name] : []));
+    assert.deepEqual(updates('key-rotation-answered'), ['waitForCeremony']);
+    assert.deepEqual(updates('key-ceremony-answered').filter((n) => n !== 'decide'), ['waitForAnswer']);
+    assert.deepEqual([updates('key-rotation'), updates('key-ceremony').filter((n) => n !== 'decide')], [[], []]);
+  });
+
   it('fails replay when the history does not match the code', async () => {
     const json = JSON.parse(fs.readFileSync(path.join(DIR, 'promoted.json'), 'utf8'));
     // Swap the first queued activity's type: the code schedules "prodSign", the history now says otherwise.
@@ -153,7 +162,7 @@ describe('what histories hold', () => {
       };
       walk(json);
       // A rotation's history holds its input (the store's name and the signed request), its child's result, no roster.
-      const marker = name === 'key-rotation' ? 'https://countersign.dev/ceremony-request/v1' : 'BEGIN PUBLIC KEY';
+      const marker = name.startsWith('key-rotation') ? 'https://countersign.dev/ceremony-request/v1' : 'BEGIN PUBLIC KEY';
       assert.ok(decoded.some((d) => d.includes(marker)), `${name}: payloads were decoded (${marker} is in them)`);
       for (const haystack of [text, ...decoded]) {
         assert.ok(!haystack.includes(TEST_PASSWORD), `${name} contains the key passphrase`);

@@ -68,7 +68,7 @@ export const keysCeremonyCommand: Command = {
     return withClient(args, io, async (client) => {
       const started = await startRotation(client, { trust: trust.name, request }, now);
       // The worker's answer to the signed request comes in a moment; a refusal is this command's answer.
-      const ceremony = await waitForCeremonyAuthorization(client, started.ceremonyId);
+      const ceremony = await waitForCeremonyAuthorization(client, started);
       if (args.values.json) printJson(io, { ...started, planDigest, state: ceremony.state, ...(ceremony.error ? { error: ceremony.error } : {}) });
       if (ceremony.state === 'REFUSED') {
         if (!args.values.json) write(io.stderr, `the worker refused the ceremony request for ${started.ceremonyId}: ${ceremony.error}`);

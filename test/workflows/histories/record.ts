@@ -2,9 +2,12 @@
  * Records the committed histories the replay test runs against: one promotion that ends
  * PROMOTED (one started with the waitForGate update riding on the start, one with prod sign local), one REJECTED at platform verify, one rejected by an approver, one EXPIRED, one whose
  * evidence pack changed at the gate (a vote dropped, then PROMOTED over the new pack); a chart
- * release that ends RELEASED; a key rotation and its ceremony (custodians joined, key published).
+ * release that ends RELEASED; a key rotation and its ceremony (custodians joined, key published),
+ * twice: `key-rotation` and `key-ceremony` were recorded before the client waited for the worker's
+ * answer with updates, `-answered` after (their histories hold the waitForCeremony and waitForAnswer
+ * updates).
  * Re-record only on purpose (a deliberate, versioned workflow change), all or some by name:
- *   npx tsx test/workflows/histories/record.ts [promoted promoted-until-gate promoted-local-prod-sign verify-rejected approver-rejected expired evidence-changed chart-released key-rotation key-ceremony]
+ *   npx tsx test/workflows/histories/record.ts [promoted promoted-until-gate promoted-local-prod-sign verify-rejected approver-rejected expired evidence-changed chart-released key-rotation key-ceremony key-rotation-answered key-ceremony-answered]
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -125,13 +128,15 @@ async function main(): Promise<void> {
       await record('chart-released', release.releaseId);
     }
 
-    if (wants('key-rotation') || wants('key-ceremony')) {
-      const { rotationId, ceremonyId, ceremony } = await runCeremony(env, trustTestConfig(env, {}, 'recorded'), 'recorded');
+    // runCeremony waits for the worker's answer as keys ceremony does (the rotation's waitForCeremony, the ceremony's waitForAnswer).
+    for (const suffix of ['', '-answered']) {
+      if (!wants(`key-rotation${suffix}`) && !wants(`key-ceremony${suffix}`)) continue;
+      const { rotationId, ceremonyId, ceremony } = await runCeremony(env, trustTestConfig(env, {}, `recorded${suffix}`), `recorded${suffix}`);
       if (ceremony.state !== 'PUBLISHED') throw new Error(`ceremony ended ${ceremony.state}: ${ceremony.error}`);
       const handle = env.client.workflow.getHandle(rotationId);
       await handle.result();
-      if (wants('key-ceremony')) await record('key-ceremony', ceremonyId);
-      if (wants('key-rotation')) await record('key-rotation', rotationId);
+      if (wants(`key-ceremony${suffix}`)) await record(`key-ceremony${suffix}`, ceremonyId);
+      if (wants(`key-rotation${suffix}`)) await record(`key-rotation${suffix}`, rotationId);
     }
   } finally {
     await stopWorker();
