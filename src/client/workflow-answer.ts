@@ -12,7 +12,7 @@ import { answeredByWorker } from './worker-watchdog';
 export interface AnswerOptions<T> {
   /** Asked instead when the update cannot answer: a worker from before it, a run closed or continued as new meanwhile. */
   poll: () => Promise<T>;
-  /** The error for an id no run has (else the poll's own status read says so). */
+  /** The error for an id no run has, running or closed (else the poll's own status read says so). */
   notFound?: () => CountersignError;
   /** How long the run's workflow task may wait for a worker before STACK_ERROR (src/client/worker-watchdog.ts). */
   unansweredLimitMs?: number;
@@ -24,7 +24,19 @@ export async function workflowAnswer<T>(client: Client, id: string, update: Upda
   } catch (err) {
     // No worker took the run's task in time: said, not polled for as long again.
     if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
-    if (err instanceof WorkflowNotFoundError && options.notFound) throw options.notFound();
+    // The server says "not found" for a run that has closed too (an update needs a running run):
+    // only an id with no run at all is unknown; a closed run's status is read.
+    if (err instanceof WorkflowNotFoundError && options.notFound && !(await hasRun(client, id))) throw options.notFound();
     return options.poll();
+  }
+}
+
+async function hasRun(client: Client, id: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(id).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
   }
 }

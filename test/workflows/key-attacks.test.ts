@@ -187,6 +187,9 @@ describe('attacks on key ceremonies and revocations', () => {
       const id = revocationWorkflowId('platform', platformKey.id);
       const unsigned = await revokeRaw(id, { trust: 'platform', keyId: platformKey.id, reason: 'no signature at all' });
       assert.deepEqual([unsigned.state, unsigned.error?.split(':')[0]], ['REFUSED', 'REQUEST_UNSIGNED']);
+      // keys revoke's wait, once the run has closed: the server refuses the update as "not found", and the answer is still the refusal.
+      await env.client.workflow.getHandle(id).result();
+      assert.equal((await waitForRevocationAnswer(env.client, id)).state, 'REFUSED');
       const byDave = await revokeRaw(id, { request: await signStatement(revocationRequest({ requester: 'dave' }), await env.signer('dave')) });
       assert.deepEqual([byDave.state, byDave.error?.split(':')[0]], ['REFUSED', 'REQUEST_OUT_OF_SCOPE']);
       assert.match(byDave.error ?? '', /dave is not a governance member of trust store platform \(erin, alice\)/);

@@ -16,7 +16,7 @@ import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { parseConfig, type Config } from '../../src/config';
 import { waitForPromotion } from '../../src/client/promotions';
-import { getCampaignStatus, signCampaignRequest, waitForCampaign } from '../../src/client/campaign';
+import { getCampaignStatus, signCampaignRequest, waitForCampaign, waitForCampaignPlan } from '../../src/client/campaign';
 import { keyWorkflowStatus, trustConfig } from '../../src/client/trust';
 import { CAMPAIGN_REQUEST_TYPE, campaignWorkflowId } from '../../src/requests/campaign-request';
 import { newNonce, signStatement } from '../../src/requests/sign';
@@ -146,6 +146,9 @@ describe('a compromise campaign', () => {
     assert.equal(approved.code, 0, approved.stderr);
     const done = await waitForCampaign(env.client, campaignId, () => false, 120_000);
     assert.equal(done.state, 'DONE', done.error);
+    // keys campaign's plan wait on the closed run: the server refuses the update as "not found", and the answer is the run's end, not an unknown id.
+    await env.client.workflow.getHandle(campaignId).result();
+    assert.equal((await waitForCampaignPlan(env.client, campaignId)).state, 'DONE');
     const outcome = Object.fromEntries(done.results.map((r) => [r.id.split('@')[0], r]));
     assert.equal(outcome['camp-resign'].outcome, 'resigned', outcome['camp-resign'].detail);
     assert.equal(outcome['camp-resign'].signatureAdded, true);

@@ -102,6 +102,9 @@ describe('key ceremony', () => {
     assert.match(answer.error ?? '', /^REQUEST_BAD_SIGNATURE: /);
     const done = await until(() => keyWorkflowStatus(env.client, rotationId), (s) => s.type === 'rotation' && s.status.state !== 'CEREMONY');
     assert.equal(done.status.state, 'REFUSED');
+    // Both runs closed: the server refuses updates to them as "not found"; the answer is still the refusal, not an unknown id.
+    await env.client.workflow.getHandle(rotationId).result();
+    assert.equal((await waitForCeremonyAuthorization(env.client, { rotationId, ceremonyId })).state, 'REFUSED');
     assert.match(done.status.error ?? '', /^REQUEST_BAD_SIGNATURE: the ceremony request does not verify with erin's roster key in the worker's configuration/);
     const ceremony = await keyWorkflowStatus(env.client, ceremonyId);
     assert.ok(ceremony.type === 'ceremony');

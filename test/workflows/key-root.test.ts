@@ -10,6 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
+import { hasCode } from '../../src/errors';
 import { rootStatus, startRoot, waitForRootAnswer } from '../../src/client/root';
 import { trustConfig } from '../../src/client/trust';
 import { writeKeyPair } from '../../src/keys/file-signer';
@@ -105,7 +106,11 @@ describe('the trust root workflow', () => {
       const shown = await runCli(['keys', 'status', rootId], cliEnv(trust));
       assert.equal(shown.code, 7, 'keys status exits 7 for a refused root, as for any refused request');
       assert.match(shown.stdout, why);
+      // Asked once the run has closed, the answer is the same: the server refuses an update to a closed run as "not found", which names no unknown root.
+      await env.client.workflow.getHandle(rootId).result();
+      assert.equal((await waitForRootAnswer(env.client, rootId)).state, 'REFUSED');
     }
+    await assert.rejects(waitForRootAnswer(env.client, 'key-root-refusals-99'), (e: Error) => hasCode(e, 'UNKNOWN_PROMOTION') && /no trust root "key-root-refusals-99"/.test(e.message));
   });
 
   it('a rotation (new index key, bob for alice) is signed by root 1 governance, not by the newcomer; a member whose configuration disagrees signs nothing', async () => {

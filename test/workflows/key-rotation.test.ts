@@ -355,8 +355,13 @@ describe('key rotation', () => {
     const rotationId = ran!.recentRuns[0];
     assert.match(rotationId, /^key-rotation-sched-/);
     const ceremonyId = ceremonyIdFor(rotationId);
-    assert.equal(triggered.out, `trigger: key-rotation-sched\nrotation ${rotationId}\nceremony ${ceremonyId}\ncustodians join with: countersign approve ${ceremonyId} --as NAME --key FILE\nfollow it with: countersign keys status ${ceremonyId}\n`);
-    await until(() => keyWorkflowStatus(env.client, ceremonyId), (st) => st.type === 'ceremony' && st.status.approval.state === 'OPEN');
+    // It answered once the worker had checked the schedule's request: the gate is open when it returns.
+    assert.equal(
+      triggered.out,
+      `trigger: key-rotation-sched\nrotation ${rotationId}\nceremony ${ceremonyId}: AWAITING_CUSTODIANS, waiting for 2 of alice, bob, carol\ncustodians join with: countersign approve ${ceremonyId} --as NAME --key FILE\nfollow it with: countersign keys status ${ceremonyId}\n`,
+    );
+    const opened = await keyWorkflowStatus(env.client, ceremonyId);
+    assert.ok(opened.type === 'ceremony' && opened.status.approval.state === 'OPEN');
     await join(env, ceremonyId, 'bob');
     await join(env, ceremonyId, 'carol');
     const rotated = await until(() => keyWorkflowStatus(env.client, rotationId), (st) => st.type === 'rotation' && st.status.state === 'DONE');
@@ -364,5 +369,20 @@ describe('key rotation', () => {
     assert.equal((await readIndex(trustConfig(trustTestConfig(env, {}, 'sched'), 'sched').publishDir)).keys.find((k) => k.id === newKey?.id)?.status, 'active');
     const last = await cli(['keys', 'schedules', ...conf]);
     assert.match(last.out, new RegExp(`key-rotation-sched +every 30d +active +next \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}(:\\d{2})? UTC \\(in (29|30)d\\) +last ${rotationId}`));
+
+    // A schedule signed over a plan the worker's configuration does not give (the caller's copy names other custodians): each run is refused, and --trigger says so.
+    trustTestConfig(env, {}, 'sched-copy');
+    const edited = path.join(env.dir, 'countersign-sched-edited.yaml');
+    await fs.writeFile(edited, (await fs.readFile(path.join(env.dir, 'countersign-sched-copy.yaml'), 'utf8')).replace(/- carol$/m, '- dave'));
+    const editedConf = ['--config', edited, '--address', env.stack.temporal.address];
+    const signedOver = await cli(['keys', 'schedule-rotation', '--trust', 'sched-copy', '--every', '90d', '--as', 'erin', '--key', path.join(env.keysDir, 'erin.key'), ...editedConf]);
+    assert.equal(signedOver.code, 0, signedOver.err);
+    const refused = await cli(['keys', 'schedules', '--trigger', 'sched-copy', ...editedConf, '--json']);
+    assert.equal(refused.code, 7, refused.err);
+    const answer = JSON.parse(refused.out) as { scheduleId: string; action: string; rotationId: string; ceremonyId: string; state: string; error: string };
+    assert.deepEqual([answer.scheduleId, answer.action, answer.state], ['key-rotation-sched-copy', 'trigger', 'REFUSED']);
+    assert.match(answer.error, /^REQUEST_INVALID: the request is for plan sha256:[0-9a-f]{64}, but the worker's configuration of trust store sched-copy gives plan /);
+    assert.equal(answer.ceremonyId, ceremonyIdFor(answer.rotationId));
+    assert.deepEqual((await readIndex(trustConfig(env.config, 'sched-copy').publishDir)).keys, [], 'no key made');
   });
 });

@@ -65,24 +65,29 @@ export const keysCeremonyCommand: Command = {
     const now = new Date();
     const signer = await requestSigner(args, io, who);
     const { request, planDigest } = await signCeremonyRequest(config, trust, who, { deadlineMs, signer, scope: `rotation:${rotationIdFor(trust.name, now)}`, time: now });
-    return withClient(args, io, async (client) => {
-      const started = await startRotation(client, { trust: trust.name, request }, now);
-      // The worker's answer to the signed request comes in a moment; a refusal is this command's answer.
-      const ceremony = await waitForCeremonyAuthorization(client, started);
-      if (args.values.json) printJson(io, { ...started, planDigest, state: ceremony.state, ...(ceremony.error ? { error: ceremony.error } : {}) });
-      if (ceremony.state === 'REFUSED') {
-        if (!args.values.json) write(io.stderr, `the worker refused the ceremony request for ${started.ceremonyId}: ${ceremony.error}`);
-        return EXIT.refused;
-      }
-      if (!args.values.json) {
-        const members = ceremony.approval.groups[0];
-        write(io.stdout, `rotation ${started.rotationId}\nceremony ${started.ceremonyId}: ${ceremony.state}, waiting for ${members?.required ?? '?'} of ${members?.eligible.join(', ') ?? '?'}`);
-        write(io.stdout, `custodians join with: countersign approve ${started.ceremonyId} --as NAME --key FILE`);
-      }
-      return EXIT.ok;
-    });
+    return withClient(args, io, async (client) => answerCeremony(args, io, client, await startRotation(client, { trust: trust.name, request }, now), { planDigest }));
   },
 };
+
+/**
+ * Waits for the worker's answer to a rotation's ceremony request (it comes in a moment) and says
+ * it: a refusal is the command's answer (exit 7, the reason on stderr), else the custodians the
+ * worker's plan asks for. `extra` goes into the JSON beside the ids.
+ */
+async function answerCeremony(args: ParsedArgs, io: CommandIo, client: Awaited<ReturnType<typeof connectClient>>['client'], started: { rotationId: string; ceremonyId: string }, extra: object, heading: string[] = []): Promise<number> {
+  const ceremony = await waitForCeremonyAuthorization(client, started);
+  if (args.values.json) printJson(io, { ...started, ...extra, state: ceremony.state, ...(ceremony.error ? { error: ceremony.error } : {}) });
+  if (ceremony.state === 'REFUSED') {
+    if (!args.values.json) write(io.stderr, `the worker refused the ceremony request for ${started.ceremonyId}: ${ceremony.error}`);
+    return EXIT.refused;
+  }
+  if (!args.values.json) {
+    const members = ceremony.approval.groups[0];
+    write(io.stdout, [...heading, `rotation ${started.rotationId}`, `ceremony ${started.ceremonyId}: ${ceremony.state}, waiting for ${members?.required ?? '?'} of ${members?.eligible.join(', ') ?? '?'}`].join('\n'));
+    write(io.stdout, `custodians join with: countersign approve ${started.ceremonyId} --as NAME --key FILE\nfollow it with: countersign keys status ${started.ceremonyId}`);
+  }
+  return EXIT.ok;
+}
 
 export const keysStatusCommand: Command = {
   name: 'keys status',
@@ -182,19 +187,20 @@ export const keysSchedulesCommand: Command = {
   summary: 'list rotation schedules (interval, next run); --pause, --unpause or --trigger (run now, prints the ceremony id) one of them',
   usage: 'countersign keys schedules [--pause NAME | --unpause NAME | --trigger NAME] [--note TEXT] [--json]',
   options: { pause: { type: 'string' }, unpause: { type: 'string' }, trigger: { type: 'string' }, note: { type: 'string' } },
-  optionHelp: { pause: 'pause this schedule (trust name or schedule id)', unpause: 'resume it', trigger: 'run a rotation now; prints its rotation and ceremony ids', note: 'why (pause/unpause)' },
+  optionHelp: {
+    pause: 'pause this schedule (trust name or schedule id)',
+    unpause: 'resume it',
+    trigger: "run a rotation now; waits for the worker's answer to the schedule's request and prints the rotation and ceremony ids and the custodians asked (exit 7 with the reason when refused)",
+    note: 'why (pause/unpause)',
+  },
   async run(args, io) {
     const actions = (['pause', 'unpause', 'trigger'] as const).filter((a) => args.values[a] !== undefined);
     if (actions.length > 1) throw new CountersignError('BAD_INPUT', 'give one of --pause, --unpause, --trigger');
     return withClient(args, io, async (client) => {
       if (actions[0] === 'trigger') {
-        const started = await triggerRotation(client, String(args.values.trigger));
-        if (args.values.json) printJson(io, { ...started, action: 'trigger' });
-        else {
-          write(io.stdout, `trigger: ${started.scheduleId}\nrotation ${started.rotationId}\nceremony ${started.ceremonyId}`);
-          write(io.stdout, `custodians join with: countersign approve ${started.ceremonyId} --as NAME --key FILE\nfollow it with: countersign keys status ${started.ceremonyId}`);
-        }
-        return EXIT.ok;
+        const { scheduleId, ...started } = await triggerRotation(client, String(args.values.trigger));
+        // The run checks the request the schedule carries against the worker's configuration as it is now: said here, as keys ceremony says it.
+        return answerCeremony(args, io, client, started, { scheduleId, action: 'trigger' }, [`trigger: ${scheduleId}`]);
       }
       if (actions.length === 1) {
         const id = await controlSchedule(client, String(args.values[actions[0]]), actions[0], args.values.note as string | undefined);
