@@ -2,6 +2,7 @@
  * Key ceremony, published trust, rotation schedules and status (docs/trust.md); revocation in revoke.ts.
  */
 import fs from 'node:fs';
+import type { Client } from '@temporalio/client';
 import { CountersignError } from '../../errors';
 import { keyFingerprint } from '../../keys/public-key';
 import { formatCalendar, formatDuration, formatInterval, parseDuration } from '../../duration';
@@ -74,7 +75,7 @@ export const keysCeremonyCommand: Command = {
  * it: a refusal is the command's answer (exit 7, the reason on stderr), else the custodians the
  * worker's plan asks for. `extra` goes into the JSON beside the ids.
  */
-async function answerCeremony(args: ParsedArgs, io: CommandIo, client: Awaited<ReturnType<typeof connectClient>>['client'], started: { rotationId: string; ceremonyId: string }, extra: object, heading: string[] = []): Promise<number> {
+async function answerCeremony(args: ParsedArgs, io: CommandIo, client: Client, started: { rotationId: string; ceremonyId: string }, extra: object, heading: string[] = []): Promise<number> {
   const ceremony = await waitForCeremonyAuthorization(client, started);
   if (args.values.json) printJson(io, { ...started, ...extra, state: ceremony.state, ...(ceremony.error ? { error: ceremony.error } : {}) });
   if (ceremony.state === 'REFUSED') {
@@ -184,7 +185,7 @@ function whenFrom(at: Date, now: Date): string {
 
 export const keysSchedulesCommand: Command = {
   name: 'keys schedules',
-  summary: 'list rotation schedules (interval, next run); --pause, --unpause or --trigger (run now, prints the ceremony id) one of them',
+  summary: "list rotation schedules (interval, next run); --pause, --unpause or --trigger (run now and wait for the worker's answer) one of them",
   usage: 'countersign keys schedules [--pause NAME | --unpause NAME | --trigger NAME] [--note TEXT] [--json]',
   options: { pause: { type: 'string' }, unpause: { type: 'string' }, trigger: { type: 'string' }, note: { type: 'string' } },
   optionHelp: {
