@@ -17,6 +17,9 @@ import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { defineUpdate } from '@temporalio/workflow';
+import { CountersignError, hasCode } from '../../src/errors';
+import { workflowAnswer } from '../../src/client/workflow-answer';
 import { getApproval, signAndDecide, startPromotion, waitForGate, waitForPromotion, type PromoteRequest } from '../../src/client/promotions';
 import { stepsOf } from '../../src/client/history-steps';
 import { runRequestNonce } from '../../src/client/prior-runs';
@@ -72,6 +75,13 @@ describe('waitForGate', () => {
     assert.equal(completed.length, 1);
 
     assert.deepEqual(upsertedStates(history.events ?? []), ['AUTHORIZING', 'AWAITING_APPROVAL']);
+
+    // Every waiting update goes through workflowAnswer: a worker from before an update has no
+    // handler for it, so the run refuses it and the poll answers; an id with no run is said unknown.
+    const newer = defineUpdate<string>('waitForSomethingNewer');
+    const answer = (id: string) => workflowAnswer(env.client, id, newer, { poll: async () => 'polled', notFound: () => new CountersignError('UNKNOWN_PROMOTION', `no run ${id}`) });
+    assert.equal(await answer(started.promotionId), 'polled');
+    await assert.rejects(answer(`${started.promotionId}-none`), (e: Error) => hasCode(e, 'UNKNOWN_PROMOTION') && e.message === `UNKNOWN_PROMOTION: no run ${started.promotionId}-none`);
 
     // The approver signs over the view waitForGate answered with, not asking the gate again. A view
     // the caller altered (another digest) signs over what the gate does not show: refused, not counted.
