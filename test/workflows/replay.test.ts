@@ -27,8 +27,11 @@ const IDS = JSON.parse(fs.readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf
  * before the steps up to the gate became local too (LOCAL_TO_GATE_PATCH). `promoted-until-gate` was
  * started with the waitForGate update riding on the start (startPromotion's `untilGate`): its
  * first workflow task accepts and answers the update, between the plan's markers. Every history
- * but `promoted-local-prod-sign` was recorded before prod sign became a local step too
- * (LOCAL_PROD_SIGN_PATCH), and replays with prod sign queued.
+ * but `promoted-local-prod-sign` and the two `-answered` ones was recorded before prod sign became
+ * a local step too (LOCAL_PROD_SIGN_PATCH), and replays with prod sign queued.
+ * `key-rotation-answered` and `key-ceremony-answered` were waited for as keys ceremony waits: the
+ * rotation answers waitForCeremony once it has started its child (startChild, where
+ * `key-rotation` ran executeChild: the same commands), the ceremony waitForAnswer.
  */
 const NAMES = [
   'promoted',
