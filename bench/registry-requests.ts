@@ -53,10 +53,8 @@ async function main(): Promise<void> {
     await store.putBlob(REPOSITORY, { data: Buffer.from('{}'), descriptor: EMPTY });
     const configs: string[] = [];
     const images: Array<{ digest: string; size: number }> = [];
-    const bundles: string[] = [];
+    const bundles: Array<{ digest: string; size: number }> = [];
     const blob = (data: Buffer, mediaType: string) => ({ data, descriptor: { mediaType, digest: digestOf(data), size: data.length } });
-    // A signed statement's size: a bundle is a few KiB.
-    const bundleBytes = (i: number) => Buffer.from(JSON.stringify({ i, pad: 'x'.repeat(3000) }));
     await measure('blob upload (small, fresh)', async (i) => {
       const config = blob(Buffer.from(JSON.stringify({ i, architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } })), 'application/vnd.oci.image.config.v1+json');
       await store.putBlob(REPOSITORY, config, { fresh: true });
@@ -67,13 +65,14 @@ async function main(): Promise<void> {
       images.push({ digest: await store.putManifest(REPOSITORY, digestOf(data), data, MANIFEST), size: data.length });
     });
     for (let i = 0; i < n; i++) {
-      const b = blob(bundleBytes(i), BUNDLE);
+      // A signed statement's size: a bundle is a few KiB.
+      const b = blob(Buffer.from(JSON.stringify({ i, pad: 'x'.repeat(3000) })), BUNDLE);
       await store.putBlob(REPOSITORY, b, { fresh: true });
-      bundles.push(b.descriptor.digest);
+      bundles.push({ digest: b.descriptor.digest, size: b.descriptor.size });
     }
     await measure('referrer manifest PUT (a bundle)', async (i) => {
       const data = Buffer.from(
-        JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST, artifactType: BUNDLE, config: { ...EMPTY, artifactType: BUNDLE }, layers: [{ mediaType: BUNDLE, digest: bundles[i], size: bundleBytes(i).length }], subject: { mediaType: MANIFEST, ...images[i] } }),
+        JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST, artifactType: BUNDLE, config: { ...EMPTY, artifactType: BUNDLE }, layers: [{ mediaType: BUNDLE, ...bundles[i] }], subject: { mediaType: MANIFEST, ...images[i] } }),
       );
       await store.putReferrerManifest(REPOSITORY, data, MANIFEST);
     });

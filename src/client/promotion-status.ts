@@ -1,20 +1,11 @@
 /** A promotion's status, and waiting on it: until a state (polling), until the gate opens (the waitForGate update), or until it ends (its result). */
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { CountersignError } from '../errors';
 import { finalResult } from './final-result';
+import { describeOrUndefined } from './run-description';
 import { workflowAnswer } from './workflow-answer';
 import { pollTolerantly, type PollOptions } from './tolerant-poll';
 import { BEFORE_GATE_STATES, PROMOTION_WORKFLOW_TYPE, TERMINAL_STATES, statusQuery, waitForGateUpdate, type PromotionStatus } from '../../workflows/promotion-messages';
-
-/** The run's description, or undefined when there is no workflow with this id. */
-export async function describeOrUndefined(client: Client, workflowId: string) {
-  try {
-    return await client.workflow.getHandle(workflowId).describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
-}
 
 /** Current status of a promotion, running or finished. */
 export async function getPromotionStatus(client: Client, id: string): Promise<PromotionStatus> {

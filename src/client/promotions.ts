@@ -14,7 +14,7 @@ import { signStatement } from '../requests/sign';
 import type { SignedStatement } from '../requests/statement';
 import { REOPEN_STATEMENT_TYPE, type ReopenStatement } from '../requests/reopen';
 import { listPriorRuns } from './prior-runs';
-import { describeOrUndefined } from './promotion-status';
+import { describeOrUndefined } from './run-description';
 import { DIGEST_KEY, STATE_KEY, TARGET_KEY } from './start-promotion';
 import { PROMOTION_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, approvalQuery, decideUpdate, type PromotionState } from '../../workflows/promotion-messages';
 

@@ -7,6 +7,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { CountersignError } from '../errors';
+import { describeOrUndefined } from './run-description';
 import { answeredByWorker } from './worker-watchdog';
 
 export interface AnswerOptions<T> {
@@ -26,17 +27,7 @@ export async function workflowAnswer<T>(client: Client, id: string, update: Upda
     if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
     // The server says "not found" for a run that has closed too (an update needs a running run):
     // only an id with no run at all is unknown; a closed run's status is read.
-    if (err instanceof WorkflowNotFoundError && options.notFound && !(await hasRun(client, id))) throw options.notFound();
+    if (err instanceof WorkflowNotFoundError && options.notFound && !(await describeOrUndefined(client, id))) throw options.notFound();
     return options.poll();
-  }
-}
-
-async function hasRun(client: Client, id: string): Promise<boolean> {
-  try {
-    await client.workflow.getHandle(id).describe();
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
   }
 }

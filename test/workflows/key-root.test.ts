@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { hasCode } from '../../src/errors';
 import { rootStatus, startRoot, waitForRootAnswer } from '../../src/client/root';
+import type { RootStatus } from '../../workflows/key-root-messages';
 import { trustConfig } from '../../src/client/trust';
 import { writeKeyPair } from '../../src/keys/file-signer';
 import { keyFingerprint } from '../../src/keys/public-key';
@@ -65,6 +66,14 @@ describe('the trust root workflow', () => {
     assert.match(asked.stdout, /names index key [0-9a-f]{16}; governance erin, dave \(2 sign the next root\)/);
     assert.match(asked.stdout, /signed by erin; waiting for 1 more of governance/);
     await assert.rejects(fs.access(path.join(publishDir, rootFileName('rooted', 1))), 'nothing is published before the threshold signed');
+    // The waitForAnswer update reads no input: a threshold, signers, a draft and a directory a caller passes change nothing.
+    const before = await rootStatus(env.client, 'key-root-rooted-1');
+    const forged = { threshold: 1, governance: ['mallory'], signers: ['erin'], text: '{"forged":true}', publishDir: path.join(env.dir, 'elsewhere'), version: 7 };
+    const answered = (await env.client.workflow.getHandle('key-root-rooted-1').executeUpdate('waitForAnswer', { args: [forged] })) as RootStatus;
+    assert.deepEqual([answered.state, answered.version, answered.digest, answered.text], ['AWAITING_SIGNATURES', 1, before.digest, before.text]);
+    assert.deepEqual(answered.approval.groups.map((g) => [g.required, g.eligible]), before.approval.groups.map((g) => [g.required, g.eligible]));
+    await assert.rejects(fs.access(path.join(publishDir, rootFileName('rooted', 1))), 'still nothing published: the threshold is the worker\'s 2');
+    await assert.rejects(fs.access(path.join(env.dir, 'elsewhere')), 'nothing written where the arguments pointed');
     // keys status shows the running root as keys root printed it.
     const waiting = await runCli(['keys', 'status', 'key-root-rooted-1'], cliEnv('rooted'));
     assert.equal(waiting.code, 0, waiting.stderr);
