@@ -27,6 +27,9 @@
  * opens; ours cannot vote before the gate has answered (the vote signs over the run's evidence).
  * BENCH_FLOOR_VOTE=at-gate makes the floor wait for its gate's answer too, then vote: the same two
  * calls as ours, for reading how much of the gap is that round trip.
+ *
+ * BENCH_WORKER_NODE_ARGS gives both workers node flags (e.g. --trace-opt, read with
+ * bench/jit-summary.ts) and BENCH_KEEP=1 keeps their logs (bench/support.ts).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';

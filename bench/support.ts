@@ -152,6 +152,26 @@ export function benchRegistryLabel(registry: BenchRegistry): string {
   return registry === 'olareg' ? 'olareg (with the Referrers API)' : 'distribution 2.8 (no Referrers API)';
 }
 
+/**
+ * BENCH_WORKER_NODE_ARGS, checked: node flags for every worker a bench starts, ours and the floor's
+ * alike (one rule for both, so a flag that changes speed changes both sides), e.g. `--trace-opt`
+ * or `--trace-gc`, whose output goes to the worker's log (BENCH_KEEP keeps it). Space-separated,
+ * each a `--flag` or `--flag=value`.
+ */
+export function benchWorkerNodeArgsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const flags = (env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter((f) => f !== '');
+  const bad = flags.find((f) => !/^--[a-z0-9][a-z0-9-_]*(=\S+)?$/i.test(f));
+  if (bad !== undefined) throw new Error(`BENCH_WORKER_NODE_ARGS: node flags separated by spaces, each --flag or --flag=value, not "${bad}"`);
+  return flags;
+}
+
+/** BENCH_KEEP=1 keeps the bench's directory (the workers' logs, their configuration and keys) when it stops; 0 or unset removes it. */
+export function benchKeepFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.BENCH_KEEP ?? '0';
+  if (value !== '0' && value !== '1') throw new Error(`BENCH_KEEP: 1 keeps the bench's directory, 0 removes it, not "${value}"`);
+  return value === '1';
+}
+
 /** BENCH_REGISTRY, checked: distribution (the default) or olareg. */
 export function benchRegistryFromEnv(env: NodeJS.ProcessEnv = process.env): BenchRegistry {
   const value = env.BENCH_REGISTRY ?? 'distribution';
@@ -192,8 +212,11 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
   // the bench is interrupted (a bench stopped with Ctrl-C or kill used to leave its worker running).
   const stopping = new StopList();
   try {
+    const nodeArgs = benchWorkerNodeArgsFromEnv();
+    const keep = benchKeepFromEnv();
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), `countersign-${prefix}-`));
-    stopping.add(() => fs.rm(dir, { recursive: true, force: true }));
+    // Written last, once everything is stopped, so the logs are whole.
+    stopping.add(() => (keep ? console.log(`kept: ${dir} (the workers' logs: worker.log, floor-worker.log)`) : fs.rm(dir, { recursive: true, force: true })));
     const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
     stopping.add(() => stack.stop());
     // The worker counts its own requests (its metrics endpoint). BENCH_REQUEST_LOG, for finding
@@ -238,12 +261,12 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
       // Only this worker serves metrics: one more (addWorker) would want the same port.
       env: { ...workerEnv, ...(metricsAddress ? { COUNTERSIGN_METRICS_LISTEN: metricsAddress } : {}) },
       // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
-      nodeArgs: [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : []), ...(options.workerNodeArgs ?? [])],
+      nodeArgs: [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : []), ...nodeArgs, ...(options.workerNodeArgs ?? [])],
     });
     // Waited for, so a --cpu-prof profile is written before the stack goes.
     stopping.add(() => stopChild(worker, 20_000));
     await waitForWorker(stack.temporal.address, { pid: worker.pid, logFile });
-    const floor = options.floor ? await startFloorWorker(stack.temporal.address, path.join(dir, 'floor-worker.log')) : undefined;
+    const floor = options.floor ? await startFloorWorker(stack.temporal.address, path.join(dir, 'floor-worker.log'), nodeArgs) : undefined;
     if (floor) stopping.add(() => stopChild(floor, 5_000));
     const connection = await Connection.connect({ address: stack.temporal.address });
     stopping.add(() => connection.close());
@@ -265,7 +288,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
       approver,
       addWorker: async () => {
         const extraLog = path.join(dir, `worker-${(added += 1) + 1}.log`);
-        const child = spawnWorkerProcess({ address: stack.temporal.address, logFile: extraLog, env: workerEnv });
+        const child = spawnWorkerProcess({ address: stack.temporal.address, logFile: extraLog, env: workerEnv, nodeArgs });
         stopping.add(() => stopChild(child, 5_000));
         await waitForPoller(connection, child.pid!, extraLog);
         return child;
@@ -331,11 +354,11 @@ async function waitForPoller(connection: Connection, pid: number, logFile: strin
   throw new Error(`worker ${pid} did not poll within 60 s; see ${logFile}`);
 }
 
-async function startFloorWorker(address: string, logFile: string): Promise<ChildProcess> {
+async function startFloorWorker(address: string, logFile: string, nodeArgs: string[]): Promise<ChildProcess> {
   const out = await fs.open(logFile, 'a');
   // BENCH_CPU_PROF profiles the floor's worker too, so the two workers' profiles can be read side by side.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF, 'floor')}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', TSX_LOADER, path.join(__dirname, 'floor', 'worker.ts')], {
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, '--import', TSX_LOADER, path.join(__dirname, 'floor', 'worker.ts')], {
     env: { ...process.env, TEMPORAL_ADDRESS: address },
     stdio: ['ignore', out.fd, out.fd],
   });

@@ -118,6 +118,20 @@ test("BENCH_FLOOR_VOTE=at-gate BENCH_REGISTRY=olareg npm run bench runs as print
   assert.ok(oursRate > 0 && floorRate > 0, level);
 });
 
+test('BENCH_WORKER_NODE_ARGS="--trace-opt --trace-deopt" BENCH_KEEP=1 BENCH_REGISTRY=olareg npm run bench runs as printed: both workers get the flags, their logs are kept and read by bench/jit-summary.ts', { timeout: 15 * 60_000 }, (t) => {
+  const { out, row } = runAsPrinted('BENCH_WORKER_NODE_ARGS="--trace-opt --trace-deopt" BENCH_KEEP=1 BENCH_REGISTRY=olareg npm run bench', { BENCH_SERIAL: '2', BENCH_BY_HAND: '0' });
+  const kept = /^kept: (\S+) \(the workers' logs: worker\.log, floor-worker\.log\)$/m.exec(out);
+  assert.ok(kept, out);
+  t.after(() => fs.rmSync(kept[1], { recursive: true, force: true }));
+  assert.ok(row('1'), out);
+  // Ours and the floor's worker alike: one rule for both sides.
+  for (const log of ['worker.log', 'floor-worker.log']) {
+    const summary: { status: number | null; stdout: string; stderr: string } = spawnSync('npx', ['tsx', 'bench/jit-summary.ts', path.join(kept[1], log)], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8' });
+    assert.equal(summary.status, 0, `${log}: ${summary.stderr}`);
+    assert.match(summary.stdout, /: [1-9]\d* TurboFan compiles, \d+ ms compiling/, `${log}: ${summary.stdout}`);
+  }
+});
+
 test('BENCH_FLOOR_VOTE other than ahead or at-gate is refused before anything starts, naming both', () => {
   const run = spawnSync('npm', ['run', 'bench'], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, BENCH_FLOOR_VOTE: 'later' } });
   assert.notEqual(run.status, 0);
