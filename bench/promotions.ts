@@ -28,6 +28,12 @@
  * BENCH_FLOOR_VOTE=at-gate makes the floor wait for its gate's answer too, then vote: the same two
  * calls as ours, for reading how much of the gap is that round trip.
  *
+ * Before the first level both workers warm up (BENCH_WARMUP promotions each, default 100, 10 at
+ * once, not measured; ours in a repository of their own, bench/warmup, so the measured
+ * repositories start as empty as without it): a worker's V8 is still compiling its hot code for
+ * its first few hundred promotions, and a worker in service has long finished (docs/benchmarks.md,
+ * "Warm-up, V8's compiler, Go's scheduler"). BENCH_WARMUP=0 measures cold workers.
+ *
  * BENCH_WORKER_NODE_ARGS gives both workers node flags (e.g. --trace-opt, read with
  * bench/jit-summary.ts) and BENCH_KEEP=1 keeps their logs (bench/support.ts).
  */
@@ -42,7 +48,12 @@ import { promoteByHand } from './by-hand';
 import { FLOOR_TASK_QUEUE, floorApprove, floorWaitForGate } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
 import { medianPhases, phaseTimes, type PhaseTimes } from './step-timeline';
-import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, benchTargetsFromEnv, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
+import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, benchTargetsFromEnv, benchWarmupFromEnv, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
+
+/** Where the warm-up's promotions go: a repository of their own, so the measured ones start empty. */
+const WARMUP_TARGET = { name: 'bench-warmup', repositoryPath: 'bench/warmup' };
+/** The warm-up runs this many at once, ours and the floor's taking turns. */
+const WARMUP_BATCH = 10;
 
 /** Only when the waitForGate update cannot answer (src/client/promotion-status.ts waitForGate). */
 const GATE_POLL_MS = 200;
@@ -131,10 +142,12 @@ async function main(): Promise<void> {
   const floorVote = process.env.BENCH_FLOOR_VOTE ?? 'ahead';
   if (floorVote !== 'ahead' && floorVote !== 'at-gate') throw new Error(`BENCH_FLOOR_VOTE: ahead (the floor's approval sent with its start and held until the gate opens) or at-gate (sent once the gate has answered, as ours), not "${floorVote}"`);
   const floorVotesAtGate = floorVote === 'at-gate';
+  const warmup = benchWarmupFromEnv();
   const registry = benchRegistryFromEnv();
   const signatureFormat = benchSignatureFormat(registry);
   const targets = benchTargetsFromEnv('bench', 'bench/app');
-  const bench = await startBenchStack('bench', Object.fromEntries(targets.map((t) => [t.name, { repositoryPath: t.repositoryPath, signatureFormat }])), { countRequests: true, floor: true, registry });
+  const configured = warmup > 0 ? [...targets, WARMUP_TARGET] : targets;
+  const bench = await startBenchStack('bench', Object.fromEntries(configured.map((t) => [t.name, { repositoryPath: t.repositoryPath, signatureFormat }])), { countRequests: true, floor: true, registry });
   console.log(
     `registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${targets.length > 1 ? `; ${targets.length} repositories` : ''}${floorVotesAtGate ? "; the floor's vote sent once its gate has answered (BENCH_FLOOR_VOTE=at-gate)" : ''}`,
   );
@@ -156,21 +169,22 @@ async function main(): Promise<void> {
   let spans: { ours: number; floor: number; oursFastest: number; floorFastest: number } | undefined;
   const idleRssMiB = processMemoryMiB(bench.workerPid).rss;
 
-  const sources = (n: number) =>
+  /** `warm`: the warm-up's, into its own repository. */
+  const sources = (n: number, warm = false) =>
     Promise.all(
       Array.from({ length: n }, async () => {
         const i = seq++;
         const src = path.join(dir, 'src', String(i));
         await fs.mkdir(src, { recursive: true });
         await fs.writeFile(path.join(src, 'index.html'), `<h1>bench ${i} ${process.pid}</h1>\n`);
-        return { src, target: targets[spread++ % targets.length].name };
+        return { src, target: warm ? WARMUP_TARGET.name : targets[spread++ % targets.length].name };
       }),
     );
 
-  /** `concurrency` promotions at once; each one's start -> PROMOTED time. */
-  const oursBatch = async (concurrency: number): Promise<number[]> =>
+  /** `concurrency` promotions at once; each one's start -> PROMOTED time. `warm`: the warm-up's, recorded nowhere. */
+  const oursBatch = async (concurrency: number, warm = false): Promise<number[]> =>
     Promise.all(
-      (await sources(concurrency)).map(async ({ src, target }) => {
+      (await sources(concurrency, warm)).map(async ({ src, target }) => {
         const t0 = Date.now();
         const started = await bench.promoteUntilGate({ target, source: { directory: src }, build: BENCH_FACTS }, GATE_POLL_MS);
         const status = started.gate;
@@ -178,11 +192,11 @@ async function main(): Promise<void> {
         const final = (await client.workflow.getHandle(started.promotionId).result()) as PromotionStatus;
         if (final.state !== 'PROMOTED') throw new Error(`${started.promotionId} ended ${final.state}: ${final.error}`);
         const ms = Date.now() - t0;
-        if (concurrency === 1) serialIds.push(started.promotionId);
+        if (concurrency === 1 && !warm) serialIds.push(started.promotionId);
         return ms;
       }),
     );
-  const floorBatch = async (concurrency: number): Promise<number[]> =>
+  const floorBatch = async (concurrency: number, warm = false): Promise<number[]> =>
     Promise.all(
       Array.from({ length: concurrency }, async () => {
         const t0 = Date.now();
@@ -199,12 +213,21 @@ async function main(): Promise<void> {
         await handle.executeUpdate(floorApprove);
         const final = await handle.result();
         if (final !== 'PROMOTED') throw new Error(`${handle.workflowId} ended ${final}`);
-        if (concurrency === 1) serialFloorIds.push(handle.workflowId);
+        if (concurrency === 1 && !warm) serialFloorIds.push(handle.workflowId);
         return Date.now() - t0;
       }),
     );
 
   try {
+    if (warmup > 0) {
+      console.log(`warm-up: ${warmup} promotions of ours (in ${WARMUP_TARGET.repositoryPath}, a repository of their own) and ${warmup} of the floor's, ${Math.min(warmup, WARMUP_BATCH)} at once, taking turns; not measured (BENCH_WARMUP=0 for none)`);
+      console.log();
+      for (let done = 0; done < warmup; done += WARMUP_BATCH) {
+        const size = Math.min(WARMUP_BATCH, warmup - done);
+        await oursBatch(size, true);
+        await floorBatch(size, true);
+      }
+    }
     for (const concurrency of levels) {
       // Batches of ours and of the floor take turns, so a stretch of a busier machine falls on both.
       const oursSamples: Sample[] = [];
@@ -333,7 +356,7 @@ async function main(): Promise<void> {
   await fs.mkdir(path.join(__dirname, 'results'), { recursive: true });
   await fs.writeFile(
     path.join(__dirname, 'results', 'promotions.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, registry, signatureFormat, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, phases, historySpanP50Ms: spans, attemptMeans }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, registry, signatureFormat, warmupPromotions: warmup, gatePollMs: GATE_POLL_MS, idleRssMiB, rows, byHand, phases, historySpanP50Ms: spans, attemptMeans }, null, 2)}\n`,
   );
 }
 

@@ -8,14 +8,13 @@
  * /proc counts in clock ticks (10 ms), so a kind's figure is good to about 10 ms over the run.
  */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { digestOf } from '../src/oci/digest';
 import { RegistryStore } from '../src/oci/registry';
 import { startOlareg } from '../src/stack/olareg';
 import { startRegistry } from '../src/stack/registry';
 import { processTreeCpuMs } from './process-cpu';
-import { benchRegistryFromEnv, benchRegistryLabel } from './support';
+import { benchBaseDir, benchRegistryFromEnv, benchRegistryLabel } from './support';
 
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -38,9 +37,11 @@ function requestsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
 async function main(): Promise<void> {
   const registry = benchRegistryFromEnv();
   const n = requestsFromEnv();
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-bench-requests-'));
-  const running = registry === 'olareg' ? await startOlareg() : await startRegistry({ rootDir: dir });
-  console.log(`registry: ${benchRegistryLabel(registry)}; ${n} requests of each kind`);
+  // Where npm run bench keeps its registry's storage, so the figures compare (BENCH_DIR, or /dev/shm when a tmpfs).
+  const base = benchBaseDir();
+  const dir = await fs.mkdtemp(path.join(base.dir, 'countersign-bench-requests-'));
+  const running = registry === 'olareg' ? await startOlareg({ parentDir: base.dir }) : await startRegistry({ rootDir: dir });
+  console.log(`registry: ${benchRegistryLabel(registry)}; ${n} requests of each kind; storage in ${base.label}`);
   const store = new RegistryStore(running.address);
   const costs: RequestCost[] = [];
   const measure = async (kind: string, run: (i: number) => Promise<unknown>) => {

@@ -3,7 +3,7 @@
  * its own process (so its memory can be read), and a client. Kept out of the measured loops.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import fsSync, { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -165,6 +165,49 @@ export function benchWorkerNodeArgsFromEnv(env: NodeJS.ProcessEnv = process.env)
   return flags;
 }
 
+/** statfs's f_type of a tmpfs (linux/magic.h). */
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Where a bench keeps its stack's files (the dev server's database, the registry's storage, the
+ * workers' logs): BENCH_DIR when set, else /dev/shm when it is a tmpfs, else the system's
+ * temporary directory. On this project's machines /tmp is on the VM's ext4 disk, where the
+ * registries' write-then-rename of every upload and index costs them kernel CPU that swings
+ * threefold from run to run (ext4's inode allocator stepping over recently deleted inodes:
+ * docs/benchmarks.md, "The registry's disk"); both sides' files (the floor's in the dev server
+ * too) go to the same place.
+ */
+export function benchBaseDir(env: NodeJS.ProcessEnv = process.env, shm = '/dev/shm'): { dir: string; label: string } {
+  if (env.BENCH_DIR !== undefined) {
+    const dir = path.resolve(env.BENCH_DIR);
+    let isDir = false;
+    try {
+      isDir = fsSync.statSync(dir).isDirectory();
+    } catch {
+      // Said below.
+    }
+    if (!isDir) throw new Error(`BENCH_DIR: an existing directory for the bench's stack files, not "${env.BENCH_DIR}"`);
+    return { dir, label: `${dir} (BENCH_DIR)` };
+  }
+  try {
+    if (fsSync.statfsSync(shm).type === TMPFS_MAGIC) {
+      fsSync.accessSync(shm, fsSync.constants.W_OK);
+      return { dir: shm, label: `${shm} (tmpfs)` };
+    }
+  } catch {
+    // No writable tmpfs there: the system's temporary directory.
+  }
+  return { dir: os.tmpdir(), label: `${os.tmpdir()} (no writable tmpfs at ${shm})` };
+}
+
+/** BENCH_WARMUP, checked: promotions of each side before `npm run bench`'s first level, not measured (default 100; 0 for none). */
+export function benchWarmupFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const value = env.BENCH_WARMUP ?? '100';
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(count)) throw new Error(`BENCH_WARMUP: how many promotions of each side warm the workers up before the first level, a whole number (0 for none), not "${value}"`);
+  return count;
+}
+
 /** BENCH_KEEP=1 keeps the bench's directory (the workers' logs, their configuration and keys) when it stops; 0 or unset removes it. */
 export function benchKeepFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   const value = env.BENCH_KEEP ?? '0';
@@ -214,7 +257,9 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
   try {
     const nodeArgs = benchWorkerNodeArgsFromEnv();
     const keep = benchKeepFromEnv();
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), `countersign-${prefix}-`));
+    const base = benchBaseDir();
+    console.log(`stack files: ${base.label}`);
+    const dir = await fs.mkdtemp(path.join(base.dir, `countersign-${prefix}-`));
     // Written last, once everything is stopped, so the logs are whole.
     stopping.add(() => (keep ? console.log(`kept: ${dir} (the workers' logs: worker.log, floor-worker.log)`) : fs.rm(dir, { recursive: true, force: true })));
     const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
@@ -224,7 +269,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     // registry CPU, so figures taken with it are not comparable.
     /** A registry of the kind the bench runs on, of its own, writing a line for every request it answers. */
     const startLoggingRegistry = async (name: string, logFile: string): Promise<{ address: string; pid: number }> => {
-      const started = options.registry === 'olareg' ? await startOlareg({ logFile, logRequests: true }) : await startRegistry({ rootDir: path.join(dir, name), logFile, logRequests: true });
+      const started = options.registry === 'olareg' ? await startOlareg({ logFile, logRequests: true, parentDir: base.dir }) : await startRegistry({ rootDir: path.join(dir, name), logFile, logRequests: true });
       stopping.add(() => started.stop());
       return started;
     };
@@ -232,7 +277,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     let registry: { address: string; pid: number } = stack.registry;
     if (requestLog) registry = await startLoggingRegistry('registry', requestLog);
     else if (options.registry === 'olareg') {
-      const olareg = await startOlareg();
+      const olareg = await startOlareg({ parentDir: base.dir });
       stopping.add(() => olareg.stop());
       registry = olareg;
     }

@@ -29,12 +29,14 @@ export interface OlaregOptions {
   logFile?: string;
   /** Log a line for every request answered (olareg's trace level), as a bench counts them. */
   logRequests?: boolean;
+  /** The directory its storage directory is made in (the system's temporary directory when omitted). */
+  parentDir?: string;
 }
 
 export async function startOlareg(options: OlaregOptions = {}): Promise<RunningOlareg> {
   const command = olaregPath();
   if (!command) throw new CountersignError('STACK_ERROR', 'olareg is not installed: run `bash scripts/toolchain.sh olareg`');
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'countersign-olareg-'));
+  const dir = await fs.mkdtemp(path.join(options.parentDir ?? os.tmpdir(), 'countersign-olareg-'));
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const address = `127.0.0.1:${port}`;

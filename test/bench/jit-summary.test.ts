@@ -1,9 +1,8 @@
 /**
  * `npx tsx bench/jit-summary.ts <worker.log>`, as docs/benchmarks.md prints it, on what a real
  * `node --trace-opt --trace-deopt` wrote for a script that has one function optimised and then
- * deoptimised: the summary counts that compile and names the function and the reason. And
- * BENCH_WORKER_NODE_ARGS / BENCH_KEEP, which the bench reads, refuse what is not a node flag or
- * a 0/1. No timing is asserted.
+ * deoptimised: the summary counts that compile and names the function and the reason. No timing
+ * is asserted.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -12,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { summariseJit } from '../../bench/jit-summary';
-import { benchKeepFromEnv, benchWorkerNodeArgsFromEnv } from '../../bench/support';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PRINTED = 'npx tsx bench/jit-summary.ts <worker.log>';
@@ -53,17 +51,4 @@ test('summariseJit counts one function compiled twice as one entry, and skips li
   assert.deepEqual(summary.byFunction[0], { name: 'again', compiles: 2, ms: 4 });
   assert.equal(summary.byFunction.length, 2);
   assert.ok(Math.abs(summary.mainThreadMs - 0.09) < 1e-9, String(summary.mainThreadMs));
-});
-
-test('BENCH_WORKER_NODE_ARGS takes node flags only; BENCH_KEEP takes 0 or 1', () => {
-  assert.deepEqual(benchWorkerNodeArgsFromEnv({}), []);
-  assert.deepEqual(benchWorkerNodeArgsFromEnv({ BENCH_WORKER_NODE_ARGS: ' --trace-opt  --max-semi-space-size=64 ' }), ['--trace-opt', '--max-semi-space-size=64']);
-  // Not a flag: a script path or a second program would change what runs, not how.
-  for (const bad of ['trace-opt', '--trace-opt /tmp/other.js', '-e', '--', '--x=']) {
-    assert.throws(() => benchWorkerNodeArgsFromEnv({ BENCH_WORKER_NODE_ARGS: bad }), /^Error: BENCH_WORKER_NODE_ARGS: node flags separated by spaces, each --flag or --flag=value, not "/, bad);
-  }
-  assert.equal(benchKeepFromEnv({}), false);
-  assert.equal(benchKeepFromEnv({ BENCH_KEEP: '1' }), true);
-  assert.equal(benchKeepFromEnv({ BENCH_KEEP: '0' }), false);
-  assert.throws(() => benchKeepFromEnv({ BENCH_KEEP: 'yes' }), /^Error: BENCH_KEEP: 1 keeps the bench's directory, 0 removes it, not "yes"$/);
 });

@@ -27,13 +27,16 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
     const bench = spawn(process.execPath, ['--import', TSX_LOADER, path.join(__dirname, 'fixtures', 'hold-bench-stack.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     bench.stderr.on('data', (d) => (stderr += d));
+    // The stack prints where its files go first ("stack files: ..."), then the fixture its JSON line.
+    const heldLine = (text: string) => text.split('\n').find((line, i, lines) => line.startsWith('{') && i < lines.length - 1);
     let stdout = '';
     for await (const chunk of bench.stdout) {
       stdout += chunk;
-      if (stdout.includes('\n')) break;
+      if (heldLine(stdout)) break;
     }
-    assert.ok(stdout.includes('\n'), `the bench ended before its stack was up: ${stderr}`);
-    const held = JSON.parse(stdout.split('\n')[0]) as { pids: Record<string, number>; byHandRegistryPid?: number; dir: string };
+    const line = heldLine(stdout);
+    assert.ok(line, `the bench ended before its stack was up: ${stdout}${stderr}`);
+    const held = JSON.parse(line) as { pids: Record<string, number>; byHandRegistryPid?: number; dir: string };
     assert.deepEqual(Object.keys(held.pids).sort(), ['registry', 'server', 'worker']);
     // The by-hand flow's registry is started with the stack (its CPU is reported apart).
     const byHand = held.byHandRegistryPid;
