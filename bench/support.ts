@@ -261,7 +261,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     console.log(`stack files: ${base.label}`);
     const dir = await fs.mkdtemp(path.join(base.dir, `countersign-${prefix}-`));
     // Written last, once everything is stopped, so the logs are whole.
-    stopping.add(() => (keep ? console.log(`kept: ${dir} (the workers' logs: worker.log, floor-worker.log)`) : fs.rm(dir, { recursive: true, force: true })));
+    stopping.add(() => (keep ? console.log(`kept: ${dir} (the workers' logs: ${options.floor ? 'worker.log, floor-worker.log' : 'worker*.log'})`) : fs.rm(dir, { recursive: true, force: true })));
     const stack = await startEmbeddedStack({ dataDir: path.join(dir, 'data') });
     stopping.add(() => stack.stop());
     // The worker counts its own requests (its metrics endpoint). BENCH_REQUEST_LOG, for finding
