@@ -120,9 +120,17 @@ test("BENCH_FLOOR_VOTE=at-gate BENCH_REGISTRY=olareg npm run bench runs as print
 });
 
 test('BENCH_WORKER_NODE_ARGS="--trace-opt --trace-deopt" BENCH_KEEP=1 BENCH_REGISTRY=olareg npm run bench runs as printed: both workers get the flags, their logs are kept and read by bench/jit-summary.ts', { timeout: 15 * 60_000 }, (t) => {
-  // With a warm-up of three (a batch of three of each side), said before the first level.
-  const { out, row } = runAsPrinted('BENCH_WORKER_NODE_ARGS="--trace-opt --trace-deopt" BENCH_KEEP=1 BENCH_REGISTRY=olareg npm run bench', { BENCH_SERIAL: '2', BENCH_BY_HAND: '0', BENCH_WARMUP: '3' });
+  // With a warm-up of three (a batch of three of each side), said before the first level; its
+  // images go to a repository of their own, the measured ones where they always went.
+  const requestLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-request-log-')), 'requests.txt');
+  t.after(() => fs.rmSync(path.dirname(requestLog), { recursive: true, force: true }));
+  const { out, row } = runAsPrinted('BENCH_WORKER_NODE_ARGS="--trace-opt --trace-deopt" BENCH_KEEP=1 BENCH_REGISTRY=olareg npm run bench', { BENCH_SERIAL: '2', BENCH_BY_HAND: '0', BENCH_WARMUP: '3', BENCH_REQUEST_LOG: requestLog });
   assert.match(out, /^warm-up: 3 promotions of ours \(in bench\/warmup, a repository of their own\) and 3 of the floor's, 3 at once, taking turns; not measured \(BENCH_WARMUP=0 for none\)$/m, out);
+  const logged = fs.readFileSync(requestLog, 'utf8');
+  const imagePushes = (repository: string) => new Set(logged.match(new RegExp(`^PUT /v2/${repository}/manifests/sha256:[0-9a-f]{64}$`, 'gm')) ?? []).size;
+  // Each promotion pushes its image and six bundle referrers by digest: at least one manifest each.
+  assert.ok(imagePushes('bench/warmup') >= 3, `the warm-up's promotions in bench/warmup:\n${logged}`);
+  assert.ok(imagePushes('bench/app') >= 2, `the measured ones in bench/app:\n${logged}`);
   assert.match(out, /^stack files: \S+ \((tmpfs|no writable tmpfs at \/dev\/shm)\)$/m, out);
   const kept = /^kept: (\S+) \(the workers' logs: worker\.log, floor-worker\.log\)$/m.exec(out);
   assert.ok(kept, out);
