@@ -12,9 +12,9 @@ import fs from 'node:fs';
 // [completed compiling 0x.. <JSFunction name (sfi = 0x..)> (target TURBOFAN) - took 0.002, 5.861, 0.019 ms]
 // The three times: preparing on the main thread, compiling (on a background thread unless
 // --no-concurrent-recompilation), finishing on the main thread.
-const COMPILED = /^\[completed compiling 0x[0-9a-f]+ <JSFunction (\S*) \(sfi = (0x[0-9a-f]+)\)> \(target (\w+)\) - took ([\d.]+), ([\d.]+), ([\d.]+) ms\]/;
+const COMPILED = /^\[completed compiling 0x[0-9a-f]+ <JSFunction (\S*) \(sfi = (0x[0-9a-f]+)\)> \(target \w+\) - took ([\d.]+), ([\d.]+), ([\d.]+) ms\]/;
 // [bailout (kind: deopt-eager, reason: wrong map): begin. deoptimizing 0x.. <JSFunction name (sfi = 0x..)>, ...
-const DEOPTIMISED = /^\[bailout \(kind: ([\w-]+), reason: ([^)]*)\): begin\. deoptimizing 0x[0-9a-f]+ <JSFunction (\S*) /;
+const DEOPTIMISED = /^\[bailout \(kind: [\w-]+, reason: ([^)]*)\): begin\. deoptimizing /;
 
 export interface JitSummary {
   compiles: number;
@@ -36,7 +36,7 @@ export function summariseJit(log: string): JitSummary {
   for (const line of log.split('\n')) {
     const compiled = COMPILED.exec(line);
     if (compiled) {
-      const [, name, sfi, , prepare, compile, finish] = compiled;
+      const [, name, sfi, prepare, compile, finish] = compiled;
       compiles += 1;
       compileMs += Number(compile);
       mainThreadMs += Number(prepare) + Number(finish);
@@ -50,7 +50,7 @@ export function summariseJit(log: string): JitSummary {
     const deopt = DEOPTIMISED.exec(line);
     if (deopt) {
       deopts += 1;
-      reasons.set(deopt[2], (reasons.get(deopt[2]) ?? 0) + 1);
+      reasons.set(deopt[1], (reasons.get(deopt[1]) ?? 0) + 1);
     }
   }
   return {

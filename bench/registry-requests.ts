@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   // Where npm run bench keeps its registry's storage, so the figures compare (BENCH_DIR, or /dev/shm when a tmpfs).
   const base = benchBaseDir();
   const dir = await fs.mkdtemp(path.join(base.dir, 'countersign-bench-requests-'));
-  const running = registry === 'olareg' ? await startOlareg({ parentDir: base.dir }) : await startRegistry({ rootDir: dir });
+  // Either registry's storage inside `dir`, removed with it.
+  const running = registry === 'olareg' ? await startOlareg({ parentDir: dir }) : await startRegistry({ rootDir: dir });
   console.log(`registry: ${benchRegistryLabel(registry)}; ${n} requests of each kind; storage in ${base.label}`);
   const store = new RegistryStore(running.address);
   const costs: RequestCost[] = [];

@@ -3,7 +3,7 @@
  * its own process (so its memory can be read), and a client. Kept out of the measured loops.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fsSync, { readFileSync } from 'node:fs';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -269,7 +269,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     // registry CPU, so figures taken with it are not comparable.
     /** A registry of the kind the bench runs on, of its own, writing a line for every request it answers. */
     const startLoggingRegistry = async (name: string, logFile: string): Promise<{ address: string; pid: number }> => {
-      const started = options.registry === 'olareg' ? await startOlareg({ logFile, logRequests: true, parentDir: base.dir }) : await startRegistry({ rootDir: path.join(dir, name), logFile, logRequests: true });
+      const started = options.registry === 'olareg' ? await startOlareg({ logFile, logRequests: true, parentDir: dir }) : await startRegistry({ rootDir: path.join(dir, name), logFile, logRequests: true });
       stopping.add(() => started.stop());
       return started;
     };
@@ -277,7 +277,7 @@ export async function startBenchStack(prefix: string, targets: Record<string, Be
     let registry: { address: string; pid: number } = stack.registry;
     if (requestLog) registry = await startLoggingRegistry('registry', requestLog);
     else if (options.registry === 'olareg') {
-      const olareg = await startOlareg({ parentDir: base.dir });
+      const olareg = await startOlareg({ parentDir: dir });
       stopping.add(() => olareg.stop());
       registry = olareg;
     }
@@ -434,7 +434,7 @@ function benchConfig(registry: string, dir: string, targets: Record<string, Benc
 
 /** Current and peak resident memory of a process, from /proc. */
 export function processMemoryMiB(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const status = fsSync.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
   return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
 }
