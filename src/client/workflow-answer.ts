@@ -20,14 +20,30 @@ export interface AnswerOptions<T> {
 }
 
 export async function workflowAnswer<T>(client: Client, id: string, update: UpdateDefinition<T, []>, options: AnswerOptions<T>): Promise<T> {
+  const ask = () => answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(update), { limitMs: options.unansweredLimitMs });
   try {
-    return await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(update), { limitMs: options.unansweredLimitMs });
+    return await ask();
   } catch (err) {
     // No worker took the run's task in time: said, not polled for as long again.
     if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
-    // The server says "not found" for a run that has closed too (an update needs a running run):
-    // only an id with no run at all is unknown; a closed run's status is read.
-    if (err instanceof WorkflowNotFoundError && options.notFound && !(await describeOrUndefined(client, id))) throw options.notFound();
+    if (err instanceof WorkflowNotFoundError) {
+      // The server says "not found" for a run that has closed too (an update needs a running run):
+      // only an id with no run at all is unknown; a closed run's status is read.
+      const run = await describeOrUndefined(client, id);
+      if (!run && options.notFound) throw options.notFound();
+      // A run started after the update was refused (a caller waiting on a start in flight): asked
+      // once more, so the answer still comes from the run rather than from polling its status.
+      if (run?.status.name === 'RUNNING') return askAgainOrPoll(ask, options.poll);
+    }
     return options.poll();
+  }
+}
+
+async function askAgainOrPoll<T>(ask: () => Promise<T>, poll: () => Promise<T>): Promise<T> {
+  try {
+    return await ask();
+  } catch (err) {
+    if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
+    return poll();
   }
 }

@@ -59,6 +59,28 @@ function serverWithoutMultiOperation(answer: { code: grpc.status; details: strin
   };
 }
 
+/**
+ * FAKE interleaving, named as such: a run started between a refused update and the describe that
+ * follows it is a race a real caller loses only sometimes (waiting on a start still in flight).
+ * This interceptor runs `meanwhile` (which starts the run) before the first DescribeWorkflowExecution
+ * reaches the real server, so the race is lost every time.
+ */
+function runStartedBeforeDescribe(meanwhile: () => Promise<unknown>): grpc.Interceptor {
+  let done = false;
+  return (options, nextCall) => {
+    if (done || !options.method_definition.path.endsWith('/DescribeWorkflowExecution')) return new grpc.InterceptingCall(nextCall(options));
+    done = true;
+    return new grpc.InterceptingCall(nextCall(options), {
+      start: (metadata, listener, next) => {
+        meanwhile().then(
+          () => next(metadata, listener),
+          (err: Error) => setImmediate(() => listener.onReceiveStatus({ code: grpc.status.INTERNAL, details: `the test's start failed: ${err.message}`, metadata: new grpc.Metadata() })),
+        );
+      },
+    });
+  };
+}
+
 describe('waitForGate', () => {
   const env = useTestEnv();
 
@@ -101,6 +123,34 @@ describe('waitForGate', () => {
     // A closed run takes no update: the tolerant poll answers with its result.
     const after = await waitForGate(env.client, started.promotionId, { pollMs: 50 });
     assert.equal(after.state, 'PROMOTED');
+  });
+
+  it('asks again, rather than polling, when the run starts between a refused update and the describe after it', async () => {
+    const pending = await request(env, 'started-meanwhile');
+    const id = promotionId('prod', (await buildImageFromDirectory((pending.source as { directory: string }).directory)).digest);
+    const caller = await countingClient(env.stack.temporal.address, [runStartedBeforeDescribe(() => startPromotion(env.client, pending))]);
+    const calls = caller.calls;
+    try {
+      let polled = 0;
+      const gate = await workflowAnswer(caller.client, id, waitForGateUpdate, {
+        poll: async () => {
+          polled++;
+          return waitForGate(env.client, id);
+        },
+        notFound: () => new CountersignError('UNKNOWN_PROMOTION', `no run ${id}`),
+      });
+      assert.equal(gate.state, 'AWAITING_APPROVAL', gate.error);
+      assert.equal(polled, 0, 'answered by the update, not the poll');
+      // Refused (no run yet), described (the run now there), asked again; the watchdog's own
+      // describes every few seconds may come between, so only the order of the updates is fixed.
+      assert.deepEqual(calls.filter((c) => c !== 'DescribeWorkflowExecution'), ['UpdateWorkflowExecution', 'UpdateWorkflowExecution']);
+      assert.equal(calls[1], 'DescribeWorkflowExecution', calls.join(' '));
+      assert.ok(!calls.includes('QueryWorkflow'), calls.join(' '));
+    } finally {
+      await caller.close();
+    }
+    await signAndDecide(env.client, id, { approver: 'alice', decision: 'approve', signer: await env.signer('alice') });
+    assert.equal(((await env.client.workflow.getHandle(id).result()) as { state: string }).state, 'PROMOTED');
   });
 
   it("answers with the gate, from the run's first workflow task, in one call, and the caller signs over that view", async () => {

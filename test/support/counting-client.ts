@@ -9,14 +9,15 @@ export interface CountingClient {
   close(): Promise<void>;
 }
 
-export async function countingClient(address: string): Promise<CountingClient> {
+/** `after`: interceptors each call passes through once it is counted (a fake's, to shape what the server sees). */
+export async function countingClient(address: string, after: grpc.Interceptor[] = []): Promise<CountingClient> {
   const calls: string[] = [];
   const counting: grpc.Interceptor = (options, nextCall) => {
     const method = options.method_definition.path;
     calls.push(method.slice(method.lastIndexOf('/') + 1));
     return new grpc.InterceptingCall(nextCall(options));
   };
-  const connection = await Connection.connect({ address, interceptors: [counting] });
+  const connection = await Connection.connect({ address, interceptors: [counting, ...after] });
   calls.splice(0);
   return { client: new Client({ connection }), calls, close: () => connection.close() };
 }
