@@ -5,8 +5,9 @@
  *    update) on the same dev server with its own worker process and the same worker options;
  *  - by hand: the same steps with stock cosign processes (bench/by-hand.ts), one after another.
  * At each level (BENCH_LEVELS, default 1,10,50 at once; level 1 runs BENCH_SERIAL promotions one
- * after another, each taking turns with one of the floor's; a higher level runs BENCH_BATCHES
- * batches of ours and of the floor, default 3, taking turns, and sums them) it prints promotions/s, p50/p95 start -> PROMOTED, the ratios to the floor and to
+ * after another, each taking turns with one of the floor's; a higher level runs batches of ours
+ * and of the floor taking turns, and sums them: BENCH_BATCHES of them, by default as many as make
+ * about 150 promotions of each, at least 3) it prints promotions/s, p50/p95 start -> PROMOTED, the ratios to the floor and to
  * by hand, registry requests per promotion (counted from the registry's own request log) and CPU
  * per promotion for each process (worker, Temporal server, registry, client)
  * from /proc. BENCH_BY_HAND (default 10) sets the by-hand sample count; 0 skips it.
@@ -48,7 +49,7 @@ import { promoteByHand } from './by-hand';
 import { FLOOR_TASK_QUEUE, floorApprove, floorWaitForGate } from './floor/workflows';
 import { CpuMeter } from './process-cpu';
 import { medianPhases, phaseTimes, type PhaseTimes } from './step-timeline';
-import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, benchTargetsFromEnv, benchWarmupFromEnv, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
+import { BENCH_APPROVER, BENCH_FACTS, BENCH_PASSWORD, benchBatchesFromEnv, benchRegistryFromEnv, benchRegistryLabel, benchSignatureFormat, benchTargetsFromEnv, benchWarmupFromEnv, markdownTable, processMemoryMiB, startBenchStack, type RequestCount } from './support';
 
 /** Where the warm-up's promotions go: a repository of their own, so the measured ones start empty. */
 const WARMUP_TARGET = { name: 'bench-warmup', repositoryPath: 'bench/warmup' };
@@ -137,8 +138,7 @@ async function main(): Promise<void> {
   const levels = (process.env.BENCH_LEVELS ?? '1,10,50').split(',').map(Number);
   const serial = Number(process.env.BENCH_SERIAL ?? 10);
   const byHandCount = Number(process.env.BENCH_BY_HAND ?? 10);
-  const batches = Number(process.env.BENCH_BATCHES ?? 3);
-  if (!Number.isInteger(batches) || batches < 1) throw new Error(`BENCH_BATCHES: a whole number of batches per level, at least 1, not "${process.env.BENCH_BATCHES}"`);
+  const batchesAt = benchBatchesFromEnv();
   const floorVote = process.env.BENCH_FLOOR_VOTE ?? 'ahead';
   if (floorVote !== 'ahead' && floorVote !== 'at-gate') throw new Error(`BENCH_FLOOR_VOTE: ahead (the floor's approval sent with its start and held until the gate opens) or at-gate (sent once the gate has answered, as ours), not "${floorVote}"`);
   const floorVotesAtGate = floorVote === 'at-gate';
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
       // queue limit slowed every run after the first few: docs/benchmarks.md, "The dev server's
       // transfer queue").
       const stepsBefore = concurrency === 1 ? await bench.stepSeconds() : undefined;
-      for (let b = 0; b < (concurrency === 1 ? serial : batches); b++) {
+      for (let b = 0; b < (concurrency === 1 ? serial : batchesAt(concurrency)); b++) {
         oursSamples.push(await sample(bench.requests, meter, () => oursBatch(concurrency)));
         floorSamples.push(await sample(bench.requests, meter, () => floorBatch(concurrency)));
       }

@@ -208,6 +208,22 @@ export function benchWarmupFromEnv(env: NodeJS.ProcessEnv = process.env): number
   return count;
 }
 
+/** Promotions of each side `npm run bench` runs at a level above 1 unless BENCH_BATCHES says how many batches. */
+export const PROMOTIONS_PER_LEVEL = 150;
+
+/**
+ * BENCH_BATCHES, checked: how many batches of each side a level above 1 runs, taking turns. By
+ * default as many as make PROMOTIONS_PER_LEVEL promotions, at least 3: the same sample at every
+ * level (3 batches of 10, 1.8 s of ours, gave ratios 0.61 to 0.72 from run to run of one tree).
+ */
+export function benchBatchesFromEnv(env: NodeJS.ProcessEnv = process.env): (concurrency: number) => number {
+  const value = env.BENCH_BATCHES;
+  if (value === undefined) return (concurrency) => Math.max(3, Math.ceil(PROMOTIONS_PER_LEVEL / concurrency));
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(count) || count < 1) throw new Error(`BENCH_BATCHES: a whole number of batches per level, at least 1, not "${value}"`);
+  return () => count;
+}
+
 /** BENCH_KEEP=1 keeps the bench's directory (the workers' logs, their configuration and keys) when it stops; 0 or unset removes it. */
 export function benchKeepFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   const value = env.BENCH_KEEP ?? '0';

@@ -1,6 +1,6 @@
 /**
  * The settings `npm run bench` reads from its environment besides the sizes (bench/support.ts):
- * BENCH_WORKER_NODE_ARGS, BENCH_KEEP, BENCH_WARMUP and BENCH_DIR take what they mean and refuse
+ * BENCH_WORKER_NODE_ARGS, BENCH_KEEP, BENCH_WARMUP, BENCH_BATCHES and BENCH_DIR take what they mean and refuse
  * anything else, naming the setting; the stack's files go where BENCH_DIR or the machine says.
  */
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { benchBaseDir, benchKeepFromEnv, benchWarmupFromEnv, benchWorkerNodeArgsFromEnv } from '../../bench/support';
+import { PROMOTIONS_PER_LEVEL, benchBaseDir, benchBatchesFromEnv, benchKeepFromEnv, benchWarmupFromEnv, benchWorkerNodeArgsFromEnv } from '../../bench/support';
 
 test('BENCH_WORKER_NODE_ARGS takes node flags only; BENCH_KEEP takes 0 or 1', () => {
   assert.deepEqual(benchWorkerNodeArgsFromEnv({}), []);
@@ -29,6 +29,16 @@ test('BENCH_WARMUP takes a whole number of promotions, 100 unless set, 0 for non
   assert.equal(benchWarmupFromEnv({ BENCH_WARMUP: '25' }), 25);
   for (const bad of ['-1', '2.5', 'ten', '', ' 5']) {
     assert.throws(() => benchWarmupFromEnv({ BENCH_WARMUP: bad }), /^Error: BENCH_WARMUP: how many promotions of each side warm the workers up before the first level, a whole number \(0 for none\), not "/, bad);
+  }
+});
+
+test('BENCH_BATCHES takes a whole number of batches per level; unset, each level runs about the same number of promotions, at least 3 batches', () => {
+  const byDefault = benchBatchesFromEnv({});
+  assert.deepEqual([10, 50, 100, 2].map(byDefault), [15, 3, 3, 75]);
+  assert.equal(PROMOTIONS_PER_LEVEL, 150);
+  assert.deepEqual([10, 50].map(benchBatchesFromEnv({ BENCH_BATCHES: '4' })), [4, 4]);
+  for (const bad of ['0', '-1', '2.5', 'three', '', ' 3']) {
+    assert.throws(() => benchBatchesFromEnv({ BENCH_BATCHES: bad }), /^Error: BENCH_BATCHES: a whole number of batches per level, at least 1, not "/, bad);
   }
 });
 
