@@ -19,10 +19,12 @@
  * referrer manifest of its own, so no step edits a shared `.sig`/`.att` manifest or fallback
  * index, and none waits for such an edit to settle. By hand, cosign v3 writes bundles there too.
  *
- * BENCH_REPOSITORIES=R (default 1) spreads ours over R targets, a repository each (bench/app-0 ...),
- * in turn: the way many teams' promotions meet at one registry. olareg's referrer index is one list
- * per repository, scanned and rewritten for each referrer, so with every promotion in one
- * repository its CPU per promotion grows with the run (docs/benchmarks.md, "Workflow stack traces off").
+ * BENCH_REPOSITORIES=R (default 10, since 2026-11-28; 1 before) spreads ours over R targets, a
+ * repository each (bench/app-0 ...; with 1, bench/app), in turn: the way many teams' promotions
+ * meet at one registry. olareg's referrer index is one list per repository, scanned and rewritten
+ * for each referrer, so with every promotion in one repository its CPU per promotion grows with
+ * every promotion the run has made (docs/benchmarks.md, "About 150 promotions a level, in ten
+ * repositories").
  *
  * The floor's client sends its approval with the start, and the floor holds it until its gate
  * opens; ours cannot vote before the gate has answered (the vote signs over the run's evidence).
@@ -118,6 +120,8 @@ async function measure(requests: RequestCount, meter: CpuMeter, run: () => Promi
   return summarise([await sample(requests, meter, run)]);
 }
 
+/** Repositories ours is spread over unless BENCH_REPOSITORIES says: see the file's comment. */
+const BENCH_REPOSITORIES_DEFAULT = 10;
 const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
 /** Each step's mean successful attempt between two readings of the worker's step times, slowest first. */
 function meanAttempts(before: Record<string, { sum: number; count: number }>, after: Record<string, { sum: number; count: number }>) {
@@ -145,11 +149,11 @@ async function main(): Promise<void> {
   const warmup = benchWarmupFromEnv();
   const registry = benchRegistryFromEnv();
   const signatureFormat = benchSignatureFormat(registry);
-  const targets = benchTargetsFromEnv('bench', 'bench/app');
+  const targets = benchTargetsFromEnv('bench', 'bench/app', process.env, BENCH_REPOSITORIES_DEFAULT);
   const configured = warmup > 0 ? [...targets, WARMUP_TARGET] : targets;
   const bench = await startBenchStack('bench', Object.fromEntries(configured.map((t) => [t.name, { repositoryPath: t.repositoryPath, signatureFormat }])), { countRequests: true, floor: true, registry });
   console.log(
-    `registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}${targets.length > 1 ? `; ${targets.length} repositories` : ''}${floorVotesAtGate ? "; the floor's vote sent once its gate has answered (BENCH_FLOOR_VOTE=at-gate)" : ''}`,
+    `registry: ${benchRegistryLabel(registry)}; signature format: ${signatureFormat}; ${targets.length === 1 ? 'one repository' : `${targets.length} repositories`}${floorVotesAtGate ? "; the floor's vote sent once its gate has answered (BENCH_FLOOR_VOTE=at-gate)" : ''}`,
   );
   console.log();
   const { client, dir } = bench;

@@ -239,12 +239,12 @@ export function benchRegistryFromEnv(env: NodeJS.ProcessEnv = process.env): Benc
 }
 
 /**
- * BENCH_REPOSITORIES targets, a repository each, that a bench spreads its promotions over in turn:
- * with one, `name` and `repositoryPath` themselves (as before the setting); with R, `name-k` and
- * `repositoryPath-k`.
+ * BENCH_REPOSITORIES targets (`byDefault` when unset), a repository each, that a bench spreads its
+ * promotions over in turn: with one, `name` and `repositoryPath` themselves (as before the
+ * setting); with R, `name-k` and `repositoryPath-k`.
  */
-export function benchTargetsFromEnv(name: string, repositoryPath: string, env: NodeJS.ProcessEnv = process.env): Array<{ name: string; repositoryPath: string }> {
-  const count = Number(env.BENCH_REPOSITORIES ?? 1);
+export function benchTargetsFromEnv(name: string, repositoryPath: string, env: NodeJS.ProcessEnv = process.env, byDefault = 1): Array<{ name: string; repositoryPath: string }> {
+  const count = Number(env.BENCH_REPOSITORIES ?? byDefault);
   if (!Number.isInteger(count) || count < 1) throw new Error(`BENCH_REPOSITORIES: a whole number of repositories, at least 1, not "${env.BENCH_REPOSITORIES}"`);
   if (count === 1) return [{ name, repositoryPath }];
   return Array.from({ length: count }, (_, k) => ({ name: `${name}-${k}`, repositoryPath: `${repositoryPath}-${k}` }));
