@@ -29,7 +29,9 @@ export async function workflowAnswer<T>(client: Client, id: string, update: Upda
     if (err instanceof WorkflowNotFoundError) {
       // The server says "not found" for a run that has closed too (an update needs a running run):
       // only an id with no run at all is unknown; a closed run's status is read.
-      const run = await describeOrUndefined(client, id);
+      // A description that cannot be read now (a restarting server) leaves it to the poll, which waits that out.
+      const run = await describeOrUndefined(client, id).catch(() => 'unread' as const);
+      if (run === 'unread') return options.poll();
       if (!run && options.notFound) throw options.notFound();
       // A run started after the update was refused (a caller waiting on a start in flight): asked
       // once more, so the answer still comes from the run rather than from polling its status.

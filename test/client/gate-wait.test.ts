@@ -81,6 +81,19 @@ function runStartedBeforeDescribe(meanwhile: () => Promise<unknown>): grpc.Inter
   };
 }
 
+/** FAKE, named as such: a server that cannot describe a run now (INTERNAL, which the SDK does not retry); every other call reaches the real one. */
+const describeFails: grpc.Interceptor = (options, nextCall) => {
+  if (!options.method_definition.path.endsWith('/DescribeWorkflowExecution')) return new grpc.InterceptingCall(nextCall(options));
+  return new grpc.InterceptingCall(nextCall(options), {
+    start: (_metadata, listener) => {
+      setImmediate(() => listener.onReceiveStatus({ code: grpc.status.INTERNAL, details: 'describe unavailable (fake)', metadata: new grpc.Metadata() }));
+    },
+    sendMessage: () => undefined,
+    halfClose: () => undefined,
+    cancel: () => undefined,
+  });
+};
+
 describe('waitForGate', () => {
   const env = useTestEnv();
 
@@ -151,6 +164,21 @@ describe('waitForGate', () => {
     }
     await signAndDecide(env.client, id, { approver: 'alice', decision: 'approve', signer: await env.signer('alice') });
     assert.equal(((await env.client.workflow.getHandle(id).result()) as { state: string }).state, 'PROMOTED');
+  });
+
+  it('leaves it to the poll when the update finds no run and the describe after it cannot be read', async () => {
+    const caller = await countingClient(env.stack.temporal.address, [describeFails]);
+    try {
+      const id = 'promote-prod-describe-unreadable';
+      const answer = await workflowAnswer(caller.client, id, waitForGateUpdate, {
+        poll: async () => 'polled' as unknown as PromotionStatus,
+        notFound: () => new CountersignError('UNKNOWN_PROMOTION', `no run ${id}`),
+      });
+      assert.equal(answer, 'polled', 'the tolerant poll, not the describe error nor "unknown"');
+      assert.deepEqual(caller.calls, ['UpdateWorkflowExecution', 'DescribeWorkflowExecution']);
+    } finally {
+      await caller.close();
+    }
   });
 
   it("answers with the gate, from the run's first workflow task, in one call, and the caller signs over that view", async () => {
