@@ -203,9 +203,15 @@ export function benchBaseDir(env: NodeJS.ProcessEnv = process.env, shm = '/dev/s
 /** BENCH_WARMUP, checked: promotions of each side before `npm run bench`'s first level, not measured (default 100; 0 for none). */
 export function benchWarmupFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const value = env.BENCH_WARMUP ?? '100';
-  const count = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(count)) throw new Error(`BENCH_WARMUP: how many promotions of each side warm the workers up before the first level, a whole number (0 for none), not "${value}"`);
+  const count = wholeNumber(value);
+  if (count === undefined) throw new Error(`BENCH_WARMUP: how many promotions of each side warm the workers up before the first level, a whole number (0 for none), not "${value}"`);
   return count;
+}
+
+/** The number `value` writes in decimal digits alone, or undefined. */
+function wholeNumber(value: string): number | undefined {
+  const count = Number(value);
+  return /^\d+$/.test(value) && Number.isSafeInteger(count) ? count : undefined;
 }
 
 /** Promotions of each side `npm run bench` runs at a level above 1 unless BENCH_BATCHES says how many batches. */
@@ -219,8 +225,8 @@ export const PROMOTIONS_PER_LEVEL = 150;
 export function benchBatchesFromEnv(env: NodeJS.ProcessEnv = process.env): (concurrency: number) => number {
   const value = env.BENCH_BATCHES;
   if (value === undefined) return (concurrency) => Math.max(3, Math.ceil(PROMOTIONS_PER_LEVEL / concurrency));
-  const count = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(count) || count < 1) throw new Error(`BENCH_BATCHES: a whole number of batches per level, at least 1, not "${value}"`);
+  const count = wholeNumber(value);
+  if (count === undefined || count < 1) throw new Error(`BENCH_BATCHES: a whole number of batches per level, at least 1, not "${value}"`);
   return () => count;
 }
 

@@ -20,32 +20,21 @@ export interface AnswerOptions<T> {
 }
 
 export async function workflowAnswer<T>(client: Client, id: string, update: UpdateDefinition<T, []>, options: AnswerOptions<T>): Promise<T> {
-  const ask = () => answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(update), { limitMs: options.unansweredLimitMs });
-  try {
-    return await ask();
-  } catch (err) {
-    // No worker took the run's task in time: said, not polled for as long again.
-    if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
-    if (err instanceof WorkflowNotFoundError) {
+  for (let asked = 1; ; asked++) {
+    try {
+      return await answeredByWorker(client, id, () => client.workflow.getHandle(id).executeUpdate(update), { limitMs: options.unansweredLimitMs });
+    } catch (err) {
+      // No worker took the run's task in time: said, not polled for as long again.
+      if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
+      if (!(err instanceof WorkflowNotFoundError) || asked > 1) return options.poll();
       // The server says "not found" for a run that has closed too (an update needs a running run):
-      // only an id with no run at all is unknown; a closed run's status is read.
-      // A description that cannot be read now (a restarting server) leaves it to the poll, which waits that out.
+      // only an id with no run at all is unknown; a closed run's status is read. A description
+      // that cannot be read now (a restarting server) leaves it to the poll, which waits that out.
       const run = await describeOrUndefined(client, id).catch(() => 'unread' as const);
-      if (run === 'unread') return options.poll();
       if (!run && options.notFound) throw options.notFound();
-      // A run started after the update was refused (a caller waiting on a start in flight): asked
-      // once more, so the answer still comes from the run rather than from polling its status.
-      if (run?.status.name === 'RUNNING') return askAgainOrPoll(ask, options.poll);
+      // A run started after the update was refused (a caller waiting on a start in flight) is
+      // asked once more, so the answer still comes from the run rather than from polling it.
+      if (run === 'unread' || run?.status.name !== 'RUNNING') return options.poll();
     }
-    return options.poll();
-  }
-}
-
-async function askAgainOrPoll<T>(ask: () => Promise<T>, poll: () => Promise<T>): Promise<T> {
-  try {
-    return await ask();
-  } catch (err) {
-    if (err instanceof CountersignError && err.code === 'STACK_ERROR') throw err;
-    return poll();
   }
 }

@@ -45,8 +45,13 @@ const SERVERS_WITHOUT_MULTI_OPERATION = [
   { code: grpc.status.PERMISSION_DENIED, details: 'ExecuteMultiOperation API is disabled' },
 ];
 function serverWithoutMultiOperation(answer: { code: grpc.status; details: string }): grpc.Interceptor {
+  return answeredWithoutServer('ExecuteMultiOperation', answer);
+}
+
+/** Answers every call of `method` with `answer` itself (the call never reaches the server); every other call goes to the real one. */
+function answeredWithoutServer(method: string, answer: { code: grpc.status; details: string }): grpc.Interceptor {
   return (options, nextCall) => {
-    if (!options.method_definition.path.endsWith('/ExecuteMultiOperation')) return new grpc.InterceptingCall(nextCall(options));
+    if (!options.method_definition.path.endsWith(`/${method}`)) return new grpc.InterceptingCall(nextCall(options));
     // The next call is never started: nothing reaches the server.
     return new grpc.InterceptingCall(nextCall(options), {
       start: (_metadata, listener) => {
@@ -82,17 +87,7 @@ function runStartedBeforeDescribe(meanwhile: () => Promise<unknown>): grpc.Inter
 }
 
 /** FAKE, named as such: a server that cannot describe a run now (INTERNAL, which the SDK does not retry); every other call reaches the real one. */
-const describeFails: grpc.Interceptor = (options, nextCall) => {
-  if (!options.method_definition.path.endsWith('/DescribeWorkflowExecution')) return new grpc.InterceptingCall(nextCall(options));
-  return new grpc.InterceptingCall(nextCall(options), {
-    start: (_metadata, listener) => {
-      setImmediate(() => listener.onReceiveStatus({ code: grpc.status.INTERNAL, details: 'describe unavailable (fake)', metadata: new grpc.Metadata() }));
-    },
-    sendMessage: () => undefined,
-    halfClose: () => undefined,
-    cancel: () => undefined,
-  });
-};
+const describeFails = answeredWithoutServer('DescribeWorkflowExecution', { code: grpc.status.INTERNAL, details: 'describe unavailable (fake)' });
 
 describe('waitForGate', () => {
   const env = useTestEnv();

@@ -299,9 +299,8 @@ describe('attacks on key ceremonies and revocations', () => {
       const waited = runCli(['keys', 'revoke', key.id, '--trust', 'quorum-wait', '--as', 'erin', '--key', keyFile('erin'), '--reason', 'test: waited for', '--wait', '--json'], cliEnv('quorum-wait'));
       const id = revocationWorkflowId('quorum-wait', key.id);
       // The worker's answer, as `keys revoke` waits for it: the waitForAnswer update, no status query.
-      // Asked once the CLI's run exists (read on another client): an update sent while it is being
-      // started finds no run, and the describe after it may already find one, whose status the
-      // client then reads instead (src/client/workflow-answer.ts).
+      // Asked once the CLI's run exists (read on another client): before the CLI has started it,
+      // an id with no run at all is unknown (src/client/workflow-answer.ts).
       await until(() => env.client.workflow.getHandle(id).describe(), (d) => d.status.name === 'RUNNING', 60_000);
       const asking = await countingClient(env.stack.temporal.address);
       const waiting = await waitForRevocationAnswer(asking.client, id).finally(() => asking.close());
